@@ -1,0 +1,200 @@
+"""`taskclf-daemon`: the command line (the only place that exits the process)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from daemon.settings import Settings, load_settings
+from taskclf_core.errors import ConfigError, TaskclfError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
+
+
+def _setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One ``--key-name`` flag per setting, so flags override the file and environment."""
+    group = parser.add_argument_group("settings (override the config file and TASKCLF_* vars)")
+    for name, info in Settings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        help_text = info.description or ""
+        group.add_argument(flag, dest=f"set_{name}", metavar=name.upper(), default=None,
+                           help=help_text or argparse.SUPPRESS if False else help_text)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        key[4:]: value
+        for key, value in vars(args).items()
+        if key.startswith("set_") and value is not None
+    }
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config, _overrides(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help="TOML settings file (default: <user config dir>/taskclf/daemon.toml)")
+    parser = argparse.ArgumentParser(
+        prog="taskclf-daemon",
+        description="Local, private, always-on task-type classification of feature windows.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="run the daemon in the foreground")
+    run.add_argument("--once", action="store_true", help="drain the spool backlog and exit")
+    _setting_flags(run)
+
+    status = sub.add_parser("status", parents=[common], help="what the running daemon is doing")
+    status.add_argument("--json", action="store_true", help="machine-readable status")
+    _setting_flags(status)
+
+    reload = sub.add_parser("reload", parents=[common], help="reload the calibrator store now")
+    _setting_flags(reload)
+
+    demo = sub.add_parser("demo", help="the whole product end to end on generated data")
+    demo.add_argument("--dir", type=Path, default=None, help="work here and keep it (default: a temp dir)")
+    demo.add_argument("--quick", action="store_true", help="fewer windows (for tests)")
+
+    train = sub.add_parser("train", help="train a LightGBM bundle from labelled JSONL windows")
+    train.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE")
+    train.add_argument("--out", type=Path, required=True, metavar="DIR")
+    train.add_argument("--rounds", type=int, default=100, help="boosting rounds (default 100)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--holdout", type=float, default=0.2,
+                       help="latest fraction of windows held out for metrics.json (default 0.2)")
+
+    cal = sub.add_parser("calibrate", parents=[common],
+                         help="fit a CalibratorStore and print the calibration report")
+    cal.add_argument("--model", type=Path, required=True, metavar="DIR")
+    cal.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE")
+    cal.add_argument("--method", choices=("temperature", "isotonic"), default="temperature")
+    cal.add_argument("--out", type=Path, required=True, metavar="DIR")
+    cal.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the report as JSON")
+    cal.add_argument("--min-windows", type=int, default=200)
+    cal.add_argument("--min-days", type=int, default=3)
+    cal.add_argument("--min-labels", type=int, default=3)
+    cal.add_argument("--holdout", type=float, default=0.2,
+                     help="latest fraction of each user's windows used to vet per-user calibrators")
+    cal.add_argument("--opt-out-users", default=None,
+                     help="comma-separated users never given a per-user calibrator "
+                          "(default: opt_out_users from the config)")
+
+    check = sub.add_parser("check-store", parents=[common],
+                           help="validate a CalibratorStore exactly as the daemon would")
+    check.add_argument("store", type=Path, metavar="DIR")
+    check.add_argument("--model", type=Path, default=None, metavar="DIR",
+                       help="also check it matches this bundle (default: the configured model)")
+
+    service = sub.add_parser("service", help="install/uninstall/show the login service")
+    from daemon.service import add_service_arguments
+
+    add_service_arguments(service)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from daemon.lock import AlreadyRunning
+    from daemon.logs import configure_logging
+    from daemon.loop import Daemon
+
+    configure_logging(settings.log_level)
+    try:
+        return Daemon(settings, once=args.once).run()
+    except AlreadyRunning as exc:
+        print(f"taskclf-daemon: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from daemon.lock import running_pid
+    from daemon.status import evaluate, format_status, read_status
+
+    settings = _settings(args)
+    code, doc = evaluate(read_status(settings.status_path), running_pid(settings.lock_path))
+    print(json.dumps(doc, indent=2) if args.json else format_status(doc, code))
+    return code
+
+
+def _cmd_reload(args: argparse.Namespace) -> int:
+    from daemon.lock import running_pid
+
+    settings = _settings(args)
+    pid = running_pid(settings.lock_path)
+    if pid is None or pid <= 0:
+        print("taskclf-daemon: not running", file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        print("taskclf-daemon: not running", file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    print(f"reload requested (pid {pid}); see `taskclf-daemon status` for the result")
+    return EXIT_OK
+
+
+def _cmd_check_store(args: argparse.Namespace) -> int:
+    from daemon.snapshots import load_store
+    from taskclf_core.bundle import load_bundle
+    from taskclf_core.calibration import load_calibrator_store
+
+    if args.model is not None:
+        bundle = load_bundle(args.model)
+    else:
+        model = _settings(args).model_path
+        bundle = load_bundle(model) if model.exists() else None
+    if bundle is None:
+        store = load_calibrator_store(args.store)
+        print(f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
+              "calibrators); no model given, so bundle matching was not checked")
+        return EXIT_OK
+    store, _ = load_store(args.store, bundle)
+    print(f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
+          f"calibrators) fits model {bundle.bundle_id}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _cmd_run(args)
+        if args.command == "status":
+            return _cmd_status(args)
+        if args.command == "reload":
+            return _cmd_reload(args)
+        if args.command == "check-store":
+            return _cmd_check_store(args)
+        if args.command == "service":
+            from daemon.service import run_service_command
+
+            return run_service_command(args)
+        if args.command in ("train", "calibrate", "demo"):
+            from daemon import commands
+
+            return commands.dispatch(args)
+    except ConfigError as exc:
+        print(f"taskclf-daemon: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TaskclfError as exc:
+        # bad model, store, taxonomy or input data: the user's files need fixing
+        print(f"taskclf-daemon: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    parser_error = f"unknown command {args.command!r}"
+    print(f"taskclf-daemon: {parser_error}", file=sys.stderr)
+    return EXIT_USAGE

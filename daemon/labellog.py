@@ -1,0 +1,188 @@
+"""The durable label log: one JSONL file per UTC day, appended, fsynced, deduplicated."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import structlog
+
+from daemon.paths import ensure_private_dir
+from taskclf_core.record import LabelRecord, LoggedWindow, parse_logged_window
+
+__all__ = ["DayIndex", "LabelLog"]
+
+log = structlog.get_logger()
+_DAY_FILE = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl")
+
+
+@dataclass(slots=True)
+class DayIndex:
+    """What is already logged for one day: window ids, and the windows for smoothing."""
+
+    keys: set[tuple[str, str]] = field(default_factory=set)
+    windows: list[LoggedWindow] = field(default_factory=list)
+
+
+class LabelLog:
+    """``<labels>/YYYY-MM-DD.jsonl`` files (0600), keyed by the UTC day of ``bucket_start_ts``.
+
+    Dedupe is exact and bounded: a window can only live in its own day's file, so the ids
+    of a day are read from that file the first time a window for it arrives, and at most
+    ``max_days`` days are kept in memory (an evicted day is simply read again).
+    """
+
+    def __init__(self, directory: Path, *, max_days: int = 8) -> None:
+        self.directory = directory
+        self.max_days = max_days
+        self._days: OrderedDict[str, DayIndex] = OrderedDict()
+        self._fds: dict[str, int] = {}
+
+    # --- reading -------------------------------------------------------------------
+
+    def day_files(self) -> list[str]:
+        """Days present in the log, oldest first."""
+        try:
+            names = os.listdir(self.directory)
+        except FileNotFoundError:
+            return []
+        return sorted(m.group(1) for n in names if (m := _DAY_FILE.fullmatch(n)))
+
+    def path_for(self, day: str) -> Path:
+        return self.directory / f"{day}.jsonl"
+
+    def open(self, *, recent_days: int = 2) -> list[LoggedWindow]:
+        """Create the directory, load the newest days; return their windows for smoothing."""
+        ensure_private_dir(self.directory)
+        loaded: list[LoggedWindow] = []
+        for day in self.day_files()[-recent_days:]:
+            loaded.extend(self.load(day).windows)
+        return loaded
+
+    def load(self, day: str) -> DayIndex:
+        """The index of ``day``, reading (and repairing) its file on first use."""
+        index = self._days.get(day)
+        if index is not None:
+            self._days.move_to_end(day)
+            return index
+        index = self._read_day(day)
+        self._days[day] = index
+        while len(self._days) > self.max_days:
+            evicted, _ = self._days.popitem(last=False)
+            fd = self._fds.pop(evicted, None)
+            if fd is not None:
+                os.close(fd)
+        return index
+
+    def is_loaded(self, day: str) -> bool:
+        return day in self._days
+
+    def contains(self, key: tuple[str, str]) -> bool:
+        return key in self.load(key[1][:10]).keys
+
+    def _read_day(self, day: str) -> DayIndex:
+        path = self.path_for(day)
+        index = DayIndex()
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return index
+        if data and not data.endswith(b"\n"):
+            # a crash mid-append: the torn record was never fsynced, so its spool file is
+            # still in cur/ and will be labelled again; cut it so nothing is glued to it
+            cut = data.rfind(b"\n") + 1
+            os.truncate(path, cut)
+            log.warning("label_log_repaired", file=str(path), bytes_dropped=len(data) - cut)
+            data = data[:cut]
+        bad = 0
+        for line in data.splitlines():
+            if not line.strip():
+                continue
+            try:
+                logged = parse_logged_window(line)
+            except (ValueError, KeyError, TypeError):
+                bad += 1
+                continue
+            index.keys.add(logged.key)
+            index.windows.append(logged)
+        if bad:
+            log.warning("label_log_unreadable_lines", file=str(path), lines=bad)
+        return index
+
+    # --- writing -------------------------------------------------------------------
+
+    def append(self, records: Sequence[LabelRecord]) -> None:
+        """Append, flush and fsync ``records``; on return they survive a crash.
+
+        Any OSError (ENOSPC, EIO, ...) propagates: the caller must treat it as fatal and
+        leave the spool files in cur/, so nothing is acknowledged that is not on disk.
+        """
+        by_day: dict[str, list[LabelRecord]] = defaultdict(list)
+        for record in records:
+            by_day[record.day].append(record)
+        for day, day_records in by_day.items():
+            index = self.load(day)
+            fd, created = self._fd(day)
+            payload = b"".join(r.to_json_line() for r in day_records)
+            view = memoryview(payload)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+            if created:
+                _fsync_dir(self.directory)
+            for record in day_records:
+                index.keys.add(record.key)
+
+    def _fd(self, day: str) -> tuple[int, bool]:
+        fd = self._fds.get(day)
+        if fd is not None:
+            return fd, False
+        path = self.path_for(day)
+        created = not path.exists()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._fds[day] = fd
+        return fd, created
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+    # --- retention -----------------------------------------------------------------
+
+    def prune(self, keep_days: float, today: date) -> list[str]:
+        """Delete day files older than ``keep_days`` before ``today``; return the days removed."""
+        cutoff = (today - timedelta(days=keep_days)).isoformat()
+        removed = []
+        for day in self.day_files():
+            if day < cutoff:
+                self._days.pop(day, None)
+                fd = self._fds.pop(day, None)
+                if fd is not None:
+                    os.close(fd)
+                self.path_for(day).unlink(missing_ok=True)
+                removed.append(day)
+        return removed
+
+    def iter_records(self, days: Iterable[str] | None = None) -> Iterable[bytes]:
+        """Raw lines of the given days (all by default), for tools and tests."""
+        for day in self.day_files() if days is None else days:
+            try:
+                data = self.path_for(day).read_bytes()
+            except FileNotFoundError:
+                continue
+            yield from (line for line in data.splitlines() if line.strip())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

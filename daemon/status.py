@@ -1,0 +1,153 @@
+"""The status file: written atomically by the daemon, read and judged by `taskclf-daemon status`."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "EXIT_DEGRADED",
+    "EXIT_HEALTHY",
+    "EXIT_NOT_RUNNING",
+    "LatencyWindow",
+    "evaluate",
+    "format_status",
+    "read_status",
+    "utc_now",
+    "write_status",
+]
+
+EXIT_HEALTHY, EXIT_DEGRADED, EXIT_NOT_RUNNING = 0, 1, 3
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class LatencyWindow:
+    """The last ``size`` end-to-end latencies (file renamed into new/ → record fsynced)."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._values: deque[float] = deque(maxlen=size)
+
+    def add(self, ms: float) -> None:
+        self._values.append(ms)
+
+    def summary(self) -> dict[str, float | None]:
+        if not self._values:
+            return {"p50": None, "p99": None}
+        ordered = sorted(self._values)
+        pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)  # noqa: E731
+        return {"p50": pick(0.50), "p99": pick(0.99)}
+
+
+def write_status(path: Path, data: Mapping[str, Any]) -> None:
+    """Replace the status file atomically (0600); readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _age_seconds(ts: str | None, now: float) -> float | None:
+    if not ts:
+        return None
+    try:
+        return now - datetime.fromisoformat(ts).timestamp()
+    except ValueError:
+        return None
+
+
+def evaluate(
+    status: Mapping[str, Any] | None, lock_pid: int | None, *, now: float | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Exit code and the ``status --json`` document for what the files say.
+
+    3 not running (no process holds the lock); 1 degraded: stale heartbeat, refused store,
+    or a daemon that stopped on a fatal error; 0 healthy.
+    """
+    now = time.time() if now is None else now
+    doc: dict[str, Any] = dict(status or {})
+    problems: list[str] = []
+    if lock_pid is None:
+        doc["running"] = False
+        doc["healthy"] = False
+        fatal = doc.get("fatal_error")
+        if fatal:
+            problems.append(f"stopped on a fatal error: {fatal}")
+        doc["problems"] = problems
+        return (EXIT_DEGRADED if fatal else EXIT_NOT_RUNNING), doc
+    doc["running"] = True
+    doc["pid"] = lock_pid if lock_pid > 0 else doc.get("pid")
+    interval = float(doc.get("heartbeat_interval_seconds") or 5.0)
+    age = _age_seconds(doc.get("heartbeat_at"), now)
+    if age is None:
+        problems.append("no heartbeat yet (starting up?)")
+    elif age > 3 * interval + 2:
+        problems.append(f"heartbeat is stale ({age:.0f} s old)")
+    store = doc.get("store") or {}
+    if store.get("last_error"):
+        problems.append(f"calibrator store refused: {store['last_error']}")
+    if doc.get("fatal_error"):
+        problems.append(f"fatal error: {doc['fatal_error']}")
+    doc["healthy"] = not problems
+    doc["problems"] = problems
+    return (EXIT_HEALTHY if not problems else EXIT_DEGRADED), doc
+
+
+def _fmt(value: object) -> str:
+    return "-" if value is None or value == "" else str(value)
+
+
+def format_status(doc: Mapping[str, Any], code: int) -> str:
+    """A short human summary of ``doc`` (as returned by :func:`evaluate`)."""
+    if not doc.get("running"):
+        lines = ["taskclf-daemon: not running"]
+        if doc.get("stopped_at"):
+            lines.append(f"  last stopped   {doc['stopped_at']}")
+        lines += [f"  problem        {p}" for p in doc.get("problems", [])]
+        return "\n".join(lines)
+    state = "healthy" if code == EXIT_HEALTHY else "DEGRADED"
+    model = doc.get("model") or {}
+    store = doc.get("store") or {}
+    windows = doc.get("windows") or {}
+    spool = doc.get("spool") or {}
+    last = doc.get("last_window") or {}
+    latency = doc.get("latency_ms") or {}
+    users = store.get("user_ids") or []
+    lines = [
+        f"taskclf-daemon: running ({state}), pid {_fmt(doc.get('pid'))}",
+        f"  running since  {_fmt(doc.get('started_at'))}",
+        f"  heartbeat      {_fmt(doc.get('heartbeat_at'))}",
+        f"  model          {_fmt(model.get('bundle_id'))} (schema {_fmt(model.get('schema_hash'))})",
+        f"  store          {_fmt(store.get('id'))} ({_fmt(store.get('method'))}) "
+        f"loaded {_fmt(store.get('loaded_at'))}",
+        f"  per-user cal.  {len(users)} user(s){': ' + ', '.join(users) if users else ''}",
+        f"  windows        {windows.get('labelled', 0)} labelled, {windows.get('refused', 0)} "
+        f"refused, {windows.get('duplicates', 0)} duplicates",
+        f"  backlog        {spool.get('new', 0)} waiting, {spool.get('cur', 0)} in progress, "
+        f"{spool.get('rejected', 0)} rejected file(s)",
+        f"  last window    {_fmt(last.get('user_id'))} {_fmt(last.get('bucket_start_ts'))} -> "
+        f"{_fmt(last.get('label'))} (at {_fmt(last.get('at'))})",
+        f"  latency        p50 {_fmt(latency.get('p50'))} ms, p99 {_fmt(latency.get('p99'))} ms",
+        f"  label log      {_fmt(doc.get('label_log'))}",
+        f"  last error     {_fmt((doc.get('last_error') or {}).get('message'))}",
+    ]
+    lines += [f"  problem        {p}" for p in doc.get("problems", [])]
+    return "\n".join(lines)

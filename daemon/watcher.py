@@ -1,0 +1,157 @@
+"""Filesystem events as hints: wake the loop for the spool, ask for a reload for the store."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+from watchdog.events import (
+    EVENT_TYPE_CLOSED,
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_MODIFIED,
+    EVENT_TYPE_MOVED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+__all__ = ["ObserverMode", "Waker", "Watcher"]
+
+log = structlog.get_logger()
+ObserverMode = Literal["auto", "polling", "none"]
+# reads of the store by the reloader itself must not trigger another reload
+_CHANGES = {EVENT_TYPE_CREATED, EVENT_TYPE_DELETED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED,
+            EVENT_TYPE_CLOSED}
+
+
+class Waker:
+    """A self-pipe the loop sleeps on: threads and signal handlers wake it without locks."""
+
+    def __init__(self) -> None:
+        self._r, self._w = socket.socketpair()
+        self._r.setblocking(False)
+        self._w.setblocking(False)
+
+    def wake(self) -> None:
+        try:
+            self._w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # already full of wake-ups, or closing: either way the loop will look
+
+    @property
+    def signal_fd(self) -> int:
+        """For ``signal.set_wakeup_fd``: a signal wakes the loop at once."""
+        return self._w.fileno()
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep until woken or ``timeout``; True if woken."""
+        ready, _, _ = select.select([self._r], [], [], max(0.0, timeout))
+        if ready:
+            try:
+                while self._r.recv(4096):
+                    pass
+            except (BlockingIOError, OSError):
+                pass
+        return bool(ready)
+
+    def close(self) -> None:
+        self._r.close()
+        self._w.close()
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, callback: Callable[[FileSystemEvent], None]) -> None:
+        self._callback = callback
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in _CHANGES:
+            self._callback(event)
+
+
+class Watcher:
+    """One observer thread for the spool's new/ and the store (its parent and its target)."""
+
+    def __init__(
+        self,
+        new_dir: Path,
+        store_path: Path | None,
+        *,
+        on_spool: Callable[[], None],
+        on_store: Callable[[], None],
+        mode: ObserverMode = "auto",
+    ) -> None:
+        self.new_dir = new_dir
+        self.store_path = store_path
+        self.mode = mode
+        self._on_spool = on_spool
+        self._on_store = on_store
+        self._observer: BaseObserver | None = None
+        self._store_watch: ObservedWatch | None = None
+        self._store_target: str | None = None
+        self.kind = "none"
+
+    def start(self) -> None:
+        if self.mode == "none":
+            log.info("watcher_disabled", reason="observer = none; relying on the rescan")
+            return
+        if self.mode == "auto":
+            try:
+                self._start(Observer())
+                return
+            except Exception as exc:  # inotify limits, unsupported filesystems, ...
+                log.warning("native_watcher_unavailable", error=str(exc), fallback="polling")
+        self._start(PollingObserver(timeout=1.0))
+
+    def _start(self, observer: BaseObserver) -> None:
+        spool = _Handler(lambda _e: self._on_spool())
+        observer.schedule(spool, str(self.new_dir), recursive=False)
+        if self.store_path is not None:
+            parent = self.store_path.parent
+            name = self.store_path.name
+
+            def on_parent(event: FileSystemEvent) -> None:
+                paths: list[Any] = [event.src_path, getattr(event, "dest_path", "")]
+                if any(os.path.basename(os.fsdecode(p)) == name for p in paths if p):
+                    self._on_store()
+
+            observer.schedule(_Handler(on_parent), str(parent), recursive=False)
+        observer.start()
+        self._observer = observer
+        self.kind = type(observer).__name__
+        self.rewatch_store()
+        log.info("watcher_started", observer=self.kind, spool=str(self.new_dir),
+                 store=str(self.store_path) if self.store_path else None)
+
+    def rewatch_store(self) -> None:
+        """Follow the store's current target (a symlink swap points it somewhere new)."""
+        if self._observer is None or self.store_path is None:
+            return
+        target = os.path.realpath(self.store_path)
+        if target == self._store_target or not os.path.isdir(target):
+            return
+        if self._store_watch is not None:
+            try:
+                self._observer.unschedule(self._store_watch)
+            except (KeyError, ValueError):
+                pass
+        handler = _Handler(lambda _e: self._on_store())
+        self._store_watch = self._observer.schedule(handler, target, recursive=True)
+        self._store_target = target
+
+    def is_alive(self) -> bool:
+        """False once a started observer thread has died (the watchdog ping stops then)."""
+        return self.mode == "none" or (self._observer is not None and self._observer.is_alive())
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+            self._observer = None

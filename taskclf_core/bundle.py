@@ -1,0 +1,204 @@
+"""Model bundles in taskclf's layout: load with integrity checks, save, predict one or many."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from taskclf_core._lgbm import NativeBooster
+from taskclf_core.errors import BundleError
+from taskclf_core.labels import CORE_LABELS, N_CLASSES
+from taskclf_core.schema import ColumnKind, FeatureSchema, registry
+
+__all__ = ["ModelBundle", "build_schema", "load_bundle", "save_bundle"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ModelBundle:
+    """A loaded bundle: feature contract, label order and the booster (inference only).
+
+    ``predict_one`` keeps a per-booster single-row buffer: call it from one thread.
+    """
+
+    bundle_id: str
+    path: Path | None
+    schema: FeatureSchema
+    label_set: tuple[str, ...]
+    metadata: Mapping[str, Any]
+    booster: NativeBooster
+
+    @property
+    def schema_hash(self) -> str | None:
+        return self.schema.schema_hash
+
+    def predict_one(self, row: FloatArray) -> FloatArray:
+        """Class probabilities ``(8,)`` for one encoded row (LightGBM's single-row fast path)."""
+        return self.booster.predict_one(row)
+
+    def predict_many(self, rows: FloatArray, *, num_threads: int = 0) -> FloatArray:
+        """Class probabilities ``(n, 8)`` for ``(n, features)`` rows in one LightGBM call."""
+        return self.booster.predict_many(rows, num_threads=num_threads)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BundleError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path}: cannot read ({exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _str_list(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BundleError(f"{where}: expected a list of strings")
+    return tuple(value)
+
+
+def build_schema(
+    metadata: Mapping[str, Any],
+    encoders: Mapping[str, tuple[str, ...]],
+    *,
+    source: str = "metadata.json",
+) -> FeatureSchema:
+    """The feature contract a bundle's metadata describes (CONTRACT section 2)."""
+    version = metadata.get("schema_version")
+    if not isinstance(version, str):
+        raise BundleError(f"{source}: schema_version: expected a string like 'v1'")
+    declared_hash = metadata.get("schema_hash")
+    if declared_hash is not None and not isinstance(declared_hash, str):
+        raise BundleError(f"{source}: schema_hash: expected a string")
+    reg = registry(version)
+    if reg is not None and declared_hash is not None and declared_hash != reg.schema_hash:
+        raise BundleError(
+            f"{source}: schema_hash {declared_hash!r} does not match schema_version "
+            f"{version!r} (expected {reg.schema_hash!r})"
+        )
+    if "feature_columns" in metadata:
+        features = _str_list(metadata["feature_columns"], f"{source}: feature_columns")
+    elif reg is not None:
+        features = reg.feature_columns
+    else:
+        raise BundleError(
+            f"{source}: schema_version {version!r} is not a taskclf registry version "
+            "(v1, v2, v3) and feature_columns is missing"
+        )
+    if "categorical_columns" in metadata:
+        categorical = set(_str_list(metadata["categorical_columns"], f"{source}: categorical_columns"))
+    else:
+        categorical = set(reg.categorical_columns) if reg is not None else set()
+    types = reg.column_types if reg is not None else {}
+    kinds = tuple(
+        ColumnKind.CATEGORICAL
+        if name in categorical
+        else ColumnKind.BOOL
+        if types.get(name) == "bool"
+        else ColumnKind.NUMERIC
+        for name in features
+    )
+    fill = metadata.get("numeric_fill", 0.0)
+    if isinstance(fill, bool) or not isinstance(fill, int | float) or not math.isfinite(fill):
+        raise BundleError(f"{source}: numeric_fill: expected a finite number")
+    return FeatureSchema(
+        version=version,
+        schema_hash=declared_hash if declared_hash is not None else (reg.schema_hash if reg else None),
+        feature_columns=features,
+        kinds=kinds,
+        vocabularies={c: v for c, v in encoders.items() if c in categorical},
+        numeric_fill=float(fill),
+    )
+
+
+def load_bundle(path: Path | str) -> ModelBundle:
+    """Load and check a taskclf-layout bundle; the bundle id is the directory name."""
+    path = Path(path)
+    if not path.is_dir():
+        raise BundleError(f"{path}: expected a model bundle directory")
+    metadata = _read_json(path / "metadata.json")
+    if not isinstance(metadata, dict):
+        raise BundleError(f"{path / 'metadata.json'}: expected a JSON object")
+    label_set = _str_list(metadata.get("label_set"), f"{path / 'metadata.json'}: label_set")
+    if tuple(sorted(label_set)) != CORE_LABELS:
+        raise BundleError(
+            f"{path / 'metadata.json'}: label_set {sorted(label_set)} does not match the core "
+            f"labels {list(CORE_LABELS)}"
+        )
+    encoders: dict[str, tuple[str, ...]] = {}
+    enc_path = path / "categorical_encoders.json"
+    if enc_path.exists():
+        raw = _read_json(enc_path)
+        if not isinstance(raw, dict):
+            raise BundleError(f"{enc_path}: expected a JSON object of column -> vocabulary")
+        encoders = {str(c): _str_list(v, f"{enc_path}: {c}") for c, v in raw.items()}
+    schema = build_schema(metadata, encoders, source=str(path / "metadata.json"))
+    try:
+        model_text = (path / "model.txt").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BundleError(f"{path / 'model.txt'}: missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path / 'model.txt'}: cannot read ({exc})") from None
+    try:
+        booster = NativeBooster.from_string(model_text)
+    except BundleError as exc:
+        raise BundleError(f"{path / 'model.txt'}: not a LightGBM model ({exc})") from None
+    if booster.num_classes != len(label_set) or booster.num_classes != N_CLASSES:
+        raise BundleError(
+            f"{path / 'model.txt'}: the model outputs {booster.num_classes} classes, "
+            f"label_set has {len(label_set)}"
+        )
+    if booster.feature_names != schema.feature_columns:
+        raise BundleError(
+            f"{path / 'model.txt'}: the model's {booster.num_features} features do not match "
+            f"the {len(schema.feature_columns)} feature columns of schema {schema.version}"
+        )
+    return ModelBundle(
+        bundle_id=path.resolve().name,
+        path=path,
+        schema=schema,
+        label_set=tuple(sorted(label_set)),
+        metadata=MappingProxyType(dict(metadata)),
+        booster=booster,
+    )
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def save_bundle(
+    path: Path | str,
+    *,
+    model_text: str,
+    metadata: Mapping[str, Any],
+    encoders: Mapping[str, tuple[str, ...] | list[str]],
+    metrics: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a bundle in taskclf's layout (``model.txt``, ``metadata.json``, encoders, metrics)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_private(path / "model.txt", model_text)
+    _write_private(path / "metadata.json", json.dumps(dict(metadata), indent=2))
+    _write_private(
+        path / "categorical_encoders.json",
+        json.dumps({c: sorted(v) for c, v in encoders.items()}, indent=2),
+    )
+    if metrics is not None:
+        _write_private(path / "metrics.json", json.dumps(dict(metrics), indent=2))
+    return path

@@ -1,0 +1,142 @@
+"""The pure pipeline: snapshot + smoothing state + window(s) -> new state + label record(s)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from taskclf_core.bundle import ModelBundle
+from taskclf_core.calibration import CalibratorStore, calibrate_rows
+from taskclf_core.labels import CORE_LABELS
+from taskclf_core.record import LabelRecord
+from taskclf_core.reject import apply_reject
+from taskclf_core.schema import FeatureWindow
+from taskclf_core.smoothing import Entry, SmoothingState
+from taskclf_core.taxonomy import Taxonomy, bucket_probs, map_label
+
+__all__ = ["Policy", "Snapshot", "label_window", "label_windows"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Decision settings that do not change while the daemon runs."""
+
+    reject_threshold: float = 0.55
+    smooth_window: int = 3
+    idle_gap_seconds: float = 300.0
+    personalization: bool = True
+    opt_out_users: frozenset[str] = frozenset()
+    predict_threads: int = 0
+
+    def personalized(self, user_id: str) -> bool:
+        """May this user get their own calibrator? (``personalization`` on and not opted out)."""
+        return self.personalization and user_id not in self.opt_out_users
+
+    def empty_state(self) -> SmoothingState:
+        return SmoothingState(self.smooth_window, self.idle_gap_seconds)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Snapshot:
+    """Everything one window is labelled with; hot reload swaps a whole new one in."""
+
+    bundle: ModelBundle
+    store: CalibratorStore | None
+    policy: Policy
+    taxonomy: Taxonomy | None = None
+
+    @property
+    def store_id(self) -> str | None:
+        return self.store.store_id if self.store is not None else None
+
+
+def label_window(
+    snapshot: Snapshot,
+    state: SmoothingState,
+    window: FeatureWindow,
+    *,
+    source: str,
+    processed_at: str,
+) -> tuple[SmoothingState, LabelRecord]:
+    """Label one window (LightGBM's single-row path); same records as :func:`label_windows`."""
+    raw = snapshot.bundle.predict_one(window.features)[np.newaxis, :]
+    state, records = _decide(snapshot, state, [window], raw, [source], processed_at)
+    return state, records[0]
+
+
+def label_windows(
+    snapshot: Snapshot,
+    state: SmoothingState,
+    windows: Sequence[FeatureWindow],
+    *,
+    sources: Sequence[str],
+    processed_at: str,
+) -> tuple[SmoothingState, list[LabelRecord]]:
+    """Label a batch in order with one LightGBM call; smoothing runs window by window."""
+    if not windows:
+        return state, []
+    rows = np.stack([w.features for w in windows])
+    raw = snapshot.bundle.predict_many(rows, num_threads=snapshot.policy.predict_threads)
+    return _decide(snapshot, state, windows, raw, sources, processed_at)
+
+
+def _decide(
+    snapshot: Snapshot,
+    state: SmoothingState,
+    windows: Sequence[FeatureWindow],
+    raw: FloatArray,
+    sources: Sequence[str],
+    processed_at: str,
+) -> tuple[SmoothingState, list[LabelRecord]]:
+    policy = snapshot.policy
+    user_ids = [w.user_id for w in windows]
+    probs, kinds = calibrate_rows(
+        snapshot.store, raw, user_ids, [policy.personalized(u) for u in user_ids]
+    )
+    taxonomy = snapshot.taxonomy
+    mapped = bucket_probs(taxonomy, probs) if taxonomy is not None else None
+    best = probs.argmax(axis=1)
+    bundle = snapshot.bundle
+    records: list[LabelRecord] = []
+    for i, window in enumerate(windows):
+        row = probs[i].tolist()
+        confidence = row[best[i]]
+        core_label = CORE_LABELS[best[i]]
+        label = apply_reject(core_label, confidence, policy.reject_threshold)
+        entry = Entry(window.bucket_start.timestamp(), window.bucket_end.timestamp(), label)
+        state, smoothed = state.step(window.user_id, entry)
+        if taxonomy is not None and mapped is not None:
+            mapped_label = map_label(taxonomy, smoothed)
+            mapped_probs = {
+                name: round(p, 6) for name, p in zip(taxonomy.bucket_names, mapped[i].tolist(), strict=True)
+            }
+        else:
+            mapped_label, mapped_probs = smoothed, None
+        records.append(
+            LabelRecord(
+                user_id=window.user_id,
+                bucket_start_ts=window.start_ts,
+                bucket_end_ts=window.end_ts,
+                core_label=core_label,
+                core_probs={name: round(p, 6) for name, p in zip(CORE_LABELS, row, strict=True)},
+                confidence=confidence,
+                is_rejected=label != core_label,
+                label=label,
+                smoothed_label=smoothed,
+                mapped_label=mapped_label,
+                mapped_probs=mapped_probs,
+                calibrator=kinds[i],
+                reject_threshold=policy.reject_threshold,
+                model_bundle_id=bundle.bundle_id,
+                model_schema_hash=bundle.schema_hash,
+                store_id=snapshot.store_id,
+                source=sources[i],
+                processed_at=processed_at,
+            )
+        )
+    return state, records

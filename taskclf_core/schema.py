@@ -1,0 +1,265 @@
+"""Feature windows: taskclf's column registries, schema hashes and window validation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from functools import cache
+from importlib import resources
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from taskclf_core.errors import WindowError
+
+__all__ = [
+    "ColumnKind",
+    "FeatureSchema",
+    "FeatureWindow",
+    "Registry",
+    "format_ts",
+    "is_safe_user_id",
+    "parse_ts",
+    "parse_window",
+    "registry",
+    "schema_hash",
+]
+
+_SAFE_USER_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}")
+UNKNOWN_TOKEN: Final = "__unknown__"
+
+
+def is_safe_user_id(user_id: str) -> bool:
+    """True when ``user_id`` can be used as a file name on every platform we run on."""
+    return _SAFE_USER_ID.fullmatch(user_id) is not None and user_id not in {".", ".."}
+
+
+def schema_hash(columns: Sequence[Sequence[str]]) -> str:
+    """taskclf's schema hash: first 12 hex of SHA-256 of the compact JSON of ``[[name, type]]``."""
+    payload = json.dumps([list(c) for c in columns], separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """One taskclf feature-schema version: all columns with types, model inputs, categoricals."""
+
+    version: str
+    schema_hash: str
+    columns: tuple[tuple[str, str], ...]
+    feature_columns: tuple[str, ...]
+    categorical_columns: tuple[str, ...]
+
+    @property
+    def column_types(self) -> dict[str, str]:
+        return dict(self.columns)
+
+
+@cache
+def _registries() -> dict[str, Registry]:
+    raw = json.loads(resources.files("taskclf_core").joinpath("schemas.json").read_text())
+    out: dict[str, Registry] = {}
+    for version, spec in raw["versions"].items():
+        columns = tuple((str(n), str(t)) for n, t in spec["columns"])
+        # the shipped file is data, so prove it agrees with the hash rule it documents
+        assert schema_hash(columns) == spec["schema_hash"], version
+        out[version] = Registry(
+            version=version,
+            schema_hash=spec["schema_hash"],
+            columns=columns,
+            feature_columns=tuple(spec["feature_columns"]),
+            categorical_columns=tuple(spec["categorical_columns"]),
+        )
+    return out
+
+
+def registry(version: str) -> Registry | None:
+    """taskclf's registry for ``version`` ("v1", "v2", "v3"), or None if unknown."""
+    return _registries().get(version)
+
+
+def known_versions() -> tuple[str, ...]:
+    return tuple(_registries())
+
+
+class ColumnKind(Enum):
+    NUMERIC = "numeric"
+    BOOL = "bool"
+    CATEGORICAL = "categorical"
+
+
+# per feature column: name, kind, category codes, code for an unseen category
+_Plan = tuple[tuple[str, ColumnKind, Mapping[str, float], float], ...]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FeatureSchema:
+    """The feature contract of one bundle: model input columns, their kinds and encoders."""
+
+    version: str
+    schema_hash: str | None
+    feature_columns: tuple[str, ...]
+    kinds: tuple[ColumnKind, ...]
+    vocabularies: Mapping[str, tuple[str, ...]]
+    numeric_fill: float = 0.0
+    plan: _Plan = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        codes: dict[str, tuple[dict[str, float], float]] = {}
+        for column, vocab in self.vocabularies.items():
+            table = {value: float(i) for i, value in enumerate(sorted(vocab))}
+            codes[column] = (table, table.get(UNKNOWN_TOKEN, -1.0))
+        plan = tuple(
+            (name, kind, *codes.get(name, ({}, -1.0)))
+            for name, kind in zip(self.feature_columns, self.kinds, strict=True)
+        )
+        object.__setattr__(self, "plan", plan)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_columns)
+
+    def encode_category(self, column: str, value: str) -> float:
+        """Code of ``value`` in the sorted vocabulary; unseen → ``__unknown__`` code, else -1."""
+        for name, _kind, table, unknown in self.plan:
+            if name == column:
+                return table.get(value, unknown)
+        raise KeyError(column)
+
+
+def parse_ts(value: object, field: str) -> datetime:
+    """ISO-8601 → aware UTC datetime; naive means UTC."""
+    if not isinstance(value, str):
+        raise WindowError(
+            f"{field}: expected an ISO-8601 timestamp string, got {type(value).__name__}",
+            field=field,
+        )
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise WindowError(
+            f"{field}: expected an ISO-8601 timestamp, got {value[:40]!r}", field=field
+        ) from None
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC)
+
+
+def format_ts(ts: datetime) -> str:
+    """UTC ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (the label log's form)."""
+    text = ts.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return text + "Z"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FeatureWindow:
+    """One validated window: identity, times and the encoded model row (read-only)."""
+
+    user_id: str
+    bucket_start: datetime
+    bucket_end: datetime
+    features: npt.NDArray[np.float64]
+    n_missing: int
+
+    @property
+    def start_ts(self) -> str:
+        return format_ts(self.bucket_start)
+
+    @property
+    def end_ts(self) -> str:
+        return format_ts(self.bucket_end)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Identity of a window: ``(user_id, bucket_start_ts)``."""
+        return (self.user_id, self.start_ts)
+
+
+def _number(value: Any, field: str) -> float:
+    # bool is an int subclass in Python; a JSON true in a numeric column is a producer bug
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WindowError(
+            f"{field}: expected a JSON number, got {_json_type(value)}", field=field
+        )
+    number = float(value)
+    if not math.isfinite(number):
+        raise WindowError(f"{field}: expected a finite number, got {value!r}", field=field)
+    return number
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "array",
+             dict: "object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
+    """Validate one JSON value as a feature window of ``schema`` and encode its model row.
+
+    Missing or null feature columns take the numeric fill (or the unknown code for
+    categoricals) and are counted in ``n_missing``; a present value of the wrong type,
+    NaN or ±inf refuses the window with a :class:`WindowError` naming the field.
+    """
+    if not isinstance(obj, dict):
+        raise WindowError(f"window: expected a JSON object, got {_json_type(obj)}")
+    for key in obj:
+        if key.startswith("raw_"):
+            raise WindowError(
+                f"{key}: raw_ fields are refused (privacy); send derived features only",
+                field=key,
+            )
+    user_id = obj.get("user_id")
+    if not isinstance(user_id, str) or not user_id:
+        raise WindowError("user_id: expected a non-empty string", field="user_id")
+    if not is_safe_user_id(user_id):
+        raise WindowError(
+            f"user_id: {user_id[:40]!r} is not a safe file name "
+            "(expected letters, digits and . _ @ + = -, not starting with a dot)",
+            field="user_id",
+        )
+    start = parse_ts(obj.get("bucket_start_ts"), "bucket_start_ts")
+    end = parse_ts(obj.get("bucket_end_ts"), "bucket_end_ts")
+    if not start < end:
+        raise WindowError(
+            "bucket_end_ts: expected a time after bucket_start_ts", field="bucket_end_ts"
+        )
+    for field, expected in (("schema_hash", schema.schema_hash), ("schema_version", schema.version)):
+        got = obj.get(field)
+        if got is not None and expected is not None and got != expected:
+            raise WindowError(
+                f"{field}: the model expects {expected!r}, the window has {got!r}", field=field
+            )
+
+    row = np.empty(schema.n_features, dtype=np.float64)
+    missing = 0
+    fill = schema.numeric_fill
+    for i, (name, kind, table, unknown) in enumerate(schema.plan):
+        value = obj.get(name)
+        if value is None:
+            missing += 1
+            row[i] = unknown if kind is ColumnKind.CATEGORICAL else fill
+        elif kind is ColumnKind.NUMERIC:
+            row[i] = _number(value, name)
+        elif kind is ColumnKind.BOOL:
+            if not isinstance(value, bool):
+                raise WindowError(
+                    f"{name}: expected true or false, got {_json_type(value)}", field=name
+                )
+            row[i] = 1.0 if value else 0.0
+        else:
+            if not isinstance(value, str):
+                raise WindowError(
+                    f"{name}: expected a string category, got {_json_type(value)}", field=name
+                )
+            row[i] = table.get(value, unknown)
+    row.flags.writeable = False
+    return FeatureWindow(
+        user_id=user_id, bucket_start=start, bucket_end=end, features=row, n_missing=missing
+    )
