@@ -25,8 +25,13 @@ def _setting_flags(parser: argparse.ArgumentParser) -> None:
     for name, info in Settings.model_fields.items():
         flag = "--" + name.replace("_", "-")
         help_text = info.description or ""
-        group.add_argument(flag, dest=f"set_{name}", metavar=name.upper(), default=None,
-                           help=help_text or argparse.SUPPRESS if False else help_text)
+        group.add_argument(
+            flag,
+            dest=f"set_{name}",
+            metavar=name.upper(),
+            default=None,
+            help=help_text or argparse.SUPPRESS if False else help_text,
+        )
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -43,8 +48,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=None, metavar="FILE",
-                        help="TOML settings file (default: <user config dir>/taskclf/daemon.toml)")
+    common.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="TOML settings file (default: <user config dir>/taskclf/daemon.toml)",
+    )
     parser = argparse.ArgumentParser(
         prog="taskclf-daemon",
         description="Local, private, always-on task-type classification of feature windows.",
@@ -63,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     _setting_flags(reload)
 
     demo = sub.add_parser("demo", help="the whole product end to end on generated data")
-    demo.add_argument("--dir", type=Path, default=None, help="work here and keep it (default: a temp dir)")
+    demo.add_argument(
+        "--dir", type=Path, default=None, help="work here and keep it (default: a temp dir)"
+    )
     demo.add_argument("--quick", action="store_true", help="fewer windows (for tests)")
 
     train = sub.add_parser("train", help="train a LightGBM bundle from labelled JSONL windows")
@@ -71,30 +83,52 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, required=True, metavar="DIR")
     train.add_argument("--rounds", type=int, default=100, help="boosting rounds (default 100)")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--holdout", type=float, default=0.2,
-                       help="latest fraction of windows held out for metrics.json (default 0.2)")
+    train.add_argument(
+        "--holdout",
+        type=float,
+        default=0.2,
+        help="latest fraction of windows held out for metrics.json (default 0.2)",
+    )
 
-    cal = sub.add_parser("calibrate", parents=[common],
-                         help="fit a CalibratorStore and print the calibration report")
+    cal = sub.add_parser(
+        "calibrate", parents=[common], help="fit a CalibratorStore and print the calibration report"
+    )
     cal.add_argument("--model", type=Path, required=True, metavar="DIR")
     cal.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE")
     cal.add_argument("--method", choices=("temperature", "isotonic"), default="temperature")
     cal.add_argument("--out", type=Path, required=True, metavar="DIR")
-    cal.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the report as JSON")
+    cal.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="also write the report as JSON"
+    )
     cal.add_argument("--min-windows", type=int, default=200)
     cal.add_argument("--min-days", type=int, default=3)
     cal.add_argument("--min-labels", type=int, default=3)
-    cal.add_argument("--holdout", type=float, default=0.2,
-                     help="latest fraction of each user's windows used to vet per-user calibrators")
-    cal.add_argument("--opt-out-users", default=None,
-                     help="comma-separated users never given a per-user calibrator "
-                          "(default: opt_out_users from the config)")
+    cal.add_argument(
+        "--holdout",
+        type=float,
+        default=0.2,
+        help="latest fraction of each user's windows used to vet per-user calibrators",
+    )
+    cal.add_argument(
+        "--opt-out-users",
+        default=None,
+        help="comma-separated users never given a per-user calibrator "
+        "(default: opt_out_users from the config)",
+    )
 
-    check = sub.add_parser("check-store", parents=[common],
-                           help="validate a CalibratorStore exactly as the daemon would")
+    check = sub.add_parser(
+        "check-store",
+        parents=[common],
+        help="validate a CalibratorStore exactly as the daemon would",
+    )
     check.add_argument("store", type=Path, metavar="DIR")
-    check.add_argument("--model", type=Path, default=None, metavar="DIR",
-                       help="also check it matches this bundle (default: the configured model)")
+    check.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also check it matches this bundle (default: the configured model)",
+    )
 
     service = sub.add_parser("service", help="install/uninstall/show the login service")
     from daemon.service import add_service_arguments
@@ -148,9 +182,10 @@ def _cmd_reload(args: argparse.Namespace) -> int:
 
 def _cmd_check_store(args: argparse.Namespace) -> int:
     from daemon.snapshots import load_store
-    from taskclf_core.bundle import load_bundle
+    from taskclf_core.bundle import ModelBundle, load_bundle
     from taskclf_core.calibration import load_calibrator_store
 
+    bundle: ModelBundle | None
     if args.model is not None:
         bundle = load_bundle(args.model)
     else:
@@ -158,12 +193,16 @@ def _cmd_check_store(args: argparse.Namespace) -> int:
         bundle = load_bundle(model) if model.exists() else None
     if bundle is None:
         store = load_calibrator_store(args.store)
-        print(f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
-              "calibrators); no model given, so bundle matching was not checked")
+        print(
+            f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
+            "calibrators); no model given, so bundle matching was not checked"
+        )
         return EXIT_OK
     store, _ = load_store(args.store, bundle)
-    print(f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
-          f"calibrators) fits model {bundle.bundle_id}")
+    print(
+        f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
+        f"calibrators) fits model {bundle.bundle_id}"
+    )
     return EXIT_OK
 
 

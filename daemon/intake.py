@@ -81,7 +81,9 @@ def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFil
             try:
                 value = _loads(line)
             except ValueError as exc:
-                results.append(RefusedWindow(number, None, f"line {number}: not valid JSON ({exc})", None))
+                results.append(
+                    RefusedWindow(number, None, f"line {number}: not valid JSON ({exc})", None)
+                )
                 continue
             results.append(_one(value, number, schema))
     else:

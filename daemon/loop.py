@@ -63,7 +63,9 @@ class _Pending:
 class Daemon:
     """``taskclf-daemon run``: the imperative shell around :mod:`taskclf_core.pipeline`."""
 
-    def __init__(self, settings: Settings, *, once: bool = False, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, once: bool = False, notifier: Notifier | None = None
+    ) -> None:
         self.settings = settings
         self.once = once
         self.notifier = notifier if notifier is not None else Notifier.from_env(os.environ)
@@ -110,9 +112,15 @@ class Daemon:
             try:
                 with self._signals():
                     self._start_threads()
-                    log.info("daemon_started", pid=os.getpid(), bundle_id=snapshot.bundle.bundle_id,
-                             store_id=snapshot.store_id, spool=str(self.spool.root),
-                             label_log=str(self.labels.directory), once=self.once)
+                    log.info(
+                        "daemon_started",
+                        pid=os.getpid(),
+                        bundle_id=snapshot.bundle.bundle_id,
+                        store_id=snapshot.store_id,
+                        spool=str(self.spool.root),
+                        label_log=str(self.labels.directory),
+                        once=self.once,
+                    )
                     self._write_status()
                     self.notifier.ready(status="labelling windows")
                     self._loop()
@@ -186,9 +194,13 @@ class Daemon:
             self.reloader.stop()
         self.labels.close()
         self._write_status(running=False, fatal=fatal)
-        log.info("daemon_stopped", labelled=self.counters.labelled,
-                 refused=self.counters.refused, duplicates=self.counters.duplicates,
-                 fatal=fatal is not None)
+        log.info(
+            "daemon_stopped",
+            labelled=self.counters.labelled,
+            refused=self.counters.refused,
+            duplicates=self.counters.duplicates,
+            fatal=fatal is not None,
+        )
         self.notifier.close()
         self.waker.close()
 
@@ -236,7 +248,8 @@ class Daemon:
             # the safety net for store events that never arrived
             self._last_rescan = now
             if s.calibrator_store is not None and store_fingerprint(s.calibrator_store) not in (
-                self.holder.fingerprint, self.holder.refused_fingerprint
+                self.holder.fingerprint,
+                self.holder.refused_fingerprint,
             ):
                 self.reloader.request()
         if now - self._last_retention >= _RETENTION_EVERY:
@@ -259,7 +272,11 @@ class Daemon:
         while i < len(names) and not self._stop_requested:
             batch: list[_Pending] = []
             n_windows = 0
-            while i < len(names) and n_windows < self.settings.batch_max_windows and len(batch) < _MAX_FILES_PER_BATCH:
+            while (
+                i < len(names)
+                and n_windows < self.settings.batch_max_windows
+                and len(batch) < _MAX_FILES_PER_BATCH
+            ):
                 claimed = self.spool.claim(names[i])
                 i += 1
                 if claimed is None:
@@ -278,7 +295,7 @@ class Daemon:
 
     def _read(self, claimed: Claimed, schema: Any) -> ParsedFile | FileRefusal:
         if claimed.kind != "file":
-            return FileRefusal(f"not_a_file", f"expected a regular file, found a {claimed.kind}")
+            return FileRefusal("not_a_file", f"expected a regular file, found a {claimed.kind}")
         if claimed.size > self.settings.max_file_bytes:
             return FileRefusal(
                 "too_large",
@@ -290,7 +307,9 @@ class Daemon:
         except OSError as exc:
             return FileRefusal("unreadable", f"cannot read the file ({exc.strerror or exc})")
         if len(data) > self.settings.max_file_bytes:
-            return FileRefusal("too_large", f"exceeds max_file_bytes = {self.settings.max_file_bytes}")
+            return FileRefusal(
+                "too_large", f"exceeds max_file_bytes = {self.settings.max_file_bytes}"
+            )
         return parse_spool_file(claimed.name, data, schema)
 
     def _reject_file(self, claimed: Claimed, refusal: FileRefusal) -> None:
@@ -299,8 +318,13 @@ class Daemon:
         self.counters.files_rejected += 1
         self.counters.last_error = {"message": f"{claimed.name}: {refusal.detail}", "at": utc_now()}
         self._dirty = True
-        log.warning("file_rejected", file=claimed.name, error=refusal.error,
-                    detail=refusal.detail, moved_to=str(target))
+        log.warning(
+            "file_rejected",
+            file=claimed.name,
+            error=refusal.error,
+            detail=refusal.detail,
+            moved_to=str(target),
+        )
 
     def _ensure_day(self, day: str) -> None:
         """Load a day's logged ids (and the days smoothing may look back into) on first use."""
@@ -327,8 +351,12 @@ class Daemon:
                 self._ensure_day(key[1][:10])
                 if key in seen or self.labels.contains(key):
                     pending.duplicates += 1
-                    log.info("window_duplicate", user_id=window.user_id,
-                             bucket_start_ts=key[1], source=pending.claimed.name)
+                    log.info(
+                        "window_duplicate",
+                        user_id=window.user_id,
+                        bucket_start_ts=key[1],
+                        source=pending.claimed.name,
+                    )
                     continue
                 seen.add(key)
                 todo.append(window)
@@ -337,16 +365,20 @@ class Daemon:
         processed_at = utc_now()
         records: list[LabelRecord]
         if len(todo) == 1:
-            state, record = label_window(snapshot, self.state, todo[0], source=sources[0],
-                                         processed_at=processed_at)
+            state, record = label_window(
+                snapshot, self.state, todo[0], source=sources[0], processed_at=processed_at
+            )
             records = [record]
         else:
-            state, records = label_windows(snapshot, self.state, todo, sources=sources,
-                                           processed_at=processed_at)
+            state, records = label_windows(
+                snapshot, self.state, todo, sources=sources, processed_at=processed_at
+            )
         try:
             self.labels.append(records)
         except OSError as exc:
-            raise FatalError(f"cannot write the label log in {self.labels.directory}: {exc}") from exc
+            raise FatalError(
+                f"cannot write the label log in {self.labels.directory}: {exc}"
+            ) from exc
         self.state = state
         for pending in owners:
             pending.labelled += 1
@@ -357,16 +389,26 @@ class Daemon:
         now_ns = time.time_ns()
         c = self.counters
         for record in records:
-            log.info("window_labelled", user_id=record.user_id,
-                     bucket_start_ts=record.bucket_start_ts, label=record.label,
-                     smoothed_label=record.smoothed_label, confidence=round(record.confidence, 4),
-                     calibrator=record.calibrator, store_id=record.store_id, source=record.source)
+            log.info(
+                "window_labelled",
+                user_id=record.user_id,
+                bucket_start_ts=record.bucket_start_ts,
+                label=record.label,
+                smoothed_label=record.smoothed_label,
+                confidence=round(record.confidence, 4),
+                calibrator=record.calibrator,
+                store_id=record.store_id,
+                source=record.source,
+            )
         for pending in batch:
             claimed, parsed = pending.claimed, pending.parsed
             refused = [r.to_json(jsonl=parsed.jsonl) for r in parsed.refused]
             if parsed.refused:
                 c.refused += len(parsed.refused)
-                c.last_error = {"message": f"{claimed.name}: {parsed.refused[0].reason}", "at": utc_now()}
+                c.last_error = {
+                    "message": f"{claimed.name}: {parsed.refused[0].reason}",
+                    "at": utc_now(),
+                }
                 for r in parsed.refused:
                     log.warning("window_refused", file=claimed.name, field=r.field, reason=r.reason)
             if parsed.windows:
@@ -382,7 +424,10 @@ class Daemon:
                 c.files_done += 1
             else:
                 self.spool.reject(
-                    claimed, "invalid_windows", f"all {len(refused)} windows refused", refused=refused
+                    claimed,
+                    "invalid_windows",
+                    f"all {len(refused)} windows refused",
+                    refused=refused,
                 )
                 c.files_rejected += 1
             c.labelled += pending.labelled
@@ -390,9 +435,13 @@ class Daemon:
             c.latency.add((now_ns - claimed.arrived_ns) / 1e6)
         if records:
             last = records[-1]
-            c.last_window = {"user_id": last.user_id, "bucket_start_ts": last.bucket_start_ts,
-                             "label": last.label, "smoothed_label": last.smoothed_label,
-                             "at": last.processed_at}
+            c.last_window = {
+                "user_id": last.user_id,
+                "bucket_start_ts": last.bucket_start_ts,
+                "label": last.label,
+                "smoothed_label": last.smoothed_label,
+                "at": last.processed_at,
+            }
         self._dirty = True
 
     # --- status ----------------------------------------------------------------------

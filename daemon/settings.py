@@ -108,7 +108,9 @@ def _describe(error: Mapping[str, Any], config_file: Path) -> str:
     return f"{where}: {error.get('msg', 'invalid')} (got {error.get('input')!r})"
 
 
-def load_settings(config_file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(
+    config_file: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
     """Build the settings; any problem is one :class:`ConfigError` line naming the key."""
     path = config_file if config_file is not None else default_config_file()
     if config_file is not None and not path.is_file():

@@ -133,7 +133,9 @@ def build_snapshot(settings: Settings) -> tuple[Snapshot, StoreInfo, Fingerprint
 class SnapshotHolder:
     """The one reference the loop reads per batch; replaced whole, never mutated."""
 
-    def __init__(self, snapshot: Snapshot, info: StoreInfo, fingerprint: Fingerprint | None) -> None:
+    def __init__(
+        self, snapshot: Snapshot, info: StoreInfo, fingerprint: Fingerprint | None
+    ) -> None:
         self.snapshot = snapshot
         self.info = info
         self.fingerprint = fingerprint
@@ -149,8 +151,8 @@ class Reloader:
         store_path: Path,
         *,
         debounce: float,
-        on_reloading: Callable[[], None] = lambda: None,
-        on_done: Callable[[bool], None] = lambda ok: None,
+        on_reloading: Callable[[], object] = lambda: None,
+        on_done: Callable[[bool], object] = lambda ok: None,
     ) -> None:
         self.holder = holder
         self.store_path = store_path
@@ -213,8 +215,12 @@ class Reloader:
             holder.info = dataclasses.replace(
                 holder.info, last_error=str(exc), last_error_at=utc_now()
             )
-            log.error("store_refused", path=str(self.store_path), reason=str(exc),
-                      store_id_in_force=old.store_id)
+            log.error(
+                "store_refused",
+                path=str(self.store_path),
+                reason=str(exc),
+                store_id_in_force=old.store_id,
+            )
             self._on_done(False)
             return False
         holder.snapshot = dataclasses.replace(old, store=store)
@@ -227,7 +233,12 @@ class Reloader:
             user_ids=store.user_ids,
             loaded_at=utc_now(),
         )
-        log.info("store_swapped", old_store_id=old.store_id, new_store_id=store.store_id,
-                 path=str(self.store_path), user_count=len(store.user_ids))
+        log.info(
+            "store_swapped",
+            old_store_id=old.store_id,
+            new_store_id=store.store_id,
+            path=str(self.store_path),
+            user_count=len(store.user_ids),
+        )
         self._on_done(True)
         return True

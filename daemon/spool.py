@@ -43,8 +43,7 @@ class Spool:
 
     def ensure(self) -> list[Path]:
         """Create the layout (0700); return the dirs whose loose permissions were tightened."""
-        tightened = [p for p in (self.root, *self.dirs()) if ensure_private_dir(p)]
-        return tightened
+        return [p for p in (self.root, *self.dirs()) if ensure_private_dir(p)]
 
     def dirs(self) -> tuple[Path, ...]:
         return (self.tmp, self.new, self.cur, self.done, self.rejected)
@@ -88,9 +87,12 @@ class Spool:
             return None
         mode = st.st_mode
         kind = (
-            "symlink" if stat.S_ISLNK(mode)
-            else "dir" if stat.S_ISDIR(mode)
-            else "file" if stat.S_ISREG(mode)
+            "symlink"
+            if stat.S_ISLNK(mode)
+            else "dir"
+            if stat.S_ISDIR(mode)
+            else "file"
+            if stat.S_ISREG(mode)
             else "other"
         )
         return Claimed(name, self.cur / name, st.st_size, st.st_ctime_ns, kind)

@@ -43,7 +43,10 @@ class LatencyWindow:
         if not self._values:
             return {"p50": None, "p99": None}
         ordered = sorted(self._values)
-        pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)  # noqa: E731
+
+        def pick(q: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
         return {"p50": pick(0.50), "p99": pick(0.99)}
 
 
@@ -135,7 +138,8 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         f"taskclf-daemon: running ({state}), pid {_fmt(doc.get('pid'))}",
         f"  running since  {_fmt(doc.get('started_at'))}",
         f"  heartbeat      {_fmt(doc.get('heartbeat_at'))}",
-        f"  model          {_fmt(model.get('bundle_id'))} (schema {_fmt(model.get('schema_hash'))})",
+        f"  model          {_fmt(model.get('bundle_id'))} "
+        f"(schema {_fmt(model.get('schema_hash'))})",
         f"  store          {_fmt(store.get('id'))} ({_fmt(store.get('method'))}) "
         f"loaded {_fmt(store.get('loaded_at'))}",
         f"  per-user cal.  {len(users)} user(s){': ' + ', '.join(users) if users else ''}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -28,8 +29,13 @@ __all__ = ["ObserverMode", "Waker", "Watcher"]
 log = structlog.get_logger()
 ObserverMode = Literal["auto", "polling", "none"]
 # reads of the store by the reloader itself must not trigger another reload
-_CHANGES = {EVENT_TYPE_CREATED, EVENT_TYPE_DELETED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED,
-            EVENT_TYPE_CLOSED}
+_CHANGES = {
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_MODIFIED,
+    EVENT_TYPE_MOVED,
+    EVENT_TYPE_CLOSED,
+}
 
 
 class Waker:
@@ -41,10 +47,9 @@ class Waker:
         self._w.setblocking(False)
 
     def wake(self) -> None:
-        try:
+        # a full buffer already holds wake-ups; a closed one means we are stopping
+        with contextlib.suppress(OSError):
             self._w.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass  # already full of wake-ups, or closing: either way the loop will look
 
     @property
     def signal_fd(self) -> int:
@@ -127,8 +132,12 @@ class Watcher:
         self._observer = observer
         self.kind = type(observer).__name__
         self.rewatch_store()
-        log.info("watcher_started", observer=self.kind, spool=str(self.new_dir),
-                 store=str(self.store_path) if self.store_path else None)
+        log.info(
+            "watcher_started",
+            observer=self.kind,
+            spool=str(self.new_dir),
+            store=str(self.store_path) if self.store_path else None,
+        )
 
     def rewatch_store(self) -> None:
         """Follow the store's current target (a symlink swap points it somewhere new)."""
@@ -138,10 +147,8 @@ class Watcher:
         if target == self._store_target or not os.path.isdir(target):
             return
         if self._store_watch is not None:
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self._observer.unschedule(self._store_watch)
-            except (KeyError, ValueError):
-                pass
         handler = _Handler(lambda _e: self._on_store())
         self._store_watch = self._observer.schedule(handler, target, recursive=True)
         self._store_target = target

@@ -99,7 +99,9 @@ def build_schema(
             "(v1, v2, v3) and feature_columns is missing"
         )
     if "categorical_columns" in metadata:
-        categorical = set(_str_list(metadata["categorical_columns"], f"{source}: categorical_columns"))
+        categorical = set(
+            _str_list(metadata["categorical_columns"], f"{source}: categorical_columns")
+        )
     else:
         categorical = set(reg.categorical_columns) if reg is not None else set()
     types = reg.column_types if reg is not None else {}
@@ -116,7 +118,9 @@ def build_schema(
         raise BundleError(f"{source}: numeric_fill: expected a finite number")
     return FeatureSchema(
         version=version,
-        schema_hash=declared_hash if declared_hash is not None else (reg.schema_hash if reg else None),
+        schema_hash=declared_hash
+        if declared_hash is not None
+        else (reg.schema_hash if reg else None),
         feature_columns=features,
         kinds=kinds,
         vocabularies={c: v for c, v in encoders.items() if c in categorical},

@@ -112,9 +112,7 @@ class IsotonicRegressor:
         if not (math.isfinite(self.x_min) and math.isfinite(self.x_max)):
             raise CalibrationError("X_min_/X_max_: expected finite numbers")
         if self.out_of_bounds != "clip":
-            raise CalibrationError(
-                f"out_of_bounds: expected 'clip', got {self.out_of_bounds!r}"
-            )
+            raise CalibrationError(f"out_of_bounds: expected 'clip', got {self.out_of_bounds!r}")
         x.flags.writeable = False
         y.flags.writeable = False
         object.__setattr__(self, "x_thresholds", x)
@@ -285,14 +283,17 @@ def store_files(store: CalibratorStore) -> dict[str, bytes]:
         value = getattr(store, key)
         if value is not None:
             meta[key] = value
-    files = {"store.json": _dumps(meta), "global.json": _dumps(calibrator_to_json(store.global_calibrator))}
+    files = {
+        "store.json": _dumps(meta),
+        "global.json": _dumps(calibrator_to_json(store.global_calibrator)),
+    }
     for user_id in sorted(store.user_calibrators):
         files[f"users/{user_id}.json"] = _dumps(calibrator_to_json(store.user_calibrators[user_id]))
     return files
 
 
 def store_id_of(files: Mapping[str, bytes]) -> str:
-    """First 12 hex of SHA-256 over the files, in path order, each as ``path NUL size NUL bytes``."""
+    """First 12 hex of SHA-256 over the files in path order, each as ``path NUL size NUL bytes``."""
     digest = hashlib.sha256()
     for path in sorted(files):
         content = files[path]
@@ -399,12 +400,12 @@ def check_store_matches(
     store: CalibratorStore, *, bundle_id: str, schema_hash: str | None, source: str = "store"
 ) -> None:
     """Refuse a store fitted for another bundle (when it records which one)."""
-    if store.model_schema_hash is not None and schema_hash is not None:
-        if store.model_schema_hash != schema_hash:
-            raise CalibrationError(
-                f"{source}/store.json: model_schema_hash is {store.model_schema_hash!r}, "
-                f"the loaded model's is {schema_hash!r}"
-            )
+    stored_hash = store.model_schema_hash
+    if stored_hash is not None and schema_hash is not None and stored_hash != schema_hash:
+        raise CalibrationError(
+            f"{source}/store.json: model_schema_hash is {stored_hash!r}, "
+            f"the loaded model's is {schema_hash!r}"
+        )
     if store.model_bundle_id is not None and store.model_bundle_id != bundle_id:
         raise CalibrationError(
             f"{source}/store.json: model_bundle_id is {store.model_bundle_id!r}, "

@@ -113,7 +113,8 @@ def _decide(
         if taxonomy is not None and mapped is not None:
             mapped_label = map_label(taxonomy, smoothed)
             mapped_probs = {
-                name: round(p, 6) for name, p in zip(taxonomy.bucket_names, mapped[i].tolist(), strict=True)
+                name: round(p, 6)
+                for name, p in zip(taxonomy.bucket_names, mapped[i].tolist(), strict=True)
             }
         else:
             mapped_label, mapped_probs = smoothed, None

@@ -185,9 +185,7 @@ class FeatureWindow:
 def _number(value: Any, field: str) -> float:
     # bool is an int subclass in Python; a JSON true in a numeric column is a producer bug
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise WindowError(
-            f"{field}: expected a JSON number, got {_json_type(value)}", field=field
-        )
+        raise WindowError(f"{field}: expected a JSON number, got {_json_type(value)}", field=field)
     number = float(value)
     if not math.isfinite(number):
         raise WindowError(f"{field}: expected a finite number, got {value!r}", field=field)
@@ -195,8 +193,15 @@ def _number(value: Any, field: str) -> float:
 
 
 def _json_type(value: object) -> str:
-    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "array",
-             dict: "object", type(None): "null"}
+    names = {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -230,11 +235,14 @@ def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
         raise WindowError(
             "bucket_end_ts: expected a time after bucket_start_ts", field="bucket_end_ts"
         )
-    for field, expected in (("schema_hash", schema.schema_hash), ("schema_version", schema.version)):
-        got = obj.get(field)
+    for key, expected in (
+        ("schema_hash", schema.schema_hash),
+        ("schema_version", schema.version),
+    ):
+        got = obj.get(key)
         if got is not None and expected is not None and got != expected:
             raise WindowError(
-                f"{field}: the model expects {expected!r}, the window has {got!r}", field=field
+                f"{key}: the model expects {expected!r}, the window has {got!r}", field=key
             )
 
     row = np.empty(schema.n_features, dtype=np.float64)

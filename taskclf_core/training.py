@@ -1,0 +1,174 @@
+"""Train a LightGBM bundle (taskclf layout) from labelled feature windows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from taskclf_core.bundle import build_schema
+from taskclf_core.errors import TrainingError, WindowError
+from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES
+from taskclf_core.schema import UNKNOWN_TOKEN, ColumnKind, parse_window, registry
+
+__all__ = ["TrainedBundle", "train_bundle"]
+
+MIN_ROWS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class TrainedBundle:
+    """The files of a bundle, ready for :func:`taskclf_core.bundle.save_bundle`."""
+
+    model_text: str
+    metadata: Mapping[str, Any]
+    encoders: Mapping[str, tuple[str, ...]]
+    metrics: Mapping[str, Any]
+
+
+def _f1_scores(y_true: npt.NDArray[np.int64], y_pred: npt.NDArray[np.int64]) -> dict[str, Any]:
+    confusion = np.zeros((N_CLASSES, N_CLASSES), dtype=np.int64)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    tp = np.diag(confusion).astype(float)
+    support = confusion.sum(axis=1).astype(float)
+    predicted = confusion.sum(axis=0).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(support + predicted > 0, 2 * tp / (support + predicted), 0.0)
+    present = support > 0
+    return {
+        "macro_f1": round(float(f1[present].mean()) if present.any() else 0.0, 4),
+        "weighted_f1": round(
+            float((f1 * support).sum() / support.sum()) if support.sum() else 0.0, 4
+        ),
+        "confusion_matrix": confusion.tolist(),
+        "label_names": list(CORE_LABELS),
+    }
+
+
+def train_bundle(
+    windows: Sequence[Mapping[str, Any]],
+    *,
+    rounds: int = 100,
+    seed: int = 0,
+    holdout: float = 0.2,
+    created_at: str,
+    num_threads: int = 0,
+    unknown_mask_rate: float = 0.05,
+) -> TrainedBundle:
+    """Fit a multiclass LightGBM on labelled windows (each a window plus ``label``).
+
+    The latest ``holdout`` share of windows (by ``bucket_start_ts``) is kept out of
+    training and scored for ``metrics.json``. Deterministic for a given ``seed``.
+    """
+    import lightgbm as lgb  # heavy (pulls scikit-learn); only training needs it
+
+    if len(windows) < MIN_ROWS:
+        raise TrainingError(f"too few windows to train: {len(windows)} (need at least {MIN_ROWS})")
+    versions = {w.get("schema_version") for w in windows}
+    if len(versions) != 1:
+        raise TrainingError(
+            f"mixed schema versions in the training data: {sorted(map(str, versions))}"
+        )
+    version = versions.pop()
+    reg = registry(str(version)) if isinstance(version, str) else None
+    if reg is None:
+        raise TrainingError(f"schema_version: expected one of v1, v2, v3, got {version!r}")
+    labels = []
+    for i, w in enumerate(windows):
+        label = w.get("label")
+        if label not in LABEL_INDEX:
+            raise TrainingError(
+                f"window {i}: label {label!r} is not a core label "
+                f"(expected one of {list(CORE_LABELS)})"
+            )
+        labels.append(LABEL_INDEX[str(label)])
+    if not 0.0 <= holdout < 1.0:
+        raise TrainingError(f"holdout: expected a fraction in [0, 1), got {holdout}")
+
+    encoders = {
+        column: tuple(
+            sorted(
+                {str(w[column]) for w in windows if isinstance(w.get(column), str)}
+                | {UNKNOWN_TOKEN}
+            )
+        )
+        for column in reg.categorical_columns
+    }
+    metadata: dict[str, Any] = {"schema_version": reg.version, "schema_hash": reg.schema_hash}
+    schema = build_schema(metadata, encoders)
+    rows = np.empty((len(windows), schema.n_features))
+    starts = []
+    for i, w in enumerate(windows):
+        try:
+            parsed = parse_window({k: v for k, v in w.items() if k != "label"}, schema)
+        except WindowError as exc:
+            raise TrainingError(f"window {i}: {exc}") from None
+        rows[i] = parsed.features
+        starts.append(parsed.bucket_start)
+    y = np.asarray(labels, dtype=np.int64)
+    order = np.argsort(np.asarray([s.timestamp() for s in starts]), kind="stable")
+    n_train = len(order) - round(len(order) * holdout)
+    if n_train < MIN_ROWS:
+        raise TrainingError(f"too few windows left to train after the holdout: {n_train}")
+    train_idx, test_idx = order[:n_train], order[n_train:]
+
+    rng = np.random.default_rng(seed)
+    x_train = rows[train_idx].copy()
+    categorical = [i for i, k in enumerate(schema.kinds) if k is ColumnKind.CATEGORICAL]
+    # like taskclf: hide a few categories behind __unknown__ so unseen apps get a sane code
+    for i in categorical:
+        unknown = schema.encode_category(schema.feature_columns[i], UNKNOWN_TOKEN)
+        mask = rng.random(len(x_train)) < unknown_mask_rate
+        x_train[mask, i] = unknown
+    y_train = y[train_idx]
+    counts = np.bincount(y_train, minlength=N_CLASSES).astype(float)
+    weights = len(y_train) / (N_CLASSES * np.maximum(counts, 1.0))
+    params: dict[str, Any] = {
+        "objective": "multiclass",
+        "metric": "multi_logloss",
+        "num_class": N_CLASSES,
+        "num_leaves": 31,
+        "learning_rate": 0.1,
+        "verbose": -1,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": num_threads,
+    }
+    dataset = lgb.Dataset(
+        x_train,
+        label=y_train,
+        weight=weights[y_train],
+        feature_name=list(schema.feature_columns),
+        categorical_feature=categorical,
+        free_raw_data=True,
+    )
+    booster = lgb.train(params, dataset, num_boost_round=rounds)
+    metrics: dict[str, Any] = {"holdout_rows": len(test_idx)}
+    if len(test_idx):
+        pred = np.asarray(booster.predict(rows[test_idx])).argmax(axis=1)
+        metrics.update(_f1_scores(y[test_idx], pred))
+    first, last = starts[order[0]], starts[order[n_train - 1]]
+    metadata.update(
+        label_set=list(CORE_LABELS),
+        train_date_from=first.date().isoformat(),
+        train_date_to=last.date().isoformat(),
+        params={k: v for k, v in params.items() if k != "num_threads"}
+        | {
+            "num_boost_round": rounds,
+            "class_weight_method": "balanced",
+            "unknown_category_mask_rate": unknown_mask_rate,
+        },
+        created_at=created_at,
+        data_provenance="taskclf-daemon train",
+        train_rows=int(n_train),
+    )
+    return TrainedBundle(
+        model_text=booster.model_to_string(),
+        metadata=metadata,
+        encoders=encoders,
+        metrics=metrics,
+    )
