@@ -1,0 +1,1 @@
+"""taskclf-daemon: always-on local inference for the taskclf task-type classifier."""
