@@ -114,7 +114,11 @@ def build_schema(
         for name in features
     )
     fill = metadata.get("numeric_fill", 0.0)
-    if isinstance(fill, bool) or not isinstance(fill, int | float) or not math.isfinite(fill):
+    try:  # float() of a JSON integer beyond float range overflows; refuse it like inf
+        finite = math.isfinite(float(fill))
+    except (TypeError, ValueError, OverflowError):
+        finite = False
+    if isinstance(fill, bool) or not isinstance(fill, int | float) or not finite:
         raise BundleError(f"{source}: numeric_fill: expected a finite number")
     return FeatureSchema(
         version=version,
@@ -126,6 +130,30 @@ def build_schema(
         vocabularies={c: v for c, v in encoders.items() if c in categorical},
         numeric_fill=float(fill),
     )
+
+
+def _check_tree_sizes(model_text: str, where: Path) -> None:
+    """Refuse a truncated model.txt before LightGBM parses it.
+
+    LightGBM trusts the header's ``tree_sizes`` and reads that many bytes past the first
+    ``Tree=`` line without a bounds check, so a cut-off file crashes the process instead
+    of raising. The trees must end exactly where the sizes say, at ``end of trees``.
+    """
+    data = model_text.encode("utf-8")
+    first_tree = data.find(b"\nTree=")
+    sizes_at = data.find(b"\ntree_sizes=", 0, first_tree if first_tree >= 0 else len(data))
+    if sizes_at < 0:
+        return  # without sizes LightGBM parses tree by tree and reports what it finds
+    line = data[sizes_at + len(b"\ntree_sizes=") :].split(b"\n", 1)[0]
+    try:
+        sizes = [int(s) for s in line.split()]
+    except ValueError:
+        raise BundleError(f"{where}: tree_sizes: expected a list of integers") from None
+    end = first_tree + 1 + sum(sizes)
+    if first_tree < 0 or min(sizes, default=0) < 0 or not data.startswith(b"end of trees", end):
+        raise BundleError(
+            f"{where}: truncated or corrupt (the trees do not end where tree_sizes says)"
+        )
 
 
 def load_bundle(path: Path | str) -> ModelBundle:
@@ -149,6 +177,10 @@ def load_bundle(path: Path | str) -> ModelBundle:
         if not isinstance(raw, dict):
             raise BundleError(f"{enc_path}: expected a JSON object of column -> vocabulary")
         encoders = {str(c): _str_list(v, f"{enc_path}: {c}") for c, v in raw.items()}
+        for column, vocab in encoders.items():
+            if len(set(vocab)) != len(vocab):
+                # a repeated value would shift every later category code
+                raise BundleError(f"{enc_path}: {column}: the vocabulary lists a value twice")
     schema = build_schema(metadata, encoders, source=str(path / "metadata.json"))
     try:
         model_text = (path / "model.txt").read_text(encoding="utf-8")
@@ -156,6 +188,7 @@ def load_bundle(path: Path | str) -> ModelBundle:
         raise BundleError(f"{path / 'model.txt'}: missing") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path / 'model.txt'}: cannot read ({exc})") from None
+    _check_tree_sizes(model_text, path / "model.txt")
     try:
         booster = NativeBooster.from_string(model_text)
     except BundleError as exc:

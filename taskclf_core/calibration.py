@@ -178,7 +178,12 @@ def calibrator_to_json(calibrator: Calibrator) -> dict[str, Any]:
 def _finite_number(value: object, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise CalibrationError(f"{where}: expected a number, got {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # a JSON integer literal beyond float range
+        raise CalibrationError(
+            f"{where}: expected a finite number, got an out-of-range integer"
+        ) from None
 
 
 def calibrator_from_json(data: object, *, source: str, n_classes: int = N_CLASSES) -> Calibrator:
@@ -216,7 +221,7 @@ def calibrator_from_json(data: object, *, source: str, n_classes: int = N_CLASSE
                             out_of_bounds=str(r.get("out_of_bounds", "clip")),
                         )
                     )
-                except (TypeError, ValueError) as exc:
+                except (TypeError, ValueError, OverflowError) as exc:
                     raise CalibrationError(
                         f"regressors[{i}]: expected numeric threshold lists ({exc})"
                     ) from None
@@ -342,6 +347,14 @@ def parse_calibrator_store(files: Mapping[str, bytes], *, source: str) -> Calibr
         _parse_json(f"{source}/global.json", files["global.json"]), source=f"{source}/global.json"
     )
     users: dict[str, Calibrator] = {}
+    folded: dict[str, str] = {}
+    for user_id in user_ids:
+        other = folded.setdefault(user_id.casefold(), user_id)
+        if other != user_id:
+            # on case-insensitive filesystems (macOS) both would share one users/ file
+            raise CalibrationError(
+                f"{source}/store.json: user ids {other!r} and {user_id!r} differ only in case"
+            )
     for user_id in user_ids:
         if not is_safe_user_id(user_id):
             raise CalibrationError(
@@ -393,7 +406,8 @@ def read_store_files(path: Path) -> dict[str, bytes]:
 def load_calibrator_store(path: Path | str) -> CalibratorStore:
     """Read and validate the store directory at ``path`` (taskclf layout)."""
     path = Path(path)
-    return parse_calibrator_store(read_store_files(path), source=str(path))
+    # resolve once: a symlink swapped mid-read must not mix files of two stores
+    return parse_calibrator_store(read_store_files(path.resolve()), source=str(path))
 
 
 def check_store_matches(

@@ -78,6 +78,8 @@ def label_windows(
     processed_at: str,
 ) -> tuple[SmoothingState, list[LabelRecord]]:
     """Label a batch in order with one LightGBM call; smoothing runs window by window."""
+    if len(sources) != len(windows):
+        raise ValueError(f"sources: expected {len(windows)} names, got {len(sources)}")
     if not windows:
         return state, []
     rows = np.stack([w.features for w in windows])

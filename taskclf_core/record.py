@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from taskclf_core.errors import WindowError
 from taskclf_core.schema import parse_ts
 from taskclf_core.smoothing import Entry
 
@@ -90,14 +91,21 @@ class LoggedWindow:
 
 
 def parse_logged_window(line: bytes | str) -> LoggedWindow:
-    """Parse one label-log line; raises ValueError (or a WindowError) if it is not a record."""
+    """Parse one label-log line; raises ValueError (only) if it is not a record."""
     data = json.loads(line)
     if not isinstance(data, dict):
         raise ValueError("label-log line is not a JSON object")
-    start, end = data["bucket_start_ts"], data["bucket_end_ts"]
-    entry = Entry(
-        parse_ts(start, "bucket_start_ts").timestamp(),
-        parse_ts(end, "bucket_end_ts").timestamp(),
-        str(data["label"]),
-    )
-    return LoggedWindow(user_id=str(data["user_id"]), bucket_start_ts=str(start), entry=entry)
+    try:
+        start, end = data["bucket_start_ts"], data["bucket_end_ts"]
+        entry = Entry(
+            parse_ts(start, "bucket_start_ts").timestamp(),
+            parse_ts(end, "bucket_end_ts").timestamp(),
+            str(data["label"]),
+        )
+        user_id = str(data["user_id"])
+    except KeyError as exc:
+        raise ValueError(f"label-log line has no {exc} field") from None
+    except WindowError as exc:
+        # one exception type, so a reader can skip a damaged line with a single except
+        raise ValueError(f"label-log line: {exc}") from None
+    return LoggedWindow(user_id=user_id, bucket_start_ts=str(start), entry=entry)

@@ -186,7 +186,12 @@ def _number(value: Any, field: str) -> float:
     # bool is an int subclass in Python; a JSON true in a numeric column is a producer bug
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise WindowError(f"{field}: expected a JSON number, got {_json_type(value)}", field=field)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer literal beyond float range
+        raise WindowError(
+            f"{field}: expected a finite number, got an out-of-range integer", field=field
+        ) from None
     if not math.isfinite(number):
         raise WindowError(f"{field}: expected a finite number, got {value!r}", field=field)
     return number
