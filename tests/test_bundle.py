@@ -501,4 +501,5 @@ def test_repeated_vocabulary_value_is_refused(copy_bundle: Callable[..., Path]) 
     encoders["app_id"].append(encoders["app_id"][0])
     (path / "categorical_encoders.json").write_text(json.dumps(encoders))
     message = refused(path)
-    assert "categorical_encoders.json" in message and "app_id" in message
+    assert "categorical_encoders.json" in message
+    assert "app_id" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -41,7 +42,9 @@ def test_ready_watchdog_stopping(tmp_path: Path, bundle_dir: Path) -> None:
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "daemon", "run", "--config", str(config)],
-        env=env, cwd=tmp_path, stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
     )
     try:
         start = time.monotonic()
@@ -52,7 +55,7 @@ def test_ready_watchdog_stopping(tmp_path: Path, bundle_dir: Path) -> None:
             for at, message in _receive_until(sock, "WATCHDOG=1", time.monotonic() + 5):
                 if "WATCHDOG=1" in message:
                     pings.append(at)
-        gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(pings)]
         # half of WATCHDOG_USEC is 0.5 s; allow scheduling slack on a loaded 2-core box
         assert all(0.3 < g < 1.0 for g in gaps), gaps
         assert pings[0] - ready_at < 1.0
@@ -71,8 +74,22 @@ def test_ready_watchdog_stopping(tmp_path: Path, bundle_dir: Path) -> None:
 def test_no_notify_socket_is_a_no_op(tmp_path: Path, bundle_dir: Path) -> None:
     """Without NOTIFY_SOCKET the daemon runs the same (here: drains nothing and exits)."""
     result = subprocess.run(
-        [sys.executable, "-m", "daemon", "run", "--once", "--model-dir", str(bundle_dir),
-         "--data-dir", str(tmp_path / "data"), "--state-dir", str(tmp_path / "state")],
-        env=os.environ.copy(), cwd=tmp_path, capture_output=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "daemon",
+            "run",
+            "--once",
+            "--model-dir",
+            str(bundle_dir),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        env=os.environ.copy(),
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr.decode()[-2000:]

@@ -592,4 +592,5 @@ def test_user_ids_differing_only_in_case_are_refused(tmp_path: Path) -> None:
     files["users/U-ada.json"] = {"type": "identity"}
     files["users/u-ada.json"] = {"type": "identity"}
     message = refusal(tmp_path, files)
-    assert "differ only in case" in message and "store.json" in message
+    assert "differ only in case" in message
+    assert "store.json" in message
