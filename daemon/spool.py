@@ -71,18 +71,33 @@ class Spool:
             names = sorted(e.name for e in it)
         for name in names:
             target = self.new / name
+            if os.path.lexists(target) and os.path.samestat(
+                os.lstat(target), os.lstat(self.cur / name)
+            ):
+                # a crash between a claim's link and unlink: new/ still has the file
+                os.unlink(self.cur / name)
+                yield name
+                continue
             if target.exists():
-                # a producer reused the name meanwhile: keep ours aside rather than clobber it
-                target = self.new / self._free_name(self.new, name + ".requeued")
+                # a producer reused the name meanwhile: keep ours aside rather than clobber it,
+                # with the suffix last so it is still read as .json/.jsonl
+                stem, dot, ext = name.rpartition(".")
+                n = 0
+                while os.path.lexists(target):
+                    n += 1
+                    target = self.new / (f"{stem}.requeued{n}.{ext}" if dot else f"{name}.{n}")
             os.rename(self.cur / name, target)
             yield name
 
     def claim(self, name: str) -> Claimed | None:
         """Move new/<name> to cur/; None if it vanished (another consumer, or deleted)."""
-        src = self.new / name
+        src, dst = self.new / name, self.cur / name
         try:
             st = os.lstat(src)
-            os.rename(src, self.cur / name)
+            if stat.S_ISREG(st.st_mode) and self._link_claim(src, dst):
+                pass
+            else:
+                os.rename(src, dst)
         except FileNotFoundError:
             return None
         mode = st.st_mode
@@ -96,6 +111,24 @@ class Spool:
             else "other"
         )
         return Claimed(name, self.cur / name, st.st_size, st.st_ctime_ns, kind)
+
+    def _link_claim(self, src: Path, dst: Path) -> bool:
+        """Claim by link + unlink: True if done, False to fall back to rename.
+
+        A rename out of new/ is an inotify IN_MOVED_FROM that watchdog holds for up to
+        0.5 s waiting for its pair, delaying every event queued behind it: the next file's
+        arrival would wait that long. A link + unlink raises only IN_DELETE. One daemon
+        per user holds the lock, so the two steps need not be atomic; a crash between them
+        leaves the same inode in new/ and cur/, which :meth:`requeue` resolves.
+        """
+        try:
+            os.link(src, dst, follow_symlinks=False)
+        except FileNotFoundError:
+            raise
+        except OSError:
+            return False  # no hard links here (FAT, some network filesystems), or dst exists
+        os.unlink(src)
+        return True
 
     def finish(self, claimed: Claimed) -> None:
         """A processed file leaves cur/ for done/ (only after its records are fsynced)."""

@@ -116,7 +116,8 @@ class Watcher:
         self._start(PollingObserver(timeout=1.0))
 
     def _start(self, observer: BaseObserver) -> None:
-        spool = _Handler(lambda _e: self._on_spool())
+        # deletions in new/ are our own claims; only arrivals are news
+        spool = _Handler(lambda e: None if e.event_type == EVENT_TYPE_DELETED else self._on_spool())
         observer.schedule(spool, str(self.new_dir), recursive=False)
         if self.store_path is not None:
             parent = self.store_path.parent

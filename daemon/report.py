@@ -1,0 +1,423 @@
+"""Calibration report: fit a store with a per-user overfitting guard, score it on held-out data."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from taskclf_core.bundle import ModelBundle
+from taskclf_core.calibration import CalibratorStore, calibrate_rows
+from taskclf_core.errors import TrainingError, WindowError
+from taskclf_core.fitting import EligibilityReport, Method, StoreFit, fit_calibrator_store
+from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
+from taskclf_core.metrics import CalibrationMetrics, calibration_metrics, nll
+from taskclf_core.schema import FeatureSchema, parse_window
+
+__all__ = [
+    "ECE_BINS",
+    "CalibrationOutcome",
+    "CalibrationReport",
+    "LabelledWindows",
+    "UserReport",
+    "calibrate_windows",
+    "format_report",
+    "parse_labelled",
+    "split_by_time",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+Decision = Literal["kept", "dropped", "n.a."]
+ECE_BINS = 15
+
+
+# --- input -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LabelledWindows:
+    """Validated labelled windows as model input, one row each in input order (read-only)."""
+
+    features: FloatArray
+    y: IntArray
+    user_ids: tuple[str, ...]
+    starts: tuple[datetime, ...]
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+
+def check_label(where: str, obj: Mapping[str, Any]) -> int:
+    """The class index of ``obj["label"]``; anything but a core label names ``where``."""
+    label = obj.get("label")
+    if label is None:
+        raise TrainingError(f"{where}: label: missing (expected one of {list(CORE_LABELS)})")
+    if not isinstance(label, str) or label not in LABEL_INDEX:
+        raise TrainingError(
+            f"{where}: label: {label!r} is not a core label (expected one of {list(CORE_LABELS)})"
+        )
+    return LABEL_INDEX[label]
+
+
+def parse_labelled(
+    items: Iterable[tuple[str, Mapping[str, Any]]], schema: FeatureSchema
+) -> LabelledWindows:
+    """``(where, window + label)`` pairs → model rows; a refused row names ``where`` and field."""
+    rows: list[FloatArray] = []
+    labels: list[int] = []
+    users: list[str] = []
+    starts: list[datetime] = []
+    for where, obj in items:
+        labels.append(check_label(where, obj))
+        try:
+            window = parse_window({k: v for k, v in obj.items() if k != "label"}, schema)
+        except WindowError as exc:
+            raise TrainingError(f"{where}: {exc}") from None
+        rows.append(window.features)
+        users.append(window.user_id)
+        starts.append(window.bucket_start)
+    if not rows:
+        raise TrainingError("no labelled windows to calibrate on")
+    features = np.stack(rows)
+    y = np.asarray(labels, dtype=np.intp)
+    features.flags.writeable = False
+    y.flags.writeable = False
+    return LabelledWindows(features, y, tuple(users), tuple(starts))
+
+
+def split_by_time(
+    user_ids: Sequence[str], starts: Sequence[datetime], holdout: float
+) -> tuple[IntArray, IntArray]:
+    """Row indices per user: the earliest ``1 - holdout`` share to fit, the latest to vet.
+
+    Every user keeps at least one fitting row, so a user with one window holds none out.
+    """
+    if not 0.0 <= holdout < 1.0:
+        raise TrainingError(f"--holdout: expected a fraction in [0, 1), got {holdout}")
+    by_user: dict[str, list[int]] = {}
+    for i, uid in enumerate(user_ids):
+        by_user.setdefault(uid, []).append(i)
+    fit: list[int] = []
+    held: list[int] = []
+    for rows in by_user.values():
+        rows.sort(key=lambda i: starts[i])  # stable: equal times keep input order
+        n_held = min(round(len(rows) * holdout), len(rows) - 1)
+        fit.extend(rows[: len(rows) - n_held])
+        held.extend(rows[len(rows) - n_held :])
+    return np.asarray(sorted(fit), dtype=np.intp), np.asarray(sorted(held), dtype=np.intp)
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserReport:
+    """One user's row: eligibility (on the fit part), the guard's decision, held-out scores."""
+
+    eligibility: EligibilityReport
+    windows: int
+    held_out: int
+    decision: Decision
+    note: str
+    guard_user_nll: float | None
+    guard_global_nll: float | None
+    temperature: float | None
+    before: CalibrationMetrics
+    after: CalibrationMetrics
+
+    @property
+    def user_id(self) -> str:
+        return self.eligibility.user_id
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationReport:
+    """What `calibrate` prints and writes with ``--json``; scores come from taskclf_core.metrics."""
+
+    bundle_id: str
+    schema_hash: str | None
+    method: str
+    holdout: float
+    thresholds: Mapping[str, int]
+    opted_out: tuple[str, ...]
+    store_id: str
+    created_at: str | None
+    windows: int
+    fit_windows: int
+    held_out_windows: int
+    global_temperature: float | None
+    before: CalibrationMetrics
+    after: CalibrationMetrics
+    users: tuple[UserReport, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": {"bundle_id": self.bundle_id, "schema_hash": self.schema_hash},
+            "store": {
+                "id": self.store_id,
+                "method": self.method,
+                "created_at": self.created_at,
+                "user_ids": [u.user_id for u in self.users if u.decision == "kept"],
+                "global_temperature": _num(self.global_temperature),
+            },
+            "data": {
+                "windows": self.windows,
+                "users": len(self.users),
+                "fit_windows": self.fit_windows,
+                "held_out_windows": self.held_out_windows,
+                "holdout": self.holdout,
+                "split": "per user by bucket_start_ts: earliest share fits, latest is held out",
+            },
+            "eligibility": {
+                **self.thresholds,
+                "counted_on": "fit part",
+                "opted_out": list(self.opted_out),
+            },
+            "metrics": {"ece_bins": ECE_BINS, "evaluated_on": "held-out windows"},
+            "global": {"before": _scores(self.before), "after": _scores(self.after)},
+            "users": [_user_json(u) for u in self.users],
+        }
+
+
+def _num(value: float | None) -> float | None:
+    # JSON has no NaN: an empty held-out slice has no score
+    return None if value is None or math.isnan(value) else value
+
+
+def _scores(m: CalibrationMetrics) -> dict[str, Any]:
+    return {"nll": _num(m.nll), "brier": _num(m.brier), "ece": _num(m.ece), "n": m.n}
+
+
+def _user_json(u: UserReport) -> dict[str, Any]:
+    e = u.eligibility
+    return {
+        "user_id": e.user_id,
+        "windows": u.windows,
+        "fit_windows": e.windows,
+        "held_out_windows": u.held_out,
+        "days": e.days,
+        "labels": e.labels,
+        "eligible": e.eligible,
+        "reason": e.reason,
+        "per_user_calibrator": u.decision,
+        "note": u.note,
+        "guard": {"user_nll": _num(u.guard_user_nll), "global_nll": _num(u.guard_global_nll)},
+        "temperature": _num(u.temperature),
+        "before": _scores(u.before),
+        "after": _scores(u.after),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationOutcome:
+    """The store to write and the report that explains it."""
+
+    store: CalibratorStore
+    report: CalibrationReport
+
+
+# --- fitting -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    decision: Decision
+    note: str
+    user_nll: float | None = None
+    global_nll: float | None = None
+
+
+def _guard(fitted: StoreFit, report: EligibilityReport, probs: FloatArray, y: IntArray) -> _Verdict:
+    """Keep a per-user calibrator only if it does not do worse than the global one on ``y``."""
+    own = fitted.store.user_calibrators.get(report.user_id)
+    if own is None:
+        return _Verdict("n.a.", report.reason or "not eligible")
+    if len(y) == 0:
+        return _Verdict("kept", "no held-out windows to vet it (--holdout 0?)")
+    user_nll = nll(own.calibrate(probs), y)
+    global_nll = nll(fitted.store.global_calibrator.calibrate(probs), y)
+    if user_nll <= global_nll:
+        return _Verdict("kept", "held-out NLL not worse than global", user_nll, global_nll)
+    return _Verdict("dropped", "held-out NLL worse than global (overfit)", user_nll, global_nll)
+
+
+def _after(
+    store: CalibratorStore, probs: FloatArray, user_ids: Sequence[str], opted_out: Collection[str]
+) -> FloatArray:
+    # exactly what the daemon does: own calibrator when present and allowed, else global
+    calibrated, _ = calibrate_rows(store, probs, user_ids, [u not in opted_out for u in user_ids])
+    return calibrated
+
+
+def calibrate_windows(
+    bundle: ModelBundle,
+    data: LabelledWindows,
+    *,
+    method: Method = "temperature",
+    holdout: float = 0.2,
+    min_windows: int = 200,
+    min_days: int = 3,
+    min_labels: int = 3,
+    opt_out: Collection[str] = (),
+    created_at: str,
+    num_threads: int = 0,
+) -> CalibrationOutcome:
+    """Fit on each user's earliest windows, vet per-user calibrators on their latest, report.
+
+    Eligibility is counted on the fit part: the thresholds promise that a per-user
+    calibrator is fitted on at least ``min_windows`` windows, not merely that the user
+    supplied that many.
+    """
+    probs = bundle.predict_many(data.features, num_threads=num_threads)
+    fit, held = split_by_time(data.user_ids, data.starts, holdout)
+    opted_out = frozenset(opt_out)
+    fitted = fit_calibrator_store(
+        probs[fit],
+        data.y[fit],
+        [data.user_ids[i] for i in fit],
+        [data.starts[i] for i in fit],
+        method=method,
+        model_bundle_id=bundle.bundle_id,
+        model_schema_hash=bundle.schema_hash,
+        created_at=created_at,
+        min_windows=min_windows,
+        min_days=min_days,
+        min_labels=min_labels,
+        exclude_users=opted_out,
+    )
+    held_lists: dict[str, list[int]] = {r.user_id: [] for r in fitted.reports}
+    for i in held:
+        held_lists[data.user_ids[i]].append(int(i))
+    held_of = {u: np.asarray(rows, dtype=np.intp) for u, rows in held_lists.items()}
+    verdicts = {
+        r.user_id: _guard(fitted, r, probs[held_of[r.user_id]], data.y[held_of[r.user_id]])
+        for r in fitted.reports
+    }
+    old = fitted.store
+    store = CalibratorStore(
+        global_calibrator=old.global_calibrator,
+        user_calibrators={
+            u: c for u, c in old.user_calibrators.items() if verdicts[u].decision == "kept"
+        },
+        method=old.method,
+        model_bundle_id=old.model_bundle_id,
+        model_schema_hash=old.model_schema_hash,
+        created_at=old.created_at,
+    )
+    held_users = [data.user_ids[i] for i in held]
+    after = _after(store, probs[held], held_users, opted_out)
+    users = []
+    for r in fitted.reports:
+        rows = held_of[r.user_id]
+        v = verdicts[r.user_id]
+        user_fit = fitted.user_fits.get(r.user_id)
+        users.append(
+            UserReport(
+                eligibility=r,
+                windows=r.windows + len(rows),
+                held_out=len(rows),
+                decision=v.decision,
+                note=v.note,
+                guard_user_nll=v.user_nll,
+                guard_global_nll=v.global_nll,
+                temperature=user_fit.temperature if v.decision == "kept" and user_fit else None,
+                before=calibration_metrics(probs[rows], data.y[rows], n_bins=ECE_BINS),
+                after=calibration_metrics(
+                    _after(store, probs[rows], [r.user_id] * len(rows), opted_out),
+                    data.y[rows],
+                    n_bins=ECE_BINS,
+                ),
+            )
+        )
+    report = CalibrationReport(
+        bundle_id=bundle.bundle_id,
+        schema_hash=bundle.schema_hash,
+        method=method,
+        holdout=holdout,
+        thresholds={"min_windows": min_windows, "min_days": min_days, "min_labels": min_labels},
+        opted_out=tuple(sorted(opted_out)),
+        store_id=store.store_id,
+        created_at=created_at,
+        windows=len(data),
+        fit_windows=len(fit),
+        held_out_windows=len(held),
+        global_temperature=fitted.global_fit.temperature if fitted.global_fit else None,
+        before=calibration_metrics(probs[held], data.y[held], n_bins=ECE_BINS),
+        after=calibration_metrics(after, data.y[held], n_bins=ECE_BINS),
+        users=tuple(users),
+    )
+    return CalibrationOutcome(store, report)
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def _f(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _decision_text(u: UserReport) -> str:
+    if u.decision == "n.a.":
+        return "n.a."
+    if u.guard_user_nll is None:
+        return f"{u.decision} (unvetted)"
+    sign = "<=" if u.decision == "kept" else ">"
+    return f"{u.decision} ({_f(u.guard_user_nll, 3)} {sign} {_f(u.guard_global_nll, 3)})"
+
+
+def _eligibility_table(report: CalibrationReport) -> list[str]:
+    head = (
+        f"  {'user':<16} {'windows':>7} {'fit':>5} {'held':>5} {'days':>4} {'labels':>6}  "
+        f"{'eligible':<8}  {'per-user calibrator':<26} reason"
+    )
+    lines = [head]
+    for u in report.users:
+        e = u.eligibility
+        lines.append(
+            f"  {e.user_id:<16} {u.windows:>7} {e.windows:>5} {u.held_out:>5} {e.days:>4} "
+            f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {_decision_text(u):<26} "
+            f"{e.reason or u.note}"
+        )
+    return lines
+
+
+def _score_row(scope: str, before: CalibrationMetrics, after: CalibrationMetrics) -> str:
+    pairs = ((before.nll, after.nll), (before.brier, after.brier), (before.ece, after.ece))
+    cells = "  ".join(f"{_f(b):>7} -> {_f(a):<7}" for b, a in pairs)
+    return f"  {scope:<16} {before.n:>5}  {cells}"
+
+
+def format_report(report: CalibrationReport) -> str:
+    """The human-readable report: eligibility table, then held-out scores before and after."""
+    t = report.thresholds
+    share = round(report.holdout * 100)
+    temperature = (
+        f", global T = {report.global_temperature:.3f}"
+        if report.global_temperature is not None
+        else ""
+    )
+    lines = [
+        f"calibration of model {report.bundle_id} (schema {report.schema_hash}): "
+        f"{report.method}{temperature}",
+        f"  {report.windows} windows of {len(report.users)} users; per user, the earliest "
+        f"{100 - share}% ({report.fit_windows}) fit the calibrators and the latest {share}% "
+        f"({report.held_out_windows}) are held out",
+        f"eligibility for a per-user calibrator, counted on the fit part (windows >= "
+        f"{t['min_windows']}, days >= {t['min_days']}, labels >= {t['min_labels']}); kept only "
+        "if its held-out NLL is not worse than the global calibrator's:",
+        *_eligibility_table(report),
+        f"held-out scores, uncalibrated -> calibrated as the daemon will apply it "
+        f"(ECE: top-label, {ECE_BINS} equal-width bins):",
+        f"  {'scope':<16} {'n':>5}  {'NLL':^18}  {'Brier':^18}  {'ECE':^18}",
+        _score_row("all users", report.before, report.after),
+        *(_score_row(u.user_id, u.before, u.after) for u in report.users),
+    ]
+    if report.opted_out:
+        lines.append(f"opted out (never a per-user calibrator): {', '.join(report.opted_out)}")
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""Spool claims: link + unlink for files, rename otherwise, and the crash in between."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from daemon.spool import Spool
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Spool:
+    s = Spool(tmp_path / "spool")
+    s.ensure()
+    return s
+
+
+def test_claim_moves_a_file_without_a_rename(spool: Spool) -> None:
+    (spool.new / "a.json").write_text("{}")
+    inode = os.stat(spool.new / "a.json").st_ino
+    claimed = spool.claim("a.json")
+    assert claimed is not None
+    assert claimed.kind == "file"
+    assert not (spool.new / "a.json").exists()
+    assert os.stat(spool.cur / "a.json").st_ino == inode
+    assert os.stat(spool.cur / "a.json").st_nlink == 1
+
+
+def test_claim_of_a_vanished_file_is_none(spool: Spool) -> None:
+    assert spool.claim("gone.json") is None
+
+
+def test_directories_and_symlinks_are_claimed_by_rename(spool: Spool, tmp_path: Path) -> None:
+    (spool.new / "d.json").mkdir()
+    (tmp_path / "target.json").write_text("{}")
+    os.symlink(tmp_path / "target.json", spool.new / "s.json")
+    d, s = spool.claim("d.json"), spool.claim("s.json")
+    assert d is not None
+    assert d.kind == "dir"
+    assert s is not None
+    assert s.kind == "symlink"
+    assert (spool.cur / "d.json").is_dir()
+    assert (spool.cur / "s.json").is_symlink()
+    assert (tmp_path / "target.json").exists()
+
+
+def test_requeue_after_a_crash_between_link_and_unlink(spool: Spool) -> None:
+    (spool.new / "a.json").write_text("{}")
+    os.link(spool.new / "a.json", spool.cur / "a.json")  # the crash: unlink never ran
+    assert list(spool.requeue()) == ["a.json"]
+    assert os.listdir(spool.cur) == []
+    assert os.listdir(spool.new) == ["a.json"]
+    assert os.stat(spool.new / "a.json").st_nlink == 1
+
+
+def test_requeue_keeps_both_when_a_producer_reused_the_name(spool: Spool) -> None:
+    (spool.cur / "a.json").write_text('{"old": 1}')
+    (spool.new / "a.json").write_text('{"new": 1}')
+    list(spool.requeue())
+    contents = sorted(p.read_text() for p in spool.new.iterdir())
+    assert contents == ['{"new": 1}', '{"old": 1}']
+    assert all(p.name.endswith(".json") for p in spool.new.iterdir())
