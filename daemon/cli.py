@@ -24,13 +24,12 @@ def _setting_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (override the config file and TASKCLF_* vars)")
     for name, info in Settings.model_fields.items():
         flag = "--" + name.replace("_", "-")
-        help_text = info.description or ""
         group.add_argument(
             flag,
             dest=f"set_{name}",
             metavar=name.upper(),
             default=None,
-            help=help_text or argparse.SUPPRESS if False else help_text,
+            help=info.description or "",
         )
 
 
