@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shutil
@@ -332,10 +331,10 @@ def _swap_link(store: CalibratorStore, link: Path, check: Callable[[Path], objec
 def train_windows(
     data: TrainingSet, *, rounds: int, seed: int, holdout: float = 0.2, num_threads: int = 0
 ) -> TrainedBundle:
-    """:func:`train_bundle` on checked rows, with ``feature_columns`` spelled out in metadata."""
+    """:func:`train_bundle` on rows that :func:`check_training_rows` accepted."""
     from taskclf_core.training import train_bundle
 
-    trained = train_bundle(
+    return train_bundle(
         data.windows,
         rounds=rounds,
         seed=seed,
@@ -343,13 +342,6 @@ def train_windows(
         created_at=utc_stamp(),
         num_threads=num_threads,
     )
-    reg = registry(data.schema_version)
-    assert reg is not None  # check_training_rows checked it
-    # explicit columns keep the bundle readable by tools that lack taskclf's registry
-    metadata = dict(trained.metadata)
-    metadata.setdefault("feature_columns", list(reg.feature_columns))
-    metadata.setdefault("categorical_columns", list(reg.categorical_columns))
-    return dataclasses.replace(trained, metadata=metadata)
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -78,7 +78,7 @@ def build_schema(
 ) -> FeatureSchema:
     """The feature contract a bundle's metadata describes (CONTRACT section 2)."""
     version = metadata.get("schema_version")
-    if not isinstance(version, str):
+    if not isinstance(version, str) or not version:
         raise BundleError(f"{source}: schema_version: expected a string like 'v1'")
     declared_hash = metadata.get("schema_hash")
     if declared_hash is not None and not isinstance(declared_hash, str):

@@ -154,6 +154,9 @@ def train_bundle(
     first, last = starts[order[0]], starts[order[n_train - 1]]
     metadata.update(
         label_set=list(CORE_LABELS),
+        # explicit columns keep the bundle readable by tools that lack taskclf's registry
+        feature_columns=list(schema.feature_columns),
+        categorical_columns=list(reg.categorical_columns),
         train_date_from=first.date().isoformat(),
         train_date_to=last.date().isoformat(),
         params={k: v for k, v in params.items() if k != "num_threads"}

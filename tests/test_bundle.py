@@ -374,7 +374,9 @@ def test_encoders_file_is_optional(
 def test_unknown_schema_version_without_feature_columns_is_refused(
     copy_bundle: Callable[..., Path],
 ) -> None:
-    message = refused(copy_bundle(schema_version="v9", schema_hash="0123456789ab"))
+    message = refused(
+        copy_bundle(schema_version="v9", schema_hash="0123456789ab", feature_columns=None)
+    )
     assert "schema_version 'v9'" in message
     assert "feature_columns" in message
 
@@ -409,7 +411,9 @@ def test_feature_names_not_matching_the_registry_are_refused(
     copy_bundle: Callable[..., Path],
 ) -> None:
     # a v3 registry (299 columns) against a model trained on v2's 38
-    message = refused(copy_bundle(schema_version="v3", schema_hash="7f29b4b8795e"))
+    message = refused(
+        copy_bundle(schema_version="v3", schema_hash="7f29b4b8795e", feature_columns=None)
+    )
     assert "model.txt" in message
     assert "feature columns" in message
 
