@@ -57,6 +57,9 @@ def _one(value: Any, position: int, schema: FeatureSchema) -> FeatureWindow | Re
         return parse_window(value, schema)
     except WindowError as exc:
         return RefusedWindow(position, exc.field, str(exc), value)
+    except (OverflowError, ValueError) as exc:
+        # an edge the core's checks missed (e.g. a date out of range): refuse it, never crash
+        return RefusedWindow(position, None, f"window: cannot be read ({exc})", value)
 
 
 def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFile | FileRefusal:

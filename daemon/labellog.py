@@ -59,6 +59,12 @@ class LabelLog:
     def open(self, *, recent_days: int = 2) -> list[LoggedWindow]:
         """Create the directory, load the newest days; return their windows for smoothing."""
         ensure_private_dir(self.directory)
+        for day in self.day_files():
+            # a log restored from a backup or copied in keeps its mode: checked at start
+            path = self.path_for(day)
+            if path.stat().st_mode & 0o077:
+                path.chmod(0o600)
+                log.warning("permissions_tightened", path=str(path), mode="0600")
         loaded: list[LoggedWindow] = []
         for day in self.day_files()[-recent_days:]:
             loaded.extend(self.load(day).windows)

@@ -33,6 +33,7 @@ class InstanceLock:
             raise AlreadyRunning(
                 f"another taskclf-daemon is already running (pid {pid}, lock {self.path})"
             ) from None
+        os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a lock file left loose
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

@@ -34,6 +34,7 @@ __all__ = ["Daemon", "FatalError"]
 log = structlog.get_logger()
 _MAX_FILES_PER_BATCH = 512
 _RETENTION_EVERY = 3600.0
+_STATUS_MIN_INTERVAL = 0.5  # a trickle of windows must not turn into a trickle of status writes
 
 
 class FatalError(Exception):
@@ -96,6 +97,9 @@ class Daemon:
         to report with exit 2; a lost label-log write returns 1.
         """
         os.umask(0o077)
+        # SIGHUP's default action is to terminate: a `reload` landing while we start up
+        # (the lock already names us) or shut down must not kill the daemon
+        signal.signal(signal.SIGHUP, self._on_early_sighup)
         settings = self.settings
         ensure_private_dir(settings.state_dir)
         with InstanceLock(settings.lock_path):
@@ -131,6 +135,9 @@ class Daemon:
                 return 1
             self._shutdown(fatal=None)
             return 0
+
+    def _on_early_sighup(self, _signum: int, _frame: object) -> None:
+        self._reload_requested = True
 
     def _start_threads(self) -> None:
         settings = self.settings
@@ -227,12 +234,17 @@ class Daemon:
         interval = min(s.rescan_interval_seconds, s.heartbeat_seconds)
         if self.notifier.watchdog_interval is not None:
             interval = min(interval, self.notifier.watchdog_interval)
+        if self._dirty:
+            # news waits at most _STATUS_MIN_INTERVAL to reach the status file
+            since = time.monotonic() - self._last_status
+            interval = min(interval, max(0.0, _STATUS_MIN_INTERVAL - since))
         return interval
 
     def _tick(self) -> None:
         now = time.monotonic()
         s = self.settings
-        if self._dirty or now - self._last_status >= s.heartbeat_seconds:
+        since = now - self._last_status
+        if (self._dirty and since >= _STATUS_MIN_INTERVAL) or since >= s.heartbeat_seconds:
             self._write_status()
         interval = self.notifier.watchdog_interval
         if interval is not None and now - self._last_ping >= interval * 0.9:
@@ -247,11 +259,13 @@ class Daemon:
         if self.reloader is not None and now - self._last_rescan >= s.rescan_interval_seconds:
             # the safety net for store events that never arrived
             self._last_rescan = now
-            if s.calibrator_store is not None and store_fingerprint(s.calibrator_store) not in (
-                self.holder.fingerprint,
-                self.holder.refused_fingerprint,
-            ):
-                self.reloader.request()
+            holder = self.holder
+            if s.calibrator_store is not None:
+                found = store_fingerprint(s.calibrator_store)
+                if found != holder.refused_fingerprint and (
+                    found != holder.fingerprint or holder.refused_fingerprint is not None
+                ):
+                    self.reloader.request()
         if now - self._last_retention >= _RETENTION_EVERY:
             self._last_retention = now
             self._retention()
@@ -290,7 +304,7 @@ class Daemon:
             self._backlog = len(names) - i
             if batch:
                 self._process(batch)
-            if time.monotonic() - self._last_status >= 1.0:
+            if time.monotonic() - self._last_status >= 2 * _STATUS_MIN_INTERVAL:
                 self._write_status()
 
     def _read(self, claimed: Claimed, schema: Any) -> ParsedFile | FileRefusal:
@@ -330,14 +344,14 @@ class Daemon:
         """Load a day's logged ids (and the days smoothing may look back into) on first use."""
         lookback = self.holder.snapshot.policy
         span = (lookback.smooth_window - 1) * (lookback.idle_gap_seconds + 3600.0)
-        first = date.fromisoformat(day) - timedelta(days=math.ceil(span / 86400))
-        d = first
-        while d.isoformat() <= day:
-            key = d.isoformat()
+        last = date.fromisoformat(day)
+        for back in range(math.ceil(span / 86400), -1, -1):
+            if back > (last - date.min).days:
+                continue  # no days before 0001-01-01 to look back into
+            key = (last - timedelta(days=back)).isoformat()
             if not self.labels.is_loaded(key):
                 index = self.labels.load(key)
                 self.state = self.state.merged((w.user_id, w.entry) for w in index.windows)
-            d += timedelta(days=1)
 
     def _process(self, batch: list[_Pending]) -> None:
         snapshot = self.holder.snapshot  # read once: a swap lands between batches
@@ -426,7 +440,7 @@ class Daemon:
                 self.spool.reject(
                     claimed,
                     "invalid_windows",
-                    f"all {len(refused)} windows refused",
+                    f"all {len(refused)} windows refused; first: {parsed.refused[0].reason}",
                     refused=refused,
                 )
                 c.files_rejected += 1

@@ -55,7 +55,8 @@ def store_fingerprint(path: Path) -> Fingerprint:
                     entries.append((f"users/{e.name}", st.st_ino, st.st_size, st.st_mtime_ns))
         return (target, tuple(sorted(entries)))
     except OSError as exc:
-        return ("unreadable", str(path), exc.errno)
+        # name the target and file: two different broken stores must not look alike
+        return ("unreadable", os.path.realpath(path), exc.filename, exc.errno)
 
 
 def load_store(path: Path, bundle: ModelBundle) -> tuple[CalibratorStore, Fingerprint]:
@@ -205,6 +206,12 @@ class Reloader:
         holder = self.holder
         fingerprint = store_fingerprint(self.store_path)
         if not force and fingerprint in (holder.fingerprint, holder.refused_fingerprint):
+            if fingerprint == holder.fingerprint and holder.refused_fingerprint is not None:
+                # the path is back to the store in force (a bad swap undone): nothing is refused
+                holder.refused_fingerprint = None
+                holder.info = dataclasses.replace(holder.info, last_error=None, last_error_at=None)
+                log.info("store_refusal_cleared", path=str(self.store_path))
+                self._on_done(True)
             return False
         self._on_reloading()
         old = holder.snapshot

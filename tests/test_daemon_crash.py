@@ -1,0 +1,190 @@
+"""Crash safety: SIGKILL at random moments loses and duplicates nothing, and changes no label."""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import window_stream
+from daemon_harness import DaemonProcess, Daemons, running_daemons
+
+from taskclf_core.synthetic import generate_windows
+
+N_WINDOWS = 2000
+N_KILLS = 5
+DROP_RATE = 250.0  # windows a second from the simulated collectors
+VOLATILE = ("processed_at", "source")  # the only fields a restart may change
+
+Window = dict[str, Any]
+
+
+@pytest.fixture
+def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
+    with running_daemons(tmp_path, bundle_dir) as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def crash_windows() -> list[Window]:
+    """2,000 windows of three users, interleaved in time order (each user's in time order)."""
+    windows = window_stream(generate_windows(days=7, seed=23))
+    windows.sort(key=lambda w: (w["bucket_start_ts"], w["user_id"]))
+    assert len(windows) >= N_WINDOWS
+    return windows[:N_WINDOWS]
+
+
+def by_key(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        key = (record["user_id"], record["bucket_start_ts"])
+        assert key not in out, f"window {key} is in the label log twice"
+        out[key] = {k: v for k, v in record.items() if k not in VOLATILE}
+    return out
+
+
+def reference_records(d: DaemonProcess, windows: list[Window]) -> dict[tuple[str, str], Any]:
+    """What one uninterrupted ``run --once`` over the same files logs."""
+    d.drop_windows(windows, prefix="c")
+    result = d.cli("run", "--once", timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return by_key(d.records())
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_loses_duplicates_and_changes_nothing(
+    daemons: Daemons, crash_windows: list[Window]
+) -> None:
+    rng = random.Random(20260109)
+    d = daemons.new("crashy")
+    d.start()
+
+    stop = threading.Event()
+    dropped = 0
+
+    def produce() -> None:
+        nonlocal dropped
+        t0 = time.monotonic()
+        for i, window in enumerate(crash_windows):
+            if stop.wait(max(0.0, t0 + i / DROP_RATE - time.monotonic())):
+                return
+            d.drop_windows([window], prefix="c")
+            dropped = i + 1
+
+    producer = threading.Thread(target=produce, name="collector")
+    producer.start()
+    kills: list[int] = []
+    try:
+        for _ in range(N_KILLS):
+            # kill while it works: once it has logged a random number of further windows
+            target = min(N_WINDOWS, len(d.records()) + rng.randint(1, 250))
+            d.wait_for(lambda t=target: len(d.records()) >= t, 60, f"{target} records")
+            d.kill()
+            kills.append(len(d.records()))
+            d.start()
+        producer.join(60)
+        assert not producer.is_alive(), "the producer did not finish"
+    finally:
+        stop.set()
+        producer.join()
+    assert dropped == N_WINDOWS
+
+    d.wait_labelled(crash_windows, timeout=60)
+    d.wait_for(lambda: not d.files("new") and not d.files("cur"), 30, "new/ and cur/ to be empty")
+    d.stop()
+
+    requeued = [e["files"] for e in d.log_events("spool_requeued", all_runs=True)]
+    repaired = d.log_events("label_log_repaired", all_runs=True)
+    print(f"kills after {kills} records; re-queued {requeued}; torn lines {len(repaired)}")
+    assert d.runs == N_KILLS + 1
+
+    crashed = by_key(d.records())  # fails on any duplicate
+    assert len(crashed) == N_WINDOWS
+    assert len(d.files("done")) == N_WINDOWS
+    assert d.files("rejected") == []
+
+    reference = reference_records(daemons.new("reference"), crash_windows)
+    assert set(reference) == set(crashed)
+    differing = [k for k in reference if reference[k] != crashed[k]]
+    assert not differing, (
+        f"{len(differing)} records differ from an uninterrupted run (kills at {kills}); "
+        f"first: {differing[0]}\n crashed:   {crashed[differing[0]]}\n"
+        f" reference: {reference[differing[0]]}"
+    )
+
+
+def test_files_left_in_cur_are_requeued_even_when_the_name_is_taken(
+    daemons: Daemons, crash_windows: list[Window]
+) -> None:
+    d = daemons.new()
+    (d.spool / "cur").mkdir(mode=0o700)
+    (d.spool / "cur" / "a.json").write_text(json.dumps(crash_windows[0]))
+    # the producer reused the name while the daemon was down
+    d.drop("a.json", crash_windows[1])
+    (d.spool / "cur" / "b.jsonl").write_text(json.dumps(crash_windows[2]) + "\n")
+    d.start()
+    d.wait_labelled(crash_windows[:3])
+    d.wait_for(lambda: len(d.files("done")) == 3, 10, "3 files in done/")
+    assert d.files("rejected") == []
+    assert d.files("cur") == []
+    d.stop()
+
+
+def test_sigkill_during_run_once_then_rerun_completes_exactly_once(
+    daemons: Daemons, crash_windows: list[Window]
+) -> None:
+    d = daemons.new(batch_max_windows=32)
+    windows = crash_windows[:800]
+    d.drop_windows(windows, prefix="c")
+    d.start("--once", wait=False)
+    d.wait_for(lambda: len(d.records()) >= 100, 60, "the --once run to get going")
+    d.kill()
+    result = d.cli("run", "--once", timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = by_key(d.records())
+    assert len(records) == len(windows)
+    assert d.files("new") == []
+    assert d.files("cur") == []
+    assert len(d.files("done")) == len(windows)
+
+
+def _limit_file_size() -> None:
+    # writes past 40 KiB fail with EFBIG (Python ignores SIGXFSZ): a disk that fills up
+    resource.setrlimit(resource.RLIMIT_FSIZE, (40 * 1024, 40 * 1024))
+
+
+def test_label_log_write_error_is_fatal_and_acknowledges_nothing(
+    daemons: Daemons, crash_windows: list[Window]
+) -> None:
+    windows = crash_windows[:200]  # ~130 KB of records: far past the limit
+    d = daemons.new()
+    d.start(preexec_fn=_limit_file_size)
+    d.drop_windows(windows, prefix="c")
+    rc = d.wait_exit(60)
+    assert rc == 1, f"a failed label-log write must be fatal (exit 1), got {rc}\n{d.stderr_tail()}"
+    assert d.log_events("fatal_error"), d.stderr_tail()
+    status = d.status()
+    assert status is not None
+    assert status["running"] is False
+    assert status["fatal_error"]
+    result = d.cli("status", "--json")
+    assert result.returncode == 1, result.stdout
+    assert any("fatal" in p for p in json.loads(result.stdout)["problems"])
+
+    # nothing that is not durably logged left cur/
+    logged = d.records()
+    assert 0 < len(logged) < len(windows)
+    assert set(d.files("done")) <= {r["source"] for r in logged}
+    assert d.files("cur"), "the file whose records failed to write must stay in cur/"
+
+    d.start()  # the disk has room again
+    d.wait_labelled(windows, timeout=30)
+    d.wait_for(lambda: len(d.files("done")) == len(windows), 15, "every file in done/")
+    d.stop()
+    assert len(by_key(d.records())) == len(windows)  # exactly once, torn tail repaired
