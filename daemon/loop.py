@@ -97,9 +97,15 @@ class Daemon:
         to report with exit 2; a lost label-log write returns 1.
         """
         os.umask(0o077)
-        # SIGHUP's default action is to terminate: a `reload` landing while we start up
-        # (the lock already names us) or shut down must not kill the daemon
-        signal.signal(signal.SIGHUP, self._on_early_sighup)
+        # handlers first: a `reload` or SIGTERM landing while we start up (the lock already
+        # names us) is remembered and honoured, instead of killing the process
+        try:
+            with self._signals():
+                return self._run()
+        finally:
+            self.waker.close()
+
+    def _run(self) -> int:
         settings = self.settings
         ensure_private_dir(settings.state_dir)
         with InstanceLock(settings.lock_path):
@@ -114,20 +120,19 @@ class Daemon:
             if requeued:
                 log.info("spool_requeued", files=len(requeued))
             try:
-                with self._signals():
-                    self._start_threads()
-                    log.info(
-                        "daemon_started",
-                        pid=os.getpid(),
-                        bundle_id=snapshot.bundle.bundle_id,
-                        store_id=snapshot.store_id,
-                        spool=str(self.spool.root),
-                        label_log=str(self.labels.directory),
-                        once=self.once,
-                    )
-                    self._write_status()
-                    self.notifier.ready(status="labelling windows")
-                    self._loop()
+                self._start_threads()
+                log.info(
+                    "daemon_started",
+                    pid=os.getpid(),
+                    bundle_id=snapshot.bundle.bundle_id,
+                    store_id=snapshot.store_id,
+                    spool=str(self.spool.root),
+                    label_log=str(self.labels.directory),
+                    once=self.once,
+                )
+                self._write_status()
+                self.notifier.ready(status="labelling windows")
+                self._loop()
             except FatalError as exc:
                 self.counters.last_error = {"message": str(exc), "at": utc_now()}
                 log.error("fatal_error", error=str(exc))
@@ -135,9 +140,6 @@ class Daemon:
                 return 1
             self._shutdown(fatal=None)
             return 0
-
-    def _on_early_sighup(self, _signum: int, _frame: object) -> None:
-        self._reload_requested = True
 
     def _start_threads(self) -> None:
         settings = self.settings
@@ -209,7 +211,6 @@ class Daemon:
             fatal=fatal is not None,
         )
         self.notifier.close()
-        self.waker.close()
 
     # --- the loop --------------------------------------------------------------------
 

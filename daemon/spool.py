@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 import time
@@ -151,7 +152,7 @@ class Spool:
         tmp = self.rejected / f".{name}.error.json.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(body, fh, indent=2, allow_nan=True, default=str)
+            json.dump(_strict_json(body), fh, indent=2, allow_nan=False, default=str)
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
@@ -185,3 +186,14 @@ class Spool:
                 except FileNotFoundError:
                     continue
         return removed
+
+
+def _strict_json(value: Any) -> Any:
+    """Refused windows may hold NaN/Infinity; write them as strings so sidecars stay JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_strict_json(v) for v in value]
+    return value

@@ -1,30 +1,71 @@
 """taskclf_core: pure inference and calibration for taskclf's task-type classifier."""
 
-from taskclf_core.bundle import ModelBundle, load_bundle, save_bundle
-from taskclf_core.calibration import (
-    Calibrator,
-    CalibratorStore,
-    IdentityCalibrator,
-    IsotonicCalibrator,
-    IsotonicRegressor,
-    TemperatureCalibrator,
-    load_calibrator_store,
-    save_calibrator_store,
-)
-from taskclf_core.errors import (
-    BundleError,
-    CalibrationError,
-    ConfigError,
-    TaskclfError,
-    TaxonomyError,
-    TrainingError,
-    WindowError,
-)
-from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
-from taskclf_core.pipeline import Policy, Snapshot, label_window, label_windows
-from taskclf_core.record import LabelRecord
-from taskclf_core.schema import FeatureSchema, FeatureWindow, parse_window, schema_hash
-from taskclf_core.smoothing import SmoothingState
+# Names resolve on first use (PEP 562): `taskclf-daemon status` must not pay for numpy and
+# LightGBM just because it needs the error classes.
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from taskclf_core.bundle import ModelBundle, load_bundle, save_bundle
+    from taskclf_core.calibration import (
+        Calibrator,
+        CalibratorStore,
+        IdentityCalibrator,
+        IsotonicCalibrator,
+        IsotonicRegressor,
+        TemperatureCalibrator,
+        load_calibrator_store,
+        save_calibrator_store,
+    )
+    from taskclf_core.errors import (
+        BundleError,
+        CalibrationError,
+        ConfigError,
+        TaskclfError,
+        TaxonomyError,
+        TrainingError,
+        WindowError,
+    )
+    from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
+    from taskclf_core.pipeline import Policy, Snapshot, label_window, label_windows
+    from taskclf_core.record import LabelRecord
+    from taskclf_core.schema import FeatureSchema, FeatureWindow, parse_window, schema_hash
+    from taskclf_core.smoothing import SmoothingState
+
+_EXPORTS = {
+    "BundleError": "taskclf_core.errors",
+    "CORE_LABELS": "taskclf_core.labels",
+    "CalibrationError": "taskclf_core.errors",
+    "Calibrator": "taskclf_core.calibration",
+    "CalibratorStore": "taskclf_core.calibration",
+    "ConfigError": "taskclf_core.errors",
+    "FeatureSchema": "taskclf_core.schema",
+    "FeatureWindow": "taskclf_core.schema",
+    "IdentityCalibrator": "taskclf_core.calibration",
+    "IsotonicCalibrator": "taskclf_core.calibration",
+    "IsotonicRegressor": "taskclf_core.calibration",
+    "LabelRecord": "taskclf_core.record",
+    "ModelBundle": "taskclf_core.bundle",
+    "Policy": "taskclf_core.pipeline",
+    "REJECT_LABEL": "taskclf_core.labels",
+    "SmoothingState": "taskclf_core.smoothing",
+    "Snapshot": "taskclf_core.pipeline",
+    "TaskclfError": "taskclf_core.errors",
+    "TaxonomyError": "taskclf_core.errors",
+    "TemperatureCalibrator": "taskclf_core.calibration",
+    "TrainingError": "taskclf_core.errors",
+    "WindowError": "taskclf_core.errors",
+    "label_window": "taskclf_core.pipeline",
+    "label_windows": "taskclf_core.pipeline",
+    "load_bundle": "taskclf_core.bundle",
+    "load_calibrator_store": "taskclf_core.calibration",
+    "parse_window": "taskclf_core.schema",
+    "save_bundle": "taskclf_core.bundle",
+    "save_calibrator_store": "taskclf_core.calibration",
+    "schema_hash": "taskclf_core.schema",
+}
 
 __all__ = [
     "CORE_LABELS",
@@ -58,3 +99,16 @@ __all__ = [
     "save_calibrator_store",
     "schema_hash",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'taskclf_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -149,7 +149,12 @@ def parse_ts(value: object, field: str) -> datetime:
         ) from None
     if ts.tzinfo is None:
         return ts.replace(tzinfo=UTC)
-    return ts.astimezone(UTC)
+    try:
+        return ts.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:30+01:00 is before the first UTC instant
+        raise WindowError(
+            f"{field}: {value[:40]!r} is outside the representable UTC range", field=field
+        ) from None
 
 
 def format_ts(ts: datetime) -> str:

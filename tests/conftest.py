@@ -16,7 +16,9 @@ from taskclf_core.calibration import CalibratorStore, TemperatureCalibrator, sav
 from taskclf_core.synthetic import generate_windows
 from taskclf_core.training import train_bundle
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "taskclf-sample"
+SHARED_FIXTURES = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "taskclf-sample"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -53,13 +55,21 @@ def training_windows() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def bundle_dir(tmp_path_factory: pytest.TempPathFactory, training_windows: list[dict[str, Any]]) -> Path:
+def bundle_dir(
+    tmp_path_factory: pytest.TempPathFactory, training_windows: list[dict[str, Any]]
+) -> Path:
     """A small bundle trained in-session (30 rounds) and saved in taskclf's layout."""
-    trained = train_bundle(training_windows, rounds=30, seed=7, created_at="2026-01-09T00:00:00Z",
-                           num_threads=1)
+    trained = train_bundle(
+        training_windows, rounds=30, seed=7, created_at="2026-01-09T00:00:00Z", num_threads=1
+    )
     path = tmp_path_factory.mktemp("bundles") / "bundle_test"
-    save_bundle(path, model_text=trained.model_text, metadata=trained.metadata,
-                encoders=trained.encoders, metrics=trained.metrics)
+    save_bundle(
+        path,
+        model_text=trained.model_text,
+        metadata=trained.metadata,
+        encoders=trained.encoders,
+        metrics=trained.metrics,
+    )
     return path
 
 
@@ -72,8 +82,13 @@ def bundle(bundle_dir: Path) -> ModelBundle:
 def make_store(tmp_path: Path, bundle: ModelBundle) -> Any:
     """``make_store(name, global_t=1.0, users={"u-ada": 0.8})`` writes a temperature store."""
 
-    def make(name: str = "store", global_t: float = 1.0, users: dict[str, float] | None = None,
-             *, match_bundle: bool = True) -> Path:
+    def make(
+        name: str = "store",
+        global_t: float = 1.0,
+        users: dict[str, float] | None = None,
+        *,
+        match_bundle: bool = True,
+    ) -> Path:
         store = CalibratorStore(
             global_calibrator=TemperatureCalibrator(global_t),
             user_calibrators={u: TemperatureCalibrator(t) for u, t in (users or {}).items()},

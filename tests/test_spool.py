@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,26 @@ def test_requeue_keeps_both_when_a_producer_reused_the_name(spool: Spool) -> Non
     contents = sorted(p.read_text() for p in spool.new.iterdir())
     assert contents == ['{"new": 1}', '{"old": 1}']
     assert all(p.name.endswith(".json") for p in spool.new.iterdir())
+
+
+def test_sidecars_are_strict_json_even_for_nan_windows(spool: Spool) -> None:
+    (spool.new / "a.json").write_text("{}")
+    claimed = spool.claim("a.json")
+    assert claimed is not None
+    spool.reject(claimed, "invalid_windows", "x", refused=[{"window": {"k": float("nan")}}])
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {constant}")
+
+    body = json.loads((spool.rejected / "a.json.error.json").read_text(), parse_constant=refuse)
+    assert body["refused"][0]["window"]["k"] == "nan"
+
+
+def test_prune_done_deletes_only_old_files(spool: Spool) -> None:
+    (spool.done / "old.json").write_text("{}")
+    (spool.done / "new.json").write_text("{}")
+    later = time.time() + 3600
+    assert spool.prune_done(1800, now=later) == 2
+    (spool.done / "fresh.json").write_text("{}")
+    assert spool.prune_done(1800) == 0
+    assert os.listdir(spool.done) == ["fresh.json"]
