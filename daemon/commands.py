@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from daemon.report import check_label
+from daemon.report import parse_labelled_window
 from taskclf_core.bundle import build_schema, load_bundle, save_bundle
 from taskclf_core.calibration import CalibratorStore, save_calibrator_store
-from taskclf_core.errors import TrainingError, WindowError
-from taskclf_core.schema import parse_window, registry
+from taskclf_core.errors import TrainingError
+from taskclf_core.schema import registry
 from taskclf_core.training import MIN_ROWS, TrainedBundle
 
 __all__ = [
@@ -135,11 +135,7 @@ def check_training_rows(items: Labelled) -> TrainingSet:
     users: set[str] = set()
     starts: list[datetime] = []
     for where, obj in items:
-        check_label(where, obj)
-        try:
-            window = parse_window({k: v for k, v in obj.items() if k != "label"}, schema)
-        except WindowError as exc:
-            raise TrainingError(f"{where}: {exc}") from None
+        _, window = parse_labelled_window(where, obj, schema)
         users.add(window.user_id)
         starts.append(window.bucket_start)
     if len(items) < MIN_ROWS:

@@ -17,7 +17,7 @@ from taskclf_core.errors import TrainingError, WindowError
 from taskclf_core.fitting import EligibilityReport, Method, StoreFit, fit_calibrator_store
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
 from taskclf_core.metrics import CalibrationMetrics, calibration_metrics, nll
-from taskclf_core.schema import FeatureSchema, parse_window
+from taskclf_core.schema import FeatureSchema, FeatureWindow, parse_window
 
 __all__ = [
     "ECE_BINS",
@@ -65,6 +65,17 @@ def check_label(where: str, obj: Mapping[str, Any]) -> int:
     return LABEL_INDEX[label]
 
 
+def parse_labelled_window(
+    where: str, obj: Mapping[str, Any], schema: FeatureSchema
+) -> tuple[int, FeatureWindow]:
+    """One labelled row → (class index, window); a refusal names ``where`` and the field."""
+    label = check_label(where, obj)
+    try:
+        return label, parse_window({k: v for k, v in obj.items() if k != "label"}, schema)
+    except WindowError as exc:
+        raise TrainingError(f"{where}: {exc}") from None
+
+
 def parse_labelled(
     items: Iterable[tuple[str, Mapping[str, Any]]], schema: FeatureSchema
 ) -> LabelledWindows:
@@ -74,11 +85,8 @@ def parse_labelled(
     users: list[str] = []
     starts: list[datetime] = []
     for where, obj in items:
-        labels.append(check_label(where, obj))
-        try:
-            window = parse_window({k: v for k, v in obj.items() if k != "label"}, schema)
-        except WindowError as exc:
-            raise TrainingError(f"{where}: {exc}") from None
+        label, window = parse_labelled_window(where, obj, schema)
+        labels.append(label)
         rows.append(window.features)
         users.append(window.user_id)
         starts.append(window.bucket_start)

@@ -21,7 +21,7 @@ from taskclf_core.calibration import (
 )
 from taskclf_core.errors import TrainingError
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES
-from taskclf_core.metrics import nll
+from taskclf_core.metrics import checked_probs_labels, nll
 from taskclf_core.schema import is_safe_user_id
 
 __all__ = [
@@ -137,32 +137,18 @@ def check_personalization_eligible(
 
 def _fit_inputs(probs: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, IntArray]:
     """Validated ``(n, k)`` probabilities in [0, 1] and ``(n,)`` class indices, n >= 1."""
-    p = np.asarray(probs, dtype=np.float64)
-    labels = np.asarray(y)
-    if p.ndim != 2 or p.shape[1] < 2:
+    p, labels = checked_probs_labels(probs, y)
+    if p.shape[0] == 0:
+        raise TrainingError("probs: no rows to fit a calibrator on")
+    if p.shape[1] < 2:
         raise TrainingError(
             f"probs: expected a 2-D (n, k) array with k >= 2 classes, got shape {p.shape}"
         )
-    if p.shape[0] == 0:
-        raise TrainingError("probs: no rows to fit a calibrator on")
-    if labels.ndim != 1 or labels.shape[0] != p.shape[0]:
-        raise TrainingError(
-            f"y: expected a 1-D array of {p.shape[0]} class indices, got shape {labels.shape}"
-        )
-    if labels.dtype.kind not in "iu":
-        raise TrainingError(f"y: expected integer class indices, got dtype {labels.dtype}")
-    if labels.min() < 0 or labels.max() >= p.shape[1]:
-        raise TrainingError(
-            f"y: class indices must lie in [0, {p.shape[1]}), "
-            f"got values from {labels.min()} to {labels.max()}"
-        )
-    if not np.isfinite(p).all():
-        raise TrainingError("probs: expected finite numbers (found NaN or infinity)")
     if p.min() < 0.0 or p.max() > 1.0:
         raise TrainingError(
             f"probs: expected probabilities in [0, 1], got values from {p.min()} to {p.max()}"
         )
-    return p, labels.astype(np.intp, copy=False)
+    return p, labels
 
 
 # --- temperature -------------------------------------------------------------------------

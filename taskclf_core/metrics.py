@@ -10,14 +10,21 @@ import numpy.typing as npt
 
 from taskclf_core.errors import TrainingError
 
-__all__ = ["CalibrationMetrics", "brier", "calibration_metrics", "ece", "nll"]
+__all__ = [
+    "CalibrationMetrics",
+    "brier",
+    "calibration_metrics",
+    "checked_probs_labels",
+    "ece",
+    "nll",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 _EPS = 1e-12
 
 
-def _checked(probs: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, IntArray]:
+def checked_probs_labels(probs: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, IntArray]:
     """``probs`` as an ``(n, k)`` float array and ``y`` as ``(n,)`` indices in ``[0, k)``.
 
     An empty input may arrive as ``[]`` (1-D), so zero rows are accepted in any shape.
@@ -50,7 +57,7 @@ def nll(probs: npt.ArrayLike, y: npt.ArrayLike) -> float:
 
     NaN for an empty input (there is no mean to take).
     """
-    p, labels = _checked(probs, y)
+    p, labels = checked_probs_labels(probs, y)
     if labels.size == 0:
         return math.nan
     picked = p[np.arange(labels.size), labels]
@@ -63,7 +70,7 @@ def brier(probs: npt.ArrayLike, y: npt.ArrayLike) -> float:
     This is the original (Brier 1950) multi-class form, ranging over [0, 2]; it is *not*
     divided by the number of classes. NaN for an empty input.
     """
-    p, labels = _checked(probs, y)
+    p, labels = checked_probs_labels(probs, y)
     if labels.size == 0:
         return math.nan
     diff = p.copy()
@@ -82,7 +89,7 @@ def ece(probs: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15) -> float:
     """
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
         raise TrainingError(f"n_bins: expected an integer >= 1, got {n_bins!r}")
-    p, labels = _checked(probs, y)
+    p, labels = checked_probs_labels(probs, y)
     if labels.size == 0:
         return math.nan
     confidence = p.max(axis=1)
@@ -111,7 +118,7 @@ def calibration_metrics(
     probs: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15
 ) -> CalibrationMetrics:
     """All three metrics of ``probs`` against class indices ``y`` (see each function)."""
-    p, labels = _checked(probs, y)
+    p, labels = checked_probs_labels(probs, y)
     return CalibrationMetrics(
         nll=nll(p, labels),
         brier=brier(p, labels),
