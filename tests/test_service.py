@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-import daemon
 from daemon import service
 from daemon.service import (
     LAUNCHD_LABEL,
@@ -44,7 +43,7 @@ SYSTEMD_ANALYZE = shutil.which("systemd-analyze") or (
 PLACEHOLDER = re.compile(r"@[A-Z][A-Z0-9_]*@")
 UNIT_REL = f".config/systemd/user/{UNIT_NAME}"
 PLIST_REL = f"Library/LaunchAgents/{PLIST_NAME}"
-SOURCE_ROOT = Path(daemon.__file__).parents[1]
+SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the checkout, not the installed wheel
 
 
 @pytest.fixture(autouse=True)
@@ -567,3 +566,14 @@ def test_cli_wiring(
     assert files_under(home) == set()
     with pytest.raises(SystemExit):
         parser.parse_args(["restart"])
+
+
+def test_installed_templates_are_the_packaging_files() -> None:
+    """The wheel ships packaging/ as daemon/_templates; an editable install reads packaging/."""
+    import importlib.resources
+
+    for directory, name in (("systemd", UNIT_NAME), ("launchd", PLIST_NAME)):
+        shipped = importlib.resources.files("daemon") / "_templates" / name
+        source = SOURCE_ROOT / "packaging" / directory / name
+        if shipped.is_file():
+            assert shipped.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
