@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
+import pydantic_core
 import structlog
 
 __all__ = ["configure_logging"]
+
+
+def _dumps(obj: Any, **_kw: Any) -> str:
+    # one line per window: pydantic-core renders it ~1.5x faster than json.dumps
+    return pydantic_core.to_json(obj, fallback=str).decode()
 
 
 def configure_logging(level: str = "info", *, stream: TextIO | None = None) -> None:
@@ -18,7 +24,7 @@ def configure_logging(level: str = "info", *, stream: TextIO | None = None) -> N
     if out.isatty():
         renderer = structlog.dev.ConsoleRenderer()
     else:
-        renderer = structlog.processors.JSONRenderer()
+        renderer = structlog.processors.JSONRenderer(serializer=_dumps)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

@@ -83,6 +83,7 @@ class Daemon:
         self._last_retention = -math.inf
         self._dirty = True
         self._backlog = 0
+        self._days_merged: set[str] = set()
         self.holder: SnapshotHolder
         self.state: SmoothingState
         self.watcher: Watcher | None = None
@@ -318,7 +319,8 @@ class Daemon:
             )
         try:
             with open(claimed.path, "rb") as fh:
-                data = fh.read(self.settings.max_file_bytes + 1)
+                # the size seen at claim time, +1 to notice a file that grew past the limit
+                data = fh.read(min(claimed.size, self.settings.max_file_bytes) + 1)
         except OSError as exc:
             return FileRefusal("unreadable", f"cannot read the file ({exc.strerror or exc})")
         if len(data) > self.settings.max_file_bytes:
@@ -343,6 +345,10 @@ class Daemon:
 
     def _ensure_day(self, day: str) -> None:
         """Load a day's logged ids (and the days smoothing may look back into) on first use."""
+        if day in self._days_merged:
+            # merged entries stay in the smoothing state; dedupe re-reads an evicted day itself
+            return
+        self._days_merged.add(day)
         lookback = self.holder.snapshot.policy
         span = (lookback.smooth_window - 1) * (lookback.idle_gap_seconds + 3600.0)
         last = date.fromisoformat(day)

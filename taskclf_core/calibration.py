@@ -96,6 +96,7 @@ class IsotonicRegressor:
     x_max: float
     increasing: bool = True
     out_of_bounds: str = "clip"
+    _clip: bool = field(init=False, repr=False, default=False)
 
     def __post_init__(self) -> None:
         x = np.array(self.x_thresholds, dtype=np.float64)
@@ -117,10 +118,16 @@ class IsotonicRegressor:
         y.flags.writeable = False
         object.__setattr__(self, "x_thresholds", x)
         object.__setattr__(self, "y_thresholds", y)
+        # np.interp already holds the end values outside the thresholds; sklearn's clip to
+        # [X_min_, X_max_] only matters when those lie inside them (never for fitted ones)
+        inside = self.x_min > x[0] or self.x_max < x[-1]
+        object.__setattr__(self, "_clip", inside)
 
     def predict(self, p: FloatArray) -> FloatArray:
-        # sklearn clips to [X_min_, X_max_] then interpolates linearly between thresholds
-        return np.interp(np.clip(p, self.x_min, self.x_max), self.x_thresholds, self.y_thresholds)
+        """sklearn's predict: clip to [X_min_, X_max_], interpolate between thresholds."""
+        if self._clip:
+            p = np.clip(p, self.x_min, self.x_max)
+        return np.interp(p, self.x_thresholds, self.y_thresholds)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

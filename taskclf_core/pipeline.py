@@ -102,16 +102,21 @@ def _decide(
     )
     taxonomy = snapshot.taxonomy
     mapped = bucket_probs(taxonomy, probs) if taxonomy is not None else None
-    best = probs.argmax(axis=1)
+    best = probs.argmax(axis=1).tolist()
+    confidences = probs[np.arange(len(windows)), best].tolist()
+    labels = [
+        apply_reject(CORE_LABELS[b], c, policy.reject_threshold)
+        for b, c in zip(best, confidences, strict=True)
+    ]
+    state, smoothed_labels = state.steps(
+        (w.user_id, Entry(w.start_epoch, w.end_epoch, label))
+        for w, label in zip(windows, labels, strict=True)
+    )
     bundle = snapshot.bundle
     records: list[LabelRecord] = []
     for i, window in enumerate(windows):
-        row = probs[i].tolist()
-        confidence = row[best[i]]
         core_label = CORE_LABELS[best[i]]
-        label = apply_reject(core_label, confidence, policy.reject_threshold)
-        entry = Entry(window.bucket_start.timestamp(), window.bucket_end.timestamp(), label)
-        state, smoothed = state.step(window.user_id, entry)
+        label, smoothed = labels[i], smoothed_labels[i]
         if taxonomy is not None and mapped is not None:
             mapped_label = map_label(taxonomy, smoothed)
             mapped_probs = {
@@ -126,8 +131,11 @@ def _decide(
                 bucket_start_ts=window.start_ts,
                 bucket_end_ts=window.end_ts,
                 core_label=core_label,
-                core_probs={name: round(p, 6) for name, p in zip(CORE_LABELS, row, strict=True)},
-                confidence=confidence,
+                core_probs={
+                    name: round(p, 6)
+                    for name, p in zip(CORE_LABELS, probs[i].tolist(), strict=True)
+                },
+                confidence=confidences[i],
                 is_rejected=label != core_label,
                 label=label,
                 smoothed_label=smoothed,

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic_core
+
 from taskclf_core.errors import WindowError
 from taskclf_core.schema import parse_ts
 from taskclf_core.smoothing import Entry
@@ -74,7 +76,8 @@ class LabelRecord:
 
     def to_json_line(self) -> bytes:
         """One compact JSON line, newline-terminated, ready to append."""
-        return (json.dumps(self.to_dict(), separators=(",", ":"), allow_nan=False) + "\n").encode()
+        # pydantic-core serialises ~3x faster than json.dumps; values are always finite here
+        return pydantic_core.to_json(self.to_dict()) + b"\n"
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,6 +86,16 @@ class SmoothingState:
         buffers[user_id] = push(buffer, entry, size=self.size)
         return SmoothingState(self.size, self.idle_gap, buffers), smoothed
 
+    def steps(self, items: Iterable[tuple[str, Entry]]) -> tuple[SmoothingState, list[str]]:
+        """:meth:`step` over a batch in order, building one new state at the end."""
+        buffers = dict(self.buffers)
+        smoothed = []
+        for user_id, entry in items:
+            buffer = buffers.get(user_id, ())
+            smoothed.append(smooth(buffer, entry, size=self.size, idle_gap=self.idle_gap))
+            buffers[user_id] = push(buffer, entry, size=self.size)
+        return SmoothingState(self.size, self.idle_gap, buffers), smoothed
+
     def merged(self, entries: Iterable[tuple[str, Entry]]) -> SmoothingState:
         """Fold already-logged windows in (order does not matter; repeats are harmless)."""
         buffers = dict(self.buffers)
