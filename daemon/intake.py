@@ -8,7 +8,7 @@ from typing import Any
 import pydantic_core
 
 from taskclf_core.errors import WindowError
-from taskclf_core.schema import FeatureSchema, FeatureWindow, parse_window
+from taskclf_core.schema import FeatureSchema, FeatureWindow, parse_window, parse_windows
 
 __all__ = ["FileRefusal", "ParsedFile", "RefusedWindow", "parse_spool_file"]
 
@@ -62,6 +62,20 @@ def _one(value: Any, position: int, schema: FeatureSchema) -> FeatureWindow | Re
         return RefusedWindow(position, None, f"window: cannot be read ({exc})", value)
 
 
+def _many(
+    items: list[tuple[int, Any]], schema: FeatureSchema
+) -> list[FeatureWindow | RefusedWindow]:
+    """All windows of a file at once (column-wise); one by one if an edge case trips that."""
+    try:
+        parsed = parse_windows([value for _, value in items], schema)
+    except (OverflowError, ValueError):
+        return [_one(value, position, schema) for position, value in items]
+    return [
+        RefusedWindow(position, p.field, str(p), value) if isinstance(p, WindowError) else p
+        for (position, value), p in zip(items, parsed, strict=True)
+    ]
+
+
 def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFile | FileRefusal:
     """Parse a ``*.json`` (object or list) or ``*.jsonl`` (object per line) spool file."""
     jsonl = name.endswith(".jsonl")
@@ -77,6 +91,7 @@ def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFil
         return FileRefusal("invalid_utf8", f"not valid UTF-8 at byte {exc.start}")
 
     results: list[FeatureWindow | RefusedWindow] = []
+    items: list[tuple[int, Any]] = []
     if jsonl:
         for number, line in enumerate(data.split(b"\n"), start=1):
             if not line.strip():
@@ -88,7 +103,7 @@ def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFil
                     RefusedWindow(number, None, f"line {number}: not valid JSON ({exc})", None)
                 )
                 continue
-            results.append(_one(value, number, schema))
+            items.append((number, value))
     else:
         try:
             value = _loads(data)
@@ -97,13 +112,17 @@ def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFil
         if isinstance(value, list):
             if not value:
                 return FileRefusal("empty_file", "the file holds an empty list; expected windows")
-            results.extend(_one(v, i, schema) for i, v in enumerate(value))
+            items.extend(enumerate(value))
         else:
-            results.append(_one(value, 0, schema))
+            items.append((0, value))
+    results.extend(_many(items, schema))
     if not results:
         return FileRefusal("empty_file", "the file holds no windows")
     return ParsedFile(
         windows=tuple(r for r in results if isinstance(r, FeatureWindow)),
-        refused=tuple(r for r in results if isinstance(r, RefusedWindow)),
+        # in file order: lines that were not JSON were refused before the rest was parsed
+        refused=tuple(
+            sorted((r for r in results if isinstance(r, RefusedWindow)), key=lambda r: r.position)
+        ),
         jsonl=jsonl,
     )

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     label_retention_days: float | None = Field(None, gt=0, description="unset: keep forever")
     max_file_bytes: int = Field(16 * 1024 * 1024, gt=0)
 
-    batch_max_windows: int = Field(256, ge=1, le=100_000)
+    batch_max_windows: int = Field(1024, ge=1, le=100_000)
     predict_threads: int = Field(0, ge=0, description="0: LightGBM's default (all cores)")
     rescan_interval_seconds: float = Field(5.0, gt=0)
     reload_debounce_seconds: float = Field(0.25, ge=0)

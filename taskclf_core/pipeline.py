@@ -113,6 +113,8 @@ def _decide(
         for w, label in zip(windows, labels, strict=True)
     )
     bundle = snapshot.bundle
+    # rounded once per batch; np.round lands on the double nearest to the 6-decimal value
+    rounded = np.round(probs, 6).tolist()
     records: list[LabelRecord] = []
     for i, window in enumerate(windows):
         core_label = CORE_LABELS[best[i]]
@@ -131,10 +133,7 @@ def _decide(
                 bucket_start_ts=window.start_ts,
                 bucket_end_ts=window.end_ts,
                 core_label=core_label,
-                core_probs={
-                    name: round(p, 6)
-                    for name, p in zip(CORE_LABELS, probs[i].tolist(), strict=True)
-                },
+                core_probs=dict(zip(CORE_LABELS, rounded[i], strict=True)),
                 confidence=confidences[i],
                 is_rejected=label != core_label,
                 label=label,

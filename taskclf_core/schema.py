@@ -28,6 +28,7 @@ __all__ = [
     "is_safe_user_id",
     "parse_ts",
     "parse_window",
+    "parse_windows",
     "registry",
     "schema_hash",
 ]
@@ -223,13 +224,8 @@ def _json_type(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
-    """Validate one JSON value as a feature window of ``schema`` and encode its model row.
-
-    Missing or null feature columns take the numeric fill (or the unknown code for
-    categoricals) and are counted in ``n_missing``; a present value of the wrong type,
-    NaN or ±inf refuses the window with a :class:`WindowError` naming the field.
-    """
+def _identity(obj: object, schema: FeatureSchema) -> tuple[dict[str, Any], str, datetime, datetime]:
+    """Everything but the features: object, raw_ keys, user id, times, schema fields."""
     if not isinstance(obj, dict):
         raise WindowError(f"window: expected a JSON object, got {_json_type(obj)}")
     # only keys outside the registry can be raw_: one set difference instead of a scan
@@ -263,7 +259,17 @@ def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
             raise WindowError(
                 f"{key}: the model expects {expected!r}, the window has {got!r}", field=key
             )
+    return obj, user_id, start, end
 
+
+def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
+    """Validate one JSON value as a feature window of ``schema`` and encode its model row.
+
+    Missing or null feature columns take the numeric fill (or the unknown code for
+    categoricals) and are counted in ``n_missing``; a present value of the wrong type,
+    NaN or ±inf refuses the window with a :class:`WindowError` naming the field.
+    """
+    obj, user_id, start, end = _identity(obj, schema)
     row = np.empty(schema.n_features, dtype=np.float64)
     missing = 0
     fill = schema.numeric_fill
@@ -290,3 +296,80 @@ def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
     return FeatureWindow(
         user_id=user_id, bucket_start=start, bucket_end=end, features=row, n_missing=missing
     )
+
+
+_NONE = type(None)
+# the value types each column kind takes as they are (None takes the fill)
+_CLEAN: Final = {
+    ColumnKind.NUMERIC: frozenset({int, float, _NONE}),
+    ColumnKind.BOOL: frozenset({bool, _NONE}),
+    ColumnKind.CATEGORICAL: frozenset({str, _NONE}),
+}
+
+
+def parse_windows(
+    objs: Sequence[object], schema: FeatureSchema
+) -> list[FeatureWindow | WindowError]:
+    """:func:`parse_window` over many values: the same windows and the same refusals.
+
+    Features are encoded a column at a time; a window holding any value that the column
+    does not take as it is (a wrong type, NaN, ±inf, a huge integer) goes through
+    :func:`parse_window`, so its refusal reads exactly as it would alone.
+    """
+    out: list[FeatureWindow | WindowError | None] = [None] * len(objs)
+    heads: list[tuple[int, dict[str, Any], str, datetime, datetime]] = []
+    for i, obj in enumerate(objs):
+        try:
+            heads.append((i, *_identity(obj, schema)))
+        except WindowError as exc:
+            out[i] = exc
+    n = len(heads)
+    rows = np.empty((n, schema.n_features), dtype=np.float64)
+    missing = np.zeros(n, dtype=np.int64)
+    slow: set[int] = set()
+    fill = schema.numeric_fill
+    for j, (name, kind, table, unknown) in enumerate(schema.plan):
+        values = [h[1].get(name) for h in heads]
+        if not set(map(type, values)) <= _CLEAN[kind]:
+            slow.update(k for k, v in enumerate(values) if type(v) not in _CLEAN[kind])
+            values = [v if type(v) in _CLEAN[kind] else None for v in values]
+        missing += np.fromiter((v is None for v in values), dtype=np.int64, count=n)
+        if kind is ColumnKind.CATEGORICAL:
+            rows[:, j] = [unknown if v is None else table.get(v, unknown) for v in values]
+        elif kind is ColumnKind.BOOL:
+            rows[:, j] = [fill if v is None else (1.0 if v else 0.0) for v in values]
+        else:
+            try:
+                column = np.array([fill if v is None else v for v in values], dtype=np.float64)
+            except OverflowError:  # an integer beyond float range: let parse_window say so
+                slow.update(k for k, v in enumerate(values) if type(v) is int)
+                column = np.array(
+                    [
+                        fill if v is None or (type(v) is int and abs(v) > 2**1023) else v
+                        for v in values
+                    ],
+                    dtype=np.float64,
+                )
+            rows[:, j] = column
+            bad = ~np.isfinite(column)
+            if bad.any():
+                slow.update(np.flatnonzero(bad).tolist())
+    for k, (i, obj, user_id, start, end) in enumerate(heads):
+        if k in slow:
+            try:
+                out[i] = parse_window(obj, schema)
+            except WindowError as exc:
+                out[i] = exc
+            continue
+        row = rows[k]
+        row.flags.writeable = False
+        out[i] = FeatureWindow(
+            user_id=user_id,
+            bucket_start=start,
+            bucket_end=end,
+            features=row,
+            n_missing=int(missing[k]),
+        )
+    done = [r for r in out if r is not None]
+    assert len(done) == len(out)  # every value was either refused or parsed
+    return done

@@ -8,16 +8,20 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from taskclf_core.bundle import build_schema
+from taskclf_core.bundle import ModelBundle, build_schema
 from taskclf_core.errors import WindowError
 from taskclf_core.schema import (
     UNKNOWN_TOKEN,
     ColumnKind,
     FeatureSchema,
+    FeatureWindow,
     is_safe_user_id,
     known_versions,
     parse_window,
+    parse_windows,
     registry,
     schema_hash,
 )
@@ -366,3 +370,42 @@ def test_error_hierarchy() -> None:
     from taskclf_core.errors import TaskclfError
 
     assert issubclass(WindowError, TaskclfError)
+
+
+# --- many at once ------------------------------------------------------------------------
+
+_ODD_VALUES = [None, "text", True, False, 1, 2.5, float("nan"), float("inf"), 10**400, [], {}]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_parse_windows_equals_parse_window_one_by_one(
+    data: st.DataObject, bundle: ModelBundle, training_windows: list[dict[str, Any]]
+) -> None:
+    """Column-wise parsing gives the same rows and the same refusals as parsing alone."""
+    schema = bundle.schema
+    picks = data.draw(st.lists(st.integers(0, len(training_windows) - 1), max_size=12))
+    objs: list[object] = []
+    for index in picks:
+        window = {k: v for k, v in training_windows[index].items() if k != "label"}
+        for _ in range(data.draw(st.integers(0, 2))):
+            key = data.draw(st.sampled_from([*schema.feature_columns, "user_id", "raw_x"]))
+            window[key] = data.draw(st.sampled_from(_ODD_VALUES))
+        objs.append(window if data.draw(st.integers(0, 9)) else data.draw(st.sampled_from([1, []])))
+    together = parse_windows(objs, schema)
+    assert len(together) == len(objs)
+    for obj, got in zip(objs, together, strict=True):
+        try:
+            alone: FeatureWindow | WindowError = parse_window(obj, schema)
+        except WindowError as exc:
+            alone = exc
+        if isinstance(alone, WindowError):
+            assert isinstance(got, WindowError)
+            assert str(got) == str(alone)
+            assert got.field == alone.field
+        else:
+            assert isinstance(got, FeatureWindow)
+            assert got.key == alone.key
+            assert got.n_missing == alone.n_missing
+            assert np.array_equal(got.features, alone.features)
+            assert not got.features.flags.writeable
