@@ -298,6 +298,15 @@ def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
     )
 
 
+def _window_or_error(obj: object, schema: FeatureSchema) -> FeatureWindow | WindowError:
+    try:
+        return parse_window(obj, schema)
+    except WindowError as exc:
+        return exc
+
+
+# column-wise encoding pays off from ~20 windows (measured: 1 window 9x slower, 64 1.5x faster)
+_COLUMNWISE_FROM: Final = 32
 _NONE = type(None)
 # the value types each column kind takes as they are (None takes the fill)
 _CLEAN: Final = {
@@ -316,6 +325,8 @@ def parse_windows(
     does not take as it is (a wrong type, NaN, ±inf, a huge integer) goes through
     :func:`parse_window`, so its refusal reads exactly as it would alone.
     """
+    if len(objs) < _COLUMNWISE_FROM:
+        return [_window_or_error(obj, schema) for obj in objs]
     out: list[FeatureWindow | WindowError | None] = [None] * len(objs)
     heads: list[tuple[int, dict[str, Any], str, datetime, datetime]] = []
     for i, obj in enumerate(objs):
@@ -356,10 +367,7 @@ def parse_windows(
                 slow.update(np.flatnonzero(bad).tolist())
     for k, (i, obj, user_id, start, end) in enumerate(heads):
         if k in slow:
-            try:
-                out[i] = parse_window(obj, schema)
-            except WindowError as exc:
-                out[i] = exc
+            out[i] = _window_or_error(obj, schema)
             continue
         row = rows[k]
         row.flags.writeable = False

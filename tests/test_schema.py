@@ -384,7 +384,8 @@ def test_parse_windows_equals_parse_window_one_by_one(
 ) -> None:
     """Column-wise parsing gives the same rows and the same refusals as parsing alone."""
     schema = bundle.schema
-    picks = data.draw(st.lists(st.integers(0, len(training_windows) - 1), max_size=12))
+    # sizes on both sides of the column-wise threshold
+    picks = data.draw(st.lists(st.integers(0, len(training_windows) - 1), max_size=48))
     objs: list[object] = []
     for index in picks:
         window = {k: v for k, v in training_windows[index].items() if k != "label"}
@@ -409,3 +410,33 @@ def test_parse_windows_equals_parse_window_one_by_one(
             assert got.n_missing == alone.n_missing
             assert np.array_equal(got.features, alone.features)
             assert not got.features.flags.writeable
+
+
+def test_parse_windows_column_wise_batch(
+    bundle: ModelBundle, training_windows: list[dict[str, Any]]
+) -> None:
+    """A batch large enough for the column-wise path, with every kind of odd value."""
+    objs: list[Any] = [{k: v for k, v in w.items() if k != "label"} for w in training_windows[:60]]
+    for i, (key, value) in enumerate(
+        [
+            ("keys_per_min", "x"),
+            ("is_browser", 1),
+            ("app_id", 3),
+            ("keys_per_min", float("nan")),
+            ("mouse_distance", 10**400),
+            ("app_entropy_5m", None),
+            ("raw_title", "t"),
+        ]
+    ):
+        objs[i * 7][key] = value
+    together = parse_windows(objs, bundle.schema)
+    for obj, got in zip(objs, together, strict=True):
+        if isinstance(got, WindowError):
+            with pytest.raises(WindowError) as info:
+                parse_window(obj, bundle.schema)
+            assert str(got) == str(info.value)
+            continue
+        alone = parse_window(obj, bundle.schema)
+        assert np.array_equal(got.features, alone.features)
+        assert got.n_missing == alone.n_missing
+    assert sum(isinstance(g, WindowError) for g in together) == 6
