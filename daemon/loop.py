@@ -162,6 +162,7 @@ class Daemon:
             on_spool=self.waker.wake,
             on_store=self._store_changed,
             mode=settings.observer,
+            waker=self.waker,
         )
         self.watcher.start()
 

@@ -87,3 +87,26 @@ def test_prune_done_deletes_only_old_files(spool: Spool) -> None:
     (spool.done / "fresh.json").write_text("{}")
     assert spool.prune_done(1800) == 0
     assert os.listdir(spool.done) == ["fresh.json"]
+
+
+def test_inotify_wakes_the_waker_on_arrival_not_on_claim(spool: Spool) -> None:
+    from daemon.inotify import SpoolInotify, available
+    from daemon.watcher import Waker
+
+    if not available():
+        pytest.skip("inotify is Linux-only; elsewhere watchdog's observer is used")
+    waker = Waker()
+    watch = SpoolInotify(spool.new)
+    waker.watch(watch.fileno(), watch.drain)
+    try:
+        assert not waker.wait(0)
+        (spool.tmp / "a.json").write_text("{}")
+        os.rename(spool.tmp / "a.json", spool.new / "a.json")
+        assert waker.wait(5)
+        assert not waker.wait(0)  # drained
+        assert spool.claim("a.json") is not None
+        assert not waker.wait(0.2)  # our own claim is not news
+    finally:
+        waker.unwatch(watch.fileno())
+        watch.close()
+        waker.close()
