@@ -458,6 +458,9 @@ def calibrate_rows(
     """Calibrate each row with its user's calibrator; one vectorised call per calibrator."""
     if store is None:
         return np.array(probs, dtype=np.float64, copy=True), ["identity"] * len(user_ids)
+    if len(user_ids) == 1:  # a lone window: no grouping to pay for
+        kind, calibrator = store.calibrator_for(user_ids[0], personalized=personalized[0])
+        return calibrator.calibrate(probs), [kind]
     out = np.empty_like(probs, dtype=np.float64)
     kinds: list[CalibratorKind] = []
     groups: dict[int, tuple[Calibrator, list[int]]] = {}

@@ -270,28 +270,35 @@ def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
     NaN or ±inf refuses the window with a :class:`WindowError` naming the field.
     """
     obj, user_id, start, end = _identity(obj, schema)
-    row = np.empty(schema.n_features, dtype=np.float64)
+    values: list[float] = []
+    append = values.append
     missing = 0
     fill = schema.numeric_fill
-    for i, (name, kind, table, unknown) in enumerate(schema.plan):
+    numeric = ColumnKind.NUMERIC
+    for name, kind, table, unknown in schema.plan:
         value = obj.get(name)
         if value is None:
             missing += 1
-            row[i] = unknown if kind is ColumnKind.CATEGORICAL else fill
-        elif kind is ColumnKind.NUMERIC:
-            row[i] = _number(value, name)
+            append(unknown if kind is ColumnKind.CATEGORICAL else fill)
+        elif kind is numeric:
+            # the common case first: a finite float needs no further checks
+            if type(value) is float and value - value == 0.0:
+                append(value)
+            else:
+                append(_number(value, name))
         elif kind is ColumnKind.BOOL:
             if not isinstance(value, bool):
                 raise WindowError(
                     f"{name}: expected true or false, got {_json_type(value)}", field=name
                 )
-            row[i] = 1.0 if value else 0.0
+            append(1.0 if value else 0.0)
         else:
             if not isinstance(value, str):
                 raise WindowError(
                     f"{name}: expected a string category, got {_json_type(value)}", field=name
                 )
-            row[i] = table.get(value, unknown)
+            append(table.get(value, unknown))
+    row = np.array(values, dtype=np.float64)
     row.flags.writeable = False
     return FeatureWindow(
         user_id=user_id, bucket_start=start, bucket_end=end, features=row, n_missing=missing
