@@ -173,8 +173,8 @@ class Watcher:
             observer.schedule(_Handler(on_parent), str(parent), recursive=False)
         observer.start()
         self._observer = observer
-        name = type(observer).__name__
-        self.kind = name if spool else f"{self.kind}+{name} (store)"
+        observer_name = type(observer).__name__
+        self.kind = observer_name if spool else f"{self.kind}+{observer_name} (store)"
         self.rewatch_store()
         log.info(
             "watcher_started",
