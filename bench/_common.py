@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -635,6 +635,21 @@ def thread_matches(frame: str, thread: str | None) -> bool:
     return frame.split(": ", 1)[1] == thread
 
 
+def _samples(raw: Path, thread: str | None) -> Iterator[tuple[list[str], int]]:
+    """``(frames outermost first, sample count)`` per stack of a py-spy raw profile,
+    keeping only ``thread``'s stacks when py-spy recorded threads."""
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        parts = stack.split(";")
+        if parts and parts[0].startswith("thread ("):
+            first, parts = parts[0], parts[1:]
+            if not thread_matches(first, thread):
+                continue
+        yield [_frame_name(f) for f in parts if " (" in f], int(count)
+
+
 def profile_table(
     raw: Path,
     *,
@@ -652,21 +667,11 @@ def profile_table(
     self_n: dict[str, int] = {}
     incl_n: dict[str, int] = {}
     total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        parts = stack.split(";")
-        if parts and parts[0].startswith("thread ("):
-            first, parts = parts[0], parts[1:]
-            if not thread_matches(first, thread):
-                continue
-        frames = [_frame_name(f) for f in parts if " (" in f]
+    for frames, n in _samples(raw, thread):
         if not frames or any(frames[-1].startswith(leaf) for leaf in idle_leaves):
             continue
         if under is not None and not any(under in f for f in frames):
             continue
-        n = int(count)
         total += n
         self_n[frames[-1]] = self_n.get(frames[-1], 0) + n
         for f in set(frames):
@@ -698,19 +703,9 @@ def grouped_profile(
     counts: dict[str, int] = {label: 0 for label, _ in groups}
     counts["other"] = 0
     total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        parts = stack.split(";")
-        if parts and parts[0].startswith("thread ("):
-            first, parts = parts[0], parts[1:]
-            if not thread_matches(first, thread):
-                continue
-        frames = [_frame_name(f) for f in parts if " (" in f]
+    for frames, n in _samples(raw, thread):
         if not any(under in f for f in frames):
             continue
-        n = int(count)
         total += n
         label = "other"
         for frame in reversed(frames):

@@ -124,11 +124,11 @@ def _breakdown(
 
     No watcher and no other threads: this is the loop body for one single-window file.
     """
-    import structlog
 
     from daemon.intake import parse_spool_file
     from daemon.labellog import LabelLog
     from daemon.logs import configure_logging
+    from daemon.loop import log_window_labelled
     from daemon.settings import Settings
     from daemon.spool import Spool
     from daemon.status import utc_now
@@ -143,7 +143,6 @@ def _breakdown(
     labels.open()
     sink = open(work.root / "log.jsonl", "w")  # noqa: SIM115 - closed below
     configure_logging("info", stream=sink)
-    log = structlog.get_logger()
     model = load_bundle(bundle)
     snapshot = Snapshot(
         bundle=model,
@@ -187,17 +186,7 @@ def _breakdown(
         t.append(clock())
         labels.append([record])
         t.append(clock())
-        log.info(
-            "window_labelled",
-            user_id=record.user_id,
-            bucket_start_ts=record.bucket_start_ts,
-            label=record.label,
-            smoothed_label=record.smoothed_label,
-            confidence=round(record.confidence, 4),
-            calibrator=record.calibrator,
-            store_id=record.store_id,
-            source=record.source,
-        )
+        log_window_labelled(record)
         t.append(clock())
         spool.finish(claimed)
         t.append(clock())

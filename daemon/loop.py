@@ -29,12 +29,27 @@ from taskclf_core.record import LabelRecord
 from taskclf_core.schema import FeatureWindow
 from taskclf_core.smoothing import SmoothingState
 
-__all__ = ["Daemon", "FatalError"]
+__all__ = ["Daemon", "FatalError", "log_window_labelled"]
 
 log = structlog.get_logger()
 _MAX_FILES_PER_BATCH = 512
 _RETENTION_EVERY = 3600.0
 _STATUS_MIN_INTERVAL = 0.5  # a trickle of windows must not turn into a trickle of status writes
+
+
+def log_window_labelled(record: LabelRecord) -> None:
+    """The canonical one line per window (ids and labels only, never feature values)."""
+    log.info(
+        "window_labelled",
+        user_id=record.user_id,
+        bucket_start_ts=record.bucket_start_ts,
+        label=record.label,
+        smoothed_label=record.smoothed_label,
+        confidence=round(record.confidence, 4),
+        calibrator=record.calibrator,
+        store_id=record.store_id,
+        source=record.source,
+    )
 
 
 class FatalError(Exception):
@@ -411,17 +426,7 @@ class Daemon:
         now_ns = time.time_ns()
         c = self.counters
         for record in records:
-            log.info(
-                "window_labelled",
-                user_id=record.user_id,
-                bucket_start_ts=record.bucket_start_ts,
-                label=record.label,
-                smoothed_label=record.smoothed_label,
-                confidence=round(record.confidence, 4),
-                calibrator=record.calibrator,
-                store_id=record.store_id,
-                source=record.source,
-            )
+            log_window_labelled(record)
         for pending in batch:
             claimed, parsed = pending.claimed, pending.parsed
             refused = [r.to_json(jsonl=parsed.jsonl) for r in parsed.refused]
