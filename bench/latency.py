@@ -125,13 +125,13 @@ def _breakdown(
     No watcher and no other threads: this is the loop body for one single-window file.
     """
 
-    from daemon.intake import parse_spool_file
-    from daemon.labellog import LabelLog
     from daemon.logs import configure_logging
-    from daemon.loop import log_window_labelled
+    from daemon.runtime.intake import parse_spool_file
+    from daemon.runtime.labellog import LabelLog
+    from daemon.runtime.loop import log_window_labelled
+    from daemon.runtime.spool import Spool
+    from daemon.runtime.status import utc_now
     from daemon.settings import Settings
-    from daemon.spool import Spool
-    from daemon.status import utc_now
     from taskclf_core.bundle import load_bundle
     from taskclf_core.calibration import load_calibrator_store
     from taskclf_core.pipeline import Policy, Snapshot, label_window

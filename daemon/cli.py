@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     service = sub.add_parser("service", help="install/uninstall/show the login service")
-    from daemon.service import add_service_arguments
+    from daemon.commands.service import add_service_arguments
 
     add_service_arguments(service)
     return parser
@@ -140,9 +140,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from daemon.lock import AlreadyRunning
     from daemon.logs import configure_logging
-    from daemon.loop import Daemon
+    from daemon.runtime.lock import AlreadyRunning
+    from daemon.runtime.loop import Daemon
 
     configure_logging(settings.log_level)
     try:
@@ -153,8 +153,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from daemon.lock import running_pid
-    from daemon.status import evaluate, format_status, read_status
+    from daemon.runtime.lock import running_pid
+    from daemon.runtime.status import evaluate, format_status, read_status
 
     settings = _settings(args)
     code, doc = evaluate(read_status(settings.status_path), running_pid(settings.lock_path))
@@ -163,7 +163,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_reload(args: argparse.Namespace) -> int:
-    from daemon.lock import running_pid
+    from daemon.runtime.lock import running_pid
 
     settings = _settings(args)
     pid = running_pid(settings.lock_path)
@@ -179,32 +179,6 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_check_store(args: argparse.Namespace) -> int:
-    from daemon.snapshots import load_store
-    from taskclf_core.bundle import ModelBundle, load_bundle
-    from taskclf_core.calibration import load_calibrator_store
-
-    bundle: ModelBundle | None
-    if args.model is not None:
-        bundle = load_bundle(args.model)
-    else:
-        model = _settings(args).model_path
-        bundle = load_bundle(model) if model.exists() else None
-    if bundle is None:
-        store = load_calibrator_store(args.store)
-        print(
-            f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
-            "calibrators); no model given, so bundle matching was not checked"
-        )
-        return EXIT_OK
-    store, _ = load_store(args.store, bundle)
-    print(
-        f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
-        f"calibrators) fits model {bundle.bundle_id}"
-    )
-    return EXIT_OK
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -214,16 +188,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_status(args)
         if args.command == "reload":
             return _cmd_reload(args)
-        if args.command == "check-store":
-            return _cmd_check_store(args)
         if args.command == "service":
-            from daemon.service import run_service_command
+            from daemon.commands.service import run_service_command
 
             return run_service_command(args)
-        if args.command in ("train", "calibrate", "demo"):
-            from daemon import commands
+        # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if args.command == "check-store":
+            from daemon.commands.calibrate import run_check
 
-            return commands.dispatch(args)
+            return run_check(args)
+        if args.command == "train":
+            from daemon.commands import train
+
+            return train.run(args)
+        if args.command == "calibrate":
+            from daemon.commands import calibrate
+
+            return calibrate.run(args)
+        if args.command == "demo":
+            from daemon.commands.demo import run_demo
+
+            return run_demo(args.dir, quick=args.quick)
     except ConfigError as exc:
         print(f"taskclf-daemon: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -11,17 +11,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
 from taskclf_core._lgbm import NativeBooster
 from taskclf_core.errors import BundleError
 from taskclf_core.labels import CORE_LABELS, N_CLASSES
 from taskclf_core.schema import ColumnKind, FeatureSchema, registry
+from taskclf_core.types import FloatArray
 
 __all__ = ["ModelBundle", "build_schema", "load_bundle", "save_bundle"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -13,11 +13,11 @@ from types import MappingProxyType
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
-import numpy.typing as npt
 
 from taskclf_core.errors import CalibrationError
 from taskclf_core.labels import N_CLASSES
 from taskclf_core.schema import is_safe_user_id
+from taskclf_core.types import FloatArray
 
 __all__ = [
     "Calibrator",
@@ -39,7 +39,6 @@ __all__ = [
     "store_id_of",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 CalibratorKind = Literal["user", "global", "identity"]
 _EPS = 1e-12
 

@@ -23,6 +23,7 @@ from taskclf_core.errors import TrainingError
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES
 from taskclf_core.metrics import checked_probs_labels, nll
 from taskclf_core.schema import is_safe_user_id
+from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
     "EligibilityReport",
@@ -35,8 +36,6 @@ __all__ = [
     "grid_temperature",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
 Method = Literal["temperature", "isotonic"]
 _EPS = 1e-12
 # "at a bound" means within this relative distance of it

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taskclf_core.errors import TrainingError
+from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
     "CalibrationMetrics",
@@ -19,8 +20,6 @@ __all__ = [
     "nll",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
 _EPS = 1e-12
 
 

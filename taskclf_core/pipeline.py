@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import CalibratorStore, calibrate_rows
@@ -16,10 +15,9 @@ from taskclf_core.reject import apply_reject
 from taskclf_core.schema import FeatureWindow
 from taskclf_core.smoothing import Entry, SmoothingState
 from taskclf_core.taxonomy import Taxonomy, bucket_probs, map_label
+from taskclf_core.types import FloatArray
 
 __all__ = ["Policy", "Snapshot", "label_window", "label_windows"]
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)

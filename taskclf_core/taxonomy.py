@@ -16,6 +16,7 @@ import yaml
 
 from taskclf_core.errors import TaxonomyError
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES, REJECT_LABEL
+from taskclf_core.types import FloatArray
 
 __all__ = [
     "DEFAULT_BUCKET_COLOR",
@@ -29,7 +30,6 @@ __all__ = [
     "parse_taxonomy",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 OTHER_BUCKET: Final = "Other"
 DEFAULT_BUCKET_COLOR: Final = "#808080"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,25 @@ import numpy.typing as npt
 from taskclf_core.bundle import build_schema
 from taskclf_core.errors import TrainingError, WindowError
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES
-from taskclf_core.schema import UNKNOWN_TOKEN, ColumnKind, parse_window, registry
+from taskclf_core.schema import (
+    UNKNOWN_TOKEN,
+    ColumnKind,
+    FeatureSchema,
+    FeatureWindow,
+    parse_window,
+    registry,
+)
 
-__all__ = ["TrainedBundle", "train_bundle"]
+__all__ = [
+    "MIN_ROWS",
+    "TrainedBundle",
+    "TrainingSet",
+    "check_holdout",
+    "check_label",
+    "check_training_rows",
+    "parse_labelled_window",
+    "train_bundle",
+]
 
 MIN_ROWS = 50
 
@@ -27,6 +44,102 @@ class TrainedBundle:
     metadata: Mapping[str, Any]
     encoders: Mapping[str, tuple[str, ...]]
     metrics: Mapping[str, Any]
+
+
+def check_label(where: str, obj: Mapping[str, Any]) -> int:
+    """The class index of ``obj["label"]``; anything but a core label names ``where``."""
+    label = obj.get("label")
+    if label is None:
+        raise TrainingError(f"{where}: label: missing (expected one of {list(CORE_LABELS)})")
+    if not isinstance(label, str) or label not in LABEL_INDEX:
+        raise TrainingError(
+            f"{where}: label: {label!r} is not a core label (expected one of {list(CORE_LABELS)})"
+        )
+    return LABEL_INDEX[label]
+
+
+def parse_labelled_window(
+    where: str, obj: Mapping[str, Any], schema: FeatureSchema
+) -> tuple[int, FeatureWindow]:
+    """One labelled row → (class index, window); a refusal names ``where`` and the field."""
+    label = check_label(where, obj)
+    try:
+        return label, parse_window({k: v for k, v in obj.items() if k != "label"}, schema)
+    except WindowError as exc:
+        raise TrainingError(f"{where}: {exc}") from None
+
+
+def check_holdout(holdout: float) -> float:
+    """``holdout`` if it is a fraction in [0, 1); the share of latest windows kept out."""
+    if not 0.0 <= holdout < 1.0:
+        raise TrainingError(f"holdout: expected a fraction in [0, 1), got {holdout}")
+    return holdout
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSet:
+    """Checked training rows (window + label dicts) and what the summary says about them."""
+
+    windows: tuple[Mapping[str, Any], ...]
+    schema_version: str
+    users: tuple[str, ...]
+    first: datetime
+    last: datetime
+
+
+def _schema_version(items: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    first_at: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for where, obj in items:
+        version = obj.get("schema_version")
+        if version is None:
+            raise TrainingError(
+                f"{where}: schema_version: missing (training needs it to pick taskclf's "
+                "feature registry: v1, v2 or v3)"
+            )
+        if not isinstance(version, str) or registry(version) is None:
+            raise TrainingError(
+                f"{where}: schema_version: expected one of v1, v2, v3, got {version!r}"
+            )
+        first_at.setdefault(version, where)
+        counts[version] = counts.get(version, 0) + 1
+    if not first_at:
+        raise TrainingError("no labelled windows")
+    if len(first_at) > 1:
+        found = ", ".join(
+            f"{v} ({counts[v]} windows, first at {first_at[v]})" for v in sorted(first_at)
+        )
+        raise TrainingError(
+            f"mixed schema versions in the training data: {found}; train one bundle per version"
+        )
+    return next(iter(first_at))
+
+
+def check_training_rows(items: Sequence[tuple[str, Mapping[str, Any]]]) -> TrainingSet:
+    """Every row a core label, one schema version, a valid window; errors name ``where``."""
+    version = _schema_version(items)
+    reg = registry(version)
+    if reg is None:  # _schema_version checked it; this keeps mypy and -O honest
+        raise TrainingError(f"schema_version: {version!r} has no feature registry")
+    # empty vocabularies accept any category string; only types and ranges are checked here
+    schema = build_schema({"schema_version": version, "schema_hash": reg.schema_hash}, {})
+    users: set[str] = set()
+    starts: list[datetime] = []
+    for where, obj in items:
+        _, window = parse_labelled_window(where, obj, schema)
+        users.add(window.user_id)
+        starts.append(window.bucket_start)
+    if len(items) < MIN_ROWS:
+        raise TrainingError(
+            f"too few labelled windows to train: {len(items)} (need at least {MIN_ROWS})"
+        )
+    return TrainingSet(
+        windows=tuple(obj for _, obj in items),
+        schema_version=version,
+        users=tuple(sorted(users)),
+        first=min(starts),
+        last=max(starts),
+    )
 
 
 def _f1_scores(y_true: npt.NDArray[np.int64], y_pred: npt.NDArray[np.int64]) -> dict[str, Any]:
@@ -85,8 +198,7 @@ def train_bundle(
                 f"(expected one of {list(CORE_LABELS)})"
             )
         labels.append(LABEL_INDEX[str(label)])
-    if not 0.0 <= holdout < 1.0:
-        raise TrainingError(f"holdout: expected a fraction in [0, 1), got {holdout}")
+    check_holdout(holdout)
 
     encoders = {
         column: tuple(

@@ -17,9 +17,8 @@ import pytest
 from conftest import window_stream, write_jsonl
 
 from daemon.cli import main
-from daemon.commands import write_store
-from daemon.report import calibrate_windows, parse_labelled
-from daemon.snapshots import load_store
+from daemon.publish import write_store
+from daemon.runtime.reloader import load_store
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import (
     CalibratorStore,
@@ -32,6 +31,7 @@ from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
 from taskclf_core.metrics import calibration_metrics, nll
 from taskclf_core.schema import parse_ts, parse_window
 from taskclf_core.synthetic import generate_windows
+from taskclf_core.vetting import calibrate_windows, parse_labelled
 
 Window = dict[str, Any]
 
@@ -300,7 +300,7 @@ def _old_and_new(bundle: ModelBundle) -> tuple[CalibratorStore, CalibratorStore]
 
 
 def _fail_writing_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    import daemon.commands as commands
+    import daemon.publish as commands
 
     real = commands.save_calibrator_store
 

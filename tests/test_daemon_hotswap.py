@@ -17,7 +17,7 @@ import pytest
 from conftest import window_stream
 from daemon_harness import DaemonProcess, Daemons, isolated_env, running_daemons
 
-from daemon.status import evaluate
+from daemon.runtime.status import evaluate
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import (
     CalibratorStore,

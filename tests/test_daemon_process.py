@@ -17,8 +17,8 @@ import pytest
 from conftest import window_stream
 from daemon_harness import DaemonProcess, Daemons, running_daemons
 
-from daemon.lock import running_pid
-from daemon.status import evaluate
+from daemon.runtime.lock import running_pid
+from daemon.runtime.status import evaluate
 from taskclf_core.labels import CORE_LABELS
 from taskclf_core.synthetic import generate_windows
 

@@ -64,7 +64,7 @@ def test_demo_refuses_a_dir_that_is_not_its_own(
 def test_a_failing_daemon_fails_the_demo_with_its_log(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import daemon.demo as demo
+    import daemon.commands.demo as demo
 
     real = demo._write_config
 

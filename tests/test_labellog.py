@@ -6,7 +6,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from daemon.labellog import LabelLog
+from daemon.runtime.labellog import LabelLog
 
 
 def _line(user: str, start: str) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from daemon import notify
-from daemon.notify import Notifier
+from daemon.runtime import notify
+from daemon.runtime.notify import Notifier
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="abstract-namespace sockets are Linux-only"

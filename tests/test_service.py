@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon import service
-from daemon.service import (
+from daemon.commands import service
+from daemon.commands.service import (
     LAUNCHD_LABEL,
     PLIST_NAME,
     UNIT_NAME,

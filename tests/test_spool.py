@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.spool import Spool
+from daemon.runtime.spool import Spool
 
 
 @pytest.fixture
@@ -90,8 +90,8 @@ def test_prune_done_deletes_only_old_files(spool: Spool) -> None:
 
 
 def test_inotify_wakes_the_waker_on_arrival_not_on_claim(spool: Spool) -> None:
-    from daemon.inotify import SpoolInotify, available
-    from daemon.watcher import Waker
+    from daemon.runtime.inotify import SpoolInotify, available
+    from daemon.runtime.watcher import Waker
 
     if not available():
         pytest.skip("inotify is Linux-only; elsewhere watchdog's observer is used")

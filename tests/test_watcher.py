@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.watcher import Waker, Watcher
+from daemon.runtime.watcher import Waker, Watcher
 
 
 @pytest.fixture(params=["auto", "polling"])

@@ -14,16 +14,16 @@ from typing import Any
 
 import structlog
 
-from daemon.intake import FileRefusal, ParsedFile, parse_spool_file
-from daemon.labellog import LabelLog
-from daemon.lock import InstanceLock
-from daemon.notify import Notifier
 from daemon.paths import ensure_private_dir
+from daemon.runtime.intake import FileRefusal, ParsedFile, parse_spool_file
+from daemon.runtime.labellog import LabelLog
+from daemon.runtime.lock import InstanceLock
+from daemon.runtime.notify import Notifier
+from daemon.runtime.reloader import Reloader, SnapshotHolder, build_snapshot, store_fingerprint
+from daemon.runtime.spool import Claimed, Spool
+from daemon.runtime.status import LatencyWindow, utc_now, write_status
+from daemon.runtime.watcher import Waker, Watcher
 from daemon.settings import Settings
-from daemon.snapshots import Reloader, SnapshotHolder, build_snapshot, store_fingerprint
-from daemon.spool import Claimed, Spool
-from daemon.status import LatencyWindow, utc_now, write_status
-from daemon.watcher import Waker, Watcher
 from taskclf_core.pipeline import label_window, label_windows
 from taskclf_core.record import LabelRecord
 from taskclf_core.schema import FeatureWindow

@@ -17,21 +17,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from daemon.commands import (
-    check_training_rows,
-    install_bundle,
-    train_windows,
-    utc_stamp,
-    write_store,
-)
-from daemon.report import CalibrationOutcome, calibrate_windows, format_report, parse_labelled
-from daemon.snapshots import load_store
-from daemon.status import read_status
+from daemon.commands.calibrate import format_report
+from daemon.fsutil import utc_now
+from daemon.publish import install_bundle, write_store
+from daemon.runtime.reloader import load_store
+from daemon.runtime.status import read_status
 from taskclf_core.bundle import ModelBundle, load_bundle
-from taskclf_core.errors import ConfigError
+from taskclf_core.errors import ConfigError, DemoError
 from taskclf_core.synthetic import DEFAULT_USERS, generate_windows
+from taskclf_core.training import check_training_rows, train_bundle
+from taskclf_core.vetting import CalibrationOutcome, calibrate_windows, parse_labelled
 
-__all__ = ["DemoError", "Layout", "Plan", "run_demo"]
+__all__ = ["Layout", "Plan", "run_demo"]
 
 T = TypeVar("T")
 Window = dict[str, Any]
@@ -39,10 +36,6 @@ _MARKER = ".taskclf-demo"
 _SEED = 42
 _POLL = 0.02  # seconds between looks at the daemon's files while waiting on a deadline
 _BUNDLE_ID = "demo-bundle"
-
-
-class DemoError(Exception):
-    """A demo step failed; the message says which and why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +193,9 @@ def _items(rows: Sequence[Window], what: str) -> list[tuple[str, Window]]:
 
 def _train(layout: Layout, split: Split, plan: Plan) -> ModelBundle:
     data = check_training_rows(_items(split.train, "training"))
-    trained = train_windows(data, rounds=plan.rounds, seed=_SEED, num_threads=1)
+    trained = train_bundle(
+        data.windows, rounds=plan.rounds, seed=_SEED, created_at=utc_now("seconds"), num_threads=1
+    )
     install_bundle(trained, layout.model)
     m = trained.metrics
     _say(
@@ -213,7 +208,7 @@ def _train(layout: Layout, split: Split, plan: Plan) -> ModelBundle:
 def _fit_store(bundle: ModelBundle, rows: Sequence[Window], what: str) -> CalibrationOutcome:
     # the code path of `taskclf-daemon calibrate`, with its default thresholds and holdout
     data = parse_labelled(_items(rows, what), bundle.schema)
-    return calibrate_windows(bundle, data, created_at=utc_stamp(), num_threads=1)
+    return calibrate_windows(bundle, data, created_at=utc_now("seconds"), num_threads=1)
 
 
 def _first_store(layout: Layout, bundle: ModelBundle, split: Split) -> CalibrationOutcome:

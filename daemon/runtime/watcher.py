@@ -24,8 +24,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from daemon.inotify import SpoolInotify
-from daemon.inotify import available as inotify_available
+from daemon.runtime.inotify import SpoolInotify
+from daemon.runtime.inotify import available as inotify_available
 
 __all__ = ["ObserverMode", "Waker", "Watcher"]
 

@@ -1,4 +1,4 @@
-"""Calibration report: fit a store with a per-user overfitting guard, score it on held-out data."""
+"""Vet a CalibratorStore on held-out data: fit per user, keep only what does not overfit."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import CalibratorStore, calibrate_rows
-from taskclf_core.errors import TrainingError, WindowError
+from taskclf_core.errors import TrainingError
 from taskclf_core.fitting import EligibilityReport, Method, StoreFit, fit_calibrator_store
-from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
 from taskclf_core.metrics import CalibrationMetrics, calibration_metrics, nll
-from taskclf_core.schema import FeatureSchema, FeatureWindow, parse_window
+from taskclf_core.schema import FeatureSchema
+from taskclf_core.training import check_holdout, parse_labelled_window
+from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
     "ECE_BINS",
@@ -26,13 +26,10 @@ __all__ = [
     "LabelledWindows",
     "UserReport",
     "calibrate_windows",
-    "format_report",
     "parse_labelled",
     "split_by_time",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.intp]
 Decision = Literal["kept", "dropped", "n.a."]
 ECE_BINS = 15
 
@@ -51,29 +48,6 @@ class LabelledWindows:
 
     def __len__(self) -> int:
         return len(self.user_ids)
-
-
-def check_label(where: str, obj: Mapping[str, Any]) -> int:
-    """The class index of ``obj["label"]``; anything but a core label names ``where``."""
-    label = obj.get("label")
-    if label is None:
-        raise TrainingError(f"{where}: label: missing (expected one of {list(CORE_LABELS)})")
-    if not isinstance(label, str) or label not in LABEL_INDEX:
-        raise TrainingError(
-            f"{where}: label: {label!r} is not a core label (expected one of {list(CORE_LABELS)})"
-        )
-    return LABEL_INDEX[label]
-
-
-def parse_labelled_window(
-    where: str, obj: Mapping[str, Any], schema: FeatureSchema
-) -> tuple[int, FeatureWindow]:
-    """One labelled row → (class index, window); a refusal names ``where`` and the field."""
-    label = check_label(where, obj)
-    try:
-        return label, parse_window({k: v for k, v in obj.items() if k != "label"}, schema)
-    except WindowError as exc:
-        raise TrainingError(f"{where}: {exc}") from None
 
 
 def parse_labelled(
@@ -106,8 +80,7 @@ def split_by_time(
 
     Every user keeps at least one fitting row, so a user with one window holds none out.
     """
-    if not 0.0 <= holdout < 1.0:
-        raise TrainingError(f"--holdout: expected a fraction in [0, 1), got {holdout}")
+    check_holdout(holdout)
     by_user: dict[str, list[int]] = {}
     for i, uid in enumerate(user_ids):
         by_user.setdefault(uid, []).append(i)
@@ -361,71 +334,3 @@ def calibrate_windows(
         users=tuple(users),
     )
     return CalibrationOutcome(store, report)
-
-
-# --- text --------------------------------------------------------------------------------
-
-
-def _f(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
-
-
-def _decision_text(u: UserReport) -> str:
-    if u.decision == "n.a.":
-        return "n.a."
-    if u.guard_user_nll is None:
-        return f"{u.decision} (unvetted)"
-    sign = "<=" if u.decision == "kept" else ">"
-    return f"{u.decision} ({_f(u.guard_user_nll, 3)} {sign} {_f(u.guard_global_nll, 3)})"
-
-
-def _eligibility_table(report: CalibrationReport) -> list[str]:
-    head = (
-        f"  {'user':<16} {'windows':>7} {'fit':>5} {'held':>5} {'days':>4} {'labels':>6}  "
-        f"{'eligible':<8}  {'per-user calibrator':<26} reason"
-    )
-    lines = [head]
-    for u in report.users:
-        e = u.eligibility
-        lines.append(
-            f"  {e.user_id:<16} {u.windows:>7} {e.windows:>5} {u.held_out:>5} {e.days:>4} "
-            f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {_decision_text(u):<26} "
-            f"{e.reason or u.note}"
-        )
-    return lines
-
-
-def _score_row(scope: str, before: CalibrationMetrics, after: CalibrationMetrics) -> str:
-    pairs = ((before.nll, after.nll), (before.brier, after.brier), (before.ece, after.ece))
-    cells = "  ".join(f"{_f(b):>7} -> {_f(a):<7}" for b, a in pairs)
-    return f"  {scope:<16} {before.n:>5}  {cells}"
-
-
-def format_report(report: CalibrationReport) -> str:
-    """The human-readable report: eligibility table, then held-out scores before and after."""
-    t = report.thresholds
-    share = round(report.holdout * 100)
-    temperature = (
-        f", global T = {report.global_temperature:.3f}"
-        if report.global_temperature is not None
-        else ""
-    )
-    lines = [
-        f"calibration of model {report.bundle_id} (schema {report.schema_hash}): "
-        f"{report.method}{temperature}",
-        f"  {report.windows} windows of {len(report.users)} users; per user, the earliest "
-        f"{100 - share}% ({report.fit_windows}) fit the calibrators and the latest {share}% "
-        f"({report.held_out_windows}) are held out",
-        f"eligibility for a per-user calibrator, counted on the fit part (windows >= "
-        f"{t['min_windows']}, days >= {t['min_days']}, labels >= {t['min_labels']}); kept only "
-        "if its held-out NLL is not worse than the global calibrator's:",
-        *_eligibility_table(report),
-        f"held-out scores, uncalibrated -> calibrated as the daemon will apply it "
-        f"(ECE: top-label, {ECE_BINS} equal-width bins):",
-        f"  {'scope':<16} {'n':>5}  {'NLL':^18}  {'Brier':^18}  {'ECE':^18}",
-        _score_row("all users", report.before, report.after),
-        *(_score_row(u.user_id, u.before, u.after) for u in report.users),
-    ]
-    if report.opted_out:
-        lines.append(f"opted out (never a per-user calibrator): {', '.join(report.opted_out)}")
-    return "\n".join(lines)

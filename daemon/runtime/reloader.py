@@ -12,8 +12,8 @@ from pathlib import Path
 
 import structlog
 
+from daemon.runtime.status import utc_now
 from daemon.settings import Settings
-from daemon.status import utc_now
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import (
     CalibratorStore,

@@ -1,0 +1,72 @@
+"""`taskclf-daemon train`: fit a LightGBM bundle (taskclf layout) from labelled JSONL windows."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from daemon.commands._input import read_labelled_jsonl
+from daemon.fsutil import utc_now
+from daemon.publish import install_bundle
+from taskclf_core.errors import PublishError, TrainingError
+from taskclf_core.training import TrainedBundle, TrainingSet, check_training_rows
+
+__all__ = ["run", "train_windows"]
+
+
+def train_windows(
+    data: TrainingSet, *, rounds: int, seed: int, holdout: float = 0.2, num_threads: int = 0
+) -> TrainedBundle:
+    """:func:`train_bundle` on rows that :func:`check_training_rows` accepted."""
+    from taskclf_core.training import train_bundle
+
+    return train_bundle(
+        data.windows,
+        rounds=rounds,
+        seed=seed,
+        holdout=holdout,
+        created_at=utc_now("seconds"),
+        num_threads=num_threads,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.rounds < 1:
+        raise TrainingError(f"--rounds: expected at least 1, got {args.rounds}")
+    if not 0.0 <= args.holdout < 1.0:
+        raise TrainingError(f"--holdout: expected a fraction in [0, 1), got {args.holdout}")
+    data = check_training_rows(read_labelled_jsonl(args.data))
+    print(
+        f"training on {len(data.windows)} windows of {len(data.users)} users "
+        f"({data.first.date()} to {data.last.date()}, schema {data.schema_version}), "
+        f"{args.rounds} rounds, seed {args.seed}",
+        flush=True,
+    )
+    trained = train_windows(data, rounds=args.rounds, seed=args.seed, holdout=args.holdout)
+    try:
+        out = install_bundle(trained, args.out)
+    except PublishError as exc:
+        raise PublishError(f"--out {exc}") from None
+    print(_summary(trained, out))
+    return 0
+
+
+def _summary(trained: TrainedBundle, out: Path) -> str:
+    m: Mapping[str, Any] = trained.metrics
+    md = trained.metadata
+    held = m.get("holdout_rows", 0)
+    scores = (
+        f"macro F1 {m['macro_f1']:.4f}, weighted F1 {m['weighted_f1']:.4f}"
+        if "macro_f1" in m
+        else "no held-out windows (--holdout 0), no scores"
+    )
+    return "\n".join(
+        [
+            f"bundle {out.resolve().name} written to {out}",
+            f"  trained on {md['train_rows']} windows ({md['train_date_from']} to "
+            f"{md['train_date_to']}); held out the latest {held}",
+            f"  held-out {scores}",
+        ]
+    )

@@ -1,0 +1,1 @@
+"""The long-running daemon: intake, labelling, the label log, hot reload, status."""
