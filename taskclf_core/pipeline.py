@@ -113,6 +113,7 @@ def _decide(
     bundle = snapshot.bundle
     # rounded once per batch; np.round lands on the double nearest to the 6-decimal value
     rounded = np.round(probs, 6).tolist()
+    rounded_raw = np.round(raw, 6).tolist()
     records: list[LabelRecord] = []
     for i, window in enumerate(windows):
         core_label = CORE_LABELS[best[i]]
@@ -145,6 +146,7 @@ def _decide(
                 store_id=snapshot.store_id,
                 source=sources[i],
                 processed_at=processed_at,
+                model_probs=dict(zip(CORE_LABELS, rounded_raw[i], strict=True)),
             )
         )
     return state, records

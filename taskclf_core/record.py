@@ -38,6 +38,8 @@ class LabelRecord:
     store_id: str | None
     source: str
     processed_at: str
+    # the model's own (uncalibrated) probabilities: calibration can be refitted from the log
+    model_probs: Mapping[str, float] | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -72,6 +74,8 @@ class LabelRecord:
             source=self.source,
             processed_at=self.processed_at,
         )
+        if self.model_probs is not None:
+            data["model_probs"] = dict(self.model_probs)
         return data
 
     def to_json_line(self) -> bytes:

@@ -40,6 +40,7 @@ RECORD_FIELDS = {
     "store_id",
     "source",
     "processed_at",
+    "model_probs",
 }
 STATUS_KEYS: dict[str, set[str] | None] = {
     "running": None,

@@ -368,9 +368,11 @@ def test_record_json_has_the_contract_fields_in_order(
         "user_id", "bucket_start_ts", "bucket_end_ts", "core_label", "core_probs", "confidence",
         "is_rejected", "label", "smoothed_label", "mapped_label", "mapped_probs", "calibrator",
         "reject_threshold", "model_bundle_id", "model_schema_hash", "store_id", "source",
-        "processed_at",
+        "processed_at", "model_probs",
     ]  # fmt: skip
     assert list(data["core_probs"]) == list(CORE_LABELS)
+    assert list(data["model_probs"]) == list(CORE_LABELS)
+    assert abs(sum(data["model_probs"].values()) - 1.0) < 1e-5
     assert data["bucket_start_ts"].endswith("Z")
     assert record.day == data["bucket_start_ts"][:10]
     logged = parse_logged_window(line)
