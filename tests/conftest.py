@@ -16,9 +16,8 @@ from taskclf_core.calibration import CalibratorStore, TemperatureCalibrator, sav
 from taskclf_core.synthetic import generate_windows
 from taskclf_core.training import train_bundle
 
-SHARED_FIXTURES = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "taskclf-sample"
-)
+# artifacts made by taskclf itself (provenance in their README): data, not code
+TASKCLF_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "taskclf-sample"
 
 
 @pytest.fixture(autouse=True)
@@ -103,11 +102,9 @@ def make_store(tmp_path: Path, bundle: ModelBundle) -> Any:
 
 
 @pytest.fixture
-def shared_fixtures() -> Path:
-    """taskclf's own artifacts beside the checkout (CI has them); skip only where absent."""
-    if not SHARED_FIXTURES.is_dir():
-        pytest.skip(f"taskclf sample artifacts not found at {SHARED_FIXTURES}")
-    return SHARED_FIXTURES
+def taskclf_sample() -> Path:
+    """taskclf's own artifacts, kept under tests/fixtures/ (see their README)."""
+    return TASKCLF_SAMPLE
 
 
 def window_stream(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:

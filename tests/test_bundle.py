@@ -490,8 +490,8 @@ def test_save_without_metrics(bundle_dir: Path, tmp_path: Path) -> None:
     assert load_bundle(out).bundle_id == "b"
 
 
-def test_taskclf_bundle_loads(shared_fixtures: Path) -> None:
-    bundle = load_bundle(shared_fixtures / "bundle_v1")
+def test_taskclf_bundle_loads(taskclf_sample: Path) -> None:
+    bundle = load_bundle(taskclf_sample / "bundle_v1")
     assert bundle.bundle_id == "bundle_v1"
     assert bundle.schema.version == "v1"
     assert bundle.schema_hash == "4077fe0dba70"

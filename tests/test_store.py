@@ -217,8 +217,8 @@ def test_saved_files_are_private_and_formatted_like_taskclf(tmp_path: Path) -> N
     ]
 
 
-def test_taskclf_store_is_rewritten_byte_identical(shared_fixtures: Path, tmp_path: Path) -> None:
-    source = shared_fixtures / "store_temperature"
+def test_taskclf_store_is_rewritten_byte_identical(taskclf_sample: Path, tmp_path: Path) -> None:
+    source = taskclf_sample / "store_temperature"
     store = load_calibrator_store(source)
     out = save_calibrator_store(store, tmp_path / "copy")
     originals = sorted(p.relative_to(source) for p in source.rglob("*.json"))
@@ -230,8 +230,8 @@ def test_taskclf_store_is_rewritten_byte_identical(shared_fixtures: Path, tmp_pa
     assert store_files(store) == {str(rel): (source / rel).read_bytes() for rel in originals}
 
 
-def test_taskclf_sample_store_contents(shared_fixtures: Path) -> None:
-    store = load_calibrator_store(shared_fixtures / "store_temperature")
+def test_taskclf_sample_store_contents(taskclf_sample: Path) -> None:
+    store = load_calibrator_store(taskclf_sample / "store_temperature")
     assert store.user_ids == ("u-alice", "u-bob", "u-carol")
     assert store.global_calibrator == TemperatureCalibrator(1.04)
     assert store.user_calibrators["u-alice"] == TemperatureCalibrator(0.8)

@@ -47,8 +47,8 @@ class Sample:
 
 
 @pytest.fixture
-def sample(shared_fixtures: Path) -> Sample:
-    return Sample(shared_fixtures)
+def sample(taskclf_sample: Path) -> Sample:
+    return Sample(taskclf_sample)
 
 
 def test_sample_is_what_the_test_expects(sample: Sample) -> None:
