@@ -1,4 +1,4 @@
-"""taskclf's inference policy (``models/inference_policy.json``): model + store + thresholds, bound."""
+"""taskclf's inference policy (models/inference_policy.json): model, store and thresholds, bound."""
 
 from __future__ import annotations
 

@@ -110,7 +110,7 @@ def test_unknown_keys_are_kept_on_rewrite() -> None:
 )
 def test_bad_policies_are_refused_naming_the_key(change: dict[str, Any], message: str) -> None:
     data = _valid() | change
-    with pytest.raises(PolicyError, match="^p.json: ") as info:
+    with pytest.raises(PolicyError, match=r"^p\.json: ") as info:
         parse_policy(json.dumps(data).encode(), source="p.json")
     assert message in str(info.value)
 
