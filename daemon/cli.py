@@ -129,6 +129,42 @@ def _parser() -> argparse.ArgumentParser:
         help="also check it matches this bundle (default: the configured model)",
     )
 
+    cal.add_argument(
+        "--deploy",
+        action="store_true",
+        help="also make --model with the new store the inference policy in force (policy_file)",
+    )
+
+    dep = sub.add_parser(
+        "deploy",
+        parents=[common],
+        help="make a model (+ store, thresholds) the inference policy in force, live",
+    )
+    dep.add_argument("--model", type=Path, required=True, metavar="DIR", help="model bundle")
+    dep.add_argument("--store", type=Path, default=None, metavar="DIR", help="CalibratorStore")
+    dep.add_argument(
+        "--no-store", action="store_true", help="no calibration (the model's probabilities)"
+    )
+    dep.add_argument(
+        "--reject-threshold",
+        type=float,
+        default=None,
+        metavar="X",
+        help="default: the threshold in force (0.55 if none)",
+    )
+    dep.add_argument(
+        "--user-threshold",
+        action="append",
+        default=[],
+        metavar="USER=X",
+        help="a per-user reject threshold (repeat; default: those in force)",
+    )
+    sub.add_parser(
+        "rollback",
+        parents=[common],
+        help="restore the inference policy in force before the last deploy, live",
+    )
+
     service = sub.add_parser("service", help="install/uninstall/show the login service")
     from daemon.commands.service import add_service_arguments
 
@@ -206,6 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from daemon.commands import calibrate
 
             return calibrate.run(args)
+        if args.command in ("deploy", "rollback"):
+            from daemon.commands import deploy
+
+            return (
+                deploy.run_deploy(args) if args.command == "deploy" else deploy.run_rollback(args)
+            )
         if args.command == "demo":
             from daemon.commands.demo import run_demo
 

@@ -1,20 +1,31 @@
-"""Publish a bundle or store so readers (the daemon) see the old one or the new, never half."""
+"""Publish a bundle, store or policy so readers see the old one or the new, never half."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from daemon.fsutil import free_name, fsync_dir
+from daemon.fsutil import atomic_write_bytes, free_name, fsync_dir
 from taskclf_core.bundle import load_bundle, save_bundle
 from taskclf_core.calibration import CalibratorStore, save_calibrator_store
-from taskclf_core.errors import PublishError
+from taskclf_core.errors import PolicyError, PublishError
+from taskclf_core.policy import InferencePolicy, parse_policy, policy_to_dict, policy_to_json
 from taskclf_core.training import TrainedBundle
 
-__all__ = ["install_bundle", "write_store"]
+__all__ = [
+    "deploy_policy",
+    "install_bundle",
+    "policy_history_path",
+    "rollback_policy",
+    "write_store",
+]
 
 
 def _temp_dir_beside(path: Path) -> Path:
@@ -160,3 +171,122 @@ def _swap_link(store: CalibratorStore, link: Path, check: Callable[[Path], objec
         raise
     fsync_dir(link.parent)
     return final
+
+
+# --- the inference policy ------------------------------------------------------------------
+
+
+def policy_history_path(policy_path: Path) -> Path:
+    """``models/inference_policy.history.jsonl`` beside ``models/inference_policy.json``."""
+    return policy_path.with_name(f"{policy_path.stem}.history.jsonl")
+
+
+@contextmanager
+def _policy_lock(policy_path: Path) -> Iterator[None]:
+    """Serialise deploy/rollback/personalize: two writers must not interleave history."""
+    policy_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(policy_path.with_name(f".{policy_path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _read_history(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    entries: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(text.splitlines()) and not text.endswith("\n"):
+                continue  # a torn last line: that append never finished, nothing was replaced
+            raise PolicyError(f"{path}:{number}: not valid JSON") from None
+        if not isinstance(entry, dict) or not isinstance(entry.get("policy"), dict):
+            raise PolicyError(f"{path}:{number}: expected {{'replaced_at', 'policy'}}")
+        entries.append(entry)
+    return entries
+
+
+def deploy_policy(
+    policy_path: Path, policy: InferencePolicy, *, replaced_at: str
+) -> tuple[bool, InferencePolicy | None]:
+    """Make ``policy`` the one in force; return (changed, the policy it replaced or None).
+
+    The old policy is appended (fsynced) to the history before the new file replaces it
+    atomically, so a crash at any point leaves the old policy or the new one in force and
+    never loses the old one; a crash between the two steps leaves a history entry equal to
+    the policy in force, which :func:`rollback_policy` skips.
+    """
+    content = policy_to_json(policy)
+    with _policy_lock(policy_path):
+        try:
+            old_content: bytes | None = policy_path.read_bytes()
+        except FileNotFoundError:
+            old_content = None
+        if old_content == content:
+            return False, None
+        old: InferencePolicy | None = None
+        if old_content is not None:
+            try:
+                old = parse_policy(old_content, source=str(policy_path))
+            except PolicyError:
+                old = None  # a broken file in force: nothing to roll back to, just replace it
+        if old is not None:
+            entry = {"replaced_at": replaced_at, "policy": policy_to_dict(old)}
+            _append_line(policy_history_path(policy_path), json.dumps(entry) + "\n")
+        atomic_write_bytes(policy_path, content)
+    return True, old
+
+
+def rollback_policy(
+    policy_path: Path, *, check: Callable[[InferencePolicy], object] | None = None
+) -> tuple[InferencePolicy, InferencePolicy | None]:
+    """Restore the newest history entry that differs from the policy in force.
+
+    ``check`` validates the entry first (its model and store must still load); the
+    restored entry and the ones after it leave the history. Returns (restored, replaced).
+    """
+    history = policy_history_path(policy_path)
+    with _policy_lock(policy_path):
+        try:
+            current: bytes | None = policy_path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        entries = _read_history(history)
+        for index in range(len(entries) - 1, -1, -1):
+            candidate = parse_policy(
+                json.dumps(entries[index]["policy"]).encode(),
+                source=f"{history} (entry {index + 1})",
+            )
+            if policy_to_json(candidate) != current:
+                break
+        else:
+            raise PolicyError(
+                f"{history}: nothing to roll back to (no earlier policy than the one in force)"
+            )
+        if check is not None:
+            check(candidate)
+        replaced = parse_policy(current, source=str(policy_path)) if current else None
+        # the policy first: a crash before the history is cut leaves an entry equal to the
+        # policy in force, which the next rollback skips
+        atomic_write_bytes(policy_path, policy_to_json(candidate))
+        kept = "".join(json.dumps(e) + "\n" for e in entries[:index])
+        atomic_write_bytes(history, kept.encode())
+    return candidate, replaced
+
+
+def _append_line(path: Path, line: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fsync_dir(path.parent)

@@ -22,6 +22,9 @@ from taskclf_core.schema import is_safe_user_id
 __all__ = ["Settings", "load_settings"]
 
 
+_POLICY_BINDS = ("model_dir", "calibrator_store", "reject_threshold")
+
+
 class Settings(BaseSettings):
     """Everything the daemon and its commands are configured with (CONTRACT section 8)."""
 
@@ -32,6 +35,11 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(None, description="default: <data_dir>/model")
     calibrator_store: Path | None = Field(None, description="unset: no calibration")
     taxonomy: Path | None = None
+    policy_file: Path | None = Field(
+        None,
+        description="taskclf inference policy (model + store + thresholds); "
+        "excludes model_dir, calibrator_store and reject_threshold",
+    )
     state_dir: Path = Field(default_factory=default_state_dir, description="lock and status")
 
     reject_threshold: float = Field(0.55, ge=0.0, le=1.0)
@@ -67,6 +75,13 @@ class Settings(BaseSettings):
         for user_id in self.opt_out_users:
             if not is_safe_user_id(user_id):
                 raise ValueError(f"opt_out_users: {user_id!r} is not a valid user id")
+        if self.policy_file is not None:
+            both = [k for k in _POLICY_BINDS if k in self.model_fields_set]
+            if both:
+                raise ValueError(
+                    f"policy_file and {', '.join(both)} are both set: the inference policy "
+                    f"names the model, store and reject threshold; remove {', '.join(both)}"
+                )
         return self
 
     @property
@@ -105,6 +120,9 @@ def _describe(error: Mapping[str, Any], config_file: Path) -> str:
     where = ".".join(str(p) for p in error.get("loc", ())) or "settings"
     if error.get("type") == "extra_forbidden":
         return f"{config_file}: unknown key {where!r} (or TASKCLF_{where.upper()})"
+    if not error.get("loc"):  # a check across keys: its message names them
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        return f"{config_file}: {message}"
     return f"{where}: {error.get('msg', 'invalid')} (got {error.get('input')!r})"
 
 

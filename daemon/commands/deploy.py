@@ -1,0 +1,200 @@
+"""`deploy` and `rollback`: write or restore the inference policy; the daemon swaps to it."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from daemon.artifacts import Deployment, load_deployment
+from daemon.fsutil import utc_now
+from daemon.publish import deploy_policy, policy_history_path, rollback_policy
+from daemon.settings import Settings, load_settings
+from taskclf_core.bundle import load_bundle
+from taskclf_core.errors import ConfigError, PolicyError
+from taskclf_core.policy import InferencePolicy, policy_home
+
+__all__ = ["deploy", "describe", "parse_user_thresholds", "run_deploy", "run_rollback"]
+
+DEFAULT_REJECT_THRESHOLD = 0.55
+
+
+def policy_path_of(settings: Settings) -> Path:
+    """The configured policy file; deploy and rollback need one to write."""
+    if settings.policy_file is None:
+        raise ConfigError(
+            "policy_file is not set: deploy and rollback write the inference policy the daemon "
+            "follows. Set `policy_file` in the config (e.g. "
+            f'policy_file = "{settings.data_dir / "models" / "inference_policy.json"}") and '
+            "remove model_dir, calibrator_store and reject_threshold, or run `taskclf-daemon "
+            "init --model DIR`, which sets it up"
+        )
+    return settings.policy_file
+
+
+def _relative_to_home(path: Path, policy_path: Path) -> str:
+    """As taskclf writes paths: relative to its home when inside it, else absolute."""
+    home = policy_home(policy_path).resolve()
+    absolute = path.resolve()
+    try:
+        return str(absolute.relative_to(home))
+    except ValueError:
+        return str(absolute)
+
+
+def parse_user_thresholds(values: Sequence[str]) -> dict[str, float]:
+    """``USER=X`` flags → ``{user: threshold}``; a bad one names itself."""
+    out: dict[str, float] = {}
+    for value in values:
+        user, sep, number = value.partition("=")
+        try:
+            threshold = float(number)
+        except ValueError:
+            threshold = float("nan")
+        if not sep or not user or not 0.0 <= threshold <= 1.0:
+            raise PolicyError(f"--user-threshold: expected USER=X with X in [0, 1], got {value!r}")
+        out[user] = threshold
+    return out
+
+
+def _current(policy_path: Path) -> InferencePolicy | None:
+    from daemon.artifacts import read_policy
+
+    if not policy_path.exists():
+        return None
+    try:
+        return read_policy(policy_path)
+    except PolicyError:
+        return None
+
+
+def deploy(
+    policy_path: Path,
+    *,
+    model: Path,
+    store: Path | None,
+    reject_threshold: float | None,
+    user_thresholds: Mapping[str, float] | None,
+    source: str,
+) -> tuple[Deployment, InferencePolicy | None, bool]:
+    """Validate model + store + thresholds together, then make them the policy in force.
+
+    Thresholds not given carry over from the policy in force (else 0.55, no per-user ones).
+    Returns the new deployment, the policy it replaced (or None) and whether anything
+    changed (deploying what is already in force writes nothing).
+    """
+    bundle = load_bundle(model)  # the bundle's own errors name its files
+    current = _current(policy_path)
+    threshold = reject_threshold
+    if threshold is None:
+        threshold = current.reject_threshold if current else DEFAULT_REJECT_THRESHOLD
+    per_user = user_thresholds
+    if per_user is None and current is not None:
+        per_user = current.per_user_reject_thresholds
+    store_method: str | None = None
+    if store is not None:
+        from daemon.runtime.reloader import load_store
+
+        loaded, _ = load_store(store, bundle)
+        store_method = loaded.method
+    policy = InferencePolicy(
+        model_dir=_relative_to_home(model, policy_path),
+        model_schema_hash=bundle.schema_hash or "",
+        model_label_set=bundle.label_set,
+        reject_threshold=threshold,
+        calibrator_store_dir=_relative_to_home(store, policy_path) if store else None,
+        calibration_method=store_method,
+        per_user_reject_thresholds=dict(sorted(per_user.items())) if per_user else None,
+        created_at=utc_now(),
+        source=source,
+        git_commit="",
+    )
+    if current is not None and replace(current, created_at="", source="", git_commit="") == replace(
+        policy, created_at="", source="", git_commit=""
+    ):
+        return load_deployment(policy_path, current), None, False
+    # exactly what the daemon will load: never write a policy it would refuse
+    deployment = load_deployment(policy_path, policy)
+    changed, replaced = deploy_policy(policy_path, policy, replaced_at=utc_now())
+    return deployment, replaced, changed
+
+
+def describe(deployment: Deployment, replaced: InferencePolicy | None, verb: str) -> str:
+    """What is now in force, for people."""
+    policy, bundle, store = deployment.policy, deployment.bundle, deployment.store
+    per_user = policy.per_user_reject_thresholds or {}
+    lines = [
+        f"{verb} {deployment.policy_path}",
+        f"  model      {bundle.bundle_id} (schema {bundle.schema_hash})  {deployment.model_path}",
+        "  store      "
+        + (
+            f"{store.store_id} ({store.method}, {len(store.user_ids)} per-user)  "
+            f"{deployment.store_path}"
+            if store is not None
+            else "none (uncalibrated model probabilities)"
+        ),
+        f"  threshold  {policy.reject_threshold}"
+        + (
+            " (per user: " + ", ".join(f"{u} {t}" for u, t in per_user.items()) + ")"
+            if per_user
+            else ""
+        ),
+        f"  created    {policy.created_at} ({policy.source})",
+    ]
+    if replaced is not None:
+        old_store = replaced.calibrator_store_dir
+        lines.append(
+            f"  replaced   model {Path(replaced.model_dir).name}, store "
+            f"{Path(old_store).name if old_store else '-'}, threshold "
+            f"{replaced.reject_threshold} (kept in {policy_history_path(deployment.policy_path)})"
+        )
+    lines.append(_daemon_line(deployment.policy_path))
+    return "\n".join(lines)
+
+
+def _daemon_line(policy_path: Path) -> str:
+    return (
+        "  daemon     a running daemon with this policy_file swaps to it between two windows; "
+        "`taskclf-daemon status` shows it"
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config, {})
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    policy_path = policy_path_of(settings)
+    if args.store is not None and args.no_store:
+        raise ConfigError("--store and --no-store: give one")
+    for flag, path in (("--model", args.model), ("--store", args.store)):
+        if path is not None and not path.is_dir():
+            raise ConfigError(f"{flag}: {path} does not exist or is not a directory")
+    user_thresholds = parse_user_thresholds(args.user_threshold) if args.user_threshold else None
+    if args.reject_threshold is not None and not 0.0 <= args.reject_threshold <= 1.0:
+        raise PolicyError(f"--reject-threshold: expected X in [0, 1], got {args.reject_threshold}")
+    deployment, replaced, changed = deploy(
+        policy_path,
+        model=args.model,
+        store=args.store,
+        reject_threshold=args.reject_threshold,
+        user_thresholds=user_thresholds,
+        source="deploy",
+    )
+    print(describe(deployment, replaced, "deployed" if changed else "unchanged, already in force:"))
+    return 0
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    policy_path = policy_path_of(settings)
+    loaded: list[Deployment] = []
+
+    def check(policy: InferencePolicy) -> None:
+        loaded.append(load_deployment(policy_path, policy))
+
+    _, replaced = rollback_policy(policy_path, check=check)
+    print(describe(loaded[-1], replaced, "rolled back to"))
+    return 0

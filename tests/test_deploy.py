@@ -1,0 +1,201 @@
+"""`deploy` and `rollback` on the policy file itself (the live swap is tested with the daemon)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.cli import main
+from daemon.publish import policy_history_path
+from taskclf_core.policy import parse_policy
+
+
+@pytest.fixture
+def home(tmp_path: Path, bundle_dir: Path, make_store: Any) -> Path:
+    """taskclf's home with two models and two stores, and a config naming its policy file."""
+    root = tmp_path / "taskclf"
+    (root / "models").mkdir(parents=True)
+    shutil.copytree(bundle_dir, root / "models" / bundle_dir.name)
+    (root / "stores").mkdir()
+    shutil.move(make_store("a", 1.5), root / "stores" / "a")
+    shutil.move(make_store("b", 0.7, {"u-ada": 0.9}), root / "stores" / "b")
+    config = tmp_path / "daemon.toml"
+    config.write_text(f'policy_file = "{root / "models" / "inference_policy.json"}"\n')
+    return root
+
+
+def _config(home: Path) -> str:
+    return str(home.parent / "daemon.toml")
+
+
+def _deploy(home: Path, *extra: str) -> int:
+    model = home / "models" / "bundle_test"
+    return main(["deploy", "--config", _config(home), "--model", str(model), *extra])
+
+
+def _policy(home: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((home / "models" / "inference_policy.json").read_text())
+    return data
+
+
+def test_deploy_writes_taskclf_policy_with_paths_relative_to_home(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _deploy(home, "--store", str(home / "stores" / "a"), "--reject-threshold", "0.6") == 0
+    policy = _policy(home)
+    assert policy["model_dir"] == "models/bundle_test"
+    assert policy["calibrator_store_dir"] == "stores/a"
+    assert policy["calibration_method"] == "temperature"
+    assert policy["reject_threshold"] == 0.6
+    assert policy["source"] == "deploy"
+    assert list(policy)[:3] == ["policy_version", "model_dir", "model_schema_hash"]
+    out = capsys.readouterr().out
+    assert "deployed" in out and "bundle_test" in out and "threshold  0.6" in out
+    assert (home / "models" / "inference_policy.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_deploy_then_rollback_round_trip_twice(home: Path) -> None:
+    history = policy_history_path(home / "models" / "inference_policy.json")
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    first = _policy(home)
+    for _ in range(2):
+        assert (
+            _deploy(home, "--store", str(home / "stores" / "b"), "--user-threshold", "u-ada=0.7")
+            == 0
+        )
+        second = _policy(home)
+        assert second["calibrator_store_dir"] == "stores/b"
+        assert second["per_user_reject_thresholds"] == {"u-ada": 0.7}
+        assert len(history.read_text().splitlines()) == 1
+        assert main(["rollback", "--config", _config(home)]) == 0
+        assert _policy(home) == first
+        assert history.read_text() == ""
+    # nothing older than the first policy
+    assert main(["rollback", "--config", _config(home)]) == 2
+
+
+def test_deploying_what_is_in_force_changes_nothing(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    before = (home / "models" / "inference_policy.json").read_bytes()
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    assert "unchanged" in capsys.readouterr().out
+    assert (home / "models" / "inference_policy.json").read_bytes() == before
+    assert not policy_history_path(home / "models" / "inference_policy.json").exists()
+
+
+def test_thresholds_carry_over_unless_given(home: Path) -> None:
+    assert _deploy(home, "--reject-threshold", "0.4", "--user-threshold", "u-ada=0.9") == 0
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    policy = _policy(home)
+    assert policy["reject_threshold"] == 0.4
+    assert policy["per_user_reject_thresholds"] == {"u-ada": 0.9}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--store", "missing"], "does not exist"),
+        (["--reject-threshold", "1.5"], "--reject-threshold: expected X in [0, 1]"),
+        (["--user-threshold", "u-ada"], "--user-threshold: expected USER=X"),
+    ],
+)
+def test_refused_deploys_keep_the_policy_in_force(
+    home: Path, extra: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    before = (home / "models" / "inference_policy.json").read_bytes()
+    capsys.readouterr()
+    if extra[0] == "--store":
+        extra = ["--store", str(home / "stores" / extra[1])]
+    assert _deploy(home, *extra) == 2
+    assert message in capsys.readouterr().err
+    assert (home / "models" / "inference_policy.json").read_bytes() == before
+
+
+def test_a_store_fitted_for_another_model_is_refused(
+    home: Path, tmp_path: Path, make_store: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = make_store("other")
+    meta = json.loads((other / "store.json").read_text())
+    meta["model_bundle_id"] = "someone_elses_bundle"
+    (other / "store.json").write_text(json.dumps(meta))
+    assert _deploy(home, "--store", str(other)) == 2
+    assert "someone_elses_bundle" in capsys.readouterr().err
+    assert not (home / "models" / "inference_policy.json").exists()
+
+
+def test_deploy_without_policy_file_says_how_to_set_it(
+    tmp_path: Path, bundle_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "plain.toml"
+    config.write_text("")
+    assert main(["deploy", "--config", str(config), "--model", str(bundle_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "policy_file is not set" in err and "init" in err
+
+
+def test_rollback_skips_an_entry_left_by_a_crashed_deploy(home: Path) -> None:
+    """A crash between the history append and the policy write leaves history == in force."""
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    first = _policy(home)
+    assert _deploy(home, "--store", str(home / "stores" / "b")) == 0
+    second = _policy(home)
+    history = policy_history_path(home / "models" / "inference_policy.json")
+    with history.open("a") as fh:  # what the crashed deploy of `second` would have left
+        fh.write(json.dumps({"replaced_at": "x", "policy": second}) + "\n")
+    assert main(["rollback", "--config", _config(home)]) == 0
+    assert _policy(home) == first
+
+
+@pytest.mark.slow
+def test_sigkill_during_deploy_leaves_old_or_new_policy_never_a_mix(home: Path) -> None:
+    """Real processes, killed at random moments: the file always parses as one of the two."""
+    policy_file = home / "models" / "inference_policy.json"
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    old = _policy(home)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKCLF_")}
+    rng = random.Random(5)
+    stores = ["b", "a"]
+    for attempt in range(12):
+        target = stores[attempt % 2]
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daemon",
+                "deploy",
+                "--config",
+                _config(home),
+                "--model",
+                str(home / "models" / "bundle_test"),
+                "--store",
+                str(home / "stores" / target),
+            ],  # fmt: skip
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.2, 0.9))  # the kill moment is the variable under test
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=20)
+        now = _policy(home)
+        parse_policy(policy_file.read_bytes(), source="after kill")
+        assert now["calibrator_store_dir"] in ("stores/a", "stores/b")
+        for entry in policy_history_path(policy_file).read_text().splitlines()[:-1]:
+            json.loads(entry)  # only the last line can be torn, and a torn one is skipped
+        old = now
+    assert old["model_dir"] == "models/bundle_test"
+    assert main(["rollback", "--config", _config(home)]) in (0, 2)
+    parse_policy(policy_file.read_bytes(), source="after rollback")
