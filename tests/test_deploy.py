@@ -60,7 +60,9 @@ def test_deploy_writes_taskclf_policy_with_paths_relative_to_home(
     assert policy["source"] == "deploy"
     assert list(policy)[:3] == ["policy_version", "model_dir", "model_schema_hash"]
     out = capsys.readouterr().out
-    assert "deployed" in out and "bundle_test" in out and "threshold  0.6" in out
+    assert "deployed" in out
+    assert "bundle_test" in out
+    assert "threshold  0.6" in out
     assert (home / "models" / "inference_policy.json").stat().st_mode & 0o777 == 0o600
 
 
@@ -143,7 +145,8 @@ def test_deploy_without_policy_file_says_how_to_set_it(
     config.write_text("")
     assert main(["deploy", "--config", str(config), "--model", str(bundle_dir)]) == 2
     err = capsys.readouterr().err
-    assert "policy_file is not set" in err and "init" in err
+    assert "policy_file is not set" in err
+    assert "init" in err
 
 
 def test_rollback_skips_an_entry_left_by_a_crashed_deploy(home: Path) -> None:
@@ -182,7 +185,7 @@ def test_sigkill_during_deploy_leaves_old_or_new_policy_never_a_mix(home: Path) 
                 str(home / "models" / "bundle_test"),
                 "--store",
                 str(home / "stores" / target),
-            ],  # fmt: skip
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
