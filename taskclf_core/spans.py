@@ -1,0 +1,416 @@
+"""Label spans (taskclf's LabelSpan): parse, validate, merge, and project onto windows."""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import hashlib
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from taskclf_core.errors import SpanError
+from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
+from taskclf_core.schema import format_ts
+
+__all__ = [
+    "CSV_COLUMNS",
+    "LabelSpan",
+    "SpanFile",
+    "check_overlaps",
+    "merge_spans",
+    "parse_span",
+    "project",
+    "read_spans_csv",
+    "read_spans_jsonl",
+    "span_days",
+    "spans_to_csv",
+    "spans_to_jsonl",
+]
+
+# taskclf's import columns (``user_id``/``confidence`` optional); export writes all six
+CSV_COLUMNS = ("start_ts", "end_ts", "label", "provenance", "user_id", "confidence")
+_REQUIRED = ("start_ts", "end_ts", "label", "provenance")
+# taskclf's export adds extend_forward; our own span file adds the derived id
+_TOLERATED = ("extend_forward", "id")
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSpan:
+    """``[start_ts, end_ts)`` of one user's time carrying one core label (taskclf's LabelSpan).
+
+    Times are aware UTC. ``user_id`` ``None`` means any user, as in taskclf's projection.
+    """
+
+    start_ts: datetime
+    end_ts: datetime
+    label: str
+    provenance: str = "manual"
+    user_id: str | None = None
+    confidence: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("start_ts", "end_ts"):
+            ts = getattr(self, name)
+            if not isinstance(ts, datetime):
+                raise SpanError(f"{name}: expected a datetime, got {type(ts).__name__}")
+            # naive means UTC, as taskclf's ts_utc_aware_get
+            aware = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+            object.__setattr__(self, name, aware)
+        if self.end_ts <= self.start_ts:
+            raise SpanError(
+                f"end_ts: {format_ts(self.end_ts)} is not after start_ts "
+                f"{format_ts(self.start_ts)} (a span needs end > start)"
+            )
+        if self.label not in LABEL_INDEX:
+            raise SpanError(f"label: {self.label!r} is not a core label ({', '.join(CORE_LABELS)})")
+        if not isinstance(self.provenance, str) or not self.provenance.strip():
+            raise SpanError("provenance: expected a non-empty string such as 'manual'")
+        if self.user_id is not None and (
+            not isinstance(self.user_id, str) or not self.user_id.strip()
+        ):
+            raise SpanError("user_id: expected a non-empty string (or nothing: any user)")
+        c = self.confidence
+        if c is not None and not (isinstance(c, float) and math.isfinite(c) and 0.0 <= c <= 1.0):
+            raise SpanError(f"confidence: expected a number in [0, 1], got {c!r}")
+
+    @property
+    def key(self) -> tuple[str | None, datetime, datetime]:
+        """What makes two spans the same span (taskclf's merge key); a newer one replaces it."""
+        return (self.user_id, self.start_ts, self.end_ts)
+
+    @property
+    def id(self) -> str:
+        """10 hex of SHA-256 over the key: stable across export, import and restarts."""
+        text = f"{self.user_id or ''}\0{format_ts(self.start_ts)}\0{format_ts(self.end_ts)}"
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    def applies_to(self, user_id: str) -> bool:
+        return self.user_id is None or self.user_id == user_id
+
+    def to_json(self) -> dict[str, Any]:
+        """One line of the span file (``id`` is derived, written for people reading it)."""
+        return {
+            "id": self.id,
+            "start_ts": format_ts(self.start_ts),
+            "end_ts": format_ts(self.end_ts),
+            "label": self.label,
+            "provenance": self.provenance,
+            "user_id": self.user_id,
+            "confidence": self.confidence,
+        }
+
+    def describe(self) -> str:
+        who = self.user_id if self.user_id is not None else "any user"
+        return (
+            f"{self.id} [{format_ts(self.start_ts)}, {format_ts(self.end_ts)}) {self.label} ({who})"
+        )
+
+
+def _sort_key(span: LabelSpan) -> tuple[datetime, str, datetime, str]:
+    return (span.start_ts, span.user_id or "", span.end_ts, span.label)
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+
+def _ts(value: object, field: str) -> datetime:
+    if not isinstance(value, str) or not value.strip():
+        raise SpanError(f"{field}: expected an ISO-8601 timestamp, got {value!r}")
+    try:
+        ts = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise SpanError(
+            f"{field}: expected an ISO-8601 timestamp such as 2026-01-05T09:00:00Z "
+            f"(no offset means UTC), got {value.strip()[:40]!r}"
+        ) from None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+def _optional_text(value: object, field: str) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise SpanError(f"{field}: expected a string, got {type(value).__name__}")
+    return value.strip()
+
+
+def _confidence(value: object) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise SpanError(f"confidence: expected a number in [0, 1], got {value!r}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise SpanError(f"confidence: expected a number in [0, 1], got {value!r}") from None
+    if math.isnan(number):
+        return None  # taskclf reads NaN (pandas' empty cell) as "no confidence"
+    return number
+
+
+def _extend_forward(value: object) -> bool:
+    if value is None or value is False or (isinstance(value, str) and not value.strip()):
+        return False
+    if value is True:
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "0", "1"):
+        return value.strip().lower() in ("true", "1")
+    raise SpanError(f"extend_forward: expected true or false, got {value!r}")
+
+
+def parse_span(obj: Mapping[str, object]) -> LabelSpan | None:
+    """One span from a CSV row or JSON object; ``None`` for an open "label from now" span.
+
+    taskclf's tray writes "label from now" as ``extend_forward`` with ``end_ts = start_ts``;
+    its projection labels no window with it, so it is skipped rather than refused.
+    """
+    for name in _REQUIRED:
+        if obj.get(name) is None:
+            raise SpanError(f"{name}: missing (required: {', '.join(_REQUIRED)})")
+    start = _ts(obj["start_ts"], "start_ts")
+    end = _ts(obj["end_ts"], "end_ts")
+    if _extend_forward(obj.get("extend_forward")) and end == start:
+        return None
+    label = obj["label"]
+    if not isinstance(label, str):
+        raise SpanError(f"label: expected a string, got {type(label).__name__}")
+    provenance = obj["provenance"]
+    if not isinstance(provenance, str):
+        raise SpanError(f"provenance: expected a string, got {type(provenance).__name__}")
+    return LabelSpan(
+        start_ts=start,
+        end_ts=end,
+        label=label.strip(),
+        provenance=provenance.strip(),
+        user_id=_optional_text(obj.get("user_id"), "user_id"),
+        confidence=_confidence(obj.get("confidence")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SpanFile:
+    """The spans of one file, in file order, and how many open "from now" spans were skipped."""
+
+    spans: tuple[LabelSpan, ...]
+    skipped_open: int = 0
+
+
+def _check_columns(names: Iterable[str], where: str) -> None:
+    known = set(CSV_COLUMNS) | set(_TOLERATED)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise SpanError(
+            f"{where}: unknown column {unknown[0]!r} (expected {', '.join(CSV_COLUMNS)})"
+        )
+
+
+def _parse_rows(rows: Iterable[tuple[str, Mapping[str, object]]]) -> SpanFile:
+    spans: list[LabelSpan] = []
+    skipped = 0
+    for where, row in rows:
+        try:
+            span = parse_span(row)
+        except SpanError as exc:
+            raise SpanError(f"{where}: {exc}") from None
+        if span is None:
+            skipped += 1
+        else:
+            spans.append(span)
+    return SpanFile(tuple(spans), skipped)
+
+
+def read_spans_csv(text: str, *, source: str) -> SpanFile:
+    """taskclf's label CSV (``start_ts,end_ts,label,provenance[,user_id][,confidence]``).
+
+    All or nothing: the first bad row raises :class:`SpanError` naming ``source:line`` and
+    the field. Timestamps are ISO-8601 (``T`` or a space; no offset means UTC).
+    """
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames
+    if header is None:
+        raise SpanError(f"{source}: empty file (expected a header: {','.join(CSV_COLUMNS)})")
+    names = [h.strip() for h in header]
+    missing = [c for c in _REQUIRED if c not in names]
+    if missing:
+        raise SpanError(
+            f"{source}:1: missing column {missing[0]!r} (the header needs "
+            f"{', '.join(_REQUIRED)}; optional user_id, confidence)"
+        )
+    _check_columns(names, f"{source}:1")
+    if len(set(names)) != len(names):
+        raise SpanError(f"{source}:1: a column is named twice")
+
+    def rows() -> Iterable[tuple[str, Mapping[str, object]]]:
+        for raw in reader:
+            where = f"{source}:{reader.line_num}"
+            if None in raw:
+                raise SpanError(f"{where}: more fields than the header has columns")
+            values = {k.strip(): v for k, v in raw.items() if k is not None}
+            if all(v is None or not v.strip() for v in values.values()):
+                continue  # a blank line
+            short = [k for k, v in values.items() if v is None]
+            if short:
+                raise SpanError(f"{where}: {short[0]}: missing (the row has too few fields)")
+            yield where, values
+
+    try:
+        return _parse_rows(rows())
+    except csv.Error as exc:
+        raise SpanError(f"{source}:{reader.line_num}: not valid CSV ({exc})") from None
+
+
+def read_spans_jsonl(text: str, *, source: str) -> SpanFile:
+    """One span object a line (the span file's own format, or a taskclf span as JSON)."""
+
+    def rows() -> Iterable[tuple[str, Mapping[str, object]]]:
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not line.strip():
+                continue
+            where = f"{source}:{number}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise SpanError(
+                    f"{where}: not valid JSON ({exc.msg} at column {exc.colno})"
+                ) from None
+            if not isinstance(obj, dict):
+                raise SpanError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+            _check_columns(obj, where)
+            yield where, obj
+
+    return _parse_rows(rows())
+
+
+def spans_to_csv(spans: Iterable[LabelSpan]) -> str:
+    """taskclf's CSV columns, in time order; read back by :func:`read_spans_csv` unchanged."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for s in sorted(spans, key=_sort_key):
+        writer.writerow(
+            [
+                format_ts(s.start_ts),
+                format_ts(s.end_ts),
+                s.label,
+                s.provenance,
+                s.user_id or "",
+                "" if s.confidence is None else repr(s.confidence),
+            ]
+        )
+    return out.getvalue()
+
+
+def spans_to_jsonl(spans: Iterable[LabelSpan]) -> str:
+    """The span file: one JSON object a line, in time order."""
+    return "".join(
+        json.dumps(s.to_json(), separators=(",", ":")) + "\n" for s in sorted(spans, key=_sort_key)
+    )
+
+
+# --- validation --------------------------------------------------------------------------
+
+
+def check_overlaps(spans: Sequence[LabelSpan]) -> None:
+    """Refuse two spans that overlap for one user with different labels, naming both.
+
+    A span without ``user_id`` applies to every user (taskclf's wildcard), so it conflicts
+    with any overlapping span of another label. Same-label overlaps are allowed: projection
+    gives their windows that one label.
+    """
+    ordered = sorted(spans, key=_sort_key)
+    active: list[LabelSpan] = []
+    for span in ordered:
+        active = [a for a in active if a.end_ts > span.start_ts]
+        for other in active:
+            same_user = (
+                other.user_id is None or span.user_id is None or other.user_id == span.user_id
+            )
+            if same_user and other.label != span.label:
+                who = span.user_id or other.user_id or "any user"
+                raise SpanError(
+                    f"spans overlap for {who} with different labels: {other.describe()} and "
+                    f"{span.describe()}"
+                )
+        active.append(span)
+
+
+def merge_spans(existing: Iterable[LabelSpan], added: Iterable[LabelSpan]) -> list[LabelSpan]:
+    """``existing`` plus ``added`` (a span with the same key is replaced), checked, in order."""
+    by_key = {s.key: s for s in existing}
+    for s in added:
+        by_key[s.key] = s
+    merged = sorted(by_key.values(), key=_sort_key)
+    check_overlaps(merged)
+    return merged
+
+
+def span_days(spans: Iterable[LabelSpan]) -> set[date]:
+    """The UTC days the spans touch: the label-log files projection has to read."""
+    days: set[date] = set()
+    for s in spans:
+        day = s.start_ts.date()
+        last = (s.end_ts - timedelta(microseconds=1)).date()
+        while day <= last:
+            days.add(day)
+            day += timedelta(days=1)
+    return days
+
+
+# --- projection --------------------------------------------------------------------------
+
+
+class _UserSpans:
+    """One user's applicable spans by start, with a running maximum of their ends."""
+
+    def __init__(self, spans: Sequence[LabelSpan]) -> None:
+        self.spans = sorted(spans, key=lambda s: s.start_ts)
+        self.starts = [s.start_ts for s in self.spans]
+        self.max_end: list[datetime] = []
+        for s in self.spans:
+            self.max_end.append(max(self.max_end[-1], s.end_ts) if self.max_end else s.end_ts)
+
+    def label_of(self, start: datetime, end: datetime) -> str | None:
+        labels: set[str] = set()
+        i = bisect.bisect_right(self.starts, start) - 1
+        # only spans starting at or before the window can contain it; stop once none of the
+        # earlier ones reaches the window's end
+        while i >= 0 and self.max_end[i] >= end:
+            if self.spans[i].end_ts >= end:
+                labels.add(self.spans[i].label)
+            i -= 1
+        return labels.pop() if len(labels) == 1 else None
+
+
+def project(
+    spans: Sequence[LabelSpan], windows: Sequence[tuple[str, datetime, datetime]]
+) -> list[str | None]:
+    """Each window's label under taskclf's strict containment, or ``None`` (dropped).
+
+    A window ``(user_id, start, end)`` gets a label only when its whole ``[start, end)`` lies
+    inside spans that apply to its user (own or without ``user_id``) and those containing
+    spans agree on one label. Partly covered windows, windows straddling two spans and
+    windows contained in spans of different labels get ``None``.
+    """
+    wildcard = [s for s in spans if s.user_id is None]
+    by_user: dict[str, list[LabelSpan]] = {}
+    for s in spans:
+        if s.user_id is not None:
+            by_user.setdefault(s.user_id, []).append(s)
+    index: dict[str, _UserSpans] = {}
+    shared = _UserSpans(wildcard)
+    out: list[str | None] = []
+    for user_id, start, end in windows:
+        own = by_user.get(user_id)
+        if own is None:
+            out.append(shared.label_of(start, end))
+            continue
+        spans_of = index.get(user_id)
+        if spans_of is None:
+            spans_of = index[user_id] = _UserSpans([*own, *wildcard])
+        out.append(spans_of.label_of(start, end))
+    return out
