@@ -359,6 +359,7 @@ def fit_calibrator_store(
     min_days: int = 3,
     min_labels: int = 3,
     exclude_users: Collection[str] = (),
+    global_calibrator: Calibrator | None = None,
 ) -> StoreFit:
     """A global calibrator on all rows plus one per eligible, not opted-out user.
 
@@ -367,7 +368,9 @@ def fit_calibrator_store(
     names) default to ``CORE_LABELS[y]``; when given they must agree with ``y``. Users in
     ``exclude_users`` (opted out of personalization) still count towards the global
     calibrator but get no own one and a report with reason ``"opted out"``. ``created_at``
-    is passed in because taskclf_core reads no clock.
+    is passed in because taskclf_core reads no clock. A ``global_calibrator`` given is
+    carried over unchanged instead of fitted (``global_fit`` is then ``None``): personalizing
+    a store in force must not move everyone else's calibration.
     """
     if isinstance(exclude_users, str):
         # a bare string would silently exclude its characters instead of the user
@@ -402,7 +405,11 @@ def fit_calibrator_store(
         if not isinstance(uid, str) or not is_safe_user_id(uid):
             raise TrainingError(f"user_ids: {uid!r} is not a safe user id (it names a file)")
 
-    global_cal, global_fit = _fit(method, p, classes)
+    global_fit: TemperatureFit | None = None
+    if global_calibrator is None:
+        global_cal, global_fit = _fit(method, p, classes)
+    else:
+        global_cal = global_calibrator
     reports: list[EligibilityReport] = []
     user_cals: dict[str, Calibrator] = {}
     user_fits: dict[str, TemperatureFit] = {}

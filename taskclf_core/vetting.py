@@ -11,9 +11,9 @@ from typing import Any, Literal
 import numpy as np
 
 from taskclf_core.bundle import ModelBundle
-from taskclf_core.calibration import CalibratorStore, calibrate_rows
+from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
 from taskclf_core.errors import TrainingError
-from taskclf_core.fitting import EligibilityReport, Method, StoreFit, fit_calibrator_store
+from taskclf_core.fitting import EligibilityReport, Method, fit_calibrator_store
 from taskclf_core.metrics import CalibrationMetrics, calibration_metrics, nll
 from taskclf_core.schema import FeatureSchema
 from taskclf_core.training import check_holdout, parse_labelled_window
@@ -28,9 +28,12 @@ __all__ = [
     "calibrate_windows",
     "parse_labelled",
     "split_by_time",
+    "vet_probs",
 ]
 
-Decision = Literal["kept", "dropped", "n.a."]
+# "previous": the new fit lost to global on held-out but the user's previous calibrator
+# (personalize only) did not, so the previous one stays
+Decision = Literal["kept", "previous", "dropped", "n.a."]
 ECE_BINS = 15
 
 
@@ -111,6 +114,9 @@ class UserReport:
     temperature: float | None
     before: CalibrationMetrics
     after: CalibrationMetrics
+    # held-out scores of the global calibrator and of this run's per-user fit (if one was fitted)
+    global_scores: CalibrationMetrics | None = None
+    user_scores: CalibrationMetrics | None = None
 
     @property
     def user_id(self) -> str:
@@ -192,6 +198,10 @@ def _user_json(u: UserReport) -> dict[str, Any]:
         "temperature": _num(u.temperature),
         "before": _scores(u.before),
         "after": _scores(u.after),
+        "held_out": {
+            "global": _scores(u.global_scores) if u.global_scores else None,
+            "user": _scores(u.user_scores) if u.user_scores else None,
+        },
     }
 
 
@@ -214,17 +224,44 @@ class _Verdict:
     global_nll: float | None = None
 
 
-def _guard(fitted: StoreFit, report: EligibilityReport, probs: FloatArray, y: IntArray) -> _Verdict:
-    """Keep a per-user calibrator only if it does not do worse than the global one on ``y``."""
-    own = fitted.store.user_calibrators.get(report.user_id)
+def _guard(
+    own: Calibrator | None,
+    global_calibrator: Calibrator,
+    report: EligibilityReport,
+    probs: FloatArray,
+    y: IntArray,
+    previous: Calibrator | None,
+) -> _Verdict:
+    """Keep a per-user calibrator only if it does not do worse than the global one on ``y``.
+
+    When this run's fit loses, a ``previous`` per-user calibrator faces the same test: the
+    guard decides which calibrator is in force for the user, not only whether the new one is.
+    """
     if own is None:
         return _Verdict("n.a.", report.reason or "not eligible")
     if len(y) == 0:
         return _Verdict("kept", "no held-out windows to vet it (--holdout 0?)")
     user_nll = nll(own.calibrate(probs), y)
-    global_nll = nll(fitted.store.global_calibrator.calibrate(probs), y)
+    global_nll = nll(global_calibrator.calibrate(probs), y)
     if user_nll <= global_nll:
         return _Verdict("kept", "held-out NLL not worse than global", user_nll, global_nll)
+    if previous is not None:
+        previous_nll = nll(previous.calibrate(probs), y)
+        if previous_nll <= global_nll:
+            return _Verdict(
+                "previous",
+                f"new fit's held-out NLL {user_nll:.4f} worse than global; the previous "
+                "per-user calibrator is not, so it stays",
+                previous_nll,
+                global_nll,
+            )
+        return _Verdict(
+            "dropped",
+            "held-out NLL worse than global (overfit); the previous per-user calibrator "
+            f"({previous_nll:.4f}) too, so it is removed",
+            user_nll,
+            global_nll,
+        )
     return _Verdict("dropped", "held-out NLL worse than global (overfit)", user_nll, global_nll)
 
 
@@ -251,53 +288,110 @@ def calibrate_windows(
 ) -> CalibrationOutcome:
     """Fit on each user's earliest windows, vet per-user calibrators on their latest, report.
 
-    Eligibility is counted on the fit part: the thresholds promise that a per-user
-    calibrator is fitted on at least ``min_windows`` windows, not merely that the user
-    supplied that many.
+    The model's probabilities for ``data`` go to :func:`vet_probs`, which says the rest.
     """
-    probs = bundle.predict_many(data.features, num_threads=num_threads)
-    fit, held = split_by_time(data.user_ids, data.starts, holdout)
+    return vet_probs(
+        bundle.predict_many(data.features, num_threads=num_threads),
+        data.y,
+        data.user_ids,
+        data.starts,
+        bundle_id=bundle.bundle_id,
+        schema_hash=bundle.schema_hash,
+        method=method,
+        holdout=holdout,
+        min_windows=min_windows,
+        min_days=min_days,
+        min_labels=min_labels,
+        opt_out=opt_out,
+        created_at=created_at,
+    )
+
+
+def vet_probs(
+    probs: FloatArray,
+    y: IntArray,
+    user_ids: Sequence[str],
+    starts: Sequence[datetime],
+    *,
+    bundle_id: str,
+    schema_hash: str | None,
+    method: Method = "temperature",
+    holdout: float = 0.2,
+    min_windows: int = 200,
+    min_days: int = 3,
+    min_labels: int = 3,
+    opt_out: Collection[str] = (),
+    created_at: str | None,
+    global_calibrator: Calibrator | None = None,
+    previous: Mapping[str, Calibrator] | None = None,
+) -> CalibrationOutcome:
+    """The one overfitting guard: fit on each user's earliest rows, vet on their latest.
+
+    ``probs`` are the model's uncalibrated probabilities of labelled rows (from the bundle for
+    `calibrate`, from the label log's ``model_probs`` for `personalize`). Eligibility is
+    counted on the fit part: the thresholds promise that a per-user calibrator is fitted on
+    at least ``min_windows`` windows, not merely that the user supplied that many. A
+    ``global_calibrator`` is carried over instead of fitted; ``previous`` per-user
+    calibrators get a second chance in the guard (see :func:`_guard`). The store returned
+    holds per-user calibrators of the users in ``user_ids`` only.
+    """
+    fit, held = split_by_time(user_ids, starts, holdout)
     opted_out = frozenset(opt_out)
+    previous = previous or {}
     fitted = fit_calibrator_store(
         probs[fit],
-        data.y[fit],
-        [data.user_ids[i] for i in fit],
-        [data.starts[i] for i in fit],
+        y[fit],
+        [user_ids[i] for i in fit],
+        [starts[i] for i in fit],
         method=method,
-        model_bundle_id=bundle.bundle_id,
-        model_schema_hash=bundle.schema_hash,
+        model_bundle_id=bundle_id,
+        model_schema_hash=schema_hash,
         created_at=created_at,
         min_windows=min_windows,
         min_days=min_days,
         min_labels=min_labels,
         exclude_users=opted_out,
+        global_calibrator=global_calibrator,
     )
     held_lists: dict[str, list[int]] = {r.user_id: [] for r in fitted.reports}
     for i in held:
-        held_lists[data.user_ids[i]].append(int(i))
+        held_lists[user_ids[i]].append(int(i))
     held_of = {u: np.asarray(rows, dtype=np.intp) for u, rows in held_lists.items()}
+    old = fitted.store
     verdicts = {
-        r.user_id: _guard(fitted, r, probs[held_of[r.user_id]], data.y[held_of[r.user_id]])
+        r.user_id: _guard(
+            old.user_calibrators.get(r.user_id),
+            old.global_calibrator,
+            r,
+            probs[held_of[r.user_id]],
+            y[held_of[r.user_id]],
+            previous.get(r.user_id),
+        )
         for r in fitted.reports
     }
-    old = fitted.store
+    in_force: dict[str, Calibrator] = {}
+    for u, v in verdicts.items():
+        if v.decision == "kept":
+            in_force[u] = old.user_calibrators[u]
+        elif v.decision == "previous":
+            in_force[u] = previous[u]
     store = CalibratorStore(
         global_calibrator=old.global_calibrator,
-        user_calibrators={
-            u: c for u, c in old.user_calibrators.items() if verdicts[u].decision == "kept"
-        },
+        user_calibrators=in_force,
         method=old.method,
         model_bundle_id=old.model_bundle_id,
         model_schema_hash=old.model_schema_hash,
         created_at=old.created_at,
     )
-    held_users = [data.user_ids[i] for i in held]
+    held_users = [user_ids[i] for i in held]
     after = _after(store, probs[held], held_users, opted_out)
     users = []
     for r in fitted.reports:
         rows = held_of[r.user_id]
         v = verdicts[r.user_id]
         user_fit = fitted.user_fits.get(r.user_id)
+        own = old.user_calibrators.get(r.user_id)
+        held_probs, held_y = probs[rows], y[rows]
         users.append(
             UserReport(
                 eligibility=r,
@@ -308,29 +402,37 @@ def calibrate_windows(
                 guard_user_nll=v.user_nll,
                 guard_global_nll=v.global_nll,
                 temperature=user_fit.temperature if v.decision == "kept" and user_fit else None,
-                before=calibration_metrics(probs[rows], data.y[rows], n_bins=ECE_BINS),
+                before=calibration_metrics(held_probs, held_y, n_bins=ECE_BINS),
                 after=calibration_metrics(
-                    _after(store, probs[rows], [r.user_id] * len(rows), opted_out),
-                    data.y[rows],
+                    _after(store, held_probs, [r.user_id] * len(rows), opted_out),
+                    held_y,
                     n_bins=ECE_BINS,
+                ),
+                global_scores=calibration_metrics(
+                    old.global_calibrator.calibrate(held_probs), held_y, n_bins=ECE_BINS
+                ),
+                user_scores=(
+                    calibration_metrics(own.calibrate(held_probs), held_y, n_bins=ECE_BINS)
+                    if own is not None
+                    else None
                 ),
             )
         )
     report = CalibrationReport(
-        bundle_id=bundle.bundle_id,
-        schema_hash=bundle.schema_hash,
+        bundle_id=bundle_id,
+        schema_hash=schema_hash,
         method=method,
         holdout=holdout,
         thresholds={"min_windows": min_windows, "min_days": min_days, "min_labels": min_labels},
         opted_out=tuple(sorted(opted_out)),
         store_id=store.store_id,
         created_at=created_at,
-        windows=len(data),
+        windows=len(user_ids),
         fit_windows=len(fit),
         held_out_windows=len(held),
         global_temperature=fitted.global_fit.temperature if fitted.global_fit else None,
-        before=calibration_metrics(probs[held], data.y[held], n_bins=ECE_BINS),
-        after=calibration_metrics(after, data.y[held], n_bins=ECE_BINS),
+        before=calibration_metrics(probs[held], y[held], n_bins=ECE_BINS),
+        after=calibration_metrics(after, y[held], n_bins=ECE_BINS),
         users=tuple(users),
     )
     return CalibrationOutcome(store, report)
