@@ -113,7 +113,10 @@ def _decide(
     bundle = snapshot.bundle
     # rounded once per batch; np.round lands on the double nearest to the 6-decimal value
     rounded = np.round(probs, 6).tolist()
-    rounded_raw = np.round(raw, 6).tolist()
+    # the model's probabilities at full precision (shortest round-trip repr): applying the
+    # record's calibrator to them gives back its core_probs exactly, isotonic maps included
+    # (6 decimals moved an isotonic output by up to 4e-3); refits from the log are exact
+    model_rows = raw.tolist()
     records: list[LabelRecord] = []
     for i, window in enumerate(windows):
         core_label = CORE_LABELS[best[i]]
@@ -146,7 +149,7 @@ def _decide(
                 store_id=snapshot.store_id,
                 source=sources[i],
                 processed_at=processed_at,
-                model_probs=dict(zip(CORE_LABELS, rounded_raw[i], strict=True)),
+                model_probs=dict(zip(CORE_LABELS, model_rows[i], strict=True)),
             )
         )
     return state, records
