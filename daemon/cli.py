@@ -165,6 +165,22 @@ def _parser() -> argparse.ArgumentParser:
         help="restore the inference policy in force before the last deploy, live",
     )
 
+    label = sub.add_parser("label", help="your own labelled time spans (for personalize)")
+    from daemon.commands.label import add_label_arguments
+
+    # --config (and TASKCLF_* variables) only: forty setting flags would bury the six actions
+    add_label_arguments(label, [common])
+
+    personalize = sub.add_parser(
+        "personalize",
+        parents=[common],
+        help="fit per-user calibrators from your spans and the label log; ship them live",
+    )
+    from daemon.commands.personalize import add_personalize_arguments
+
+    add_personalize_arguments(personalize)
+    _setting_flags(personalize)
+
     service = sub.add_parser("service", help="install/uninstall/show the login service")
     from daemon.commands.service import add_service_arguments
 
@@ -248,6 +264,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return (
                 deploy.run_deploy(args) if args.command == "deploy" else deploy.run_rollback(args)
             )
+        if args.command == "label":
+            from daemon.commands import label
+
+            return label.run(args, _settings(args))
+        if args.command == "personalize":
+            from daemon.commands import personalize
+
+            return personalize.run(args, _settings(args))
         if args.command == "demo":
             from daemon.commands.demo import run_demo
 

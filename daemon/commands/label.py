@@ -1,0 +1,537 @@
+"""`taskclf-daemon label`: your own labelled time (add, list, remove, import, export, suggest)."""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from daemon.paths import ensure_private_dir
+from taskclf_core.errors import SpanError
+
+if TYPE_CHECKING:
+    from daemon.settings import Settings
+    from taskclf_core.spans import LabelSpan
+
+__all__ = [
+    "add_label_arguments",
+    "default_user",
+    "load_spans",
+    "local_zone",
+    "run",
+    "save_spans",
+    "spans_path",
+]
+
+_USER_FIELD = re.compile(rb'^\{"user_id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
+_RECENT_DAYS = 30  # how far back "the single user in the log" looks
+
+
+# --- where things are --------------------------------------------------------------------
+
+
+def spans_path(settings: Settings) -> Path:
+    """``<data_dir>/label_spans.jsonl`` (CONTRACT section 14)."""
+    return settings.data_dir / "label_spans.jsonl"
+
+
+def local_zone() -> tzinfo:
+    """This machine's zone with its DST rules: ``TZ``, else ``/etc/localtime``, else the offset."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass  # a POSIX rule string such as "CET-1CEST": fall through
+    localtime = Path("/etc/localtime")
+    try:
+        target = os.path.realpath(localtime)
+        if "zoneinfo/" in target:
+            return ZoneInfo(target.split("zoneinfo/", 1)[1])
+        with open(localtime, "rb") as fh:
+            return ZoneInfo.from_file(fh, key="localtime")
+    except (OSError, ValueError, ZoneInfoNotFoundError):
+        pass
+    # no zone database: today's offset, without DST rules
+    offset = datetime.now().astimezone().tzinfo
+    return offset if offset is not None else UTC
+
+
+def _configured_user(settings: Settings) -> tuple[str, str] | None:
+    # collect_user_id arrives with the collector (issue 13); read it if this build has it
+    configured = getattr(settings, "collect_user_id", None)
+    if isinstance(configured, str) and configured.strip():
+        return configured.strip(), "collect_user_id"
+    marker = settings.data_dir / "data" / "processed" / ".user_id"
+    try:
+        text = marker.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return (text, str(marker)) if text else None
+
+
+def log_users(settings: Settings, days: int = _RECENT_DAYS) -> set[str]:
+    """User ids in the label log's most recent ``days`` day files (records start with it)."""
+    import json
+
+    from daemon.runtime.labellog import LabelLog
+
+    log = LabelLog(settings.labels_path)
+    users: set[str] = set()
+    for day in log.day_files()[-days:]:
+        try:
+            data = log.path_for(day).read_bytes()
+        except OSError:
+            continue
+        for match in _USER_FIELD.finditer(data):
+            try:
+                users.add(json.loads(match.group(1)))
+            except ValueError:
+                continue
+    return users
+
+
+def default_user(settings: Settings) -> tuple[str, str]:
+    """The user ``label add`` labels when ``--user`` is not given, and where it came from.
+
+    This machine's configured identity first (``collect_user_id``, then taskclf's
+    ``<data_dir>/data/processed/.user_id``): it is what the collector stamps on new windows.
+    Else the only user in the recent label log. Else ``--user`` is required.
+    """
+    configured = _configured_user(settings)
+    if configured is not None:
+        return configured
+    users = log_users(settings)
+    if len(users) == 1:
+        return users.pop(), f"the only user in {settings.labels_path}"
+    found = (
+        f"the label log has users {', '.join(sorted(users))}" if users else "the label log is empty"
+    )
+    raise SpanError(
+        "--user: required: no collect_user_id is configured, no "
+        f"{settings.data_dir / 'data' / 'processed' / '.user_id'} exists and {found}"
+    )
+
+
+# --- the span file -----------------------------------------------------------------------
+
+
+def load_spans(path: Path) -> list[LabelSpan]:
+    """Every span in the span file (none if it does not exist); a bad line names file:line."""
+    from taskclf_core.spans import read_spans_jsonl
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpanError(f"{path}: cannot read ({exc})") from None
+    return list(read_spans_jsonl(text, source=str(path)).spans)
+
+
+def save_spans(path: Path, spans: Sequence[LabelSpan]) -> None:
+    """Replace the span file atomically (0600; its directory 0700)."""
+    from daemon.fsutil import atomic_write_text
+    from taskclf_core.spans import spans_to_jsonl
+
+    ensure_private_dir(path.parent)
+    atomic_write_text(path, spans_to_jsonl(spans))
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One read-modify-write of the span file at a time (two `label add` must not lose one)."""
+    ensure_private_dir(path.parent)
+    fd = os.open(path.parent / f".{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+class _Clock:
+    """``now`` and the local zone, read once per command."""
+
+    def __init__(self) -> None:
+        self.tz = local_zone()
+        self.now = datetime.now(UTC)
+
+    def when(self, text: str, field: str) -> datetime:
+        from taskclf_core.wallclock import parse_when
+
+        return parse_when(text, now=self.now, tz=self.tz, field=field)
+
+    def show(self, ts: datetime) -> str:
+        from taskclf_core.wallclock import format_local
+
+        return format_local(ts, self.tz)
+
+
+def _range(args: argparse.Namespace, clock: _Clock) -> tuple[datetime | None, datetime | None]:
+    start = clock.when(args.start, "--from") if args.start is not None else None
+    end = clock.when(args.end, "--to") if args.end is not None else None
+    if start is not None and end is not None and end <= start:
+        raise SpanError(
+            f"--to: {args.end!r} ({clock.show(end)}) is not after --from {args.start!r} "
+            f"({clock.show(start)})"
+        )
+    return start, end
+
+
+def _minutes(span: LabelSpan) -> float:
+    return (span.end_ts - span.start_ts).total_seconds() / 60.0
+
+
+def _line(span: LabelSpan, clock: _Clock) -> str:
+    who = span.user_id if span.user_id is not None else "(any user)"
+    return (
+        f"{span.id}  {clock.show(span.start_ts):<19} {clock.show(span.end_ts):<19} "
+        f"{_minutes(span):>7.1f}  {span.label:<12} {who:<16} {span.provenance}"
+    )
+
+
+def _header(clock: _Clock) -> str:
+    from taskclf_core.wallclock import zone_name
+
+    return (
+        f"{'id':<10}  {'from (' + zone_name(clock.tz) + ')':<19} {'to':<19} {'minutes':>7}  "
+        f"{'label':<12} {'user':<16} provenance"
+    )
+
+
+def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from taskclf_core.labels import CORE_LABELS
+    from taskclf_core.spans import LabelSpan, merge_spans
+
+    if args.label not in CORE_LABELS:
+        raise SpanError(f"LABEL: {args.label!r} is not a core label ({', '.join(CORE_LABELS)})")
+    clock = _Clock()
+    start, end = _range(args, clock)
+    assert start is not None
+    assert end is not None
+    if args.user is not None:
+        user, source = args.user, "--user"
+    else:
+        user, source = default_user(settings)
+    confidence = args.confidence
+    span = LabelSpan(start, end, args.label, args.provenance, user, confidence)
+    path = spans_path(settings)
+    with _locked(path):
+        existing = load_spans(path)
+        replaced = any(s.key == span.key for s in existing)
+        try:
+            merged = merge_spans(existing, [span])
+        except SpanError as exc:
+            raise SpanError(
+                f"{exc}; remove one with `taskclf-daemon label remove ID` and add it again"
+            ) from None
+        save_spans(path, merged)
+    verb = "replaced" if replaced else "added"
+    print(
+        f"{verb} {span.id}: {span.label} for {user} ({source}), "
+        f"{clock.show(start)} – {clock.show(end)} ({_minutes(span):.0f} minutes)"
+    )
+    mine = [s for s in merged if s.user_id == user]
+    print(
+        f"{user} now has {len(mine)} spans, {sum(_minutes(s) for s in mine):.0f} minutes labelled"
+    )
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    clock = _Clock()
+    start, end = _range(args, clock)
+    spans = [
+        s
+        for s in load_spans(spans_path(settings))
+        if (args.user is None or s.applies_to(args.user))
+        and (start is None or s.end_ts > start)
+        and (end is None or s.start_ts < end)
+    ]
+    if not spans:
+        print(f"no label spans{' for ' + args.user if args.user else ''} in {spans_path(settings)}")
+        return 0
+    print(_header(clock))
+    for s in spans:
+        print(_line(s, clock))
+    totals: dict[str, tuple[int, float]] = {}
+    for s in spans:
+        n, m = totals.get(s.user_id or "(any user)", (0, 0.0))
+        totals[s.user_id or "(any user)"] = (n + 1, m + _minutes(s))
+    for user, (n, m) in sorted(totals.items()):
+        print(f"{user}: {n} spans, {m:.0f} minutes")
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    clock = _Clock()
+    if args.ids and (args.start is not None or args.end is not None):
+        raise SpanError("label remove: give span ids or --from/--to, not both")
+    path = spans_path(settings)
+    with _locked(path):
+        spans = load_spans(path)
+        if args.ids:
+            doomed = set()
+            for ident in args.ids:
+                matches = (
+                    [s for s in spans if s.id.startswith(ident.lower())] if len(ident) >= 4 else []
+                )
+                if len(matches) != 1:
+                    why = "no span has it" if not matches else f"{len(matches)} spans start with it"
+                    raise SpanError(
+                        f"ID: {ident!r} names no single span ({why}; ids are 10 hex digits, "
+                        "at least 4 of them; see `taskclf-daemon label list`)"
+                    )
+                doomed.add(matches[0].key)
+        else:
+            if args.start is None or args.end is None:
+                raise SpanError("label remove: give span ids, or --from and --to of the exact span")
+            start, end = _range(args, clock)
+            assert start is not None
+            assert end is not None
+            doomed = {
+                s.key
+                for s in spans
+                if s.start_ts == start
+                and s.end_ts == end
+                and (args.user is None or s.user_id == args.user)
+            }
+            if not doomed:
+                raise SpanError(
+                    f"--from/--to: no span is exactly {clock.show(start)} – {clock.show(end)}"
+                    f"{' for ' + args.user if args.user else ''}; see `taskclf-daemon label list`"
+                )
+        gone = [s for s in spans if s.key in doomed]
+        save_spans(path, [s for s in spans if s.key not in doomed])
+    for s in gone:
+        print(f"removed {_line(s, clock)}")
+    return 0
+
+
+def _read_import(path: Path, fmt: str | None) -> tuple[list[LabelSpan], int]:
+    from taskclf_core.spans import read_spans_csv, read_spans_jsonl
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's BOM is not a column name
+    except FileNotFoundError:
+        raise SpanError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise SpanError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SpanError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if fmt is None:
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            fmt = "csv"
+        elif suffix in (".jsonl", ".json", ".ndjson"):
+            fmt = "jsonl"
+        else:
+            fmt = "jsonl" if text.lstrip().startswith("{") else "csv"
+    parsed = (read_spans_csv if fmt == "csv" else read_spans_jsonl)(text, source=str(path))
+    return list(parsed.spans), parsed.skipped_open
+
+
+def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from taskclf_core.spans import merge_spans
+
+    spans, skipped = _read_import(args.file, args.format)
+    if args.user is not None:
+        spans = [
+            s if s.user_id is not None else dataclasses.replace(s, user_id=args.user) for s in spans
+        ]
+    path = spans_path(settings)
+    with _locked(path):
+        existing = load_spans(path)
+        keys = {s.key for s in existing}
+        try:
+            merged = merge_spans(existing, spans)
+        except SpanError as exc:
+            raise SpanError(f"{args.file}: nothing imported: {exc}") from None
+        save_spans(path, merged)
+    replaced = sum(s.key in keys for s in {s.key: s for s in spans}.values())
+    added = len({s.key for s in spans}) - replaced
+    print(
+        f"imported {len(spans)} spans from {args.file}: {added} new, {replaced} replaced; "
+        f"{len(merged)} spans in {path}"
+    )
+    if skipped:
+        print(
+            f"skipped {skipped} open 'label from now' spans (extend_forward, end_ts = start_ts): "
+            "they label no window until they have an end"
+        )
+    anyone = sum(s.user_id is None for s in spans)
+    if anyone:
+        print(
+            f"{anyone} spans have no user_id: they apply to every user (give --user to assign them)"
+        )
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from daemon.fsutil import atomic_write_text
+    from taskclf_core.spans import spans_to_csv
+
+    spans = [
+        s for s in load_spans(spans_path(settings)) if args.user is None or s.user_id == args.user
+    ]
+    text = spans_to_csv(spans)
+    if args.file is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        atomic_write_text(args.file, text)
+    except OSError as exc:
+        raise SpanError(f"{args.file}: cannot write ({exc.strerror or exc})") from None
+    print(f"exported {len(spans)} spans to {args.file}", file=sys.stderr)
+    return 0
+
+
+def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from daemon.runtime.labellog import LabelLog
+    from taskclf_core.suggest import uncertain_runs
+
+    if args.days <= 0:
+        raise SpanError(f"--days: expected a number of days > 0, got {args.days}")
+    if not 0.0 < args.below <= 1.0:
+        raise SpanError(f"--below: expected a confidence in (0, 1], got {args.below}")
+    clock = _Clock()
+    since = clock.now - timedelta(days=args.days)
+    log = LabelLog(settings.labels_path)
+    first_day = since.date().isoformat()
+    days = [d for d in log.day_files() if d >= first_day]
+    runs = uncertain_runs(
+        log.iter_records(days),
+        since=since,
+        spans=load_spans(spans_path(settings)),
+        below=args.below,
+        gap_seconds=settings.idle_gap_seconds,
+        users=None if args.user is None else [args.user],
+    )[: args.limit]
+    if not runs:
+        print(
+            f"nothing to ask about: no rejected or low-confidence (< {args.below}) windows "
+            f"without a label in the last {args.days:g} days"
+        )
+        return 0
+    print(
+        f"the longest runs of rejected or low-confidence (< {args.below}) windows without a "
+        f"label, last {args.days:g} days; label one with the command under it:"
+    )
+    for r in runs:
+        print(
+            f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  {r.windows} windows, "
+            f"{r.rejected} rejected, mean confidence {r.mean_confidence:.2f}, model guessed "
+            f"{r.guess}"
+        )
+        print(
+            f"    taskclf-daemon label add --from '{clock.show(r.start)}' "
+            f"--to '{clock.show(r.end)}' --user {r.user_id} LABEL"
+        )
+    return 0
+
+
+_COMMANDS = {
+    "add": _cmd_add,
+    "list": _cmd_list,
+    "remove": _cmd_remove,
+    "import": _cmd_import,
+    "export": _cmd_export,
+    "suggest": _cmd_suggest,
+}
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return _COMMANDS[args.label_command](args, settings)
+
+
+# --- arguments ---------------------------------------------------------------------------
+
+_TIMES = (
+    'local time: "09:00", "yesterday 14:00", "2026-11-30 09:00", "now", or ISO-8601 with an offset'
+)
+
+
+def add_label_arguments(
+    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser]
+) -> list[argparse.ArgumentParser]:
+    """The ``label`` actions (each with ``parents``, e.g. ``--config``); returns their parsers."""
+    from taskclf_core.labels import CORE_LABELS  # light: no numpy
+
+    sub = parser.add_subparsers(dest="label_command", required=True, metavar="ACTION")
+    made = []
+
+    add = sub.add_parser("add", parents=parents, help="label a span of your time")
+    add.add_argument("--from", dest="start", required=True, metavar="TIME", help=_TIMES)
+    add.add_argument(
+        "--to", dest="end", required=True, metavar="TIME", help=_TIMES + " (exclusive)"
+    )
+    add.add_argument("label", metavar="LABEL", help=f"one of {', '.join(CORE_LABELS)}")
+    add.add_argument(
+        "--user",
+        default=None,
+        help="whose time (default: collect_user_id, taskclf's .user_id, else the log's only user)",
+    )
+    add.add_argument(
+        "--provenance", default="manual", help="where the label comes from (default manual)"
+    )
+    add.add_argument("--confidence", type=float, default=None, help="how sure you are, 0–1")
+    made.append(add)
+
+    lst = sub.add_parser("list", parents=parents, help="list your label spans (local times)")
+    lst.add_argument("--user", default=None)
+    lst.add_argument("--from", dest="start", default=None, metavar="TIME", help=_TIMES)
+    lst.add_argument("--to", dest="end", default=None, metavar="TIME", help=_TIMES)
+    made.append(lst)
+
+    rm = sub.add_parser("remove", parents=parents, help="remove spans by id or by exact span")
+    rm.add_argument(
+        "ids", nargs="*", metavar="ID", help="span ids from `label list` (or a unique prefix)"
+    )
+    rm.add_argument("--from", dest="start", default=None, metavar="TIME", help=_TIMES)
+    rm.add_argument("--to", dest="end", default=None, metavar="TIME", help=_TIMES)
+    rm.add_argument("--user", default=None)
+    made.append(rm)
+
+    imp = sub.add_parser(
+        "import",
+        parents=parents,
+        help="import spans: taskclf's label CSV or JSONL (all or nothing)",
+    )
+    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.add_argument(
+        "--format", choices=("csv", "jsonl"), default=None, help="default: by extension"
+    )
+    imp.add_argument("--user", default=None, help="give spans without user_id to this user")
+    made.append(imp)
+
+    exp = sub.add_parser("export", parents=parents, help="write the spans as taskclf's label CSV")
+    exp.add_argument(
+        "file", type=Path, nargs="?", default=None, metavar="FILE", help="default: stdout"
+    )
+    exp.add_argument("--user", default=None)
+    made.append(exp)
+
+    sug = sub.add_parser("suggest", parents=parents, help="what to label next: long uncertain runs")
+    sug.add_argument("--days", type=float, default=7.0, help="look this far back (default 7)")
+    sug.add_argument("--user", default=None)
+    sug.add_argument(
+        "--below", type=float, default=0.55, help="low confidence means below this (0.55)"
+    )
+    sug.add_argument("--limit", type=int, default=10, help="at most this many runs (10)")
+    made.append(sug)
+    return made
