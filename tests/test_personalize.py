@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from labelling import spans_from
 
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import (
@@ -19,42 +20,11 @@ from taskclf_core.calibration import (
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
 from taskclf_core.metrics import nll
 from taskclf_core.personalize import LoggedWindows, personalize, scan_records, user_rows
-from taskclf_core.schema import parse_ts
 from taskclf_core.spans import LabelSpan
 from taskclf_core.synthetic import UserProfile, generate_windows
 from taskclf_core.vetting import parse_labelled, split_by_time, vet_probs
 
 CREATED = "2026-02-01T00:00:00Z"
-
-
-def spans_from(windows: list[dict[str, Any]], label_key: str = "label") -> list[LabelSpan]:
-    """One span per run of contiguous windows of one user and one label (a careful labeller)."""
-    spans: list[LabelSpan] = []
-    run: list[dict[str, Any]] = []
-
-    def close() -> None:
-        if run:
-            spans.append(
-                LabelSpan(
-                    parse_ts(run[0]["bucket_start_ts"], "s"),
-                    parse_ts(run[-1]["bucket_end_ts"], "e"),
-                    run[0][label_key],
-                    "manual",
-                    run[0]["user_id"],
-                )
-            )
-            run.clear()
-
-    for w in sorted(windows, key=lambda w: (w["user_id"], w["bucket_start_ts"])):
-        if run and (
-            w["user_id"] != run[-1]["user_id"]
-            or w[label_key] != run[-1][label_key]
-            or w["bucket_start_ts"] != run[-1]["bucket_end_ts"]
-        ):
-            close()
-        run.append(w)
-    close()
-    return spans
 
 
 def logged_from(bundle: ModelBundle, windows: list[dict[str, Any]]) -> LoggedWindows:

@@ -1,0 +1,268 @@
+"""`taskclf-daemon label`: spans you type or import, kept in <data_dir>/label_spans.jsonl."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.cli import main
+from taskclf_core.spans import read_spans_jsonl
+
+BERLIN_EXPORT = """\
+start_ts,end_ts,label,provenance,user_id,confidence,extend_forward
+2026-01-05 09:00:00+00:00,2026-01-05 09:30:00+00:00,Build,manual,u1,0.9,False
+2026-01-05 09:30:00+00:00,2026-01-05 10:00:00+00:00,Debug,manual,u1,,False
+2026-01-05 10:00:00+00:00,2026-01-05 10:00:00+00:00,Write,manual,u1,,True
+2026-01-06 11:00:00,2026-01-06 12:00:00,Meet,weak:app_rule,,,False
+"""
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def config(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    path = tmp_path / "daemon.toml"
+    path.write_text(f'data_dir = "{data_dir}"\nidle_gap_seconds = 300\n')
+    return path
+
+
+class Cli:
+    def __init__(self, config: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.config = config
+        self.capsys = capsys
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        code = main(["label", *args[:1], "--config", str(self.config), *args[1:]])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def label(config: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(config, capsys)
+
+
+def stored(data_dir: Path) -> list[Any]:
+    path = data_dir / "label_spans.jsonl"
+    return list(read_spans_jsonl(path.read_text(), source=str(path)).spans)
+
+
+def test_add_list_remove(label: Cli, data_dir: Path) -> None:
+    code, out, _ = label("add", "--from", "2026-11-30 09:00", "--to", "2026-11-30 10:30",
+                         "Build", "--user", "u1")  # fmt: skip
+    assert code == 0
+    (span,) = stored(data_dir)
+    assert span.start_ts == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Berlin is UTC+1
+    assert span.end_ts == datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+    assert (span.user_id, span.provenance) == ("u1", "manual")
+    assert f"added {span.id}: Build for u1 (--user), 2026-11-30 09:00 – 2026-11-30 10:30" in out
+    path = data_dir / "label_spans.jsonl"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+
+    label("add", "--from", "2026-11-30 10:30", "--to", "2026-11-30 11:00", "Debug", "--user", "u1")
+    label("add", "--from", "2026-11-30 10:30", "--to", "2026-11-30 11:00", "Meet", "--user", "u2")
+    code, out, _ = label("list", "--user", "u1")
+    assert code == 0
+    assert "from (Europe/Berlin)" in out
+    assert out.count("\n") == 1 + 2 + 1  # header, two spans, total
+    assert "u1: 2 spans, 120 minutes" in out
+
+    # remove by a unique id prefix, and by the exact span
+    code, out, _ = label("remove", span.id[:6])
+    assert code == 0
+    assert out.startswith(f"removed {span.id}")
+    code, _, _ = label("remove", "--from", "2026-11-30 10:30", "--to", "2026-11-30 11:00",
+                       "--user", "u2")  # fmt: skip
+    assert code == 0
+    assert [(s.label, s.user_id) for s in stored(data_dir)] == [("Debug", "u1")]
+
+
+def test_refusals_name_the_field(label: Cli, data_dir: Path) -> None:
+    base = ("--from", "2026-11-30 09:00", "--to", "2026-11-30 10:00")
+    assert label("add", *base, "Build", "--user", "u1")[0] == 0
+    cases = [
+        (("add", *base, "Coding", "--user", "u1"), "LABEL: 'Coding' is not a core label"),
+        (("add", "--from", "10:00", "--to", "09:00", "Build", "--user", "u1"),
+         "--to: '09:00' (20"),
+        (("add", "--from", "half past nine", "--to", "10:00", "Build", "--user", "u1"),
+         "--from: cannot read 'half past nine' as a time"),
+        (("add", "--from", "2026-11-30 09:30", "--to", "2026-11-30 11:00", "Debug", "--user",
+          "u1"), "spans overlap for u1 with different labels"),
+        (("add", *base, "Build", "--user", "u1", "--confidence", "2"),
+         "confidence: expected a number in [0, 1]"),
+        (("remove", "ffff"), "ID: 'ffff' names no single span"),
+        (("remove", "--from", "2026-11-30 09:00", "--to", "2026-11-30 09:59"),
+         "--from/--to: no span is exactly"),
+        (("suggest", "--days", "0"), "--days: expected a number of days > 0"),
+    ]  # fmt: skip
+    before = (data_dir / "label_spans.jsonl").read_bytes()
+    for args, message in cases:
+        code, _, err = label(*args)
+        assert code == 2, args
+        assert message in err, (args, err)
+    assert (data_dir / "label_spans.jsonl").read_bytes() == before
+
+
+def test_default_user(label: Cli, data_dir: Path) -> None:
+    args = ("add", "--from", "2026-11-30 09:00", "--to", "2026-11-30 10:00", "Write")
+    code, _, err = label(*args)
+    assert code == 2
+    assert "--user: required: no collect_user_id is configured" in err
+    assert "the label log is empty" in err
+
+    labels = data_dir / "labels"
+    labels.mkdir(parents=True)
+    day = labels / "2026-11-30.jsonl"
+    day.write_text('{"user_id":"u-log","bucket_start_ts":"2026-11-30T08:00:00Z"}\n')
+    code, out, _ = label(*args)
+    assert code == 0
+    assert f"for u-log (the only user in {labels})" in out
+
+    day.write_text(day.read_text() + '{"user_id":"u-two","bucket_start_ts":"x"}\n')
+    code, _, err = label(*args)
+    assert "the label log has users u-log, u-two" in err
+
+    # taskclf's identity file wins over the log: it names who this machine's windows are
+    marker = data_dir / "data" / "processed" / ".user_id"
+    marker.parent.mkdir(parents=True)
+    marker.write_text("u-me\n")
+    code, out, _ = label("add", "--from", "2026-11-30 11:00", "--to", "2026-11-30 12:00", "Write")
+    assert code == 0
+    assert f"for u-me ({marker})" in out
+
+
+def test_dst_night_is_labelled_in_real_minutes(label: Cli, data_dir: Path) -> None:
+    code, out, _ = label("add", "--from", "2026-03-29 01:00", "--to", "2026-03-29 04:00",
+                         "Build", "--user", "u1")  # fmt: skip
+    assert code == 0
+    assert "(120 minutes)" in out
+    code, _, err = label("add", "--from", "2026-10-25 02:30", "--to", "2026-10-25 04:00",
+                         "Build", "--user", "u1")  # fmt: skip
+    assert code == 2
+    assert "happens twice in Europe/Berlin" in err
+    code, out, _ = label("add", "--from", "2026-10-25 02:30+02:00", "--to", "2026-10-25 04:00",
+                         "Build", "--user", "u1")  # fmt: skip
+    assert "(150 minutes)" in out
+
+
+def test_import_export_round_trip(label: Cli, tmp_path: Path, data_dir: Path) -> None:
+    src = tmp_path / "taskclf_labels.csv"
+    src.write_text(BERLIN_EXPORT)
+    code, out, _ = label("import", str(src))
+    assert code == 0
+    assert "imported 3 spans" in out
+    assert "skipped 1 open 'label from now' spans" in out
+    assert "1 spans have no user_id: they apply to every user" in out
+    first = stored(data_dir)
+
+    exported = tmp_path / "out.csv"
+    assert label("export", str(exported))[0] == 0
+    assert stat.S_IMODE(exported.stat().st_mode) == 0o600
+    code, stdout_csv, _ = label("export")
+    assert stdout_csv == exported.read_text()
+
+    # into a fresh data dir: the same spans, the same ids, the same CSV
+    other = tmp_path / "other.toml"
+    other.write_text(f'data_dir = "{tmp_path / "data2"}"\n')
+    assert main(["label", "import", "--config", str(other), str(exported)]) == 0
+    assert stored(tmp_path / "data2") == first
+    main(["label", "export", "--config", str(other), str(tmp_path / "again.csv")])
+    assert (tmp_path / "again.csv").read_text() == exported.read_text()
+
+    # re-importing the same file replaces, never duplicates
+    code, out, _ = label("import", str(src))
+    assert "0 new, 3 replaced" in out
+    assert stored(data_dir) == first
+
+    # JSONL: the span file itself is importable; --user claims spans without a user (here
+    # a u1 Meet span beside the wildcard one: same label, so the overlap is allowed)
+    code, out, _ = label("import", str(data_dir / "label_spans.jsonl"), "--user", "u1")
+    assert code == 0
+    assert "1 new, 2 replaced" in out
+    assert sorted((s.label, s.user_id or "") for s in stored(data_dir)) == [
+        ("Build", "u1"), ("Debug", "u1"), ("Meet", ""), ("Meet", "u1"),
+    ]  # fmt: skip
+
+
+def test_import_is_all_or_nothing(label: Cli, tmp_path: Path, data_dir: Path) -> None:
+    label("add", "--from", "2026-11-30 09:00", "--to", "2026-11-30 10:00", "Build", "--user", "u1")
+    before = (data_dir / "label_spans.jsonl").read_bytes()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "start_ts,end_ts,label,provenance,user_id\n"
+        "2026-01-05T09:00Z,2026-01-05T10:00Z,Build,manual,u1\n"
+        "2026-01-05T10:00Z,2026-01-05T11:00Z,Reading,manual,u1\n"
+    )
+    code, _, err = label("import", str(bad))
+    assert code == 2
+    assert f"{bad}:3: label: 'Reading' is not a core label" in err
+    clash = tmp_path / "clash.jsonl"
+    clash.write_text(
+        json.dumps({"start_ts": "2026-01-05T09:00Z", "end_ts": "2026-01-05T10:00Z",
+                    "label": "Build", "provenance": "m", "user_id": "u1"}) + "\n"
+        + json.dumps({"start_ts": "2026-11-30T08:30Z", "end_ts": "2026-11-30T08:45Z",
+                      "label": "Meet", "provenance": "m", "user_id": "u1"}) + "\n"
+    )  # fmt: skip
+    code, _, err = label("import", str(clash))
+    assert code == 2
+    assert f"{clash}: nothing imported: spans overlap for u1 with different labels" in err
+    code, _, err = label("import", str(tmp_path / "missing.csv"))
+    assert (code, "missing.csv: no such file" in err) == (2, True)
+    assert (data_dir / "label_spans.jsonl").read_bytes() == before
+
+
+def record(user: str, start: datetime, confidence: float, *, rejected: bool = False,
+           core: str = "Build") -> dict[str, Any]:  # fmt: skip
+    return {
+        "user_id": user,
+        "bucket_start_ts": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "bucket_end_ts": (start + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "core_label": core,
+        "confidence": confidence,
+        "is_rejected": rejected,
+    }
+
+
+def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    t0 = now - timedelta(hours=5)
+    rows = []
+    # u1: 3 confident, 12 rejected, 1 confident, 5 low-confidence; u2: 8 rejected
+    for i in range(21):
+        conf, rej = (0.9, False) if i < 3 or i == 15 else ((0.4, True) if i < 15 else (0.5, False))
+        rows.append(record("u1", t0 + timedelta(minutes=i), conf, rejected=rej, core="Debug"))
+    rows += [record("u2", t0 + timedelta(minutes=i), 0.3, rejected=True) for i in range(8)]
+    rows.append(record("u2", now - timedelta(days=9), 0.1, rejected=True))  # too old
+    labels = data_dir / "labels"
+    labels.mkdir(parents=True)
+    for r in rows:
+        with open(labels / f"{r['bucket_start_ts'][:10]}.jsonl", "a") as fh:
+            fh.write(json.dumps(r) + "\n")
+
+    code, out, _ = label("suggest", "--days", "2")
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("  u")]
+    assert [line.split()[0] for line in lines] == ["u1", "u2", "u1"]
+    assert "12 windows, 12 rejected, mean confidence 0.40, model guessed Debug" in lines[0]
+    assert "8 windows" in lines[1]
+    assert "5 windows, 0 rejected" in lines[2]
+    assert "taskclf-daemon label add --from '" in out
+
+    # labelled time is not asked about again
+    start = t0 + timedelta(minutes=3)
+    end = t0 + timedelta(minutes=15)
+    label("add", "--from", start.isoformat(), "--to", end.isoformat(), "Debug", "--user", "u1")
+    code, out, _ = label("suggest", "--days", "2", "--user", "u1")
+    lines = [line for line in out.splitlines() if line.startswith("  u")]
+    assert len(lines) == 1
+    assert "5 windows" in lines[0]

@@ -1,0 +1,229 @@
+"""`taskclf-daemon personalize`: from the span file and the label log to the store in force."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from labelling import spans_from
+
+from daemon.cli import main
+from daemon.commands.personalize import describe_last, read_last
+from taskclf_core.bundle import ModelBundle
+from taskclf_core.calibration import (
+    CalibratorStore,
+    TemperatureCalibrator,
+    load_calibrator_store,
+    save_calibrator_store,
+)
+from taskclf_core.pipeline import Policy, Snapshot, label_windows
+from taskclf_core.schema import parse_window
+from taskclf_core.spans import spans_to_csv
+from taskclf_core.synthetic import generate_windows
+
+
+@pytest.fixture(scope="module")
+def stream() -> list[dict[str, Any]]:
+    return generate_windows(days=5, seed=23, start=datetime(2026, 1, 12, tzinfo=UTC))
+
+
+def write_log(data_dir: Path, bundle: ModelBundle, windows: list[dict[str, Any]],
+              store: CalibratorStore | None, *, drop_model_probs: int = 0) -> None:  # fmt: skip
+    """What the daemon would have logged for ``windows`` (the pipeline, one line a record)."""
+    policy = Policy()
+    parsed = [parse_window({k: v for k, v in w.items() if k != "label"}, bundle.schema)
+              for w in windows]  # fmt: skip
+    _, records = label_windows(
+        Snapshot(bundle, store, policy), policy.empty_state(), parsed,
+        sources=["f.json"] * len(parsed), processed_at="2026-02-01T00:00:00Z",
+    )  # fmt: skip
+    labels = data_dir / "labels"
+    labels.mkdir(parents=True, exist_ok=True)
+    for i, r in enumerate(records):
+        data = r.to_dict()
+        if i < drop_model_probs:
+            del data["model_probs"]  # what an older daemon wrote
+        with open(labels / f"{r.day}.jsonl", "a") as fh:
+            fh.write(json.dumps(data) + "\n")
+
+
+@pytest.fixture
+def setup(
+    tmp_path: Path, bundle: ModelBundle, bundle_dir: Path, stream: list[dict[str, Any]]
+) -> dict[str, Any]:
+    data_dir = tmp_path / "data"
+    base = CalibratorStore(
+        global_calibrator=TemperatureCalibrator(1.3),
+        method="temperature",
+        model_bundle_id=bundle.bundle_id,
+        model_schema_hash=bundle.schema_hash,
+        created_at="2026-01-10T00:00:00Z",
+    )
+    store_path = tmp_path / "stores" / "current"
+    save_calibrator_store(base, store_path)
+    write_log(data_dir, bundle, stream, base, drop_model_probs=30)
+    spans_csv = tmp_path / "spans.csv"
+    spans_csv.write_text(spans_to_csv(spans_from(stream)))
+    config = tmp_path / "daemon.toml"
+    settings = {"data_dir": str(data_dir), "model_dir": str(bundle_dir),
+                "calibrator_store": str(store_path)}  # fmt: skip
+    config.write_text("".join(f'{k} = "{v}"\n' for k, v in settings.items()))
+    assert main(["label", "import", "--config", str(config), str(spans_csv)]) == 0
+    return {"config": config, "data_dir": data_dir, "store": store_path, "base": base,
+            "tmp": tmp_path}  # fmt: skip
+
+
+def personalize(
+    setup: dict[str, Any], capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["personalize", "--config", str(setup["config"]), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_dry_run_then_write_then_unchanged(
+    setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_path: Path = setup["store"]
+    before = {p.name: p.read_bytes() for p in store_path.rglob("*") if p.is_file()}
+    code, out, _ = personalize(setup, capsys, "--dry-run")
+    assert code == 0
+    assert "skipped 30 without model_probs (written before records carried them), 0 of other" in out
+    assert "u-ada" in out
+    assert "u-cy" in out
+    assert "windows 80 < 200" in out
+    assert "held-out scores, global -> personal" in out
+    assert "dry run: nothing written; the store would be" in out
+    assert {p.name: p.read_bytes() for p in store_path.rglob("*") if p.is_file()} == before
+    assert read_last(setup["data_dir"]) is None  # a dry run writes nothing at all
+
+    code, out, _ = personalize(setup, capsys)
+    assert code == 0
+    store = load_calibrator_store(store_path)
+    assert f"written: store {store.store_id}" in out
+    assert store.user_ids == ("u-ada", "u-ben")
+    assert (store_path / "global.json").read_bytes() == before["global.json"]
+    last = read_last(setup["data_dir"])
+    assert last is not None
+    assert (last["outcome"], last["store"]["id"]) == ("written", store.store_id)
+    assert last["log"]["without_model_probs"] == 30
+    assert [u["decision"] for u in last["users"]] == ["kept", "kept", "n.a."]
+    path = setup["data_dir"] / "personalize" / "last.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert describe_last(last).startswith(f"personalize written at {last['at']}: store ")
+    assert describe_last(last).endswith("(u-ada kept, u-ben kept, u-cy not eligible)")
+
+    code, out, _ = personalize(setup, capsys)
+    assert code == 0
+    assert f"unchanged: store {store.store_id} is already in force" in out
+    assert load_calibrator_store(store_path).store_id == store.store_id
+    assert read_last(setup["data_dir"])["outcome"] == "unchanged"  # type: ignore[index]
+    code, out, _ = personalize(setup, capsys, "--dry-run")
+    assert "dry run: nothing written; the store unchanged" in out
+
+
+def test_a_symlinked_store_is_swapped(
+    setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_path: Path = setup["store"]
+    real = store_path.with_name("first")
+    store_path.rename(real)
+    store_path.symlink_to("first")
+    code, out, _ = personalize(setup, capsys)
+    assert code == 0
+    assert store_path.is_symlink()
+    new_id = load_calibrator_store(store_path).store_id
+    assert os.readlink(store_path) == new_id  # relative, as the link was
+    assert (real / "store.json").is_file()  # the old one stays for rollback
+    assert f"-> {store_path.parent / new_id}" in out
+
+
+def test_user_scope_keeps_the_others(
+    setup: dict[str, Any], capsys: pytest.CaptureFixture[str], bundle: ModelBundle
+) -> None:
+    base: CalibratorStore = setup["base"]
+    with_ben = CalibratorStore(
+        global_calibrator=base.global_calibrator,
+        user_calibrators={"u-ben": TemperatureCalibrator(2.0)},
+        method="temperature",
+        model_bundle_id=bundle.bundle_id,
+        model_schema_hash=bundle.schema_hash,
+    )
+    save_calibrator_store(with_ben, setup["store"])
+    code, out, _ = personalize(setup, capsys, "--user", "u-ada")
+    assert code == 0
+    store = load_calibrator_store(setup["store"])
+    assert store.user_calibrators["u-ben"] == TemperatureCalibrator(2.0)
+    assert "u-ada" in store.user_ids
+    assert "u-ben " not in out.split("per user")[1].split("held-out")[0]  # not refitted
+    code, out, _ = personalize(setup, capsys, "--user", "u-nobody")
+    assert code == 0
+    assert "u-nobody: no labelled windows of this model" in out
+
+
+def test_opt_out_and_personalization_off(
+    setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = personalize(setup, capsys, "--opt-out-users", "u-ada")
+    assert code == 0
+    store = load_calibrator_store(setup["store"])
+    assert store.user_ids == ("u-ben",)
+    assert "opted out" in out
+
+    before = load_calibrator_store(setup["store"]).store_id
+    code, out, _ = personalize(setup, capsys, "--personalization", "false")
+    assert code == 0
+    assert "nothing to do: personalization = false" in out
+    assert load_calibrator_store(setup["store"]).store_id == before
+    last = read_last(setup["data_dir"])
+    assert last is not None
+    assert last["outcome"] == "skipped"
+    assert describe_last(last).startswith("personalize skipped at ")
+
+
+def test_refusals(
+    setup: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config: Path = setup["config"]
+    text = config.read_text()
+    config.write_text("\n".join(line for line in text.splitlines()
+                                if not line.startswith("calibrator_store")) + "\n")  # fmt: skip
+    code, _, err = personalize(setup, capsys)
+    assert code == 2
+    assert "calibrator_store is not set" in err
+    assert "calibrator_store = " in err  # how to set it
+    last = read_last(setup["data_dir"])
+    assert last is not None
+    assert last["outcome"] == "failed"
+    assert "calibrator_store is not set" in describe_last(last)
+
+    # a store fitted for another model is not the one to personalize
+    other = tmp_path / "other_store"
+    save_calibrator_store(
+        CalibratorStore(TemperatureCalibrator(1.0), model_bundle_id="another_bundle"), other
+    )
+    config.write_text(text.replace(str(setup["store"]), str(other)))
+    code, _, err = personalize(setup, capsys)
+    assert code == 2
+    assert "model_bundle_id is 'another_bundle'" in err
+
+
+def test_a_store_is_created_where_none_was(
+    setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh = setup["tmp"] / "new_stores" / "current"
+    config: Path = setup["config"]
+    config.write_text(config.read_text().replace(str(setup["store"]), str(fresh)))
+    code, out, _ = personalize(setup, capsys)
+    assert code == 0
+    assert "none yet: starting one whose global calibrator is the identity" in out
+    store = load_calibrator_store(fresh)
+    assert json.loads((fresh / "global.json").read_text()) == {"type": "identity"}
+    assert store.method == "temperature"
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
