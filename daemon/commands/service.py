@@ -36,6 +36,7 @@ __all__ = [
     "detect_platform",
     "entry_point",
     "launchd_log_dir",
+    "personalize_daily",
     "render_launchd",
     "render_systemd",
     "run_service_command",
@@ -526,15 +527,56 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="only write (install) or remove (uninstall) the file; run no systemctl/launchctl",
     )
+    parser.add_argument(
+        "--personalize-daily",
+        action="store_true",
+        help="install (show): also a daily run of `personalize` (systemd timer / launchd "
+        "calendar agent); uninstall always removes it",
+    )
 
 
 def run_service_command(args: argparse.Namespace) -> int:
     """Carry out a parsed ``service`` command; returns the process exit status."""
     action: str = args.action
+    daily = bool(getattr(args, "personalize_daily", False))
     if action == "install":
-        return service_install(start=not args.no_start)
+        rc = service_install(start=not args.no_start)
+        return personalize_daily("install", not args.no_start) if rc == 0 and daily else rc
     if action == "uninstall":
-        return service_uninstall(stop=not args.no_start)
+        rc = personalize_daily("uninstall", not args.no_start)
+        return service_uninstall(stop=not args.no_start) if rc == 0 else rc
     if action == "show":
-        return service_show()
+        rc = service_show()
+        return personalize_daily("show", False) if rc == 0 and daily else rc
     raise ValueError(f"unknown service action {action!r}")
+
+
+def personalize_daily(
+    action: str,
+    start: bool,
+    *,
+    platform: Platform | None = None,
+    runner: Runner | None = None,
+    home: Path | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """The daily `personalize` timer beside the service (daemon/commands/personalize_timer.py)."""
+    from daemon.commands import personalize_timer as timer
+
+    session = _Session(runner, out, err)
+    resolved = _resolve_platform(platform, session.err)
+    if resolved is None:
+        return _EXIT_UNSUPPORTED
+    if action == "install":
+        return _guarded(lambda: timer.install_timer(session, resolved, start, home), session)
+    if action == "uninstall":
+        return _guarded(lambda: timer.uninstall_timer(session, resolved, start, home), session)
+
+    def show() -> int:
+        for path, text in timer.render_timer(resolved, home).items():
+            session.out.write(f"\n# --- {path} ---\n{text}")
+        session.out.flush()
+        return _EXIT_OK
+
+    return _guarded(show, session)
