@@ -158,7 +158,7 @@ def format_outcome(outcome: PersonalizeOutcome, thresholds: Mapping[str, int]) -
         why = e.reason or u.note
         if u.guard_user_nll is not None and u.decision in ("kept", "dropped", "previous"):
             sign = "<=" if u.decision != "dropped" else ">"
-            why = f"{why} ({_f(u.guard_user_nll)} {sign} {_f(u.guard_global_nll)})"
+            why = f"{why}: {_f(u.guard_user_nll)} {sign} {_f(u.guard_global_nll)}"
         if u.decision == "n.a." and e.reason != "opted out" and u.user_id in outcome.carried:
             why += "; keeps the per-user calibrator it had"
         lines.append(
