@@ -99,7 +99,10 @@ def test_dry_run_then_write_then_unchanged(
     assert "u-cy" in out
     assert "windows 80 < 200" in out
     assert "held-out scores, global -> personal" in out
-    assert "dry run: nothing written; the store would be" in out
+    assert (
+        "dry run: nothing written; the store would change (per-user calibrators: u-ada, u-ben)"
+        in out
+    )
     assert {p.name: p.read_bytes() for p in store_path.rglob("*") if p.is_file()} == before
     assert read_last(setup["data_dir"]) is None  # a dry run writes nothing at all
 
@@ -125,7 +128,7 @@ def test_dry_run_then_write_then_unchanged(
     assert load_calibrator_store(store_path).store_id == store.store_id
     assert read_last(setup["data_dir"])["outcome"] == "unchanged"  # type: ignore[index]
     code, out, _ = personalize(setup, capsys, "--dry-run")
-    assert "dry run: nothing written; the store unchanged" in out
+    assert f"dry run: nothing written; the store would stay {store.store_id}" in out
 
 
 def test_a_symlinked_store_is_swapped(

@@ -277,7 +277,8 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
         "removed": list(outcome.removed),
     }
     if args.dry_run:
-        what = "unchanged" if not outcome.changed and existed else f"would be {store.store_id}"
+        # no id for a changed store: a real run stamps its own created_at, hence its own id
+        what = f"would stay {store.store_id}" if not outcome.changed and existed else "would change"
         print(
             f"dry run: nothing written; the store {what} "
             f"(per-user calibrators: {', '.join(store.user_ids) or 'none'})"
