@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -230,3 +231,43 @@ def test_a_store_is_created_where_none_was(
     assert json.loads((fresh / "global.json").read_text()) == {"type": "identity"}
     assert store.method == "temperature"
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
+
+
+def test_with_an_inference_policy_it_goes_through_deploy(
+    setup: dict[str, Any], capsys: pytest.CaptureFixture[str], bundle_dir: Path
+) -> None:
+    # taskclf's home: models/inference_policy.json naming the model and the store
+    home = setup["tmp"] / "taskclf"
+    (home / "models").mkdir(parents=True)
+    shutil.copytree(bundle_dir, home / "models" / bundle_dir.name)
+    shutil.copytree(setup["store"], home / "artifacts" / "calibrator_store")
+    policy_file = home / "models" / "inference_policy.json"
+    config: Path = setup["config"]
+    config.write_text(f'data_dir = "{setup["data_dir"]}"\npolicy_file = "{policy_file}"\n')
+    model = home / "models" / bundle_dir.name
+    assert main(["deploy", "--config", str(config), "--model", str(model),
+                 "--store", str(home / "artifacts" / "calibrator_store"),
+                 "--reject-threshold", "0.6"]) == 0  # fmt: skip
+
+    code, out, err = personalize(setup, capsys)
+    assert code == 0, err
+    policy = json.loads(policy_file.read_text())
+    new_dir = home / "artifacts" / Path(policy["calibrator_store_dir"]).name
+    store = load_calibrator_store(new_dir)
+    assert policy["calibrator_store_dir"] == f"artifacts/{store.store_id}"
+    assert (policy["source"], policy["reject_threshold"]) == ("personalize", 0.6)
+    assert store.user_ids == ("u-ada", "u-ben")
+    assert f"deployed: {policy_file} now names the new store" in out
+    assert (home / "artifacts" / "calibrator_store" / "store.json").is_file()  # old one kept
+    history = policy_file.with_name("inference_policy.history.jsonl").read_text().splitlines()
+    assert json.loads(history[-1])["policy"]["calibrator_store_dir"] == "artifacts/calibrator_store"
+
+    code, out, _ = personalize(setup, capsys)
+    assert f"unchanged: store {store.store_id} is already in force" in out
+    assert json.loads(policy_file.read_text()) == policy
+
+    # and rollback undoes a personalize
+    assert main(["rollback", "--config", str(config)]) == 0
+    assert json.loads(policy_file.read_text())["calibrator_store_dir"] == (
+        "artifacts/calibrator_store"
+    )

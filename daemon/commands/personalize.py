@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +21,14 @@ if TYPE_CHECKING:
     from taskclf_core.personalize import LogScan, PersonalizeOutcome
 
 __all__ = [
+    "InForce",
     "add_personalize_arguments",
     "describe_last",
+    "in_force",
     "last_path",
     "publish_store",
     "read_last",
     "run",
-    "store_in_force",
 ]
 
 
@@ -64,25 +67,38 @@ def _short(user: Mapping[str, Any]) -> str:
     return str(decision)
 
 
-# --- the policy hook -----------------------------------------------------------------------
-# Where the store in force lives and how a new one is made current. With a calibrator_store
-# these are the configured path and write_store (a dir replace or a symlink swap, as
-# `calibrate` does). POLICY HOOK (issue 12): when `policy_file` is in use, the store in force
-# is the policy's calibrator_store_dir and a new store must be made current through `deploy`
-# (a new policy naming it); both functions below are the only places that has to change.
+# --- where the store in force lives, and how a new one becomes current -------------------
+# With calibrator_store: that path, and write_store (a dir replace or a symlink swap, as
+# `calibrate` does). With policy_file: the policy's calibrator_store_dir, and `deploy` of a
+# policy naming a new store directory (model and thresholds unchanged; the old policy goes to
+# the history, so `rollback` undoes a personalize).
 
 
-def _policy_file(settings: Settings) -> object:
-    return getattr(settings, "policy_file", None)
+@dataclass(frozen=True, slots=True, eq=False)
+class InForce:
+    """The bundle and store (path) the daemon uses under this configuration."""
+
+    bundle: ModelBundle
+    model_path: Path
+    store_path: Path  # may not exist yet
+    policy_path: Path | None
 
 
-def store_in_force(settings: Settings) -> Path:
-    """The store directory (or symlink) the daemon reads for this configuration."""
-    if _policy_file(settings) is not None:
-        raise ConfigError(
-            f"policy_file is set ({_policy_file(settings)}): personalize does not go through "
-            "`deploy` yet; run it with calibrator_store instead of policy_file"
-        )
+def in_force(settings: Settings) -> InForce:
+    """What the daemon reads: the inference policy's model and store, else model_dir and
+    calibrator_store (which must be set: personalize needs a store to write)."""
+    from taskclf_core.bundle import load_bundle
+
+    policy_path = settings.policy_file
+    if policy_path is not None:
+        from daemon.artifacts import load_deployment
+        from taskclf_core.policy import policy_home
+
+        deployment = load_deployment(policy_path)
+        store_path = deployment.store_path
+        if store_path is None:  # a policy without calibration: start a store in taskclf's place
+            store_path = policy_home(policy_path) / "artifacts" / "calibrator_store"
+        return InForce(deployment.bundle, deployment.model_path, store_path, policy_path)
     if settings.calibrator_store is None:
         config = default_config_file()
         raise ConfigError(
@@ -92,20 +108,42 @@ def store_in_force(settings: Settings) -> Path:
             "personalize creates it (the global calibrator starts as the identity, which is what "
             "the daemon applies without a store); then restart the daemon so it reads the store"
         )
-    return settings.calibrator_store
+    return InForce(
+        load_bundle(settings.model_path), settings.model_path, settings.calibrator_store, None
+    )
 
 
-def publish_store(settings: Settings, store: CalibratorStore, bundle: ModelBundle) -> Path:
+def publish_store(target: InForce, store: CalibratorStore) -> Path:
     """Make ``store`` the one in force; returns the directory it now lives in.
 
-    The daemon watches the store path and swaps the new store in between two windows.
+    The daemon watches the store path (or the policy file) and swaps the new store in
+    between two windows.
     """
+    from daemon.fsutil import free_name
     from daemon.publish import write_store
     from daemon.runtime.reloader import load_store
 
-    target = store_in_force(settings)
-    # the same validation the daemon applies before it swaps: never publish one it refuses
-    return write_store(store, target, check=lambda p: load_store(p, bundle))
+    def check(path: Path) -> None:
+        # the same validation the daemon applies before it swaps: never publish one it refuses
+        load_store(path, target.bundle)
+
+    if target.policy_path is None:
+        return write_store(store, target.store_path, check=check)
+    from daemon.commands.deploy import deploy
+
+    # a policy names store directories, so a new store gets a new one beside the old
+    parent = Path(os.path.realpath(target.store_path)).parent
+    fresh = parent / free_name(parent, store.store_id)
+    write_store(store, fresh, check=check)
+    deploy(
+        target.policy_path,
+        model=target.model_path,
+        store=fresh,
+        reject_threshold=None,
+        user_thresholds=None,
+        source="personalize",
+    )
+    return fresh
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -113,8 +151,6 @@ def publish_store(settings: Settings, store: CalibratorStore, bundle: ModelBundl
 
 def _base_store(path: Path, bundle: ModelBundle) -> tuple[CalibratorStore, bool]:
     """The store in force (validated against the bundle), or a fresh identity one if none."""
-    import os
-
     from daemon.runtime.reloader import load_store
     from taskclf_core.calibration import CalibratorStore, IdentityCalibrator
 
@@ -196,15 +232,14 @@ def _record(settings: Settings, doc: dict[str, Any]) -> None:
 def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dict[str, Any]]:
     from daemon.commands.label import load_spans, spans_path
     from daemon.fsutil import utc_now
-    from taskclf_core.bundle import load_bundle
     from taskclf_core.personalize import personalize, user_rows
 
     if not settings.personalization:
         reason = "personalization = false in the configuration: nobody gets a per-user calibrator"
         print(f"nothing to do: {reason}")
         return 0, {"outcome": "skipped", "reason": reason}
-    target = store_in_force(settings)
-    bundle = load_bundle(settings.model_path)
+    where_now = in_force(settings)
+    bundle, target = where_now.bundle, where_now.store_path
     base, existed = _base_store(target, bundle)
     print(
         f"model {bundle.bundle_id} (schema {bundle.schema_hash}); store {target}: "
@@ -290,7 +325,12 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
             f"(per-user calibrators: {', '.join(store.user_ids) or 'none'})"
         )
         return 0, {"outcome": "unchanged", **doc}
-    where = publish_store(settings, store, bundle)
+    where = publish_store(where_now, store)
+    if where_now.policy_path is not None:
+        print(
+            f"deployed: {where_now.policy_path} now names the new store (`taskclf-daemon "
+            "rollback` restores the previous policy)"
+        )
     via = f" -> {where}" if where != target else ""
     print(
         f"written: store {store.store_id} at {target}{via} (per-user calibrators: "
