@@ -113,10 +113,9 @@ def _decide(
     bundle = snapshot.bundle
     # rounded once per batch; np.round lands on the double nearest to the 6-decimal value
     rounded = np.round(probs, 6).tolist()
-    # the model's probabilities at full precision (shortest round-trip repr): applying the
-    # record's calibrator to them gives back its core_probs exactly, isotonic maps included
-    # (6 decimals moved an isotonic output by up to 4e-3); refits from the log are exact
-    model_rows = raw.tolist()
+    # the model's own probabilities, 6 decimals as CONTRACT section 6 says: enough to refit
+    # a calibrator from the log (see tests/test_model_probs.py for what 6 decimals cost)
+    model_rows = np.round(raw, 6).tolist()
     records: list[LabelRecord] = []
     for i, window in enumerate(windows):
         core_label = CORE_LABELS[best[i]]

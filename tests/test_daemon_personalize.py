@@ -16,13 +16,12 @@ import numpy as np
 import pytest
 from conftest import window_stream
 from daemon_harness import DaemonProcess, Daemons, running_daemons
-from labelling import spans_from
+from labelling import reproduction_error, reproduction_tolerance, spans_from
 
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import (
     Calibrator,
     CalibratorStore,
-    IdentityCalibrator,
     TemperatureCalibrator,
     load_calibrator_store,
     save_calibrator_store,
@@ -77,22 +76,6 @@ def drop_by_day(d: DaemonProcess, windows: list[Window], prefix: str) -> None:
         d.drop(f"{prefix}-{name}.jsonl", "".join(json.dumps(w) + "\n" for w in files[name]))
 
 
-def reproduce(records: list[dict[str, Any]], store: CalibratorStore) -> float:
-    """Largest |record's calibrator(model_probs) - core_probs| over every record and class."""
-    worst = 0.0
-    for r in records:
-        kind = r["calibrator"]
-        cal = (
-            store.user_calibrators[r["user_id"]]
-            if kind == "user"
-            else (store.global_calibrator if kind == "global" else IdentityCalibrator())
-        )
-        model = np.asarray([r["model_probs"][k] for k in CORE_LABELS])
-        core = np.asarray([r["core_probs"][k] for k in CORE_LABELS])
-        worst = max(worst, float(np.abs(cal.calibrate(model) - core).max()))
-    return worst
-
-
 def held_out_nll(
     records: list[dict[str, Any]], truth: dict[tuple[str, str], str], user: str, cal: Calibrator
 ) -> float:
@@ -129,7 +112,8 @@ def test_personalize_end_to_end(
     records = d.wait_labelled(window_stream(labelled), timeout=60)
     assert {r["calibrator"] for r in records} == {"global"}
     # the log alone can reproduce every calibrated record
-    assert reproduce(records, load_calibrator_store(first)) <= 1e-5
+    first_store = load_calibrator_store(first)
+    assert reproduction_error(records, first_store) <= reproduction_tolerance(first_store)
 
     # the user labels their days: spans made from the true labels, imported from taskclf's CSV
     spans_csv = tmp_path / "spans.csv"
@@ -190,7 +174,7 @@ def test_personalize_end_to_end(
     for r in fresh:
         assert r["calibrator"] == ("user" if r["user_id"] in kept else "global"), r["user_id"]
         assert r["store_id"] == new_id
-    assert reproduce(fresh, new) <= 1e-5
+    assert reproduction_error(fresh, new) <= reproduction_tolerance(new)
 
     # again with no new labels: nothing changes
     again = d.cli("personalize")
