@@ -1,0 +1,390 @@
+"""Daily report figures on hand-made label logs with known answers, and their invariants."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from taskclf_core.daily import (
+    DayReport,
+    LoggedLabel,
+    build_day_reports,
+    day_bounds,
+    day_report_json,
+    label_from_record,
+    parse_label_lines,
+    utc_days_overlapping,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+MINUTE = timedelta(minutes=1)
+
+
+def _z(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record(
+    start: datetime,
+    label: str = "Build",
+    *,
+    user: str = "alice",
+    smoothed: str | None = None,
+    mapped: str | None = None,
+    confidence: float = 0.8,
+    model: str = "model-a",
+    store: str | None = "store1",
+    length: timedelta = MINUTE,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A label-log record as the daemon writes it (fields of CONTRACT section 6)."""
+    rejected = label == "Mixed/Unknown"
+    smoothed = label if smoothed is None else smoothed
+    rec: dict[str, Any] = {
+        "user_id": user,
+        "bucket_start_ts": _z(start),
+        "bucket_end_ts": _z(start + length),
+        "core_label": "Build" if rejected else label,
+        "core_probs": {"Build": 1.0},
+        "confidence": confidence,
+        "is_rejected": rejected,
+        "label": label,
+        "smoothed_label": smoothed,
+        "mapped_label": smoothed if mapped is None else mapped,
+    }
+    if mapped is not None:
+        rec["mapped_probs"] = {mapped: 1.0}
+    rec.update(
+        calibrator="global",
+        reject_threshold=0.55,
+        model_bundle_id=model,
+        model_schema_hash="abc",
+        store_id=store,
+        source="f.json",
+        processed_at=_z(start + length),
+    )
+    rec.update(extra)
+    return rec
+
+
+def run(start: datetime, n: int, label: str = "Build", **kw: Any) -> list[dict[str, Any]]:
+    return [record(start + i * MINUTE, label, **kw) for i in range(n)]
+
+
+def labels_of(records: list[dict[str, Any]]) -> list[LoggedLabel]:
+    return [label_from_record(r) for r in records]
+
+
+def one_day(records: list[dict[str, Any]], tz: Any = UTC, **kw: Any) -> DayReport:
+    reports = build_day_reports(labels_of(records), tz, **kw)
+    assert len(reports) == 1, reports
+    return reports[0]
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# --- known answers ---------------------------------------------------------------------
+
+
+def test_a_plain_day() -> None:
+    t = utc(2026, 1, 5, 9)
+    records = (
+        run(t, 30, "Build")  # 09:00-09:30
+        + run(t + 30 * MINUTE, 10, "Debug")  # 09:30-09:40
+        + [record(t + 40 * MINUTE, "Mixed/Unknown", smoothed="Debug", confidence=0.3)]
+        + run(t + 41 * MINUTE, 9, "Debug")  # 09:41-09:50
+    )
+    report = one_day(records)
+    assert report.date == date(2026, 1, 5)
+    assert report.windows == 50
+    assert report.total_minutes == 50
+    assert dict(report.core_breakdown) == {"Build": 30.0, "Debug": 20.0}
+    assert report.mapped_breakdown is None  # no taxonomy: no mapped_probs
+    assert [(s.label, s.windows) for s in report.segments] == [("Build", 30), ("Debug", 20)]
+    assert report.segments[1].start == t.timestamp() + 30 * 60
+    assert report.segments[1].end == t.timestamp() + 50 * 60
+    # raw labels: Build->Debug, Debug->Mixed, Mixed->Debug = 3 changes over 50 windows
+    assert report.flap_rate_raw == pytest.approx(3 / 50)
+    assert report.flap_rate_smoothed == pytest.approx(1 / 50)
+    assert report.reject_rate == pytest.approx(1 / 50)
+    assert report.rejected == 1
+    assert report.models == ("model-a",)
+    assert report.stores == ("store1",)
+    assert report.mean_confidence == pytest.approx((49 * 0.8 + 0.3) / 50)
+    assert report.segments[1].confidence == pytest.approx((19 * 0.8 + 0.3) / 20)
+
+
+def test_gaps_end_a_run_only_when_longer_than_idle_gap() -> None:
+    t = utc(2026, 1, 5, 9)
+    # 5 windows, a 300 s gap (kept), 5 windows, a 301 s gap (split), 5 windows
+    second = t + 10 * MINUTE
+    third = second + 5 * MINUTE + timedelta(seconds=301)
+    records = run(t, 5) + run(second, 5) + run(third, 5)
+    report = one_day(records)
+    assert [s.windows for s in report.segments] == [10, 5]
+    assert report.segments[0].end == (second + 5 * MINUTE).timestamp()
+    assert report.segments[1].start == third.timestamp()
+    assert report.total_minutes == 15  # the gaps are not time spent
+    shorter = one_day(records, idle_gap=60.0)
+    assert [s.windows for s in shorter.segments] == [5, 5, 5]
+
+
+def test_rejected_windows_and_several_models() -> None:
+    t = utc(2026, 2, 1, 12)
+    records = (
+        run(t, 6, "Write", model="m1", store=None)
+        + run(t + 6 * MINUTE, 4, "Mixed/Unknown", model="m2", store="s2", confidence=0.4)
+        + run(t + 10 * MINUTE, 10, "Write", model="m1", store="s3")
+    )
+    report = one_day(records)
+    assert report.reject_rate == pytest.approx(4 / 20)
+    assert report.models == ("m1", "m2")
+    assert report.stores == (None, "s2", "s3")
+    assert dict(report.core_breakdown) == {"Mixed/Unknown": 4.0, "Write": 16.0}
+    assert [s.label for s in report.segments] == ["Write", "Mixed/Unknown", "Write"]
+    assert [s.label for s in report.focus_blocks()] == ["Write", "Write"]
+    assert report.focus_blocks()[0].windows == 10
+
+
+def test_dst_spring_forward_day_has_23_hours() -> None:
+    # Europe/Berlin 2026-03-29: 02:00 CET -> 03:00 CEST; the local day is 23 h long
+    day = date(2026, 3, 29)
+    start, end = day_bounds(day, BERLIN)
+    assert end - start == 23 * 3600
+    assert utc_days_overlapping([day], BERLIN) == [date(2026, 3, 28), date(2026, 3, 29)]
+    # every minute from 22:00Z the day before to 23:30Z: 90 + 1440 + 60 + ... windows
+    first = utc(2026, 3, 28, 22)
+    records = run(first, 26 * 60)
+    reports = build_day_reports(labels_of(records), BERLIN)
+    by_day = {r.date: r for r in reports}
+    assert by_day[day].windows == 23 * 60
+    assert by_day[day].total_minutes == 23 * 60
+    (_segment,) = by_day[day].segments
+    assert json.dumps(day_report_json(by_day[day], BERLIN)["segments"][0][:2]) == (
+        '["2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00"]'
+    )
+    assert by_day[date(2026, 3, 28)].windows == 60  # 22:00Z-23:00Z is 23:00-24:00 CET
+    assert by_day[date(2026, 3, 30)].windows == 26 * 60 - 60 - 23 * 60
+
+
+def test_dst_fall_back_day_has_25_hours() -> None:
+    day = date(2026, 10, 25)
+    start, end = day_bounds(day, BERLIN)
+    assert end - start == 25 * 3600
+    assert utc_days_overlapping([day], BERLIN) == [date(2026, 10, 24), date(2026, 10, 25)]
+    records = run(utc(2026, 10, 24, 20), 30 * 60, "Debug")
+    by_day = {r.date: r for r in build_day_reports(labels_of(records), BERLIN)}
+    assert by_day[day].windows == 25 * 60
+    assert by_day[day].core_breakdown["Debug"] == 25 * 60
+    doc = day_report_json(by_day[day], BERLIN)
+    assert doc["segments"] == [
+        ["2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00", "Debug", 1500]
+    ]
+
+
+def test_a_local_day_spans_two_utc_files() -> None:
+    # New York is UTC-5 in January: 2026-01-15 local is 05:00Z on the 15th to 05:00Z on the 16th
+    day = date(2026, 1, 15)
+    assert utc_days_overlapping([day], NEW_YORK) == [date(2026, 1, 15), date(2026, 1, 16)]
+    evening = utc(2026, 1, 16, 3, 30)  # 22:30 local on the 15th, in the 16th's UTC file
+    records = run(utc(2026, 1, 15, 14), 60, "Meet") + run(evening, 45, "Write")
+    report = one_day(records, NEW_YORK)
+    assert report.date == day
+    assert dict(report.core_breakdown) == {"Meet": 60.0, "Write": 45.0}
+    doc = day_report_json(report, NEW_YORK)
+    assert doc["segments"][1] == [
+        "2026-01-15T22:30:00-05:00",
+        "2026-01-15T23:15:00-05:00",
+        "Write",
+        45,
+    ]
+    # the same windows in UTC fall on two days
+    assert [r.date for r in build_day_reports(labels_of(records), UTC)] == [
+        date(2026, 1, 15),
+        date(2026, 1, 16),
+    ]
+
+
+def test_fixed_offset_timezone_and_filters() -> None:
+    plus_530 = timezone(timedelta(hours=5, minutes=30))
+    records = run(utc(2026, 1, 1, 18), 60) + run(utc(2026, 1, 1, 20), 10, user="bob")
+    # 18:00Z is 23:30 local: 30 windows on Jan 1, 30 on Jan 2
+    reports = build_day_reports(labels_of(records), plus_530)
+    assert [(r.user_id, r.date.day, r.windows) for r in reports] == [
+        ("alice", 1, 30),
+        ("alice", 2, 30),
+        ("bob", 2, 10),
+    ]
+    only = build_day_reports(labels_of(records), plus_530, days=[date(2026, 1, 2)], users=["bob"])
+    assert [(r.user_id, r.windows) for r in only] == [("bob", 10)]
+
+
+def test_mapped_breakdown_when_a_taxonomy_was_used() -> None:
+    t = utc(2026, 1, 5, 9)
+    records = run(t, 20, "Build", mapped="Deep work") + run(
+        t + 20 * MINUTE, 5, "Meet", mapped="Talk"
+    )
+    report = one_day(records)
+    assert dict(report.mapped_breakdown or {}) == {"Deep work": 20.0, "Talk": 5.0}
+    assert dict(report.core_breakdown) == {"Build": 20.0, "Meet": 5.0}
+
+
+def test_a_window_logged_twice_counts_once() -> None:
+    t = utc(2026, 1, 5, 9)
+    records = run(t, 10)
+    records.append(record(t + 3 * MINUTE, "Debug"))  # same window again, another label
+    report = one_day(records)
+    assert report.windows == 10
+    assert dict(report.core_breakdown) == {"Build": 10.0}
+
+
+def test_window_length_counts() -> None:
+    t = utc(2026, 1, 5, 9)
+    records = [record(t + i * 5 * MINUTE, length=5 * MINUTE) for i in range(4)]
+    assert one_day(records).total_minutes == 20
+
+
+# --- reading records -------------------------------------------------------------------
+
+
+def test_damaged_lines_are_skipped_and_counted() -> None:
+    good = record(utc(2026, 1, 5, 9))
+    bad_records = [
+        {k: v for k, v in good.items() if k != "label"},
+        {**good, "bucket_start_ts": "yesterday"},
+        {**good, "bucket_end_ts": good["bucket_start_ts"]},
+        {**good, "user_id": ""},
+        {**good, "confidence": "high"},
+        {**good, "confidence": True},
+        {**good, "is_rejected": "no"},
+        {**good, "store_id": 7},
+    ]
+    lines: list[bytes | str] = [json.dumps(good).encode(), b"", b"   "]
+    lines += [json.dumps(r) for r in bad_records]
+    lines += [b'{"user_id": "alice", "bucket_st', b"[1, 2]", b"\xff\xfe", b"null", b"[" * 100000]
+    parsed = parse_label_lines(lines)
+    assert len(parsed.labels) == 1
+    assert parsed.skipped == len(bad_records) + 5
+
+
+def test_old_records_and_unknown_keys() -> None:
+    old = {
+        "user_id": "alice",
+        "bucket_start_ts": "2026-01-05T09:00:00",  # naive means UTC
+        "bucket_end_ts": "2026-01-05T09:01:00",
+        "label": "Mixed/Unknown",
+        "some_future_field": {"x": 1},
+    }
+    label = label_from_record(old)
+    assert label.smoothed_label == "Mixed/Unknown"
+    assert label.mapped_label == "Mixed/Unknown"
+    assert label.is_rejected
+    assert label.confidence is None
+    assert label.model_bundle_id is None
+    assert label.start == utc(2026, 1, 5, 9).timestamp()
+    report = one_day([old])
+    assert report.mean_confidence is None
+    assert report.models == ()
+    assert report.segments[0].confidence is None
+
+
+def test_json_has_taskclf_daily_report_fields_and_ours() -> None:
+    t = utc(2026, 1, 5, 9)
+    records = run(t, 3, "Build") + run(t + 3 * MINUTE, 4, "Debug", confidence=0.123456)
+    doc = day_report_json(one_day(records), UTC)
+    taskclf_fields = {
+        "date",
+        "total_minutes",
+        "core_breakdown",
+        "mapped_breakdown",
+        "segments_count",
+        "flap_rate_raw",
+        "flap_rate_smoothed",
+    }
+    assert taskclf_fields | {"reject_rate", "segments", "models"} <= set(doc)
+    assert doc["date"] == "2026-01-05"
+    assert doc["total_minutes"] == 7.0
+    assert doc["flap_rate_raw"] == round(1 / 7, 4)
+    assert doc["segments"] == [
+        ["2026-01-05T09:00:00+00:00", "2026-01-05T09:03:00+00:00", "Build", 3],
+        ["2026-01-05T09:03:00+00:00", "2026-01-05T09:07:00+00:00", "Debug", 4],
+    ]
+    assert doc["segments_count"] == 2
+    assert doc["models"] == ["model-a"]
+    assert doc["mean_confidence"] == round((3 * 0.8 + 4 * 0.123456) / 7, 4)
+    json.dumps(doc, allow_nan=False)
+
+
+def test_cache_form_round_trips() -> None:
+    t = utc(2026, 1, 5, 9)
+    records = [
+        *run(t, 3, "Build", mapped="Deep"),
+        record(t + 3 * MINUTE, "Mixed/Unknown", store=None, confidence=0.1),
+    ]
+    report = one_day(records)
+    again = DayReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert again == report
+
+
+# --- invariants ------------------------------------------------------------------------
+
+LABELS = ["Build", "Debug", "Write", "Mixed/Unknown", "BreakIdle"]
+
+
+@st.composite
+def label_logs(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Windows of 1-3 users: random gaps (0 to 2 h), lengths (30-120 s), labels, models."""
+    records = []
+    for user in draw(
+        st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3, unique=True)
+    ):
+        t = utc(2026, 3, 28, 20) + timedelta(seconds=draw(st.integers(0, 86400)))
+        for _ in range(draw(st.integers(1, 80))):
+            length = timedelta(seconds=draw(st.sampled_from([30, 60, 60, 60, 120])))
+            records.append(
+                record(
+                    t,
+                    draw(st.sampled_from(LABELS)),
+                    user=user,
+                    smoothed=draw(st.sampled_from(LABELS)),
+                    model=draw(st.sampled_from(["m1", "m2"])),
+                    length=length,
+                    confidence=draw(st.floats(0, 1)),
+                )
+            )
+            gap = draw(st.sampled_from([0, 0, 0, 30, 299, 301, 3600, 7200]))
+            t += length + timedelta(seconds=gap)
+    return records
+
+
+@settings(max_examples=150, deadline=None)
+@given(label_logs(), st.sampled_from([UTC, BERLIN, NEW_YORK, ZoneInfo("Asia/Kolkata")]))
+def test_invariants(records: list[dict[str, Any]], tz: Any) -> None:
+    labels = labels_of(records)
+    reports = build_day_reports(labels, tz)
+    assert sum(r.windows for r in reports) == len(records)
+    for report in reports:
+        assert sum(report.core_breakdown.values()) == pytest.approx(report.total_minutes, abs=1e-9)
+        assert sum(s.windows for s in report.segments) == report.windows
+        for a, b in zip(report.segments, report.segments[1:], strict=False):
+            assert a.start < a.end <= b.start
+        assert all(s.start < s.end for s in report.segments)
+        lo, hi = day_bounds(report.date, tz)
+        assert all(lo <= s.start < hi for s in report.segments)
+        assert 0 <= report.flap_rate_smoothed < 1
+        assert 0 <= report.reject_rate <= 1
+        assert set(report.core_breakdown) == {s.label for s in report.segments}
+    # deterministic, whatever order the lines were read in
+    shuffled = list(labels)
+    random.Random(0).shuffle(shuffled)
+    assert build_day_reports(shuffled, tz) == reports
