@@ -1,0 +1,529 @@
+"""Online drift signals per user: the last 24 h against the 7 days before, in hourly counters.
+
+taskclf checks drift offline (``core/drift.py``, ``infer/monitor.py``) on two batches of
+predictions; here the same figures come from rolling counters the daemon updates with every
+labelled window, so memory stays bounded (8 days × 24 hourly buckets per user) whatever
+the size of the log, and the state is rebuilt by observing the log's recent records.
+
+- **reject rate**: share of windows with ``is_rejected``; an increase ≥ 0.10 is *critical*;
+- **class shares**: shares of ``core_label`` (the model's argmax, before the reject rule, so
+  a rise in rejects is not reported twice); any class moving by more than 0.15 is a *warning*;
+- **mean prediction entropy** of ``core_probs`` (natural log, probabilities clipped at 1e-8);
+  above 2× the reference mean it is a *warning*;
+- **missing-feature share**: mean share of a window's feature columns that were missing (the
+  daemon passes it; records do not carry it); an increase ≥ 0.10 is a *warning* (ours);
+- **model age**: from the bundle's ``created_at``; past taskclf's 7-day retrain cadence a
+  retrain is *due* (a figure, not an alert).
+
+Windows are bucketed by their own ``bucket_start_ts`` hour, not by when they were seen, so
+a rebuild from the log gives the same state. An alert ends only when its figure falls back
+past 80 % of the threshold, so a figure hovering at the threshold does not flap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from taskclf_core.labels import REJECT_LABEL
+
+__all__ = [
+    "AlertChange",
+    "DriftThresholds",
+    "DriftTracker",
+    "format_drift",
+    "prediction_entropy",
+]
+
+HOUR: Final = 3600
+CURRENT_HOURS: Final = 24
+REFERENCE_HOURS: Final = 7 * 24
+_KEPT_HOURS: Final = CURRENT_HOURS + REFERENCE_HOURS
+_EPS: Final = 1e-8
+_RELEASE: Final = 0.8  # an active alert ends below 80 % of its threshold
+_MAX_MODELS: Final = 8
+
+Severity = Literal["warning", "critical"]
+
+
+@dataclass(frozen=True, slots=True)
+class DriftThresholds:
+    """taskclf's drift thresholds (``core/defaults.py``), and the minimum sample sizes."""
+
+    reject_rate_increase: float = 0.10
+    class_shift: float = 0.15
+    entropy_multiplier: float = 2.0
+    missing_share_increase: float = 0.10
+    retrain_cadence_days: float = 7.0
+    # ours: a handful of windows says nothing; taskclf compares whatever it is given
+    min_current_windows: int = 30
+    min_reference_windows: int = 60
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {
+            "reject_rate_increase": self.reject_rate_increase,
+            "class_shift": self.class_shift,
+            "entropy_multiplier": self.entropy_multiplier,
+            "missing_share_increase": self.missing_share_increase,
+            "retrain_cadence_days": self.retrain_cadence_days,
+            "min_current_windows": self.min_current_windows,
+            "min_reference_windows": self.min_reference_windows,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    """An alert that started or ended, for one log line each way."""
+
+    user_id: str
+    trigger: str
+    severity: Severity
+    state: Literal["started", "ended"]
+    details: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class _Hour:
+    windows: int = 0
+    rejects: int = 0
+    classes: dict[str, int] = field(default_factory=dict)
+    entropy_sum: float = 0.0
+    entropy_n: int = 0
+    missing_sum: float = 0.0
+    missing_n: int = 0
+
+    def add(self, other: _Hour) -> None:
+        self.windows += other.windows
+        self.rejects += other.rejects
+        for label, n in other.classes.items():
+            self.classes[label] = self.classes.get(label, 0) + n
+        self.entropy_sum += other.entropy_sum
+        self.entropy_n += other.entropy_n
+        self.missing_sum += other.missing_sum
+        self.missing_n += other.missing_n
+
+
+@dataclass(slots=True)
+class _User:
+    hours: dict[int, _Hour] = field(default_factory=dict)
+    # bundle id -> (first window start, last window start), the newest few only
+    models: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+def prediction_entropy(probs: Iterable[float]) -> float:
+    """Shannon entropy (nats) of one probability vector, as taskclf computes it."""
+    total = 0.0
+    for p in probs:
+        q = min(max(float(p), _EPS), 1.0)
+        total -= q * math.log(q)
+    return total
+
+
+def _get(record: Any, key: str) -> Any:
+    if isinstance(record, Mapping):
+        return record.get(key)
+    return getattr(record, key, None)
+
+
+def _start_epoch(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.timestamp()
+
+
+def _epoch(now: datetime | float) -> float:
+    return now.timestamp() if isinstance(now, datetime) else float(now)
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _summary(total: _Hour) -> dict[str, Any]:
+    n = total.windows
+    return {
+        "windows": n,
+        "reject_rate": round(total.rejects / n, 4) if n else None,
+        "class_shares": (
+            {k: round(v / n, 4) for k, v in sorted(total.classes.items())} if n else {}
+        ),
+        "mean_entropy": (
+            round(total.entropy_sum / total.entropy_n, 6) if total.entropy_n else None
+        ),
+        "missing_feature_share": (
+            round(total.missing_sum / total.missing_n, 4) if total.missing_n else None
+        ),
+    }
+
+
+class DriftTracker:
+    """Per-user hourly counters of labelled windows, and the alerts they raise.
+
+    ``observe`` every record the daemon logs (and, at start, the log's last 8 days);
+    ``status(now)`` gives the ``drift`` object per user for ``status --json``;
+    ``transitions(now)`` returns the alerts that started or ended since its previous call
+    (call it after each batch or heartbeat and log each change once). Right after a rebuild
+    from the log its first answer lists every alert already active.
+    """
+
+    def __init__(self, thresholds: DriftThresholds | None = None) -> None:
+        self.thresholds = thresholds or DriftThresholds()
+        self._users: dict[str, _User] = {}
+        # (user, trigger) -> (severity, started at): the alerts transitions() reported
+        self._active: dict[tuple[str, str], tuple[Severity, float]] = {}
+
+    # --- counting ------------------------------------------------------------------
+
+    def observe(
+        self,
+        record: Mapping[str, Any] | Any,
+        now: datetime | float,
+        *,
+        missing_share: float | None = None,
+    ) -> bool:
+        """Count one labelled window (a record dict or a ``LabelRecord``).
+
+        ``missing_share`` is the share of the window's feature columns that were missing
+        (``n_missing / len(feature_columns)``), when known. Returns False (and counts
+        nothing) for a record without a usable user and start time, or one outside the
+        8 days the figures look at (older, or more than an hour ahead of ``now``).
+        """
+        user_id = _get(record, "user_id")
+        start = _start_epoch(_get(record, "bucket_start_ts"))
+        if not isinstance(user_id, str) or not user_id or start is None:
+            return False
+        now_hour = int(_epoch(now) // HOUR)
+        hour = int(start // HOUR)
+        if not now_hour - _KEPT_HOURS < hour <= now_hour + 1:
+            return False
+        user = self._users.get(user_id)
+        if user is None:
+            user = self._users[user_id] = _User()
+        bucket = user.hours.get(hour)
+        if bucket is None:
+            bucket = user.hours[hour] = _Hour()
+            self._prune(user, now_hour)
+        label = _get(record, "label")
+        rejected = _get(record, "is_rejected")
+        if not isinstance(rejected, bool):
+            rejected = label == REJECT_LABEL
+        bucket.windows += 1
+        bucket.rejects += rejected
+        core = _get(record, "core_label")
+        if not isinstance(core, str):
+            core = label
+        if isinstance(core, str):
+            bucket.classes[core] = bucket.classes.get(core, 0) + 1
+        probs = _get(record, "core_probs")
+        if isinstance(probs, Mapping) and probs:
+            try:
+                bucket.entropy_sum += prediction_entropy(probs.values())
+                bucket.entropy_n += 1
+            except (TypeError, ValueError):
+                pass
+        if missing_share is not None and math.isfinite(missing_share):
+            bucket.missing_sum += min(max(missing_share, 0.0), 1.0)
+            bucket.missing_n += 1
+        model = _get(record, "model_bundle_id")
+        if isinstance(model, str):
+            first, last = user.models.get(model, (start, start))
+            user.models[model] = (min(first, start), max(last, start))
+            if len(user.models) > _MAX_MODELS:
+                oldest = min(user.models, key=lambda m: user.models[m][1])
+                del user.models[oldest]
+        return True
+
+    def observe_many(
+        self, records: Iterable[Mapping[str, Any] | Any], now: datetime | float
+    ) -> int:
+        """:meth:`observe` each record (a rebuild from the log); returns how many counted."""
+        return sum(self.observe(record, now) for record in records)
+
+    def _prune(self, user: _User, now_hour: int) -> None:
+        cutoff = now_hour - _KEPT_HOURS
+        for hour in [h for h in user.hours if h <= cutoff]:
+            del user.hours[hour]
+
+    def bucket_count(self) -> int:
+        """Hourly buckets held, all users together (the memory bound's unit)."""
+        return sum(len(u.hours) for u in self._users.values())
+
+    @property
+    def users(self) -> tuple[str, ...]:
+        return tuple(sorted(self._users))
+
+    # --- figures and alerts --------------------------------------------------------
+
+    def _totals(self, user: _User, now_hour: int) -> tuple[_Hour, _Hour]:
+        current, reference = _Hour(), _Hour()
+        for hour, counts in user.hours.items():
+            age = now_hour - hour
+            if age < 0:
+                continue
+            if age < CURRENT_HOURS:
+                current.add(counts)
+            elif age < _KEPT_HOURS:
+                reference.add(counts)
+        return current, reference
+
+    def _evaluate(
+        self, user_id: str, user: _User, now_hour: int
+    ) -> tuple[dict[str, Any], list[tuple[str, Severity, dict[str, Any]]]]:
+        t = self.thresholds
+        current, reference = self._totals(user, now_hour)
+        cur, ref = _summary(current), _summary(reference)
+        figures: dict[str, Any] = {"current": cur, "reference": ref}
+        enough = (
+            current.windows >= t.min_current_windows
+            and reference.windows >= t.min_reference_windows
+        )
+        figures["enough_data"] = enough
+
+        def active(trigger: str) -> bool:
+            return (user_id, trigger) in self._active
+
+        def limit(trigger: str, threshold: float) -> float:
+            return threshold * _RELEASE if active(trigger) else threshold
+
+        alerts: list[tuple[str, Severity, dict[str, Any]]] = []
+        increase = None
+        if current.windows and reference.windows:
+            increase = current.rejects / current.windows - reference.rejects / reference.windows
+        figures["reject_rate_increase"] = None if increase is None else round(increase, 4)
+        rejects_up = increase is not None and increase >= limit(
+            "reject_rate_increase", t.reject_rate_increase
+        )
+        if enough and rejects_up:
+            alerts.append(
+                (
+                    "reject_rate_increase",
+                    "critical",
+                    {
+                        "ref_rate": ref["reject_rate"],
+                        "cur_rate": cur["reject_rate"],
+                        "increase": figures["reject_rate_increase"],
+                    },
+                )
+            )
+
+        shifts: dict[str, float] = {}
+        if current.windows and reference.windows:
+            for label in sorted(set(current.classes) | set(reference.classes)):
+                shifts[label] = abs(
+                    current.classes.get(label, 0) / current.windows
+                    - reference.classes.get(label, 0) / reference.windows
+                )
+        max_shift = max(shifts.values(), default=None)
+        figures["max_class_shift"] = None if max_shift is None else round(max_shift, 4)
+        bound = limit("class_shift", t.class_shift)
+        shifted = [label for label, s in shifts.items() if s > bound]
+        figures["shifted_classes"] = [label for label, s in shifts.items() if s > t.class_shift]
+        if enough and shifted:
+            alerts.append(
+                (
+                    "class_shift",
+                    "warning",
+                    {"max_shift": round(max_shift or 0.0, 4), "shifted_classes": shifted},
+                )
+            )
+
+        ratio = None
+        if current.entropy_n and reference.entropy_n:
+            ref_entropy = reference.entropy_sum / reference.entropy_n
+            cur_entropy = current.entropy_sum / current.entropy_n
+            if ref_entropy > _EPS:
+                ratio = cur_entropy / ref_entropy
+        figures["entropy_ratio"] = None if ratio is None else round(ratio, 4)
+        multiplier = t.entropy_multiplier
+        if active("entropy_spike"):
+            multiplier = 1 + (multiplier - 1) * _RELEASE
+        if enough and ratio is not None and ratio > multiplier:
+            alerts.append(
+                (
+                    "entropy_spike",
+                    "warning",
+                    {
+                        "ref_mean_entropy": ref["mean_entropy"],
+                        "cur_mean_entropy": cur["mean_entropy"],
+                        "ratio": round(ratio, 4),
+                    },
+                )
+            )
+
+        missing_increase = None
+        if current.missing_n and reference.missing_n:
+            missing_increase = (
+                current.missing_sum / current.missing_n
+                - reference.missing_sum / reference.missing_n
+            )
+        figures["missing_share_increase"] = (
+            None if missing_increase is None else round(missing_increase, 4)
+        )
+        if (
+            current.missing_n >= t.min_current_windows
+            and reference.missing_n >= t.min_reference_windows
+            and missing_increase is not None
+            and missing_increase >= limit("missing_features", t.missing_share_increase)
+        ):
+            alerts.append(
+                (
+                    "missing_features",
+                    "warning",
+                    {
+                        "ref_share": ref["missing_feature_share"],
+                        "cur_share": cur["missing_feature_share"],
+                        "increase": round(missing_increase, 4),
+                    },
+                )
+            )
+        return figures, alerts
+
+    def _model(
+        self, user: _User, now: float, created_at: Mapping[str, datetime | str] | None
+    ) -> dict[str, Any] | None:
+        if not user.models:
+            return None
+        bundle_id = max(user.models, key=lambda m: user.models[m][1])
+        first, _ = user.models[bundle_id]
+        made = (created_at or {}).get(bundle_id)
+        made_epoch = _start_epoch(made) if isinstance(made, str) else None
+        if isinstance(made, datetime):
+            made_epoch = (made if made.tzinfo else made.replace(tzinfo=UTC)).timestamp()
+        age_days = None if made_epoch is None else round((now - made_epoch) / 86400, 2)
+        return {
+            "bundle_id": bundle_id,
+            "labelling_since": _iso(first),
+            "created_at": None if made_epoch is None else _iso(made_epoch),
+            "age_days": age_days,
+            "retrain_due": (
+                None if age_days is None else age_days >= self.thresholds.retrain_cadence_days
+            ),
+        }
+
+    def status(
+        self,
+        now: datetime | float,
+        *,
+        model_created_at: Mapping[str, datetime | str] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """The ``drift`` object per user: figures, thresholds and the alerts active now.
+
+        ``model_created_at`` maps bundle ids to their ``metadata.json`` ``created_at``
+        (the daemon knows the bundle in force), for the model's age.
+        """
+        epoch = _epoch(now)
+        now_hour = int(epoch // HOUR)
+        out: dict[str, dict[str, Any]] = {}
+        for user_id in sorted(self._users):
+            user = self._users[user_id]
+            figures, alerts = self._evaluate(user_id, user, now_hour)
+            doc: dict[str, Any] = {
+                "as_of": _iso(epoch),
+                "window_hours": {"current": CURRENT_HOURS, "reference": REFERENCE_HOURS},
+                **figures,
+                "model": self._model(user, epoch, model_created_at),
+                "thresholds": self.thresholds.to_dict(),
+                "alerts": [
+                    {
+                        "trigger": trigger,
+                        "severity": severity,
+                        "details": details,
+                        "since": (
+                            _iso(self._active[(user_id, trigger)][1])
+                            if (user_id, trigger) in self._active
+                            else None
+                        ),
+                    }
+                    for trigger, severity, details in alerts
+                ],
+            }
+            out[user_id] = doc
+        return out
+
+    def transitions(self, now: datetime | float) -> list[AlertChange]:
+        """Alerts that started or ended since the previous call (each reported once)."""
+        epoch = _epoch(now)
+        now_hour = int(epoch // HOUR)
+        changes: list[AlertChange] = []
+        seen: set[tuple[str, str]] = set()
+        for user_id in sorted(self._users):
+            user = self._users[user_id]
+            self._prune(user, now_hour)
+            if not user.hours:
+                del self._users[user_id]  # gone quiet for 8 days: forget them
+                continue
+            _, alerts = self._evaluate(user_id, user, now_hour)
+            for trigger, severity, details in alerts:
+                key = (user_id, trigger)
+                seen.add(key)
+                if key not in self._active:
+                    self._active[key] = (severity, epoch)
+                    changes.append(AlertChange(user_id, trigger, severity, "started", details))
+        for key in sorted(set(self._active) - seen):
+            severity, _ = self._active.pop(key)
+            changes.append(AlertChange(key[0], key[1], severity, "ended", {}))
+        return changes
+
+
+# --- for people --------------------------------------------------------------------
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def _alert_text(alert: Mapping[str, Any]) -> str:
+    d = alert.get("details") or {}
+    trigger = alert.get("trigger")
+    if trigger == "reject_rate_increase":
+        what = f"reject rate {_pct(d.get('ref_rate'))} → {_pct(d.get('cur_rate'))}"
+    elif trigger == "class_shift":
+        what = f"class shares moved > 15 pts: {', '.join(d.get('shifted_classes', []))}"
+    elif trigger == "entropy_spike":
+        what = f"prediction entropy {d.get('ratio', 0):.1f}× the previous week"
+    elif trigger == "missing_features":
+        what = (
+            f"missing features {_pct(d.get('ref_share'))} → {_pct(d.get('cur_share'))} "
+            "(is the collector healthy?)"
+        )
+    else:
+        what = str(trigger)
+    return f"{str(alert.get('severity', '')).upper()} {what}"
+
+
+def format_drift(drift: Mapping[str, Mapping[str, Any]], *, label_width: int = 15) -> list[str]:
+    """Human lines for ``status``/``report``: one summary line per user, one per alert."""
+    lines: list[str] = []
+    for user_id, doc in drift.items():
+        head = f"  {'drift ' + user_id:<{label_width}}"
+        cur = doc.get("current") or {}
+        ref = doc.get("reference") or {}
+        if not doc.get("enough_data"):
+            state = (
+                f"not enough data yet ({cur.get('windows', 0)} windows in 24 h, "
+                f"{ref.get('windows', 0)} in the 7 days before)"
+            )
+        else:
+            ratio = doc.get("entropy_ratio")
+            state = (
+                f"{'ok' if not doc.get('alerts') else 'ALERT'}: 24 h {cur.get('windows')} windows, "
+                f"reject {_pct(cur.get('reject_rate'))} (week {_pct(ref.get('reject_rate'))}), "
+                f"entropy ×{'-' if ratio is None else f'{ratio:.2f}'}, "
+                f"class shift {_pct(doc.get('max_class_shift'))}"
+            )
+        model = doc.get("model") or {}
+        if model.get("age_days") is not None:
+            due = ", retrain due" if model.get("retrain_due") else ""
+            state += f"; model {model['age_days']:.0f} d old{due}"
+        lines.append(head + state)
+        lines += [f"  {'':<{label_width}}{_alert_text(alert)}" for alert in doc.get("alerts", [])]
+    return lines
