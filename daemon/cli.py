@@ -181,6 +181,14 @@ def _parser() -> argparse.ArgumentParser:
     add_personalize_arguments(personalize)
     _setting_flags(personalize)
 
+    report = sub.add_parser(
+        "report", parents=[common], help="time per label from the label log (text, JSON, a page)"
+    )
+    from daemon.commands.report import add_report_arguments
+
+    add_report_arguments(report)
+    _setting_flags(report)
+
     service = sub.add_parser("service", help="install/uninstall/show the login service")
     from daemon.commands.service import add_service_arguments
 
@@ -240,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_status(args)
         if args.command == "reload":
             return _cmd_reload(args)
+        if args.command == "report":
+            from daemon.commands import report
+
+            return report.run(args, _settings(args))
         if args.command == "service":
             from daemon.commands.service import run_service_command
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import numpy as np
 
-from taskclf_core.labels import CORE_LABELS
+from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
 from taskclf_core.schema import registry
 
-__all__ = ["DEFAULT_USERS", "UserProfile", "generate_windows"]
+__all__ = ["DEFAULT_USERS", "UserProfile", "generate_label_log", "generate_windows"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,4 +188,129 @@ def generate_windows(
                     out.append(window)
                     t += timedelta(minutes=1)
                     minute += 1
+    return out
+
+
+# --- label-log records (what the daemon writes), for report tests and benches ----------
+
+_ACTIVITY_WEIGHTS: tuple[tuple[str, float], ...] = (
+    ("Build", 0.24),
+    ("Debug", 0.15),
+    ("Write", 0.12),
+    ("Review", 0.10),
+    ("ReadResearch", 0.12),
+    ("Communicate", 0.12),
+    ("Meet", 0.08),
+    ("BreakIdle", 0.07),
+)
+
+
+def _probs(rng: random.Random, label: str, peak: float) -> dict[str, float]:
+    rest = [rng.random() for _ in CORE_LABELS]
+    others = sum(r for c, r in zip(CORE_LABELS, rest, strict=True) if c != label) or 1.0
+    probs = {
+        c: peak if c == label else (1.0 - peak) * r / others
+        for c, r in zip(CORE_LABELS, rest, strict=True)
+    }
+    return {c: round(p, 6) for c, p in probs.items()}
+
+
+def generate_label_log(
+    *,
+    user_id: str = "u-ada",
+    start: date = date(2026, 1, 5),
+    days: int = 7,
+    tz: tzinfo = UTC,
+    seed: int = 0,
+    weekends: bool = False,
+    model_bundle_ids: Sequence[str] = ("bundle_a",),
+    store_id: str | None = "0123456789ab",
+    buckets: Mapping[str, str] | None = None,
+    reject_threshold: float = 0.55,
+) -> list[dict[str, Any]]:
+    """Label-log records for a person's working days: ~8 h a day in tasks of minutes to an hour.
+
+    Local mornings from about 09:00 and afternoons to about 17:30 with a lunch gap, in ``tz``;
+    records are in time order with the fields and rounding of CONTRACT section 6, a 3-window
+    majority as ``smoothed_label``, and about 6 % rejected windows. ``model_bundle_ids``
+    label successive equal shares of the days; ``buckets`` (core label → bucket) adds
+    ``mapped_label``/``mapped_probs`` as a taxonomy would.
+    """
+    rng = random.Random(seed)
+    labels, weights = zip(*_ACTIVITY_WEIGHTS, strict=True)
+    out: list[dict[str, Any]] = []
+    recent: list[str] = []
+    for offset in range(days):
+        day = start + timedelta(days=offset)
+        if not weekends and day.weekday() >= 5:
+            continue
+        model = model_bundle_ids[
+            min(offset * len(model_bundle_ids) // days, len(model_bundle_ids) - 1)
+        ]
+        morning = datetime.combine(day, time(8, 45), tzinfo=tz) + timedelta(
+            minutes=rng.randint(0, 45)
+        )
+        lunch = datetime.combine(day, time(12, 15), tzinfo=tz) + timedelta(
+            minutes=rng.randint(0, 30)
+        )
+        back = lunch + timedelta(minutes=rng.randint(30, 60))
+        home = datetime.combine(day, time(17, 15), tzinfo=tz) + timedelta(
+            minutes=rng.randint(0, 60)
+        )
+        recent.clear()
+        for begin, end in ((morning, lunch), (back, home)):
+            t = begin.astimezone(UTC)
+            end_utc = end.astimezone(UTC)
+            while t < end_utc:
+                task = rng.choices(labels, weights)[0]
+                length = (
+                    rng.choice((30, 60)) if task == "Meet" else max(3, int(rng.expovariate(1 / 22)))
+                )
+                for _ in range(length):
+                    if t >= end_utc:
+                        break
+                    core = task if rng.random() < 0.88 else rng.choice(CORE_LABELS)
+                    peak = min(0.99, max(0.2, rng.betavariate(6, 2)))
+                    probs = _probs(rng, core, peak)
+                    confidence = max(probs.values())
+                    rejected = confidence < reject_threshold
+                    label = REJECT_LABEL if rejected else core
+                    recent = [*recent[-2:], label]
+                    counts = {x: recent.count(x) for x in recent}
+                    top = max(counts.values())
+                    smoothed = next(x for x in reversed(recent) if counts[x] == top)
+                    stamp = t.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    end_stamp = (t + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    record: dict[str, Any] = {
+                        "user_id": user_id,
+                        "bucket_start_ts": stamp,
+                        "bucket_end_ts": end_stamp,
+                        "core_label": core,
+                        "core_probs": probs,
+                        "confidence": confidence,
+                        "is_rejected": rejected,
+                        "label": label,
+                        "smoothed_label": smoothed,
+                        "mapped_label": smoothed,
+                    }
+                    if buckets is not None:
+                        mapped = (
+                            REJECT_LABEL
+                            if smoothed == REJECT_LABEL
+                            else buckets.get(smoothed, "Other")
+                        )
+                        record["mapped_label"] = mapped
+                        record["mapped_probs"] = {mapped: 1.0}
+                    record.update(
+                        calibrator="global",
+                        reject_threshold=reject_threshold,
+                        model_bundle_id=model,
+                        model_schema_hash="synthetic",
+                        store_id=store_id,
+                        source=f"{stamp[:10]}.jsonl",
+                        processed_at=end_stamp,
+                        model_probs=probs,
+                    )
+                    out.append(record)
+                    t += timedelta(minutes=1)
     return out

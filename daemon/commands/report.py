@@ -1,0 +1,222 @@
+"""`taskclf-daemon report`: where the day went, from the label log (text, JSON or a page)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from daemon.fsutil import atomic_write_text
+from daemon.reporting.localtz import local_timezone, zone_key
+from daemon.reporting.summaries import DaySummaries
+from daemon.reporting.view import ReportView, report_json
+from daemon.settings import Settings
+from taskclf_core.errors import ConfigError
+
+__all__ = ["MAX_DAYS", "add_report_arguments", "parse_day", "resolve_days", "run"]
+
+MAX_DAYS: Final = 366
+
+
+def parse_day(text: str) -> date:
+    """``YYYY-MM-DD``, ``today`` or ``yesterday`` (argparse ``type``: a bad one exits 2)."""
+    word = text.strip().lower()
+    today = datetime.now(local_timezone()).date()
+    if word == "today":
+        return today
+    if word == "yesterday":
+        return today - timedelta(days=1)
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date YYYY-MM-DD (or today, yesterday), got {text!r}"
+        ) from None
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--date", type=parse_day, default=None, metavar="D", help="one local day (default: today)"
+    )
+    parser.add_argument(
+        "--from", dest="from_day", type=parse_day, default=None, metavar="D", help="first day"
+    )
+    parser.add_argument(
+        "--to",
+        dest="to_day",
+        type=parse_day,
+        default=None,
+        metavar="D",
+        help="last day (default: today)",
+    )
+    parser.add_argument("--user", default=None, metavar="U", help="only this user (default: all)")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument(
+        "--json", action="store_true", help="taskclf DailyReport JSON per user and day"
+    )
+    out.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write a self-contained timeline page",
+    )
+
+
+def resolve_days(
+    day: date | None, from_day: date | None, to_day: date | None, today: date
+) -> list[date]:
+    """The local days asked for; a contradictory request is a ConfigError naming the flags."""
+    if day is not None and (from_day is not None or to_day is not None):
+        raise ConfigError("--date and --from/--to: expected one or the other, not both")
+    if day is not None:
+        return [day]
+    if from_day is None and to_day is None:
+        return [today]
+    if from_day is None:
+        raise ConfigError("--to: expected --from as well (the first day of the range)")
+    last = today if to_day is None else to_day
+    if from_day > last:
+        raise ConfigError(
+            f"--from/--to: expected --from on or before --to, got {from_day} after {last}"
+        )
+    n = (last - from_day).days + 1
+    if n > MAX_DAYS:
+        raise ConfigError(f"--from/--to: expected at most {MAX_DAYS} days, got {n}")
+    return [from_day + timedelta(days=i) for i in range(n)]
+
+
+def _model_created_at(settings: Settings) -> dict[str, str]:
+    """``created_at`` of the configured bundle, by bundle id (for the model's age)."""
+    path = settings.model_path
+    try:
+        meta = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    made = meta.get("created_at") if isinstance(meta, dict) else None
+    if not isinstance(made, str):
+        return {}
+    return {path.name: made, path.resolve().name: made}
+
+
+def _bucket_colours(settings: Settings) -> dict[str, str]:
+    if settings.taxonomy is None:
+        return {}
+    from taskclf_core.errors import TaxonomyError
+    from taskclf_core.taxonomy import load_taxonomy
+
+    try:
+        taxonomy = load_taxonomy(settings.taxonomy)
+    except TaxonomyError:
+        return {}  # the daemon refuses it at start; the report just uses its own colours
+    return {bucket.name: bucket.color for bucket in taxonomy.buckets}
+
+
+def _drift(
+    summaries: DaySummaries, users: Sequence[str], now: datetime, settings: Settings
+) -> dict[str, dict[str, Any]]:
+    from taskclf_core.drift import DriftTracker
+
+    tracker = DriftTracker()
+    wanted = set(users)
+    for record in summaries.recent_records(now):
+        if record.get("user_id") in wanted:
+            tracker.observe(record, now)
+    tracker.transitions(now)  # a one-off look: every active alert counts as started now
+    return tracker.status(now, model_created_at=_model_created_at(settings))
+
+
+def _colour_wanted(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _unicode_ok(stream: TextIO) -> bool:
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    return encoding in ("utf8", "utf8sig")
+
+
+def build_view(
+    settings: Settings,
+    days: Sequence[date],
+    *,
+    user: str | None,
+    tz: tzinfo,
+    now: datetime,
+    with_drift: bool,
+) -> ReportView:
+    summaries = DaySummaries(
+        settings.labels_path,
+        tz,
+        cache_dir=settings.data_dir / "cache" / "report",
+        idle_gap=settings.idle_gap_seconds,
+    )
+    data = summaries.load(days, users=None if user is None else [user])
+    if user is not None:
+        users = [user]
+        if not data.reports:
+            known = summaries.users()
+            if user not in known:
+                listed = ", ".join(known) if known else "none: the log is empty"
+                raise ConfigError(
+                    f"--user: expected a user in the label log {settings.labels_path}, "
+                    f"got {user!r} (users there: {listed})"
+                )
+    else:
+        users = sorted({r.user_id for r in data.reports})
+    drift = _drift(summaries, users, now, settings) if with_drift and users else None
+    return ReportView.build(
+        days=days,
+        tz=tz,
+        zone_name=zone_key(tz) or str(tz),
+        users=users,
+        reports=data.reports,
+        skipped=data.skipped,
+        label_log=settings.labels_path,
+        generated_at=now,
+        drift=drift,
+        bucket_colours=_bucket_colours(settings),
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings, *, out: TextIO | None = None) -> int:
+    stream = out if out is not None else sys.stdout
+    tz = local_timezone()
+    now = datetime.now(UTC)
+    today = now.astimezone(tz).date()
+    days = resolve_days(args.date, args.from_day, args.to_day, today)
+    if args.html is not None and not args.html.parent.is_dir():
+        raise ConfigError(f"--html: expected a file in an existing directory, got {args.html}")
+    view = build_view(settings, days, user=args.user, tz=tz, now=now, with_drift=days[-1] >= today)
+    if args.json:
+        stream.write(json.dumps(report_json(view), indent=2, allow_nan=False) + "\n")
+        return 0
+    if args.html is not None:
+        from daemon.reporting.html import render_html
+
+        atomic_write_text(args.html, render_html(view), mode=0o600)
+        stream.write(f"wrote {args.html} ({_describe(view)})\n")
+        return 0
+    from daemon.reporting.text import render_text
+
+    if not view.users:
+        when = str(days[0]) if len(days) == 1 else f"{days[0]} to {days[-1]}"
+        stream.write(f"no windows labelled {when} (label log: {settings.labels_path})\n")
+        return 0
+    stream.write(render_text(view, colour=_colour_wanted(stream), unicode=_unicode_ok(stream)))
+    return 0
+
+
+def _describe(view: ReportView) -> str:
+    users = len(view.users)
+    days = len(view.days)
+    return f"{users} user{'s' if users != 1 else ''}, {days} day{'s' if days != 1 else ''}"

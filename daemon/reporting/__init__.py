@@ -1,0 +1,1 @@
+"""What `taskclf-daemon report` reads and draws: cached day summaries, terminal text, a page."""
