@@ -67,5 +67,7 @@ def zone_key(tz: tzinfo) -> str | None:
     if isinstance(tz, timezone):
         offset = tz.utcoffset(None)
         minutes = int(offset.total_seconds() // 60)
+        if minutes == 0:
+            return "UTC"
         return f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
     return None

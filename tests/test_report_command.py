@@ -1,0 +1,445 @@
+"""`taskclf-daemon report`: only the overlapped day files, the cache, three forms, errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from daemon_harness import run_cli
+
+from daemon.cli import main
+from daemon.reporting.summaries import DaySummaries
+from taskclf_core.daily import build_day_reports, day_report_json, label_from_record
+from taskclf_core.synthetic import generate_label_log
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MINUTE = timedelta(minutes=1)
+
+
+def write_log(labels: Path, records: Iterable[dict[str, Any]], *, mode: str = "w") -> list[Path]:
+    """Records into ``labels/<UTC day>.jsonl`` as the daemon lays them out (0600)."""
+    labels.mkdir(parents=True, exist_ok=True, mode=0o700)
+    by_day: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_day[record["bucket_start_ts"][:10]].append(record)
+    paths = []
+    for day, day_records in sorted(by_day.items()):
+        path = labels / f"{day}.jsonl"
+        with open(path, mode, encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in day_records)
+        path.chmod(0o600)
+        paths.append(path)
+    return paths
+
+
+def rec(start: datetime, label: str, user: str = "alice", **extra: Any) -> dict[str, Any]:
+    rejected = label == "Mixed/Unknown"
+    out = {
+        "user_id": user,
+        "bucket_start_ts": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "bucket_end_ts": (start + MINUTE).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "core_label": "Build",
+        "core_probs": {"Build": 0.7, "Debug": 0.3},
+        "confidence": 0.4 if rejected else 0.7,
+        "is_rejected": rejected,
+        "label": label,
+        "smoothed_label": label,
+        "mapped_label": label,
+        "calibrator": "global",
+        "reject_threshold": 0.55,
+        "model_bundle_id": "model-a",
+        "model_schema_hash": "h",
+        "store_id": None,
+        "source": "x.json",
+        "processed_at": "2026-03-29T00:00:00Z",
+    }
+    out.update(extra)
+    return out
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    path = tmp_path / "data"
+    path.mkdir(mode=0o700)
+    return path
+
+
+def dst_day_log() -> list[dict[str, Any]]:
+    """Berlin's 23-hour 2026-03-29: its windows are in the 03-28 and 03-29 UTC files."""
+    early = datetime(2026, 3, 29, 0, 30, tzinfo=BERLIN)  # 23:30Z on the 28th
+    late = datetime(2026, 3, 29, 23, 0, tzinfo=BERLIN)  # 21:00Z on the 29th
+    records = [rec(early + i * MINUTE, "Write") for i in range(45)]
+    records += [rec(late + i * MINUTE, "Debug") for i in range(30)]
+    records += [rec(late + (30 + i) * MINUTE, "Mixed/Unknown") for i in range(5)]
+    records += [
+        rec(late + i * MINUTE, "Meet", user="bob", model_bundle_id="model-b") for i in range(10)
+    ]
+    return records
+
+
+def report(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["report", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+def test_json_for_a_dst_day_across_two_utc_files(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_log(data_dir / "labels", dst_day_log())
+    code, out, _ = report(capsys, "--data-dir", str(data_dir), "--date", "2026-03-29", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["timezone"] == "Europe/Berlin"
+    assert (doc["from"], doc["to"]) == ("2026-03-29", "2026-03-29")
+    alice, bob = doc["reports"]
+    assert alice["user_id"] == "alice"
+    assert alice["date"] == "2026-03-29"
+    assert alice["total_minutes"] == 80.0
+    assert alice["core_breakdown"] == {"Debug": 30.0, "Mixed/Unknown": 5.0, "Write": 45.0}
+    assert alice["mapped_breakdown"] is None
+    assert alice["segments"] == [
+        ["2026-03-29T00:30:00+01:00", "2026-03-29T01:15:00+01:00", "Write", 45],
+        ["2026-03-29T23:00:00+02:00", "2026-03-29T23:30:00+02:00", "Debug", 30],
+        ["2026-03-29T23:30:00+02:00", "2026-03-29T23:35:00+02:00", "Mixed/Unknown", 5],
+    ]
+    assert alice["segments_count"] == 3
+    assert alice["reject_rate"] == round(5 / 80, 4)
+    assert alice["flap_rate_raw"] == round(2 / 80, 4)
+    assert alice["models"] == ["model-a"]
+    assert bob["models"] == ["model-b"]
+    assert bob["total_minutes"] == 10.0
+    assert doc["drift"] == {}  # the day is in the past: no "now" figures
+    # the command's JSON is the pure core's, on the same records
+    labels = [label_from_record(r) for r in dst_day_log()]
+    expected = build_day_reports(labels, BERLIN, days=[date(2026, 3, 29)])
+    assert doc["reports"] == [day_report_json(r, BERLIN) for r in expected]
+
+
+def test_a_range_and_one_user(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_log(data_dir / "labels", dst_day_log())
+    code, out, _ = report(
+        capsys,
+        "--data-dir",
+        str(data_dir),
+        "--from",
+        "2026-03-27",
+        "--to",
+        "2026-03-30",
+        "--user",
+        "bob",
+        "--json",
+    )
+    assert code == 0
+    doc = json.loads(out)
+    assert [(r["user_id"], r["date"]) for r in doc["reports"]] == [("bob", "2026-03-29")]
+
+
+def test_only_the_overlapped_day_files_are_read(data_dir: Path) -> None:
+    labels = data_dir / "labels"
+    write_log(labels, dst_day_log())
+    (labels / "2026-03-28.jsonl").open("a").write('{"broken\n')
+    (labels / "2026-03-27.jsonl").write_text("not json at all\n" * 3)
+    (labels / "2026-03-30.jsonl").write_text("not json either\n")
+    summaries = DaySummaries(labels, BERLIN)
+    data = summaries.load([date(2026, 3, 29)])
+    assert data.files == [labels / "2026-03-28.jsonl", labels / "2026-03-29.jsonl"]
+    assert data.skipped == 1  # only the damaged line of a file the day overlaps
+    assert sum(r.windows for r in data.reports) == 90
+
+
+# --- the cache ---------------------------------------------------------------------------
+
+
+def test_the_cache_answers_a_repeat_and_notices_an_append(data_dir: Path) -> None:
+    labels = data_dir / "labels"
+    cache = data_dir / "cache" / "report"
+    write_log(labels, dst_day_log())
+    days = [date(2026, 3, 28), date(2026, 3, 29)]
+    first = DaySummaries(labels, BERLIN, cache_dir=cache).load(days)
+    assert (first.cached_days, first.built_days) == (0, 2)
+    again = DaySummaries(labels, BERLIN, cache_dir=cache).load(days)
+    assert (again.cached_days, again.built_days) == (2, 0)
+    assert again.reports == first.reports
+    for path in [cache.parent, cache, *cache.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), path
+    # the daemon appends a window to the 29th's file: only the day that reads it is rebuilt
+    later = datetime(2026, 3, 29, 23, 40, tzinfo=BERLIN)
+    with open(labels / "2026-03-29.jsonl", "a") as fh:
+        fh.write(json.dumps(rec(later, "Review")) + "\n")
+    after = DaySummaries(labels, BERLIN, cache_dir=cache).load(days)
+    assert (after.cached_days, after.built_days) == (1, 1)
+    alice = next(r for r in after.reports if r.user_id == "alice" and r.date == days[1])
+    assert alice.core_breakdown["Review"] == 1.0
+
+
+def test_a_damaged_or_foreign_cache_entry_is_rebuilt(data_dir: Path) -> None:
+    labels = data_dir / "labels"
+    cache = data_dir / "cache" / "report"
+    write_log(labels, dst_day_log())
+    day = [date(2026, 3, 29)]
+    built = DaySummaries(labels, BERLIN, cache_dir=cache).load(day)
+    (entry,) = (cache / "Europe_Berlin").glob("*.json")
+    entry.write_text('{"version": 1, "reports": [')
+    assert DaySummaries(labels, BERLIN, cache_dir=cache).load(day).reports == built.reports
+    # another idle gap or another zone never reuses it
+    other = DaySummaries(labels, BERLIN, cache_dir=cache, idle_gap=30.0).load(day)
+    assert other.built_days == 1
+    utc = DaySummaries(labels, UTC, cache_dir=cache).load(day)
+    assert utc.built_days == 1
+    assert (cache / "UTC").is_dir()
+
+
+def test_a_read_only_cache_dir_still_reports(data_dir: Path) -> None:
+    labels = data_dir / "labels"
+    write_log(labels, dst_day_log())
+    blocked = data_dir / "cache"
+    blocked.write_text("a file where the cache dir would be")
+    data = DaySummaries(labels, BERLIN, cache_dir=blocked / "report").load([date(2026, 3, 29)])
+    assert len(data.reports) == 2
+
+
+def test_a_line_being_appended_is_not_damage(data_dir: Path) -> None:
+    labels = data_dir / "labels"
+    write_log(labels, dst_day_log())
+    with open(labels / "2026-03-29.jsonl", "a") as fh:
+        fh.write('{"user_id": "alice", "bucket_st')  # no newline yet
+    data = DaySummaries(labels, BERLIN).load([date(2026, 3, 29)])
+    assert data.skipped == 0
+
+
+def test_users_index(data_dir: Path) -> None:
+    labels = data_dir / "labels"
+    write_log(labels, dst_day_log())
+    write_log(labels, [rec(datetime(2026, 1, 2, 9, tzinfo=UTC), "Build", user="carol")])
+    cache = data_dir / "cache" / "report"
+    assert DaySummaries(labels, BERLIN, cache_dir=cache).users() == ["alice", "bob", "carol"]
+    assert (cache / "users.json").exists()
+    (labels / "2026-01-02.jsonl").unlink()
+    assert DaySummaries(labels, BERLIN, cache_dir=cache).users() == ["alice", "bob"]
+
+
+# --- text -----------------------------------------------------------------------------
+
+
+class FakeTty(io.StringIO):
+    encoding = "utf-8"
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_text_has_the_figures_and_no_colour_off_a_tty(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = generate_label_log(
+        user_id="alice",
+        start=date(2026, 3, 23),
+        days=5,
+        tz=BERLIN,
+        seed=3,
+        buckets={"Build": "Deep work", "Debug": "Deep work", "Meet": "Talk"},
+        model_bundle_ids=("m1", "m2"),
+    )
+    write_log(data_dir / "labels", records)
+    code, out, _ = report(capsys, "--data-dir", str(data_dir), "--date", "2026-03-24")
+    assert code == 0
+    assert "\x1b[" not in out
+    assert out.startswith("alice · Tuesday 24 March 2026 · Europe/Berlin")
+    for word in ("Build", "buckets", "Deep work", "rejected", "segments", "flap rate"):
+        assert word in out
+    assert "longest focus" in out
+    assert "models         m1" in out
+    doc = json.loads(_json(capsys, data_dir, "--date", "2026-03-24"))
+    (day,) = doc["reports"]
+    minutes = day["core_breakdown"]["Build"]
+    build_line = next(line for line in out.splitlines() if line.strip().startswith("Build"))
+    hours, rest = divmod(round(minutes), 60)
+    assert (f"{hours} h {rest:02d} min" if hours else f"{rest} min") in build_line
+    assert f"{day['segments_count']} · flap rate" in out
+
+    code, week, _ = report(
+        capsys, "--data-dir", str(data_dir), "--from", "2026-03-23", "--to", "2026-03-29"
+    )
+    assert "Sat 28 Mar" in week
+    assert "no windows" in week
+    assert "m1, m2" in week
+
+
+def _json(capsys: pytest.CaptureFixture[str], data_dir: Path, *args: str) -> str:
+    assert main(["report", "--data-dir", str(data_dir), *args, "--json"]) == 0
+    return capsys.readouterr().out
+
+
+def test_colour_only_on_a_tty_and_never_with_no_color(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.commands import report as command
+    from daemon.settings import load_settings
+
+    write_log(data_dir / "labels", dst_day_log())
+    parser_args = _args("--date", "2026-03-29")
+    settings = load_settings(None, {"data_dir": str(data_dir)})
+    tty = FakeTty()
+    assert command.run(parser_args, settings, out=tty) == 0
+    assert "\x1b[38;2;" in tty.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = FakeTty()
+    command.run(parser_args, settings, out=plain)
+    assert "\x1b[" not in plain.getvalue()
+
+
+def _args(*argv: str) -> Any:
+    from daemon.cli import _parser
+
+    return _parser().parse_args(["report", *argv])
+
+
+def test_no_windows_today(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = report(capsys, "--data-dir", str(data_dir))
+    assert code == 0
+    assert out.startswith("no windows labelled ")
+
+
+def test_default_is_today_with_drift(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    now = datetime.now(BERLIN).replace(second=0, microsecond=0)
+    start = now - timedelta(minutes=30)
+    if start.date() != now.date():
+        start = now.replace(hour=0, minute=0)
+    records = [rec(start + i * MINUTE, "Build") for i in range(int((now - start) / MINUTE))]
+    if not records:
+        pytest.skip("the local day has just begun")
+    write_log(data_dir / "labels", records)
+    doc = json.loads(_json(capsys, data_dir))
+    assert doc["from"] == now.date().isoformat()
+    assert doc["reports"][0]["windows"] == len(records)
+    drift = doc["drift"]["alice"]
+    assert drift["current"]["windows"] == len(records)
+    assert not drift["enough_data"]
+    code, out, _ = report(capsys, "--data-dir", str(data_dir))
+    assert code == 0
+    assert "model health now" in out
+    assert "drift alice" in out
+
+
+# --- bad arguments ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--date", "2026-02-30"], "--date: expected a date YYYY-MM-DD"),
+        (["--date", "monday"], "--date: expected a date YYYY-MM-DD"),
+        (
+            ["--from", "2026-03-29", "--to", "2026-03-01"],
+            "--from/--to: expected --from on or before --to",
+        ),
+        (["--date", "2026-03-29", "--from", "2026-03-01"], "--date and --from/--to"),
+        (["--to", "2026-03-01"], "--to: expected --from as well"),
+        (["--from", "2024-01-01", "--to", "2026-01-01"], "at most 366 days"),
+        (["--user", "nobody", "--date", "2026-03-29"], "--user: expected a user in the label log"),
+        (["--json", "--html", "x.html"], "not allowed with argument"),
+        (["--html", "/no/such/dir/x.html"], "--html: expected a file in an existing directory"),
+    ],
+)
+def test_bad_arguments_exit_2(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    write_log(data_dir / "labels", dst_day_log())
+    try:
+        code = main(["report", "--data-dir", str(data_dir), *argv])
+    except SystemExit as exc:  # argparse's own errors
+        code = int(exc.code or 0)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    if "--user" in argv:
+        assert "alice, bob" in err
+
+
+def test_a_known_user_without_windows_in_range(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_log(data_dir / "labels", dst_day_log())
+    code, out, _ = report(
+        capsys, "--data-dir", str(data_dir), "--date", "2026-03-01", "--user", "bob"
+    )
+    assert code == 0
+    assert "bob · Sunday 01 March 2026" in out
+    assert "no windows labelled" in out
+
+
+# --- the page ----------------------------------------------------------------------------
+
+
+def test_html_is_self_contained_private_and_atomic(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_log(data_dir / "labels", dst_day_log())
+    page = tmp_path / "out" / "report.html"
+    page.parent.mkdir()
+    page.write_text("old")
+    code, out, _ = report(
+        capsys,
+        "--data-dir",
+        str(data_dir),
+        "--from",
+        "2026-03-28",
+        "--to",
+        "2026-03-30",
+        "--html",
+        str(page),
+    )
+    assert code == 0
+    assert out == f"wrote {page} (2 users, 3 days)\n"
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600
+    assert os.listdir(page.parent) == ["report.html"]
+    html = page.read_text(encoding="utf-8")
+    lowered = html.lower()
+    for banned in ("http://", "https://", "src=", "@import", "url(http", "<link"):
+        assert banned not in lowered, banned
+    assert html.count('class="seg"') == 4  # alice's three segments and bob's one
+    assert "Sun 29 Mar · 23 h" in html
+    assert 'data-label="Mixed/Unknown"' in html
+    assert "confidence 0.40" in html  # the rejected segment's mean confidence
+
+
+def test_html_escapes_what_it_shows(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t = datetime(2026, 3, 10, 9, tzinfo=BERLIN)
+    write_log(data_dir / "labels", [rec(t, "Build", model_bundle_id="<script>alert(1)</script>")])
+    page = tmp_path / "p.html"
+    assert (
+        main(["report", "--data-dir", str(data_dir), "--date", "2026-03-10", "--html", str(page)])
+        == 0
+    )
+    html = page.read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_real_command_line(data_dir: Path) -> None:
+    write_log(data_dir / "labels", dst_day_log())
+    env = dict(os.environ, TZ="Europe/Berlin")
+    done = run_cli("report", "--data-dir", str(data_dir), "--date", "2026-03-29", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["reports"]) == 2
+    bad = run_cli("report", "--data-dir", str(data_dir), "--date", "29/03/2026", env=env)
+    assert bad.returncode == 2
+    assert "--date" in bad.stderr
