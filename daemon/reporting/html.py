@@ -87,7 +87,7 @@ def _segment_rect(segment: Segment, view: ReportView, lane: _Lane) -> str:
     duration = fmt_minutes(segment.seconds / 60)
     tip = (
         f"{segment.label} · {span} · {duration} · "
-        f"{segment.windows} windows · confidence {confidence}"
+        f"{segment.windows} window{'' if segment.windows == 1 else 's'} · confidence {confidence}"
     )
     return (
         f'<rect class="seg" x="{x:.2f}" y="{lane.y:.1f}" width="{width:.2f}"'
@@ -404,7 +404,8 @@ _SCRIPT: Final = """
     var b=document.createElement('b'), sw=document.createElement('i');
     sw.className='sw'; sw.style.background=d.colour; b.appendChild(sw);
     b.appendChild(document.createTextNode(d.label)); tip.appendChild(b);
-    [d.span+'  ·  '+d.dur, d.n+' windows  ·  confidence '+d.conf].forEach(function(t){
+    var n=d.n+(d.n==='1'?' window':' windows');
+    [d.span+'  ·  '+d.dur, n+'  ·  confidence '+d.conf].forEach(function(t){
       var div=document.createElement('div'); div.textContent=t; tip.appendChild(div);
     });
     tip.hidden=false; move(e);
