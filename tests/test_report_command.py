@@ -232,6 +232,10 @@ def test_users_index(data_dir: Path) -> None:
     assert (cache / "users.json").exists()
     (labels / "2026-01-02.jsonl").unlink()
     assert DaySummaries(labels, BERLIN, cache_dir=cache).users() == ["alice", "bob"]
+    # only the top-level key counts, escapes are decoded, compact JSON (the daemon's) too
+    odd = rec(datetime(2026, 1, 3, 9, tzinfo=UTC), "Build", user='d"q', source='"user_id": "x"')
+    (labels / "2026-01-03.jsonl").write_text(json.dumps(odd, separators=(",", ":")) + "\n")
+    assert DaySummaries(labels, BERLIN, cache_dir=cache).users() == ["alice", "bob", 'd"q']
 
 
 # --- text -----------------------------------------------------------------------------
