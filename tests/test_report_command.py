@@ -320,7 +320,10 @@ def test_no_windows_today(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert out.startswith("no windows labelled ")
 
 
-def test_default_is_today_with_drift(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("via_policy", [False, True])
+def test_default_is_today_with_drift(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], via_policy: bool
+) -> None:
     now = datetime.now(BERLIN).replace(second=0, microsecond=0)
     start = now - timedelta(minutes=30)
     if start.date() != now.date():
@@ -329,7 +332,45 @@ def test_default_is_today_with_drift(data_dir: Path, capsys: pytest.CaptureFixtu
     if not records:
         pytest.skip("the local day has just begun")
     write_log(data_dir / "labels", records)
-    doc = json.loads(_json(capsys, data_dir))
+    # the bundle in force (its directory name is the bundle id the records carry)
+    home = data_dir / "taskclf"
+    model = home / "models" / "model-a"
+    model.mkdir(parents=True)
+    made = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (model / "metadata.json").write_text(json.dumps({"created_at": made}))
+    if via_policy:
+        policy = {
+            "policy_version": "v1",
+            "model_dir": "models/model-a",
+            "model_schema_hash": "h",
+            "model_label_set": sorted(
+                [
+                    "BreakIdle",
+                    "Build",
+                    "Communicate",
+                    "Debug",
+                    "Meet",
+                    "ReadResearch",
+                    "Review",
+                    "Write",
+                ]
+            ),
+            "calibrator_store_dir": None,
+            "calibration_method": None,
+            "reject_threshold": 0.55,
+            "per_user_reject_thresholds": None,
+            "created_at": made,
+            "source": "manual",
+            "git_commit": "",
+        }
+        policy_file = home / "models" / "inference_policy.json"
+        policy_file.write_text(json.dumps(policy))
+        where = ["--policy-file", str(policy_file)]
+    else:
+        where = ["--model-dir", str(model)]
+    doc = json.loads(_json(capsys, data_dir, *where))
+    assert doc["drift"]["alice"]["model"]["age_days"] == pytest.approx(10, abs=0.01)
+    assert doc["drift"]["alice"]["model"]["retrain_due"] is True
     assert doc["from"] == now.date().isoformat()
     assert doc["reports"][0]["windows"] == len(records)
     drift = doc["drift"]["alice"]

@@ -16,7 +16,7 @@ from daemon.reporting.localtz import local_timezone, zone_key
 from daemon.reporting.summaries import DaySummaries
 from daemon.reporting.view import ReportView, report_json
 from daemon.settings import Settings
-from taskclf_core.errors import ConfigError
+from taskclf_core.errors import ConfigError, TaskclfError
 
 __all__ = ["MAX_DAYS", "add_report_arguments", "parse_day", "resolve_days", "run"]
 
@@ -91,9 +91,27 @@ def resolve_days(
     return [from_day + timedelta(days=i) for i in range(n)]
 
 
+def _model_path(settings: Settings) -> Path:
+    if settings.policy_file is None:
+        return settings.model_path
+    # taskclf_core.policy, not daemon.artifacts: that one loads LightGBM (~0.5 s)
+    from taskclf_core.policy import parse_policy, resolve_policy_path
+
+    path = settings.policy_file
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"policy_file: {path}: {exc.strerror}") from None
+    policy = parse_policy(content, source=str(path))
+    return resolve_policy_path(path, policy.model_dir)
+
+
 def _model_created_at(settings: Settings) -> dict[str, str]:
-    """``created_at`` of the configured bundle, by bundle id (for the model's age)."""
-    path = settings.model_path
+    """``created_at`` of the bundle in force, by bundle id (for the model's age)."""
+    try:
+        path = _model_path(settings)
+    except TaskclfError:
+        return {}  # a policy the daemon would refuse: `status`/`doctor` say why; no age here
     try:
         meta = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
