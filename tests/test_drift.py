@@ -260,3 +260,20 @@ def test_human_lines_name_the_alert() -> None:
     assert "model 2 d old" in lines[0]
     assert "retrain due" not in lines[0]
     assert "CRITICAL reject rate" in lines[1]
+
+
+def test_status_shows_drift_lines_without_degrading() -> None:
+    from daemon.runtime.status import EXIT_HEALTHY, evaluate, format_status
+
+    tracker = DriftTracker()
+    tracker.observe_many(eight_days(reject_rate=0.3), NOW)
+    doc = {
+        "heartbeat_at": NOW.isoformat(),
+        "heartbeat_interval_seconds": 5,
+        "drift": tracker.status(NOW),
+    }
+    code, judged = evaluate(doc, 1234, now=NOW.timestamp())
+    assert code == EXIT_HEALTHY  # drift warns about the model; the daemon itself is fine
+    text = format_status(judged, code)
+    assert "  drift alice" in text
+    assert "CRITICAL reject rate" in text

@@ -154,4 +154,10 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         f"  last error     {_fmt((doc.get('last_error') or {}).get('message'))}",
     ]
     lines += [f"  problem        {p}" for p in doc.get("problems", [])]
+    drift = doc.get("drift")
+    if isinstance(drift, Mapping) and drift:
+        # warnings about the model, not about the daemon: they do not make it degraded
+        from taskclf_core.drift import format_drift
+
+        lines += format_drift(drift)
     return "\n".join(lines)
