@@ -488,3 +488,24 @@ def test_the_real_command_line(data_dir: Path) -> None:
     bad = run_cli("report", "--data-dir", str(data_dir), "--date", "29/03/2026", env=env)
     assert bad.returncode == 2
     assert "--date" in bad.stderr
+
+
+def test_the_repeated_hour_of_a_dst_day_is_told_apart(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Berlin 2026-10-25: 02:00-03:00 happens twice (CEST, then CET)
+    t = datetime(2026, 10, 25, 0, 40, tzinfo=UTC)  # 02:40 CEST
+    records = [rec(t + i * MINUTE, "Build") for i in range(50)]
+    records += [rec(t + (50 + i) * MINUTE, "Debug") for i in range(40)]
+    write_log(data_dir / "labels", records)
+    code, out, _ = report(capsys, "--data-dir", str(data_dir), "--date", "2026-10-25")
+    assert code == 0
+    assert "02:40 CEST–02:30 CET Build (50 min)" in out
+    page = tmp_path / "dst.html"
+    assert (
+        main(["report", "--data-dir", str(data_dir), "--date", "2026-10-25", "--html", str(page)])
+        == 0
+    )
+    html = page.read_text()
+    assert ">02:00 CEST<" in html
+    assert ">02:00 CET<" in html

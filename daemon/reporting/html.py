@@ -10,12 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from html import escape
 from typing import Final
 
 from daemon.reporting.palette import colour_for
-from daemon.reporting.view import RangeTotals, ReportView, UserView, fmt_minutes
+from daemon.reporting.view import RangeTotals, ReportView, UserView, fmt_minutes, local_hm
 from taskclf_core.daily import DayReport, Segment, day_bounds
 from taskclf_core.drift import format_drift
 from taskclf_core.labels import REJECT_LABEL
@@ -70,7 +70,7 @@ def _axis_range(
 
 
 def _hm(epoch: float, view: ReportView) -> str:
-    return datetime.fromtimestamp(epoch, view.tz).strftime("%H:%M")
+    return local_hm(epoch, view.tz)
 
 
 def _segment_rect(segment: Segment, view: ReportView, lane: _Lane) -> str:
@@ -162,13 +162,17 @@ def _timeline(user: UserView, view: ReportView) -> str:
         if report is not None:
             segments.extend(_segment_rect(segment, view, lane) for segment in report.segments)
     parts.extend(tracks)
-    # hours after local midnight: a DST day's lane is 23 or 25 h long, its note says so
+    # x is time elapsed since local midnight, so a DST day's lane is 23 or 25 h long (its
+    # note says so); one day alone is labelled with its own wall clock (02:00 twice, or
+    # no 02:00), a range with an ordinary day's
     for t in _ticks(lo, hi):
         x = left + (t - lo) * scale
+        own = local_hm(days[0][1] + t, view.tz)
+        tick = f"{round(t / 3600) % 24:02d}:00" if ranged else own
         parts.append(
             f'<line class="grid" x1="{x:.2f}" x2="{x:.2f}" y1="{_AXIS - 6:.0f}"'
             f' y2="{height:.0f}"/><text class="tick" x="{x:.2f}" y="{_AXIS - 11:.0f}">'
-            f"{round(t / 3600) % 24:02d}:00</text>"
+            f"{tick}</text>"
         )
     parts.extend(segments)
     parts.append("</svg>")

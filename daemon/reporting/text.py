@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Final
 
 from daemon.reporting.palette import colour_for, rgb
-from daemon.reporting.view import RangeTotals, ReportView, UserView, fmt_minutes
+from daemon.reporting.view import RangeTotals, ReportView, UserView, fmt_minutes, local_hm
 from taskclf_core.daily import DayReport, Segment
 from taskclf_core.drift import format_drift
 
@@ -66,7 +66,7 @@ class _Style:
 
 
 def _hm(epoch: float, view: ReportView) -> str:
-    return datetime.fromtimestamp(epoch, view.tz).strftime("%H:%M")
+    return local_hm(epoch, view.tz)
 
 
 def _block(day: date | None, segment: Segment, view: ReportView) -> str:

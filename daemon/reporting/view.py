@@ -12,7 +12,7 @@ from daemon.reporting.palette import LABEL_COLOURS, SPARE_COLOURS
 from taskclf_core.daily import DayReport, Segment, day_report_json
 from taskclf_core.labels import REJECT_LABEL
 
-__all__ = ["RangeTotals", "ReportView", "UserView", "fmt_minutes", "report_json"]
+__all__ = ["RangeTotals", "ReportView", "UserView", "fmt_minutes", "local_hm", "report_json"]
 
 
 def fmt_minutes(minutes: float) -> str:
@@ -20,6 +20,15 @@ def fmt_minutes(minutes: float) -> str:
     total = round(minutes)
     hours, rest = divmod(total, 60)
     return f"{hours} h {rest:02d} min" if hours else f"{rest} min"
+
+
+def local_hm(epoch: float, tz: tzinfo) -> str:
+    """``HH:MM`` local time; in the hour a DST change repeats, with the zone's abbreviation."""
+    at = datetime.fromtimestamp(epoch, tz)
+    text = at.strftime("%H:%M")
+    if at.replace(fold=1 - at.fold).utcoffset() != at.utcoffset():
+        text += f" {at.tzname()}"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
