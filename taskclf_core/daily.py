@@ -42,8 +42,9 @@ __all__ = [
 ]
 
 DEFAULT_IDLE_GAP_SECONDS: Final = 300.0
-# a focus block is a stretch of work: a break or an unsure stretch is not one
-NON_FOCUS_LABELS: Final = frozenset({"BreakIdle", REJECT_LABEL})
+# a focus block is a stretch of solo work (Build, Debug, Write, Review, ReadResearch): not a
+# break, a meeting, chat/e-mail or an unsure stretch
+NON_FOCUS_LABELS: Final = frozenset({"BreakIdle", "Meet", "Communicate", REJECT_LABEL})
 FOCUS_BLOCKS: Final = 3
 _US: Final = 1_000_000
 
@@ -121,7 +122,7 @@ class DayReport:
         return self.rejected / self.windows if self.windows else 0.0
 
     def focus_blocks(self, n: int = FOCUS_BLOCKS) -> tuple[Segment, ...]:
-        """The ``n`` longest segments of work (not a break, not ``Mixed/Unknown``)."""
+        """The ``n`` longest segments of solo work (see ``NON_FOCUS_LABELS``), longest first."""
         work = [s for s in self.segments if s.label not in NON_FOCUS_LABELS]
         work.sort(key=lambda s: (-s.seconds, -s.windows, s.start))
         return tuple(work[:n])

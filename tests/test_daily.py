@@ -156,6 +156,26 @@ def test_rejected_windows_and_several_models() -> None:
     assert report.focus_blocks()[0].windows == 10
 
 
+def test_focus_blocks_are_solo_work() -> None:
+    t = utc(2026, 2, 1, 9)
+    records = (
+        run(t, 60, "Meet")
+        + run(t + 60 * MINUTE, 40, "Communicate")
+        + run(t + 100 * MINUTE, 30, "BreakIdle")
+        + run(t + 130 * MINUTE, 5, "Debug")
+        + run(t + 135 * MINUTE, 20, "Review")
+        + run(t + 155 * MINUTE, 10, "ReadResearch")
+        + run(t + 165 * MINUTE, 25, "Build")
+    )
+    report = one_day(records)
+    assert [(s.label, s.windows) for s in report.focus_blocks()] == [
+        ("Build", 25),
+        ("Review", 20),
+        ("ReadResearch", 10),
+    ]
+    assert len(report.focus_blocks(n=10)) == 4
+
+
 def test_dst_spring_forward_day_has_23_hours() -> None:
     # Europe/Berlin 2026-03-29: 02:00 CET -> 03:00 CEST; the local day is 23 h long
     day = date(2026, 3, 29)
