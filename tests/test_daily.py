@@ -408,3 +408,32 @@ def test_invariants(records: list[dict[str, Any]], tz: Any) -> None:
     shuffled = list(labels)
     random.Random(0).shuffle(shuffled)
     assert build_day_reports(shuffled, tz) == reports
+
+
+def test_taskclf_reads_the_json_as_a_daily_report() -> None:
+    """Each report validates against taskclf's DailyReport schema (its fields and types)."""
+    from pydantic import BaseModel, Field
+
+    class DailyReport(BaseModel, frozen=True):  # taskclf 1f207a9 report/daily.py, fields only
+        date: str
+        total_minutes: float = Field(ge=0)
+        core_breakdown: dict[str, float]
+        mapped_breakdown: dict[str, float] | None = None
+        segments_count: int = Field(ge=0)
+        context_switch_stats: dict[str, Any] | None = None
+        flap_rate_raw: float | None = None
+        flap_rate_smoothed: float | None = None
+
+    t = utc(2026, 1, 5, 9)
+    doc = day_report_json(
+        one_day(
+            run(t, 30, "Build", mapped="Deep") + run(t + 30 * MINUTE, 5, "Meet", mapped="Talk")
+        ),
+        UTC,
+    )
+    parsed = DailyReport.model_validate(json.loads(json.dumps(doc)))
+    assert parsed.total_minutes == 35.0
+    assert parsed.core_breakdown == {"Build": 30.0, "Meet": 5.0}
+    assert parsed.mapped_breakdown == {"Deep": 30.0, "Talk": 5.0}
+    assert parsed.segments_count == 2
+    assert parsed.flap_rate_raw == round(1 / 35, 4)
