@@ -237,6 +237,7 @@ def _kpis(user: UserView, view: ReportView) -> str:
         else t.focus_blocks
     )
     longest = blocks[0][1] if blocks else None
+    on_day = blocks[0][0] if blocks else None
     cards = [
         _kpi("Labelled", fmt_minutes(t.total_minutes), f"{t.windows} windows"),
         _kpi("Rejected", f"{t.reject_rate * 100:.1f}%", f"{t.rejected} Mixed/Unknown"),
@@ -256,7 +257,8 @@ def _kpis(user: UserView, view: ReportView) -> str:
             _kpi(
                 "Longest focus",
                 fmt_minutes(longest.seconds / 60),
-                f"{longest.label} from {_hm(longest.start, view)}",
+                f"{longest.label} from {'' if on_day is None else f'{on_day:%a %d} '}"
+                f"{_hm(longest.start, view)}",
             )
         )
     return f'<div class="kpis">{"".join(cards)}</div>'
