@@ -7,27 +7,50 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
-from daemon.settings import Settings, load_settings
-from taskclf_core.errors import ConfigError, TaskclfError
+from taskclf_core.errors import ConfigError, OperationalError, TaskclfError
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from daemon.settings import Settings
+
+__all__ = ["EXIT_CODES", "exit_code_for", "main"]
 
 EXIT_OK, EXIT_FATAL, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
 
+# The one exit-code table, keyed by the error tree of taskclf_core.errors: the first class
+# an error is an instance of decides. The environment failed us → 1; the input is wrong → 2.
+EXIT_CODES: tuple[tuple[type[TaskclfError], int], ...] = (
+    (OperationalError, EXIT_FATAL),
+    (TaskclfError, EXIT_USAGE),
+)
 
-def _setting_flags(parser: argparse.ArgumentParser) -> None:
+# what `status` and `reload` read to find the running daemon: the only settings they take
+LOCATING_KEYS = ("data_dir", "spool_dir", "state_dir")
+
+
+def exit_code_for(exc: TaskclfError) -> int:
+    """The process exit status for an error (see :data:`EXIT_CODES`)."""
+    return next(code for cls, code in EXIT_CODES if isinstance(exc, cls))
+
+
+def _setting_flags(parser: argparse.ArgumentParser, keys: Iterable[str] | None = None) -> None:
     """One ``--key-name`` flag per setting, so flags override the file and environment."""
+    from daemon.settings import Settings, flags
+
     group = parser.add_argument_group("settings (override the config file and TASKCLF_* vars)")
+    wanted = set(keys) if keys is not None else None
     for name, info in Settings.model_fields.items():
-        flag = "--" + name.replace("_", "-")
+        if wanted is not None and name not in wanted:
+            continue
+        choices = get_args(info.annotation) if get_origin(info.annotation) is Literal else None
         group.add_argument(
-            flag,
+            *flags(name),
             dest=f"set_{name}",
-            metavar=name.upper(),
+            metavar=None if choices else name.upper(),
+            choices=choices,
             default=None,
             help=info.description or "",
         )
@@ -42,7 +65,21 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from daemon.settings import load_settings
+
     return load_settings(args.config, _overrides(args))
+
+
+def _settings_tolerant(args: argparse.Namespace) -> Settings:
+    """Settings for `status` and `reload`: a bad key is reported, not fatal."""
+    from daemon.settings import load_settings_tolerant
+
+    settings, problems = load_settings_tolerant(args.config, _overrides(args))
+    for problem in problems:
+        print(
+            f"taskclf-daemon: warning: {problem} (ignored here; `run` refuses it)", file=sys.stderr
+        )
+    return settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,9 +91,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="TOML settings file (default: <user config dir>/taskclf/daemon.toml)",
     )
+    import daemon
+
     parser = argparse.ArgumentParser(
         prog="taskclf-daemon",
         description="Local, private, always-on task-type classification of feature windows.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"taskclf-daemon {daemon.package_version()}"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -66,10 +108,49 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", parents=[common], help="what the running daemon is doing")
     status.add_argument("--json", action="store_true", help="machine-readable status")
-    _setting_flags(status)
+    _setting_flags(status, LOCATING_KEYS)
 
     reload = sub.add_parser("reload", parents=[common], help="reload the calibrator store now")
-    _setting_flags(reload)
+    _setting_flags(reload, LOCATING_KEYS)
+
+    init = sub.add_parser(
+        "init",
+        parents=[common],
+        help="write a commented config file, create the spool, optionally install a model",
+        description="Writes the config file (--config, default <user config dir>/taskclf/"
+        "daemon.toml) listing every key with its default and meaning, and creates the spool. "
+        "With --model, installs the bundle (and --store) under the data dir keeping their "
+        "ids and makes them the inference policy in force.",
+    )
+    init.add_argument(
+        "--model",
+        "--model-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a model bundle to install and use",
+    )
+    init.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the calibrator store fitted for that bundle",
+    )
+    init.add_argument(
+        "--data-dir",
+        default=None,
+        metavar="DIR",
+        help="where the spool, label log, models and stores live (default: the user data dir)",
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing config file")
+
+    doctor = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="check the setup, one line per check with the fix; exit 1 on a problem",
+    )
+    _setting_flags(doctor)
 
     demo = sub.add_parser("demo", help="the whole product end to end on generated data")
     demo.add_argument(
@@ -92,7 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     cal = sub.add_parser(
         "calibrate", parents=[common], help="fit a CalibratorStore and print the calibration report"
     )
-    cal.add_argument("--model", type=Path, required=True, metavar="DIR")
+    cal.add_argument("--model", "--model-dir", type=Path, required=True, metavar="DIR")
     cal.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE")
     cal.add_argument("--method", choices=("temperature", "isotonic"), default="temperature")
     cal.add_argument("--out", type=Path, required=True, metavar="DIR")
@@ -123,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("store", type=Path, metavar="DIR")
     check.add_argument(
         "--model",
+        "--model-dir",
         type=Path,
         default=None,
         metavar="DIR",
@@ -140,7 +222,9 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
         help="make a model (+ store, thresholds) the inference policy in force, live",
     )
-    dep.add_argument("--model", type=Path, required=True, metavar="DIR", help="model bundle")
+    dep.add_argument(
+        "--model", "--model-dir", type=Path, required=True, metavar="DIR", help="model bundle"
+    )
     dep.add_argument("--store", type=Path, default=None, metavar="DIR", help="CalibratorStore")
     dep.add_argument(
         "--no-store", action="store_true", help="no calibration (the model's probabilities)"
@@ -196,15 +280,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _nothing_configured(args: argparse.Namespace, settings: Settings) -> str | None:
+    """The first-run message when there is no model to run at all, else None."""
+    if settings.policy_file is not None or settings.model_dir is not None:
+        return None
+    if settings.model_path.exists():
+        return None
+    from daemon.commands.init import next_steps_without_model
+    from daemon.settings import config_file_path
+
+    config = config_file_path(args.config)
+    found = "sets neither policy_file nor model_dir" if config.exists() else "does not exist"
+    return (
+        f"no model to run: the config file {config} {found}, and there is no model bundle "
+        f"at {settings.model_path} (where model_dir points by default).\n"
+        + next_steps_without_model(config)
+    )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    unconfigured = _nothing_configured(args, settings)
+    if unconfigured is not None:
+        raise ConfigError(unconfigured)
     # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from daemon.logs import configure_logging
     from daemon.runtime.lock import AlreadyRunning
     from daemon.runtime.loop import Daemon
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, fmt=settings.log_format)
     try:
         return Daemon(settings, once=args.once).run()
     except AlreadyRunning as exc:
@@ -216,7 +321,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from daemon.runtime.lock import running_pid
     from daemon.runtime.status import evaluate, format_status, read_status
 
-    settings = _settings(args)
+    settings = _settings_tolerant(args)
     code, doc = evaluate(read_status(settings.status_path), running_pid(settings.lock_path))
     print(json.dumps(doc, indent=2) if args.json else format_status(doc, code))
     return code
@@ -225,7 +330,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_reload(args: argparse.Namespace) -> int:
     from daemon.runtime.lock import running_pid
 
-    settings = _settings(args)
+    settings = _settings_tolerant(args)
     pid = running_pid(settings.lock_path)
     if pid is None or pid <= 0:
         print("taskclf-daemon: not running", file=sys.stderr)
@@ -240,63 +345,75 @@ def _cmd_reload(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:
+        # a person types it: answer without building the parser (which imports pydantic)
+        import daemon
+
+        print(f"taskclf-daemon {daemon.package_version()}")
+        return EXIT_OK
+    args = _parser().parse_args(arguments)
     try:
-        if args.command == "run":
-            return _cmd_run(args)
-        if args.command == "status":
-            return _cmd_status(args)
-        if args.command == "reload":
-            return _cmd_reload(args)
-        if args.command == "report":
-            from daemon.commands import report
-
-            return report.run(args, _settings(args))
-        if args.command == "service":
-            from daemon.commands.service import run_service_command
-
-            return run_service_command(args)
-        # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        if args.command == "check-store":
-            from daemon.commands.calibrate import run_check
-
-            return run_check(args)
-        if args.command == "train":
-            from daemon.commands import train
-
-            return train.run(args)
-        if args.command == "calibrate":
-            from daemon.commands import calibrate
-
-            return calibrate.run(args)
-        if args.command in ("deploy", "rollback"):
-            from daemon.commands import deploy
-
-            return (
-                deploy.run_deploy(args) if args.command == "deploy" else deploy.run_rollback(args)
-            )
-        if args.command == "label":
-            from daemon.commands import label
-
-            return label.run(args, _settings(args))
-        if args.command == "personalize":
-            from daemon.commands import personalize
-
-            return personalize.run(args, _settings(args))
-        if args.command == "demo":
-            from daemon.commands.demo import run_demo
-
-            return run_demo(args.dir, quick=args.quick)
-    except ConfigError as exc:
-        print(f"taskclf-daemon: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _dispatch(args)
     except TaskclfError as exc:
-        # bad model, store, taxonomy or input data: the user's files need fixing
+        # bad model, store, taxonomy, config or input data (2), or the environment (1)
         print(f"taskclf-daemon: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exit_code_for(exc)
     except KeyboardInterrupt:
         return 130
-    parser_error = f"unknown command {args.command!r}"
-    print(f"taskclf-daemon: {parser_error}", file=sys.stderr)
-    return EXIT_USAGE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        return _cmd_run(args)
+    if args.command == "status":
+        return _cmd_status(args)
+    if args.command == "reload":
+        return _cmd_reload(args)
+    if args.command == "report":
+        from daemon.commands import report
+
+        return report.run(args, _settings(args))
+    if args.command == "service":
+        from daemon.commands.service import run_service_command
+
+        return run_service_command(args)
+    if args.command == "init":
+        from daemon.commands.init import run_init
+
+        return run_init(args)
+    # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if args.command == "doctor":
+        from daemon.commands.doctor import run_doctor
+
+        return run_doctor(args, _overrides(args))
+    if args.command == "check-store":
+        from daemon.commands.calibrate import run_check
+
+        return run_check(args)
+    if args.command == "train":
+        from daemon.commands import train
+
+        return train.run(args)
+    if args.command == "calibrate":
+        from daemon.commands import calibrate
+
+        return calibrate.run(args)
+    if args.command in ("deploy", "rollback"):
+        from daemon.commands import deploy
+
+        return deploy.run_deploy(args) if args.command == "deploy" else deploy.run_rollback(args)
+    if args.command == "label":
+        from daemon.commands import label
+
+        return label.run(args, _settings(args))
+    if args.command == "personalize":
+        from daemon.commands import personalize
+
+        return personalize.run(args, _settings(args))
+    if args.command == "demo":
+        from daemon.commands.demo import run_demo
+
+        return run_demo(args.dir, quick=args.quick)
+    raise ConfigError(f"unknown command {args.command!r}")

@@ -1,4 +1,4 @@
-"""structlog set-up: JSON lines to stderr, a human console renderer on a TTY."""
+"""structlog set-up: JSON lines to stderr, or lines for people (by default on a TTY)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,23 @@ def _dumps(obj: Any, **_kw: Any) -> bytes:
     return pydantic_core.to_json(obj, fallback=str)
 
 
-def configure_logging(level: str = "info", *, stream: TextIO | None = None) -> None:
-    """Route every structlog logger to ``stream`` (stderr) at ``level``."""
+def configure_logging(
+    level: str = "info", *, fmt: str = "auto", stream: TextIO | None = None
+) -> None:
+    """Route every structlog logger to ``stream`` (stderr) at ``level``.
+
+    ``fmt``: ``json`` (one object a line), ``console`` (for people; colours only on a
+    terminal, so a file tailed with ``tail -f`` stays readable) or ``auto`` (console on a
+    terminal, JSON otherwise).
+    """
     out = stream if stream is not None else sys.stderr
+    if fmt not in ("auto", "console", "json"):
+        raise ValueError(f"log format must be auto, console or json, got {fmt!r}")
+    tty = out.isatty()
     renderer: structlog.typing.Processor
     factory: Any
-    if out.isatty():
-        renderer = structlog.dev.ConsoleRenderer()
+    if fmt == "console" or (fmt == "auto" and tty):
+        renderer = structlog.dev.ConsoleRenderer(colors=tty)
         factory = structlog.WriteLoggerFactory(file=out)
     elif hasattr(out, "buffer"):
         renderer = structlog.processors.JSONRenderer(serializer=_dumps)

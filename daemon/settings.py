@@ -2,79 +2,194 @@
 
 from __future__ import annotations
 
+import difflib
+import json
+import os
+import re
 import tomllib
+import types
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from daemon.paths import default_config_file, default_data_dir, default_state_dir
 from taskclf_core.errors import ConfigError
 from taskclf_core.schema import is_safe_user_id
 
-__all__ = ["Settings", "load_settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "Settings",
+    "config_file_path",
+    "env_name",
+    "flags",
+    "is_path_key",
+    "load_settings",
+    "load_settings_tolerant",
+    "suggest_key",
+]
 
-
+ENV_PREFIX = "TASKCLF_"
 _POLICY_BINDS = ("model_dir", "calibrator_store", "reject_threshold")
+# the spellings every other command uses for a bundle and a store (the long ones stay valid)
+_FLAG_SPELLINGS = {"model_dir": "--model", "calibrator_store": "--store"}
+_VAR = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 class Settings(BaseSettings):
-    """Everything the daemon and its commands are configured with (CONTRACT section 8)."""
+    """Everything the daemon and its commands are configured with (CONTRACT section 8).
 
-    model_config = SettingsConfigDict(env_prefix="TASKCLF_", extra="forbid", frozen=True)
+    Every field has a description: the commented config file that ``init`` writes and
+    docs/configuration.md are generated from them.
+    """
 
-    data_dir: Path = Field(default_factory=default_data_dir)
-    spool_dir: Path | None = Field(None, description="default: <data_dir>/spool")
-    model_dir: Path | None = Field(None, description="default: <data_dir>/model")
-    calibrator_store: Path | None = Field(None, description="unset: no calibration")
-    taxonomy: Path | None = None
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        json_schema_extra={
+            "default_text": "the user data dir: ~/.local/share/taskclf (Linux), "
+            "~/Library/Application Support/taskclf (macOS)"
+        },
+        description="holds the spool, the label log (labels/) and, by default, the model",
+    )
+    spool_dir: Path | None = Field(
+        None,
+        description="where collectors drop feature windows (tmp/ then new/); "
+        "unset: <data_dir>/spool",
+        examples=["~/.local/share/taskclf/spool"],
+    )
     policy_file: Path | None = Field(
         None,
-        description="taskclf inference policy (model + store + thresholds); "
-        "excludes model_dir, calibrator_store and reject_threshold",
+        description="taskclf inference policy binding the model, the calibrator store and the "
+        "reject thresholds (what `init --model` and `deploy` write); when set, model_dir, "
+        "calibrator_store and reject_threshold must not be",
+        examples=["~/.local/share/taskclf/models/inference_policy.json"],
     )
-    state_dir: Path = Field(default_factory=default_state_dir, description="lock and status")
+    model_dir: Path | None = Field(
+        None,
+        description="the model bundle directory (taskclf layout; its name is the bundle id); "
+        "unset: <data_dir>/model",
+        examples=["~/models/bundle_v1"],
+    )
+    calibrator_store: Path | None = Field(
+        None,
+        description="the CalibratorStore directory, or a symlink to one; unset: no calibration",
+        examples=["~/stores/current"],
+    )
+    taxonomy: Path | None = Field(
+        None,
+        description="taskclf taxonomy file (.yaml, .yml or .toml) mapping labels to your "
+        "buckets; unset: no mapping",
+        examples=["~/.config/taskclf/taxonomy.yaml"],
+    )
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        json_schema_extra={
+            "default_text": "$XDG_RUNTIME_DIR/taskclf when the session has one, else the "
+            "user state dir"
+        },
+        description="where the daemon keeps its lock and status file",
+    )
 
-    reject_threshold: float = Field(0.55, ge=0.0, le=1.0)
-    smooth_window: int = Field(3, ge=1, le=1000)
-    idle_gap_seconds: float = Field(300.0, gt=0)
-    personalization: bool = True
-    opt_out_users: tuple[str, ...] = ()
+    reject_threshold: float = Field(
+        0.55,
+        ge=0.0,
+        le=1.0,
+        description="a window whose calibrated confidence is below this is labelled Mixed/Unknown",
+    )
+    smooth_window: int = Field(
+        3, ge=1, le=1000, description="windows in the rolling majority behind smoothed_label"
+    )
+    idle_gap_seconds: float = Field(
+        300.0, gt=0, description="a longer gap between a user's windows starts a fresh smoothing"
+    )
+    personalization: bool = Field(
+        True, description="false: the global calibrator for everyone, never a per-user one"
+    )
+    opt_out_users: tuple[str, ...] = Field(
+        (),
+        description="users never given a per-user calibrator "
+        '(environment and flags: "a,b" or a JSON list)',
+        examples=[["u-alice"]],
+    )
 
-    retention_days: float = Field(7.0, ge=0, description="done/ files are pruned after this")
-    label_retention_days: float | None = Field(None, gt=0, description="unset: keep forever")
-    max_file_bytes: int = Field(16 * 1024 * 1024, gt=0)
+    retention_days: float = Field(
+        7.0, ge=0, description="processed spool files (done/) are deleted after this many days"
+    )
+    label_retention_days: float | None = Field(
+        None,
+        gt=0,
+        description="label-log days older than this are deleted; unset: keep forever",
+        examples=[365],
+    )
+    max_file_bytes: int = Field(
+        16 * 1024 * 1024, gt=0, description="a larger spool file is rejected unread"
+    )
 
-    batch_max_windows: int = Field(1024, ge=1, le=100_000)
-    predict_threads: int = Field(0, ge=0, description="0: LightGBM's default (all cores)")
-    rescan_interval_seconds: float = Field(5.0, gt=0)
-    reload_debounce_seconds: float = Field(0.25, ge=0)
-    heartbeat_seconds: float = Field(5.0, gt=0)
+    batch_max_windows: int = Field(
+        1024, ge=1, le=100_000, description="windows per LightGBM call when draining a backlog"
+    )
+    predict_threads: int = Field(
+        0, ge=0, description="threads for batch prediction; 0: LightGBM's default (all cores)"
+    )
+    rescan_interval_seconds: float = Field(
+        5.0, gt=0, description="the safety-net rescan of the spool (file events can be lost)"
+    )
+    reload_debounce_seconds: float = Field(
+        0.25, ge=0, description="quiet time after a store change before it is reloaded"
+    )
+    heartbeat_seconds: float = Field(
+        5.0, gt=0, description="how often the status file is refreshed"
+    )
     observer: Literal["auto", "polling", "none"] = Field(
-        "auto", description="file events: native (inotify/FSEvents), polling, or none (rescan only)"
+        "auto",
+        description="how new spool files are noticed: auto (inotify on Linux, FSEvents on "
+        "macOS, polling if those fail), polling, or none (the periodic rescan only)",
     )
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="the least severe log lines written"
+    )
+    log_format: Literal["auto", "console", "json"] = Field(
+        "auto",
+        description="log lines as JSON (for journald and files read by programs) or for "
+        "people; auto: console on a terminal, JSON otherwise",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _expand_paths(cls, value: Any, info: ValidationInfo) -> Any:
+        # every path key, from every source: `~` and $VARS as a shell would expand them
+        if isinstance(value, str | Path) and is_path_key(info.field_name or ""):
+            return expand_path(value)
+        return value
 
     @field_validator("opt_out_users", mode="before")
     @classmethod
     def _split_users(cls, value: Any) -> Any:
         # a comma-separated string is friendlier on the command line than JSON
         if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                try:
+                    return json.loads(value)
+                except json.JSONDecodeError:
+                    raise ValueError(f"not a JSON list of user ids: {value!r}") from None
             return tuple(v.strip() for v in value.split(",") if v.strip())
         return value
 
-    @model_validator(mode="after")
-    def _check_users(self) -> Settings:
-        for user_id in self.opt_out_users:
+    @field_validator("opt_out_users", mode="after")
+    @classmethod
+    def _check_users(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for user_id in value:
             if not is_safe_user_id(user_id):
-                raise ValueError(f"opt_out_users: {user_id!r} is not a valid user id")
+                raise ValueError(f"{user_id!r} is not a valid user id")
+        return value
+
+    @model_validator(mode="after")
+    def _check_policy(self) -> Settings:
         if self.policy_file is not None:
             both = [k for k in _POLICY_BINDS if k in self.model_fields_set]
             if both:
@@ -113,36 +228,195 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        # load_settings merges the file, TASKCLF_* and the flags itself, so that every
+        # message can say which of them a bad value came from
+        return (init_settings,)
 
 
-def _describe(error: Mapping[str, Any], config_file: Path) -> str:
-    where = ".".join(str(p) for p in error.get("loc", ())) or "settings"
+# --- keys ------------------------------------------------------------------------------
+
+
+def _mentions_path(annotation: object) -> bool:
+    if annotation is Path:
+        return True
+    origin = get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        return any(_mentions_path(a) for a in get_args(annotation))
+    return False
+
+
+def is_path_key(key: str) -> bool:
+    """Whether ``key`` holds a path (and so gets ``~`` and ``$VAR`` expansion)."""
+    info = Settings.model_fields.get(key)
+    return info is not None and _mentions_path(info.annotation)
+
+
+def env_name(key: str) -> str:
+    """``spool_dir`` → ``TASKCLF_SPOOL_DIR``."""
+    return ENV_PREFIX + key.upper()
+
+
+def flags(key: str) -> tuple[str, ...]:
+    """The command-line spellings of ``key``, the preferred one first (``--model``)."""
+    plain = "--" + key.replace("_", "-")
+    short = _FLAG_SPELLINGS.get(key)
+    return (short, plain) if short else (plain,)
+
+
+def suggest_key(key: str) -> str | None:
+    """The setting ``key`` was probably meant to be (difflib), or None."""
+    close = difflib.get_close_matches(key.lower(), list(Settings.model_fields), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def expand_path(value: str | Path) -> str:
+    """``~`` and ``$VAR``/``${VAR}`` expanded; a variable that is not set is an error."""
+    text = os.fspath(value)
+    missing = [a or b for a, b in _VAR.findall(text) if (a or b) not in os.environ]
+    if missing:
+        raise ValueError(
+            f"${missing[0]} is not set in the environment (in {text!r}); set it, or write "
+            "the path out"
+        )
+    return os.path.expanduser(os.path.expandvars(text))
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def config_file_path(config_file: Path | None) -> Path:
+    """The file that is read: ``--config`` (with ``~``/``$VAR`` expanded) or the default."""
+    if config_file is None:
+        return default_config_file()
+    try:
+        return Path(expand_path(config_file))
+    except ValueError as exc:
+        raise ConfigError(f"--config: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Layer:
+    """One source of values and how a message names it."""
+
+    kind: Literal["file", "env", "flag"]
+    values: dict[str, Any]
+    path: Path | None = None
+
+    def where(self, key: str) -> str:
+        if self.kind == "file":
+            return f"{self.path}: {key}"
+        if self.kind == "env":
+            return env_name(key)
+        return f"{flags(key)[0]} ({key})"
+
+
+def _read_file(path: Path, explicit: bool) -> tuple[dict[str, Any], str | None]:
+    """The TOML file's table, or ({}, why not) when it is absent, unreadable or bad TOML."""
+    if not path.is_file():
+        if explicit:
+            return {}, f"--config: {path} does not exist"
+        return {}, None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return {}, f"{path}: not valid TOML ({exc})"
+
+
+def _layers(config_file: Path | None, overrides: Mapping[str, Any] | None) -> list[_Layer]:
+    path = config_file_path(config_file)
+    values, problem = _read_file(path, explicit=config_file is not None)
+    if problem is not None:
+        raise ConfigError(problem)
+    env = {
+        key: os.environ[env_name(key)]
+        for key in Settings.model_fields
+        if env_name(key) in os.environ
+    }
+    return [
+        _Layer("file", values, path),
+        _Layer("env", env),
+        _Layer("flag", dict(overrides or {})),
+    ]
+
+
+def _describe(error: Mapping[str, Any], layers: list[_Layer]) -> tuple[str, str | None]:
+    """One line for a pydantic error, naming where the value came from; and the key."""
+    loc = error.get("loc", ())
+    key = str(loc[0]) if loc else None
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    file_layer = layers[0]
+    if key is None:  # a check across keys: its message names them; say where each is set
+        named = [k for k in Settings.model_fields if re.search(rf"\b{k}\b", message)]
+        origins = [
+            f"{k} {'in ' + str(lay.path) if lay.kind == 'file' else 'by ' + lay.where(k)}"
+            for k in named
+            for lay in layers
+            if k in lay.values
+        ]
+        return f"{message} ({'; '.join(origins) or file_layer.path})", None
+    layer = next((lay for lay in reversed(layers) if key in lay.values), file_layer)
     if error.get("type") == "extra_forbidden":
-        return f"{config_file}: unknown key {where!r} (or TASKCLF_{where.upper()})"
-    if not error.get("loc"):  # a check across keys: its message names them
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        return f"{config_file}: {message}"
-    return f"{where}: {error.get('msg', 'invalid')} (got {error.get('input')!r})"
+        guess = suggest_key(key)
+        hint = (
+            f"; did you mean {guess!r}?"
+            if guess
+            else "; `taskclf-daemon init` writes a file listing every key"
+        )
+        return f"{layer.path}: unknown key {key!r}{hint}", key
+    shown = repr(error.get("input"))
+    got = "" if shown in message else f" (got {shown})"
+    return f"{layer.where(key)}: {message}{got}", key
+
+
+def _build(layers: list[_Layer]) -> Settings:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(layer.values)
+    return Settings(**merged)
 
 
 def load_settings(
     config_file: Path | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
-    """Build the settings; any problem is one :class:`ConfigError` line naming the key."""
-    path = config_file if config_file is not None else default_config_file()
-    if config_file is not None and not path.is_file():
-        raise ConfigError(f"--config: {path} does not exist")
-    if path.is_file():
-        try:
-            tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    """Build the settings; any problem is one :class:`ConfigError` line naming the key.
 
-    class _FromFile(Settings):
-        model_config = SettingsConfigDict(toml_file=path if path.is_file() else None)
-
+    ``run`` and every command that acts on the configuration use this: a typo is refused.
+    """
+    layers = _layers(config_file, overrides)
     try:
-        return _FromFile(**dict(overrides or {}))
+        return _build(layers)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc.errors()[0], path)) from None
+        raise ConfigError(_describe(exc.errors()[0], layers)[0]) from None
+
+
+def load_settings_tolerant(
+    config_file: Path | None = None, overrides: Mapping[str, Any] | None = None
+) -> tuple[Settings, list[str]]:
+    """The settings with every bad value left at its default, and one line per problem.
+
+    For `status`, `reload` and `doctor`: they must say whether the daemon runs even when
+    the file has a typo in it (`run` itself refuses such a file).
+    """
+    problems: list[str] = []
+    path = config_file_path(config_file)
+    values, problem = _read_file(path, explicit=config_file is not None)
+    if problem is not None:
+        problems.append(problem)
+    layers = _layers(None, overrides)
+    layers[0] = _Layer("file", values, path)
+    for _ in range(len(Settings.model_fields) + 2):
+        try:
+            return _build(layers), problems
+        except ValidationError as exc:
+            dropped = False
+            for error in exc.errors():
+                line, key = _describe(error, layers)
+                problems.append(line)
+                keys = [key] if key is not None else list(_POLICY_BINDS)
+                for layer in layers:
+                    for k in keys:
+                        dropped = layer.values.pop(k, None) is not None or dropped
+            if not dropped:
+                break
+    # nothing left to drop and still invalid: the defaults alone
+    return _build([]), problems

@@ -1,0 +1,191 @@
+"""The command line: --version, the exit-code table, help text, flags, first-run messages."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from conftest import window_stream
+from daemon_harness import run_cli
+
+from daemon.cli import EXIT_CODES, _parser, exit_code_for, main
+from daemon.paths import default_config_file
+from taskclf_core import errors
+
+
+def test_version_prints_the_package_version_without_heavy_imports() -> None:
+    code = (
+        "import sys; from daemon.cli import main; rc = main(['--version']); "
+        "heavy = [m for m in ('pydantic', 'pydantic_settings', 'numpy', 'lightgbm', "
+        "'structlog') if m in sys.modules]; print(heavy); sys.exit(rc)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    first, heavy = proc.stdout.splitlines()
+    assert first == f"taskclf-daemon {version('taskclf-daemon')}"
+    assert re.fullmatch(r"taskclf-daemon \d+\.\d+\.\d+.*", first)
+    assert heavy == "[]"
+
+
+def test_version_is_in_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "--version" in capsys.readouterr().out
+
+
+def test_exit_code_table_follows_the_error_tree() -> None:
+    assert EXIT_CODES[-1] == (errors.TaskclfError, 2)
+    operational = [
+        errors.AlreadyRunning,
+        errors.AlreadyExists,
+        errors.LabelLogError,
+        errors.ServiceError,
+        errors.UnreachableError,
+        errors.DemoError,
+    ]
+    for cls in operational:
+        assert exit_code_for(cls("x")) == 1, cls
+    for cls in (
+        errors.ConfigError,
+        errors.BundleError,
+        errors.CalibrationError,
+        errors.PolicyError,
+        errors.PublishError,
+        errors.TaxonomyError,
+        errors.TrainingError,
+    ):
+        assert exit_code_for(cls("x")) == 2, cls
+
+
+def test_run_with_nothing_configured_says_what_to_do(isolated_home: Path) -> None:
+    result = run_cli("run", "--once")
+    assert result.returncode == 2, result
+    message = result.stderr
+    assert str(default_config_file()) in message
+    assert "does not exist" in message
+    assert "taskclf-daemon init --model DIR [--store DIR]" in message
+    assert "taskclf-daemon run --model DIR" in message
+    assert "taskclf-daemon demo" in message
+    assert "Traceback" not in message
+
+
+def test_run_with_a_config_that_names_no_model_says_so(tmp_path: Path) -> None:
+    config = tmp_path / "daemon.toml"
+    config.write_text("smooth_window = 3\n")
+    result = run_cli("run", "--config", str(config))
+    assert result.returncode == 2
+    assert f"{config} sets neither policy_file nor model_dir" in result.stderr
+    assert "init --force --model DIR" in result.stderr
+
+
+def _help(*command: str) -> str:
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_observer_help_offers_only_what_is_accepted() -> None:
+    text = _help("run")
+    assert "native" not in text
+    assert "{auto,polling,none}" in text
+    assert "{auto,console,json}" in text  # --log-format
+
+
+def test_status_and_reload_help_show_only_the_settings_they_use() -> None:
+    for command in ("status", "reload"):
+        text = _help(command)
+        for flag in ("--config", "--data-dir", "--spool-dir"):
+            assert flag in text, (command, flag)
+        for flag in ("--reject-threshold", "--model", "--observer", "--smooth-window"):
+            assert flag not in text, (command, flag)
+
+
+def test_model_is_spelled_model_everywhere_with_model_dir_as_alias() -> None:
+    parser = _parser()
+    for spelling in ("--model", "--model-dir"):
+        assert parser.parse_args(["run", spelling, "/b"]).set_model_dir == "/b"
+        assert parser.parse_args(["doctor", spelling, "/b"]).set_model_dir == "/b"
+        assert parser.parse_args(["init", spelling, "/b"]).model == Path("/b")
+        assert parser.parse_args(["deploy", spelling, "/b"]).model == Path("/b")
+        assert parser.parse_args(["check-store", "/s", spelling, "/b"]).model == Path("/b")
+        args = parser.parse_args(["calibrate", spelling, "/b", "--data", "d", "--out", "o"])
+        assert args.model == Path("/b")
+    for spelling in ("--store", "--calibrator-store"):
+        assert parser.parse_args(["run", spelling, "/s"]).set_calibrator_store == "/s"
+    # the primary spelling comes first in the help
+    assert "--model MODEL_DIR, --model-dir MODEL_DIR" in _help("run")
+
+
+@pytest.mark.parametrize("command", ["status", "reload"])
+def test_status_and_reload_still_answer_with_a_typo_in_the_config(
+    tmp_path: Path, command: str
+) -> None:
+    config = tmp_path / "daemon.toml"
+    config.write_text('spool_dri = "/x"\n')
+    result = run_cli(command, "--config", str(config))
+    assert result.returncode == 3, result  # not running: the answer, not a config error
+    assert "not running" in result.stdout + result.stderr
+    assert "unknown key 'spool_dri'; did you mean 'spool_dir'?" in result.stderr
+    # `run` stays strict
+    result = run_cli("run", "--config", str(config))
+    assert result.returncode == 2
+    assert "did you mean 'spool_dir'" in result.stderr
+
+
+def _run_once(
+    tmp_path: Path, bundle_dir: Path, windows: list[dict[str, object]], *extra: str
+) -> str:
+    spool = tmp_path / "spool"
+    (spool / "new").mkdir(parents=True)
+    (spool / "new" / "w.jsonl").write_text("".join(json.dumps(w) + "\n" for w in windows))
+    log = tmp_path / "daemon.log"
+    with open(log, "wb") as err:
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "daemon", "run", "--once", "--model", str(bundle_dir)),
+                *("--spool-dir", str(spool), "--data-dir", str(tmp_path / "data"), *extra),
+            ],
+            stdout=err,
+            stderr=err,
+            timeout=120,
+            check=False,
+        )
+    text = log.read_text()
+    assert proc.returncode == 0, text
+    return text
+
+
+def test_log_format_console_and_json_in_a_file(
+    tmp_path: Path, bundle_dir: Path, training_windows: list[dict[str, object]]
+) -> None:
+    windows = window_stream(training_windows[:3])
+    # default off a terminal: JSON lines, as journald wants them
+    default = _run_once(tmp_path / "a", bundle_dir, windows)
+    assert all(json.loads(line) for line in default.splitlines())
+    as_json = _run_once(tmp_path / "b", bundle_dir, windows, "--log-format", "json")
+    events = [json.loads(line)["event"] for line in as_json.splitlines()]
+    assert events.count("window_labelled") == 3
+    console = _run_once(tmp_path / "c", bundle_dir, windows, "--log-format", "console")
+    lines = console.splitlines()
+    assert sum("window_labelled" in line for line in lines) == 3
+    assert not any(line.lstrip().startswith("{") for line in lines)
+    assert "\x1b[" not in console  # no colour codes in a file a person tails
+
+
+def test_log_format_from_the_config_file(
+    tmp_path: Path, bundle_dir: Path, training_windows: list[dict[str, object]]
+) -> None:
+    config = tmp_path / "daemon.toml"
+    config.write_text('log_format = "console"\n')
+    text = _run_once(
+        tmp_path, bundle_dir, window_stream(training_windows[:1]), "--config", str(config)
+    )
+    assert "window_labelled" in text
+    assert not text.lstrip().startswith("{")

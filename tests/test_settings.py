@@ -1,0 +1,189 @@
+"""Settings: file, then TASKCLF_*, then flags; paths expanded; every problem names its source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import main
+from daemon.settings import (
+    Settings,
+    is_path_key,
+    load_settings,
+    load_settings_tolerant,
+    suggest_key,
+)
+from taskclf_core.errors import ConfigError
+
+PATH_KEYS = [k for k in Settings.model_fields if is_path_key(k)]
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "daemon.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_setting_is_described() -> None:
+    # the commented config and docs/configuration.md are generated from these
+    for name, info in Settings.model_fields.items():
+        assert info.description, f"{name} has no description"
+
+
+def test_path_keys_are_the_paths() -> None:
+    assert {"data_dir", "spool_dir", "model_dir", "calibrator_store", "policy_file"} <= set(
+        PATH_KEYS
+    )
+    assert "reject_threshold" not in PATH_KEYS
+
+
+@pytest.mark.parametrize("key", PATH_KEYS)
+def test_every_path_key_expands_tilde_and_vars_in_the_file(
+    key: str, tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKCLF_TEST_ROOT", str(tmp_path / "root"))
+    config = _config(tmp_path, f'{key} = "~/a/$TASKCLF_TEST_ROOT/${{TASKCLF_TEST_ROOT}}/b"\n')
+    value = getattr(load_settings(config), key)
+    root = tmp_path / "root"
+    assert value == Path(f"{isolated_home}/a/{root}/{root}/b")
+
+
+def test_paths_from_the_environment_are_expanded(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WHERE", "elsewhere")
+    monkeypatch.setenv("TASKCLF_SPOOL_DIR", "~/spool-$WHERE")
+    monkeypatch.setenv("TASKCLF_DATA_DIR", "$HOME/data")
+    settings = load_settings()
+    assert settings.spool_path == isolated_home / "spool-elsewhere"
+    assert settings.labels_path == isolated_home / "data" / "labels"
+
+
+def test_paths_from_flags_are_expanded(isolated_home: Path, bundle_dir: Path) -> None:
+    # through the real command line: `run --once` creates the spool and label log it was given
+    rc = main(
+        [
+            *("run", "--once", "--model", str(bundle_dir), "--spool-dir", "~/flagged-spool"),
+            *("--data-dir", "$HOME/d", "--state-dir", "~/state"),
+        ]
+    )
+    assert rc == 0
+    assert (isolated_home / "flagged-spool" / "new").is_dir()
+    assert (isolated_home / "d" / "labels").is_dir()
+    assert not list(Path.cwd().glob("~*"))
+    assert not list(Path.cwd().glob("$HOME*"))
+
+
+def test_a_path_naming_an_unset_variable_is_refused_naming_it(tmp_path: Path) -> None:
+    config = _config(tmp_path, 'spool_dir = "$NO_SUCH_VAR_XYZ/spool"\n')
+    with pytest.raises(ConfigError, match=r"spool_dir: \$NO_SUCH_VAR_XYZ is not set"):
+        load_settings(config)
+
+
+def test_unknown_key_suggests_the_closest(tmp_path: Path) -> None:
+    config = _config(tmp_path, 'spool_dri = "/x"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    assert str(info.value) == f"{config}: unknown key 'spool_dri'; did you mean 'spool_dir'?"
+    assert suggest_key("reject_treshold") == "reject_threshold"
+    assert suggest_key("colour") is None
+
+
+def test_unknown_key_without_a_close_match_says_where_the_keys_are(tmp_path: Path) -> None:
+    config = _config(tmp_path, "colour = 'blue'\n")
+    with pytest.raises(ConfigError, match="unknown key 'colour'; `taskclf-daemon init` writes"):
+        load_settings(config)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("file", "daemon.toml: reject_threshold: "),
+        ("env", "TASKCLF_REJECT_THRESHOLD: "),
+        ("flag", "--reject-threshold (reject_threshold): "),
+    ],
+)
+def test_a_bad_value_names_where_it_came_from(
+    source: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path, "reject_threshold = 2\n" if source == "file" else "")
+    if source == "env":
+        monkeypatch.setenv("TASKCLF_REJECT_THRESHOLD", "2")
+    overrides = {"reject_threshold": "2"} if source == "flag" else {}
+    with pytest.raises(ConfigError) as info:
+        load_settings(config, overrides)
+    assert expected in str(info.value)
+    assert "less than or equal to 1" in str(info.value)
+
+
+def test_flags_override_env_override_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _config(tmp_path, "smooth_window = 5\nidle_gap_seconds = 10\nretention_days = 1\n")
+    monkeypatch.setenv("TASKCLF_SMOOTH_WINDOW", "7")
+    monkeypatch.setenv("TASKCLF_IDLE_GAP_SECONDS", "20")
+    settings = load_settings(config, {"smooth_window": "9"})
+    assert (settings.smooth_window, settings.idle_gap_seconds, settings.retention_days) == (
+        9,
+        20.0,
+        1.0,
+    )
+
+
+@pytest.mark.parametrize("value", ["u-a,u-b", '["u-a", "u-b"]'])
+def test_opt_out_users_from_the_environment(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASKCLF_OPT_OUT_USERS", value)
+    assert load_settings().opt_out_users == ("u-a", "u-b")
+
+
+def test_policy_file_with_model_dir_names_both_and_where_they_are_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path, 'policy_file = "/p/models/inference_policy.json"\n')
+    monkeypatch.setenv("TASKCLF_MODEL_DIR", "/m")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    message = str(info.value)
+    assert "policy_file and model_dir are both set" in message
+    assert f"policy_file in {config}" in message
+    assert "model_dir by TASKCLF_MODEL_DIR" in message
+
+
+def test_missing_config_file_given_with_config_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--config: .* does not exist"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_tolerant_loading_reports_every_problem_and_keeps_the_rest(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        'spool_dri = "/x"\nreject_threshold = 7\nspool_dir = "/good/spool"\nsmooth_window = 4\n',
+    )
+    settings, problems = load_settings_tolerant(config)
+    assert settings.spool_path == Path("/good/spool")
+    assert settings.smooth_window == 4
+    assert settings.reject_threshold == 0.55  # the bad value fell back to its default
+    assert len(problems) == 2
+    assert any("did you mean 'spool_dir'" in p for p in problems)
+    assert any("reject_threshold" in p for p in problems)
+
+
+def test_tolerant_loading_survives_bad_toml_and_conflicts(tmp_path: Path) -> None:
+    config = _config(tmp_path, 'spool_dir = "unterminated\n')
+    settings, problems = load_settings_tolerant(config)
+    assert settings == load_settings(None)
+    assert len(problems) == 1
+    assert "not valid TOML" in problems[0]
+
+    config = _config(tmp_path, 'policy_file = "/p.json"\nmodel_dir = "/m"\nspool_dir = "/s"\n')
+    settings, problems = load_settings_tolerant(config)
+    assert settings.spool_path == Path("/s")
+    assert settings.model_dir is None
+    assert len(problems) == 1
+    assert "both set" in problems[0]
+
+
+def test_tolerant_loading_of_a_good_file_has_no_problems(tmp_path: Path) -> None:
+    config = _config(tmp_path, 'spool_dir = "/s"\n')
+    settings, problems = load_settings_tolerant(config)
+    assert problems == []
+    assert settings == load_settings(config)
