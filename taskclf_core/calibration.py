@@ -419,17 +419,26 @@ def load_calibrator_store(path: Path | str) -> CalibratorStore:
 def check_store_matches(
     store: CalibratorStore, *, bundle_id: str, schema_hash: str | None, source: str = "store"
 ) -> None:
-    """Refuse a store fitted for another bundle (when it records which one)."""
+    """Refuse a store fitted for another bundle (when it records which one).
+
+    A bundle's id is its directory name, so a bundle that was copied or renamed loses the
+    identity its stores record: the message says so and how to get it back.
+    """
     stored_hash = store.model_schema_hash
     if stored_hash is not None and schema_hash is not None and stored_hash != schema_hash:
         raise CalibrationError(
             f"{source}/store.json: model_schema_hash is {stored_hash!r}, "
-            f"the loaded model's is {schema_hash!r}"
+            f"the loaded model's is {schema_hash!r}: the store was fitted for a model with "
+            "other features; fit a store for this model (taskclf-daemon calibrate)"
         )
     if store.model_bundle_id is not None and store.model_bundle_id != bundle_id:
+        fitted = store.model_bundle_id
         raise CalibrationError(
-            f"{source}/store.json: model_bundle_id is {store.model_bundle_id!r}, "
-            f"the loaded model is {bundle_id!r}"
+            f"{source}/store.json: model_bundle_id: the store was fitted for bundle {fitted!r}, "
+            f"but the bundle directory is named {bundle_id!r} (a bundle's id is its directory "
+            f"name). If it is the same model, rename the directory to {fitted!r} or point "
+            f"model_dir (or the inference policy) at the original {fitted!r} directory; "
+            "otherwise fit a store for this model"
         )
 
 

@@ -559,6 +559,7 @@ def test_schema_hash_mismatch_is_refused(bundle: ModelBundle) -> None:
     assert "model_schema_hash" in message
     assert "4077fe0dba70" in message
     assert str(bundle.schema_hash) in message
+    assert "fit a store for this model" in message
 
 
 def test_bundle_id_mismatch_is_refused(bundle: ModelBundle) -> None:
@@ -567,8 +568,12 @@ def test_bundle_id_mismatch_is_refused(bundle: ModelBundle) -> None:
         check_store_matches(store, bundle_id=bundle.bundle_id, schema_hash=bundle.schema_hash)
     message = str(info.value)
     assert "model_bundle_id" in message
-    assert "bundle_v1" in message
-    assert bundle.bundle_id in message
+    # it explains itself: what the store was fitted for, what the directory is called, the fix
+    assert "the store was fitted for bundle 'bundle_v1'" in message
+    assert f"the bundle directory is named {bundle.bundle_id!r}" in message
+    assert "a bundle's id is its directory name" in message
+    assert "rename the directory to 'bundle_v1'" in message
+    assert "point model_dir (or the inference policy) at the original 'bundle_v1'" in message
 
 
 def test_make_store_fixture_matches_the_session_bundle(
