@@ -22,6 +22,7 @@ from taskclf_core.training import TrainedBundle
 __all__ = [
     "deploy_policy",
     "install_bundle",
+    "install_copy",
     "policy_history_path",
     "rollback_policy",
     "write_store",
@@ -96,6 +97,34 @@ def install_bundle(trained: TrainedBundle, out: Path) -> Path:
         _fsync_tree(tmp)
         load_bundle(tmp)  # what the daemon will do at start: never publish one it refuses
         _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def install_copy(source: Path, out: Path, *, check: Callable[[Path], object]) -> Path:
+    """Copy directory ``source`` to an absent ``out`` atomically (dirs 0700, files 0600).
+
+    The copy is made in a temp dir beside ``out``, fsynced and passed to ``check`` (the
+    loader that must accept it) before it is renamed into place; any failure leaves no
+    trace. Used by ``init`` to install a bundle or a store under the data directory.
+    """
+    if os.path.lexists(out):
+        raise PublishError(f"{out}: exists; refusing to replace it")
+    tmp = _temp_dir_beside(out)
+    try:
+        shutil.copytree(source, tmp, dirs_exist_ok=True, copy_function=shutil.copyfile)
+        os.chmod(tmp, 0o700)  # copytree gave it the source's mode
+        for dirpath, dirs, files in os.walk(tmp):
+            for name in dirs:
+                os.chmod(os.path.join(dirpath, name), 0o700)
+            for name in files:
+                os.chmod(os.path.join(dirpath, name), 0o600)
+        _fsync_tree(tmp)
+        check(tmp)
+        os.rename(tmp, out)
+        fsync_dir(out.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -14,6 +14,7 @@
     ├── PublishError                  a destination we refuse to overwrite (a bundle, a store)
     └── OperationalError              the environment failed us, not the input (exit 1)
         ├── AlreadyRunning            another daemon holds this spool's or label log's lock
+        ├── AlreadyExists             a file `init` will not replace without --force
         ├── LabelLogError             the label log cannot be made durable (fatal kind)
         ├── ServiceError              systemd/launchd could not be driven
         ├── UnreachableError          a server we read from (ActivityWatch) cannot be reached
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 __all__ = [
     "ActivityError",
+    "AlreadyExists",
     "AlreadyRunning",
     "BundleError",
     "CalibrationError",
@@ -100,6 +102,10 @@ class OperationalError(TaskclfError):
 
 class AlreadyRunning(OperationalError):
     """Another daemon holds the lock of this spool or label log."""
+
+
+class AlreadyExists(OperationalError):
+    """A file we must not replace without being told to (``init`` without ``--force``)."""
 
 
 class LabelLogError(OperationalError):

@@ -1,0 +1,197 @@
+"""`init`: a commented config every loader reads, the spool, and a bundle + store kept whole."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import main
+from daemon.configfile import render_config
+from daemon.paths import default_config_file, default_data_dir
+from daemon.settings import Settings, load_settings
+from taskclf_core.bundle import load_bundle
+from taskclf_core.calibration import load_calibrator_store
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def sample(tmp_path: Path, taskclf_sample: Path) -> tuple[Path, Path]:
+    """A teammate's bundle and store (made by taskclf), copied somewhere of the user's."""
+    given = tmp_path / "from-a-teammate"
+    given.mkdir()
+    bundle = shutil.copytree(taskclf_sample / "bundle_v1", given / "bundle_v1")
+    store = shutil.copytree(taskclf_sample / "store_temperature", given / "store")
+    return bundle, store
+
+
+def test_init_without_a_model_writes_the_commented_defaults(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init"]) == 0
+    out = capsys.readouterr().out
+    config = default_config_file()
+    assert f"wrote {config}" in out
+    assert mode(config) == 0o600
+    spool = default_data_dir() / "spool"
+    for sub in ("", "tmp", "new", "cur", "done", "rejected"):
+        assert mode(spool / sub) == 0o700, sub
+    assert str(spool) in out
+    # what to do next: install a model, or see the demo
+    assert "taskclf-daemon init --force --model DIR [--store DIR]" in out
+    assert "taskclf-daemon demo" in out
+    # the real loader reads it, and it changes nothing but pinning data_dir
+    text = config.read_text()
+    assert load_settings(config) == load_settings(None)
+    assert tomllib.loads(text) == {"data_dir": str(default_data_dir())}
+    assert "# policy_file = " in text
+    assert "init --force --model DIR [--store DIR]" in " ".join(text.replace("# ", "").split())
+
+
+def test_the_file_lists_every_key_with_its_meaning_and_default() -> None:
+    text = render_config({})
+    for key, info in Settings.model_fields.items():
+        assert f"\n# {key} = " in text, key
+        block = text.split(f"\n# {key}: ", 1)[1].split(f"\n# {key} = ", 1)[0]
+        assert "default: " in block, key
+        first_words = " ".join((info.description or "").split()[:3])
+        assert first_words in " ".join(block.replace("# ", "").split()), key
+
+
+@pytest.mark.parametrize("key", list(Settings.model_fields))
+def test_each_commented_key_uncommented_alone_loads(key: str, tmp_path: Path) -> None:
+    text = render_config({})
+    line = next(x for x in text.splitlines() if x.startswith(f"# {key} = "))
+    config = tmp_path / "daemon.toml"
+    config.write_text(text.replace(line, line[2:]))
+    settings = load_settings(config)
+    assert key in tomllib.loads(config.read_text())
+    assert getattr(settings, key) is not None
+
+
+def test_init_never_overwrites_without_force(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = default_config_file()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("smooth_window = 4\n")
+    assert main(["init"]) == 1
+    err = capsys.readouterr().err
+    assert str(config) in err
+    assert "--force" in err
+    assert config.read_text() == "smooth_window = 4\n"
+
+    assert main(["init", "--force"]) == 0
+    assert "smooth_window = 4" not in config.read_text()
+    backup = config.with_name("daemon.toml.bak")
+    assert backup.read_text() == "smooth_window = 4\n"
+    assert mode(backup) == 0o600
+
+
+def test_init_writes_where_config_says(tmp_path: Path) -> None:
+    config = tmp_path / "etc" / "my.toml"
+    assert main(["init", "--config", str(config), "--data-dir", str(tmp_path / "d")]) == 0
+    assert load_settings(config).spool_path == tmp_path / "d" / "spool"
+    assert not default_config_file().exists()
+
+
+def test_init_with_model_and_store_installs_them_keeping_their_ids(
+    sample: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle, store = sample
+    assert main(["init", "--model", str(bundle), "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    data = default_data_dir()
+    installed = data / "models" / "bundle_v1"
+    assert load_bundle(installed).bundle_id == "bundle_v1"
+    store_id = load_calibrator_store(store).store_id
+    installed_store = data / "stores" / store_id
+    assert load_calibrator_store(installed_store).store_id == store_id
+    for path in (installed, installed_store, installed_store / "users"):
+        assert mode(path) == 0o700, path
+    assert mode(installed / "model.txt") == 0o600
+    assert (installed / "model.txt").read_bytes() == (bundle / "model.txt").read_bytes()
+
+    policy_path = data / "models" / "inference_policy.json"
+    policy = json.loads(policy_path.read_text())
+    assert policy["model_dir"] == "models/bundle_v1"
+    assert policy["calibrator_store_dir"] == f"stores/{store_id}"
+    assert policy["reject_threshold"] == 0.55
+    assert policy["source"] == "init"
+
+    config = default_config_file()
+    written = tomllib.loads(config.read_text())
+    assert written == {"data_dir": str(data), "policy_file": str(policy_path)}
+    settings = load_settings(config)  # policy_file without model_dir & co: no conflict
+    assert settings.policy_file == policy_path
+    assert "bundle_v1" in out
+    assert store_id in out
+    assert "taskclf-daemon doctor" in out
+    assert "taskclf-daemon service install" in out
+
+
+def test_init_again_with_the_same_model_reuses_it(sample: tuple[Path, Path]) -> None:
+    bundle, store = sample
+    assert main(["init", "--model", str(bundle), "--store", str(store)]) == 0
+    assert main(["init", "--force", "--model", str(bundle), "--store", str(store)]) == 0
+    assert (
+        main(["init", "--force", "--model", str(default_data_dir() / "models" / "bundle_v1")]) == 0
+    )
+    policy = json.loads((default_data_dir() / "models" / "inference_policy.json").read_text())
+    assert policy["calibrator_store_dir"] is None  # the last init deployed the bundle alone
+
+
+def test_a_renamed_bundle_is_refused_with_its_store_explaining_why(
+    sample: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle, store = sample
+    renamed = bundle.rename(tmp_path / "model")
+    assert main(["init", "--model", str(renamed), "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert "the store was fitted for bundle 'bundle_v1'" in err
+    assert "the bundle directory is named 'model'" in err
+    assert "rename the directory to 'bundle_v1'" in err
+    # nothing was written: not the config, not the bundle
+    assert not default_config_file().exists()
+    assert not (default_data_dir() / "models").exists()
+
+
+def test_a_different_bundle_under_an_installed_name_is_refused(
+    sample: tuple[Path, Path], bundle_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle, _ = sample
+    assert main(["init", "--model", str(bundle)]) == 0
+    impostor = shutil.copytree(bundle_dir, tmp_path / "other" / "bundle_v1")
+    assert main(["init", "--force", "--model", str(impostor)]) == 2
+    err = capsys.readouterr().err
+    assert "a different model bundle with the same name is already installed" in err
+    installed = default_data_dir() / "models" / "bundle_v1" / "model.txt"
+    assert installed.read_bytes() == (bundle / "model.txt").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--store", "{store}"], "--store needs --model"),
+        (["--model", "{missing}"], "--model: {missing} does not exist"),
+        (["--model", "{store}"], "metadata.json: missing"),
+    ],
+)
+def test_init_refusals_exit_2_saying_why(
+    argv: list[str],
+    expected: str,
+    sample: tuple[Path, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    names = {"store": str(sample[1]), "missing": str(tmp_path / "nope")}
+    assert main(["init", *(a.format(**names) for a in argv)]) == 2
+    assert expected.format(**names) in capsys.readouterr().err
+    assert not default_config_file().exists()
