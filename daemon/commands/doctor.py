@@ -1,0 +1,543 @@
+"""`taskclf-daemon doctor`: check the setup, one line per check, each problem with its fix."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import os
+import plistlib
+import shlex
+import subprocess
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from daemon.settings import Settings, config_file_path, load_settings_tolerant
+from taskclf_core.errors import TaskclfError
+
+__all__ = [
+    "Check",
+    "Probe",
+    "check_activitywatch",
+    "check_daemon",
+    "check_service",
+    "check_writable",
+    "diagnose",
+    "format_check",
+    "run_doctor",
+    "run_probe",
+]
+
+State = Literal["ok", "warn", "FAIL"]
+# runs a service-manager command: (exit status, or None if it cannot be run; its output)
+Probe = Callable[[Sequence[str]], tuple[int | None, str]]
+PROBE_TIMEOUT = 5.0
+AW_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the report: what was checked, how it went and, unless ok, what to do."""
+
+    name: str
+    state: State
+    detail: str
+    fix: str = ""
+
+
+def format_check(check: Check) -> str:
+    fix = f" — fix: {check.fix}" if check.fix and check.state != "ok" else ""
+    return f"{check.state:<5} {check.name:<10} {check.detail}{fix}"
+
+
+def run_probe(argv: Sequence[str]) -> tuple[int | None, str]:
+    """The real :data:`Probe`: output captured, never waits more than a few seconds."""
+    try:
+        proc = subprocess.run(
+            list(argv), capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, str(exc)
+    return proc.returncode, (proc.stdout + proc.stderr).strip()
+
+
+# --- configuration and artifacts ---------------------------------------------------------
+
+
+def _config_checks(config: Path, problems: list[str]) -> Iterator[Check]:
+    if not problems:
+        if config.is_file():
+            yield Check("config", "ok", f"{config}")
+        else:
+            yield Check(
+                "config",
+                "ok",
+                f"{config} does not exist: the defaults are used "
+                "(`taskclf-daemon init` writes one listing every key)",
+            )
+        return
+    for problem in problems:
+        yield Check(
+            "config",
+            "FAIL",
+            problem,
+            f"edit {config}: `taskclf-daemon run` refuses it until then "
+            "(status, reload and doctor carry on with the default for that key)",
+        )
+
+
+def _model_checks(settings: Settings, config: Path) -> Iterator[Check]:
+    from daemon.runtime.reloader import load_store
+    from taskclf_core.bundle import ModelBundle, load_bundle
+
+    if settings.policy_file is not None:
+        yield from _policy_checks(settings.policy_file)
+        return
+    model = settings.model_path
+    if settings.model_dir is None and not model.exists():
+        yield Check(
+            "model",
+            "FAIL",
+            f"no model: neither policy_file nor model_dir is set in {config}, and there is no "
+            f"bundle at {model} (the default model_dir)",
+            f"taskclf-daemon init{' --force' if config.exists() else ''} --model DIR "
+            "[--store DIR] installs a bundle and its store; `taskclf-daemon demo` shows it "
+            "working on generated data",
+        )
+        return
+    bundle: ModelBundle | None = None
+    try:
+        bundle = load_bundle(model)
+    except TaskclfError as exc:
+        yield Check(
+            "model",
+            "FAIL",
+            f"model_dir: {exc}",
+            "point model_dir at a taskclf bundle directory (model.txt, metadata.json), or "
+            "use `taskclf-daemon init --force --model DIR`",
+        )
+    else:
+        yield _model_ok(bundle)
+    store = settings.calibrator_store
+    if store is None:
+        yield Check(
+            "store", "ok", "none configured: the model's probabilities are used as they are"
+        )
+    elif not os.path.exists(store):
+        yield Check(
+            "store",
+            "FAIL",
+            f"calibrator_store: {store} does not exist",
+            "point calibrator_store at a CalibratorStore directory, or remove the key",
+        )
+    elif bundle is not None:
+        try:
+            loaded, _ = load_store(store, bundle)
+        except TaskclfError as exc:
+            yield Check("store", "FAIL", f"calibrator_store: {exc}", _store_fix(str(exc)))
+        else:
+            yield _store_ok(loaded, store, bundle.bundle_id)
+
+
+def _model_ok(bundle: Any) -> Check:
+    return Check(
+        "model",
+        "ok",
+        f"bundle {bundle.bundle_id} (schema {bundle.schema.version} {bundle.schema_hash}, "
+        f"{len(bundle.schema.feature_columns)} features) at {bundle.path}",
+    )
+
+
+def _store_ok(store: Any, path: Path, bundle_id: str) -> Check:
+    return Check(
+        "store",
+        "ok",
+        f"{store.store_id} ({store.method}, {len(store.user_ids)} per-user calibrators) at "
+        f"{path}: fits bundle {bundle_id}",
+    )
+
+
+def _store_fix(message: str) -> str:
+    if "model_bundle_id" in message or "model_schema_hash" in message:
+        return "as the message says; `taskclf-daemon check-store DIR --model DIR` re-checks a pair"
+    return "fix or refit the store (taskclf-daemon calibrate), or point the setting elsewhere"
+
+
+def _policy_checks(policy_file: Path) -> Iterator[Check]:
+    from daemon.artifacts import read_policy
+    from daemon.runtime.reloader import load_store
+    from taskclf_core.bundle import load_bundle
+    from taskclf_core.policy import check_policy_matches, resolve_policy_path
+
+    redeploy = (
+        "taskclf-daemon deploy --model DIR [--store DIR] writes a valid policy; "
+        "taskclf-daemon rollback restores the previous one"
+    )
+    try:
+        policy = read_policy(policy_file)
+    except TaskclfError as exc:
+        fix = (
+            "taskclf-daemon init --force --model DIR [--store DIR] installs a bundle and writes it"
+            if not policy_file.exists()
+            else redeploy
+        )
+        yield Check("policy", "FAIL", str(exc), fix)
+        return
+    model_path = resolve_policy_path(policy_file, policy.model_dir)
+    try:
+        bundle = load_bundle(model_path)
+    except TaskclfError as exc:
+        yield Check("policy", "ok", f"{policy_file} ({policy.source}, {policy.created_at})")
+        yield Check("model", "FAIL", f"policy model_dir {policy.model_dir!r}: {exc}", redeploy)
+        return
+    store = None
+    store_path = None
+    try:
+        if policy.calibrator_store_dir is not None:
+            store_path = resolve_policy_path(policy_file, policy.calibrator_store_dir)
+            try:
+                store, _ = load_store(store_path, bundle)
+            except TaskclfError as exc:
+                raise type(exc)(
+                    f"policy calibrator_store_dir {policy.calibrator_store_dir!r}: {exc}"
+                ) from None
+        check_policy_matches(
+            policy,
+            bundle_id=bundle.bundle_id,
+            schema_hash=bundle.schema_hash,
+            label_set=bundle.label_set,
+            store_method=store.method if store is not None else None,
+            source=str(policy_file),
+        )
+    except TaskclfError as exc:
+        yield Check("policy", "ok", f"{policy_file} ({policy.source}, {policy.created_at})")
+        yield _model_ok(bundle)
+        yield Check("store", "FAIL", str(exc), _store_fix(str(exc)) + "; or " + redeploy)
+        return
+    per_user = policy.per_user_reject_thresholds or {}
+    yield Check(
+        "policy",
+        "ok",
+        f"{policy_file} (threshold {policy.reject_threshold}"
+        + (f", {len(per_user)} per-user" if per_user else "")
+        + f"; {policy.source}, {policy.created_at})",
+    )
+    yield _model_ok(bundle)
+    if store is None or store_path is None:
+        yield Check("store", "ok", "none in the policy: the model's probabilities are used")
+    else:
+        yield _store_ok(store, store_path, bundle.bundle_id)
+
+
+def _taxonomy_check(settings: Settings) -> Iterator[Check]:
+    if settings.taxonomy is None:
+        return
+    from taskclf_core.taxonomy import load_taxonomy
+
+    try:
+        load_taxonomy(settings.taxonomy)
+    except TaskclfError as exc:
+        yield Check("taxonomy", "FAIL", str(exc), "fix the file, or remove the taxonomy key")
+    else:
+        yield Check("taxonomy", "ok", str(settings.taxonomy))
+
+
+# --- directories -------------------------------------------------------------------------
+
+
+def check_writable(name: str, directory: Path, what: str, key: str) -> Check:
+    """Really create and remove a file in ``directory`` (or where it would be created)."""
+    probe_in = directory
+    if not directory.exists():
+        probe_in = next((p for p in directory.parents if p.exists()), Path("/"))
+    if not probe_in.is_dir():
+        return Check(name, "FAIL", f"{probe_in} is not a directory", f"change {key}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".taskclf-doctor.", suffix=".tmp", dir=probe_in)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        return Check(
+            name,
+            "FAIL",
+            f"{probe_in}: cannot create a file there ({exc.strerror or exc})",
+            f"make {probe_in} writable for you (chmod u+rwx), or change {key}",
+        )
+    if probe_in != directory:
+        return Check(
+            name,
+            "warn",
+            f"{directory} does not exist yet (the daemon creates it at start)",
+            "taskclf-daemon init creates it now",
+        )
+    return Check(name, "ok", f"{directory}: writable; {what}")
+
+
+def _spool_check(settings: Settings) -> Check:
+    spool = settings.spool_path
+    tmp, new = spool / "tmp", spool / "new"
+    check = check_writable(
+        "spool", tmp if tmp.is_dir() else spool, "collectors write here", "spool_dir"
+    )
+    if check.state != "ok":
+        return check
+    if tmp.is_dir() and new.is_dir() and os.stat(tmp).st_dev != os.stat(new).st_dev:
+        return Check(
+            "spool",
+            "FAIL",
+            f"{tmp} and {new} are on different filesystems: a rename between them is not atomic",
+            "keep the whole spool on one filesystem",
+        )
+    return Check(
+        "spool", "ok", f"{spool}: writable; collectors write into tmp/, then rename into new/"
+    )
+
+
+# --- the daemon and its service ------------------------------------------------------------
+
+
+def check_daemon(settings: Settings) -> Check:
+    """Is a daemon running on this configuration, and healthy (its lock and status file)?"""
+    from daemon.runtime.lock import running_pid
+    from daemon.runtime.status import EXIT_HEALTHY, evaluate, read_status
+
+    try:
+        pid = running_pid(settings.lock_path)
+    except OSError as exc:
+        return Check(
+            "daemon",
+            "FAIL",
+            f"cannot read the lock {settings.lock_path} ({exc.strerror or exc})",
+            "make it readable for you, or remove it if no daemon runs",
+        )
+    code, doc = evaluate(read_status(settings.status_path), pid)
+    problems = "; ".join(doc.get("problems", []))
+    if pid is None:
+        if problems:
+            return Check(
+                "daemon",
+                "FAIL",
+                f"not running; {problems}",
+                "fix the cause, then start it again (taskclf-daemon run, or restart the service)",
+            )
+        return Check(
+            "daemon",
+            "ok",
+            "not running (start it at login: taskclf-daemon service install; "
+            "or in the foreground: taskclf-daemon run)",
+        )
+    shown = doc.get("pid") or pid
+    if code != EXIT_HEALTHY:
+        return Check(
+            "daemon",
+            "FAIL",
+            f"running (pid {shown}) but degraded: {problems}",
+            "taskclf-daemon status shows the details",
+        )
+    return Check("daemon", "ok", f"running (pid {shown}), healthy")
+
+
+def _unit_command(text: str) -> list[str] | None:
+    for line in text.splitlines():
+        if line.strip().startswith("ExecStart="):
+            try:
+                # systemd's quoting is shell-like for the paths we write (%% and $$ aside)
+                return [w.replace("%%", "%") for w in shlex.split(line.split("=", 1)[1])]
+            except ValueError:
+                return None
+    return None
+
+
+def _plist_command(data: bytes) -> list[str] | None:
+    try:
+        args = plistlib.loads(data).get("ProgramArguments")
+    except (plistlib.InvalidFileException, ValueError, AttributeError):
+        return None
+    return [str(a) for a in args] if isinstance(args, list) else None
+
+
+def _installed_command_check(command: list[str] | None, path: Path, config: Path) -> Check | None:
+    """A problem with what an installed service file runs, or None."""
+    if not command:
+        return Check(
+            "service",
+            "FAIL",
+            f"{path}: cannot read the command it runs",
+            "taskclf-daemon service install rewrites it",
+        )
+    program = command[0]
+    if not (os.path.isfile(program) and os.access(program, os.X_OK)):
+        return Check(
+            "service",
+            "FAIL",
+            f"{path} runs {program}, which does not exist (moved or deleted virtualenv?)",
+            "run `taskclf-daemon service install` again from the installation to use",
+        )
+    if "--config" in command:
+        used = command[command.index("--config") + 1 :][:1]
+        if used and Path(used[0]) != config:
+            return Check(
+                "service",
+                "warn",
+                f"{path} runs the daemon with --config {used[0]}; this check read {config}",
+                f"taskclf-daemon service install --config {config}, or doctor --config {used[0]}",
+            )
+    return None
+
+
+def check_service(config: Path, *, probe: Probe = run_probe, home: Path | None = None) -> Check:
+    """Is a service manager reachable, and is the service installed and sound?"""
+    from daemon.commands.service import LAUNCHD_LABEL, UNIT_NAME, detect_platform, service_file
+
+    platform = detect_platform()
+    if platform is None:
+        return Check(
+            "service",
+            "warn",
+            "neither systemd (systemctl) nor launchd here: `service install` cannot be used",
+            "run the daemon yourself: taskclf-daemon run",
+        )
+    path = service_file(platform, home)
+    installed = path.is_file()
+    if platform == "systemd":
+        rc, out = probe(["systemctl", "--user", "show", "--property=Version", "--value"])
+        reachable = rc == 0
+        manager = "systemctl --user"
+    else:
+        rc, out = probe(["launchctl", "print", f"gui/{os.getuid()}"])
+        reachable = rc == 0
+        manager = "launchctl"
+    if installed:
+        content = path.read_bytes()
+        command = (
+            _unit_command(content.decode("utf-8", "replace"))
+            if platform == "systemd"
+            else _plist_command(content)
+        )
+        problem = _installed_command_check(command, path, config)
+        if problem is not None:
+            return problem
+    why = out.splitlines()[0] if out else "no answer"
+    if not reachable:
+        return Check(
+            "service",
+            "warn",
+            f"{manager} cannot reach the service manager ({why})"
+            + (f"; {path} is installed" if installed else ""),
+            "from a login session it works; without one: `service install --no-start` and "
+            "`loginctl enable-linger`, or run the daemon yourself (taskclf-daemon run)",
+        )
+    if not installed:
+        return Check(
+            "service",
+            "ok",
+            f"{manager} reachable; not installed (to start it at login: "
+            "taskclf-daemon service install)",
+        )
+    if platform == "systemd":
+        _, active = probe(["systemctl", "--user", "is-active", UNIT_NAME])
+        _, enabled = probe(["systemctl", "--user", "is-enabled", UNIT_NAME])
+        state = f"{enabled or '?'}, {active or '?'}"
+        if active == "failed":
+            return Check(
+                "service",
+                "FAIL",
+                f"{path} installed ({state})",
+                f"journalctl --user -u {UNIT_NAME} -e shows why; then systemctl --user "
+                f"restart {UNIT_NAME}",
+            )
+        return Check("service", "ok", f"{path} installed ({state})")
+    rc, _ = probe(["launchctl", "print", f"gui/{os.getuid()}/{LAUNCHD_LABEL}"])
+    loaded = "loaded" if rc == 0 else "not loaded"
+    return Check("service", "ok", f"{path} installed ({loaded})")
+
+
+# --- the collector's source --------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_activitywatch(url: str, *, timeout: float = AW_TIMEOUT) -> Check:
+    """GET ``<url>/api/0/info`` on a loopback host (the collector reads nothing else)."""
+    parsed = urllib.parse.urlsplit(url)
+    host = parsed.hostname or ""
+    if parsed.scheme not in ("http", "https") or not _is_loopback(host):
+        return Check(
+            "collector",
+            "FAIL",
+            f"aw_url {url!r} is not an http URL on this machine (a loopback address)",
+            'use the local ActivityWatch server, e.g. aw_url = "http://127.0.0.1:5600"',
+        )
+    info_url = url.rstrip("/") + "/api/0/info"
+    try:
+        with urllib.request.urlopen(info_url, timeout=timeout) as response:
+            info = json.loads(response.read(65536) or b"{}")
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return Check(
+            "collector",
+            "FAIL",
+            f"ActivityWatch does not answer at {info_url} ({reason})",
+            "start ActivityWatch (aw-qt or aw-server), or set aw_url to where it listens",
+        )
+    version = info.get("version", "?") if isinstance(info, dict) else "?"
+    return Check("collector", "ok", f"ActivityWatch {version} answers at {url}")
+
+
+# --- all of it -----------------------------------------------------------------------------
+
+
+def diagnose(
+    config_file: Path | None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    probe: Probe | None = None,
+) -> list[Check]:
+    """Every check, in the order a first run meets them (``probe``: default :func:`run_probe`)."""
+    config = config_file_path(config_file)
+    settings, problems = load_settings_tolerant(config_file, overrides)
+    checks = list(_config_checks(config, problems))
+    checks += _model_checks(settings, config)
+    checks += _taxonomy_check(settings)
+    checks.append(_spool_check(settings))
+    checks.append(
+        check_writable(
+            "label log",
+            settings.labels_path,
+            "one JSON Lines file per UTC day",
+            "data_dir",
+        )
+    )
+    checks.append(check_daemon(settings))
+    checks.append(check_service(config, probe=probe if probe is not None else run_probe))
+    aw_url = getattr(settings, "aw_url", None)  # the collector's setting, when it exists
+    if aw_url:
+        checks.append(check_activitywatch(str(aw_url)))
+    return checks
+
+
+def run_doctor(args: argparse.Namespace, overrides: Mapping[str, Any]) -> int:
+    checks = diagnose(args.config, overrides)
+    for check in checks:
+        print(format_check(check))
+    failed = [c for c in checks if c.state == "FAIL"]
+    if failed:
+        print(f"{len(failed)} problem(s); fix them, then run taskclf-daemon doctor again")
+        return 1
+    print(
+        "all fine" + (" (see the warnings above)" if any(c.state == "warn" for c in checks) else "")
+    )
+    return 0

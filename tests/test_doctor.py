@@ -1,0 +1,330 @@
+"""`doctor`: one line per check, each problem with its fix; exit 0 all fine, 1 a problem."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.cli import main
+from daemon.commands import doctor, service
+from daemon.commands.doctor import (
+    Check,
+    check_activitywatch,
+    check_daemon,
+    check_service,
+    check_writable,
+    diagnose,
+)
+from daemon.commands.service import UNIT_NAME, render_systemd, service_file
+from daemon.paths import default_config_file, default_data_dir
+from daemon.runtime.lock import InstanceLock
+from daemon.runtime.status import utc_now, write_status
+from daemon.settings import load_settings
+
+
+class FakeManager:
+    """Answers service-manager probes: reachable or not, and the unit's state."""
+
+    def __init__(self, reachable: bool = True, active: str = "active") -> None:
+        self.reachable = reachable
+        self.active = active
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: Sequence[str]) -> tuple[int | None, str]:
+        self.calls.append(list(argv))
+        if not self.reachable:
+            return 1, "Failed to connect to bus: No such file or directory"
+        if "is-active" in argv:
+            return (0 if self.active == "active" else 3), self.active
+        if "is-enabled" in argv:
+            return 0, "enabled"
+        return 0, "255"
+
+
+@pytest.fixture(autouse=True)
+def systemd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test sees a Linux with systemctl, whatever runs the tests."""
+    monkeypatch.setattr(service, "detect_platform", lambda: "systemd")
+
+
+def by_name(checks: list[Check]) -> dict[str, list[Check]]:
+    out: dict[str, list[Check]] = {}
+    for check in checks:
+        out.setdefault(check.name, []).append(check)
+    return out
+
+
+@pytest.fixture
+def initialised(taskclf_sample: Path) -> Path:
+    """`init --model B --store S` with taskclf's sample artifacts; returns the config."""
+    rc = main(
+        [
+            "init",
+            "--model",
+            str(taskclf_sample / "bundle_v1"),
+            "--store",
+            str(taskclf_sample / "store_temperature"),
+        ]
+    )
+    assert rc == 0
+    return default_config_file()
+
+
+def test_after_init_everything_is_fine(initialised: Path) -> None:
+    checks = diagnose(None, probe=FakeManager())
+    assert [c.state for c in checks] == ["ok"] * len(checks), checks
+    names = [c.name for c in checks]
+    assert names == [
+        "config",
+        "policy",
+        "model",
+        "store",
+        "spool",
+        "label log",
+        "daemon",
+        "service",
+    ]
+    found = by_name(checks)
+    assert "bundle_v1" in found["model"][0].detail
+    assert "fits bundle bundle_v1" in found["store"][0].detail
+    assert "not installed" in found["service"][0].detail
+
+
+def test_the_command_prints_one_line_per_check_and_exits_0(
+    initialised: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(doctor, "run_probe", FakeManager())
+    assert main(["doctor"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "all fine"
+    assert len(lines) == 9
+    assert all(line.startswith("ok ") for line in lines[:-1])
+
+
+def test_a_typo_is_a_failed_check_and_the_rest_still_runs(
+    initialised: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = initialised
+    config.write_text(config.read_text() + "reject_treshold = 0.6\n")
+    monkeypatch.setattr(doctor, "run_probe", FakeManager())
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if x.startswith("FAIL")]
+    assert "config" in line
+    assert "unknown key 'reject_treshold'; did you mean 'reject_threshold'?" in line
+    assert f"fix: edit {config}" in line
+    # the other checks ran on what could be read
+    assert "ok    model      bundle bundle_v1" in out
+    assert "ok    daemon" in out
+    assert out.splitlines()[-1].startswith("1 problem(s)")
+
+
+def test_nothing_configured_says_how_to_start(isolated_home: Path) -> None:
+    checks = by_name(diagnose(None, probe=FakeManager()))
+    (model,) = checks["model"]
+    assert model.state == "FAIL"
+    assert "init --model DIR [--store DIR]" in model.fix
+    assert "demo" in model.fix
+    assert checks["spool"][0].state == "warn"  # not there yet: the daemon would create it
+
+
+def test_a_model_that_does_not_load_fails_with_its_reason(tmp_path: Path) -> None:
+    config = tmp_path / "daemon.toml"
+    config.write_text(f'model_dir = "{tmp_path / "nope"}"\n')
+    (model,) = by_name(diagnose(config, probe=FakeManager()))["model"]
+    assert model.state == "FAIL"
+    assert str(tmp_path / "nope") in model.detail
+
+
+def test_a_store_for_another_bundle_fails_explaining_identity(
+    tmp_path: Path, taskclf_sample: Path
+) -> None:
+    renamed = shutil.copytree(taskclf_sample / "bundle_v1", tmp_path / "model")
+    config = tmp_path / "daemon.toml"
+    config.write_text(
+        f'model_dir = "{renamed}"\ncalibrator_store = "{taskclf_sample / "store_temperature"}"\n'
+    )
+    checks = by_name(diagnose(config, probe=FakeManager()))
+    assert checks["model"][0].state == "ok"
+    (store,) = checks["store"]
+    assert store.state == "FAIL"
+    assert "fitted for bundle 'bundle_v1'" in store.detail
+    assert "named 'model'" in store.detail
+
+
+def test_a_policy_whose_store_went_missing_fails(initialised: Path) -> None:
+    for store in (default_data_dir() / "stores").iterdir():
+        shutil.rmtree(store)
+    checks = by_name(diagnose(None, probe=FakeManager()))
+    assert checks["model"][0].state == "ok"
+    (store,) = checks["store"]
+    assert store.state == "FAIL"
+    assert "calibrator_store_dir" in store.detail
+    assert "taskclf-daemon deploy" in store.fix
+
+
+def test_a_missing_policy_file_fails_saying_how_to_make_one(tmp_path: Path) -> None:
+    config = tmp_path / "daemon.toml"
+    config.write_text(f'policy_file = "{tmp_path / "models" / "inference_policy.json"}"\n')
+    (policy,) = by_name(diagnose(config, probe=FakeManager()))["policy"]
+    assert policy.state == "FAIL"
+    assert "does not exist" in policy.detail
+    assert "init --force --model DIR" in policy.fix
+
+
+def test_writable_really_writes_and_leaves_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "spool"
+    target.mkdir()
+    check = check_writable("spool", target, "ok", "spool_dir")
+    assert check.state == "ok"
+    assert list(target.iterdir()) == []
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    check = check_writable("spool", blocker / "spool", "ok", "spool_dir")
+    assert check.state == "FAIL"
+    assert "not a directory" in check.detail
+    assert "spool_dir" in check.fix
+
+
+def test_a_directory_nobody_can_write_fails() -> None:
+    # /proc/sys takes no new files, not even root's
+    check = check_writable("label log", Path("/proc/sys"), "ok", "data_dir")
+    assert check.state == "FAIL"
+    assert "/proc/sys: cannot create a file there" in check.detail
+    assert "data_dir" in check.fix
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only directory")
+def test_an_unwritable_label_log_fails(tmp_path: Path) -> None:
+    labels = tmp_path / "labels"
+    labels.mkdir(mode=0o500)
+    try:
+        check = check_writable("label log", labels, "ok", "data_dir")
+    finally:
+        labels.chmod(0o700)
+    assert check.state == "FAIL"
+    assert "cannot create a file" in check.detail
+    assert "chmod" in check.fix
+
+
+def test_daemon_check_sees_a_running_healthy_daemon_and_a_degraded_one(tmp_path: Path) -> None:
+    settings = load_settings(None, {"state_dir": str(tmp_path / "state")})
+    assert check_daemon(settings).state == "ok"
+    assert "not running" in check_daemon(settings).detail
+    with InstanceLock(settings.lock_path):
+        status: dict[str, Any] = {"pid": os.getpid(), "heartbeat_at": utc_now()}
+        write_status(settings.status_path, status)
+        running = check_daemon(settings)
+        assert running.state == "ok"
+        assert f"running (pid {os.getpid()}), healthy" == running.detail
+        status["store"] = {"last_error": "store.json: missing"}
+        write_status(settings.status_path, status)
+        degraded = check_daemon(settings)
+        assert degraded.state == "FAIL"
+        assert "store.json: missing" in degraded.detail
+        assert "taskclf-daemon status" in degraded.fix
+
+
+def _install(config: Path | None, argv: list[str] | None = None) -> Path:
+    path = service_file("systemd")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_systemd(argv, config=config))
+    return path
+
+
+def test_service_not_installed_and_manager_unreachable_is_a_warning(tmp_path: Path) -> None:
+    check = check_service(tmp_path / "c.toml", probe=FakeManager(reachable=False))
+    assert check.state == "warn"
+    assert "Failed to connect to bus" in check.detail
+    assert "taskclf-daemon run" in check.fix
+
+
+def test_service_installed_and_running(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    _install(config)
+    manager = FakeManager()
+    check = check_service(config, probe=manager)
+    assert check == Check("service", "ok", f"{service_file('systemd')} installed (enabled, active)")
+    assert ["systemctl", "--user", "is-active", UNIT_NAME] in manager.calls
+
+
+def test_service_failed_is_a_problem_with_where_to_look(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    _install(config)
+    check = check_service(config, probe=FakeManager(active="failed"))
+    assert check.state == "FAIL"
+    assert f"journalctl --user -u {UNIT_NAME}" in check.fix
+
+
+def test_service_running_a_program_that_is_gone_is_a_problem(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    _install(config, [str(tmp_path / "old-venv" / "bin" / "taskclf-daemon")])
+    check = check_service(config, probe=FakeManager())
+    assert check.state == "FAIL"
+    assert "old-venv" in check.detail
+    assert "service install" in check.fix
+
+
+def test_service_with_another_config_is_a_warning(tmp_path: Path) -> None:
+    _install(tmp_path / "other.toml")
+    check = check_service(tmp_path / "mine.toml", probe=FakeManager())
+    assert check.state == "warn"
+    assert "other.toml" in check.detail
+    assert "mine.toml" in check.detail
+
+
+class _Info(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path != "/api/0/info":
+            self.send_error(404)
+            return
+        body = json.dumps({"hostname": "h", "version": "v0.13.2"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def aw_server() -> Iterator[str]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Info)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_activitywatch_reachable(aw_server: str) -> None:
+    check = check_activitywatch(aw_server)
+    assert check == Check("collector", "ok", f"ActivityWatch v0.13.2 answers at {aw_server}")
+
+
+def test_activitywatch_not_answering(aw_server: str) -> None:
+    port = int(aw_server.rsplit(":", 1)[1])
+    check = check_activitywatch(f"http://127.0.0.1:{port}/wrong-prefix")
+    assert check.state == "FAIL"
+    assert "does not answer" in check.detail
+    assert "start ActivityWatch" in check.fix
+
+
+@pytest.mark.parametrize("url", ["http://example.com:5600", "ftp://127.0.0.1:5600", "10.0.0.1"])
+def test_activitywatch_only_on_loopback(url: str) -> None:
+    check = check_activitywatch(url, timeout=0.01)
+    assert check.state == "FAIL"
+    assert "loopback" in check.detail
