@@ -189,7 +189,7 @@ def test_program_paths_systemd_cannot_run_are_refused(program: str) -> None:
 def test_unit_comes_from_the_packaging_template() -> None:
     template = (SOURCE_ROOT / "packaging" / "systemd" / UNIT_NAME).read_text(encoding="utf-8")
     assert render_systemd(["/opt/bin/taskclf-daemon"]) == template.replace(
-        "@EXEC_START@", "/opt/bin/taskclf-daemon"
+        "@EXEC_START@", "/opt/bin/taskclf-daemon run"
     )
 
 
@@ -199,7 +199,7 @@ def test_installed_wheel_templates_take_precedence(
     packaged = tmp_path / "pkg"
     (packaged / "_templates").mkdir(parents=True)
     (packaged / "_templates" / UNIT_NAME).write_text(
-        "[Service]\nExecStart=@EXEC_START@ run\n# packaged copy\n", encoding="utf-8"
+        "[Service]\nExecStart=@EXEC_START@\n# packaged copy\n", encoding="utf-8"
     )
     monkeypatch.setattr(importlib.resources, "files", lambda _pkg: packaged)
     assert render_systemd(["/opt/x"]).endswith("ExecStart=/opt/x run\n# packaged copy\n")
@@ -577,3 +577,74 @@ def test_installed_templates_are_the_packaging_files() -> None:
         source = SOURCE_ROOT / "packaging" / directory / name
         if shipped.is_file():
             assert shipped.read_text(encoding="utf-8") == source.read_text(encoding="utf-8")
+
+
+# --- the config file the service runs with ---------------------------------------------
+
+
+def test_unit_with_config_passes_it_to_run_and_verifies(tmp_path: Path) -> None:
+    config = tmp_path / "my configs 100%" / "$daemon.toml"
+    unit = render_systemd(config=config)
+    (exec_start,) = service_section(unit)["[Service]ExecStart"]
+    assert exec_start.endswith(
+        ' run --config "' + str(config).replace("%", "%%").replace("$", "$$") + '"'
+    )
+    words = [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(exec_start)]
+    assert words == [*entry_point(), "run", "--config", str(config)]
+    verify_unit(unit, tmp_path / "verify")
+
+
+def test_plist_with_config_passes_it_to_run(tmp_path: Path) -> None:
+    config = tmp_path / "a & b" / "daemon.toml"
+    plist = plistlib.loads(render_launchd(config=config).encode())
+    assert plist["ProgramArguments"] == [*entry_point(), "run", "--config", str(config)]
+
+
+def test_a_relative_config_is_refused() -> None:
+    with pytest.raises(ServiceError, match="absolute"):
+        render_systemd(config=Path("daemon.toml"))
+
+
+def test_install_with_config_names_it_in_the_unit(home: Path, tmp_path: Path) -> None:
+    config = tmp_path / "daemon.toml"
+    config.write_text("")
+    out = io.StringIO()
+    assert service_install(platform="systemd", start=False, out=out, config=config) == 0
+    unit = (home / UNIT_REL).read_text(encoding="utf-8")
+    assert unit == render_systemd(config=config)
+    assert f"--config {config}" in out.getvalue()
+
+
+def test_cli_install_takes_config_and_defaults_to_the_existing_default_file(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from daemon.paths import default_config_file
+
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/systemctl")
+    parser = argparse.ArgumentParser(prog="taskclf-daemon service")
+    add_service_arguments(parser)
+
+    # no default config file: the unit names none (the daemon finds its defaults itself)
+    assert run_service_command(parser.parse_args(["install", "--no-start"])) == 0
+    unit = (home / UNIT_REL).read_text(encoding="utf-8")
+    assert "--config" not in service_section(unit)["[Service]ExecStart"][0]
+
+    # the default file exists: pinned, so the service reads what `doctor` checked whatever
+    # XDG_CONFIG_HOME the user manager has
+    default = default_config_file()
+    default.parent.mkdir(parents=True, exist_ok=True)
+    default.write_text("")
+    assert run_service_command(parser.parse_args(["install", "--no-start"])) == 0
+    assert (home / UNIT_REL).read_text(encoding="utf-8") == render_systemd(config=default)
+
+    given = tmp_path / "other.toml"
+    given.write_text("")
+    assert run_service_command(parser.parse_args(["show", "--config", str(given)])) == 0
+    assert capsys.readouterr().out.endswith(render_systemd(config=given))
+
+    missing = tmp_path / "missing.toml"
+    assert run_service_command(parser.parse_args(["install", "--config", str(missing)])) == 2
+    err = capsys.readouterr().err
+    assert f"--config: {missing} does not exist" in err
+    assert "taskclf-daemon init --config" in err

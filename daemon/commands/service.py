@@ -39,7 +39,9 @@ __all__ = [
     "personalize_daily",
     "render_launchd",
     "render_systemd",
+    "run_command",
     "run_service_command",
+    "service_config",
     "service_file",
     "service_install",
     "service_show",
@@ -56,6 +58,7 @@ CONSOLE_SCRIPT = "taskclf-daemon"
 _EXIT_OK = 0
 _EXIT_FAILED = 1
 _EXIT_UNSUPPORTED = 2
+_EXIT_BAD_INPUT = 2
 
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 _EXEC_START = "@EXEC_START@"
@@ -192,11 +195,22 @@ def _systemd_word(word: str, *, executable: bool) -> str:
     return escaped
 
 
-def render_systemd(exec_argv: Sequence[str] | None = None) -> str:
-    """The user unit, with ExecStart= starting ``exec_argv`` (default :func:`entry_point`)."""
+def run_command(exec_argv: Sequence[str] | None = None, config: Path | None = None) -> list[str]:
+    """``exec_argv`` (default :func:`entry_point`) + ``run`` [+ ``--config FILE``]."""
     argv = list(exec_argv) if exec_argv is not None else entry_point()
-    if not argv:
+    if config is not None and not os.path.isabs(config):
+        raise ServiceError(f"--config: the service needs an absolute path, got {str(config)!r}")
+    return [*argv, "run", *(["--config", os.fspath(config)] if config is not None else [])]
+
+
+def render_systemd(exec_argv: Sequence[str] | None = None, *, config: Path | None = None) -> str:
+    """The user unit; ExecStart= runs ``exec_argv`` (default :func:`entry_point`) ``run``.
+
+    With ``config``, the daemon is started with ``--config`` naming that (absolute) file.
+    """
+    if exec_argv is not None and not list(exec_argv):
         raise ServiceError("ExecStart= needs a program: exec_argv is empty")
+    argv = run_command(exec_argv, config)
     text = _template("systemd")
     _check_placeholders(text, {_EXEC_START}, UNIT_NAME)
     exec_start = " ".join(_systemd_word(w, executable=i == 0) for i, w in enumerate(argv))
@@ -222,11 +236,19 @@ def _fill_plist(node: object, argv: Sequence[str], log_dir: str) -> object:
 
 
 def render_launchd(
-    exec_argv: Sequence[str] | None = None, log_dir: str | os.PathLike[str] | None = None
+    exec_argv: Sequence[str] | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
+    *,
+    config: Path | None = None,
 ) -> str:
-    """The agent plist; ``log_dir`` (default :func:`launchd_log_dir`) must be absolute."""
-    argv = list(exec_argv) if exec_argv is not None else entry_point()
-    if not argv or not os.path.isabs(argv[0]):
+    """The agent plist; ``log_dir`` (default :func:`launchd_log_dir`) must be absolute.
+
+    ProgramArguments runs ``exec_argv`` (default :func:`entry_point`) ``run`` [``--config``].
+    """
+    if exec_argv is not None and not list(exec_argv):
+        raise ServiceError(f"ProgramArguments needs an absolute program path, got {exec_argv!r}")
+    argv = run_command(exec_argv, config)
+    if not os.path.isabs(argv[0]):
         raise ServiceError(f"ProgramArguments needs an absolute program path, got {argv!r}")
     logs = os.fspath(log_dir) if log_dir is not None else str(launchd_log_dir())
     if not os.path.isabs(logs):
@@ -243,10 +265,10 @@ def render_launchd(
         raise ServiceError(f"cannot render {PLIST_NAME}: {exc}") from exc
 
 
-def _render(platform: Platform, home: Path | None) -> str:
+def _render(platform: Platform, home: Path | None, config: Path | None) -> str:
     if platform == "systemd":
-        return render_systemd()
-    return render_launchd(log_dir=launchd_log_dir(home))
+        return render_systemd(config=config)
+    return render_launchd(log_dir=launchd_log_dir(home), config=config)
 
 
 # --- install / uninstall ---------------------------------------------------------------
@@ -344,6 +366,7 @@ def service_show(
     *,
     home: Path | None = None,
     err: TextIO | None = None,
+    config: Path | None = None,
 ) -> int:
     """Print the file ``install`` would write; 0, 1 if it cannot be rendered, 2 if unsupported."""
     session = _Session(None, out, err)
@@ -352,7 +375,7 @@ def service_show(
         return _EXIT_UNSUPPORTED
 
     def show() -> int:
-        session.out.write(_render(resolved, home))
+        session.out.write(_render(resolved, home, config))
         session.out.flush()
         return _EXIT_OK
 
@@ -367,8 +390,11 @@ def service_install(
     home: Path | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    config: Path | None = None,
 ) -> int:
     """Write the service file and (unless ``start=False``) enable and (re)start the service.
+
+    ``config``: the (absolute) config file the daemon is started with (``run --config``).
 
     Idempotent. systemd: ``daemon-reload``, then ``enable --now`` when the unit is new or
     unchanged (so a running daemon is left alone), or ``enable`` + ``restart`` when an
@@ -382,8 +408,8 @@ def service_install(
     if resolved is None:
         return _EXIT_UNSUPPORTED
     if resolved == "systemd":
-        return _guarded(lambda: _install_systemd(session, start, home), session)
-    return _guarded(lambda: _install_launchd(session, start, home), session)
+        return _guarded(lambda: _install_systemd(session, start, home, config), session)
+    return _guarded(lambda: _install_launchd(session, start, home, config), session)
 
 
 def _fallback_note(session: _Session) -> None:
@@ -395,10 +421,16 @@ def _fallback_note(session: _Session) -> None:
         )
 
 
-def _install_systemd(session: _Session, start: bool, home: Path | None) -> int:
+def _config_note(session: _Session, config: Path | None) -> None:
+    if config is not None:
+        session.say(f"the service runs the daemon with --config {config}")
+
+
+def _install_systemd(session: _Session, start: bool, home: Path | None, config: Path | None) -> int:
     path = service_file("systemd", home)
-    state = _write_file(path, render_systemd())
+    state = _write_file(path, render_systemd(config=config))
     session.say(f"{state} {path}")
+    _config_note(session, config)
     _fallback_note(session)
     if not start:
         session.say(
@@ -417,11 +449,12 @@ def _install_systemd(session: _Session, start: bool, home: Path | None) -> int:
     )
 
 
-def _install_launchd(session: _Session, start: bool, home: Path | None) -> int:
+def _install_launchd(session: _Session, start: bool, home: Path | None, config: Path | None) -> int:
     path = service_file("launchd", home)
     logs = launchd_log_dir(home)
-    state = _write_file(path, render_launchd(log_dir=logs))
+    state = _write_file(path, render_launchd(log_dir=logs, config=config))
     session.say(f"{state} {path}")
+    _config_note(session, config)
     if not logs.is_dir():
         # launchd does not create it, and an unopenable StandardOutPath fails the job (78)
         logs.mkdir(parents=True, exist_ok=True)
@@ -533,21 +566,55 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
         help="install (show): also a daily run of `personalize` (systemd timer / launchd "
         "calendar agent); uninstall always removes it",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="install/show: the config file the service runs with (default: the default "
+        "config file, <user config dir>/taskclf/daemon.toml, when it exists)",
+    )
+
+
+def service_config(given: Path | None) -> Path | None:
+    """The config file the service is started with: ``given``, else the default if it exists.
+
+    Named explicitly in the unit so the service reads the file you checked, whatever
+    environment (XDG_CONFIG_HOME) the service manager starts it in.
+    """
+    from daemon.paths import default_config_file
+
+    if given is None:
+        default = default_config_file()
+        return Path(os.path.abspath(default)) if default.is_file() else None
+    path = Path(os.path.abspath(os.path.expandvars(os.path.expanduser(given))))
+    if not path.is_file():
+        raise ServiceError(
+            f"--config: {path} does not exist; write one with `taskclf-daemon init --config "
+            f"{shlex.quote(str(path))}`"
+        )
+    return path
 
 
 def run_service_command(args: argparse.Namespace) -> int:
     """Carry out a parsed ``service`` command; returns the process exit status."""
     action: str = args.action
     daily = bool(getattr(args, "personalize_daily", False))
-    if action == "install":
-        rc = service_install(start=not args.no_start)
-        return personalize_daily("install", not args.no_start) if rc == 0 and daily else rc
+    given: Path | None = getattr(args, "config", None)
+    if action in ("install", "show"):
+        try:
+            config = service_config(given)
+        except ServiceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return _EXIT_BAD_INPUT
+        if action == "install":
+            rc = service_install(start=not args.no_start, config=config)
+            return personalize_daily("install", not args.no_start) if rc == 0 and daily else rc
+        rc = service_show(config=config)
+        return personalize_daily("show", False) if rc == 0 and daily else rc
     if action == "uninstall":
         rc = personalize_daily("uninstall", not args.no_start)
         return service_uninstall(stop=not args.no_start) if rc == 0 else rc
-    if action == "show":
-        rc = service_show()
-        return personalize_daily("show", False) if rc == 0 and daily else rc
     raise ValueError(f"unknown service action {action!r}")
 
 
