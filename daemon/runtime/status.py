@@ -118,12 +118,33 @@ def _fmt(value: object) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
+def _last_error(doc: Mapping[str, Any]) -> str:
+    """The newest error of any kind, worded as its problem line words it, with its time."""
+    if doc.get("fatal_error"):  # the daemon stopped on it: nothing came after
+        return f"fatal error: {doc['fatal_error']}"
+    seen: list[tuple[str, str]] = []
+    last = doc.get("last_error") or {}
+    if last.get("message"):
+        seen.append((str(last.get("at") or ""), f"input refused: {last['message']}"))
+    store = doc.get("store") or {}
+    if store.get("last_error"):
+        refused = f"calibrator store refused: {store['last_error']}"
+        seen.append((str(store.get("last_error_at") or ""), refused))
+    if not seen:
+        return "-"
+    at, text = max(seen)
+    return f"{text} (at {at})" if at else text
+
+
 def format_status(doc: Mapping[str, Any], code: int) -> str:
     """A short human summary of ``doc`` (as returned by :func:`evaluate`)."""
+    spool_path = (doc.get("spool") or {}).get("path")
     if not doc.get("running"):
         lines = ["taskclf-daemon: not running"]
         if doc.get("stopped_at"):
             lines.append(f"  last stopped   {doc['stopped_at']}")
+        if spool_path:
+            lines.append(f"  spool          {spool_path}")
         lines += [f"  problem        {p}" for p in doc.get("problems", [])]
         return "\n".join(lines)
     state = "healthy" if code == EXIT_HEALTHY else "DEGRADED"
@@ -138,6 +159,7 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         f"taskclf-daemon: running ({state}), pid {_fmt(doc.get('pid'))}",
         f"  running since  {_fmt(doc.get('started_at'))}",
         f"  heartbeat      {_fmt(doc.get('heartbeat_at'))}",
+        f"  spool          {_fmt(spool_path)} (collectors write into tmp/, then rename into new/)",
         f"  model          {_fmt(model.get('bundle_id'))} "
         f"(schema {_fmt(model.get('schema_hash'))})",
         f"  store          {_fmt(store.get('id'))} ({_fmt(store.get('method'))}) "
@@ -151,7 +173,7 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         f"{_fmt(last.get('label'))} (at {_fmt(last.get('at'))})",
         f"  latency        p50 {_fmt(latency.get('p50'))} ms, p99 {_fmt(latency.get('p99'))} ms",
         f"  label log      {_fmt(doc.get('label_log'))}",
-        f"  last error     {_fmt((doc.get('last_error') or {}).get('message'))}",
+        f"  last error     {_last_error(doc)}",
     ]
     lines += [f"  problem        {p}" for p in doc.get("problems", [])]
     drift = doc.get("drift")
