@@ -146,7 +146,8 @@ def test_the_collector_examples_feed_the_real_daemon(
     python.write_text(example("collector-python", "spool.md"))
     shell = tmp_path / "collector.sh"
     shell.write_text(example("collector-sh", "spool.md"))
-    assert len(example("collector-python", "spool.md").splitlines()) <= 12
+    # ten lines each, as the docs promise
+    assert len(example("collector-python", "spool.md").splitlines()) <= 10
     assert len(example("collector-sh", "spool.md").splitlines()) <= 10
 
     for argv, part in (
