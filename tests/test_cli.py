@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from conftest import window_stream
-from daemon_harness import run_cli
+from daemon_harness import read_records, run_cli
 
 from daemon.cli import EXIT_CODES, _parser, exit_code_for, main
-from daemon.paths import default_config_file
+from daemon.paths import default_config_file, default_data_dir
 from taskclf_core import errors
 
 
@@ -189,3 +189,26 @@ def test_log_format_from_the_config_file(
     )
     assert "window_labelled" in text
     assert not text.lstrip().startswith("{")
+
+
+def test_run_follows_the_policy_init_wrote(
+    taskclf_sample: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "--model", str(taskclf_sample / "bundle_v1")]) == 0
+    spool = tmp_path / "spool"
+    (spool / "new").mkdir(parents=True)
+    windows = (taskclf_sample / "windows.jsonl").read_text()
+    (spool / "new" / "w.jsonl").write_text(windows)
+    assert main(["run", "--once", "--spool-dir", str(spool)]) == 0
+    records = read_records(default_data_dir() / "labels")
+    assert len(records) == len(windows.splitlines())
+    assert {r["model_bundle_id"] for r in records} == {"bundle_v1"}
+    assert {r["calibrator"] for r in records} == {"identity"}
+
+    # what run cannot honour yet is refused, not ignored
+    installed = default_data_dir() / "models" / "bundle_v1"
+    policy = default_data_dir() / "models" / "inference_policy.json"
+    assert main(["deploy", "--model", str(installed), "--user-threshold", "u-alice=0.7"]) == 0
+    capsys.readouterr()
+    assert main(["run", "--once", "--spool-dir", str(spool)]) == 2
+    assert f"{policy}: per_user_reject_thresholds are not applied" in capsys.readouterr().err
