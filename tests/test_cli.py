@@ -199,7 +199,9 @@ def test_run_follows_the_policy_init_wrote(
     (spool / "new").mkdir(parents=True)
     windows = (taskclf_sample / "windows.jsonl").read_text()
     (spool / "new" / "w.jsonl").write_text(windows)
-    assert main(["run", "--once", "--spool-dir", str(spool)]) == 0
+    # a process of its own: in-process, `run` would bind the logger to pytest's stderr
+    result = run_cli("run", "--once", "--spool-dir", str(spool))
+    assert result.returncode == 0, result.stderr
     records = read_records(default_data_dir() / "labels")
     assert len(records) == len(windows.splitlines())
     assert {r["model_bundle_id"] for r in records} == {"bundle_v1"}
@@ -209,6 +211,6 @@ def test_run_follows_the_policy_init_wrote(
     installed = default_data_dir() / "models" / "bundle_v1"
     policy = default_data_dir() / "models" / "inference_policy.json"
     assert main(["deploy", "--model", str(installed), "--user-threshold", "u-alice=0.7"]) == 0
-    capsys.readouterr()
-    assert main(["run", "--once", "--spool-dir", str(spool)]) == 2
-    assert f"{policy}: per_user_reject_thresholds are not applied" in capsys.readouterr().err
+    result = run_cli("run", "--once", "--spool-dir", str(spool))
+    assert result.returncode == 2
+    assert f"{policy}: per_user_reject_thresholds are not applied" in result.stderr

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from daemon_harness import run_cli
 
-from daemon.cli import main
 from daemon.settings import (
     Settings,
     is_path_key,
@@ -62,13 +62,11 @@ def test_paths_from_the_environment_are_expanded(
 
 def test_paths_from_flags_are_expanded(isolated_home: Path, bundle_dir: Path) -> None:
     # through the real command line: `run --once` creates the spool and label log it was given
-    rc = main(
-        [
-            *("run", "--once", "--model", str(bundle_dir), "--spool-dir", "~/flagged-spool"),
-            *("--data-dir", "$HOME/d", "--state-dir", "~/state"),
-        ]
+    result = run_cli(
+        *("run", "--once", "--model", str(bundle_dir), "--spool-dir", "~/flagged-spool"),
+        *("--data-dir", "$HOME/d", "--state-dir", "~/state"),
     )
-    assert rc == 0
+    assert result.returncode == 0, result.stderr
     assert (isolated_home / "flagged-spool" / "new").is_dir()
     assert (isolated_home / "d" / "labels").is_dir()
     assert not list(Path.cwd().glob("~*"))
