@@ -215,7 +215,7 @@ def test_refusals(
     config.write_text(text.replace(str(setup["store"]), str(other)))
     code, _, err = personalize(setup, capsys)
     assert code == 2
-    assert "model_bundle_id is 'another_bundle'" in err
+    assert "the store was fitted for bundle 'another_bundle'" in err
 
 
 def test_a_store_is_created_where_none_was(
