@@ -322,21 +322,23 @@ def _read_file(path: Path, explicit: bool) -> tuple[dict[str, Any], str | None]:
         return {}, f"{path}: not valid TOML ({exc})"
 
 
-def _layers(config_file: Path | None, overrides: Mapping[str, Any] | None) -> list[_Layer]:
+def _layers(
+    config_file: Path | None, overrides: Mapping[str, Any] | None
+) -> tuple[list[_Layer], str | None]:
+    """The file, TASKCLF_* and flag layers; and why the file could not be read, if so."""
     path = config_file_path(config_file)
     values, problem = _read_file(path, explicit=config_file is not None)
-    if problem is not None:
-        raise ConfigError(problem)
     env = {
         key: os.environ[env_name(key)]
         for key in Settings.model_fields
         if env_name(key) in os.environ
     }
-    return [
+    layers = [
         _Layer("file", values, path),
         _Layer("env", env),
         _Layer("flag", dict(overrides or {})),
     ]
+    return layers, problem
 
 
 def _describe(error: Mapping[str, Any], layers: list[_Layer]) -> tuple[str, str | None]:
@@ -382,7 +384,9 @@ def load_settings(
 
     ``run`` and every command that acts on the configuration use this: a typo is refused.
     """
-    layers = _layers(config_file, overrides)
+    layers, problem = _layers(config_file, overrides)
+    if problem is not None:
+        raise ConfigError(problem)
     try:
         return _build(layers)
     except ValidationError as exc:
@@ -398,12 +402,14 @@ def load_settings_tolerant(
     the file has a typo in it (`run` itself refuses such a file).
     """
     problems: list[str] = []
-    path = config_file_path(config_file)
-    values, problem = _read_file(path, explicit=config_file is not None)
+    try:
+        layers, problem = _layers(config_file, overrides)
+    except ConfigError as exc:  # --config itself names an unset $VARIABLE: no file at all
+        problems.append(str(exc))
+        layers, _ = _layers(None, overrides)
+        layers[0], problem = _Layer("file", {}, layers[0].path), None
     if problem is not None:
         problems.append(problem)
-    layers = _layers(None, overrides)
-    layers[0] = _Layer("file", values, path)
     for _ in range(len(Settings.model_fields) + 2):
         try:
             return _build(layers), problems

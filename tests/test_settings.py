@@ -185,3 +185,17 @@ def test_tolerant_loading_of_a_good_file_has_no_problems(tmp_path: Path) -> None
     settings, problems = load_settings_tolerant(config)
     assert problems == []
     assert settings == load_settings(config)
+
+
+def test_tolerant_loading_survives_a_bad_default_file(isolated_home: Path) -> None:
+    from daemon.paths import default_config_file
+
+    config = default_config_file()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("spool_dir = \n")
+    settings, problems = load_settings_tolerant(None, {"spool_dir": "/flagged"})
+    assert settings.spool_path == Path("/flagged")
+    assert len(problems) == 1
+    assert f"{config}: not valid TOML" in problems[0]
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(None)
