@@ -83,6 +83,8 @@ def _settings_tolerant(args: argparse.Namespace) -> Settings:
 
 
 def _parser() -> argparse.ArgumentParser:
+    import daemon
+
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
@@ -91,8 +93,6 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="TOML settings file (default: <user config dir>/taskclf/daemon.toml)",
     )
-    import daemon
-
     parser = argparse.ArgumentParser(
         prog="taskclf-daemon",
         description="Local, private, always-on task-type classification of feature windows.",

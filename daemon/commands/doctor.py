@@ -16,10 +16,14 @@ import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from daemon.settings import Settings, config_file_path, load_settings_tolerant
 from taskclf_core.errors import TaskclfError
+
+if TYPE_CHECKING:
+    from taskclf_core.bundle import ModelBundle
+    from taskclf_core.calibration import CalibratorStore
 
 __all__ = [
     "Check",
@@ -94,7 +98,7 @@ def _config_checks(config: Path, problems: list[str]) -> Iterator[Check]:
 
 def _model_checks(settings: Settings, config: Path) -> Iterator[Check]:
     from daemon.runtime.reloader import load_store
-    from taskclf_core.bundle import ModelBundle, load_bundle
+    from taskclf_core.bundle import load_bundle
 
     if settings.policy_file is not None:
         yield from _policy_checks(settings.policy_file)
@@ -145,7 +149,7 @@ def _model_checks(settings: Settings, config: Path) -> Iterator[Check]:
             yield _store_ok(loaded, store, bundle.bundle_id)
 
 
-def _model_ok(bundle: Any) -> Check:
+def _model_ok(bundle: ModelBundle) -> Check:
     return Check(
         "model",
         "ok",
@@ -154,7 +158,7 @@ def _model_ok(bundle: Any) -> Check:
     )
 
 
-def _store_ok(store: Any, path: Path, bundle_id: str) -> Check:
+def _store_ok(store: CalibratorStore, path: Path, bundle_id: str) -> Check:
     return Check(
         "store",
         "ok",
