@@ -1,0 +1,308 @@
+"""Invariants of the pure ActivityWatch → rows builder: order, finality, incremental = batch."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from taskclf_core.activity import (
+    DAY_US,
+    MINUTE_US,
+    DayState,
+    RowSpec,
+    build_day,
+    build_rows,
+    final_until,
+    format_us,
+    parse_input_events,
+    parse_timestamp_us,
+    parse_window_events,
+)
+from taskclf_core.errors import EventError
+
+DAY = parse_timestamp_us("2026-03-02T00:00:00Z", "day")
+SALT = "s3cret"
+SETTLE_US = 60 * 1_000_000
+_HEARTBEAT_US = 2_000_000
+APPS = ("Code", "Firefox", "iTerm2", "Slack", "zoom.us", "Weird/App")
+TITLES = ("main.py — proj", "Inbox (3)", "pytest -x", "", "Standup 10:00")
+
+
+@dataclass(frozen=True)
+class RawWindow:
+    start_us: int
+    duration_us: int
+    app: str
+    title: str
+
+    def visible(self, now_us: int) -> dict[str, Any] | None:
+        """The event as the server shows it at ``now_us``: not yet there, or still growing."""
+        if self.start_us + _HEARTBEAT_US > now_us:  # the watcher's first heartbeat is late
+            return None
+        duration = min(self.duration_us, now_us - self.start_us)
+        return {
+            "timestamp": format_us(self.start_us).replace("Z", "+00:00"),
+            "duration": duration / 1e6,
+            "data": {"app": self.app, "title": self.title},
+        }
+
+
+@dataclass(frozen=True)
+class RawInput:
+    start_us: int
+    presses: int
+    clicks: int
+    dx: int
+
+    def visible(self, now_us: int) -> dict[str, Any] | None:
+        if self.start_us + 5_000_000 > now_us:  # aw-watcher-input posts a sample when it ends
+            return None
+        return {
+            "timestamp": format_us(self.start_us),
+            "duration": 5.0,
+            "data": {
+                "presses": self.presses,
+                "clicks": self.clicks,
+                "deltaX": self.dx,
+                "deltaY": self.dx // 2,
+                "scrollX": 0,
+                "scrollY": self.clicks % 3,
+            },
+        }
+
+
+@st.composite
+def days(draw: st.DrawFn) -> tuple[list[RawWindow], list[RawInput]]:
+    """A few hours of back-to-back window events with idle gaps, ties and input samples."""
+    n = draw(st.integers(1, 40))
+    t = DAY + draw(st.integers(0, 3_600)) * 1_000_000 + draw(st.integers(0, 999_999))
+    windows: list[RawWindow] = []
+    for _ in range(n):
+        duration = draw(st.sampled_from([0, 1, 7, 30, 59, 61, 120, 400, 1_000])) * 1_000_000
+        duration += draw(st.integers(0, 999_999))
+        windows.append(
+            RawWindow(t, duration, draw(st.sampled_from(APPS)), draw(st.sampled_from(TITLES)))
+        )
+        step = draw(st.sampled_from(["tie", "next", "gap", "idle"]))
+        if step == "tie":
+            continue  # the next event starts at the same instant
+        t += duration
+        if step == "gap":
+            t += draw(st.integers(1, 200)) * 1_000_000
+        elif step == "idle":
+            t += draw(st.integers(290, 900)) * 1_000_000
+    inputs: list[RawInput] = []
+    if draw(st.booleans()):
+        first = windows[0].start_us - windows[0].start_us % MINUTE_US
+        last = max(w.start_us + w.duration_us for w in windows)
+        rng = random.Random(draw(st.integers(0, 2**32)))
+        for start in range(first, last, 5_000_000):
+            if rng.random() < 0.8:
+                inputs.append(
+                    RawInput(
+                        start, rng.choice([0, 0, 3, 40]), rng.choice([0, 1, 4]), rng.randint(0, 900)
+                    )
+                )
+    return windows, inputs
+
+
+def parse_at(
+    windows: list[RawWindow], inputs: list[RawInput], now_us: int, *, sketches: bool = False
+) -> tuple[list[Any], list[Any]]:
+    w = [r for e in windows if (r := e.visible(now_us)) is not None]
+    i = [r for e in inputs if (r := e.visible(now_us)) is not None]
+    return (
+        parse_window_events(w, bucket_id="win", salt=SALT, sketches=sketches),
+        parse_input_events(i, bucket_id="in"),
+    )
+
+
+def batch(windows: list[RawWindow], inputs: list[RawInput], version: str = "v1") -> list[Any]:
+    w, i = parse_at(windows, inputs, DAY + 2 * DAY_US, sketches=version == "v3")
+    return build_day(DAY, w, i, spec=RowSpec("u1", version))
+
+
+def collect_incrementally(
+    windows: list[RawWindow],
+    inputs: list[RawInput],
+    polls: list[int],
+    *,
+    restart_at: int | None = None,
+) -> list[dict[str, object]]:
+    """What the collector does: per poll, emit the final minutes after the cursor."""
+    spec = RowSpec("u1", "v1")
+    state = DayState.start(DAY)
+    cursor = DAY
+    emitted: list[dict[str, object]] = []
+    for k, now in enumerate(polls):
+        w, i = parse_at(windows, inputs, now)
+        if k == restart_at:
+            # a restart keeps only the cursor: replay the day up to it without emitting
+            state, _ = build_rows(
+                DayState.start(DAY), w, i, until_us=cursor, spec=spec, has_input=bool(i)
+            )
+        until = final_until(w, from_us=cursor, now_us=now, settle_us=SETTLE_US)
+        state, rows = build_rows(state, w, i, until_us=until, spec=spec, has_input=bool(i))
+        for row in rows:
+            end = parse_timestamp_us(row["bucket_end_ts"], "end")
+            assert end + SETTLE_US <= now, "a minute was emitted before it settled"
+            start = end - MINUTE_US
+            for event in w:
+                if start <= event.start_us < end:
+                    assert event.end_us + SETTLE_US <= now, "a growing event's minute was emitted"
+        emitted.extend(rows)
+        cursor = until
+    return emitted
+
+
+def poll_times(windows: list[RawWindow], data: st.DataObject) -> list[int]:
+    last = max(w.start_us + w.duration_us for w in windows)
+    span = last - DAY + 3 * 60 * 1_000_000
+    # polls cluster around minute boundaries, where an early emission would show
+    minutes = data.draw(
+        st.lists(st.integers(0, span // MINUTE_US), min_size=1, max_size=30), label="polls"
+    )
+    offsets = st.sampled_from([0, 1, 2, 3, 30, 59, 61, 62, 63, 90])
+    times = sorted(m * MINUTE_US + data.draw(offsets) * 1_000_000 for m in minutes)
+    return [DAY + t for t in times] + [last + 5 * 60 * 1_000_000]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(day=days(), data=st.data())
+def test_incremental_emission_equals_the_batch(day: Any, data: st.DataObject) -> None:
+    windows, inputs = day
+    polls = poll_times(windows, data)
+    assert collect_incrementally(windows, inputs, polls) == batch(windows, inputs)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(day=days(), data=st.data())
+def test_a_restart_mid_day_re_emits_nothing_and_misses_nothing(
+    day: Any, data: st.DataObject
+) -> None:
+    windows, inputs = day
+    polls = poll_times(windows, data)
+    restart = data.draw(st.integers(0, len(polls) - 1), label="restart")
+    rows = collect_incrementally(windows, inputs, polls, restart_at=restart)
+    starts = [r["bucket_start_ts"] for r in rows]
+    assert len(starts) == len(set(starts))
+    assert rows == batch(windows, inputs)
+
+
+@settings(max_examples=40, deadline=None)
+@given(day=days(), seed=st.integers(0, 2**32))
+def test_order_of_events_never_matters(day: Any, seed: int) -> None:
+    """Shuffled input, equal timestamps included: the same rows (and the same every time)."""
+    windows, inputs = day
+    rng = random.Random(seed)
+    shuffled_w, shuffled_i = windows[:], inputs[:]
+    rng.shuffle(shuffled_w)
+    rng.shuffle(shuffled_i)
+    first = batch(windows, inputs, "v3")
+    assert batch(shuffled_w, shuffled_i, "v3") == first
+    assert batch(windows, inputs, "v3") == first
+
+
+@settings(max_examples=40, deadline=None)
+@given(day=days())
+def test_rows_are_whole_minutes_with_an_event_starting_in_them(day: Any) -> None:
+    windows, inputs = day
+    rows = batch(windows, inputs)
+    starts = {w.start_us - w.start_us % MINUTE_US for w in windows if w.start_us < DAY + DAY_US}
+    got = [parse_timestamp_us(r["bucket_start_ts"], "s") for r in rows]
+    assert got == sorted(starts)
+    for r in rows:
+        begin = parse_timestamp_us(r["bucket_start_ts"], "s")
+        assert parse_timestamp_us(r["bucket_end_ts"], "e") - begin == MINUTE_US
+        assert begin % MINUTE_US == 0
+
+
+def test_a_growing_event_holds_its_minute_and_all_later_ones_back() -> None:
+    long = RawWindow(DAY + 10 * MINUTE_US + 5_000_000, 20 * MINUTE_US, "zoom.us", "Standup")
+    before = RawWindow(DAY + 9 * MINUTE_US, 65_000_000, "Code", "x")
+    now = DAY + 20 * MINUTE_US
+    w, _ = parse_at([before, long], [], now)
+    assert final_until(w, from_us=DAY, now_us=now, settle_us=SETTLE_US) == DAY + 10 * MINUTE_US
+    # once it ended a settle ago its minute is final
+    later = long.start_us + long.duration_us + SETTLE_US
+    w, _ = parse_at([before, long], [], later)
+    assert final_until(w, from_us=DAY, now_us=later, settle_us=SETTLE_US) == (
+        later - later % MINUTE_US - MINUTE_US
+    )
+
+
+def test_final_until_never_passes_the_day() -> None:
+    now = DAY + 3 * DAY_US
+    assert final_until([], from_us=DAY, now_us=now, settle_us=SETTLE_US) == DAY + DAY_US
+
+
+def test_events_of_other_days_do_not_enter_a_day() -> None:
+    ours = RawWindow(DAY + 60_000_000, 30_000_000, "Code", "a")
+    yesterday = RawWindow(DAY - 120_000_000, 400_000_000, "Slack", "b")
+    tomorrow = RawWindow(DAY + DAY_US + 1, 30_000_000, "Slack", "c")
+    rows = batch([yesterday, ours, tomorrow], [])
+    assert [r["bucket_start_ts"] for r in rows] == ["2026-03-02T00:01:00Z"]
+    assert rows[0]["app_entropy_15m"] == 0.0  # yesterday's Slack is not in the look-back
+    assert rows[0]["idle_return_indicator"] is True
+
+
+def test_input_flag_is_the_days_when_samples_arrive_late() -> None:
+    """The one look-ahead: taskclf lists aw-watcher-input in source_ids when the day has any
+    sample, so a minute emitted before the first sample of the day says window-only."""
+    w = [RawWindow(DAY + MINUTE_US, 10_000_000, "Code", "a")]
+    late = [RawInput(DAY + 30 * MINUTE_US, 1, 0, 0)]
+    early = collect_incrementally(w, late, [DAY + 5 * MINUTE_US, DAY + 40 * MINUTE_US])
+    assert early[0]["source_ids"] == ["aw-watcher-window"]
+    assert batch(w, late)[0]["source_ids"] == ["aw-watcher-window", "aw-watcher-input"]
+    assert {k: v for k, v in early[0].items() if k != "source_ids"} == {
+        k: v for k, v in batch(w, late)[0].items() if k != "source_ids"
+    }
+
+
+# --- parsing ----------------------------------------------------------------------------
+
+
+def test_parse_errors_name_bucket_event_and_field_never_the_title() -> None:
+    secret = "Salary review — Alice"
+    good = {"timestamp": "2026-03-02T08:00:00Z", "duration": 1, "data": {"title": secret}}
+    cases: list[tuple[Any, str]] = [
+        ([{**good, "timestamp": "yesterday"}], "aw-watcher-window_h: event 0.timestamp"),
+        ([good, {**good, "duration": -1}], "event 1.duration: expected a finite number >= 0"),
+        ([{**good, "duration": "5"}], "event 0.duration: expected a number"),
+        ([{**good, "data": {"app": None, "title": secret}}], "event 0.data.app: expected a string"),
+        ([{**good, "data": {"title": 3}}], "event 0.data.title: expected a string"),
+        ([{**good, "data": []}], "event 0.data: expected an object"),
+        ({"events": []}, "aw-watcher-window_h: events: expected an array"),
+        ([7], "event 0: expected an event object"),
+    ]
+    for raw, message in cases:
+        with pytest.raises(EventError, match=message.replace("(", r"\(").replace(")", r"\)")) as e:
+            parse_window_events(raw, bucket_id="aw-watcher-window_h", salt=SALT, sketches=True)
+        assert secret not in str(e.value)
+        assert "Salary" not in str(e.value)
+
+
+def test_input_parse_errors() -> None:
+    ok = {"timestamp": "2026-03-02T08:00:00+00:00", "duration": 5, "data": {"presses": 3}}
+    assert parse_input_events([ok], bucket_id="in")[0].presses == 3
+    for data, field in (({"presses": -1}, "presses"), ({"clicks": True}, "clicks")):
+        with pytest.raises(EventError, match=f"in: event 0.data.{field}"):
+            parse_input_events([{**ok, "data": data}], bucket_id="in")
+
+
+def test_missing_app_and_title_are_taskclfs_defaults() -> None:
+    event = parse_window_events(
+        [{"timestamp": "2026-03-02T08:00:00Z", "duration": 2.5, "data": {}}],
+        bucket_id="w",
+        salt=SALT,
+        sketches=True,
+    )[0]
+    assert event.app.app_id == "unknown.unknown"
+    assert event.title is not None
+    assert event.title.char_count == 0
+    assert event.end_us - event.start_us == 2_500_000
