@@ -23,7 +23,7 @@ from taskclf_core.activity import (
     parse_timestamp_us,
     parse_window_events,
 )
-from taskclf_core.errors import EventError
+from taskclf_core.errors import ActivityError
 
 DAY = parse_timestamp_us("2026-03-02T00:00:00Z", "day")
 SALT = "s3cret"
@@ -281,7 +281,7 @@ def test_parse_errors_name_bucket_event_and_field_never_the_title() -> None:
         ([7], "event 0: expected an event object"),
     ]
     for raw, message in cases:
-        with pytest.raises(EventError, match=message.replace("(", r"\(").replace(")", r"\)")) as e:
+        with pytest.raises(ActivityError, match=message.replace("(", r"\(").replace(")", r"\)")) as e:
             parse_window_events(raw, bucket_id="aw-watcher-window_h", salt=SALT, sketches=True)
         assert secret not in str(e.value)
         assert "Salary" not in str(e.value)
@@ -291,7 +291,7 @@ def test_input_parse_errors() -> None:
     ok = {"timestamp": "2026-03-02T08:00:00+00:00", "duration": 5, "data": {"presses": 3}}
     assert parse_input_events([ok], bucket_id="in")[0].presses == 3
     for data, field in (({"presses": -1}, "presses"), ({"clicks": True}, "clicks")):
-        with pytest.raises(EventError, match=f"in: event 0.data.{field}"):
+        with pytest.raises(ActivityError, match=f"in: event 0.data.{field}"):
             parse_input_events([{**ok, "data": data}], bucket_id="in")
 
 
