@@ -273,6 +273,14 @@ def _parser() -> argparse.ArgumentParser:
     add_report_arguments(report)
     _setting_flags(report)
 
+    collect = sub.add_parser(
+        "collect", parents=[common], help="ActivityWatch → feature windows into the spool"
+    )
+    from daemon.commands.collect import add_collect_arguments
+
+    add_collect_arguments(collect)
+    _setting_flags(collect)
+
     service = sub.add_parser("service", help="install/uninstall/show the login service")
     from daemon.commands.service import add_service_arguments
 
@@ -402,6 +410,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from daemon.commands import report
 
         return report.run(args, _settings(args))
+    if args.command == "collect":
+        from daemon.commands.collect import run_collect
+
+        return run_collect(args, _settings(args))
     if args.command == "service":
         from daemon.commands.service import run_service_command
 

@@ -6,6 +6,7 @@ import difflib
 import json
 import os
 import re
+import socket
 import tomllib
 import types
 from collections.abc import Mapping
@@ -159,6 +160,36 @@ class Settings(BaseSettings):
         "people; auto: console on a terminal, JSON otherwise",
     )
 
+    # the ActivityWatch collector (`taskclf-daemon collect`, CONTRACT section 11)
+    aw_url: str = Field(
+        "http://127.0.0.1:5600",
+        description="the ActivityWatch server the collector reads (a loopback host only)",
+    )
+    aw_hostname: str = Field(
+        default_factory=socket.gethostname,
+        json_schema_extra={"default_text": "this machine's hostname"},
+        description="the collector reads the window and input buckets of this host",
+    )
+    title_salt_file: Path | None = Field(
+        None,
+        description="taskclf's title salt, which window-title features are keyed by; "
+        "unset: <data_dir>/data/processed/.title_secret (taskclf's own file)",
+    )
+    collect_user_id: str | None = Field(
+        None,
+        description="the user id the collector writes windows for; "
+        "unset: the contents of <data_dir>/data/processed/.user_id (taskclf's)",
+    )
+    collect_interval_seconds: float = Field(
+        30.0, gt=0, description="how often the collector polls ActivityWatch"
+    )
+    collect_settle_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="the collector writes a minute once the events that start in it "
+        "ended this long ago",
+    )
+
     @field_validator("*", mode="before")
     @classmethod
     def _expand_paths(cls, value: Any, info: ValidationInfo) -> Any:
@@ -188,6 +219,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"{user_id!r} is not a valid user id")
         return value
 
+    @field_validator("collect_user_id", mode="after")
+    @classmethod
+    def _check_collect_user(cls, value: str | None) -> str | None:
+        if value is not None and not is_safe_user_id(value):
+            raise ValueError(
+                f"{value!r} is not a valid user id (letters, digits and . _ @ + = -, "
+                "not starting with a dot)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _check_policy(self) -> Settings:
         if self.policy_file is not None:
@@ -198,6 +239,21 @@ class Settings(BaseSettings):
                     f"names the model, store and reject threshold; remove {', '.join(both)}"
                 )
         return self
+
+    @property
+    def title_salt_path(self) -> Path:
+        if self.title_salt_file is not None:
+            return self.title_salt_file
+        return self.data_dir / "data" / "processed" / ".title_secret"
+
+    @property
+    def user_id_path(self) -> Path:
+        return self.data_dir / "data" / "processed" / ".user_id"
+
+    @property
+    def collector_dir(self) -> Path:
+        """The collector's cursor, status file and lock."""
+        return self.data_dir / "collector"
 
     @property
     def spool_path(self) -> Path:

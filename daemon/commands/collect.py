@@ -1,0 +1,222 @@
+"""`taskclf-daemon collect`: ActivityWatch → feature windows in the spool (CONTRACT section 11)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from daemon.collector.client import AWClient, check_loopback_url
+from daemon.collector.collector import Collector, collector_lock
+from daemon.collector.cursor import read_cursor
+from daemon.collector.identity import load_identity, model_schema_version
+from daemon.collector.source import ExportSource, RestSource
+from daemon.collector.status import format_collector_status, read_collector_status, status_path
+from daemon.settings import Settings
+from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
+from taskclf_core.errors import ConfigError, UnreachableError
+
+__all__ = ["add_collect_arguments", "run_collect"]
+
+EXIT_OK, EXIT_FATAL, EXIT_USAGE = 0, 1, 2
+_log = structlog.get_logger("taskclf.collector")
+
+
+def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--once", action="store_true", help="emit every final minute in [--from, --to) and exit"
+    )
+    parser.add_argument(
+        "--export",
+        metavar="FILE",
+        default=None,
+        help="back-fill from an ActivityWatch export file instead of the server (implies --once)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="from_ts",
+        metavar="TS",
+        default=None,
+        help="first minute (ISO-8601, naive = UTC; default: the cursor, else today 00:00 UTC; "
+        "with --export: the export's first day)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="to_ts",
+        metavar="TS",
+        default=None,
+        help="end, exclusive (default: now; needs --once or --export)",
+    )
+    parser.add_argument(
+        "--status", action="store_true", help="print the collector's status file and exit"
+    )
+
+
+def _parse_ts(value: str, flag: str) -> int:
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(
+            f"{flag}: expected an ISO-8601 time like 2026-03-02T08:00, got {value!r}"
+        ) from None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return int(ts.timestamp() * 1_000_000)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    def handler(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    for signum in previous:
+        signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def run_collect(args: argparse.Namespace, settings: Settings) -> int:
+    """The whole command; returns the exit status (0, 1 ActivityWatch unreachable, 2 config)."""
+    if args.status:
+        print(format_collector_status(read_collector_status(settings)))
+        return EXIT_OK
+    from daemon.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    once = bool(args.once or args.export)
+    if args.to_ts is not None and not once:
+        raise ConfigError("--to: needs --once or --export (a live collector has no end)")
+    identity = load_identity(settings)
+    version = model_schema_version(settings)
+    spec = RowSpec(
+        user_id=identity.user_id,
+        schema_version=version,
+        idle_gap_seconds=300.0,  # taskclf's feature sessions, not the daemon's smoothing gap
+    )
+    sketches = version == "v3"
+    cursor_path = settings.collector_dir / "cursor.json"
+    with collector_lock(settings.collector_dir):
+        source: ExportSource | RestSource
+        if args.export:
+            source = ExportSource.load(
+                _export_path(args.export),
+                hostname=settings.aw_hostname,
+                salt=identity.salt,
+                sketches=sketches,
+            )
+        else:
+            check_loopback_url(settings.aw_url)
+            source = RestSource(
+                client=AWClient(settings.aw_url),
+                hostname=settings.aw_hostname,
+                salt=identity.salt,
+                sketches=sketches,
+            )
+        now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
+        position = _start(args, settings, source, cursor_path, identity.user_id, now_us)
+        to_us = None
+        if args.to_ts is not None:
+            end = _parse_ts(args.to_ts, "--to")
+            to_us = -(-end // MINUTE_US) * MINUTE_US  # a minute that starts before --to is in
+        elif isinstance(source, ExportSource):
+            to_us = _export_end(source, now_us)
+        elif once:
+            to_us = now_us
+        collector = Collector(
+            source=source,
+            spec=spec,
+            spool=settings.spool_path,
+            cursor_path=cursor_path,
+            status_path=status_path(settings),
+            hostname=settings.aw_hostname,
+            position=position,
+            settle_us=int(settings.collect_settle_seconds * 1_000_000),
+            mode="export" if args.export else ("once" if once else "live"),
+            to_us=to_us,
+        )
+        _log.info(
+            "collector_started",
+            source=source.description,
+            aw_hostname=settings.aw_hostname,
+            user_id=identity.user_id,
+            schema_version=version,
+            salt_file=str(identity.salt_path),
+            start=format_us(position),
+            mode=collector.mode,
+        )
+        try:
+            if once:
+                try:
+                    written = collector.step()
+                except UnreachableError as exc:
+                    collector.record_error(str(exc))
+                    print(f"taskclf-daemon: {exc}", file=sys.stderr)
+                    return EXIT_FATAL
+                _log.info(
+                    "collector_finished", windows=written, cursor=format_us(collector.position)
+                )
+                return EXIT_OK
+            stop = threading.Event()
+            with _stop_on_signals(stop):
+                collector.run(stop, settings.collect_interval_seconds)
+            _log.info("collector_stopped", windows=collector.windows_emitted)
+            return EXIT_OK
+        finally:
+            collector.stopped()
+
+
+def _export_path(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigError(f"--export: {path} is not a file")
+    return path
+
+
+def _export_end(source: ExportSource, now_us: int) -> int:
+    """Where an export's back-fill stops by default: the end of its last day when that day is
+    over, else before its last minute (the export may have caught that event still growing;
+    the live collector or a later export emits it)."""
+    last = source.last_us()
+    if last is None:
+        return day_start_us(now_us)
+    if day_start_us(last) < day_start_us(now_us):
+        return day_start_us(last) + DAY_US
+    return floor_minute(last)
+
+
+def _start(
+    args: argparse.Namespace,
+    settings: Settings,
+    source: ExportSource | RestSource,
+    cursor_path: Path,
+    user_id: str,
+    now_us: int,
+) -> int:
+    """Where emission starts: --from, else the cursor, else today (export: its first day)."""
+    if args.from_ts is not None:
+        return floor_minute(_parse_ts(args.from_ts, "--from"))
+    if isinstance(source, ExportSource):
+        first = source.first_us()
+        return day_start_us(first) if first is not None else day_start_us(now_us)
+    cursor = read_cursor(cursor_path)
+    if cursor is not None:
+        if cursor.user_id == user_id and cursor.hostname == settings.aw_hostname:
+            return cursor.next_us
+        _log.warning(
+            "cursor_ignored",
+            reason="the cursor was written for another user id or host",
+            cursor_user_id=cursor.user_id,
+            cursor_aw_hostname=cursor.hostname,
+        )
+    return day_start_us(now_us)
