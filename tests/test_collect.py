@@ -1,0 +1,404 @@
+"""`taskclf-daemon collect`: export back-fill parity, identity, cursor, refusals, the poll loop."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import stat
+import threading
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aw_fixtures import HOSTNAME, load_case, row_differences
+
+from daemon.cli import main
+from daemon.collector import check_aw_reachable, read_collector_status
+from daemon.collector.client import AWClient, check_loopback_url
+from daemon.collector.collector import Collector
+from daemon.collector.cursor import read_cursor
+from daemon.settings import load_settings
+from taskclf_core.activity import (
+    InputEvent,
+    RowSpec,
+    WindowEvent,
+    build_day,
+    parse_timestamp_us,
+    parse_window_events,
+)
+from taskclf_core.errors import ConfigError, UnreachableError
+from taskclf_core.schema import registry
+
+DAY = "2026-03-02"
+
+
+def make_home(root: Path, *, version: str = "v1", salt: str | None, user_id: str | None) -> Path:
+    """A data dir as taskclf leaves it (salt, user id) plus a bundle's metadata.json."""
+    data = root / "data"
+    processed = data / "data" / "processed"
+    processed.mkdir(parents=True)
+    if salt is not None:
+        (processed / ".title_secret").write_text(salt + "\n")
+    if user_id is not None:
+        (processed / ".user_id").write_text(user_id)
+    model = data / "model"
+    model.mkdir()
+    reg = registry(version)
+    assert reg is not None
+    (model / "metadata.json").write_text(
+        json.dumps({"schema_version": version, "schema_hash": reg.schema_hash, "label_set": []})
+    )
+    return data
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def spool_rows(data: Path) -> list[dict[str, Any]]:
+    new = data / "spool" / "new"
+    return [
+        json.loads(line)
+        for path in sorted(new.iterdir())
+        for line in path.read_text().splitlines()
+        if line
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize(
+    ("case_name", "version"), [("workday", "v1"), ("workday", "v3"), ("no-input", "v1")]
+)
+def test_export_backfill_equals_taskclf(tmp_path: Path, case_name: str, version: str) -> None:
+    case = load_case(case_name)
+    data = make_home(tmp_path, version=version, salt=case.salt, user_id=case.user_id)
+    code, _, err = run(
+        "collect",
+        "--export",
+        str(case.export_path),
+        "--data-dir",
+        str(data),
+        "--aw-hostname",
+        HOSTNAME,
+    )
+    assert code == 0, err
+    assert row_differences(case.expected(version), spool_rows(data)) == []
+    # raw titles never leave memory: not in the spool, the cursor, the status or the log
+    titles = {
+        e["data"]["title"]
+        for b in case.export()["buckets"].values()
+        for e in b["events"]
+        if "title" in e.get("data", {}) and len(e["data"]["title"]) > 8
+    }
+    written = err + "".join(p.read_text() for p in data.rglob("*") if p.is_file())
+    assert titles
+    assert not [t for t in titles if t in written]
+    assert case.salt not in err
+
+
+def test_files_are_private_and_named_by_time(tmp_path: Path) -> None:
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    assert (
+        run(
+            "collect",
+            "--export",
+            str(case.export_path),
+            "--data-dir",
+            str(data),
+            "--aw-hostname",
+            HOSTNAME,
+        )[0]
+        == 0
+    )
+    new = data / "spool" / "new"
+    names = [p.name for p in new.iterdir()]
+    assert names == ["20260303T090000Z_20260303T112400Z_aw.jsonl"]
+    for path in [new / names[0], data / "collector" / "cursor.json"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((data / "collector").stat().st_mode) == 0o700
+    assert not list((data / "spool" / "tmp").iterdir())
+
+
+def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path) -> None:
+    case = load_case("workday")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    base = (
+        "collect",
+        "--export",
+        str(case.export_path),
+        "--data-dir",
+        str(data),
+        "--aw-hostname",
+        HOSTNAME,
+    )
+    assert run(*base, "--from", f"{DAY}T10:00", "--to", f"{DAY}T11:00")[0] == 0
+    first = spool_rows(data)
+    expected = case.expected("v1")
+    window = [r for r in expected if f"{DAY}T10:00" <= r["bucket_start_ts"] < f"{DAY}T11:00"]
+    # rows in the middle of a day carry the day's state: equal to the whole-day batch rows
+    assert row_differences(window, first) == []
+    cursor = read_cursor(data / "collector" / "cursor.json")
+    assert cursor is not None
+    assert cursor.next_us == parse_timestamp_us(f"{DAY}T11:00:00Z", "c")
+    # the cursor moves forward only: an export back-fill from the cursor emits the rest once
+    assert run(*base, "--from", f"{DAY}T11:00")[0] == 0
+    assert (
+        row_differences(
+            expected[len([r for r in expected if r["bucket_start_ts"] < f"{DAY}T10:00"]) :],
+            spool_rows(data),
+        )
+        == []
+    )
+
+
+def test_missing_salt_exits_2_naming_the_path(tmp_path: Path) -> None:
+    data = make_home(tmp_path, salt=None, user_id="u1")
+    code, _, err = run("collect", "--once", "--data-dir", str(data))
+    assert code == 2
+    assert str(data / "data" / "processed" / ".title_secret") in err
+    other = tmp_path / "elsewhere" / "salt"
+    code, _, err = run(
+        "collect", "--once", "--data-dir", str(data), "--title-salt-file", str(other)
+    )
+    assert code == 2
+    assert str(other) in err
+
+
+def test_user_id_from_setting_else_taskclfs_file(tmp_path: Path) -> None:
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=None)
+    base = (
+        "collect",
+        "--export",
+        str(case.export_path),
+        "--data-dir",
+        str(data),
+        "--aw-hostname",
+        HOSTNAME,
+    )
+    code, _, err = run(*base)
+    assert code == 2
+    assert ".user_id" in err
+    assert "collect_user_id" in err
+    assert run(*base, "--collect-user-id", "alice")[0] == 0
+    assert {r["user_id"] for r in spool_rows(data)} == {"alice"}
+
+
+def test_the_model_decides_the_schema_and_a_missing_model_is_named(tmp_path: Path) -> None:
+    case = load_case("no-input")
+    data = make_home(tmp_path, version="v2", salt=case.salt, user_id=case.user_id)
+    args = (
+        "collect",
+        "--export",
+        str(case.export_path),
+        "--data-dir",
+        str(data),
+        "--aw-hostname",
+        HOSTNAME,
+    )
+    assert run(*args)[0] == 0
+    rows = spool_rows(data)
+    assert {r["schema_version"] for r in rows} == {"v2"}
+    assert {r["user_id"] for r in rows} == {case.user_id}
+    (data / "model" / "metadata.json").unlink()
+    code, _, err = run(*args)
+    assert code == 2
+    assert "metadata.json" in err
+
+
+def test_only_loopback_urls(tmp_path: Path) -> None:
+    for url in ("http://127.0.0.1:5600", "http://localhost:5600/", "http://[::1]:5600"):
+        assert check_loopback_url(url) == url.rstrip("/")
+    for url in (
+        "http://192.168.1.2:5600",
+        "http://example.com:5600",
+        "ftp://127.0.0.1",
+        "http://user:pw@127.0.0.1:5600",
+        "http://127.0.0.1.evil.com",
+    ):
+        with pytest.raises(ConfigError, match="aw_url"):
+            check_loopback_url(url)
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    code, _, err = run(
+        "collect", "--once", "--data-dir", str(data), "--aw-url", "http://10.0.0.1:5600"
+    )
+    assert code == 2
+    assert "not a loopback address" in err
+
+
+def test_activitywatch_down_exits_1_with_once_and_says_so(tmp_path: Path) -> None:
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    url = f"http://127.0.0.1:{free_port()}"
+    code, _, err = run("collect", "--once", "--data-dir", str(data), "--aw-url", url)
+    assert code == 1
+    assert "not reachable" in err
+    assert url in err
+    status = read_collector_status(load_settings(None, {"data_dir": data}))
+    assert status is not None
+    assert "not reachable" in status["last_error"]
+    assert status["running"] is False
+    ok, message = check_aw_reachable(load_settings(None, {"data_dir": data, "aw_url": url}))
+    assert not ok
+    assert "not reachable" in message
+    code, out, _ = run("collect", "--status", "--data-dir", str(data))
+    assert code == 0
+    assert "last error" in out
+
+
+def test_status_when_never_run(tmp_path: Path) -> None:
+    code, out, _ = run("collect", "--status", "--data-dir", str(tmp_path))
+    assert code == 0
+    assert "never ran" in out
+
+
+def test_settings_defaults_and_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    s = load_settings(None, {"data_dir": tmp_path})
+    assert s.aw_url == "http://127.0.0.1:5600"
+    assert s.aw_hostname == socket.gethostname()
+    assert s.collect_interval_seconds == 30
+    assert s.collect_settle_seconds == 60
+    assert s.title_salt_path == tmp_path / "data" / "processed" / ".title_secret"
+    monkeypatch.setenv("TASKCLF_COLLECT_SETTLE_SECONDS", "5")
+    monkeypatch.setenv("TASKCLF_AW_HOSTNAME", "laptop")
+    s = load_settings(None, {"data_dir": tmp_path})
+    assert (s.collect_settle_seconds, s.aw_hostname) == (5, "laptop")
+    with pytest.raises(ConfigError, match="collect_user_id"):
+        load_settings(None, {"collect_user_id": "../x"})
+
+
+def test_client_timeout_is_an_unreachable_error() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)  # accepts the connection, never answers
+        client = AWClient(f"http://127.0.0.1:{server.getsockname()[1]}", timeout=0.3)
+        with pytest.raises(UnreachableError, match=r"did not answer within 0\.3 s"):
+            client.info()
+
+
+# --- the poll loop, on a clock and a growing day -------------------------------------------
+
+
+@dataclass
+class GrowingDay:
+    """A day of events as a server shows them while it happens (events appear and grow)."""
+
+    events: list[WindowEvent]
+    now_us: int = 0
+    calls: int = 0
+    down: bool = False
+    description: str = "growing-day"
+    seen: list[tuple[int, int]] = field(default_factory=list)
+
+    def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
+        self.calls += 1
+        if self.down:
+            raise UnreachableError("ActivityWatch is not reachable (test)")
+        self.seen.append((start_us, end_us))
+        out = []
+        for e in self.events:
+            if start_us <= e.start_us < end_us and e.start_us < self.now_us:
+                end = min(e.end_us, self.now_us)
+                out.append(
+                    WindowEvent(
+                        e.start_us, (end - e.start_us) / 1e6, end, e.app, e.title_hash, e.title
+                    )
+                )
+        return out
+
+    def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
+        return []
+
+
+def workday_events() -> list[WindowEvent]:
+    case = load_case("workday")
+    bucket = case.export()["buckets"]["aw-watcher-window_fixturehost"]
+    return parse_window_events(bucket["events"], bucket_id="w", salt=case.salt, sketches=False)
+
+
+def test_polling_through_a_day_emits_each_minute_once_equal_to_the_batch(tmp_path: Path) -> None:
+    events = workday_events()
+    day = parse_timestamp_us(f"{DAY}T00:00:00Z", "d")
+    source = GrowingDay(events)
+    spec = RowSpec("u1", "v1")
+    collector = Collector(
+        source=source,
+        spec=spec,
+        spool=tmp_path / "spool",
+        cursor_path=tmp_path / "c/cursor.json",
+        status_path=tmp_path / "c/status.json",
+        hostname=HOSTNAME,
+        position=day,
+        settle_us=60_000_000,
+        mode="live",
+        clock=lambda: source.now_us / 1e6,
+    )
+    start = events[0].start_us - 120_000_000
+    for k in range(8 * 60 * 2 + 10):  # every 30 s for 8 hours
+        source.now_us = start + k * 30_000_000
+        collector.step()
+    assert spool_rows_in(tmp_path / "spool") == build_day(day, events, [], spec=spec)
+    # after the first load each poll asks only for what can still change
+    assert all(end - begin <= 25 * 3600 * 1_000_000 for begin, end in source.seen[2:])
+
+
+def spool_rows_in(spool: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for p in sorted((spool / "new").iterdir())
+        for line in p.read_text().splitlines()
+    ]
+
+
+def test_run_retries_with_backoff_and_stops_on_the_event(tmp_path: Path) -> None:
+    source = GrowingDay(workday_events(), down=True)
+    collector = Collector(
+        source=source,
+        spec=RowSpec("u1", "v1"),
+        spool=tmp_path / "spool",
+        cursor_path=tmp_path / "c/cursor.json",
+        status_path=tmp_path / "c/status.json",
+        hostname=HOSTNAME,
+        position=parse_timestamp_us(f"{DAY}T00:00:00Z", "d"),
+        settle_us=0,
+        mode="live",
+        clock=lambda: 0.0,
+    )
+    stop = threading.Event()
+    worker = threading.Thread(target=collector.run, args=(stop, 0.05))
+    worker.start()
+    try:
+        # 0.05, 0.1, 0.2, 0.4 ...: a handful of tries in a second, not twenty
+        threading.Event().wait(1.0)
+        assert 2 <= source.calls <= 6
+        status = json.loads((tmp_path / "c/status.json").read_text())
+        assert "not reachable" in status["last_error"]
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+
+
+def test_status_reader_ignores_a_dead_pid(tmp_path: Path) -> None:
+    settings = load_settings(None, {"data_dir": tmp_path})
+    (tmp_path / "collector").mkdir()
+    (tmp_path / "collector" / "status.json").write_text(
+        json.dumps({"state": "running", "pid": 2**22 + 12345})
+    )
+    doc = read_collector_status(settings)
+    assert doc is not None
+    assert doc["running"] is False
