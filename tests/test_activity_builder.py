@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,7 +282,7 @@ def test_parse_errors_name_bucket_event_and_field_never_the_title() -> None:
         ([7], "event 0: expected an event object"),
     ]
     for raw, message in cases:
-        with pytest.raises(ActivityError, match=message.replace("(", r"\(").replace(")", r"\)")) as e:
+        with pytest.raises(ActivityError, match=re.escape(message)) as e:
             parse_window_events(raw, bucket_id="aw-watcher-window_h", salt=SALT, sketches=True)
         assert secret not in str(e.value)
         assert "Salary" not in str(e.value)
