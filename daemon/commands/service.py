@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, TextIO, get_args
 
@@ -24,7 +25,9 @@ from daemon.paths import APP_NAME
 from taskclf_core.errors import TaskclfError
 
 __all__ = [
+    "COLLECTOR_UNIT",
     "CONSOLE_SCRIPT",
+    "DAEMON_UNIT",
     "LAUNCHD_LABEL",
     "PLIST_NAME",
     "UNIT_NAME",
@@ -32,6 +35,7 @@ __all__ = [
     "Runner",
     "ServiceError",
     "SubprocessRunner",
+    "Unit",
     "add_service_arguments",
     "detect_platform",
     "entry_point",
@@ -64,7 +68,27 @@ _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 _EXEC_START = "@EXEC_START@"
 _LOG_DIR = "@LOG_DIR@"
 _TEMPLATE_DIRS: Mapping[Platform, str] = {"systemd": "systemd", "launchd": "launchd"}
-_TEMPLATE_NAMES: Mapping[Platform, str] = {"systemd": UNIT_NAME, "launchd": PLIST_NAME}
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One installable service: systemd unit name, launchd label, and the subcommand it runs."""
+
+    unit_name: str
+    launchd_label: str
+    command: str
+
+    @property
+    def plist_name(self) -> str:
+        return f"{self.launchd_label}.plist"
+
+    def template_name(self, platform: Platform) -> str:
+        return self.unit_name if platform == "systemd" else self.plist_name
+
+
+DAEMON_UNIT = Unit(UNIT_NAME, LAUNCHD_LABEL, "run")
+# the ActivityWatch collector: its own unit, ordered after the daemon's (see README)
+COLLECTOR_UNIT = Unit("taskclf-collector.service", "io.github.taskclf.collector", "collect")
 
 
 class ServiceError(TaskclfError):
@@ -127,19 +151,19 @@ def launchd_log_dir(home: Path | None = None) -> Path:
     return Path(MacOS(APP_NAME).user_log_dir)
 
 
-def service_file(platform: Platform, home: Path | None = None) -> Path:
+def service_file(platform: Platform, home: Path | None = None, unit: Unit = DAEMON_UNIT) -> Path:
     """Where ``install`` writes the unit (systemd) or the agent plist (launchd)."""
     base = home if home is not None else Path.home()
     if platform == "systemd":
         xdg = os.environ.get("XDG_CONFIG_HOME", "")
         # the XDG spec says a relative value is invalid and must be ignored
         config = Path(xdg) if os.path.isabs(xdg) else base / ".config"
-        return config / "systemd" / "user" / UNIT_NAME
-    return base / "Library" / "LaunchAgents" / PLIST_NAME
+        return config / "systemd" / "user" / unit.unit_name
+    return base / "Library" / "LaunchAgents" / unit.plist_name
 
 
-def _template(platform: Platform) -> str:
-    name = _TEMPLATE_NAMES[platform]
+def _template(platform: Platform, unit: Unit = DAEMON_UNIT) -> str:
+    name = unit.template_name(platform)
     packaged = importlib.resources.files("daemon") / "_templates" / name
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
@@ -195,42 +219,46 @@ def _systemd_word(word: str, *, executable: bool) -> str:
     return escaped
 
 
-def run_command(exec_argv: Sequence[str] | None = None, config: Path | None = None) -> list[str]:
-    """``exec_argv`` (default :func:`entry_point`) + ``run`` [+ ``--config FILE``]."""
+def run_command(
+    exec_argv: Sequence[str] | None = None, config: Path | None = None, command: str = "run"
+) -> list[str]:
+    """``exec_argv`` (default :func:`entry_point`) + ``command`` [+ ``--config FILE``]."""
     argv = list(exec_argv) if exec_argv is not None else entry_point()
     if config is not None and not os.path.isabs(config):
         raise ServiceError(f"--config: the service needs an absolute path, got {str(config)!r}")
-    return [*argv, "run", *(["--config", os.fspath(config)] if config is not None else [])]
+    return [*argv, command, *(["--config", os.fspath(config)] if config is not None else [])]
 
 
-def render_systemd(exec_argv: Sequence[str] | None = None, *, config: Path | None = None) -> str:
+def render_systemd(
+    exec_argv: Sequence[str] | None = None, *, config: Path | None = None, unit: Unit = DAEMON_UNIT
+) -> str:
     """The user unit; ExecStart= runs ``exec_argv`` (default :func:`entry_point`) ``run``.
 
     With ``config``, the daemon is started with ``--config`` naming that (absolute) file.
     """
     if exec_argv is not None and not list(exec_argv):
         raise ServiceError("ExecStart= needs a program: exec_argv is empty")
-    argv = run_command(exec_argv, config)
-    text = _template("systemd")
-    _check_placeholders(text, {_EXEC_START}, UNIT_NAME)
+    argv = run_command(exec_argv, config, unit.command)
+    text = _template("systemd", unit)
+    _check_placeholders(text, {_EXEC_START}, unit.unit_name)
     exec_start = " ".join(_systemd_word(w, executable=i == 0) for i, w in enumerate(argv))
     return text.replace(_EXEC_START, exec_start)
 
 
-def _fill_plist(node: object, argv: Sequence[str], log_dir: str) -> object:
+def _fill_plist(node: object, argv: Sequence[str], log_dir: str, name: str = PLIST_NAME) -> object:
     if isinstance(node, dict):
-        return {key: _fill_plist(value, argv, log_dir) for key, value in node.items()}
+        return {key: _fill_plist(value, argv, log_dir, name) for key, value in node.items()}
     if isinstance(node, list):
         filled: list[object] = []
         for item in node:
             if item == _EXEC_START:
                 filled.extend(argv)
             else:
-                filled.append(_fill_plist(item, argv, log_dir))
+                filled.append(_fill_plist(item, argv, log_dir, name))
         return filled
     if isinstance(node, str):
         if _EXEC_START in node:
-            raise ServiceError(f"{PLIST_NAME}: {_EXEC_START} must be a whole array element")
+            raise ServiceError(f"{name}: {_EXEC_START} must be a whole array element")
         return node.replace(_LOG_DIR, log_dir)
     return node
 
@@ -240,6 +268,7 @@ def render_launchd(
     log_dir: str | os.PathLike[str] | None = None,
     *,
     config: Path | None = None,
+    unit: Unit = DAEMON_UNIT,
 ) -> str:
     """The agent plist; ``log_dir`` (default :func:`launchd_log_dir`) must be absolute.
 
@@ -247,28 +276,31 @@ def render_launchd(
     """
     if exec_argv is not None and not list(exec_argv):
         raise ServiceError(f"ProgramArguments needs an absolute program path, got {exec_argv!r}")
-    argv = run_command(exec_argv, config)
+    argv = run_command(exec_argv, config, unit.command)
     if not os.path.isabs(argv[0]):
         raise ServiceError(f"ProgramArguments needs an absolute program path, got {argv!r}")
     logs = os.fspath(log_dir) if log_dir is not None else str(launchd_log_dir())
     if not os.path.isabs(logs):
         raise ServiceError(f"launchd needs an absolute log directory, got {logs!r}")
-    text = _template("launchd")
-    _check_placeholders(text, {_EXEC_START, _LOG_DIR}, PLIST_NAME)
+    name = unit.plist_name
+    text = _template("launchd", unit)
+    _check_placeholders(text, {_EXEC_START, _LOG_DIR}, name)
     try:
-        filled = _fill_plist(plistlib.loads(text.encode("utf-8")), argv, logs)
+        filled = _fill_plist(plistlib.loads(text.encode("utf-8")), argv, logs, name)
         if not isinstance(filled, dict):
-            raise ServiceError(f"service template {PLIST_NAME} must hold a <dict>")
+            raise ServiceError(f"service template {name} must hold a <dict>")
         # sort_keys=False keeps the template's order, which is the documented one
         return plistlib.dumps(filled, sort_keys=False).decode("utf-8")
     except (plistlib.InvalidFileException, ValueError, TypeError) as exc:
-        raise ServiceError(f"cannot render {PLIST_NAME}: {exc}") from exc
+        raise ServiceError(f"cannot render {name}: {exc}") from exc
 
 
-def _render(platform: Platform, home: Path | None, config: Path | None) -> str:
+def _render(
+    platform: Platform, home: Path | None, config: Path | None, unit: Unit = DAEMON_UNIT
+) -> str:
     if platform == "systemd":
-        return render_systemd(config=config)
-    return render_launchd(log_dir=launchd_log_dir(home), config=config)
+        return render_systemd(config=config, unit=unit)
+    return render_launchd(log_dir=launchd_log_dir(home), config=config, unit=unit)
 
 
 # --- install / uninstall ---------------------------------------------------------------
@@ -367,6 +399,7 @@ def service_show(
     home: Path | None = None,
     err: TextIO | None = None,
     config: Path | None = None,
+    unit: Unit = DAEMON_UNIT,
 ) -> int:
     """Print the file ``install`` would write; 0, 1 if it cannot be rendered, 2 if unsupported."""
     session = _Session(None, out, err)
@@ -375,7 +408,7 @@ def service_show(
         return _EXIT_UNSUPPORTED
 
     def show() -> int:
-        session.out.write(_render(resolved, home, config))
+        session.out.write(_render(resolved, home, config, unit))
         session.out.flush()
         return _EXIT_OK
 
@@ -391,6 +424,7 @@ def service_install(
     out: TextIO | None = None,
     err: TextIO | None = None,
     config: Path | None = None,
+    unit: Unit = DAEMON_UNIT,
 ) -> int:
     """Write the service file and (unless ``start=False``) enable and (re)start the service.
 
@@ -408,8 +442,8 @@ def service_install(
     if resolved is None:
         return _EXIT_UNSUPPORTED
     if resolved == "systemd":
-        return _guarded(lambda: _install_systemd(session, start, home, config), session)
-    return _guarded(lambda: _install_launchd(session, start, home, config), session)
+        return _guarded(lambda: _install_systemd(session, start, home, config, unit), session)
+    return _guarded(lambda: _install_launchd(session, start, home, config, unit), session)
 
 
 def _fallback_note(session: _Session) -> None:
@@ -426,33 +460,39 @@ def _config_note(session: _Session, config: Path | None) -> None:
         session.say(f"the service runs the daemon with --config {config}")
 
 
-def _install_systemd(session: _Session, start: bool, home: Path | None, config: Path | None) -> int:
-    path = service_file("systemd", home)
-    state = _write_file(path, render_systemd(config=config))
+def _install_systemd(
+    session: _Session, start: bool, home: Path | None, config: Path | None, unit: Unit
+) -> int:
+    unit_name = unit.unit_name
+    path = service_file("systemd", home, unit)
+    state = _write_file(path, render_systemd(config=config, unit=unit))
     session.say(f"{state} {path}")
     _config_note(session, config)
     _fallback_note(session)
     if not start:
         session.say(
             "not started (--no-start); to start it: systemctl --user daemon-reload && "
-            f"systemctl --user enable --now {UNIT_NAME}"
+            f"systemctl --user enable --now {unit_name}"
         )
         return _EXIT_OK
     commands = [_systemctl("daemon-reload")]
     if state == "updated":
-        commands += [_systemctl("enable", UNIT_NAME), _systemctl("restart", UNIT_NAME)]
+        commands += [_systemctl("enable", unit_name), _systemctl("restart", unit_name)]
     else:
-        commands += [_systemctl("enable", "--now", UNIT_NAME)]
+        commands += [_systemctl("enable", "--now", unit_name)]
     return session.run_all(
         commands,
         "is the systemd user manager running for this session? `--no-start` only writes the unit",
     )
 
 
-def _install_launchd(session: _Session, start: bool, home: Path | None, config: Path | None) -> int:
-    path = service_file("launchd", home)
+def _install_launchd(
+    session: _Session, start: bool, home: Path | None, config: Path | None, unit: Unit
+) -> int:
+    label = unit.launchd_label
+    path = service_file("launchd", home, unit)
     logs = launchd_log_dir(home)
-    state = _write_file(path, render_launchd(log_dir=logs, config=config))
+    state = _write_file(path, render_launchd(log_dir=logs, config=config, unit=unit))
     session.say(f"{state} {path}")
     _config_note(session, config)
     if not logs.is_dir():
@@ -461,7 +501,7 @@ def _install_launchd(session: _Session, start: bool, home: Path | None, config: 
         session.say(f"created log directory {logs}")
     _fallback_note(session)
     domain = _launchd_domain()
-    service = f"{domain}/{LAUNCHD_LABEL}"
+    service = f"{domain}/{label}"
     if not start:
         session.say(
             f"not started (--no-start); to start it: launchctl enable {service} && "
@@ -484,6 +524,7 @@ def service_uninstall(
     out: TextIO | None = None,
     err: TextIO | None = None,
     stop: bool = True,
+    unit: Unit = DAEMON_UNIT,
 ) -> int:
     """Stop and disable the service and remove its file (``stop=False``: only remove it).
 
@@ -494,13 +535,13 @@ def service_uninstall(
     resolved = _resolve_platform(platform, session.err)
     if resolved is None:
         return _EXIT_UNSUPPORTED
-    path = service_file(resolved, home)
+    path = service_file(resolved, home, unit)
     if not path.exists() and not path.is_symlink():
         session.say(f"not installed: {path} does not exist; nothing to do")
         return _EXIT_OK
     if resolved == "systemd":
-        return _guarded(lambda: _uninstall_systemd(session, path, stop), session)
-    return _guarded(lambda: _uninstall_launchd(session, path, stop), session)
+        return _guarded(lambda: _uninstall_systemd(session, path, stop, unit), session)
+    return _guarded(lambda: _uninstall_launchd(session, path, stop, unit), session)
 
 
 def _remove(session: _Session, path: Path) -> None:
@@ -508,29 +549,30 @@ def _remove(session: _Session, path: Path) -> None:
     session.say(f"removed {path}")
 
 
-def _uninstall_systemd(session: _Session, path: Path, stop: bool) -> int:
+def _uninstall_systemd(session: _Session, path: Path, stop: bool, unit: Unit) -> int:
+    unit_name = unit.unit_name
     hint = "is the systemd user manager running? `--no-start` only removes the unit file"
     if stop:
         # the file stays when this fails, so a retry finds the service exactly as it was
-        rc = session.run_all([_systemctl("disable", "--now", UNIT_NAME)], hint)
+        rc = session.run_all([_systemctl("disable", "--now", unit_name)], hint)
         if rc != _EXIT_OK:
             return rc
     _remove(session, path)
     if not stop:
         # what `disable` would have removed; left behind it would dangle
-        wants = path.parent / "default.target.wants" / UNIT_NAME
+        wants = path.parent / "default.target.wants" / unit_name
         if wants.is_symlink():
             _remove(session, wants)
         session.say(
             "not stopped (--no-start): a daemon already running keeps running until "
-            f"`systemctl --user stop {UNIT_NAME}`"
+            f"`systemctl --user stop {unit_name}`"
         )
         return _EXIT_OK
     return session.run_all([_systemctl("daemon-reload")], hint)
 
 
-def _uninstall_launchd(session: _Session, path: Path, stop: bool) -> int:
-    service = f"{_launchd_domain()}/{LAUNCHD_LABEL}"
+def _uninstall_launchd(session: _Session, path: Path, stop: bool, unit: Unit) -> int:
+    service = f"{_launchd_domain()}/{unit.launchd_label}"
     if not stop:
         _remove(session, path)
         session.say(
@@ -559,6 +601,12 @@ def add_service_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-start",
         action="store_true",
         help="only write (install) or remove (uninstall) the file; run no systemctl/launchctl",
+    )
+    parser.add_argument(
+        "--collector",
+        action="store_true",
+        help="act on the ActivityWatch collector's service (taskclf-daemon collect) instead "
+        "of the daemon's; install both for labels from ActivityWatch",
     )
     parser.add_argument(
         "--personalize-daily",
@@ -607,11 +655,18 @@ def run_service_command(args: argparse.Namespace) -> int:
         except ServiceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return _EXIT_BAD_INPUT
+        if getattr(args, "collector", False):
+            # the collector's own unit only; the daemon's (and its daily timer) stay as they are
+            if action == "install":
+                return service_install(start=not args.no_start, config=config, unit=COLLECTOR_UNIT)
+            return service_show(config=config, unit=COLLECTOR_UNIT)
         if action == "install":
             rc = service_install(start=not args.no_start, config=config)
             return personalize_daily("install", not args.no_start) if rc == 0 and daily else rc
         rc = service_show(config=config)
         return personalize_daily("show", False) if rc == 0 and daily else rc
+    if action == "uninstall" and getattr(args, "collector", False):
+        return service_uninstall(stop=not args.no_start, unit=COLLECTOR_UNIT)
     if action == "uninstall":
         rc = personalize_daily("uninstall", not args.no_start)
         return service_uninstall(stop=not args.no_start) if rc == 0 else rc

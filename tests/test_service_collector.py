@@ -1,0 +1,161 @@
+"""The collector's own service: systemd unit and launchd agent next to the daemon's."""
+
+from __future__ import annotations
+
+import io
+import plistlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import main
+from daemon.commands.service import (
+    COLLECTOR_UNIT,
+    DAEMON_UNIT,
+    render_launchd,
+    render_systemd,
+    service_install,
+    service_uninstall,
+)
+
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv: list[str]) -> int:
+        self.calls.append(list(argv))
+        return 0
+
+
+def keys(unit: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    section = ""
+    for raw in unit.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        key, _, value = line.partition("=")
+        out.setdefault(f"{section}{key}", []).append(value)
+    return out
+
+
+def test_collector_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    if SYSTEMD_ANALYZE is None:
+        pytest.skip("systemd-analyze is not installed: cannot verify the rendered unit")
+    # verify sees both units, so the After= ordering names a unit that exists
+    for unit in (DAEMON_UNIT, COLLECTOR_UNIT):
+        (tmp_path / unit.unit_name).write_text(render_systemd(unit=unit), encoding="utf-8")
+    proc = subprocess.run(
+        [SYSTEMD_ANALYZE, "--user", "verify", "--man=no", str(tmp_path / COLLECTOR_UNIT.unit_name)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert COLLECTOR_UNIT.unit_name not in output, output
+
+
+def test_collector_unit_runs_collect_after_the_daemon_with_the_same_hardening() -> None:
+    daemon, collector = (
+        keys(render_systemd(unit=DAEMON_UNIT)),
+        keys(render_systemd(unit=COLLECTOR_UNIT)),
+    )
+    assert collector["[Service]ExecStart"][0].endswith(" collect")
+    assert collector["[Unit]After"] == ["taskclf-daemon.service"]
+    assert "[Unit]Requires" not in collector  # the spool waits for the daemon; no hard tie
+    for key in (
+        "NoNewPrivileges",
+        "LockPersonality",
+        "RestrictRealtime",
+        "RestrictSUIDSGID",
+        "SystemCallArchitectures",
+        "UMask",
+        "RestartPreventExitStatus",
+    ):
+        assert collector[f"[Service]{key}"] == daemon[f"[Service]{key}"], key
+    assert collector["[Install]WantedBy"] == daemon["[Install]WantedBy"]
+
+
+def test_collector_plist(tmp_path: Path) -> None:
+    doc = plistlib.loads(
+        render_launchd(["/opt/x/taskclf-daemon"], tmp_path, unit=COLLECTOR_UNIT).encode()
+    )
+    assert doc["Label"] == "io.github.taskclf.collector"
+    assert doc["ProgramArguments"] == ["/opt/x/taskclf-daemon", "collect"]
+    assert doc["StandardErrorPath"] == f"{tmp_path}/collector.err.log"
+    daemon_doc = plistlib.loads(render_launchd(["/opt/x/taskclf-daemon"], tmp_path).encode())
+    assert doc["KeepAlive"] == daemon_doc["KeepAlive"]
+
+
+def test_install_and_uninstall_the_collector_leave_the_daemon_alone(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    runner = Recorder()
+    out = io.StringIO()
+    assert service_install(platform="systemd", runner=runner, home=home, out=out) == 0
+    assert (
+        service_install(platform="systemd", runner=runner, home=home, out=out, unit=COLLECTOR_UNIT)
+        == 0
+    )
+    units = home / ".config" / "systemd" / "user"
+    assert sorted(p.name for p in units.iterdir()) == [
+        "taskclf-collector.service",
+        "taskclf-daemon.service",
+    ]
+    assert ["systemctl", "--user", "enable", "--now", "taskclf-collector.service"] in runner.calls
+    runner.calls.clear()
+    assert (
+        service_uninstall(
+            platform="systemd", runner=runner, home=home, out=out, unit=COLLECTOR_UNIT
+        )
+        == 0
+    )
+    assert [p.name for p in units.iterdir()] == ["taskclf-daemon.service"]
+    assert runner.calls[0] == [
+        "systemctl",
+        "--user",
+        "disable",
+        "--now",
+        "taskclf-collector.service",
+    ]
+
+
+def test_launchd_install_of_the_collector(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    runner = Recorder()
+    assert (
+        service_install(
+            platform="launchd", runner=runner, home=home, out=io.StringIO(), unit=COLLECTOR_UNIT
+        )
+        == 0
+    )
+    agent = home / "Library" / "LaunchAgents" / "io.github.taskclf.collector.plist"
+    assert agent.is_file()
+    assert any(c[:2] == ["launchctl", "bootstrap"] and c[-1] == str(agent) for c in runner.calls)
+
+
+def test_cli_show_collector(capsys: pytest.CaptureFixture[str]) -> None:
+    if shutil.which("systemctl") is None:
+        pytest.skip("service show needs systemctl on PATH to pick systemd")
+    assert main(["service", "show", "--collector"]) == 0
+    assert "collect" in capsys.readouterr().out
+
+
+def test_templates_ship_in_the_wheel() -> None:
+    text = (SOURCE_ROOT / "pyproject.toml").read_text()
+    for rel in (
+        "packaging/systemd/taskclf-collector.service",
+        "packaging/launchd/io.github.taskclf.collector.plist",
+    ):
+        assert (SOURCE_ROOT / rel).is_file()
+        assert f'"{rel}" = "daemon/_templates/{Path(rel).name}"' in text
