@@ -1,0 +1,142 @@
+"""A real aw-server (ActivityWatch) for tests: its own venv, a free port, memory storage."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+# .ci/run makes this venv; aw-server pins Flask & co. that must not enter our environment
+DEFAULT_VENV = REPO / ".aw-venv"
+ENV_VAR = "AW_SERVER_BIN"
+
+
+def find_aw_server(*, install: bool = True) -> tuple[Path | None, str]:
+    """The aw-server executable, or None and why not. Makes ``.aw-venv`` when it is missing."""
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        path = Path(configured)
+        return (path, "") if path.is_file() else (None, f"{ENV_VAR}={configured} does not exist")
+    exe = DEFAULT_VENV / "bin" / "aw-server"
+    if exe.is_file():
+        return exe, ""
+    if not install:
+        return None, f"no aw-server at {exe}"
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(DEFAULT_VENV)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        subprocess.run(
+            [str(DEFAULT_VENV / "bin" / "pip"), "install", "-q", "aw-server", "peewee<4"],
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        return None, f"cannot install aw-server into {DEFAULT_VENV}: {exc} {detail[-300:]!r}"
+    return (exe, "") if exe.is_file() else (None, f"pip installed no {exe}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class AWServer:
+    """HTTP helpers against one running aw-server."""
+
+    def __init__(self, url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.url = url
+        self.proc = proc
+        self.log = log
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"{self.url}/api/0{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw.strip() else None
+
+    def reset(self) -> None:
+        for bucket_id in self.request("GET", "/buckets/"):
+            self.request("DELETE", f"/buckets/{bucket_id}?force=1")
+
+    def load_export(self, export: Mapping[str, Any]) -> None:
+        """Create the export's buckets and insert their events over the REST API."""
+        for bucket_id, bucket in export["buckets"].items():
+            meta = {k: bucket[k] for k in ("client", "type", "hostname")}
+            self.request("POST", f"/buckets/{bucket_id}", meta)
+            events = bucket["events"]
+            for i in range(0, len(events), 2000):
+                self.request("POST", f"/buckets/{bucket_id}/events", events[i : i + 2000])
+
+
+@contextmanager
+def aw_server(exe: Path, home: Path) -> Iterator[AWServer]:
+    """Start ``aw-server --testing --storage memory`` on a free loopback port; SIGTERM at exit."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+    env["HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / "aw-server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                str(exe),
+                "--testing",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--storage",
+                "memory",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            env=env,
+        )
+    server = AWServer(f"http://127.0.0.1:{port}", proc, log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                server.request("GET", "/info")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"aw-server did not start: {log.read_text()[-2000:]}"
+                    ) from None
+                time.sleep(0.1)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
