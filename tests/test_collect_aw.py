@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import subprocess
@@ -50,6 +51,16 @@ def taskclf_home(root: Path, case_name: str, version: str) -> tuple[Path, dict[s
     meta = {"schema_version": version, "schema_hash": reg.schema_hash, "label_set": []}
     (data / "model" / "metadata.json").write_text(json.dumps(meta))
     return data, isolated_env(root / "home")
+
+
+def polled(data: Path, pid: int) -> bool:
+    """The collector process ``pid`` has finished a poll (its status file says so)."""
+    path = data / "collector" / "status.json"
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return bool(doc.get("pid") == pid and doc.get("last_poll_at"))
 
 
 def rows(spool: Path) -> list[dict[str, Any]]:
@@ -123,18 +134,8 @@ def test_live_collector_stops_on_sigterm_and_a_restart_re_emits_nothing(
         with open(log, "ab") as out:
             proc = subprocess.Popen(args, stdout=out, stderr=out, env=env)
         try:
-            wait_for(
-                lambda: (
-                    (data / "collector" / "status.json").exists()
-                    and json.loads((data / "collector" / "status.json").read_text()).get(
-                        "last_poll_at"
-                    )
-                    and json.loads((data / "collector" / "status.json").read_text()).get("pid")
-                    == proc.pid
-                ),
-                timeout=60,
-                what="a completed poll",
-            )
+            pid = proc.pid
+            wait_for(functools.partial(polled, data, pid), timeout=60, what="a completed poll")
             if run == 0:
                 assert row_differences(expected, rows(data / "spool")) == []
             proc.send_signal(signal.SIGTERM)
