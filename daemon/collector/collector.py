@@ -204,7 +204,11 @@ class Collector:
 
     def _advance_cursor(self) -> None:
         persisted = read_cursor(self.cursor_path)
-        if persisted is not None and persisted.next_us >= self.position:
+        ours = persisted is not None and (persisted.user_id, persisted.hostname) == (
+            self.spec.user_id,
+            self.hostname,
+        )
+        if persisted is not None and ours and persisted.next_us >= self.position:
             return
         ensure_private_dir(self.cursor_path.parent)
         write_cursor(self.cursor_path, Cursor(self.position, self.spec.user_id, self.hostname))
