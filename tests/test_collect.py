@@ -29,7 +29,7 @@ from taskclf_core.activity import (
     parse_timestamp_us,
     parse_window_events,
 )
-from taskclf_core.errors import ConfigError, UnreachableError
+from taskclf_core.errors import ActivityError, ConfigError, UnreachableError
 from taskclf_core.schema import registry
 
 DAY = "2026-03-02"
@@ -301,13 +301,16 @@ class GrowingDay:
     now_us: int = 0
     calls: int = 0
     down: bool = False
+    failure: str = "down"
     description: str = "growing-day"
     seen: list[tuple[int, int]] = field(default_factory=list)
 
     def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
         self.calls += 1
-        if self.down:
+        if self.down and self.failure == "down":
             raise UnreachableError("ActivityWatch is not reachable (test)")
+        if self.down:
+            raise ActivityError("no 'currentwindow' bucket for hostname 'h' (test)")
         self.seen.append((start_us, end_us))
         out = []
         for e in self.events:
@@ -364,8 +367,9 @@ def spool_rows_in(spool: Path) -> list[dict[str, Any]]:
     ]
 
 
-def test_run_retries_with_backoff_and_stops_on_the_event(tmp_path: Path) -> None:
-    source = GrowingDay(workday_events(), down=True)
+@pytest.mark.parametrize("failure", ["down", "no bucket"])
+def test_run_retries_with_backoff_and_stops_on_the_event(tmp_path: Path, failure: str) -> None:
+    source = GrowingDay(workday_events(), down=True, failure=failure)
     collector = Collector(
         source=source,
         spec=RowSpec("u1", "v1"),
@@ -386,7 +390,9 @@ def test_run_retries_with_backoff_and_stops_on_the_event(tmp_path: Path) -> None
         threading.Event().wait(1.0)
         assert 2 <= source.calls <= 6
         status = json.loads((tmp_path / "c/status.json").read_text())
-        assert "not reachable" in status["last_error"]
+        assert ("not reachable" if failure == "down" else "no 'currentwindow'") in status[
+            "last_error"
+        ]
     finally:
         stop.set()
         worker.join(timeout=10)

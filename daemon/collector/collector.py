@@ -31,7 +31,7 @@ from taskclf_core.activity import (
     format_us,
     splice,
 )
-from taskclf_core.errors import OperationalError, UnreachableError
+from taskclf_core.errors import ActivityError, OperationalError, UnreachableError
 
 __all__ = ["Collector", "CollectorLock", "Source", "collector_lock"]
 
@@ -227,16 +227,20 @@ class Collector:
         self._write_status()
 
     def run(self, stop: threading.Event, interval: float) -> None:
-        """Poll until ``stop`` is set; ActivityWatch being down is retried with capped backoff."""
+        """Poll until ``stop`` is set; ActivityWatch being down (or answering without this
+        host's bucket) is retried with a doubling wait capped at 5 minutes."""
         failures = 0
         while not stop.is_set():
             try:
                 written = self.step()
-            except UnreachableError as exc:
+            except (UnreachableError, ActivityError) as exc:
+                # a running collector outlives both: ActivityWatch restarts, and a watcher
+                # creates its bucket only when it first runs; the status file says why it waits
                 failures += 1
                 wait = min(interval * 2 ** min(failures - 1, 10), _MAX_BACKOFF_SECONDS)
                 self.record_error(str(exc))
-                _log.warning("aw_unreachable", error=str(exc), retry_in_s=wait, failures=failures)
+                event = "aw_unreachable" if isinstance(exc, UnreachableError) else "aw_data_refused"
+                _log.warning(event, error=str(exc), retry_in_s=wait, failures=failures)
             else:
                 if failures:
                     _log.info("aw_reachable_again", after_failures=failures)
