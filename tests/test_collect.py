@@ -408,3 +408,23 @@ def test_status_reader_ignores_a_dead_pid(tmp_path: Path) -> None:
     doc = read_collector_status(settings)
     assert doc is not None
     assert doc["running"] is False
+
+
+def test_one_collector_per_data_dir(tmp_path: Path) -> None:
+    from daemon.collector.collector import collector_lock
+
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    with collector_lock(data / "collector"):
+        code, _, err = run(
+            "collect",
+            "--export",
+            str(case.export_path),
+            "--data-dir",
+            str(data),
+            "--aw-hostname",
+            HOSTNAME,
+        )
+    assert code == 1
+    assert "another collector" in err
+    assert not (data / "spool" / "new").exists()

@@ -14,9 +14,9 @@ from pathlib import Path
 import structlog
 
 from daemon.collector.client import AWClient, check_loopback_url
-from daemon.collector.collector import Collector, collector_lock
+from daemon.collector.collector import Collector, CollectorLock, collector_lock
 from daemon.collector.cursor import read_cursor
-from daemon.collector.identity import load_identity, model_schema_version
+from daemon.collector.identity import Identity, load_identity, model_schema_version
 from daemon.collector.source import ExportSource, RestSource
 from daemon.collector.status import format_collector_status, read_collector_status, status_path
 from daemon.settings import Settings
@@ -104,76 +104,90 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
         schema_version=version,
         idle_gap_seconds=300.0,  # taskclf's feature sessions, not the daemon's smoothing gap
     )
-    sketches = version == "v3"
     cursor_path = settings.collector_dir / "cursor.json"
-    with collector_lock(settings.collector_dir):
-        source: ExportSource | RestSource
-        if args.export:
-            source = ExportSource.load(
-                _export_path(args.export),
-                hostname=settings.aw_hostname,
-                salt=identity.salt,
-                sketches=sketches,
-            )
-        else:
-            check_loopback_url(settings.aw_url)
-            source = RestSource(
-                client=AWClient(settings.aw_url),
-                hostname=settings.aw_hostname,
-                salt=identity.salt,
-                sketches=sketches,
-            )
-        now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
-        position = _start(args, settings, source, cursor_path, identity.user_id, now_us)
-        to_us = None
-        if args.to_ts is not None:
-            end = _parse_ts(args.to_ts, "--to")
-            to_us = -(-end // MINUTE_US) * MINUTE_US  # a minute that starts before --to is in
-        elif isinstance(source, ExportSource):
-            to_us = _export_end(source, now_us)
-        elif once:
-            to_us = now_us
-        collector = Collector(
-            source=source,
-            spec=spec,
-            spool=settings.spool_path,
-            cursor_path=cursor_path,
-            status_path=status_path(settings),
+    try:
+        with collector_lock(settings.collector_dir):
+            return _collect(args, settings, identity, spec, cursor_path, once)
+    except CollectorLock as exc:  # raised only on entry: another collector holds the lock
+        print(f"taskclf-daemon: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+
+
+def _collect(
+    args: argparse.Namespace,
+    settings: Settings,
+    identity: Identity,
+    spec: RowSpec,
+    cursor_path: Path,
+    once: bool,
+) -> int:
+    sketches = spec.schema_version == "v3"
+    version = spec.schema_version
+    source: ExportSource | RestSource
+    if args.export:
+        source = ExportSource.load(
+            _export_path(args.export),
             hostname=settings.aw_hostname,
-            position=position,
-            settle_us=int(settings.collect_settle_seconds * 1_000_000),
-            mode="export" if args.export else ("once" if once else "live"),
-            to_us=to_us,
+            salt=identity.salt,
+            sketches=sketches,
         )
-        _log.info(
-            "collector_started",
-            source=source.description,
-            aw_hostname=settings.aw_hostname,
-            user_id=identity.user_id,
-            schema_version=version,
-            salt_file=str(identity.salt_path),
-            start=format_us(position),
-            mode=collector.mode,
+    else:
+        check_loopback_url(settings.aw_url)
+        source = RestSource(
+            client=AWClient(settings.aw_url),
+            hostname=settings.aw_hostname,
+            salt=identity.salt,
+            sketches=sketches,
         )
-        try:
-            if once:
-                try:
-                    written = collector.step()
-                except UnreachableError as exc:
-                    collector.record_error(str(exc))
-                    print(f"taskclf-daemon: {exc}", file=sys.stderr)
-                    return EXIT_FATAL
-                _log.info(
-                    "collector_finished", windows=written, cursor=format_us(collector.position)
-                )
-                return EXIT_OK
-            stop = threading.Event()
-            with _stop_on_signals(stop):
-                collector.run(stop, settings.collect_interval_seconds)
-            _log.info("collector_stopped", windows=collector.windows_emitted)
+    now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
+    position = _start(args, settings, source, cursor_path, identity.user_id, now_us)
+    to_us = None
+    if args.to_ts is not None:
+        end = _parse_ts(args.to_ts, "--to")
+        to_us = -(-end // MINUTE_US) * MINUTE_US  # a minute that starts before --to is in
+    elif isinstance(source, ExportSource):
+        to_us = _export_end(source, now_us)
+    elif once:
+        to_us = now_us
+    collector = Collector(
+        source=source,
+        spec=spec,
+        spool=settings.spool_path,
+        cursor_path=cursor_path,
+        status_path=status_path(settings),
+        hostname=settings.aw_hostname,
+        position=position,
+        settle_us=int(settings.collect_settle_seconds * 1_000_000),
+        mode="export" if args.export else ("once" if once else "live"),
+        to_us=to_us,
+    )
+    _log.info(
+        "collector_started",
+        source=source.description,
+        aw_hostname=settings.aw_hostname,
+        user_id=identity.user_id,
+        schema_version=version,
+        salt_file=str(identity.salt_path),
+        start=format_us(position),
+        mode=collector.mode,
+    )
+    try:
+        if once:
+            try:
+                written = collector.step()
+            except UnreachableError as exc:
+                collector.record_error(str(exc))
+                print(f"taskclf-daemon: {exc}", file=sys.stderr)
+                return EXIT_FATAL
+            _log.info("collector_finished", windows=written, cursor=format_us(collector.position))
             return EXIT_OK
-        finally:
-            collector.stopped()
+        stop = threading.Event()
+        with _stop_on_signals(stop):
+            collector.run(stop, settings.collect_interval_seconds)
+        _log.info("collector_stopped", windows=collector.windows_emitted)
+        return EXIT_OK
+    finally:
+        collector.stopped()
 
 
 def _export_path(value: str) -> Path:
