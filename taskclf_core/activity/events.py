@@ -118,11 +118,15 @@ def _type_name(value: object) -> str:
 def parse_timestamp_us(value: object, where: str) -> int:
     """An ISO-8601 timestamp (naive means UTC) → epoch microseconds."""
     if not isinstance(value, str):
-        raise ActivityError(f"{where}: expected an ISO-8601 timestamp string, got {_type_name(value)}")
+        raise ActivityError(
+            f"{where}: expected an ISO-8601 timestamp string, got {_type_name(value)}"
+        )
     try:
         ts = datetime.fromisoformat(value)
     except ValueError:
-        raise ActivityError(f"{where}: expected an ISO-8601 timestamp, got {value[:40]!r}") from None
+        raise ActivityError(
+            f"{where}: expected an ISO-8601 timestamp, got {value[:40]!r}"
+        ) from None
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
     return (ts - _EPOCH) // _US
@@ -131,7 +135,9 @@ def parse_timestamp_us(value: object, where: str) -> int:
 def _duration(raw: Mapping[str, Any], where: str) -> tuple[float, int]:
     value = raw.get("duration", 0)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ActivityError(f"{where}.duration: expected a number of seconds, got {_type_name(value)}")
+        raise ActivityError(
+            f"{where}.duration: expected a number of seconds, got {_type_name(value)}"
+        )
     seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
         raise ActivityError(f"{where}.duration: expected a finite number >= 0, got {value!r}")
