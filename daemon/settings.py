@@ -172,11 +172,13 @@ class Settings(BaseSettings):
     )
     title_salt_file: Path | None = Field(
         None,
+        examples=["~/.taskclf/data/processed/.title_secret"],
         description="taskclf's title salt, which window-title features are keyed by; "
         "unset: <data_dir>/data/processed/.title_secret (taskclf's own file)",
     )
     collect_user_id: str | None = Field(
         None,
+        examples=["6f1c2a9e-8b7d-4c3e-9a21-0d5e4f3b2a10"],
         description="the user id the collector writes windows for; "
         "unset: the contents of <data_dir>/data/processed/.user_id (taskclf's)",
     )

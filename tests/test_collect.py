@@ -428,3 +428,20 @@ def test_one_collector_per_data_dir(tmp_path: Path) -> None:
     assert code == 1
     assert "another collector" in err
     assert not (data / "spool" / "new").exists()
+
+
+def test_doctor_checks_the_collector_only_for_its_users(tmp_path: Path) -> None:
+    from daemon.commands.doctor import diagnose
+
+    def names(overrides: dict[str, Any]) -> dict[str, str]:
+        checks = diagnose(None, overrides, probe=lambda argv: (1, ""))
+        return {c.name: c.state for c in checks if c.name.startswith("collector")}
+
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=None)
+    assert names({"data_dir": str(data)}) == {}  # no collector here: no ActivityWatch needed
+    url = f"http://127.0.0.1:{free_port()}"
+    got = names({"data_dir": str(data), "aw_url": url})
+    assert got == {"collector": "FAIL", "collector identity": "FAIL"}  # down; no user id
+    (data / "data" / "processed" / ".user_id").write_text(case.user_id)
+    assert names({"data_dir": str(data), "aw_url": url})["collector identity"] == "ok"

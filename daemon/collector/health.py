@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from daemon.collector.client import AWClient
+from daemon.collector.status import status_path
 from daemon.settings import Settings
 from taskclf_core.activity import select_buckets
 from taskclf_core.errors import TaskclfError
 
-__all__ = ["check_aw_reachable"]
+__all__ = ["check_aw_reachable", "collector_in_use"]
 
 
 def check_aw_reachable(settings: Settings, *, timeout: float = 2.0) -> tuple[bool, str]:
@@ -21,3 +22,26 @@ def check_aw_reachable(settings: Settings, *, timeout: float = 2.0) -> tuple[boo
     version = info.get("version", "?")
     inputs = choice.input or "no aw-watcher-input bucket (keyboard/mouse columns stay null)"
     return True, f"ActivityWatch {version} at {client.url}: {choice.window}; {inputs}"
+
+
+_COLLECTOR_KEYS = frozenset(
+    {
+        "aw_url",
+        "aw_hostname",
+        "title_salt_file",
+        "collect_user_id",
+        "collect_interval_seconds",
+        "collect_settle_seconds",
+    }
+)
+
+
+def collector_in_use(settings: Settings) -> bool:
+    """Whether this user runs the collector: a collector key is configured, it has run here
+    (its status file exists), or its service is installed. ``doctor`` checks it only then:
+    people who feed the spool from their own producer need no ActivityWatch."""
+    if _COLLECTOR_KEYS & settings.model_fields_set or status_path(settings).exists():
+        return True
+    from daemon.commands.service import COLLECTOR_UNIT, service_file
+
+    return any(service_file(p, unit=COLLECTOR_UNIT).exists() for p in ("systemd", "launchd"))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from daemon.settings import Settings, config_file_path, load_settings_tolerant
-from taskclf_core.errors import TaskclfError
+from taskclf_core.errors import ConfigError, TaskclfError
 
 if TYPE_CHECKING:
     from taskclf_core.bundle import ModelBundle
@@ -501,6 +501,26 @@ def check_activitywatch(url: str, *, timeout: float = AW_TIMEOUT) -> Check:
     return Check("collector", "ok", f"ActivityWatch {version} answers at {url}")
 
 
+def _collector_identity_check(settings: Settings) -> Check:
+    """The collector's title salt and user id (taskclf's files by default) are there."""
+    from daemon.collector.identity import load_identity
+
+    try:
+        identity = load_identity(settings)
+    except ConfigError as exc:
+        return Check(
+            "collector identity",
+            "FAIL",
+            str(exc),
+            "set title_salt_file / collect_user_id, or data_dir to taskclf's home",
+        )
+    return Check(
+        "collector identity",
+        "ok",
+        f"title salt at {identity.salt_path}; windows for user {identity.user_id}",
+    )
+
+
 # --- all of it -----------------------------------------------------------------------------
 
 
@@ -527,9 +547,11 @@ def diagnose(
     )
     checks.append(check_daemon(settings))
     checks.append(check_service(config, probe=probe if probe is not None else run_probe))
-    aw_url = getattr(settings, "aw_url", None)  # the collector's setting, when it exists
-    if aw_url:
-        checks.append(check_activitywatch(str(aw_url)))
+    from daemon.collector import collector_in_use
+
+    if collector_in_use(settings):  # only for people who run the ActivityWatch collector
+        checks.append(check_activitywatch(settings.aw_url))
+        checks.append(_collector_identity_check(settings))
     return checks
 
 
