@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from daemon.paths import status_file
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "bench" / ".cache"
 BUNDLE_ROUNDS = 100  # taskclf's default size: 100 rounds x 8 classes
@@ -380,7 +382,7 @@ class NotifyListener:
 
 
 class Workdir:
-    """A temp tree for one daemon: spool, data, state, HOME/XDG, config and notify socket."""
+    """A temp tree for one daemon: spool, data, HOME/XDG, config and notify socket."""
 
     def __init__(self, prefix: str = "taskclf-bench-") -> None:
         # /tmp may be tmpfs; the label log must hit the same disk the user's home is on,
@@ -390,9 +392,8 @@ class Workdir:
         self.home = self.root / "home"
         self.data = self.root / "data"
         self.spool = self.root / "spool"
-        self.state = self.root / "state"
         self.labels = self.data / "labels"
-        for d in (self.home, self.data, self.state):
+        for d in (self.home, self.data):
             d.mkdir(parents=True, mode=0o700)
         for sub in ("tmp", "new", "cur", "done", "rejected"):
             (self.spool / sub).mkdir(parents=True, mode=0o700)
@@ -402,7 +403,6 @@ class Workdir:
             f'data_dir = "{self.data}"',
             f'spool_dir = "{self.spool}"',
             f'model_dir = "{bundle_dir}"',
-            f'state_dir = "{self.state}"',
         ]
         if store is not None:
             lines.append(f'calibrator_store = "{store}"')
@@ -420,7 +420,7 @@ class Workdir:
 
     def status(self) -> dict[str, Any] | None:
         try:
-            data: dict[str, Any] = json.loads((self.state / "status.json").read_text())
+            data: dict[str, Any] = json.loads(status_file(self.spool).read_text())
         except (OSError, ValueError):
             return None
         return data

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 from taskclf_core.errors import ConfigError, OperationalError, TaskclfError
 
 if TYPE_CHECKING:
+    from daemon.locate import Location
     from daemon.settings import Settings
 
 __all__ = ["EXIT_CODES", "exit_code_for", "main"]
@@ -28,7 +29,7 @@ EXIT_CODES: tuple[tuple[type[TaskclfError], int], ...] = (
 )
 
 # what `status` and `reload` read to find the running daemon: the only settings they take
-LOCATING_KEYS = ("data_dir", "spool_dir", "state_dir")
+LOCATING_KEYS = ("data_dir", "spool_dir", "state_dir")  # = daemon.locate.LOCATING_KEYS
 
 
 def exit_code_for(exc: TaskclfError) -> int:
@@ -70,16 +71,40 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, _overrides(args))
 
 
-def _settings_tolerant(args: argparse.Namespace) -> Settings:
-    """Settings for `status` and `reload`: a bad key is reported, not fatal."""
-    from daemon.settings import load_settings_tolerant
+def _quick_args(argv: Sequence[str]) -> argparse.Namespace | None:
+    """``status``/``reload`` parsed without building Settings (its flags need pydantic).
 
-    settings, problems = load_settings_tolerant(args.config, _overrides(args))
+    A person types these, so they must answer in a blink; anything the quick parser does
+    not know (``-h``, a typo) goes to the full parser, which says so.
+    """
+    if not argv or argv[0] not in ("status", "reload"):
+        return None
+    quick = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    quick.add_argument("--config", type=Path, default=None)
+    for key in LOCATING_KEYS:
+        quick.add_argument("--" + key.replace("_", "-"), dest=f"set_{key}", default=None)
+    if argv[0] == "status":
+        quick.add_argument("--json", action="store_true")
+    try:
+        args, rest = quick.parse_known_args(argv[1:])
+    except argparse.ArgumentError:
+        return None
+    if rest:
+        return None
+    args.command = argv[0]
+    return args
+
+
+def _locate(args: argparse.Namespace) -> Location:
+    """Where the daemon of this configuration is; a bad key is reported, not fatal."""
+    from daemon.locate import locate
+
+    where, problems = locate(args.config, _overrides(args))
     for problem in problems:
         print(
             f"taskclf-daemon: warning: {problem} (ignored here; `run` refuses it)", file=sys.stderr
         )
-    return settings
+    return where
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -342,23 +367,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from daemon.logs import configure_logging
-    from daemon.runtime.lock import AlreadyRunning
     from daemon.runtime.loop import Daemon
 
     configure_logging(settings.log_level, fmt=settings.log_format)
-    try:
-        return Daemon(settings, once=args.once).run()
-    except AlreadyRunning as exc:
-        print(f"taskclf-daemon: {exc}", file=sys.stderr)
-        return EXIT_FATAL
+    # another daemon on this spool or label log: AlreadyRunning, exit 1 by EXIT_CODES
+    return Daemon(settings, once=args.once).run()
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from daemon.runtime.lock import running_pid
     from daemon.runtime.status import evaluate, format_status, read_status
 
-    settings = _settings_tolerant(args)
-    code, doc = evaluate(read_status(settings.status_path), running_pid(settings.lock_path))
+    where = _locate(args)
+    code, doc = evaluate(read_status(where.status_path), running_pid(where.lock_path))
+    if not doc["running"]:
+        # say where we looked: another config (or XDG_DATA_HOME) means another spool
+        doc["lock"] = str(where.lock_path)
+        # this spool has no daemon; its label log may still be another spool's daemon's
+        holder = running_pid(where.labels_lock_path)
+        if holder is not None:
+            doc["label_log_held_by"] = {"pid": holder, "label_log": str(where.labels)}
     print(json.dumps(doc, indent=2) if args.json else format_status(doc, code))
     return code
 
@@ -366,8 +394,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_reload(args: argparse.Namespace) -> int:
     from daemon.runtime.lock import running_pid
 
-    settings = _settings_tolerant(args)
-    pid = running_pid(settings.lock_path)
+    pid = running_pid(_locate(args).lock_path)
     if pid is None or pid <= 0:
         print("taskclf-daemon: not running", file=sys.stderr)
         return EXIT_NOT_RUNNING
@@ -388,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"taskclf-daemon {daemon.package_version()}")
         return EXIT_OK
-    args = _parser().parse_args(arguments)
+    args = _quick_args(arguments) or _parser().parse_args(arguments)
     try:
         return _dispatch(args)
     except TaskclfError as exc:

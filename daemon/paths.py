@@ -1,21 +1,31 @@
-"""Default locations (platformdirs), in one place."""
+"""Default locations (platformdirs) and where the daemon's files sit, in one place."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import platformdirs
 
 __all__ = [
     "APP_NAME",
+    "LOCK_FILE",
+    "STATUS_FILE",
     "default_config_file",
     "default_data_dir",
-    "default_state_dir",
     "ensure_private_dir",
+    "labels_dir",
+    "lock_file",
+    "model_dir",
+    "spool_dir",
+    "status_file",
 ]
 
 APP_NAME = "taskclf"
+# The lock and status file live with the data they guard, not in a per-session directory:
+# any two `run` on one spool or one label log meet at the same file, whatever environment
+# started them (CONTRACT section 9). Dot names: the spool and the label log ignore them.
+LOCK_FILE = ".daemon.lock"
+STATUS_FILE = ".daemon-status.json"
 
 
 def default_config_file() -> Path:
@@ -28,12 +38,29 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
-def default_state_dir() -> Path:
-    """Lock and status file: the runtime dir when the session has one, else the state dir."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime and Path(runtime).is_dir():
-        return Path(runtime) / APP_NAME
-    return Path(platformdirs.user_state_dir(APP_NAME))
+def spool_dir(data_dir: Path, configured: Path | None) -> Path:
+    """``spool_dir`` if set, else ``<data_dir>/spool``."""
+    return configured if configured is not None else data_dir / "spool"
+
+
+def model_dir(data_dir: Path, configured: Path | None) -> Path:
+    """``model_dir`` if set, else ``<data_dir>/model``."""
+    return configured if configured is not None else data_dir / "model"
+
+
+def labels_dir(data_dir: Path) -> Path:
+    """The label log: ``<data_dir>/labels``."""
+    return data_dir / "labels"
+
+
+def lock_file(directory: Path) -> Path:
+    """The instance lock of a spool or a label-log directory."""
+    return directory / LOCK_FILE
+
+
+def status_file(spool: Path) -> Path:
+    """The running daemon's status, beside its spool lock."""
+    return spool / STATUS_FILE
 
 
 def ensure_private_dir(path: Path) -> bool:

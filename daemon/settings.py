@@ -7,7 +7,6 @@ import json
 import os
 import re
 import socket
-import tomllib
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +16,14 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from daemon.paths import default_config_file, default_data_dir, default_state_dir
+from daemon.locate import (
+    ENV_PREFIX,
+    config_file_path,
+    env_name,
+    expand_path,
+    read_config_file,
+)
+from daemon.paths import default_data_dir, labels_dir, lock_file, model_dir, spool_dir, status_file
 from taskclf_core.errors import ConfigError
 from taskclf_core.schema import is_safe_user_id
 
@@ -26,6 +32,7 @@ __all__ = [
     "Settings",
     "config_file_path",
     "env_name",
+    "expand_path",
     "flags",
     "is_path_key",
     "load_settings",
@@ -33,11 +40,9 @@ __all__ = [
     "suggest_key",
 ]
 
-ENV_PREFIX = "TASKCLF_"
 _POLICY_BINDS = ("model_dir", "calibrator_store", "reject_threshold")
 # the spellings every other command uses for a bundle and a store (the long ones stay valid)
 _FLAG_SPELLINGS = {"model_dir": "--model", "calibrator_store": "--store"}
-_VAR = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 class Settings(BaseSettings):
@@ -87,13 +92,12 @@ class Settings(BaseSettings):
         "buckets; unset: no mapping",
         examples=["~/.config/taskclf/taxonomy.yaml"],
     )
-    state_dir: Path = Field(
-        default_factory=default_state_dir,
-        json_schema_extra={
-            "default_text": "$XDG_RUNTIME_DIR/taskclf when the session has one, else the "
-            "user state dir"
-        },
-        description="where the daemon keeps its lock and status file",
+    state_dir: Path | None = Field(
+        None,
+        json_schema_extra={"default_text": "unset (deprecated: ignored)"},
+        description="deprecated and ignored: the lock and status file now live with the data "
+        "they guard (.daemon.lock and .daemon-status.json in the spool, .daemon.lock in the "
+        "label directory); still accepted so older config files load",
     )
 
     reject_threshold: float = Field(
@@ -259,23 +263,33 @@ class Settings(BaseSettings):
 
     @property
     def spool_path(self) -> Path:
-        return self.spool_dir if self.spool_dir is not None else self.data_dir / "spool"
+        return spool_dir(self.data_dir, self.spool_dir)
 
     @property
     def model_path(self) -> Path:
-        return self.model_dir if self.model_dir is not None else self.data_dir / "model"
+        return model_dir(self.data_dir, self.model_dir)
 
     @property
     def labels_path(self) -> Path:
-        return self.data_dir / "labels"
+        return labels_dir(self.data_dir)
 
     @property
     def status_path(self) -> Path:
-        return self.state_dir / "status.json"
+        return status_file(self.spool_path)
 
     @property
     def lock_path(self) -> Path:
-        return self.state_dir / "daemon.lock"
+        """The spool's lock: the one `status` and `reload` look at."""
+        return lock_file(self.spool_path)
+
+    @property
+    def labels_lock_path(self) -> Path:
+        return lock_file(self.labels_path)
+
+    @property
+    def lock_paths(self) -> tuple[Path, Path]:
+        """The spool's lock, then the label log's: a daemon holds both."""
+        return self.lock_path, self.labels_lock_path
 
     @classmethod
     def settings_customise_sources(
@@ -309,11 +323,6 @@ def is_path_key(key: str) -> bool:
     return info is not None and _mentions_path(info.annotation)
 
 
-def env_name(key: str) -> str:
-    """``spool_dir`` → ``TASKCLF_SPOOL_DIR``."""
-    return ENV_PREFIX + key.upper()
-
-
 def flags(key: str) -> tuple[str, ...]:
     """The command-line spellings of ``key``, the preferred one first (``--model``)."""
     plain = "--" + key.replace("_", "-")
@@ -327,29 +336,7 @@ def suggest_key(key: str) -> str | None:
     return close[0] if close else None
 
 
-def expand_path(value: str | Path) -> str:
-    """``~`` and ``$VAR``/``${VAR}`` expanded; a variable that is not set is an error."""
-    text = os.fspath(value)
-    missing = [a or b for a, b in _VAR.findall(text) if (a or b) not in os.environ]
-    if missing:
-        raise ValueError(
-            f"${missing[0]} is not set in the environment (in {text!r}); set it, or write "
-            "the path out"
-        )
-    return os.path.expanduser(os.path.expandvars(text))
-
-
 # --- loading ---------------------------------------------------------------------------
-
-
-def config_file_path(config_file: Path | None) -> Path:
-    """The file that is read: ``--config`` (with ``~``/``$VAR`` expanded) or the default."""
-    if config_file is None:
-        return default_config_file()
-    try:
-        return Path(expand_path(config_file))
-    except ValueError as exc:
-        raise ConfigError(f"--config: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,24 +355,12 @@ class _Layer:
         return f"{flags(key)[0]} ({key})"
 
 
-def _read_file(path: Path, explicit: bool) -> tuple[dict[str, Any], str | None]:
-    """The TOML file's table, or ({}, why not) when it is absent, unreadable or bad TOML."""
-    if not path.is_file():
-        if explicit:
-            return {}, f"--config: {path} does not exist"
-        return {}, None
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return {}, f"{path}: not valid TOML ({exc})"
-
-
 def _layers(
     config_file: Path | None, overrides: Mapping[str, Any] | None
 ) -> tuple[list[_Layer], str | None]:
     """The file, TASKCLF_* and flag layers; and why the file could not be read, if so."""
     path = config_file_path(config_file)
-    values, problem = _read_file(path, explicit=config_file is not None)
+    values, problem = read_config_file(path, explicit=config_file is not None)
     env = {
         key: os.environ[env_name(key)]
         for key in Settings.model_fields

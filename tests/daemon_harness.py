@@ -78,10 +78,11 @@ def run_cli(
     )
 
 
-def isolated_env(home: Path) -> dict[str, str]:
+def isolated_env(home: Path, *, runtime_dir: bool = True) -> dict[str, str]:
     """``os.environ`` with HOME and XDG_* under ``home`` and no TASKCLF_*/sd_notify variables.
 
     For daemons shared by several tests, which outlive conftest's per-test isolation.
+    ``runtime_dir=False`` leaves XDG_RUNTIME_DIR unset (an ssh, su or cron shell).
     """
     env = {
         k: v
@@ -96,6 +97,9 @@ def isolated_env(home: Path) -> dict[str, str]:
         "XDG_CACHE_HOME": ".cache",
         "XDG_RUNTIME_DIR": "run",
     }
+    if not runtime_dir:
+        del dirs["XDG_RUNTIME_DIR"]
+        env.pop("XDG_RUNTIME_DIR", None)
     for key, sub in dirs.items():
         path = home / sub
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -123,9 +127,11 @@ class DaemonProcess:
         self.config = root / "daemon.toml"
         self.spool = Path(self.settings["spool_dir"])
         self.data_dir = Path(self.settings["data_dir"])
-        self.state_dir = Path(self.settings["state_dir"])
         self.labels_dir = self.data_dir / "labels"
-        self.status_path = self.state_dir / "status.json"
+        # the lock and status live with the data they guard (CONTRACT section 9)
+        self.status_path = self.spool / ".daemon-status.json"
+        self.lock_path = self.spool / ".daemon.lock"
+        self.labels_lock_path = self.labels_dir / ".daemon.lock"
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0
         self._stderr_path: Path | None = None
@@ -394,7 +400,6 @@ class Daemons:
             "spool_dir": str(root / "spool"),
             "model_dir": str(self.bundle_dir),
             "data_dir": str(root / "data"),
-            "state_dir": str(root / "state"),
             "rescan_interval_seconds": 0.5,
             "heartbeat_seconds": 0.5,
             "reload_debounce_seconds": 0.1,

@@ -115,7 +115,7 @@ def test_dropped_files_are_labelled_and_a_stop_signal_exits_0(
         assert abs(record["confidence"] - max(record["core_probs"].values())) < 1e-6
         assert record["label"] in (*CORE_LABELS, "Mixed/Unknown")
         assert record["mapped_label"] == record["smoothed_label"]
-    assert [p.name for p in sorted(d.labels_dir.iterdir())] == ["2026-01-05.jsonl"]
+    assert sorted(p.name for p in d.labels_dir.glob("*.jsonl")) == ["2026-01-05.jsonl"]
 
     d.wait_for(lambda: len(d.files("done")) == 5, 10, "5 files in done/")
     assert d.files("cur") == []
@@ -270,7 +270,8 @@ def test_stale_lock_after_sigkill_is_recovered(
     d.drop_windows(stream[:3])
     d.wait_labelled(stream[:3])
     d.kill()
-    assert (d.state_dir / "daemon.lock").exists()
+    assert d.lock_path.exists()
+    assert d.labels_lock_path.exists()
     assert d.cli("status").returncode == 3  # the lock file is there but nobody holds it
     assert d.cli("reload").returncode == 3
 
@@ -334,9 +335,8 @@ def test_files_are_0600_and_dirs_0700(daemons: Daemons, stream: list[dict[str, A
     old_day = d.labels_dir / "2026-01-04.jsonl"
     old_day.write_text("")
     old_day.chmod(0o644)
-    d.state_dir.mkdir(mode=0o700)
-    (d.state_dir / "daemon.lock").write_text("")
-    (d.state_dir / "daemon.lock").chmod(0o644)
+    d.lock_path.write_text("")
+    d.lock_path.chmod(0o644)
 
     d.start()
     d.drop_windows(stream[:2])
@@ -346,10 +346,10 @@ def test_files_are_0600_and_dirs_0700(daemons: Daemons, stream: list[dict[str, A
     d.wait_status(lambda s: s["windows"]["refused"] == 1, 10, "the refusal in status")
 
     dirs = [d.spool, *(d.spool / s for s in ("tmp", "new", "cur", "done", "rejected"))]
-    dirs += [d.data_dir, d.labels_dir, d.state_dir]
+    dirs += [d.data_dir, d.labels_dir]
     for path in dirs:
         assert mode(path) == 0o700, f"{path}: {oct(mode(path))}"
-    files = [*d.labels_dir.iterdir(), d.status_path, d.state_dir / "daemon.lock"]
+    files = [*d.labels_dir.iterdir(), d.status_path, d.lock_path]
     files.append(d.spool / "rejected" / "bad.json.error.json")
     for path in files:
         assert mode(path) == 0o600, f"{path}: {oct(mode(path))}"
@@ -594,7 +594,7 @@ def test_reload_during_start_up_does_not_kill_the_daemon(
         (d.labels_dir / f"{day}.jsonl").write_text("".join(lines))
 
     d.start(wait=False)
-    lock = d.state_dir / "daemon.lock"
+    lock = d.lock_path
     # what `taskclf-daemon reload` does, as soon as the lock names the starting daemon
     d.wait_for(lambda: running_pid(lock) == d.pid, 30, "the lock to be taken")
     os.kill(d.pid, signal.SIGHUP)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from daemon.commands.calibrate import format_report
 from daemon.fsutil import utc_now
+from daemon.paths import status_file
 from daemon.publish import install_bundle, write_store
 from daemon.runtime.reloader import load_store
 from daemon.runtime.status import read_status
@@ -90,10 +91,6 @@ class Layout:
     @property
     def labels(self) -> Path:
         return self.data / "labels"
-
-    @property
-    def state(self) -> Path:
-        return self.root / "state"
 
     @property
     def config(self) -> Path:
@@ -233,7 +230,6 @@ def _write_config(layout: Layout) -> None:
         f"model_dir = {_toml(layout.model)}",
         f"calibrator_store = {_toml(layout.store)}",
         f"data_dir = {_toml(layout.data)}",
-        f"state_dir = {_toml(layout.state)}",
         "heartbeat_seconds = 1.0",
         "rescan_interval_seconds = 1.0",
         "reload_debounce_seconds = 0.05",
@@ -284,7 +280,7 @@ def _wait_for(
 
 
 def _status(layout: Layout) -> dict[str, Any] | None:
-    return read_status(layout.state / "status.json")
+    return read_status(status_file(layout.spool))
 
 
 def _ready(layout: Layout, pid: int) -> dict[str, Any] | None:

@@ -14,10 +14,9 @@ from typing import Any
 
 import structlog
 
-from daemon.paths import ensure_private_dir
 from daemon.runtime.intake import FileRefusal, ParsedFile, parse_spool_file
 from daemon.runtime.labellog import LabelLog
-from daemon.runtime.lock import InstanceLock
+from daemon.runtime.lock import DataLocks
 from daemon.runtime.notify import Notifier
 from daemon.runtime.reloader import Reloader, SnapshotHolder, build_snapshot, store_fingerprint
 from daemon.runtime.spool import Claimed, Spool
@@ -123,8 +122,15 @@ class Daemon:
 
     def _run(self) -> int:
         settings = self.settings
-        ensure_private_dir(settings.state_dir)
-        with InstanceLock(settings.lock_path):
+        # first of all: a second daemon on this spool or label log must touch nothing
+        with DataLocks(*settings.lock_paths):
+            if settings.state_dir is not None:
+                log.warning(
+                    "setting_ignored",
+                    key="state_dir",
+                    reason="the lock and status file live in the spool directory now",
+                    status_file=str(settings.status_path),
+                )
             snapshot, info, fingerprint = build_snapshot(settings)
             self.holder = SnapshotHolder(snapshot, info, fingerprint)
             for path in self.spool.ensure():

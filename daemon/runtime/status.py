@@ -145,6 +145,12 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
             lines.append(f"  last stopped   {doc['stopped_at']}")
         if spool_path:
             lines.append(f"  spool          {spool_path}")
+        held = doc.get("label_log_held_by")
+        if held:
+            lines.append(
+                f"  label log      {held.get('label_log')} is in use by another daemon "
+                f"(pid {held.get('pid')}, on another spool)"
+            )
         lines += [f"  problem        {p}" for p in doc.get("problems", [])]
         return "\n".join(lines)
     state = "healthy" if code == EXIT_HEALTHY else "DEGRADED"
