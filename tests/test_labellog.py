@@ -1,12 +1,18 @@
-"""Label-log retention and the exact, bounded per-day dedupe index."""
+"""Label-log retention, the exact, bounded per-day dedupe index, and all-or-nothing appends."""
 
 from __future__ import annotations
 
+import errno
 import os
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
-from daemon.runtime.labellog import LabelLog
+import pytest
+
+from daemon.runtime.faults import Backoff
+from daemon.runtime.labellog import AppendFailed, LabelLog
 
 
 def _line(user: str, start: str) -> str:
@@ -46,3 +52,106 @@ def test_open_tightens_loose_day_files(tmp_path: Path) -> None:
     os.chmod(path, 0o644)
     LabelLog(tmp_path / "labels").open()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+# --- an append is all or nothing ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Record:
+    """What LabelLog.append reads of a LabelRecord."""
+
+    user_id: str
+    bucket_start_ts: str
+
+    @property
+    def day(self) -> str:
+        return self.bucket_start_ts[:10]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.user_id, self.bucket_start_ts)
+
+    def to_json_line(self) -> bytes:
+        return _line(self.user_id, self.bucket_start_ts).encode()
+
+
+def _log_with_two_days(tmp_path: Path) -> tuple[LabelLog, dict[Path, bytes], list[_Record]]:
+    log = LabelLog(tmp_path / "labels")
+    log.open()
+    before = {}
+    for day in ("2026-01-01", "2026-01-02"):
+        path = log.path_for(day)
+        path.write_text(_line("u", f"{day}T08:00:00Z"))
+        before[path] = path.read_bytes()
+    records = [_Record("u", f"2026-01-0{d}T{h:02d}:00:00Z") for d in (1, 2) for h in (9, 10)]
+    return log, before, records
+
+
+def _failing(real: Any, calls_before_failure: int, exc: OSError) -> Any:
+    """``real`` that fails with ``exc`` once, after ``calls_before_failure`` calls; os.write's
+    last good call writes only part of its buffer (what a filling disk does)."""
+    calls = 0
+    partial = real is os.write
+
+    def fake(fd: int, *args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == calls_before_failure + 1:
+            raise exc
+        if partial and calls == calls_before_failure:
+            return real(fd, bytes(args[0])[:7])  # the start of a record
+        return real(fd, *args)
+
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("call", "after", "error"),
+    [
+        ("write", 1, errno.ENOSPC),  # day 1 gets half a record, then the disk is full
+        ("write", 2, errno.EDQUOT),  # day 1 written whole, day 2 gets half a record
+        ("fsync", 1, errno.EIO),  # day 1 fsynced, day 2's fsync fails
+    ],
+)
+def test_a_failed_append_leaves_every_file_as_it_was_and_indexes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str, after: int, error: int
+) -> None:
+    log, before, records = _log_with_two_days(tmp_path)
+    real = getattr(os, call)
+    monkeypatch.setattr(os, call, _failing(real, after, OSError(error, os.strerror(error))))
+    with pytest.raises(AppendFailed) as failed:
+        log.append(records)  # type: ignore[arg-type]
+    assert failed.value.clean
+    assert failed.value.cause.errno == error
+    assert failed.value.path.parent == log.directory
+    assert {p: p.read_bytes() for p in before} == before
+    assert not any(log.contains(r.key) for r in records)
+
+    monkeypatch.setattr(os, call, real)  # space is back: the same records go in once
+    log.append(records)  # type: ignore[arg-type]
+    assert all(log.contains(r.key) for r in records)
+    lines = [line for path in before for line in path.read_bytes().splitlines()]
+    assert len(lines) == 2 + len(records)
+
+
+def test_a_rollback_that_fails_forgets_the_day_so_it_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log, before, records = _log_with_two_days(tmp_path)
+    monkeypatch.setattr(os, "write", _failing(os.write, 1, OSError(errno.ENOSPC, "full")))
+    monkeypatch.setattr(os, "ftruncate", _failing(os.ftruncate, 0, OSError(errno.EPERM, "+a")))
+    with pytest.raises(AppendFailed) as failed:
+        log.append(records)  # type: ignore[arg-type]
+    assert not failed.value.clean
+    assert not log.is_loaded("2026-01-01")  # the torn tail is cut when it is next read
+    monkeypatch.undo()
+    assert not log.contains(records[0].key)
+    assert log.path_for("2026-01-01").read_bytes() == before[log.path_for("2026-01-01")]
+
+
+def test_backoff_doubles_up_to_its_cap_and_starts_over_after_a_reset() -> None:
+    backoff = Backoff(first=1.0, cap=30.0)
+    assert [backoff.next_delay() for _ in range(7)] == [1, 2, 4, 8, 16, 30, 30]
+    backoff.reset()
+    assert backoff.next_delay() == 1

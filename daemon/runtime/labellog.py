@@ -12,13 +12,24 @@ from pathlib import Path
 
 import structlog
 
+from daemon.fsutil import fsync_dir
 from daemon.paths import ensure_private_dir
 from taskclf_core.record import LabelRecord, LoggedWindow, parse_logged_window
 
-__all__ = ["DayIndex", "LabelLog"]
+__all__ = ["AppendFailed", "DayIndex", "LabelLog"]
 
 log = structlog.get_logger()
 _DAY_FILE = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl")
+
+
+class AppendFailed(Exception):
+    """An append did not become durable. ``clean``: every file is back to its old length."""
+
+    def __init__(self, cause: OSError, path: Path, *, clean: bool) -> None:
+        super().__init__(f"cannot append to the label log {path}: {cause.strerror or cause}")
+        self.cause = cause
+        self.path = path
+        self.clean = clean
 
 
 @dataclass(slots=True)
@@ -42,6 +53,7 @@ class LabelLog:
         self.max_days = max_days
         self._days: OrderedDict[str, DayIndex] = OrderedDict()
         self._fds: dict[str, int] = {}
+        self._dir_unsynced = False
 
     # --- reading -------------------------------------------------------------------
 
@@ -125,33 +137,78 @@ class LabelLog:
     def append(self, records: Sequence[LabelRecord]) -> None:
         """Append, flush and fsync ``records``; on return they survive a crash.
 
-        Any OSError (ENOSPC, EIO, ...) propagates: the caller must treat it as fatal and
-        leave the spool files in cur/, so nothing is acknowledged that is not on disk.
+        All or nothing: if any write or fsync fails, every file this call touched is cut
+        back to its length before the call and :class:`AppendFailed` is raised, so no
+        partial record is left and no key is indexed; the caller keeps the spool files in
+        cur/ and may retry with the same records.
         """
         by_day: dict[str, list[LabelRecord]] = defaultdict(list)
         for record in records:
             by_day[record.day].append(record)
-        for day, day_records in by_day.items():
-            index = self.load(day)
-            fd, created = self._fd(day)
-            payload = b"".join(r.to_json_line() for r in day_records)
-            view = memoryview(payload)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-            if created:
-                _fsync_dir(self.directory)
-            for record in day_records:
-                index.keys.add(record.key)
+        touched: list[tuple[str, int, int]] = []  # day, fd, length before this call
+        path = self.directory
+        indexes: list[tuple[DayIndex, list[LabelRecord]]] = []
+        try:
+            for day, day_records in by_day.items():
+                path = self.path_for(day)
+                indexes.append((self.load(day), day_records))
+            for day, day_records in by_day.items():
+                path = self.path_for(day)
+                fd, created = self._fd(day)
+                touched.append((day, fd, os.fstat(fd).st_size))
+                view = memoryview(b"".join(r.to_json_line() for r in day_records))
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+                # a new file is durable once its directory entry is; a failed attempt leaves
+                # the file behind (empty), so the flag outlives it until the fsync succeeds
+                self._dir_unsynced = self._dir_unsynced or created
+            if self._dir_unsynced:
+                path = self.directory
+                fsync_dir(self.directory)
+                self._dir_unsynced = False
+        except OSError as exc:
+            clean = self._roll_back(touched)
+            raise AppendFailed(exc, path, clean=clean) from exc
+        for index, day_records in indexes:
+            index.keys.update(r.key for r in day_records)
+
+    def _roll_back(self, touched: list[tuple[str, int, int]]) -> bool:
+        """Cut each file back to its old length; True if all were. Their fds are closed."""
+        clean = True
+        for day, fd, length in touched:
+            try:
+                os.ftruncate(fd, length)
+                os.fsync(fd)
+            except OSError as exc:
+                # the file may end in a partial record: forget what we know of the day, so
+                # the next use re-reads it from disk (and cuts a torn tail) before appending
+                clean = False
+                self._days.pop(day, None)
+                log.error(
+                    "label_log_rollback_failed",
+                    file=str(self.path_for(day)),
+                    error=str(exc),
+                    length=length,
+                )
+            # a fresh descriptor for the retry: no error state carried over, and a file
+            # replaced meanwhile (a remount, a restore) is opened anew
+            self._fds.pop(day, None)
+            os.close(fd)
+        return clean
 
     def _fd(self, day: str) -> tuple[int, bool]:
         fd = self._fds.get(day)
         if fd is not None:
             return fd, False
         path = self.path_for(day)
-        created = not path.exists()
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+            created = False
+        except FileNotFoundError:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            created = True
         self._fds[day] = fd
         return fd, created
 
@@ -184,11 +241,3 @@ class LabelLog:
             except FileNotFoundError:
                 continue
             yield from (line for line in data.splitlines() if line.strip())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

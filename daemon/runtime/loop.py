@@ -6,29 +6,32 @@ import math
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
 
 import structlog
 
+from daemon.runtime.faults import Backoff, errno_name, fix_for, is_retried
 from daemon.runtime.intake import FileRefusal, ParsedFile, parse_spool_file
-from daemon.runtime.labellog import LabelLog
+from daemon.runtime.labellog import AppendFailed, LabelLog
 from daemon.runtime.lock import DataLocks
 from daemon.runtime.notify import Notifier
+from daemon.runtime.planner import BatchPlan, plan_batch
 from daemon.runtime.reloader import Reloader, SnapshotHolder, build_snapshot, store_fingerprint
 from daemon.runtime.spool import Claimed, Spool
 from daemon.runtime.status import LatencyWindow, utc_now, write_status
 from daemon.runtime.watcher import Waker, Watcher
 from daemon.settings import Settings
-from taskclf_core.pipeline import label_window, label_windows
+from taskclf_core.errors import LabelLogError, OperationalError
 from taskclf_core.record import LabelRecord
-from taskclf_core.schema import FeatureWindow
 from taskclf_core.smoothing import SmoothingState
 
-__all__ = ["Daemon", "FatalError", "log_window_labelled"]
+__all__ = ["Daemon", "log_window_labelled"]
 
 log = structlog.get_logger()
 _MAX_FILES_PER_BATCH = 512
@@ -51,10 +54,6 @@ def log_window_labelled(record: LabelRecord) -> None:
     )
 
 
-class FatalError(Exception):
-    """The label log could not be made durable; stop without acknowledging anything."""
-
-
 @dataclass(slots=True)
 class Counters:
     labelled: int = 0
@@ -67,12 +66,33 @@ class Counters:
     latency: LatencyWindow = field(default_factory=LatencyWindow)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Pending:
     claimed: Claimed
     parsed: ParsedFile
-    labelled: int = 0
-    duplicates: int = 0
+
+
+Store = Literal["label_log", "spool"]  # where a storage fault happened
+
+
+@dataclass(frozen=True, slots=True)
+class _Stall:
+    """A storage fault the loop is waiting out; it claims nothing new meanwhile.
+
+    ``batch``: files in cur/ whose records are not on disk yet (a label-log stall), retried
+    with the same ``plan`` when the failed append was rolled back cleanly, planned again if
+    not. ``requeue``: files were left in cur/ with their records on disk; they go back to
+    new/ (and come out as duplicates) once the spool works again.
+    """
+
+    what: Store
+    error: OSError
+    message: str
+    path: Path
+    retry_at: float  # time.monotonic()
+    batch: tuple[_Pending, ...] = ()
+    plan: BatchPlan | None = None
+    requeue: bool = False
 
 
 class Daemon:
@@ -98,6 +118,10 @@ class Daemon:
         self._dirty = True
         self._backlog = 0
         self._days_merged: set[str] = set()
+        self._stall: _Stall | None = None
+        self._fault: tuple[Store, str] | None = None  # what failed, since when (until recovered)
+        self._backoff = Backoff(first=1.0, cap=30.0)
+        self._status_failing = False
         self.holder: SnapshotHolder
         self.state: SmoothingState
         self.watcher: Watcher | None = None
@@ -155,7 +179,7 @@ class Daemon:
                 self._write_status()
                 self.notifier.ready(status="labelling windows")
                 self._loop()
-            except FatalError as exc:
+            except OperationalError as exc:
                 self.counters.last_error = {"message": str(exc), "at": utc_now()}
                 log.error("fatal_error", error=str(exc))
                 self._shutdown(fatal=str(exc))
@@ -244,13 +268,17 @@ class Daemon:
                 if self.reloader is not None:
                     log.info("reload_requested", via="SIGHUP")
                     self.reloader.request(force=True)
-            names = self.spool.pending()
-            if names:
-                self._drain(names)
-            elif self.once:
-                return
+            names: list[str] = []
+            if self._stall is None or self._retry_stall():
+                names = self._pending_names()
+                if names:
+                    self._drain(names)
+                elif self.once:
+                    return
+                if self._stall is None and self._fault is not None:
+                    self._recovered()
             self._tick()
-            if not names and not self._stop_requested:
+            if (not names or self._stall is not None) and not self._stop_requested:
                 self.waker.wait(self._sleep_time())
 
     def _sleep_time(self) -> float:
@@ -262,7 +290,103 @@ class Daemon:
             # news waits at most _STATUS_MIN_INTERVAL to reach the status file
             since = time.monotonic() - self._last_status
             interval = min(interval, max(0.0, _STATUS_MIN_INTERVAL - since))
+        if self._stall is not None:
+            interval = min(interval, max(0.0, self._stall.retry_at - time.monotonic()))
         return interval
+
+    # --- storage faults --------------------------------------------------------------
+
+    def _storage_failed(
+        self,
+        what: Store,
+        exc: OSError,
+        path: Path,
+        *,
+        batch: tuple[_Pending, ...] = (),
+        plan: BatchPlan | None = None,
+        requeue: bool = False,
+    ) -> None:
+        """Wait ``exc`` out (degraded, backing off) if someone can clear it; else stop (exit 1).
+
+        Either way nothing in ``batch`` leaves cur/: its records are not on disk.
+        """
+        where = "the label log" if what == "label_log" else "the spool"
+        directory = self.labels.directory if what == "label_log" else self.spool.root
+        message = (
+            f"cannot write {where} in {directory} ({path}: {errno_name(exc)} "
+            f"{exc.strerror or exc}); {fix_for(exc)}"
+        )
+        if not is_retried(exc) or self.once:
+            waiting = f"; {len(batch)} file(s) stay in {self.spool.cur}" if batch else ""
+            error = LabelLogError if what == "label_log" else OperationalError
+            raise error(f"{message}{waiting}; nothing unlogged was acknowledged") from exc
+        if self._stall is not None and self._stall.batch and not batch:
+            # never drop a batch we still owe the label log; its retry comes first
+            log.error(f"{what}_write_failed", path=str(path), error=str(exc))
+            return
+        delay = self._backoff.next_delay()
+        if self._fault is None:
+            self._fault = (what, utc_now())
+        self._stall = _Stall(
+            what=what,
+            error=exc,
+            message=message,
+            path=path,
+            retry_at=time.monotonic() + delay,
+            batch=batch,
+            plan=plan,
+            requeue=requeue or (self._stall is not None and self._stall.requeue),
+        )
+        log.error(
+            f"{what}_write_failed",
+            path=str(path),
+            errno=errno_name(exc),
+            error=exc.strerror or str(exc),
+            attempt=self._backoff.attempts,
+            retry_in_seconds=delay,
+            files_waiting=len(batch),
+            fix=fix_for(exc),
+        )
+        self.counters.last_error = {"message": message, "at": utc_now()}
+        self._dirty = True
+
+    def _retry_stall(self) -> bool:
+        """Try the stalled work again when its time has come; True once the stall is over."""
+        stall = self._stall
+        if stall is None:
+            return True
+        if time.monotonic() < stall.retry_at:
+            return False
+        self._stall = None
+        if stall.what == "label_log":
+            if stall.plan is not None:
+                self._commit(stall.batch, stall.plan)  # the very same records
+            else:
+                self._process(stall.batch)
+        if stall.requeue and self._stall is None:
+            try:
+                requeued = list(self.spool.requeue())
+            except OSError as exc:
+                self._storage_failed("spool", exc, self.spool.cur, requeue=True)
+            else:
+                if requeued:
+                    log.info("spool_requeued", files=len(requeued))
+        return self._stall is None
+
+    def _recovered(self) -> None:
+        assert self._fault is not None
+        what, since = self._fault
+        log.info(f"{what}_recovered", failing_since=since, retries=self._backoff.attempts)
+        self._fault = None
+        self._backoff.reset()
+        self._dirty = True
+
+    def _pending_names(self) -> list[str]:
+        try:
+            return self.spool.pending()
+        except OSError as exc:
+            self._storage_failed("spool", exc, self.spool.new)
+            return []
 
     def _tick(self) -> None:
         now = time.monotonic()
@@ -296,10 +420,15 @@ class Daemon:
 
     def _retention(self) -> None:
         s = self.settings
-        pruned = self.spool.prune_done(s.retention_days * 86400)
-        days: list[str] = []
-        if s.label_retention_days is not None:
-            days = self.labels.prune(s.label_retention_days, datetime.now(UTC).date())
+        try:
+            pruned = self.spool.prune_done(s.retention_days * 86400)
+            days: list[str] = []
+            if s.label_retention_days is not None:
+                days = self.labels.prune(s.label_retention_days, datetime.now(UTC).date())
+        except OSError as exc:
+            # pruning is housekeeping: try again at the next round rather than stop
+            log.warning("retention_failed", error=str(exc), path=str(exc.filename))
+            return
         if pruned or days:
             log.info("retention_pruned", done_files=pruned, label_log_days=days)
 
@@ -307,19 +436,28 @@ class Daemon:
         """Label everything in ``names`` in batches (one LightGBM call each), stop-aware."""
         i = 0
         schema = self.holder.snapshot.bundle.schema
-        while i < len(names) and not self._stop_requested:
+        while i < len(names) and not self._stop_requested and self._stall is None:
             batch: list[_Pending] = []
             n_windows = 0
             while (
                 i < len(names)
                 and n_windows < self.settings.batch_max_windows
                 and len(batch) < _MAX_FILES_PER_BATCH
+                and self._stall is None
             ):
-                claimed = self.spool.claim(names[i])
+                name = names[i]
+                try:
+                    claimed = self.spool.claim(name)
+                except OSError as exc:
+                    # what is claimed already is still labelled; claiming resumes later
+                    self._storage_failed("spool", exc, self.spool.new / name)
+                    break
                 i += 1
                 if claimed is None:
                     continue
                 outcome = self._read(claimed, schema)
+                if outcome is None:
+                    continue
                 if isinstance(outcome, FileRefusal):
                     self._reject_file(claimed, outcome)
                     continue
@@ -327,11 +465,12 @@ class Daemon:
                 n_windows += len(outcome.windows)
             self._backlog = len(names) - i
             if batch:
-                self._process(batch)
+                self._process(tuple(batch))
             if time.monotonic() - self._last_status >= 2 * _STATUS_MIN_INTERVAL:
                 self._write_status()
 
-    def _read(self, claimed: Claimed, schema: Any) -> ParsedFile | FileRefusal:
+    def _read(self, claimed: Claimed, schema: Any) -> ParsedFile | FileRefusal | None:
+        """The parsed file, why it is refused, or None if it vanished from cur/ meanwhile."""
         if claimed.kind != "file":
             return FileRefusal("not_a_file", f"expected a regular file, found a {claimed.kind}")
         if claimed.size > self.settings.max_file_bytes:
@@ -343,6 +482,9 @@ class Daemon:
             with open(claimed.path, "rb") as fh:
                 # the size seen at claim time, +1 to notice a file that grew past the limit
                 data = fh.read(min(claimed.size, self.settings.max_file_bytes) + 1)
+        except FileNotFoundError:
+            self._vanished(claimed, "before it was read; it was not labelled")
+            return None
         except OSError as exc:
             return FileRefusal("unreadable", f"cannot read the file ({exc.strerror or exc})")
         if len(data) > self.settings.max_file_bytes:
@@ -351,8 +493,33 @@ class Daemon:
             )
         return parse_spool_file(claimed.name, data, schema)
 
+    def _vanished(self, claimed: Claimed, when: str) -> None:
+        log.warning(
+            "spool_file_vanished",
+            file=claimed.name,
+            path=str(claimed.path),
+            detail=f"something else removed it from cur/ {when}",
+        )
+
+    def _move(self, claimed: Claimed, move: Callable[[], object]) -> OSError | None:
+        """Run one move out of cur/: None if done (or the file vanished), else the error."""
+        try:
+            move()
+        except FileNotFoundError as exc:
+            if os.path.lexists(claimed.path):
+                return exc  # the target directory is what is missing
+            self._vanished(claimed, "after it was read; its windows are logged")
+        except OSError as exc:
+            return exc
+        return None
+
     def _reject_file(self, claimed: Claimed, refusal: FileRefusal) -> None:
-        target = self.spool.reject(claimed, refusal.error, refusal.detail)
+        error = self._move(
+            claimed, partial(self.spool.reject, claimed, refusal.error, refusal.detail)
+        )
+        if error is not None:
+            self._storage_failed("spool", error, claimed.path, requeue=True)
+            return
         self.counters.refused += 1
         self.counters.files_rejected += 1
         self.counters.last_error = {"message": f"{claimed.name}: {refusal.detail}", "at": utc_now()}
@@ -362,7 +529,7 @@ class Daemon:
             file=claimed.name,
             error=refusal.error,
             detail=refusal.detail,
-            moved_to=str(target),
+            moved_to=str(self.spool.rejected),
         )
 
     def _ensure_day(self, day: str) -> None:
@@ -370,7 +537,6 @@ class Daemon:
         if day in self._days_merged:
             # merged entries stay in the smoothing state; dedupe re-reads an evicted day itself
             return
-        self._days_merged.add(day)
         lookback = self.holder.snapshot.policy
         span = (lookback.smooth_window - 1) * (lookback.idle_gap_seconds + 3600.0)
         last = date.fromisoformat(day)
@@ -381,60 +547,57 @@ class Daemon:
             if not self.labels.is_loaded(key):
                 index = self.labels.load(key)
                 self.state = self.state.merged((w.user_id, w.entry) for w in index.windows)
+        self._days_merged.add(day)  # only once every day it needs is in (merging is idempotent)
 
-    def _process(self, batch: list[_Pending]) -> None:
+    def _process(self, batch: tuple[_Pending, ...]) -> None:
+        """Plan the batch (nothing happens yet), then make it durable and acknowledge it."""
         snapshot = self.holder.snapshot  # read once: a swap lands between batches
-        todo: list[FeatureWindow] = []
-        sources: list[str] = []
-        owners: list[_Pending] = []
-        seen: set[tuple[str, str]] = set()
-        for pending in batch:
-            for window in pending.parsed.windows:
-                key = window.key
-                self._ensure_day(key[1][:10])
-                if key in seen or self.labels.contains(key):
-                    pending.duplicates += 1
-                    log.info(
-                        "window_duplicate",
-                        user_id=window.user_id,
-                        bucket_start_ts=key[1],
-                        source=pending.claimed.name,
-                    )
-                    continue
-                seen.add(key)
-                todo.append(window)
-                sources.append(pending.claimed.name)
-                owners.append(pending)
-        processed_at = utc_now()
-        records: list[LabelRecord]
-        if len(todo) == 1:
-            state, record = label_window(
-                snapshot, self.state, todo[0], source=sources[0], processed_at=processed_at
-            )
-            records = [record]
-        else:
-            state, records = label_windows(
-                snapshot, self.state, todo, sources=sources, processed_at=processed_at
-            )
         try:
-            self.labels.append(records)
-        except OSError as exc:
-            raise FatalError(
-                f"cannot write the label log in {self.labels.directory}: {exc}"
-            ) from exc
-        self.state = state
-        for pending in owners:
-            pending.labelled += 1
-        self._acknowledge(batch, records)
+            for day in sorted({w.key[1][:10] for p in batch for w in p.parsed.windows}):
+                self._ensure_day(day)
+            plan = plan_batch(
+                [(p.claimed.name, p.parsed) for p in batch],
+                is_logged=self.labels.contains,
+                snapshot=snapshot,
+                state=self.state,
+                processed_at=utc_now(),
+            )
+        except OSError as exc:  # a day of the label log could not be read
+            path = Path(exc.filename) if exc.filename else self.labels.directory
+            self._storage_failed("label_log", exc, path, batch=batch)
+            return
+        self._commit(batch, plan)
 
-    def _acknowledge(self, batch: list[_Pending], records: list[LabelRecord]) -> None:
+    def _commit(self, batch: tuple[_Pending, ...], plan: BatchPlan) -> None:
+        try:
+            self.labels.append(plan.records)
+        except AppendFailed as exc:
+            if not exc.clean:
+                # a day file could not be cut back: it is re-read (and merged) before a new plan
+                self._days_merged.difference_update(r.day for r in plan.records)
+            self._storage_failed(
+                "label_log", exc.cause, exc.path, batch=batch, plan=plan if exc.clean else None
+            )
+            return
+        self.state = plan.state
+        self._acknowledge(batch, plan)
+
+    def _acknowledge(self, batch: tuple[_Pending, ...], plan: BatchPlan) -> None:
         """Records are durable: move files out of cur/, count, and log one line per window."""
         now_ns = time.time_ns()
         c = self.counters
-        for record in records:
+        for record in plan.records:
             log_window_labelled(record)
-        for pending in batch:
+        failed: tuple[OSError, Path] | None = None
+        for pending, outcome in zip(batch, plan.files, strict=True):
             claimed, parsed = pending.claimed, pending.parsed
+            for user_id, bucket_start_ts in outcome.duplicates:
+                log.info(
+                    "window_duplicate",
+                    user_id=user_id,
+                    bucket_start_ts=bucket_start_ts,
+                    source=claimed.name,
+                )
             refused = [r.to_json(jsonl=parsed.jsonl) for r in parsed.refused]
             if parsed.refused:
                 c.refused += len(parsed.refused)
@@ -444,30 +607,20 @@ class Daemon:
                 }
                 for r in parsed.refused:
                     log.warning("window_refused", file=claimed.name, field=r.field, reason=r.reason)
-            if parsed.windows:
-                if refused:
-                    self.spool.write_sidecar(
-                        self.spool.free_rejected_name(claimed.name),
-                        "invalid_windows",
-                        f"{len(refused)} of {len(refused) + len(parsed.windows)} windows refused; "
-                        "the others were labelled (the file is in done/)",
-                        refused=refused,
-                    )
-                self.spool.finish(claimed)
+            error = self._move(claimed, partial(self._file_away, claimed, parsed, refused))
+            if error is not None:
+                # the records are on disk: the file stays in cur/ and goes back to new/ later,
+                # where its windows come out as duplicates
+                failed = failed or (error, claimed.path)
+            elif parsed.windows:
                 c.files_done += 1
             else:
-                self.spool.reject(
-                    claimed,
-                    "invalid_windows",
-                    f"all {len(refused)} windows refused; first: {parsed.refused[0].reason}",
-                    refused=refused,
-                )
                 c.files_rejected += 1
-            c.labelled += pending.labelled
-            c.duplicates += pending.duplicates
+            c.labelled += outcome.labelled
+            c.duplicates += len(outcome.duplicates)
             c.latency.add((now_ns - claimed.arrived_ns) / 1e6)
-        if records:
-            last = records[-1]
+        if plan.records:
+            last = plan.records[-1]
             c.last_window = {
                 "user_id": last.user_id,
                 "bucket_start_ts": last.bucket_start_ts,
@@ -476,8 +629,49 @@ class Daemon:
                 "at": last.processed_at,
             }
         self._dirty = True
+        if failed is not None:
+            self._storage_failed("spool", *failed, requeue=True)
+
+    def _file_away(self, claimed: Claimed, parsed: ParsedFile, refused: list[Any]) -> None:
+        """done/ (with a sidecar for refused windows), or rejected/ if none was good."""
+        if parsed.windows:
+            if refused:
+                self.spool.write_sidecar(
+                    self.spool.free_rejected_name(claimed.name),
+                    "invalid_windows",
+                    f"{len(refused)} of {len(refused) + len(parsed.windows)} windows refused; "
+                    "the others were labelled (the file is in done/)",
+                    refused=refused,
+                )
+            self.spool.finish(claimed)
+        else:
+            self.spool.reject(
+                claimed,
+                "invalid_windows",
+                f"all {len(refused)} windows refused; first: {parsed.refused[0].reason}",
+                refused=refused,
+            )
 
     # --- status ----------------------------------------------------------------------
+
+    def _stall_json(self) -> dict[str, Any] | None:
+        stall = self._stall
+        if stall is None:
+            return None
+        return {
+            "what": stall.what,
+            "path": str(stall.path),
+            "errno": errno_name(stall.error),
+            "message": stall.message,
+            "since": self._fault[1] if self._fault is not None else None,
+            "retries": self._backoff.attempts,
+            "next_retry_at": (
+                datetime.now(UTC) + timedelta(seconds=max(0.0, stall.retry_at - time.monotonic()))
+            )
+            .isoformat(timespec="seconds")
+            .replace("+00:00", "Z"),
+            "files_waiting": len(stall.batch),
+        }
 
     def _write_status(self, *, running: bool = True, fatal: str | None = None) -> None:
         s = self.settings
@@ -486,7 +680,10 @@ class Daemon:
         now = utc_now()
         data: dict[str, Any] = {
             "running": running,
-            "healthy": running and fatal is None and not self.holder.info.last_error,
+            "healthy": running
+            and fatal is None
+            and not self.holder.info.last_error
+            and self._stall is None,
             "pid": os.getpid(),
             "started_at": self.started_at,
             "heartbeat_at": now,
@@ -512,11 +709,26 @@ class Daemon:
             "latency_ms": c.latency.summary(),
             "last_error": c.last_error,
             "fatal_error": fatal,
+            "storage_error": self._stall_json(),
             "watcher": self.watcher.kind if self.watcher is not None else "none",
         }
-        write_status(s.status_path, data)
         self._last_status = time.monotonic()
-        self._dirty = False
+        try:
+            write_status(s.status_path, data)
+        except OSError as exc:
+            # the spool's disk is full or read-only too: labelling must not stop for status,
+            # which then shows a stale heartbeat; tried again in _STATUS_MIN_INTERVAL
+            if not self._status_failing:
+                log.error("status_write_failed", path=str(s.status_path), error=str(exc))
+            self._status_failing = True
+        else:
+            if self._status_failing:
+                log.info("status_write_recovered", path=str(s.status_path))
+            self._status_failing = False
+            self._dirty = False
+        if self._stall is not None:
+            self.notifier.status(f"waiting: {self._stall.message}")
+            return
         self.notifier.status(
             f"{c.labelled} labelled, {data['spool']['new']} waiting, store {snapshot.store_id}"
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import time
@@ -51,21 +53,56 @@ class LatencyWindow:
 
 
 def write_status(path: Path, data: Mapping[str, Any]) -> None:
-    """Replace the status file atomically (0600); readers never see half a file."""
+    """Replace the status file atomically (0600); readers never see half a file.
+
+    On a full disk (the spool's filesystem is often the label log's) a new file cannot be
+    made, but the old one's blocks can hold a status of the same size: it is rewritten in
+    place, so `status` can still say why labelling waits (a reader may catch it half-way
+    and read again: :func:`read_status` does).
+    """
+    body = (json.dumps(data, indent=2) + "\n").encode("utf-8")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-        fh.write("\n")
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            _write_all(fd, body)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # a partial temp file holds the very space we lack
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        _rewrite_in_place(path, body)
+
+
+def _write_all(fd: int, body: bytes) -> None:
+    view = memoryview(body)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _rewrite_in_place(path: Path, body: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY)  # no O_TRUNC: keep the blocks we have
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        _write_all(fd, body)
+        os.ftruncate(fd, len(body))
+    finally:
+        os.close(fd)
 
 
 def read_status(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+    for _ in range(3):  # a status rewritten in place may be caught half-way
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        return data if isinstance(data, dict) else None
+    return None
 
 
 def _age_seconds(ts: str | None, now: float) -> float | None:
@@ -83,7 +120,7 @@ def evaluate(
     """Exit code and the ``status --json`` document for what the files say.
 
     3 not running (no process holds the lock); 1 degraded: stale heartbeat, refused store,
-    or a daemon that stopped on a fatal error; 0 healthy.
+    a storage fault being waited out, or a daemon that stopped on a fatal error; 0 healthy.
     """
     now = time.time() if now is None else now
     doc: dict[str, Any] = dict(status or {})
@@ -107,6 +144,13 @@ def evaluate(
     store = doc.get("store") or {}
     if store.get("last_error"):
         problems.append(f"calibrator store refused: {store['last_error']}")
+    storage = doc.get("storage_error")
+    if storage:
+        problems.append(
+            f"{storage.get('message')}; waiting since {storage.get('since')}, "
+            f"{storage.get('files_waiting', 0)} file(s) held in cur/, "
+            f"retry {storage.get('retries')} at {storage.get('next_retry_at')}"
+        )
     if doc.get("fatal_error"):
         problems.append(f"fatal error: {doc['fatal_error']}")
     doc["healthy"] = not problems
