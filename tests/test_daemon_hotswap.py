@@ -446,3 +446,119 @@ def test_going_back_to_the_store_in_force_clears_the_refusal(
     assert evaluate(d.status(), d.pid)[0] == 0
     assert label_one(d, users_interleaved[0])["store_id"] == store_id(store_a)
     d.stop()
+
+
+# --- a swap that races the read ------------------------------------------------------------------
+
+HOLD_ENV = "_TASKCLF_TEST_HOLD"  # the reloader's test seam: pause at named points of a read
+
+
+class ReadHold:
+    """Holds the daemon's store read at a point (``store-read``: after the first look at the
+    files, before reading them; ``store-verdict``: after the second look, before judging)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(exist_ok=True)
+
+    def arm(self, *points: str) -> None:
+        for point in points:
+            os.mkfifo(self.directory / point, 0o600)
+
+    def disarm(self) -> None:
+        for fifo in self.directory.iterdir():
+            fifo.unlink()
+
+    def reached(self, point: str, d: DaemonProcess) -> int:
+        """Block until the reader waits at ``point``; returns the fd that releases it."""
+
+        def opened() -> int | None:
+            try:  # a FIFO opens for writing only once its reader is there
+                return os.open(self.directory / point, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                return None
+
+        fd: int = d.wait_for(opened, 20, f"the store read to reach {point}")
+        return fd
+
+    @staticmethod
+    def release(fd: int) -> None:
+        os.write(fd, b"x")
+        os.close(fd)
+
+
+def big_store(make_store: Any, name: str, global_t: float, users: int) -> Path:
+    return make_store(name, global_t, users={f"u-{i:05d}": 0.5 + i / users for i in range(users)})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("observer", ["auto", "none"])
+def test_a_swap_that_races_the_read_is_retried_once_the_path_settles(
+    daemons: Daemons,
+    make_store: Any,
+    users_interleaved: list[Window],
+    tmp_path: Path,
+    observer: str,
+) -> None:
+    """A → S → A → S while S is being read: S must be in force within seconds, healthy.
+
+    With observer "none" and no rescan for a minute, nothing but the reloader's own
+    retry can bring S in after the read that saw the swap.
+    """
+    store_a = make_store("store-a", 1.0, users={"u-ada": 0.7})
+    store_s = big_store(make_store, "store-s", 1.6, users=5000)
+    link = tmp_path / "store"
+    os.symlink(store_a, link)
+    hold = ReadHold(tmp_path / "hold")
+    daemons.env[HOLD_ENV] = str(hold.directory)
+    d = daemons.new(
+        calibrator_store=str(link),
+        observer=observer,
+        rescan_interval_seconds=60.0 if observer == "none" else 0.5,
+    )
+    d.start()
+    id_a, id_s = store_id(store_a), store_id(store_s)
+
+    hold.arm("store-read", "store-verdict")
+    swap_symlink(link, store_s)  # A -> S
+    if observer == "none":
+        os.kill(d.pid, signal.SIGHUP)
+    fd = hold.reached("store-read", d)  # S's first look taken, its files not read yet
+    swap_symlink(link, store_a)  # S -> A
+    hold.release(fd)
+    fd = hold.reached("store-verdict", d)  # read through the link: it saw A's files
+    swap_symlink(link, store_s)  # A -> S
+    hold.disarm()
+    hold.release(fd)
+
+    status = d.wait_status(
+        lambda s: s["store"]["id"] == id_s, 5, "the settled store S to be in force"
+    )
+    d.wait_status(lambda s: evaluate(s, d.pid)[0] == 0, 5, "status healthy")
+    assert status["store"]["user_count"] == 5000
+    assert d.cli("status").returncode == 0
+    assert label_one(d, users_interleaved[0])["store_id"] == id_s
+    assert id_a != id_s
+    assert not d.log_events("store_refused"), "a race is not a verdict on S"
+    d.stop()
+
+
+def test_an_invalid_store_is_refused_once_not_reloaded_in_a_loop(
+    daemons: Daemons, make_store: Any, tmp_path: Path
+) -> None:
+    store_a = make_store("store-a", 1.0)
+    bad = make_store("store-bad", 1.0)
+    (bad / "global.json").write_text('{"type": "temperature", "temperature": -1}')
+    link = tmp_path / "store"
+    os.symlink(store_a, link)
+    d = daemons.new(calibrator_store=str(link), rescan_interval_seconds=0.2)
+    d.start()
+    swap_symlink(link, bad)
+    d.wait_status(lambda s: s["store"]["last_error"], 5, "the refusal")
+    # a dozen rescans and any retry schedule later, it was judged once
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        assert len(d.log_events("store_refused")) == 1, d.log_events("store_refused")
+        time.sleep(0.1)
+    assert d.status()["store"]["id"] == store_id(store_a)  # type: ignore[index]
+    d.stop()

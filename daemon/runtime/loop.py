@@ -22,7 +22,13 @@ from daemon.runtime.labellog import AppendFailed, LabelLog
 from daemon.runtime.lock import DataLocks
 from daemon.runtime.notify import Notifier
 from daemon.runtime.planner import BatchPlan, plan_batch
-from daemon.runtime.reloader import Reloader, SnapshotHolder, build_snapshot, store_fingerprint
+from daemon.runtime.reloader import (
+    Reloader,
+    ReloadOutcome,
+    SnapshotHolder,
+    build_snapshot,
+    store_fingerprint,
+)
 from daemon.runtime.spool import Claimed, Spool
 from daemon.runtime.status import LatencyWindow, utc_now, write_status
 from daemon.runtime.watcher import Waker, Watcher
@@ -36,6 +42,12 @@ __all__ = ["Daemon", "log_window_labelled"]
 log = structlog.get_logger()
 _MAX_FILES_PER_BATCH = 512
 _RETENTION_EVERY = 3600.0
+_RELOAD_STATUS: dict[ReloadOutcome, str] = {
+    "swapped": "store reloaded",
+    "cleared": "store reloaded",
+    "refused": "store refused; old store kept",
+    "unsettled": "store changing while read; old store kept until it settles",
+}
 _STATUS_MIN_INTERVAL = 0.5  # a trickle of windows must not turn into a trickle of status writes
 
 
@@ -155,7 +167,7 @@ class Daemon:
                     reason="the lock and status file live in the spool directory now",
                     status_file=str(settings.status_path),
                 )
-            snapshot, info, fingerprint = build_snapshot(settings)
+            snapshot, info, fingerprint = build_snapshot(settings, pause=self.waker.wait)
             self.holder = SnapshotHolder(snapshot, info, fingerprint)
             for path in self.spool.ensure():
                 log.warning("permissions_tightened", path=str(path), mode="0700")
@@ -215,12 +227,12 @@ class Daemon:
         if self.reloader is not None:
             self.reloader.request()
 
-    def _reloaded(self, ok: bool) -> None:
-        if ok and self.watcher is not None:
-            self.watcher.rewatch_store()
+    def _reloaded(self, outcome: ReloadOutcome) -> None:
+        if outcome != "refused" and self.watcher is not None:
+            self.watcher.rewatch_store()  # follow the path's new target for events
         self._dirty = True
         self.waker.wake()  # get the new status out promptly
-        self.notifier.ready(status="store reloaded" if ok else "store refused; old store kept")
+        self.notifier.ready(status=_RELOAD_STATUS[outcome])
 
     @contextmanager
     def _signals(self) -> Iterator[None]:

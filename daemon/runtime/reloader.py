@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import structlog
 
@@ -26,10 +27,14 @@ from taskclf_core.pipeline import Policy, Snapshot
 from taskclf_core.taxonomy import load_taxonomy
 
 __all__ = [
+    "ReloadOutcome",
     "Reloader",
     "SnapshotHolder",
+    "StoreChanged",
     "StoreInfo",
+    "Verdict",
     "build_snapshot",
+    "judge_store",
     "load_store",
     "policy_from",
     "store_fingerprint",
@@ -37,6 +42,10 @@ __all__ = [
 
 log = structlog.get_logger()
 Fingerprint = tuple[object, ...]
+# what a reload did: a new store in force, the old one kept (refused), the path back to the
+# store in force (a refusal cleared), or no verdict yet (it changed under the read)
+ReloadOutcome = Literal["swapped", "refused", "cleared", "unsettled"]
+_SETTLE_CAP = 5.0  # seconds between reads of a store that keeps changing, at most
 
 
 def store_fingerprint(path: Path) -> Fingerprint:
@@ -59,18 +68,87 @@ def store_fingerprint(path: Path) -> Fingerprint:
         return ("unreadable", os.path.realpath(path), exc.filename, exc.errno)
 
 
-def load_store(path: Path, bundle: ModelBundle) -> tuple[CalibratorStore, Fingerprint]:
-    """Read, validate and match a store to ``bundle``; refuse a store edited while we read it."""
+class StoreChanged(CalibrationError):
+    """The store changed while it was being read: no verdict on it yet; read it again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of one read of a store: ``store`` or ``error`` for the files that
+    ``fingerprint`` describes, or neither when the store changed under the read."""
+
+    fingerprint: Fingerprint
+    store: CalibratorStore | None = None
+    error: TaskclfError | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.store is not None or self.error is not None
+
+
+def judge_store(path: Path, bundle: ModelBundle) -> Verdict:
+    """Read, validate and match a store to ``bundle``, trusting only a read the store did
+    not change under: a symlink swapped or a file rewritten mid-read is not a verdict."""
     before = store_fingerprint(path)
-    files = read_store_files(Path(os.path.realpath(path)))
+    _hold("store-read")
+    failure: TaskclfError | None = None
+    try:
+        files = read_store_files(Path(os.path.realpath(path)))
+    except TaskclfError as exc:  # a file missing mid-swap says nothing until the path settles
+        failure = exc
     after = store_fingerprint(path)
+    _hold("store-verdict")
     if before != after:
-        raise CalibrationError(f"{path}: changed while being read; will retry when it settles")
-    store = parse_calibrator_store(files, source=str(path))
-    check_store_matches(
-        store, bundle_id=bundle.bundle_id, schema_hash=bundle.schema_hash, source=str(path)
+        return Verdict(after)
+    if failure is not None:
+        return Verdict(after, error=failure)
+    try:
+        store = parse_calibrator_store(files, source=str(path))
+        check_store_matches(
+            store, bundle_id=bundle.bundle_id, schema_hash=bundle.schema_hash, source=str(path)
+        )
+    except TaskclfError as exc:
+        return Verdict(after, error=exc)
+    return Verdict(after, store=store)
+
+
+def load_store(
+    path: Path,
+    bundle: ModelBundle,
+    *,
+    pause: Callable[[float], object] | None = None,
+    attempts: int = 5,
+) -> tuple[CalibratorStore, Fingerprint]:
+    """:func:`judge_store`, raising its error. With ``pause`` (a stop-aware wait), a store
+    that changes under the read is read again, up to ``attempts`` times, backing off."""
+    for attempt in range(attempts if pause is not None else 1):
+        if attempt and pause is not None:
+            pause(0.1 * 2**attempt)
+        verdict = judge_store(path, bundle)
+        if verdict.store is not None:
+            return verdict.store, verdict.fingerprint
+        if verdict.error is not None:
+            raise verdict.error
+    raise StoreChanged(
+        f"{path}: kept changing while being read; try again once it is settled "
+        "(swap a finished store in with one rename: ln -s new tmp && mv -T tmp store)"
     )
-    return store, after
+
+
+def _hold(point: str) -> None:
+    """Test seam: with ``_TASKCLF_TEST_HOLD=<dir>`` set and a FIFO at ``<dir>/<point>``, the
+    read waits at ``point`` until a test writes a byte to it (so a race can be staged)."""
+    where = os.environ.get("_TASKCLF_TEST_HOLD")
+    if not where:
+        return
+    try:
+        fd = os.open(os.path.join(where, point), os.O_RDONLY)  # blocks until the test is there
+    except OSError:
+        return  # no FIFO at that point: not held
+    try:
+        os.read(fd, 1)
+    finally:
+        os.close(fd)
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -95,6 +173,7 @@ class StoreInfo:
     loaded_at: str | None = None
     last_error: str | None = None
     last_error_at: str | None = None
+    settling_since: str | None = None  # the path changed under every read since then
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -106,11 +185,17 @@ class StoreInfo:
             "loaded_at": self.loaded_at,
             "last_error": self.last_error,
             "last_error_at": self.last_error_at,
+            "settling_since": self.settling_since,
         }
 
 
-def build_snapshot(settings: Settings) -> tuple[Snapshot, StoreInfo, Fingerprint | None]:
-    """The start-up snapshot; any problem raises a TaskclfError naming the file."""
+def build_snapshot(
+    settings: Settings, *, pause: Callable[[float], object] | None = None
+) -> tuple[Snapshot, StoreInfo, Fingerprint | None]:
+    """The start-up snapshot; any problem raises a TaskclfError naming the file.
+
+    ``pause`` (a stop-aware wait) lets a store being swapped right now settle first.
+    """
     bundle = load_bundle(settings.model_path)
     taxonomy = load_taxonomy(settings.taxonomy) if settings.taxonomy is not None else None
     store = None
@@ -119,7 +204,7 @@ def build_snapshot(settings: Settings) -> tuple[Snapshot, StoreInfo, Fingerprint
     if settings.calibrator_store is not None:
         if not os.path.exists(settings.calibrator_store):
             raise CalibrationError(f"calibrator_store: {settings.calibrator_store} does not exist")
-        store, fingerprint = load_store(settings.calibrator_store, bundle)
+        store, fingerprint = load_store(settings.calibrator_store, bundle, pause=pause)
         info = StoreInfo(
             path=str(settings.calibrator_store),
             id=store.store_id,
@@ -144,7 +229,13 @@ class SnapshotHolder:
 
 
 class Reloader:
-    """A thread that reloads the store on request, after requests have been quiet a moment."""
+    """A thread that reloads the store on request, after requests have been quiet a moment.
+
+    A store that changes while it is read gets no verdict: it is read again once the path
+    has been quiet for the debounce, then for twice that, ... (at most 5 s apart) until a
+    read sees it unchanged. Only such a read can refuse it, and a refused store is not read
+    again until its files change.
+    """
 
     def __init__(
         self,
@@ -153,7 +244,7 @@ class Reloader:
         *,
         debounce: float,
         on_reloading: Callable[[], object] = lambda: None,
-        on_done: Callable[[bool], object] = lambda ok: None,
+        on_done: Callable[[ReloadOutcome], object] = lambda outcome: None,
     ) -> None:
         self.holder = holder
         self.store_path = store_path
@@ -164,6 +255,8 @@ class Reloader:
         self._stopping = False
         self._last_request = 0.0
         self._forced = False
+        self._unsettled = 0  # reads in a row that the store changed under
+        self._retry_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="store-reloader", daemon=True)
 
     def start(self) -> None:
@@ -185,7 +278,8 @@ class Reloader:
 
     def _run(self) -> None:
         while True:
-            self._event.wait()
+            retry_at = self._retry_at
+            self._event.wait(None if retry_at is None else max(0.0, retry_at - time.monotonic()))
             if self._stopping:
                 return
             # debounce: an editor saving several files fires a burst of events
@@ -204,34 +298,46 @@ class Reloader:
     def reload(self, *, force: bool = True) -> bool:
         """Build, validate and swap now. True if a new store is in force."""
         holder = self.holder
+        self._retry_at = None
         fingerprint = store_fingerprint(self.store_path)
         if not force and fingerprint in (holder.fingerprint, holder.refused_fingerprint):
+            # settled on a store already judged: nothing to read
+            self._unsettled = 0
+            if holder.info.settling_since is not None:
+                holder.info = dataclasses.replace(holder.info, settling_since=None)
             if fingerprint == holder.fingerprint and holder.refused_fingerprint is not None:
                 # the path is back to the store in force (a bad swap undone): nothing is refused
                 holder.refused_fingerprint = None
                 holder.info = dataclasses.replace(holder.info, last_error=None, last_error_at=None)
                 log.info("store_refusal_cleared", path=str(self.store_path))
-                self._on_done(True)
+                self._on_done("cleared")
             return False
         self._on_reloading()
         old = holder.snapshot
-        try:
-            store, fingerprint = load_store(self.store_path, old.bundle)
-        except TaskclfError as exc:
-            holder.refused_fingerprint = fingerprint
+        verdict = judge_store(self.store_path, old.bundle)
+        if not verdict.settled:
+            return self._unsettled_read()
+        self._unsettled = 0
+        if verdict.error is not None or verdict.store is None:
+            # the fingerprint of the files judged, not of whatever the path showed before
+            holder.refused_fingerprint = verdict.fingerprint
             holder.info = dataclasses.replace(
-                holder.info, last_error=str(exc), last_error_at=utc_now()
+                holder.info,
+                last_error=str(verdict.error),
+                last_error_at=utc_now(),
+                settling_since=None,
             )
             log.error(
                 "store_refused",
                 path=str(self.store_path),
-                reason=str(exc),
+                reason=str(verdict.error),
                 store_id_in_force=old.store_id,
             )
-            self._on_done(False)
+            self._on_done("refused")
             return False
+        store = verdict.store
         holder.snapshot = dataclasses.replace(old, store=store)
-        holder.fingerprint = fingerprint
+        holder.fingerprint = verdict.fingerprint
         holder.refused_fingerprint = None
         holder.info = StoreInfo(
             path=str(self.store_path),
@@ -247,5 +353,24 @@ class Reloader:
             path=str(self.store_path),
             user_count=len(store.user_ids),
         )
-        self._on_done(True)
+        self._on_done("swapped")
         return True
+
+    def _unsettled_read(self) -> bool:
+        """No verdict: keep the store in force and read again once the path is quiet."""
+        self._unsettled += 1
+        delay = min(_SETTLE_CAP, max(self.debounce, 0.1) * 2 ** (self._unsettled - 1))
+        self._retry_at = time.monotonic() + delay
+        holder = self.holder
+        if holder.info.settling_since is None:
+            holder.info = dataclasses.replace(holder.info, settling_since=utc_now())
+        log.warning(
+            "store_unsettled",
+            path=str(self.store_path),
+            detail="changed while being read; no verdict yet, the old store stays in force",
+            attempt=self._unsettled,
+            retry_in_seconds=round(delay, 3),
+            store_id_in_force=holder.snapshot.store_id,
+        )
+        self._on_done("unsettled")
+        return False

@@ -26,6 +26,7 @@ __all__ = [
 ]
 
 EXIT_HEALTHY, EXIT_DEGRADED, EXIT_NOT_RUNNING = 0, 1, 3
+_SETTLE_GRACE = 60.0  # a store rewritten for longer than this without one clean read is news
 
 
 def utc_now() -> str:
@@ -144,6 +145,12 @@ def evaluate(
     store = doc.get("store") or {}
     if store.get("last_error"):
         problems.append(f"calibrator store refused: {store['last_error']}")
+    settling = _age_seconds(store.get("settling_since"), now)
+    if settling is not None and settling > _SETTLE_GRACE:
+        problems.append(
+            f"calibrator store {store.get('path')} has kept changing while being read for "
+            f"{settling:.0f} s; the old store stays in force until a read sees it settled"
+        )
     storage = doc.get("storage_error")
     if storage:
         problems.append(
