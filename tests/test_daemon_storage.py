@@ -146,6 +146,14 @@ def stream(d: DaemonProcess, windows: list[Window], rate: float) -> threading.Th
     return thread
 
 
+def _two_days(windows: list[Window], n: int) -> tuple[list[Window], list[Window]]:
+    days: dict[str, list[Window]] = {}
+    for window in windows:
+        days.setdefault(window["bucket_start_ts"][:10], []).append(window)
+    first, second = list(days.values())[:2]
+    return first[:n], second[:n]
+
+
 # --- a full disk ---------------------------------------------------------------------------------
 
 
@@ -309,10 +317,7 @@ def test_label_directory_that_refuses_new_files_is_waited_out(
     for root); the daemon waits, degraded, and carries on when the attribute is removed."""
     if os.geteuid() != 0 or shutil.which("chattr") is None:
         pytest.skip("needs root and chattr to make a directory immutable")
-    days: dict[str, list[Window]] = {}
-    for window in windows:
-        days.setdefault(window["bucket_start_ts"][:10], []).append(window)
-    first_day, second_day = (batch[:20] for batch in list(days.values())[:2])
+    first_day, second_day = _two_days(windows, 20)
     d = daemons.new()
     with small_tmpfs(d.labels_dir, "4m"):  # tmpfs takes chattr on any host filesystem
         d.start()
@@ -330,6 +335,62 @@ def test_label_directory_that_refuses_new_files_is_waited_out(
         d.wait_status(lambda s: not s.get("storage_error"), 10, "status healthy again")
         d.stop()
         assert len(by_key(d.records())) == 40
+
+
+@contextmanager
+def read_only_bind(path: Path) -> Iterator[None]:
+    """``path`` seen through a read-only bind mount of itself: what is open stays writable,
+    anything opened anew there fails with EROFS (a remount would be refused: files are open)."""
+    if os.geteuid() != 0:
+        pytest.skip("a read-only bind mount needs root (CI runs these as root)")
+    bound = _run("mount", "--bind", str(path), str(path))
+    if bound.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {bound.stderr.strip()}")
+    try:
+        ro = _run("mount", "-o", "remount,bind,ro", str(path))
+        if ro.returncode != 0:
+            pytest.skip(f"cannot make a bind mount read-only here: {ro.stderr.strip()}")
+        yield
+    finally:
+        _run("umount", str(path))
+
+
+@pytest.mark.slow
+def test_read_only_label_directory_is_waited_out(daemons: Daemons, windows: list[Window]) -> None:
+    first_day, second_day = _two_days(windows, 20)
+    d = daemons.new()
+    d.start()
+    d.drop_windows(first_day)
+    d.wait_labelled(first_day)
+    with read_only_bind(d.labels_dir):
+        d.drop_windows(second_day)  # a new day file: opened anew, on a read-only mount
+        status = d.wait_status(lambda s: s.get("storage_error"), 20, "EROFS in status")
+        assert status["storage_error"]["errno"] == "EROFS", status["storage_error"]
+        code, doc = status_cli(d)
+        assert code == 1
+        assert any("read-write" in p for p in doc["problems"]), doc["problems"]
+        assert d.alive()
+    d.wait_labelled(first_day + second_day, timeout=60)
+    d.wait_status(lambda s: not s.get("storage_error"), 10, "status healthy again")
+    assert d.runs == 1
+    d.stop()
+    assert len(by_key(d.records())) == 40
+
+
+def test_start_on_a_read_only_label_directory_fails_in_one_line(daemons: Daemons) -> None:
+    d = daemons.new()
+    d.labels_dir.mkdir(parents=True, mode=0o700)
+    with read_only_bind(d.labels_dir):
+        result = d.cli("run", timeout=60)
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert str(d.labels_dir / ".daemon.lock") in lines[0]
+        assert "writable" in lines[0]
+        assert not d.status_path.exists()
+        assert d.cli("status").returncode == 3
+    d.start()  # writable again: it starts
+    d.stop()
 
 
 # --- files vanishing, a stopped process, a huge backlog -------------------------------------------
@@ -366,6 +427,7 @@ def test_files_vanishing_from_cur_do_not_stop_the_daemon(
     d.drop_windows(windows[60:61], prefix="v")
     d.wait_labelled(windows[60:61])
     assert d.alive(), d.stderr_tail()
+    assert d.log_events("spool_file_vanished"), "the thief never won a race: nothing was tested"
     records = d.records()
     assert len(records) == len(by_key(records))  # none twice
     d.stop()

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-from taskclf_core.errors import AlreadyRunning
+from taskclf_core.errors import AlreadyRunning, OperationalError
 
 __all__ = ["DataLocks", "InstanceLock", "running_pid"]
 
@@ -30,8 +30,14 @@ class InstanceLock:
         return self._fd
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise OperationalError(
+                f"cannot open the lock {self.path} ({exc.strerror or exc}): the {self.guards} "
+                "directory must exist and be writable by the daemon's user"
+            ) from exc
         holder = _lock_exclusive(fd, self.path)
         if holder is not None:
             os.close(fd)

@@ -169,14 +169,14 @@ class Daemon:
                 )
             snapshot, info, fingerprint = build_snapshot(settings, pause=self.waker.wait)
             self.holder = SnapshotHolder(snapshot, info, fingerprint)
-            for path in self.spool.ensure():
-                log.warning("permissions_tightened", path=str(path), mode="0700")
-            self.state = snapshot.policy.empty_state().merged(
-                (w.user_id, w.entry) for w in self.labels.open()
-            )
-            requeued = list(self.spool.requeue())
-            if requeued:
-                log.info("spool_requeued", files=len(requeued))
+            try:
+                self._prepare_storage(snapshot.policy.empty_state())
+            except OSError as exc:
+                # nothing claimed yet: say what to fix in one line and exit 1 (not a traceback)
+                raise OperationalError(
+                    f"cannot start: {exc.filename or self.spool.root}: {errno_name(exc)} "
+                    f"{exc.strerror or exc}; {fix_for(exc)}"
+                ) from exc
             try:
                 self._start_threads()
                 log.info(
@@ -198,6 +198,15 @@ class Daemon:
                 return 1
             self._shutdown(fatal=None)
             return 0
+
+    def _prepare_storage(self, empty: SmoothingState) -> None:
+        """The spool's layout, the label log's recent days (smoothing), cur/ re-queued."""
+        for path in self.spool.ensure():
+            log.warning("permissions_tightened", path=str(path), mode="0700")
+        self.state = empty.merged((w.user_id, w.entry) for w in self.labels.open())
+        requeued = list(self.spool.requeue())
+        if requeued:
+            log.info("spool_requeued", files=len(requeued))
 
     def _start_threads(self) -> None:
         settings = self.settings
