@@ -133,6 +133,11 @@ def running_pid(path: Path) -> int | None:
         fd = os.open(path, os.O_RDONLY)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as exc:  # not ours to read: saying "not running" could be false
+        raise OperationalError(
+            f"cannot read the lock {path} ({exc.strerror or exc}); run this as the user "
+            "the daemon runs as"
+        ) from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
