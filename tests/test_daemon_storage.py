@@ -337,6 +337,39 @@ def test_label_directory_that_refuses_new_files_is_waited_out(
         assert len(by_key(d.records())) == 40
 
 
+@pytest.mark.slow
+def test_a_spool_that_refuses_claims_is_waited_out(daemons: Daemons, windows: list[Window]) -> None:
+    """chattr +i on new/: a claim cannot unlink there (EPERM). Nothing is half-claimed (a
+    file in new/ and cur/ at once), the daemon waits degraded and claims once it can."""
+    if os.geteuid() != 0 or shutil.which("chattr") is None:
+        pytest.skip("needs root and chattr to make a directory immutable")
+    d = daemons.new()
+    d.start()
+    new = d.spool / "new"
+    os.kill(d.pid, signal.SIGSTOP)
+    try:
+        d.drop_windows(windows[:10])
+        _chattr("+i", new)
+    finally:
+        os.kill(d.pid, signal.SIGCONT)
+    try:
+        status = d.wait_status(lambda s: s.get("storage_error"), 20, "EPERM in status")
+        assert status["storage_error"]["what"] == "spool", status["storage_error"]
+        assert status["storage_error"]["errno"] == "EPERM", status["storage_error"]
+        assert d.files("cur") == [], "a file was left under two names"
+        assert len(d.files("new")) == 10
+    finally:
+        _chattr("-i", new)
+    d.wait_labelled(windows[:10])
+    d.wait_for(lambda: len(d.files("done")) == 10, 15, "every file in done/")
+    d.wait_status(lambda s: not s.get("storage_error"), 10, "status healthy again")
+    assert d.log_events("spool_recovered")
+    d.stop()
+    assert len(by_key(d.records())) == 10
+    assert d.files("new") == []
+    assert d.files("cur") == []
+
+
 @contextmanager
 def read_only_bind(path: Path) -> Iterator[None]:
     """``path`` seen through a read-only bind mount of itself: what is open stays writable,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +34,49 @@ def test_claim_moves_a_file_without_a_rename(spool: Spool) -> None:
 
 def test_claim_of_a_vanished_file_is_none(spool: Spool) -> None:
     assert spool.claim("gone.json") is None
+
+
+def test_a_claim_whose_unlink_fails_claims_nothing(
+    spool: Spool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """new/ no longer writable (chmod, chattr +i): the link into cur/ is undone, so the file
+    has one name and a retry claims it whole (a rename onto its own link would do nothing)."""
+    (spool.new / "a.json").write_text("{}")
+    real_unlink = os.unlink
+
+    def refuse_new(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path).parent == spool.new:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", refuse_new)
+    with pytest.raises(PermissionError):
+        spool.claim("a.json")
+    assert os.listdir(spool.cur) == []
+    assert os.stat(spool.new / "a.json").st_nlink == 1
+    monkeypatch.undo()
+    claimed = spool.claim("a.json")
+    assert claimed is not None
+    assert os.listdir(spool.new) == []
+    assert os.listdir(spool.cur) == ["a.json"]
+
+
+def test_a_file_removed_between_link_and_unlink_is_still_ours(
+    spool: Spool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (spool.new / "a.json").write_text("{}")
+    real_unlink = os.unlink
+
+    def already_gone(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path).parent == spool.new:
+            real_unlink(path, *args, **kwargs)  # someone else removes it first
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path))
+        real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", already_gone)
+    claimed = spool.claim("a.json")
+    assert claimed is not None, "the copy in cur/ would be stranded until a restart"
+    assert os.listdir(spool.cur) == ["a.json"]
 
 
 def test_directories_and_symlinks_are_claimed_by_rename(spool: Spool, tmp_path: Path) -> None:

@@ -713,7 +713,11 @@ class Daemon:
             "once": self.once,
             "spool": {
                 "path": str(self.spool.root),
-                "new": self._backlog if self._backlog else self.spool.count(self.spool.new),
+                # mid-drain the count is known; otherwise (idle, or stalled while files
+                # keep arriving) count new/
+                "new": self._backlog
+                if self._backlog and self._stall is None
+                else self.spool.count(self.spool.new),
                 "cur": self.spool.count(self.spool.cur),
                 "rejected": self.spool.count(self.spool.rejected, suffix_excluded=".error.json"),
             },

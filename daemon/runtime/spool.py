@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -63,8 +64,8 @@ class Spool:
                     if not is_ignored(e.name)
                     and not (suffix_excluded and e.name.endswith(suffix_excluded))
                 )
-        except FileNotFoundError:
-            return 0
+        except OSError:
+            return 0  # missing or unreadable: the loop reports a spool it cannot read
 
     def requeue(self) -> Iterator[str]:
         """Move files a previous run left in cur/ back to new/ (yields their names)."""
@@ -128,7 +129,16 @@ class Spool:
             raise
         except OSError:
             return False  # no hard links here (FAT, some network filesystems), or dst exists
-        os.unlink(src)
+        try:
+            os.unlink(src)
+        except FileNotFoundError:
+            pass  # removed meanwhile: the name in cur/ is ours all the same
+        except OSError:
+            # new/ is not writable (chmod, chattr +i): keep one name, or a retry's rename
+            # onto our own link would do nothing and leave the file in new/ too
+            with contextlib.suppress(OSError):
+                os.unlink(dst)
+            raise
         return True
 
     def finish(self, claimed: Claimed) -> None:
