@@ -119,6 +119,7 @@ def test_two_daemons_on_one_spool_refuse_each_other_whatever_the_environment(
     assert len(set(keys(records))) == N_WINDOWS
     first.wait_for(lambda: len(first.files("done")) == N_WINDOWS, 15, "every file in done/")
     assert first.files("cur") == []
+    first.wait_status(lambda s: s["windows"]["labelled"] == N_WINDOWS, 10, "the count")
 
     # status and reload find the daemon from a shell without XDG_RUNTIME_DIR
     for config in (first.config, others[1].config):
