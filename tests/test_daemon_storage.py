@@ -217,7 +217,7 @@ def test_full_disk_stalls_degraded_and_resumes_exactly_once_without_a_restart(
         assert status_cli(d)[0] == 0
         assert d.runs == 1, "it restarted"
         assert d.alive()
-        assert d.log_events("label_log_recovered")
+        d.wait_for(lambda: d.log_events("label_log_recovered"), 5, "label_log_recovered")
         d.stop()
         records = by_key(d.records())
     assert watch.reads > 100, "the torn-line watch barely ran"
@@ -363,7 +363,7 @@ def test_a_spool_that_refuses_claims_is_waited_out(daemons: Daemons, windows: li
     d.wait_labelled(windows[:10])
     d.wait_for(lambda: len(d.files("done")) == 10, 15, "every file in done/")
     d.wait_status(lambda s: not s.get("storage_error"), 10, "status healthy again")
-    assert d.log_events("spool_recovered")
+    d.wait_for(lambda: d.log_events("spool_recovered"), 5, "spool_recovered")
     d.stop()
     assert len(by_key(d.records())) == 10
     assert d.files("new") == []
