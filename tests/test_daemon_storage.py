@@ -10,11 +10,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -231,27 +233,53 @@ def test_full_disk_stalls_degraded_and_resumes_exactly_once_without_a_restart(
 
 
 @pytest.mark.slow
-def test_sigterm_while_the_disk_is_full_exits_0_and_the_next_start_finishes(
+def test_while_the_disk_is_full_the_watchdog_is_pinged_and_sigterm_exits_0(
     daemons: Daemons, windows: list[Window]
 ) -> None:
     todo = windows[:500]
-    d = daemons.new()
-    with small_tmpfs(d.labels_dir, "128k"):
-        d.drop_windows(todo)
-        d.start()
-        d.wait_status(lambda s: s.get("storage_error"), 60, "the full disk in status")
-        stuck = d.files("cur")
-        assert stuck
-        started = time.monotonic()
-        d.stop()  # exit 0: a clean stop, even while waiting for space
-        assert time.monotonic() - started < 5, "SIGTERM waited for the backoff"
-        assert d.files("cur") == stuck, "a file whose records are not on disk left cur/"
-        resize(d.labels_dir, "4m")
-        d.start()
-        d.wait_labelled(todo, timeout=60)
-        d.wait_for(lambda: len(d.files("done")) == len(todo), 20, "every file in done/")
-        d.stop()
-        assert len(by_key(d.records())) == len(todo)
+    short = Path(tempfile.mkdtemp(prefix="nfy", dir="/tmp"))  # AF_UNIX paths are short
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(short / "notify.sock"))
+    sock.settimeout(0.05)
+    messages: list[tuple[float, str]] = []
+
+    def received() -> list[tuple[float, str]]:
+        with suppress(TimeoutError):
+            while True:
+                messages.append((time.monotonic(), sock.recv(4096).decode()))
+        return messages
+
+    try:
+        daemons.env.update(NOTIFY_SOCKET=str(short / "notify.sock"), WATCHDOG_USEC="1000000")
+        d = daemons.new()
+        with small_tmpfs(d.labels_dir, "128k"):
+            d.drop_windows(todo)
+            d.start()
+            d.wait_status(lambda s: s.get("storage_error"), 60, "the full disk in status")
+            stalled_at = time.monotonic()
+            # the main loop is alive while it waits: systemd must not kill it for a full disk
+            d.wait_for(
+                lambda: sum(1 for t, m in received() if t > stalled_at and m == "WATCHDOG=1") >= 4,
+                10,
+                "watchdog pings while stalled",
+            )
+            assert any("waiting: cannot write the label log" in m for _, m in messages)
+            stuck = d.files("cur")
+            assert stuck
+            started = time.monotonic()
+            d.stop()  # exit 0: a clean stop, even while waiting for space
+            assert time.monotonic() - started < 5, "SIGTERM waited for the backoff"
+            assert d.files("cur") == stuck, "a file whose records are not on disk left cur/"
+            resize(d.labels_dir, "4m")
+            d.env.pop("NOTIFY_SOCKET")  # the socket is going away; the restart needs none
+            d.start()
+            d.wait_labelled(todo, timeout=60)
+            d.wait_for(lambda: len(d.files("done")) == len(todo), 20, "every file in done/")
+            d.stop()
+            assert len(by_key(d.records())) == len(todo)
+    finally:
+        sock.close()
+        shutil.rmtree(short)
 
 
 def fill(path: Path) -> Path:
