@@ -192,6 +192,8 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
     spool_path = (doc.get("spool") or {}).get("path")
     if not doc.get("running"):
         lines = ["taskclf-daemon: not running"]
+        if doc.get("lock"):
+            lines.append(f"  looked at      {doc['lock']} (no process holds it)")
         if doc.get("stopped_at"):
             lines.append(f"  last stopped   {doc['stopped_at']}")
         if spool_path:
