@@ -7,36 +7,43 @@ from pathlib import Path
 
 import pytest
 
-from daemon.locate import locate
+from daemon.locate import LOCATING_KEYS, SETTING_KEYS, locate
 from daemon.paths import LOCK_FILE, STATUS_FILE
-from daemon.settings import load_settings
+from daemon.settings import Settings, load_settings, load_settings_tolerant
 from taskclf_core.errors import ConfigError
 
 KEYS = ("data_dir", "spool_dir")
 SOURCES = ("file", "env", "flag")
 
 
-@pytest.mark.parametrize("lower_env", [False, True], ids=["TASKCLF_X", "taskclf_x"])
+def test_it_knows_every_setting_by_name() -> None:
+    assert tuple(Settings.model_fields) == SETTING_KEYS, (
+        "daemon/locate.py SETTING_KEYS must list Settings' keys in order (status names typos "
+        "with it without building Settings)"
+    )
+    assert set(LOCATING_KEYS) <= set(SETTING_KEYS)
+
+
 def test_agrees_with_settings_for_every_mix_of_sources(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lower_env: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "daemon.toml"
+    monkeypatch.setenv("WHERE", str(tmp_path / "var"))
     for present in itertools.product([False, True], repeat=len(KEYS) * len(SOURCES)):
         chosen = dict(zip(itertools.product(KEYS, SOURCES), present, strict=True))
         lines, flags = [], {}
         for key in KEYS:
             monkeypatch.delenv(f"TASKCLF_{key.upper()}", raising=False)
-            monkeypatch.delenv(f"taskclf_{key}", raising=False)
             if chosen[key, "file"]:
-                lines.append(f'{key} = "{tmp_path / "file" / key}"')
+                lines.append(f'{key} = "$WHERE/file/{key}"')  # expanded like a shell would
             if chosen[key, "env"]:
-                name = f"taskclf_{key}" if lower_env else f"TASKCLF_{key.upper()}"
-                monkeypatch.setenv(name, str(tmp_path / "env" / key))
+                monkeypatch.setenv(f"TASKCLF_{key.upper()}", f"~/env/{key}")
             if chosen[key, "flag"]:
                 flags[key] = str(tmp_path / "flag" / key)
         config.write_text("\n".join(lines) + "\n")
         settings = load_settings(config, flags)
-        where = locate(config, flags)
+        where, problems = locate(config, flags)
+        assert problems == []
         assert where.spool == settings.spool_path, chosen
         assert where.labels == settings.labels_path, chosen
         assert where.status_path == settings.status_path == settings.spool_path / STATUS_FILE
@@ -45,19 +52,42 @@ def test_agrees_with_settings_for_every_mix_of_sources(
 
 
 def test_defaults_come_from_the_user_data_dir(isolated_home: Path) -> None:
-    where = locate(None)
+    where, problems = locate(None)
+    assert problems == []
     assert where.config_file == isolated_home / ".config" / "taskclf" / "daemon.toml"
     assert where.spool == isolated_home / ".local/share" / "taskclf" / "spool"
     assert where.labels == load_settings().labels_path
 
 
-def test_bad_sources_are_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="does not exist"):
-        locate(tmp_path / "missing.toml")
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ('spool_dri = "/x"\n', "unknown key 'spool_dri'; did you mean 'spool_dir'?"),
+        ("spool_dir = 3\n", "spool_dir"),
+        ('spool_dir = "$NOT_SET_ANYWHERE/x"\n', "$NOT_SET_ANYWHERE is not set"),
+    ],
+    ids=["typo", "not-a-path", "unset-variable"],
+)
+def test_a_bad_value_is_reported_and_dropped_as_the_tolerant_loader_does(
+    tmp_path: Path, body: str, named: str
+) -> None:
+    config = tmp_path / "daemon.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n{body}')
+    where, problems = locate(config)
+    settings, tolerant = load_settings_tolerant(config)
+    assert where.spool == settings.spool_path == tmp_path / "data" / "spool"
+    assert len(problems) == 1
+    assert named in problems[0]
+    assert any(named in p for p in tolerant), tolerant
+
+
+def test_an_unreadable_config_is_reported_not_fatal(tmp_path: Path) -> None:
+    _, problems = locate(tmp_path / "missing.toml")
+    assert problems == [f"--config: {tmp_path / 'missing.toml'} does not exist"]
     bad = tmp_path / "bad.toml"
     bad.write_text('spool_dir = "unterminated\n')
-    with pytest.raises(ConfigError, match=r"bad\.toml: not valid TOML"):
-        locate(bad)
-    bad.write_text("spool_dir = 3\n")
-    with pytest.raises(ConfigError, match=r"bad\.toml: spool_dir: expected a directory path"):
-        locate(bad)
+    _, problems = locate(bad)
+    assert len(problems) == 1
+    assert "bad.toml: not valid TOML" in problems[0]
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(bad)  # `run` stays strict
