@@ -8,14 +8,12 @@ The pieces both need (the config file, variable names, path expansion) live here
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from daemon.paths import (
     default_config_file,
@@ -111,9 +109,9 @@ def read_config_file(path: Path, explicit: bool) -> tuple[dict[str, Any], str | 
         return {}, f"{path}: not valid TOML ({exc})"
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
-    """Where one configuration's daemon keeps its locks and status."""
+class Location(NamedTuple):
+    """Where one configuration's daemon keeps its locks and status (a NamedTuple: no
+    dataclasses import on the way to an answer)."""
 
     config_file: Path
     spool: Path
@@ -148,6 +146,8 @@ def locate(
         problems.append(problem)
     for key in table:
         if key not in SETTING_KEYS:
+            import difflib  # only when there is a typo to name
+
             close = difflib.get_close_matches(key.lower(), SETTING_KEYS, n=1, cutoff=0.6)
             hint = (
                 f"; did you mean {close[0]!r}?"
