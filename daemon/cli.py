@@ -374,17 +374,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return Daemon(settings, once=args.once).run()
 
 
-def _cmd_status(args: argparse.Namespace) -> int:
+def _running_pid(lock: Path) -> int | None:
     from daemon.runtime.lock import running_pid
+
+    try:
+        return running_pid(lock)
+    except OSError as exc:  # not ours to read: saying "not running" could be false
+        raise OperationalError(
+            f"cannot read the lock {lock} ({exc.strerror or exc}); run this as the user the "
+            "daemon runs as"
+        ) from exc
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
     from daemon.runtime.status import evaluate, format_status, read_status
 
     where = _locate(args)
-    code, doc = evaluate(read_status(where.status_path), running_pid(where.lock_path))
+    code, doc = evaluate(read_status(where.status_path), _running_pid(where.lock_path))
     if not doc["running"]:
         # say where we looked: another config (or XDG_DATA_HOME) means another spool
         doc["lock"] = str(where.lock_path)
         # this spool has no daemon; its label log may still be another spool's daemon's
-        holder = running_pid(where.labels_lock_path)
+        holder = _running_pid(where.labels_lock_path)
         if holder is not None:
             doc["label_log_held_by"] = {"pid": holder, "label_log": str(where.labels)}
     print(json.dumps(doc, indent=2) if args.json else format_status(doc, code))
@@ -392,9 +403,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_reload(args: argparse.Namespace) -> int:
-    from daemon.runtime.lock import running_pid
-
-    pid = running_pid(_locate(args).lock_path)
+    pid = _running_pid(_locate(args).lock_path)
     if pid is None or pid <= 0:
         print("taskclf-daemon: not running", file=sys.stderr)
         return EXIT_NOT_RUNNING
