@@ -66,6 +66,12 @@ SETTING_KEYS = (
     "observer",
     "log_level",
     "log_format",
+    "aw_url",
+    "aw_hostname",
+    "title_salt_file",
+    "collect_user_id",
+    "collect_interval_seconds",
+    "collect_settle_seconds",
 )
 _VAR = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
