@@ -77,8 +77,8 @@ def main() -> int:
         rc = daemon.stop()
     events = daemon.log_events()
     records = work.label_lines()
-    swapped = [e for e in events if e.get("event") == "store_swapped"]
-    refused = [e for e in events if e.get("event") == "store_refused"]
+    swapped = [e for e in events if e.get("event") == "reload_swapped"]
+    refused = [e for e in events if e.get("event") == "reload_refused"]
 
     sources = [r["source"] for r in records]
     keys = [(r["user_id"], r["bucket_start_ts"]) for r in records]

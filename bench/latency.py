@@ -128,9 +128,9 @@ def _breakdown(
     from daemon.logs import configure_logging
     from daemon.runtime.intake import parse_spool_file
     from daemon.runtime.labellog import LabelLog
-    from daemon.runtime.loop import log_window_labelled
     from daemon.runtime.spool import Spool
     from daemon.runtime.status import utc_now
+    from daemon.runtime.worker import log_window_labelled
     from daemon.settings import Settings
     from taskclf_core.bundle import load_bundle
     from taskclf_core.calibration import load_calibrator_store

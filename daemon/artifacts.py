@@ -1,14 +1,28 @@
-"""Load what a configuration names (a bundle, a store, an inference policy), checked together."""
+"""Load what a configuration names (a bundle, a store, an inference policy), checked together.
+
+A read is trusted only if the files did not change under it: every loader takes the
+fingerprint of what it reads before and after, and a read that raced a change (a symlink
+swapped, a policy replaced, a store rewritten) is no verdict at all; the caller reads again
+once the path has settled.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
-from daemon.runtime.reloader import load_store
 from taskclf_core.bundle import ModelBundle, load_bundle
-from taskclf_core.calibration import CalibratorStore
-from taskclf_core.errors import PolicyError, TaskclfError
+from taskclf_core.calibration import (
+    CalibratorStore,
+    check_store_matches,
+    parse_calibrator_store,
+    read_store_files,
+)
+from taskclf_core.errors import CalibrationError, PolicyError, TaskclfError
 from taskclf_core.policy import (
     InferencePolicy,
     check_policy_matches,
@@ -16,7 +30,171 @@ from taskclf_core.policy import (
     resolve_policy_path,
 )
 
-__all__ = ["Deployment", "load_deployment", "read_policy"]
+__all__ = [
+    "Binding",
+    "Deployment",
+    "Fingerprint",
+    "InForce",
+    "Judgement",
+    "Sources",
+    "StoreChanged",
+    "judge",
+    "judge_store",
+    "load_deployment",
+    "load_in_force",
+    "load_store",
+    "read_policy",
+    "sources_fingerprint",
+    "store_fingerprint",
+]
+
+Fingerprint = tuple[object, ...]
+_MODEL_FILES = ("metadata.json", "model.txt", "categorical_encoders.json")
+
+
+# --- fingerprints: what changes when a file is replaced, edited or swapped --------------------
+
+
+def _stat_entry(path: str, rel: str) -> tuple[str, int, int, int]:
+    st = os.stat(os.path.join(path, rel))
+    return (rel, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def store_fingerprint(path: Path) -> Fingerprint:
+    """A store's target and its files' identities, sizes and times."""
+    try:
+        target = os.path.realpath(path)
+        entries = [_stat_entry(target, rel) for rel in ("store.json", "global.json")]
+        users = os.path.join(target, "users")
+        if os.path.isdir(users):
+            with os.scandir(users) as it:
+                for e in it:
+                    st = e.stat()
+                    entries.append((f"users/{e.name}", st.st_ino, st.st_size, st.st_mtime_ns))
+        return ("store", target, tuple(sorted(entries)))
+    except OSError as exc:
+        # name the target and file: two different broken stores must not look alike
+        return ("unreadable", os.path.realpath(path), exc.filename, exc.errno)
+
+
+def model_fingerprint(path: Path) -> Fingerprint:
+    """A bundle directory's target and its files' identities, sizes and times."""
+    target = os.path.realpath(path)
+    entries: list[object] = []
+    for rel in _MODEL_FILES:
+        try:
+            entries.append(_stat_entry(target, rel))
+        except OSError as exc:
+            entries.append((rel, exc.errno))
+    return ("model", target, tuple(entries))
+
+
+def file_fingerprint(path: Path) -> Fingerprint:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return ("file", str(path), exc.errno)
+    return ("file", os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+# --- a calibrator store -----------------------------------------------------------------------
+
+
+class StoreChanged(CalibrationError):
+    """The store changed while it was being read: no verdict on it yet; read it again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of one read of a store: ``store`` or ``error`` for the files that
+    ``fingerprint`` describes, or neither when the store changed under the read."""
+
+    fingerprint: Fingerprint
+    store: CalibratorStore | None = None
+    error: TaskclfError | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.store is not None or self.error is not None
+
+
+def judge_store(path: Path, bundle: ModelBundle) -> Verdict:
+    """Read, validate and match a store to ``bundle``, trusting only a read the store did
+    not change under: a symlink swapped or a file rewritten mid-read is not a verdict."""
+    before = store_fingerprint(path)
+    _hold("store-read")
+    failure: TaskclfError | None = None
+    try:
+        files = read_store_files(Path(os.path.realpath(path)))
+    except TaskclfError as exc:  # a file missing mid-swap says nothing until the path settles
+        failure = exc
+    after = store_fingerprint(path)
+    _hold("store-verdict")
+    if before != after:
+        return Verdict(after)
+    if failure is not None:
+        return Verdict(after, error=failure)
+    try:
+        store = parse_calibrator_store(files, source=str(path))
+        check_store_matches(
+            store, bundle_id=bundle.bundle_id, schema_hash=bundle.schema_hash, source=str(path)
+        )
+    except TaskclfError as exc:
+        return Verdict(after, error=exc)
+    return Verdict(after, store=store)
+
+
+def load_store(
+    path: Path,
+    bundle: ModelBundle,
+    *,
+    pause: Callable[[float], object] | None = None,
+    attempts: int = 5,
+) -> tuple[CalibratorStore, Fingerprint]:
+    """:func:`judge_store`, raising its error. With ``pause`` (a stop-aware wait), a store
+    that changes under the read is read again, up to ``attempts`` times, backing off."""
+    for attempt in range(attempts if pause is not None else 1):
+        if attempt and pause is not None:
+            pause(0.1 * 2**attempt)
+        verdict = judge_store(path, bundle)
+        if verdict.store is not None:
+            return verdict.store, verdict.fingerprint
+        if verdict.error is not None:
+            raise verdict.error
+    raise StoreChanged(
+        f"{path}: kept changing while being read; try again once it is settled "
+        "(swap a finished store in with one rename: ln -s new tmp && mv -T tmp store)"
+    )
+
+
+def _hold(point: str) -> None:
+    """Test seam: with ``_TASKCLF_TEST_HOLD=<dir>`` set and a FIFO at ``<dir>/<point>``, the
+    read waits at ``point`` until a test writes a byte to it (so a race can be staged)."""
+    where = os.environ.get("_TASKCLF_TEST_HOLD")
+    if not where:
+        return
+    try:
+        fd = os.open(os.path.join(where, point), os.O_RDONLY)  # blocks until the test is there
+    except OSError:
+        return  # no FIFO at that point: not held
+    try:
+        os.read(fd, 1)
+    finally:
+        os.close(fd)
+
+
+# --- an inference policy ----------------------------------------------------------------------
+
+
+def read_policy(path: Path) -> InferencePolicy:
+    """Read and parse ``path``; a missing or unreadable file is a PolicyError naming it."""
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise PolicyError(f"policy_file: {path} does not exist") from None
+    except OSError as exc:
+        raise PolicyError(f"policy_file: {path}: cannot read ({exc.strerror or exc})") from None
+    return parse_policy(content, source=str(path))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -31,15 +209,25 @@ class Deployment:
     store: CalibratorStore | None
 
 
-def read_policy(path: Path) -> InferencePolicy:
-    """Read and parse ``path``; a missing or unreadable file is a PolicyError naming it."""
+def _policy_bundle(path: Path, policy: InferencePolicy) -> tuple[Path, ModelBundle]:
+    model_path = resolve_policy_path(path, policy.model_dir)
     try:
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError(f"policy_file: {path} does not exist") from None
-    except OSError as exc:
-        raise PolicyError(f"policy_file: {path}: cannot read ({exc.strerror or exc})") from None
-    return parse_policy(content, source=str(path))
+        return model_path, load_bundle(model_path)
+    except TaskclfError as exc:
+        raise PolicyError(f"{path}: model_dir {policy.model_dir!r}: {exc}") from None
+
+
+def _check_policy(
+    path: Path, policy: InferencePolicy, bundle: ModelBundle, store: CalibratorStore | None
+) -> None:
+    check_policy_matches(
+        policy,
+        bundle_id=bundle.bundle_id,
+        schema_hash=bundle.schema_hash,
+        label_set=bundle.label_set,
+        store_method=store.method if store is not None else None,
+        source=str(path),
+    )
 
 
 def load_deployment(path: Path, policy: InferencePolicy | None = None) -> Deployment:
@@ -49,11 +237,7 @@ def load_deployment(path: Path, policy: InferencePolicy | None = None) -> Deploy
     calibrator_store_dir, or how they disagree.
     """
     policy = read_policy(path) if policy is None else policy
-    model_path = resolve_policy_path(path, policy.model_dir)
-    try:
-        bundle = load_bundle(model_path)
-    except TaskclfError as exc:
-        raise PolicyError(f"{path}: model_dir {policy.model_dir!r}: {exc}") from None
+    model_path, bundle = _policy_bundle(path, policy)
     store_path: Path | None = None
     store: CalibratorStore | None = None
     if policy.calibrator_store_dir is not None:
@@ -64,12 +248,205 @@ def load_deployment(path: Path, policy: InferencePolicy | None = None) -> Deploy
             raise PolicyError(
                 f"{path}: calibrator_store_dir {policy.calibrator_store_dir!r}: {exc}"
             ) from None
-    check_policy_matches(
-        policy,
-        bundle_id=bundle.bundle_id,
-        schema_hash=bundle.schema_hash,
-        label_set=bundle.label_set,
-        store_method=store.method if store is not None else None,
-        source=str(path),
-    )
+    _check_policy(path, policy, bundle, store)
     return Deployment(path, policy, model_path, store_path, bundle, store)
+
+
+# --- what the daemon labels with: model + store + thresholds, from a policy or the settings ---
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """What the configuration names: a policy file, or a model, a store and a threshold."""
+
+    policy_file: Path | None
+    model_dir: Path
+    store: Path | None
+    reject_threshold: float
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """Which model, store and thresholds are meant (the policy's, or the settings')."""
+
+    policy: InferencePolicy | None
+    model_path: Path
+    store_path: Path | None
+    reject_threshold: float
+    user_thresholds: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def watched_paths(self, sources: Sources) -> tuple[Path, ...]:
+        """Everything whose change means "read it all again"."""
+        paths = [self.model_path] + ([self.store_path] if self.store_path else [])
+        return ((sources.policy_file,) if sources.policy_file else ()) + tuple(paths)
+
+
+def bind(sources: Sources) -> Binding:
+    """Resolve ``sources``: read the policy file when there is one (PolicyError if bad)."""
+    if sources.policy_file is None:
+        return Binding(None, sources.model_dir, sources.store, sources.reject_threshold)
+    policy = read_policy(sources.policy_file)
+    store = policy.calibrator_store_dir
+    return Binding(
+        policy=policy,
+        model_path=resolve_policy_path(sources.policy_file, policy.model_dir),
+        store_path=resolve_policy_path(sources.policy_file, store) if store else None,
+        reject_threshold=policy.reject_threshold,
+        user_thresholds=MappingProxyType(dict(policy.per_user_reject_thresholds or {})),
+    )
+
+
+def sources_fingerprint(sources: Sources) -> Fingerprint:
+    """What changes when anything the configuration names changes (a cheap stat per file)."""
+    policy: Fingerprint = ()
+    try:
+        binding = bind(sources)
+    except PolicyError as exc:
+        assert sources.policy_file is not None  # only a policy can fail to bind
+        return (file_fingerprint(sources.policy_file), ("unbound", str(exc)))
+    if sources.policy_file is not None:
+        policy = file_fingerprint(sources.policy_file)
+    store = store_fingerprint(binding.store_path) if binding.store_path else None
+    return (policy, model_fingerprint(binding.model_path), store)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class InForce:
+    """A model, a store and thresholds loaded and checked together: one snapshot's making."""
+
+    binding: Binding
+    bundle: ModelBundle
+    store: CalibratorStore | None
+    fingerprint: Fingerprint
+    loaded_at: str
+    model_fingerprint: Fingerprint
+
+    def describe(self, sources: Sources) -> dict[str, Any]:
+        """The ``policy``, ``model``, ``store`` and ``thresholds`` objects of ``status``."""
+        policy = self.binding.policy
+        bundle, store = self.bundle, self.store
+        return {
+            "policy": (
+                None
+                if policy is None
+                else {
+                    "path": str(sources.policy_file),
+                    "created_at": policy.created_at,
+                    "source": policy.source,
+                    "model_dir": policy.model_dir,
+                    "calibrator_store_dir": policy.calibrator_store_dir,
+                }
+            ),
+            "model": {
+                "bundle_id": bundle.bundle_id,
+                "schema_hash": bundle.schema_hash,
+                "path": str(self.binding.model_path),
+                "created_at": bundle.metadata.get("created_at"),
+            },
+            "store": {
+                "path": None if self.binding.store_path is None else str(self.binding.store_path),
+                "id": None if store is None else store.store_id,
+                "method": None if store is None else store.method,
+                "user_count": 0 if store is None else len(store.user_ids),
+                "user_ids": [] if store is None else list(store.user_ids),
+                "loaded_at": None if store is None else self.loaded_at,
+            },
+            "thresholds": {
+                "reject_threshold": self.binding.reject_threshold,
+                "per_user": dict(self.binding.user_thresholds),
+            },
+            "loaded_at": self.loaded_at,
+        }
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Judgement:
+    """One read of everything: what is to be in force, why not, or nothing (it changed)."""
+
+    fingerprint: Fingerprint
+    in_force: InForce | None = None
+    error: TaskclfError | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.in_force is not None or self.error is not None
+
+
+def judge(sources: Sources, *, now: str, previous: InForce | None = None) -> Judgement:
+    """Read and check the model, store and thresholds ``sources`` name, all together.
+
+    The bundle in force is reused when its files did not change (a store swap reads no
+    model). A read that anything changed under is no verdict (``settled`` is False).
+    """
+    before = sources_fingerprint(sources)
+    failure: TaskclfError | None = None
+    in_force: InForce | None = None
+    try:
+        in_force = _load(sources, now, previous)
+    except TaskclfError as exc:
+        failure = exc
+    after = sources_fingerprint(sources)
+    raced = isinstance(failure, StoreChanged)  # swapped away and back mid-read: no verdict
+    if raced or before != after or (in_force is not None and in_force.fingerprint != after):
+        return Judgement(after)
+    return Judgement(after, in_force=in_force, error=failure)
+
+
+def _load(sources: Sources, now: str, previous: InForce | None) -> InForce:
+    binding = bind(sources)
+    where = sources.policy_file
+    model_print = model_fingerprint(binding.model_path)
+    if previous is not None and previous.model_fingerprint == model_print:
+        bundle = previous.bundle
+    else:
+        try:
+            bundle = load_bundle(binding.model_path)
+        except TaskclfError as exc:
+            if where is None or binding.policy is None:
+                raise
+            raise PolicyError(f"{where}: model_dir {binding.policy.model_dir!r}: {exc}") from None
+    store: CalibratorStore | None = None
+    store_print: Fingerprint | None = None
+    if binding.store_path is not None:
+        if where is None and not os.path.lexists(binding.store_path):
+            raise CalibrationError(f"calibrator_store: {binding.store_path} does not exist")
+        verdict = judge_store(binding.store_path, bundle)
+        store_print = verdict.fingerprint
+        if verdict.error is not None:
+            if where is None or binding.policy is None:
+                raise verdict.error
+            raise PolicyError(
+                f"{where}: calibrator_store_dir {binding.policy.calibrator_store_dir!r}: "
+                f"{verdict.error}"
+            ) from None
+        store = verdict.store  # None: it changed under the read (caught by the fingerprints)
+        if store is None:
+            raise StoreChanged(f"{binding.store_path}: changed while being read")
+    if binding.policy is not None and where is not None:
+        _check_policy(where, binding.policy, bundle, store)
+    policy_print = file_fingerprint(where) if where is not None else ()
+    fingerprint = (policy_print, model_print, store_print)
+    return InForce(binding, bundle, store, fingerprint, now, model_print)
+
+
+def load_in_force(
+    sources: Sources,
+    *,
+    now: Callable[[], str],
+    pause: Callable[[float], object] | None = None,
+    attempts: int = 5,
+) -> InForce:
+    """:func:`judge` at start-up, raising its error; a read raced by a change is repeated
+    (``pause`` is a stop-aware wait) up to ``attempts`` times."""
+    for attempt in range(attempts):
+        if attempt and pause is not None:
+            pause(0.1 * 2**attempt)
+        judgement = judge(sources, now=now())
+        if judgement.in_force is not None:
+            return judgement.in_force
+        if judgement.error is not None:
+            raise judgement.error
+    raise StoreChanged(
+        f"{sources.policy_file or sources.store or sources.model_dir}: kept changing while "
+        "being read; start again once it is settled (replace files with one rename)"
+    )

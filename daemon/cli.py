@@ -331,43 +331,15 @@ def _nothing_configured(args: argparse.Namespace, settings: Settings) -> str | N
     )
 
 
-def _policy_at_start(settings: Settings) -> Settings:
-    """The policy's model, store and threshold as the settings the daemon runs with.
-
-    Stopgap until the daemon follows ``policy_file`` itself (a live swap of the triple,
-    per-user thresholds: CONTRACT section 12): the policy is validated whole and read once,
-    at start; a later ``deploy`` takes effect on the next restart. Delete this when the
-    runtime reads the policy.
-    """
-    if settings.policy_file is None:
-        return settings
-    from daemon.artifacts import load_deployment
-
-    deployment = load_deployment(settings.policy_file)
-    if deployment.policy.per_user_reject_thresholds:
-        raise ConfigError(
-            f"{settings.policy_file}: per_user_reject_thresholds are not applied by this "
-            "version of `run`; deploy without them (taskclf-daemon deploy --model DIR ...)"
-        )
-    return settings.model_copy(
-        update={
-            "model_dir": deployment.model_path,
-            "calibrator_store": deployment.store_path,
-            "reject_threshold": deployment.policy.reject_threshold,
-        }
-    )
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     unconfigured = _nothing_configured(args, settings)
     if unconfigured is not None:
         raise ConfigError(unconfigured)
-    settings = _policy_at_start(settings)
     # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from daemon.logs import configure_logging
-    from daemon.runtime.loop import Daemon
+    from daemon.runtime.runtime import Daemon
 
     configure_logging(settings.log_level, fmt=settings.log_format)
     # another daemon on this spool or label log: AlreadyRunning, exit 1 by EXIT_CODES

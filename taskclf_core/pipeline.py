@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -22,7 +23,7 @@ __all__ = ["Policy", "Snapshot", "label_window", "label_windows"]
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Decision settings that do not change while the daemon runs."""
+    """Decision settings of one snapshot (an inference policy's thresholds swap in with it)."""
 
     reject_threshold: float = 0.55
     smooth_window: int = 3
@@ -30,6 +31,12 @@ class Policy:
     personalization: bool = True
     opt_out_users: frozenset[str] = frozenset()
     predict_threads: int = 0
+    # an inference policy's per-user reject thresholds: each applies to that user only
+    user_thresholds: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def threshold_for(self, user_id: str) -> float:
+        """The reject threshold of ``user_id``: their own, else ``reject_threshold``."""
+        return self.user_thresholds.get(user_id, self.reject_threshold)
 
     def personalized(self, user_id: str) -> bool:
         """May this user get their own calibrator? (``personalization`` on and not opted out)."""
@@ -102,9 +109,14 @@ def _decide(
     mapped = bucket_probs(taxonomy, probs) if taxonomy is not None else None
     best = probs.argmax(axis=1).tolist()
     confidences = probs[np.arange(len(windows)), best].tolist()
+    thresholds = (
+        [policy.threshold_for(u) for u in user_ids]
+        if policy.user_thresholds
+        else [policy.reject_threshold] * len(user_ids)
+    )
     labels = [
-        apply_reject(CORE_LABELS[b], c, policy.reject_threshold)
-        for b, c in zip(best, confidences, strict=True)
+        apply_reject(CORE_LABELS[b], c, t)
+        for b, c, t in zip(best, confidences, thresholds, strict=True)
     ]
     state, smoothed_labels = state.steps(
         (w.user_id, Entry(w.start_epoch, w.end_epoch, label))
@@ -142,7 +154,7 @@ def _decide(
                 mapped_label=mapped_label,
                 mapped_probs=mapped_probs,
                 calibrator=kinds[i],
-                reject_threshold=policy.reject_threshold,
+                reject_threshold=thresholds[i],
                 model_bundle_id=bundle.bundle_id,
                 model_schema_hash=bundle.schema_hash,
                 store_id=snapshot.store_id,

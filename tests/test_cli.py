@@ -207,10 +207,16 @@ def test_run_follows_the_policy_init_wrote(
     assert {r["model_bundle_id"] for r in records} == {"bundle_v1"}
     assert {r["calibrator"] for r in records} == {"identity"}
 
-    # what run cannot honour yet is refused, not ignored
+    # a per-user threshold applies to that user only, and every record names its threshold
     installed = default_data_dir() / "models" / "bundle_v1"
-    policy = default_data_dir() / "models" / "inference_policy.json"
     assert main(["deploy", "--model", str(installed), "--user-threshold", "u-alice=0.7"]) == 0
+    (spool / "new" / "again.jsonl").write_text(windows.replace("2026-", "2027-"))
     result = run_cli("run", "--once", "--spool-dir", str(spool))
-    assert result.returncode == 2
-    assert f"{policy}: per_user_reject_thresholds are not applied" in result.stderr
+    assert result.returncode == 0, result.stderr
+    later = [
+        r for r in read_records(default_data_dir() / "labels") if r["bucket_start_ts"] >= "2027"
+    ]
+    assert len(later) == len(windows.splitlines())
+    for r in later:
+        assert r["reject_threshold"] == (0.7 if r["user_id"] == "u-alice" else 0.55)
+        assert r["is_rejected"] == (r["confidence"] < r["reject_threshold"])

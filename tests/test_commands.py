@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from conftest import window_stream, write_jsonl
 
+from daemon.artifacts import load_store
 from daemon.cli import main
 from daemon.publish import write_store
-from daemon.runtime.reloader import load_store
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import (
     CalibratorStore,

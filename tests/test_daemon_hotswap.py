@@ -137,7 +137,7 @@ def test_symlink_swap_while_streaming(
 
     status = d.wait_status(lambda s: s["store"]["id"] == id_b, 5, "status to show the new store")
     assert status["store"]["last_error"] is None
-    swaps = d.log_events("store_swapped")
+    swaps = d.log_events("reload_swapped")
     assert [(e["old_store_id"], e["new_store_id"]) for e in swaps] == [(id_a, id_b)]
     d.stop()
 
@@ -377,7 +377,7 @@ def test_corrupt_store_is_refused_and_the_old_one_kept(
         window = next(window_pool)
         record = label_one(d, window)
         assert record["store_id"] == good_id
-        refusals = d.log_events("store_refused")
+        refusals = d.log_events("reload_refused")
         assert refusals
         assert mentions in refusals[-1]["reason"]
         assert refusals[-1]["store_id_in_force"] == good_id
@@ -539,7 +539,7 @@ def test_a_swap_that_races_the_read_is_retried_once_the_path_settles(
     assert d.cli("status").returncode == 0
     assert label_one(d, users_interleaved[0])["store_id"] == id_s
     assert id_a != id_s
-    assert not d.log_events("store_refused"), "a race is not a verdict on S"
+    assert not d.log_events("reload_refused"), "a race is not a verdict on S"
     d.stop()
 
 
@@ -558,7 +558,7 @@ def test_an_invalid_store_is_refused_once_not_reloaded_in_a_loop(
     # a dozen rescans and any retry schedule later, it was judged once
     deadline = time.monotonic() + 3.0
     while time.monotonic() < deadline:
-        assert len(d.log_events("store_refused")) == 1, d.log_events("store_refused")
+        assert len(d.log_events("reload_refused")) == 1, d.log_events("reload_refused")
         time.sleep(0.1)
     assert d.status()["store"]["id"] == store_id(store_a)  # type: ignore[index]
     d.stop()

@@ -1,4 +1,4 @@
-"""Store events reach the reloader by themselves, without the rescan safety net."""
+"""Events on what a reload reads reach the reloader by themselves, without the rescan."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def watched(
     waker = Waker()
     watcher = Watcher(
         tmp_path / "new",
-        tmp_path / "store",
+        [tmp_path / "store"],
         on_spool=waker.wake,
-        on_store=changed.set,
+        on_change=changed.set,
         mode=request.param,
         waker=waker,
     )
@@ -58,7 +58,7 @@ def test_spool_arrival_wakes_the_loop(tmp_path: Path) -> None:
     (tmp_path / "tmp").mkdir()
     waker = Waker()
     watcher = Watcher(
-        tmp_path / "new", None, on_spool=waker.wake, on_store=lambda: None, waker=waker
+        tmp_path / "new", [], on_spool=waker.wake, on_change=lambda: None, waker=waker
     )
     watcher.start()
     try:

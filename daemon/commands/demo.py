@@ -17,11 +17,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from daemon.artifacts import load_store
 from daemon.commands.calibrate import format_report
 from daemon.fsutil import utc_now
 from daemon.paths import status_file
 from daemon.publish import install_bundle, write_store
-from daemon.runtime.reloader import load_store
 from daemon.runtime.status import read_status
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.errors import ConfigError, DemoError

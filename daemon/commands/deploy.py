@@ -94,7 +94,7 @@ def deploy(
         per_user = current.per_user_reject_thresholds
     store_method: str | None = None
     if store is not None:
-        from daemon.runtime.reloader import load_store
+        from daemon.artifacts import load_store
 
         loaded, _ = load_store(store, bundle)
         store_method = loaded.method

@@ -97,7 +97,7 @@ def _config_checks(config: Path, problems: list[str]) -> Iterator[Check]:
 
 
 def _model_checks(settings: Settings, config: Path) -> Iterator[Check]:
-    from daemon.runtime.reloader import load_store
+    from daemon.artifacts import load_store
     from taskclf_core.bundle import load_bundle
 
     if settings.policy_file is not None:
@@ -174,8 +174,7 @@ def _store_fix(message: str) -> str:
 
 
 def _policy_checks(policy_file: Path) -> Iterator[Check]:
-    from daemon.artifacts import read_policy
-    from daemon.runtime.reloader import load_store
+    from daemon.artifacts import load_store, read_policy
     from taskclf_core.bundle import load_bundle
     from taskclf_core.policy import check_policy_matches, resolve_policy_path
 

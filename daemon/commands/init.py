@@ -65,8 +65,8 @@ def install_model(data_dir: Path, model: Path, store: Path | None) -> Installed:
     together, before anything is copied. Then they become the inference policy in force
     (``models/inference_policy.json``), as ``deploy`` would make them.
     """
+    from daemon.artifacts import load_store
     from daemon.commands.deploy import deploy, describe
-    from daemon.runtime.reloader import load_store
     from taskclf_core.bundle import load_bundle
 
     for flag, path in (("--model", model), ("--store", store)):

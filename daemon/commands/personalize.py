@@ -119,9 +119,9 @@ def publish_store(target: InForce, store: CalibratorStore) -> Path:
     The daemon watches the store path (or the policy file) and swaps the new store in
     between two windows.
     """
+    from daemon.artifacts import load_store
     from daemon.fsutil import free_name
     from daemon.publish import write_store
-    from daemon.runtime.reloader import load_store
 
     def check(path: Path) -> None:
         # the same validation the daemon applies before it swaps: never publish one it refuses
@@ -151,7 +151,7 @@ def publish_store(target: InForce, store: CalibratorStore) -> Path:
 
 def _base_store(path: Path, bundle: ModelBundle) -> tuple[CalibratorStore, bool]:
     """The store in force (validated against the bundle), or a fresh identity one if none."""
-    from daemon.runtime.reloader import load_store
+    from daemon.artifacts import load_store
     from taskclf_core.calibration import CalibratorStore, IdentityCalibrator
 
     if not os.path.lexists(path):

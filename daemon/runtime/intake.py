@@ -7,10 +7,11 @@ from typing import Any
 
 import pydantic_core
 
+from daemon.runtime.spool import Claimed
 from taskclf_core.errors import WindowError
 from taskclf_core.schema import FeatureSchema, FeatureWindow, parse_window, parse_windows
 
-__all__ = ["FileRefusal", "ParsedFile", "RefusedWindow", "parse_spool_file"]
+__all__ = ["FileRefusal", "ParsedFile", "RefusedWindow", "parse_spool_file", "read_claimed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +127,26 @@ def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFil
         ),
         jsonl=jsonl,
     )
+
+
+def read_claimed(
+    claimed: Claimed, schema: FeatureSchema, *, max_bytes: int
+) -> ParsedFile | FileRefusal:
+    """A claimed file's windows, or why it is refused (raises FileNotFoundError if it vanished)."""
+    if claimed.kind != "file":
+        return FileRefusal("not_a_file", f"expected a regular file, found a {claimed.kind}")
+    if claimed.size > max_bytes:
+        return FileRefusal(
+            "too_large", f"{claimed.size} bytes exceeds max_file_bytes = {max_bytes}"
+        )
+    try:
+        with open(claimed.path, "rb") as fh:
+            # the size seen at claim time, +1 to notice a file that grew past the limit
+            data = fh.read(min(claimed.size, max_bytes) + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        return FileRefusal("unreadable", f"cannot read the file ({exc.strerror or exc})")
+    if len(data) > max_bytes:
+        return FileRefusal("too_large", f"exceeds max_file_bytes = {max_bytes}")
+    return parse_spool_file(claimed.name, data, schema)

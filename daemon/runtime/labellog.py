@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+import pydantic_core
 import structlog
 
 from daemon.fsutil import fsync_dir
@@ -54,6 +57,7 @@ class LabelLog:
         self._days: OrderedDict[str, DayIndex] = OrderedDict()
         self._fds: dict[str, int] = {}
         self._dir_unsynced = False
+        self._warmed: set[str] = set()
 
     # --- reading -------------------------------------------------------------------
 
@@ -233,11 +237,48 @@ class LabelLog:
                 removed.append(day)
         return removed
 
-    def iter_records(self, days: Iterable[str] | None = None) -> Iterable[bytes]:
-        """Raw lines of the given days (all by default), for tools and tests."""
+    def iter_records(self, days: Iterable[str] | None = None) -> Iterator[bytes]:
+        """Raw lines of the given days (all by default), for the commands that read the log."""
         for day in self.day_files() if days is None else days:
             try:
                 data = self.path_for(day).read_bytes()
             except FileNotFoundError:
                 continue
             yield from (line for line in data.splitlines() if line.strip())
+
+    def recent_records(self, days: int) -> Iterator[dict[str, Any]]:
+        """Every readable record of the newest ``days`` day files (damaged lines skipped)."""
+        for line in self.iter_records(self.day_files()[-days:]):
+            try:
+                record = pydantic_core.from_json(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                yield record
+
+    # --- smoothing warm-up ---------------------------------------------------------
+
+    def warm(self, day: str, lookback_seconds: float) -> list[LoggedWindow]:
+        """Load ``day`` and the days smoothing may look back into from it (once per day).
+
+        Returns the windows of the days read now, for the caller's smoothing state (merging
+        is idempotent, so a day read again after eviction does no harm).
+        """
+        if day in self._warmed:
+            return []
+        last = date.fromisoformat(day)
+        windows: list[LoggedWindow] = []
+        for back in range(math.ceil(lookback_seconds / 86400), -1, -1):
+            if back > (last - date.min).days:
+                continue  # no days before 0001-01-01 to look back into
+            key = (last - timedelta(days=back)).isoformat()
+            if not self.is_loaded(key):
+                windows.extend(self.load(key).windows)
+        self._warmed.add(day)  # only once every day it needs is in
+        return windows
+
+    def unwarm(self, days: Iterable[str]) -> None:
+        """Read ``days`` again at their next :meth:`warm` (their file changed under us)."""
+        self._warmed.difference_update(days)
+        for day in days:
+            self._days.pop(day, None)

@@ -1,253 +1,121 @@
-"""Hot reload: build and validate a new Snapshot off to the side, then swap one reference."""
+"""Hot reload: read model + store + thresholds off to the side, then swap one record in.
+
+Everything the loop and `status` need to know about what is in force lives in one frozen
+:class:`Reload` record, replaced whole by a single assignment: a status write can never
+pair one reload's store with another's error.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
-from daemon.runtime.status import utc_now
-from daemon.settings import Settings
-from taskclf_core.bundle import ModelBundle, load_bundle
-from taskclf_core.calibration import (
-    CalibratorStore,
-    check_store_matches,
-    parse_calibrator_store,
-    read_store_files,
-)
-from taskclf_core.errors import CalibrationError, TaskclfError
+from daemon.artifacts import Fingerprint, InForce, Sources, judge, sources_fingerprint
+from daemon.fsutil import utc_now
 from taskclf_core.pipeline import Policy, Snapshot
-from taskclf_core.taxonomy import load_taxonomy
+from taskclf_core.taxonomy import Taxonomy
 
-__all__ = [
-    "ReloadOutcome",
-    "Reloader",
-    "SnapshotHolder",
-    "StoreChanged",
-    "StoreInfo",
-    "Verdict",
-    "build_snapshot",
-    "judge_store",
-    "load_store",
-    "policy_from",
-    "store_fingerprint",
-]
+__all__ = ["Holder", "Refusal", "Reload", "ReloadOutcome", "Reloader", "snapshot_of"]
 
 log = structlog.get_logger()
-Fingerprint = tuple[object, ...]
-# what a reload did: a new store in force, the old one kept (refused), the path back to the
-# store in force (a refusal cleared), or no verdict yet (it changed under the read)
+# what a reload did: something new in force, the old kept (refused), the paths back to what
+# is in force (a refusal cleared), or no verdict yet (a file changed under the read)
 ReloadOutcome = Literal["swapped", "refused", "cleared", "unsettled"]
-_SETTLE_CAP = 5.0  # seconds between reads of a store that keeps changing, at most
+_SETTLE_CAP = 5.0  # seconds between reads of files that keep changing, at most
 
 
-def store_fingerprint(path: Path) -> Fingerprint:
-    """What changes when a store is edited in place or swapped (target, files, sizes, times)."""
-    try:
-        target = os.path.realpath(path)
-        entries: list[tuple[str, int, int, int]] = []
-        for rel in ("store.json", "global.json"):
-            st = os.stat(os.path.join(target, rel))
-            entries.append((rel, st.st_ino, st.st_size, st.st_mtime_ns))
-        users = os.path.join(target, "users")
-        if os.path.isdir(users):
-            with os.scandir(users) as it:
-                for e in it:
-                    st = e.stat()
-                    entries.append((f"users/{e.name}", st.st_ino, st.st_size, st.st_mtime_ns))
-        return (target, tuple(sorted(entries)))
-    except OSError as exc:
-        # name the target and file: two different broken stores must not look alike
-        return ("unreadable", os.path.realpath(path), exc.filename, exc.errno)
-
-
-class StoreChanged(CalibrationError):
-    """The store changed while it was being read: no verdict on it yet; read it again."""
+def snapshot_of(in_force: InForce, decisions: Policy, taxonomy: Taxonomy | None) -> Snapshot:
+    """The snapshot that labels with ``in_force``: its thresholds, the settings' other rules."""
+    policy = dataclasses.replace(
+        decisions,
+        reject_threshold=in_force.binding.reject_threshold,
+        user_thresholds=in_force.binding.user_thresholds,
+    )
+    return Snapshot(bundle=in_force.bundle, store=in_force.store, policy=policy, taxonomy=taxonomy)
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    """The outcome of one read of a store: ``store`` or ``error`` for the files that
-    ``fingerprint`` describes, or neither when the store changed under the read."""
+class Refusal:
+    """The newest files that were read whole and refused, and why."""
 
     fingerprint: Fingerprint
-    store: CalibratorStore | None = None
-    error: TaskclfError | None = None
-
-    @property
-    def settled(self) -> bool:
-        return self.store is not None or self.error is not None
+    reason: str
+    at: str
 
 
-def judge_store(path: Path, bundle: ModelBundle) -> Verdict:
-    """Read, validate and match a store to ``bundle``, trusting only a read the store did
-    not change under: a symlink swapped or a file rewritten mid-read is not a verdict."""
-    before = store_fingerprint(path)
-    _hold("store-read")
-    failure: TaskclfError | None = None
-    try:
-        files = read_store_files(Path(os.path.realpath(path)))
-    except TaskclfError as exc:  # a file missing mid-swap says nothing until the path settles
-        failure = exc
-    after = store_fingerprint(path)
-    _hold("store-verdict")
-    if before != after:
-        return Verdict(after)
-    if failure is not None:
-        return Verdict(after, error=failure)
-    try:
-        store = parse_calibrator_store(files, source=str(path))
-        check_store_matches(
-            store, bundle_id=bundle.bundle_id, schema_hash=bundle.schema_hash, source=str(path)
-        )
-    except TaskclfError as exc:
-        return Verdict(after, error=exc)
-    return Verdict(after, store=store)
+@dataclass(frozen=True, slots=True, eq=False)
+class Reload:
+    """What is in force and what the last reads said about the files; replaced, never changed."""
 
+    snapshot: Snapshot
+    in_force: InForce
+    refusal: Refusal | None = None
+    settling_since: str | None = None  # the files changed under every read since then
 
-def load_store(
-    path: Path,
-    bundle: ModelBundle,
-    *,
-    pause: Callable[[float], object] | None = None,
-    attempts: int = 5,
-) -> tuple[CalibratorStore, Fingerprint]:
-    """:func:`judge_store`, raising its error. With ``pause`` (a stop-aware wait), a store
-    that changes under the read is read again, up to ``attempts`` times, backing off."""
-    for attempt in range(attempts if pause is not None else 1):
-        if attempt and pause is not None:
-            pause(0.1 * 2**attempt)
-        verdict = judge_store(path, bundle)
-        if verdict.store is not None:
-            return verdict.store, verdict.fingerprint
-        if verdict.error is not None:
-            raise verdict.error
-    raise StoreChanged(
-        f"{path}: kept changing while being read; try again once it is settled "
-        "(swap a finished store in with one rename: ln -s new tmp && mv -T tmp store)"
-    )
+    def news(self, found: Fingerprint) -> Literal["read", "clear"] | None:
+        """What files with ``found`` fingerprint call for: a read, clearing a refusal, nothing.
 
+        The one rule for "is this news", used by file events and the periodic rescan alike:
+        files equal to what is in force need no read (but end a refusal or a settling
+        spell); files already refused are not read again until they change.
+        """
+        if found == self.in_force.fingerprint:
+            return "clear" if self.refusal is not None or self.settling_since else None
+        if self.refusal is not None and found == self.refusal.fingerprint:
+            return None
+        return "read"
 
-def _hold(point: str) -> None:
-    """Test seam: with ``_TASKCLF_TEST_HOLD=<dir>`` set and a FIFO at ``<dir>/<point>``, the
-    read waits at ``point`` until a test writes a byte to it (so a race can be staged)."""
-    where = os.environ.get("_TASKCLF_TEST_HOLD")
-    if not where:
-        return
-    try:
-        fd = os.open(os.path.join(where, point), os.O_RDONLY)  # blocks until the test is there
-    except OSError:
-        return  # no FIFO at that point: not held
-    try:
-        os.read(fd, 1)
-    finally:
-        os.close(fd)
-
-
-def policy_from(settings: Settings) -> Policy:
-    return Policy(
-        reject_threshold=settings.reject_threshold,
-        smooth_window=settings.smooth_window,
-        idle_gap_seconds=settings.idle_gap_seconds,
-        personalization=settings.personalization,
-        opt_out_users=frozenset(settings.opt_out_users),
-        predict_threads=settings.predict_threads,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class StoreInfo:
-    """What `status` shows about the calibrator store."""
-
-    path: str | None = None
-    id: str | None = None
-    method: str | None = None
-    user_ids: tuple[str, ...] = ()
-    loaded_at: str | None = None
-    last_error: str | None = None
-    last_error_at: str | None = None
-    settling_since: str | None = None  # the path changed under every read since then
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "path": self.path,
-            "id": self.id,
-            "method": self.method,
-            "user_count": len(self.user_ids),
-            "user_ids": list(self.user_ids),
-            "loaded_at": self.loaded_at,
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
+    def describe(self, sources: Sources) -> dict[str, Any]:
+        """``policy``, ``model``, ``store``, ``thresholds`` for the status file."""
+        doc = self.in_force.describe(sources)
+        refusal = self.refusal
+        doc["store"] |= {
+            "last_error": None if refusal is None else refusal.reason,
+            "last_error_at": None if refusal is None else refusal.at,
             "settling_since": self.settling_since,
         }
+        if doc["policy"] is not None:
+            doc["policy"]["last_error"] = None if refusal is None else refusal.reason
+        return doc
 
 
-def build_snapshot(
-    settings: Settings, *, pause: Callable[[float], object] | None = None
-) -> tuple[Snapshot, StoreInfo, Fingerprint | None]:
-    """The start-up snapshot; any problem raises a TaskclfError naming the file.
+class Holder:
+    """The one reference the loop reads per batch (``current``); assigned whole, never mutated."""
 
-    ``pause`` (a stop-aware wait) lets a store being swapped right now settle first.
-    """
-    bundle = load_bundle(settings.model_path)
-    taxonomy = load_taxonomy(settings.taxonomy) if settings.taxonomy is not None else None
-    store = None
-    fingerprint = None
-    info = StoreInfo()
-    if settings.calibrator_store is not None:
-        if not os.path.exists(settings.calibrator_store):
-            raise CalibrationError(f"calibrator_store: {settings.calibrator_store} does not exist")
-        store, fingerprint = load_store(settings.calibrator_store, bundle, pause=pause)
-        info = StoreInfo(
-            path=str(settings.calibrator_store),
-            id=store.store_id,
-            method=store.method,
-            user_ids=store.user_ids,
-            loaded_at=utc_now(),
-        )
-    snapshot = Snapshot(bundle=bundle, store=store, policy=policy_from(settings), taxonomy=taxonomy)
-    return snapshot, info, fingerprint
-
-
-class SnapshotHolder:
-    """The one reference the loop reads per batch; replaced whole, never mutated."""
-
-    def __init__(
-        self, snapshot: Snapshot, info: StoreInfo, fingerprint: Fingerprint | None
-    ) -> None:
-        self.snapshot = snapshot
-        self.info = info
-        self.fingerprint = fingerprint
-        self.refused_fingerprint: Fingerprint | None = None
+    def __init__(self, current: Reload) -> None:
+        self.current = current
 
 
 class Reloader:
-    """A thread that reloads the store on request, after requests have been quiet a moment.
+    """A thread that reloads on request, once requests have been quiet for the debounce.
 
-    A store that changes while it is read gets no verdict: it is read again once the path
-    has been quiet for the debounce, then for twice that, ... (at most 5 s apart) until a
-    read sees it unchanged. Only such a read can refuse it, and a refused store is not read
-    again until its files change.
+    Files that change while they are read get no verdict: they are read again once quiet
+    for the debounce, then twice that, ... (at most 5 s apart) until a read sees them
+    unchanged. Only such a read can refuse them, and refused files are not read again
+    until they change.
     """
 
     def __init__(
         self,
-        holder: SnapshotHolder,
-        store_path: Path,
+        holder: Holder,
+        sources: Sources,
         *,
+        decisions: Policy,
+        taxonomy: Taxonomy | None,
         debounce: float,
         on_reloading: Callable[[], object] = lambda: None,
         on_done: Callable[[ReloadOutcome], object] = lambda outcome: None,
     ) -> None:
         self.holder = holder
-        self.store_path = store_path
+        self.sources = sources
+        self.decisions = decisions
+        self.taxonomy = taxonomy
         self.debounce = debounce
         self._on_reloading = on_reloading
         self._on_done = on_done
@@ -255,9 +123,9 @@ class Reloader:
         self._stopping = False
         self._last_request = 0.0
         self._forced = False
-        self._unsettled = 0  # reads in a row that the store changed under
+        self._unsettled = 0  # reads in a row that a change raced
         self._retry_at: float | None = None
-        self._thread = threading.Thread(target=self._run, name="store-reloader", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="reloader", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -292,85 +160,76 @@ class Reloader:
             forced, self._forced = self._forced, False
             try:
                 self.reload(force=forced)
-            except Exception:  # the reloader must outlive any one bad store
-                log.exception("store_reload_crashed")
+            except Exception:  # the reloader must outlive any one bad file
+                log.exception("reload_crashed")
 
-    def reload(self, *, force: bool = True) -> bool:
-        """Build, validate and swap now. True if a new store is in force."""
-        holder = self.holder
+    def reload(self, *, force: bool = True) -> ReloadOutcome | None:
+        """Read, check and swap now; what happened (None: nothing to do)."""
+        current = self.holder.current
         self._retry_at = None
-        fingerprint = store_fingerprint(self.store_path)
-        if not force and fingerprint in (holder.fingerprint, holder.refused_fingerprint):
-            # settled on a store already judged: nothing to read
+        news = "read" if force else current.news(sources_fingerprint(self.sources))
+        if news is None:
             self._unsettled = 0
-            if holder.info.settling_since is not None:
-                holder.info = dataclasses.replace(holder.info, settling_since=None)
-            if fingerprint == holder.fingerprint and holder.refused_fingerprint is not None:
-                # the path is back to the store in force (a bad swap undone): nothing is refused
-                holder.refused_fingerprint = None
-                holder.info = dataclasses.replace(holder.info, last_error=None, last_error_at=None)
-                log.info("store_refusal_cleared", path=str(self.store_path))
+            return None
+        if news == "clear":
+            self._unsettled = 0
+            self.holder.current = dataclasses.replace(current, refusal=None, settling_since=None)
+            if current.refusal is not None:
+                log.info("reload_refusal_cleared", reason_was=current.refusal.reason)
                 self._on_done("cleared")
-            return False
+            return "cleared"
         self._on_reloading()
-        old = holder.snapshot
-        verdict = judge_store(self.store_path, old.bundle)
-        if not verdict.settled:
+        judgement = judge(self.sources, now=utc_now(), previous=current.in_force)
+        if not judgement.settled:
             return self._unsettled_read()
         self._unsettled = 0
-        if verdict.error is not None or verdict.store is None:
-            # the fingerprint of the files judged, not of whatever the path showed before
-            holder.refused_fingerprint = verdict.fingerprint
-            holder.info = dataclasses.replace(
-                holder.info,
-                last_error=str(verdict.error),
-                last_error_at=utc_now(),
+        if judgement.in_force is None:
+            # the fingerprint of the files judged, not of whatever they were before the read
+            reason = str(judgement.error)
+            self.holder.current = dataclasses.replace(
+                current,
+                refusal=Refusal(judgement.fingerprint, reason, utc_now()),
                 settling_since=None,
             )
             log.error(
-                "store_refused",
-                path=str(self.store_path),
-                reason=str(verdict.error),
-                store_id_in_force=old.store_id,
+                "reload_refused",
+                reason=reason,
+                bundle_id_in_force=current.snapshot.bundle.bundle_id,
+                store_id_in_force=current.snapshot.store_id,
             )
             self._on_done("refused")
-            return False
-        store = verdict.store
-        holder.snapshot = dataclasses.replace(old, store=store)
-        holder.fingerprint = verdict.fingerprint
-        holder.refused_fingerprint = None
-        holder.info = StoreInfo(
-            path=str(self.store_path),
-            id=store.store_id,
-            method=store.method,
-            user_ids=store.user_ids,
-            loaded_at=utc_now(),
-        )
+            return "refused"
+        new = judgement.in_force
+        self.holder.current = Reload(snapshot_of(new, self.decisions, self.taxonomy), new)
+        old = current.snapshot
+        policy = new.binding.policy
         log.info(
-            "store_swapped",
+            "reload_swapped",
+            old_bundle_id=old.bundle.bundle_id,
+            new_bundle_id=new.bundle.bundle_id,
             old_store_id=old.store_id,
-            new_store_id=store.store_id,
-            path=str(self.store_path),
-            user_count=len(store.user_ids),
+            new_store_id=None if new.store is None else new.store.store_id,
+            reject_threshold=new.binding.reject_threshold,
+            per_user_thresholds=len(new.binding.user_thresholds),
+            policy_created_at=None if policy is None else policy.created_at,
         )
         self._on_done("swapped")
-        return True
+        return "swapped"
 
-    def _unsettled_read(self) -> bool:
-        """No verdict: keep the store in force and read again once the path is quiet."""
+    def _unsettled_read(self) -> ReloadOutcome:
+        """No verdict: keep what is in force and read again once the files are quiet."""
         self._unsettled += 1
         delay = min(_SETTLE_CAP, max(self.debounce, 0.1) * 2 ** (self._unsettled - 1))
         self._retry_at = time.monotonic() + delay
-        holder = self.holder
-        if holder.info.settling_since is None:
-            holder.info = dataclasses.replace(holder.info, settling_since=utc_now())
+        current = self.holder.current
+        if current.settling_since is None:
+            self.holder.current = dataclasses.replace(current, settling_since=utc_now())
         log.warning(
-            "store_unsettled",
-            path=str(self.store_path),
-            detail="changed while being read; no verdict yet, the old store stays in force",
+            "reload_unsettled",
+            detail="files changed while being read; no verdict yet, the old ones stay in force",
             attempt=self._unsettled,
             retry_in_seconds=round(delay, 3),
-            store_id_in_force=holder.snapshot.store_id,
+            store_id_in_force=current.snapshot.store_id,
         )
         self._on_done("unsettled")
-        return False
+        return "unsettled"

@@ -9,28 +9,33 @@ import os
 import time
 from collections import deque
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+from daemon.fsutil import utc_now
 
 __all__ = [
     "EXIT_DEGRADED",
     "EXIT_HEALTHY",
     "EXIT_NOT_RUNNING",
+    "Counters",
+    "LastWindow",
     "LatencyWindow",
+    "MissingFeatures",
+    "SpoolCounts",
+    "StatusDoc",
     "evaluate",
     "format_status",
     "read_status",
+    "status_document",
     "utc_now",
     "write_status",
 ]
 
 EXIT_HEALTHY, EXIT_DEGRADED, EXIT_NOT_RUNNING = 0, 1, 3
 _SETTLE_GRACE = 60.0  # a store rewritten for longer than this without one clean read is news
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class LatencyWindow:
@@ -51,6 +56,147 @@ class LatencyWindow:
             return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
 
         return {"p50": pick(0.50), "p99": pick(0.99)}
+
+
+class MissingFeatures:
+    """The share of model features missing per window over the last hour, in minute buckets.
+
+    A broken collector shows here (and in one warning per file) before it shows as drift.
+    """
+
+    def __init__(self, horizon_seconds: float = 3600.0) -> None:
+        self.horizon = horizon_seconds
+        self._minutes: dict[int, list[float]] = {}  # minute -> [missing features, features]
+
+    def add(self, now: float, missing: int, features: int) -> None:
+        minute = int(now // 60)
+        bucket = self._minutes.setdefault(minute, [0.0, 0.0])
+        bucket[0] += missing
+        bucket[1] += features
+        if len(self._minutes) > self.horizon / 60 + 2:
+            self._prune(now)
+
+    def _prune(self, now: float) -> None:
+        oldest = int((now - self.horizon) // 60)
+        for minute in [m for m in self._minutes if m < oldest]:
+            del self._minutes[minute]
+
+    def summary(self, now: float) -> dict[str, float | int | None]:
+        self._prune(now)
+        missing = sum(b[0] for b in self._minutes.values())
+        total = sum(b[1] for b in self._minutes.values())
+        return {
+            "share_last_hour": round(missing / total, 4) if total else None,
+            "features_seen": int(total),
+        }
+
+
+class LastWindow(TypedDict):
+    user_id: str
+    bucket_start_ts: str
+    label: str
+    smoothed_label: str
+    at: str
+
+
+class SpoolCounts(TypedDict):
+    path: str
+    new: int
+    cur: int
+    rejected: int
+
+
+@dataclass(slots=True)
+class Counters:
+    """What the daemon counts as it goes; status is a function of these."""
+
+    labelled: int = 0
+    refused: int = 0
+    duplicates: int = 0
+    files_done: int = 0
+    files_rejected: int = 0
+    last_window: LastWindow | None = None
+    last_error: dict[str, str] | None = None
+    latency: LatencyWindow = field(default_factory=lambda: LatencyWindow())
+    missing: MissingFeatures = field(default_factory=lambda: MissingFeatures())
+
+
+class StatusDoc(TypedDict):
+    """The status file (CONTRACT section 7's keys, and what `status` shows besides)."""
+
+    running: bool
+    healthy: bool
+    pid: int
+    started_at: str
+    heartbeat_at: str
+    heartbeat_interval_seconds: float
+    stopped_at: str | None
+    once: bool
+    spool: SpoolCounts
+    windows: dict[str, int]
+    files: dict[str, int]
+    last_window: LastWindow | None
+    policy: dict[str, Any] | None
+    model: dict[str, Any]
+    store: dict[str, Any]
+    thresholds: dict[str, Any]
+    label_log: str
+    latency_ms: dict[str, float | None]
+    missing_features: dict[str, float | int | None]
+    last_error: dict[str, str] | None
+    fatal_error: str | None
+    storage_error: dict[str, Any] | None
+    watcher: str
+    drift: dict[str, dict[str, Any]]
+
+
+def status_document(
+    *,
+    running: bool,
+    fatal: str | None,
+    pid: int,
+    started_at: str,
+    now: str,
+    now_epoch: float,
+    heartbeat_interval: float,
+    once: bool,
+    spool: SpoolCounts,
+    counters: Counters,
+    in_force: Mapping[str, Any],
+    label_log: str,
+    storage_error: dict[str, Any] | None,
+    watcher: str,
+    drift: dict[str, dict[str, Any]],
+) -> StatusDoc:
+    """The status file's contents: a pure function of what the daemon counted and holds."""
+    c = counters
+    store = dict(in_force["store"])
+    return StatusDoc(
+        running=running,
+        healthy=running and fatal is None and not store.get("last_error") and storage_error is None,
+        pid=pid,
+        started_at=started_at,
+        heartbeat_at=now,
+        heartbeat_interval_seconds=heartbeat_interval,
+        stopped_at=None if running else now,
+        once=once,
+        spool=spool,
+        windows={"labelled": c.labelled, "refused": c.refused, "duplicates": c.duplicates},
+        files={"done": c.files_done, "rejected": c.files_rejected},
+        last_window=c.last_window,
+        policy=in_force["policy"],
+        model=dict(in_force["model"]),
+        store=store,
+        thresholds=dict(in_force["thresholds"]),
+        label_log=label_log,
+        latency_ms=c.latency.summary(),
+        missing_features=c.missing.summary(now_epoch),
+        last_error=c.last_error,
+        fatal_error=fatal,
+        storage_error=storage_error,
+        watcher=watcher,
+        drift=drift,
+    )
 
 
 def write_status(path: Path, data: Mapping[str, Any]) -> None:
@@ -144,12 +290,12 @@ def evaluate(
         problems.append(f"heartbeat is stale ({age:.0f} s old)")
     store = doc.get("store") or {}
     if store.get("last_error"):
-        problems.append(f"calibrator store refused: {store['last_error']}")
+        problems.append(f"{_refused_what(doc)}: {store['last_error']}")
     settling = _age_seconds(store.get("settling_since"), now)
     if settling is not None and settling > _SETTLE_GRACE:
         problems.append(
-            f"calibrator store {store.get('path')} has kept changing while being read for "
-            f"{settling:.0f} s; the old store stays in force until a read sees it settled"
+            f"{store.get('path') or 'the model'} has kept changing while being read for "
+            f"{settling:.0f} s; what is in force stays until a read sees it settled"
         )
     storage = doc.get("storage_error")
     if storage:
@@ -163,6 +309,17 @@ def evaluate(
     doc["healthy"] = not problems
     doc["problems"] = problems
     return (EXIT_HEALTHY if not problems else EXIT_DEGRADED), doc
+
+
+def _refused_what(doc: Mapping[str, Any]) -> str:
+    """What a reload refusal is about: the inference policy when there is one, else the store."""
+    policy = doc.get("policy")
+    if isinstance(policy, Mapping) and policy.get("path"):
+        return f"inference policy {policy['path']} refused"
+    store = doc.get("store") or {}
+    return (
+        "calibrator store refused" if store.get("path") or not doc.get("model") else "model refused"
+    )
 
 
 def _fmt(value: object) -> str:
@@ -179,12 +336,43 @@ def _last_error(doc: Mapping[str, Any]) -> str:
         seen.append((str(last.get("at") or ""), f"input refused: {last['message']}"))
     store = doc.get("store") or {}
     if store.get("last_error"):
-        refused = f"calibrator store refused: {store['last_error']}"
+        refused = f"{_refused_what(doc)}: {store['last_error']}"
         seen.append((str(store.get("last_error_at") or ""), refused))
     if not seen:
         return "-"
     at, text = max(seen)
     return f"{text} (at {at})" if at else text
+
+
+def _policy_lines(doc: Mapping[str, Any]) -> list[str]:
+    policy = doc.get("policy")
+    if not isinstance(policy, Mapping):
+        return []
+    return [
+        f"  policy         {_fmt(policy.get('path'))} (created {_fmt(policy.get('created_at'))} "
+        f"by {_fmt(policy.get('source'))})"
+    ]
+
+
+def _threshold_lines(doc: Mapping[str, Any]) -> list[str]:
+    thresholds = doc.get("thresholds")
+    if not isinstance(thresholds, Mapping):
+        return []
+    per_user = thresholds.get("per_user") or {}
+    own = ", ".join(f"{u} {t}" for u, t in per_user.items())
+    return [
+        f"  threshold      {_fmt(thresholds.get('reject_threshold'))}"
+        + (f" (per user: {own})" if own else "")
+    ]
+
+
+def _missing_lines(doc: Mapping[str, Any]) -> list[str]:
+    missing = doc.get("missing_features")
+    if not isinstance(missing, Mapping) or missing.get("share_last_hour") is None:
+        return []
+    share = float(missing["share_last_hour"])
+    warn = "  <- most features missing: check the collector" if share > 0.5 else ""
+    return [f"  missing feat.  {share:.1%} of model features over the last hour{warn}"]
 
 
 def format_status(doc: Mapping[str, Any], code: int) -> str:
@@ -219,11 +407,13 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         f"  running since  {_fmt(doc.get('started_at'))}",
         f"  heartbeat      {_fmt(doc.get('heartbeat_at'))}",
         f"  spool          {_fmt(spool_path)} (collectors write into tmp/, then rename into new/)",
+        *_policy_lines(doc),
         f"  model          {_fmt(model.get('bundle_id'))} "
         f"(schema {_fmt(model.get('schema_hash'))})",
         f"  store          {_fmt(store.get('id'))} ({_fmt(store.get('method'))}) "
         f"loaded {_fmt(store.get('loaded_at'))}",
         f"  per-user cal.  {len(users)} user(s){': ' + ', '.join(users) if users else ''}",
+        *_threshold_lines(doc),
         f"  windows        {windows.get('labelled', 0)} labelled, {windows.get('refused', 0)} "
         f"refused, {windows.get('duplicates', 0)} duplicates",
         f"  backlog        {spool.get('new', 0)} waiting, {spool.get('cur', 0)} in progress, "
@@ -231,6 +421,7 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         f"  last window    {_fmt(last.get('user_id'))} {_fmt(last.get('bucket_start_ts'))} -> "
         f"{_fmt(last.get('label'))} (at {_fmt(last.get('at'))})",
         f"  latency        p50 {_fmt(latency.get('p50'))} ms, p99 {_fmt(latency.get('p99'))} ms",
+        *_missing_lines(doc),
         f"  label log      {_fmt(doc.get('label_log'))}",
         f"  last error     {_last_error(doc)}",
     ]

@@ -1,4 +1,4 @@
-"""Filesystem events as hints: wake the loop for the spool, ask for a reload for the store."""
+"""Filesystem events as hints: wake the loop for the spool, ask for a reload for the rest."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import contextlib
 import os
 import select
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,26 +97,32 @@ class _Handler(FileSystemEventHandler):
 
 
 class Watcher:
-    """One observer thread for the spool's new/ and the store (its parent and its target)."""
+    """One observer thread for the spool's new/ and for what a reload reads.
+
+    A reload path (the policy file, the model directory, the store) is watched twice: its
+    parent, for the name being replaced or re-pointed (an atomic rename, a symlink swap),
+    and, when it is a directory, its current target, for files edited in place. After a
+    reload :meth:`follow` points the second watch at the new targets.
+    """
 
     def __init__(
         self,
         new_dir: Path,
-        store_path: Path | None,
+        reload_paths: Sequence[Path],
         *,
         on_spool: Callable[[], None],
-        on_store: Callable[[], None],
+        on_change: Callable[[], None],
         mode: ObserverMode = "auto",
         waker: Waker | None = None,
     ) -> None:
         self.new_dir = new_dir
-        self.store_path = store_path
+        self.reload_paths = tuple(reload_paths)
         self.mode = mode
         self._on_spool = on_spool
-        self._on_store = on_store
+        self._on_change = on_change
         self._observer: BaseObserver | None = None
-        self._store_watch: ObservedWatch | None = None
-        self._store_target: str | None = None
+        self._parent_watches: dict[str, ObservedWatch] = {}
+        self._target_watches: dict[str, ObservedWatch] = {}
         self._waker = waker
         self._inotify: SpoolInotify | None = None
         self.kind = "none"
@@ -127,7 +133,7 @@ class Watcher:
             return
         if self.mode == "auto":
             spool = self._start_inotify()
-            if spool is not None and self.store_path is None:
+            if spool is not None and not self.reload_paths:
                 return  # nothing left for an observer thread to watch
             try:
                 self._start(Observer(), spool=spool is None)
@@ -161,41 +167,67 @@ class Watcher:
                 lambda e: None if e.event_type == EVENT_TYPE_DELETED else self._on_spool()
             )
             observer.schedule(handler, str(self.new_dir), recursive=False)
-        if self.store_path is not None:
-            parent = self.store_path.parent
-            name = self.store_path.name
-
-            def on_parent(event: FileSystemEvent) -> None:
-                paths: list[Any] = [event.src_path, getattr(event, "dest_path", "")]
-                if any(os.path.basename(os.fsdecode(p)) == name for p in paths if p):
-                    self._on_store()
-
-            observer.schedule(_Handler(on_parent), str(parent), recursive=False)
         observer.start()
         self._observer = observer
         observer_name = type(observer).__name__
-        self.kind = observer_name if spool else f"{self.kind}+{observer_name} (store)"
-        self.rewatch_store()
+        self.kind = observer_name if spool else f"{self.kind}+{observer_name} (reloads)"
+        self.follow(self.reload_paths)
         log.info(
             "watcher_started",
             observer=self.kind,
             spool=str(self.new_dir),
-            store=str(self.store_path) if self.store_path else None,
+            reload_paths=[str(p) for p in self.reload_paths],
         )
 
-    def rewatch_store(self) -> None:
-        """Follow the store's current target (a symlink swap points it somewhere new)."""
-        if self._observer is None or self.store_path is None:
+    def follow(self, paths: Sequence[Path]) -> None:
+        """Watch ``paths`` (and their current targets) from now on; drop what is no longer."""
+        observer = self._observer
+        self.reload_paths = tuple(paths)
+        if observer is None:
             return
-        target = os.path.realpath(self.store_path)
-        if target == self._store_target or not os.path.isdir(target):
-            return
-        if self._store_watch is not None:
+        names: dict[str, set[str]] = {}
+        for path in paths:
+            names.setdefault(str(path.parent), set()).add(path.name)
+        targets = {os.path.realpath(p) for p in paths if os.path.isdir(os.path.realpath(p))}
+        self._sync(observer, self._parent_watches, names, self._parent_handler, recursive=False)
+        self._sync(
+            observer,
+            self._target_watches,
+            {t: set() for t in targets},
+            lambda _names: _Handler(lambda _e: self._on_change()),
+            recursive=True,
+        )
+
+    def _parent_handler(self, names: set[str]) -> _Handler:
+        def on_parent(event: FileSystemEvent) -> None:
+            paths: list[Any] = [event.src_path, getattr(event, "dest_path", "")]
+            if any(os.path.basename(os.fsdecode(p)) in names for p in paths if p):
+                self._on_change()
+
+        return _Handler(on_parent)
+
+    @staticmethod
+    def _sync(
+        observer: BaseObserver,
+        watches: dict[str, ObservedWatch],
+        wanted: dict[str, set[str]],
+        handler_for: Callable[[set[str]], _Handler],
+        *,
+        recursive: bool,
+    ) -> None:
+        for directory in list(watches):
+            # a parent's set of names may have changed too: schedule it afresh
             with contextlib.suppress(KeyError, ValueError):
-                self._observer.unschedule(self._store_watch)
-        handler = _Handler(lambda _e: self._on_store())
-        self._store_watch = self._observer.schedule(handler, target, recursive=True)
-        self._store_target = target
+                observer.unschedule(watches.pop(directory))
+        for directory, names in wanted.items():
+            if not os.path.isdir(directory):
+                continue  # the rescan covers a path whose directory is missing
+            try:
+                watches[directory] = observer.schedule(
+                    handler_for(names), directory, recursive=recursive
+                )
+            except OSError as exc:  # inotify watch limits: the rescan still covers it
+                log.warning("watch_failed", path=directory, error=str(exc))
 
     def is_alive(self) -> bool:
         """False once a started observer thread has died (the watchdog ping stops then)."""
