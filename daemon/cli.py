@@ -370,7 +370,23 @@ def _cmd_status(args: argparse.Namespace) -> int:
         holder = _running_pid(where.labels_lock_path)
         if holder is not None:
             doc["label_log_held_by"] = {"pid": holder, "label_log": str(where.labels)}
-    print(json.dumps(doc, indent=2) if args.json else format_status(doc, code))
+    # the processes beside the daemon: the collector and the daily personalize run
+    from daemon.collector.status import format_collector_status, read_collector_status
+    from daemon.commands.personalize import describe_last, read_last
+
+    collector = read_collector_status(where.data_dir)
+    personalize = read_last(where.data_dir)
+    doc["collector"] = collector
+    doc["personalize"] = personalize
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return code
+    lines = [format_status(doc, code)]
+    if collector is not None:
+        lines.append(format_collector_status(collector))
+    if personalize is not None:
+        lines.append(describe_last(personalize))
+    print("\n".join(lines))
     return code
 
 

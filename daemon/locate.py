@@ -122,6 +122,7 @@ class Location(NamedTuple):
     config_file: Path
     spool: Path
     labels: Path
+    data_dir: Path
 
     @property
     def lock_path(self) -> Path:
@@ -183,4 +184,4 @@ def locate(
 
     data = value("data_dir")
     data = data if data is not None else default_data_dir()
-    return Location(path, spool_dir(data, value("spool_dir")), labels_dir(data)), problems
+    return Location(path, spool_dir(data, value("spool_dir")), labels_dir(data), data), problems

@@ -17,7 +17,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from taskclf_core.errors import WindowError
+from taskclf_core.errors import BundleError, WindowError
 
 __all__ = [
     "ColumnKind",
@@ -70,7 +70,11 @@ def _registries() -> dict[str, Registry]:
     for version, spec in raw["versions"].items():
         columns = tuple((str(n), str(t)) for n, t in spec["columns"])
         # the shipped file is data, so prove it agrees with the hash rule it documents
-        assert schema_hash(columns) == spec["schema_hash"], version
+        if schema_hash(columns) != spec["schema_hash"]:
+            raise BundleError(
+                f"taskclf_core/schemas.json: {version}: schema_hash {spec['schema_hash']!r} does "
+                "not match its columns; the installation is damaged (reinstall taskclf-daemon)"
+            )
         out[version] = Registry(
             version=version,
             schema_hash=spec["schema_hash"],

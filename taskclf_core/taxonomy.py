@@ -535,21 +535,16 @@ def bucket_probs(taxonomy: Taxonomy, core_probs: npt.ArrayLike) -> FloatArray:
     return out
 
 
-def map_label(taxonomy: Taxonomy, smoothed_label: str, confidence: float | None = None) -> str:
+def map_label(taxonomy: Taxonomy, smoothed_label: str) -> str:
     """The user-facing label of a window whose smoothed core label is ``smoothed_label``.
 
     - ``"Mixed/Unknown"`` (the reject label) maps to ``taxonomy.reject_label``.
-    - With ``confidence`` given and ``taxonomy.min_confidence_for_mapping`` set, a
-      confidence strictly below the threshold maps to ``taxonomy.reject_label`` too. This
-      is the meaning taskclf documents for the key ("minimum confidence required before
-      mapping; if below threshold, label becomes Mixed/Unknown"), though taskclf's own
-      resolver never reads it. ``confidence`` is the window's confidence as the reject
-      check uses it: the max of its calibrated core probabilities. The gate touches only
-      the mapped label, never the core or smoothed labels; ``confidence=None`` skips it.
     - Otherwise the first bucket in file order that lists the label, or ``"Other"``.
 
-    A label that is neither a core label (case-sensitive) nor ``"Mixed/Unknown"``, or a
-    confidence outside [0, 1], raises :class:`TaxonomyError`.
+    ``min_confidence_for_mapping`` is parsed but not applied: CONTRACT section 10 defines
+    ``mapped_label`` from ``smoothed_label`` alone, and taskclf's resolver never reads it.
+    A label that is neither a core label (case-sensitive) nor ``"Mixed/Unknown"`` raises
+    :class:`TaxonomyError`.
     """
     if smoothed_label == REJECT_LABEL:
         return taxonomy.reject_label
@@ -558,16 +553,6 @@ def map_label(taxonomy: Taxonomy, smoothed_label: str, confidence: float | None 
             f"smoothed_label: expected one of {', '.join(CORE_LABELS)} or {REJECT_LABEL!r}, "
             f"got {smoothed_label!r}"
         )
-    if confidence is not None:
-        if isinstance(confidence, bool | np.bool_) or not isinstance(
-            confidence, int | float | np.integer | np.floating
-        ):
-            raise TaxonomyError(f"confidence: expected a number in [0, 1], got {confidence!r}")
-        if not 0.0 <= confidence <= 1.0:  # also refuses NaN
-            raise TaxonomyError(f"confidence: expected a number in [0, 1], got {confidence!r}")
-        threshold = taxonomy.min_confidence_for_mapping
-        if threshold is not None and confidence < threshold:
-            return taxonomy.reject_label
     for bucket in taxonomy.buckets:
         if smoothed_label in bucket.core_labels:
             return bucket.name

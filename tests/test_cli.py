@@ -220,3 +220,40 @@ def test_run_follows_the_policy_init_wrote(
     for r in later:
         assert r["reject_threshold"] == (0.7 if r["user_id"] == "u-alice" else 0.55)
         assert r["is_rejected"] == (r["confidence"] < r["reject_threshold"])
+
+
+def test_status_shows_the_collector_and_the_last_personalize_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = default_data_dir()
+    (data / "collector").mkdir(parents=True)
+    (data / "collector" / "status.json").write_text(
+        json.dumps(
+            {
+                "state": "running",
+                "pid": 999_999_999,  # no such process: shown as not running
+                "mode": "poll",
+                "source": "http://127.0.0.1:5600",
+                "last_poll_at": "2026-11-30T08:00:00Z",
+                "cursor": "2026-11-30T07:58:00Z",
+                "windows_emitted": 42,
+                "last_error": "ActivityWatch at http://127.0.0.1:5600 did not answer",
+                "last_error_at": "2026-11-30T07:59:00Z",
+            }
+        )
+    )
+    (data / "personalize").mkdir()
+    (data / "personalize" / "last.json").write_text(
+        json.dumps({"outcome": "unchanged", "at": "2026-11-30T03:30:00Z", "store": {"id": "abc"}})
+    )
+    assert main(["status"]) == 3
+    out = capsys.readouterr().out
+    assert "collector: not running" in out
+    assert "windows emitted: 42" in out
+    assert "ActivityWatch at http://127.0.0.1:5600 did not answer" in out
+    assert "personalize unchanged at 2026-11-30T03:30:00Z: store abc" in out
+    assert main(["status", "--json"]) == 3
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["collector"]["windows_emitted"] == 42
+    assert doc["collector"]["running"] is False
+    assert doc["personalize"]["outcome"] == "unchanged"

@@ -16,10 +16,11 @@ import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
 
 from daemon.cli import main
-from daemon.collector import check_aw_reachable, read_collector_status
 from daemon.collector.client import AWClient, check_loopback_url
 from daemon.collector.collector import Collector
 from daemon.collector.cursor import read_cursor
+from daemon.collector.health import check_aw_reachable
+from daemon.collector.status import read_collector_status
 from daemon.settings import load_settings
 from taskclf_core.activity import (
     InputEvent,
@@ -248,7 +249,7 @@ def test_activitywatch_down_exits_1_with_once_and_says_so(tmp_path: Path) -> Non
     assert code == 1
     assert "not reachable" in err
     assert url in err
-    status = read_collector_status(load_settings(None, {"data_dir": data}))
+    status = read_collector_status(load_settings(None, {"data_dir": data}).data_dir)
     assert status is not None
     assert "not reachable" in status["last_error"]
     assert status["running"] is False
@@ -405,7 +406,7 @@ def test_status_reader_ignores_a_dead_pid(tmp_path: Path) -> None:
     (tmp_path / "collector" / "status.json").write_text(
         json.dumps({"state": "running", "pid": 2**22 + 12345})
     )
-    doc = read_collector_status(settings)
+    doc = read_collector_status(settings.data_dir)
     assert doc is not None
     assert doc["running"] is False
 

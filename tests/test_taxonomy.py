@@ -573,28 +573,6 @@ def test_map_label_refuses_unknown_labels(label: str) -> None:
         map_label(load_taxonomy(SAMPLE_YAML), label)
 
 
-def test_min_confidence_for_mapping_gates_the_mapped_label() -> None:
-    tax = load_taxonomy(SAMPLE_YAML)  # threshold 0.55
-    assert map_label(tax, "Build", confidence=0.5) == "Unclear"
-    assert map_label(tax, "Build", confidence=0.55) == "Focus"  # strict, like the reject check
-    assert map_label(tax, "Build", confidence=0.9) == "Focus"
-    assert map_label(tax, "BreakIdle", confidence=0.1) == "Unclear"
-    assert map_label(tax, "Build") == "Focus"  # no confidence, no gate
-    assert map_label(tax, "Build", confidence=np.float64(0.5)) == "Unclear"
-
-
-def test_no_min_confidence_means_no_gate() -> None:
-    tax = parse(base())
-    assert tax.min_confidence_for_mapping is None
-    assert map_label(tax, "Build", confidence=0.0) == "Deep"
-
-
-@pytest.mark.parametrize("confidence", [-0.1, 1.5, math.nan, math.inf, True])
-def test_map_label_refuses_bad_confidence(confidence: float) -> None:
-    with pytest.raises(TaxonomyError, match="confidence"):
-        map_label(load_taxonomy(SAMPLE_YAML), "Build", confidence=confidence)
-
-
 # --- bucket_probs by hand -----------------------------------------------------------
 
 # BreakIdle .1, Build .2, Communicate .05, Debug .15, Meet .1, ReadResearch .1, Review .1,

@@ -9,13 +9,24 @@ from pathlib import Path
 from typing import Any
 
 from daemon.fsutil import atomic_write_text
-from daemon.settings import Settings
 
-__all__ = ["format_collector_status", "read_collector_status", "status_path", "write_status"]
+__all__ = [
+    "collector_status_file",
+    "format_collector_status",
+    "read_collector_status",
+    "status_path",
+    "write_status",
+]
 
 
-def status_path(settings: Settings) -> Path:
-    return settings.collector_dir / "status.json"
+def collector_status_file(data_dir: Path) -> Path:
+    """``<data_dir>/collector/status.json`` (the settings' ``collector_dir``)."""
+    return data_dir / "collector" / "status.json"
+
+
+def status_path(settings: Any) -> Path:
+    """The status file of the collector configured by ``settings`` (a Settings)."""
+    return collector_status_file(settings.data_dir)
 
 
 def write_status(path: Path, doc: Mapping[str, Any]) -> None:
@@ -35,11 +46,11 @@ def _alive(pid: object) -> bool:
     return True
 
 
-def read_collector_status(settings: Settings) -> dict[str, Any] | None:
+def read_collector_status(data_dir: Path) -> dict[str, Any] | None:
     """The collector's last status (with ``running``: its process is alive), or None if it
-    never ran. For ``taskclf-daemon status`` and ``doctor``."""
+    never ran. For ``taskclf-daemon status`` and ``doctor`` (cheap: no settings needed)."""
     try:
-        doc = json.loads(status_path(settings).read_text(encoding="utf-8"))
+        doc = json.loads(collector_status_file(data_dir).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     if not isinstance(doc, dict):

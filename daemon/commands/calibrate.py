@@ -38,13 +38,14 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.holdout < 1.0:
         raise TrainingError(f"--holdout: expected a fraction in [0, 1), got {args.holdout}")
     opt_out = _opt_out_users(args)
-    policy_path = None
+    settings = None
     if args.deploy:
         from daemon.commands.deploy import policy_path_of
         from daemon.settings import load_settings
 
         # before any work: --deploy without a policy_file must not leave a store behind
-        policy_path = policy_path_of(load_settings(args.config, {}))
+        settings = load_settings(args.config, {})
+        policy_path_of(settings)
     bundle: ModelBundle = load_bundle(args.model)
     data = parse_labelled(read_labelled_jsonl(args.data), bundle.schema)
     outcome = calibrate_windows(
@@ -79,23 +80,20 @@ def run(args: argparse.Namespace) -> int:
                 f"--json {args.json}: cannot write ({exc.strerror or exc})"
             ) from None
         print(f"report written to {args.json}")
-    if policy_path is not None:
+    if settings is not None:
         from daemon.commands.deploy import deploy as deploy_policy
-        from daemon.commands.deploy import describe
+        from daemon.commands.deploy import describe, policy_path_of
 
         deployment, replaced, changed = deploy_policy(
-            policy_path,
+            policy_path_of(settings),
             model=args.model,
             store=where,
             reject_threshold=None,
             user_thresholds=None,
             source="calibrate",
         )
-        print(
-            describe(
-                deployment, replaced, "deployed" if changed else "unchanged, already in force:"
-            )
-        )
+        verb = "deployed" if changed else "unchanged, already in force:"
+        print(describe(deployment, replaced, verb, settings=settings))
     return 0
 
 

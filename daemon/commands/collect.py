@@ -89,7 +89,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 def run_collect(args: argparse.Namespace, settings: Settings) -> int:
     """The whole command; returns the exit status (0, 1 ActivityWatch unreachable, 2 config)."""
     if args.status:
-        print(format_collector_status(read_collector_status(settings)))
+        print(format_collector_status(read_collector_status(settings.data_dir)))
         return EXIT_OK
     from daemon.logs import configure_logging
 

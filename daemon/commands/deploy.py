@@ -120,8 +120,14 @@ def deploy(
     return deployment, replaced, changed
 
 
-def describe(deployment: Deployment, replaced: InferencePolicy | None, verb: str) -> str:
-    """What is now in force, for people."""
+def describe(
+    deployment: Deployment,
+    replaced: InferencePolicy | None,
+    verb: str,
+    *,
+    settings: Settings | None = None,
+) -> str:
+    """What is now in force, for people (and, given ``settings``, what the daemon will do)."""
     policy, bundle, store = deployment.policy, deployment.bundle, deployment.store
     per_user = policy.per_user_reject_thresholds or {}
     lines = [
@@ -149,14 +155,26 @@ def describe(deployment: Deployment, replaced: InferencePolicy | None, verb: str
             f"{Path(old_store).name if old_store else '-'}, threshold "
             f"{replaced.reject_threshold} (kept in {policy_history_path(deployment.policy_path)})"
         )
-    lines.append(_daemon_line(deployment.policy_path))
+    if settings is not None:
+        lines.append(_daemon_line(settings))
     return "\n".join(lines)
 
 
-def _daemon_line(policy_path: Path) -> str:
+def _daemon_line(settings: Settings) -> str:
+    from daemon.runtime.lock import running_pid
+
+    try:
+        pid = running_pid(settings.lock_path)
+    except OSError:
+        pid = None
+    if pid is None:
+        return (
+            "  daemon     none running on this spool: `taskclf-daemon run` (or the service) "
+            "starts with this policy"
+        )
     return (
-        "  daemon     a running daemon with this policy_file swaps to it between two windows; "
-        "`taskclf-daemon status` shows it"
+        f"  daemon     pid {pid} follows this policy_file: it swaps to it between two windows "
+        "within a second; `taskclf-daemon status` shows it"
     )
 
 
@@ -183,7 +201,8 @@ def run_deploy(args: argparse.Namespace) -> int:
         user_thresholds=user_thresholds,
         source="deploy",
     )
-    print(describe(deployment, replaced, "deployed" if changed else "unchanged, already in force:"))
+    verb = "deployed" if changed else "unchanged, already in force:"
+    print(describe(deployment, replaced, verb, settings=settings))
     return 0
 
 
@@ -196,5 +215,5 @@ def run_rollback(args: argparse.Namespace) -> int:
         loaded.append(load_deployment(policy_path, policy))
 
     _, replaced = rollback_policy(policy_path, check=check)
-    print(describe(loaded[-1], replaced, "rolled back to"))
+    print(describe(loaded[-1], replaced, "rolled back to", settings=settings))
     return 0

@@ -546,7 +546,7 @@ def diagnose(
     )
     checks.append(check_daemon(settings))
     checks.append(check_service(config, probe=probe if probe is not None else run_probe))
-    from daemon.collector import collector_in_use
+    from daemon.collector.health import collector_in_use
 
     if collector_in_use(settings):  # only for people who run the ActivityWatch collector
         checks.append(check_activitywatch(settings.aw_url))

@@ -97,13 +97,7 @@ def install_model(data_dir: Path, model: Path, store: Path | None) -> Installed:
         source="init",
     )
     verb = "policy in force:" if changed else "policy unchanged, already in force:"
-    # deploy's last line is about a daemon already running; none is, the first time
-    described = [
-        line
-        for line in describe(deployment, replaced, verb).splitlines()
-        if not line.startswith("  daemon ")
-    ]
-    return Installed(policy_path, "\n".join([*notes, *described]))
+    return Installed(policy_path, "\n".join([*notes, describe(deployment, replaced, verb)]))
 
 
 def next_steps_without_model(config: Path) -> str:

@@ -191,6 +191,14 @@ def _range(args: argparse.Namespace, clock: _Clock) -> tuple[datetime | None, da
     return start, end
 
 
+def _span_range(args: argparse.Namespace, clock: _Clock) -> tuple[datetime, datetime]:
+    """--from and --to, both required here."""
+    start, end = _range(args, clock)
+    if start is None or end is None:
+        raise SpanError("--from and --to: both are needed to name a span")
+    return start, end
+
+
 def _minutes(span: LabelSpan) -> float:
     return (span.end_ts - span.start_ts).total_seconds() / 60.0
 
@@ -219,9 +227,7 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     if args.label not in CORE_LABELS:
         raise SpanError(f"LABEL: {args.label!r} is not a core label ({', '.join(CORE_LABELS)})")
     clock = _Clock()
-    start, end = _range(args, clock)
-    assert start is not None
-    assert end is not None
+    start, end = _span_range(args, clock)
     if args.user is not None:
         user, source = args.user, "--user"
     else:
@@ -299,9 +305,7 @@ def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
         else:
             if args.start is None or args.end is None:
                 raise SpanError("label remove: give span ids, or --from and --to of the exact span")
-            start, end = _range(args, clock)
-            assert start is not None
-            assert end is not None
+            start, end = _span_range(args, clock)
             doomed = {
                 s.key
                 for s in spans

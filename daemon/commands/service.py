@@ -22,7 +22,7 @@ from platformdirs.macos import MacOS
 
 import daemon
 from daemon.paths import APP_NAME
-from taskclf_core.errors import TaskclfError
+from taskclf_core.errors import ServiceError
 
 __all__ = [
     "COLLECTOR_UNIT",
@@ -89,10 +89,6 @@ class Unit:
 DAEMON_UNIT = Unit(UNIT_NAME, LAUNCHD_LABEL, "run")
 # the ActivityWatch collector: its own unit, ordered after the daemon's (see README)
 COLLECTOR_UNIT = Unit("taskclf-collector.service", "io.github.taskclf.collector", "collect")
-
-
-class ServiceError(TaskclfError):
-    """The service file cannot be rendered or written (names the path or value at fault)."""
 
 
 class Runner(Protocol):

@@ -17,6 +17,7 @@ import structlog
 
 from daemon.fsutil import fsync_dir
 from daemon.paths import ensure_private_dir
+from taskclf_core.errors import LabelLogError
 from taskclf_core.record import LabelRecord, LoggedWindow, parse_logged_window
 
 __all__ = ["AppendFailed", "DayIndex", "LabelLog"]
@@ -25,8 +26,12 @@ log = structlog.get_logger()
 _DAY_FILE = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl")
 
 
-class AppendFailed(Exception):
-    """An append did not become durable. ``clean``: every file is back to its old length."""
+class AppendFailed(LabelLogError):
+    """An append did not become durable. ``clean``: every file is back to its old length.
+
+    The worker catches it and waits the fault out or stops; it only reaches the CLI (exit 1)
+    if something else lets it through.
+    """
 
     def __init__(self, cause: OSError, path: Path, *, clean: bool) -> None:
         super().__init__(f"cannot append to the label log {path}: {cause.strerror or cause}")
