@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import plistlib
 from collections.abc import Sequence
 from pathlib import Path
 from xml.parsers.expat import ExpatError
 
-import daemon
-from daemon.commands.service import (
+from daemon.commands.units import (
     Platform,
-    ServiceError,
-    _check_placeholders,
-    _fill_plist,
-    _launchd_domain,
-    _Session,
-    _systemctl,
-    _systemd_word,
-    _write_file,
+    Session,
+    check_placeholders,
     entry_point,
+    fill_plist,
+    launchd_domain,
     launchd_log_dir,
+    read_template,
     service_file,
+    systemctl,
+    systemd_word,
+    write_file,
 )
+from taskclf_core.errors import ServiceError
 
 __all__ = [
     "TIMER_LABEL",
@@ -42,31 +41,16 @@ TIMER_LABEL = "io.github.taskclf.personalize"
 TIMER_PLIST = f"{TIMER_LABEL}.plist"
 
 
-def _template(directory: str, name: str) -> str:
-    # the same lookup as the daemon's unit: the wheel's copy, else the checkout's packaging/
-    packaged = importlib.resources.files("daemon") / "_templates" / name
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    source = Path(daemon.__file__).parents[1] / "packaging" / directory / name
-    try:
-        return source.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ServiceError(
-            f"service template {name} is missing: looked in the installed package "
-            f"(daemon/_templates) and at {source} ({exc.strerror or exc})"
-        ) from exc
-
-
 def render_timer_systemd(exec_argv: Sequence[str] | None = None) -> dict[str, str]:
     """``{file name: text}`` of the oneshot service running ``personalize`` and its timer."""
     argv = list(exec_argv) if exec_argv is not None else entry_point()
     if not argv:
         raise ServiceError("ExecStart= needs a program: exec_argv is empty")
-    service = _template("systemd", TIMER_SERVICE)
-    _check_placeholders(service, {"@EXEC_START@"}, TIMER_SERVICE)
-    exec_start = " ".join(_systemd_word(w, executable=i == 0) for i, w in enumerate(argv))
-    timer = _template("systemd", TIMER_UNIT)
-    _check_placeholders(timer, set(), TIMER_UNIT)
+    service = read_template(TIMER_SERVICE, "systemd")
+    check_placeholders(service, {"@EXEC_START@"}, TIMER_SERVICE)
+    exec_start = " ".join(systemd_word(w, executable=i == 0) for i, w in enumerate(argv))
+    timer = read_template(TIMER_UNIT, "systemd")
+    check_placeholders(timer, set(), TIMER_UNIT)
     return {TIMER_SERVICE: service.replace("@EXEC_START@", exec_start), TIMER_UNIT: timer}
 
 
@@ -80,10 +64,10 @@ def render_timer_launchd(
     logs = str(log_dir) if log_dir is not None else str(launchd_log_dir())
     if not Path(logs).is_absolute():
         raise ServiceError(f"launchd needs an absolute log directory, got {logs!r}")
-    text = _template("launchd", TIMER_PLIST)
-    _check_placeholders(text, {"@EXEC_START@", "@LOG_DIR@"}, TIMER_PLIST)
+    text = read_template(TIMER_PLIST, "launchd")
+    check_placeholders(text, {"@EXEC_START@", "@LOG_DIR@"}, TIMER_PLIST)
     try:
-        filled = _fill_plist(plistlib.loads(text.encode("utf-8")), argv, logs)
+        filled = fill_plist(plistlib.loads(text.encode("utf-8")), argv, logs)
         if not isinstance(filled, dict):
             raise ServiceError(f"service template {TIMER_PLIST} must hold a <dict>")
         return plistlib.dumps(filled, sort_keys=False).decode("utf-8")
@@ -107,10 +91,10 @@ def render_timer(platform: Platform, home: Path | None = None) -> dict[Path, str
     return {paths[0]: render_timer_launchd(log_dir=launchd_log_dir(home))}
 
 
-def install_timer(session: _Session, platform: Platform, start: bool, home: Path | None) -> int:
+def install_timer(session: Session, platform: Platform, start: bool, home: Path | None) -> int:
     """Write the timer's files and (unless ``start`` is false) enable it; 0 or 1."""
     for path, text in render_timer(platform, home).items():
-        session.say(f"{_write_file(path, text)} {path}")
+        session.say(f"{write_file(path, text)} {path}")
     if platform == "systemd":
         if not start:
             session.say(
@@ -119,14 +103,14 @@ def install_timer(session: _Session, platform: Platform, start: bool, home: Path
             )
             return 0
         return session.run_all(
-            [_systemctl("daemon-reload"), _systemctl("enable", "--now", TIMER_UNIT)],
+            [systemctl("daemon-reload"), systemctl("enable", "--now", TIMER_UNIT)],
             "is the systemd user manager running for this session?",
         )
     logs = launchd_log_dir(home)
     if not logs.is_dir():
         logs.mkdir(parents=True, exist_ok=True)
         session.say(f"created log directory {logs}")
-    domain = _launchd_domain()
+    domain = launchd_domain()
     agent = f"{domain}/{TIMER_LABEL}"
     (path,) = timer_files(platform, home)
     if not start:
@@ -143,7 +127,7 @@ def install_timer(session: _Session, platform: Platform, start: bool, home: Path
     )
 
 
-def uninstall_timer(session: _Session, platform: Platform, stop: bool, home: Path | None) -> int:
+def uninstall_timer(session: Session, platform: Platform, stop: bool, home: Path | None) -> int:
     """Disable the daily run and remove its files; nothing to do (0) when it is not installed."""
     paths = [p for p in timer_files(platform, home) if p.exists() or p.is_symlink()]
     if not paths:
@@ -151,12 +135,12 @@ def uninstall_timer(session: _Session, platform: Platform, stop: bool, home: Pat
     if stop:
         if platform == "systemd":
             rc = session.run_all(
-                [_systemctl("disable", "--now", TIMER_UNIT)],
+                [systemctl("disable", "--now", TIMER_UNIT)],
                 "is the systemd user manager running?",
             )
             if rc != 0:
                 return rc
-        elif session.run(["launchctl", "bootout", f"{_launchd_domain()}/{TIMER_LABEL}"]) != 0:
+        elif session.run(["launchctl", "bootout", f"{launchd_domain()}/{TIMER_LABEL}"]) != 0:
             session.say("  (was not loaded; nothing to stop)")
     for path in paths:
         path.unlink(missing_ok=True)
@@ -167,5 +151,5 @@ def uninstall_timer(session: _Session, platform: Platform, stop: bool, home: Pat
             wants.unlink()
             session.say(f"removed {wants}")
         if stop:
-            return session.run_all([_systemctl("daemon-reload")], "is the user manager running?")
+            return session.run_all([systemctl("daemon-reload")], "is the user manager running?")
     return 0
