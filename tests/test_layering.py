@@ -18,9 +18,7 @@ def _module_name(path: Path) -> str:
 
 def _imports() -> dict[str, set[str]]:
     """Every project module and the project modules it imports (at the top or in a function)."""
-    modules = {
-        _module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")
-    }
+    modules = {_module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         found: set[str] = set()
