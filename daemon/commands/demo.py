@@ -472,6 +472,24 @@ def _swap_lines(records: list[dict[str, Any]], swap: Swap) -> list[str]:
     ]
 
 
+def _report(layout: Layout, split: Split) -> str:
+    """Where the live day went, as `taskclf-daemon report` shows it (times in UTC here)."""
+    day = split.live[0]["bucket_start_ts"][:10]
+    argv = [sys.executable, "-m", "daemon", "report", "--config", str(layout.config)]
+    done = subprocess.run(
+        [*argv, "--date", day],
+        capture_output=True,
+        text=True,
+        env=_child_env() | {"TZ": "UTC", "NO_COLOR": "1"},
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise DemoError(f"`taskclf-daemon report` exited {done.returncode}: {done.stderr.strip()}")
+    body = "\n".join("  " + line for line in done.stdout.rstrip().splitlines())
+    return f"where the live day went (`taskclf-daemon report --date {day}`):\n{body}"
+
+
 def _log_tail(layout: Layout, lines: int = 20) -> str:
     try:
         text = layout.log.read_text(encoding="utf-8", errors="replace")
@@ -524,6 +542,7 @@ def _run(layout: Layout, plan: Plan, keep: bool) -> None:
     finally:
         _stop(proc)
     _say(_summary(layout, split, _records(layout), swap, broken, keep))
+    _say(_report(layout, split))
     _say(f"done in {time.monotonic() - started:.1f} s")
 
 
