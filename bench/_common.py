@@ -25,6 +25,11 @@ import numpy as np
 from daemon.paths import status_file
 
 ROOT = Path(__file__).resolve().parents[1]
+# the tests' HOME/XDG isolation, one copy for both: bench ships with the sources (sdist), never
+# in the wheel, and already runs the tests' aw_server; a second copy here had drifted
+sys.path.insert(0, str(ROOT / "tests"))
+from daemon_harness import isolated_env  # noqa: E402 - once tests/ is on the path
+
 CACHE = ROOT / "bench" / ".cache"
 BUNDLE_ROUNDS = 100  # taskclf's default size: 100 rounds x 8 classes
 BUNDLE_DAYS = 10
@@ -305,30 +310,6 @@ def drop(spool: Path, name: str, windows: Sequence[Mapping[str, Any]]) -> int:
 # --- the daemon ------------------------------------------------------------------------
 
 
-def isolated_env(home: Path, notify_socket: str | None = None) -> dict[str, str]:
-    """The caller's environment with HOME/XDG inside ``home`` and no TASKCLF_* or systemd vars."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("TASKCLF_")
-        and k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
-    }
-    for var, sub in {
-        "HOME": "",
-        "XDG_CONFIG_HOME": ".config",
-        "XDG_DATA_HOME": ".local/share",
-        "XDG_STATE_HOME": ".local/state",
-        "XDG_CACHE_HOME": ".cache",
-        "XDG_RUNTIME_DIR": "run",
-    }.items():
-        d = home / sub
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        env[var] = str(d)
-    if notify_socket is not None:
-        env["NOTIFY_SOCKET"] = notify_socket
-    return env
-
-
 class NotifyListener:
     """An AF_UNIX datagram socket standing in for systemd's NOTIFY_SOCKET.
 
@@ -455,7 +436,7 @@ class DaemonProcess:
         self.proc = subprocess.Popen(
             argv,
             cwd=work.root,
-            env=isolated_env(work.home, str(self.notify.path)),
+            env={**isolated_env(work.home), "NOTIFY_SOCKET": str(self.notify.path)},
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
