@@ -1,8 +1,10 @@
-"""Shared fixtures: isolated HOME/XDG dirs, a bundle trained from seeded data, store helpers."""
+"""Shared fixtures: isolated HOME/XDG dirs, a bundle trained from seeded data, stores, daemons.
+
+Plain helpers live in helpers.py (import them from there, never from conftest).
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Iterator
@@ -10,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_harness import Daemons, isolated_env, running_daemons
+from helpers import temperature_store
 
 from taskclf_core.bundle import ModelBundle, load_bundle, save_bundle
-from taskclf_core.calibration import CalibratorStore, TemperatureCalibrator, save_calibrator_store
+from taskclf_core.calibration import save_calibrator_store
 from taskclf_core.synthetic import generate_windows
 from taskclf_core.training import train_bundle
 
@@ -22,19 +26,13 @@ TASKCLF_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "taskclf-sample"
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own HOME and XDG dirs, and no TASKCLF_* from the outside."""
+    """Every test runs in :func:`isolated_env`: its own HOME and XDG dirs, no TASKCLF_*."""
     home = tmp_path / "home"
-    for sub in ("", ".config", ".local/share", ".local/state", ".cache", "run"):
-        (home / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local/state"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
-    for key in list(os.environ):
-        if key.startswith("TASKCLF_") or key in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
-            monkeypatch.delenv(key)
+    env = isolated_env(home)
+    for key in os.environ.keys() - env.keys():
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
     return home
 
 
@@ -88,30 +86,20 @@ def make_store(tmp_path: Path, bundle: ModelBundle) -> Any:
         *,
         match_bundle: bool = True,
     ) -> Path:
-        store = CalibratorStore(
-            global_calibrator=TemperatureCalibrator(global_t),
-            user_calibrators={u: TemperatureCalibrator(t) for u, t in (users or {}).items()},
-            method="temperature",
-            model_bundle_id=bundle.bundle_id if match_bundle else None,
-            model_schema_hash=bundle.schema_hash if match_bundle else None,
-            created_at="2026-01-09T00:00:00+00:00",
-        )
+        store = temperature_store(bundle if match_bundle else None, global_t, users)
         return save_calibrator_store(store, tmp_path / name)
 
     return make
 
 
 @pytest.fixture
+def daemons(tmp_path: Path, bundle_dir: Path, isolated_home: Path) -> Iterator[Daemons]:
+    """Daemon configurations under ``tmp_path`` (in this test's HOME); all killed at the end."""
+    with running_daemons(tmp_path, bundle_dir) as made:
+        yield made
+
+
+@pytest.fixture
 def taskclf_sample() -> Path:
     """taskclf's own artifacts, kept under tests/fixtures/ (see their README)."""
     return TASKCLF_SAMPLE
-
-
-def window_stream(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Windows without their training label (what a collector drops)."""
-    return [{k: v for k, v in w.items() if k != "label"} for w in windows]
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path

@@ -7,15 +7,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from daemon.configfile import toml_value
+
 __all__ = [
     "DaemonProcess",
     "Daemons",
+    "Producer",
     "isolated_env",
     "read_records",
     "run_cli",
@@ -78,16 +82,21 @@ def run_cli(
     )
 
 
+# never inherited by a test or its subprocesses: the user's settings, systemd's notify/watchdog
+_NOT_INHERITED = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+
+
 def isolated_env(home: Path, *, runtime_dir: bool = True) -> dict[str, str]:
     """``os.environ`` with HOME and XDG_* under ``home`` and no TASKCLF_*/sd_notify variables.
 
-    For daemons shared by several tests, which outlive conftest's per-test isolation.
-    ``runtime_dir=False`` leaves XDG_RUNTIME_DIR unset (an ssh, su or cron shell).
+    The one isolation: conftest applies it to every test's own environment, and daemons shared
+    by several tests (which outlive that) get it explicitly. ``runtime_dir=False`` leaves
+    XDG_RUNTIME_DIR unset (an ssh, su or cron shell).
     """
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("TASKCLF_") and k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")
+        if not k.startswith("TASKCLF_") and k not in _NOT_INHERITED
     }
     dirs = {
         "HOME": "",
@@ -105,16 +114,6 @@ def isolated_env(home: Path, *, runtime_dir: bool = True) -> dict[str, str]:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         env[key] = str(path)
     return env
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
 class DaemonProcess:
@@ -149,7 +148,7 @@ class DaemonProcess:
                 self.settings.pop(key, None)
             else:
                 self.settings[key] = value
-        body = "".join(f"{k} = {_toml_value(v)}\n" for k, v in self.settings.items())
+        body = "".join(f"{k} = {toml_value(v)}\n" for k, v in self.settings.items())
         self.config.write_text(body)
         return self.config
 
@@ -373,6 +372,54 @@ class DaemonProcess:
             self.drop(name, dict(window))
             names.append(name)
         return names
+
+    @contextmanager
+    def producing(
+        self, windows: Sequence[Mapping[str, Any]], rate: float, prefix: str = "w"
+    ) -> Iterator[Producer]:
+        """A :class:`Producer` dropping ``windows`` into this spool; stopped on leaving."""
+        producer = Producer(self, windows, rate, prefix)
+        try:
+            yield producer
+        finally:
+            producer.stop()
+
+
+class Producer:
+    """A thread that drops windows one file each at ``rate`` a second, paced by the clock."""
+
+    def __init__(
+        self, daemon: DaemonProcess, windows: Sequence[Mapping[str, Any]], rate: float, prefix: str
+    ) -> None:
+        self.dropped_at: dict[str, float] = {}  # file name -> time.monotonic() of its rename
+        self._daemon = daemon
+        self._windows = windows
+        self._rate = rate
+        self._prefix = prefix
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="collector")
+        self._thread.start()
+
+    def _run(self) -> None:
+        t0 = time.monotonic()
+        for i, window in enumerate(self._windows):
+            if self._stop.wait(max(0.0, t0 + i / self._rate - time.monotonic())):
+                return
+            [name] = self._daemon.drop_windows([window], prefix=self._prefix)
+            self.dropped_at[name] = time.monotonic()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def finish(self, timeout: float = 60.0) -> None:
+        """Until every window is dropped."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"the producer did not finish within {timeout} s"
+        assert len(self.dropped_at) == len(self._windows), "the producer stopped early"
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _utc(ts: str) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import window_stream
+from helpers import window_stream
 
 from taskclf_core import _lgbm
 from taskclf_core.bundle import ModelBundle, load_bundle, save_bundle

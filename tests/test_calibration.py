@@ -6,8 +6,8 @@ import functools
 import math
 
 import numpy as np
-import numpy.typing as npt
 import pytest
+from helpers import synthetic_probs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -22,21 +22,9 @@ from taskclf_core.calibration import (
 from taskclf_core.errors import CalibrationError
 from taskclf_core.fitting import fit_isotonic_calibrator, fit_temperature_calibrator
 from taskclf_core.labels import N_CLASSES
+from taskclf_core.types import FloatArray
 
-FloatArray = npt.NDArray[np.float64]
 K = N_CLASSES
-
-
-def _synthetic(seed: int, n: int, scale: float) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-    rng = np.random.default_rng(seed)
-    logits = rng.normal(size=(n, K)) * 2.0
-    truth = np.exp(logits - logits.max(axis=1, keepdims=True))
-    truth /= truth.sum(axis=1, keepdims=True)
-    y = (truth.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
-    s = logits * scale
-    probs = np.exp(s - s.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    return probs, y
 
 
 @functools.cache
@@ -44,7 +32,7 @@ def fitted_calibrators() -> tuple[Calibrator, ...]:
     """Calibrators as taskclf_core.fitting produces them (built once, lazily)."""
     out: list[Calibrator] = []
     for seed, scale in ((1, 2.0), (2, 0.4)):
-        probs, y = _synthetic(seed, 400, scale)
+        probs, y = synthetic_probs(seed, 400, scale)
         out.append(fit_temperature_calibrator(probs, y)[0])
         out.append(fit_isotonic_calibrator(probs, y))
     return tuple(out)

@@ -10,8 +10,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from conftest import window_stream
 from daemon_harness import read_records, run_cli
+from helpers import window_stream
 
 from daemon.cli import EXIT_CODES, _parser, exit_code_for, main
 from daemon.paths import default_config_file, default_data_dir

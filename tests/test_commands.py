@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import window_stream, write_jsonl
+from helpers import Window, temperature_store, window_stream, write_jsonl
 
 from daemon.artifacts import load_store
 from daemon.cli import main
@@ -32,9 +32,6 @@ from taskclf_core.metrics import calibration_metrics, nll
 from taskclf_core.schema import parse_ts, parse_window
 from taskclf_core.synthetic import generate_windows
 from taskclf_core.vetting import calibrate_windows, parse_labelled
-
-Window = dict[str, Any]
-
 
 # --- data ----------------------------------------------------------------------------------
 
@@ -288,13 +285,7 @@ def test_calibrate_refuses_to_replace_a_dir_that_is_not_a_store(
 
 def _old_and_new(bundle: ModelBundle) -> tuple[CalibratorStore, CalibratorStore]:
     def make(t: float) -> CalibratorStore:
-        return CalibratorStore(
-            global_calibrator=TemperatureCalibrator(t),
-            user_calibrators={"u-ada": TemperatureCalibrator(t / 2)},
-            model_bundle_id=bundle.bundle_id,
-            model_schema_hash=bundle.schema_hash,
-            created_at="2026-01-10T00:00:00+00:00",
-        )
+        return temperature_store(bundle, t, {"u-ada": t / 2})
 
     return make(1.5), make(2.5)
 

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import window_stream
 from daemon_harness import DaemonProcess, Daemons, isolated_env
+from helpers import Window, window_stream
 
 MAX_FILE_BYTES = 200_000
-Window = dict[str, Any]
 
 
 @pytest.fixture(scope="module")

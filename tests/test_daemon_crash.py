@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 import random
 import resource
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import window_stream
-from daemon_harness import DaemonProcess, Daemons, running_daemons
+from daemon_harness import DaemonProcess, Daemons
+from helpers import Window, in_time_order
 
 from taskclf_core.synthetic import generate_windows
 
@@ -22,20 +18,11 @@ N_KILLS = 5
 DROP_RATE = 250.0  # windows a second from the simulated collectors
 VOLATILE = ("processed_at", "source")  # the only fields a restart may change
 
-Window = dict[str, Any]
-
-
-@pytest.fixture
-def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
-    with running_daemons(tmp_path, bundle_dir) as made:
-        yield made
-
 
 @pytest.fixture(scope="module")
 def crash_windows() -> list[Window]:
     """2,000 windows of three users, interleaved in time order (each user's in time order)."""
-    windows = window_stream(generate_windows(days=7, seed=23))
-    windows.sort(key=lambda w: (w["bucket_start_ts"], w["user_id"]))
+    windows = in_time_order(generate_windows(days=7, seed=23))
     assert len(windows) >= N_WINDOWS
     return windows[:N_WINDOWS]
 
@@ -65,22 +52,8 @@ def test_sigkill_at_random_moments_loses_duplicates_and_changes_nothing(
     d = daemons.new("crashy")
     d.start()
 
-    stop = threading.Event()
-    dropped = 0
-
-    def produce() -> None:
-        nonlocal dropped
-        t0 = time.monotonic()
-        for i, window in enumerate(crash_windows):
-            if stop.wait(max(0.0, t0 + i / DROP_RATE - time.monotonic())):
-                return
-            d.drop_windows([window], prefix="c")
-            dropped = i + 1
-
-    producer = threading.Thread(target=produce, name="collector")
-    producer.start()
     kills: list[int] = []
-    try:
+    with d.producing(crash_windows, DROP_RATE, prefix="c") as producer:
         for _ in range(N_KILLS):
             # kill while it works: once it has logged a random number of further windows
             target = min(N_WINDOWS, len(d.records()) + rng.randint(1, 250))
@@ -88,12 +61,7 @@ def test_sigkill_at_random_moments_loses_duplicates_and_changes_nothing(
             d.kill()
             kills.append(len(d.records()))
             d.start()
-        producer.join(60)
-        assert not producer.is_alive(), "the producer did not finish"
-    finally:
-        stop.set()
-        producer.join()
-    assert dropped == N_WINDOWS
+        producer.finish(60)
 
     d.wait_labelled(crash_windows, timeout=60)
     d.wait_for(lambda: not d.files("new") and not d.files("cur"), 30, "new/ and cur/ to be empty")

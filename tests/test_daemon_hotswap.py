@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -14,25 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import window_stream
 from daemon_harness import DaemonProcess, Daemons, isolated_env, running_daemons
+from helpers import Window, isotonic_regressor_json, temperature_store, window_stream
 
 from daemon.runtime.status import evaluate
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import (
-    CalibratorStore,
-    TemperatureCalibrator,
     load_calibrator_store,
     save_calibrator_store,
 )
-
-Window = dict[str, Any]
-
-
-@pytest.fixture
-def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
-    with running_daemons(tmp_path, bundle_dir) as made:
-        yield made
 
 
 @pytest.fixture(scope="module")
@@ -92,27 +82,12 @@ def test_symlink_swap_while_streaming(
     d.start()
 
     windows = users_interleaved[:500]
-    dropped_at: dict[str, float] = {}
-    stop = threading.Event()
-
-    def produce() -> None:  # ~100 windows a second, paced by the clock
-        t0 = time.monotonic()
-        for i, window in enumerate(windows):
-            if stop.wait(max(0.0, t0 + i / 100 - time.monotonic())):
-                return
-            [name] = d.drop_windows([window], prefix="s")
-            dropped_at[name] = time.monotonic()
-
-    producer = threading.Thread(target=produce)
-    producer.start()
-    try:
+    with d.producing(windows, rate=100, prefix="s") as producer:
+        dropped_at = producer.dropped_at
         d.wait_for(lambda: len(dropped_at) >= 200, 20, "200 windows dropped")
         swapped_at, swapped_wall = time.monotonic(), time.time()
         swap_symlink(link, store_b)
-        producer.join(30)
-    finally:
-        stop.set()
-        producer.join()
+        producer.finish(30)
 
     records = d.wait_labelled(windows, timeout=30)
     assert len(records) == len(windows), "a window was logged twice"
@@ -214,18 +189,9 @@ def test_reload_command_and_sighup_apply_changes_no_event_announced(
 
 # --- refused stores -----------------------------------------------------------------------------
 
-ISOTONIC_REGRESSOR = {
-    "X_thresholds_": [0.0, 0.5, 1.0],
-    "y_thresholds_": [0.0, 0.4, 1.0],
-    "X_min_": 0.0,
-    "X_max_": 1.0,
-    "increasing_": True,
-    "out_of_bounds": "clip",
-}
-
-
-# a JSON NaN literal in the thresholds, as a careless writer could produce
-NAN_REGRESSOR = json.dumps(ISOTONIC_REGRESSOR).replace("[0.0, 0.5", "[NaN, 0.5", 1)
+ISOTONIC_REGRESSOR = isotonic_regressor_json()
+# json.dumps writes a NaN literal in the thresholds, as a careless writer could
+NAN_REGRESSOR = isotonic_regressor_json(X_thresholds_=[math.nan, 0.25, 1.0])
 
 
 def _edit_json(path: Path, **changes: Any) -> None:
@@ -234,10 +200,9 @@ def _edit_json(path: Path, **changes: Any) -> None:
     path.write_text(json.dumps(data, indent=2))
 
 
-def _isotonic(store: Path, regressors: list[Any] | str) -> None:
+def _isotonic(store: Path, regressors: list[Any]) -> None:
     _edit_json(store / "store.json", method="isotonic")
-    text = regressors if isinstance(regressors, str) else json.dumps(regressors)
-    (store / "global.json").write_text('{"type": "isotonic", "regressors": ' + text + "}")
+    (store / "global.json").write_text(json.dumps({"type": "isotonic", "regressors": regressors}))
 
 
 def _unsafe_user(store: Path) -> None:
@@ -294,7 +259,7 @@ CORRUPTIONS: list[tuple[str, Mutation, str]] = [
     ),
     (
         "isotonic-nan-threshold",
-        lambda s: _isotonic(s, "[" + ",".join([NAN_REGRESSOR] * 8) + "]"),
+        lambda s: _isotonic(s, [NAN_REGRESSOR] * 8),
         "finite",
     ),
     (
@@ -318,16 +283,7 @@ def refusing(
 ) -> Iterator[tuple[DaemonProcess, Path, Path]]:
     """One daemon whose store is a symlink to a valid store ``good`` (for the refusal cases)."""
     root = tmp_path_factory.mktemp("refusing")
-    good = save_calibrator_store(
-        CalibratorStore(
-            global_calibrator=TemperatureCalibrator(1.3),
-            user_calibrators={"u-ada": TemperatureCalibrator(0.8)},
-            method="temperature",
-            model_bundle_id=bundle.bundle_id,
-            model_schema_hash=bundle.schema_hash,
-        ),
-        root / "good",
-    )
+    good = save_calibrator_store(temperature_store(bundle, 1.3, {"u-ada": 0.8}), root / "good")
     link = root / "store"
     os.symlink(good, link)
     with running_daemons(root, bundle_dir, isolated_env(root / "home")) as made:

@@ -6,15 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import window_stream
-from daemon_harness import DaemonProcess, Daemons, isolated_env, run_cli, running_daemons
+from daemon_harness import DaemonProcess, Daemons, isolated_env, run_cli
+from helpers import Window, in_time_order
 
 from daemon.runtime.lock import running_pid
 from taskclf_core.synthetic import generate_windows
@@ -22,20 +19,10 @@ from taskclf_core.synthetic import generate_windows
 N_WINDOWS = 300
 RATE = 100.0  # windows a second from the simulated collector
 
-Window = dict[str, Any]
-
-
-@pytest.fixture
-def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
-    with running_daemons(tmp_path, bundle_dir, isolated_env(tmp_path / "home-a")) as made:
-        yield made
-
 
 @pytest.fixture(scope="module")
 def windows() -> list[Window]:
-    stream = window_stream(generate_windows(days=4, seed=31))
-    stream.sort(key=lambda w: (w["bucket_start_ts"], w["user_id"]))
-    return stream[:N_WINDOWS]
+    return in_time_order(generate_windows(days=4, seed=31))[:N_WINDOWS]
 
 
 def keys(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -63,20 +50,6 @@ def assert_refused(second: DaemonProcess, running: DaemonProcess) -> None:
     assert len(err.strip().splitlines()) == 1, err
 
 
-def stream_in(d: DaemonProcess, windows: list[Window]) -> threading.Thread:
-    """Drop ``windows`` one file each at RATE a second, from a thread."""
-
-    def produce() -> None:
-        t0 = time.monotonic()
-        for i, window in enumerate(windows):
-            time.sleep(max(0.0, t0 + i / RATE - time.monotonic()))
-            d.drop_windows([window], prefix="w")
-
-    thread = threading.Thread(target=produce, name="collector")
-    thread.start()
-    return thread
-
-
 def status_from(env: dict[str, str], config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(*args, "--config", str(config), env=env, timeout=60)
 
@@ -96,8 +69,7 @@ def test_two_daemons_on_one_spool_refuse_each_other_whatever_the_environment(
         # no XDG_RUNTIME_DIR, and a state_dir of its own (an old config)
         intruder(daemons, "no-runtime", no_runtime),
     ]
-    producer = stream_in(first, windows)
-    try:
+    with first.producing(windows, RATE) as producer:
         for second in others:
             assert_refused(second, first)
         # the same config file too, from a shell without XDG_RUNTIME_DIR
@@ -111,8 +83,7 @@ def test_two_daemons_on_one_spool_refuse_each_other_whatever_the_environment(
         )
         assert same.returncode == 1, same.stderr[-3000:]
         assert str(first.pid) in same.stderr
-    finally:
-        producer.join()
+        producer.finish()
 
     records = first.wait_labelled(windows, timeout=30)
     assert len(records) == N_WINDOWS, "a window was logged twice"
@@ -150,12 +121,10 @@ def test_two_configs_sharing_only_the_label_directory_refuse_each_other(
         isolated_env(tmp_path / "home-b", runtime_dir=False),
         spool_dir=str(tmp_path / "second" / "spool"),
     )
-    producer = stream_in(first, windows)
-    try:
+    with first.producing(windows, RATE) as producer:
         assert_refused(second, first)
         assert "label log" in second.stderr_text() or str(first.labels_dir) in second.stderr_text()
-    finally:
-        producer.join()
+        producer.finish()
     records = first.wait_labelled(windows, timeout=30)
     assert len(records) == len(set(keys(records))) == N_WINDOWS
     # the refused start left nothing that `status` could mistake for a daemon on its spool

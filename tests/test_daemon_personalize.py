@@ -7,15 +7,14 @@ import io
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import window_stream
-from daemon_harness import DaemonProcess, Daemons, running_daemons
+from daemon_harness import DaemonProcess, Daemons
+from helpers import Window, window_stream
 from labelling import reproduction_error, reproduction_tolerance, spans_from
 
 from taskclf_core.bundle import ModelBundle
@@ -33,17 +32,10 @@ from taskclf_core.spans import spans_to_csv
 from taskclf_core.synthetic import generate_windows
 from taskclf_core.vetting import parse_labelled
 
-Window = dict[str, Any]
 pytestmark = pytest.mark.slow
 
 LABELLED_DAYS = 5
 START = datetime(2026, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
-    with running_daemons(tmp_path, bundle_dir) as made:
-        yield made
 
 
 @pytest.fixture(scope="module")

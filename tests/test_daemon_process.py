@@ -9,13 +9,12 @@ import socket
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import window_stream
-from daemon_harness import DaemonProcess, Daemons, running_daemons
+from daemon_harness import DaemonProcess, Daemons
+from helpers import window_stream
 
 from daemon.runtime.lock import running_pid
 from daemon.runtime.status import evaluate
@@ -56,12 +55,6 @@ STATUS_KEYS: dict[str, set[str] | None] = {
     "label_log": None,
     "latency_ms": {"p50", "p99"},
 }
-
-
-@pytest.fixture
-def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
-    with running_daemons(tmp_path, bundle_dir) as made:
-        yield made
 
 
 @pytest.fixture(scope="module")

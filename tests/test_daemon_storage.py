@@ -22,27 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import window_stream
-from daemon_harness import DaemonProcess, Daemons, running_daemons
+from daemon_harness import DaemonProcess, Daemons
+from helpers import Window, in_time_order, window_stream
 
 from taskclf_core.synthetic import generate_windows
 
-Window = dict[str, Any]
 VOLATILE = ("processed_at", "source")  # the only fields a stall or a restart may change
-
-
-@pytest.fixture
-def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
-    with running_daemons(tmp_path, bundle_dir) as made:
-        yield made
 
 
 @pytest.fixture(scope="module")
 def windows() -> list[Window]:
     """Three users interleaved in time order (each user's in time order)."""
-    stream = window_stream(generate_windows(days=7, seed=41))
-    stream.sort(key=lambda w: (w["bucket_start_ts"], w["user_id"]))
-    return stream
+    return in_time_order(generate_windows(days=7, seed=41))
 
 
 def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
@@ -136,18 +127,6 @@ def status_cli(d: DaemonProcess) -> tuple[int, dict[str, Any]]:
     return result.returncode, json.loads(result.stdout)
 
 
-def stream(d: DaemonProcess, windows: list[Window], rate: float) -> threading.Thread:
-    def produce() -> None:
-        t0 = time.monotonic()
-        for i, window in enumerate(windows):
-            time.sleep(max(0.0, t0 + i / rate - time.monotonic()))
-            d.drop_windows([window], prefix="w")
-
-    thread = threading.Thread(target=produce, name="collector")
-    thread.start()
-    return thread
-
-
 def _two_days(windows: list[Window], n: int) -> tuple[list[Window], list[Window]]:
     days: dict[str, list[Window]] = {}
     for window in windows:
@@ -167,13 +146,11 @@ def test_full_disk_stalls_degraded_and_resumes_exactly_once_without_a_restart(
     d = daemons.new()
     with small_tmpfs(d.labels_dir, "256k"), TornLineWatch(d.labels_dir) as watch:
         d.start()
-        producer = stream(d, todo, rate=300.0)
-        try:
+        with d.producing(todo, rate=300.0) as producer:
             status = d.wait_status(
                 lambda s: s.get("storage_error"), 60, "the full disk to show in status"
             )
-        finally:
-            producer.join()
+            producer.finish()
         error = status["storage_error"]
         assert error["errno"] == "ENOSPC", error
         assert str(d.labels_dir) in error["message"], error
@@ -500,15 +477,13 @@ def test_sigstop_and_sigcont_lose_and_duplicate_nothing(
     d = daemons.new()
     d.start()
     todo = windows[:200]
-    producer = stream(d, todo, rate=400.0)
-    try:
+    with d.producing(todo, rate=400.0) as producer:
         for _ in range(5):
             os.kill(d.pid, signal.SIGSTOP)
             d.wait_for(lambda: len(d.files("new")) >= 5, 10, "files to pile up")
             os.kill(d.pid, signal.SIGCONT)
             d.wait_for(lambda: not d.files("new") or not producer.is_alive(), 10, "catch up")
-    finally:
-        producer.join()
+        producer.finish()
     d.wait_labelled(todo, timeout=30)
     assert len(by_key(d.records())) == len(todo)
     d.wait_status(lambda s: s["windows"]["labelled"] == len(todo), 10, "the count in status")

@@ -8,13 +8,12 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import window_stream
-from daemon_harness import Daemons, running_daemons
+from daemon_harness import Daemons
+from helpers import window_stream
 
 from daemon.cli import _parser
 from daemon.configfile import render_settings_table
@@ -126,12 +125,6 @@ def test_the_example_record_has_exactly_the_fields_the_daemon_writes(
 
 
 # --- spool.md: the collector examples, run against the real daemon ------------------------
-
-
-@pytest.fixture
-def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
-    with running_daemons(tmp_path, bundle_dir) as made:
-        yield made
 
 
 @pytest.mark.slow

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pytest
+from helpers import synthetic_probs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -32,28 +32,9 @@ from taskclf_core.fitting import (
 )
 from taskclf_core.labels import CORE_LABELS, N_CLASSES
 from taskclf_core.metrics import nll
+from taskclf_core.types import FloatArray, IntArray
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-
-def synthetic(
-    seed: int, n: int, scale: float, *, spread: float = 2.0
-) -> tuple[FloatArray, IntArray]:
-    """Labels drawn from softmax(logits); the model reports softmax(scale * logits).
-
-    ``scale`` > 1 makes the model over-confident (best T ≈ scale), < 1 under-confident.
-    """
-    rng = np.random.default_rng(seed)
-    logits = rng.normal(size=(n, N_CLASSES)) * spread
-    truth = np.exp(logits - logits.max(axis=1, keepdims=True))
-    truth /= truth.sum(axis=1, keepdims=True)
-    y = (truth.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
-    s = logits * scale
-    probs = np.exp(s - s.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
-    return probs, y
 
 
 def nll_at(t: float, probs: FloatArray, y: IntArray) -> float:
@@ -76,7 +57,7 @@ DATASETS = [
 
 @pytest.mark.parametrize(("seed", "n", "scale"), DATASETS)
 def test_optimiser_never_loses_to_taskclf_grid(seed: int, n: int, scale: float) -> None:
-    probs, y = synthetic(seed, n, scale)
+    probs, y = synthetic_probs(seed, n, scale)
     calibrator, fit = fit_temperature_calibrator(probs, y)
     t_grid = grid_temperature(probs, y)
     assert 0.05 <= t_grid <= 20.0  # the guarantee covers grid points inside the bounds
@@ -91,7 +72,7 @@ def test_optimiser_never_loses_to_taskclf_grid(seed: int, n: int, scale: float) 
 def test_optimiser_agrees_with_scipy_bounded_minimiser(seed: int, n: int, scale: float) -> None:
     from scipy.optimize import minimize_scalar  # type: ignore[import-untyped]
 
-    probs, y = synthetic(seed, n, scale)
+    probs, y = synthetic_probs(seed, n, scale)
     _, fit = fit_temperature_calibrator(probs, y)
     res = minimize_scalar(
         lambda u: nll_at(math.exp(u), probs, y),
@@ -105,7 +86,7 @@ def test_optimiser_agrees_with_scipy_bounded_minimiser(seed: int, n: int, scale:
 
 @pytest.mark.parametrize("true_t", [0.3, 3.0])
 def test_recovers_a_known_temperature(true_t: float) -> None:
-    probs, y = synthetic(11, 3000, true_t)
+    probs, y = synthetic_probs(11, 3000, true_t)
     _, fit = fit_temperature_calibrator(probs, y)
     assert fit.temperature == pytest.approx(true_t, rel=0.15)
 
@@ -138,7 +119,7 @@ def test_optimum_below_lower_bound_is_reported() -> None:
 
 
 def test_custom_bounds_clamp_and_flag() -> None:
-    probs, y = synthetic(3, 2000, 3.0)
+    probs, y = synthetic_probs(3, 2000, 3.0)
     _, fit = fit_temperature_calibrator(probs, y, bounds=(0.5, 2.0))
     assert fit.temperature == 2.0
     assert fit.at_bound
@@ -155,7 +136,7 @@ def test_flat_rows_keep_temperature_one() -> None:
 
 
 def test_grid_lands_on_its_lattice() -> None:
-    probs, y = synthetic(2, 1000, 0.5)
+    probs, y = synthetic_probs(2, 1000, 0.5)
     t = grid_temperature(probs, y)
     assert round(t * 100) == pytest.approx(t * 100, abs=1e-6)
     assert 0.4 <= t <= 0.6
@@ -272,11 +253,11 @@ def test_eligibility_refuses_ragged_columns() -> None:
 def test_isotonic_matches_sklearn_per_class() -> None:
     from sklearn.isotonic import IsotonicRegression
 
-    probs, y = synthetic(21, 1500, 2.0)
+    probs, y = synthetic_probs(21, 1500, 2.0)
     calibrator = fit_isotonic_calibrator(probs, y)
     assert isinstance(calibrator, IsotonicCalibrator)
     assert len(calibrator.regressors) == N_CLASSES
-    probe = np.concatenate([np.linspace(-0.1, 1.1, 241), synthetic(22, 300, 2.0)[0].ravel()])
+    probe = np.concatenate([np.linspace(-0.1, 1.1, 241), synthetic_probs(22, 300, 2.0)[0].ravel()])
     for c, regressor in enumerate(calibrator.regressors):
         reference = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1, increasing=True).fit(
             probs[:, c], (y == c).astype(float)
@@ -285,7 +266,7 @@ def test_isotonic_matches_sklearn_per_class() -> None:
 
 
 def test_isotonic_handles_a_class_never_seen() -> None:
-    probs, y = synthetic(23, 400, 1.0)
+    probs, y = synthetic_probs(23, 400, 1.0)
     y = np.where(y == 5, 4, y)
     calibrator = fit_isotonic_calibrator(probs, y)
     np.testing.assert_array_equal(calibrator.regressors[5].predict(probs[:, 5]), 0.0)
@@ -315,7 +296,7 @@ def store_data() -> tuple[FloatArray, IntArray, list[str], list[datetime]]:
         u, s, _ = user_rows(user, windows, days, 1)
         users += u
         starts += s
-    probs, y = synthetic(31, len(users), 2.5)
+    probs, y = synthetic_probs(31, len(users), 2.5)
     return probs, y, users, starts
 
 

@@ -22,24 +22,6 @@ linux_only = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    home = tmp_path / "home"
-    # exist_ok: a shared conftest may have isolated HOME the same way already
-    home.mkdir(exist_ok=True)
-    monkeypatch.setenv("HOME", str(home))
-    for var, sub in {
-        "XDG_CONFIG_HOME": ".config",
-        "XDG_DATA_HOME": ".local/share",
-        "XDG_STATE_HOME": ".local/state",
-        "XDG_CACHE_HOME": ".cache",
-        "XDG_RUNTIME_DIR": "run",
-    }.items():
-        monkeypatch.setenv(var, str(home / sub))
-    for var in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
-        monkeypatch.delenv(var, raising=False)
-
-
 class RecordingLog:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, dict[str, Any]]] = []

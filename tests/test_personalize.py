@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import temperature_store
 from labelling import spans_from
 
 from taskclf_core.bundle import ModelBundle
@@ -46,14 +47,7 @@ def logged(bundle: ModelBundle, stream: list[dict[str, Any]]) -> LoggedWindows:
 
 
 def base_store(bundle: ModelBundle, **users: float) -> CalibratorStore:
-    return CalibratorStore(
-        global_calibrator=TemperatureCalibrator(1.3),
-        user_calibrators={u: TemperatureCalibrator(t) for u, t in users.items()},
-        method="temperature",
-        model_bundle_id=bundle.bundle_id,
-        model_schema_hash=bundle.schema_hash,
-        created_at="2026-01-10T00:00:00Z",
-    )
+    return temperature_store(bundle, 1.3, users)
 
 
 def run(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import temperature_store
 from labelling import spans_from
 
 from daemon.cli import main
@@ -58,13 +59,7 @@ def setup(
     tmp_path: Path, bundle: ModelBundle, bundle_dir: Path, stream: list[dict[str, Any]]
 ) -> dict[str, Any]:
     data_dir = tmp_path / "data"
-    base = CalibratorStore(
-        global_calibrator=TemperatureCalibrator(1.3),
-        method="temperature",
-        model_bundle_id=bundle.bundle_id,
-        model_schema_hash=bundle.schema_hash,
-        created_at="2026-01-10T00:00:00Z",
-    )
+    base = temperature_store(bundle, 1.3)
     store_path = tmp_path / "stores" / "current"
     save_calibrator_store(base, store_path)
     write_log(data_dir, bundle, stream, base, drop_model_probs=30)

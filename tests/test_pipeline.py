@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import window_stream
+from helpers import window_stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

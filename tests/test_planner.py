@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from conftest import window_stream
+from helpers import window_stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

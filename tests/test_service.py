@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from helpers import unit_keys
 
 from daemon.commands import service
 from daemon.commands.service import (
@@ -46,24 +47,10 @@ PLIST_REL = f"Library/LaunchAgents/{PLIST_NAME}"
 SOURCE_ROOT = Path(__file__).resolve().parents[1]  # the checkout, not the installed wheel
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private HOME and XDG tree, so nothing touches the real user's configuration."""
-    home = tmp_path / "home"
-    # exist_ok: a shared conftest may have isolated HOME the same way already
-    home.mkdir(exist_ok=True)
-    monkeypatch.setenv("HOME", str(home))
-    for var, sub in {
-        "XDG_CONFIG_HOME": ".config",
-        "XDG_DATA_HOME": ".local/share",
-        "XDG_STATE_HOME": ".local/state",
-        "XDG_CACHE_HOME": ".cache",
-    }.items():
-        monkeypatch.setenv(var, str(home / sub))
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    return home
+@pytest.fixture
+def home(isolated_home: Path) -> Path:
+    """The test's private HOME (conftest's): nothing touches the real user's configuration."""
+    return isolated_home
 
 
 class FakeRunner:
@@ -81,21 +68,6 @@ class FakeRunner:
 def files_under(root: Path) -> set[str]:
     """Every non-directory entry under ``root``, relative, symlinks included."""
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_symlink() or not p.is_dir()}
-
-
-def service_section(unit: str) -> dict[str, list[str]]:
-    keys: dict[str, list[str]] = {}
-    section = ""
-    for line in unit.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            section = line
-            continue
-        key, _, value = line.partition("=")
-        keys.setdefault(f"{section}{key}", []).append(value)
-    return keys
 
 
 def verify_unit(unit_text: str, directory: Path) -> None:
@@ -132,7 +104,7 @@ def test_rendered_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
 def test_rendered_unit_content() -> None:
     argv = entry_point()
     unit = render_systemd()
-    keys = service_section(unit)
+    keys = unit_keys(unit)
     assert PLACEHOLDER.search(unit) is None
     assert keys["[Service]Type"] == ["notify"]
     assert keys["[Service]NotifyAccess"] == ["main"]
@@ -152,7 +124,7 @@ def test_rendered_unit_content() -> None:
 
 def test_unit_has_no_mount_namespace_options() -> None:
     # these need user namespaces in a user unit: ignored or fatal, never protective
-    keys = service_section(render_systemd())
+    keys = unit_keys(render_systemd())
     for option in ("PrivateTmp", "ProtectSystem", "ProtectHome", "PrivateDevices", "PrivateUsers"):
         assert f"[Service]{option}" not in keys, option
 
@@ -163,7 +135,7 @@ def test_exec_path_with_spaces_percent_and_dollar_verifies(tmp_path: Path) -> No
     python = bindir / "python"
     python.symlink_to(real_executable())
     unit = render_systemd([str(python), "-m", "daemon"])
-    exec_start = service_section(unit)["[Service]ExecStart"]
+    exec_start = unit_keys(unit)["[Service]ExecStart"]
     # % is a specifier even in the program path; $ is only expanded in arguments
     escaped = str(python).replace("%", "%%")
     assert exec_start == [f'"{escaped}" -m daemon run']
@@ -172,7 +144,7 @@ def test_exec_path_with_spaces_percent_and_dollar_verifies(tmp_path: Path) -> No
 
 def test_arguments_are_escaped_for_systemd() -> None:
     unit = render_systemd(["/opt/bin/x", "a b", "$HOME", "50%", 'say "hi"', "back\\slash", ";", ""])
-    assert service_section(unit)["[Service]ExecStart"] == [
+    assert unit_keys(unit)["[Service]ExecStart"] == [
         '/opt/bin/x "a b" $$HOME 50%% "say \\"hi\\"" "back\\\\slash" \\; "" run'
     ]
 
@@ -585,7 +557,7 @@ def test_installed_templates_are_the_packaging_files() -> None:
 def test_unit_with_config_passes_it_to_run_and_verifies(tmp_path: Path) -> None:
     config = tmp_path / "my configs 100%" / "$daemon.toml"
     unit = render_systemd(config=config)
-    (exec_start,) = service_section(unit)["[Service]ExecStart"]
+    (exec_start,) = unit_keys(unit)["[Service]ExecStart"]
     assert exec_start.endswith(
         ' run --config "' + str(config).replace("%", "%%").replace("$", "$$") + '"'
     )
@@ -628,7 +600,7 @@ def test_cli_install_takes_config_and_defaults_to_the_existing_default_file(
     # no default config file: the unit names none (the daemon finds its defaults itself)
     assert run_service_command(parser.parse_args(["install", "--no-start"])) == 0
     unit = (home / UNIT_REL).read_text(encoding="utf-8")
-    assert "--config" not in service_section(unit)["[Service]ExecStart"][0]
+    assert "--config" not in unit_keys(unit)["[Service]ExecStart"][0]
 
     # the default file exists: pinned, so the service reads what `doctor` checked whatever
     # XDG_CONFIG_HOME the user manager has

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import unit_keys
 
 from daemon.cli import main
 from daemon.commands.service import (
@@ -33,21 +34,6 @@ class Recorder:
         return 0
 
 
-def keys(unit: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    section = ""
-    for raw in unit.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            section = line
-            continue
-        key, _, value = line.partition("=")
-        out.setdefault(f"{section}{key}", []).append(value)
-    return out
-
-
 def test_collector_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     if SYSTEMD_ANALYZE is None:
         pytest.skip("systemd-analyze is not installed: cannot verify the rendered unit")
@@ -68,8 +54,8 @@ def test_collector_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
 
 def test_collector_unit_runs_collect_after_the_daemon_with_the_same_hardening() -> None:
     daemon, collector = (
-        keys(render_systemd(unit=DAEMON_UNIT)),
-        keys(render_systemd(unit=COLLECTOR_UNIT)),
+        unit_keys(render_systemd(unit=DAEMON_UNIT)),
+        unit_keys(render_systemd(unit=COLLECTOR_UNIT)),
     )
     assert collector["[Service]ExecStart"][0].endswith(" collect")
     assert collector["[Unit]After"] == ["taskclf-daemon.service"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import isotonic_regressor_json
 
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import (
@@ -36,16 +37,7 @@ TEMPERATURE_JSON = {"type": "temperature", "temperature": 1.5}
 
 
 def isotonic_json(n: int = N_CLASSES, **override: Any) -> dict[str, Any]:
-    regressor = {
-        "X_thresholds_": [0.0, 0.25, 1.0],
-        "y_thresholds_": [0.0, 0.5, 1.0],
-        "X_min_": 0.0,
-        "X_max_": 1.0,
-        "increasing_": True,
-        "out_of_bounds": "clip",
-    }
-    regressor.update(override)
-    return {"type": "isotonic", "regressors": [dict(regressor) for _ in range(n)]}
+    return {"type": "isotonic", "regressors": [isotonic_regressor_json(**override)] * n}
 
 
 @functools.cache

@@ -1,0 +1,111 @@
+"""Plain test helpers (no fixtures): window streams, JSONL files, synthetic data, stores, units."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from taskclf_core.bundle import ModelBundle
+from taskclf_core.calibration import CalibratorStore, TemperatureCalibrator
+from taskclf_core.labels import N_CLASSES
+from taskclf_core.types import FloatArray, IntArray
+
+__all__ = [
+    "CREATED_AT",
+    "Window",
+    "in_time_order",
+    "isotonic_regressor_json",
+    "synthetic_probs",
+    "temperature_store",
+    "unit_keys",
+    "window_stream",
+    "write_jsonl",
+]
+
+Window = dict[str, Any]
+
+CREATED_AT = "2026-01-09T00:00:00+00:00"  # a made-up store creation time (any fixed one)
+
+
+def window_stream(windows: list[Window]) -> list[Window]:
+    """Windows without their training label (what a collector drops)."""
+    return [{k: v for k, v in w.items() if k != "label"} for w in windows]
+
+
+def in_time_order(windows: list[Window]) -> list[Window]:
+    """Unlabelled windows of every user interleaved in time order (each user's in time order)."""
+    return sorted(window_stream(windows), key=lambda w: (w["bucket_start_ts"], w["user_id"]))
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def synthetic_probs(
+    seed: int, n: int, scale: float, *, spread: float = 2.0
+) -> tuple[FloatArray, IntArray]:
+    """Labels drawn from softmax(logits); the model reports softmax(scale * logits).
+
+    ``scale`` > 1 makes the model over-confident (best T ≈ scale), < 1 under-confident.
+    """
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, N_CLASSES)) * spread
+    truth = np.exp(logits - logits.max(axis=1, keepdims=True))
+    truth /= truth.sum(axis=1, keepdims=True)
+    y = (truth.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    s = logits * scale
+    probs = np.exp(s - s.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs, y
+
+
+def temperature_store(
+    bundle: ModelBundle | None,
+    global_t: float = 1.0,
+    users: dict[str, float] | None = None,
+    *,
+    created_at: str | None = CREATED_AT,
+) -> CalibratorStore:
+    """A temperature store naming ``bundle`` (None: naming no bundle): a global T, some per user."""
+    return CalibratorStore(
+        global_calibrator=TemperatureCalibrator(global_t),
+        user_calibrators={u: TemperatureCalibrator(t) for u, t in (users or {}).items()},
+        method="temperature",
+        model_bundle_id=None if bundle is None else bundle.bundle_id,
+        model_schema_hash=None if bundle is None else bundle.schema_hash,
+        created_at=created_at,
+    )
+
+
+def isotonic_regressor_json(**override: Any) -> dict[str, Any]:
+    """One class's isotonic regressor as taskclf writes it (sklearn's attribute names)."""
+    regressor: dict[str, Any] = {
+        "X_thresholds_": [0.0, 0.25, 1.0],
+        "y_thresholds_": [0.0, 0.5, 1.0],
+        "X_min_": 0.0,
+        "X_max_": 1.0,
+        "increasing_": True,
+        "out_of_bounds": "clip",
+    }
+    regressor.update(override)
+    return regressor
+
+
+def unit_keys(unit: str) -> dict[str, list[str]]:
+    """A systemd unit's settings as ``{"[Section]Key": [values in order]}`` (comments skipped)."""
+    keys: dict[str, list[str]] = {}
+    section = ""
+    for raw in unit.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line
+            continue
+        key, _, value = line.partition("=")
+        keys.setdefault(f"{section}{key}", []).append(value)
+    return keys
