@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import CalibratorStore, TemperatureCalibrator
@@ -15,10 +19,14 @@ from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
     "CREATED_AT",
+    "VOLATILE",
+    "FakeRunner",
     "Window",
+    "by_window",
     "in_time_order",
     "isotonic_regressor_json",
     "synthetic_probs",
+    "systemd_verify",
     "temperature_store",
     "unit_keys",
     "window_stream",
@@ -38,6 +46,20 @@ def window_stream(windows: list[Window]) -> list[Window]:
 def in_time_order(windows: list[Window]) -> list[Window]:
     """Unlabelled windows of every user interleaved in time order (each user's in time order)."""
     return sorted(window_stream(windows), key=lambda w: (w["bucket_start_ts"], w["user_id"]))
+
+
+# the only record fields a restart, a stall or a second read of the same file may change
+VOLATILE = ("processed_at", "source")
+
+
+def by_window(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Records by (user_id, bucket_start_ts) without VOLATILE fields; fails on a window twice."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        key = (record["user_id"], record["bucket_start_ts"])
+        assert key not in out, f"window {key} is in the label log twice"
+        out[key] = {k: v for k, v in record.items() if k not in VOLATILE}
+    return out
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -109,3 +131,41 @@ def unit_keys(unit: str) -> dict[str, list[str]]:
         key, _, value = line.partition("=")
         keys.setdefault(f"{section}{key}", []).append(value)
     return keys
+
+
+class FakeRunner:
+    """Stands in for systemctl/launchctl: records each argv; ``fail`` maps an argv to its status."""
+
+    def __init__(self, fail: dict[tuple[str, ...], int] | None = None) -> None:
+        self.calls: list[list[str]] = []
+        self.fail = fail or {}
+
+    def __call__(self, argv: Sequence[str]) -> int:
+        self.calls.append(list(argv))
+        return self.fail.get(tuple(argv), 0)
+
+
+SYSTEMD_ANALYZE = shutil.which("systemd-analyze") or (
+    "/usr/bin/systemd-analyze" if Path("/usr/bin/systemd-analyze").exists() else None
+)
+
+
+def systemd_verify(*units: Path) -> None:
+    """``systemd-analyze --user verify`` accepts ``units`` without a word about any of them.
+
+    Skips the test where systemd-analyze is not installed. Warnings (an unknown or misspelt
+    option) do not change its exit status, hence the check that no unit is named.
+    """
+    if SYSTEMD_ANALYZE is None:
+        pytest.skip("systemd-analyze is not installed: cannot verify the rendered units")
+    proc = subprocess.run(
+        [SYSTEMD_ANALYZE, "--user", "verify", "--man=no", *map(str, units)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    for unit in units:
+        assert unit.stem not in output, output

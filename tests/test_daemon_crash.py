@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, Daemons
-from helpers import Window, in_time_order
+from helpers import Window, by_window, in_time_order
 
 from taskclf_core.synthetic import generate_windows
 
 N_WINDOWS = 2000
 N_KILLS = 5
 DROP_RATE = 250.0  # windows a second from the simulated collectors
-VOLATILE = ("processed_at", "source")  # the only fields a restart may change
 
 
 @pytest.fixture(scope="module")
@@ -27,21 +26,12 @@ def crash_windows() -> list[Window]:
     return windows[:N_WINDOWS]
 
 
-def by_key(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for record in records:
-        key = (record["user_id"], record["bucket_start_ts"])
-        assert key not in out, f"window {key} is in the label log twice"
-        out[key] = {k: v for k, v in record.items() if k not in VOLATILE}
-    return out
-
-
 def reference_records(d: DaemonProcess, windows: list[Window]) -> dict[tuple[str, str], Any]:
     """What one uninterrupted ``run --once`` over the same files logs."""
     d.drop_windows(windows, prefix="c")
     result = d.cli("run", "--once", timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    return by_key(d.records())
+    return by_window(d.records())
 
 
 @pytest.mark.slow
@@ -72,7 +62,7 @@ def test_sigkill_at_random_moments_loses_duplicates_and_changes_nothing(
     print(f"kills after {kills} records; re-queued {requeued}; torn lines {len(repaired)}")
     assert d.runs == N_KILLS + 1
 
-    crashed = by_key(d.records())  # fails on any duplicate
+    crashed = by_window(d.records())  # fails on any duplicate
     assert len(crashed) == N_WINDOWS
     assert len(d.files("done")) == N_WINDOWS
     assert d.files("rejected") == []
@@ -115,7 +105,7 @@ def test_sigkill_during_run_once_then_rerun_completes_exactly_once(
     d.kill()
     result = d.cli("run", "--once", timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    records = by_key(d.records())
+    records = by_window(d.records())
     assert len(records) == len(windows)
     assert d.files("new") == []
     assert d.files("cur") == []
@@ -155,4 +145,4 @@ def test_label_log_write_error_is_fatal_and_acknowledges_nothing(
     d.wait_labelled(windows, timeout=30)
     d.wait_for(lambda: len(d.files("done")) == len(windows), 15, "every file in done/")
     d.stop()
-    assert len(by_key(d.records())) == len(windows)  # exactly once, torn tail repaired
+    assert len(by_window(d.records())) == len(windows)  # exactly once, torn tail repaired

@@ -23,11 +23,9 @@ from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, Daemons
-from helpers import Window, in_time_order, window_stream
+from helpers import Window, by_window, in_time_order, window_stream
 
 from taskclf_core.synthetic import generate_windows
-
-VOLATILE = ("processed_at", "source")  # the only fields a stall or a restart may change
 
 
 @pytest.fixture(scope="module")
@@ -104,22 +102,13 @@ class TornLineWatch:
                     self._tails[path] = (tail, now)
 
 
-def by_key(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for record in records:
-        key = (record["user_id"], record["bucket_start_ts"])
-        assert key not in out, f"window {key} is in the label log twice"
-        out[key] = {k: v for k, v in record.items() if k not in VOLATILE}
-    return out
-
-
 def reference(daemons: Daemons, windows: list[Window]) -> dict[tuple[str, str], Any]:
     """What one uninterrupted ``run --once`` over the same windows logs."""
     d = daemons.new("reference")
     d.drop_windows(windows, prefix="w")
     result = d.cli("run", "--once", timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    return by_key(d.records())
+    return by_window(d.records())
 
 
 def status_cli(d: DaemonProcess) -> tuple[int, dict[str, Any]]:
@@ -198,7 +187,7 @@ def test_full_disk_stalls_degraded_and_resumes_exactly_once_without_a_restart(
         assert d.alive()
         d.wait_for(lambda: d.log_events("label_log_recovered"), 5, "label_log_recovered")
         d.stop()
-        records = by_key(d.records())
+        records = by_window(d.records())
     assert watch.reads > 100, "the torn-line watch barely ran"
     assert not watch.problems, watch.problems[:5]
     assert len(records) == len(todo)
@@ -253,7 +242,7 @@ def test_while_the_disk_is_full_the_watchdog_is_pinged_and_sigterm_exits_0(
             d.wait_labelled(todo, timeout=60)
             d.wait_for(lambda: len(d.files("done")) == len(todo), 20, "every file in done/")
             d.stop()
-            assert len(by_key(d.records())) == len(todo)
+            assert len(by_window(d.records())) == len(todo)
     finally:
         sock.close()
         shutil.rmtree(short)
@@ -300,7 +289,7 @@ def test_full_disk_under_the_spool_too_is_reported_and_waited_out(
         d.wait_status(lambda s: not s.get("storage_error"), 15, "status healthy again")
         assert status_cli(d)[0] == 0
         d.stop()
-        assert len(by_key(d.records())) == 80
+        assert len(by_window(d.records())) == 80
         assert d.files("cur") == []
         assert d.files("new") == []
 
@@ -339,7 +328,7 @@ def test_label_directory_that_refuses_new_files_is_waited_out(
         d.wait_labelled(first_day + second_day, timeout=60)
         d.wait_status(lambda s: not s.get("storage_error"), 10, "status healthy again")
         d.stop()
-        assert len(by_key(d.records())) == 40
+        assert len(by_window(d.records())) == 40
 
 
 @pytest.mark.slow
@@ -370,7 +359,7 @@ def test_a_spool_that_refuses_claims_is_waited_out(daemons: Daemons, windows: li
     d.wait_status(lambda s: not s.get("storage_error"), 10, "status healthy again")
     d.wait_for(lambda: d.log_events("spool_recovered"), 5, "spool_recovered")
     d.stop()
-    assert len(by_key(d.records())) == 10
+    assert len(by_window(d.records())) == 10
     assert d.files("new") == []
     assert d.files("cur") == []
 
@@ -412,7 +401,7 @@ def test_read_only_label_directory_is_waited_out(daemons: Daemons, windows: list
     d.wait_status(lambda s: not s.get("storage_error"), 10, "status healthy again")
     assert d.runs == 1
     d.stop()
-    assert len(by_key(d.records())) == 40
+    assert len(by_window(d.records())) == 40
 
 
 def test_start_on_a_read_only_label_directory_fails_in_one_line(daemons: Daemons) -> None:
@@ -467,7 +456,7 @@ def test_files_vanishing_from_cur_do_not_stop_the_daemon(
     assert d.alive(), d.stderr_tail()
     assert d.log_events("spool_file_vanished"), "the thief never won a race: nothing was tested"
     records = d.records()
-    assert len(records) == len(by_key(records))  # none twice
+    assert len(records) == len(by_window(records))  # none twice
     d.stop()
 
 
@@ -485,7 +474,7 @@ def test_sigstop_and_sigcont_lose_and_duplicate_nothing(
             d.wait_for(lambda: not d.files("new") or not producer.is_alive(), 10, "catch up")
         producer.finish()
     d.wait_labelled(todo, timeout=30)
-    assert len(by_key(d.records())) == len(todo)
+    assert len(by_window(d.records())) == len(todo)
     d.wait_status(lambda s: s["windows"]["labelled"] == len(todo), 10, "the count in status")
     d.stop()
 
@@ -512,7 +501,7 @@ def test_thirty_thousand_files_in_new_are_drained_once_with_bounded_memory(
     elapsed = time.monotonic() - started
     status = d.wait_status(lambda s: s["windows"]["labelled"] == len(todo), 15, "the count")
     assert status["spool"]["new"] == 0
-    assert len(by_key(d.records())) == len(todo)
+    assert len(by_window(d.records())) == len(todo)
     assert peak < 400 * 1024, f"peak RSS {peak / 1024:.0f} MiB"
     d.stop()
     print(f"30,000 files: {elapsed:.1f} s, peak RSS {peak / 1024:.0f} MiB")

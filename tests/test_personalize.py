@@ -164,29 +164,12 @@ def test_the_guard_drops_a_few_noisy_labels_and_says_why(bundle: ModelBundle) ->
     spans = spans_from(windows)
     base = CalibratorStore(global_calibrator=IdentityCalibrator(), method="isotonic")
 
-    default = personalize(
-        spans,
-        logged,
-        base,
-        bundle_id=bundle.bundle_id,
-        schema_hash=bundle.schema_hash,
-        created_at=CREATED,
-    )
+    default = run(bundle, spans, logged, base)
     (row,) = default.users
     assert (row.decision, row.eligibility.reason) == ("n.a.", "windows 36 < 200")
     assert not default.store.user_calibrators
 
-    lowered = personalize(
-        spans,
-        logged,
-        base,
-        bundle_id=bundle.bundle_id,
-        schema_hash=bundle.schema_hash,
-        created_at=CREATED,
-        min_windows=20,
-        min_days=1,
-        min_labels=2,
-    )
+    lowered = run(bundle, spans, logged, base, min_windows=20, min_days=1, min_labels=2)
     (row,) = lowered.users
     assert row.eligibility.eligible
     assert row.decision == "dropped"

@@ -7,12 +7,10 @@ import importlib.resources
 import io
 import plistlib
 import re
-import shutil
-import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from helpers import FakeRunner, systemd_verify
 
 from daemon.commands import service
 from daemon.commands.personalize_timer import (
@@ -31,18 +29,8 @@ from daemon.commands.service import (
     run_service_command,
 )
 
-SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
 UNITS = ".config/systemd/user"
-
-
-class FakeRunner:
-    def __init__(self) -> None:
-        self.calls: list[list[str]] = []
-
-    def __call__(self, argv: Sequence[str]) -> int:
-        self.calls.append(list(argv))
-        return 0
 
 
 def files_under(root: Path) -> set[str]:
@@ -50,18 +38,9 @@ def files_under(root: Path) -> set[str]:
 
 
 def test_rendered_timer_and_service_pass_systemd_analyze_verify(tmp_path: Path) -> None:
-    if SYSTEMD_ANALYZE is None:
-        pytest.skip("systemd-analyze is not installed: cannot verify the rendered units")
     for name, text in render_timer_systemd().items():
         (tmp_path / name).write_text(text, encoding="utf-8")
-    proc = subprocess.run(
-        [SYSTEMD_ANALYZE, "--user", "verify", "--man=no",
-         str(tmp_path / TIMER_UNIT), str(tmp_path / TIMER_SERVICE)],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    assert "taskclf-personalize" not in output, output  # no warnings about our files either
+    systemd_verify(tmp_path / TIMER_UNIT, tmp_path / TIMER_SERVICE)
 
 
 def test_rendered_systemd_content() -> None:

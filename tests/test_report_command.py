@@ -19,6 +19,7 @@ from daemon_harness import run_cli
 from daemon.cli import main
 from daemon.reporting.summaries import DaySummaries
 from taskclf_core.daily import build_day_reports, day_report_json, label_from_record
+from taskclf_core.labels import CORE_LABELS
 from taskclf_core.synthetic import generate_label_log
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -343,18 +344,7 @@ def test_default_is_today_with_drift(
             "policy_version": "v1",
             "model_dir": "models/model-a",
             "model_schema_hash": "h",
-            "model_label_set": sorted(
-                [
-                    "BreakIdle",
-                    "Build",
-                    "Communicate",
-                    "Debug",
-                    "Meet",
-                    "ReadResearch",
-                    "Review",
-                    "Write",
-                ]
-            ),
+            "model_label_set": sorted(CORE_LABELS),
             "calibrator_store_dir": None,
             "calibration_method": None,
             "reject_threshold": 0.55,

@@ -12,13 +12,12 @@ import re
 import shlex
 import shutil
 import stat
-import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import unit_keys
+from helpers import FakeRunner, systemd_verify, unit_keys
 
 from daemon.commands import service
 from daemon.commands.service import (
@@ -38,9 +37,6 @@ from daemon.commands.service import (
     service_uninstall,
 )
 
-SYSTEMD_ANALYZE = shutil.which("systemd-analyze") or (
-    "/usr/bin/systemd-analyze" if Path("/usr/bin/systemd-analyze").exists() else None
-)
 PLACEHOLDER = re.compile(r"@[A-Z][A-Z0-9_]*@")
 UNIT_REL = f".config/systemd/user/{UNIT_NAME}"
 PLIST_REL = f"Library/LaunchAgents/{PLIST_NAME}"
@@ -53,18 +49,6 @@ def home(isolated_home: Path) -> Path:
     return isolated_home
 
 
-class FakeRunner:
-    """Records manager commands; ``fail`` maps an argv tuple to the exit status it returns."""
-
-    def __init__(self, fail: dict[tuple[str, ...], int] | None = None) -> None:
-        self.calls: list[list[str]] = []
-        self.fail = fail or {}
-
-    def __call__(self, argv: Sequence[str]) -> int:
-        self.calls.append(list(argv))
-        return self.fail.get(tuple(argv), 0)
-
-
 def files_under(root: Path) -> set[str]:
     """Every non-directory entry under ``root``, relative, symlinks included."""
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_symlink() or not p.is_dir()}
@@ -72,22 +56,10 @@ def files_under(root: Path) -> set[str]:
 
 def verify_unit(unit_text: str, directory: Path) -> None:
     """Run ``systemd-analyze --user verify`` on the unit saved under its real name."""
-    if SYSTEMD_ANALYZE is None:
-        pytest.skip("systemd-analyze is not installed: cannot verify the rendered unit")
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / UNIT_NAME
     path.write_text(unit_text, encoding="utf-8")
-    proc = subprocess.run(
-        [SYSTEMD_ANALYZE, "--user", "verify", "--man=no", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    # warnings (e.g. an unknown or misspelt option) do not change the exit status
-    assert UNIT_NAME not in output, output
+    systemd_verify(path)
 
 
 def real_executable() -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import io
 import plistlib
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import unit_keys
+from helpers import FakeRunner, systemd_verify, unit_keys
 
 from daemon.cli import main
 from daemon.commands.service import (
@@ -22,34 +21,13 @@ from daemon.commands.service import (
 )
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
-SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.calls: list[list[str]] = []
-
-    def __call__(self, argv: list[str]) -> int:
-        self.calls.append(list(argv))
-        return 0
 
 
 def test_collector_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
-    if SYSTEMD_ANALYZE is None:
-        pytest.skip("systemd-analyze is not installed: cannot verify the rendered unit")
     # verify sees both units, so the After= ordering names a unit that exists
     for unit in (DAEMON_UNIT, COLLECTOR_UNIT):
         (tmp_path / unit.unit_name).write_text(render_systemd(unit=unit), encoding="utf-8")
-    proc = subprocess.run(
-        [SYSTEMD_ANALYZE, "--user", "verify", "--man=no", str(tmp_path / COLLECTOR_UNIT.unit_name)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output
-    assert COLLECTOR_UNIT.unit_name not in output, output
+    systemd_verify(tmp_path / COLLECTOR_UNIT.unit_name)
 
 
 def test_collector_unit_runs_collect_after_the_daemon_with_the_same_hardening() -> None:
@@ -86,7 +64,7 @@ def test_collector_plist(tmp_path: Path) -> None:
 
 def test_install_and_uninstall_the_collector_leave_the_daemon_alone(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    runner = Recorder()
+    runner = FakeRunner()
     out = io.StringIO()
     assert service_install(platform="systemd", runner=runner, home=home, out=out) == 0
     assert (
@@ -118,7 +96,7 @@ def test_install_and_uninstall_the_collector_leave_the_daemon_alone(tmp_path: Pa
 
 def test_launchd_install_of_the_collector(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    runner = Recorder()
+    runner = FakeRunner()
     assert (
         service_install(
             platform="launchd", runner=runner, home=home, out=io.StringIO(), unit=COLLECTOR_UNIT
