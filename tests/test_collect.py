@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aw_fixtures import HOSTNAME, load_case, row_differences
+from aw_fixtures import HOSTNAME, Case, load_case, row_differences
 
 from daemon.cli import main
 from daemon.collector.client import AWClient, check_loopback_url
@@ -62,6 +62,19 @@ def run(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def export_args(case: Case, data: Path) -> tuple[str, ...]:
+    """``collect --export`` of an ActivityWatch fixture case into the home at ``data``."""
+    return (
+        "collect",
+        "--export",
+        str(case.export_path),
+        "--data-dir",
+        str(data),
+        "--aw-hostname",
+        HOSTNAME,
+    )
+
+
 def spool_rows(data: Path) -> list[dict[str, Any]]:
     new = data / "spool" / "new"
     return [
@@ -85,15 +98,7 @@ def free_port() -> int:
 def test_export_backfill_equals_taskclf(tmp_path: Path, case_name: str, version: str) -> None:
     case = load_case(case_name)
     data = make_home(tmp_path, version=version, salt=case.salt, user_id=case.user_id)
-    code, _, err = run(
-        "collect",
-        "--export",
-        str(case.export_path),
-        "--data-dir",
-        str(data),
-        "--aw-hostname",
-        HOSTNAME,
-    )
+    code, _, err = run(*export_args(case, data))
     assert code == 0, err
     assert row_differences(case.expected(version), spool_rows(data)) == []
     # raw titles never leave memory: not in the spool, the cursor, the status or the log
@@ -112,18 +117,7 @@ def test_export_backfill_equals_taskclf(tmp_path: Path, case_name: str, version:
 def test_files_are_private_and_named_by_time(tmp_path: Path) -> None:
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
-    assert (
-        run(
-            "collect",
-            "--export",
-            str(case.export_path),
-            "--data-dir",
-            str(data),
-            "--aw-hostname",
-            HOSTNAME,
-        )[0]
-        == 0
-    )
+    assert run(*export_args(case, data))[0] == 0
     new = data / "spool" / "new"
     names = [p.name for p in new.iterdir()]
     assert names == ["20260303T090000Z_20260303T112400Z_aw.jsonl"]
@@ -136,15 +130,7 @@ def test_files_are_private_and_named_by_time(tmp_path: Path) -> None:
 def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path) -> None:
     case = load_case("workday")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
-    base = (
-        "collect",
-        "--export",
-        str(case.export_path),
-        "--data-dir",
-        str(data),
-        "--aw-hostname",
-        HOSTNAME,
-    )
+    base = export_args(case, data)
     assert run(*base, "--from", f"{DAY}T10:00", "--to", f"{DAY}T11:00")[0] == 0
     first = spool_rows(data)
     expected = case.expected("v1")
@@ -181,15 +167,7 @@ def test_missing_salt_exits_2_naming_the_path(tmp_path: Path) -> None:
 def test_user_id_from_setting_else_taskclfs_file(tmp_path: Path) -> None:
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=None)
-    base = (
-        "collect",
-        "--export",
-        str(case.export_path),
-        "--data-dir",
-        str(data),
-        "--aw-hostname",
-        HOSTNAME,
-    )
+    base = export_args(case, data)
     code, _, err = run(*base)
     assert code == 2
     assert ".user_id" in err
@@ -201,15 +179,7 @@ def test_user_id_from_setting_else_taskclfs_file(tmp_path: Path) -> None:
 def test_the_model_decides_the_schema_and_a_missing_model_is_named(tmp_path: Path) -> None:
     case = load_case("no-input")
     data = make_home(tmp_path, version="v2", salt=case.salt, user_id=case.user_id)
-    args = (
-        "collect",
-        "--export",
-        str(case.export_path),
-        "--data-dir",
-        str(data),
-        "--aw-hostname",
-        HOSTNAME,
-    )
+    args = export_args(case, data)
     assert run(*args)[0] == 0
     rows = spool_rows(data)
     assert {r["schema_version"] for r in rows} == {"v2"}
@@ -417,15 +387,7 @@ def test_one_collector_per_data_dir(tmp_path: Path) -> None:
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
     with collector_lock(data / "collector"):
-        code, _, err = run(
-            "collect",
-            "--export",
-            str(case.export_path),
-            "--data-dir",
-            str(data),
-            "--aw-hostname",
-            HOSTNAME,
-        )
+        code, _, err = run(*export_args(case, data))
     assert code == 1
     assert "another collector" in err
     assert not (data / "spool" / "new").exists()
