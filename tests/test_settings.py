@@ -199,3 +199,113 @@ def test_tolerant_loading_survives_a_bad_default_file(isolated_home: Path) -> No
     assert f"{config}: not valid TOML" in problems[0]
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(None)
+
+
+# --- where a value comes from ------------------------------------------------------------------
+
+
+def test_each_layer_overrides_only_the_keys_it_sets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path, 'spool_dir = "/file/spool"\ndata_dir = "/file/data"\n')
+    monkeypatch.setenv("TASKCLF_DATA_DIR", "/env/data")
+    monkeypatch.setenv("TASKCLF_LOG_LEVEL", "debug")
+    settings = load_settings(config, {"log_level": "warning"})
+    assert settings.spool_path == Path("/file/spool")
+    assert settings.data_dir == Path("/env/data")
+    assert settings.log_level == "warning"
+    assert settings.reject_threshold == Settings.model_fields["reject_threshold"].default
+
+
+def test_the_default_config_file_is_read_when_none_is_given(tmp_path: Path) -> None:
+    from daemon.paths import default_config_file
+
+    assert load_settings(None) == Settings()  # no file there: the defaults, no error
+    config = default_config_file()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('spool_dir = "/default/spool"\n')
+    assert load_settings(None).spool_path == Path("/default/spool")
+    assert load_settings(_config(tmp_path, "")).spool_dir is None  # --config replaces it
+
+
+def test_unknown_environment_variables_are_not_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TASKCLF_SPOOL_DRI", "/x")  # a typo in a shell profile is not an error
+    assert load_settings() == Settings()
+
+
+def test_settings_are_frozen() -> None:
+    settings = load_settings()
+    with pytest.raises(ValueError, match="frozen"):
+        settings.spool_dir = Path("/elsewhere")  # type: ignore[misc]
+
+
+# --- policy_file ---------------------------------------------------------------------------------
+
+
+def test_policy_file_alone_binds_nothing_else(tmp_path: Path) -> None:
+    config = _config(tmp_path, 'policy_file = "/p/inference_policy.json"\nsmooth_window = 5\n')
+    settings = load_settings(config)
+    assert settings.policy_file == Path("/p/inference_policy.json")
+    assert (settings.model_dir, settings.calibrator_store) == (None, None)
+
+
+def test_policy_file_conflicts_name_every_bound_key_and_its_source(tmp_path: Path) -> None:
+    config = _config(tmp_path, 'policy_file = "/p.json"\nreject_threshold = 0.6\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(config, {"model_dir": "/m", "calibrator_store": "/s"})
+    assert str(info.value) == (
+        "policy_file and model_dir, calibrator_store, reject_threshold are both set: the "
+        "inference policy names the model, store and reject threshold; remove model_dir, "
+        f"calibrator_store, reject_threshold (policy_file in {config}; model_dir by --model "
+        f"(model_dir); calibrator_store by --store (calibrator_store); reject_threshold in "
+        f"{config})"
+    )
+
+
+def test_policy_file_from_a_flag_conflicts_with_a_model_in_the_file(tmp_path: Path) -> None:
+    config = _config(tmp_path, 'model_dir = "/m"\n')
+    with pytest.raises(ConfigError, match=r"policy_file and model_dir are both set"):
+        load_settings(config, {"policy_file": "/p.json"})
+
+
+def test_tolerant_loading_keeps_the_policy_and_drops_every_key_it_binds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path, 'policy_file = "/p.json"\nmodel_dir = "/m"\n')
+    monkeypatch.setenv("TASKCLF_REJECT_THRESHOLD", "0.7")
+    settings, problems = load_settings_tolerant(config, {"calibrator_store": "/s"})
+    assert settings.policy_file == Path("/p.json")
+    assert (settings.model_dir, settings.calibrator_store) == (None, None)
+    assert settings.reject_threshold == 0.55
+    assert len(problems) == 1
+    assert problems[0].startswith("policy_file and model_dir, calibrator_store, reject_threshold")
+
+
+# --- tolerant loading ----------------------------------------------------------------------------
+
+
+def test_tolerant_loading_leaves_a_bad_value_at_its_default_not_a_lower_layers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path, "reject_threshold = 0.6\n")
+    monkeypatch.setenv("TASKCLF_REJECT_THRESHOLD", "2")
+    settings, problems = load_settings_tolerant(config)
+    assert settings.reject_threshold == 0.55
+    assert problems == [
+        "TASKCLF_REJECT_THRESHOLD: Input should be less than or equal to 1 (got '2')"
+    ]
+
+
+def test_tolerant_loading_with_a_config_path_naming_an_unset_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TASKCLF_SMOOTH_WINDOW", "5")
+    config = Path("$NO_SUCH_VAR_XYZ/d.toml")
+    settings, problems = load_settings_tolerant(config, {"spool_dir": "/f"})
+    assert (settings.spool_path, settings.smooth_window) == (Path("/f"), 5)
+    assert problems == [
+        "--config: $NO_SUCH_VAR_XYZ is not set in the environment (in '$NO_SUCH_VAR_XYZ/d.toml'); "
+        "set it, or write the path out"
+    ]
+    with pytest.raises(ConfigError, match=r"\$NO_SUCH_VAR_XYZ is not set"):
+        load_settings(config)
