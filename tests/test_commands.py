@@ -498,6 +498,7 @@ def test_train_errors_exit_2_naming_the_problem(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_train_is_deterministic_for_a_seed(tmp_path: Path, split: dict[str, list[Window]]) -> None:
     data = write_jsonl(tmp_path / "t.jsonl", split["train"][::3])
     outs = [tmp_path / "a", tmp_path / "b"]

@@ -499,6 +499,7 @@ def test_a_swap_that_races_the_read_is_retried_once_the_path_settles(
     d.stop()
 
 
+@pytest.mark.slow
 def test_an_invalid_store_is_refused_once_not_reloaded_in_a_loop(
     daemons: Daemons, make_store: Any, tmp_path: Path
 ) -> None:

@@ -180,6 +180,7 @@ def status_json(d: DaemonProcess) -> tuple[int, dict[str, Any]]:
     return result.returncode, json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_status_in_each_state(daemons: Daemons, stream: list[dict[str, Any]]) -> None:
     d = daemons.new(heartbeat_seconds=0.3)
 

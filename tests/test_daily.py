@@ -387,6 +387,7 @@ def label_logs(draw: st.DrawFn) -> list[dict[str, Any]]:
     return records
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(label_logs(), st.sampled_from([UTC, BERLIN, NEW_YORK, ZoneInfo("Asia/Kolkata")]))
 def test_invariants(records: list[dict[str, Any]], tz: Any) -> None:

@@ -153,7 +153,8 @@ def test_a_range_and_one_user(data_dir: Path, capsys: pytest.CaptureFixture[str]
 def test_only_the_overlapped_day_files_are_read(data_dir: Path) -> None:
     labels = data_dir / "labels"
     write_log(labels, dst_day_log())
-    (labels / "2026-03-28.jsonl").open("a").write('{"broken\n')
+    with (labels / "2026-03-28.jsonl").open("a") as fh:
+        fh.write('{"broken\n')
     (labels / "2026-03-27.jsonl").write_text("not json at all\n" * 3)
     (labels / "2026-03-30.jsonl").write_text("not json either\n")
     summaries = DaySummaries(labels, BERLIN)
