@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from daemon_harness import Daemons, isolated_env, running_daemons
-from helpers import temperature_store
+from helpers import MakeStore, temperature_store
 
 from taskclf_core.bundle import ModelBundle, load_bundle, save_bundle
 from taskclf_core.calibration import save_calibrator_store
@@ -76,7 +76,7 @@ def bundle(bundle_dir: Path) -> ModelBundle:
 
 
 @pytest.fixture
-def make_store(tmp_path: Path, bundle: ModelBundle) -> Any:
+def make_store(tmp_path: Path, bundle: ModelBundle) -> MakeStore:
     """``make_store(name, global_t=1.0, users={"u-ada": 0.8})`` writes a temperature store."""
 
     def make(

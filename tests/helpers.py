@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pytest
@@ -21,6 +21,7 @@ __all__ = [
     "CREATED_AT",
     "VOLATILE",
     "FakeRunner",
+    "MakeStore",
     "Window",
     "by_window",
     "in_time_order",
@@ -101,6 +102,19 @@ def temperature_store(
         model_schema_hash=None if bundle is None else bundle.schema_hash,
         created_at=created_at,
     )
+
+
+class MakeStore(Protocol):
+    """conftest's ``make_store`` fixture: writes :func:`temperature_store` under tmp_path/name."""
+
+    def __call__(
+        self,
+        name: str = ...,
+        global_t: float = ...,
+        users: dict[str, float] | None = ...,
+        *,
+        match_bundle: bool = ...,
+    ) -> Path: ...
 
 
 def isotonic_regressor_json(**override: Any) -> dict[str, Any]:

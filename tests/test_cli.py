@@ -52,7 +52,7 @@ def test_exit_code_table_follows_the_error_tree() -> None:
     ]
     for cls in operational:
         assert exit_code_for(cls("x")) == 1, cls
-    for cls in (
+    for usage in (
         errors.ConfigError,
         errors.BundleError,
         errors.CalibrationError,
@@ -61,7 +61,7 @@ def test_exit_code_table_follows_the_error_tree() -> None:
         errors.TaxonomyError,
         errors.TrainingError,
     ):
-        assert exit_code_for(cls("x")) == 2, cls
+        assert exit_code_for(usage("x")) == 2, usage
 
 
 def test_run_with_nothing_configured_says_what_to_do(isolated_home: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import Window, temperature_store, window_stream, write_jsonl
+from helpers import MakeStore, Window, temperature_store, window_stream, write_jsonl
 
 from daemon.artifacts import load_store
 from daemon.cli import main
@@ -25,6 +25,7 @@ from taskclf_core.calibration import (
     TemperatureCalibrator,
     calibrate_rows,
     load_calibrator_store,
+    save_calibrator_store,
 )
 from taskclf_core.errors import CalibrationError
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
@@ -254,7 +255,7 @@ def test_store_from_calibrate_loads_in_the_daemon(
 
 
 def test_calibrate_replaces_a_store_dir_and_swaps_a_symlink(
-    tmp_path: Path, bundle_dir: Path, bundle: ModelBundle, cal_file: Path, make_store: Any
+    tmp_path: Path, bundle_dir: Path, bundle: ModelBundle, cal_file: Path, make_store: MakeStore
 ) -> None:
     old = make_store("stores/old")
     link = tmp_path / "current"
@@ -293,7 +294,7 @@ def _old_and_new(bundle: ModelBundle) -> tuple[CalibratorStore, CalibratorStore]
 def _fail_writing_files(monkeypatch: pytest.MonkeyPatch) -> None:
     import daemon.publish as commands
 
-    real = commands.save_calibrator_store
+    real = save_calibrator_store
 
     def half_then_fail(store: CalibratorStore, path: Path) -> Path:
         real(store, path)
@@ -539,7 +540,7 @@ def test_train_replaces_a_bundle_but_not_other_dirs(
 
 
 def test_check_store_accepts_a_valid_store(
-    tmp_path: Path, bundle_dir: Path, make_store: Any, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, bundle_dir: Path, make_store: MakeStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = make_store("s", users={"u-ada": 0.8})
     assert main(["check-store", str(store), "--model", str(bundle_dir)]) == 0
@@ -586,7 +587,7 @@ REFUSALS: dict[str, tuple[Callable[[Path], None], str]] = {
 
 @pytest.mark.parametrize("case", list(REFUSALS))
 def test_check_store_refusals_exit_2_with_the_reason(
-    bundle_dir: Path, make_store: Any, capsys: pytest.CaptureFixture[str], case: str
+    bundle_dir: Path, make_store: MakeStore, capsys: pytest.CaptureFixture[str], case: str
 ) -> None:
     edit, reason = REFUSALS[case]
     store = make_store("s", users={"u-ada": 0.8})

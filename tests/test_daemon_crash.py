@@ -47,7 +47,7 @@ def test_sigkill_at_random_moments_loses_duplicates_and_changes_nothing(
         for _ in range(N_KILLS):
             # kill while it works: once it has logged a random number of further windows
             target = min(N_WINDOWS, len(d.records()) + rng.randint(1, 250))
-            d.wait_for(lambda t=target: len(d.records()) >= t, 60, f"{target} records")
+            d.wait_records(target, timeout=60)
             d.kill()
             kills.append(len(d.records()))
             d.start()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, Daemons, isolated_env, running_daemons
-from helpers import Window, isotonic_regressor_json, temperature_store, window_stream
+from helpers import MakeStore, Window, isotonic_regressor_json, temperature_store, window_stream
 
 from daemon.runtime.status import evaluate
 from taskclf_core.bundle import ModelBundle
@@ -70,7 +70,7 @@ def label_one(d: DaemonProcess, window: Window) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_symlink_swap_while_streaming(
-    daemons: Daemons, make_store: Any, users_interleaved: list[Window], tmp_path: Path
+    daemons: Daemons, make_store: MakeStore, users_interleaved: list[Window], tmp_path: Path
 ) -> None:
     store_a = make_store("store-a", 1.0, users={"u-ada": 0.7})
     store_b = make_store("store-b", 2.5, users={"u-ben": 1.4})
@@ -131,7 +131,7 @@ def rewrite_in_place(path: Path, temperature: float) -> None:
 
 @pytest.mark.parametrize("observer", ["auto", "none"])
 def test_in_place_edit_is_picked_up(
-    daemons: Daemons, make_store: Any, users_interleaved: list[Window], observer: str
+    daemons: Daemons, make_store: MakeStore, users_interleaved: list[Window], observer: str
 ) -> None:
     store = make_store("store", 1.0)
     d = daemons.new(calibrator_store=str(store), observer=observer, rescan_interval_seconds=0.3)
@@ -151,7 +151,7 @@ def test_in_place_edit_is_picked_up(
 
 
 def test_reload_command_and_sighup_apply_changes_no_event_announced(
-    daemons: Daemons, make_store: Any, users_interleaved: list[Window], tmp_path: Path
+    daemons: Daemons, make_store: MakeStore, users_interleaved: list[Window], tmp_path: Path
 ) -> None:
     store_a = make_store("store-a", 1.0)
     store_b = make_store("store-b", 0.5)
@@ -211,7 +211,7 @@ def _unsafe_user(store: Path) -> None:
     (store / "x.json").write_text('{"type": "identity"}')
 
 
-Mutation = Callable[[Path], None]
+Mutation = Callable[[Path], object]
 CORRUPTIONS: list[tuple[str, Mutation, str]] = [
     ("missing-user-file", lambda s: (s / "users" / "u-ada.json").unlink(), "users/u-ada.json"),
     ("missing-global", lambda s: (s / "global.json").unlink(), "global.json"),
@@ -342,7 +342,7 @@ def test_corrupt_store_is_refused_and_the_old_one_kept(
 
 
 def test_refused_store_makes_status_exit_1_until_a_valid_one_arrives(
-    daemons: Daemons, make_store: Any, users_interleaved: list[Window], tmp_path: Path
+    daemons: Daemons, make_store: MakeStore, users_interleaved: list[Window], tmp_path: Path
 ) -> None:
     store_a = make_store("store-a", 1.0)
     store_b = make_store("store-b", 1.7)
@@ -379,7 +379,7 @@ def test_refused_store_makes_status_exit_1_until_a_valid_one_arrives(
 @pytest.mark.parametrize("observer", ["auto", "none"])
 def test_going_back_to_the_store_in_force_clears_the_refusal(
     daemons: Daemons,
-    make_store: Any,
+    make_store: MakeStore,
     users_interleaved: list[Window],
     tmp_path: Path,
     observer: str,
@@ -443,7 +443,7 @@ class ReadHold:
         os.close(fd)
 
 
-def big_store(make_store: Any, name: str, global_t: float, users: int) -> Path:
+def big_store(make_store: MakeStore, name: str, global_t: float, users: int) -> Path:
     return make_store(name, global_t, users={f"u-{i:05d}": 0.5 + i / users for i in range(users)})
 
 
@@ -451,7 +451,7 @@ def big_store(make_store: Any, name: str, global_t: float, users: int) -> Path:
 @pytest.mark.parametrize("observer", ["auto", "none"])
 def test_a_swap_that_races_the_read_is_retried_once_the_path_settles(
     daemons: Daemons,
-    make_store: Any,
+    make_store: MakeStore,
     users_interleaved: list[Window],
     tmp_path: Path,
     observer: str,
@@ -501,7 +501,7 @@ def test_a_swap_that_races_the_read_is_retried_once_the_path_settles(
 
 @pytest.mark.slow
 def test_an_invalid_store_is_refused_once_not_reloaded_in_a_loop(
-    daemons: Daemons, make_store: Any, tmp_path: Path
+    daemons: Daemons, make_store: MakeStore, tmp_path: Path
 ) -> None:
     store_a = make_store("store-a", 1.0)
     bad = make_store("store-bad", 1.0)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, Daemons
-from helpers import window_stream
+from helpers import MakeStore, window_stream
 
 from daemon.runtime.lock import running_pid
 from daemon.runtime.status import evaluate
@@ -354,7 +354,9 @@ def test_files_are_0600_and_dirs_0700(daemons: Daemons, stream: list[dict[str, A
 # --- reload, rescan, config -------------------------------------------------------------------
 
 
-def test_reload_exits_0_when_running_and_3_when_not(daemons: Daemons, make_store: Any) -> None:
+def test_reload_exits_0_when_running_and_3_when_not(
+    daemons: Daemons, make_store: MakeStore
+) -> None:
     store = make_store("store", 1.0, users={"u-ada": 0.8})
     d = daemons.new(calibrator_store=str(store))
 
@@ -516,7 +518,7 @@ def test_sigterm_during_a_backlog_drains_the_batch_and_acknowledges_nothing_unlo
 
 
 def test_sd_notify_messages_on_a_real_socket(
-    daemons: Daemons, make_store: Any, stream: list[dict[str, Any]]
+    daemons: Daemons, make_store: MakeStore, stream: list[dict[str, Any]]
 ) -> None:
     store = make_store("store", 1.0)
     short = Path(tempfile.mkdtemp(prefix="nfy", dir="/tmp"))  # AF_UNIX paths are short

@@ -89,8 +89,8 @@ def one_day(records: list[dict[str, Any]], tz: Any = UTC, **kw: Any) -> DayRepor
     return reports[0]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 # --- known answers ---------------------------------------------------------------------

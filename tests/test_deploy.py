@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import MakeStore
 
 from daemon.cli import main
 from daemon.publish import policy_history_path
@@ -21,7 +22,7 @@ from taskclf_core.policy import parse_policy
 
 
 @pytest.fixture
-def home(tmp_path: Path, bundle_dir: Path, make_store: Any) -> Path:
+def home(tmp_path: Path, bundle_dir: Path, make_store: MakeStore) -> Path:
     """taskclf's home with two models and two stores, and a config naming its policy file."""
     root = tmp_path / "taskclf"
     (root / "models").mkdir(parents=True)
@@ -127,7 +128,7 @@ def test_refused_deploys_keep_the_policy_in_force(
 
 
 def test_a_store_fitted_for_another_model_is_refused(
-    home: Path, tmp_path: Path, make_store: Any, capsys: pytest.CaptureFixture[str]
+    home: Path, tmp_path: Path, make_store: MakeStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     other = make_store("other")
     meta = json.loads((other / "store.json").read_text())

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from daemon_harness import Daemons
-from helpers import window_stream
+from helpers import MakeStore, window_stream
 
 from daemon.cli import _parser
 from daemon.configfile import render_settings_table
@@ -87,7 +87,7 @@ def test_the_example_window_is_complete_and_accepted(bundle: ModelBundle) -> Non
 
 
 def test_the_example_record_has_exactly_the_fields_the_daemon_writes(
-    bundle: ModelBundle, make_store: Any
+    bundle: ModelBundle, make_store: MakeStore
 ) -> None:
     documented = json.loads(example("record", "windows.md"))
     store = load_calibrator_store(make_store(global_t=1.3, users={"u-alice": 1.1}))

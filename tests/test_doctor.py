@@ -161,8 +161,8 @@ def test_a_store_for_another_bundle_fails_explaining_identity(
 
 
 def test_a_policy_whose_store_went_missing_fails(initialised: Path) -> None:
-    for store in (default_data_dir() / "stores").iterdir():
-        shutil.rmtree(store)
+    for path in (default_data_dir() / "stores").iterdir():
+        shutil.rmtree(path)
     checks = by_name(diagnose(None, probe=FakeManager()))
     assert checks["model"][0].state == "ok"
     (store,) = checks["store"]

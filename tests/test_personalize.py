@@ -20,7 +20,13 @@ from taskclf_core.calibration import (
 )
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
 from taskclf_core.metrics import nll
-from taskclf_core.personalize import LoggedWindows, personalize, scan_records, user_rows
+from taskclf_core.personalize import (
+    LoggedWindows,
+    PersonalizeOutcome,
+    personalize,
+    scan_records,
+    user_rows,
+)
 from taskclf_core.spans import LabelSpan
 from taskclf_core.synthetic import UserProfile, generate_windows
 from taskclf_core.vetting import parse_labelled, split_by_time, vet_probs
@@ -56,7 +62,7 @@ def run(
     logged: LoggedWindows,
     base: CalibratorStore,
     **kwargs: Any,
-) -> Any:
+) -> PersonalizeOutcome:
     return personalize(
         spans,
         logged,

@@ -23,6 +23,7 @@ from daemon.commands.personalize_timer import (
 )
 from daemon.commands.service import (
     UNIT_NAME,
+    Platform,
     add_service_arguments,
     entry_point,
     personalize_daily,
@@ -72,7 +73,7 @@ def test_rendered_launchd_agent(tmp_path: Path) -> None:
 
 
 def daily(
-    action: str, platform: str, home: Path, *, start: bool = True
+    action: str, platform: Platform, home: Path, *, start: bool = True
 ) -> tuple[int, str, FakeRunner]:
     runner, out = FakeRunner(), io.StringIO()
     code = personalize_daily(
@@ -81,7 +82,7 @@ def daily(
         platform=platform,
         runner=runner,
         home=home,
-        out=out,  # type: ignore[arg-type]
+        out=out,
     )
     return code, out.getvalue(), runner
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from helpers import window_stream
+from helpers import MakeStore, window_stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -289,7 +289,7 @@ def test_no_store_means_identity(bundle: ModelBundle, windows: list[FeatureWindo
 
 
 def test_store_from_disk_records_its_id(
-    bundle: ModelBundle, make_store: Any, windows: list[FeatureWindow]
+    bundle: ModelBundle, make_store: MakeStore, windows: list[FeatureWindow]
 ) -> None:
     store = load_calibrator_store(make_store(global_t=1.3, users={"u-cy": 0.9}))
     policy = Policy()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import temperature_store
+from helpers import MakeStore, temperature_store
 
 from daemon import artifacts
 from daemon.artifacts import load_in_force, sources_fingerprint
@@ -70,7 +69,7 @@ def swap_symlink(link: Path, target: Path) -> None:
 
 
 @pytest.fixture
-def stores(make_store: Callable[..., Path], tmp_path: Path) -> dict[str, Path]:
+def stores(make_store: MakeStore, tmp_path: Path) -> dict[str, Path]:
     a = make_store("store-a", 1.0, users={"u-ada": 0.8})
     b = make_store("store-b", 1.5)
     bad = make_store("store-bad", 1.2)

@@ -104,20 +104,20 @@ def png_rgb(data: bytes) -> np.ndarray[Any, np.dtype[np.uint8]]:
         elif kind == 2:
             cur = line + prev
         else:
-            cur = bytearray(stride)
+            done = bytearray(stride)
             up = prev.tolist()
             filt = line.tolist()
             for x in range(stride):
-                left = cur[x - bpp] if x >= bpp else 0
+                left = done[x - bpp] if x >= bpp else 0
                 if kind == 3:
-                    cur[x] = (filt[x] + ((left + up[x]) >> 1)) & 0xFF
+                    done[x] = (filt[x] + ((left + up[x]) >> 1)) & 0xFF
                 else:
                     upleft = up[x - bpp] if x >= bpp else 0
                     p = left + up[x] - upleft
                     pa, pb, pc = abs(p - left), abs(p - up[x]), abs(p - upleft)
                     pred = left if pa <= pb and pa <= pc else up[x] if pb <= pc else upleft
-                    cur[x] = (filt[x] + pred) & 0xFF
-            cur = np.frombuffer(bytes(cur), dtype=np.uint8)
+                    done[x] = (filt[x] + pred) & 0xFF
+            cur = np.frombuffer(bytes(done), dtype=np.uint8)
         out[y] = cur
         prev = cur
     return out.reshape(height, width, bpp)[:, :, :3]

@@ -374,7 +374,19 @@ def test_error_hierarchy() -> None:
 
 # --- many at once ------------------------------------------------------------------------
 
-_ODD_VALUES = [None, "text", True, False, 1, 2.5, float("nan"), float("inf"), 10**400, [], {}]
+_ODD_VALUES: list[object] = [
+    None,
+    "text",
+    True,
+    False,
+    1,
+    2.5,
+    float("nan"),
+    float("inf"),
+    10**400,
+    [],
+    {},
+]
 
 
 @settings(max_examples=60, deadline=None)

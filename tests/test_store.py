@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import isotonic_regressor_json
+from helpers import MakeStore, isotonic_regressor_json
 
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import (
@@ -569,7 +569,7 @@ def test_bundle_id_mismatch_is_refused(bundle: ModelBundle) -> None:
 
 
 def test_make_store_fixture_matches_the_session_bundle(
-    make_store: Any, bundle: ModelBundle
+    make_store: MakeStore, bundle: ModelBundle
 ) -> None:
     store = load_calibrator_store(make_store(users={"u-ada": 0.8}))
     check_store_matches(store, bundle_id=bundle.bundle_id, schema_hash=bundle.schema_hash)
