@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import window_stream
-from daemon_harness import Daemons, running_daemons
+from daemon_harness import Daemons
+from helpers import Window, window_stream
 
 from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
 
 pytestmark = pytest.mark.slow
-Window = dict[str, Any]
-
-
-@pytest.fixture
-def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
-    with running_daemons(tmp_path, bundle_dir) as made:
-        yield made
 
 
 def test_a_file_missing_most_features_is_named_once_and_shown_in_status(

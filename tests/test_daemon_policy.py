@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from daemon_harness import DaemonProcess, Daemons, running_daemons
+from daemon_harness import DaemonProcess, Daemons
+from helpers import Window
 
 from taskclf_core.bundle import load_bundle, save_bundle
 from taskclf_core.calibration import CalibratorStore, save_calibrator_store
@@ -22,7 +20,6 @@ from taskclf_core.labels import LABEL_INDEX
 from taskclf_core.synthetic import generate_windows
 from taskclf_core.training import train_bundle
 
-Window = dict[str, Any]
 pytestmark = pytest.mark.slow
 
 TEMPERATURE_STORE_ID = "1a8b4f122695"  # taskclf's sample store
@@ -63,7 +60,8 @@ def home(tmp_path: Path, taskclf_sample: Path, v3_bundle: Path) -> Path:
         root / "models" / "inference_policy.json",
     )
     # an isotonic store for bundle_v1, fitted on taskclf's own outputs for the sample windows
-    rows = [json.loads(line) for line in (taskclf_sample / "expected_temperature.jsonl").open()]
+    expected = (taskclf_sample / "expected_temperature.jsonl").read_text()
+    rows = [json.loads(line) for line in expected.splitlines()]
     raw = np.asarray([r["raw_probs"] for r in rows])
     y = np.asarray([LABEL_INDEX[r["core_label_name"]] for r in rows])
     save_calibrator_store(
@@ -78,12 +76,6 @@ def home(tmp_path: Path, taskclf_sample: Path, v3_bundle: Path) -> Path:
         root / "artifacts" / "stores" / "isotonic",
     )
     return root
-
-
-@pytest.fixture
-def daemons(tmp_path: Path, bundle_dir: Path) -> Iterator[Daemons]:
-    with running_daemons(tmp_path, bundle_dir) as made:
-        yield made
 
 
 def policy_path(home: Path) -> Path:
@@ -103,7 +95,9 @@ def replace_policy(home: Path, **changes: Any) -> dict[str, Any]:
 def stream(taskclf_sample: Path, copies: int) -> list[Window]:
     """taskclf's sample windows, ``copies`` days of them, without their schema stamp (so the
     v1 and the v3 bundle both take them: absent columns take the fill)."""
-    base = [json.loads(line) for line in (taskclf_sample / "windows.jsonl").open()]
+    base = [
+        json.loads(line) for line in (taskclf_sample / "windows.jsonl").read_text().splitlines()
+    ]
     out: list[Window] = []
     for day in range(copies):
         for w in base:
@@ -150,14 +144,8 @@ def test_policy_swaps_while_windows_stream(
     assert status["thresholds"] == {"reject_threshold": 0.55, "per_user": {}}
     windows = stream(taskclf_sample, 3)
 
-    def feed() -> None:
-        for i, w in enumerate(windows):
-            d.drop(f"w{i:05d}.json", w)
-            time.sleep(0.004)  # a brisk live stream: the pace is what is under test
-
-    feeder = threading.Thread(target=feed)
-    feeder.start()
-    try:
+    # a brisk live stream: the pace is what is under test
+    with d.producing(windows, rate=250) as feeder:
         d.wait_records(60, timeout=30)
         replace_policy(
             home,
@@ -182,8 +170,7 @@ def test_policy_swaps_while_windows_stream(
             reject_threshold=0.5,
         )
         in_force(d, "bundle_v3", None, "the v3 bundle without a store")
-    finally:
-        feeder.join()
+        feeder.finish()
     records = d.wait_labelled(windows, timeout=60)
     keys = [(r["user_id"], r["bucket_start_ts"]) for r in records]
     assert len(keys) == len(set(keys)) == len(windows), "a window lost or logged twice"
