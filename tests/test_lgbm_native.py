@@ -15,16 +15,14 @@ import pytest
 
 from taskclf_core._lgbm import NativeBooster, library_path
 from taskclf_core.errors import BundleError
+from taskclf_core.types import FloatArray
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = REPO_ROOT.parent / "shared" / "fixtures" / "taskclf-sample"
 N_CLASSES = 8
 N_FEATURES = 10
 
-Array = npt.NDArray[np.float64]
 
-
-def _make_data(seed: int, n: int, *, categorical: bool) -> tuple[Array, npt.NDArray[np.int64]]:
+def _make_data(seed: int, n: int, *, categorical: bool) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, N_FEATURES))
     y = np.argmax(x[:, :N_CLASSES] + 0.5 * rng.normal(size=(n, N_CLASSES)), axis=1)
@@ -57,7 +55,7 @@ def _train(seed: int, *, categorical: bool, names: list[str] | None = None) -> l
     return lgb.train(params, ds, num_boost_round=30)
 
 
-def _test_rows(seed: int, n: int = 200) -> Array:
+def _test_rows(seed: int, n: int = 200) -> FloatArray:
     x, _ = _make_data(seed + 1000, n, categorical=True)
     # negative, unseen and NaN categorical codes; LightGBM treats negatives as missing
     odd_codes = [-1.0, -7.0, 6.0, 99.0, np.nan, 2.5]
@@ -206,10 +204,8 @@ def test_thread_counts_agree(categorical: tuple[lgb.Booster, NativeBooster]) -> 
         native.predict_many(x, num_threads=-1)
 
 
-def test_taskclf_sample_bundle() -> None:
-    model_file = SAMPLE_DIR / "bundle_v1" / "model.txt"
-    if not model_file.is_file():
-        pytest.skip(f"taskclf sample fixtures absent: {model_file} not found")
+def test_taskclf_sample_bundle(taskclf_sample: Path) -> None:
+    model_file = taskclf_sample / "bundle_v1" / "model.txt"
     text = model_file.read_text(encoding="utf-8")
     names_line = next(line for line in text.splitlines() if line.startswith("feature_names="))
     native = NativeBooster.from_string(text)
