@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 from daemon_harness import Daemons, isolated_env, running_daemons
-from helpers import MakeStore, temperature_store
+from helpers import MakeStore, save_trained_bundle, temperature_store
 
-from taskclf_core.bundle import ModelBundle, load_bundle, save_bundle
+from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import save_calibrator_store
 from taskclf_core.synthetic import generate_windows
-from taskclf_core.training import train_bundle
 
 # artifacts made by taskclf itself (provenance in their README): data, not code
 TASKCLF_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "taskclf-sample"
@@ -56,18 +55,13 @@ def bundle_dir(
     tmp_path_factory: pytest.TempPathFactory, training_windows: list[dict[str, Any]]
 ) -> Path:
     """A small bundle trained in-session (30 rounds) and saved in taskclf's layout."""
-    trained = train_bundle(
-        training_windows, rounds=30, seed=7, created_at="2026-01-09T00:00:00Z", num_threads=1
+    return save_trained_bundle(
+        tmp_path_factory.mktemp("bundles") / "bundle_test",
+        training_windows,
+        rounds=30,
+        seed=7,
+        created_at="2026-01-09T00:00:00Z",
     )
-    path = tmp_path_factory.mktemp("bundles") / "bundle_test"
-    save_bundle(
-        path,
-        model_text=trained.model_text,
-        metadata=trained.metadata,
-        encoders=trained.encoders,
-        metrics=trained.metrics,
-    )
-    return path
 
 
 @pytest.fixture(scope="session")

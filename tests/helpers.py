@@ -12,9 +12,10 @@ from typing import Any, Protocol
 import numpy as np
 import pytest
 
-from taskclf_core.bundle import ModelBundle
+from taskclf_core.bundle import ModelBundle, save_bundle
 from taskclf_core.calibration import CalibratorStore, TemperatureCalibrator
 from taskclf_core.labels import N_CLASSES
+from taskclf_core.training import train_bundle
 from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "by_window",
     "in_time_order",
     "isotonic_regressor_json",
+    "save_trained_bundle",
     "synthetic_probs",
     "systemd_verify",
     "temperature_store",
@@ -66,6 +68,20 @@ def by_window(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def save_trained_bundle(
+    path: Path, windows: list[Window], *, rounds: int, seed: int, created_at: str
+) -> Path:
+    """A small bundle trained on ``windows`` (one thread: deterministic) saved at ``path``."""
+    trained = train_bundle(windows, rounds=rounds, seed=seed, created_at=created_at, num_threads=1)
+    return save_bundle(
+        path,
+        model_text=trained.model_text,
+        metadata=trained.metadata,
+        encoders=trained.encoders,
+        metrics=trained.metrics,
+    )
 
 
 def synthetic_probs(

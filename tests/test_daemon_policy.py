@@ -11,14 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 from daemon_harness import DaemonProcess, Daemons
-from helpers import Window
+from helpers import Window, save_trained_bundle
 
-from taskclf_core.bundle import load_bundle, save_bundle
+from taskclf_core.bundle import load_bundle
 from taskclf_core.calibration import CalibratorStore, save_calibrator_store
 from taskclf_core.fitting import fit_isotonic_calibrator
 from taskclf_core.labels import LABEL_INDEX
 from taskclf_core.synthetic import generate_windows
-from taskclf_core.training import train_bundle
 
 pytestmark = pytest.mark.slow
 
@@ -28,22 +27,13 @@ TEMPERATURE_STORE_ID = "1a8b4f122695"  # taskclf's sample store
 @pytest.fixture(scope="module")
 def v3_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A schema-v3 bundle (a new feature set: what a retrain to a newer taskclf gives)."""
-    trained = train_bundle(
+    return save_trained_bundle(
+        tmp_path_factory.mktemp("v3") / "bundle_v3",
         generate_windows(days=3, seed=11, schema_version="v3"),
         rounds=20,
         seed=11,
         created_at="2026-02-01T00:00:00Z",
-        num_threads=1,
     )
-    path = tmp_path_factory.mktemp("v3") / "bundle_v3"
-    save_bundle(
-        path,
-        model_text=trained.model_text,
-        metadata=trained.metadata,
-        encoders=trained.encoders,
-        metrics=trained.metrics,
-    )
-    return path
 
 
 @pytest.fixture
