@@ -26,7 +26,10 @@ from taskclf_core.schema import (
     schema_hash,
 )
 
-SHARED_SCHEMAS = Path(__file__).resolve().parents[1].parent / "shared" / "taskclf_schemas.json"
+# taskclf's own registries (provenance in the fixture's README)
+TASKCLF_SCHEMAS = (
+    Path(__file__).resolve().parent / "fixtures" / "taskclf-registries" / "taskclf_schemas.json"
+)
 HASHES = {"v1": "4077fe0dba70", "v2": "a15f4751a947", "v3": "7f29b4b8795e"}
 V2_ENCODERS = {
     "app_id": ("com.apple.mail", UNKNOWN_TOKEN, "com.microsoft.VSCode"),  # unsorted on purpose
@@ -92,10 +95,8 @@ def test_schema_hash_is_sha256_of_compact_json() -> None:
     assert schema_hash([["b", "str"], ["a", "int"]]) != schema_hash(columns)
 
 
-def test_registries_agree_with_taskclfs_shared_file() -> None:
-    if not SHARED_SCHEMAS.is_file():
-        pytest.skip(f"taskclf registries not found at {SHARED_SCHEMAS}")
-    shared = json.loads(SHARED_SCHEMAS.read_text())["versions"]
+def test_registries_agree_with_taskclfs_own() -> None:
+    shared = json.loads(TASKCLF_SCHEMAS.read_text())["versions"]
     for version, spec in shared.items():
         reg = registry(version)
         assert reg is not None, version
