@@ -22,9 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from daemon.paths import status_file
+import daemon
 
 ROOT = Path(__file__).resolve().parents[1]
+# the tree whose daemon/ and taskclf_core/ this interpreter imports: this checkout, or another
+# one (a baseline) when the script runs under that checkout's venv (see ab.py)
+CODE_ROOT = Path(daemon.__file__).resolve().parents[1]
 # the tests' HOME/XDG isolation, one copy for both: bench ships with the sources (sdist), never
 # in the wheel, and already runs the tests' aw_server; a second copy here had drifted
 sys.path.insert(0, str(ROOT / "tests"))
@@ -57,17 +60,20 @@ def _version(dist: str) -> str:
         return "absent"
 
 
-def commit() -> str:
+def commit(root: Path | None = None) -> str:
     """Short HEAD, plus a digest of uncommitted changes to the product code when there are any.
 
     Other sessions edit daemon/ and taskclf_core/ while benches run; the digest says which
-    working tree a table was measured on.
+    working tree a table was measured on. ``root``: the checkout (default: the one whose
+    ``daemon`` package this interpreter imports, so a baseline run names the baseline).
     """
     import hashlib
 
+    where = CODE_ROOT if root is None else root
+
     def git(*args: str) -> str:
         try:
-            out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+            out = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True)
         except OSError:
             return ""
         return out.stdout
@@ -91,7 +97,8 @@ def machine_header(title: str) -> str:
     lines = [
         f"# {title}",
         f"date        {datetime.now(UTC).isoformat(timespec='seconds')}",
-        f"commit      {commit()}",
+        f"commit      {commit()}"
+        + ("" if CODE_ROOT == ROOT else f" (code from {CODE_ROOT}; bench scripts from {ROOT})"),
         f"machine     {os.cpu_count()} cores, {cpu_model()}, {platform.system()} "
         f"{platform.release()}",
         f"versions    Python {platform.python_version()}, numpy {_version('numpy')}, "
@@ -401,7 +408,13 @@ class Workdir:
 
     def status(self) -> dict[str, Any] | None:
         try:
-            data: dict[str, Any] = json.loads(status_file(self.spool).read_text())
+            from daemon.paths import status_file
+
+            path = status_file(self.spool)
+        except ImportError:  # a checkout from before 103d4ec: the state dir (XDG_RUNTIME_DIR)
+            path = self.home / "run" / "taskclf" / "status.json"
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
         return data
@@ -423,11 +436,12 @@ class DaemonProcess:
         wrapper: Sequence[str] = (),
         python_flags: Sequence[str] = (),
         log_name: str = "daemon.log",
+        python: str | None = None,
     ) -> None:
         self.work = work
         self.notify = NotifyListener(work.root)
         self.log_path = work.root / log_name
-        argv = [*wrapper, sys.executable, *python_flags, "-m", "daemon", "run"]
+        argv = [*wrapper, python or sys.executable, *python_flags, "-m", "daemon", "run"]
         argv += ["--config", str(config), *extra_args]
         if once:
             argv.append("--once")

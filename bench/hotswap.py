@@ -77,8 +77,9 @@ def main() -> int:
         rc = daemon.stop()
     events = daemon.log_events()
     records = work.label_lines()
-    swapped = [e for e in events if e.get("event") == "reload_swapped"]
-    refused = [e for e in events if e.get("event") == "reload_refused"]
+    # store_swapped/store_refused: the names before the one reload record (e083778)
+    swapped = [e for e in events if e.get("event") in ("reload_swapped", "store_swapped")]
+    refused = [e for e in events if e.get("event") in ("reload_refused", "store_refused")]
 
     sources = [r["source"] for r in records]
     keys = [(r["user_id"], r["bucket_start_ts"]) for r in records]

@@ -126,12 +126,20 @@ def _breakdown(
     """
 
     from daemon.logs import configure_logging
-    from daemon.runtime.intake import parse_spool_file
-    from daemon.runtime.labellog import LabelLog
-    from daemon.runtime.spool import Spool
-    from daemon.runtime.status import utc_now
-    from daemon.runtime.worker import log_window_labelled
     from daemon.settings import Settings
+
+    try:
+        from daemon.runtime.intake import parse_spool_file
+        from daemon.runtime.labellog import LabelLog
+        from daemon.runtime.spool import Spool
+        from daemon.runtime.status import utc_now
+        from daemon.runtime.worker import log_window_labelled
+    except ImportError:  # a checkout from before daemon/runtime/ (e083778): same functions
+        from daemon.intake import parse_spool_file  # type: ignore[no-redef]
+        from daemon.labellog import LabelLog  # type: ignore[no-redef]
+        from daemon.loop import log_window_labelled  # type: ignore[no-redef]
+        from daemon.spool import Spool  # type: ignore[no-redef]
+        from daemon.status import utc_now  # type: ignore[no-redef]
     from taskclf_core.bundle import load_bundle
     from taskclf_core.calibration import load_calibrator_store
     from taskclf_core.pipeline import Policy, Snapshot, label_window

@@ -14,8 +14,6 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from daemon.configfile import toml_value
-
 __all__ = [
     "DaemonProcess",
     "Daemons",
@@ -148,6 +146,10 @@ class DaemonProcess:
                 self.settings.pop(key, None)
             else:
                 self.settings[key] = value
+        # imported here: bench/_common.py imports this module under older checkouts' venvs too
+        # (bench/ab.py --baseline), which have no daemon.configfile
+        from daemon.configfile import toml_value
+
         body = "".join(f"{k} = {toml_value(v)}\n" for k, v in self.settings.items())
         self.config.write_text(body)
         return self.config

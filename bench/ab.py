@@ -1,0 +1,277 @@
+"""Run one bench script against two checkouts in one session: a baseline and this tree.
+
+``python bench/ab.py --baseline DIR [--rounds 3] SCRIPT [script args]`` runs
+``DIR/.venv/bin/python bench/SCRIPT`` and ``<this venv>/python bench/SCRIPT`` alternately
+(baseline first in odd rounds, this tree first in even ones), so both sides meet the same
+load. The *scripts* are this tree's for both sides; the *code* under test (``daemon``,
+``taskclf_core``, the daemon process the script starts) is whatever each venv's editable
+install points at. Each run's full output is kept in ``bench/.cache/ab/``; the summary is a
+table of the script's key figures: the median over rounds per side, their ratio, every round's
+value and the 1-min load when each run started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as c
+
+
+class Metric(NamedTuple):
+    """A figure in a script's output: the row whose label matches ``row`` (a regex searched
+    in the label with any leading thread id dropped), cell ``column`` (a header); ``part``
+    picks one number of an ``a / b`` cell."""
+
+    name: str
+    row: str
+    column: str
+    lower_is_better: bool = True
+    part: int = 0
+
+
+_G = r"\d+(\.\d+)? ms apart"
+METRICS: dict[str, list[Metric]] = {
+    "latency.py": [
+        Metric("20 ms apart: readable p50, ms", rf"^{_G}: record readable", "p50"),
+        Metric("20 ms apart: readable p99, ms", rf"^{_G}: record readable", "p99"),
+        Metric("20 ms apart: in done/ p50, ms", rf"^{_G}: file in done/", "p50"),
+        Metric("20 ms apart: in done/ p99, ms", rf"^{_G}: file in done/", "p99"),
+        Metric("600 ms apart: readable p50, ms", r"^600 ms apart: record readable", "p50"),
+        Metric("600 ms apart: in done/ p50, ms", r"^600 ms apart: file in done/", "p50"),
+        Metric("daemon's own latency_ms p50", r"^daemon's own status latency_ms", "p50"),
+        Metric("daemon's own latency_ms p99", r"^daemon's own status latency_ms", "p99"),
+        Metric("daemon CPU per window, 20 ms apart, ms", r"^daemon CPU per window, 20", "value"),
+        Metric("disk alone: write+fsync p50, ms (control)", r"^disk alone", "p50"),
+        Metric("breakdown: parse_spool_file p50, µs", r"^parse_spool_file", "p50"),
+        Metric("breakdown: label_window p50, µs", r"^label_window \(", "p50"),
+        Metric("breakdown: LabelLog.append p50, µs", r"^LabelLog.append", "p50"),
+        Metric("breakdown: window_labelled log line p50, µs", r"^window_labelled log", "p50"),
+        Metric("breakdown: total loop body p50, µs", r"^total loop body", "p50"),
+    ],
+    "compute.py": [
+        Metric("(a) ours, temperature store, p50 µs", r"^\(a\) ours: .*temperature", "p50 µs"),
+        Metric("(a) ours, isotonic store, p50 µs", r"^\(a\) ours: .*isotonic store", "p50 µs"),
+        Metric("(a') ours incl. JSON in/out, p50 µs", r"^\(a'\)", "p50 µs"),
+        Metric("(b) naive pandas+sklearn, p50 µs (control)", r"^\(b\) naive", "p50 µs"),
+        Metric("(c) model alone predict_one, p50 µs (control)", r"^\(c\) model alone", "p50 µs"),
+        Metric("stage: parse_window p50 µs", r"^parse_window \(dict", "p50 µs"),
+        Metric("stage: calibrate_rows isotonic p50 µs", r"^calibrate_rows, isotonic", "p50 µs"),
+        Metric("stage: calibrate_rows temperature p50 µs", r"^calibrate_rows, temp", "p50 µs"),
+        Metric("stage: label_window total p50 µs", r"^label_window total", "p50 µs"),
+        Metric("stage: LabelRecord.to_json_line p50 µs", r"^LabelRecord.to_json_line", "p50 µs"),
+        Metric("naive / ours (isotonic), p50", r"^naive / ours \(isotonic", "p50", False),
+        Metric("naive / ours (temperature), p50", r"^naive / ours \(temperature", "p50", False),
+        Metric("spaced 20 ms: label_window wall ms", r"^ours: label_window", "wall ms/call"),
+    ],
+    "backlog.py": [
+        Metric("run --once: windows/s", r"^run --once$", "windows/s", False),
+        Metric("run --once: drain s", r"^run --once$", "drain s"),
+        Metric("run --once: start to READY s", r"^run --once$", "start to READY s"),
+        Metric("run: windows/s", r"^run \(long-running\)$", "windows/s", False),
+        Metric("run: READY to done s", r"^run \(long-running\)$", "READY to done (bench clock) s"),
+        Metric("run: daemon CPU s", r"^run \(long-running\)$", "daemon CPU s"),
+        Metric(
+            "model only, one call, rows/s (control)",
+            r"^predict_many, all rows.*default",
+            "rows/s",
+            False,
+        ),
+    ],
+    "idle.py": [
+        Metric("idle CPU % (schedstat)", r"^CPU % of one core \(schedstat", "value"),
+        Metric("idle CPU ms over the period", r"^CPU ms over the whole idle", "value"),
+        Metric("RSS MB", r"^RSS MB", "value"),
+        Metric("peak RSS MB", r"^peak RSS MB", "value"),
+        Metric("threads", r"^threads$", "value"),
+        Metric("MainThread wake-ups per s", r"^MainThread", "per second"),
+        Metric("start-up to READY, median s", r"^median$", "s"),
+        Metric("start-up to READY, max s", r"^max$", "s"),
+        Metric("SIGTERM -> exit, median s", r"^SIGTERM -> exit", "s"),
+        Metric("python -c pass, s (control)", r"^python -c pass", "s"),
+        Metric("imports (-X importtime sum), s", r"^imports \(-X importtime", "s"),
+        Metric("load_bundle in process, s", r"^load_bundle", "s"),
+    ],
+    "hotswap.py": [
+        Metric("swap -> swapped logged, ms", r"^swap -> \w+_swapped logged", "value"),
+        Metric("swap -> first record with new id, ms", r"^swap -> first record", "value"),
+        Metric("windows sent after swap, old store", r"^windows sent after the swap", "value"),
+        Metric("send -> processed_at p50, ms", r"^send -> processed_at", "value", True, 0),
+        Metric("send -> processed_at p99, ms", r"^send -> processed_at", "value", True, 1),
+    ],
+}
+
+
+def parse_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
+    """Every Markdown table in a script's output: (headers, rows of cells)."""
+    tables: list[tuple[list[str], list[list[str]]]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines) - 1:
+        if lines[i].startswith("|") and re.match(r"^\|[-:| ]+\|$", lines[i + 1]):
+            headers = [h.strip() for h in lines[i].strip("|").split("|")]
+            rows = []
+            i += 2
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append([x.strip() for x in lines[i].strip().strip("|").split("|")])
+                i += 1
+            tables.append((headers, rows))
+        else:
+            i += 1
+    return tables
+
+
+def _number(cell: str, part: int) -> float:
+    found = re.findall(r"-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?", cell)
+    if len(found) <= part:
+        return math.nan
+    return float(found[part].replace(",", ""))
+
+
+def extract(text: str, metric: Metric) -> float:
+    pattern = re.compile(metric.row)
+    for headers, rows in parse_tables(text):
+        if metric.column not in headers[1:]:
+            continue
+        col = headers.index(metric.column)
+        for cells in rows:
+            label = re.sub(r"^\d+ ", "", cells[0])  # thread rows start with their tid
+            if pattern.search(label) and col < len(cells):
+                return _number(cells[col], metric.part)
+    return math.nan
+
+
+def _median(values: list[float]) -> float:
+    real = [v for v in values if not math.isnan(v)]
+    return statistics.median(real) if real else math.nan
+
+
+def _fmt(value: float) -> str:
+    if math.isnan(value):
+        return "–"
+    return c._fmt(float(value))
+
+
+def hint(base: list[float], this: list[float], lower_is_better: bool) -> str:
+    """A first reading (the verdict is a person's): within 10 % or overlapping ranges = noise."""
+    b, t = _median(base), _median(this)
+    if math.isnan(b) or math.isnan(t) or b == 0:
+        return "–"
+    ratio = t / b
+    real_b = [v for v in base if not math.isnan(v)]
+    real_t = [v for v in this if not math.isnan(v)]
+    overlap = min(real_t) <= max(real_b) and min(real_b) <= max(real_t)
+    if abs(ratio - 1) <= 0.10 or (overlap and abs(ratio - 1) <= 0.20):
+        return "same"
+    better = ratio < 1 if lower_is_better else ratio > 1
+    return f"{'better' if better else 'WORSE'} {abs(ratio - 1) * 100:.0f} %"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--baseline", type=Path, required=True, help="the other checkout (with .venv)")
+    ap.add_argument(
+        "--baseline-python", type=Path, default=None, help="default: DIR/.venv/bin/python"
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="runs per side (default 3)")
+    ap.add_argument("script", help="a bench script: latency.py, compute.py, ...")
+    ap.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script")
+    args = ap.parse_args()
+    script = args.script if args.script.endswith(".py") else args.script + ".py"
+    path = Path(__file__).resolve().parent / script
+    if not path.exists():
+        ap.error(f"no bench script {path}")
+    base_py = args.baseline_python or args.baseline / ".venv" / "bin" / "python"
+    if not base_py.exists():
+        ap.error(f"{base_py}: no interpreter (make the baseline's venv first)")
+    sides = {"baseline": str(base_py), "this": sys.executable}
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    out_dir = c.CACHE / "ab" / f"{path.stem}-{stamp}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    print(f"# A/B: {script} {' '.join(args.args)}".rstrip())
+    print(f"date        {datetime.now(UTC).isoformat(timespec='seconds')}")
+    print(f"baseline    {c.commit(args.baseline.resolve())} ({args.baseline})")
+    print(f"this        {c.commit(c.ROOT)} ({c.ROOT})")
+    print(f"rounds      {args.rounds} per side, alternating; outputs in {out_dir}")
+    print(f"load avg    {c.load_string()} (1/5/15 min, at start)", flush=True)
+
+    texts: dict[str, list[str]] = {"baseline": [], "this": []}
+    loads: dict[str, list[float]] = {"baseline": [], "this": []}
+    failed: list[str] = []
+    for r in range(args.rounds):
+        order = ["baseline", "this"] if r % 2 == 0 else ["this", "baseline"]
+        for side in order:
+            loads[side].append(os.getloadavg()[0])
+            t0 = time.monotonic()
+            proc = subprocess.run(
+                [sides[side], str(path), *args.args],
+                capture_output=True,
+                text=True,
+                cwd=c.ROOT,
+            )
+            text = proc.stdout + ("\n--- stderr ---\n" + proc.stderr if proc.stderr else "")
+            (out_dir / f"{side}-{r + 1}.txt").write_text(text)
+            texts[side].append(proc.stdout)
+            print(
+                f"  round {r + 1} {side:8s}: exit {proc.returncode}, "
+                f"{time.monotonic() - t0:.0f} s, load at start {loads[side][-1]:.2f}",
+                flush=True,
+            )
+            if proc.returncode != 0:
+                failed.append(f"{side} round {r + 1} (exit {proc.returncode})")
+
+    rows: list[list[object]] = []
+    for metric in METRICS.get(script, []):
+        base = [extract(t, metric) for t in texts["baseline"]]
+        this = [extract(t, metric) for t in texts["this"]]
+        b, t = _median(base), _median(this)
+        rows.append(
+            [
+                metric.name,
+                _fmt(b),
+                _fmt(t),
+                _fmt(t / b) if b and not math.isnan(b) and not math.isnan(t) else "–",
+                ", ".join(_fmt(v) for v in base),
+                ", ".join(_fmt(v) for v in this),
+                hint(base, this, metric.lower_is_better),
+            ]
+        )
+    print()
+    print(
+        c.table(
+            [
+                "metric",
+                "baseline (median)",
+                "this (median)",
+                "this / baseline",
+                "baseline runs",
+                "this runs",
+                "first reading",
+            ],
+            rows,
+        )
+    )
+    print(
+        "1-min load at each run's start: "
+        + "; ".join(f"{s} {', '.join(f'{x:.2f}' for x in loads[s])}" for s in loads)
+    )
+    print(f"load avg at end {c.load_string()}")
+    if failed:
+        print("FAILED runs (see their outputs): " + ", ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
