@@ -15,6 +15,7 @@ from taskclf_core.errors import ConfigError, OperationalError, TaskclfError
 
 if TYPE_CHECKING:
     from daemon.locate import Location
+    from daemon.reporting.config import ReportSettings
     from daemon.settings import Settings
 
 __all__ = ["EXIT_CODES", "exit_code_for", "main"]
@@ -72,17 +73,30 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _quick_args(argv: Sequence[str]) -> argparse.Namespace | None:
-    """``status``/``reload`` parsed without building Settings (its flags need pydantic).
+    """``status``/``reload``/``report`` parsed without building Settings (its flags need
+    pydantic).
 
     A person types these, so they must answer in a blink; anything the quick parser does
-    not know (``-h``, a typo) goes to the full parser, which says so.
+    not know (``-h``, a typo, a setting flag the command does not read) goes to the full
+    parser, which says so or takes it.
     """
-    if not argv or argv[0] not in ("status", "reload"):
+    if not argv or argv[0] not in ("status", "reload", "report"):
         return None
     quick = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     quick.add_argument("--config", type=Path, default=None)
-    for key in LOCATING_KEYS:
-        quick.add_argument("--" + key.replace("_", "-"), dest=f"set_{key}", default=None)
+    if argv[0] == "report":
+        from daemon.commands.report import add_report_arguments
+        from daemon.reporting.config import REPORT_KEYS
+
+        add_report_arguments(quick)
+        keys: Sequence[str] = REPORT_KEYS
+    else:
+        keys = LOCATING_KEYS
+    for key in keys:
+        spellings = ("--model", "--model-dir") if key == "model_dir" else ()
+        quick.add_argument(
+            *(spellings or ("--" + key.replace("_", "-"),)), dest=f"set_{key}", default=None
+        )
     if argv[0] == "status":
         quick.add_argument("--json", action="store_true")
     try:
@@ -92,6 +106,7 @@ def _quick_args(argv: Sequence[str]) -> argparse.Namespace | None:
     if rest:
         return None
     args.command = argv[0]
+    args.quick = True
     return args
 
 
@@ -105,6 +120,18 @@ def _locate(args: argparse.Namespace) -> Location:
             f"taskclf-daemon: warning: {problem} (ignored here; `run` refuses it)", file=sys.stderr
         )
     return where
+
+
+def _report_settings(args: argparse.Namespace) -> Settings | ReportSettings:
+    """The five keys `report` reads, without pydantic when the quick parser took the line
+    and the configuration is plain; else the full Settings (and its refusals)."""
+    if getattr(args, "quick", False):
+        from daemon.reporting.config import quick_report_settings
+
+        found = quick_report_settings(args.config, _overrides(args))
+        if found is not None:
+            return found
+    return _settings(args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -433,7 +460,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "report":
         from daemon.commands import report
 
-        return report.run(args, _settings(args))
+        return report.run(args, _report_settings(args))
     if args.command == "collect":
         from daemon.commands.collect import run_collect
 

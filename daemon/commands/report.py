@@ -9,14 +9,20 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from daemon.fsutil import atomic_write_text
 from daemon.reporting.localtz import local_timezone, zone_key
 from daemon.reporting.summaries import DaySummaries
 from daemon.reporting.view import ReportView, report_json
-from daemon.settings import Settings
-from taskclf_core.errors import ConfigError, TaskclfError
+from taskclf_core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from daemon.reporting.config import ReportSettings
+    from daemon.settings import Settings
+
+    # the full settings, or the five keys report reads resolved without pydantic (cli.py)
+    AnySettings = Settings | ReportSettings
 
 __all__ = ["MAX_DAYS", "add_report_arguments", "parse_day", "resolve_days", "run"]
 
@@ -91,26 +97,29 @@ def resolve_days(
     return [from_day + timedelta(days=i) for i in range(n)]
 
 
-def _model_path(settings: Settings) -> Path:
+def _model_path(settings: AnySettings) -> Path | None:
+    """The bundle in force: the policy's ``model_dir``, else ``model_dir``; None if unknown."""
     if settings.policy_file is None:
         return settings.model_path
-    # taskclf_core.policy, not daemon.artifacts: that one loads LightGBM (~0.5 s)
-    from taskclf_core.policy import parse_policy, resolve_policy_path
-
+    # Only the policy's model_dir, resolved as taskclf_core.policy.resolve_policy_path does
+    # (taskclf's home = the parent of the models/ directory). Not parse_policy: importing
+    # taskclf_core.policy imports the schema and numpy, ~90 ms of a ~200 ms `report`, for
+    # checks the daemon, `status` and `doctor` make. All this serves is the model's age.
     path = settings.policy_file
     try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"policy_file: {path}: {exc.strerror}") from None
-    policy = parse_policy(content, source=str(path))
-    return resolve_policy_path(path, policy.model_dir)
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    value = data.get("model_dir") if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return path.parent.parent / value
 
 
-def _model_created_at(settings: Settings) -> dict[str, str]:
+def _model_created_at(settings: AnySettings) -> dict[str, str]:
     """``created_at`` of the bundle in force, by bundle id (for the model's age)."""
-    try:
-        path = _model_path(settings)
-    except TaskclfError:
+    path = _model_path(settings)
+    if path is None:
         return {}  # a policy the daemon would refuse: `status`/`doctor` say why; no age here
     try:
         meta = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
@@ -122,7 +131,7 @@ def _model_created_at(settings: Settings) -> dict[str, str]:
     return {path.name: made, path.resolve().name: made}
 
 
-def _bucket_colours(settings: Settings) -> dict[str, str]:
+def _bucket_colours(settings: AnySettings) -> dict[str, str]:
     if settings.taxonomy is None:
         return {}
     from taskclf_core.errors import TaxonomyError
@@ -136,7 +145,7 @@ def _bucket_colours(settings: Settings) -> dict[str, str]:
 
 
 def _drift(
-    summaries: DaySummaries, users: Sequence[str], now: datetime, settings: Settings
+    summaries: DaySummaries, users: Sequence[str], now: datetime, settings: AnySettings
 ) -> dict[str, dict[str, Any]]:
     from taskclf_core.drift import DriftTracker
 
@@ -164,7 +173,7 @@ def _unicode_ok(stream: TextIO) -> bool:
 
 
 def build_view(
-    settings: Settings,
+    settings: AnySettings,
     days: Sequence[date],
     *,
     user: str | None,
@@ -206,7 +215,7 @@ def build_view(
     )
 
 
-def run(args: argparse.Namespace, settings: Settings, *, out: TextIO | None = None) -> int:
+def run(args: argparse.Namespace, settings: AnySettings, *, out: TextIO | None = None) -> int:
     stream = out if out is not None else sys.stdout
     tz = local_timezone()
     now = datetime.now(UTC)
