@@ -104,11 +104,15 @@ METRICS: dict[str, list[Metric]] = {
         Metric("load_bundle in process, s", r"^load_bundle", "s"),
     ],
     "hotswap.py": [
-        Metric("swap -> swapped logged, ms", r"^swap -> \w+_swapped logged", "value"),
-        Metric("swap -> first record with new id, ms", r"^swap -> first record", "value"),
-        Metric("windows sent after swap, old store", r"^windows sent after the swap", "value"),
-        Metric("send -> processed_at p50, ms", r"^send -> processed_at", "value", True, 0),
-        Metric("send -> processed_at p99, ms", r"^send -> processed_at", "value", True, 1),
+        Metric(
+            "store: write -> reload_swapped logged, ms", r"^write -> reload_swapped", "store swap"
+        ),
+        Metric("store: write -> first record, new id, ms", r"^write -> first record", "store swap"),
+        Metric("store: stale windows per swap", r"^windows sent after the write", "store swap"),
+        Metric("store stream: send -> processed_at p50, ms", r"^send -> processed_at", "value"),
+        Metric(
+            "store stream: send -> processed_at p99, ms", r"^send -> processed_at", "value", True, 1
+        ),
     ],
 }
 
