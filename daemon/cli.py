@@ -134,8 +134,15 @@ def _report_settings(args: argparse.Namespace) -> Settings | ReportSettings:
     return _settings(args)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``command``, the arguments of the other commands that live in
+    their own modules are left out (importing those modules costs ~70 ms of ``run``'s
+    start-up: the collector's HTTP client, the report's and label's code). Every command is
+    still listed, so ``--help`` and a misspelt command read as before."""
     import daemon
+
+    def wanted(name: str) -> bool:
+        return command is None or command == name
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -302,41 +309,46 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     label = sub.add_parser("label", help="your own labelled time spans (for personalize)")
-    from daemon.commands.label import add_label_arguments
+    if wanted("label"):
+        from daemon.commands.label import add_label_arguments
 
-    # --config (and TASKCLF_* variables) only: forty setting flags would bury the six actions
-    add_label_arguments(label, [common])
+        # --config (and TASKCLF_* variables) only: forty setting flags would bury the actions
+        add_label_arguments(label, [common])
 
     personalize = sub.add_parser(
         "personalize",
         parents=[common],
         help="fit per-user calibrators from your spans and the label log; ship them live",
     )
-    from daemon.commands.personalize import add_personalize_arguments
+    if wanted("personalize"):
+        from daemon.commands.personalize import add_personalize_arguments
 
-    add_personalize_arguments(personalize)
-    _setting_flags(personalize)
+        add_personalize_arguments(personalize)
+        _setting_flags(personalize)
 
     report = sub.add_parser(
         "report", parents=[common], help="time per label from the label log (text, JSON, a page)"
     )
-    from daemon.commands.report import add_report_arguments
+    if wanted("report"):
+        from daemon.commands.report import add_report_arguments
 
-    add_report_arguments(report)
-    _setting_flags(report)
+        add_report_arguments(report)
+        _setting_flags(report)
 
     collect = sub.add_parser(
         "collect", parents=[common], help="ActivityWatch → feature windows into the spool"
     )
-    from daemon.commands.collect import add_collect_arguments
+    if wanted("collect"):
+        from daemon.commands.collect import add_collect_arguments
 
-    add_collect_arguments(collect)
-    _setting_flags(collect)
+        add_collect_arguments(collect)
+        _setting_flags(collect)
 
     service = sub.add_parser("service", help="install/uninstall/show the login service")
-    from daemon.commands.service import add_service_arguments
+    if wanted("service"):
+        from daemon.commands.service import add_service_arguments
 
-    add_service_arguments(service)
+        add_service_arguments(service)
     return parser
 
 
@@ -439,7 +451,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"taskclf-daemon {daemon.package_version()}")
         return EXIT_OK
-    args = _quick_args(arguments) or _parser().parse_args(arguments)
+    # the command is the first word (global options are only --version and --help)
+    command = arguments[0] if arguments and not arguments[0].startswith("-") else None
+    args = _quick_args(arguments) or _parser(command).parse_args(arguments)
     try:
         return _dispatch(args)
     except TaskclfError as exc:

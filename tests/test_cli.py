@@ -257,3 +257,22 @@ def test_status_shows_the_collector_and_the_last_personalize_run(
     assert doc["collector"]["windows_emitted"] == 42
     assert doc["collector"]["running"] is False
     assert doc["personalize"]["outcome"] == "unchanged"
+
+
+def test_run_builds_only_its_own_arguments() -> None:
+    """`run`'s start-up does not import the other commands' modules (~70 ms: the collector's
+    HTTP client, report, label, service); every command is still listed."""
+    code = (
+        "import sys; from daemon.cli import _parser; p = _parser('run'); "
+        "p.parse_args(['run', '--once']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('daemon.commands', "
+        "'daemon.collector', 'daemon.reporting', 'http.client'))))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    listed = _parser("run").format_help()
+    for command in ("label", "personalize", "report", "collect", "service", "deploy"):
+        assert command in listed
