@@ -31,7 +31,7 @@ import _common as c
 
 class Metric(NamedTuple):
     """A figure in a script's output: the row whose label matches ``row`` (a regex searched
-    in the label with any leading thread id dropped), cell ``column`` (a header); ``part``
+    in the label as is and with a leading thread id dropped), cell ``column`` (a header); ``part``
     picks one number of an ``a / b`` cell."""
 
     name: str
@@ -150,8 +150,8 @@ def extract(text: str, metric: Metric) -> float:
             continue
         col = headers.index(metric.column)
         for cells in rows:
-            label = re.sub(r"^\d+ ", "", cells[0])  # thread rows start with their tid
-            if pattern.search(label) and col < len(cells):
+            bare = re.sub(r"^\d+ ", "", cells[0])  # thread rows start with their tid
+            if (pattern.search(cells[0]) or pattern.search(bare)) and col < len(cells):
                 return _number(cells[col], metric.part)
     return math.nan
 
@@ -189,6 +189,13 @@ def main() -> int:
         "--baseline-python", type=Path, default=None, help="default: DIR/.venv/bin/python"
     )
     ap.add_argument("--rounds", type=int, default=3, help="runs per side (default 3)")
+    ap.add_argument(
+        "--outputs",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run nothing: summarise the outputs an earlier run kept in DIR",
+    )
     ap.add_argument("script", help="a bench script: latency.py, compute.py, ...")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="passed to the script")
     args = ap.parse_args()
@@ -201,7 +208,7 @@ def main() -> int:
         ap.error(f"{base_py}: no interpreter (make the baseline's venv first)")
     sides = {"baseline": str(base_py), "this": sys.executable}
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    out_dir = c.CACHE / "ab" / f"{path.stem}-{stamp}"
+    out_dir = args.outputs or c.CACHE / "ab" / f"{path.stem}-{stamp}"
     out_dir.mkdir(parents=True, exist_ok=True)
 
     print(f"# A/B: {script} {' '.join(args.args)}".rstrip())
@@ -209,12 +216,22 @@ def main() -> int:
     print(f"baseline    {c.commit(args.baseline.resolve())} ({args.baseline})")
     print(f"this        {c.commit(c.ROOT)} ({c.ROOT})")
     print(f"rounds      {args.rounds} per side, alternating; outputs in {out_dir}")
-    print(f"load avg    {c.load_string()} (1/5/15 min, at start)", flush=True)
+    if args.outputs is None:
+        print(f"load avg    {c.load_string()} (1/5/15 min, at start)", flush=True)
+    else:
+        print("(summarising the outputs kept there; the load below is each run's own header's)")
 
     texts: dict[str, list[str]] = {"baseline": [], "this": []}
     loads: dict[str, list[float]] = {"baseline": [], "this": []}
     failed: list[str] = []
-    for r in range(args.rounds):
+    if args.outputs is not None:
+        for side in texts:
+            for kept in sorted(out_dir.glob(f"{side}-*.txt")):
+                text = kept.read_text().split("\n--- stderr ---\n")[0]
+                texts[side].append(text)
+                found = re.search(r"^load avg +([\d.]+)", text, re.M)
+                loads[side].append(float(found.group(1)) if found else math.nan)
+    for r in range(0 if args.outputs is not None else args.rounds):
         order = ["baseline", "this"] if r % 2 == 0 else ["this", "baseline"]
         for side in order:
             loads[side].append(os.getloadavg()[0])

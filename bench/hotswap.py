@@ -183,6 +183,8 @@ def analyse(
     """Per-swap timings and the integrity checks, from the label log and the daemon's log."""
     swapped = [e for e in events if e.get("event") in ("reload_swapped", "store_swapped")]
     refused = [e for e in events if e.get("event") in ("reload_refused", "store_refused")]
+    # a read that the files changed under: no verdict, read again after a backoff
+    unsettled = [e for e in events if e.get("event") == "reload_unsettled"]
     ids = [r[key] for r in records]
     switches = [i for i in range(1, len(ids)) if ids[i] != ids[i - 1]]
     expected = [first_id] + [s.to for s in outcome.swaps]
@@ -232,7 +234,10 @@ def analyse(
             "yes" if in_order else f"NO: runs {runs}",
         ],
         ["records per id", counts],
-        ["reload_swapped / reload_refused events", f"{len(swapped)} / {len(refused)}"],
+        [
+            "reload_swapped / reload_refused / reload_unsettled events",
+            f"{len(swapped)} / {len(refused)} / {len(unsettled)}",
+        ],
         [
             "send -> processed_at during the stream, p50 / p99 ms",
             "{:.1f} / {:.1f}".format(

@@ -2,9 +2,10 @@
 
 Each run is a fresh process of the installed console script (``<venv>/bin/taskclf-daemon``),
 in a HOME of its own whose default config file points at the bench's data, exactly as a
-person types the command (no ``--config``). With ``--baseline DIR`` the same cases run
-against that checkout's console script (``DIR/.venv/bin/taskclf-daemon``) in the same
-session, interleaved in a shuffled order round by round, so both meet the same load.
+person types the command (no ``--config``). With ``--baseline DIR`` (repeatable) the same
+cases run against that checkout's console script (``DIR/.venv/bin/taskclf-daemon``) in the
+same session, interleaved in a shuffled order round by round, so all meet the same load.
+Trees are named by their directory (this one: ``this``).
 """
 
 from __future__ import annotations
@@ -201,7 +202,13 @@ def imports(setup: Setup, case: Case) -> tuple[int, list[str]]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--baseline", type=Path, default=None, help="another checkout (with .venv)")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        action="append",
+        default=[],
+        help="another checkout (with .venv); repeat for several",
+    )
     ap.add_argument("--runs", type=int, default=21, help="measured runs per case (default 21)")
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured runs per case first")
     ap.add_argument("--seed", type=int, default=0, help="shuffle seed")
@@ -210,10 +217,12 @@ def main() -> int:
     runs = 7 if args.quick else args.runs
 
     c.print_header("commands a person types: fresh processes of the console script")
-    trees = [Tree("this", c.ROOT, Path(sys.executable).parent)]
-    if args.baseline is not None:
-        base = args.baseline.resolve()
-        trees.insert(0, Tree("baseline", base, base / ".venv" / "bin"))
+    trees = [
+        Tree(d.resolve().name, d.resolve(), d.resolve() / ".venv" / "bin") for d in args.baseline
+    ]
+    trees.append(Tree("this", c.ROOT, Path(sys.executable).parent))
+    if len({t.name for t in trees}) != len(trees):
+        ap.error("two trees with one directory name")
     for tree in trees:
         if not tree.script.exists():
             ap.error(f"{tree.script}: no console script (pip install -e there first)")
