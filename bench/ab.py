@@ -54,6 +54,7 @@ METRICS: dict[str, list[Metric]] = {
         Metric("daemon's own latency_ms p99", r"^daemon's own status latency_ms", "p99"),
         Metric("daemon CPU per window, 20 ms apart, ms", r"^daemon CPU per window, 20", "value"),
         Metric("disk alone: write+fsync p50, ms (control)", r"^disk alone", "p50"),
+        Metric("disk alone: write+fsync p99, ms (control)", r"^disk alone", "p99"),
         Metric("breakdown: parse_spool_file p50, µs", r"^parse_spool_file", "p50"),
         Metric("breakdown: label_window p50, µs", r"^label_window \(", "p50"),
         Metric("breakdown: LabelLog.append p50, µs", r"^LabelLog.append", "p50"),
@@ -288,7 +289,8 @@ def main() -> int:
         "1-min load at each run's start: "
         + "; ".join(f"{s} {', '.join(f'{x:.2f}' for x in loads[s])}" for s in loads)
     )
-    print(f"load avg at end {c.load_string()}")
+    if args.outputs is None:
+        print(f"load avg at end {c.load_string()}")
     if failed:
         print("FAILED runs (see their outputs): " + ", ".join(failed))
     return 1 if failed else 0
