@@ -25,7 +25,7 @@ from daemon.locate import (
 )
 from daemon.paths import default_data_dir, labels_dir, lock_file, model_dir, spool_dir, status_file
 from taskclf_core.errors import ConfigError
-from taskclf_core.schema import is_safe_user_id
+from taskclf_core.ids import is_safe_user_id
 
 __all__ = [
     "ENV_PREFIX",

@@ -15,8 +15,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 
 from taskclf_core.errors import CalibrationError
+from taskclf_core.ids import is_safe_user_id
 from taskclf_core.labels import N_CLASSES
-from taskclf_core.schema import is_safe_user_id
 from taskclf_core.types import FloatArray
 
 __all__ = [

@@ -20,9 +20,9 @@ from taskclf_core.calibration import (
     TemperatureCalibrator,
 )
 from taskclf_core.errors import TrainingError
+from taskclf_core.ids import is_safe_user_id
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES
 from taskclf_core.metrics import checked_probs_labels, nll
-from taskclf_core.schema import is_safe_user_id
 from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [

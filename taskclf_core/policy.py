@@ -11,8 +11,8 @@ from types import MappingProxyType
 from typing import Any
 
 from taskclf_core.errors import PolicyError
+from taskclf_core.ids import is_safe_user_id
 from taskclf_core.labels import CORE_LABELS
-from taskclf_core.schema import is_safe_user_id
 
 __all__ = [
     "POLICY_FILE_NAME",

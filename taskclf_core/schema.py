@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from taskclf_core.errors import BundleError, WindowError
+from taskclf_core.ids import is_safe_user_id
 
 __all__ = [
     "ColumnKind",
@@ -33,13 +33,7 @@ __all__ = [
     "schema_hash",
 ]
 
-_SAFE_USER_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}")
 UNKNOWN_TOKEN: Final = "__unknown__"
-
-
-def is_safe_user_id(user_id: str) -> bool:
-    """True when ``user_id`` can be used as a file name on every platform we run on."""
-    return _SAFE_USER_ID.fullmatch(user_id) is not None and user_id not in {".", ".."}
 
 
 def schema_hash(columns: Sequence[Sequence[str]]) -> str:

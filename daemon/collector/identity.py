@@ -9,8 +9,9 @@ from pathlib import Path
 from daemon.settings import Settings
 from taskclf_core.bundle import build_schema
 from taskclf_core.errors import BundleError, ConfigError, TaskclfError
+from taskclf_core.ids import is_safe_user_id
 from taskclf_core.policy import parse_policy, resolve_policy_path
-from taskclf_core.schema import is_safe_user_id, registry
+from taskclf_core.schema import registry
 
 __all__ = ["Identity", "load_identity", "model_schema_version"]
 

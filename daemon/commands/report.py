@@ -101,19 +101,16 @@ def _model_path(settings: AnySettings) -> Path | None:
     """The bundle in force: the policy's ``model_dir``, else ``model_dir``; None if unknown."""
     if settings.policy_file is None:
         return settings.model_path
-    # Only the policy's model_dir, resolved as taskclf_core.policy.resolve_policy_path does
-    # (taskclf's home = the parent of the models/ directory). Not parse_policy: importing
-    # taskclf_core.policy imports the schema and numpy, ~90 ms of a ~200 ms `report`, for
-    # checks the daemon, `status` and `doctor` make. All this serves is the model's age.
+    # taskclf_core.policy is cheap (no numpy); all this serves is the model's age
+    from taskclf_core.errors import PolicyError
+    from taskclf_core.policy import parse_policy, resolve_policy_path
+
     path = settings.policy_file
     try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        policy = parse_policy(path.read_bytes(), source=str(path))
+    except (OSError, PolicyError):
         return None
-    value = data.get("model_dir") if isinstance(data, dict) else None
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return path.parent.parent / value
+    return resolve_policy_path(path, policy.model_dir)
 
 
 def _model_created_at(settings: AnySettings) -> dict[str, str]:

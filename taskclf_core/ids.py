@@ -1,0 +1,15 @@
+"""Identifiers that become file names (user ids): one rule, importable without numpy."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = ["is_safe_user_id"]
+
+_SAFE_USER_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}")
+
+
+def is_safe_user_id(user_id: str) -> bool:
+    """True when ``user_id`` can be used as a file name on every platform we run on."""
+    return _SAFE_USER_ID.fullmatch(user_id) is not None and user_id not in {".", ".."}
