@@ -19,6 +19,7 @@ from daemon.reporting.config import (
     quick_report_settings,
 )
 from daemon.settings import Settings, flags, load_settings
+from taskclf_core.labels import CORE_LABELS
 
 PROBE = """
 import io, sys
@@ -146,7 +147,17 @@ def test_report_imports_neither_pydantic_nor_numpy(
         json.dumps({"created_at": "2026-01-01T00:00:00Z"})
     )
     policy = home / "models" / "inference_policy.json"
-    policy.write_text(json.dumps({"model_dir": "models/model-a"}))
+    policy.write_text(
+        json.dumps(
+            {
+                "policy_version": "v1",
+                "model_dir": "models/model-a",
+                "model_schema_hash": "abc",
+                "model_label_set": list(CORE_LABELS),
+                "reject_threshold": 0.55,
+            }
+        )
+    )
     config = _config(tmp_path, f'data_dir = "{data}"\npolicy_file = "{policy}"\n')
     for argv in (
         ["report", "--config", str(config)],
@@ -163,7 +174,7 @@ def test_report_imports_neither_pydantic_nor_numpy(
         )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == "0 [] True", (argv, proc.stdout)
-    # the policy's model gives the model's age (read without taskclf_core.policy)
+    # the policy's model gives the model's age
     capsys.readouterr()
     assert main(["report", "--config", str(config), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
