@@ -334,10 +334,12 @@ def _append_line(path: Path, line: str) -> None:
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.ftruncate(fd, length)
                 os.fsync(fd)
+            if isinstance(exc, OSError) and exc.filename is None:
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
             raise
     finally:
         os.close(fd)

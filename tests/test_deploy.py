@@ -206,7 +206,7 @@ def test_a_full_disk_during_deploy_leaves_no_torn_history_line(
     with monkeypatch.context() as patch:
         patch.setattr(daemon.publish, "os", _FillingDisk())
         assert _deploy(home, "--reject-threshold", "0.7") == 1
-    assert "No space left on device" in capsys.readouterr().err
+    assert f"{history}: No space left on device" in capsys.readouterr().err
     assert history.read_bytes() == before
     assert _policy(home)["calibrator_store_dir"] == "stores/b"
     # space is back
