@@ -182,6 +182,8 @@ def _swap_link(store: CalibratorStore, link: Path, check: Callable[[Path], objec
         if check is not None:
             check(tmp)
         os.rename(tmp, final)
+        # the new directory's entry first: a link that reaches the disk before it would dangle
+        fsync_dir(parent)
         # keep the link's style: relative links survive moving the whole tree
         value = (
             str(final)
