@@ -55,9 +55,14 @@ _MODEL_FILES = ("metadata.json", "model.txt", "categorical_encoders.json")
 # --- fingerprints: what changes when a file is replaced, edited or swapped --------------------
 
 
-def _stat_entry(path: str, rel: str) -> tuple[str, int, int, int]:
-    st = os.stat(os.path.join(path, rel))
-    return (rel, st.st_ino, st.st_size, st.st_mtime_ns)
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    # ctime too: a permission or owner fix (what clears an "unreadable" refusal) and an
+    # in-place rewrite that keeps size and mtime (rsync --inplace -t) change nothing else
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _stat_entry(path: str, rel: str) -> tuple[object, ...]:
+    return (rel, *_identity(os.stat(os.path.join(path, rel))))
 
 
 def store_fingerprint(path: Path) -> Fingerprint:
@@ -69,8 +74,7 @@ def store_fingerprint(path: Path) -> Fingerprint:
         if os.path.isdir(users):
             with os.scandir(users) as it:
                 for e in it:
-                    st = e.stat()
-                    entries.append((f"users/{e.name}", st.st_ino, st.st_size, st.st_mtime_ns))
+                    entries.append((f"users/{e.name}", *_identity(e.stat())))
         return ("store", target, tuple(sorted(entries)))
     except OSError as exc:
         # name the target and file: two different broken stores must not look alike
@@ -94,7 +98,7 @@ def file_fingerprint(path: Path) -> Fingerprint:
         st = os.stat(path)
     except OSError as exc:
         return ("file", str(path), exc.errno)
-    return ("file", os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    return ("file", os.path.realpath(path), *_identity(st))
 
 
 # --- a calibrator store -----------------------------------------------------------------------

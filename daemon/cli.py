@@ -460,6 +460,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # bad model, store, taxonomy, config or input data (2), or the environment (1)
         print(f"taskclf-daemon: {exc}", file=sys.stderr)
         return exit_code_for(exc)
+    except OSError as exc:
+        # the environment failed a command (a full disk, a read-only or missing directory, a
+        # file where a directory should be): name the file and the cause, exit 1, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"taskclf-daemon: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FATAL
     except KeyboardInterrupt:
         return 130
 

@@ -45,6 +45,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o600, durable: b
                 os.fsync(fh.fileno())
         os.chmod(tmp, mode)  # mkstemp makes 0600; the caller may want another mode
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if exc.filename is None:  # a failed write or fsync: say which file it was for
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

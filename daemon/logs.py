@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO, cast
 
 import pydantic_core
 import structlog
@@ -15,6 +16,29 @@ __all__ = ["configure_logging"]
 def _dumps(obj: Any, **_kw: Any) -> bytes:
     # one line per window: pydantic-core renders it ~1.5x faster than json.dumps, as bytes
     return pydantic_core.to_json(obj, fallback=str)
+
+
+class _DropOnError:
+    """A log stream that drops what it cannot write instead of raising.
+
+    Under launchd (and ``run > file``) stderr is a file on the data's own disk: when that
+    fills, a raising log call would stop the daemon at the very moment it should stay up,
+    stalled and retrying (the status file says why it waits). Lines are lost, never half
+    written on purpose: a failed flush is retried with the next line.
+    """
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+
+    def write(self, data: Any) -> int:
+        try:
+            return int(self._file.write(data))
+        except OSError:
+            return 0
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError):
+            self._file.flush()
 
 
 def configure_logging(
@@ -34,13 +58,13 @@ def configure_logging(
     factory: Any
     if fmt == "console" or (fmt == "auto" and tty):
         renderer = structlog.dev.ConsoleRenderer(colors=tty)
-        factory = structlog.WriteLoggerFactory(file=out)
+        factory = structlog.WriteLoggerFactory(file=cast(TextIO, _DropOnError(out)))
     elif hasattr(out, "buffer"):
         renderer = structlog.processors.JSONRenderer(serializer=_dumps)
-        factory = structlog.BytesLoggerFactory(file=out.buffer)
+        factory = structlog.BytesLoggerFactory(file=cast(BinaryIO, _DropOnError(out.buffer)))
     else:  # a text-only stream (tests, embedding)
         renderer = structlog.processors.JSONRenderer(serializer=lambda o, **kw: _dumps(o).decode())
-        factory = structlog.WriteLoggerFactory(file=out)
+        factory = structlog.WriteLoggerFactory(file=cast(TextIO, _DropOnError(out)))
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -181,6 +182,8 @@ def _swap_link(store: CalibratorStore, link: Path, check: Callable[[Path], objec
         if check is not None:
             check(tmp)
         os.rename(tmp, final)
+        # the new directory's entry first: a link that reaches the disk before it would dangle
+        fsync_dir(parent)
         # keep the link's style: relative links survive moving the whole tree
         value = (
             str(final)
@@ -302,7 +305,10 @@ def rollback_policy(
             )
         if check is not None:
             check(candidate)
-        replaced = parse_policy(current, source=str(policy_path)) if current else None
+        try:
+            replaced = parse_policy(current, source=str(policy_path)) if current else None
+        except PolicyError:
+            replaced = None  # a broken file in force is just what a rollback is for
         # the policy first: a crash before the history is cut leaves an entry equal to the
         # policy in force, which the next rollback skips
         atomic_write_bytes(policy_path, policy_to_json(candidate))
@@ -312,10 +318,31 @@ def rollback_policy(
 
 
 def _append_line(path: Path, line: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    """Append ``line`` whole and fsynced, or leave the file as it was.
+
+    A full disk makes ``write`` short or fail part-way: the file is cut back to its old
+    length, or the torn line would be glued to the next entry and break every rollback.
+    A torn tail an earlier crash left (the reader skips it) is cut before appending.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
+        length = os.fstat(fd).st_size
+        if length and os.pread(fd, 1, length - 1) != b"\n":
+            tail = os.pread(fd, min(length, 1 << 20), max(0, length - (1 << 20)))
+            length = max(0, length - len(tail)) + tail.rfind(b"\n") + 1
+            os.ftruncate(fd, length)
+        try:
+            view = memoryview(line.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, length)
+                os.fsync(fd)
+            if isinstance(exc, OSError) and exc.filename is None:
+                raise OSError(exc.errno, exc.strerror, str(path)) from exc
+            raise
     finally:
         os.close(fd)
     fsync_dir(path.parent)

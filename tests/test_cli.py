@@ -85,6 +85,27 @@ def test_run_with_a_config_that_names_no_model_says_so(tmp_path: Path) -> None:
     assert "init --force --model DIR" in result.stderr
 
 
+def test_a_command_the_environment_fails_names_the_file_without_a_traceback(
+    tmp_path: Path, isolated_home: Path, bundle_dir: Path
+) -> None:
+    """An OSError (here: a file where the data directory should be; a full disk or a
+    read-only filesystem alike) is exit 1 with the path and the cause."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    config = tmp_path / "daemon.toml"
+    config.write_text(
+        f'data_dir = "{blocker}"\npolicy_file = "{blocker / "models" / "inference_policy.json"}"\n'
+    )
+    for command in (
+        ("label", "add", "--from", "09:00", "--to", "10:00", "Build", "--user", "u1"),
+        ("deploy", "--model", str(bundle_dir)),
+    ):
+        result = run_cli(*command, "--config", str(config))
+        assert result.returncode == 1, (command, result)
+        assert "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.startswith(f"taskclf-daemon: {blocker}"), result.stderr
+
+
 def _help(*command: str) -> str:
     result = run_cli(*command, "--help")
     assert result.returncode == 0, result.stderr

@@ -351,6 +351,39 @@ def test_interrupted_write_keeps_the_old_store_and_no_temp_dir(
     assert sorted(str(p.relative_to(root)) for p in root.rglob("*")) == before
 
 
+def test_a_symlink_swap_makes_the_new_store_dir_durable_before_the_link_names_it(
+    tmp_path: Path, bundle: ModelBundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stores live in another directory than the link: the new directory's entry there
+    must be on disk before the swapped link is, or a power cut leaves a dangling link."""
+    import daemon.fsutil
+    import daemon.publish
+
+    old, new = _old_and_new(bundle)
+    stores = tmp_path / "w" / "stores"
+    write_store(old, stores / old.store_id)
+    link = tmp_path / "w" / "store"
+    link.symlink_to(os.path.join("stores", old.store_id))
+    events: list[str] = []
+    real_fsync_dir, real_replace = daemon.fsutil.fsync_dir, os.replace
+
+    def fsync_dir(path: Path) -> None:
+        events.append(f"fsync {Path(path).name}")
+        real_fsync_dir(path)
+
+    def replace(src: Any, dst: Any) -> None:
+        events.append(f"replace {Path(dst).name}")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(daemon.publish, "fsync_dir", fsync_dir)
+    monkeypatch.setattr(os, "replace", replace)
+    final = write_store(new, link, check=lambda p: load_store(p, bundle))
+    monkeypatch.undo()
+    assert final.parent == stores
+    assert events.index("fsync stores") < events.index("replace store")
+    assert load_store(link, bundle)[0].store_id == new.store_id
+
+
 def test_write_store_refuses_an_invalid_store_before_installing(
     tmp_path: Path, bundle: ModelBundle
 ) -> None:

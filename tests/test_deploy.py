@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -164,6 +165,72 @@ def test_rollback_skips_an_entry_left_by_a_crashed_deploy(home: Path) -> None:
 
 
 @pytest.mark.slow
+def test_rollback_restores_the_previous_policy_when_the_one_in_force_is_broken(
+    home: Path,
+) -> None:
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    first = _policy(home)
+    assert _deploy(home, "--store", str(home / "stores" / "b")) == 0
+    (home / "models" / "inference_policy.json").write_text('{"policy_version": "v1", ')
+    assert main(["rollback", "--config", _config(home)]) == 0
+    assert _policy(home) == first
+
+
+class _FillingDisk:
+    """``os`` as a filling disk shows it: the next write is short, the one after fails."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(os, name)
+
+    def write(self, fd: int, data: bytes) -> int:
+        self.writes += 1
+        if self.writes == 1:
+            return os.write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_during_deploy_leaves_no_torn_history_line(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A torn entry would be glued to the next one and break every later rollback."""
+    import daemon.publish
+
+    history = policy_history_path(home / "models" / "inference_policy.json")
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    first = _policy(home)
+    assert _deploy(home, "--store", str(home / "stores" / "b")) == 0
+    before = history.read_bytes()
+    with monkeypatch.context() as patch:
+        patch.setattr(daemon.publish, "os", _FillingDisk())
+        assert _deploy(home, "--reject-threshold", "0.7") == 1
+    assert f"{history}: No space left on device" in capsys.readouterr().err
+    assert history.read_bytes() == before
+    assert _policy(home)["calibrator_store_dir"] == "stores/b"
+    # space is back
+    assert _deploy(home, "--reject-threshold", "0.7") == 0
+    assert main(["rollback", "--config", _config(home)]) == 0
+    assert _policy(home)["calibrator_store_dir"] == "stores/b"
+    assert main(["rollback", "--config", _config(home)]) == 0
+    assert _policy(home) == first
+
+
+def test_an_append_cuts_a_torn_last_history_line_first(home: Path) -> None:
+    """A deploy killed mid-append (an older version, or a failed cut) left a torn tail."""
+    history = policy_history_path(home / "models" / "inference_policy.json")
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    first = _policy(home)
+    assert _deploy(home, "--store", str(home / "stores" / "b")) == 0
+    with history.open("ab") as fh:
+        fh.write(b'{"replaced_at": "2026-01-01T00:00:00Z", "pol')
+    assert _deploy(home, "--reject-threshold", "0.7") == 0
+    assert main(["rollback", "--config", _config(home)]) == 0
+    assert main(["rollback", "--config", _config(home)]) == 0
+    assert _policy(home) == first
+
+
 def test_sigkill_during_deploy_leaves_old_or_new_policy_never_a_mix(home: Path) -> None:
     """Real processes, killed at random moments: the file always parses as one of the two."""
     policy_file = home / "models" / "inference_policy.json"

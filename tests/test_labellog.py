@@ -150,6 +150,28 @@ def test_a_rollback_that_fails_forgets_the_day_so_it_is_read_again(
     assert log.path_for("2026-01-01").read_bytes() == before[log.path_for("2026-01-01")]
 
 
+def test_a_day_file_created_by_a_failed_append_has_its_entry_fsynced_by_the_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first append of a new day creates its file, then the disk is full: the file stays
+    (empty). The retry finds it existing, but its directory entry was never made durable."""
+    import daemon.runtime.labellog as labellog
+
+    log = LabelLog(tmp_path / "labels")
+    log.open()
+    synced: list[Path] = []
+    monkeypatch.setattr(labellog, "fsync_dir", synced.append)
+    records = [_Record("u", "2026-01-05T09:00:00Z")]
+    with monkeypatch.context() as full:
+        full.setattr(os, "write", _failing(os.write, 0, OSError(errno.ENOSPC, "full")))
+        with pytest.raises(AppendFailed):
+            log.append(records)  # type: ignore[arg-type]
+    assert log.path_for("2026-01-05").exists()
+    assert synced == []
+    log.append(records)  # type: ignore[arg-type]
+    assert synced == [log.directory]
+
+
 def test_backoff_doubles_up_to_its_cap_and_starts_over_after_a_reset() -> None:
     backoff = Backoff(first=1.0, cap=30.0)
     assert [backoff.next_delay() for _ in range(7)] == [1, 2, 4, 8, 16, 30, 30]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -44,3 +47,35 @@ def test_console_renderer_on_a_tty() -> None:
     text = stream.getvalue()
     assert "daemon_started" in text
     assert not text.lstrip().startswith("{")
+
+
+def test_a_log_file_on_a_full_disk_never_stops_the_caller(tmp_path: Path) -> None:
+    """launchd (and `run > file`) put stderr on the data's disk: when it fills, a log line
+    that cannot be written is dropped, and labelling goes on (status says why it waits)."""
+
+    class FillingDisk(io.BytesIO):
+        full = True
+
+        def isatty(self) -> bool:
+            return False
+
+        def write(self, data: Any) -> int:
+            if self.full:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return super().write(data)
+
+    class Stderr(io.TextIOWrapper):
+        pass
+
+    disk = FillingDisk()
+    stderr = Stderr(disk)  # kept: a collected wrapper would close the disk under the logger
+    before = structlog.get_config()
+    try:
+        configure_logging("info", fmt="json", stream=stderr)
+        structlog.get_logger().error("label_log_write_failed", errno="ENOSPC")  # dropped
+        disk.full = False
+        structlog.get_logger().info("label_log_recovered")
+        events = [json.loads(line)["event"] for line in disk.getvalue().splitlines()]
+    finally:
+        structlog.configure(**before)  # later tests must not log into this closed stream
+    assert events == ["label_log_recovered"]

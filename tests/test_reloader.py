@@ -19,7 +19,8 @@ from daemon.runtime.reloader import Holder, Refusal, Reload, Reloader, snapshot_
 from daemon.runtime.runtime import decisions_of, sources_of
 from daemon.settings import Settings, load_settings
 from taskclf_core.bundle import load_bundle
-from taskclf_core.calibration import save_calibrator_store
+from taskclf_core.calibration import read_store_files, save_calibrator_store
+from taskclf_core.errors import CalibrationError
 from taskclf_core.policy import InferencePolicy, policy_to_json
 
 
@@ -287,3 +288,33 @@ def test_a_policy_that_does_not_match_its_store_is_refused(policy_daemon: Rig, h
     assert refusal is not None
     assert "calibrator_store_dir 'stores/a'" in refusal.reason
     assert policy_daemon.current.snapshot.bundle.bundle_id == "bundle_a"
+
+
+def test_a_store_refused_as_unreadable_is_read_again_once_its_permissions_are_fixed(
+    daemon: Rig, stores: dict[str, Path], reads: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``sudo cp -r`` left root's files; ``chown``/``chmod`` fixes them without touching their
+    size or mtime. (Root reads anything, so the read refuses as a user's would.)"""
+    real = read_store_files
+
+    def as_a_user(path: Path) -> dict[str, bytes]:
+        for rel in ("store.json", "global.json"):
+            if not os.stat(path / rel).st_mode & 0o400:
+                raise CalibrationError(f"{path / rel}: cannot read (Permission denied)")
+        return real(path)
+
+    monkeypatch.setattr(artifacts, "read_store_files", as_a_user)
+    (stores["b"] / "global.json").chmod(0o000)
+    swap_symlink(stores["link"], stores["b"])
+    assert daemon.reload() == "refused"
+    assert daemon.current.refusal is not None
+    assert "Permission denied" in daemon.current.refusal.reason
+
+    (stores["b"] / "global.json").chmod(0o600)  # only its ctime changes
+    assert daemon.reload() == "swapped"
+    assert daemon.current.refusal is None
+    assert daemon.current.snapshot.store is not None
+    assert daemon.current.snapshot.store.global_calibrator == (
+        temperature_store(None, 1.5).global_calibrator
+    )
+    assert len(reads) == 2

@@ -53,6 +53,16 @@ def test_in_place_edit_is_an_event(watched: tuple[Watcher, threading.Event, Path
     assert changed.wait(5), "an edit inside the store raised no event"
 
 
+def test_a_permission_fix_is_an_event(watched: tuple[Watcher, threading.Event, Path]) -> None:
+    """chmod/chown is what clears a store refused as unreadable: no need to wait the rescan.
+    (A polling observer compares sizes and mtimes only: there the rescan finds it.)"""
+    watcher, changed, root = watched
+    if watcher.mode == "polling":
+        pytest.skip("a polling observer does not see mode changes")
+    (root / "s1" / "global.json").chmod(0o600)
+    assert changed.wait(5), "a chmod inside the store raised no event"
+
+
 def test_spool_arrival_wakes_the_loop(tmp_path: Path) -> None:
     (tmp_path / "new").mkdir()
     (tmp_path / "tmp").mkdir()

@@ -164,15 +164,16 @@ class LabelLog:
             for day, day_records in by_day.items():
                 path = self.path_for(day)
                 fd, created = self._fd(day)
+                # a new file is durable once its directory entry is; a failed attempt leaves
+                # the file behind (empty) and the retry finds it existing, so the flag is set
+                # now and outlives the attempt until the directory fsync succeeds
+                self._dir_unsynced = self._dir_unsynced or created
                 touched.append((day, fd, os.fstat(fd).st_size))
                 view = memoryview(b"".join(r.to_json_line() for r in day_records))
                 while view:
                     written = os.write(fd, view)
                     view = view[written:]
                 os.fsync(fd)
-                # a new file is durable once its directory entry is; a failed attempt leaves
-                # the file behind (empty), so the flag outlives it until the fsync succeeds
-                self._dir_unsynced = self._dir_unsynced or created
             if self._dir_unsynced:
                 path = self.directory
                 fsync_dir(self.directory)

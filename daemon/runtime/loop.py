@@ -117,9 +117,11 @@ class Loop:
         if (news and since >= _STATUS_MIN_INTERVAL) or since >= s.heartbeat_seconds:
             self._log_drift_changes()
             self._last_status = now
-            if self.write_status():
-                self.dirty = False
-                self.worker.changed = False
+            # cleared before the write reads what is in force: a swap that lands on the
+            # reloader's thread meanwhile sets it again, and is written next time
+            self.dirty = self.worker.changed = False
+            if not self.write_status():
+                self.dirty = True  # a full disk refused it: try again soon
         interval = self.notifier.watchdog_interval
         if interval is not None and now - self._last_ping >= interval * 0.9:
             threads_ok = (self.watcher is None or self.watcher.is_alive()) and (

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import structlog
 from watchdog.events import (
+    EVENT_TYPE_ATTRIB,
     EVENT_TYPE_CLOSED,
     EVENT_TYPE_CREATED,
     EVENT_TYPE_DELETED,
@@ -31,8 +32,10 @@ __all__ = ["ObserverMode", "Waker", "Watcher"]
 
 log = structlog.get_logger()
 ObserverMode = Literal["auto", "polling", "none"]
-# reads of the store by the reloader itself must not trigger another reload
+# reads of the store by the reloader itself must not trigger another reload; a chmod/chown
+# (attrib) may be what makes a refused store readable
 _CHANGES = {
+    EVENT_TYPE_ATTRIB,
     EVENT_TYPE_CREATED,
     EVENT_TYPE_DELETED,
     EVENT_TYPE_MODIFIED,

@@ -68,8 +68,10 @@ class Stall:
 
     ``batch``: files in cur/ whose records are not on disk yet (a label-log stall), retried
     with the same ``plan`` when the failed append was rolled back cleanly, planned again if
-    not. ``requeue``: files were left in cur/ with their records on disk; they go back to
-    new/ (and come out as duplicates) once the spool works again.
+    not, both with ``snapshot``: the one whose schema parsed the batch's windows (a model
+    swapped in meanwhile may encode features differently). ``requeue``: files were left in
+    cur/ with their records on disk; they go back to new/ (and come out as duplicates) once
+    the spool works again.
     """
 
     what: Storage
@@ -80,6 +82,7 @@ class Stall:
     since: str
     batch: tuple[Pending, ...] = ()
     plan: BatchPlan | None = None
+    snapshot: Snapshot | None = None
     requeue: bool = False
 
 
@@ -183,11 +186,11 @@ class Worker:
             )
         except OSError as exc:  # a day of the label log could not be read
             path = Path(exc.filename) if exc.filename else self.labels.directory
-            self._failed("label_log", exc, path, batch=batch)
+            self._failed("label_log", exc, path, batch=batch, snapshot=snapshot)
             return
-        self._commit(batch, plan)
+        self._commit(batch, plan, snapshot)
 
-    def _commit(self, batch: tuple[Pending, ...], plan: BatchPlan) -> None:
+    def _commit(self, batch: tuple[Pending, ...], plan: BatchPlan, snapshot: Snapshot) -> None:
         try:
             self.labels.append(plan.records)
         except AppendFailed as exc:
@@ -195,7 +198,12 @@ class Worker:
                 # a day file could not be cut back: it is re-read (and merged) before a new plan
                 self.labels.unwarm({r.day for r in plan.records})
             self._failed(
-                "label_log", exc.cause, exc.path, batch=batch, plan=plan if exc.clean else None
+                "label_log",
+                exc.cause,
+                exc.path,
+                batch=batch,
+                plan=plan if exc.clean else None,
+                snapshot=snapshot,
             )
             return
         self.state = plan.state
@@ -343,6 +351,7 @@ class Worker:
         *,
         batch: tuple[Pending, ...] = (),
         plan: BatchPlan | None = None,
+        snapshot: Snapshot | None = None,
         requeue: bool = False,
     ) -> None:
         """Wait ``exc`` out (degraded, backing off) if someone can clear it; else stop (exit 1).
@@ -375,6 +384,7 @@ class Worker:
             since=self._failing_since[1],
             batch=batch,
             plan=plan,
+            snapshot=snapshot,
             requeue=requeue or (self.stall is not None and self.stall.requeue),
         )
         log.error(
@@ -400,10 +410,13 @@ class Worker:
             return False
         self.stall = None
         if stall.what == "label_log":
+            # the snapshot that parsed the windows, not one swapped in since: its schema and
+            # encoders made their features
+            held = stall.snapshot if stall.snapshot is not None else snapshot
             if stall.plan is not None:
-                self._commit(stall.batch, stall.plan)  # the very same records
+                self._commit(stall.batch, stall.plan, held)  # the very same records
             else:
-                self.process(stall.batch, snapshot)
+                self.process(stall.batch, held)
         if stall.requeue and self.stall is None:
             try:
                 requeued = list(self.spool.requeue())

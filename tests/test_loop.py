@@ -1,0 +1,67 @@
+"""The loop's bookkeeping: news for the status file is never dropped."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import cast
+
+from daemon.runtime.labellog import LabelLog
+from daemon.runtime.loop import Control, Loop
+from daemon.runtime.notify import Notifier
+from daemon.runtime.reloader import Holder
+from daemon.runtime.spool import Spool
+from daemon.runtime.watcher import Waker
+from daemon.runtime.worker import Worker
+from daemon.settings import load_settings
+from taskclf_core.drift import DriftTracker
+
+
+class _Worker:
+    changed = False
+
+    def seconds_to_retry(self) -> float | None:
+        return None
+
+
+def test_a_reload_landing_while_the_status_is_written_is_written_next(
+    tmp_path: Path, bundle_dir: Path
+) -> None:
+    """The reloader thread marks the loop dirty after a swap; a status write that read what
+    was in force just before must not clear that mark, or `status` shows the old store until
+    the next heartbeat."""
+    writes: list[int] = []
+    loop: Loop
+
+    def write_status() -> bool:
+        writes.append(1)
+        if len(writes) == 1:
+            loop.dirty = True  # a swap lands on the reloader's thread mid-write
+        return True
+
+    waker = Waker()
+    try:
+        loop = Loop(
+            load_settings(None, {"model_dir": str(bundle_dir), "spool_dir": str(tmp_path)}),
+            control=Control(),
+            holder=cast(Holder, None),
+            worker=cast(Worker, _Worker()),
+            spool=Spool(tmp_path / "spool"),
+            labels=LabelLog(tmp_path / "labels"),
+            waker=waker,
+            notifier=Notifier(None),
+            drift=DriftTracker(),
+            write_status=write_status,
+            reloader=None,
+            watcher=None,
+            once=False,
+        )
+        loop._last_retention = time.monotonic()  # no housekeeping in this test
+        loop._tick()
+        assert len(writes) == 1
+        assert loop.dirty, "the swap's news was dropped"
+        loop._last_status -= 1.0  # the status rate limit has passed
+        loop._tick()
+        assert len(writes) == 2
+    finally:
+        waker.close()
