@@ -8,6 +8,7 @@ once the path has settled.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 Fingerprint = tuple[object, ...]
+_MAX_HASHED = 1 << 20  # a policy is a few hundred bytes
 _MODEL_FILES = ("metadata.json", "model.txt", "categorical_encoders.json")
 
 
@@ -74,7 +76,9 @@ def store_fingerprint(path: Path) -> Fingerprint:
         if os.path.isdir(users):
             with os.scandir(users) as it:
                 for e in it:
-                    entries.append((f"users/{e.name}", *_identity(e.stat())))
+                    # only what a store read can read: an editor's swap file is not news
+                    if e.name.endswith(".json") and not e.name.startswith("."):
+                        entries.append((f"users/{e.name}", *_identity(e.stat())))
         return ("store", target, tuple(sorted(entries)))
     except OSError as exc:
         # name the target and file: two different broken stores must not look alike
@@ -94,11 +98,15 @@ def model_fingerprint(path: Path) -> Fingerprint:
 
 
 def file_fingerprint(path: Path) -> Fingerprint:
+    """A small file's (the policy's) identity and a hash of its content: an edit in place
+    within one timestamp tick, at the same size, is still news."""
     try:
         st = os.stat(path)
+        with open(path, "rb") as fh:
+            digest = hashlib.sha256(fh.read(_MAX_HASHED)).hexdigest()
     except OSError as exc:
         return ("file", str(path), exc.errno)
-    return ("file", os.path.realpath(path), *_identity(st))
+    return ("file", os.path.realpath(path), *_identity(st), digest)
 
 
 # --- a calibrator store -----------------------------------------------------------------------
@@ -404,7 +412,8 @@ def _load(sources: Sources, now: str, previous: InForce | None) -> InForce:
         bundle = previous.bundle
     else:
         try:
-            bundle = load_bundle(binding.model_path)
+            # the target, resolved once: a link re-pointed mid-read cannot mix two bundles
+            bundle = load_bundle(Path(os.path.realpath(binding.model_path)))
         except TaskclfError as exc:
             if where is None or binding.policy is None:
                 raise

@@ -247,9 +247,16 @@ def _read_history(path: Path) -> list[dict[str, Any]]:
 
 
 def deploy_policy(
-    policy_path: Path, policy: InferencePolicy, *, replaced_at: str
+    policy_path: Path,
+    policy: InferencePolicy,
+    *,
+    replaced_at: str,
+    expected: InferencePolicy | None = None,
 ) -> tuple[bool, InferencePolicy | None]:
     """Make ``policy`` the one in force; return (changed, the policy it replaced or None).
+
+    ``expected``: the policy the caller started from; if another is in force now (a
+    `deploy` landed while `personalize` computed), nothing is written (PolicyError).
 
     The old policy is appended (fsynced) to the history before the new file replaces it
     atomically, so a crash at any point leaves the old policy or the new one in force and
@@ -270,6 +277,13 @@ def deploy_policy(
                 old = parse_policy(old_content, source=str(policy_path))
             except PolicyError:
                 old = None  # a broken file in force: nothing to roll back to, just replace it
+        if expected is not None and (
+            old is None or policy_to_json(old) != policy_to_json(expected)
+        ):
+            raise PolicyError(
+                f"{policy_path}: the policy in force changed while this ran (another deploy, "
+                "rollback or personalize); nothing was written: run it again"
+            )
         if old is not None:
             entry = {"replaced_at": replaced_at, "policy": policy_to_dict(old)}
             _append_line(policy_history_path(policy_path), json.dumps(entry) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import socket
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from aw_fixtures import HOSTNAME, Case, load_case, row_differences
+from daemon_harness import wait_for
 
 from daemon.cli import main
 from daemon.collector.client import AWClient, check_loopback_url
@@ -408,3 +410,54 @@ def test_doctor_checks_the_collector_only_for_its_users(tmp_path: Path) -> None:
     assert got == {"collector": "FAIL", "collector identity": "FAIL"}  # down; no user id
     (data / "data" / "processed" / ".user_id").write_text(case.user_id)
     assert names({"data_dir": str(data), "aw_url": url})["collector identity"] == "ok"
+
+
+def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk under the spool: the collector waits it out; the cursor never ran ahead."""
+    import daemon.collector.collector as collector_module
+
+    events = workday_events()
+    day = parse_timestamp_us(f"{DAY}T00:00:00Z", "d")
+    source = GrowingDay(events, now_us=events[-1].end_us + 3_600_000_000)
+    spec = RowSpec("u1", "v1")
+    real = collector_module.write_windows
+    failures = {"left": 3}
+
+    def full_disk(spool: Path, rows: Any) -> str:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OSError(errno.ENOSPC, "No space left on device", str(spool / "tmp"))
+        return real(spool, rows)
+
+    monkeypatch.setattr(collector_module, "write_windows", full_disk)
+    collector = Collector(
+        source=source,
+        spec=spec,
+        spool=tmp_path / "spool",
+        cursor_path=tmp_path / "c/cursor.json",
+        status_path=tmp_path / "c/status.json",
+        hostname=HOSTNAME,
+        position=day,
+        settle_us=0,
+        mode="live",
+        clock=lambda: source.now_us / 1e6,
+    )
+    stop = threading.Event()
+    worker = threading.Thread(target=collector.run, args=(stop, 0.01))
+    worker.start()
+    try:
+        wait_for(lambda: failures["left"] == 0, 10, "three failed writes")
+        status = json.loads((tmp_path / "c/status.json").read_text())
+        assert "No space left on device" in status["last_error"]
+        wait_for(
+            lambda: (tmp_path / "spool" / "new").is_dir()
+            and spool_rows_in(tmp_path / "spool") == build_day(day, events, [], spec=spec),
+            10,
+            "every minute written once after the disk was freed",
+        )
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -18,7 +19,7 @@ import pytest
 from helpers import MakeStore
 
 from daemon.cli import main
-from daemon.publish import policy_history_path
+from daemon.publish import deploy_policy, policy_history_path
 from taskclf_core.policy import parse_policy
 
 
@@ -272,3 +273,23 @@ def test_sigkill_during_deploy_leaves_old_or_new_policy_never_a_mix(home: Path) 
     assert old["model_dir"] == "models/bundle_test"
     assert main(["rollback", "--config", _config(home)]) in (0, 2)
     parse_policy(policy_file.read_bytes(), source="after rollback")
+
+
+def test_a_deploy_that_landed_meanwhile_is_not_overwritten(home: Path) -> None:
+    """What personalize relies on: it deploys only over the policy it started from."""
+    from taskclf_core.errors import PolicyError
+    from taskclf_core.policy import parse_policy as parse
+
+    policy_file = home / "models" / "inference_policy.json"
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    started_from = parse(policy_file.read_bytes(), source="start")
+    assert _deploy(home, "--store", str(home / "stores" / "b")) == 0  # someone else's deploy
+    theirs = policy_file.read_bytes()
+    with pytest.raises(PolicyError, match="changed while this ran"):
+        deploy_policy(
+            policy_file,
+            dataclasses.replace(started_from, reject_threshold=0.3),
+            replaced_at="now",
+            expected=started_from,
+        )
+    assert policy_file.read_bytes() == theirs

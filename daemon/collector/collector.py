@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -170,7 +171,7 @@ class Collector:
             )
             if self.to_us is not None:
                 until = max(min(until, self.to_us), self.position)
-            day.state, rows = build_rows(
+            state, rows = build_rows(
                 day.state,
                 day.windows,
                 day.inputs,
@@ -190,6 +191,8 @@ class Collector:
                     first=rows[0]["bucket_start_ts"],
                     last=rows[-1]["bucket_start_ts"],
                 )
+            # only now that the rows are in new/: a failed write leaves them to be built again
+            day.state = state
             self.position = until
             self._advance_cursor()
             day_done = until == day.state.day_end_us
@@ -233,14 +236,23 @@ class Collector:
         while not stop.is_set():
             try:
                 written = self.step()
-            except (UnreachableError, ActivityError) as exc:
-                # a running collector outlives both: ActivityWatch restarts, and a watcher
-                # creates its bucket only when it first runs; the status file says why it waits
+            except (UnreachableError, ActivityError, OSError) as exc:
+                # a running collector outlives all three: ActivityWatch restarts, a watcher
+                # creates its bucket only when it first runs, a full disk is freed; the cursor
+                # moves only after a window file is in new/, so a retry re-emits nothing
                 failures += 1
                 wait = min(interval * 2 ** min(failures - 1, 10), _MAX_BACKOFF_SECONDS)
-                self.record_error(str(exc))
-                event = "aw_unreachable" if isinstance(exc, UnreachableError) else "aw_data_refused"
-                _log.warning(event, error=str(exc), retry_in_s=wait, failures=failures)
+                message = _describe(exc)
+                with contextlib.suppress(OSError):  # the status may share the full disk
+                    self.record_error(message)
+                event = (
+                    "aw_unreachable"
+                    if isinstance(exc, UnreachableError)
+                    else "aw_data_refused"
+                    if isinstance(exc, ActivityError)
+                    else "spool_write_failed"
+                )
+                _log.warning(event, error=message, retry_in_s=wait, failures=failures)
             else:
                 if failures:
                     _log.info("aw_reachable_again", after_failures=failures)
@@ -248,3 +260,10 @@ class Collector:
                 wait = interval
                 _log.debug("poll_completed", windows=written, cursor=format_us(self.position))
             stop.wait(wait)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return f"cannot write{where}: {exc.strerror or exc}; the minutes wait for the next try"
+    return str(exc)

@@ -77,12 +77,14 @@ def deploy(
     reject_threshold: float | None,
     user_thresholds: Mapping[str, float] | None,
     source: str,
+    expected: InferencePolicy | None = None,
 ) -> tuple[Deployment, InferencePolicy | None, bool]:
     """Validate model + store + thresholds together, then make them the policy in force.
 
     Thresholds not given carry over from the policy in force (else 0.55, no per-user ones).
     Returns the new deployment, the policy it replaced (or None) and whether anything
-    changed (deploying what is already in force writes nothing).
+    changed (deploying what is already in force writes nothing). With ``expected`` (the
+    policy a long computation started from), a policy replaced meanwhile is not overwritten.
     """
     bundle = load_bundle(model)  # the bundle's own errors name its files
     current = _current(policy_path)
@@ -116,7 +118,7 @@ def deploy(
         return load_deployment(policy_path, current), None, False
     # exactly what the daemon will load: never write a policy it would refuse
     deployment = load_deployment(policy_path, policy)
-    changed, replaced = deploy_policy(policy_path, policy, replaced_at=utc_now())
+    changed, replaced = deploy_policy(policy_path, policy, replaced_at=utc_now(), expected=expected)
     return deployment, replaced, changed
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from taskclf_core.bundle import ModelBundle
     from taskclf_core.calibration import CalibratorStore
     from taskclf_core.personalize import LogScan, PersonalizeOutcome
+    from taskclf_core.policy import InferencePolicy
 
 __all__ = [
     "InForce",
@@ -82,6 +83,7 @@ class InForce:
     model_path: Path
     store_path: Path  # may not exist yet
     policy_path: Path | None
+    policy: InferencePolicy | None = None  # as read at the start: a deploy meanwhile wins
 
 
 def in_force(settings: Settings) -> InForce:
@@ -98,7 +100,9 @@ def in_force(settings: Settings) -> InForce:
         store_path = deployment.store_path
         if store_path is None:  # a policy without calibration: start a store in taskclf's place
             store_path = policy_home(policy_path) / "artifacts" / "calibrator_store"
-        return InForce(deployment.bundle, deployment.model_path, store_path, policy_path)
+        return InForce(
+            deployment.bundle, deployment.model_path, store_path, policy_path, deployment.policy
+        )
     if settings.calibrator_store is None:
         config = default_config_file()
         raise ConfigError(
@@ -142,6 +146,7 @@ def publish_store(target: InForce, store: CalibratorStore) -> Path:
         reject_threshold=None,
         user_thresholds=None,
         source="personalize",
+        expected=target.policy,
     )
     return fresh
 

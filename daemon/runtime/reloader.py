@@ -123,6 +123,7 @@ class Reloader:
         self._stopping = False
         self._last_request = 0.0
         self._forced = False
+        self._lock = threading.Lock()
         self._unsettled = 0  # reads in a row that a change raced
         self._retry_at: float | None = None
         self._thread = threading.Thread(target=self._run, name="reloader", daemon=True)
@@ -135,8 +136,9 @@ class Reloader:
 
     def request(self, *, force: bool = False) -> None:
         """Ask for a reload; ``force`` reloads even if the files look unchanged."""
-        self._last_request = time.monotonic()
-        self._forced = self._forced or force
+        with self._lock:
+            self._last_request = time.monotonic()
+            self._forced = self._forced or force
         self._event.set()
 
     def stop(self) -> None:
@@ -157,7 +159,8 @@ class Reloader:
                 if self._stopping:
                     return
             self._event.clear()
-            forced, self._forced = self._forced, False
+            with self._lock:  # a `reload` arriving now must not be downgraded to a plain one
+                forced, self._forced = self._forced, False
             try:
                 self.reload(force=forced)
             except Exception:  # the reloader must outlive any one bad file

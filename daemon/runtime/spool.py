@@ -161,12 +161,16 @@ class Spool:
         body = {"error": error, "detail": detail, "file": name, **extra}
         tmp = self.rejected / f".{name}.error.json.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(_strict_json(body), fh, indent=2, allow_nan=False, default=str)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, sidecar)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(_strict_json(body), fh, indent=2, allow_nan=False, default=str)
+                fh.write("\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, sidecar)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a half sidecar holds the very space we lack
+            raise
         return sidecar
 
     def free_rejected_name(self, name: str) -> str:
