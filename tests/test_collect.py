@@ -452,8 +452,10 @@ def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
         status = json.loads((tmp_path / "c/status.json").read_text())
         assert "No space left on device" in status["last_error"]
         wait_for(
-            lambda: (tmp_path / "spool" / "new").is_dir()
-            and spool_rows_in(tmp_path / "spool") == build_day(day, events, [], spec=spec),
+            lambda: (
+                (tmp_path / "spool" / "new").is_dir()
+                and spool_rows_in(tmp_path / "spool") == build_day(day, events, [], spec=spec)
+            ),
             10,
             "every minute written once after the disk was freed",
         )
