@@ -417,12 +417,13 @@ def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
 ) -> None:
     """A full disk under the spool: the collector waits it out; the cursor never ran ahead."""
     import daemon.collector.collector as collector_module
+    from daemon.collector.emit import write_windows
 
     events = workday_events()
     day = parse_timestamp_us(f"{DAY}T00:00:00Z", "d")
     source = GrowingDay(events, now_us=events[-1].end_us + 3_600_000_000)
     spec = RowSpec("u1", "v1")
-    real = collector_module.write_windows
+    real = write_windows
     failures = {"left": 3}
 
     def full_disk(spool: Path, rows: Any) -> str:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -47,7 +48,9 @@ def _config(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def _same_as_settings(found: ReportSettings | None, config: Path | None, flags_: dict) -> None:
+def _same_as_settings(
+    found: ReportSettings | None, config: Path | None, flags_: dict[str, Any]
+) -> None:
     settings = load_settings(config, flags_)
     assert found is not None
     for key in REPORT_KEYS:
