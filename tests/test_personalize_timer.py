@@ -56,7 +56,17 @@ def test_rendered_systemd_content() -> None:
     assert "Persistent=true" in timer
     assert "WantedBy=timers.target" in timer
     template = (SOURCE_ROOT / "packaging" / "systemd" / TIMER_SERVICE).read_text()
-    assert render_timer_systemd(["/x"])[TIMER_SERVICE] == template.replace("@EXEC_START@", "/x")
+    assert render_timer_systemd(["/x"])[TIMER_SERVICE] == template.replace(
+        "@EXEC_START@", "/x personalize"
+    )
+
+
+def test_the_daily_run_reads_the_config_the_daemon_reads(tmp_path: Path) -> None:
+    config = tmp_path / "my config.toml"
+    unit = render_timer_systemd(["/x"], config=config)[TIMER_SERVICE]
+    assert f'ExecStart=/x personalize --config "{config}"' in unit
+    plist = plistlib.loads(render_timer_launchd(["/x"], log_dir=tmp_path, config=config).encode())
+    assert plist["ProgramArguments"] == ["/x", "personalize", "--config", str(config)]
 
 
 def test_rendered_launchd_agent(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ from daemon.commands.units import (
     Platform,
     Session,
     check_placeholders,
-    entry_point,
     fill_plist,
     launchd_domain,
     launchd_log_dir,
     read_template,
+    run_command,
     service_file,
     systemctl,
     systemd_word,
@@ -41,9 +41,11 @@ TIMER_LABEL = "io.github.taskclf.personalize"
 TIMER_PLIST = f"{TIMER_LABEL}.plist"
 
 
-def render_timer_systemd(exec_argv: Sequence[str] | None = None) -> dict[str, str]:
+def render_timer_systemd(
+    exec_argv: Sequence[str] | None = None, config: Path | None = None
+) -> dict[str, str]:
     """``{file name: text}`` of the oneshot service running ``personalize`` and its timer."""
-    argv = list(exec_argv) if exec_argv is not None else entry_point()
+    argv = run_command(exec_argv, config, "personalize")
     if not argv:
         raise ServiceError("ExecStart= needs a program: exec_argv is empty")
     service = read_template(TIMER_SERVICE, "systemd")
@@ -55,10 +57,12 @@ def render_timer_systemd(exec_argv: Sequence[str] | None = None) -> dict[str, st
 
 
 def render_timer_launchd(
-    exec_argv: Sequence[str] | None = None, log_dir: str | Path | None = None
+    exec_argv: Sequence[str] | None = None,
+    log_dir: str | Path | None = None,
+    config: Path | None = None,
 ) -> str:
     """The calendar agent's plist (``StartCalendarInterval``: daily at 03:30)."""
-    argv = list(exec_argv) if exec_argv is not None else entry_point()
+    argv = run_command(exec_argv, config, "personalize")
     if not argv or not Path(argv[0]).is_absolute():
         raise ServiceError(f"ProgramArguments needs an absolute program path, got {argv!r}")
     logs = str(log_dir) if log_dir is not None else str(launchd_log_dir())
@@ -83,17 +87,25 @@ def timer_files(platform: Platform, home: Path | None = None) -> list[Path]:
     return [where / TIMER_PLIST]
 
 
-def render_timer(platform: Platform, home: Path | None = None) -> dict[Path, str]:
+def render_timer(
+    platform: Platform, home: Path | None = None, config: Path | None = None
+) -> dict[Path, str]:
     paths = timer_files(platform, home)
     if platform == "systemd":
-        texts = render_timer_systemd()
+        texts = render_timer_systemd(config=config)
         return {p: texts[p.name] for p in paths}
-    return {paths[0]: render_timer_launchd(log_dir=launchd_log_dir(home))}
+    return {paths[0]: render_timer_launchd(log_dir=launchd_log_dir(home), config=config)}
 
 
-def install_timer(session: Session, platform: Platform, start: bool, home: Path | None) -> int:
+def install_timer(
+    session: Session,
+    platform: Platform,
+    start: bool,
+    home: Path | None,
+    config: Path | None = None,
+) -> int:
     """Write the timer's files and (unless ``start`` is false) enable it; 0 or 1."""
-    for path, text in render_timer(platform, home).items():
+    for path, text in render_timer(platform, home, config).items():
         session.say(f"{write_file(path, text)} {path}")
     if platform == "systemd":
         if not start:

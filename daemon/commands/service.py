@@ -339,9 +339,11 @@ def run_service_command(args: argparse.Namespace) -> int:
             return service_show(config=config, unit=COLLECTOR_UNIT)
         if action == "install":
             rc = service_install(start=not args.no_start, config=config)
-            return personalize_daily("install", not args.no_start) if rc == 0 and daily else rc
+            if rc != 0 or not daily:
+                return rc
+            return personalize_daily("install", not args.no_start, config=config)
         rc = service_show(config=config)
-        return personalize_daily("show", False) if rc == 0 and daily else rc
+        return personalize_daily("show", False, config=config) if rc == 0 and daily else rc
     if action == "uninstall" and getattr(args, "collector", False):
         return service_uninstall(stop=not args.no_start, unit=COLLECTOR_UNIT)
     if action == "uninstall":
@@ -359,6 +361,7 @@ def personalize_daily(
     home: Path | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    config: Path | None = None,
 ) -> int:
     """The daily `personalize` timer beside the service (daemon/commands/personalize_timer.py)."""
     from daemon.commands import personalize_timer as timer
@@ -368,12 +371,12 @@ def personalize_daily(
     if resolved is None:
         return _EXIT_UNSUPPORTED
     if action == "install":
-        return guarded(lambda: timer.install_timer(session, resolved, start, home), session)
+        return guarded(lambda: timer.install_timer(session, resolved, start, home, config), session)
     if action == "uninstall":
         return guarded(lambda: timer.uninstall_timer(session, resolved, start, home), session)
 
     def show() -> int:
-        for path, text in timer.render_timer(resolved, home).items():
+        for path, text in timer.render_timer(resolved, home, config).items():
             session.out.write(f"\n# --- {path} ---\n{text}")
         session.out.flush()
         return _EXIT_OK
