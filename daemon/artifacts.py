@@ -39,6 +39,7 @@ __all__ = [
     "Judgement",
     "Sources",
     "StoreChanged",
+    "check_policy",
     "judge",
     "judge_store",
     "load_deployment",
@@ -229,7 +230,7 @@ def _policy_bundle(path: Path, policy: InferencePolicy) -> tuple[Path, ModelBund
         raise PolicyError(f"{path}: model_dir {policy.model_dir!r}: {exc}") from None
 
 
-def _check_policy(
+def check_policy(
     path: Path, policy: InferencePolicy, bundle: ModelBundle, store: CalibratorStore | None
 ) -> None:
     check_policy_matches(
@@ -260,7 +261,7 @@ def load_deployment(path: Path, policy: InferencePolicy | None = None) -> Deploy
             raise PolicyError(
                 f"{path}: calibrator_store_dir {policy.calibrator_store_dir!r}: {exc}"
             ) from None
-    _check_policy(path, policy, bundle, store)
+    check_policy(path, policy, bundle, store)
     return Deployment(path, policy, model_path, store_path, bundle, store)
 
 
@@ -436,7 +437,7 @@ def _load(sources: Sources, now: str, previous: InForce | None) -> InForce:
         if store is None:
             raise StoreChanged(f"{binding.store_path}: changed while being read")
     if binding.policy is not None and where is not None:
-        _check_policy(where, binding.policy, bundle, store)
+        check_policy(where, binding.policy, bundle, store)
     policy_print = file_fingerprint(where) if where is not None else ()
     fingerprint = (policy_print, model_print, store_print)
     return InForce(binding, bundle, store, fingerprint, now, model_print)

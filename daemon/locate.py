@@ -40,6 +40,15 @@ __all__ = [
 ENV_PREFIX = "TASKCLF_"
 # what `status` and `reload` read to find the running daemon (state_dir: accepted, ignored)
 LOCATING_KEYS = ("data_dir", "spool_dir", "state_dir")
+# the collector's own keys (setting one means this user runs the collector)
+COLLECTOR_KEYS = (
+    "aw_url",
+    "aw_hostname",
+    "title_salt_file",
+    "collect_user_id",
+    "collect_interval_seconds",
+    "collect_settle_seconds",
+)
 # every key Settings has, so a typo can be named without building Settings;
 # tests/test_locate.py fails until a key added to Settings is added here too
 SETTING_KEYS = (
@@ -66,12 +75,7 @@ SETTING_KEYS = (
     "observer",
     "log_level",
     "log_format",
-    "aw_url",
-    "aw_hostname",
-    "title_salt_file",
-    "collect_user_id",
-    "collect_interval_seconds",
-    "collect_settle_seconds",
+    *COLLECTOR_KEYS,
 )
 _VAR = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from daemon.collector.client import AWClient
 from daemon.collector.status import status_path
+from daemon.locate import COLLECTOR_KEYS
 from daemon.settings import Settings
 from taskclf_core.activity import select_buckets
 from taskclf_core.errors import TaskclfError
@@ -24,16 +25,7 @@ def check_aw_reachable(settings: Settings, *, timeout: float = 2.0) -> tuple[boo
     return True, f"ActivityWatch {version} at {client.url}: {choice.window}; {inputs}"
 
 
-_COLLECTOR_KEYS = frozenset(
-    {
-        "aw_url",
-        "aw_hostname",
-        "title_salt_file",
-        "collect_user_id",
-        "collect_interval_seconds",
-        "collect_settle_seconds",
-    }
-)
+_COLLECTOR_KEYS = frozenset(COLLECTOR_KEYS)
 
 
 def collector_in_use(settings: Settings) -> bool:

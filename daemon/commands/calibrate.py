@@ -81,19 +81,16 @@ def run(args: argparse.Namespace) -> int:
             ) from None
         print(f"report written to {args.json}")
     if settings is not None:
-        from daemon.commands.deploy import deploy as deploy_policy
-        from daemon.commands.deploy import describe, policy_path_of
+        from daemon.commands.deploy import deploy_and_report
 
-        deployment, replaced, changed = deploy_policy(
-            policy_path_of(settings),
+        deploy_and_report(
+            settings,
             model=args.model,
             store=where,
             reject_threshold=None,
             user_thresholds=None,
             source="calibrate",
         )
-        verb = "deployed" if changed else "unchanged, already in force:"
-        print(describe(deployment, replaced, verb, settings=settings))
     return 0
 
 

@@ -15,7 +15,14 @@ from taskclf_core.bundle import load_bundle
 from taskclf_core.errors import ConfigError, PolicyError
 from taskclf_core.policy import InferencePolicy, policy_home
 
-__all__ = ["deploy", "describe", "parse_user_thresholds", "run_deploy", "run_rollback"]
+__all__ = [
+    "deploy",
+    "deploy_and_report",
+    "describe",
+    "parse_user_thresholds",
+    "run_deploy",
+    "run_rollback",
+]
 
 DEFAULT_REJECT_THRESHOLD = 0.55
 
@@ -186,7 +193,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def run_deploy(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    policy_path = policy_path_of(settings)
+    policy_path_of(settings)  # before anything else: no policy_file, nothing to deploy into
     if args.store is not None and args.no_store:
         raise ConfigError("--store and --no-store: give one")
     for flag, path in (("--model", args.model), ("--store", args.store)):
@@ -195,17 +202,43 @@ def run_deploy(args: argparse.Namespace) -> int:
     user_thresholds = parse_user_thresholds(args.user_threshold) if args.user_threshold else None
     if args.reject_threshold is not None and not 0.0 <= args.reject_threshold <= 1.0:
         raise PolicyError(f"--reject-threshold: expected X in [0, 1], got {args.reject_threshold}")
-    deployment, replaced, changed = deploy(
-        policy_path,
+    deploy_and_report(
+        settings,
         model=args.model,
         store=args.store,
         reject_threshold=args.reject_threshold,
         user_thresholds=user_thresholds,
         source="deploy",
     )
+    return 0
+
+
+def deploy_and_report(
+    settings: Settings,
+    *,
+    model: Path,
+    store: Path | None,
+    reject_threshold: float | None,
+    user_thresholds: Mapping[str, float] | None,
+    source: str,
+) -> Deployment:
+    """:func:`deploy` into the configured policy file and print what is now in force."""
+    deployment, replaced, changed = deploy(
+        policy_path_of(settings),
+        model=model,
+        store=store,
+        reject_threshold=reject_threshold,
+        user_thresholds=user_thresholds,
+        source=source,
+    )
     verb = "deployed" if changed else "unchanged, already in force:"
     print(describe(deployment, replaced, verb, settings=settings))
-    return 0
+    if replaced is not None and replaced.calibrator_store_dir and deployment.store is None:
+        print(
+            f"note: no --store, so calibration is off now (the policy before used "
+            f"{replaced.calibrator_store_dir}); `taskclf-daemon rollback` restores it"
+        )
+    return deployment
 
 
 def run_rollback(args: argparse.Namespace) -> int:

@@ -174,9 +174,9 @@ def _store_fix(message: str) -> str:
 
 
 def _policy_checks(policy_file: Path) -> Iterator[Check]:
-    from daemon.artifacts import load_store, read_policy
+    from daemon.artifacts import check_policy, load_store, read_policy
     from taskclf_core.bundle import load_bundle
-    from taskclf_core.policy import check_policy_matches, resolve_policy_path
+    from taskclf_core.policy import resolve_policy_path
 
     redeploy = (
         "taskclf-daemon deploy --model DIR [--store DIR] writes a valid policy; "
@@ -210,14 +210,7 @@ def _policy_checks(policy_file: Path) -> Iterator[Check]:
                 raise type(exc)(
                     f"policy calibrator_store_dir {policy.calibrator_store_dir!r}: {exc}"
                 ) from None
-        check_policy_matches(
-            policy,
-            bundle_id=bundle.bundle_id,
-            schema_hash=bundle.schema_hash,
-            label_set=bundle.label_set,
-            store_method=store.method if store is not None else None,
-            source=str(policy_file),
-        )
+        check_policy(policy_file, policy, bundle, store)
     except TaskclfError as exc:
         yield Check("policy", "ok", f"{policy_file} ({policy.source}, {policy.created_at})")
         yield _model_ok(bundle)
