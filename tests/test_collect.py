@@ -8,6 +8,7 @@ import json
 import socket
 import stat
 import threading
+from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,6 +301,30 @@ class GrowingDay:
         return []
 
 
+def live_collector(
+    tmp_path: Path,
+    source: GrowingDay,
+    spec: RowSpec,
+    *,
+    position: int,
+    settle_us: int,
+    clock: Callable[[], float] | None = None,
+) -> Collector:
+    """A live collector over ``source`` writing under ``tmp_path`` (clock: the source's now)."""
+    return Collector(
+        source=source,
+        spec=spec,
+        spool=tmp_path / "spool",
+        cursor_path=tmp_path / "c/cursor.json",
+        status_path=tmp_path / "c/status.json",
+        hostname=HOSTNAME,
+        position=position,
+        settle_us=settle_us,
+        mode="live",
+        clock=clock if clock is not None else lambda: source.now_us / 1e6,
+    )
+
+
 def workday_events() -> list[WindowEvent]:
     case = load_case("workday")
     bucket = case.export()["buckets"]["aw-watcher-window_fixturehost"]
@@ -311,18 +336,7 @@ def test_polling_through_a_day_emits_each_minute_once_equal_to_the_batch(tmp_pat
     day = parse_timestamp_us(f"{DAY}T00:00:00Z", "d")
     source = GrowingDay(events)
     spec = RowSpec("u1", "v1")
-    collector = Collector(
-        source=source,
-        spec=spec,
-        spool=tmp_path / "spool",
-        cursor_path=tmp_path / "c/cursor.json",
-        status_path=tmp_path / "c/status.json",
-        hostname=HOSTNAME,
-        position=day,
-        settle_us=60_000_000,
-        mode="live",
-        clock=lambda: source.now_us / 1e6,
-    )
+    collector = live_collector(tmp_path, source, spec, position=day, settle_us=60_000_000)
     start = events[0].start_us - 120_000_000
     for k in range(8 * 60 * 2 + 10):  # every 30 s for 8 hours
         source.now_us = start + k * 30_000_000
@@ -343,16 +357,12 @@ def spool_rows_in(spool: Path) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("failure", ["down", "no bucket"])
 def test_run_retries_with_backoff_and_stops_on_the_event(tmp_path: Path, failure: str) -> None:
     source = GrowingDay(workday_events(), down=True, failure=failure)
-    collector = Collector(
-        source=source,
-        spec=RowSpec("u1", "v1"),
-        spool=tmp_path / "spool",
-        cursor_path=tmp_path / "c/cursor.json",
-        status_path=tmp_path / "c/status.json",
-        hostname=HOSTNAME,
+    collector = live_collector(
+        tmp_path,
+        source,
+        RowSpec("u1", "v1"),
         position=parse_timestamp_us(f"{DAY}T00:00:00Z", "d"),
         settle_us=0,
-        mode="live",
         clock=lambda: 0.0,
     )
     stop = threading.Event()
@@ -433,18 +443,7 @@ def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
         return real(spool, rows)
 
     monkeypatch.setattr(collector_module, "write_windows", full_disk)
-    collector = Collector(
-        source=source,
-        spec=spec,
-        spool=tmp_path / "spool",
-        cursor_path=tmp_path / "c/cursor.json",
-        status_path=tmp_path / "c/status.json",
-        hostname=HOSTNAME,
-        position=day,
-        settle_us=0,
-        mode="live",
-        clock=lambda: source.now_us / 1e6,
-    )
+    collector = live_collector(tmp_path, source, spec, position=day, settle_us=0)
     stop = threading.Event()
     worker = threading.Thread(target=collector.run, args=(stop, 0.01))
     worker.start()
