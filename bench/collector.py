@@ -159,11 +159,9 @@ def polls() -> list[int]:
     return list(range(START - 60 * 1_000_000, last_end + SETTLE_US + 2 * POLL_US, POLL_US))
 
 
-def run_incremental(version: str, work: Path) -> tuple[float, list[dict[str, Any]]]:
-    windows, inputs = synthetic_day()
-    source = ReplaySource(windows, inputs, sketches=version == "v3")
-    spec = RowSpec("bench-user", version)
-    collector = Collector(
+def _collector(source: Any, spec: RowSpec, work: Path, **mode: Any) -> Collector:
+    """The bench day's collector writing under ``work``; ``mode`` says live or export."""
+    return Collector(
         source=source,
         spec=spec,
         spool=work / "spool",
@@ -172,9 +170,15 @@ def run_incremental(version: str, work: Path) -> tuple[float, list[dict[str, Any
         hostname="bench",
         position=DAY,
         settle_us=SETTLE_US,
-        mode="live",
-        clock=lambda: source.now_us / 1e6,
+        **mode,
     )
+
+
+def run_incremental(version: str, work: Path) -> tuple[float, list[dict[str, Any]]]:
+    windows, inputs = synthetic_day()
+    source = ReplaySource(windows, inputs, sketches=version == "v3")
+    spec = RowSpec("bench-user", version)
+    collector = _collector(source, spec, work, mode="live", clock=lambda: source.now_us / 1e6)
     cpu = 0.0
     for now in polls():
         source.now_us = now
@@ -244,17 +248,8 @@ def backfill(version: str, work: Path) -> tuple[float, int]:
     export_file(path)
     t0 = time.perf_counter()
     source = ExportSource.load(path, hostname="bench", salt=SALT, sketches=version == "v3")
-    collector = Collector(
-        source=source,
-        spec=RowSpec("bench-user", version),
-        spool=work / "spool",
-        cursor_path=work / "c" / "cursor.json",
-        status_path=work / "c" / "status.json",
-        hostname="bench",
-        position=DAY,
-        settle_us=SETTLE_US,
-        mode="export",
-        to_us=DAY + 86_400_000_000,
+    collector = _collector(
+        source, RowSpec("bench-user", version), work, mode="export", to_us=DAY + 86_400_000_000
     )
     n = collector.step()
     return time.perf_counter() - t0, n

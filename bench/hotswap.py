@@ -264,6 +264,37 @@ def analyse(
     outcome.ok = clean and in_order and together and drained and rc == 0
 
 
+def _finish(
+    outcome: Outcome,
+    key: str,
+    work: Any,
+    daemon: Any,
+    sent: dict[str, float],
+    first_id: str,
+    late_s: float,
+    rc: int,
+    drained: bool,
+    *,
+    keep: bool,
+) -> Outcome:
+    """What both scenarios end with: analyse the run, then drop its work dir unless kept."""
+    analyse(
+        outcome,
+        key,
+        work.label_lines(),
+        daemon.log_events(),
+        sent,
+        first_id,
+        len(os.listdir(work.spool / "done")),
+        late_s,
+        rc,
+        drained,
+    )
+    if not keep:
+        work.cleanup()
+    return outcome
+
+
 def store_scenario(
     bundle: Path, windows: list[dict[str, Any]], rate: float, swap_at: list[int], keep: bool
 ) -> Outcome:
@@ -303,21 +334,7 @@ def store_scenario(
         drained = c.wait_until(lambda: len(os.listdir(done)) >= len(windows), 30, interval=0.02)
     finally:
         rc = daemon.stop()
-    analyse(
-        outcome,
-        "store_id",
-        work.label_lines(),
-        daemon.log_events(),
-        sent,
-        ids[0],
-        len(os.listdir(work.spool / "done")),
-        late,
-        rc,
-        drained,
-    )
-    if not keep:
-        work.cleanup()
-    return outcome
+    return _finish(outcome, "store_id", work, daemon, sent, ids[0], late, rc, drained, keep=keep)
 
 
 def policy_scenario(
@@ -385,21 +402,9 @@ def policy_scenario(
     writes = sorted(clock.times)
     for swap in outcome.swaps:
         swap.written = next((t for t in writes if t >= swap.started), float("nan"))
-    analyse(
-        outcome,
-        "model_bundle_id",
-        work.label_lines(),
-        daemon.log_events(),
-        sent,
-        ids[0],
-        len(os.listdir(work.spool / "done")),
-        late,
-        rc,
-        drained,
+    return _finish(
+        outcome, "model_bundle_id", work, daemon, sent, ids[0], late, rc, drained, keep=keep
     )
-    if not keep:
-        work.cleanup()
-    return outcome
 
 
 def _load_ms(bundle: Path) -> str:
