@@ -126,8 +126,11 @@ def _breakdown(
     """
 
     from daemon.logs import configure_logging
-    from daemon.settings import Settings
 
+    try:
+        from daemon.config.settings import Settings
+    except ImportError:  # a checkout from before daemon/config/
+        from daemon.settings import Settings  # type: ignore[no-redef]
     try:
         from daemon.runtime.intake import parse_spool_file
         from daemon.runtime.labellog import LabelLog

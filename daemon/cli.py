@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 from taskclf_core.errors import ConfigError, OperationalError, TaskclfError
 
 if TYPE_CHECKING:
+    from daemon.config.settings import Settings
     from daemon.locate import Location
     from daemon.reporting.config import ReportSettings
-    from daemon.settings import Settings
 
 __all__ = ["EXIT_CODES", "exit_code_for", "main"]
 
@@ -40,7 +40,7 @@ def exit_code_for(exc: TaskclfError) -> int:
 
 def _setting_flags(parser: argparse.ArgumentParser, keys: Iterable[str] | None = None) -> None:
     """One ``--key-name`` flag per setting, so flags override the file and environment."""
-    from daemon.settings import Settings, flags
+    from daemon.config.settings import Settings, flags
 
     group = parser.add_argument_group("settings (override the config file and TASKCLF_* vars)")
     wanted = set(keys) if keys is not None else None
@@ -67,7 +67,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from daemon.settings import load_settings
+    from daemon.config.settings import load_settings
 
     return load_settings(args.config, _overrides(args))
 
@@ -359,7 +359,7 @@ def _nothing_configured(args: argparse.Namespace, settings: Settings) -> str | N
     if settings.model_path.exists():
         return None
     from daemon.commands.init import next_steps_without_model
-    from daemon.settings import config_file_path
+    from daemon.config.settings import config_file_path
 
     config = config_file_path(args.config)
     found = "sets neither policy_file nor model_dir" if config.exists() else "does not exist"

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from daemon.settings import Settings, env_name, flags
+from daemon.config.settings import Settings, env_name, flags
 
 __all__ = ["default_text", "render_config", "render_settings_table", "toml_value"]
 

@@ -1,7 +1,7 @@
 """Find a daemon's spool and label log from the config file, TASKCLF_* and flags, cheaply.
 
 `status` and `reload` are typed by a person: they resolve just the path keys the way
-:mod:`daemon.settings` does (flags over environment over file, ``~`` and ``$VARS``
+:mod:`daemon.config.settings` does (flags over environment over file, ``~`` and ``$VARS``
 expanded, defaults from :mod:`daemon.paths`) without importing pydantic, numpy or LightGBM.
 The pieces both need (the config file, variable names, path expansion) live here.
 """

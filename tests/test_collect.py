@@ -24,7 +24,7 @@ from daemon.collector.collector import Collector
 from daemon.collector.cursor import read_cursor
 from daemon.collector.health import check_aw_reachable
 from daemon.collector.status import read_collector_status
-from daemon.settings import load_settings
+from daemon.config.settings import load_settings
 from taskclf_core.activity import (
     InputEvent,
     RowSpec,

@@ -24,10 +24,10 @@ from daemon.commands.doctor import (
     diagnose,
 )
 from daemon.commands.service import UNIT_NAME, render_systemd, service_file
+from daemon.config.settings import load_settings
 from daemon.paths import default_config_file, default_data_dir
 from daemon.runtime.lock import InstanceLock
 from daemon.runtime.status import utc_now, write_status
-from daemon.settings import load_settings
 
 
 class FakeManager:

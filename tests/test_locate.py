@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from daemon.config.settings import Settings, load_settings, load_settings_tolerant
 from daemon.locate import LOCATING_KEYS, SETTING_KEYS, locate
 from daemon.paths import LOCK_FILE, STATUS_FILE
-from daemon.settings import Settings, load_settings, load_settings_tolerant
 from taskclf_core.errors import ConfigError
 
 KEYS = ("data_dir", "spool_dir")

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import cast
 
+from daemon.config.settings import load_settings
 from daemon.runtime.labellog import LabelLog
 from daemon.runtime.loop import Control, Loop
 from daemon.runtime.notify import Notifier
@@ -13,7 +14,6 @@ from daemon.runtime.reloader import Holder
 from daemon.runtime.spool import Spool
 from daemon.runtime.watcher import Waker
 from daemon.runtime.worker import Worker
-from daemon.settings import load_settings
 from taskclf_core.drift import DriftTracker
 
 

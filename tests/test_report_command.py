@@ -296,7 +296,7 @@ def test_colour_only_on_a_tty_and_never_with_no_color(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from daemon.commands import report as command
-    from daemon.settings import load_settings
+    from daemon.config.settings import load_settings
 
     write_log(data_dir / "labels", dst_day_log())
     parser_args = _args("--date", "2026-03-29")

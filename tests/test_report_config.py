@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from daemon.cli import main
+from daemon.config.settings import Settings, flags, load_settings
 from daemon.reporting.config import (
     DEFAULT_IDLE_GAP_SECONDS,
     REPORT_KEYS,
     ReportSettings,
     quick_report_settings,
 )
-from daemon.settings import Settings, flags, load_settings
 from taskclf_core.labels import CORE_LABELS
 
 PROBE = """

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from daemon_harness import run_cli
 
-from daemon.settings import (
+from daemon.config.settings import (
     Settings,
     is_path_key,
     load_settings,

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daemon.settings import Settings
+from daemon.config.settings import Settings
 from taskclf_core.bundle import build_schema
 from taskclf_core.errors import BundleError, ConfigError, TaskclfError
 from taskclf_core.ids import is_safe_user_id

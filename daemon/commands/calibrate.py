@@ -28,7 +28,7 @@ __all__ = ["format_report", "run", "run_check"]
 def _opt_out_users(args: argparse.Namespace) -> tuple[str, ...]:
     if args.opt_out_users is not None:
         return tuple(u.strip() for u in args.opt_out_users.split(",") if u.strip())
-    from daemon.settings import load_settings
+    from daemon.config.settings import load_settings
 
     # the same list `run` honours: config file, then TASKCLF_OPT_OUT_USERS
     return load_settings(args.config, {}).opt_out_users
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     settings = None
     if args.deploy:
         from daemon.commands.deploy import policy_path_of
-        from daemon.settings import load_settings
+        from daemon.config.settings import load_settings
 
         # before any work: --deploy without a policy_file must not leave a store behind
         settings = load_settings(args.config, {})
@@ -100,7 +100,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.model is not None:
         bundle = load_bundle(args.model)
     else:
-        from daemon.settings import load_settings
+        from daemon.config.settings import load_settings
 
         model = load_settings(args.config, {}).model_path
         bundle = load_bundle(model) if model.exists() else None

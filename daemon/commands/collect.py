@@ -19,7 +19,7 @@ from daemon.collector.cursor import read_cursor
 from daemon.collector.identity import Identity, load_identity, model_schema_version
 from daemon.collector.source import ExportSource, RestSource
 from daemon.collector.status import format_collector_status, read_collector_status, status_path
-from daemon.settings import Settings
+from daemon.config.settings import Settings
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
 

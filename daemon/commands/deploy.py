@@ -8,9 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from daemon.artifacts import Deployment, load_deployment
+from daemon.config.settings import Settings, load_settings
 from daemon.fsutil import utc_now
 from daemon.publish import deploy_policy, policy_history_path, rollback_policy
-from daemon.settings import Settings, load_settings
 from taskclf_core.bundle import load_bundle
 from taskclf_core.errors import ConfigError, PolicyError
 from taskclf_core.policy import InferencePolicy, policy_home

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from daemon.settings import Settings, config_file_path, load_settings_tolerant
+from daemon.config.settings import Settings, config_file_path, load_settings_tolerant
 from taskclf_core.errors import ConfigError, TaskclfError
 
 if TYPE_CHECKING:

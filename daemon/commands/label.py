@@ -17,7 +17,7 @@ from daemon.paths import ensure_private_dir
 from taskclf_core.errors import SpanError
 
 if TYPE_CHECKING:
-    from daemon.settings import Settings
+    from daemon.config.settings import Settings
     from taskclf_core.spans import LabelSpan
 
 __all__ = [

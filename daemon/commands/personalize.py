@@ -15,7 +15,7 @@ from daemon.paths import default_config_file
 from taskclf_core.errors import ConfigError, TaskclfError
 
 if TYPE_CHECKING:
-    from daemon.settings import Settings
+    from daemon.config.settings import Settings
     from taskclf_core.bundle import ModelBundle
     from taskclf_core.calibration import CalibratorStore
     from taskclf_core.personalize import LogScan, PersonalizeOutcome

@@ -18,8 +18,8 @@ from daemon.reporting.view import ReportView, report_json
 from taskclf_core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from daemon.config.settings import Settings
     from daemon.reporting.config import ReportSettings
-    from daemon.settings import Settings
 
     # the full settings, or the five keys report reads resolved without pydantic (cli.py)
     AnySettings = Settings | ReportSettings

@@ -3,7 +3,7 @@
 `report` needs five keys: where the label log is (``data_dir``), how long a gap ends a
 segment (``idle_gap_seconds``), the bundle in force for the model's age (``policy_file`` or
 ``model_dir``) and the taxonomy's bucket colours (``taxonomy``). Building
-:class:`daemon.settings.Settings` for them costs ~0.25 s of imports (pydantic-settings,
+:class:`daemon.config.settings.Settings` for them costs ~0.25 s of imports (pydantic-settings,
 numpy), more than the report itself on a warm cache. So, like ``status`` (see
 :mod:`daemon.locate`), these keys are resolved here with the same layering (flags over
 ``TASKCLF_*`` over the file), expansion and defaults. Anything this cannot judge as the full
@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_IDLE_GAP_SECONDS", "REPORT_KEYS", "ReportSettings", "quick_r
 DEFAULT_IDLE_GAP_SECONDS: Final = 300.0
 REPORT_KEYS: Final = ("data_dir", "policy_file", "model_dir", "taxonomy", "idle_gap_seconds")
 _PATH_KEYS: Final = ("data_dir", "policy_file", "model_dir", "taxonomy")
-# what a policy_file binds (daemon.settings._POLICY_BINDS): setting both is refused
+# what a policy_file binds (daemon.config.settings._POLICY_BINDS): setting both is refused
 _POLICY_BINDS: Final = ("model_dir", "calibrator_store", "reject_threshold")
 _DECIMAL: Final = re.compile(r"\d+(\.\d+)?")
 

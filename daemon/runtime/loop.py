@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 import structlog
 
 from daemon.artifacts import sources_fingerprint
+from daemon.config.settings import Settings
 from daemon.runtime.labellog import LabelLog
 from daemon.runtime.notify import Notifier
 from daemon.runtime.reloader import Holder, Reloader
 from daemon.runtime.spool import Spool
 from daemon.runtime.watcher import Waker, Watcher
 from daemon.runtime.worker import Worker
-from daemon.settings import Settings
 from taskclf_core.drift import DriftTracker
 
 __all__ = ["Control", "Loop"]

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import structlog
 
 from daemon.artifacts import InForce, Sources, load_in_force
+from daemon.config.settings import Settings
 from daemon.fsutil import utc_now
 from daemon.runtime.faults import errno_name, fix_for
 from daemon.runtime.labellog import LabelLog
@@ -23,7 +24,6 @@ from daemon.runtime.spool import Spool
 from daemon.runtime.status import Counters, SpoolCounts, status_document, write_status
 from daemon.runtime.watcher import Waker, Watcher
 from daemon.runtime.worker import Pending, Worker
-from daemon.settings import Settings
 from taskclf_core.drift import DriftTracker
 from taskclf_core.errors import OperationalError
 from taskclf_core.pipeline import Policy

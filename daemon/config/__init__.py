@@ -1,0 +1,1 @@
+"""The configuration: one key table, one layered read, validation, and the docs made from them."""
