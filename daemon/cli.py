@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 from taskclf_core.errors import ConfigError, OperationalError, TaskclfError
 
 if TYPE_CHECKING:
+    from daemon.config.layers import Location
     from daemon.config.settings import Settings
-    from daemon.locate import Location
     from daemon.reporting.config import ReportSettings
 
 __all__ = ["EXIT_CODES", "exit_code_for", "main"]
@@ -30,7 +30,7 @@ EXIT_CODES: tuple[tuple[type[TaskclfError], int], ...] = (
 )
 
 # what `status` and `reload` read to find the running daemon: the only settings they take
-LOCATING_KEYS = ("data_dir", "spool_dir", "state_dir")  # = daemon.locate.LOCATING_KEYS
+LOCATING_KEYS = ("data_dir", "spool_dir", "state_dir")  # = daemon.config.layers.LOCATING_KEYS
 
 
 def exit_code_for(exc: TaskclfError) -> int:
@@ -112,7 +112,7 @@ def _quick_args(argv: Sequence[str]) -> argparse.Namespace | None:
 
 def _locate(args: argparse.Namespace) -> Location:
     """Where the daemon of this configuration is; a bad key is reported, not fatal."""
-    from daemon.locate import locate
+    from daemon.config.layers import locate
 
     where, problems = locate(args.config, _overrides(args))
     for problem in problems:

@@ -1,4 +1,4 @@
-"""daemon.locate finds the same spool and label log as Settings, from every mix of sources."""
+"""The cheap locator finds the spool and label log Settings finds, from every mix of sources."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from daemon.config.layers import LOCATING_KEYS, SETTING_KEYS, locate
 from daemon.config.settings import Settings, load_settings, load_settings_tolerant
-from daemon.locate import LOCATING_KEYS, SETTING_KEYS, locate
 from daemon.paths import LOCK_FILE, STATUS_FILE
 from taskclf_core.errors import ConfigError
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from daemon.collector.client import AWClient
 from daemon.collector.status import status_path
+from daemon.config.layers import COLLECTOR_KEYS
 from daemon.config.settings import Settings
-from daemon.locate import COLLECTOR_KEYS
 from taskclf_core.activity import select_buckets
 from taskclf_core.errors import TaskclfError
 

@@ -5,7 +5,7 @@ segment (``idle_gap_seconds``), the bundle in force for the model's age (``polic
 ``model_dir``) and the taxonomy's bucket colours (``taxonomy``). Building
 :class:`daemon.config.settings.Settings` for them costs ~0.25 s of imports (pydantic-settings,
 numpy), more than the report itself on a warm cache. So, like ``status`` (see
-:mod:`daemon.locate`), these keys are resolved here with the same layering (flags over
+:mod:`daemon.config.layers`), these keys are resolved here with the same layering (flags over
 ``TASKCLF_*`` over the file), expansion and defaults. Anything this cannot judge as the full
 loader would (an unknown key, a value of the wrong type, ``policy_file`` together with what
 it binds, a file that does not parse) returns ``None``: the caller then builds ``Settings``,
@@ -21,7 +21,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-from daemon.locate import SETTING_KEYS, config_file_path, env_name, expand_path, read_config_file
+from daemon.config.layers import (
+    SETTING_KEYS,
+    config_file_path,
+    env_name,
+    expand_path,
+    read_config_file,
+)
 from daemon.paths import default_data_dir, labels_dir, model_dir
 from taskclf_core.errors import ConfigError
 
