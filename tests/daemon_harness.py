@@ -147,8 +147,11 @@ class DaemonProcess:
             else:
                 self.settings[key] = value
         # imported here: bench/_common.py imports this module under older checkouts' venvs too
-        # (bench/ab.py --baseline), which have no daemon.configfile
-        from daemon.configfile import toml_value
+        # (bench/ab.py --baseline), which have no daemon.config.render (or no daemon.configfile)
+        try:
+            from daemon.config.render import toml_value
+        except ImportError:
+            from daemon.configfile import toml_value  # type: ignore[no-redef]
 
         body = "".join(f"{k} = {toml_value(v)}\n" for k, v in self.settings.items())
         self.config.write_text(body)

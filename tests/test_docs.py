@@ -16,7 +16,7 @@ from daemon_harness import Daemons
 from helpers import MakeStore, window_stream
 
 from daemon.cli import _parser
-from daemon.configfile import render_settings_table
+from daemon.config.render import render_settings_table
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import load_calibrator_store
 from taskclf_core.labels import CORE_LABELS

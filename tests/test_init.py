@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from daemon.cli import main
+from daemon.config.render import render_config
 from daemon.config.settings import Settings, load_settings
-from daemon.configfile import render_config
 from daemon.paths import default_config_file, default_data_dir
 from taskclf_core.bundle import load_bundle
 from taskclf_core.calibration import load_calibrator_store

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import daemon
+from daemon.config.render import render_config
 from daemon.config.settings import config_file_path, env_name, expand_path
-from daemon.configfile import render_config
 from daemon.fsutil import atomic_write_text
 from daemon.paths import default_data_dir, ensure_private_dir
 from taskclf_core.errors import AlreadyExists, ConfigError, PublishError
