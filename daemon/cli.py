@@ -16,7 +16,7 @@ from taskclf_core.errors import ConfigError, OperationalError, TaskclfError
 if TYPE_CHECKING:
     from daemon.config.layers import Location
     from daemon.config.settings import Settings
-    from daemon.reporting.config import ReportSettings
+    from daemon.config.subsets import ReportSettings
 
 __all__ = ["EXIT_CODES", "exit_code_for", "main"]
 
@@ -86,7 +86,7 @@ def _quick_args(argv: Sequence[str]) -> argparse.Namespace | None:
     quick.add_argument("--config", type=Path, default=None)
     if argv[0] == "report":
         from daemon.commands.report import add_report_arguments
-        from daemon.reporting.config import REPORT_KEYS
+        from daemon.config.subsets import REPORT_KEYS
 
         add_report_arguments(quick)
         keys: Sequence[str] = REPORT_KEYS
@@ -126,7 +126,7 @@ def _report_settings(args: argparse.Namespace) -> Settings | ReportSettings:
     """The five keys `report` reads, without pydantic when the quick parser took the line
     and the configuration is plain; else the full Settings (and its refusals)."""
     if getattr(args, "quick", False):
-        from daemon.reporting.config import quick_report_settings
+        from daemon.config.subsets import quick_report_settings
 
         found = quick_report_settings(args.config, _overrides(args))
         if found is not None:

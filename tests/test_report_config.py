@@ -14,7 +14,7 @@ import pytest
 
 from daemon.cli import main
 from daemon.config.settings import Settings, flags, load_settings
-from daemon.reporting.config import (
+from daemon.config.subsets import (
     DEFAULT_IDLE_GAP_SECONDS,
     REPORT_KEYS,
     ReportSettings,

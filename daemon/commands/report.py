@@ -19,7 +19,7 @@ from taskclf_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
-    from daemon.reporting.config import ReportSettings
+    from daemon.config.subsets import ReportSettings
 
     # the full settings, or the five keys report reads resolved without pydantic (cli.py)
     AnySettings = Settings | ReportSettings
