@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.parsers.expat import ExpatError
 
-from daemon.commands.units import (
+from daemon.units.unit import (
     Platform,
     Session,
     check_placeholders,

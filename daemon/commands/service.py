@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from daemon.commands.units import (
+from daemon.units.unit import (
     _EXIT_BAD_INPUT,
     _EXIT_OK,
     _EXIT_UNSUPPORTED,

@@ -1,0 +1,1 @@
+"""Login services: systemd user units and launchd agents, rendered, written and driven."""
