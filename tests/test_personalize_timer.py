@@ -13,14 +13,6 @@ import pytest
 from helpers import FakeRunner, systemd_verify
 
 from daemon.commands import service
-from daemon.commands.personalize_timer import (
-    TIMER_LABEL,
-    TIMER_PLIST,
-    TIMER_SERVICE,
-    TIMER_UNIT,
-    render_timer_launchd,
-    render_timer_systemd,
-)
 from daemon.commands.service import (
     UNIT_NAME,
     Platform,
@@ -28,6 +20,14 @@ from daemon.commands.service import (
     entry_point,
     personalize_daily,
     run_service_command,
+)
+from daemon.units.timer import (
+    TIMER_LABEL,
+    TIMER_PLIST,
+    TIMER_SERVICE,
+    TIMER_UNIT,
+    render_timer_launchd,
+    render_timer_systemd,
 )
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]

@@ -363,8 +363,8 @@ def personalize_daily(
     err: TextIO | None = None,
     config: Path | None = None,
 ) -> int:
-    """The daily `personalize` timer beside the service (daemon/commands/personalize_timer.py)."""
-    from daemon.commands import personalize_timer as timer
+    """The daily `personalize` timer beside the service (daemon/units/timer.py)."""
+    from daemon.units import timer
 
     session = Session(runner, out, err)
     resolved = resolve_platform(platform, session.err)
