@@ -346,7 +346,7 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
 
     service = sub.add_parser("service", help="install/uninstall/show the login service")
     if wanted("service"):
-        from daemon.commands.service import add_service_arguments
+        from daemon.units.service import add_service_arguments
 
         add_service_arguments(service)
     return parser
@@ -486,7 +486,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_collect(args, _settings(args))
     if args.command == "service":
-        from daemon.commands.service import run_service_command
+        from daemon.units.service import run_service_command
 
         return run_service_command(args)
     if args.command == "init":

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from daemon.cli import main
-from daemon.commands import doctor, service
+from daemon.commands import doctor
 from daemon.commands.doctor import (
     Check,
     check_activitywatch,
@@ -23,11 +23,12 @@ from daemon.commands.doctor import (
     check_writable,
     diagnose,
 )
-from daemon.commands.service import UNIT_NAME, render_systemd, service_file
 from daemon.config.settings import load_settings
 from daemon.paths import default_config_file, default_data_dir
 from daemon.runtime.lock import InstanceLock
 from daemon.runtime.status import utc_now, write_status
+from daemon.units import service
+from daemon.units.service import UNIT_NAME, render_systemd, service_file
 
 
 class FakeManager:

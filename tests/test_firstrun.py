@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from daemon_harness import isolated_env, read_records, wait_for
 
-from daemon.commands.service import UNIT_NAME
+from daemon.units.service import UNIT_NAME
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

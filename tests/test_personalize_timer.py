@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import FakeRunner, systemd_verify
 
-from daemon.commands import service
-from daemon.commands.service import (
+from daemon.units import service
+from daemon.units.service import (
     UNIT_NAME,
     Platform,
     add_service_arguments,

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from helpers import FakeRunner, systemd_verify, unit_keys
 
-from daemon.commands import service
-from daemon.commands.service import (
+from daemon.units import service
+from daemon.units.service import (
     LAUNCHD_LABEL,
     PLIST_NAME,
     UNIT_NAME,

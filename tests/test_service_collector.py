@@ -11,7 +11,7 @@ import pytest
 from helpers import FakeRunner, systemd_verify, unit_keys
 
 from daemon.cli import main
-from daemon.commands.service import (
+from daemon.units.service import (
     COLLECTOR_UNIT,
     DAEMON_UNIT,
     render_launchd,

@@ -34,6 +34,6 @@ def collector_in_use(settings: Settings) -> bool:
     people who feed the spool from their own producer need no ActivityWatch."""
     if _COLLECTOR_KEYS & settings.model_fields_set or status_path(settings).exists():
         return True
-    from daemon.commands.service import COLLECTOR_UNIT, service_file
+    from daemon.units.service import COLLECTOR_UNIT, service_file
 
     return any(service_file(p, unit=COLLECTOR_UNIT).exists() for p in ("systemd", "launchd"))

@@ -389,7 +389,7 @@ def _installed_command_check(command: list[str] | None, path: Path, config: Path
 
 def check_service(config: Path, *, probe: Probe = run_probe, home: Path | None = None) -> Check:
     """Is a service manager reachable, and is the service installed and sound?"""
-    from daemon.commands.service import LAUNCHD_LABEL, UNIT_NAME, detect_platform, service_file
+    from daemon.units.service import LAUNCHD_LABEL, UNIT_NAME, detect_platform, service_file
 
     platform = detect_platform()
     if platform is None:
