@@ -512,7 +512,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return calibrate.run(args)
     if args.command in ("deploy", "rollback"):
-        from daemon.commands import deploy
+        from daemon import deploy
 
         return deploy.run_deploy(args) if args.command == "deploy" else deploy.run_rollback(args)
     if args.command == "label":

@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     opt_out = _opt_out_users(args)
     settings = None
     if args.deploy:
-        from daemon.commands.deploy import policy_path_of
         from daemon.config.settings import load_settings
+        from daemon.deploy import policy_path_of
 
         # before any work: --deploy without a policy_file must not leave a store behind
         settings = load_settings(args.config, {})
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             ) from None
         print(f"report written to {args.json}")
     if settings is not None:
-        from daemon.commands.deploy import deploy_and_report
+        from daemon.deploy import deploy_and_report
 
         deploy_and_report(
             settings,

@@ -66,7 +66,7 @@ def install_model(data_dir: Path, model: Path, store: Path | None) -> Installed:
     (``models/inference_policy.json``), as ``deploy`` would make them.
     """
     from daemon.artifacts import load_store
-    from daemon.commands.deploy import deploy, describe
+    from daemon.deploy import deploy, describe
     from taskclf_core.bundle import load_bundle
 
     for flag, path in (("--model", model), ("--store", store)):

@@ -133,7 +133,7 @@ def publish_store(target: InForce, store: CalibratorStore) -> Path:
 
     if target.policy_path is None:
         return write_store(store, target.store_path, check=check)
-    from daemon.commands.deploy import deploy
+    from daemon.deploy import deploy
 
     # a policy names store directories, so a new store gets a new one beside the old
     parent = Path(os.path.realpath(target.store_path)).parent
