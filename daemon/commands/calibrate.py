@@ -7,8 +7,8 @@ import json
 import math
 
 from daemon.artifacts import load_store
-from daemon.commands._input import read_labelled_jsonl
 from daemon.fsutil import atomic_write_text, utc_now
+from daemon.labelled import read_labelled_jsonl
 from daemon.publish import write_store
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import load_calibrator_store

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from daemon.commands._input import read_labelled_jsonl
 from daemon.fsutil import utc_now
+from daemon.labelled import read_labelled_jsonl
 from daemon.publish import install_bundle
 from taskclf_core.errors import PublishError, TrainingError
 from taskclf_core.training import TrainedBundle, TrainingSet, check_training_rows
