@@ -386,7 +386,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _running_pid(lock: Path) -> int | None:
-    from daemon.runtime.lock import running_pid
+    from daemon.lock import running_pid
 
     try:
         return running_pid(lock)

@@ -170,7 +170,7 @@ def describe(
 
 
 def _daemon_line(settings: Settings) -> str:
-    from daemon.runtime.lock import running_pid
+    from daemon.lock import running_pid
 
     try:
         pid = running_pid(settings.lock_path)

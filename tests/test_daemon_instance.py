@@ -13,7 +13,7 @@ import pytest
 from daemon_harness import DaemonProcess, Daemons, isolated_env, run_cli
 from helpers import Window, in_time_order
 
-from daemon.runtime.lock import running_pid
+from daemon.lock import running_pid
 from taskclf_core.synthetic import generate_windows
 
 N_WINDOWS = 300

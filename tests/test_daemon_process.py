@@ -16,7 +16,7 @@ import pytest
 from daemon_harness import DaemonProcess, Daemons
 from helpers import MakeStore, window_stream
 
-from daemon.runtime.lock import running_pid
+from daemon.lock import running_pid
 from daemon.runtime.status import evaluate
 from taskclf_core.labels import CORE_LABELS
 from taskclf_core.synthetic import generate_windows

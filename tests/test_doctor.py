@@ -24,8 +24,8 @@ from daemon.commands.doctor import (
     diagnose,
 )
 from daemon.config.settings import load_settings
+from daemon.lock import InstanceLock
 from daemon.paths import default_config_file, default_data_dir
-from daemon.runtime.lock import InstanceLock
 from daemon.runtime.status import utc_now, write_status
 from daemon.units import service
 from daemon.units.service import UNIT_NAME, render_systemd, service_file

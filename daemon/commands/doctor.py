@@ -300,7 +300,7 @@ def _spool_check(settings: Settings) -> Check:
 
 def check_daemon(settings: Settings) -> Check:
     """Is a daemon running on this configuration, and healthy (its lock and status file)?"""
-    from daemon.runtime.lock import running_pid
+    from daemon.lock import running_pid
     from daemon.runtime.status import EXIT_HEALTHY, evaluate, read_status
 
     try:

@@ -13,9 +13,9 @@ import structlog
 from daemon.artifacts import InForce, Sources, load_in_force
 from daemon.config.settings import Settings
 from daemon.fsutil import utc_now
+from daemon.lock import DataLocks
 from daemon.runtime.faults import errno_name, fix_for
 from daemon.runtime.labellog import LabelLog
-from daemon.runtime.lock import DataLocks
 from daemon.runtime.loop import Control, Loop
 from daemon.runtime.notify import Notifier
 from daemon.runtime.planner import BatchPlan
