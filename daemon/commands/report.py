@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from daemon.fsutil import atomic_write_text
-from daemon.reporting.localtz import local_timezone, zone_key
+from daemon.localtz import local_timezone, zone_key
 from daemon.reporting.summaries import DaySummaries
 from daemon.reporting.view import ReportView, report_json
 from taskclf_core.errors import ConfigError

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from daemon.fsutil import atomic_write_bytes
+from daemon.localtz import zone_key
 from daemon.paths import ensure_private_dir
-from daemon.reporting.localtz import zone_key
 from taskclf_core.daily import (
     DEFAULT_IDLE_GAP_SECONDS,
     DayReport,
