@@ -1,4 +1,4 @@
-"""Default locations (platformdirs) and where the daemon's files sit, in one place."""
+"""Default locations (platformdirs) and every path under the data dir, in one place."""
 
 from __future__ import annotations
 
@@ -10,20 +10,34 @@ __all__ = [
     "APP_NAME",
     "LOCK_FILE",
     "STATUS_FILE",
+    "calibrators_dir",
+    "collector_cursor_file",
+    "collector_dir",
+    "collector_status_file",
     "default_config_file",
     "default_data_dir",
+    "default_policy_file",
     "ensure_private_dir",
     "labels_dir",
     "lock_file",
     "model_dir",
+    "models_dir",
+    "personalize_record",
+    "report_cache_dir",
+    "spans_file",
     "spool_dir",
     "status_file",
+    "stores_dir",
+    "taskclf_processed_dir",
+    "title_salt_file",
+    "user_id_file",
 ]
 
 APP_NAME = "taskclf"
 # The lock and status file live with the data they guard, not in a per-session directory:
 # any two `run` on one spool or one label log meet at the same file, whatever environment
-# started them (CONTRACT section 9). Dot names: the spool and the label log ignore them.
+# started them (README: "One daemon per spool and per label log"). Dot names: the spool and
+# the label log ignore them.
 LOCK_FILE = ".daemon.lock"
 STATUS_FILE = ".daemon-status.json"
 
@@ -51,6 +65,73 @@ def model_dir(data_dir: Path, configured: Path | None) -> Path:
 def labels_dir(data_dir: Path) -> Path:
     """The label log: ``<data_dir>/labels``."""
     return data_dir / "labels"
+
+
+def models_dir(data_dir: Path) -> Path:
+    """Installed bundles (``init --model``): ``<data_dir>/models``; the policy lives there too."""
+    return data_dir / "models"
+
+
+def default_policy_file(data_dir: Path) -> Path:
+    """Where ``init --model`` writes the inference policy: ``<data_dir>/models/...json``."""
+    from taskclf_core.policy import POLICY_FILE_NAME
+
+    return models_dir(data_dir) / POLICY_FILE_NAME
+
+
+def stores_dir(data_dir: Path) -> Path:
+    """Installed calibrator stores (``init --store``): ``<data_dir>/stores``."""
+    return data_dir / "stores"
+
+
+def calibrators_dir(data_dir: Path) -> Path:
+    """Where `personalize` suggests a calibrator store of one's own: ``<data_dir>/calibrators``."""
+    return data_dir / "calibrators"
+
+
+def spans_file(data_dir: Path) -> Path:
+    """The user's labelled time spans: ``<data_dir>/label_spans.jsonl``."""
+    return data_dir / "label_spans.jsonl"
+
+
+def report_cache_dir(data_dir: Path) -> Path:
+    """`report`'s cached day summaries: ``<data_dir>/cache/report``."""
+    return data_dir / "cache" / "report"
+
+
+def personalize_record(data_dir: Path) -> Path:
+    """What the latest `personalize` did: ``<data_dir>/personalize/last.json``."""
+    return data_dir / "personalize" / "last.json"
+
+
+def collector_dir(data_dir: Path) -> Path:
+    """The collector's cursor, status file and lock: ``<data_dir>/collector``."""
+    return data_dir / "collector"
+
+
+def collector_status_file(data_dir: Path) -> Path:
+    """The collector's status: ``<data_dir>/collector/status.json``."""
+    return collector_dir(data_dir) / "status.json"
+
+
+def collector_cursor_file(data_dir: Path) -> Path:
+    """Where the collector resumes: ``<data_dir>/collector/cursor.json``."""
+    return collector_dir(data_dir) / "cursor.json"
+
+
+def taskclf_processed_dir(data_dir: Path) -> Path:
+    """taskclf's own ``data/processed`` under its home (the salt and user id files)."""
+    return data_dir / "data" / "processed"
+
+
+def title_salt_file(data_dir: Path) -> Path:
+    """taskclf's title salt: ``<data_dir>/data/processed/.title_secret``."""
+    return taskclf_processed_dir(data_dir) / ".title_secret"
+
+
+def user_id_file(data_dir: Path) -> Path:
+    """taskclf's user id: ``<data_dir>/data/processed/.user_id``."""
+    return taskclf_processed_dir(data_dir) / ".user_id"
 
 
 def lock_file(directory: Path) -> Path:

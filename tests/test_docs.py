@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,11 @@ from daemon_harness import Daemons
 from helpers import MakeStore, window_stream
 
 from daemon.cli import _parser
-from daemon.config.render import render_settings_table
+from daemon.config.render import (
+    render_flag_commands,
+    render_other_variables,
+    render_settings_table,
+)
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import load_calibrator_store
 from taskclf_core.labels import CORE_LABELS
@@ -179,16 +184,27 @@ def test_the_artifact_examples_are_what_the_loaders_read(taskclf_sample: Path) -
 # --- configuration.md --------------------------------------------------------------------
 
 
-def test_the_settings_table_is_generated_from_the_settings() -> None:
-    documented = between("configuration.md", "settings-table")
-    expected = render_settings_table()
+@pytest.mark.parametrize(
+    ("marker", "render", "indent"),
+    [
+        ("settings-table", render_settings_table, ""),
+        ("other-variables", render_other_variables, "   "),
+        ("flag-commands", render_flag_commands, "   "),
+    ],
+)
+def test_the_key_tables_are_generated_from_the_key_table(
+    marker: str, render: Callable[[], str], indent: str
+) -> None:
+    documented = between("configuration.md", marker)
+    # the block's lines indented as the list item they sit in (and its closing marker)
+    expected = "".join(f"{indent}{line}\n" for line in render().splitlines()) + indent
     if documented != expected and os.environ.get("UPDATE_DOCS") == "1":
         path = DOCS / "configuration.md"
         path.write_text(path.read_text().replace(documented, expected))
         return
     assert documented == expected, (
-        "docs/configuration.md is out of date with daemon/settings.py; "
-        "rerun with UPDATE_DOCS=1 to rewrite the table"
+        f"docs/configuration.md ({marker}) is out of date with daemon/config/keys.py; "
+        "rerun with UPDATE_DOCS=1 to rewrite it"
     )
 
 

@@ -8,18 +8,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import require_tool
 
 from daemon.cli import main
-from daemon.config.settings import Settings, flags, load_settings
-from daemon.config.subsets import (
-    DEFAULT_IDLE_GAP_SECONDS,
-    REPORT_KEYS,
-    ReportSettings,
-    quick_report_settings,
-)
+from daemon.config.settings import load_settings
+from daemon.config.subsets import REPORT_KEYS, ReportSettings, report_settings
 from taskclf_core.labels import CORE_LABELS
 
 PROBE = """
@@ -59,33 +54,23 @@ def _same_as_settings(
     assert found.model_path == settings.model_path
 
 
-def test_the_keys_it_reads_are_settings_with_the_same_default_and_flags() -> None:
-    assert set(REPORT_KEYS) <= set(Settings.model_fields)
-    assert Settings.model_fields["idle_gap_seconds"].default == DEFAULT_IDLE_GAP_SECONDS
-    # cli.py's quick parser spells them as the full parser does
-    assert flags("model_dir") == ("--model", "--model-dir")
-    for key in REPORT_KEYS:
-        if key != "model_dir":
-            assert flags(key) == ("--" + key.replace("_", "-"),)
-
-
 def test_defaults_file_environment_and_flags_resolve_as_settings_does(
     env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _same_as_settings(quick_report_settings(None), None, {})
+    _same_as_settings(report_settings(None), None, {})
     config = _config(
         tmp_path,
         'data_dir = "~/d"\ntaxonomy = "$HOME/tax.yaml"\nidle_gap_seconds = 120\n'
         'model_dir = "/m"\nsmooth_window = 5\n',
     )
-    _same_as_settings(quick_report_settings(config), config, {})
+    _same_as_settings(report_settings(config), config, {})
     monkeypatch.setenv("TASKCLF_IDLE_GAP_SECONDS", "90.5")
     monkeypatch.setenv("TASKCLF_DATA_DIR", str(tmp_path / "from-env"))
-    _same_as_settings(quick_report_settings(config), config, {})
+    _same_as_settings(report_settings(config), config, {})
     over = {"data_dir": str(tmp_path / "from-flag"), "idle_gap_seconds": "60"}
-    _same_as_settings(quick_report_settings(config, over), config, over)
+    _same_as_settings(report_settings(config, over), config, over)
     policy = _config(tmp_path, 'policy_file = "~/models/inference_policy.json"\n')
-    _same_as_settings(quick_report_settings(policy), policy, {})
+    _same_as_settings(report_settings(policy), policy, {})
 
 
 @pytest.mark.parametrize(
@@ -98,13 +83,14 @@ def test_defaults_file_environment_and_flags_resolve_as_settings_does(
         ("data_dir = '$NO_SUCH_VARIABLE_HERE/x'\n", "NO_SUCH_VARIABLE_HERE"),
         ("policy_file = '/p.json'\nmodel_dir = '/m'\n", "policy_file and model_dir"),
         ("data_dir = \n", "not valid TOML"),
+        ("data_dir = ''\n", "data_dir: expected a path, got ''"),
     ],
 )
 def test_what_it_cannot_judge_goes_to_settings_and_is_refused_as_before(
     env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
 ) -> None:
     config = _config(tmp_path, text)
-    assert quick_report_settings(config) is None
+    assert report_settings(config) is None
     assert main(["report", "--config", str(config)]) == 2
     assert message in capsys.readouterr().err
 
@@ -112,14 +98,14 @@ def test_what_it_cannot_judge_goes_to_settings_and_is_refused_as_before(
 def test_report_imports_neither_pydantic_nor_numpy(
     env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A person types it: a week view, and today's with drift and a policy in force."""
+    """A person types it: a week view, and today's with drift and a policy in force. The
+    commands run at a chosen time (faketime): today is never a day that has just begun."""
+    faketime = require_tool("faketime", "to run the command at a chosen time (Debian: faketime)")
+    at = ["2026-06-17 12:00:00"]  # Berlin (TZ), so 10:00 UTC
     data = tmp_path / "data"
     labels = data / "labels"
     labels.mkdir(parents=True)
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    local = now.astimezone(ZoneInfo("Europe/Berlin"))
-    if local.hour == 0 and local.minute < 3:
-        pytest.skip("the local day has just begun")
+    now = datetime(2026, 6, 17, 10, 0, tzinfo=UTC)
     lines = []
     for i in range(30):
         start = now - timedelta(minutes=31 - i)
@@ -169,7 +155,7 @@ def test_report_imports_neither_pydantic_nor_numpy(
         ["report", "--data-dir", str(data), "--date", "today"],
     ):
         proc = subprocess.run(
-            [sys.executable, "-c", PROBE, *argv],
+            [faketime, *at, sys.executable, "-c", PROBE, *argv],
             capture_output=True,
             text=True,
             timeout=60,
@@ -178,14 +164,56 @@ def test_report_imports_neither_pydantic_nor_numpy(
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == "0 [] True", (argv, proc.stdout)
     # the policy's model gives the model's age
-    capsys.readouterr()
-    assert main(["report", "--config", str(config), "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+    proc = subprocess.run(
+        [
+            faketime,
+            *at,
+            sys.executable,
+            "-m",
+            "daemon",
+            "report",
+            "--config",
+            str(config),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["from"] == "2026-06-17"
+    assert doc["reports"][0]["windows"] == 30
     assert doc["drift"]["alice"]["model"]["created_at"] == "2026-01-01T00:00:00Z"
 
 
-def test_a_setting_flag_report_does_not_read_still_works(env: Path, tmp_path: Path) -> None:
-    """The full parser takes what the quick one does not know (and builds Settings)."""
+def test_a_misspelt_variable_is_refused_as_a_misspelt_key_is(
+    env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TASKCLF_DATA_DRI", str(tmp_path))
+    assert report_settings(None) is None
+    assert main(["report"]) == 2
+    assert (
+        "TASKCLF_DATA_DRI: unknown setting in the environment; did you mean TASKCLF_DATA_DIR?"
+        in (capsys.readouterr().err)
+    )
+
+
+def test_its_usage_lists_only_the_settings_it_reads(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["report", "--help"])
+    assert exited.value.code == 0
+    usage = capsys.readouterr().out
+    for key in ("--data-dir", "--policy-file", "--model", "--taxonomy", "--idle-gap-seconds"):
+        assert key in usage
+    for key in ("--log-level", "--spool-dir", "--reject-threshold", "--aw-url"):
+        assert key not in usage
     data = tmp_path / "data"
     (data / "labels").mkdir(parents=True)
-    assert main(["report", "--data-dir", str(data), "--log-level", "debug"]) == 0
+    with pytest.raises(SystemExit) as exited:
+        main(["report", "--data-dir", str(data), "--log-level", "debug"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --log-level debug" in capsys.readouterr().err

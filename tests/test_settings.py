@@ -7,16 +7,11 @@ from pathlib import Path
 import pytest
 from daemon_harness import run_cli
 
-from daemon.config.settings import (
-    Settings,
-    is_path_key,
-    load_settings,
-    load_settings_tolerant,
-    suggest_key,
-)
+from daemon.config.keys import KEYS, suggest_key
+from daemon.config.settings import Settings, load_settings, load_settings_tolerant
 from taskclf_core.errors import ConfigError
 
-PATH_KEYS = [k for k in Settings.model_fields if is_path_key(k)]
+PATH_KEYS = [name for name, key in KEYS.items() if key.kind == "path"]
 
 
 def _config(tmp_path: Path, text: str) -> Path:
@@ -25,10 +20,11 @@ def _config(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_every_setting_is_described() -> None:
+def test_every_key_is_described_and_read_by_a_command() -> None:
     # the commented config and docs/configuration.md are generated from these
-    for name, info in Settings.model_fields.items():
-        assert info.description, f"{name} has no description"
+    for name, key in KEYS.items():
+        assert key.description, f"{name} has no description"
+        assert key.readers, f"{name} is read by no command"
 
 
 def test_path_keys_are_the_paths() -> None:
@@ -42,8 +38,8 @@ def test_path_keys_are_the_paths() -> None:
 def test_every_path_key_expands_tilde_and_vars_in_the_file(
     key: str, tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TASKCLF_TEST_ROOT", str(tmp_path / "root"))
-    config = _config(tmp_path, f'{key} = "~/a/$TASKCLF_TEST_ROOT/${{TASKCLF_TEST_ROOT}}/b"\n')
+    monkeypatch.setenv("TEST_ROOT", str(tmp_path / "root"))
+    config = _config(tmp_path, f'{key} = "~/a/$TEST_ROOT/${{TEST_ROOT}}/b"\n')
     value = getattr(load_settings(config), key)
     root = tmp_path / "root"
     assert value == Path(f"{isolated_home}/a/{root}/{root}/b")
@@ -161,8 +157,8 @@ def test_tolerant_loading_reports_every_problem_and_keeps_the_rest(tmp_path: Pat
     assert settings.smooth_window == 4
     assert settings.reject_threshold == 0.55  # the bad value fell back to its default
     assert len(problems) == 2
-    assert any("did you mean 'spool_dir'" in p for p in problems)
-    assert any("reject_threshold" in p for p in problems)
+    assert any("did you mean 'spool_dir'" in p.message for p in problems)
+    assert any("reject_threshold" in p.message for p in problems)
 
 
 def test_tolerant_loading_survives_bad_toml_and_conflicts(tmp_path: Path) -> None:
@@ -170,14 +166,14 @@ def test_tolerant_loading_survives_bad_toml_and_conflicts(tmp_path: Path) -> Non
     settings, problems = load_settings_tolerant(config)
     assert settings == load_settings(None)
     assert len(problems) == 1
-    assert "not valid TOML" in problems[0]
+    assert "not valid TOML" in problems[0].message
 
     config = _config(tmp_path, 'policy_file = "/p.json"\nmodel_dir = "/m"\nspool_dir = "/s"\n')
     settings, problems = load_settings_tolerant(config)
     assert settings.spool_path == Path("/s")
     assert settings.model_dir is None
     assert len(problems) == 1
-    assert "both set" in problems[0]
+    assert "both set" in problems[0].message
 
 
 def test_tolerant_loading_of_a_good_file_has_no_problems(tmp_path: Path) -> None:
@@ -196,7 +192,7 @@ def test_tolerant_loading_survives_a_bad_default_file(isolated_home: Path) -> No
     settings, problems = load_settings_tolerant(None, {"spool_dir": "/flagged"})
     assert settings.spool_path == Path("/flagged")
     assert len(problems) == 1
-    assert f"{config}: not valid TOML" in problems[0]
+    assert f"{config}: not valid TOML" in problems[0].message
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(None)
 
@@ -230,8 +226,46 @@ def test_the_default_config_file_is_read_when_none_is_given(tmp_path: Path) -> N
     assert load_settings(_config(tmp_path, "")).spool_dir is None  # --config replaces it
 
 
-def test_unknown_environment_variables_are_not_keys(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TASKCLF_SPOOL_DRI", "/x")  # a typo in a shell profile is not an error
+def test_a_misspelt_variable_is_refused_like_a_misspelt_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TASKCLF_SPOOL_DRI", "/x")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert str(info.value) == (
+        "TASKCLF_SPOOL_DRI: unknown setting in the environment; did you mean TASKCLF_SPOOL_DIR?"
+    )
+    settings, problems = load_settings_tolerant()
+    assert settings == Settings.model_validate({})
+    assert [(p.origin.layer, p.origin.name) for p in problems] == [("env", "TASKCLF_SPOOL_DRI")]
+
+
+def test_every_unknown_key_and_variable_is_named_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = _config(tmp_path, 'spool_dri = "/x"\ncolour = "blue"\nreject_threshold = 2\n')
+    monkeypatch.setenv("TASKCLF_SMOTH_WINDOW", "5")
+    monkeypatch.setenv("TASKCLF_NOTHING_LIKE_IT", "1")
+    with pytest.raises(ConfigError) as info:
+        load_settings(config)
+    lines = str(info.value).splitlines()
+    assert lines == [
+        f"{config}: unknown key 'spool_dri'; did you mean 'spool_dir'?",
+        f"{config}: unknown key 'colour'; `taskclf-daemon init` writes a file listing every key",
+        "TASKCLF_NOTHING_LIKE_IT: unknown setting in the environment; TASKCLF_<KEY> sets a key "
+        "of docs/configuration.md: unset it if it is not one",
+        "TASKCLF_SMOTH_WINDOW: unknown setting in the environment; did you mean "
+        "TASKCLF_SMOOTH_WINDOW?",
+        f"{config}: reject_threshold: Input should be less than or equal to 1 (got 2)",
+    ]
+
+
+def test_the_variables_taskclf_itself_reads_are_not_typos(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """People who run taskclf beside the daemon have its own TASKCLF_* variables set."""
+    for name in ("TASKCLF_HOME", "TASKCLF_PORT", "TASKCLF_ELECTRON_DEBUG", "TASKCLF_AW_HOST"):
+        monkeypatch.setenv(name, "1")
     assert load_settings() == Settings.model_validate({})
 
 
@@ -280,7 +314,9 @@ def test_tolerant_loading_keeps_the_policy_and_drops_every_key_it_binds(
     assert (settings.model_dir, settings.calibrator_store) == (None, None)
     assert settings.reject_threshold == 0.55
     assert len(problems) == 1
-    assert problems[0].startswith("policy_file and model_dir, calibrator_store, reject_threshold")
+    assert problems[0].message.startswith(
+        "policy_file and model_dir, calibrator_store, reject_threshold"
+    )
 
 
 # --- tolerant loading ----------------------------------------------------------------------------
@@ -293,7 +329,7 @@ def test_tolerant_loading_leaves_a_bad_value_at_its_default_not_a_lower_layers(
     monkeypatch.setenv("TASKCLF_REJECT_THRESHOLD", "2")
     settings, problems = load_settings_tolerant(config)
     assert settings.reject_threshold == 0.55
-    assert problems == [
+    assert [p.message for p in problems] == [
         "TASKCLF_REJECT_THRESHOLD: Input should be less than or equal to 1 (got '2')"
     ]
 
@@ -305,9 +341,45 @@ def test_tolerant_loading_with_a_config_path_naming_an_unset_variable(
     config = Path("$NO_SUCH_VAR_XYZ/d.toml")
     settings, problems = load_settings_tolerant(config, {"spool_dir": "/f"})
     assert (settings.spool_path, settings.smooth_window) == (Path("/f"), 5)
-    assert problems == [
+    assert [p.message for p in problems] == [
         "--config: $NO_SUCH_VAR_XYZ is not set in the environment (in '$NO_SUCH_VAR_XYZ/d.toml'); "
         "set it, or write the path out"
     ]
     with pytest.raises(ConfigError, match=r"\$NO_SUCH_VAR_XYZ is not set"):
         load_settings(config)
+
+
+# --- the one read: each value with where it was set ------------------------------------------
+
+
+def test_the_read_returns_each_value_with_its_origin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.config.layers import Origin, read_layers
+
+    config = _config(tmp_path, 'spool_dir = "/file/spool"\ndata_dir = "/file/data"\n')
+    monkeypatch.setenv("TASKCLF_DATA_DIR", "/env/data")
+    layers = read_layers(config, {"model_dir": "/flag/model", "taxonomy": None})
+    assert layers.values == {
+        "spool_dir": ("/file/spool", Origin("file", str(config))),
+        "data_dir": ("/env/data", Origin("env", "TASKCLF_DATA_DIR")),
+        "model_dir": ("/flag/model", Origin("flag", "--model")),
+    }
+    assert layers.problems == []
+    assert [o.fix() for o in (v.origin for v in layers.values.values())] == [
+        f"edit {config}",
+        "change or unset TASKCLF_DATA_DIR in the environment",
+        "change --model on the command line",
+    ]
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_path_is_refused_not_taken_for_the_current_directory(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKCLF_TAXONOMY", value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert str(info.value) == (
+        f"TASKCLF_TAXONOMY: expected a path, got {value!r} (empty: remove the key for its default)"
+    )

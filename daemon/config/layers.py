@@ -1,100 +1,94 @@
-"""Find a daemon's spool and label log from the config file, TASKCLF_* and flags, cheaply.
+"""The one read of the configuration: the TOML file, then ``TASKCLF_*`` variables, then flags.
 
-`status` and `reload` are typed by a person: they resolve just the path keys the way
-:mod:`daemon.config.settings` does (flags over environment over file, ``~`` and ``$VARS``
-expanded, defaults from :mod:`daemon.paths`) without importing pydantic, numpy or LightGBM.
-The pieces both need (the config file, variable names, path expansion) live here.
+Each key's value comes back with where it was set (:class:`Origin`), so every message can
+name the file, the variable or the flag, and say where to fix it. Unknown keys in the file
+and unknown ``TASKCLF_*`` variables are problems found here, all of them at once. Nothing is
+validated beyond that: :mod:`daemon.config.settings` validates everything for the commands
+that act on the configuration; :mod:`daemon.config.subsets` reads the few keys `status`,
+`reload` and `report` need without pydantic.
 """
 
 from __future__ import annotations
 
 import os
-import re
+import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from daemon.paths import (
-    default_config_file,
-    default_data_dir,
-    labels_dir,
-    lock_file,
-    spool_dir,
-    status_file,
+from daemon.config.keys import (
+    ENV_PREFIX,
+    KEYS,
+    env_name,
+    expand_path,
+    flags,
+    is_known_variable,
+    suggest_key,
+    suggest_variable,
 )
+from daemon.paths import default_config_file
 from taskclf_core.errors import ConfigError
 
 __all__ = [
-    "ENV_PREFIX",
-    "LOCATING_KEYS",
-    "SETTING_KEYS",
-    "Location",
+    "Layers",
+    "Origin",
+    "Problem",
+    "Value",
     "config_file_path",
-    "env_name",
-    "expand_path",
-    "locate",
-    "read_config_file",
+    "read_layers",
+    "warn",
 ]
 
-ENV_PREFIX = "TASKCLF_"
-# what `status` and `reload` read to find the running daemon (state_dir: accepted, ignored)
-LOCATING_KEYS = ("data_dir", "spool_dir", "state_dir")
-# the collector's own keys (setting one means this user runs the collector)
-COLLECTOR_KEYS = (
-    "aw_url",
-    "aw_hostname",
-    "title_salt_file",
-    "collect_user_id",
-    "collect_interval_seconds",
-    "collect_settle_seconds",
-)
-# every key Settings has, so a typo can be named without building Settings;
-# tests/test_locate.py fails until a key added to Settings is added here too
-SETTING_KEYS = (
-    "data_dir",
-    "spool_dir",
-    "policy_file",
-    "model_dir",
-    "calibrator_store",
-    "taxonomy",
-    "state_dir",
-    "reject_threshold",
-    "smooth_window",
-    "idle_gap_seconds",
-    "personalization",
-    "opt_out_users",
-    "retention_days",
-    "label_retention_days",
-    "max_file_bytes",
-    "batch_max_windows",
-    "predict_threads",
-    "rescan_interval_seconds",
-    "reload_debounce_seconds",
-    "heartbeat_seconds",
-    "observer",
-    "log_level",
-    "log_format",
-    *COLLECTOR_KEYS,
-)
-_VAR = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+class Origin(NamedTuple):
+    """Where a value (or a problem) was set: the config file, a variable or a flag."""
+
+    layer: Literal["file", "env", "flag"]
+    name: str  # the file's path, the variable's name, or the flag as spelt
+
+    def at(self, key: str) -> str:
+        """How a message names ``key`` here: ``FILE: key``, ``TASKCLF_KEY``, ``--flag (key)``."""
+        if self.layer == "file":
+            return f"{self.name}: {key}"
+        if self.layer == "env":
+            return self.name
+        return f"{self.name} ({key})"
+
+    def fix(self) -> str:
+        """Where to change it, for `doctor`'s fix."""
+        if self.layer == "file":
+            return f"edit {self.name}"
+        if self.layer == "env":
+            return f"change or unset {self.name} in the environment"
+        return f"change {self.name} on the command line"
 
 
-def env_name(key: str) -> str:
-    """``spool_dir`` → ``TASKCLF_SPOOL_DIR``."""
-    return ENV_PREFIX + key.upper()
+class Value(NamedTuple):
+    """A key's raw value as the winning layer has it, and that layer."""
+
+    raw: Any
+    origin: Origin
 
 
-def expand_path(value: str | Path) -> str:
-    """``~`` and ``$VAR``/``${VAR}`` expanded; a variable that is not set is an error."""
-    text = os.fspath(value)
-    missing = [a or b for a, b in _VAR.findall(text) if (a or b) not in os.environ]
-    if missing:
-        raise ValueError(
-            f"${missing[0]} is not set in the environment (in {text!r}); set it, or write "
-            "the path out"
-        )
-    return os.path.expanduser(os.path.expandvars(text))
+class Problem(NamedTuple):
+    """One thing wrong with the configuration: a line for people, and where to fix it."""
+
+    message: str
+    origin: Origin
+    key: str | None = None
+
+
+class Layers(NamedTuple):
+    """The file read, each key's winning value (flag over variable over file), the problems."""
+
+    config_file: Path
+    values: dict[str, Value]
+    problems: list[Problem]
+
+    def raw(self, keys: Mapping[str, object] | None = None) -> dict[str, Any]:
+        """``{key: raw value}`` of every key set (or of those also in ``keys``)."""
+        return {k: v.raw for k, v in self.values.items() if keys is None or k in keys}
 
 
 def config_file_path(config_file: Path | None) -> Path:
@@ -107,7 +101,7 @@ def config_file_path(config_file: Path | None) -> Path:
         raise ConfigError(f"--config: {exc}") from None
 
 
-def read_config_file(path: Path, explicit: bool) -> tuple[dict[str, Any], str | None]:
+def _read_file(path: Path, explicit: bool) -> tuple[dict[str, Any], str | None]:
     """The TOML file's table, or ({}, why not) when it is absent, unreadable or bad TOML."""
     if not path.is_file():
         if explicit:
@@ -119,73 +113,74 @@ def read_config_file(path: Path, explicit: bool) -> tuple[dict[str, Any], str | 
         return {}, f"{path}: not valid TOML ({exc})"
 
 
-class Location(NamedTuple):
-    """Where one configuration's daemon keeps its locks and status (a NamedTuple: no
-    dataclasses import on the way to an answer)."""
-
-    config_file: Path
-    spool: Path
-    labels: Path
-    data_dir: Path
-
-    @property
-    def lock_path(self) -> Path:
-        return lock_file(self.spool)
-
-    @property
-    def labels_lock_path(self) -> Path:
-        return lock_file(self.labels)
-
-    @property
-    def status_path(self) -> Path:
-        return status_file(self.spool)
+def _unknown_key(path: Path, key: str) -> str:
+    guess = suggest_key(key)
+    hint = (
+        f"; did you mean {guess!r}?"
+        if guess
+        else "; `taskclf-daemon init` writes a file listing every key"
+    )
+    return f"{path}: unknown key {key!r}{hint}"
 
 
-def locate(
-    config_file: Path | None, flags: Mapping[str, Any] | None = None
-) -> tuple[Location, list[str]]:
-    """Resolve ``data_dir`` and ``spool_dir`` as Settings would, tolerantly: the location,
-    and one line per problem found on the way (a bad value is dropped, as
-    ``load_settings_tolerant`` drops it, so the default applies)."""
-    problems: list[str] = []
+def _unknown_variable(name: str) -> str:
+    guess = suggest_variable(name)
+    hint = (
+        f"; did you mean {guess}?"
+        if guess
+        else "; TASKCLF_<KEY> sets a key of docs/configuration.md: unset it if it is not one"
+    )
+    return f"{name}: unknown setting in the environment{hint}"
+
+
+def read_layers(
+    config_file: Path | None,
+    flag_values: Mapping[str, object] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> Layers:
+    """Read the file (``--config`` or the default), ``TASKCLF_*`` and ``flag_values``
+    (key → value; None means not given). Never raises: what cannot be read is a problem
+    (and that layer is empty), and so is every unknown key and variable."""
+    env = os.environ if environ is None else environ
+    problems: list[Problem] = []
+    values: dict[str, Value] = {}
+    table: dict[str, Any]
     try:
         path = config_file_path(config_file)
-        table, problem = read_config_file(path, explicit=config_file is not None)
     except ConfigError as exc:  # --config itself names an unset $VARIABLE: no file at all
-        path, table, problem = default_config_file(), {}, str(exc)
-    if problem is not None:
-        problems.append(problem)
-    for key in table:
-        if key not in SETTING_KEYS:
-            import difflib  # only when there is a typo to name
+        problems.append(Problem(str(exc), Origin("flag", "--config")))
+        path, table = default_config_file(), {}
+    else:
+        table, why = _read_file(path, explicit=config_file is not None)
+        if why is not None:
+            missing = config_file is not None and not path.is_file()
+            origin = Origin("flag", "--config") if missing else Origin("file", str(path))
+            problems.append(Problem(why, origin))
+    file = Origin("file", str(path))
+    for key, raw in table.items():
+        if key in KEYS:
+            values[key] = Value(raw, file)
+        else:
+            problems.append(Problem(_unknown_key(path, key), file, key))
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name.removeprefix(ENV_PREFIX).lower()
+        if key in KEYS and name == env_name(key):
+            values[key] = Value(env[name], Origin("env", name))
+        elif not is_known_variable(name):
+            problems.append(Problem(_unknown_variable(name), Origin("env", name)))
+    for key, raw in (flag_values or {}).items():
+        if raw is not None:
+            values[key] = Value(raw, Origin("flag", flags(key)[0]))
+    return Layers(path, values, problems)
 
-            close = difflib.get_close_matches(key.lower(), SETTING_KEYS, n=1, cutoff=0.6)
-            hint = (
-                f"; did you mean {close[0]!r}?"
-                if close
-                else "; `taskclf-daemon init` writes a file listing every key"
-            )
-            problems.append(f"{path}: unknown key {key!r}{hint}")
-    flags = flags or {}
 
-    def value(key: str) -> Path | None:
-        layers = [
-            (flags.get(key), f"--{key.replace('_', '-')} ({key})"),
-            (os.environ.get(env_name(key)), env_name(key)),
-            (table.get(key), f"{path}: {key}"),
-        ]
-        raw, where = next(((v, w) for v, w in layers if v is not None), (None, ""))
-        if raw is None:
-            return None
-        if not isinstance(raw, str | Path):
-            problems.append(f"{where}: expected a path (got {raw!r})")
-            return None
-        try:
-            return Path(expand_path(raw))
-        except ValueError as exc:
-            problems.append(f"{where}: {exc}")
-            return None
-
-    data = value("data_dir")
-    data = data if data is not None else default_data_dir()
-    return Location(path, spool_dir(data, value("spool_dir")), labels_dir(data), data), problems
+def warn(problems: Sequence[Problem]) -> None:
+    """Each problem as a warning line on stderr (for the commands that carry on regardless)."""
+    for problem in problems:
+        print(
+            f"taskclf-daemon: warning: {problem.message} (ignored here; `run` refuses it)",
+            file=sys.stderr,
+        )

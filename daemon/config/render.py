@@ -1,4 +1,4 @@
-"""The commented config file `init` writes and the docs' settings table: both from Settings."""
+"""The commented config file `init` writes and the tables of docs/configuration.md, as code."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic.fields import FieldInfo
+from daemon.config.keys import FLAG_COMMANDS, KEYS, OTHER_VARIABLES, Key, env_name, flags
 
-from daemon.config.settings import Settings, env_name, flags
-
-__all__ = ["default_text", "render_config", "render_settings_table", "toml_value"]
+__all__ = [
+    "default_text",
+    "render_config",
+    "render_flag_commands",
+    "render_other_variables",
+    "render_settings_table",
+    "toml_value",
+]
 
 _HEADER = """\
 # taskclf-daemon configuration (TOML){written_by}.
@@ -21,12 +26,6 @@ _HEADER = """\
 # override this file, and `--key-name` flags of `taskclf-daemon run` override both. Paths may
 # start with ~ and use $VARIABLES. Check what you changed with: taskclf-daemon doctor
 """
-
-# said next to a key in the file; the field description says what it is, this says what to do
-_NOTES: Mapping[str, str] = {
-    "policy_file": "to install a bundle (and its store) and set this: "
-    "taskclf-daemon init --force --model DIR [--store DIR]; later models: taskclf-daemon deploy",
-}
 
 
 def toml_value(value: Any) -> str:
@@ -41,45 +40,42 @@ def toml_value(value: Any) -> str:
     return json.dumps(str(value))
 
 
-def _extra(info: FieldInfo) -> Mapping[str, Any]:
-    extra = info.json_schema_extra
-    return extra if isinstance(extra, dict) else {}
-
-
 def default_text(key: str) -> str:
     """The default of ``key`` for people: a TOML value, ``unset``, or a sentence."""
-    info = Settings.model_fields[key]
-    if "default_text" in _extra(info):
-        return str(_extra(info)["default_text"])
-    if info.default is None:
+    spec = KEYS[key]
+    if spec.default_text:
+        return spec.default_text
+    if spec.optional:
         return "unset"
-    return toml_value(info.default)
+    return toml_value(spec.default)
 
 
-def _example(key: str, info: FieldInfo) -> Any:
-    if info.default is not None or info.default_factory is not None:
-        return info.get_default(call_default_factory=True)
-    return info.examples[0] if info.examples else ""
+def _example(spec: Key) -> Any:
+    if spec.factory is not None:
+        return spec.factory()
+    if spec.default is not None:
+        return spec.default
+    return spec.example if spec.example is not None else ""
 
 
 def render_config(values: Mapping[str, Any] | None = None, *, written_by: str = "") -> str:
     """The whole file: every key commented out at its default, except those in ``values``."""
     values = dict(values or {})
-    unknown = set(values) - set(Settings.model_fields)
+    unknown = set(values) - set(KEYS)
     if unknown:
         raise ValueError(f"not settings: {sorted(unknown)}")
     by = f", written by {written_by}" if written_by else ""
     parts = [_HEADER.format(written_by=by).rstrip("\n")]
-    for key, info in Settings.model_fields.items():
-        texts = [f"{key}: {info.description}", f"default: {default_text(key)}"]
-        if key in _NOTES and key not in values:
-            texts.append(_NOTES[key])
+    for key, spec in KEYS.items():
+        texts = [f"{key}: {spec.description}", f"default: {default_text(key)}"]
+        if spec.note and key not in values:
+            texts.append(spec.note)
         lines = [line for t in texts for line in textwrap.wrap(t, 94, break_on_hyphens=False)]
         block = "\n".join(f"# {line}" for line in lines)
         if key in values:
             block += f"\n{key} = {toml_value(values[key])}"
         else:
-            block += f"\n# {key} = {toml_value(_example(key, info))}"
+            block += f"\n# {key} = {toml_value(_example(spec))}"
         parts.append(block)
     return "\n\n".join(parts) + "\n"
 
@@ -91,13 +87,30 @@ def _cell(text: str) -> str:
 def render_settings_table() -> str:
     """The Markdown table of every key (docs/configuration.md holds exactly this)."""
     rows = [
-        "| key | default | environment | flag of `run` | meaning |",
-        "|---|---|---|---|---|",
+        "| key | default | environment | flag | read by | meaning |",
+        "|---|---|---|---|---|---|",
     ]
-    for key, info in Settings.model_fields.items():
+    for key, spec in KEYS.items():
         spelled = " ".join(f"`{f}`" for f in flags(key))
+        readers = ", ".join(f"`{r}`" for r in spec.readers)
         rows.append(
             f"| `{key}` | {_cell(default_text(key))} | `{env_name(key)}` | {spelled} "
-            f"| {_cell(info.description or '')} |"
+            f"| {readers} | {_cell(spec.description)} |"
         )
     return "\n".join(rows) + "\n"
+
+
+def render_flag_commands() -> str:
+    """Which commands take the flags (docs/configuration.md holds exactly this line)."""
+    takers = ", ".join(f"`{c}`" for c in FLAG_COMMANDS if c != "doctor")
+    return (
+        f"{takers} take the flag of each key they read (the **read by** column); `doctor` "
+        "takes every one, since it checks every key; the other commands read the file and "
+        "the environment only.\n"
+    )
+
+
+def render_other_variables() -> str:
+    """The ``TASKCLF_*`` variables that are not keys (docs/configuration.md holds this line)."""
+    names = ", ".join(f"`{n}`" for n in sorted(OTHER_VARIABLES))
+    return f"{names} and every `TASKCLF_ELECTRON_*` variable.\n"

@@ -1,207 +1,98 @@
-"""Settings: one frozen object from the TOML file, then TASKCLF_* variables, then CLI flags."""
+"""Settings: the key table's values from the one layered read, validated (one frozen object).
+
+`run` and every command that acts on the configuration build this; every problem is one line
+naming the key and where it was set (:class:`daemon.config.layers.Origin`).
+"""
 
 from __future__ import annotations
 
-import difflib
 import json
-import os
 import re
-import socket
-import types
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from daemon.config.layers import (
-    ENV_PREFIX,
-    config_file_path,
-    env_name,
-    expand_path,
-    read_config_file,
+from daemon.config.keys import ENV_PREFIX, KEYS, POLICY_BINDS, Key, parse_path
+from daemon.config.layers import Layers, Origin, Problem, read_layers
+from daemon.paths import (
+    collector_dir,
+    labels_dir,
+    lock_file,
+    model_dir,
+    spool_dir,
+    status_file,
+    title_salt_file,
+    user_id_file,
 )
-from daemon.paths import default_data_dir, labels_dir, lock_file, model_dir, spool_dir, status_file
 from taskclf_core.errors import ConfigError
 from taskclf_core.ids import is_safe_user_id
 
-__all__ = [
-    "ENV_PREFIX",
-    "Settings",
-    "config_file_path",
-    "env_name",
-    "expand_path",
-    "flags",
-    "is_path_key",
-    "load_settings",
-    "load_settings_tolerant",
-    "suggest_key",
-]
+__all__ = ["Settings", "load_settings", "load_settings_tolerant"]
 
-_POLICY_BINDS = ("model_dir", "calibrator_store", "reject_threshold")
-# the spellings every other command uses for a bundle and a store (the long ones stay valid)
-_FLAG_SPELLINGS = {"model_dir": "--model", "calibrator_store": "--store"}
+
+def _field(name: str) -> Any:
+    """The pydantic field of key ``name``: its default, bounds and meaning from the table."""
+    key = KEYS[name]
+    kwargs: dict[str, Any] = {
+        "description": key.description,
+        "ge": key.ge,
+        "gt": key.gt,
+        "le": key.le,
+    }
+    if key.factory is not None:
+        return Field(default_factory=key.factory, **kwargs)
+    return Field(key.default, **kwargs)
 
 
 class Settings(BaseSettings):
-    """Everything the daemon and its commands are configured with (CONTRACT section 8).
+    """Every key of :data:`daemon.config.keys.KEYS`, typed and checked (docs/configuration.md).
 
-    Every field has a description: the commented config file that ``init`` writes and
-    docs/configuration.md are generated from them.
+    The fields are the table's keys in its order, each typed as its kind says (an import-time
+    check below holds them to it); defaults, bounds and meanings come from the table.
     """
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
-    data_dir: Path = Field(
-        default_factory=default_data_dir,
-        json_schema_extra={
-            "default_text": "the user data dir: ~/.local/share/taskclf (Linux), "
-            "~/Library/Application Support/taskclf (macOS)"
-        },
-        description="holds the spool, the label log (labels/) and, by default, the model",
-    )
-    spool_dir: Path | None = Field(
-        None,
-        description="where collectors drop feature windows (tmp/ then new/); "
-        "unset: <data_dir>/spool",
-        examples=["~/.local/share/taskclf/spool"],
-    )
-    policy_file: Path | None = Field(
-        None,
-        description="taskclf inference policy binding the model, the calibrator store and the "
-        "reject thresholds (what `init --model` and `deploy` write); when set, model_dir, "
-        "calibrator_store and reject_threshold must not be",
-        examples=["~/.local/share/taskclf/models/inference_policy.json"],
-    )
-    model_dir: Path | None = Field(
-        None,
-        description="the model bundle directory (taskclf layout; its name is the bundle id); "
-        "unset: <data_dir>/model",
-        examples=["~/models/bundle_v1"],
-    )
-    calibrator_store: Path | None = Field(
-        None,
-        description="the CalibratorStore directory, or a symlink to one; unset: no calibration",
-        examples=["~/stores/current"],
-    )
-    taxonomy: Path | None = Field(
-        None,
-        description="taskclf taxonomy file (.yaml, .yml or .toml) mapping labels to your "
-        "buckets; unset: no mapping",
-        examples=["~/.config/taskclf/taxonomy.yaml"],
-    )
-    state_dir: Path | None = Field(
-        None,
-        json_schema_extra={"default_text": "unset (deprecated: ignored)"},
-        description="deprecated and ignored: the lock and status file now live with the data "
-        "they guard (.daemon.lock and .daemon-status.json in the spool, .daemon.lock in the "
-        "label directory); still accepted so older config files load",
-    )
-
-    reject_threshold: float = Field(
-        0.55,
-        ge=0.0,
-        le=1.0,
-        description="a window whose calibrated confidence is below this is labelled Mixed/Unknown",
-    )
-    smooth_window: int = Field(
-        3, ge=1, le=1000, description="windows in the rolling majority behind smoothed_label"
-    )
-    idle_gap_seconds: float = Field(
-        300.0, gt=0, description="a longer gap between a user's windows starts a fresh smoothing"
-    )
-    personalization: bool = Field(
-        True, description="false: the global calibrator for everyone, never a per-user one"
-    )
-    opt_out_users: tuple[str, ...] = Field(
-        (),
-        description="users never given a per-user calibrator "
-        '(environment and flags: "a,b" or a JSON list)',
-        examples=[["u-alice"]],
-    )
-
-    retention_days: float = Field(
-        7.0, ge=0, description="processed spool files (done/) are deleted after this many days"
-    )
-    label_retention_days: float | None = Field(
-        None,
-        gt=0,
-        description="label-log days older than this are deleted; unset: keep forever",
-        examples=[365],
-    )
-    max_file_bytes: int = Field(
-        16 * 1024 * 1024, gt=0, description="a larger spool file is rejected unread"
-    )
-
-    batch_max_windows: int = Field(
-        1024, ge=1, le=100_000, description="windows per LightGBM call when draining a backlog"
-    )
-    predict_threads: int = Field(
-        0, ge=0, description="threads for batch prediction; 0: LightGBM's default (all cores)"
-    )
-    rescan_interval_seconds: float = Field(
-        5.0, gt=0, description="the safety-net rescan of the spool (file events can be lost)"
-    )
-    reload_debounce_seconds: float = Field(
-        0.25, ge=0, description="quiet time after a store change before it is reloaded"
-    )
-    heartbeat_seconds: float = Field(
-        5.0, gt=0, description="how often the status file is refreshed"
-    )
-    observer: Literal["auto", "polling", "none"] = Field(
-        "auto",
-        description="how new spool files are noticed: auto (inotify on Linux, FSEvents on "
-        "macOS, polling if those fail), polling, or none (the periodic rescan only)",
-    )
-    log_level: Literal["debug", "info", "warning", "error"] = Field(
-        "info", description="the least severe log lines written"
-    )
-    log_format: Literal["auto", "console", "json"] = Field(
-        "auto",
-        description="log lines as JSON (for journald and files read by programs) or for "
-        "people; auto: console on a terminal, JSON otherwise",
-    )
-
-    # the ActivityWatch collector (`taskclf-daemon collect`, CONTRACT section 11)
-    aw_url: str = Field(
-        "http://127.0.0.1:5600",
-        description="the ActivityWatch server the collector reads (a loopback host only)",
-    )
-    aw_hostname: str = Field(
-        default_factory=socket.gethostname,
-        json_schema_extra={"default_text": "this machine's hostname"},
-        description="the collector reads the window and input buckets of this host",
-    )
-    title_salt_file: Path | None = Field(
-        None,
-        examples=["~/.taskclf/data/processed/.title_secret"],
-        description="taskclf's title salt, which window-title features are keyed by; "
-        "unset: <data_dir>/data/processed/.title_secret (taskclf's own file)",
-    )
-    collect_user_id: str | None = Field(
-        None,
-        examples=["6f1c2a9e-8b7d-4c3e-9a21-0d5e4f3b2a10"],
-        description="the user id the collector writes windows for; "
-        "unset: the contents of <data_dir>/data/processed/.user_id (taskclf's)",
-    )
-    collect_interval_seconds: float = Field(
-        30.0, gt=0, description="how often the collector polls ActivityWatch"
-    )
-    collect_settle_seconds: float = Field(
-        60.0,
-        ge=0,
-        description="the collector writes a minute once the events that start in it "
-        "ended this long ago",
-    )
+    data_dir: Path = _field("data_dir")
+    spool_dir: Path | None = _field("spool_dir")
+    policy_file: Path | None = _field("policy_file")
+    model_dir: Path | None = _field("model_dir")
+    calibrator_store: Path | None = _field("calibrator_store")
+    taxonomy: Path | None = _field("taxonomy")
+    state_dir: Path | None = _field("state_dir")
+    reject_threshold: float = _field("reject_threshold")
+    smooth_window: int = _field("smooth_window")
+    idle_gap_seconds: float = _field("idle_gap_seconds")
+    personalization: bool = _field("personalization")
+    opt_out_users: tuple[str, ...] = _field("opt_out_users")
+    retention_days: float = _field("retention_days")
+    label_retention_days: float | None = _field("label_retention_days")
+    max_file_bytes: int = _field("max_file_bytes")
+    batch_max_windows: int = _field("batch_max_windows")
+    predict_threads: int = _field("predict_threads")
+    rescan_interval_seconds: float = _field("rescan_interval_seconds")
+    reload_debounce_seconds: float = _field("reload_debounce_seconds")
+    heartbeat_seconds: float = _field("heartbeat_seconds")
+    observer: Literal["auto", "polling", "none"] = _field("observer")
+    log_level: Literal["debug", "info", "warning", "error"] = _field("log_level")
+    log_format: Literal["auto", "console", "json"] = _field("log_format")
+    aw_url: str = _field("aw_url")
+    aw_hostname: str = _field("aw_hostname")
+    title_salt_file: Path | None = _field("title_salt_file")
+    collect_user_id: str | None = _field("collect_user_id")
+    collect_interval_seconds: float = _field("collect_interval_seconds")
+    collect_settle_seconds: float = _field("collect_settle_seconds")
 
     @field_validator("*", mode="before")
     @classmethod
     def _expand_paths(cls, value: Any, info: ValidationInfo) -> Any:
-        # every path key, from every source: `~` and $VARS as a shell would expand them
-        if isinstance(value, str | Path) and is_path_key(info.field_name or ""):
-            return expand_path(value)
+        # every path key, from every source: the one rule the cheap readers use too
+        key = KEYS.get(info.field_name or "")
+        if key is not None and key.kind == "path" and value is not None:
+            return parse_path(value)
         return value
 
     @field_validator("opt_out_users", mode="before")
@@ -238,7 +129,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_policy(self) -> Settings:
         if self.policy_file is not None:
-            both = [k for k in _POLICY_BINDS if k in self.model_fields_set]
+            both = [k for k in POLICY_BINDS if k in self.model_fields_set]
             if both:
                 raise ValueError(
                     f"policy_file and {', '.join(both)} are both set: the inference policy "
@@ -250,16 +141,16 @@ class Settings(BaseSettings):
     def title_salt_path(self) -> Path:
         if self.title_salt_file is not None:
             return self.title_salt_file
-        return self.data_dir / "data" / "processed" / ".title_secret"
+        return title_salt_file(self.data_dir)
 
     @property
     def user_id_path(self) -> Path:
-        return self.data_dir / "data" / "processed" / ".user_id"
+        return user_id_file(self.data_dir)
 
     @property
     def collector_dir(self) -> Path:
         """The collector's cursor, status file and lock."""
-        return self.data_dir / "collector"
+        return collector_dir(self.data_dir)
 
     @property
     def spool_path(self) -> Path:
@@ -300,162 +191,123 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # load_settings merges the file, TASKCLF_* and the flags itself, so that every
+        # daemon.config.layers reads the file, TASKCLF_* and the flags, so that every
         # message can say which of them a bad value came from
         return (init_settings,)
 
 
-# --- keys ------------------------------------------------------------------------------
+# --- the fields are the table's ------------------------------------------------------------
+
+_TYPES: dict[str, Any] = {
+    "path": Path,
+    "float": float,
+    "int": int,
+    "bool": bool,
+    "str": str,
+    "users": tuple[str, ...],
+}
 
 
-def _mentions_path(annotation: object) -> bool:
-    if annotation is Path:
-        return True
-    origin = get_origin(annotation)
-    if origin is Union or origin is types.UnionType:
-        return any(_mentions_path(a) for a in get_args(annotation))
-    return False
+def _annotation(key: Key) -> Any:
+    typ = Literal[key.choices] if key.kind == "choice" else _TYPES[key.kind]
+    return typ | None if key.optional else typ
 
 
-def is_path_key(key: str) -> bool:
-    """Whether ``key`` holds a path (and so gets ``~`` and ``$VAR`` expansion)."""
-    info = Settings.model_fields.get(key)
-    return info is not None and _mentions_path(info.annotation)
+def _check_fields() -> None:
+    """A key added to the table and not here (or typed otherwise) fails every import."""
+    fields = Settings.model_fields
+    if list(fields) != list(KEYS):
+        raise RuntimeError(
+            f"daemon/config/settings.py: Settings has {list(fields)}; the key table "
+            f"(daemon/config/keys.py) has {list(KEYS)}"
+        )
+    for name, info in fields.items():
+        if info.annotation != _annotation(KEYS[name]):
+            raise RuntimeError(
+                f"daemon/config/settings.py: {name} is typed {info.annotation}, its kind in "
+                f"daemon/config/keys.py is {KEYS[name].kind}"
+            )
 
 
-def flags(key: str) -> tuple[str, ...]:
-    """The command-line spellings of ``key``, the preferred one first (``--model``)."""
-    plain = "--" + key.replace("_", "-")
-    short = _FLAG_SPELLINGS.get(key)
-    return (short, plain) if short else (plain,)
+_check_fields()
 
 
-def suggest_key(key: str) -> str | None:
-    """The setting ``key`` was probably meant to be (difflib), or None."""
-    close = difflib.get_close_matches(key.lower(), list(Settings.model_fields), n=1, cutoff=0.6)
-    return close[0] if close else None
+# --- loading -------------------------------------------------------------------------------
 
 
-# --- loading ---------------------------------------------------------------------------
+def _origins(key: str, layers: Layers) -> str:
+    value = layers.values.get(key)
+    if value is None:
+        return ""
+    origin = value.origin
+    return f"{key} in {origin.name}" if origin.layer == "file" else f"{key} by {origin.at(key)}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Layer:
-    """One source of values and how a message names it."""
-
-    kind: Literal["file", "env", "flag"]
-    values: dict[str, Any]
-    path: Path | None = None
-
-    def where(self, key: str) -> str:
-        if self.kind == "file":
-            return f"{self.path}: {key}"
-        if self.kind == "env":
-            return env_name(key)
-        return f"{flags(key)[0]} ({key})"
-
-
-def _layers(
-    config_file: Path | None, overrides: Mapping[str, Any] | None
-) -> tuple[list[_Layer], str | None]:
-    """The file, TASKCLF_* and flag layers; and why the file could not be read, if so."""
-    path = config_file_path(config_file)
-    values, problem = read_config_file(path, explicit=config_file is not None)
-    env = {
-        key: os.environ[env_name(key)]
-        for key in Settings.model_fields
-        if env_name(key) in os.environ
-    }
-    layers = [
-        _Layer("file", values, path),
-        _Layer("env", env),
-        _Layer("flag", dict(overrides or {})),
-    ]
-    return layers, problem
-
-
-def _describe(error: Mapping[str, Any], layers: list[_Layer]) -> tuple[str, str | None]:
-    """One line for a pydantic error, naming where the value came from; and the key."""
+def _describe(error: Mapping[str, Any], layers: Layers) -> Problem:
+    """One problem for a pydantic error, naming where the value came from."""
     loc = error.get("loc", ())
     key = str(loc[0]) if loc else None
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    file_layer = layers[0]
+    fallback = Origin("file", str(layers.config_file))
     if key is None:  # a check across keys: its message names them; say where each is set
-        named = [k for k in Settings.model_fields if re.search(rf"\b{k}\b", message)]
-        origins = [
-            f"{k} {'in ' + str(lay.path) if lay.kind == 'file' else 'by ' + lay.where(k)}"
-            for k in named
-            for lay in layers
-            if k in lay.values
-        ]
-        return f"{message} ({'; '.join(origins) or file_layer.path})", None
-    layer = next((lay for lay in reversed(layers) if key in lay.values), file_layer)
-    if error.get("type") == "extra_forbidden":
-        guess = suggest_key(key)
-        hint = (
-            f"; did you mean {guess!r}?"
-            if guess
-            else "; `taskclf-daemon init` writes a file listing every key"
-        )
-        return f"{layer.path}: unknown key {key!r}{hint}", key
+        named = [k for k in KEYS if re.search(rf"\b{k}\b", message) and k in layers.values]
+        where = "; ".join(_origins(k, layers) for k in named) or str(layers.config_file)
+        # the keys to remove come after the first one named
+        origin = layers.values[named[-1]].origin if named else fallback
+        return Problem(f"{message} ({where})", origin)
+    value = layers.values.get(key)
+    origin = value.origin if value is not None else fallback
     shown = repr(error.get("input"))
     got = "" if shown in message else f" (got {shown})"
-    return f"{layer.where(key)}: {message}{got}", key
+    return Problem(f"{origin.at(key)}: {message}{got}", origin, key)
 
 
-def _build(layers: list[_Layer]) -> Settings:
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged.update(layer.values)
-    return Settings(**merged)
+def _build(values: Mapping[str, Any]) -> Settings:
+    return Settings(**values)
 
 
 def load_settings(
     config_file: Path | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
-    """Build the settings; any problem is one :class:`ConfigError` line naming the key.
+    """Build the settings, or one :class:`ConfigError` listing every problem, a line each.
 
-    ``run`` and every command that acts on the configuration use this: a typo is refused.
+    ``run`` and every command that acts on the configuration use this: a typo in the file
+    or in a ``TASKCLF_*`` variable is refused.
     """
-    layers, problem = _layers(config_file, overrides)
-    if problem is not None:
-        raise ConfigError(problem)
+    layers = read_layers(config_file, overrides)
+    problems = list(layers.problems)
+    settings: Settings | None = None
     try:
-        return _build(layers)
+        settings = _build(layers.raw())
     except ValidationError as exc:
-        raise ConfigError(_describe(exc.errors()[0], layers)[0]) from None
+        problems += [_describe(error, layers) for error in exc.errors()]
+    if problems or settings is None:
+        raise ConfigError("\n".join(p.message for p in problems))
+    return settings
 
 
 def load_settings_tolerant(
     config_file: Path | None = None, overrides: Mapping[str, Any] | None = None
-) -> tuple[Settings, list[str]]:
-    """The settings with every bad value left at its default, and one line per problem.
+) -> tuple[Settings, list[Problem]]:
+    """The settings with every bad value left at its default, and every problem.
 
-    For `status`, `reload` and `doctor`: they must say whether the daemon runs even when
-    the file has a typo in it (`run` itself refuses such a file).
+    For `doctor`: it must say what is wrong and still check the rest (`run` refuses it all).
     """
-    problems: list[str] = []
-    try:
-        layers, problem = _layers(config_file, overrides)
-    except ConfigError as exc:  # --config itself names an unset $VARIABLE: no file at all
-        problems.append(str(exc))
-        layers, _ = _layers(None, overrides)
-        layers[0], problem = _Layer("file", {}, layers[0].path), None
-    if problem is not None:
-        problems.append(problem)
-    for _ in range(len(Settings.model_fields) + 2):
+    layers = read_layers(config_file, overrides)
+    problems = list(layers.problems)
+    values = layers.raw()
+    for _ in range(len(KEYS) + 2):
         try:
-            return _build(layers), problems
+            return _build(values), problems
         except ValidationError as exc:
             dropped = False
             for error in exc.errors():
-                line, key = _describe(error, layers)
-                problems.append(line)
-                keys = [key] if key is not None else list(_POLICY_BINDS)
-                for layer in layers:
-                    for k in keys:
-                        dropped = layer.values.pop(k, None) is not None or dropped
+                problem = _describe(error, layers)
+                problems.append(problem)
+                keys = [problem.key] if problem.key is not None else list(POLICY_BINDS)
+                for k in keys:
+                    dropped = values.pop(k, None) is not None or dropped
             if not dropped:
                 break
     # nothing left to drop and still invalid: the defaults alone
-    return _build([]), problems
+    return _build({}), problems

@@ -1,45 +1,77 @@
-"""What `report` reads of the configuration, resolved without pydantic (a person types it).
+"""The few keys `status`, `reload` and `report` need, typed, from the one read, without pydantic.
 
-`report` needs five keys: where the label log is (``data_dir``), how long a gap ends a
-segment (``idle_gap_seconds``), the bundle in force for the model's age (``policy_file`` or
-``model_dir``) and the taxonomy's bucket colours (``taxonomy``). Building
-:class:`daemon.config.settings.Settings` for them costs ~0.25 s of imports (pydantic-settings,
-numpy), more than the report itself on a warm cache. So, like ``status`` (see
-:mod:`daemon.config.layers`), these keys are resolved here with the same layering (flags over
-``TASKCLF_*`` over the file), expansion and defaults. Anything this cannot judge as the full
-loader would (an unknown key, a value of the wrong type, ``policy_file`` together with what
-it binds, a file that does not parse) returns ``None``: the caller then builds ``Settings``,
-which refuses it with its usual message. The keys `report` does not read are not checked here.
+A person types these commands: building :class:`daemon.config.settings.Settings` costs
+~0.25 s of imports (pydantic-settings; `report`'s fallback also numpy), more than the answer.
+So each reads :func:`daemon.config.layers.read_layers` and types just its keys by their kind
+in the table, with the same path rule (:func:`daemon.config.keys.parse_path`) and defaults.
+
+- :func:`locate` (`status`, `reload`): where the daemon of this configuration keeps its lock
+  and status. Tolerant: a problem is reported and that key left at its default, so they
+  still say whether the daemon runs.
+- :func:`report_settings` (`report`): its five keys, or ``None`` when anything is wrong with
+  the configuration; the caller then builds ``Settings``, which refuses it with every reason.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-from daemon.config.layers import (
-    SETTING_KEYS,
-    config_file_path,
-    env_name,
-    expand_path,
-    read_config_file,
-)
-from daemon.paths import default_data_dir, labels_dir, model_dir
-from taskclf_core.errors import ConfigError
+from daemon.config.keys import KEYS, POLICY_BINDS, default_number, parse_path
+from daemon.config.layers import Problem, read_layers
+from daemon.paths import default_data_dir, labels_dir, lock_file, model_dir, spool_dir, status_file
 
-__all__ = ["DEFAULT_IDLE_GAP_SECONDS", "REPORT_KEYS", "ReportSettings", "quick_report_settings"]
+__all__ = ["REPORT_KEYS", "Location", "ReportSettings", "locate", "report_settings"]
 
-# = Settings.model_fields["idle_gap_seconds"].default (tests/test_report_config.py checks)
-DEFAULT_IDLE_GAP_SECONDS: Final = 300.0
-REPORT_KEYS: Final = ("data_dir", "policy_file", "model_dir", "taxonomy", "idle_gap_seconds")
-_PATH_KEYS: Final = ("data_dir", "policy_file", "model_dir", "taxonomy")
-# what a policy_file binds (daemon.config.settings._POLICY_BINDS): setting both is refused
-_POLICY_BINDS: Final = ("model_dir", "calibrator_store", "reject_threshold")
+REPORT_KEYS: Final = tuple(k for k, key in KEYS.items() if "report" in key.readers)
 _DECIMAL: Final = re.compile(r"\d+(\.\d+)?")
+
+
+class Location(NamedTuple):
+    """Where one configuration's daemon keeps its locks and status."""
+
+    config_file: Path
+    spool: Path
+    labels: Path
+    data_dir: Path
+
+    @property
+    def lock_path(self) -> Path:
+        return lock_file(self.spool)
+
+    @property
+    def labels_lock_path(self) -> Path:
+        return lock_file(self.labels)
+
+    @property
+    def status_path(self) -> Path:
+        return status_file(self.spool)
+
+
+def locate(
+    config_file: Path | None, flags: Mapping[str, Any] | None = None
+) -> tuple[Location, list[Problem]]:
+    """Resolve ``data_dir`` and ``spool_dir`` as Settings would, tolerantly: the location,
+    and every problem found on the way (a bad value is dropped: its default applies)."""
+    layers = read_layers(config_file, flags)
+    problems = list(layers.problems)
+
+    def path(key: str) -> Path | None:
+        value = layers.values.get(key)
+        if value is None:
+            return None
+        try:
+            return parse_path(value.raw)
+        except ValueError as exc:
+            problems.append(Problem(f"{value.origin.at(key)}: {exc}", value.origin, key))
+            return None
+
+    data = path("data_dir") or default_data_dir()
+    where = Location(layers.config_file, spool_dir(data, path("spool_dir")), labels_dir(data), data)
+    return where, problems
 
 
 class ReportSettings(NamedTuple):
@@ -60,51 +92,40 @@ class ReportSettings(NamedTuple):
         return model_dir(self.data_dir, self.model_dir)
 
 
-def _path(value: object) -> Path | None:
-    if not isinstance(value, str | Path) or not os.fspath(value).strip():
-        return None
-    try:
-        return Path(expand_path(value))
-    except ValueError:
-        return None
-
-
-def _seconds(value: object) -> float | None:
+def _seconds(value: object, key: str) -> float | None:
+    """A plain positive number (what the table's bound says); None for anything else."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str):  # from TASKCLF_IDLE_GAP_SECONDS or a flag: plain decimals only
+    if isinstance(value, str):  # a variable or a flag: plain decimals only, else Settings judges
         if not _DECIMAL.fullmatch(value.strip()):
             return None
         value = float(value)
-    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+    if not isinstance(value, int | float) or not math.isfinite(value):
         return None
-    return float(value)
+    bound = KEYS[key].gt
+    return float(value) if bound is None or value > bound else None
 
 
-def quick_report_settings(
+def report_settings(
     config_file: Path | None, flags: Mapping[str, Any] | None = None
 ) -> ReportSettings | None:
-    """The report's settings from ``--config`` (or the default file), ``TASKCLF_*`` and
-    ``flags`` (key → value); ``None`` when the full loader has to judge the configuration."""
-    try:
-        path = config_file_path(config_file)
-    except ConfigError:
-        return None
-    table, problem = read_config_file(path, explicit=config_file is not None)
-    if problem is not None or any(key not in SETTING_KEYS for key in table):
-        return None
-    env = {key: os.environ[env_name(key)] for key in SETTING_KEYS if env_name(key) in os.environ}
-    merged: dict[str, Any] = {**table, **env, **dict(flags or {})}
-    if merged.get("policy_file") is not None and any(k in merged for k in _POLICY_BINDS):
+    """The report's settings from the file, ``TASKCLF_*`` and ``flags`` (key → value);
+    ``None`` when the full loader has to judge the configuration."""
+    layers = read_layers(config_file, flags)
+    values = layers.values
+    if layers.problems or ("policy_file" in values and any(k in values for k in POLICY_BINDS)):
         return None
     paths: dict[str, Path | None] = {}
-    for key in _PATH_KEYS:
-        raw = merged.get(key)
-        paths[key] = None if raw is None else _path(raw)
-        if raw is not None and paths[key] is None:
+    for key in ("data_dir", "policy_file", "model_dir", "taxonomy"):
+        value = values.get(key)
+        try:
+            paths[key] = None if value is None else parse_path(value.raw)
+        except ValueError:
             return None
-    gap = merged.get("idle_gap_seconds")
-    seconds = DEFAULT_IDLE_GAP_SECONDS if gap is None else _seconds(gap)
+    gap = values.get("idle_gap_seconds")
+    seconds = (
+        default_number("idle_gap_seconds") if gap is None else _seconds(gap.raw, "idle_gap_seconds")
+    )
     if seconds is None:
         return None
     return ReportSettings(
