@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
+from daemon.inforce import Binding, Sources, bind, read_policy
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import (
     CalibratorStore,
@@ -24,20 +24,13 @@ from taskclf_core.calibration import (
     read_store_files,
 )
 from taskclf_core.errors import CalibrationError, PolicyError, TaskclfError
-from taskclf_core.policy import (
-    InferencePolicy,
-    check_policy_matches,
-    parse_policy,
-    resolve_policy_path,
-)
+from taskclf_core.policy import InferencePolicy, check_policy_matches, resolve_policy_path
 
 __all__ = [
-    "Binding",
     "Deployment",
     "Fingerprint",
     "InForce",
     "Judgement",
-    "Sources",
     "StoreChanged",
     "check_policy",
     "judge",
@@ -45,7 +38,6 @@ __all__ = [
     "load_deployment",
     "load_in_force",
     "load_store",
-    "read_policy",
     "sources_fingerprint",
     "store_fingerprint",
 ]
@@ -199,17 +191,6 @@ def _hold(point: str) -> None:
 # --- an inference policy ----------------------------------------------------------------------
 
 
-def read_policy(path: Path) -> InferencePolicy:
-    """Read and parse ``path``; a missing or unreadable file is a PolicyError naming it."""
-    try:
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise PolicyError(f"policy_file: {path} does not exist") from None
-    except OSError as exc:
-        raise PolicyError(f"policy_file: {path}: cannot read ({exc.strerror or exc})") from None
-    return parse_policy(content, source=str(path))
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class Deployment:
     """An inference policy and the bundle and store it resolves to, all checked together."""
@@ -266,47 +247,6 @@ def load_deployment(path: Path, policy: InferencePolicy | None = None) -> Deploy
 
 
 # --- what the daemon labels with: model + store + thresholds, from a policy or the settings ---
-
-
-@dataclass(frozen=True, slots=True)
-class Sources:
-    """What the configuration names: a policy file, or a model, a store and a threshold."""
-
-    policy_file: Path | None
-    model_dir: Path
-    store: Path | None
-    reject_threshold: float
-
-
-@dataclass(frozen=True, slots=True)
-class Binding:
-    """Which model, store and thresholds are meant (the policy's, or the settings')."""
-
-    policy: InferencePolicy | None
-    model_path: Path
-    store_path: Path | None
-    reject_threshold: float
-    user_thresholds: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
-
-    def watched_paths(self, sources: Sources) -> tuple[Path, ...]:
-        """Everything whose change means "read it all again"."""
-        paths = [self.model_path] + ([self.store_path] if self.store_path else [])
-        return ((sources.policy_file,) if sources.policy_file else ()) + tuple(paths)
-
-
-def bind(sources: Sources) -> Binding:
-    """Resolve ``sources``: read the policy file when there is one (PolicyError if bad)."""
-    if sources.policy_file is None:
-        return Binding(None, sources.model_dir, sources.store, sources.reject_threshold)
-    policy = read_policy(sources.policy_file)
-    store = policy.calibrator_store_dir
-    return Binding(
-        policy=policy,
-        model_path=resolve_policy_path(sources.policy_file, policy.model_dir),
-        store_path=resolve_policy_path(sources.policy_file, store) if store else None,
-        reject_threshold=policy.reject_threshold,
-        user_thresholds=MappingProxyType(dict(policy.per_user_reject_thresholds or {})),
-    )
 
 
 def sources_fingerprint(sources: Sources) -> Fingerprint:

@@ -1,17 +1,24 @@
-"""`deploy` and `rollback`: write or restore the inference policy; the daemon swaps to it."""
+"""Deploy a model (+ store, thresholds) as the inference policy in force, and say what it did."""
 
 from __future__ import annotations
 
-import argparse
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daemon.artifacts import Deployment, load_deployment
-from daemon.config.settings import Settings, load_settings
+from daemon.config.keys import default_number
+
+if TYPE_CHECKING:
+    from daemon.config.settings import Settings
 from daemon.fsutil import utc_now
+from daemon.inforce import read_policy
+from daemon.paths import default_policy_file
 from daemon.publish import deploy_policy, policy_history_path, rollback_policy
-from taskclf_core.bundle import load_bundle
+from taskclf_core.bundle import ModelBundle, load_bundle
+from taskclf_core.calibration import CalibratorStore
 from taskclf_core.errors import ConfigError, PolicyError
 from taskclf_core.policy import InferencePolicy, policy_home
 
@@ -20,11 +27,10 @@ __all__ = [
     "deploy_and_report",
     "describe",
     "parse_user_thresholds",
-    "run_deploy",
-    "run_rollback",
+    "policy_path_of",
+    "publish_store",
+    "rollback_and_report",
 ]
-
-DEFAULT_REJECT_THRESHOLD = 0.55
 
 
 def policy_path_of(settings: Settings) -> Path:
@@ -33,7 +39,7 @@ def policy_path_of(settings: Settings) -> Path:
         raise ConfigError(
             "policy_file is not set: deploy and rollback write the inference policy the daemon "
             "follows. Set `policy_file` in the config (e.g. "
-            f'policy_file = "{settings.data_dir / "models" / "inference_policy.json"}") and '
+            f'policy_file = "{default_policy_file(settings.data_dir)}") and '
             "remove model_dir, calibrator_store and reject_threshold, or run `taskclf-daemon "
             "init --model DIR`, which sets it up"
         )
@@ -66,8 +72,6 @@ def parse_user_thresholds(values: Sequence[str]) -> dict[str, float]:
 
 
 def _current(policy_path: Path) -> InferencePolicy | None:
-    from daemon.artifacts import read_policy
-
     if not policy_path.exists():
         return None
     try:
@@ -97,7 +101,7 @@ def deploy(
     current = _current(policy_path)
     threshold = reject_threshold
     if threshold is None:
-        threshold = current.reject_threshold if current else DEFAULT_REJECT_THRESHOLD
+        threshold = current.reject_threshold if current else default_number("reject_threshold")
     per_user = user_thresholds
     if per_user is None and current is not None:
         per_user = current.per_user_reject_thresholds
@@ -187,32 +191,6 @@ def _daemon_line(settings: Settings) -> str:
     )
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config, {})
-
-
-def run_deploy(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    policy_path_of(settings)  # before anything else: no policy_file, nothing to deploy into
-    if args.store is not None and args.no_store:
-        raise ConfigError("--store and --no-store: give one")
-    for flag, path in (("--model", args.model), ("--store", args.store)):
-        if path is not None and not path.is_dir():
-            raise ConfigError(f"{flag}: {path} does not exist or is not a directory")
-    user_thresholds = parse_user_thresholds(args.user_threshold) if args.user_threshold else None
-    if args.reject_threshold is not None and not 0.0 <= args.reject_threshold <= 1.0:
-        raise PolicyError(f"--reject-threshold: expected X in [0, 1], got {args.reject_threshold}")
-    deploy_and_report(
-        settings,
-        model=args.model,
-        store=args.store,
-        reject_threshold=args.reject_threshold,
-        user_thresholds=user_thresholds,
-        source="deploy",
-    )
-    return 0
-
-
 def deploy_and_report(
     settings: Settings,
     *,
@@ -241,8 +219,8 @@ def deploy_and_report(
     return deployment
 
 
-def run_rollback(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+def rollback_and_report(settings: Settings) -> Deployment:
+    """Restore the previous policy (checked as the daemon would load it); print what is in force."""
     policy_path = policy_path_of(settings)
     loaded: list[Deployment] = []
 
@@ -251,4 +229,47 @@ def run_rollback(args: argparse.Namespace) -> int:
 
     _, replaced = rollback_policy(policy_path, check=check)
     print(describe(loaded[-1], replaced, "rolled back to", settings=settings))
-    return 0
+    return loaded[-1]
+
+
+def publish_store(
+    store: CalibratorStore,
+    *,
+    bundle: ModelBundle,
+    store_path: Path,
+    policy_file: Path | None,
+    model_path: Path,
+    expected: InferencePolicy | None,
+) -> Path:
+    """Make ``store`` (fitted for ``bundle``) the one in force; returns the directory it is in.
+
+    Without a policy: written at ``store_path`` (a directory replaced, or a symlink swapped,
+    as `calibrate` does). With one: a new directory beside the old store, deployed with the
+    model and thresholds unchanged (so `rollback` undoes it); ``expected`` is the policy the
+    caller started from, and one deployed meanwhile is not overwritten. The daemon watches
+    either and swaps the new store in between two windows.
+    """
+    from daemon.artifacts import load_store
+    from daemon.fsutil import free_name
+    from daemon.publish import write_store
+
+    def check(path: Path) -> None:
+        # the same validation the daemon applies before it swaps: never publish one it refuses
+        load_store(path, bundle)
+
+    if policy_file is None:
+        return write_store(store, store_path, check=check)
+    # a policy names store directories, so a new store gets a new one beside the old
+    parent = Path(os.path.realpath(store_path)).parent
+    fresh = parent / free_name(parent, store.store_id)
+    write_store(store, fresh, check=check)
+    deploy(
+        policy_file,
+        model=model_path,
+        store=fresh,
+        reject_threshold=None,
+        user_thresholds=None,
+        source="personalize",
+        expected=expected,
+    )
+    return fresh

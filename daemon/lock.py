@@ -10,7 +10,7 @@ from types import TracebackType
 
 from taskclf_core.errors import AlreadyRunning, OperationalError
 
-__all__ = ["DataLocks", "InstanceLock", "running_pid"]
+__all__ = ["DataLocks", "InstanceLock", "lock_holder", "running_pid"]
 
 # running_pid's probe holds a shared lock for a few microseconds: a start that collides
 # with it is retried rather than refused
@@ -146,3 +146,14 @@ def running_pid(path: Path) -> int | None:
         return None
     finally:
         os.close(fd)
+
+
+def lock_holder(path: Path) -> int | None:
+    """:func:`running_pid`, with a lock that may not be read an OperationalError naming it."""
+    try:
+        return running_pid(path)
+    except OSError as exc:  # not ours to read: saying "not running" could be false
+        raise OperationalError(
+            f"cannot read the lock {path} ({exc.strerror or exc}); run this as the user the "
+            "daemon runs as"
+        ) from exc

@@ -21,7 +21,7 @@
         └── DemoError                 a step of `taskclf-daemon demo` failed
 
 Every message names the file or field and what was expected. Only ``daemon.cli`` turns
-these into exit codes (its table: OperationalError → 1, any other TaskclfError → 2).
+these into exit codes (by ``daemon/exits.py``: OperationalError → 1, any other → 2).
 """
 
 from __future__ import annotations

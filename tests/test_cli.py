@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -13,7 +15,8 @@ import pytest
 from daemon_harness import read_records, run_cli
 from helpers import window_stream
 
-from daemon.cli import EXIT_CODES, _parser, exit_code_for, main
+from daemon.cli import _parser, main
+from daemon.exits import EXIT_CODES, exit_code_for
 from daemon.paths import default_config_file, default_data_dir
 from taskclf_core import errors
 
@@ -129,17 +132,19 @@ def test_status_and_reload_help_show_only_the_settings_they_use() -> None:
 
 
 def test_model_is_spelled_model_everywhere_with_model_dir_as_alias() -> None:
-    parser = _parser()
+    def parse(*argv: str) -> argparse.Namespace:
+        return _parser(argv[0]).parse_args(argv)
+
     for spelling in ("--model", "--model-dir"):
-        assert parser.parse_args(["run", spelling, "/b"]).set_model_dir == "/b"
-        assert parser.parse_args(["doctor", spelling, "/b"]).set_model_dir == "/b"
-        assert parser.parse_args(["init", spelling, "/b"]).model == Path("/b")
-        assert parser.parse_args(["deploy", spelling, "/b"]).model == Path("/b")
-        assert parser.parse_args(["check-store", "/s", spelling, "/b"]).model == Path("/b")
-        args = parser.parse_args(["calibrate", spelling, "/b", "--data", "d", "--out", "o"])
+        assert parse("run", spelling, "/b").set_model_dir == "/b"
+        assert parse("doctor", spelling, "/b").set_model_dir == "/b"
+        assert parse("init", spelling, "/b").model == Path("/b")
+        assert parse("deploy", spelling, "/b").model == Path("/b")
+        assert parse("check-store", "/s", spelling, "/b").model == Path("/b")
+        args = parse("calibrate", spelling, "/b", "--data", "d", "--out", "o")
         assert args.model == Path("/b")
     for spelling in ("--store", "--calibrator-store"):
-        assert parser.parse_args(["run", spelling, "/s"]).set_calibrator_store == "/s"
+        assert parse("run", spelling, "/s").set_calibrator_store == "/s"
     # the primary spelling comes first in the help
     assert "--model MODEL_DIR, --model-dir MODEL_DIR" in _help("run")
 
@@ -158,6 +163,21 @@ def test_status_and_reload_still_answer_with_a_typo_in_the_config(
     result = run_cli("run", "--config", str(config))
     assert result.returncode == 2
     assert "did you mean 'spool_dir'" in result.stderr
+
+
+def test_a_misspelt_variable_is_refused_by_run_and_warned_by_status(
+    tmp_path: Path, bundle_dir: Path
+) -> None:
+    env = {**os.environ, "TASKCLF_SPOOL_DRI": str(tmp_path / "spool")}
+    said = "TASKCLF_SPOOL_DRI: unknown setting in the environment; did you mean TASKCLF_SPOOL_DIR?"
+    result = run_cli("run", "--once", "--model", str(bundle_dir), env=env)
+    assert result.returncode == 2, result
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+    for command in ("status", "reload"):
+        result = run_cli(command, env=env)
+        assert result.returncode == 3, result  # it still answers: not running
+        assert f"warning: {said}" in result.stderr, command
 
 
 def _run_once(
@@ -281,8 +301,8 @@ def test_status_shows_the_collector_and_the_last_personalize_run(
 
 
 def test_run_builds_only_its_own_arguments() -> None:
-    """`run`'s start-up does not import the other commands' modules (~70 ms: the collector's
-    HTTP client, report, label, service); every command is still listed."""
+    """`run`'s start-up imports no other command's module (~70 ms: the collector's HTTP
+    client, report, label, service); every command is still listed."""
     code = (
         "import sys; from daemon.cli import _parser; p = _parser('run'); "
         "p.parse_args(['run', '--once']); "
@@ -293,7 +313,7 @@ def test_run_builds_only_its_own_arguments() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
+    assert proc.stdout.strip() == "['daemon.commands', 'daemon.commands.run']"
     listed = _parser("run").format_help()
     for command in ("label", "personalize", "report", "collect", "service", "deploy"):
         assert command in listed

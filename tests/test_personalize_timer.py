@@ -10,16 +10,15 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import FakeRunner, systemd_verify
+from helpers import FakeRunner, systemd_verify, unavailable
 
+from daemon.commands import service as service_command
 from daemon.units import service
 from daemon.units.service import (
     UNIT_NAME,
     Platform,
-    add_service_arguments,
     entry_point,
     personalize_daily,
-    run_service_command,
 )
 from daemon.units.timer import (
     TIMER_LABEL,
@@ -132,19 +131,19 @@ def test_systemd_uninstall_stops_the_timer(isolated_home: Path) -> None:
 
 def test_cli_wiring(isolated_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     if service.detect_platform() != "systemd":
-        pytest.skip("the CLI picks the platform from the host")
+        unavailable("systemd (systemctl)", "the CLI picks the platform from the host")
     parser = argparse.ArgumentParser()
-    add_service_arguments(parser)
+    service_command.add_arguments(parser)
     units = isolated_home / UNITS
-    assert run_service_command(parser.parse_args(["install", "--no-start"])) == 0
+    assert service_command.run(parser.parse_args(["install", "--no-start"])) == 0
     assert files_under(units) == {UNIT_NAME}
     args = parser.parse_args(["install", "--no-start", "--personalize-daily"])
-    assert run_service_command(args) == 0
+    assert service_command.run(args) == 0
     assert files_under(units) == {UNIT_NAME, TIMER_SERVICE, TIMER_UNIT}
     capsys.readouterr()
-    assert run_service_command(parser.parse_args(["show", "--personalize-daily"])) == 0
+    assert service_command.run(parser.parse_args(["show", "--personalize-daily"])) == 0
     assert f"# --- {units / TIMER_UNIT} ---" in capsys.readouterr().out
-    assert run_service_command(parser.parse_args(["uninstall", "--no-start"])) == 0
+    assert service_command.run(parser.parse_args(["uninstall", "--no-start"])) == 0
     assert files_under(units) == set()
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from helpers import FakeRunner, systemd_verify, unit_keys
 
+from daemon.commands import service as service_command
 from daemon.units import service
 from daemon.units.service import (
     LAUNCHD_LABEL,
@@ -26,12 +27,10 @@ from daemon.units.service import (
     UNIT_NAME,
     ServiceError,
     SubprocessRunner,
-    add_service_arguments,
     detect_platform,
     entry_point,
     render_launchd,
     render_systemd,
-    run_service_command,
     service_install,
     service_show,
     service_uninstall,
@@ -500,13 +499,13 @@ def test_cli_wiring(
     monkeypatch.setattr(platform, "system", lambda: "Linux")
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/systemctl")
     parser = argparse.ArgumentParser(prog="taskclf-daemon service")
-    add_service_arguments(parser)
+    service_command.add_arguments(parser)
 
-    assert run_service_command(parser.parse_args(["show"])) == 0
+    assert service_command.run(parser.parse_args(["show"])) == 0
     assert capsys.readouterr().out == render_systemd()
-    assert run_service_command(parser.parse_args(["install", "--no-start"])) == 0
+    assert service_command.run(parser.parse_args(["install", "--no-start"])) == 0
     assert files_under(home) == {UNIT_REL}
-    assert run_service_command(parser.parse_args(["uninstall", "--no-start"])) == 0
+    assert service_command.run(parser.parse_args(["uninstall", "--no-start"])) == 0
     assert files_under(home) == set()
     with pytest.raises(SystemExit):
         parser.parse_args(["restart"])
@@ -567,10 +566,10 @@ def test_cli_install_takes_config_and_defaults_to_the_existing_default_file(
     monkeypatch.setattr(platform, "system", lambda: "Linux")
     monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/systemctl")
     parser = argparse.ArgumentParser(prog="taskclf-daemon service")
-    add_service_arguments(parser)
+    service_command.add_arguments(parser)
 
     # no default config file: the unit names none (the daemon finds its defaults itself)
-    assert run_service_command(parser.parse_args(["install", "--no-start"])) == 0
+    assert service_command.run(parser.parse_args(["install", "--no-start"])) == 0
     unit = (home / UNIT_REL).read_text(encoding="utf-8")
     assert "--config" not in unit_keys(unit)["[Service]ExecStart"][0]
 
@@ -579,16 +578,16 @@ def test_cli_install_takes_config_and_defaults_to_the_existing_default_file(
     default = default_config_file()
     default.parent.mkdir(parents=True, exist_ok=True)
     default.write_text("")
-    assert run_service_command(parser.parse_args(["install", "--no-start"])) == 0
+    assert service_command.run(parser.parse_args(["install", "--no-start"])) == 0
     assert (home / UNIT_REL).read_text(encoding="utf-8") == render_systemd(config=default)
 
     given = tmp_path / "other.toml"
     given.write_text("")
-    assert run_service_command(parser.parse_args(["show", "--config", str(given)])) == 0
+    assert service_command.run(parser.parse_args(["show", "--config", str(given)])) == 0
     assert capsys.readouterr().out.endswith(render_systemd(config=given))
 
     missing = tmp_path / "missing.toml"
-    assert run_service_command(parser.parse_args(["install", "--config", str(missing)])) == 2
+    assert service_command.run(parser.parse_args(["install", "--config", str(missing)])) == 2
     err = capsys.readouterr().err
     assert f"--config: {missing} does not exist" in err
     assert "taskclf-daemon init --config" in err

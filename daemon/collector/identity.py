@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.config.settings import Settings
+from daemon.inforce import bind, sources_of
 from taskclf_core.bundle import build_schema
 from taskclf_core.errors import BundleError, ConfigError, TaskclfError
 from taskclf_core.ids import is_safe_user_id
-from taskclf_core.policy import parse_policy, resolve_policy_path
 from taskclf_core.schema import registry
 
-__all__ = ["Identity", "load_identity", "model_schema_version"]
+__all__ = ["Identity", "configured_user", "load_identity", "model_schema_version"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,33 +46,29 @@ def load_identity(settings: Settings) -> Identity:
             "title_salt_file at taskclf's data/processed/.title_secret (or set data_dir to "
             "taskclf's home)"
         )
-    user_id = settings.collect_user_id
-    if user_id is None:
-        user_id = _read_secret_file(settings.user_id_path, "the user id", "collect_user_id")
-        if user_id is None:
-            raise ConfigError(
-                f"collect_user_id: not set, and no user id at {settings.user_id_path}; set "
-                "collect_user_id to your taskclf user id (taskclf keeps it in that file)"
-            )
-        if not is_safe_user_id(user_id):
-            raise ConfigError(
-                f"{settings.user_id_path}: {user_id[:40]!r} is not a valid user id "
-                "(letters, digits and . _ @ + = -)"
-            )
-    return Identity(user_id=user_id, salt_path=salt_path, salt=salt)
-
-
-def _model_dir(settings: Settings) -> Path:
-    if settings.policy_file is None:
-        return settings.model_path
-    try:
-        content = settings.policy_file.read_bytes()
-    except OSError as exc:
+    configured = configured_user(settings)
+    if configured is None:
         raise ConfigError(
-            f"policy_file: cannot read {settings.policy_file} ({exc.strerror or exc})"
-        ) from None
-    policy = parse_policy(content, source=str(settings.policy_file))
-    return resolve_policy_path(settings.policy_file, policy.model_dir)
+            f"collect_user_id: not set, and no user id at {settings.user_id_path}; set "
+            "collect_user_id to your taskclf user id (taskclf keeps it in that file)"
+        )
+    return Identity(user_id=configured[0], salt_path=salt_path, salt=salt)
+
+
+def configured_user(settings: Settings) -> tuple[str, str] | None:
+    """This machine's user id and where it came from: ``collect_user_id``, else taskclf's
+    ``.user_id`` file; None when neither is there (`label` asks the log then)."""
+    if settings.collect_user_id is not None:
+        return settings.collect_user_id, "collect_user_id"
+    user_id = _read_secret_file(settings.user_id_path, "the user id", "collect_user_id")
+    if user_id is None:
+        return None
+    if not is_safe_user_id(user_id):
+        raise ConfigError(
+            f"{settings.user_id_path}: {user_id[:40]!r} is not a valid user id "
+            "(letters, digits and . _ @ + = -)"
+        )
+    return user_id, str(settings.user_id_path)
 
 
 def model_schema_version(settings: Settings) -> str:
@@ -80,7 +76,7 @@ def model_schema_version(settings: Settings) -> str:
 
     The collector writes the windows that model takes; it never loads the model itself.
     """
-    model = _model_dir(settings)
+    model = bind(sources_of(settings)).model_path  # the policy's model, else model_dir
     path = model / "metadata.json"
     try:
         metadata = json.loads(path.read_text(encoding="utf-8"))

@@ -9,19 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from daemon.fsutil import atomic_write_text
+from daemon.paths import collector_status_file
 
 __all__ = [
-    "collector_status_file",
     "format_collector_status",
     "read_collector_status",
     "status_path",
     "write_status",
 ]
-
-
-def collector_status_file(data_dir: Path) -> Path:
-    """``<data_dir>/collector/status.json`` (the settings' ``collector_dir``)."""
-    return data_dir / "collector" / "status.json"
 
 
 def status_path(settings: Any) -> Path:

@@ -1,28 +1,53 @@
-"""`taskclf-daemon calibrate` and `check-store`: fit a CalibratorStore, report, validate one."""
+"""`taskclf-daemon calibrate`: fit a CalibratorStore on labelled windows and report on it."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
+from pathlib import Path
 
 from daemon.artifacts import load_store
+from daemon.config.flags import add_config_flag
 from daemon.fsutil import atomic_write_text, utc_now
 from daemon.labelled import read_labelled_jsonl
 from daemon.publish import write_store
+from daemon.reporting.calibration import format_report
 from taskclf_core.bundle import ModelBundle, load_bundle
-from taskclf_core.calibration import load_calibrator_store
 from taskclf_core.errors import PublishError, TrainingError
-from taskclf_core.metrics import CalibrationMetrics
-from taskclf_core.vetting import (
-    ECE_BINS,
-    CalibrationReport,
-    UserReport,
-    calibrate_windows,
-    parse_labelled,
-)
+from taskclf_core.vetting import calibrate_windows, parse_labelled
 
-__all__ = ["format_report", "run", "run_check"]
+__all__ = ["add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_flag(parser)
+    parser.add_argument("--model", "--model-dir", type=Path, required=True, metavar="DIR")
+    parser.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE")
+    parser.add_argument("--method", choices=("temperature", "isotonic"), default="temperature")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR")
+    parser.add_argument(
+        "--json", type=Path, default=None, metavar="FILE", help="also write the report as JSON"
+    )
+    parser.add_argument("--min-windows", type=int, default=200)
+    parser.add_argument("--min-days", type=int, default=3)
+    parser.add_argument("--min-labels", type=int, default=3)
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.2,
+        help="latest fraction of each user's windows used to vet per-user calibrators",
+    )
+    parser.add_argument(
+        "--opt-out-users",
+        default=None,
+        help="comma-separated users never given a per-user calibrator "
+        "(default: opt_out_users from the config)",
+    )
+    parser.add_argument(
+        "--deploy",
+        action="store_true",
+        help="also make --model with the new store the inference policy in force (policy_file)",
+    )
 
 
 def _opt_out_users(args: argparse.Namespace) -> tuple[str, ...]:
@@ -92,96 +117,3 @@ def run(args: argparse.Namespace) -> int:
             source="calibrate",
         )
     return 0
-
-
-def run_check(args: argparse.Namespace) -> int:
-    """`check-store`: validate a store exactly as the daemon would (and against a bundle)."""
-    bundle: ModelBundle | None
-    if args.model is not None:
-        bundle = load_bundle(args.model)
-    else:
-        from daemon.config.settings import load_settings
-
-        model = load_settings(args.config, {}).model_path
-        bundle = load_bundle(model) if model.exists() else None
-    if bundle is None:
-        store = load_calibrator_store(args.store)
-        print(
-            f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
-            "calibrators); no model given, so bundle matching was not checked"
-        )
-        return 0
-    store, _ = load_store(args.store, bundle)
-    print(
-        f"ok: store {store.store_id} ({store.method}, {len(store.user_ids)} per-user "
-        f"calibrators) fits model {bundle.bundle_id}"
-    )
-    return 0
-
-
-# --- the report as text --------------------------------------------------------------
-
-
-def _f(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
-
-
-def _decision_text(u: UserReport) -> str:
-    if u.decision == "n.a.":
-        return "n.a."
-    if u.guard_user_nll is None:
-        return f"{u.decision} (unvetted)"
-    sign = "<=" if u.decision == "kept" else ">"
-    return f"{u.decision} ({_f(u.guard_user_nll, 3)} {sign} {_f(u.guard_global_nll, 3)})"
-
-
-def _eligibility_table(report: CalibrationReport) -> list[str]:
-    head = (
-        f"  {'user':<16} {'windows':>7} {'fit':>5} {'held':>5} {'days':>4} {'labels':>6}  "
-        f"{'eligible':<8}  {'per-user calibrator':<26} reason"
-    )
-    lines = [head]
-    for u in report.users:
-        e = u.eligibility
-        lines.append(
-            f"  {e.user_id:<16} {u.windows:>7} {e.windows:>5} {u.held_out:>5} {e.days:>4} "
-            f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {_decision_text(u):<26} "
-            f"{e.reason or u.note}"
-        )
-    return lines
-
-
-def _score_row(scope: str, before: CalibrationMetrics, after: CalibrationMetrics) -> str:
-    pairs = ((before.nll, after.nll), (before.brier, after.brier), (before.ece, after.ece))
-    cells = "  ".join(f"{_f(b):>7} -> {_f(a):<7}" for b, a in pairs)
-    return f"  {scope:<16} {before.n:>5}  {cells}"
-
-
-def format_report(report: CalibrationReport) -> str:
-    """The human-readable report: eligibility table, then held-out scores before and after."""
-    t = report.thresholds
-    share = round(report.holdout * 100)
-    temperature = (
-        f", global T = {report.global_temperature:.3f}"
-        if report.global_temperature is not None
-        else ""
-    )
-    lines = [
-        f"calibration of model {report.bundle_id} (schema {report.schema_hash}): "
-        f"{report.method}{temperature}",
-        f"  {report.windows} windows of {len(report.users)} users; per user, the earliest "
-        f"{100 - share}% ({report.fit_windows}) fit the calibrators and the latest {share}% "
-        f"({report.held_out_windows}) are held out",
-        f"eligibility for a per-user calibrator, counted on the fit part (windows >= "
-        f"{t['min_windows']}, days >= {t['min_days']}, labels >= {t['min_labels']}); kept only "
-        "if its held-out NLL is not worse than the global calibrator's:",
-        *_eligibility_table(report),
-        f"held-out scores, uncalibrated -> calibrated as the daemon will apply it "
-        f"(ECE: top-label, {ECE_BINS} equal-width bins):",
-        f"  {'scope':<16} {'n':>5}  {'NLL':^18}  {'Brier':^18}  {'ECE':^18}",
-        _score_row("all users", report.before, report.after),
-        *(_score_row(u.user_id, u.before, u.after) for u in report.users),
-    ]
-    if report.opted_out:
-        lines.append(f"opted out (never a per-user calibrator): {', '.join(report.opted_out)}")
-    return "\n".join(lines)

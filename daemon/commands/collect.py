@@ -1,4 +1,4 @@
-"""`taskclf-daemon collect`: ActivityWatch → feature windows in the spool (CONTRACT section 11)."""
+"""`taskclf-daemon collect`: ActivityWatch → feature windows in the spool (docs/collector.md)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,15 @@ from daemon.collector.cursor import read_cursor
 from daemon.collector.identity import Identity, load_identity, model_schema_version
 from daemon.collector.source import ExportSource, RestSource
 from daemon.collector.status import format_collector_status, read_collector_status, status_path
-from daemon.config.settings import Settings
+from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.config.settings import Settings, load_settings
+from daemon.exits import FAILED as EXIT_FATAL
+from daemon.exits import OK as EXIT_OK
+from daemon.paths import collector_cursor_file
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
 
-__all__ = ["add_collect_arguments", "run_collect"]
-
-EXIT_OK, EXIT_FATAL, EXIT_USAGE = 0, 1, 2
+__all__ = ["add_arguments", "add_collect_arguments", "run", "run_collect"]
 _log = structlog.get_logger("taskclf.collector")
 
 
@@ -104,7 +106,7 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
         schema_version=version,
         idle_gap_seconds=300.0,  # taskclf's feature sessions, not the daemon's smoothing gap
     )
-    cursor_path = settings.collector_dir / "cursor.json"
+    cursor_path = collector_cursor_file(settings.data_dir)
     try:
         with collector_lock(settings.collector_dir):
             return _collect(args, settings, identity, spec, cursor_path, once)
@@ -234,3 +236,13 @@ def _start(
             cursor_aw_hostname=cursor.hostname,
         )
     return day_start_us(now_us)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_flag(parser)
+    add_collect_arguments(parser)
+    add_setting_flags(parser, "collect")
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_collect(args, load_settings(args.config, setting_overrides(args)))

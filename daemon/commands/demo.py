@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -18,10 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from daemon.artifacts import load_store
-from daemon.commands.calibrate import format_report
 from daemon.fsutil import utc_now
-from daemon.paths import status_file
+from daemon.paths import labels_dir, status_file
 from daemon.publish import install_bundle, write_store
+from daemon.reporting.calibration import format_report
 from daemon.runtime.status import read_status
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.errors import ConfigError, DemoError
@@ -29,7 +30,7 @@ from taskclf_core.synthetic import DEFAULT_USERS, generate_windows
 from taskclf_core.training import check_training_rows, train_bundle
 from taskclf_core.vetting import CalibrationOutcome, calibrate_windows, parse_labelled
 
-__all__ = ["Layout", "Plan", "run_demo"]
+__all__ = ["Layout", "Plan", "add_arguments", "run", "run_demo"]
 
 T = TypeVar("T")
 Window = dict[str, Any]
@@ -90,7 +91,7 @@ class Layout:
 
     @property
     def labels(self) -> Path:
-        return self.data / "labels"
+        return labels_dir(self.data)
 
     @property
     def config(self) -> Path:
@@ -561,3 +562,14 @@ def run_demo(directory: Path | None = None, *, quick: bool = False) -> int:
     if not keep:
         shutil.rmtree(layout.root, ignore_errors=True)
     return 0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="work here and keep it (default: a temp dir)"
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer windows (for tests)")
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_demo(args.dir, quick=args.quick)

@@ -3,80 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import fcntl
-import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.paths import ensure_private_dir
+from daemon.config.flags import add_config_flag
+from daemon.localtz import local_timezone
+from daemon.paths import spans_file
+from daemon.spanfile import load_spans, locked, save_spans
 from taskclf_core.errors import SpanError
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
     from taskclf_core.spans import LabelSpan
 
-__all__ = [
-    "add_label_arguments",
-    "default_user",
-    "load_spans",
-    "local_zone",
-    "run",
-    "save_spans",
-    "spans_path",
-]
+__all__ = ["add_arguments", "default_user", "log_users", "run"]
 
 _USER_FIELD = re.compile(rb'^\{"user_id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
 _RECENT_DAYS = 30  # how far back "the single user in the log" looks
 
 
-# --- where things are --------------------------------------------------------------------
-
-
-def spans_path(settings: Settings) -> Path:
-    """``<data_dir>/label_spans.jsonl`` (CONTRACT section 14)."""
-    return settings.data_dir / "label_spans.jsonl"
-
-
-def local_zone() -> tzinfo:
-    """This machine's zone with its DST rules: ``TZ``, else ``/etc/localtime``, else the offset."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    name = os.environ.get("TZ", "").lstrip(":")
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass  # a POSIX rule string such as "CET-1CEST": fall through
-    localtime = Path("/etc/localtime")
-    try:
-        target = os.path.realpath(localtime)
-        if "zoneinfo/" in target:
-            return ZoneInfo(target.split("zoneinfo/", 1)[1])
-        with open(localtime, "rb") as fh:
-            return ZoneInfo.from_file(fh, key="localtime")
-    except (OSError, ValueError, ZoneInfoNotFoundError):
-        pass
-    # no zone database: today's offset, without DST rules
-    offset = datetime.now().astimezone().tzinfo
-    return offset if offset is not None else UTC
-
-
-def _configured_user(settings: Settings) -> tuple[str, str] | None:
-    # collect_user_id arrives with the collector (issue 13); read it if this build has it
-    configured = getattr(settings, "collect_user_id", None)
-    if isinstance(configured, str) and configured.strip():
-        return configured.strip(), "collect_user_id"
-    marker = settings.data_dir / "data" / "processed" / ".user_id"
-    try:
-        text = marker.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return (text, str(marker)) if text else None
+# --- whose time ---------------------------------------------------------------------------
 
 
 def log_users(settings: Settings, days: int = _RECENT_DAYS) -> set[str]:
@@ -103,11 +52,13 @@ def log_users(settings: Settings, days: int = _RECENT_DAYS) -> set[str]:
 def default_user(settings: Settings) -> tuple[str, str]:
     """The user ``label add`` labels when ``--user`` is not given, and where it came from.
 
-    This machine's configured identity first (``collect_user_id``, then taskclf's
-    ``<data_dir>/data/processed/.user_id``): it is what the collector stamps on new windows.
-    Else the only user in the recent label log. Else ``--user`` is required.
+    This machine's identity first, as the collector reads it (``collect_user_id``, then
+    taskclf's ``<data_dir>/data/processed/.user_id``): it is what the collector stamps on
+    new windows. Else the only user in the recent label log. Else ``--user`` is required.
     """
-    configured = _configured_user(settings)
+    from daemon.collector.identity import configured_user
+
+    configured = configured_user(settings)
     if configured is not None:
         return configured
     users = log_users(settings)
@@ -117,46 +68,9 @@ def default_user(settings: Settings) -> tuple[str, str]:
         f"the label log has users {', '.join(sorted(users))}" if users else "the label log is empty"
     )
     raise SpanError(
-        "--user: required: no collect_user_id is configured, no "
-        f"{settings.data_dir / 'data' / 'processed' / '.user_id'} exists and {found}"
+        f"--user: required: no collect_user_id is configured, no {settings.user_id_path} "
+        f"exists and {found}"
     )
-
-
-# --- the span file -----------------------------------------------------------------------
-
-
-def load_spans(path: Path) -> list[LabelSpan]:
-    """Every span in the span file (none if it does not exist); a bad line names file:line."""
-    from taskclf_core.spans import read_spans_jsonl
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpanError(f"{path}: cannot read ({exc})") from None
-    return list(read_spans_jsonl(text, source=str(path)).spans)
-
-
-def save_spans(path: Path, spans: Sequence[LabelSpan]) -> None:
-    """Replace the span file atomically (0600; its directory 0700)."""
-    from daemon.fsutil import atomic_write_text
-    from taskclf_core.spans import spans_to_jsonl
-
-    ensure_private_dir(path.parent)
-    atomic_write_text(path, spans_to_jsonl(spans))
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """One read-modify-write of the span file at a time (two `label add` must not lose one)."""
-    ensure_private_dir(path.parent)
-    fd = os.open(path.parent / f".{path.name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -166,7 +80,7 @@ class _Clock:
     """``now`` and the local zone, read once per command."""
 
     def __init__(self) -> None:
-        self.tz = local_zone()
+        self.tz = local_timezone()
         self.now = datetime.now(UTC)
 
     def when(self, text: str, field: str) -> datetime:
@@ -234,8 +148,8 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         user, source = default_user(settings)
     confidence = args.confidence
     span = LabelSpan(start, end, args.label, args.provenance, user, confidence)
-    path = spans_path(settings)
-    with _locked(path):
+    path = spans_file(settings.data_dir)
+    with locked(path):
         existing = load_spans(path)
         replaced = any(s.key == span.key for s in existing)
         try:
@@ -262,13 +176,14 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     start, end = _range(args, clock)
     spans = [
         s
-        for s in load_spans(spans_path(settings))
+        for s in load_spans(spans_file(settings.data_dir))
         if (args.user is None or s.applies_to(args.user))
         and (start is None or s.end_ts > start)
         and (end is None or s.start_ts < end)
     ]
     if not spans:
-        print(f"no label spans{' for ' + args.user if args.user else ''} in {spans_path(settings)}")
+        who = f" for {args.user}" if args.user else ""
+        print(f"no label spans{who} in {spans_file(settings.data_dir)}")
         return 0
     print(_header(clock))
     for s in spans:
@@ -286,8 +201,8 @@ def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     clock = _Clock()
     if args.ids and (args.start is not None or args.end is not None):
         raise SpanError("label remove: give span ids or --from/--to, not both")
-    path = spans_path(settings)
-    with _locked(path):
+    path = spans_file(settings.data_dir)
+    with locked(path):
         spans = load_spans(path)
         if args.ids:
             doomed = set()
@@ -358,8 +273,8 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         spans = [
             s if s.user_id is not None else dataclasses.replace(s, user_id=args.user) for s in spans
         ]
-    path = spans_path(settings)
-    with _locked(path):
+    path = spans_file(settings.data_dir)
+    with locked(path):
         existing = load_spans(path)
         keys = {s.key for s in existing}
         try:
@@ -391,7 +306,9 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from taskclf_core.spans import spans_to_csv
 
     spans = [
-        s for s in load_spans(spans_path(settings)) if args.user is None or s.user_id == args.user
+        s
+        for s in load_spans(spans_file(settings.data_dir))
+        if args.user is None or s.user_id == args.user
     ]
     text = spans_to_csv(spans)
     if args.file is None:
@@ -421,7 +338,7 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     runs = uncertain_runs(
         log.iter_records(days),
         since=since,
-        spans=load_spans(spans_path(settings)),
+        spans=load_spans(spans_file(settings.data_dir)),
         below=args.below,
         gap_seconds=settings.idle_gap_seconds,
         users=None if args.user is None else [args.user],
@@ -459,8 +376,11 @@ _COMMANDS = {
 }
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    return _COMMANDS[args.label_command](args, settings)
+def run(args: argparse.Namespace) -> int:
+    from daemon.config.settings import load_settings
+
+    # --config and TASKCLF_* only: forty setting flags would bury the actions
+    return _COMMANDS[args.label_command](args, load_settings(args.config, {}))
 
 
 # --- arguments ---------------------------------------------------------------------------
@@ -470,11 +390,13 @@ _TIMES = (
 )
 
 
-def add_label_arguments(
-    parser: argparse.ArgumentParser, parents: Sequence[argparse.ArgumentParser]
-) -> list[argparse.ArgumentParser]:
-    """The ``label`` actions (each with ``parents``, e.g. ``--config``); returns their parsers."""
+def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """The ``label`` actions (each with ``--config``); returns their parsers."""
     from taskclf_core.labels import CORE_LABELS  # light: no numpy
+
+    common = argparse.ArgumentParser(add_help=False)
+    add_config_flag(common)
+    parents = [common]
 
     sub = parser.add_subparsers(dest="label_command", required=True, metavar="ACTION")
     made = []

@@ -3,152 +3,52 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from daemon.paths import default_config_file
+from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.paths import calibrators_dir, default_config_file, spans_file
+from daemon.personalize_record import record_last
 from taskclf_core.errors import ConfigError, TaskclfError
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
+    from daemon.inforce import Binding
     from taskclf_core.bundle import ModelBundle
     from taskclf_core.calibration import CalibratorStore
-    from taskclf_core.personalize import LogScan, PersonalizeOutcome
-    from taskclf_core.policy import InferencePolicy
+    from taskclf_core.personalize import LogScan
 
-__all__ = [
-    "InForce",
-    "add_personalize_arguments",
-    "describe_last",
-    "in_force",
-    "last_path",
-    "publish_store",
-    "read_last",
-    "run",
-]
+__all__ = ["add_arguments", "run"]
 
 
-def last_path(data_dir: Path) -> Path:
-    """``<data_dir>/personalize/last.json``: what the latest run did (the daily timer's trace)."""
-    return data_dir / "personalize" / "last.json"
-
-
-def read_last(data_dir: Path) -> dict[str, Any] | None:
-    """The latest run's record, or ``None`` if personalize never ran (or the file is damaged)."""
-    try:
-        doc = json.loads(last_path(data_dir).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
-def describe_last(doc: Mapping[str, Any]) -> str:
-    """One line for `status`: when personalize last ran, what it did, per user."""
-    outcome = doc.get("outcome", "?")
-    head = f"personalize {outcome} at {doc.get('at', '?')}"
-    store = doc.get("store") or {}
-    if outcome in ("written", "unchanged") and store.get("id"):
-        head += f": store {store['id']}"
-    if outcome in ("failed", "skipped"):
-        return f"{head}: {doc.get('error') or doc.get('reason') or ''}".rstrip(": ")
-    users = doc.get("users") or []
-    parts = [f"{u.get('user_id')} {_short(u)}" for u in users if isinstance(u, dict)]
-    return f"{head} ({', '.join(parts)})" if parts else head
-
-
-def _short(user: Mapping[str, Any]) -> str:
-    decision = user.get("decision")
-    if decision == "n.a.":
-        return "not eligible" if user.get("why") != "opted out" else "opted out"
-    return str(decision)
-
-
-# --- where the store in force lives, and how a new one becomes current -------------------
-# With calibrator_store: that path, and write_store (a dir replace or a symlink swap, as
-# `calibrate` does). With policy_file: the policy's calibrator_store_dir, and `deploy` of a
-# policy naming a new store directory (model and thresholds unchanged; the old policy goes to
-# the history, so `rollback` undoes a personalize).
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class InForce:
-    """The bundle and store (path) the daemon uses under this configuration."""
-
-    bundle: ModelBundle
-    model_path: Path
-    store_path: Path  # may not exist yet
-    policy_path: Path | None
-    policy: InferencePolicy | None = None  # as read at the start: a deploy meanwhile wins
-
-
-def in_force(settings: Settings) -> InForce:
-    """What the daemon reads: the inference policy's model and store, else model_dir and
-    calibrator_store (which must be set: personalize needs a store to write)."""
+def _target(settings: Settings) -> tuple[Binding, ModelBundle, Path]:
+    """What the daemon reads under this configuration: the binding, its bundle (checked as
+    the daemon checks it) and the store path a new store is published at (may not exist)."""
+    from daemon.artifacts import load_deployment
+    from daemon.inforce import bind, sources_of
     from taskclf_core.bundle import load_bundle
+    from taskclf_core.policy import policy_home
 
+    binding = bind(sources_of(settings))
     policy_path = settings.policy_file
     if policy_path is not None:
-        from daemon.artifacts import load_deployment
-        from taskclf_core.policy import policy_home
-
-        deployment = load_deployment(policy_path)
-        store_path = deployment.store_path
-        if store_path is None:  # a policy without calibration: start a store in taskclf's place
-            store_path = policy_home(policy_path) / "artifacts" / "calibrator_store"
-        return InForce(
-            deployment.bundle, deployment.model_path, store_path, policy_path, deployment.policy
+        deployment = load_deployment(policy_path, binding.policy)
+        # a policy without calibration: start a store in taskclf's place
+        store_path = (
+            binding.store_path or policy_home(policy_path) / "artifacts" / "calibrator_store"
         )
-    if settings.calibrator_store is None:
-        config = default_config_file()
+        return binding, deployment.bundle, store_path
+    if binding.store_path is None:
         raise ConfigError(
             "calibrator_store is not set: personalize writes per-user calibrators into the store "
-            f"the daemon reads. Set it in {config} (or --config FILE), e.g.\n"
-            f'  calibrator_store = "{settings.data_dir / "calibrators" / "current"}"\n'
+            f"the daemon reads. Set it in {default_config_file()} (or --config FILE), e.g.\n"
+            f'  calibrator_store = "{calibrators_dir(settings.data_dir) / "current"}"\n'
             "personalize creates it (the global calibrator starts as the identity, which is what "
             "the daemon applies without a store); then restart the daemon so it reads the store"
         )
-    return InForce(
-        load_bundle(settings.model_path), settings.model_path, settings.calibrator_store, None
-    )
-
-
-def publish_store(target: InForce, store: CalibratorStore) -> Path:
-    """Make ``store`` the one in force; returns the directory it now lives in.
-
-    The daemon watches the store path (or the policy file) and swaps the new store in
-    between two windows.
-    """
-    from daemon.artifacts import load_store
-    from daemon.fsutil import free_name
-    from daemon.publish import write_store
-
-    def check(path: Path) -> None:
-        # the same validation the daemon applies before it swaps: never publish one it refuses
-        load_store(path, target.bundle)
-
-    if target.policy_path is None:
-        return write_store(store, target.store_path, check=check)
-    from daemon.deploy import deploy
-
-    # a policy names store directories, so a new store gets a new one beside the old
-    parent = Path(os.path.realpath(target.store_path)).parent
-    fresh = parent / free_name(parent, store.store_id)
-    write_store(store, fresh, check=check)
-    deploy(
-        target.policy_path,
-        model=target.model_path,
-        store=fresh,
-        reject_threshold=None,
-        user_thresholds=None,
-        source="personalize",
-        expected=target.policy,
-    )
-    return fresh
+    return binding, load_bundle(binding.model_path), binding.store_path
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -178,73 +78,17 @@ def _scan_log(settings: Settings, spans: Sequence[Any], bundle: ModelBundle) -> 
     )
 
 
-def _f(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None or math.isnan(value) else f"{value:.{digits}f}"
-
-
-def format_outcome(outcome: PersonalizeOutcome, thresholds: Mapping[str, int]) -> list[str]:
-    """The per-user table and the held-out scores, global vs personal."""
-    share = 20
-    lines = [
-        f"per user (eligible: windows >= {thresholds['min_windows']}, days >= "
-        f"{thresholds['min_days']}, labels >= {thresholds['min_labels']}, counted on the earliest "
-        f"{100 - share}% of each user's labelled windows; the latest {share}% are held out and a "
-        "per-user calibrator is kept only if its held-out NLL is not worse than global):",
-        f"  {'user':<16} {'windows':>7} {'fit':>5} {'held':>5} {'days':>4} {'labels':>6}  "
-        f"{'eligible':<8}  {'per-user calibrator':<19} why",
-    ]
-    for u in outcome.users:
-        e = u.eligibility
-        decision = {"n.a.": "none", "previous": "kept previous"}.get(u.decision, u.decision)
-        why = e.reason or u.note
-        if u.guard_user_nll is not None and u.decision in ("kept", "dropped", "previous"):
-            sign = "<=" if u.decision != "dropped" else ">"
-            why = f"{why}: {_f(u.guard_user_nll)} {sign} {_f(u.guard_global_nll)}"
-        if u.decision == "n.a." and e.reason != "opted out" and u.user_id in outcome.carried:
-            why += "; keeps the per-user calibrator it had"
-        lines.append(
-            f"  {e.user_id:<16} {u.windows:>7} {e.windows:>5} {u.held_out:>5} {e.days:>4} "
-            f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {decision:<19} {why}"
-        )
-    lines += [
-        "held-out scores, global -> personal (ECE: top-label, 15 bins):",
-        f"  {'user':<16} {'n':>5}  {'NLL':^18}  {'Brier':^18}  {'ECE':^18}",
-    ]
-    for u in outcome.users:
-        g, p = u.global_scores, u.user_scores
-        if g is None:
-            continue
-        cells = []
-        for name in ("nll", "brier", "ece"):
-            mine = getattr(p, name) if p is not None else None
-            cells.append(f"{_f(getattr(g, name)):>7} -> {_f(mine):<7}")
-        lines.append(f"  {u.user_id:<16} {g.n:>5}  {'  '.join(cells)}")
-    return lines
-
-
-def _record(settings: Settings, doc: dict[str, Any]) -> None:
-    from daemon.fsutil import atomic_write_text, utc_now
-    from daemon.paths import ensure_private_dir
-
-    path = last_path(settings.data_dir)
-    try:
-        ensure_private_dir(path.parent)
-        atomic_write_text(path, json.dumps({"at": utc_now("seconds"), **doc}, indent=2) + "\n")
-    except OSError as exc:
-        print(f"taskclf-daemon: warning: cannot write {path} ({exc.strerror or exc})")
-
-
 def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dict[str, Any]]:
-    from daemon.commands.label import load_spans, spans_path
     from daemon.fsutil import utc_now
+    from daemon.reporting.calibration import format_outcome
+    from daemon.spanfile import load_spans
     from taskclf_core.personalize import personalize, user_rows
 
     if not settings.personalization:
         reason = "personalization = false in the configuration: nobody gets a per-user calibrator"
         print(f"nothing to do: {reason}")
         return 0, {"outcome": "skipped", "reason": reason}
-    where_now = in_force(settings)
-    bundle, target = where_now.bundle, where_now.store_path
+    binding, bundle, target = _target(settings)
     base, existed = _base_store(target, bundle)
     print(
         f"model {bundle.bundle_id} (schema {bundle.schema_hash}); store {target}: "
@@ -254,7 +98,7 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
             else "none yet: starting one whose global calibrator is the identity"
         )
     )
-    path = spans_path(settings)
+    path = spans_file(settings.data_dir)
     spans = load_spans(path)
     scan = _scan_log(settings, spans, bundle)
     logged = scan.windows
@@ -330,10 +174,19 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
             f"(per-user calibrators: {', '.join(store.user_ids) or 'none'})"
         )
         return 0, {"outcome": "unchanged", **doc}
-    where = publish_store(where_now, store)
-    if where_now.policy_path is not None:
+    from daemon.deploy import publish_store
+
+    where = publish_store(
+        store,
+        bundle=bundle,
+        store_path=target,
+        policy_file=settings.policy_file,
+        model_path=binding.model_path,
+        expected=binding.policy,
+    )
+    if settings.policy_file is not None:
         print(
-            f"deployed: {where_now.policy_path} now names the new store (`taskclf-daemon "
+            f"deployed: {settings.policy_file} now names the new store (`taskclf-daemon "
             "rollback` restores the previous policy)"
         )
     via = f" -> {where}" if where != target else ""
@@ -345,22 +198,27 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
     return 0, {"outcome": "written", **doc, "written_to": str(where)}
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace) -> int:
+    from daemon.config.settings import load_settings
+
+    settings = load_settings(args.config, setting_overrides(args))
     try:
         code, doc = _personalize(args, settings)
     except TaskclfError as exc:
         if not args.dry_run:
-            _record(settings, {"outcome": "failed", "error": str(exc)})
+            record_last(settings.data_dir, {"outcome": "failed", "error": str(exc)})
         raise
     if not args.dry_run:
-        _record(settings, doc)
+        record_last(settings.data_dir, doc)
     return code
 
 
-def add_personalize_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_flag(parser)
     parser.add_argument(
         "--user", default=None, help="refit only this user (the others keep what they have)"
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print what would change; write nothing"
     )
+    add_setting_flags(parser, "personalize")

@@ -11,8 +11,10 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
+from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
 from daemon.fsutil import atomic_write_text
 from daemon.localtz import local_timezone, zone_key
+from daemon.paths import report_cache_dir
 from daemon.reporting.summaries import DaySummaries
 from daemon.reporting.view import ReportView, report_json
 from taskclf_core.errors import ConfigError
@@ -21,10 +23,10 @@ if TYPE_CHECKING:
     from daemon.config.settings import Settings
     from daemon.config.subsets import ReportSettings
 
-    # the full settings, or the five keys report reads resolved without pydantic (cli.py)
+    # the full settings, or the five keys report reads resolved without pydantic
     AnySettings = Settings | ReportSettings
 
-__all__ = ["MAX_DAYS", "add_report_arguments", "parse_day", "resolve_days", "run"]
+__all__ = ["MAX_DAYS", "add_arguments", "parse_day", "resolve_days", "run", "show"]
 
 MAX_DAYS: Final = 366
 
@@ -45,7 +47,8 @@ def parse_day(text: str) -> date:
         ) from None
 
 
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_flag(parser)
     parser.add_argument(
         "--date", type=parse_day, default=None, metavar="D", help="one local day (default: today)"
     )
@@ -72,6 +75,7 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write a self-contained timeline page",
     )
+    add_setting_flags(parser, "report")
 
 
 def resolve_days(
@@ -98,19 +102,14 @@ def resolve_days(
 
 
 def _model_path(settings: AnySettings) -> Path | None:
-    """The bundle in force: the policy's ``model_dir``, else ``model_dir``; None if unknown."""
-    if settings.policy_file is None:
-        return settings.model_path
-    # taskclf_core.policy is cheap (no numpy); all this serves is the model's age
+    """The bundle in force (the policy's, else ``model_dir``); None if the policy is bad."""
+    from daemon.inforce import Sources, bind
     from taskclf_core.errors import PolicyError
-    from taskclf_core.policy import parse_policy, resolve_policy_path
 
-    path = settings.policy_file
-    try:
-        policy = parse_policy(path.read_bytes(), source=str(path))
-    except (OSError, PolicyError):
+    try:  # reads the policy file only: all this serves is the model's age
+        return bind(Sources(settings.policy_file, settings.model_path, None, 0.0)).model_path
+    except PolicyError:
         return None
-    return resolve_policy_path(path, policy.model_dir)
 
 
 def _model_created_at(settings: AnySettings) -> dict[str, str]:
@@ -181,7 +180,7 @@ def build_view(
     summaries = DaySummaries(
         settings.labels_path,
         tz,
-        cache_dir=settings.data_dir / "cache" / "report",
+        cache_dir=report_cache_dir(settings.data_dir),
         idle_gap=settings.idle_gap_seconds,
     )
     data = summaries.load(days, users=None if user is None else [user])
@@ -212,10 +211,32 @@ def build_view(
     )
 
 
-def run(args: argparse.Namespace, settings: AnySettings, *, out: TextIO | None = None) -> int:
+def run(args: argparse.Namespace) -> int:
+    """The five keys report reads, without pydantic when the configuration is plain; else the
+    full Settings, which refuse what is wrong with it."""
+    from daemon.config.subsets import report_settings
+
+    flags = setting_overrides(args)
+    settings = report_settings(args.config, flags)
+    if settings is None:
+        from daemon.config.settings import load_settings
+
+        return show(args, load_settings(args.config, flags))
+    return show(args, settings)
+
+
+def show(
+    args: argparse.Namespace,
+    settings: AnySettings,
+    *,
+    out: TextIO | None = None,
+    now: datetime | None = None,
+) -> int:
+    """The report for ``args`` from the label log ``settings`` name, on ``out`` (stdout),
+    as of ``now`` (the clock's time: what "today" is, and the drift's last 24 hours)."""
     stream = out if out is not None else sys.stdout
     tz = local_timezone()
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) if now is None else now.astimezone(UTC)
     today = now.astimezone(tz).date()
     days = resolve_days(args.date, args.from_day, args.to_day, today)
     if args.html is not None and not args.html.parent.is_dir():

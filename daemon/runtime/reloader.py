@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 import structlog
 
-from daemon.artifacts import Fingerprint, InForce, Sources, judge, sources_fingerprint
+from daemon.artifacts import Fingerprint, InForce, judge, sources_fingerprint
 from daemon.fsutil import utc_now
+from daemon.inforce import Sources
 from taskclf_core.pipeline import Policy, Snapshot
 from taskclf_core.taxonomy import Taxonomy
 

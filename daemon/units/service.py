@@ -1,18 +1,13 @@
-"""`taskclf-daemon service`: install, remove and show the per-user service (and its companions)."""
+"""Install, remove and show the per-user service (and its companions: collector, daily timer)."""
 
 from __future__ import annotations
 
-import argparse
-import os
 import shlex
-import sys
 from pathlib import Path
 from typing import TextIO
 
+from daemon.exits import OK, UNSUPPORTED
 from daemon.units.unit import (
-    _EXIT_BAD_INPUT,
-    _EXIT_OK,
-    _EXIT_UNSUPPORTED,
     COLLECTOR_UNIT,
     CONSOLE_SCRIPT,
     DAEMON_UNIT,
@@ -52,7 +47,6 @@ __all__ = [
     "ServiceError",
     "SubprocessRunner",
     "Unit",
-    "add_service_arguments",
     "detect_platform",
     "entry_point",
     "launchd_log_dir",
@@ -60,8 +54,6 @@ __all__ = [
     "render_launchd",
     "render_systemd",
     "run_command",
-    "run_service_command",
-    "service_config",
     "service_file",
     "service_install",
     "service_show",
@@ -82,12 +74,12 @@ def service_show(
     session = Session(None, out, err)
     resolved = resolve_platform(platform, session.err)
     if resolved is None:
-        return _EXIT_UNSUPPORTED
+        return UNSUPPORTED
 
     def show() -> int:
         session.out.write(render_unit(resolved, home, config, unit))
         session.out.flush()
-        return _EXIT_OK
+        return OK
 
     return guarded(show, session)
 
@@ -117,7 +109,7 @@ def service_install(
     session = Session(runner, out, err)
     resolved = resolve_platform(platform, session.err)
     if resolved is None:
-        return _EXIT_UNSUPPORTED
+        return UNSUPPORTED
     if resolved == "systemd":
         return guarded(lambda: _install_systemd(session, start, home, config, unit), session)
     return guarded(lambda: _install_launchd(session, start, home, config, unit), session)
@@ -151,7 +143,7 @@ def _install_systemd(
             "not started (--no-start); to start it: systemctl --user daemon-reload && "
             f"systemctl --user enable --now {unit_name}"
         )
-        return _EXIT_OK
+        return OK
     commands = [systemctl("daemon-reload")]
     if state == "updated":
         commands += [systemctl("enable", unit_name), systemctl("restart", unit_name)]
@@ -184,7 +176,7 @@ def _install_launchd(
             f"not started (--no-start); to start it: launchctl enable {service} && "
             f"launchctl bootstrap {domain} {shlex.quote(str(path))}"
         )
-        return _EXIT_OK
+        return OK
     if session.run(["launchctl", "bootout", service]) != 0:
         session.say("  (was not loaded; nothing to stop)")
     return session.run_all(
@@ -211,11 +203,11 @@ def service_uninstall(
     session = Session(runner, out, err)
     resolved = resolve_platform(platform, session.err)
     if resolved is None:
-        return _EXIT_UNSUPPORTED
+        return UNSUPPORTED
     path = service_file(resolved, home, unit)
     if not path.exists() and not path.is_symlink():
         session.say(f"not installed: {path} does not exist; nothing to do")
-        return _EXIT_OK
+        return OK
     if resolved == "systemd":
         return guarded(lambda: _uninstall_systemd(session, path, stop, unit), session)
     return guarded(lambda: _uninstall_launchd(session, path, stop, unit), session)
@@ -232,7 +224,7 @@ def _uninstall_systemd(session: Session, path: Path, stop: bool, unit: Unit) -> 
     if stop:
         # the file stays when this fails, so a retry finds the service exactly as it was
         rc = session.run_all([systemctl("disable", "--now", unit_name)], hint)
-        if rc != _EXIT_OK:
+        if rc != OK:
             return rc
     _remove(session, path)
     if not stop:
@@ -244,7 +236,7 @@ def _uninstall_systemd(session: Session, path: Path, stop: bool, unit: Unit) -> 
             "not stopped (--no-start): a daemon already running keeps running until "
             f"`systemctl --user stop {unit_name}`"
         )
-        return _EXIT_OK
+        return OK
     return session.run_all([systemctl("daemon-reload")], hint)
 
 
@@ -256,100 +248,11 @@ def _uninstall_launchd(session: Session, path: Path, stop: bool, unit: Unit) -> 
             f"not stopped (--no-start): a daemon already loaded keeps running until "
             f"`launchctl bootout {service}`"
         )
-        return _EXIT_OK
+        return OK
     if session.run(["launchctl", "bootout", service]) != 0:
         session.say("  (was not loaded; nothing to stop)")
     _remove(session, path)
-    return _EXIT_OK
-
-
-# --- CLI wiring ------------------------------------------------------------------------
-
-
-def add_service_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``action`` {install, uninstall, show} and ``--no-start`` to a ``service`` subparser."""
-    parser.add_argument(
-        "action",
-        choices=("install", "uninstall", "show"),
-        help="install: write the systemd user unit / launchd agent, enable and start it; "
-        "uninstall: stop, disable and remove it; show: print the file install would write",
-    )
-    parser.add_argument(
-        "--no-start",
-        action="store_true",
-        help="only write (install) or remove (uninstall) the file; run no systemctl/launchctl",
-    )
-    parser.add_argument(
-        "--collector",
-        action="store_true",
-        help="act on the ActivityWatch collector's service (taskclf-daemon collect) instead "
-        "of the daemon's; install both for labels from ActivityWatch",
-    )
-    parser.add_argument(
-        "--personalize-daily",
-        action="store_true",
-        help="install (show): also a daily run of `personalize` (systemd timer / launchd "
-        "calendar agent); uninstall always removes it",
-    )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="install/show: the config file the service runs with (default: the default "
-        "config file, <user config dir>/taskclf/daemon.toml, when it exists)",
-    )
-
-
-def service_config(given: Path | None) -> Path | None:
-    """The config file the service is started with: ``given``, else the default if it exists.
-
-    Named explicitly in the unit so the service reads the file you checked, whatever
-    environment (XDG_CONFIG_HOME) the service manager starts it in.
-    """
-    from daemon.paths import default_config_file
-
-    if given is None:
-        default = default_config_file()
-        return Path(os.path.abspath(default)) if default.is_file() else None
-    path = Path(os.path.abspath(os.path.expandvars(os.path.expanduser(given))))
-    if not path.is_file():
-        raise ServiceError(
-            f"--config: {path} does not exist; write one with `taskclf-daemon init --config "
-            f"{shlex.quote(str(path))}`"
-        )
-    return path
-
-
-def run_service_command(args: argparse.Namespace) -> int:
-    """Carry out a parsed ``service`` command; returns the process exit status."""
-    action: str = args.action
-    daily = bool(getattr(args, "personalize_daily", False))
-    given: Path | None = getattr(args, "config", None)
-    if action in ("install", "show"):
-        try:
-            config = service_config(given)
-        except ServiceError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return _EXIT_BAD_INPUT
-        if getattr(args, "collector", False):
-            # the collector's own unit only; the daemon's (and its daily timer) stay as they are
-            if action == "install":
-                return service_install(start=not args.no_start, config=config, unit=COLLECTOR_UNIT)
-            return service_show(config=config, unit=COLLECTOR_UNIT)
-        if action == "install":
-            rc = service_install(start=not args.no_start, config=config)
-            if rc != 0 or not daily:
-                return rc
-            return personalize_daily("install", not args.no_start, config=config)
-        rc = service_show(config=config)
-        return personalize_daily("show", False, config=config) if rc == 0 and daily else rc
-    if action == "uninstall" and getattr(args, "collector", False):
-        return service_uninstall(stop=not args.no_start, unit=COLLECTOR_UNIT)
-    if action == "uninstall":
-        rc = personalize_daily("uninstall", not args.no_start)
-        return service_uninstall(stop=not args.no_start) if rc == 0 else rc
-    raise ValueError(f"unknown service action {action!r}")
+    return OK
 
 
 def personalize_daily(
@@ -369,7 +272,7 @@ def personalize_daily(
     session = Session(runner, out, err)
     resolved = resolve_platform(platform, session.err)
     if resolved is None:
-        return _EXIT_UNSUPPORTED
+        return UNSUPPORTED
     if action == "install":
         return guarded(lambda: timer.install_timer(session, resolved, start, home, config), session)
     if action == "uninstall":
@@ -379,6 +282,6 @@ def personalize_daily(
         for path, text in timer.render_timer(resolved, home, config).items():
             session.out.write(f"\n# --- {path} ---\n{text}")
         session.out.flush()
-        return _EXIT_OK
+        return OK
 
     return guarded(show, session)

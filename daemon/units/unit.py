@@ -20,6 +20,7 @@ from typing import Literal, Protocol, TextIO, get_args
 from platformdirs.macos import MacOS
 
 import daemon
+from daemon.exits import FAILED, OK
 from daemon.paths import APP_NAME
 from taskclf_core.errors import ServiceError
 
@@ -60,11 +61,6 @@ UNIT_NAME = "taskclf-daemon.service"
 LAUNCHD_LABEL = "io.github.taskclf.daemon"
 PLIST_NAME = f"{LAUNCHD_LABEL}.plist"
 CONSOLE_SCRIPT = "taskclf-daemon"
-
-_EXIT_OK = 0
-_EXIT_FAILED = 1
-_EXIT_UNSUPPORTED = 2
-_EXIT_BAD_INPUT = 2
 
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 _EXEC_START = "@EXEC_START@"
@@ -362,7 +358,7 @@ class Session:
 
     def fail(self, text: str) -> int:
         print(f"error: {text}", file=self.err, flush=True)
-        return _EXIT_FAILED
+        return FAILED
 
     def run(self, argv: Sequence[str]) -> int:
         self.say(f"running: {shlex.join(argv)}")
@@ -373,7 +369,7 @@ class Session:
             rc = self.run(argv)
             if rc != 0:
                 return self.fail(f"`{shlex.join(argv)}` failed with exit code {rc}; {hint}")
-        return _EXIT_OK
+        return OK
 
 
 def systemctl(*args: str) -> list[str]:
