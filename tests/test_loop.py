@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import cast
 
@@ -32,6 +31,7 @@ def test_a_reload_landing_while_the_status_is_written_is_written_next(
     the next heartbeat."""
     writes: list[int] = []
     loop: Loop
+    now = [1000.0]  # the loop's clock, moved by hand
 
     def write_status() -> bool:
         writes.append(1)
@@ -55,13 +55,16 @@ def test_a_reload_landing_while_the_status_is_written_is_written_next(
             reloader=None,
             watcher=None,
             once=False,
+            clock=lambda: now[0],
         )
-        loop._last_retention = time.monotonic()  # no housekeeping in this test
-        loop._tick()
+        loop.tick()
         assert len(writes) == 1
         assert loop.dirty, "the swap's news was dropped"
-        loop._last_status -= 1.0  # the status rate limit has passed
-        loop._tick()
+        now[0] += 0.1  # within the status rate limit: the news waits
+        loop.tick()
+        assert len(writes) == 1
+        now[0] += 0.5  # the rate limit has passed
+        loop.tick()
         assert len(writes) == 2
     finally:
         waker.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import json
 from pathlib import Path
@@ -45,6 +44,7 @@ def test_a_stalled_batch_is_planned_again_with_the_snapshot_that_parsed_it(
     (spool.new / "a.jsonl").write_text("\n".join(lines) + "\n")
     labels = LabelLog(tmp_path / "labels")
     labels.open()
+    now = [0.0]  # the worker's clock, moved by hand
     worker = Worker(
         spool,
         labels,
@@ -54,6 +54,7 @@ def test_a_stalled_batch_is_planned_again_with_the_snapshot_that_parsed_it(
         batch_max_windows=100,
         once=False,
         on_records=lambda batch, plan: None,
+        clock=lambda: now[0],
     )
     real_warm = labels.warm
     faults = [OSError(errno.EIO, "Input/output error", str(labels.path_for("2026-01-26")))]
@@ -68,7 +69,10 @@ def test_a_stalled_batch_is_planned_again_with_the_snapshot_that_parsed_it(
     assert worker.stall is not None
     assert worker.stall.plan is None
     assert list(spool.cur.iterdir()) == [spool.cur / "a.jsonl"]
-    worker.stall = dataclasses.replace(worker.stall, retry_at=0.0)  # its time has come
+    assert worker.seconds_to_retry() == 1.0  # the first retry waits a second
+    assert not worker.retry_stall(new), "retried before its time"
+    assert list(spool.cur.iterdir()) == [spool.cur / "a.jsonl"]
+    now[0] += 1.0  # its time has come
 
     assert worker.retry_stall(new)  # `new` is what the holder has now
 

@@ -11,7 +11,14 @@ from daemon.runtime.spool import Claimed
 from taskclf_core.errors import WindowError
 from taskclf_core.schema import FeatureSchema, FeatureWindow, parse_window, parse_windows
 
-__all__ = ["FileRefusal", "ParsedFile", "RefusedWindow", "parse_spool_file", "read_claimed"]
+__all__ = [
+    "FileRefusal",
+    "ParsedFile",
+    "Pending",
+    "RefusedWindow",
+    "parse_spool_file",
+    "read_claimed",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,14 @@ class ParsedFile:
     windows: tuple[FeatureWindow, ...]
     refused: tuple[RefusedWindow, ...]
     jsonl: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A claimed file and its parsed windows, not yet acknowledged."""
+
+    claimed: Claimed
+    parsed: ParsedFile
 
 
 def _loads(data: bytes) -> Any:

@@ -36,7 +36,11 @@ class Control:
 
 
 class Loop:
-    """Runs until asked to stop (or, with ``once``, until the backlog is drained)."""
+    """Runs until asked to stop (or, with ``once``, until the backlog is drained).
+
+    ``clock`` (monotonic seconds) paces the status writes, watchdog pings, rescans and
+    retention rounds of :meth:`tick`.
+    """
 
     def __init__(
         self,
@@ -54,6 +58,7 @@ class Loop:
         reloader: Reloader | None,
         watcher: Watcher | None,
         once: bool,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self.control = control
@@ -68,10 +73,10 @@ class Loop:
         self.reloader = reloader
         self.watcher = watcher
         self.once = once
+        self.clock = clock
         self.dirty = True
-        self._last_status = 0.0
-        self._last_ping = 0.0
-        self._last_rescan = 0.0
+        # never yet: the first tick does each, whatever the clock's origin
+        self._last_status = self._last_ping = self._last_rescan = -math.inf
         self._last_retention = -math.inf
 
     def run(self) -> None:
@@ -91,7 +96,7 @@ class Loop:
                     )
                 elif self.once:
                     return
-            self._tick()
+            self.tick()
             if (not names or worker.stall is not None) and not self.control.stop:
                 self.waker.wait(self._sleep_time())
 
@@ -102,15 +107,16 @@ class Loop:
             interval = min(interval, self.notifier.watchdog_interval)
         if self.dirty or self.worker.changed:
             # news waits at most _STATUS_MIN_INTERVAL to reach the status file
-            since = time.monotonic() - self._last_status
+            since = self.clock() - self._last_status
             interval = min(interval, max(0.0, _STATUS_MIN_INTERVAL - since))
         retry = self.worker.seconds_to_retry()
         if retry is not None:
             interval = min(interval, retry)
         return interval
 
-    def _tick(self) -> None:
-        now = time.monotonic()
+    def tick(self) -> None:
+        """One round of bookkeeping: the status file, the watchdog, the rescan, retention."""
+        now = self.clock()
         s = self.settings
         since = now - self._last_status
         news = self.dirty or self.worker.changed

@@ -10,11 +10,13 @@ from contextlib import contextmanager
 
 import structlog
 
-from daemon.artifacts import InForce, Sources, load_in_force
+from daemon.artifacts import InForce, load_in_force
 from daemon.config.settings import Settings
 from daemon.fsutil import utc_now
+from daemon.inforce import sources_of
 from daemon.lock import DataLocks
 from daemon.runtime.faults import errno_name, fix_for
+from daemon.runtime.intake import Pending
 from daemon.runtime.labellog import LabelLog
 from daemon.runtime.loop import Control, Loop
 from daemon.runtime.notify import Notifier
@@ -23,13 +25,13 @@ from daemon.runtime.reloader import Holder, Reload, Reloader, ReloadOutcome, sna
 from daemon.runtime.spool import Spool
 from daemon.runtime.status import Counters, SpoolCounts, status_document, write_status
 from daemon.runtime.watcher import Waker, Watcher
-from daemon.runtime.worker import Pending, Worker
+from daemon.runtime.worker import Worker
 from taskclf_core.drift import DriftTracker
 from taskclf_core.errors import OperationalError
 from taskclf_core.pipeline import Policy
 from taskclf_core.taxonomy import Taxonomy, load_taxonomy
 
-__all__ = ["Daemon", "sources_of"]
+__all__ = ["Daemon", "decisions_of"]
 
 log = structlog.get_logger()
 _DRIFT_DAYS = 8  # the drift figures look at the last 24 h against the 7 days before
@@ -39,16 +41,6 @@ _RELOAD_STATUS: dict[ReloadOutcome, str] = {
     "refused": "refused; the model, store and thresholds in force are kept",
     "unsettled": "files changing while read; what is in force stays until they settle",
 }
-
-
-def sources_of(settings: Settings) -> Sources:
-    """What the configuration names: the policy file, or the model, store and threshold."""
-    return Sources(
-        policy_file=settings.policy_file,
-        model_dir=settings.model_path,
-        store=settings.calibrator_store,
-        reject_threshold=settings.reject_threshold,
-    )
 
 
 def decisions_of(settings: Settings) -> Policy:

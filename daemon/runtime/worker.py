@@ -2,7 +2,8 @@
 
 The order is the promise: a file leaves cur/ only after its records are fsynced. A storage
 fault someone can clear (a full disk, a read-only remount) is waited out with the batch
-held in cur/ and the very same plan retried; anything else stops the daemon (exit 1).
+held in cur/ and the very same plan retried (daemon/runtime/stall.py keeps the stall);
+anything else stops the daemon (exit 1).
 """
 
 from __future__ import annotations
@@ -10,33 +11,29 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 
 from daemon.fsutil import utc_now
-from daemon.runtime.faults import Backoff, errno_name, fix_for, is_retried
-from daemon.runtime.intake import FileRefusal, ParsedFile, read_claimed
+from daemon.runtime.intake import FileRefusal, ParsedFile, Pending, read_claimed
 from daemon.runtime.labellog import AppendFailed, LabelLog
 from daemon.runtime.planner import BatchPlan, plan_batch
 from daemon.runtime.spool import Claimed, Spool
+from daemon.runtime.stall import Stall, Stalls, Storage
 from daemon.runtime.status import Counters
-from taskclf_core.errors import LabelLogError, OperationalError
 from taskclf_core.pipeline import Snapshot
 from taskclf_core.record import LabelRecord
 from taskclf_core.smoothing import SmoothingState
 
-__all__ = ["Pending", "Stall", "Worker", "log_window_labelled"]
+__all__ = ["Worker", "log_window_labelled"]
 
 log = structlog.get_logger()
 _MAX_FILES_PER_BATCH = 512
 # a file whose windows miss more than this share of the model's features is worth a warning
 _MOSTLY_MISSING = 0.5
-Storage = Literal["label_log", "spool"]  # where a storage fault happened
 
 
 def log_window_labelled(record: LabelRecord) -> None:
@@ -54,40 +51,11 @@ def log_window_labelled(record: LabelRecord) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A claimed file and its parsed windows, not yet acknowledged."""
-
-    claimed: Claimed
-    parsed: ParsedFile
-
-
-@dataclass(frozen=True, slots=True)
-class Stall:
-    """A storage fault being waited out; nothing new is claimed meanwhile.
-
-    ``batch``: files in cur/ whose records are not on disk yet (a label-log stall), retried
-    with the same ``plan`` when the failed append was rolled back cleanly, planned again if
-    not, both with ``snapshot``: the one whose schema parsed the batch's windows (a model
-    swapped in meanwhile may encode features differently). ``requeue``: files were left in
-    cur/ with their records on disk; they go back to new/ (and come out as duplicates) once
-    the spool works again.
-    """
-
-    what: Storage
-    error: OSError
-    message: str
-    path: Path
-    retry_at: float  # time.monotonic()
-    since: str
-    batch: tuple[Pending, ...] = ()
-    plan: BatchPlan | None = None
-    snapshot: Snapshot | None = None
-    requeue: bool = False
-
-
 class Worker:
-    """Turns spool files into durable records; owns the smoothing state and the stall."""
+    """Turns spool files into durable records; owns the smoothing state and the stall.
+
+    ``clock`` (monotonic seconds) schedules the retries of a stall.
+    """
 
     def __init__(
         self,
@@ -100,6 +68,7 @@ class Worker:
         batch_max_windows: int,
         once: bool,
         on_records: Callable[[Sequence[Pending], BatchPlan], None],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.spool = spool
         self.labels = labels
@@ -109,11 +78,14 @@ class Worker:
         self.batch_max_windows = batch_max_windows
         self.once = once
         self._on_records = on_records
-        self.stall: Stall | None = None
+        self.stalls = Stalls(once=once, clock=clock)
         self.backlog = 0
         self.changed = True  # news for the status file
-        self._backoff = Backoff(first=1.0, cap=30.0)
-        self._failing_since: tuple[Storage, str] | None = None
+
+    @property
+    def stall(self) -> Stall | None:
+        """The storage fault being waited out, if any."""
+        return self.stalls.stall
 
     # --- the work ----------------------------------------------------------------------
 
@@ -341,7 +313,7 @@ class Worker:
             detail=f"something else removed it from cur/ {when}",
         )
 
-    # --- storage faults -----------------------------------------------------------------
+    # --- storage faults ---------------------------------------------------------------
 
     def _failed(
         self,
@@ -354,61 +326,31 @@ class Worker:
         snapshot: Snapshot | None = None,
         requeue: bool = False,
     ) -> None:
-        """Wait ``exc`` out (degraded, backing off) if someone can clear it; else stop (exit 1).
-
-        Either way nothing in ``batch`` leaves cur/: its records are not on disk.
-        """
-        where = "the label log" if what == "label_log" else "the spool"
+        """Wait ``exc`` out (degraded, backing off) if someone can clear it; else stop (exit 1)."""
         directory = self.labels.directory if what == "label_log" else self.spool.root
-        message = (
-            f"cannot write {where} in {directory} ({path}: {errno_name(exc)} "
-            f"{exc.strerror or exc}); {fix_for(exc)}"
-        )
-        if not is_retried(exc) or self.once:
-            waiting = f"; {len(batch)} file(s) stay in {self.spool.cur}" if batch else ""
-            error = LabelLogError if what == "label_log" else OperationalError
-            raise error(f"{message}{waiting}; nothing unlogged was acknowledged") from exc
-        if self.stall is not None and self.stall.batch and not batch:
-            # never drop a batch we still owe the label log; its retry comes first
-            log.error(f"{what}_write_failed", path=str(path), error=str(exc))
-            return
-        delay = self._backoff.next_delay()
-        if self._failing_since is None:
-            self._failing_since = (what, utc_now())
-        self.stall = Stall(
-            what=what,
-            error=exc,
-            message=message,
-            path=path,
-            retry_at=time.monotonic() + delay,
-            since=self._failing_since[1],
+        message = self.stalls.fail(
+            what,
+            exc,
+            path,
+            directory,
+            cur=self.spool.cur,
             batch=batch,
             plan=plan,
             snapshot=snapshot,
-            requeue=requeue or (self.stall is not None and self.stall.requeue),
+            requeue=requeue,
         )
-        log.error(
-            f"{what}_write_failed",
-            path=str(path),
-            errno=errno_name(exc),
-            error=exc.strerror or str(exc),
-            attempt=self._backoff.attempts,
-            retry_in_seconds=delay,
-            files_waiting=len(batch),
-            fix=fix_for(exc),
-        )
-        self.counters.last_error = {"message": message, "at": utc_now()}
-        self.changed = True
+        if message is not None:
+            self.counters.last_error = {"message": message, "at": utc_now()}
+            self.changed = True
 
     def retry_stall(self, snapshot: Snapshot) -> bool:
         """Try the stalled work again when its time has come; True once no stall is left."""
-        stall = self.stall
-        if stall is None:
+        if self.stalls.stall is None:
             self._recovered()
             return True
-        if time.monotonic() < stall.retry_at:
+        stall = self.stalls.take_due()
+        if stall is None:
             return False
-        self.stall = None
         if stall.what == "label_log":
             # the snapshot that parsed the windows, not one swapped in since: its schema and
             # encoders made their features
@@ -430,35 +372,12 @@ class Worker:
         return self.stall is None
 
     def _recovered(self) -> None:
-        if self._failing_since is None:
-            return
-        what, since = self._failing_since
-        log.info(f"{what}_recovered", failing_since=since, retries=self._backoff.attempts)
-        self._failing_since = None
-        self._backoff.reset()
-        self.changed = True
+        if self.stalls.recovered():
+            self.changed = True
 
     def seconds_to_retry(self) -> float | None:
-        if self.stall is None:
-            return None
-        return max(0.0, self.stall.retry_at - time.monotonic())
+        return self.stalls.seconds_to_retry()
 
     def stall_json(self) -> dict[str, Any] | None:
         """The status file's ``storage_error``: what failed, since when, the next retry."""
-        stall = self.stall
-        if stall is None:
-            return None
-        retry_in = max(0.0, stall.retry_at - time.monotonic())
-        return {
-            "what": stall.what,
-            "path": str(stall.path),
-            "errno": errno_name(stall.error),
-            "message": stall.message,
-            "since": stall.since,
-            "retries": self._backoff.attempts,
-            "next_retry_at": (datetime.now(UTC) + timedelta(seconds=retry_in))
-            .replace(tzinfo=None)
-            .isoformat(timespec="seconds")
-            + "Z",
-            "files_waiting": len(stall.batch),
-        }
+        return self.stalls.to_json()
