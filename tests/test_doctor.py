@@ -8,10 +8,12 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+from helpers import unwritable
 
 from daemon.cli import main
 from daemon.commands import doctor
@@ -27,7 +29,7 @@ from daemon.config.settings import load_settings
 from daemon.lock import InstanceLock
 from daemon.paths import default_config_file, default_data_dir
 from daemon.runtime.status import utc_now, write_status
-from daemon.units import service
+from daemon.units import unit
 from daemon.units.service import UNIT_NAME, render_systemd, service_file
 
 
@@ -53,7 +55,7 @@ class FakeManager:
 @pytest.fixture(autouse=True)
 def systemd(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test sees a Linux with systemctl, whatever runs the tests."""
-    monkeypatch.setattr(service, "detect_platform", lambda: "systemd")
+    monkeypatch.setattr(unit, "detect_platform", lambda: "systemd")
 
 
 def by_name(checks: list[Check]) -> dict[str, list[Check]]:
@@ -126,6 +128,51 @@ def test_a_typo_is_a_failed_check_and_the_rest_still_runs(
     assert "ok    model      bundle bundle_v1" in out
     assert "ok    daemon" in out
     assert out.splitlines()[-1].startswith("1 problem(s)")
+
+
+@pytest.mark.parametrize(
+    ("setup", "said", "fix"),
+    [
+        (
+            "env",
+            "TASKCLF_REJECT_TRESHOLD: unknown setting in the environment; did you mean "
+            "TASKCLF_REJECT_THRESHOLD?",
+            "fix: change or unset TASKCLF_REJECT_TRESHOLD in the environment",
+        ),
+        (
+            "env-value",
+            "TASKCLF_SMOOTH_WINDOW: Input should be greater than or equal to 1",
+            "fix: change or unset TASKCLF_SMOOTH_WINDOW in the environment",
+        ),
+        (
+            "flag",
+            "--smooth-window (smooth_window): Input should be greater than or equal to 1",
+            "fix: change --smooth-window on the command line",
+        ),
+    ],
+)
+def test_the_fix_names_the_layer_the_problem_is_in(
+    initialised: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    setup: str,
+    said: str,
+    fix: str,
+) -> None:
+    argv = ["doctor"]
+    if setup == "env":
+        monkeypatch.setenv("TASKCLF_REJECT_TRESHOLD", "0.6")
+    elif setup == "env-value":
+        monkeypatch.setenv("TASKCLF_SMOOTH_WINDOW", "0")
+    else:
+        argv += ["--smooth-window", "0"]
+    monkeypatch.setattr(doctor, "run_probe", FakeManager())
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    (line,) = [x for x in out.splitlines() if x.startswith("FAIL")]
+    assert said in line
+    assert fix in line
+    assert str(initialised) not in line  # the file is fine: it is not the one to edit
 
 
 def test_nothing_configured_says_how_to_start(isolated_home: Path) -> None:
@@ -203,14 +250,12 @@ def test_a_directory_nobody_can_write_fails() -> None:
     assert "data_dir" in check.fix
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only directory")
 def test_an_unwritable_label_log_fails(tmp_path: Path) -> None:
+    """Mode 0500, or for root (whom modes do not stop) a read-only bind mount."""
     labels = tmp_path / "labels"
-    labels.mkdir(mode=0o500)
-    try:
+    labels.mkdir(mode=0o700)
+    with unwritable(labels):
         check = check_writable("label log", labels, "ok", "data_dir")
-    finally:
-        labels.chmod(0o700)
     assert check.state == "FAIL"
     assert "cannot create a file" in check.detail
     assert "chmod" in check.fix
@@ -282,12 +327,18 @@ def test_service_with_another_config_is_a_warning(tmp_path: Path) -> None:
     assert "mine.toml" in check.detail
 
 
-class _Info(http.server.BaseHTTPRequestHandler):
+class _AW(http.server.BaseHTTPRequestHandler):
+    """The two ActivityWatch endpoints doctor asks: /api/0/info and /api/0/buckets/."""
+
     def do_GET(self) -> None:
-        if self.path != "/api/0/info":
+        docs: dict[str, object] = {
+            "/api/0/info": {"hostname": "h", "version": "v0.13.2"},
+            "/api/0/buckets/": {"aw-watcher-window_h": {"type": "currentwindow", "hostname": "h"}},
+        }
+        if self.path not in docs:
             self.send_error(404)
             return
-        body = json.dumps({"hostname": "h", "version": "v0.13.2"}).encode()
+        body = json.dumps(docs[self.path]).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -298,9 +349,22 @@ class _Info(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def aw_server() -> Iterator[str]:
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Info)
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A proxy that records every request it is sent (and forwards none)."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.path)
+        self.send_error(502)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = http.server.HTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -311,21 +375,56 @@ def aw_server() -> Iterator[str]:
         thread.join()
 
 
-def test_activitywatch_reachable(aw_server: str) -> None:
-    check = check_activitywatch(aw_server)
-    assert check == Check("collector", "ok", f"ActivityWatch v0.13.2 answers at {aw_server}")
+@pytest.fixture
+def aw_server() -> Iterator[str]:
+    with _serving(_AW) as url:
+        yield url
 
 
-def test_activitywatch_not_answering(aw_server: str) -> None:
-    port = int(aw_server.rsplit(":", 1)[1])
-    check = check_activitywatch(f"http://127.0.0.1:{port}/wrong-prefix")
+def _aw(url: str, tmp_path: Path) -> Check:
+    settings = load_settings(None, {"aw_url": url, "aw_hostname": "h", "data_dir": tmp_path})
+    return check_activitywatch(settings, timeout=2.0)
+
+
+def test_activitywatch_reachable(aw_server: str, tmp_path: Path) -> None:
+    check = _aw(aw_server, tmp_path)
+    assert check.state == "ok"
+    assert check.detail.startswith(f"ActivityWatch v0.13.2 at {aw_server}: aw-watcher-window_h")
+
+
+def test_activitywatch_not_answering(aw_server: str, tmp_path: Path) -> None:
+    check = _aw(f"{aw_server}/wrong-prefix", tmp_path)
     assert check.state == "FAIL"
-    assert "does not answer" in check.detail
+    assert "answered 404" in check.detail
     assert "start ActivityWatch" in check.fix
 
 
-@pytest.mark.parametrize("url", ["http://example.com:5600", "ftp://127.0.0.1:5600", "10.0.0.1"])
-def test_activitywatch_only_on_loopback(url: str) -> None:
-    check = check_activitywatch(url, timeout=0.01)
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://example.com:5600", "is not a loopback address"),
+        ("ftp://127.0.0.1:5600", "expected an http:// URL"),
+        ("10.0.0.1", "expected an http:// URL"),
+    ],
+)
+def test_activitywatch_only_on_loopback(url: str, said: str, tmp_path: Path) -> None:
+    check = _aw(url, tmp_path)
     assert check.state == "FAIL"
-    assert "loopback" in check.detail
+    assert f"aw_url: {url!r} {said}" in check.detail or said in check.detail
+    assert "http://127.0.0.1:5600" in check.fix
+
+
+@pytest.mark.parametrize("variable", ["http_proxy", "HTTP_PROXY"])
+def test_a_proxy_in_the_environment_never_sees_the_loopback_check(
+    variable: str, aw_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """doctor asks through the collector's client, which takes no proxy: with urlopen, the
+    check of a loopback ActivityWatch went to whatever http_proxy named."""
+    _Proxy.seen = []
+    with _serving(_Proxy) as proxy:
+        monkeypatch.setenv(variable, proxy)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        check = _aw(aw_server, tmp_path)
+    assert _Proxy.seen == [], "the loopback check was sent to the proxy"
+    assert check.state == "ok", check

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from daemon.collector.client import AWClient
 from daemon.collector.status import status_path
-from daemon.config.layers import COLLECTOR_KEYS
+from daemon.config.keys import COLLECTOR_KEYS
 from daemon.config.settings import Settings
 from taskclf_core.activity import select_buckets
 from taskclf_core.errors import TaskclfError
@@ -34,6 +34,6 @@ def collector_in_use(settings: Settings) -> bool:
     people who feed the spool from their own producer need no ActivityWatch."""
     if _COLLECTOR_KEYS & settings.model_fields_set or status_path(settings).exists():
         return True
-    from daemon.units.service import COLLECTOR_UNIT, service_file
+    from daemon.units.unit import COLLECTOR_UNIT, service_file
 
     return any(service_file(p, unit=COLLECTOR_UNIT).exists() for p in ("systemd", "launchd"))

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import json
 import os
 import plistlib
 import shlex
 import subprocess
 import tempfile
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from daemon.config.settings import Settings, config_file_path, load_settings_tolerant
+from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.config.layers import Problem, config_file_path
+from daemon.config.settings import Settings, load_settings_tolerant
 from taskclf_core.errors import ConfigError, TaskclfError
 
 if TYPE_CHECKING:
@@ -28,13 +25,14 @@ if TYPE_CHECKING:
 __all__ = [
     "Check",
     "Probe",
+    "add_arguments",
     "check_activitywatch",
     "check_daemon",
     "check_service",
     "check_writable",
     "diagnose",
     "format_check",
-    "run_doctor",
+    "run",
     "run_probe",
 ]
 
@@ -74,7 +72,7 @@ def run_probe(argv: Sequence[str]) -> tuple[int | None, str]:
 # --- configuration and artifacts ---------------------------------------------------------
 
 
-def _config_checks(config: Path, problems: list[str]) -> Iterator[Check]:
+def _config_checks(config: Path, problems: Sequence[Problem]) -> Iterator[Check]:
     if not problems:
         if config.is_file():
             yield Check("config", "ok", f"{config}")
@@ -87,11 +85,12 @@ def _config_checks(config: Path, problems: list[str]) -> Iterator[Check]:
             )
         return
     for problem in problems:
+        # the layer it was set in: the file, the environment or a flag
         yield Check(
             "config",
             "FAIL",
-            problem,
-            f"edit {config}: `taskclf-daemon run` refuses it until then "
+            problem.message,
+            f"{problem.origin.fix()}: `taskclf-daemon run` refuses it until then "
             "(status, reload and doctor carry on with the default for that key)",
         )
 
@@ -101,7 +100,7 @@ def _model_checks(settings: Settings, config: Path) -> Iterator[Check]:
     from taskclf_core.bundle import load_bundle
 
     if settings.policy_file is not None:
-        yield from _policy_checks(settings.policy_file)
+        yield from _policy_checks(settings, settings.policy_file)
         return
     model = settings.model_path
     if settings.model_dir is None and not model.exists():
@@ -173,17 +172,17 @@ def _store_fix(message: str) -> str:
     return "fix or refit the store (taskclf-daemon calibrate), or point the setting elsewhere"
 
 
-def _policy_checks(policy_file: Path) -> Iterator[Check]:
-    from daemon.artifacts import check_policy, load_store, read_policy
+def _policy_checks(settings: Settings, policy_file: Path) -> Iterator[Check]:
+    from daemon.artifacts import check_policy, load_store
+    from daemon.inforce import bind, sources_of
     from taskclf_core.bundle import load_bundle
-    from taskclf_core.policy import resolve_policy_path
 
     redeploy = (
         "taskclf-daemon deploy --model DIR [--store DIR] writes a valid policy; "
         "taskclf-daemon rollback restores the previous one"
     )
     try:
-        policy = read_policy(policy_file)
+        binding = bind(sources_of(settings))  # the daemon's own reading of the policy
     except TaskclfError as exc:
         fix = (
             "taskclf-daemon init --force --model DIR [--store DIR] installs a bundle and writes it"
@@ -192,18 +191,18 @@ def _policy_checks(policy_file: Path) -> Iterator[Check]:
         )
         yield Check("policy", "FAIL", str(exc), fix)
         return
-    model_path = resolve_policy_path(policy_file, policy.model_dir)
+    policy = binding.policy
+    assert policy is not None  # bind read the policy file
     try:
-        bundle = load_bundle(model_path)
+        bundle = load_bundle(binding.model_path)
     except TaskclfError as exc:
         yield Check("policy", "ok", f"{policy_file} ({policy.source}, {policy.created_at})")
         yield Check("model", "FAIL", f"policy model_dir {policy.model_dir!r}: {exc}", redeploy)
         return
     store = None
-    store_path = None
+    store_path = binding.store_path
     try:
-        if policy.calibrator_store_dir is not None:
-            store_path = resolve_policy_path(policy_file, policy.calibrator_store_dir)
+        if store_path is not None:
             try:
                 store, _ = load_store(store_path, bundle)
             except TaskclfError as exc:
@@ -300,8 +299,9 @@ def _spool_check(settings: Settings) -> Check:
 
 def check_daemon(settings: Settings) -> Check:
     """Is a daemon running on this configuration, and healthy (its lock and status file)?"""
+    from daemon.exits import HEALTHY
     from daemon.lock import running_pid
-    from daemon.runtime.status import EXIT_HEALTHY, evaluate, read_status
+    from daemon.runtime.status import evaluate, read_status
 
     try:
         pid = running_pid(settings.lock_path)
@@ -329,7 +329,7 @@ def check_daemon(settings: Settings) -> Check:
             "or in the foreground: taskclf-daemon run)",
         )
     shown = doc.get("pid") or pid
-    if code != EXIT_HEALTHY:
+    if code != HEALTHY:
         return Check(
             "daemon",
             "FAIL",
@@ -389,9 +389,10 @@ def _installed_command_check(command: list[str] | None, path: Path, config: Path
 
 def check_service(config: Path, *, probe: Probe = run_probe, home: Path | None = None) -> Check:
     """Is a service manager reachable, and is the service installed and sound?"""
-    from daemon.units.service import LAUNCHD_LABEL, UNIT_NAME, detect_platform, service_file
+    from daemon.units import unit
+    from daemon.units.unit import LAUNCHD_LABEL, UNIT_NAME, service_file
 
-    platform = detect_platform()
+    platform = unit.detect_platform()
     if platform is None:
         return Check(
             "service",
@@ -457,40 +458,21 @@ def check_service(config: Path, *, probe: Probe = run_probe, home: Path | None =
 # --- the collector's source --------------------------------------------------------------
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def check_activitywatch(settings: Settings, *, timeout: float = AW_TIMEOUT) -> Check:
+    """ActivityWatch answers at ``aw_url`` with this host's buckets, asked through the
+    collector's own client (loopback only, no proxy, no redirect)."""
+    from daemon.collector.health import check_aw_reachable
 
-
-def check_activitywatch(url: str, *, timeout: float = AW_TIMEOUT) -> Check:
-    """GET ``<url>/api/0/info`` on a loopback host (the collector reads nothing else)."""
-    parsed = urllib.parse.urlsplit(url)
-    host = parsed.hostname or ""
-    if parsed.scheme not in ("http", "https") or not _is_loopback(host):
-        return Check(
-            "collector",
-            "FAIL",
-            f"aw_url {url!r} is not an http URL on this machine (a loopback address)",
-            'use the local ActivityWatch server, e.g. aw_url = "http://127.0.0.1:5600"',
-        )
-    info_url = url.rstrip("/") + "/api/0/info"
-    try:
-        with urllib.request.urlopen(info_url, timeout=timeout) as response:
-            info = json.loads(response.read(65536) or b"{}")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return Check(
-            "collector",
-            "FAIL",
-            f"ActivityWatch does not answer at {info_url} ({reason})",
-            "start ActivityWatch (aw-qt or aw-server), or set aw_url to where it listens",
-        )
-    version = info.get("version", "?") if isinstance(info, dict) else "?"
-    return Check("collector", "ok", f"ActivityWatch {version} answers at {url}")
+    ok, message = check_aw_reachable(settings, timeout=timeout)
+    if ok:
+        return Check("collector", "ok", message)
+    return Check(
+        "collector",
+        "FAIL",
+        message,
+        "start ActivityWatch (aw-qt or aw-server) with its window watcher, or set aw_url to "
+        'where it listens on this machine (e.g. aw_url = "http://127.0.0.1:5600")',
+    )
 
 
 def _collector_identity_check(settings: Settings) -> Check:
@@ -542,13 +524,18 @@ def diagnose(
     from daemon.collector.health import collector_in_use
 
     if collector_in_use(settings):  # only for people who run the ActivityWatch collector
-        checks.append(check_activitywatch(settings.aw_url))
+        checks.append(check_activitywatch(settings))
         checks.append(_collector_identity_check(settings))
     return checks
 
 
-def run_doctor(args: argparse.Namespace, overrides: Mapping[str, Any]) -> int:
-    checks = diagnose(args.config, overrides)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_flag(parser)
+    add_setting_flags(parser, "doctor")
+
+
+def run(args: argparse.Namespace) -> int:
+    checks = diagnose(args.config, setting_overrides(args))
     for check in checks:
         print(format_check(check))
     failed = [c for c in checks if c.state == "FAIL"]
