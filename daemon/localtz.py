@@ -21,7 +21,9 @@ def _zone(name: str) -> ZoneInfo | None:
 
 
 def local_timezone() -> tzinfo:
-    """``$TZ`` if it names a zone, else the zone ``/etc/localtime`` is, else today's offset.
+    """The one rule for "local" (`label`, `report`, the page): ``$TZ`` if it names a zone;
+    a ``$TZ`` that does not (a POSIX rule such as ``CET-1CEST,M3.5.0,M10.5.0/3``) as the C
+    library reads it today; without ``$TZ``, the zone ``/etc/localtime`` is.
 
     A fixed offset is the last resort: it is right for today but not across a DST change.
     """
@@ -30,6 +32,8 @@ def local_timezone() -> tzinfo:
         zone = _zone(env)
         if zone is not None:
             return zone
+        # $TZ overrides /etc/localtime for every program on the machine; so here
+        return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
     try:
         # /etc/localtime -> .../zoneinfo/Europe/Berlin (Linux, macOS)
         target = str(_LOCALTIME.resolve())
