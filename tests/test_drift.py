@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from taskclf_core.drift import DriftThresholds, DriftTracker, format_drift, prediction_entropy
+from daemon.reporting.drift import format_drift
+from taskclf_core.drift import DriftThresholds, DriftTracker, prediction_entropy
 from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
 from taskclf_core.record import LabelRecord
 

@@ -14,10 +14,10 @@ from datetime import date
 from html import escape
 from typing import Final
 
+from daemon.reporting.drift import format_drift
 from daemon.reporting.palette import colour_for
 from daemon.reporting.view import RangeTotals, ReportView, UserView, fmt_minutes, local_hm
 from taskclf_core.daily import DayReport, Segment, day_bounds
-from taskclf_core.drift import format_drift
 from taskclf_core.labels import REJECT_LABEL
 
 __all__ = ["render_html"]

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Final
 
+from daemon.reporting.drift import format_drift
 from daemon.reporting.palette import colour_for, rgb
 from daemon.reporting.view import RangeTotals, ReportView, UserView, fmt_minutes, local_hm
 from taskclf_core.daily import DayReport, Segment
-from taskclf_core.drift import format_drift
 
 __all__ = ["render_text"]
 

@@ -122,7 +122,7 @@ class Counters:
 
 
 class StatusDoc(TypedDict):
-    """The status file (CONTRACT section 7's keys, and what `status` shows besides)."""
+    """The status file: the keys `status --json` prints, and what `status` shows besides."""
 
     running: bool
     healthy: bool
@@ -429,7 +429,7 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
     drift = doc.get("drift")
     if isinstance(drift, Mapping) and drift:
         # warnings about the model, not about the daemon: they do not make it degraded
-        from taskclf_core.drift import format_drift
+        from daemon.reporting.drift import format_drift
 
         lines += format_drift(drift)
     return "\n".join(lines)
