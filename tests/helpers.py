@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
     "CREATED_AT",
+    "IN_CI",
     "VOLATILE",
     "FakeRunner",
     "MakeStore",
@@ -27,16 +30,86 @@ __all__ = [
     "by_window",
     "in_time_order",
     "isotonic_regressor_json",
+    "read_only_bind",
+    "require_root",
+    "require_tool",
     "save_trained_bundle",
     "synthetic_probs",
     "systemd_verify",
     "temperature_store",
+    "unavailable",
     "unit_keys",
+    "unwritable",
     "window_stream",
     "write_jsonl",
 ]
 
 Window = dict[str, Any]
+
+# CI installs every real part the tests drive (.ci/run): there a missing one fails the run
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(what: str, why: str) -> NoReturn:
+    """A real part this test needs is missing: the test is skipped, saying why; in CI
+    (``CI=true``), where .ci/run installs every part, it fails instead, so a run cannot
+    turn green by skipping what it was meant to test."""
+    if IN_CI:
+        pytest.fail(f"{what} is missing in CI (CI=true): {why}", pytrace=False)
+    pytest.skip(f"{what} is not available: {why}")
+
+
+def require_tool(name: str, why: str) -> str:
+    """The path of program ``name`` on PATH, else :func:`unavailable`."""
+    found = shutil.which(name)
+    if found is None:
+        unavailable(name, f"not on PATH ({why})")
+    return found
+
+
+def require_root(why: str) -> None:
+    """Root (mounts, chattr), else :func:`unavailable`: CI runs the suite as root."""
+    if os.geteuid() != 0:
+        unavailable("root", why)
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+@contextmanager
+def read_only_bind(path: Path) -> Iterator[None]:
+    """``path`` seen through a read-only bind mount of itself: what is open stays writable,
+    anything opened anew there fails with EROFS, for root too (a remount would be refused:
+    files are open). Root only."""
+    require_root("a read-only bind mount")
+    bound = _run("mount", "--bind", str(path), str(path))
+    if bound.returncode != 0:
+        unavailable("a bind mount", bound.stderr.strip())
+    try:
+        ro = _run("mount", "-o", "remount,bind,ro", str(path))
+        if ro.returncode != 0:
+            unavailable("a read-only bind mount", ro.stderr.strip())
+        yield
+    finally:
+        _run("umount", str(path))
+
+
+@contextmanager
+def unwritable(directory: Path) -> Iterator[None]:
+    """``directory`` refusing new files to whoever runs the tests: mode 0500, or for root
+    (whom modes do not stop) a read-only bind mount of itself."""
+    if os.geteuid() == 0:
+        with read_only_bind(directory):
+            yield
+        return
+    mode = directory.stat().st_mode & 0o777
+    directory.chmod(0o500)
+    try:
+        yield
+    finally:
+        directory.chmod(mode)
+
 
 CREATED_AT = "2026-01-09T00:00:00+00:00"  # a made-up store creation time (any fixed one)
 
@@ -187,7 +260,7 @@ def systemd_verify(*units: Path) -> None:
     option) do not change its exit status, hence the check that no unit is named.
     """
     if SYSTEMD_ANALYZE is None:
-        pytest.skip("systemd-analyze is not installed: cannot verify the rendered units")
+        unavailable("systemd-analyze", "cannot verify the rendered units (Debian: systemd)")
     proc = subprocess.run(
         [SYSTEMD_ANALYZE, "--user", "verify", "--man=no", *map(str, units)],
         capture_output=True,

@@ -15,6 +15,7 @@ import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
 from aw_server import AWServer, aw_server, find_aw_server
 from daemon_harness import isolated_env, run_cli, running_daemons, wait_for
+from helpers import unavailable
 
 from taskclf_core.schema import registry
 
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.slow
 def aw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AWServer]:
     exe, why = find_aw_server()
     if exe is None:
-        pytest.skip(f"aw-server is not available: {why}")
+        unavailable("aw-server", why)
     with aw_server(exe, tmp_path_factory.mktemp("aw-home")) as server:
         yield server
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from helpers import unavailable
 
 from daemon.cli import main
 from taskclf_core.synthetic import generate_label_log
@@ -26,11 +27,13 @@ BERLIN = ZoneInfo("Europe/Berlin")
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None
 )
-if CHROMIUM is None:
-    pytest.skip(
-        "no Chromium: `apt-get install chromium` (Debian) to run the page checks",
-        allow_module_level=True,
-    )
+
+
+@pytest.fixture(autouse=True)
+def _chromium() -> None:
+    if CHROMIUM is None:
+        unavailable("Chromium", "`apt-get install chromium` (Debian) to run the page checks")
+
 
 FLAGS = (
     "--headless",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 import plistlib
-import shutil
 from pathlib import Path
 
 import pytest
-from helpers import FakeRunner, systemd_verify, unit_keys
+from helpers import FakeRunner, require_tool, systemd_verify, unit_keys
 
 from daemon.cli import main
 from daemon.units.service import (
@@ -109,8 +108,7 @@ def test_launchd_install_of_the_collector(tmp_path: Path) -> None:
 
 
 def test_cli_show_collector(capsys: pytest.CaptureFixture[str]) -> None:
-    if shutil.which("systemctl") is None:
-        pytest.skip("service show needs systemctl on PATH to pick systemd")
+    require_tool("systemctl", "service show picks systemd by it (Debian: systemd)")
     assert main(["service", "show", "--collector"]) == 0
     assert "collect" in capsys.readouterr().out
 
