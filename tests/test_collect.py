@@ -354,6 +354,23 @@ def spool_rows_in(spool: Path) -> list[dict[str, Any]]:
     ]
 
 
+class Pacer(threading.Event):
+    """The stop event the loop waits on, as a clock: each wait is recorded and returns at
+    once; after ``polls`` waits the event is set (the loop's stop)."""
+
+    def __init__(self, polls: int) -> None:
+        super().__init__()
+        self.polls = polls
+        self.waits: list[float] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        assert timeout is not None
+        self.waits.append(timeout)
+        if len(self.waits) >= self.polls:
+            self.set()
+        return self.is_set()
+
+
 @pytest.mark.parametrize("failure", ["down", "no bucket"])
 def test_run_retries_with_backoff_and_stops_on_the_event(tmp_path: Path, failure: str) -> None:
     source = GrowingDay(workday_events(), down=True, failure=failure)
@@ -365,21 +382,19 @@ def test_run_retries_with_backoff_and_stops_on_the_event(tmp_path: Path, failure
         settle_us=0,
         clock=lambda: 0.0,
     )
-    stop = threading.Event()
-    worker = threading.Thread(target=collector.run, args=(stop, 0.05))
-    worker.start()
-    try:
-        # 0.05, 0.1, 0.2, 0.4 ...: a handful of tries in a second, not twenty
-        threading.Event().wait(1.0)
-        assert 2 <= source.calls <= 6
-        status = json.loads((tmp_path / "c/status.json").read_text())
-        assert ("not reachable" if failure == "down" else "no 'currentwindow'") in status[
-            "last_error"
-        ]
-    finally:
-        stop.set()
-        worker.join(timeout=10)
-    assert not worker.is_alive()
+    stop = Pacer(polls=12)
+    collector.run(stop, 0.05)
+    # one try per wait; the wait doubles from the interval, 2**10 times it at most
+    assert source.calls == 12
+    assert stop.waits == [0.05 * 2**n for n in range(10)] + [51.2, 51.2]
+    status = json.loads((tmp_path / "c/status.json").read_text())
+    assert ("not reachable" if failure == "down" else "no 'currentwindow'") in status["last_error"]
+    # up again: the next poll succeeds and the wait is the interval again
+    source.down = False
+    source.now_us = parse_timestamp_us(f"{DAY}T09:00:00Z", "n")
+    stop = Pacer(polls=2)
+    collector.run(stop, 0.05)
+    assert stop.waits == [0.05, 0.05]
 
 
 def test_status_reader_ignores_a_dead_pid(tmp_path: Path) -> None:

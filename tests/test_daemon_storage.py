@@ -23,7 +23,16 @@ from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, Daemons
-from helpers import Window, by_window, in_time_order, window_stream
+from helpers import (
+    Window,
+    by_window,
+    in_time_order,
+    read_only_bind,
+    require_root,
+    require_tool,
+    unavailable,
+    window_stream,
+)
 
 from taskclf_core.synthetic import generate_windows
 
@@ -40,13 +49,12 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of ``size`` mounted at ``path`` (root only; skipped, saying why, elsewhere)."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs these as root)")
+    """A tmpfs of ``size`` mounted at ``path`` (root only: helpers.require_root)."""
+    require_root("mounting a small tmpfs")
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     mounted = _run("mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path))
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+        unavailable("a tmpfs mount", mounted.stderr.strip())
     try:
         yield path
     finally:
@@ -300,7 +308,7 @@ def test_full_disk_under_the_spool_too_is_reported_and_waited_out(
 def _chattr(flag: str, path: Path) -> None:
     result = _run("chattr", flag, str(path))
     if result.returncode != 0:
-        pytest.skip(f"chattr {flag} {path} failed: {result.stderr.strip()}")
+        unavailable(f"chattr {flag}", f"{path}: {result.stderr.strip()}")
 
 
 @pytest.mark.slow
@@ -309,8 +317,8 @@ def test_label_directory_that_refuses_new_files_is_waited_out(
 ) -> None:
     """chattr +i on the label directory: a new day's file cannot be created (EPERM, even
     for root); the daemon waits, degraded, and carries on when the attribute is removed."""
-    if os.geteuid() != 0 or shutil.which("chattr") is None:
-        pytest.skip("needs root and chattr to make a directory immutable")
+    require_root("chattr +i")
+    require_tool("chattr", "to make a directory immutable (e2fsprogs)")
     first_day, second_day = _two_days(windows, 20)
     d = daemons.new()
     with small_tmpfs(d.labels_dir, "4m"):  # tmpfs takes chattr on any host filesystem
@@ -335,8 +343,8 @@ def test_label_directory_that_refuses_new_files_is_waited_out(
 def test_a_spool_that_refuses_claims_is_waited_out(daemons: Daemons, windows: list[Window]) -> None:
     """chattr +i on new/: a claim cannot unlink there (EPERM). Nothing is half-claimed (a
     file in new/ and cur/ at once), the daemon waits degraded and claims once it can."""
-    if os.geteuid() != 0 or shutil.which("chattr") is None:
-        pytest.skip("needs root and chattr to make a directory immutable")
+    require_root("chattr +i")
+    require_tool("chattr", "to make a directory immutable (e2fsprogs)")
     d = daemons.new()
     d.start()
     new = d.spool / "new"
@@ -362,24 +370,6 @@ def test_a_spool_that_refuses_claims_is_waited_out(daemons: Daemons, windows: li
     assert len(by_window(d.records())) == 10
     assert d.files("new") == []
     assert d.files("cur") == []
-
-
-@contextmanager
-def read_only_bind(path: Path) -> Iterator[None]:
-    """``path`` seen through a read-only bind mount of itself: what is open stays writable,
-    anything opened anew there fails with EROFS (a remount would be refused: files are open)."""
-    if os.geteuid() != 0:
-        pytest.skip("a read-only bind mount needs root (CI runs these as root)")
-    bound = _run("mount", "--bind", str(path), str(path))
-    if bound.returncode != 0:
-        pytest.skip(f"cannot bind-mount here: {bound.stderr.strip()}")
-    try:
-        ro = _run("mount", "-o", "remount,bind,ro", str(path))
-        if ro.returncode != 0:
-            pytest.skip(f"cannot make a bind mount read-only here: {ro.stderr.strip()}")
-        yield
-    finally:
-        _run("umount", str(path))
 
 
 @pytest.mark.slow
@@ -463,16 +453,23 @@ def test_files_vanishing_from_cur_do_not_stop_the_daemon(
 def test_sigstop_and_sigcont_lose_and_duplicate_nothing(
     daemons: Daemons, windows: list[Window]
 ) -> None:
+    """Five times: windows arrive, the daemon is stopped while it labels them, more arrive
+    while it is stopped, it is continued and catches up. Each step waits on what it needs
+    (files piled up, new/ drained), never on the pace of a producer."""
     d = daemons.new()
     d.start()
     todo = windows[:200]
-    with d.producing(todo, rate=400.0) as producer:
-        for _ in range(5):
-            os.kill(d.pid, signal.SIGSTOP)
-            d.wait_for(lambda: len(d.files("new")) >= 5, 10, "files to pile up")
+    rounds = [todo[i : i + 40] for i in range(0, len(todo), 40)]
+    assert len(rounds) == 5
+    for n, batch in enumerate(rounds):
+        d.drop_windows(batch[:20], prefix=f"r{n}a")  # it starts on these...
+        os.kill(d.pid, signal.SIGSTOP)  # ...and is stopped, perhaps mid-batch
+        try:
+            d.drop_windows(batch[20:], prefix=f"r{n}b")
+            assert len(d.files("new")) >= 20, "files arriving while stopped must pile up"
+        finally:
             os.kill(d.pid, signal.SIGCONT)
-            d.wait_for(lambda: not d.files("new") or not producer.is_alive(), 10, "catch up")
-        producer.finish()
+        d.wait_for(lambda: not d.files("new") and not d.files("cur"), 30, "catch up")
     d.wait_labelled(todo, timeout=30)
     assert len(by_window(d.records())) == len(todo)
     d.wait_status(lambda s: s["windows"]["labelled"] == len(todo), 10, "the count in status")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +14,9 @@ from hypothesis import strategies as st
 
 from daemon.runtime.intake import ParsedFile, RefusedWindow
 from daemon.runtime.planner import plan_batch
-from taskclf_core.bundle import ModelBundle
-from taskclf_core.pipeline import Policy, Snapshot, label_windows
+from taskclf_core.bundle import ModelBundle, load_bundle
+from taskclf_core.calibration import load_calibrator_store
+from taskclf_core.pipeline import Policy, Snapshot
 from taskclf_core.schema import FeatureWindow, parse_window
 
 AT = "2026-01-10T12:00:00Z"
@@ -35,27 +38,48 @@ def parsed(*windows: FeatureWindow, refused: int = 0) -> ParsedFile:
     return ParsedFile(windows=tuple(windows), refused=bad, jsonl=True)
 
 
-def test_plan_equals_the_pipeline_on_new_windows(
-    snapshot: Snapshot, windows: list[FeatureWindow]
-) -> None:
-    files = [("a.jsonl", parsed(*windows[:25])), ("b.jsonl", parsed(*windows[25:]))]
+def test_a_plan_of_new_windows_gives_taskclfs_own_numbers(taskclf_sample: Path) -> None:
+    """taskclf's sample windows in two files, planned with its bundle and store at 0.55: each
+    record carries the probabilities, label and calibrator taskclf computed for that window
+    (expected_temperature.jsonl), in file order, with its file and the planned time."""
+    bundle = load_bundle(taskclf_sample / "bundle_v1")
+    store = load_calibrator_store(taskclf_sample / "store_temperature")
+    lines = (taskclf_sample / "windows.jsonl").read_text().splitlines()
+    sample = [parse_window(json.loads(line), bundle.schema) for line in lines]
+    expected = [
+        json.loads(line)
+        for line in (taskclf_sample / "expected_temperature.jsonl").read_text().splitlines()
+    ]
+    snapshot = Snapshot(bundle, store, Policy(reject_threshold=0.55))
     state = snapshot.policy.empty_state()
+    files = [("a.jsonl", parsed(*sample[:60])), ("b.jsonl", parsed(*sample[60:]))]
     plan = plan_batch(
         files, is_logged=lambda _k: False, snapshot=snapshot, state=state, processed_at=AT
     )
-    expected_state, expected = label_windows(
-        snapshot,
-        state,
-        windows,
-        sources=["a.jsonl"] * 25 + ["b.jsonl"] * 15,
-        processed_at=AT,
-    )
-    assert list(plan.records) == expected
-    assert plan.state == expected_state
     assert [(f.name, f.labelled, f.duplicates) for f in plan.files] == [
-        ("a.jsonl", 25, ()),
-        ("b.jsonl", 15, ()),
+        ("a.jsonl", 60, ()),
+        ("b.jsonl", 40, ()),
     ]
+    assert len(plan.records) == len(expected) == 100
+    for record, known in zip(plan.records, expected, strict=True):
+        assert (record.user_id, record.bucket_start_ts) == (
+            known["user_id"],
+            known["bucket_start_ts"],
+        )
+        assert list(record.core_probs.values()) == pytest.approx(known["core_probs"], abs=1e-6)
+        assert record.model_probs is not None
+        assert list(record.model_probs.values()) == pytest.approx(known["raw_probs"], abs=1e-6)
+        assert record.confidence == pytest.approx(known["confidence"], abs=1e-9)
+        assert record.core_label == known["core_label_name"]
+        assert record.is_rejected == known["is_rejected"]
+        assert record.calibrator == known["calibrator"].partition(":")[0]
+        assert record.processed_at == AT
+    assert [r.source for r in plan.records] == ["a.jsonl"] * 60 + ["b.jsonl"] * 40
+    # the state moved on by the planned windows: each user's buffer ends with its last one
+    last = {r.user_id: r for r in plan.records}
+    for user_id, record in last.items():
+        assert plan.state.buffer(user_id)[-1].label == record.label
+        assert len(plan.state.buffer(user_id)) == 3  # smooth_window
 
 
 def test_logged_and_repeated_windows_are_duplicates_once(

@@ -18,7 +18,6 @@ from daemon_harness import run_cli
 
 from daemon.cli import main
 from daemon.reporting.summaries import DaySummaries
-from taskclf_core.daily import build_day_reports, day_report_json, label_from_record
 from taskclf_core.labels import CORE_LABELS
 from taskclf_core.synthetic import generate_label_log
 
@@ -125,10 +124,30 @@ def test_json_for_a_dst_day_across_two_utc_files(
     assert bob["models"] == ["model-b"]
     assert bob["total_minutes"] == 10.0
     assert doc["drift"] == {}  # the day is in the past: no "now" figures
-    # the command's JSON is the pure core's, on the same records
-    labels = [label_from_record(r) for r in dst_day_log()]
-    expected = build_day_reports(labels, BERLIN, days=[date(2026, 3, 29)])
-    assert doc["reports"] == [day_report_json(r, BERLIN) for r in expected]
+    # every other field, worked out by hand from dst_day_log()
+    assert alice["flap_rate_smoothed"] == 0.025  # Write → Debug → Mixed/Unknown: 2 of 80
+    assert alice["windows"] == 80
+    assert alice["mean_confidence"] == round((75 * 0.7 + 5 * 0.4) / 80, 4)
+    assert alice["stores"] == [None]
+    assert alice["focus_blocks"] == alice["segments"][:2]  # the rejected 5 minutes are not
+    assert bob == {
+        "user_id": "bob",
+        "date": "2026-03-29",
+        "total_minutes": 10.0,
+        "core_breakdown": {"Meet": 10.0},
+        "mapped_breakdown": None,
+        "segments_count": 1,
+        "flap_rate_raw": 0.0,
+        "flap_rate_smoothed": 0.0,
+        "reject_rate": 0.0,
+        "segments": [["2026-03-29T23:00:00+02:00", "2026-03-29T23:10:00+02:00", "Meet", 10]],
+        "models": ["model-b"],
+        "windows": 10,
+        "mean_confidence": 0.7,
+        "stores": [None],
+        "focus_blocks": [],
+    }
+    assert sorted(alice) == sorted(bob)
 
 
 def test_a_range_and_one_user(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -302,18 +321,18 @@ def test_colour_only_on_a_tty_and_never_with_no_color(
     parser_args = _args("--date", "2026-03-29")
     settings = load_settings(None, {"data_dir": str(data_dir)})
     tty = FakeTty()
-    assert command.run(parser_args, settings, out=tty) == 0
+    assert command.show(parser_args, settings, out=tty) == 0
     assert "\x1b[38;2;" in tty.getvalue()
     monkeypatch.setenv("NO_COLOR", "1")
     plain = FakeTty()
-    command.run(parser_args, settings, out=plain)
+    command.show(parser_args, settings, out=plain)
     assert "\x1b[" not in plain.getvalue()
 
 
 def _args(*argv: str) -> Any:
     from daemon.cli import _parser
 
-    return _parser().parse_args(["report", *argv])
+    return _parser("report").parse_args(["report", *argv])
 
 
 def test_no_windows_today(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -326,20 +345,22 @@ def test_no_windows_today(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_default_is_today_with_drift(
     data_dir: Path, capsys: pytest.CaptureFixture[str], via_policy: bool
 ) -> None:
-    now = datetime.now(BERLIN).replace(second=0, microsecond=0)
+    """Ten minutes into the local day (the clock is the command's, handed in): today has ten
+    windows, and the half hour before midnight is yesterday's."""
+    from daemon.commands import report as command
+    from daemon.config.settings import load_settings
+
+    now = datetime(2026, 6, 17, 0, 10, tzinfo=BERLIN)
     start = now - timedelta(minutes=30)
-    if start.date() != now.date():
-        start = now.replace(hour=0, minute=0)
-    records = [rec(start + i * MINUTE, "Build") for i in range(int((now - start) / MINUTE))]
-    if not records:
-        pytest.skip("the local day has just begun")
+    records = [rec(start + i * MINUTE, "Build") for i in range(30)]
     write_log(data_dir / "labels", records)
     # the bundle in force (its directory name is the bundle id the records carry)
     home = data_dir / "taskclf"
     model = home / "models" / "model-a"
     model.mkdir(parents=True)
-    made = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    made = (now - timedelta(days=10)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     (model / "metadata.json").write_text(json.dumps({"created_at": made}))
+    flags: dict[str, str] = {"data_dir": str(data_dir)}
     if via_policy:
         policy = {
             "policy_version": "v1",
@@ -356,21 +377,24 @@ def test_default_is_today_with_drift(
         }
         policy_file = home / "models" / "inference_policy.json"
         policy_file.write_text(json.dumps(policy))
-        where = ["--policy-file", str(policy_file)]
+        flags["policy_file"] = str(policy_file)
     else:
-        where = ["--model-dir", str(model)]
-    doc = json.loads(_json(capsys, data_dir, *where))
+        flags["model_dir"] = str(model)
+    settings = load_settings(None, flags)
+    out = io.StringIO()
+    assert command.show(_args("--json"), settings, out=out, now=now) == 0
+    doc = json.loads(out.getvalue())
     assert doc["drift"]["alice"]["model"]["age_days"] == pytest.approx(10, abs=0.01)
     assert doc["drift"]["alice"]["model"]["retrain_due"] is True
-    assert doc["from"] == now.date().isoformat()
-    assert doc["reports"][0]["windows"] == len(records)
+    assert (doc["from"], doc["to"]) == ("2026-06-17", "2026-06-17")
+    assert doc["reports"][0]["windows"] == 10
     drift = doc["drift"]["alice"]
-    assert drift["current"]["windows"] == len(records)
+    assert drift["current"]["windows"] == 30  # the last 24 hours, across midnight
     assert not drift["enough_data"]
-    code, out, _ = report(capsys, "--data-dir", str(data_dir))
-    assert code == 0
-    assert "model health now" in out
-    assert "drift alice" in out
+    text = io.StringIO()
+    assert command.show(_args(), settings, out=text, now=now) == 0
+    assert "model health now" in text.getvalue()
+    assert "drift alice" in text.getvalue()
 
 
 # --- bad arguments ------------------------------------------------------------------------
