@@ -72,7 +72,7 @@ def build_schema(
     *,
     source: str = "metadata.json",
 ) -> FeatureSchema:
-    """The feature contract a bundle's metadata describes (CONTRACT section 2)."""
+    """The feature contract a bundle's metadata describes (docs/windows.md)."""
     version = metadata.get("schema_version")
     if not isinstance(version, str) or not version:
         raise BundleError(f"{source}: schema_version: expected a string like 'v1'")

@@ -125,7 +125,7 @@ def _decide(
     bundle = snapshot.bundle
     # rounded once per batch; np.round lands on the double nearest to the 6-decimal value
     rounded = np.round(probs, 6).tolist()
-    # the model's own probabilities, 6 decimals as CONTRACT section 6 says: enough to refit
+    # the model's own probabilities, 6 decimals as docs/windows.md says: enough to refit
     # a calibrator from the log (see tests/test_model_probs.py for what 6 decimals cost)
     model_rows = np.round(raw, 6).tolist()
     records: list[LabelRecord] = []

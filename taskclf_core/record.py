@@ -1,4 +1,4 @@
-"""The label record: one JSON line per window in the label log (CONTRACT section 6)."""
+"""The label record: one JSON line per window in the label log (docs/windows.md)."""
 
 from __future__ import annotations
 

@@ -231,7 +231,7 @@ def generate_label_log(
     """Label-log records for a person's working days: ~8 h a day in tasks of minutes to an hour.
 
     Local mornings from about 09:00 and afternoons to about 17:30 with a lunch gap, in ``tz``;
-    records are in time order with the fields and rounding of CONTRACT section 6, a 3-window
+    records are in time order with the fields and rounding of docs/windows.md, a 3-window
     majority as ``smoothed_label``, and about 6 % rejected windows. ``model_bundle_ids``
     label successive equal shares of the days; ``buckets`` (core label → bucket) adds
     ``mapped_label``/``mapped_probs`` as a taxonomy would.

@@ -541,7 +541,7 @@ def map_label(taxonomy: Taxonomy, smoothed_label: str) -> str:
     - ``"Mixed/Unknown"`` (the reject label) maps to ``taxonomy.reject_label``.
     - Otherwise the first bucket in file order that lists the label, or ``"Other"``.
 
-    ``min_confidence_for_mapping`` is parsed but not applied: CONTRACT section 10 defines
+    ``min_confidence_for_mapping`` is parsed but not applied: docs/windows.md defines
     ``mapped_label`` from ``smoothed_label`` alone, and taskclf's resolver never reads it.
     A label that is neither a core label (case-sensitive) nor ``"Mixed/Unknown"`` raises
     :class:`TaxonomyError`.

@@ -125,7 +125,7 @@ class DaemonProcess:
         self.spool = Path(self.settings["spool_dir"])
         self.data_dir = Path(self.settings["data_dir"])
         self.labels_dir = self.data_dir / "labels"
-        # the lock and status live with the data they guard (CONTRACT section 9)
+        # the lock and status live with the data they guard (README: one daemon per spool)
         self.status_path = self.spool / ".daemon-status.json"
         self.lock_path = self.spool / ".daemon.lock"
         self.labels_lock_path = self.labels_dir / ".daemon.lock"
@@ -151,7 +151,7 @@ class DaemonProcess:
         try:
             from daemon.config.render import toml_value
         except ImportError:
-            from daemon.configfile import toml_value  # type: ignore[no-redef]
+            from daemon.configfile import toml_value  # type: ignore[no-redef,import-untyped]
 
         body = "".join(f"{k} = {toml_value(v)}\n" for k, v in self.settings.items())
         self.config.write_text(body)

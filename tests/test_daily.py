@@ -45,7 +45,7 @@ def record(
     length: timedelta = MINUTE,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A label-log record as the daemon writes it (fields of CONTRACT section 6)."""
+    """A label-log record as the daemon writes it (fields of docs/windows.md)."""
     rejected = label == "Mixed/Unknown"
     smoothed = label if smoothed is None else smoothed
     rec: dict[str, Any] = {

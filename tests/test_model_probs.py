@@ -75,7 +75,7 @@ def test_every_record_reproduces_its_core_probs(
     assert {r["calibrator"] for r in records} == (
         {"identity"} if store is None else {"user", "global"}
     )
-    # model_probs and core_probs both carry 6 decimals (CONTRACT section 6)
+    # model_probs and core_probs both carry 6 decimals (docs/windows.md)
     assert reproduction_error(records, store) <= reproduction_tolerance(store)
     for r in records:  # and the decision is the logged one wherever it is not a near tie
         again = calibrator_of(r, store).calibrate(

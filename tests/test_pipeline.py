@@ -349,7 +349,7 @@ def test_without_taxonomy_mapped_probs_are_omitted(
 # --- the record -------------------------------------------------------------------------
 
 
-def test_record_json_has_the_contract_fields_in_order(
+def test_record_json_has_the_documented_fields_in_order(
     bundle: ModelBundle, store: CalibratorStore, taxonomy: Taxonomy, windows: list[FeatureWindow]
 ) -> None:
     policy = Policy()

@@ -1,4 +1,4 @@
-"""CalibratorStore: JSON round trips, taskclf byte layout, store id, every refusal of CONTRACT 5."""
+"""CalibratorStore: JSON round trips, taskclf layout, store id, each refusal in docs/artifacts."""
 
 from __future__ import annotations
 
@@ -304,7 +304,7 @@ def test_store_keeps_its_own_copy_of_the_users() -> None:
     assert store.user_ids == ("u-ada",)
 
 
-# --- refusals (CONTRACT 5) --------------------------------------------------------------
+# --- refusals (docs/artifacts.md) --------------------------------------------------------------
 
 
 def test_valid_files_load(tmp_path: Path) -> None:
