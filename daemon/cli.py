@@ -32,8 +32,16 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for entry in COMMANDS:
         made = sub.add_parser(entry.name, help=entry.help, description=entry.help)
-        if entry.name == command:
-            importlib.import_module(entry.module).add_arguments(made)
+        if entry.name != command:
+            continue
+        from daemon.config.flags import add_config_flag, add_setting_flags
+        from daemon.config.keys import FLAG_COMMANDS
+
+        if entry.config:
+            add_config_flag(made)
+        importlib.import_module(entry.module).add_arguments(made)
+        if entry.name in FLAG_COMMANDS:
+            add_setting_flags(made, entry.name)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 from taskclf_core.errors import TrainingError
 
-__all__ = ["Labelled", "read_labelled_jsonl"]
+__all__ = ["Labelled", "add_holdout", "add_labelled_data", "read_labelled_jsonl"]
 
 Labelled = list[tuple[str, dict[str, Any]]]
 
@@ -45,3 +46,13 @@ def read_labelled_jsonl(paths: Sequence[Path]) -> Labelled:
     if not out:
         raise TrainingError(f"{', '.join(map(str, paths))}: no labelled windows")
     return out
+
+
+def add_labelled_data(parser: argparse.ArgumentParser) -> None:
+    """``--data FILE...``: the labelled JSONL windows `train` and `calibrate` read."""
+    parser.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE")
+
+
+def add_holdout(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--holdout X``: the latest share of the windows kept out of the fit (default 0.2)."""
+    parser.add_argument("--holdout", type=float, default=0.2, help=help)

@@ -14,11 +14,14 @@ __all__ = ["COMMANDS", "Command"]
 
 
 class Command(NamedTuple):
-    """A command: what is typed, the module that runs it, its line in ``--help``."""
+    """A command: what is typed, the module that runs it, its line in ``--help``, and whether
+    it reads the configuration (then it takes ``--config FILE``, and the ``--key-name`` flag
+    of each key it reads if it is one of daemon.config.keys.FLAG_COMMANDS)."""
 
     name: str
     module: str
     help: str
+    config: bool = True
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -35,9 +38,17 @@ COMMANDS: tuple[Command, ...] = (
         "daemon.commands.doctor",
         "check the setup, one line per check with the fix; exit 1 on a problem",
     ),
-    Command("demo", "daemon.commands.demo", "the whole product end to end on generated data"),
     Command(
-        "train", "daemon.commands.train", "train a LightGBM bundle from labelled JSONL windows"
+        "demo",
+        "daemon.commands.demo",
+        "the whole product end to end on generated data",
+        config=False,
+    ),
+    Command(
+        "train",
+        "daemon.commands.train",
+        "train a LightGBM bundle from labelled JSONL windows",
+        config=False,
     ),
     Command(
         "calibrate",
@@ -71,5 +82,11 @@ COMMANDS: tuple[Command, ...] = (
         "time per label from the label log (text, JSON, a page)",
     ),
     Command("collect", "daemon.commands.collect", "ActivityWatch → feature windows into the spool"),
-    Command("service", "daemon.commands.service", "install/uninstall/show the login service"),
+    # its --config names the file the service runs with, not one it reads
+    Command(
+        "service",
+        "daemon.commands.service",
+        "install/uninstall/show the login service",
+        config=False,
+    ),
 )

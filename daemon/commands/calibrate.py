@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 from daemon.artifacts import load_store
-from daemon.config.flags import add_config_flag
+from daemon.config.flags import add_model_flag
 from daemon.fsutil import atomic_write_text, utc_now
-from daemon.labelled import read_labelled_jsonl
+from daemon.labelled import add_holdout, add_labelled_data, read_labelled_jsonl
 from daemon.publish import write_store
 from daemon.reporting.calibration import format_report
 from taskclf_core.bundle import ModelBundle, load_bundle
@@ -20,9 +20,8 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
-    parser.add_argument("--model", "--model-dir", type=Path, required=True, metavar="DIR")
-    parser.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE")
+    add_model_flag(parser, "the bundle to calibrate", required=True)
+    add_labelled_data(parser)
     parser.add_argument("--method", choices=("temperature", "isotonic"), default="temperature")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR")
     parser.add_argument(
@@ -31,12 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min-windows", type=int, default=200)
     parser.add_argument("--min-days", type=int, default=3)
     parser.add_argument("--min-labels", type=int, default=3)
-    parser.add_argument(
-        "--holdout",
-        type=float,
-        default=0.2,
-        help="latest fraction of each user's windows used to vet per-user calibrators",
-    )
+    add_holdout(parser, "latest fraction of each user's windows used to vet per-user calibrators")
     parser.add_argument(
         "--opt-out-users",
         default=None,

@@ -5,22 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from daemon.config.flags import add_config_flag
+from daemon.config.flags import add_model_flag
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
     parser.add_argument("store", type=Path, metavar="DIR")
-    parser.add_argument(
-        "--model",
-        "--model-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="also check it matches this bundle (default: the configured model)",
-    )
+    add_model_flag(parser, "also check it matches this bundle (default: the configured model)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from daemon.collector.cursor import read_cursor
 from daemon.collector.identity import Identity, load_identity, model_schema_version
 from daemon.collector.source import ExportSource, RestSource
 from daemon.collector.status import format_collector_status, read_collector_status, status_path
-from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.config.flags import setting_overrides
 from daemon.config.settings import Settings, load_settings
 from daemon.exits import FAILED as EXIT_FATAL
 from daemon.exits import OK as EXIT_OK
@@ -239,9 +239,7 @@ def _start(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
     add_collect_arguments(parser)
-    add_setting_flags(parser, "collect")
 
 
 def run(args: argparse.Namespace) -> int:

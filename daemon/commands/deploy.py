@@ -5,17 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from daemon.config.flags import add_config_flag
+from daemon.config.flags import add_model_flag
 from taskclf_core.errors import ConfigError, PolicyError
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
-    parser.add_argument(
-        "--model", "--model-dir", type=Path, required=True, metavar="DIR", help="model bundle"
-    )
+    add_model_flag(parser, "model bundle", required=True)
     parser.add_argument("--store", type=Path, default=None, metavar="DIR", help="CalibratorStore")
     parser.add_argument(
         "--no-store", action="store_true", help="no calibration (the model's probabilities)"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.config.flags import setting_overrides
 from daemon.config.layers import Problem, config_file_path
 from daemon.config.settings import Settings, load_settings_tolerant
 from taskclf_core.errors import ConfigError, TaskclfError
@@ -530,8 +530,7 @@ def diagnose(
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
-    add_setting_flags(parser, "doctor")
+    """Nothing of its own: ``--config`` (and its setting flags) come from daemon/cli.py."""
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import daemon
-from daemon.config.flags import add_config_flag
+from daemon.config.flags import add_model_flag
 from daemon.config.keys import env_name, parse_path
 from daemon.config.layers import config_file_path
 from daemon.config.render import render_config
@@ -27,15 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "installs the bundle (and --store) under the data dir keeping their ids and makes them "
         "the inference policy in force."
     )
-    add_config_flag(parser)
-    parser.add_argument(
-        "--model",
-        "--model-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="a model bundle to install and use",
-    )
+    add_model_flag(parser, "a model bundle to install and use")
     parser.add_argument(
         "--store",
         type=Path,

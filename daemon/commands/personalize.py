@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.config.flags import setting_overrides
 from daemon.paths import calibrators_dir, default_config_file, spans_file
 from daemon.personalize_record import record_last
 from taskclf_core.errors import ConfigError, TaskclfError
@@ -214,11 +214,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
     parser.add_argument(
         "--user", default=None, help="refit only this user (the others keep what they have)"
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print what would change; write nothing"
     )
-    add_setting_flags(parser, "personalize")

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.config.flags import setting_overrides
 from daemon.config.layers import warn
 from daemon.config.subsets import locate
 from daemon.exits import NOT_RUNNING, OK
@@ -17,8 +17,7 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
-    add_setting_flags(parser, "reload")
+    """Nothing of its own: ``--config`` (and its setting flags) come from daemon/cli.py."""
 
 
 def run(args: argparse.Namespace) -> int:

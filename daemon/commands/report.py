@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
-from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.config.flags import setting_overrides
 from daemon.fsutil import atomic_write_text
 from daemon.localtz import local_timezone, zone_key
 from daemon.paths import report_cache_dir
@@ -48,7 +48,6 @@ def parse_day(text: str) -> date:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
     parser.add_argument(
         "--date", type=parse_day, default=None, metavar="D", help="one local day (default: today)"
     )
@@ -75,7 +74,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="write a self-contained timeline page",
     )
-    add_setting_flags(parser, "report")
 
 
 def resolve_days(

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from daemon.config.flags import add_config_flag
-
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
+    """Nothing of its own: ``--config`` (and its setting flags) come from daemon/cli.py."""
 
 
 def run(args: argparse.Namespace) -> int:

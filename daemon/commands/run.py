@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.config.flags import setting_overrides
 from taskclf_core.errors import ConfigError
 
 __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
     parser.add_argument("--once", action="store_true", help="drain the spool backlog and exit")
-    add_setting_flags(parser, "run")
 
 
 def run(args: argparse.Namespace) -> int:

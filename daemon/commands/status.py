@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.config.flags import setting_overrides
 from daemon.config.layers import warn
 from daemon.config.subsets import locate
 from daemon.lock import lock_holder
@@ -14,9 +14,7 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_config_flag(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable status")
-    add_setting_flags(parser, "status")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         # this spool has no daemon; its label log may still be another spool's daemon's
         holder = lock_holder(where.labels_lock_path)
         if holder is not None:
-            doc["label_log_held_by"] = {"pid": holder, "label_log": str(where.labels)}
+            doc["label_log_held_by"] = {"pid": holder, "label_log": str(where.labels_path)}
     # the processes beside the daemon: the collector and the daily personalize run
     from daemon.collector.status import format_collector_status, read_collector_status
     from daemon.personalize_record import describe_last, read_last

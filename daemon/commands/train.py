@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.fsutil import utc_now
-from daemon.labelled import read_labelled_jsonl
+from daemon.labelled import add_holdout, add_labelled_data, read_labelled_jsonl
 from daemon.publish import install_bundle
 from taskclf_core.errors import PublishError, TrainingError
 from taskclf_core.training import TrainedBundle, TrainingSet, check_training_rows
@@ -17,16 +17,11 @@ __all__ = ["add_arguments", "run", "train_windows"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, nargs="+", required=True, metavar="FILE")
+    add_labelled_data(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="DIR")
     parser.add_argument("--rounds", type=int, default=100, help="boosting rounds (default 100)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--holdout",
-        type=float,
-        default=0.2,
-        help="latest fraction of windows held out for metrics.json (default 0.2)",
-    )
+    add_holdout(parser, "latest fraction of windows held out for metrics.json (default 0.2)")
 
 
 def train_windows(

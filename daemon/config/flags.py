@@ -8,7 +8,7 @@ from typing import Any
 
 from daemon.config.keys import FLAG_COMMANDS, KEYS, flags
 
-__all__ = ["add_config_flag", "add_setting_flags", "setting_overrides"]
+__all__ = ["add_config_flag", "add_model_flag", "add_setting_flags", "setting_overrides"]
 
 _DEST = "set_"
 
@@ -21,6 +21,13 @@ def add_config_flag(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help="TOML settings file (default: <user config dir>/taskclf/daemon.toml)",
+    )
+
+
+def add_model_flag(parser: argparse.ArgumentParser, help: str, *, required: bool = False) -> None:
+    """``--model DIR`` (alias ``--model-dir``): a bundle, spelt as ``run``'s model_dir flag."""
+    parser.add_argument(
+        "--model", "--model-dir", type=Path, required=required, metavar="DIR", help=help
     )
 
 
