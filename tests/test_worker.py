@@ -67,7 +67,7 @@ def test_a_stalled_batch_is_planned_again_with_the_snapshot_that_parsed_it(
     monkeypatch.setattr(labels, "warm", warm)
     worker.drain(worker.pending(), lambda: old, lambda: False)
     assert worker.stall is not None
-    assert worker.stall.plan is None
+    assert worker.stall.held.plan is None
     assert list(spool.cur.iterdir()) == [spool.cur / "a.jsonl"]
     assert worker.seconds_to_retry() == 1.0  # the first retry waits a second
     assert not worker.retry_stall(new), "retried before its time"

@@ -10,10 +10,10 @@ stops the daemon (exit 1). The worker (daemon/runtime/worker.py) does the retryi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import structlog
 
@@ -26,15 +26,15 @@ if TYPE_CHECKING:
     from daemon.runtime.planner import BatchPlan
     from taskclf_core.pipeline import Snapshot
 
-__all__ = ["Stall", "Stalls", "Storage"]
+__all__ = ["NOTHING_HELD", "Held", "Stall", "Stalls", "Storage"]
 
 log = structlog.get_logger()
 Storage = Literal["label_log", "spool"]  # where a storage fault happened
 
 
 @dataclass(frozen=True, slots=True)
-class Stall:
-    """A storage fault being waited out; nothing new is claimed meanwhile.
+class Held:
+    """What a stall holds back until the storage works again.
 
     ``batch``: files in cur/ whose records are not on disk yet (a label-log stall), retried
     with the same ``plan`` when the failed append was rolled back cleanly, planned again if
@@ -44,16 +44,26 @@ class Stall:
     the spool works again.
     """
 
+    batch: tuple[Pending, ...] = ()
+    plan: BatchPlan | None = None
+    snapshot: Snapshot | None = None
+    requeue: bool = False
+
+
+NOTHING_HELD: Final = Held()
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """A storage fault being waited out; nothing new is claimed meanwhile."""
+
     what: Storage
     error: OSError
     message: str
     path: Path
     retry_at: float  # on the stall keeper's clock
     since: str
-    batch: tuple[Pending, ...] = ()
-    plan: BatchPlan | None = None
-    snapshot: Snapshot | None = None
-    requeue: bool = False
+    held: Held = NOTHING_HELD
 
 
 class Stalls:
@@ -74,15 +84,12 @@ class Stalls:
         directory: Path,
         *,
         cur: Path,
-        batch: tuple[Pending, ...] = (),
-        plan: BatchPlan | None = None,
-        snapshot: Snapshot | None = None,
-        requeue: bool = False,
+        held: Held = NOTHING_HELD,
     ) -> str | None:
         """Wait ``exc`` out if someone can clear it: returns the message of the new stall
         (None if the stall in force keeps a batch still owed); else raise (exit 1).
 
-        Either way nothing in ``batch`` leaves cur/: its records are not on disk.
+        Either way nothing ``held`` back leaves cur/: its records are not on disk.
         """
         where = "the label log" if what == "label_log" else "the spool"
         message = (
@@ -90,10 +97,10 @@ class Stalls:
             f"{exc.strerror or exc}); {fix_for(exc)}"
         )
         if not is_retried(exc) or self.once:
-            waiting = f"; {len(batch)} file(s) stay in {cur}" if batch else ""
+            waiting = f"; {len(held.batch)} file(s) stay in {cur}" if held.batch else ""
             error = LabelLogError if what == "label_log" else OperationalError
             raise error(f"{message}{waiting}; nothing unlogged was acknowledged") from exc
-        if self.stall is not None and self.stall.batch and not batch:
+        if self.stall is not None and self.stall.held.batch and not held.batch:
             # never drop a batch we still owe the label log; its retry comes first
             log.error(f"{what}_write_failed", path=str(path), error=str(exc))
             return None
@@ -107,10 +114,9 @@ class Stalls:
             path=path,
             retry_at=self.clock() + delay,
             since=self._failing_since[1],
-            batch=batch,
-            plan=plan,
-            snapshot=snapshot,
-            requeue=requeue or (self.stall is not None and self.stall.requeue),
+            held=replace(
+                held, requeue=held.requeue or (self.stall is not None and self.stall.held.requeue)
+            ),
         )
         log.error(
             f"{what}_write_failed",
@@ -119,7 +125,7 @@ class Stalls:
             error=exc.strerror or str(exc),
             attempt=self._backoff.attempts,
             retry_in_seconds=delay,
-            files_waiting=len(batch),
+            files_waiting=len(held.batch),
             fix=fix_for(exc),
         )
         return message
@@ -164,5 +170,5 @@ class Stalls:
             .replace(tzinfo=None)
             .isoformat(timespec="seconds")
             + "Z",
-            "files_waiting": len(stall.batch),
+            "files_waiting": len(stall.held.batch),
         }

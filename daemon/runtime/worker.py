@@ -22,7 +22,7 @@ from daemon.runtime.intake import FileRefusal, ParsedFile, Pending, read_claimed
 from daemon.runtime.labellog import AppendFailed, LabelLog
 from daemon.runtime.planner import BatchPlan, plan_batch
 from daemon.runtime.spool import Claimed, Spool
-from daemon.runtime.stall import Stall, Stalls, Storage
+from daemon.runtime.stall import NOTHING_HELD, Held, Stall, Stalls, Storage
 from daemon.runtime.status import Counters
 from taskclf_core.pipeline import Snapshot
 from taskclf_core.record import LabelRecord
@@ -158,7 +158,7 @@ class Worker:
             )
         except OSError as exc:  # a day of the label log could not be read
             path = Path(exc.filename) if exc.filename else self.labels.directory
-            self._failed("label_log", exc, path, batch=batch, snapshot=snapshot)
+            self._failed("label_log", exc, path, Held(batch, snapshot=snapshot))
             return
         self._commit(batch, plan, snapshot)
 
@@ -169,14 +169,9 @@ class Worker:
             if not exc.clean:
                 # a day file could not be cut back: it is re-read (and merged) before a new plan
                 self.labels.unwarm({r.day for r in plan.records})
-            self._failed(
-                "label_log",
-                exc.cause,
-                exc.path,
-                batch=batch,
-                plan=plan if exc.clean else None,
-                snapshot=snapshot,
-            )
+            # the very same plan again only if the failed append left no trace
+            held = Held(batch, plan if exc.clean else None, snapshot)
+            self._failed("label_log", exc.cause, exc.path, held)
             return
         self.state = plan.state
         self._acknowledge(batch, plan)
@@ -234,7 +229,7 @@ class Worker:
             }
         self.changed = True
         if failed is not None:
-            self._failed("spool", *failed, requeue=True)
+            self._failed("spool", *failed, Held(requeue=True))
 
     def _count_missing(self, name: str, parsed: ParsedFile, now: float) -> None:
         """Missing model features: counted for status, and one warning for a file missing most."""
@@ -279,7 +274,7 @@ class Worker:
             claimed, partial(self.spool.reject, claimed, refusal.error, refusal.detail)
         )
         if error is not None:
-            self._failed("spool", error, claimed.path, requeue=True)
+            self._failed("spool", error, claimed.path, Held(requeue=True))
             return
         self.counters.refused += 1
         self.counters.files_rejected += 1
@@ -315,30 +310,10 @@ class Worker:
 
     # --- storage faults ---------------------------------------------------------------
 
-    def _failed(
-        self,
-        what: Storage,
-        exc: OSError,
-        path: Path,
-        *,
-        batch: tuple[Pending, ...] = (),
-        plan: BatchPlan | None = None,
-        snapshot: Snapshot | None = None,
-        requeue: bool = False,
-    ) -> None:
+    def _failed(self, what: Storage, exc: OSError, path: Path, held: Held = NOTHING_HELD) -> None:
         """Wait ``exc`` out (degraded, backing off) if someone can clear it; else stop (exit 1)."""
         directory = self.labels.directory if what == "label_log" else self.spool.root
-        message = self.stalls.fail(
-            what,
-            exc,
-            path,
-            directory,
-            cur=self.spool.cur,
-            batch=batch,
-            plan=plan,
-            snapshot=snapshot,
-            requeue=requeue,
-        )
+        message = self.stalls.fail(what, exc, path, directory, cur=self.spool.cur, held=held)
         if message is not None:
             self.counters.last_error = {"message": message, "at": utc_now()}
             self.changed = True
@@ -354,16 +329,17 @@ class Worker:
         if stall.what == "label_log":
             # the snapshot that parsed the windows, not one swapped in since: its schema and
             # encoders made their features
-            held = stall.snapshot if stall.snapshot is not None else snapshot
-            if stall.plan is not None:
-                self._commit(stall.batch, stall.plan, held)  # the very same records
+            held = stall.held
+            parsed_with = held.snapshot if held.snapshot is not None else snapshot
+            if held.plan is not None:
+                self._commit(held.batch, held.plan, parsed_with)  # the very same records
             else:
-                self.process(stall.batch, held)
-        if stall.requeue and self.stall is None:
+                self.process(held.batch, parsed_with)
+        if stall.held.requeue and self.stall is None:
             try:
                 requeued = list(self.spool.requeue())
             except OSError as exc:
-                self._failed("spool", exc, self.spool.cur, requeue=True)
+                self._failed("spool", exc, self.spool.cur, Held(requeue=True))
             else:
                 if requeued:
                     log.info("spool_requeued", files=len(requeued))
