@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
@@ -10,6 +11,7 @@ __all__ = [
     "APP_NAME",
     "LOCK_FILE",
     "STATUS_FILE",
+    "Configured",
     "calibrators_dir",
     "collector_cursor_file",
     "collector_dir",
@@ -142,6 +144,55 @@ def lock_file(directory: Path) -> Path:
 def status_file(spool: Path) -> Path:
     """The running daemon's status, beside its spool lock."""
     return spool / STATUS_FILE
+
+
+class Configured:
+    """The paths a configuration's ``data_dir``, ``spool_dir`` and ``model_dir`` make: the
+    spool, the model, the label log, the locks and the status file. Mixed into the settings
+    and the cheap readers of `status`, `reload` and `report`, so that they find the same files
+    by the one rule."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+
+        @property
+        def data_dir(self) -> Path: ...
+
+        @property
+        def spool_dir(self) -> Path | None: ...
+
+        @property
+        def model_dir(self) -> Path | None: ...
+
+    @property
+    def spool_path(self) -> Path:
+        return spool_dir(self.data_dir, self.spool_dir)
+
+    @property
+    def model_path(self) -> Path:
+        return model_dir(self.data_dir, self.model_dir)
+
+    @property
+    def labels_path(self) -> Path:
+        return labels_dir(self.data_dir)
+
+    @property
+    def status_path(self) -> Path:
+        return status_file(self.spool_path)
+
+    @property
+    def lock_path(self) -> Path:
+        """The spool's lock: the one `status` and `reload` look at."""
+        return lock_file(self.spool_path)
+
+    @property
+    def labels_lock_path(self) -> Path:
+        return lock_file(self.labels_path)
+
+    @property
+    def lock_paths(self) -> tuple[Path, Path]:
+        """The spool's lock, then the label log's: a daemon holds both."""
+        return self.lock_path, self.labels_lock_path
 
 
 def ensure_private_dir(path: Path) -> bool:

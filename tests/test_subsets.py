@@ -36,8 +36,8 @@ def test_agrees_with_settings_for_every_mix_of_sources(
         settings = load_settings(config, flags)
         where, problems = locate(config, flags)
         assert problems == []
-        assert where.spool == settings.spool_path, chosen
-        assert where.labels == settings.labels_path, chosen
+        assert where.spool_path == settings.spool_path, chosen
+        assert where.labels_path == settings.labels_path, chosen
         assert where.status_path == settings.status_path == settings.spool_path / STATUS_FILE
         assert (where.lock_path, where.labels_lock_path) == settings.lock_paths
         assert where.labels_lock_path == settings.labels_path / LOCK_FILE
@@ -47,8 +47,8 @@ def test_defaults_come_from_the_user_data_dir(isolated_home: Path) -> None:
     where, problems = locate(None)
     assert problems == []
     assert where.config_file == isolated_home / ".config" / "taskclf" / "daemon.toml"
-    assert where.spool == isolated_home / ".local/share" / "taskclf" / "spool"
-    assert where.labels == load_settings().labels_path
+    assert where.spool_path == isolated_home / ".local/share" / "taskclf" / "spool"
+    assert where.labels_path == load_settings().labels_path
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_a_bad_value_is_reported_and_dropped_as_the_tolerant_loader_does(
     config.write_text(f'data_dir = "{tmp_path / "data"}"\n{body}')
     where, problems = locate(config)
     settings, tolerant = load_settings_tolerant(config)
-    assert where.spool == settings.spool_path == tmp_path / "data" / "spool"
+    assert where.spool_path == settings.spool_path == tmp_path / "data" / "spool"
     assert len(problems) == 1
     assert named in problems[0].message
     assert [p.message for p in problems] == [p.message for p in tolerant]

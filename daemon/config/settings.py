@@ -17,16 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from daemon.config.keys import ENV_PREFIX, KEYS, POLICY_BINDS, Key, parse_path
 from daemon.config.layers import Layers, Origin, Problem, read_layers
-from daemon.paths import (
-    collector_dir,
-    labels_dir,
-    lock_file,
-    model_dir,
-    spool_dir,
-    status_file,
-    title_salt_file,
-    user_id_file,
-)
+from daemon.paths import Configured, collector_dir, title_salt_file, user_id_file
 from taskclf_core.errors import ConfigError
 from taskclf_core.ids import is_safe_user_id
 
@@ -47,7 +38,7 @@ def _field(name: str) -> Any:
     return Field(key.default, **kwargs)
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, Configured):
     """Every key of :data:`daemon.config.keys.KEYS`, typed and checked (docs/configuration.md).
 
     The fields are the table's keys in its order, each typed as its kind says (an import-time
@@ -151,36 +142,6 @@ class Settings(BaseSettings):
     def collector_dir(self) -> Path:
         """The collector's cursor, status file and lock."""
         return collector_dir(self.data_dir)
-
-    @property
-    def spool_path(self) -> Path:
-        return spool_dir(self.data_dir, self.spool_dir)
-
-    @property
-    def model_path(self) -> Path:
-        return model_dir(self.data_dir, self.model_dir)
-
-    @property
-    def labels_path(self) -> Path:
-        return labels_dir(self.data_dir)
-
-    @property
-    def status_path(self) -> Path:
-        return status_file(self.spool_path)
-
-    @property
-    def lock_path(self) -> Path:
-        """The spool's lock: the one `status` and `reload` look at."""
-        return lock_file(self.spool_path)
-
-    @property
-    def labels_lock_path(self) -> Path:
-        return lock_file(self.labels_path)
-
-    @property
-    def lock_paths(self) -> tuple[Path, Path]:
-        """The spool's lock, then the label log's: a daemon holds both."""
-        return self.lock_path, self.labels_lock_path
 
     @classmethod
     def settings_customise_sources(

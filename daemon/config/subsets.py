@@ -22,7 +22,7 @@ from typing import Any, Final, NamedTuple
 
 from daemon.config.keys import KEYS, POLICY_BINDS, default_number, parse_path
 from daemon.config.layers import Problem, read_layers
-from daemon.paths import default_data_dir, labels_dir, lock_file, model_dir, spool_dir, status_file
+from daemon.paths import Configured, default_data_dir
 
 __all__ = ["REPORT_KEYS", "Location", "ReportSettings", "locate", "report_settings"]
 
@@ -30,25 +30,18 @@ REPORT_KEYS: Final = tuple(k for k, key in KEYS.items() if "report" in key.reade
 _DECIMAL: Final = re.compile(r"\d+(\.\d+)?")
 
 
-class Location(NamedTuple):
-    """Where one configuration's daemon keeps its locks and status."""
-
+class _LocationFields(NamedTuple):
     config_file: Path
-    spool: Path
-    labels: Path
     data_dir: Path
+    spool_dir: Path | None
+    model_dir: Path | None = None  # not read here
 
-    @property
-    def lock_path(self) -> Path:
-        return lock_file(self.spool)
 
-    @property
-    def labels_lock_path(self) -> Path:
-        return lock_file(self.labels)
+class Location(_LocationFields, Configured):
+    """Where one configuration's daemon keeps its locks and status (a NamedTuple: no
+    dataclasses import on the way to an answer)."""
 
-    @property
-    def status_path(self) -> Path:
-        return status_file(self.spool)
+    __slots__ = ()
 
 
 def locate(
@@ -70,26 +63,22 @@ def locate(
             return None
 
     data = path("data_dir") or default_data_dir()
-    where = Location(layers.config_file, spool_dir(data, path("spool_dir")), labels_dir(data), data)
-    return where, problems
+    return Location(layers.config_file, data, path("spool_dir")), problems
 
 
-class ReportSettings(NamedTuple):
-    """The settings `report` uses, with the same names and meanings as on ``Settings``."""
-
+class _ReportFields(NamedTuple):
     data_dir: Path
     policy_file: Path | None
     model_dir: Path | None
     taxonomy: Path | None
     idle_gap_seconds: float
+    spool_dir: Path | None = None  # not read here
 
-    @property
-    def labels_path(self) -> Path:
-        return labels_dir(self.data_dir)
 
-    @property
-    def model_path(self) -> Path:
-        return model_dir(self.data_dir, self.model_dir)
+class ReportSettings(_ReportFields, Configured):
+    """The settings `report` uses, with the same names and meanings as on ``Settings``."""
+
+    __slots__ = ()
 
 
 def _seconds(value: object, key: str) -> float | None:
