@@ -7,11 +7,18 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> CompletedProcess[str]:
+    return subprocess.run(
+        argv, capture_output=True, text=True, env=env, cwd=cwd, timeout=120, check=False
+    )
 
 
 def _bare_path(tmp_path: Path) -> str:
@@ -30,14 +37,7 @@ def test_check_parts_fails_in_ci_when_a_part_is_missing(tmp_path: Path, ci: bool
     env = {"PATH": _bare_path(tmp_path), "AW_SERVER_BIN": str(tmp_path / "no-aw-server")}
     if ci:
         env["CI"] = "true"
-    proc = subprocess.run(
-        ["bash", str(ROOT / ".ci" / "check-parts")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=30,
-        check=False,
-    )
+    proc = _run(["bash", str(ROOT / ".ci" / "check-parts")], env)
     for part in ("systemd-analyze", "chromium", "chromedriver", "faketime", "aw-server"):
         assert f"missing: {part}" in proc.stderr, proc.stderr
     assert proc.returncode == (1 if ci else 0), proc.stderr
@@ -51,14 +51,8 @@ def test_check_parts_passes_where_every_part_is(tmp_path: Path) -> None:
     aw = tmp_path / "aw-server"
     aw.write_text("#!/bin/sh\n")
     aw.chmod(0o755)
-    proc = subprocess.run(
-        ["bash", str(ROOT / ".ci" / "check-parts")],
-        capture_output=True,
-        text=True,
-        env={"PATH": str(bin_dir), "AW_SERVER_BIN": str(aw), "CI": "true"},
-        timeout=30,
-        check=False,
-    )
+    env = {"PATH": str(bin_dir), "AW_SERVER_BIN": str(aw), "CI": "true"}
+    proc = _run(["bash", str(ROOT / ".ci" / "check-parts")], env)
     if os.geteuid() != 0:
         assert "missing: root" in proc.stderr
     else:
@@ -80,15 +74,8 @@ def test_a_missing_part_fails_a_test_in_ci_and_skips_it_elsewhere(tmp_path: Path
     env["PYTHONPATH"] = str(TESTS)
     if ci:
         env["CI"] = "true"
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfs", str(test)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfs", str(test)]
+    proc = _run(argv, env, cwd=tmp_path)
     if ci:
         assert proc.returncode == 1, proc.stdout
         assert "2 failed" in proc.stdout, proc.stdout

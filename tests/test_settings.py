@@ -8,6 +8,7 @@ import pytest
 from daemon_harness import run_cli
 
 from daemon.config.keys import KEYS, suggest_key
+from daemon.config.layers import Origin, read_layers
 from daemon.config.settings import Settings, load_settings, load_settings_tolerant
 from taskclf_core.errors import ConfigError
 
@@ -206,11 +207,24 @@ def test_each_layer_overrides_only_the_keys_it_sets(
     config = _config(tmp_path, 'spool_dir = "/file/spool"\ndata_dir = "/file/data"\n')
     monkeypatch.setenv("TASKCLF_DATA_DIR", "/env/data")
     monkeypatch.setenv("TASKCLF_LOG_LEVEL", "debug")
-    settings = load_settings(config, {"log_level": "warning"})
+    settings = load_settings(config, {"log_level": "warning", "taxonomy": None})
     assert settings.spool_path == Path("/file/spool")
     assert settings.data_dir == Path("/env/data")
     assert settings.log_level == "warning"
     assert settings.reject_threshold == Settings.model_fields["reject_threshold"].default
+    # the one read returns each value with where it was set, and where to fix it
+    layers = read_layers(config, {"log_level": "warning", "taxonomy": None})
+    assert layers.values == {
+        "spool_dir": ("/file/spool", Origin("file", str(config))),
+        "data_dir": ("/env/data", Origin("env", "TASKCLF_DATA_DIR")),
+        "log_level": ("warning", Origin("flag", "--log-level")),
+    }
+    assert layers.problems == []
+    assert [v.origin.fix() for v in layers.values.values()] == [
+        f"edit {config}",
+        "change or unset TASKCLF_DATA_DIR in the environment",
+        "change --log-level on the command line",
+    ]
 
 
 def test_the_default_config_file_is_read_when_none_is_given(tmp_path: Path) -> None:
@@ -347,30 +361,6 @@ def test_tolerant_loading_with_a_config_path_naming_an_unset_variable(
     ]
     with pytest.raises(ConfigError, match=r"\$NO_SUCH_VAR_XYZ is not set"):
         load_settings(config)
-
-
-# --- the one read: each value with where it was set ------------------------------------------
-
-
-def test_the_read_returns_each_value_with_its_origin(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from daemon.config.layers import Origin, read_layers
-
-    config = _config(tmp_path, 'spool_dir = "/file/spool"\ndata_dir = "/file/data"\n')
-    monkeypatch.setenv("TASKCLF_DATA_DIR", "/env/data")
-    layers = read_layers(config, {"model_dir": "/flag/model", "taxonomy": None})
-    assert layers.values == {
-        "spool_dir": ("/file/spool", Origin("file", str(config))),
-        "data_dir": ("/env/data", Origin("env", "TASKCLF_DATA_DIR")),
-        "model_dir": ("/flag/model", Origin("flag", "--model")),
-    }
-    assert layers.problems == []
-    assert [o.fix() for o in (v.origin for v in layers.values.values())] == [
-        f"edit {config}",
-        "change or unset TASKCLF_DATA_DIR in the environment",
-        "change --model on the command line",
-    ]
 
 
 @pytest.mark.parametrize("value", ["", "   "])
