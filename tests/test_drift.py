@@ -264,7 +264,8 @@ def test_human_lines_name_the_alert() -> None:
 
 
 def test_status_shows_drift_lines_without_degrading() -> None:
-    from daemon.runtime.status import EXIT_HEALTHY, evaluate, format_status
+    from daemon.exits import HEALTHY
+    from daemon.runtime.status import evaluate, format_status
 
     tracker = DriftTracker()
     tracker.observe_many(eight_days(reject_rate=0.3), NOW)
@@ -274,7 +275,7 @@ def test_status_shows_drift_lines_without_degrading() -> None:
         "drift": tracker.status(NOW),
     }
     code, judged = evaluate(doc, 1234, now=NOW.timestamp())
-    assert code == EXIT_HEALTHY  # drift warns about the model; the daemon itself is fine
+    assert code == HEALTHY  # drift warns about the model; the daemon itself is fine
     text = format_status(judged, code)
     assert "  drift alice" in text
     assert "CRITICAL reject rate" in text

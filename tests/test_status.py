@@ -9,14 +9,8 @@ from unittest.mock import ANY
 
 import pytest
 
-from daemon.runtime.status import (
-    EXIT_DEGRADED,
-    EXIT_HEALTHY,
-    EXIT_NOT_RUNNING,
-    evaluate,
-    format_status,
-    utc_now,
-)
+from daemon.exits import DEGRADED, HEALTHY, NOT_RUNNING
+from daemon.runtime.status import evaluate, format_status, utc_now
 
 
 def _doc(**extra: Any) -> dict[str, Any]:
@@ -98,7 +92,7 @@ def test_healthy_when_the_lock_is_held_and_the_heartbeat_is_fresh() -> None:
     before = dict(status)
     code, doc = evaluate(status, 42, now=BEAT_EPOCH + 1)
     assert (code, doc["running"], doc["healthy"], doc["problems"]) == (
-        EXIT_HEALTHY,
+        HEALTHY,
         True,
         True,
         [],
@@ -109,13 +103,13 @@ def test_healthy_when_the_lock_is_held_and_the_heartbeat_is_fresh() -> None:
 @pytest.mark.parametrize("status", [None, {}, _running()])
 def test_not_running_when_no_process_holds_the_lock(status: dict[str, Any] | None) -> None:
     code, doc = evaluate(status, None, now=BEAT_EPOCH)
-    assert code == EXIT_NOT_RUNNING
+    assert code == NOT_RUNNING
     assert (doc["running"], doc["healthy"], doc["problems"]) == (False, False, [])
 
 
 def test_stopped_on_a_fatal_error_is_degraded_not_just_not_running() -> None:
     code, doc = evaluate(_running(fatal_error="label log: EIO"), None, now=BEAT_EPOCH)
-    assert code == EXIT_DEGRADED
+    assert code == DEGRADED
     assert doc["running"] is False
     assert doc["problems"] == ["stopped on a fatal error: label log: EIO"]
 
@@ -129,7 +123,7 @@ def test_the_lock_holder_is_the_pid_unless_it_is_unknown() -> None:
 @pytest.mark.parametrize("status", [None, {"pid": 42}, _running(heartbeat_at="yesterday")])
 def test_no_readable_heartbeat_yet_is_degraded(status: dict[str, Any] | None) -> None:
     code, doc = evaluate(status, 42, now=BEAT_EPOCH)
-    assert code == EXIT_DEGRADED
+    assert code == DEGRADED
     assert doc["problems"] == ["no heartbeat yet (starting up?)"]
     assert doc["pid"] == 42
 
@@ -142,9 +136,9 @@ def test_the_heartbeat_is_stale_past_three_intervals_and_two_seconds(
     interval: float | None, limit: float
 ) -> None:
     status = _running(heartbeat_interval_seconds=interval)
-    assert evaluate(status, 42, now=BEAT_EPOCH + limit) == (EXIT_HEALTHY, ANY)
+    assert evaluate(status, 42, now=BEAT_EPOCH + limit) == (HEALTHY, ANY)
     code, doc = evaluate(status, 42, now=BEAT_EPOCH + limit + 0.01)
-    assert code == EXIT_DEGRADED
+    assert code == DEGRADED
     assert doc["problems"] == [f"heartbeat is stale ({limit + 0.01:.0f} s old)"]
     assert doc["healthy"] is False
 
@@ -163,15 +157,15 @@ def test_the_heartbeat_is_stale_past_three_intervals_and_two_seconds(
 )
 def test_a_refused_reload_names_what_was_refused(extra: dict[str, Any], problem: str) -> None:
     code, doc = evaluate(_running(**extra), 42, now=BEAT_EPOCH)
-    assert (code, doc["problems"]) == (EXIT_DEGRADED, [problem])
+    assert (code, doc["problems"]) == (DEGRADED, [problem])
 
 
 def test_a_store_that_keeps_changing_is_a_problem_after_a_minute() -> None:
     for store, what in (({"path": "/s"}, "/s"), ({}, "the model")):
         status = _running(store={**store, "settling_since": "2026-01-05T09:59:00Z"})
-        assert evaluate(status, 42, now=BEAT_EPOCH)[0] == EXIT_HEALTHY
+        assert evaluate(status, 42, now=BEAT_EPOCH)[0] == HEALTHY
         code, doc = evaluate(status, 42, now=BEAT_EPOCH + 1)
-        assert code == EXIT_DEGRADED
+        assert code == DEGRADED
         assert doc["problems"] == [
             f"{what} has kept changing while being read for 61 s; "
             "what is in force stays until a read sees it settled"
@@ -186,7 +180,7 @@ def test_a_storage_fault_being_waited_out_is_degraded() -> None:
         "next_retry_at": "2026-01-05T10:00:04Z",
     }
     code, doc = evaluate(_running(storage_error=storage), 42, now=BEAT_EPOCH)
-    assert code == EXIT_DEGRADED
+    assert code == DEGRADED
     assert doc["problems"] == [
         "label log: ENOSPC; waiting since 2026-01-05T09:59:00Z, 0 file(s) held in cur/, "
         "retry 3 at 2026-01-05T10:00:04Z"
@@ -203,7 +197,7 @@ def test_every_problem_is_listed_in_one_order() -> None:
         fatal_error="F",
     )
     code, doc = evaluate(status, 42, now=BEAT_EPOCH + 100)
-    assert code == EXIT_DEGRADED
+    assert code == DEGRADED
     assert [p.split(" ", 1)[0] for p in doc["problems"]] == [
         "heartbeat",
         "calibrator",

@@ -21,8 +21,7 @@ from daemon.collector.source import ExportSource, RestSource
 from daemon.collector.status import format_collector_status, read_collector_status, status_path
 from daemon.config.flags import setting_overrides
 from daemon.config.settings import Settings, load_settings
-from daemon.exits import FAILED as EXIT_FATAL
-from daemon.exits import OK as EXIT_OK
+from daemon.exits import FAILED, OK
 from daemon.paths import collector_cursor_file
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
@@ -92,7 +91,7 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
     """The whole command; returns the exit status (0, 1 ActivityWatch unreachable, 2 config)."""
     if args.status:
         print(format_collector_status(read_collector_status(settings.data_dir)))
-        return EXIT_OK
+        return OK
     from daemon.logs import configure_logging
 
     configure_logging(settings.log_level)
@@ -112,7 +111,7 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
             return _collect(args, settings, identity, spec, cursor_path, once)
     except CollectorLock as exc:  # raised only on entry: another collector holds the lock
         print(f"taskclf-daemon: {exc}", file=sys.stderr)
-        return EXIT_FATAL
+        return FAILED
 
 
 def _collect(
@@ -180,14 +179,14 @@ def _collect(
             except UnreachableError as exc:
                 collector.record_error(str(exc))
                 print(f"taskclf-daemon: {exc}", file=sys.stderr)
-                return EXIT_FATAL
+                return FAILED
             _log.info("collector_finished", windows=written, cursor=format_us(collector.position))
-            return EXIT_OK
+            return OK
         stop = threading.Event()
         with _stop_on_signals(stop):
             collector.run(stop, settings.collect_interval_seconds)
         _log.info("collector_stopped", windows=collector.windows_emitted)
-        return EXIT_OK
+        return OK
     finally:
         collector.stopped()
 

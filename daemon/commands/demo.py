@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from daemon.artifacts import load_store
+from daemon.exits import FAILED, OK
 from daemon.fsutil import utc_now
 from daemon.paths import labels_dir, status_file
 from daemon.publish import install_bundle, write_store
@@ -558,10 +559,10 @@ def run_demo(directory: Path | None = None, *, quick: bool = False) -> int:
         _say(f"demo FAILED: {type(exc).__name__}: {exc}")
         _say(f"daemon log ({layout.log}), last lines:\n{_log_tail(layout)}")
         _say(f"the work directory is kept for inspection: {layout.root}")
-        return 1
+        return FAILED
     if not keep:
         shutil.rmtree(layout.root, ignore_errors=True)
-    return 0
+    return OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

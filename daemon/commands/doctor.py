@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from daemon.config.flags import setting_overrides
 from daemon.config.layers import Problem, config_file_path
 from daemon.config.settings import Settings, load_settings_tolerant
+from daemon.exits import FAILED, HEALTHY, OK
 from taskclf_core.errors import ConfigError, TaskclfError
 
 if TYPE_CHECKING:
@@ -299,7 +300,6 @@ def _spool_check(settings: Settings) -> Check:
 
 def check_daemon(settings: Settings) -> Check:
     """Is a daemon running on this configuration, and healthy (its lock and status file)?"""
-    from daemon.exits import HEALTHY
     from daemon.lock import running_pid
     from daemon.runtime.status import evaluate, read_status
 
@@ -540,8 +540,8 @@ def run(args: argparse.Namespace) -> int:
     failed = [c for c in checks if c.state == "FAIL"]
     if failed:
         print(f"{len(failed)} problem(s); fix them, then run taskclf-daemon doctor again")
-        return 1
+        return FAILED
     print(
         "all fine" + (" (see the warnings above)" if any(c.state == "warn" for c in checks) else "")
     )
-    return 0
+    return OK

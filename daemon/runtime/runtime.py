@@ -12,6 +12,7 @@ import structlog
 
 from daemon.artifacts import InForce, load_in_force
 from daemon.config.settings import Settings
+from daemon.exits import FAILED, OK
 from daemon.fsutil import utc_now
 from daemon.inforce import sources_of
 from daemon.lock import DataLocks
@@ -146,9 +147,9 @@ class Daemon:
                 self.counters.last_error = {"message": str(exc), "at": utc_now()}
                 log.error("fatal_error", error=str(exc))
                 self._shutdown(fatal=str(exc))
-                return 1
+                return FAILED
             self._shutdown(fatal=None)
-            return 0
+            return OK
 
     def _prepare_storage(self, decisions: Policy) -> None:
         """The spool's layout, the label log's recent days (smoothing), cur/ re-queued."""

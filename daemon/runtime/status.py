@@ -14,12 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+from daemon.exits import DEGRADED, HEALTHY, NOT_RUNNING
 from daemon.fsutil import utc_now
 
 __all__ = [
-    "EXIT_DEGRADED",
-    "EXIT_HEALTHY",
-    "EXIT_NOT_RUNNING",
     "Counters",
     "LastWindow",
     "LatencyWindow",
@@ -34,7 +32,6 @@ __all__ = [
     "write_status",
 ]
 
-EXIT_HEALTHY, EXIT_DEGRADED, EXIT_NOT_RUNNING = 0, 1, 3
 _SETTLE_GRACE = 60.0  # a store rewritten for longer than this without one clean read is news
 
 
@@ -279,7 +276,7 @@ def evaluate(
         if fatal:
             problems.append(f"stopped on a fatal error: {fatal}")
         doc["problems"] = problems
-        return (EXIT_DEGRADED if fatal else EXIT_NOT_RUNNING), doc
+        return (DEGRADED if fatal else NOT_RUNNING), doc
     doc["running"] = True
     doc["pid"] = lock_pid if lock_pid > 0 else doc.get("pid")
     interval = float(doc.get("heartbeat_interval_seconds") or 5.0)
@@ -308,7 +305,7 @@ def evaluate(
         problems.append(f"fatal error: {doc['fatal_error']}")
     doc["healthy"] = not problems
     doc["problems"] = problems
-    return (EXIT_HEALTHY if not problems else EXIT_DEGRADED), doc
+    return (HEALTHY if not problems else DEGRADED), doc
 
 
 def _refused_what(doc: Mapping[str, Any]) -> str:
@@ -394,7 +391,7 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
             )
         lines += [f"  problem        {p}" for p in doc.get("problems", [])]
         return "\n".join(lines)
-    state = "healthy" if code == EXIT_HEALTHY else "DEGRADED"
+    state = "healthy" if code == HEALTHY else "DEGRADED"
     model = doc.get("model") or {}
     store = doc.get("store") or {}
     windows = doc.get("windows") or {}
