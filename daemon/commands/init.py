@@ -9,8 +9,8 @@ from pathlib import Path
 
 import daemon
 from daemon.config.flags import add_model_flag
-from daemon.config.keys import env_name, parse_path
-from daemon.config.layers import config_file_path
+from daemon.config.keys import parse_path
+from daemon.config.layers import config_file_path, read_layers, warn
 from daemon.config.render import render_config
 from daemon.fsutil import atomic_write_text
 from daemon.install import install_model, next_steps_without_model
@@ -45,15 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
-    """``--data-dir``, else ``TASKCLF_DATA_DIR``, else the default (made absolute)."""
-    flag, variable = args.data_dir, os.environ.get(env_name("data_dir"))
-    raw, where = (flag, "--data-dir") if flag is not None else (variable, env_name("data_dir"))
-    if raw is None:
+    """``--data-dir``, else ``TASKCLF_DATA_DIR``, else the default (made absolute): the one
+    read, without the file (which init is about to write)."""
+    layers = read_layers(args.config, {"data_dir": args.data_dir}, read_file=False)
+    warn(layers.problems)
+    value = layers.values.get("data_dir")
+    if value is None:
         return default_data_dir()
     try:
-        return parse_path(raw).absolute()
+        return parse_path(value.raw).absolute()
     except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+        raise ConfigError(f"{value.origin.at('data_dir')}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

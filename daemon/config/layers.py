@@ -138,10 +138,12 @@ def read_layers(
     flag_values: Mapping[str, object] | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    read_file: bool = True,
 ) -> Layers:
     """Read the file (``--config`` or the default), ``TASKCLF_*`` and ``flag_values``
     (key → value; None means not given). Never raises: what cannot be read is a problem
-    (and that layer is empty), and so is every unknown key and variable."""
+    (and that layer is empty), and so is every unknown key and variable. ``read_file=False``
+    skips the file (`init`, which writes it)."""
     env = os.environ if environ is None else environ
     problems: list[Problem] = []
     values: dict[str, Value] = {}
@@ -152,7 +154,7 @@ def read_layers(
         problems.append(Problem(str(exc), Origin("flag", "--config")))
         path, table = default_config_file(), {}
     else:
-        table, why = _read_file(path, explicit=config_file is not None)
+        table, why = _read_file(path, explicit=config_file is not None) if read_file else ({}, None)
         if why is not None:
             missing = config_file is not None and not path.is_file()
             origin = Origin("flag", "--config") if missing else Origin("file", str(path))
