@@ -1,4 +1,4 @@
-"""`taskclf-daemon`: parse, dispatch to the command's module, exit (the only ``sys.exit``)."""
+"""`taskclf-daemon`: parse, run the typed command's module, map what it raises to an exit status."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from daemon.commands import COMMANDS
 from daemon.exits import FAILED, INTERRUPTED, OK, exit_code_for
@@ -14,23 +15,34 @@ from taskclf_core.errors import TaskclfError
 
 __all__ = ["main"]
 
+_ENTRIES = {c.name: c for c in COMMANDS}
 _MODULES = {c.name: c.module for c in COMMANDS}
 
 
-def _parser(command: str | None = None) -> argparse.ArgumentParser:
-    """Every command is listed (``--help``, a misspelt command); only ``command``'s module is
-    imported to add its arguments (a module's imports are its command's start-up cost)."""
-    import daemon
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked for: the package metadata costs ~20 ms of
+    imports that `status` and `report` must not pay."""
 
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any) -> None:
+        import daemon
+
+        parser.exit(message=f"taskclf-daemon {daemon.package_version()}\n")
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``command`` alone, its module imported to add its arguments (a module's
+    imports, and each subparser argparse builds, are start-up that `status` would pay); every
+    command, none of them imported, when ``command`` is none of them (``--help``, a typo)."""
     parser = argparse.ArgumentParser(
         prog="taskclf-daemon",
         description="Local, private, always-on task-type classification of feature windows.",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"taskclf-daemon {daemon.package_version()}"
-    )
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for entry in COMMANDS:
+    for entry in COMMANDS if command not in _MODULES else [_ENTRIES[command]]:
         made = sub.add_parser(entry.name, help=entry.help, description=entry.help)
         if entry.name != command:
             continue
