@@ -18,6 +18,7 @@ import structlog
 from daemon.collector.cursor import Cursor, read_cursor, write_cursor
 from daemon.collector.emit import write_windows
 from daemon.collector.status import write_status
+from daemon.collector.transport import Stopped
 from daemon.fsutil import utc_now
 from daemon.paths import ensure_private_dir
 from taskclf_core.activity import (
@@ -230,12 +231,15 @@ class Collector:
         self._write_status()
 
     def run(self, stop: threading.Event, interval: float) -> None:
-        """Poll until ``stop`` is set; ActivityWatch being down (or answering without this
-        host's bucket) is retried with a doubling wait capped at 5 minutes."""
+        """Poll until ``stop`` is set (a request waiting on ActivityWatch ends too: the client
+        sees the same event); ActivityWatch being down (or answering without this host's
+        bucket) is retried with a doubling wait capped at 5 minutes."""
         failures = 0
         while not stop.is_set():
             try:
                 written = self.step()
+            except Stopped:
+                return
             except (UnreachableError, ActivityError, OSError) as exc:
                 # a running collector outlives all three: ActivityWatch restarts, a watcher
                 # creates its bucket only when it first runs, a full disk is freed; the cursor

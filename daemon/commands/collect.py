@@ -123,6 +123,7 @@ def _collect(
 ) -> int:
     sketches = spec.schema_version == "v3"
     version = spec.schema_version
+    stop = threading.Event()  # SIGTERM sets it: it ends the wait between polls and any request
     source: ExportSource | RestSource
     if args.export:
         source = ExportSource.load(
@@ -134,7 +135,7 @@ def _collect(
     else:
         check_loopback_url(settings.aw_url)
         source = RestSource(
-            client=AWClient(settings.aw_url),
+            client=AWClient(settings.aw_url, stop=stop),
             hostname=settings.aw_hostname,
             salt=identity.salt,
             sketches=sketches,
@@ -181,7 +182,6 @@ def _collect(
                 return EXIT_FATAL
             _log.info("collector_finished", windows=written, cursor=format_us(collector.position))
             return EXIT_OK
-        stop = threading.Event()
         with _stop_on_signals(stop):
             collector.run(stop, settings.collect_interval_seconds)
         _log.info("collector_stopped", windows=collector.windows_emitted)
