@@ -148,8 +148,7 @@ def _collect(
         to_us = -(-end // MINUTE_US) * MINUTE_US  # a minute that starts before --to is in
     elif isinstance(source, ExportSource):
         to_us = _export_end(source, now_us)
-    elif once:
-        to_us = now_us
+    # else: up to what ActivityWatch's data shows as final (never "now" by the system clock)
     collector = Collector(
         source=source,
         spec=spec,
@@ -161,6 +160,7 @@ def _collect(
         settle_us=int(settings.collect_settle_seconds * 1_000_000),
         mode="export" if args.export else ("once" if once else "live"),
         to_us=to_us,
+        cursor_default_us=day_start_us(now_us),
     )
     _log.info(
         "collector_started",
