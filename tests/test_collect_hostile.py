@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aw_fixtures import HOSTNAME, load_case, still_watching
 from collector_kit import (
+    FakeClock,
     aw_args,
     export_args,
+    live_collector,
     make_home,
     run,
     seed_cursor,
     spool_rows,
+    spool_rows_in,
     write_identity,
 )
 from daemon_harness import isolated_env, running_daemons, wait_for
@@ -29,16 +35,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from daemon.collector.client import AWClient
+from daemon.collector.source import Frontier
 from daemon.collector.transport import Stopped
 from daemon.runtime.intake import ParsedFile, parse_spool_file
 from taskclf_core.activity import (
     SKIP_REASONS,
+    InputEvent,
+    Parsed,
     RowSpec,
+    Skipped,
+    WindowEvent,
     build_day,
     day_start_us,
+    in_range,
     latest_end,
     load_json,
     parse_input_events,
+    parse_timestamp_us,
     parse_window_events,
     title_hash,
 )
@@ -132,20 +145,23 @@ def test_bad_input_samples_are_skipped_with_their_reason() -> None:
     assert {s.reason for s in parsed.skipped} == {"bad_count"}
 
 
+def _nested(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+
+
 _JSON = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats()
     | st.text(st.characters(blacklist_categories=()), max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
-    ),
+    _nested,
     max_leaves=8,
 )
+_DAY = datetime(2026, 3, 2, tzinfo=UTC)
 _STAMP = st.datetimes(min_value=datetime(1999, 12, 31), max_value=datetime(2100, 1, 2)).map(
     lambda d: d.isoformat() + "Z"
-)
+) | st.integers(0, 86_399_999).map(lambda ms: (_DAY + timedelta(milliseconds=ms)).isoformat())
 _NUMBER = st.floats() | st.integers(min_value=-(10**30), max_value=10**30) | _JSON
 _EVENT = st.fixed_dictionaries(
     {
@@ -181,6 +197,68 @@ def test_fuzzed_events_never_break_the_collector(raw: list[Any]) -> None:
         json.dumps(rows, allow_nan=False).encode("utf-8")  # what write_windows does
     ceiling = max((e.start_us for e in windows.events), default=0)
     latest_end([*windows.events, *inputs.events], ceiling)
+
+
+@dataclass
+class RawBucket:
+    """A live source serving raw events through the real parsers, as the REST source does."""
+
+    raw: list[Any]
+    description: str = "raw"
+    complete: bool = False
+
+    def _windows(self) -> Parsed[WindowEvent]:
+        return parse_window_events(self.raw, bucket_id="w", salt=SALT, sketches=True)
+
+    def _inputs(self) -> Parsed[InputEvent]:
+        return parse_input_events(self.raw, bucket_id="i")
+
+    def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
+        return in_range(self._windows().events, start_us, end_us)
+
+    def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
+        return in_range(self._inputs().events, start_us, end_us)
+
+    def frontier(self, ceiling_us: int) -> Frontier:
+        windows, inputs = self._windows().events, self._inputs().events
+        newest = windows[-1].start_us if windows else None
+        return Frontier(latest_end([*windows[-1:], *inputs[-1:]], ceiling_us), newest)
+
+    def drain_skipped(self) -> list[Skipped]:
+        return [*self._windows().skipped, *self._inputs().skipped]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    raw=st.lists(_EVENT | _JSON, max_size=10),
+    polls=st.lists(st.integers(0, 36 * 3600), min_size=1, max_size=4),
+    offset=st.sampled_from([-7200, 0, 7200]),
+)
+def test_fuzzed_events_never_stop_the_collector(
+    raw: list[Any], polls: list[int], offset: int
+) -> None:
+    """The collector's polls over anything a bucket holds, on any clock: no exception, and
+    every window it writes is strict JSON the daemon reads."""
+    day = parse_timestamp_us("2026-03-02T00:00:00Z", "day")
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "fsync", lambda fd: None)
+        clock = FakeClock(offset_us=offset * 1_000_000)
+        source = RawBucket(raw)
+        collector = live_collector(
+            Path(tmp),
+            source,
+            RowSpec("u1", "v3"),
+            position=day,
+            settle_us=60_000_000,
+            clock=clock,
+        )
+        for at in sorted(polls):
+            clock.true_us = day + at * 1_000_000
+            collector.step()
+        for row in spool_rows_in(Path(tmp) / "spool"):
+            json.dumps(row, allow_nan=False)
+        status = json.loads((Path(tmp) / "c" / "status.json").read_text())
+        assert sum(status["events_skipped"].values()) >= 0
 
 
 @settings(max_examples=200, deadline=None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar
@@ -105,7 +105,12 @@ class RestSource:
     def _buckets(self) -> BucketChoice:
         return self._choice if self._choice is not None else self.refresh()
 
-    def _keep(self, parsed: Parsed[_E]) -> list[_E]:
+    def _keep(self, parse: Callable[[], Parsed[_E]]) -> list[_E]:
+        """The events ``parse`` reads; those it skips are reported once each."""
+        try:
+            parsed = parse()
+        except ActivityError as exc:  # the answer is not a list of events: name the server
+            raise ActivityError(f"{self.client.url}: {exc}") from None
         if len(self._reported) > _MAX_REMEMBERED:
             self._reported.clear()
         for skipped in parsed.skipped:
@@ -116,8 +121,11 @@ class RestSource:
 
     def _windows(self, raw: object, bucket: str, *, sketches: bool) -> list[WindowEvent]:
         return self._keep(
-            parse_window_events(raw, bucket_id=bucket, salt=self.salt, sketches=sketches)
+            lambda: parse_window_events(raw, bucket_id=bucket, salt=self.salt, sketches=sketches)
         )
+
+    def _inputs(self, raw: object, bucket: str) -> list[InputEvent]:
+        return self._keep(lambda: parse_input_events(raw, bucket_id=bucket))
 
     def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
         bucket = self._buckets().window
@@ -129,8 +137,7 @@ class RestSource:
         if bucket is None:
             return []
         raw = self.client.events(bucket, start_us - _MARGIN_US, end_us + _DAY_US)
-        parsed = self._keep(parse_input_events(raw, bucket_id=bucket))
-        return in_range(parsed, start_us, end_us)
+        return in_range(self._inputs(raw, bucket), start_us, end_us)
 
     def frontier(self, ceiling_us: int) -> Frontier:
         choice = self._buckets()
@@ -140,8 +147,7 @@ class RestSource:
         )
         latest: list[WindowEvent | InputEvent] = [*newest]
         if choice.input is not None:
-            raw = self.client.latest_event(choice.input)
-            latest += self._keep(parse_input_events(raw, bucket_id=choice.input))
+            latest += self._inputs(self.client.latest_event(choice.input), choice.input)
         return Frontier(
             latest_end(latest, ceiling_us), max((e.start_us for e in newest), default=None)
         )
