@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from taskclf_core.errors import SpanError
+from taskclf_core.jsonl import split_lines
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
 from taskclf_core.schema import format_ts
 
@@ -265,12 +266,21 @@ def read_spans_csv(text: str, *, source: str) -> SpanFile:
 
 
 def read_spans_jsonl(text: str, *, source: str) -> SpanFile:
-    """One span object a line (the span file's own format, or a taskclf span as JSON)."""
+    """One span object a line (the span file's own format, or a taskclf span as JSON).
+
+    All or nothing, as :func:`read_spans_csv`; a last line without its newline is read if it
+    parses (:mod:`taskclf_core.jsonl`).
+    """
+    read = split_lines(text)
+    if read.torn:
+        number = text.count("\n") + 1
+        raise SpanError(
+            f"{source}:{number}: an unfinished last line (no newline, not valid JSON): "
+            "a write that was cut short? remove that line"
+        )
 
     def rows() -> Iterable[tuple[str, Mapping[str, object]]]:
-        for number, line in enumerate(text.split("\n"), start=1):
-            if not line.strip():
-                continue
+        for number, line in read.lines:
             where = f"{source}:{number}"
             try:
                 obj = json.loads(line)

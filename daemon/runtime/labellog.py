@@ -18,6 +18,7 @@ import structlog
 from daemon.fsutil import fsync_dir
 from daemon.paths import ensure_private_dir
 from taskclf_core.errors import LabelLogError
+from taskclf_core.jsonl import split_lines
 from taskclf_core.record import LabelRecord, LoggedWindow, parse_logged_window
 
 __all__ = ["AppendFailed", "DayIndex", "LabelLog"]
@@ -119,17 +120,19 @@ class LabelLog:
             data = path.read_bytes()
         except FileNotFoundError:
             return index
-        if data and not data.endswith(b"\n"):
+        read = split_lines(data)
+        if read.torn:
             # a crash mid-append: the torn record was never fsynced, so its spool file is
             # still in cur/ and will be labelled again; cut it so nothing is glued to it
-            cut = data.rfind(b"\n") + 1
-            os.truncate(path, cut)
-            log.warning("label_log_repaired", file=str(path), bytes_dropped=len(data) - cut)
-            data = data[:cut]
+            os.truncate(path, len(data) - len(read.torn))
+            log.warning("label_log_repaired", file=str(path), bytes_dropped=len(read.torn))
+        elif data and not data.endswith(b"\n"):
+            # a whole record without its newline (an editor, a copy): kept, and ended so
+            # the next append starts a line of its own
+            _end_line(path)
+            log.warning("label_log_repaired", file=str(path), newline_added=True)
         bad = 0
-        for line in data.splitlines():
-            if not line.strip():
-                continue
+        for _, line in read.lines:
             try:
                 logged = parse_logged_window(line)
             except (ValueError, KeyError, TypeError):
@@ -244,13 +247,14 @@ class LabelLog:
         return removed
 
     def iter_records(self, days: Iterable[str] | None = None) -> Iterator[bytes]:
-        """Raw lines of the given days (all by default), for the commands that read the log."""
+        """Raw lines of the given days (all by default), for the commands that read the log;
+        a torn last line (an append in progress) is not one."""
         for day in self.day_files() if days is None else days:
             try:
                 data = self.path_for(day).read_bytes()
             except FileNotFoundError:
                 continue
-            yield from (line for line in data.splitlines() if line.strip())
+            yield from (line for _, line in split_lines(data).lines)
 
     def recent_records(self, days: int) -> Iterator[dict[str, Any]]:
         """Every readable record of the newest ``days`` day files (damaged lines skipped)."""
@@ -288,3 +292,13 @@ class LabelLog:
         self._warmed.difference_update(days)
         for day in days:
             self._days.pop(day, None)
+
+
+def _end_line(path: Path) -> None:
+    """Append the newline a complete last record lacks (fsynced: appends rely on it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
