@@ -17,6 +17,7 @@ from taskclf_core.errors import SpanError
 from taskclf_core.jsonl import split_lines
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
 from taskclf_core.schema import format_ts
+from taskclf_core.timerange import in_range, out_of_range
 
 __all__ = [
     "CSV_COLUMNS",
@@ -40,6 +41,10 @@ _REQUIRED = ("start_ts", "end_ts", "label", "provenance")
 _TOLERATED = ("extend_forward", "id")
 
 
+class _OutOfRange(SpanError):
+    """A span time outside the supported times (the span file skips such a span)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LabelSpan:
     """``[start_ts, end_ts)`` of one user's time carrying one core label (taskclf's LabelSpan).
@@ -60,7 +65,12 @@ class LabelSpan:
             if not isinstance(ts, datetime):
                 raise SpanError(f"{name}: expected a datetime, got {type(ts).__name__}")
             # naive means UTC, as taskclf's ts_utc_aware_get
-            aware = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+            try:
+                aware = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+            except OverflowError:  # before the first UTC instant
+                aware = datetime.min.replace(tzinfo=UTC)
+            if not in_range(aware):
+                raise _OutOfRange(out_of_range(name, ts.isoformat()))
             object.__setattr__(self, name, aware)
         if self.end_ts <= self.start_ts:
             raise SpanError(
@@ -129,7 +139,13 @@ def _ts(value: object, field: str) -> datetime:
             f"{field}: expected an ISO-8601 timestamp such as 2026-01-05T09:00:00Z "
             f"(no offset means UTC), got {value.strip()[:40]!r}"
         ) from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    try:
+        utc = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00: before the first UTC instant
+        raise _OutOfRange(out_of_range(field, repr(value.strip()[:40]))) from None
+    if not in_range(utc):
+        raise _OutOfRange(out_of_range(field, repr(value.strip()[:40])))
+    return utc
 
 
 def _optional_text(value: object, field: str) -> str | None:
@@ -195,10 +211,13 @@ def parse_span(obj: Mapping[str, object]) -> LabelSpan | None:
 
 @dataclass(frozen=True, slots=True)
 class SpanFile:
-    """The spans of one file, in file order, and how many open "from now" spans were skipped."""
+    """The spans of one file, in file order; how many open "from now" spans were skipped;
+    and, when asked to skip them, the spans outside the supported times (``file:line: why``).
+    """
 
     spans: tuple[LabelSpan, ...]
     skipped_open: int = 0
+    out_of_range: tuple[str, ...] = ()
 
 
 def _check_columns(names: Iterable[str], where: str) -> None:
@@ -210,19 +229,27 @@ def _check_columns(names: Iterable[str], where: str) -> None:
         )
 
 
-def _parse_rows(rows: Iterable[tuple[str, Mapping[str, object]]]) -> SpanFile:
+def _parse_rows(
+    rows: Iterable[tuple[str, Mapping[str, object]]], *, skip_out_of_range: bool = False
+) -> SpanFile:
     spans: list[LabelSpan] = []
     skipped = 0
+    outside: list[str] = []
     for where, row in rows:
         try:
             span = parse_span(row)
+        except _OutOfRange as exc:
+            if not skip_out_of_range:
+                raise SpanError(f"{where}: {exc}") from None
+            outside.append(f"{where}: {exc}")
+            continue
         except SpanError as exc:
             raise SpanError(f"{where}: {exc}") from None
         if span is None:
             skipped += 1
         else:
             spans.append(span)
-    return SpanFile(tuple(spans), skipped)
+    return SpanFile(tuple(spans), skipped, tuple(outside))
 
 
 def read_spans_csv(text: str, *, source: str) -> SpanFile:
@@ -265,11 +292,12 @@ def read_spans_csv(text: str, *, source: str) -> SpanFile:
         raise SpanError(f"{source}:{reader.line_num}: not valid CSV ({exc})") from None
 
 
-def read_spans_jsonl(text: str, *, source: str) -> SpanFile:
+def read_spans_jsonl(text: str, *, source: str, skip_out_of_range: bool = False) -> SpanFile:
     """One span object a line (the span file's own format, or a taskclf span as JSON).
 
     All or nothing, as :func:`read_spans_csv`; a last line without its newline is read if it
-    parses (:mod:`taskclf_core.jsonl`).
+    parses (:mod:`taskclf_core.jsonl`). ``skip_out_of_range``: a span outside the supported
+    times (an older version accepted them) is left out and listed instead of refused.
     """
     read = split_lines(text)
     if read.torn:
@@ -293,7 +321,7 @@ def read_spans_jsonl(text: str, *, source: str) -> SpanFile:
             _check_columns(obj, where)
             yield where, obj
 
-    return _parse_rows(rows())
+    return _parse_rows(rows(), skip_out_of_range=skip_out_of_range)
 
 
 def spans_to_csv(spans: Iterable[LabelSpan]) -> str:

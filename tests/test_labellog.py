@@ -34,6 +34,21 @@ def test_prune_deletes_days_older_than_the_retention(tmp_path: Path) -> None:
     assert log.day_files() == ["2026-01-09", "2026-01-10"]
 
 
+def test_days_outside_the_supported_times_are_left_alone(tmp_path: Path) -> None:
+    """An older daemon logged a window for 9999-12-31: no reader, pruner or warm-up uses it."""
+    log = LabelLog(tmp_path / "labels")
+    log.open()
+    for day in ("1970-01-01", "2026-01-01", "9999-12-31"):
+        log.path_for(day).write_text(_line("u", f"{day}T10:00:00Z"))
+    assert log.all_day_files() == ["1970-01-01", "2026-01-01", "9999-12-31"]
+    assert log.day_files() == ["2026-01-01"]
+    assert [w.bucket_start_ts for w in LabelLog(tmp_path / "labels").open()] == [
+        "2026-01-01T10:00:00Z"
+    ]
+    assert log.prune(30, date(2026, 1, 2)) == []  # 1970-01-01 is not pruned: it is not read
+    assert log.all_day_files() == ["1970-01-01", "2026-01-01", "9999-12-31"]
+
+
 def test_a_whole_last_record_without_its_newline_is_kept_and_ended(tmp_path: Path) -> None:
     """Only a line that does not parse is torn: a record that merely lacks its newline (an
     editor, a copy) is kept, and the next append starts a line of its own."""

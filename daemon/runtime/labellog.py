@@ -20,6 +20,7 @@ from daemon.paths import ensure_private_dir
 from taskclf_core.errors import LabelLogError
 from taskclf_core.jsonl import split_lines
 from taskclf_core.record import LabelRecord, LoggedWindow, parse_logged_window
+from taskclf_core.timerange import RANGE, day_in_range
 
 __all__ = ["AppendFailed", "DayIndex", "LabelLog"]
 
@@ -67,13 +68,18 @@ class LabelLog:
 
     # --- reading -------------------------------------------------------------------
 
-    def day_files(self) -> list[str]:
-        """Days present in the log, oldest first."""
+    def all_day_files(self) -> list[str]:
+        """Every day file's day, oldest first, those outside the supported times included."""
         try:
             names = os.listdir(self.directory)
         except FileNotFoundError:
             return []
         return sorted(m.group(1) for n in names if (m := _DAY_FILE.fullmatch(n)))
+
+    def day_files(self) -> list[str]:
+        """Days present in the log, oldest first: the supported ones (an older daemon may have
+        logged a window for 9999-12-31; every reader leaves such a file alone)."""
+        return [day for day in self.all_day_files() if _supported(day)]
 
     def path_for(self, day: str) -> Path:
         return self.directory / f"{day}.jsonl"
@@ -81,12 +87,18 @@ class LabelLog:
     def open(self, *, recent_days: int = 2) -> list[LoggedWindow]:
         """Create the directory, load the newest days; return their windows for smoothing."""
         ensure_private_dir(self.directory)
-        for day in self.day_files():
+        for day in self.all_day_files():
             # a log restored from a backup or copied in keeps its mode: checked at start
             path = self.path_for(day)
             if path.stat().st_mode & 0o077:
                 path.chmod(0o600)
                 log.warning("permissions_tightened", path=str(path), mode="0600")
+            if not _supported(day):
+                log.warning(
+                    "label_log_day_ignored",
+                    file=str(path),
+                    reason=f"outside the supported times {RANGE}; no reader uses it",
+                )
         loaded: list[LoggedWindow] = []
         for day in self.day_files()[-recent_days:]:
             loaded.extend(self.load(day).windows)
@@ -292,6 +304,13 @@ class LabelLog:
         self._warmed.difference_update(days)
         for day in days:
             self._days.pop(day, None)
+
+
+def _supported(day: str) -> bool:
+    try:
+        return day_in_range(date.fromisoformat(day))
+    except ValueError:  # 2026-02-30.jsonl: not a day
+        return False
 
 
 def _end_line(path: Path) -> None:
