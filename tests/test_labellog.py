@@ -34,6 +34,17 @@ def test_prune_deletes_days_older_than_the_retention(tmp_path: Path) -> None:
     assert log.day_files() == ["2026-01-09", "2026-01-10"]
 
 
+def test_prune_never_deletes_the_newest_day_with_records(tmp_path: Path) -> None:
+    log = LabelLog(tmp_path / "labels")
+    log.open()
+    log.path_for("2026-01-01").write_text(_line("u", "2026-01-01T10:00:00Z"))
+    log.path_for("2026-01-05").write_text("")  # a day file left empty holds no record
+    assert log.newest_day() == "2026-01-01"
+    assert log.prune(0.5, date(2031, 1, 1)) == ["2026-01-05"]
+    assert log.day_files() == ["2026-01-01"]
+    assert log.prune(1e300, date(2031, 1, 1)) == []  # longer than the calendar: nothing is due
+
+
 def test_days_outside_the_supported_times_are_left_alone(tmp_path: Path) -> None:
     """An older daemon logged a window for 9999-12-31: no reader, pruner or warm-up uses it."""
     log = LabelLog(tmp_path / "labels")
@@ -42,6 +53,7 @@ def test_days_outside_the_supported_times_are_left_alone(tmp_path: Path) -> None
         log.path_for(day).write_text(_line("u", f"{day}T10:00:00Z"))
     assert log.all_day_files() == ["1970-01-01", "2026-01-01", "9999-12-31"]
     assert log.day_files() == ["2026-01-01"]
+    assert log.newest_day() == "2026-01-01"
     assert [w.bucket_start_ts for w in LabelLog(tmp_path / "labels").open()] == [
         "2026-01-01T10:00:00Z"
     ]

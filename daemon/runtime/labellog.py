@@ -244,12 +244,29 @@ class LabelLog:
 
     # --- retention -----------------------------------------------------------------
 
+    def newest_day(self) -> str | None:
+        """The newest supported day whose file holds something (None: no such day)."""
+        for day in reversed(self.day_files()):
+            try:
+                if self.path_for(day).stat().st_size:
+                    return day
+            except FileNotFoundError:
+                continue
+        return None
+
     def prune(self, keep_days: float, today: date) -> list[str]:
-        """Delete day files older than ``keep_days`` before ``today``; return the days removed."""
-        cutoff = (today - timedelta(days=keep_days)).isoformat()
+        """Delete day files older than ``keep_days`` before ``today``; return the days removed.
+
+        The newest day that holds records is never deleted, whatever ``today`` says.
+        """
+        try:
+            cutoff = (today - timedelta(days=keep_days)).isoformat()
+        except OverflowError:
+            return []  # a retention longer than the calendar: nothing is that old
+        newest = self.newest_day()
         removed = []
         for day in self.day_files():
-            if day < cutoff:
+            if day < cutoff and day != newest:
                 self._days.pop(day, None)
                 fd = self._fds.pop(day, None)
                 if fd is not None:
