@@ -24,6 +24,8 @@ __all__ = [
     "LabelSpan",
     "SpanFile",
     "check_overlaps",
+    "csv_cell",
+    "csv_text",
     "merge_spans",
     "parse_span",
     "project",
@@ -39,6 +41,10 @@ CSV_COLUMNS = ("start_ts", "end_ts", "label", "provenance", "user_id", "confiden
 _REQUIRED = ("start_ts", "end_ts", "label", "provenance")
 # taskclf's export adds extend_forward; our own span file adds the derived id
 _TOLERATED = ("extend_forward", "id")
+# OWASP's CSV-injection triggers: a spreadsheet runs a cell that starts with one of these
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CELL_ESCAPE = "'"
+_FREE_TEXT = ("provenance", "user_id")  # the columns csv_cell escapes on export
 
 
 class _OutOfRange(SpanError):
@@ -77,6 +83,11 @@ class LabelSpan:
                 f"end_ts: {format_ts(self.end_ts)} is not after start_ts "
                 f"{format_ts(self.start_ts)} (a span needs end > start)"
             )
+        # free text is kept trimmed, as every reader of it trims: a span reads back the same
+        if isinstance(self.provenance, str):
+            object.__setattr__(self, "provenance", self.provenance.strip())
+        if isinstance(self.user_id, str):
+            object.__setattr__(self, "user_id", self.user_id.strip())
         if self.label not in LABEL_INDEX:
             raise SpanError(f"label: {self.label!r} is not a core label ({', '.join(CORE_LABELS)})")
         if not isinstance(self.provenance, str) or not self.provenance.strip():
@@ -284,6 +295,10 @@ def read_spans_csv(text: str, *, source: str) -> SpanFile:
             short = [k for k, v in values.items() if v is None]
             if short:
                 raise SpanError(f"{where}: {short[0]}: missing (the row has too few fields)")
+            for name in _FREE_TEXT:
+                cell = values.get(name)
+                if cell is not None:
+                    values[name] = csv_text(cell.strip())
             yield where, values
 
     try:
@@ -324,23 +339,45 @@ def read_spans_jsonl(text: str, *, source: str, skip_out_of_range: bool = False)
     return _parse_rows(rows(), skip_out_of_range=skip_out_of_range)
 
 
+def csv_cell(text: str) -> str:
+    """A free-text cell no spreadsheet runs as a formula: OWASP's leading single quote before
+    ``= + - @``, a tab or a carriage return, and before a leading quote too, so that
+    :func:`csv_text` can take exactly one quote off and every text comes back unchanged."""
+    return _CELL_ESCAPE + text if text.startswith((*_FORMULA_START, _CELL_ESCAPE)) else text
+
+
+def csv_text(cell: str) -> str:
+    """The text :func:`csv_cell` wrote: one leading single quote taken off, nothing else."""
+    return cell[1:] if cell.startswith(_CELL_ESCAPE) else cell
+
+
 def spans_to_csv(spans: Iterable[LabelSpan]) -> str:
-    """taskclf's CSV columns, in time order; read back by :func:`read_spans_csv` unchanged."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    """taskclf's CSV columns, in time order; read back by :func:`read_spans_csv` unchanged.
+
+    Free text (``provenance``, ``user_id``) goes through :func:`csv_cell`.
+    """
+    rows = [CSV_COLUMNS]
     for s in sorted(spans, key=_sort_key):
-        writer.writerow(
-            [
+        rows.append(
+            (
                 format_ts(s.start_ts),
                 format_ts(s.end_ts),
                 s.label,
-                s.provenance,
-                s.user_id or "",
+                csv_cell(s.provenance),
+                csv_cell(s.user_id or ""),
                 "" if s.confidence is None else repr(s.confidence),
-            ]
+            )
         )
-    return out.getvalue()
+    return "".join(",".join(_csv_field(cell) for cell in row) + "\n" for row in rows)
+
+
+def _csv_field(text: str) -> str:
+    """RFC 4180's quoting: a field holding a comma, a quote, CR or LF is quoted, its quotes
+    doubled (the csv module leaves a lone CR bare when lines end in LF, and a reader then
+    splits the row there)."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def spans_to_jsonl(spans: Iterable[LabelSpan]) -> str:

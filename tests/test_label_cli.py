@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import stat
 from datetime import UTC, datetime, timedelta
@@ -153,6 +155,38 @@ def test_dst_night_is_labelled_in_real_minutes(label: Cli, data_dir: Path) -> No
     code, out, _ = label("add", "--from", "2026-10-25 02:30+02:00", "--to", "2026-10-25 04:00",
                          "Build", "--user", "u1")  # fmt: skip
     assert "(150 minutes)" in out
+
+
+def test_export_neutralises_formulas_and_import_undoes_exactly_that(
+    label: Cli, tmp_path: Path, data_dir: Path
+) -> None:
+    """OWASP's CSV injection: a free-text cell starting = + - @ (or a quote, so that import
+    can tell) gets a leading single quote on export, and loses exactly that on import."""
+    hostile = {
+        '=HYPERLINK("http://evil","x")': "+u1",
+        "-2+3": "@u2",
+        "'quoted": "u3",
+        "plain": "'u4",
+    }
+    for hour, (provenance, user) in enumerate(hostile.items(), start=9):
+        code, _, err = label("add", "--from", f"2026-11-30 {hour:02d}:00", "--to",
+                             f"2026-11-30 {hour:02d}:30", "Build", f"--user={user}",
+                             f"--provenance={provenance}")  # fmt: skip
+        assert code == 0, err
+    exported = tmp_path / "out.csv"
+    assert label("export", str(exported))[0] == 0
+    rows = list(csv.DictReader(io.StringIO(exported.read_text(), newline="")))
+    assert [(r["provenance"], r["user_id"]) for r in rows] == [
+        ('\'=HYPERLINK("http://evil","x")', "'+u1"),
+        ("'-2+3", "'@u2"),
+        ("''quoted", "u3"),
+        ("plain", "''u4"),
+    ]
+    other = tmp_path / "other.toml"
+    other.write_text(f'data_dir = "{tmp_path / "data2"}"\n')
+    assert main(["label", "import", "--config", str(other), str(exported)]) == 0
+    assert stored(tmp_path / "data2") == stored(data_dir)
+    assert [(s.provenance, s.user_id) for s in stored(data_dir)] == list(hostile.items())
 
 
 def test_import_export_round_trip(label: Cli, tmp_path: Path, data_dir: Path) -> None:
