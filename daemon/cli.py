@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import signal
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args, get_origin
 
@@ -443,7 +445,72 @@ def _cmd_reload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _Stdout(io.RawIOBase):
+    """Standard output's descriptor, where a reader that went away is not an error.
+
+    ``status --json | head -c 10`` closes the pipe early: the Python docs' SIGPIPE recipe
+    points stdout at /dev/null on the first EPIPE, and the command carries on to its own
+    exit status instead of dying with "Broken pipe".
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        try:
+            return os.write(self._fd, view)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._fd)
+            os.close(devnull)
+            return len(view)
+
+
+@contextmanager
+def _quiet_when_the_reader_goes() -> Iterator[None]:
+    """Swap the process's own stdout for one over :class:`_Stdout` for the command's run
+    (not a stream a test put there), and flush it before the exit status is returned."""
+    real = sys.stdout
+    ours = real is sys.__stdout__  # a test's capture is left alone
+    if real is None or not ours:
+        yield
+        return
+    try:
+        fd = real.fileno()
+        real.flush()
+    except (OSError, ValueError):  # no descriptor, or already closed
+        yield
+        return
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(_Stdout(fd)),
+        encoding=real.encoding,
+        errors=real.errors,
+        line_buffering=bool(getattr(real, "line_buffering", False)),
+    )
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stdout = real
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _quiet_when_the_reader_goes():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments == ["--version"]:
         # a person types it: answer without building the parser (which imports pydantic)
