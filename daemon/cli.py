@@ -450,12 +450,14 @@ class _Stdout(io.RawIOBase):
 
     ``status --json | head -c 10`` closes the pipe early: the Python docs' SIGPIPE recipe
     points stdout at /dev/null on the first EPIPE, and the command carries on to its own
-    exit status instead of dying with "Broken pipe".
+    exit status instead of dying with "Broken pipe". Any other failure (a full disk under
+    ``> file``) goes the same way, but is kept for :func:`main` to report once.
     """
 
     def __init__(self, fd: int) -> None:
         super().__init__()
         self._fd = fd
+        self.error: OSError | None = None
 
     def writable(self) -> bool:
         return True
@@ -470,7 +472,9 @@ class _Stdout(io.RawIOBase):
         view = memoryview(data)
         try:
             return os.write(self._fd, view)
-        except BrokenPipeError:
+        except OSError as exc:
+            if not isinstance(exc, BrokenPipeError) and self.error is None:
+                self.error = exc
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, self._fd)
             os.close(devnull)
@@ -478,36 +482,44 @@ class _Stdout(io.RawIOBase):
 
 
 @contextmanager
-def _quiet_when_the_reader_goes() -> Iterator[None]:
-    """Swap the process's own stdout for one over :class:`_Stdout` for the command's run
-    (not a stream a test put there), and flush it before the exit status is returned."""
+def _own_stdout() -> Iterator[_Stdout | None]:
+    """The process's own stdout over :class:`_Stdout` for the command's run (not a stream a
+    test put there: then None), flushed and put back after it."""
     real = sys.stdout
     ours = real is sys.__stdout__  # a test's capture is left alone
     if real is None or not ours:
-        yield
+        yield None
         return
     try:
         fd = real.fileno()
         real.flush()
     except (OSError, ValueError):  # no descriptor, or already closed
-        yield
+        yield None
         return
+    raw = _Stdout(fd)
     sys.stdout = io.TextIOWrapper(
-        io.BufferedWriter(_Stdout(fd)),
+        io.BufferedWriter(raw),
         encoding=real.encoding,
         errors=real.errors,
         line_buffering=bool(getattr(real, "line_buffering", False)),
     )
     try:
-        yield
+        yield raw
     finally:
-        sys.stdout.flush()
+        sys.stdout.flush()  # cannot fail: _Stdout takes every write
         sys.stdout = real
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    with _quiet_when_the_reader_goes():
-        return _main(argv)
+    with _own_stdout() as stdout:
+        code = _main(argv)
+        sys.stdout.flush()
+    if stdout is not None and stdout.error is not None:
+        # the command ran, but what it said is lost: the environment failed (exit 1)
+        error = stdout.error
+        print(f"taskclf-daemon: standard output: {error.strerror or error}", file=sys.stderr)
+        return code or EXIT_FATAL
+    return code
 
 
 def _main(argv: Sequence[str] | None) -> int:

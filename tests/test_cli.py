@@ -350,3 +350,20 @@ def test_a_closed_stdout_exits_as_the_command_would_have_silently(
     d.stop()
     stopped = _with_stdout_closed("status", "--json", "--config", str(d.config))
     assert (stopped.returncode, stopped.stderr) == (3, "")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full (Linux has one)")
+def test_stdout_on_a_full_disk_is_one_line_and_exit_1(isolated_home: Path) -> None:
+    """``report --json > file`` on a full disk: what the command said is lost, which is the
+    environment failing (exit 1), said in one line; never a traceback at exit."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "daemon", "label", "list"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "taskclf-daemon: standard output: No space left on device\n"
