@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     docs/configuration.md are generated from them.
     """
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    # a setting of NaN or infinity is a typo, never a meaning: refused like any bad value
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, allow_inf_nan=False
+    )
 
     data_dir: Path = Field(
         default_factory=default_data_dir,

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from taskclf_core.errors import BundleError, WindowError
 from taskclf_core.ids import is_safe_user_id
+from taskclf_core.timerange import in_range, out_of_range
 
 __all__ = [
     "ColumnKind",
@@ -139,7 +140,8 @@ class FeatureSchema:
 
 
 def parse_ts(value: object, field: str) -> datetime:
-    """ISO-8601 → aware UTC datetime; naive means UTC."""
+    """ISO-8601 → aware UTC datetime; naive means UTC; outside the supported times
+    (:mod:`taskclf_core.timerange`) is refused like a malformed one."""
     if not isinstance(value, str):
         raise WindowError(
             f"{field}: expected an ISO-8601 timestamp string, got {type(value).__name__}",
@@ -151,14 +153,14 @@ def parse_ts(value: object, field: str) -> datetime:
         raise WindowError(
             f"{field}: expected an ISO-8601 timestamp, got {value[:40]!r}", field=field
         ) from None
-    if ts.tzinfo is None:
-        return ts.replace(tzinfo=UTC)
+    utc: datetime | None
     try:
-        return ts.astimezone(UTC)
+        utc = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:30+01:00 is before the first UTC instant
-        raise WindowError(
-            f"{field}: {value[:40]!r} is outside the representable UTC range", field=field
-        ) from None
+        utc = None
+    if utc is None or not in_range(utc):
+        raise WindowError(out_of_range(field, repr(value[:40])), field=field)
+    return utc
 
 
 def format_ts(ts: datetime) -> str:

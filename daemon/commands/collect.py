@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -22,6 +23,7 @@ from daemon.collector.status import format_collector_status, read_collector_stat
 from daemon.settings import Settings
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
+from taskclf_core.timerange import epoch_in_range, out_of_range
 
 __all__ = ["add_collect_arguments", "run_collect"]
 
@@ -68,7 +70,13 @@ def _parse_ts(value: str, flag: str) -> int:
         ) from None
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    return int(ts.timestamp() * 1_000_000)
+    try:
+        seconds = ts.timestamp()
+    except (OverflowError, ValueError):  # 0001-01-01T00:00-01:00: before the first instant
+        seconds = math.nan
+    if not epoch_in_range(seconds):
+        raise ConfigError(out_of_range(flag, repr(value)))
+    return int(seconds * 1_000_000)
 
 
 @contextmanager

@@ -126,7 +126,12 @@ def default_user(settings: Settings) -> tuple[str, str]:
 
 
 def load_spans(path: Path) -> list[LabelSpan]:
-    """Every span in the span file (none if it does not exist); a bad line names file:line."""
+    """Every span in the span file (none if it does not exist); a bad line names file:line.
+
+    A span outside the supported times (an older version took ``--from 9999-12-31``) can
+    label no window: it is skipped with a warning, and the next change rewrites the file
+    without it.
+    """
     from taskclf_core.spans import read_spans_jsonl
 
     try:
@@ -135,7 +140,14 @@ def load_spans(path: Path) -> list[LabelSpan]:
         return []
     except (OSError, UnicodeDecodeError) as exc:
         raise SpanError(f"{path}: cannot read ({exc})") from None
-    return list(read_spans_jsonl(text, source=str(path)).spans)
+    read = read_spans_jsonl(text, source=str(path), skip_out_of_range=True)
+    for where in read.out_of_range:
+        print(
+            f"taskclf-daemon: warning: {where}; span skipped (`label add`, `remove` or "
+            "`import` rewrite the file without it)",
+            file=sys.stderr,
+        )
+    return list(read.spans)
 
 
 def save_spans(path: Path, spans: Sequence[LabelSpan]) -> None:
@@ -408,13 +420,19 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     from daemon.runtime.labellog import LabelLog
     from taskclf_core.suggest import uncertain_runs
+    from taskclf_core.timerange import EARLIEST
 
-    if args.days <= 0:
+    if not args.days > 0:  # NaN too
         raise SpanError(f"--days: expected a number of days > 0, got {args.days}")
     if not 0.0 < args.below <= 1.0:
         raise SpanError(f"--below: expected a confidence in (0, 1], got {args.below}")
+    if args.limit < 1:
+        raise SpanError(f"--limit: expected at least 1, got {args.limit}")
     clock = _Clock()
-    since = clock.now - timedelta(days=args.days)
+    try:
+        since = max(clock.now - timedelta(days=args.days), EARLIEST)
+    except OverflowError:  # more days than the calendar has: all of the log
+        since = EARLIEST
     log = LabelLog(settings.labels_path)
     first_day = since.date().isoformat()
     days = [d for d in log.day_files() if d >= first_day]
