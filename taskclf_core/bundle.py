@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from taskclf_core._lgbm import NativeBooster
 from taskclf_core.errors import BundleError
@@ -17,7 +17,34 @@ from taskclf_core.labels import CORE_LABELS, N_CLASSES
 from taskclf_core.schema import ColumnKind, FeatureSchema, registry
 from taskclf_core.types import FloatArray
 
-__all__ = ["ModelBundle", "build_schema", "load_bundle", "save_bundle"]
+__all__ = ["Model", "ModelBundle", "build_schema", "load_bundle", "save_bundle"]
+
+
+class Model(Protocol):
+    """What labels windows: a loaded :class:`ModelBundle` or the rule baseline.
+
+    ``schema`` parses the windows it is given; ``predict_*`` return class probabilities in
+    CORE_LABELS order, rows summing to 1. ``fixed_reject_threshold`` is ``None`` for a model
+    whose probabilities are calibrated and rejected by the policy's threshold; a model that
+    makes its own reject decision (the baseline) names the threshold its outputs are meant
+    for, and takes no calibrator.
+    """
+
+    @property
+    def bundle_id(self) -> str: ...
+
+    @property
+    def schema(self) -> FeatureSchema: ...
+
+    @property
+    def schema_hash(self) -> str | None: ...
+
+    @property
+    def fixed_reject_threshold(self) -> float | None: ...
+
+    def predict_one(self, row: FloatArray) -> FloatArray: ...
+
+    def predict_many(self, rows: FloatArray, *, num_threads: int = 0) -> FloatArray: ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -37,6 +64,11 @@ class ModelBundle:
     @property
     def schema_hash(self) -> str | None:
         return self.schema.schema_hash
+
+    @property
+    def fixed_reject_threshold(self) -> None:
+        """A bundle's probabilities are calibrated and rejected by the policy's threshold."""
+        return None
 
     def predict_one(self, row: FloatArray) -> FloatArray:
         """Class probabilities ``(8,)`` for one encoded row (LightGBM's single-row fast path)."""
