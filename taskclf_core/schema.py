@@ -351,7 +351,8 @@ def parse_windows(
         if not set(map(type, values)) <= _CLEAN[kind]:
             slow.update(k for k, v in enumerate(values) if type(v) not in _CLEAN[kind])
             values = [v if type(v) in _CLEAN[kind] else None for v in values]
-        missing += np.fromiter((v is None for v in values), dtype=np.int64, count=n)
+        absent = np.fromiter((v is None for v in values), dtype=np.bool_, count=n)
+        missing += absent
         if kind is ColumnKind.CATEGORICAL:
             rows[:, j] = [unknown if v is None else table.get(v, unknown) for v in values]
         elif kind is ColumnKind.BOOL:
@@ -369,7 +370,8 @@ def parse_windows(
                     dtype=np.float64,
                 )
             rows[:, j] = column
-            bad = ~np.isfinite(column)
+            # a NaN fill (the rule baseline's "missing stays missing") is not a bad value
+            bad = ~np.isfinite(column) & ~absent
             if bad.any():
                 slow.update(np.flatnonzero(bad).tolist())
     for k, (i, obj, user_id, start, end) in enumerate(heads):

@@ -131,21 +131,23 @@ def _decision_text(u: UserReport) -> str:
         return "n.a."
     if u.guard_user_nll is None:
         return f"{u.decision} (unvetted)"
-    sign = "<=" if u.decision == "kept" else ">"
-    return f"{u.decision} ({_f(u.guard_user_nll, 3)} {sign} {_f(u.guard_global_nll, 3)})"
+    return (
+        f"{u.decision} (NLL {_f(u.guard_user_nll, 3)}/{_f(u.guard_global_nll, 3)}, "
+        f"acc {_f(u.guard_user_accuracy, 3)}/{_f(u.guard_global_accuracy, 3)})"
+    )
 
 
 def _eligibility_table(report: CalibrationReport) -> list[str]:
     head = (
         f"  {'user':<16} {'windows':>7} {'fit':>5} {'held':>5} {'days':>4} {'labels':>6}  "
-        f"{'eligible':<8}  {'per-user calibrator':<26} reason"
+        f"{'eligible':<8}  {'per-user calibrator':<38} reason"
     )
     lines = [head]
     for u in report.users:
         e = u.eligibility
         lines.append(
-            f"  {e.user_id:<16} {u.windows:>7} {e.windows:>5} {u.held_out:>5} {e.days:>4} "
-            f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {_decision_text(u):<26} "
+            f"  {e.user_id:<16} {u.windows:>7} {u.fit_windows:>5} {u.held_out:>5} {e.days:>4} "
+            f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {_decision_text(u):<38} "
             f"{e.reason or u.note}"
         )
     return lines
@@ -172,9 +174,11 @@ def format_report(report: CalibrationReport) -> str:
         f"  {report.windows} windows of {len(report.users)} users; per user, the earliest "
         f"{100 - share}% ({report.fit_windows}) fit the calibrators and the latest {share}% "
         f"({report.held_out_windows}) are held out",
-        f"eligibility for a per-user calibrator, counted on the fit part (windows >= "
-        f"{t['min_windows']}, days >= {t['min_days']}, labels >= {t['min_labels']}); kept only "
-        "if its held-out NLL is not worse than the global calibrator's:",
+        f"eligibility for a per-user calibrator, counted on all of the user's windows (windows "
+        f">= {t['min_windows']}, days >= {t['min_days']}, labels >= {t['min_labels']}); kept only "
+        "if on the held-out windows its NLL (user/global) is not worse than the global "
+        f"calibrator's and its accuracy at the reject threshold {report.reject_threshold} "
+        "(user/global) is not lower:",
         *_eligibility_table(report),
         f"held-out scores, uncalibrated -> calibrated as the daemon will apply it "
         f"(ECE: top-label, {ECE_BINS} equal-width bins):",

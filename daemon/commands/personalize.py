@@ -187,23 +187,25 @@ def format_outcome(outcome: PersonalizeOutcome, thresholds: Mapping[str, int]) -
     share = 20
     lines = [
         f"per user (eligible: windows >= {thresholds['min_windows']}, days >= "
-        f"{thresholds['min_days']}, labels >= {thresholds['min_labels']}, counted on the earliest "
-        f"{100 - share}% of each user's labelled windows; the latest {share}% are held out and a "
-        "per-user calibrator is kept only if its held-out NLL is not worse than global):",
+        f"{thresholds['min_days']}, labels >= {thresholds['min_labels']}, counted on all of "
+        f"the user's labelled windows; a calibrator is fitted on the earliest {100 - share}% "
+        f"and one, new or previous, is kept only if on the latest {share}% its NLL is not worse "
+        "than global's and its accuracy at the reject threshold is not lower):",
         f"  {'user':<16} {'windows':>7} {'fit':>5} {'held':>5} {'days':>4} {'labels':>6}  "
         f"{'eligible':<8}  {'per-user calibrator':<19} why",
     ]
     for u in outcome.users:
         e = u.eligibility
         decision = {"n.a.": "none", "previous": "kept previous"}.get(u.decision, u.decision)
-        why = e.reason or u.note
-        if u.guard_user_nll is not None and u.decision in ("kept", "dropped", "previous"):
-            sign = "<=" if u.decision != "dropped" else ">"
-            why = f"{why}: {_f(u.guard_user_nll)} {sign} {_f(u.guard_global_nll)}"
-        if u.decision == "n.a." and e.reason != "opted out" and u.user_id in outcome.carried:
-            why += "; keeps the per-user calibrator it had"
+        why = (e.reason or u.note) if u.decision == "n.a." else u.note
+        if u.guard_user_nll is not None:
+            why = (
+                f"{why} (NLL {_f(u.guard_user_nll)} vs global {_f(u.guard_global_nll)}, "
+                f"accuracy at {u.reject_threshold} {_f(u.guard_user_accuracy)} vs "
+                f"{_f(u.guard_global_accuracy)})"
+            )
         lines.append(
-            f"  {e.user_id:<16} {u.windows:>7} {e.windows:>5} {u.held_out:>5} {e.days:>4} "
+            f"  {e.user_id:<16} {u.windows:>7} {u.fit_windows:>5} {u.held_out:>5} {e.days:>4} "
             f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {decision:<19} {why}"
         )
     lines += [
@@ -271,6 +273,7 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
         f"with model_probs; skipped {', '.join(skipped)}"
     )
     thresholds = {"min_windows": 200, "min_days": 3, "min_labels": 3}
+    policy = where_now.policy
     outcome = personalize(
         spans,
         logged,
@@ -280,6 +283,9 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
         created_at=utc_now("seconds"),
         users=None if args.user is None else [args.user],
         opt_out=settings.opt_out_users,
+        # the guard judges accuracy at the threshold the daemon rejects with
+        reject_threshold=policy.reject_threshold if policy else settings.reject_threshold,
+        user_thresholds=policy.per_user_reject_thresholds if policy else None,
         **thresholds,
     )
     print(f"{outcome.labelled} logged windows lie inside a span of their user (strict containment)")
