@@ -31,16 +31,18 @@ import _common as c
 
 from daemon.collector.collector import Collector
 from daemon.collector.emit import write_windows
-from daemon.collector.source import ExportSource
+from daemon.collector.source import ExportSource, Frontier
 from daemon.logs import configure_logging
 from taskclf_core.activity import (
     InputEvent,
     RowSpec,
+    Skipped,
     WindowEvent,
     build_day,
-    final_until,
+    finality,
     format_us,
     in_range,
+    latest_end,
     parse_input_events,
     parse_timestamp_us,
     parse_window_events,
@@ -134,22 +136,51 @@ class ReplaySource:
     sketches: bool
     now_us: int = 0
     description: str = "replay"
+    complete: bool = False
 
     def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
         # the server filters by time; parsing what it returns is the collector's cost
         chosen = [e for e in self.windows if start_us - 60_000_000 <= e.start_us < end_us]
         parsed = parse_window_events(
             raw(chosen, self.now_us, grows=True), bucket_id="w", salt=SALT, sketches=self.sketches
-        )
+        ).events
         return in_range(parsed, start_us, end_us)
 
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
         chosen = [e for e in self.inputs if start_us - 60_000_000 <= e.start_us < end_us]
         return in_range(
-            parse_input_events(raw(chosen, self.now_us, grows=False), bucket_id="i"),
+            parse_input_events(raw(chosen, self.now_us, grows=False), bucket_id="i").events,
             start_us,
             end_us,
         )
+
+    def frontier(self, ceiling_us: int) -> Frontier:
+        # REST asks each bucket for its newest event (limit=1): one event each to parse
+        w = [e for e in self.windows if e.start_us < self.now_us][-1:]
+        i = [e for e in self.inputs if e.start_us + e.duration_us <= self.now_us][-1:]
+        newest = [
+            *parse_window_events(
+                raw(w, self.now_us, grows=True), bucket_id="w", salt=SALT, sketches=False
+            ).events,
+            *parse_input_events(raw(i, self.now_us, grows=False), bucket_id="i").events,
+        ]
+        return Frontier(latest_end(newest, ceiling_us), w[0].start_us if w else None)
+
+    def drain_skipped(self) -> list[Skipped]:
+        return []
+
+
+@dataclass
+class ReplayClock:
+    """The simulated time, right on both the system and the elapsed clock."""
+
+    source: ReplaySource
+
+    def wall(self) -> float:
+        return self.source.now_us / 1e6
+
+    def elapsed(self) -> float:
+        return self.source.now_us / 1e6
 
 
 def polls() -> list[int]:
@@ -178,7 +209,7 @@ def run_incremental(version: str, work: Path) -> tuple[float, list[dict[str, Any
     windows, inputs = synthetic_day()
     source = ReplaySource(windows, inputs, sketches=version == "v3")
     spec = RowSpec("bench-user", version)
-    collector = _collector(source, spec, work, mode="live", clock=lambda: source.now_us / 1e6)
+    collector = _collector(source, spec, work, mode="live", clock=ReplayClock(source))
     cpu = 0.0
     for now in polls():
         source.now_us = now
@@ -198,9 +229,9 @@ def run_baseline(version: str, work: Path) -> tuple[float, list[dict[str, Any]]]
         t0 = time.process_time()
         w = parse_window_events(
             raw(windows, now, grows=True), bucket_id="w", salt=SALT, sketches=version == "v3"
-        )
-        i = parse_input_events(raw(inputs, now, grows=False), bucket_id="i")
-        until = final_until(w, from_us=cursor, now_us=now, settle_us=SETTLE_US)
+        ).events
+        i = parse_input_events(raw(inputs, now, grows=False), bucket_id="i").events
+        until = finality(w, from_us=cursor, now_us=now, settle_us=SETTLE_US).until_us
         rows = [
             r
             for r in build_day(DAY, w, i, spec=spec)
@@ -300,12 +331,14 @@ def backfill_cli(work: Path) -> float:
 
 
 def rest_poll_cost(repeat: int) -> float | None:
-    """Client CPU of one steady-state poll (buckets + 2 event queries, nothing new) over REST."""
-    exe = c.ROOT / ".aw-venv" / "bin" / "aw-server"
-    if not exe.is_file():
-        return None
+    """Client CPU of one steady-state poll (buckets, each bucket's newest event, 2 event
+    queries; nothing new) over REST."""
     sys.path.insert(0, str(c.ROOT / "tests"))
-    from aw_server import aw_server
+    from aw_server import aw_server, find_aw_server
+
+    exe, _why = find_aw_server(install=False)  # AW_SERVER_BIN, else .aw-venv
+    if exe is None:
+        return None
 
     from daemon.collector.client import AWClient
     from daemon.collector.source import RestSource
@@ -336,6 +369,7 @@ def rest_poll_cost(repeat: int) -> float | None:
         t0 = time.process_time()
         for _ in range(repeat):
             source.refresh()
+            source.frontier(end + 7200 * 1_000_000)
             source.window_events(cursor, DAY + 86_400_000_000)
             source.input_events(cursor, DAY + 86_400_000_000)
         return (time.process_time() - t0) / repeat
@@ -400,8 +434,8 @@ def _parsed(version: str) -> tuple[list[WindowEvent], list[InputEvent]]:
     return (
         parse_window_events(
             raw(windows, end, grows=True), bucket_id="w", salt=SALT, sketches=version == "v3"
-        ),
-        parse_input_events(raw(inputs, end, grows=False), bucket_id="i"),
+        ).events,
+        parse_input_events(raw(inputs, end, grows=False), bucket_id="i").events,
     )
 
 

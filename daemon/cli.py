@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from daemon.commands import COMMANDS
@@ -57,7 +59,84 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class _Stdout(io.RawIOBase):
+    """Standard output's descriptor, where a reader that went away is not an error.
+
+    ``status --json | head -c 10`` closes the pipe early: the Python docs' SIGPIPE recipe
+    points stdout at /dev/null on the first EPIPE, and the command carries on to its own
+    exit status instead of dying with "Broken pipe". Any other failure (a full disk under
+    ``> file``) goes the same way, but is kept for :func:`main` to report once.
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self.error: OSError | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        try:
+            return os.write(self._fd, view)
+        except OSError as exc:
+            if not isinstance(exc, BrokenPipeError) and self.error is None:
+                self.error = exc
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._fd)
+            os.close(devnull)
+            return len(view)
+
+
+@contextmanager
+def _own_stdout() -> Iterator[_Stdout | None]:
+    """The process's own stdout over :class:`_Stdout` for the command's run (not a stream a
+    test put there: then None), flushed and put back after it."""
+    real = sys.stdout
+    ours = real is sys.__stdout__  # a test's capture is left alone
+    if real is None or not ours:
+        yield None
+        return
+    try:
+        fd = real.fileno()
+        real.flush()
+    except (OSError, ValueError):  # no descriptor, or already closed
+        yield None
+        return
+    raw = _Stdout(fd)
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(raw),
+        encoding=real.encoding,
+        errors=real.errors,
+        line_buffering=bool(getattr(real, "line_buffering", False)),
+    )
+    try:
+        yield raw
+    finally:
+        sys.stdout.flush()  # cannot fail: _Stdout takes every write
+        sys.stdout = real
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _own_stdout() as stdout:
+        code = _main(argv)
+        sys.stdout.flush()
+    if stdout is not None and stdout.error is not None:
+        # the command ran, but what it said is lost: the environment failed (exit 1)
+        error = stdout.error
+        print(f"taskclf-daemon: standard output: {error.strerror or error}", file=sys.stderr)
+        return code or FAILED
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments == ["--version"]:
         # a person types it: answer without building the parser

@@ -17,6 +17,7 @@ from daemon.fsutil import atomic_write_bytes, free_name, fsync_dir
 from taskclf_core.bundle import load_bundle, save_bundle
 from taskclf_core.calibration import CalibratorStore, save_calibrator_store
 from taskclf_core.errors import PolicyError, PublishError
+from taskclf_core.jsonl import split_lines
 from taskclf_core.policy import InferencePolicy, parse_policy, policy_to_dict, policy_to_json
 from taskclf_core.training import TrainedBundle
 
@@ -231,14 +232,11 @@ def _read_history(path: Path) -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     entries: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    # a torn last line is left out: that append never finished, nothing was replaced
+    for number, line in split_lines(text).lines:
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
-            if number == len(text.splitlines()) and not text.endswith("\n"):
-                continue  # a torn last line: that append never finished, nothing was replaced
             raise PolicyError(f"{path}:{number}: not valid JSON") from None
         if not isinstance(entry, dict) or not isinstance(entry.get("policy"), dict):
             raise PolicyError(f"{path}:{number}: expected {{'replaced_at', 'policy'}}")
@@ -336,17 +334,23 @@ def _append_line(path: Path, line: str) -> None:
 
     A full disk makes ``write`` short or fail part-way: the file is cut back to its old
     length, or the torn line would be glued to the next entry and break every rollback.
-    A torn tail an earlier crash left (the reader skips it) is cut before appending.
+    A torn tail an earlier crash left (the reader skips it) is cut before appending; a whole
+    last entry that only lacks its newline (the reader keeps it) gets one.
     """
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         length = os.fstat(fd).st_size
+        data = line.encode("utf-8")
         if length and os.pread(fd, 1, length - 1) != b"\n":
             tail = os.pread(fd, min(length, 1 << 20), max(0, length - (1 << 20)))
-            length = max(0, length - len(tail)) + tail.rfind(b"\n") + 1
-            os.ftruncate(fd, length)
+            torn = split_lines(tail[tail.rfind(b"\n") + 1 :]).torn
+            if torn:
+                length -= len(torn)
+                os.ftruncate(fd, length)
+            else:
+                data = b"\n" + data
         try:
-            view = memoryview(line.encode("utf-8"))
+            view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,12 @@ __all__ = ["load_spans", "locked", "save_spans"]
 
 
 def load_spans(path: Path) -> list[LabelSpan]:
-    """Every span in the span file (none if it does not exist); a bad line names file:line."""
+    """Every span in the span file (none if it does not exist); a bad line names file:line.
+
+    A span outside the supported times (an older version took ``--from 9999-12-31``) can
+    label no window: it is skipped with a warning, and the next change rewrites the file
+    without it.
+    """
     from taskclf_core.spans import read_spans_jsonl
 
     try:
@@ -28,7 +34,14 @@ def load_spans(path: Path) -> list[LabelSpan]:
         return []
     except (OSError, UnicodeDecodeError) as exc:
         raise SpanError(f"{path}: cannot read ({exc})") from None
-    return list(read_spans_jsonl(text, source=str(path)).spans)
+    read = read_spans_jsonl(text, source=str(path), skip_out_of_range=True)
+    for where in read.out_of_range:
+        print(
+            f"taskclf-daemon: warning: {where}; span skipped (`label add`, `remove` or "
+            "`import` rewrite the file without it)",
+            file=sys.stderr,
+        )
+    return list(read.spans)
 
 
 def save_spans(path: Path, spans: Sequence[LabelSpan]) -> None:

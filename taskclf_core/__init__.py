@@ -8,7 +8,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from taskclf_core.bundle import ModelBundle, load_bundle, save_bundle
+    from taskclf_core.baseline import BaselineModel, baseline_model
+    from taskclf_core.bundle import Model, ModelBundle, load_bundle, save_bundle
     from taskclf_core.calibration import (
         Calibrator,
         CalibratorStore,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from taskclf_core.smoothing import SmoothingState
 
 _EXPORTS = {
+    "BaselineModel": "taskclf_core.baseline",
     "BundleError": "taskclf_core.errors",
     "CORE_LABELS": "taskclf_core.labels",
     "CalibrationError": "taskclf_core.errors",
@@ -47,6 +49,7 @@ _EXPORTS = {
     "IsotonicCalibrator": "taskclf_core.calibration",
     "IsotonicRegressor": "taskclf_core.calibration",
     "LabelRecord": "taskclf_core.record",
+    "Model": "taskclf_core.bundle",
     "ModelBundle": "taskclf_core.bundle",
     "Policy": "taskclf_core.pipeline",
     "REJECT_LABEL": "taskclf_core.labels",
@@ -57,6 +60,7 @@ _EXPORTS = {
     "TemperatureCalibrator": "taskclf_core.calibration",
     "TrainingError": "taskclf_core.errors",
     "WindowError": "taskclf_core.errors",
+    "baseline_model": "taskclf_core.baseline",
     "label_window": "taskclf_core.pipeline",
     "label_windows": "taskclf_core.pipeline",
     "load_bundle": "taskclf_core.bundle",
@@ -70,6 +74,7 @@ _EXPORTS = {
 __all__ = [
     "CORE_LABELS",
     "REJECT_LABEL",
+    "BaselineModel",
     "BundleError",
     "CalibrationError",
     "Calibrator",
@@ -81,6 +86,7 @@ __all__ = [
     "IsotonicCalibrator",
     "IsotonicRegressor",
     "LabelRecord",
+    "Model",
     "ModelBundle",
     "Policy",
     "SmoothingState",
@@ -90,6 +96,7 @@ __all__ = [
     "TemperatureCalibrator",
     "TrainingError",
     "WindowError",
+    "baseline_model",
     "label_window",
     "label_windows",
     "load_bundle",

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from taskclf_core._lgbm import NativeBooster
 from taskclf_core.errors import BundleError
@@ -17,7 +17,34 @@ from taskclf_core.labels import CORE_LABELS, N_CLASSES
 from taskclf_core.schema import ColumnKind, FeatureSchema, registry
 from taskclf_core.types import FloatArray
 
-__all__ = ["ModelBundle", "build_schema", "load_bundle", "save_bundle"]
+__all__ = ["Model", "ModelBundle", "build_schema", "bundle_from_text", "load_bundle", "save_bundle"]
+
+
+class Model(Protocol):
+    """What labels windows: a loaded :class:`ModelBundle` or the rule baseline.
+
+    ``schema`` parses the windows it is given; ``predict_*`` return class probabilities in
+    CORE_LABELS order, rows summing to 1. ``fixed_reject_threshold`` is ``None`` for a model
+    whose probabilities are calibrated and rejected by the policy's threshold; a model that
+    makes its own reject decision (the baseline) names the threshold its outputs are meant
+    for, and takes no calibrator.
+    """
+
+    @property
+    def bundle_id(self) -> str: ...
+
+    @property
+    def schema(self) -> FeatureSchema: ...
+
+    @property
+    def schema_hash(self) -> str | None: ...
+
+    @property
+    def fixed_reject_threshold(self) -> float | None: ...
+
+    def predict_one(self, row: FloatArray) -> FloatArray: ...
+
+    def predict_many(self, rows: FloatArray, *, num_threads: int = 0) -> FloatArray: ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -37,6 +64,11 @@ class ModelBundle:
     @property
     def schema_hash(self) -> str | None:
         return self.schema.schema_hash
+
+    @property
+    def fixed_reject_threshold(self) -> None:
+        """A bundle's probabilities are calibrated and rejected by the policy's threshold."""
+        return None
 
     def predict_one(self, row: FloatArray) -> FloatArray:
         """Class probabilities ``(8,)`` for one encoded row (LightGBM's single-row fast path)."""
@@ -160,12 +192,6 @@ def load_bundle(path: Path | str) -> ModelBundle:
     metadata = _read_json(path / "metadata.json")
     if not isinstance(metadata, dict):
         raise BundleError(f"{path / 'metadata.json'}: expected a JSON object")
-    label_set = _str_list(metadata.get("label_set"), f"{path / 'metadata.json'}: label_set")
-    if tuple(sorted(label_set)) != CORE_LABELS:
-        raise BundleError(
-            f"{path / 'metadata.json'}: label_set {sorted(label_set)} does not match the core "
-            f"labels {list(CORE_LABELS)}"
-        )
     encoders: dict[str, tuple[str, ...]] = {}
     enc_path = path / "categorical_encoders.json"
     if enc_path.exists():
@@ -177,30 +203,59 @@ def load_bundle(path: Path | str) -> ModelBundle:
             if len(set(vocab)) != len(vocab):
                 # a repeated value would shift every later category code
                 raise BundleError(f"{enc_path}: {column}: the vocabulary lists a value twice")
-    schema = build_schema(metadata, encoders, source=str(path / "metadata.json"))
     try:
         model_text = (path / "model.txt").read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BundleError(f"{path / 'model.txt'}: missing") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path / 'model.txt'}: cannot read ({exc})") from None
-    _check_tree_sizes(model_text, path / "model.txt")
+    return bundle_from_text(
+        path.resolve().name,
+        model_text=model_text,
+        metadata=metadata,
+        encoders=encoders,
+        path=path,
+    )
+
+
+def bundle_from_text(
+    bundle_id: str,
+    *,
+    model_text: str,
+    metadata: Mapping[str, Any],
+    encoders: Mapping[str, tuple[str, ...]],
+    path: Path | None = None,
+) -> ModelBundle:
+    """A bundle from its files' contents (checked as :func:`load_bundle` checks them).
+
+    ``path`` names the directory in messages; without one (a bundle just trained, not yet
+    saved) messages name ``bundle_id``.
+    """
+    where = path if path is not None else Path(bundle_id)
+    label_set = _str_list(metadata.get("label_set"), f"{where / 'metadata.json'}: label_set")
+    if tuple(sorted(label_set)) != CORE_LABELS:
+        raise BundleError(
+            f"{where / 'metadata.json'}: label_set {sorted(label_set)} does not match the core "
+            f"labels {list(CORE_LABELS)}"
+        )
+    schema = build_schema(metadata, encoders, source=str(where / "metadata.json"))
+    _check_tree_sizes(model_text, where / "model.txt")
     try:
         booster = NativeBooster.from_string(model_text)
     except BundleError as exc:
-        raise BundleError(f"{path / 'model.txt'}: not a LightGBM model ({exc})") from None
+        raise BundleError(f"{where / 'model.txt'}: not a LightGBM model ({exc})") from None
     if booster.num_classes != len(label_set) or booster.num_classes != N_CLASSES:
         raise BundleError(
-            f"{path / 'model.txt'}: the model outputs {booster.num_classes} classes, "
+            f"{where / 'model.txt'}: the model outputs {booster.num_classes} classes, "
             f"label_set has {len(label_set)}"
         )
     if booster.feature_names != schema.feature_columns:
         raise BundleError(
-            f"{path / 'model.txt'}: the model's {booster.num_features} features do not match "
+            f"{where / 'model.txt'}: the model's {booster.num_features} features do not match "
             f"the {len(schema.feature_columns)} feature columns of schema {schema.version}"
         )
     return ModelBundle(
-        bundle_id=path.resolve().name,
+        bundle_id=bundle_id,
         path=path,
         schema=schema,
         label_set=tuple(sorted(label_set)),

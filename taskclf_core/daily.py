@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from taskclf_core.labels import REJECT_LABEL
+from taskclf_core.timerange import epoch_in_range, out_of_range
 
 __all__ = [
     "DEFAULT_IDLE_GAP_SECONDS",
@@ -189,9 +190,14 @@ def _epoch(value: object, name: str) -> float:
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
     try:
-        return ts.timestamp()
+        epoch = ts.timestamp()
     except (OverflowError, ValueError):
-        raise ValueError(f"{name}: {value[:40]!r} is out of range") from None
+        epoch = math.nan
+    if not epoch_in_range(epoch):
+        # an older daemon logged it: the report skips it as damaged, and local days around
+        # it would not fit in a datetime
+        raise ValueError(out_of_range(name, repr(value[:40])))
+    return epoch
 
 
 def _text(record: Mapping[str, Any], key: str, default: str | None = None) -> str:

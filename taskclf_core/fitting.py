@@ -26,6 +26,7 @@ from taskclf_core.metrics import checked_probs_labels, nll
 from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
+    "MIN_CLASS_EXAMPLES",
     "EligibilityReport",
     "StoreFit",
     "TemperatureFit",
@@ -292,18 +293,52 @@ def grid_temperature(probs: npt.ArrayLike, y: npt.ArrayLike) -> float:
 # --- isotonic ----------------------------------------------------------------------------
 
 
-def fit_isotonic_calibrator(probs: npt.ArrayLike, y: npt.ArrayLike) -> IsotonicCalibrator:
+# A class's own isotonic map needs this many windows of the class and as many of the
+# others: fitted from fewer it is a step or two, e.g. from a single example flat near 0,
+# which silences the class for good (the per-user guard cannot see it when the held-out
+# slice has none of that class). Below it the class keeps the map under it: a per-user
+# calibrator the global calibrator's map, the global calibrator the model's own probability.
+MIN_CLASS_EXAMPLES = 30
+
+_IDENTITY_MAP = IsotonicRegressor(
+    x_thresholds=np.array([0.0, 1.0]), y_thresholds=np.array([0.0, 1.0]), x_min=0.0, x_max=1.0
+)
+
+
+def _fallback_map(fallback: Calibrator | None, c: int) -> IsotonicRegressor:
+    """Class ``c``'s map under a new fit: the fallback's own when it is isotonic, else x -> x."""
+    if isinstance(fallback, IsotonicCalibrator) and len(fallback.regressors) > c:
+        return fallback.regressors[c]
+    return _IDENTITY_MAP
+
+
+def fit_isotonic_calibrator(
+    probs: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    fallback: Calibrator | None = None,
+    min_class_examples: int = MIN_CLASS_EXAMPLES,
+) -> IsotonicCalibrator:
     """Per class ``c``, sklearn's isotonic regression of ``y == c`` on ``probs[:, c]``.
 
     One-vs-rest as taskclf; each fit's thresholds are copied into an
-    :class:`IsotonicRegressor`, so applying it needs numpy only.
+    :class:`IsotonicRegressor`, so applying it needs numpy only. A class with fewer than
+    ``min_class_examples`` rows of it, or of the other classes, is not fitted: it takes
+    ``fallback``'s map for that class (an isotonic calibrator's, e.g. the global one under
+    a per-user fit), else the identity map.
     """
     p, labels = _fit_inputs(probs, y)
+    if isinstance(min_class_examples, bool) or not isinstance(min_class_examples, int):
+        raise TrainingError(f"min_class_examples: expected an integer, got {min_class_examples!r}")
     # imported here: sklearn takes ~1.6 s to import and only offline fitting needs it
     from sklearn.isotonic import IsotonicRegression
 
     regressors = []
     for c in range(p.shape[1]):
+        positives = int(np.count_nonzero(labels == c))
+        if min(positives, labels.size - positives) < min_class_examples:
+            regressors.append(_fallback_map(fallback, c))
+            continue
         model = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
         model.fit(p[:, c], (labels == c).astype(np.float64))
         regressors.append(
@@ -337,10 +372,10 @@ class StoreFit:
 
 
 def _fit(
-    method: Method, probs: FloatArray, y: IntArray
+    method: Method, probs: FloatArray, y: IntArray, fallback: Calibrator | None = None
 ) -> tuple[Calibrator, TemperatureFit | None]:
     if method == "isotonic":
-        return fit_isotonic_calibrator(probs, y), None
+        return fit_isotonic_calibrator(probs, y, fallback=fallback), None
     return fit_temperature_calibrator(probs, y)
 
 
@@ -360,6 +395,7 @@ def fit_calibrator_store(
     min_labels: int = 3,
     exclude_users: Collection[str] = (),
     global_calibrator: Calibrator | None = None,
+    eligibility: Mapping[str, EligibilityReport] | None = None,
 ) -> StoreFit:
     """A global calibrator on all rows plus one per eligible, not opted-out user.
 
@@ -370,7 +406,11 @@ def fit_calibrator_store(
     calibrator but get no own one and a report with reason ``"opted out"``. ``created_at``
     is passed in because taskclf_core reads no clock. A ``global_calibrator`` given is
     carried over unchanged instead of fitted (``global_fit`` is then ``None``): personalizing
-    a store in force must not move everyone else's calibration.
+    a store in force must not move everyone else's calibration. ``eligibility`` per user,
+    when given, replaces the count over these rows (the guard counts all of a user's
+    labelled windows, of which these rows are the part to fit on). A per-user isotonic map
+    of a class with too few examples is the global calibrator's
+    (:data:`MIN_CLASS_EXAMPLES`).
     """
     if isinstance(exclude_users, str):
         # a bare string would silently exclude its characters instead of the user
@@ -416,7 +456,8 @@ def fit_calibrator_store(
     opted_out = frozenset(exclude_users)
     for uid in sorted(rows_of):
         rows = rows_of[uid]
-        report = _report(
+        given = eligibility.get(uid) if eligibility is not None else None
+        report = given or _report(
             uid,
             (bucket_starts[i] for i in rows),
             (names[i] for i in rows),
@@ -432,7 +473,7 @@ def fit_calibrator_store(
         if not report.eligible:
             continue
         idx = np.asarray(rows, dtype=np.intp)
-        user_cal, user_fit = _fit(method, p[idx], classes[idx])
+        user_cal, user_fit = _fit(method, p[idx], classes[idx], global_cal)
         user_cals[uid] = user_cal
         if user_fit is not None:
             user_fits[uid] = user_fit

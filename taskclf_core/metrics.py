@@ -13,6 +13,7 @@ from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
     "CalibrationMetrics",
+    "accepted_accuracy",
     "brier",
     "calibration_metrics",
     "checked_probs_labels",
@@ -75,6 +76,24 @@ def brier(probs: npt.ArrayLike, y: npt.ArrayLike) -> float:
     diff = p.copy()
     diff[np.arange(labels.size), labels] -= 1.0
     return float(np.mean(np.sum(diff * diff, axis=1)))
+
+
+def accepted_accuracy(
+    probs: npt.ArrayLike, y: npt.ArrayLike, threshold: float | npt.ArrayLike
+) -> float:
+    """Final accuracy at the reject threshold: the share of rows whose label is right.
+
+    A row's label is its argmax when the maximum is at least ``threshold`` (its own, when
+    ``threshold`` is per row) and Mixed/Unknown otherwise, which is never right: so this is
+    accepted-and-correct over all rows, the accuracy a person sees in the label log. NaN
+    for an empty input.
+    """
+    p, labels = checked_probs_labels(probs, y)
+    if labels.size == 0:
+        return math.nan
+    best = p.argmax(axis=1)
+    accepted = p[np.arange(labels.size), best] >= np.asarray(threshold, dtype=np.float64)
+    return float(np.mean((best == labels) & accepted))
 
 
 def ece(probs: npt.ArrayLike, y: npt.ArrayLike, *, n_bins: int = 15) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -18,7 +18,12 @@ from taskclf_core.labels import LABEL_INDEX, N_CLASSES
 from taskclf_core.schema import parse_ts
 from taskclf_core.spans import LabelSpan, project
 from taskclf_core.types import FloatArray
-from taskclf_core.vetting import CalibrationReport, UserReport, vet_probs
+from taskclf_core.vetting import (
+    DEFAULT_REJECT_THRESHOLD,
+    CalibrationReport,
+    UserReport,
+    vet_probs,
+)
 
 __all__ = [
     "HOLDOUT",
@@ -134,9 +139,9 @@ class PersonalizeOutcome:
     """The store to make current, whether it differs from the one in force, and why.
 
     ``report`` is ``None`` when no logged window of a user in scope lies inside a span.
-    ``carried`` lists users whose per-user calibrator was taken over without refitting
-    (not in scope, or not eligible); ``removed`` those whose one was taken out (opted out,
-    or it lost to the global calibrator on held-out).
+    ``carried`` lists users whose per-user calibrator was taken over unjudged (not in scope,
+    or no labelled windows of theirs); ``removed`` those whose one was taken out (opted out,
+    or it lost to the global calibrator on held-out, new fit or previous one).
     """
 
     store: CalibratorStore
@@ -170,14 +175,19 @@ def personalize(
     min_days: int = 3,
     min_labels: int = 3,
     holdout: float = HOLDOUT,
+    reject_threshold: float = DEFAULT_REJECT_THRESHOLD,
+    user_thresholds: Mapping[str, float] | None = None,
 ) -> PersonalizeOutcome:
     """Per-user calibrators from the user's own labelled time, kept only where they help.
 
     Spans are projected onto the logged windows (strict containment); the labelled rows of
     the users in scope (``users``, default everyone) go through :func:`vet_probs` with the
     ``base`` store's method, its global calibrator carried over unchanged and its per-user
-    calibrators as the "previous" ones. The new store binds ``bundle_id``/``schema_hash``;
-    users not refitted keep theirs, opted-out users lose theirs. When nothing differs from
+    calibrators as the "previous" ones: a user with labelled held-out windows keeps one
+    (new or previous) only if it is not worse than global there, at the reject threshold in
+    force (``user_thresholds``, else ``reject_threshold``), eligible for a new fit or not.
+    The new store binds ``bundle_id``/``schema_hash``; users without labelled windows in
+    scope keep theirs, opted-out users lose theirs. When nothing differs from
     ``base`` the outcome is ``changed=False`` and keeps ``base``'s ``created_at``, so a re-run
     without new labels yields the same store id; otherwise ``created_at`` is stamped.
     """
@@ -220,10 +230,13 @@ def personalize(
             created_at=base.created_at,
             global_calibrator=base.global_calibrator,
             previous={u: c for u, c in base.user_calibrators.items() if u not in opted_out},
+            reject_threshold=reject_threshold,
+            user_thresholds=user_thresholds,
         )
         report = outcome.report
         in_force.update(outcome.store.user_calibrators)
-        # a user the guard ruled on is decided; one not eligible keeps what they had
+        # a user the guard ruled on is decided (a previous calibrator included); one with
+        # neither a new fit nor a previous one has nothing to decide
         decided = {u.user_id for u in report.users if u.decision != "n.a."}
     carried: list[str] = []
     removed: list[str] = []
@@ -283,13 +296,20 @@ def user_rows(outcome: PersonalizeOutcome) -> list[dict[str, Any]]:
             {
                 "user_id": e.user_id,
                 "windows": u.windows,
-                "fit_windows": e.windows,
+                "fit_windows": u.fit_windows,
                 "held_out_windows": u.held_out,
                 "days": e.days,
                 "labels": e.labels,
                 "eligible": e.eligible,
                 "decision": u.decision,
-                "why": e.reason or u.note,
+                "why": (e.reason or u.note) if u.decision == "n.a." else u.note,
+                "guard": {
+                    "reject_threshold": u.reject_threshold,
+                    "user_nll": num(u.guard_user_nll),
+                    "global_nll": num(u.guard_global_nll),
+                    "user_accuracy": num(u.guard_user_accuracy),
+                    "global_accuracy": num(u.guard_global_accuracy),
+                },
                 "held_out": {
                     "global": None
                     if g is None

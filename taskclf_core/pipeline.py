@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from taskclf_core.bundle import ModelBundle
+from taskclf_core.bundle import Model
 from taskclf_core.calibration import CalibratorStore, calibrate_rows
 from taskclf_core.labels import CORE_LABELS
 from taskclf_core.record import LabelRecord
@@ -48,12 +48,24 @@ class Policy:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Snapshot:
-    """Everything one window is labelled with; hot reload swaps a whole new one in."""
+    """Everything one window is labelled with; hot reload swaps a whole new one in.
 
-    bundle: ModelBundle
+    ``bundle`` is a loaded bundle or the rule baseline. The baseline makes its own reject
+    decision (its ``fixed_reject_threshold`` applies instead of the policy's) and its outputs
+    are not probabilities to calibrate, so it takes no store.
+    """
+
+    bundle: Model
     store: CalibratorStore | None
     policy: Policy
     taxonomy: Taxonomy | None = None
+
+    def __post_init__(self) -> None:
+        if self.store is not None and self.bundle.fixed_reject_threshold is not None:
+            raise ValueError(
+                f"store: model {self.bundle.bundle_id!r} makes its own reject decision and "
+                "takes no calibrator store"
+            )
 
     @property
     def store_id(self) -> str | None:
@@ -109,8 +121,11 @@ def _decide(
     mapped = bucket_probs(taxonomy, probs) if taxonomy is not None else None
     best = probs.argmax(axis=1).tolist()
     confidences = probs[np.arange(len(windows)), best].tolist()
+    fixed = snapshot.bundle.fixed_reject_threshold
     thresholds = (
-        [policy.threshold_for(u) for u in user_ids]
+        [fixed] * len(user_ids)
+        if fixed is not None
+        else [policy.threshold_for(u) for u in user_ids]
         if policy.user_thresholds
         else [policy.reject_threshold] * len(user_ids)
     )

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from taskclf_core.errors import BundleError, WindowError
 from taskclf_core.ids import is_safe_user_id
+from taskclf_core.timerange import in_range, out_of_range
 
 __all__ = [
     "ColumnKind",
@@ -139,7 +140,8 @@ class FeatureSchema:
 
 
 def parse_ts(value: object, field: str) -> datetime:
-    """ISO-8601 → aware UTC datetime; naive means UTC."""
+    """ISO-8601 → aware UTC datetime; naive means UTC; outside the supported times
+    (:mod:`taskclf_core.timerange`) is refused like a malformed one."""
     if not isinstance(value, str):
         raise WindowError(
             f"{field}: expected an ISO-8601 timestamp string, got {type(value).__name__}",
@@ -151,14 +153,14 @@ def parse_ts(value: object, field: str) -> datetime:
         raise WindowError(
             f"{field}: expected an ISO-8601 timestamp, got {value[:40]!r}", field=field
         ) from None
-    if ts.tzinfo is None:
-        return ts.replace(tzinfo=UTC)
+    utc: datetime | None
     try:
-        return ts.astimezone(UTC)
+        utc = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:30+01:00 is before the first UTC instant
-        raise WindowError(
-            f"{field}: {value[:40]!r} is outside the representable UTC range", field=field
-        ) from None
+        utc = None
+    if utc is None or not in_range(utc):
+        raise WindowError(out_of_range(field, repr(value[:40])), field=field)
+    return utc
 
 
 def format_ts(ts: datetime) -> str:
@@ -349,7 +351,8 @@ def parse_windows(
         if not set(map(type, values)) <= _CLEAN[kind]:
             slow.update(k for k, v in enumerate(values) if type(v) not in _CLEAN[kind])
             values = [v if type(v) in _CLEAN[kind] else None for v in values]
-        missing += np.fromiter((v is None for v in values), dtype=np.int64, count=n)
+        absent = np.fromiter((v is None for v in values), dtype=np.bool_, count=n)
+        missing += absent
         if kind is ColumnKind.CATEGORICAL:
             rows[:, j] = [unknown if v is None else table.get(v, unknown) for v in values]
         elif kind is ColumnKind.BOOL:
@@ -367,7 +370,8 @@ def parse_windows(
                     dtype=np.float64,
                 )
             rows[:, j] = column
-            bad = ~np.isfinite(column)
+            # a NaN fill (the rule baseline's "missing stays missing") is not a bad value
+            bad = ~np.isfinite(column) & ~absent
             if bad.any():
                 slow.update(np.flatnonzero(bad).tolist())
     for k, (i, obj, user_id, start, end) in enumerate(heads):

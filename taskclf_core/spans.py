@@ -14,14 +14,18 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from taskclf_core.errors import SpanError
+from taskclf_core.jsonl import split_lines
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
 from taskclf_core.schema import format_ts
+from taskclf_core.timerange import in_range, out_of_range
 
 __all__ = [
     "CSV_COLUMNS",
     "LabelSpan",
     "SpanFile",
     "check_overlaps",
+    "csv_cell",
+    "csv_text",
     "merge_spans",
     "parse_span",
     "project",
@@ -37,6 +41,14 @@ CSV_COLUMNS = ("start_ts", "end_ts", "label", "provenance", "user_id", "confiden
 _REQUIRED = ("start_ts", "end_ts", "label", "provenance")
 # taskclf's export adds extend_forward; our own span file adds the derived id
 _TOLERATED = ("extend_forward", "id")
+# OWASP's CSV-injection triggers: a spreadsheet runs a cell that starts with one of these
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CELL_ESCAPE = "'"
+_FREE_TEXT = ("provenance", "user_id")  # the columns csv_cell escapes on export
+
+
+class _OutOfRange(SpanError):
+    """A span time outside the supported times (the span file skips such a span)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +71,23 @@ class LabelSpan:
             if not isinstance(ts, datetime):
                 raise SpanError(f"{name}: expected a datetime, got {type(ts).__name__}")
             # naive means UTC, as taskclf's ts_utc_aware_get
-            aware = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+            try:
+                aware = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+            except OverflowError:  # before the first UTC instant
+                aware = datetime.min.replace(tzinfo=UTC)
+            if not in_range(aware):
+                raise _OutOfRange(out_of_range(name, ts.isoformat()))
             object.__setattr__(self, name, aware)
         if self.end_ts <= self.start_ts:
             raise SpanError(
                 f"end_ts: {format_ts(self.end_ts)} is not after start_ts "
                 f"{format_ts(self.start_ts)} (a span needs end > start)"
             )
+        # free text is kept trimmed, as every reader of it trims: a span reads back the same
+        if isinstance(self.provenance, str):
+            object.__setattr__(self, "provenance", self.provenance.strip())
+        if isinstance(self.user_id, str):
+            object.__setattr__(self, "user_id", self.user_id.strip())
         if self.label not in LABEL_INDEX:
             raise SpanError(f"label: {self.label!r} is not a core label ({', '.join(CORE_LABELS)})")
         if not isinstance(self.provenance, str) or not self.provenance.strip():
@@ -128,7 +150,13 @@ def _ts(value: object, field: str) -> datetime:
             f"{field}: expected an ISO-8601 timestamp such as 2026-01-05T09:00:00Z "
             f"(no offset means UTC), got {value.strip()[:40]!r}"
         ) from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    try:
+        utc = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00: before the first UTC instant
+        raise _OutOfRange(out_of_range(field, repr(value.strip()[:40]))) from None
+    if not in_range(utc):
+        raise _OutOfRange(out_of_range(field, repr(value.strip()[:40])))
+    return utc
 
 
 def _optional_text(value: object, field: str) -> str | None:
@@ -194,10 +222,13 @@ def parse_span(obj: Mapping[str, object]) -> LabelSpan | None:
 
 @dataclass(frozen=True, slots=True)
 class SpanFile:
-    """The spans of one file, in file order, and how many open "from now" spans were skipped."""
+    """The spans of one file, in file order; how many open "from now" spans were skipped;
+    and, when asked to skip them, the spans outside the supported times (``file:line: why``).
+    """
 
     spans: tuple[LabelSpan, ...]
     skipped_open: int = 0
+    out_of_range: tuple[str, ...] = ()
 
 
 def _check_columns(names: Iterable[str], where: str) -> None:
@@ -209,19 +240,27 @@ def _check_columns(names: Iterable[str], where: str) -> None:
         )
 
 
-def _parse_rows(rows: Iterable[tuple[str, Mapping[str, object]]]) -> SpanFile:
+def _parse_rows(
+    rows: Iterable[tuple[str, Mapping[str, object]]], *, skip_out_of_range: bool = False
+) -> SpanFile:
     spans: list[LabelSpan] = []
     skipped = 0
+    outside: list[str] = []
     for where, row in rows:
         try:
             span = parse_span(row)
+        except _OutOfRange as exc:
+            if not skip_out_of_range:
+                raise SpanError(f"{where}: {exc}") from None
+            outside.append(f"{where}: {exc}")
+            continue
         except SpanError as exc:
             raise SpanError(f"{where}: {exc}") from None
         if span is None:
             skipped += 1
         else:
             spans.append(span)
-    return SpanFile(tuple(spans), skipped)
+    return SpanFile(tuple(spans), skipped, tuple(outside))
 
 
 def read_spans_csv(text: str, *, source: str) -> SpanFile:
@@ -256,6 +295,10 @@ def read_spans_csv(text: str, *, source: str) -> SpanFile:
             short = [k for k, v in values.items() if v is None]
             if short:
                 raise SpanError(f"{where}: {short[0]}: missing (the row has too few fields)")
+            for name in _FREE_TEXT:
+                cell = values.get(name)
+                if cell is not None:
+                    values[name] = csv_text(cell.strip())
             yield where, values
 
     try:
@@ -264,13 +307,23 @@ def read_spans_csv(text: str, *, source: str) -> SpanFile:
         raise SpanError(f"{source}:{reader.line_num}: not valid CSV ({exc})") from None
 
 
-def read_spans_jsonl(text: str, *, source: str) -> SpanFile:
-    """One span object a line (the span file's own format, or a taskclf span as JSON)."""
+def read_spans_jsonl(text: str, *, source: str, skip_out_of_range: bool = False) -> SpanFile:
+    """One span object a line (the span file's own format, or a taskclf span as JSON).
+
+    All or nothing, as :func:`read_spans_csv`; a last line without its newline is read if it
+    parses (:mod:`taskclf_core.jsonl`). ``skip_out_of_range``: a span outside the supported
+    times (an older version accepted them) is left out and listed instead of refused.
+    """
+    read = split_lines(text)
+    if read.torn:
+        number = text.count("\n") + 1
+        raise SpanError(
+            f"{source}:{number}: an unfinished last line (no newline, not valid JSON): "
+            "a write that was cut short? remove that line"
+        )
 
     def rows() -> Iterable[tuple[str, Mapping[str, object]]]:
-        for number, line in enumerate(text.split("\n"), start=1):
-            if not line.strip():
-                continue
+        for number, line in read.lines:
             where = f"{source}:{number}"
             try:
                 obj = json.loads(line)
@@ -283,26 +336,48 @@ def read_spans_jsonl(text: str, *, source: str) -> SpanFile:
             _check_columns(obj, where)
             yield where, obj
 
-    return _parse_rows(rows())
+    return _parse_rows(rows(), skip_out_of_range=skip_out_of_range)
+
+
+def csv_cell(text: str) -> str:
+    """A free-text cell no spreadsheet runs as a formula: OWASP's leading single quote before
+    ``= + - @``, a tab or a carriage return, and before a leading quote too, so that
+    :func:`csv_text` can take exactly one quote off and every text comes back unchanged."""
+    return _CELL_ESCAPE + text if text.startswith((*_FORMULA_START, _CELL_ESCAPE)) else text
+
+
+def csv_text(cell: str) -> str:
+    """The text :func:`csv_cell` wrote: one leading single quote taken off, nothing else."""
+    return cell[1:] if cell.startswith(_CELL_ESCAPE) else cell
 
 
 def spans_to_csv(spans: Iterable[LabelSpan]) -> str:
-    """taskclf's CSV columns, in time order; read back by :func:`read_spans_csv` unchanged."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    """taskclf's CSV columns, in time order; read back by :func:`read_spans_csv` unchanged.
+
+    Free text (``provenance``, ``user_id``) goes through :func:`csv_cell`.
+    """
+    rows = [CSV_COLUMNS]
     for s in sorted(spans, key=_sort_key):
-        writer.writerow(
-            [
+        rows.append(
+            (
                 format_ts(s.start_ts),
                 format_ts(s.end_ts),
                 s.label,
-                s.provenance,
-                s.user_id or "",
+                csv_cell(s.provenance),
+                csv_cell(s.user_id or ""),
                 "" if s.confidence is None else repr(s.confidence),
-            ]
+            )
         )
-    return out.getvalue()
+    return "".join(",".join(_csv_field(cell) for cell in row) + "\n" for row in rows)
+
+
+def _csv_field(text: str) -> str:
+    """RFC 4180's quoting: a field holding a comma, a quote, CR or LF is quoted, its quotes
+    doubled (the csv module leaves a lone CR bare when lines end in LF, and a reader then
+    splits the row there)."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def spans_to_jsonl(spans: Iterable[LabelSpan]) -> str:

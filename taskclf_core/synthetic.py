@@ -11,19 +11,42 @@ from typing import Any
 import numpy as np
 
 from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
-from taskclf_core.schema import registry
+from taskclf_core.schema import parse_ts, registry
+from taskclf_core.spans import LabelSpan
 
-__all__ = ["DEFAULT_USERS", "UserProfile", "generate_label_log", "generate_windows"]
+__all__ = [
+    "ARCHETYPES",
+    "DEFAULT_USERS",
+    "UserProfile",
+    "generate_label_log",
+    "generate_population",
+    "generate_windows",
+    "labeller_spans",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class UserProfile:
-    """How one synthetic user differs: label noise makes the model over/under-confident for them."""
+    """How one synthetic user differs from the population.
+
+    ``label_noise`` makes the model over/under-confident for them; ``habits`` make their
+    work look like another task for everyone else (``(("Write", "ReadResearch"),)``: their
+    Write windows have the apps and activity of others' ReadResearch), which calibration
+    cannot fix and a model that knows ``user_id`` can; ``tasks`` are the tasks they do;
+    ``mixed_minutes`` of their minutes hold a switch and look half like another task (the
+    honest source of a model's doubt, and of rejects); with ``idle_breaks`` a break is what
+    ActivityWatch shows of one (a long idle run, often the lock screen) rather than a calm
+    minute much like a meeting.
+    """
 
     user_id: str
     label_noise: float = 0.1  # share of windows whose recorded label is a different class
     activity_scale: float = 1.0  # typing/mouse intensity relative to the population
     minutes_per_day: int = 240
+    habits: tuple[tuple[str, str], ...] = ()  # (task, the task its windows look like)
+    tasks: tuple[str, ...] = CORE_LABELS
+    mixed_minutes: float = 0.0  # share of minutes half spent on another task
+    idle_breaks: bool = False  # breaks are idle minutes, often on the lock screen
 
 
 DEFAULT_USERS: tuple[UserProfile, ...] = (
@@ -86,11 +109,23 @@ def _window(
     prev_keys: float,
     schema_version: str,
 ) -> dict[str, Any]:
+    task = dict(user.habits).get(task, task)  # what the work looks like, not what it is
     app_id, app_category, domain = _APPS[task][int(rng.integers(len(_APPS[task])))]
     if rng.random() < 0.08:  # someone else's app now and then: the model must cope
         other = CORE_LABELS[int(rng.integers(len(CORE_LABELS)))]
         app_id, app_category, domain = _APPS[other][0]
     keys, clicks, scroll, mouse, backspace, switches = _ACTIVITY[task]
+    blended = False
+    if user.mixed_minutes and rng.random() < user.mixed_minutes:
+        blended = True
+        # a minute with a switch in it: half of it looks like another task, and its app may
+        # be that task's (the span says the task the person was on)
+        other = CORE_LABELS[int(rng.integers(len(CORE_LABELS)))]
+        keys, clicks, scroll, mouse, backspace, switches = (
+            (a + b) / 2 for a, b in zip(_ACTIVITY[task], _ACTIVITY[other], strict=True)
+        )
+        if rng.random() < 0.5:
+            app_id, app_category, domain = _APPS[other][int(rng.integers(len(_APPS[other])))]
     s = user.activity_scale
     keys_pm = max(0.0, rng.normal(keys * s, keys * 0.35 + 3))
     clicks_pm = max(0.0, rng.normal(clicks * s, clicks * 0.4 + 1))
@@ -148,6 +183,15 @@ def _window(
         "day_of_week": start.weekday(),
         "session_length_so_far": float(minute_in_session),
     }
+    if user.idle_breaks and task == "BreakIdle" and not blended:
+        # a break as ActivityWatch sees it: nobody at the keyboard, often the lock screen
+        idle = float(rng.uniform(45, 60))
+        window.update(
+            active_seconds_any=round(min(window["active_seconds_any"], 60 - idle), 1),
+            max_idle_run_seconds=round(idle, 1),
+        )
+        if rng.random() < 0.5:
+            window.update(app_id="com.apple.loginwindow", app_category="lockscreen")
     return window
 
 
@@ -175,7 +219,7 @@ def generate_windows(
             minute = 0
             prev_keys = 0.0
             while minute < user.minutes_per_day:
-                task = CORE_LABELS[int(rng.integers(len(CORE_LABELS)))]
+                task = user.tasks[int(rng.integers(len(user.tasks)))]
                 for _ in range(int(rng.integers(5, 31))):
                     if minute >= user.minutes_per_day:
                         break
@@ -189,6 +233,101 @@ def generate_windows(
                     t += timedelta(minutes=1)
                     minute += 1
     return out
+
+
+def _others(*left_out: str) -> tuple[str, ...]:
+    return tuple(c for c in CORE_LABELS if c not in left_out)
+
+
+# kinds of people whose data differs the way the personalization measurements found:
+# (label_noise, activity_scale, minutes_per_day, habits, tasks); everyone has some minutes
+# with a switch in them (MIXED_MINUTES), breaks that look like breaks, and careful labellers
+# still slip now and then
+ARCHETYPES: dict[str, tuple[float, float, int, tuple[tuple[str, str], ...], tuple[str, ...]]] = {
+    # their writing happens in a browser, scrolling: others' ReadResearch
+    "writer": (0.01, 1.0, 180, (("Write", "ReadResearch"),), _others("ReadResearch")),
+    # they debug at the terminal, typing fast: others' Build
+    "debugger": (0.01, 1.0, 180, (("Debug", "Build"),), _others("Build")),
+    # their meetings are huddles in the chat app: others' Communicate
+    "huddler": (0.01, 1.0, 180, (("Meet", "Communicate"),), _others("Communicate")),
+    # a light touch on keyboard and mouse: every task looks calmer than everyone else's
+    "gentle": (0.01, 0.45, 180, (), CORE_LABELS),
+    # careless labels: a quarter of their windows carry a wrong one
+    "noisy": (0.25, 1.0, 180, (), CORE_LABELS),
+    # labels little of their day
+    "sparse": (0.01, 1.0, 45, (), CORE_LABELS),
+    "plain": (0.01, 1.0, 180, (), CORE_LABELS),
+}
+MIXED_MINUTES = 0.15
+
+
+def generate_population(
+    n: int,
+    *,
+    seed: int,
+    prefix: str = "u",
+    kinds: Sequence[str] = tuple(ARCHETYPES),
+) -> tuple[UserProfile, ...]:
+    """``n`` users cycling through ``kinds`` (:data:`ARCHETYPES`), seeded small variations.
+
+    ``generate_population(10, seed=1)`` is a crowd with per-user habits; ``kinds=("plain",)``
+    is a crowd without (what a global model is trained on). User ids are
+    ``<prefix>-<i>-<kind>``.
+    """
+    unknown = [k for k in kinds if k not in ARCHETYPES]
+    if unknown or not kinds:
+        raise ValueError(f"kinds: expected names from {sorted(ARCHETYPES)}, got {list(kinds)}")
+    rng = np.random.default_rng(seed)
+    users = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        noise, scale, minutes, habits, tasks = ARCHETYPES[kind]
+        users.append(
+            UserProfile(
+                f"{prefix}-{i}-{kind}",
+                label_noise=noise,
+                activity_scale=round(scale * float(rng.uniform(0.9, 1.1)), 3),
+                minutes_per_day=int(minutes * float(rng.uniform(0.8, 1.2))),
+                habits=habits,
+                tasks=tasks,
+                mixed_minutes=MIXED_MINUTES,
+                idle_breaks=True,
+            )
+        )
+    return tuple(users)
+
+
+def labeller_spans(
+    windows: Sequence[Mapping[str, Any]], label_key: str = "label"
+) -> list[LabelSpan]:
+    """The spans a careful labeller makes of labelled windows: one per run of contiguous
+    windows of one user and one label (``label_key``)."""
+    spans: list[LabelSpan] = []
+    run: list[Mapping[str, Any]] = []
+
+    def close() -> None:
+        if run:
+            spans.append(
+                LabelSpan(
+                    parse_ts(run[0]["bucket_start_ts"], "bucket_start_ts"),
+                    parse_ts(run[-1]["bucket_end_ts"], "bucket_end_ts"),
+                    run[0][label_key],
+                    "manual",
+                    run[0]["user_id"],
+                )
+            )
+            run.clear()
+
+    for w in sorted(windows, key=lambda w: (w["user_id"], w["bucket_start_ts"])):
+        if run and (
+            w["user_id"] != run[-1]["user_id"]
+            or w[label_key] != run[-1][label_key]
+            or w["bucket_start_ts"] != run[-1]["bucket_end_ts"]
+        ):
+            close()
+        run.append(w)
+    close()
+    return spans
 
 
 # --- label-log records (what the daemon writes), for report tests and benches ----------

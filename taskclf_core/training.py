@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from taskclf_core._lgbm import NativeBooster
 from taskclf_core.bundle import build_schema
 from taskclf_core.errors import TrainingError, WindowError
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES
@@ -18,19 +20,23 @@ from taskclf_core.schema import (
     ColumnKind,
     FeatureSchema,
     FeatureWindow,
+    Registry,
     parse_window,
     registry,
 )
+from taskclf_core.types import FloatArray
 
 __all__ = [
     "MIN_ROWS",
     "TrainedBundle",
     "TrainingSet",
+    "challenger_columns",
     "check_holdout",
     "check_label",
     "check_training_rows",
     "parse_labelled_window",
     "train_bundle",
+    "train_challenger",
 ]
 
 MIN_ROWS = 50
@@ -161,25 +167,7 @@ def _f1_scores(y_true: npt.NDArray[np.int64], y_pred: npt.NDArray[np.int64]) -> 
     }
 
 
-def train_bundle(
-    windows: Sequence[Mapping[str, Any]],
-    *,
-    rounds: int = 100,
-    seed: int = 0,
-    holdout: float = 0.2,
-    created_at: str,
-    num_threads: int = 0,
-    unknown_mask_rate: float = 0.05,
-) -> TrainedBundle:
-    """Fit a multiclass LightGBM on labelled windows (each a window plus ``label``).
-
-    The latest ``holdout`` share of windows (by ``bucket_start_ts``) is kept out of
-    training and scored for ``metrics.json``. Deterministic for a given ``seed``.
-    """
-    import lightgbm as lgb  # heavy (pulls scikit-learn); only training needs it
-
-    if len(windows) < MIN_ROWS:
-        raise TrainingError(f"too few windows to train: {len(windows)} (need at least {MIN_ROWS})")
+def _version_of(windows: Sequence[Mapping[str, Any]]) -> Registry:
     versions = {w.get("schema_version") for w in windows}
     if len(versions) != 1:
         raise TrainingError(
@@ -189,6 +177,10 @@ def train_bundle(
     reg = registry(str(version)) if isinstance(version, str) else None
     if reg is None:
         raise TrainingError(f"schema_version: expected one of v1, v2, v3, got {version!r}")
+    return reg
+
+
+def _labels_of(windows: Sequence[Mapping[str, Any]]) -> npt.NDArray[np.int64]:
     labels = []
     for i, w in enumerate(windows):
         label = w.get("label")
@@ -198,19 +190,25 @@ def train_bundle(
                 f"(expected one of {list(CORE_LABELS)})"
             )
         labels.append(LABEL_INDEX[str(label)])
-    check_holdout(holdout)
+    return np.asarray(labels, dtype=np.int64)
 
-    encoders = {
-        column: tuple(
-            sorted(
-                {str(w[column]) for w in windows if isinstance(w.get(column), str)}
-                | {UNKNOWN_TOKEN}
-            )
-        )
-        for column in reg.categorical_columns
-    }
-    metadata: dict[str, Any] = {"schema_version": reg.version, "schema_hash": reg.schema_hash}
-    schema = build_schema(metadata, encoders)
+
+def _encoders(
+    windows: Sequence[Mapping[str, Any]], columns: Sequence[str], min_category_freq: int
+) -> dict[str, tuple[str, ...]]:
+    """Per categorical column: the values seen at least ``min_category_freq`` times, and
+    ``__unknown__`` (taskclf's rare-category rule: a rarer value is encoded as unknown)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for column in columns:
+        counts = Counter(str(w[column]) for w in windows if isinstance(w.get(column), str))
+        kept = {value for value, n in counts.items() if n >= min_category_freq}
+        out[column] = tuple(sorted(kept | {UNKNOWN_TOKEN}))
+    return out
+
+
+def _rows(
+    windows: Sequence[Mapping[str, Any]], schema: FeatureSchema
+) -> tuple[FloatArray, list[datetime]]:
     rows = np.empty((len(windows), schema.n_features))
     starts = []
     for i, w in enumerate(windows):
@@ -220,22 +218,30 @@ def train_bundle(
             raise TrainingError(f"window {i}: {exc}") from None
         rows[i] = parsed.features
         starts.append(parsed.bucket_start)
-    y = np.asarray(labels, dtype=np.int64)
-    order = np.argsort(np.asarray([s.timestamp() for s in starts]), kind="stable")
-    n_train = len(order) - round(len(order) * holdout)
-    if n_train < MIN_ROWS:
-        raise TrainingError(f"too few windows left to train after the holdout: {n_train}")
-    train_idx, test_idx = order[:n_train], order[n_train:]
+    return rows, starts
+
+
+def _fit(
+    x_train: FloatArray,
+    y_train: npt.NDArray[np.int64],
+    schema: FeatureSchema,
+    *,
+    rounds: int,
+    seed: int,
+    num_threads: int,
+    unknown_mask_rate: float,
+) -> tuple[str, dict[str, Any]]:
+    """Class-balanced multiclass LightGBM (taskclf's parameters): model text and params."""
+    import lightgbm as lgb  # heavy (pulls scikit-learn); only training needs it
 
     rng = np.random.default_rng(seed)
-    x_train = rows[train_idx].copy()
+    x_train = x_train.copy()
     categorical = [i for i, k in enumerate(schema.kinds) if k is ColumnKind.CATEGORICAL]
     # like taskclf: hide a few categories behind __unknown__ so unseen apps get a sane code
     for i in categorical:
         unknown = schema.encode_category(schema.feature_columns[i], UNKNOWN_TOKEN)
         mask = rng.random(len(x_train)) < unknown_mask_rate
         x_train[mask, i] = unknown
-    y_train = y[train_idx]
     counts = np.bincount(y_train, minlength=N_CLASSES).astype(float)
     weights = len(y_train) / (N_CLASSES * np.maximum(counts, 1.0))
     params: dict[str, Any] = {
@@ -259,9 +265,57 @@ def train_bundle(
         free_raw_data=True,
     )
     booster = lgb.train(params, dataset, num_boost_round=rounds)
+    params = {k: v for k, v in params.items() if k != "num_threads"} | {
+        "num_boost_round": rounds,
+        "class_weight_method": "balanced",
+        "unknown_category_mask_rate": unknown_mask_rate,
+    }
+    return booster.model_to_string(), params
+
+
+def train_bundle(
+    windows: Sequence[Mapping[str, Any]],
+    *,
+    rounds: int = 100,
+    seed: int = 0,
+    holdout: float = 0.2,
+    created_at: str,
+    num_threads: int = 0,
+    unknown_mask_rate: float = 0.05,
+) -> TrainedBundle:
+    """Fit a multiclass LightGBM on labelled windows (each a window plus ``label``).
+
+    The latest ``holdout`` share of windows (by ``bucket_start_ts``) is kept out of
+    training and scored for ``metrics.json``. Deterministic for a given ``seed``.
+    """
+    if len(windows) < MIN_ROWS:
+        raise TrainingError(f"too few windows to train: {len(windows)} (need at least {MIN_ROWS})")
+    reg = _version_of(windows)
+    y = _labels_of(windows)
+    check_holdout(holdout)
+
+    encoders = _encoders(windows, reg.categorical_columns, 1)
+    metadata: dict[str, Any] = {"schema_version": reg.version, "schema_hash": reg.schema_hash}
+    schema = build_schema(metadata, encoders)
+    rows, starts = _rows(windows, schema)
+    order = np.argsort(np.asarray([s.timestamp() for s in starts]), kind="stable")
+    n_train = len(order) - round(len(order) * holdout)
+    if n_train < MIN_ROWS:
+        raise TrainingError(f"too few windows left to train after the holdout: {n_train}")
+    train_idx, test_idx = order[:n_train], order[n_train:]
+    model_text, params = _fit(
+        rows[train_idx],
+        y[train_idx],
+        schema,
+        rounds=rounds,
+        seed=seed,
+        num_threads=num_threads,
+        unknown_mask_rate=unknown_mask_rate,
+    )
     metrics: dict[str, Any] = {"holdout_rows": len(test_idx)}
     if len(test_idx):
-        pred = np.asarray(booster.predict(rows[test_idx])).argmax(axis=1)
+        booster = NativeBooster.from_string(model_text)
+        pred = booster.predict_many(rows[test_idx]).argmax(axis=1)
         metrics.update(_f1_scores(y[test_idx], pred))
     first, last = starts[order[0]], starts[order[n_train - 1]]
     metadata.update(
@@ -271,19 +325,100 @@ def train_bundle(
         categorical_columns=list(reg.categorical_columns),
         train_date_from=first.date().isoformat(),
         train_date_to=last.date().isoformat(),
-        params={k: v for k, v in params.items() if k != "num_threads"}
-        | {
-            "num_boost_round": rounds,
-            "class_weight_method": "balanced",
-            "unknown_category_mask_rate": unknown_mask_rate,
-        },
+        params=params,
         created_at=created_at,
         data_provenance="taskclf-daemon train",
         train_rows=int(n_train),
     )
     return TrainedBundle(
-        model_text=booster.model_to_string(),
+        model_text=model_text,
         metadata=metadata,
         encoders=encoders,
         metrics=metrics,
     )
+
+
+def challenger_columns(
+    version: str, *, user_id_feature: bool = True
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Feature and categorical columns of a retrained model on ``version``'s windows.
+
+    ``user_id`` is a categorical feature in taskclf's v1 registry; for v2 and v3 it is added
+    as a last extra column (``metadata.json`` lists it in ``feature_columns`` and
+    ``categorical_columns``, ``categorical_encoders.json`` holds the users it was trained on),
+    so the windows stay the registry's rows and an unseen user gets the unknown code.
+    """
+    reg = registry(version)
+    if reg is None:
+        raise TrainingError(f"schema_version: expected one of v1, v2, v3, got {version!r}")
+    features, categorical = reg.feature_columns, reg.categorical_columns
+    if user_id_feature and "user_id" not in features:
+        features, categorical = (*features, "user_id"), (*categorical, "user_id")
+    elif not user_id_feature and "user_id" in features:
+        raise TrainingError(f"schema {version}: user_id is one of its feature columns")
+    return features, categorical
+
+
+def train_challenger(
+    windows: Sequence[Mapping[str, Any]],
+    *,
+    schema_version: str,
+    created_at: str,
+    user_id_feature: bool = True,
+    rounds: int = 100,
+    seed: int = 0,
+    num_threads: int = 0,
+    unknown_mask_rate: float = 0.05,
+    min_category_freq: int = 5,
+    extra_metadata: Mapping[str, Any] | None = None,
+) -> TrainedBundle:
+    """taskclf's ``train_lgbm`` for a retrain: every given window trains (no holdout here).
+
+    The split, evaluation and gates are the caller's (:mod:`taskclf_core.retrain`). Windows
+    are labelled rows of ``schema_version`` (taskclf's registry; a window without
+    ``schema_version`` is taken as one). Class-balanced weights, taskclf's parameters, its
+    rare-category rule (a value seen fewer than ``min_category_freq`` times is unknown) and
+    ``user_id`` as a categorical feature (:func:`challenger_columns`).
+    """
+    reg = registry(schema_version)
+    if reg is None:
+        raise TrainingError(f"schema_version: expected one of v1, v2, v3, got {schema_version!r}")
+    for i, w in enumerate(windows):
+        if w.get("schema_version", schema_version) != schema_version:
+            raise TrainingError(
+                f"window {i}: schema_version {w.get('schema_version')!r}: the challenger is "
+                f"trained on {schema_version} windows (the champion's schema)"
+            )
+    if not windows:
+        raise TrainingError("no labelled windows to train on")
+    y = _labels_of(windows)
+    features, categorical = challenger_columns(schema_version, user_id_feature=user_id_feature)
+    encoders = _encoders(windows, categorical, min_category_freq)
+    metadata: dict[str, Any] = {
+        "schema_version": reg.version,
+        "schema_hash": reg.schema_hash,
+        "feature_columns": list(features),
+        "categorical_columns": list(categorical),
+    }
+    schema = build_schema(metadata, encoders)
+    rows, starts = _rows(windows, schema)
+    model_text, params = _fit(
+        rows,
+        y,
+        schema,
+        rounds=rounds,
+        seed=seed,
+        num_threads=num_threads,
+        unknown_mask_rate=unknown_mask_rate,
+    )
+    metadata.update(
+        label_set=list(CORE_LABELS),
+        train_date_from=min(starts).date().isoformat(),
+        train_date_to=max(starts).date().isoformat(),
+        params=params | {"unknown_category_freq_threshold": min_category_freq},
+        created_at=created_at,
+        data_provenance="taskclf-daemon retrain",
+        train_rows=len(windows),
+        **(extra_metadata or {}),
+    )
+    return TrainedBundle(model_text=model_text, metadata=metadata, encoders=encoders, metrics={})

@@ -13,13 +13,20 @@ import numpy as np
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
 from taskclf_core.errors import TrainingError
-from taskclf_core.fitting import EligibilityReport, Method, fit_calibrator_store
-from taskclf_core.metrics import CalibrationMetrics, calibration_metrics, nll
+from taskclf_core.fitting import (
+    EligibilityReport,
+    Method,
+    check_personalization_eligible,
+    fit_calibrator_store,
+)
+from taskclf_core.labels import CORE_LABELS
+from taskclf_core.metrics import CalibrationMetrics, accepted_accuracy, calibration_metrics, nll
 from taskclf_core.schema import FeatureSchema
 from taskclf_core.training import check_holdout, parse_labelled_window
 from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
+    "DEFAULT_REJECT_THRESHOLD",
     "ECE_BINS",
     "CalibrationOutcome",
     "CalibrationReport",
@@ -35,6 +42,8 @@ __all__ = [
 # (personalize only) did not, so the previous one stays
 Decision = Literal["kept", "previous", "dropped", "n.a."]
 ECE_BINS = 15
+DEFAULT_REJECT_THRESHOLD = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD
+_NLL_TOLERANCE = 1e-12
 
 
 # --- input -------------------------------------------------------------------------------
@@ -100,9 +109,12 @@ def split_by_time(
 # --- the report --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class UserReport:
-    """One user's row: eligibility (on the fit part), the guard's decision, held-out scores."""
+    """One user's row: eligibility (on all their labelled windows), the guard's decision and
+    what it compared (NLL and accuracy at the reject threshold of the per-user calibrator it
+    judged, against global), held-out scores.
+    """
 
     eligibility: EligibilityReport
     windows: int
@@ -117,10 +129,20 @@ class UserReport:
     # held-out scores of the global calibrator and of this run's per-user fit (if one was fitted)
     global_scores: CalibrationMetrics | None = None
     user_scores: CalibrationMetrics | None = None
+    guard_user_accuracy: float | None = None
+    guard_global_accuracy: float | None = None
+    reject_threshold: float = DEFAULT_REJECT_THRESHOLD
+    # this run's per-user fit, kept or not (benches judge the guard's decision with it)
+    fitted: Calibrator | None = None
 
     @property
     def user_id(self) -> str:
         return self.eligibility.user_id
+
+    @property
+    def fit_windows(self) -> int:
+        """The earliest windows a per-user calibrator is fitted on (the rest vet it)."""
+        return self.windows - self.held_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +164,7 @@ class CalibrationReport:
     before: CalibrationMetrics
     after: CalibrationMetrics
     users: tuple[UserReport, ...]
+    reject_threshold: float = DEFAULT_REJECT_THRESHOLD
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,8 +186,12 @@ class CalibrationReport:
             },
             "eligibility": {
                 **self.thresholds,
-                "counted_on": "fit part",
+                "counted_on": "all labelled windows",
                 "opted_out": list(self.opted_out),
+            },
+            "guard": {
+                "compares": "held-out NLL and accuracy at the reject threshold, per user",
+                "reject_threshold": self.reject_threshold,
             },
             "metrics": {"ece_bins": ECE_BINS, "evaluated_on": "held-out windows"},
             "global": {"before": _scores(self.before), "after": _scores(self.after)},
@@ -186,7 +213,7 @@ def _user_json(u: UserReport) -> dict[str, Any]:
     return {
         "user_id": e.user_id,
         "windows": u.windows,
-        "fit_windows": e.windows,
+        "fit_windows": u.fit_windows,
         "held_out_windows": u.held_out,
         "days": e.days,
         "labels": e.labels,
@@ -194,7 +221,13 @@ def _user_json(u: UserReport) -> dict[str, Any]:
         "reason": e.reason,
         "per_user_calibrator": u.decision,
         "note": u.note,
-        "guard": {"user_nll": _num(u.guard_user_nll), "global_nll": _num(u.guard_global_nll)},
+        "guard": {
+            "user_nll": _num(u.guard_user_nll),
+            "global_nll": _num(u.guard_global_nll),
+            "user_accuracy": _num(u.guard_user_accuracy),
+            "global_accuracy": _num(u.guard_global_accuracy),
+            "reject_threshold": u.reject_threshold,
+        },
         "temperature": _num(u.temperature),
         "before": _scores(u.before),
         "after": _scores(u.after),
@@ -222,6 +255,61 @@ class _Verdict:
     note: str
     user_nll: float | None = None
     global_nll: float | None = None
+    user_accuracy: float | None = None
+    global_accuracy: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Trial:
+    """One per-user calibrator against global on the held-out windows: NLL and accuracy."""
+
+    nll: float
+    global_nll: float
+    accuracy: float
+    global_accuracy: float
+
+    @property
+    def nll_worse(self) -> bool:
+        # a calibrator that equals global but for rounding (isotonic maps spliced from it,
+        # renormalised) is not worse
+        return self.nll > self.global_nll + _NLL_TOLERANCE
+
+    @property
+    def passed(self) -> bool:
+        return not self.nll_worse and self.accuracy >= self.global_accuracy
+
+    def why_not(self, threshold: float) -> str:
+        reasons = []
+        if self.nll_worse:
+            reasons.append("held-out NLL worse than global (overfit)")
+        if self.accuracy < self.global_accuracy:
+            reasons.append(
+                f"held-out accuracy at the reject threshold {threshold} worse than global "
+                "(more rejects or other labels)"
+            )
+        return "; ".join(reasons)
+
+
+def _trial(
+    calibrator: Calibrator,
+    global_calibrator: Calibrator,
+    probs: FloatArray,
+    y: IntArray,
+    threshold: float,
+) -> _Trial:
+    mine, theirs = calibrator.calibrate(probs), global_calibrator.calibrate(probs)
+    return _Trial(
+        nll(mine, y),
+        nll(theirs, y),
+        accepted_accuracy(mine, y, threshold),
+        accepted_accuracy(theirs, y, threshold),
+    )
+
+
+def _verdict(decision: Decision, note: str, trial: _Trial) -> _Verdict:
+    return _Verdict(
+        decision, note, trial.nll, trial.global_nll, trial.accuracy, trial.global_accuracy
+    )
 
 
 def _guard(
@@ -231,38 +319,55 @@ def _guard(
     probs: FloatArray,
     y: IntArray,
     previous: Calibrator | None,
+    threshold: float,
 ) -> _Verdict:
-    """Keep a per-user calibrator only if it does not do worse than the global one on ``y``.
+    """Keep a per-user calibrator only if it does no worse than the global one on ``y``.
 
-    When this run's fit loses, a ``previous`` per-user calibrator faces the same test: the
+    "No worse" is both a held-out NLL not above global's and an accuracy at the user's
+    reject threshold (:func:`accepted_accuracy`) not below global's: a temperature can win
+    on NLL while rejecting windows it labelled right. The ``previous`` per-user calibrator
+    (from the store in force) faces the same test whether or not a new one was fitted: the
     guard decides which calibrator is in force for the user, not only whether the new one is.
     """
-    if own is None:
+    if own is None and previous is None:
         return _Verdict("n.a.", report.reason or "not eligible")
     if len(y) == 0:
+        if own is None:
+            return _Verdict("previous", "no held-out windows to judge the previous one by")
         return _Verdict("kept", "no held-out windows to vet it (--holdout 0?)")
-    user_nll = nll(own.calibrate(probs), y)
-    global_nll = nll(global_calibrator.calibrate(probs), y)
-    if user_nll <= global_nll:
-        return _Verdict("kept", "held-out NLL not worse than global", user_nll, global_nll)
-    if previous is not None:
-        previous_nll = nll(previous.calibrate(probs), y)
-        if previous_nll <= global_nll:
-            return _Verdict(
+    if own is not None:
+        new = _trial(own, global_calibrator, probs, y, threshold)
+        if new.passed:
+            return _verdict("kept", "held-out NLL and accuracy not worse than global", new)
+        why = new.why_not(threshold)
+        if previous is None:
+            return _verdict("dropped", why, new)
+        old = _trial(previous, global_calibrator, probs, y, threshold)
+        if old.passed:
+            return _verdict(
                 "previous",
-                f"new fit's held-out NLL {user_nll:.4f} worse than global; the previous "
-                "per-user calibrator is not, so it stays",
-                previous_nll,
-                global_nll,
+                f"new fit: {why}; the previous per-user calibrator is not, so it stays",
+                old,
             )
-        return _Verdict(
-            "dropped",
-            "held-out NLL worse than global (overfit); the previous per-user calibrator "
-            f"({previous_nll:.4f}) too, so it is removed",
-            user_nll,
-            global_nll,
+        return _verdict(
+            "dropped", f"{why}; the previous per-user calibrator too, so it is removed", new
         )
-    return _Verdict("dropped", "held-out NLL worse than global (overfit)", user_nll, global_nll)
+    assert previous is not None  # the first test returned otherwise
+    old = _trial(previous, global_calibrator, probs, y, threshold)
+    not_fitted = report.reason or "not eligible"
+    if old.passed:
+        return _verdict(
+            "previous",
+            f"{not_fitted}: no new fit; the previous per-user calibrator is not worse than "
+            "global on the held-out windows, so it stays",
+            old,
+        )
+    return _verdict(
+        "dropped",
+        f"{not_fitted}: no new fit; the previous per-user calibrator: {old.why_not(threshold)}, "
+        "so it is removed",
+        old,
+    )
 
 
 def _after(
@@ -285,6 +390,8 @@ def calibrate_windows(
     opt_out: Collection[str] = (),
     created_at: str,
     num_threads: int = 0,
+    reject_threshold: float = DEFAULT_REJECT_THRESHOLD,
+    user_thresholds: Mapping[str, float] | None = None,
 ) -> CalibrationOutcome:
     """Fit on each user's earliest windows, vet per-user calibrators on their latest, report.
 
@@ -304,6 +411,8 @@ def calibrate_windows(
         min_labels=min_labels,
         opt_out=opt_out,
         created_at=created_at,
+        reject_threshold=reject_threshold,
+        user_thresholds=user_thresholds,
     )
 
 
@@ -324,20 +433,39 @@ def vet_probs(
     created_at: str | None,
     global_calibrator: Calibrator | None = None,
     previous: Mapping[str, Calibrator] | None = None,
+    reject_threshold: float = DEFAULT_REJECT_THRESHOLD,
+    user_thresholds: Mapping[str, float] | None = None,
 ) -> CalibrationOutcome:
     """The one overfitting guard: fit on each user's earliest rows, vet on their latest.
 
     ``probs`` are the model's uncalibrated probabilities of labelled rows (from the bundle for
-    `calibrate`, from the label log's ``model_probs`` for `personalize`). Eligibility is
-    counted on the fit part: the thresholds promise that a per-user calibrator is fitted on
-    at least ``min_windows`` windows, not merely that the user supplied that many. A
-    ``global_calibrator`` is carried over instead of fitted; ``previous`` per-user
-    calibrators get a second chance in the guard (see :func:`_guard`). The store returned
-    holds per-user calibrators of the users in ``user_ids`` only.
+    `calibrate`, from the label log's ``model_probs`` for `personalize`). Eligibility counts
+    all of a user's labelled rows (the thresholds are about what the person labelled); the
+    calibrator is fitted on the earliest ``1 - holdout`` of them and vetted on the rest
+    against the global calibrator: it is kept only if its NLL is not worse and its accuracy
+    at the user's reject threshold (``user_thresholds``, else ``reject_threshold``) is not
+    worse. A ``global_calibrator`` is carried over instead of fitted; ``previous``
+    per-user calibrators (the store in force) face the same test, whether or not the user
+    is eligible for a new one (see :func:`_guard`). The store returned holds per-user
+    calibrators of the users in ``user_ids`` only.
     """
     fit, held = split_by_time(user_ids, starts, holdout)
     opted_out = frozenset(opt_out)
-    previous = previous or {}
+    previous = {u: c for u, c in (previous or {}).items() if u not in opted_out}
+    thresholds = user_thresholds or {}
+    names = [CORE_LABELS[c] for c in y]
+    eligibility = {
+        u: check_personalization_eligible(
+            user_ids,
+            starts,
+            names,
+            u,
+            min_windows=min_windows,
+            min_days=min_days,
+            min_labels=min_labels,
+        )
+        for u in sorted(set(user_ids))
+    }
     fitted = fit_calibrator_store(
         probs[fit],
         y[fit],
@@ -352,12 +480,14 @@ def vet_probs(
         min_labels=min_labels,
         exclude_users=opted_out,
         global_calibrator=global_calibrator,
+        eligibility=eligibility,
     )
     held_lists: dict[str, list[int]] = {r.user_id: [] for r in fitted.reports}
     for i in held:
         held_lists[user_ids[i]].append(int(i))
     held_of = {u: np.asarray(rows, dtype=np.intp) for u, rows in held_lists.items()}
     old = fitted.store
+    threshold_of = {r.user_id: thresholds.get(r.user_id, reject_threshold) for r in fitted.reports}
     verdicts = {
         r.user_id: _guard(
             old.user_calibrators.get(r.user_id),
@@ -366,6 +496,7 @@ def vet_probs(
             probs[held_of[r.user_id]],
             y[held_of[r.user_id]],
             previous.get(r.user_id),
+            threshold_of[r.user_id],
         )
         for r in fitted.reports
     }
@@ -395,7 +526,7 @@ def vet_probs(
         users.append(
             UserReport(
                 eligibility=r,
-                windows=r.windows + len(rows),
+                windows=r.windows,
                 held_out=len(rows),
                 decision=v.decision,
                 note=v.note,
@@ -412,10 +543,14 @@ def vet_probs(
                     old.global_calibrator.calibrate(held_probs), held_y, n_bins=ECE_BINS
                 ),
                 user_scores=(
-                    calibration_metrics(own.calibrate(held_probs), held_y, n_bins=ECE_BINS)
-                    if own is not None
+                    calibration_metrics(judged.calibrate(held_probs), held_y, n_bins=ECE_BINS)
+                    if (judged := own or previous.get(r.user_id)) is not None
                     else None
                 ),
+                guard_user_accuracy=v.user_accuracy,
+                guard_global_accuracy=v.global_accuracy,
+                reject_threshold=threshold_of[r.user_id],
+                fitted=own,
             )
         )
     report = CalibrationReport(
@@ -434,5 +569,6 @@ def vet_probs(
         before=calibration_metrics(probs[held], y[held], n_bins=ECE_BINS),
         after=calibration_metrics(after, y[held], n_bins=ECE_BINS),
         users=tuple(users),
+        reject_threshold=reject_threshold,
     )
     return CalibrationOutcome(store, report)

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from taskclf_core.errors import SpanError
+from taskclf_core.timerange import in_range, out_of_range
 
 __all__ = ["FORMS", "format_local", "parse_when", "zone_name"]
 
@@ -64,11 +65,21 @@ def parse_when(text: str, *, now: datetime, tz: tzinfo, field: str = "time") -> 
     """``text`` as an aware UTC instant; wall-clock forms are read in ``tz`` (see :data:`FORMS`).
 
     ``now`` (aware) anchors "now", "today" and a bare time; a bare time is today's. A local
-    time that a daylight-saving change skips or repeats is refused with the reason.
+    time that a daylight-saving change skips or repeats is refused with the reason, and so
+    is one outside the supported times (:mod:`taskclf_core.timerange`).
     """
-    raw = text.strip()
     if now.tzinfo is None:
         raise ValueError("now: expected an aware datetime")
+    try:
+        when = _instant(text.strip(), now, tz, field)
+    except OverflowError:  # 9999-12-31 23:59 west of UTC: past the last datetime
+        when = None
+    if when is None or not in_range(when):
+        raise SpanError(out_of_range(field, repr(text.strip()[:40])))
+    return when
+
+
+def _instant(raw: str, now: datetime, tz: tzinfo, field: str) -> datetime:
     if raw.lower() == "now":
         return now.astimezone(UTC)
     today = now.astimezone(tz).date()

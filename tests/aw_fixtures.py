@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,22 @@ def load_case(name: str) -> Case:
         salt=meta["title_salt"],
         versions=tuple(meta["schema_versions"]),
     )
+
+
+def still_watching(buckets: dict[str, Any]) -> dict[str, Any]:
+    """``buckets`` (an export's) with the window watcher still running: an event now.
+
+    The collector's clock is ActivityWatch's data: a server whose data stops with the
+    fixture's day would hold that day's last minutes back, as a server that stopped
+    recording does. On a real desktop the watcher's data goes on.
+    """
+    out = dict(buckets)
+    for bucket_id, bucket in buckets.items():
+        if bucket.get("type") == "currentwindow":
+            now = datetime.now(UTC).isoformat()
+            event = {"timestamp": now, "duration": 1.0, "data": {"app": "later"}}
+            out[bucket_id] = {**bucket, "events": [*bucket["events"], event]}
+    return out
 
 
 def parity_cases() -> list[tuple[str, str]]:

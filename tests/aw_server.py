@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aw_fixtures import still_watching
+
 REPO = Path(__file__).resolve().parents[1]
 # .ci/run makes this venv; aw-server pins Flask & co. that must not enter our environment
 DEFAULT_VENV = REPO / ".aw-venv"
@@ -84,8 +86,9 @@ class AWServer:
             self.request("DELETE", f"/buckets/{bucket_id}?force=1")
 
     def load_export(self, export: Mapping[str, Any]) -> None:
-        """Create the export's buckets and insert their events over the REST API."""
-        for bucket_id, bucket in export["buckets"].items():
+        """Create the export's buckets and insert their events over the REST API, with the
+        window watcher still running (``still_watching``), as on a real desktop."""
+        for bucket_id, bucket in still_watching(export["buckets"]).items():
             meta = {k: bucket[k] for k in ("client", "type", "hostname")}
             self.request("POST", f"/buckets/{bucket_id}", meta)
             events = bucket["events"]

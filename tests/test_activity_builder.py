@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,10 +14,11 @@ from taskclf_core.activity import (
     DAY_US,
     MINUTE_US,
     DayState,
+    Finality,
     RowSpec,
     build_day,
     build_rows,
-    final_until,
+    finality,
     format_us,
     parse_input_events,
     parse_timestamp_us,
@@ -118,8 +118,8 @@ def parse_at(
     w = [r for e in windows if (r := e.visible(now_us)) is not None]
     i = [r for e in inputs if (r := e.visible(now_us)) is not None]
     return (
-        parse_window_events(w, bucket_id="win", salt=SALT, sketches=sketches),
-        parse_input_events(i, bucket_id="in"),
+        parse_window_events(w, bucket_id="win", salt=SALT, sketches=sketches).events,
+        parse_input_events(i, bucket_id="in").events,
     )
 
 
@@ -147,7 +147,7 @@ def collect_incrementally(
             state, _ = build_rows(
                 DayState.start(DAY), w, i, until_us=cursor, spec=spec, has_input=bool(i)
             )
-        until = final_until(w, from_us=cursor, now_us=now, settle_us=SETTLE_US)
+        until = finality(w, from_us=cursor, now_us=now, settle_us=SETTLE_US).until_us
         state, rows = build_rows(state, w, i, until_us=until, spec=spec, has_input=bool(i))
         for row in rows:
             end = parse_timestamp_us(row["bucket_end_ts"], "end")
@@ -228,18 +228,21 @@ def test_a_growing_event_holds_its_minute_and_all_later_ones_back() -> None:
     before = RawWindow(DAY + 9 * MINUTE_US, 65_000_000, "Code", "x")
     now = DAY + 20 * MINUTE_US
     w, _ = parse_at([before, long], [], now)
-    assert final_until(w, from_us=DAY, now_us=now, settle_us=SETTLE_US) == DAY + 10 * MINUTE_US
+    held = finality(w, from_us=DAY, now_us=now, settle_us=SETTLE_US)
+    assert held.until_us == DAY + 10 * MINUTE_US
+    assert held.held_by is not None
+    assert held.held_by.start_us == long.start_us
     # once it ended a settle ago its minute is final
     later = long.start_us + long.duration_us + SETTLE_US
     w, _ = parse_at([before, long], [], later)
-    assert final_until(w, from_us=DAY, now_us=later, settle_us=SETTLE_US) == (
+    assert finality(w, from_us=DAY, now_us=later, settle_us=SETTLE_US) == Finality(
         later - later % MINUTE_US - MINUTE_US
     )
 
 
 def test_final_until_never_passes_the_day() -> None:
     now = DAY + 3 * DAY_US
-    assert final_until([], from_us=DAY, now_us=now, settle_us=SETTLE_US) == DAY + DAY_US
+    assert finality([], from_us=DAY, now_us=now, settle_us=SETTLE_US).until_us == DAY + DAY_US
 
 
 def test_events_of_other_days_do_not_enter_a_day() -> None:
@@ -268,32 +271,43 @@ def test_input_flag_is_the_days_when_samples_arrive_late() -> None:
 # --- parsing ----------------------------------------------------------------------------
 
 
-def test_parse_errors_name_bucket_event_and_field_never_the_title() -> None:
+def test_a_bad_event_is_skipped_with_its_reason_and_never_its_title() -> None:
     secret = "Salary review — Alice"
     good = {"timestamp": "2026-03-02T08:00:00Z", "duration": 1, "data": {"title": secret}}
-    cases: list[tuple[Any, str]] = [
-        ([{**good, "timestamp": "yesterday"}], "aw-watcher-window_h: event 0.timestamp"),
-        ([good, {**good, "duration": -1}], "event 1.duration: expected a finite number >= 0"),
-        ([{**good, "duration": "5"}], "event 0.duration: expected a number"),
-        ([{**good, "data": {"app": None, "title": secret}}], "event 0.data.app: expected a string"),
-        ([{**good, "data": {"title": 3}}], "event 0.data.title: expected a string"),
-        ([{**good, "data": []}], "event 0.data: expected an object"),
-        ({"events": []}, "aw-watcher-window_h: events: expected an array"),
-        ([7], "event 0: expected an event object"),
+    cases: list[tuple[Any, str, str]] = [
+        ({**good, "timestamp": "yesterday"}, "bad_timestamp", "event 1.timestamp"),
+        ({**good, "duration": -1}, "bad_duration", "event 1.duration: expected a finite"),
+        ({**good, "duration": "5"}, "bad_duration", "event 1.duration: expected a number"),
+        ({**good, "data": {"app": None, "title": secret}}, "bad_app", "event 1.data.app"),
+        ({**good, "data": {"title": 3}}, "bad_title", "event 1.data.title: expected a string"),
+        ({**good, "data": []}, "bad_data", "event 1.data: expected an object"),
+        (7, "not_an_object", "event 1: expected an event object"),
     ]
-    for raw, message in cases:
-        with pytest.raises(ActivityError, match=re.escape(message)) as e:
-            parse_window_events(raw, bucket_id="aw-watcher-window_h", salt=SALT, sketches=True)
-        assert secret not in str(e.value)
-        assert "Salary" not in str(e.value)
+    for bad, reason, detail in cases:
+        parsed = parse_window_events(
+            [good, bad, good], bucket_id="aw-watcher-window_h", salt=SALT, sketches=True
+        )
+        assert len(parsed.events) == 2  # the others are read
+        [skipped] = parsed.skipped
+        assert (skipped.reason, skipped.index) == (reason, 1)
+        assert skipped.detail.startswith("aw-watcher-window_h: ")
+        assert detail in skipped.detail
+        assert secret not in skipped.detail
+        assert "Salary" not in skipped.detail
+    with pytest.raises(ActivityError, match="aw-watcher-window_h: events: expected an array"):
+        parse_window_events(
+            {"events": []}, bucket_id="aw-watcher-window_h", salt=SALT, sketches=True
+        )
 
 
 def test_input_parse_errors() -> None:
     ok = {"timestamp": "2026-03-02T08:00:00+00:00", "duration": 5, "data": {"presses": 3}}
-    assert parse_input_events([ok], bucket_id="in")[0].presses == 3
+    assert parse_input_events([ok], bucket_id="in").events[0].presses == 3
     for data, field in (({"presses": -1}, "presses"), ({"clicks": True}, "clicks")):
-        with pytest.raises(ActivityError, match=f"in: event 0.data.{field}"):
-            parse_input_events([{**ok, "data": data}], bucket_id="in")
+        parsed = parse_input_events([{**ok, "data": data}, ok], bucket_id="in")
+        assert len(parsed.events) == 1
+        assert parsed.skipped[0].reason == "bad_count"
+        assert f"in: event 0.data.{field}" in parsed.skipped[0].detail
 
 
 def test_missing_app_and_title_are_taskclfs_defaults() -> None:
@@ -302,7 +316,7 @@ def test_missing_app_and_title_are_taskclfs_defaults() -> None:
         bucket_id="w",
         salt=SALT,
         sketches=True,
-    )[0]
+    ).events[0]
     assert event.app.app_id == "unknown.unknown"
     assert event.title is not None
     assert event.title.char_count == 0

@@ -28,9 +28,9 @@ def rows_for(case_name: str, version: str) -> list[dict[str, object]]:
         bucket_id=choice.window,
         salt=case.salt,
         sketches=version == "v3",
-    )
+    ).events
     inputs = (
-        parse_input_events(buckets[choice.input]["events"], bucket_id=choice.input)
+        parse_input_events(buckets[choice.input]["events"], bucket_id=choice.input).events
         if choice.input
         else []
     )
@@ -78,8 +78,8 @@ def test_a_different_salt_changes_every_title_value() -> None:
     buckets = export_buckets(case.export(), source="export")
     choice = select_buckets(buckets, HOSTNAME, source="export")
     events = buckets[choice.window]["events"]
-    ours = parse_window_events(events, bucket_id="w", salt=case.salt, sketches=True)
-    other = parse_window_events(events, bucket_id="w", salt=case.salt + "x", sketches=True)
+    ours = parse_window_events(events, bucket_id="w", salt=case.salt, sketches=True).events
+    other = parse_window_events(events, bucket_id="w", salt=case.salt + "x", sketches=True).events
     assert all(a.title_hash != b.title_hash for a, b in zip(ours, other, strict=True))
 
 
@@ -91,7 +91,7 @@ def test_wrong_salt_breaks_parity() -> None:
     choice = select_buckets(buckets, HOSTNAME, source="export")
     windows = parse_window_events(
         buckets[choice.window]["events"], bucket_id="w", salt="not-the-salt", sketches=False
-    )
+    ).events
     day = parse_timestamp_us(f"{case.date}T00:00:00Z", "date")
     rows = build_day(day, windows, [], spec=RowSpec(case.user_id, "v1"))
     assert row_differences(case.expected("v1"), rows)

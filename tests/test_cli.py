@@ -10,9 +10,10 @@ import subprocess
 import sys
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import pytest
-from daemon_harness import read_records, run_cli
+from daemon_harness import Daemons, read_records, run_cli
 from helpers import window_stream
 
 from daemon.cli import _parser, main
@@ -318,3 +319,71 @@ def test_run_builds_only_its_own_arguments() -> None:
     for listed in (_help(), run_cli("bogus").stderr):
         for command in ("label", "personalize", "report", "collect", "service", "deploy"):
             assert command in listed
+
+
+# --- a closed stdout -------------------------------------------------------------------------
+
+
+def _with_stdout_closed(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m daemon ARGS`` whose stdout is a pipe nobody reads any more (``| head``
+    that has exited): its read end is closed before the command starts."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "daemon", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+
+
+@pytest.mark.slow
+def test_a_closed_stdout_exits_as_the_command_would_have_silently(
+    daemons: Daemons, training_windows: list[dict[str, Any]]
+) -> None:
+    """``status --json | head -c 10``, ``label list | head``, ``doctor | head``: the Python
+    docs' SIGPIPE recipe, once for every command, and the command's own exit status."""
+    d = daemons.new()
+    d.start()
+    windows = window_stream(training_windows[:3])
+    d.drop_windows(windows)
+    d.wait_labelled(windows)
+    assert d.cli("label", "add", "--from", "09:00", "--to", "10:00", "Build").returncode == 0
+    for args in (
+        ["status", "--json"],
+        ["status"],
+        ["label", "list"],
+        ["label", "export"],
+        ["doctor"],
+        ["report", "--json", "--date", windows[0]["bucket_start_ts"][:10]],
+        ["run", "--help"],
+    ):
+        expected = d.cli(*args)
+        assert expected.stdout, args  # each writes something for the reader to miss
+        closed = _with_stdout_closed(*args, "--config", str(d.config))
+        assert (closed.returncode, closed.stderr) == (expected.returncode, expected.stderr), args
+    d.stop()
+    stopped = _with_stdout_closed("status", "--json", "--config", str(d.config))
+    assert (stopped.returncode, stopped.stderr) == (3, "")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full (Linux has one)")
+def test_stdout_on_a_full_disk_is_one_line_and_exit_1(isolated_home: Path) -> None:
+    """``report --json > file`` on a full disk: what the command said is lost, which is the
+    environment failing (exit 1), said in one line; never a traceback at exit."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "daemon", "label", "list"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "taskclf-daemon: standard output: No space left on device\n"

@@ -3,89 +3,46 @@
 from __future__ import annotations
 
 import errno
-import io
 import json
 import socket
 import stat
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
-from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aw_fixtures import HOSTNAME, Case, load_case, row_differences
-from daemon_harness import wait_for
+from aw_fixtures import load_case, row_differences
+from collector_kit import (
+    FakeClock,
+    GrowingDay,
+    TickingClock,
+    export_args,
+    live_collector,
+    make_home,
+    run,
+    seed_cursor,
+    spool_rows,
+    spool_rows_in,
+)
+from daemon_harness import isolated_env, wait_for
 
-from daemon.cli import main
 from daemon.collector.client import AWClient, check_loopback_url
-from daemon.collector.collector import Collector
 from daemon.collector.cursor import read_cursor
 from daemon.collector.health import check_aw_reachable
 from daemon.collector.status import read_collector_status
 from daemon.config.settings import load_settings
 from taskclf_core.activity import (
-    InputEvent,
     RowSpec,
     WindowEvent,
     build_day,
     parse_timestamp_us,
     parse_window_events,
 )
-from taskclf_core.errors import ActivityError, ConfigError, UnreachableError
-from taskclf_core.schema import registry
+from taskclf_core.errors import ConfigError, UnreachableError
 
 DAY = "2026-03-02"
-
-
-def make_home(root: Path, *, version: str = "v1", salt: str | None, user_id: str | None) -> Path:
-    """A data dir as taskclf leaves it (salt, user id) plus a bundle's metadata.json."""
-    data = root / "data"
-    processed = data / "data" / "processed"
-    processed.mkdir(parents=True)
-    if salt is not None:
-        (processed / ".title_secret").write_text(salt + "\n")
-    if user_id is not None:
-        (processed / ".user_id").write_text(user_id)
-    model = data / "model"
-    model.mkdir()
-    reg = registry(version)
-    assert reg is not None
-    (model / "metadata.json").write_text(
-        json.dumps({"schema_version": version, "schema_hash": reg.schema_hash, "label_set": []})
-    )
-    return data
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
-
-
-def export_args(case: Case, data: Path) -> tuple[str, ...]:
-    """``collect --export`` of an ActivityWatch fixture case into the home at ``data``."""
-    return (
-        "collect",
-        "--export",
-        str(case.export_path),
-        "--data-dir",
-        str(data),
-        "--aw-hostname",
-        HOSTNAME,
-    )
-
-
-def spool_rows(data: Path) -> list[dict[str, Any]]:
-    new = data / "spool" / "new"
-    return [
-        json.loads(line)
-        for path in sorted(new.iterdir())
-        for line in path.read_text().splitlines()
-        if line
-    ]
 
 
 def free_port() -> int:
@@ -117,14 +74,40 @@ def test_export_backfill_equals_taskclf(tmp_path: Path, case_name: str, version:
     assert case.salt not in err
 
 
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_log_format_is_honoured(tmp_path: Path, fmt: str) -> None:
+    """`collect --log-format` (and log_format) as for `run`: JSON for journald and programs,
+    the console lines for a person tailing a file. A process: structlog keeps the loggers of
+    the first configuration in a process."""
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon", *export_args(case, data), "--log-format", fmt],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=isolated_env(tmp_path / "home"),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "collector_finished" in line]
+    assert len(lines) == 1, done.stderr
+    if fmt == "json":
+        assert json.loads(lines[0])["event"] == "collector_finished"
+    else:
+        assert not lines[0].startswith("{")
+
+
 def test_files_are_private_and_named_by_time(tmp_path: Path) -> None:
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    seed_cursor(data, "2026-03-03T00:00:00Z", case.user_id)  # replaced: it moves to the end
     assert run(*export_args(case, data))[0] == 0
     new = data / "spool" / "new"
     names = [p.name for p in new.iterdir()]
     assert names == ["20260303T090000Z_20260303T112400Z_aw.jsonl"]
-    for path in [new / names[0], data / "collector" / "cursor.json"]:
+    collector = data / "collector"
+    for path in [new / names[0], collector / "cursor.json", collector / "status.json"]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE((data / "collector").stat().st_mode) == 0o700
     assert not list((data / "spool" / "tmp").iterdir())
@@ -133,6 +116,7 @@ def test_files_are_private_and_named_by_time(tmp_path: Path) -> None:
 def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path) -> None:
     case = load_case("workday")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    seed_cursor(data, f"{DAY}T10:00:00Z", case.user_id)
     base = export_args(case, data)
     assert run(*base, "--from", f"{DAY}T10:00", "--to", f"{DAY}T11:00")[0] == 0
     first = spool_rows(data)
@@ -267,68 +251,12 @@ def test_client_timeout_is_an_unreachable_error() -> None:
 # --- the poll loop, on a clock and a growing day -------------------------------------------
 
 
-@dataclass
-class GrowingDay:
-    """A day of events as a server shows them while it happens (events appear and grow)."""
-
-    events: list[WindowEvent]
-    now_us: int = 0
-    calls: int = 0
-    down: bool = False
-    failure: str = "down"
-    description: str = "growing-day"
-    seen: list[tuple[int, int]] = field(default_factory=list)
-
-    def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
-        self.calls += 1
-        if self.down and self.failure == "down":
-            raise UnreachableError("ActivityWatch is not reachable (test)")
-        if self.down:
-            raise ActivityError("no 'currentwindow' bucket for hostname 'h' (test)")
-        self.seen.append((start_us, end_us))
-        out = []
-        for e in self.events:
-            if start_us <= e.start_us < end_us and e.start_us < self.now_us:
-                end = min(e.end_us, self.now_us)
-                out.append(
-                    WindowEvent(
-                        e.start_us, (end - e.start_us) / 1e6, end, e.app, e.title_hash, e.title
-                    )
-                )
-        return out
-
-    def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
-        return []
-
-
-def live_collector(
-    tmp_path: Path,
-    source: GrowingDay,
-    spec: RowSpec,
-    *,
-    position: int,
-    settle_us: int,
-    clock: Callable[[], float] | None = None,
-) -> Collector:
-    """A live collector over ``source`` writing under ``tmp_path`` (clock: the source's now)."""
-    return Collector(
-        source=source,
-        spec=spec,
-        spool=tmp_path / "spool",
-        cursor_path=tmp_path / "c/cursor.json",
-        status_path=tmp_path / "c/status.json",
-        hostname=HOSTNAME,
-        position=position,
-        settle_us=settle_us,
-        mode="live",
-        clock=clock if clock is not None else lambda: source.now_us / 1e6,
-    )
-
-
 def workday_events() -> list[WindowEvent]:
     case = load_case("workday")
     bucket = case.export()["buckets"]["aw-watcher-window_fixturehost"]
-    return parse_window_events(bucket["events"], bucket_id="w", salt=case.salt, sketches=False)
+    return parse_window_events(
+        bucket["events"], bucket_id="w", salt=case.salt, sketches=False
+    ).events
 
 
 def test_polling_through_a_day_emits_each_minute_once_equal_to_the_batch(tmp_path: Path) -> None:
@@ -344,14 +272,6 @@ def test_polling_through_a_day_emits_each_minute_once_equal_to_the_batch(tmp_pat
     assert spool_rows_in(tmp_path / "spool") == build_day(day, events, [], spec=spec)
     # after the first load each poll asks only for what can still change
     assert all(end - begin <= 25 * 3600 * 1_000_000 for begin, end in source.seen[2:])
-
-
-def spool_rows_in(spool: Path) -> list[dict[str, Any]]:
-    return [
-        json.loads(line)
-        for p in sorted((spool / "new").iterdir())
-        for line in p.read_text().splitlines()
-    ]
 
 
 class Pacer(threading.Event):
@@ -380,7 +300,7 @@ def test_run_retries_with_backoff_and_stops_on_the_event(tmp_path: Path, failure
         RowSpec("u1", "v1"),
         position=parse_timestamp_us(f"{DAY}T00:00:00Z", "d"),
         settle_us=0,
-        clock=lambda: 0.0,
+        clock=FakeClock(),
     )
     stop = Pacer(polls=12)
     collector.run(stop, 0.05)
@@ -458,7 +378,9 @@ def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
         return real(spool, rows)
 
     monkeypatch.setattr(collector_module, "write_windows", full_disk)
-    collector = live_collector(tmp_path, source, spec, position=day, settle_us=0)
+    # the last event ended an hour ago: ActivityWatch's clock moves on with real time
+    clock = TickingClock(source.now_us)
+    collector = live_collector(tmp_path, source, spec, position=day, settle_us=0, clock=clock)
     stop = threading.Event()
     worker = threading.Thread(target=collector.run, args=(stop, 0.01))
     worker.start()

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
 from aw_server import AWServer, aw_server, find_aw_server
+from collector_kit import write_identity
 from daemon_harness import isolated_env, run_cli, running_daemons, wait_for
 from helpers import unavailable
 
@@ -163,10 +164,7 @@ def test_activitywatch_to_the_daemon_to_the_label_log(
     env = isolated_env(tmp_path / "home")
     with running_daemons(tmp_path / "d", bundle_dir, env) as daemons:
         daemon = daemons.new()
-        processed = daemon.data_dir / "data" / "processed"
-        processed.mkdir(parents=True)
-        (processed / ".title_secret").write_text(case.salt)
-        (processed / ".user_id").write_text(case.user_id)
+        write_identity(daemon.data_dir, salt=case.salt, user_id=case.user_id)
         daemon.start()
         proc = daemon.cli(
             "collect",

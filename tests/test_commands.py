@@ -194,7 +194,8 @@ def test_report_numbers_are_the_core_metrics(
         assert entry["before"] == as_json(calibration_metrics(raw[mask], y[mask]))
         assert entry["after"] == as_json(calibration_metrics(after[mask], y[mask]))
     assert report["store"]["id"] == store.store_id
-    assert report["eligibility"]["counted_on"] == "fit part"
+    assert report["eligibility"]["counted_on"] == "all labelled windows"
+    assert report["guard"]["reject_threshold"] == 0.55
 
 
 def test_report_prints_eligibility_table_and_scores(
@@ -206,7 +207,7 @@ def test_report_prints_eligibility_table_and_scores(
     assert "per-user calibrator" in out
     table = [line.split() for line in out.splitlines() if line.strip().startswith("u-")]
     lines = {row[0]: " ".join(row) for row in reversed(table)}  # the eligibility rows come first
-    assert "windows 80 < 200" in out
+    assert "windows 100 < 200" in out  # all of u-cy's windows count, not the fit part
     assert "n.a." in out
     assert "kept" in lines["u-ada"]
     assert "15 equal-width bins" in out
@@ -232,8 +233,17 @@ def test_guard_drops_a_per_user_calibrator_that_does_worse_than_global(
     assert ada.guard_user_nll is not None
     assert ada.guard_global_nll is not None
     assert ada.guard_user_nll > ada.guard_global_nll
-    assert ben.decision == "kept"
-    assert outcome.store.user_ids == ("u-ben",)
+    # the noisy labeller (35 % wrong labels): a softer temperature wins on NLL, yet it rejects
+    # windows the model labelled right, so what the person sees gets worse: dropped
+    assert ben.decision == "dropped"
+    assert ben.guard_user_nll is not None
+    assert ben.guard_global_nll is not None
+    assert ben.guard_user_nll <= ben.guard_global_nll
+    assert ben.guard_user_accuracy is not None
+    assert ben.guard_global_accuracy is not None
+    assert ben.guard_user_accuracy < ben.guard_global_accuracy
+    assert "accuracy at the reject threshold 0.55 worse than global" in ben.note
+    assert outcome.store.user_ids == ()
     assert by_user["u-cy"].decision == "n.a."
 
 
@@ -430,8 +440,13 @@ def test_opt_out_flag_overrides_the_config(
     config = tmp_path / "daemon.toml"
     config.write_text('opt_out_users = ["u-ben"]\n')
     out = tmp_path / "store"
-    assert calibrate(bundle_dir, cal_file, out, "--config", str(config), "--opt-out-users", "") == 0
-    assert set(load_calibrator_store(out).user_ids) == {"u-ada", "u-ben"}
+    report = tmp_path / "report.json"
+    assert calibrate(bundle_dir, cal_file, out, "--config", str(config), "--opt-out-users", "",
+                     "--json", str(report)) == 0  # fmt: skip
+    users = {u["user_id"]: u for u in json.loads(report.read_text())["users"]}
+    assert users["u-ben"]["eligible"]
+    assert users["u-ben"]["per_user_calibrator"] != "n.a."  # judged, not opted out
+    assert json.loads(report.read_text())["eligibility"]["opted_out"] == []
 
 
 # --- errors --------------------------------------------------------------------------------

@@ -320,26 +320,29 @@ def test_jsonl_with_only_bad_lines_is_rejected(d: DaemonProcess, pool: Iterator[
 
 
 @pytest.mark.parametrize(
-    ("start", "end"),
+    ("start", "end", "field"),
     [
-        ("0001-01-01T00:00:00Z", "0001-01-01T00:01:00Z"),
-        ("9999-12-31T23:58:00Z", "9999-12-31T23:59:00Z"),
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:01:00Z", "bucket_start_ts"),
+        ("9999-12-31T23:58:00Z", "9999-12-31T23:59:00Z", "bucket_start_ts"),
+        ("1970-01-01T00:00:00Z", "1970-01-01T00:01:00Z", "bucket_start_ts"),  # a reset clock
+        ("2099-12-31T23:59:00Z", "2100-01-01T00:01:00Z", "bucket_end_ts"),
     ],
-    ids=["year-1", "year-9999"],
+    ids=["year-1", "year-9999", "epoch", "ends-after-2100"],
 )
-def test_extreme_dates_never_stop_the_queue(
-    d: DaemonProcess, pool: Iterator[Window], start: str, end: str
+def test_times_outside_the_supported_range_are_refused_naming_the_field(
+    d: DaemonProcess, pool: Iterator[Window], start: str, end: str, field: str
 ) -> None:
+    """Logged, a window for 9999-12-31 used to crash report, label and personalize: refused
+    at intake instead (docs/windows.md, "Supported times"), its file in rejected/."""
     window = {**next(pool), "bucket_start_ts": start, "bucket_end_ts": end}
     good = next(pool)
     name, good_name = names("extreme")
     d.drop(name, window)
     d.drop(good_name, good)
-    d.wait_labelled([good])
-    assert d.alive(), d.stderr_tail()
-    d.wait_for(
-        lambda: logged(d, window) or name in d.files("rejected"),
-        10,
-        "the extreme window to be labelled or rejected",
-    )
-    assert name not in d.files("cur")
+    sidecar = quarantined(d, name, good)
+    assert sidecar["error"] == "invalid_windows", sidecar
+    [refused] = sidecar["refused"]
+    assert refused["field"] == field, sidecar
+    assert "outside the supported times" in refused["reason"], sidecar
+    assert not logged(d, window)
+    assert not any(r["bucket_start_ts"].startswith(start[:4]) for r in d.records())

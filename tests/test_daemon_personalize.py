@@ -27,7 +27,7 @@ from taskclf_core.calibration import (
 )
 from taskclf_core.fitting import fit_isotonic_calibrator
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
-from taskclf_core.metrics import nll
+from taskclf_core.metrics import accepted_accuracy, nll
 from taskclf_core.spans import spans_to_csv
 from taskclf_core.synthetic import generate_windows
 from taskclf_core.vetting import parse_labelled
@@ -68,15 +68,16 @@ def drop_by_day(d: DaemonProcess, windows: list[Window], prefix: str) -> None:
         d.drop(f"{prefix}-{name}.jsonl", "".join(json.dumps(w) + "\n" for w in files[name]))
 
 
-def held_out_nll(
+def held_out(
     records: list[dict[str, Any]], truth: dict[tuple[str, str], str], user: str, cal: Calibrator
-) -> float:
-    """NLL of ``cal`` on the latest 20 % of ``user``'s labelled windows (the guard's slice)."""
+) -> tuple[float, float]:
+    """NLL of ``cal`` on the latest 20 % of ``user``'s labelled windows (the guard's slice),
+    and its accuracy there at the reject threshold the records were rejected with."""
     mine = sorted((r for r in records if r["user_id"] == user), key=lambda r: r["bucket_start_ts"])
     held = mine[len(mine) - round(len(mine) * 0.2) :]
-    probs = np.asarray([[r["model_probs"][k] for k in CORE_LABELS] for r in held])
+    probs = cal.calibrate(np.asarray([[r["model_probs"][k] for k in CORE_LABELS] for r in held]))
     y = np.asarray([LABEL_INDEX[truth[(user, r["bucket_start_ts"])]] for r in held])
-    return nll(cal.calibrate(probs), y)
+    return nll(probs, y), accepted_accuracy(probs, y, [r["reject_threshold"] for r in held])
 
 
 @pytest.mark.parametrize("method", ["temperature", "isotonic"])
@@ -139,15 +140,18 @@ def test_personalize_end_to_end(
     }  # fmt: skip
     global_cal = load_calibrator_store(first).global_calibrator
     for user, row in rows.items():
-        global_nll = held_out_nll(records, truth, user, global_cal)
+        global_nll, global_accuracy = held_out(records, truth, user, global_cal)
         assert row["held_out"]["global"]["nll"] == pytest.approx(global_nll, abs=1e-5)
+        assert row["guard"]["global_accuracy"] in (None, pytest.approx(global_accuracy))
         if row["decision"] == "kept":
-            own = held_out_nll(records, truth, user, new.user_calibrators[user])
+            own, accuracy = held_out(records, truth, user, new.user_calibrators[user])
             assert own <= global_nll
+            assert accuracy >= global_accuracy
         else:
             assert user not in new.user_calibrators
             if row["eligible"]:
-                assert row["held_out"]["personal"]["nll"] > global_nll
+                worse_nll = row["held_out"]["personal"]["nll"] > global_nll
+                assert worse_nll or row["guard"]["user_accuracy"] < global_accuracy
     kept = sorted(u for u, r in rows.items() if r["decision"] == "kept")
     assert new.user_ids == tuple(kept)
     assert kept, "no user's calibrator was kept: the swap below would prove nothing"

@@ -232,6 +232,30 @@ def test_an_append_cuts_a_torn_last_history_line_first(home: Path) -> None:
     assert _policy(home) == first
 
 
+def test_a_whole_last_history_entry_without_its_newline_is_kept(home: Path) -> None:
+    """An entry that parses is an entry, newline or not (an editor, a copy): only a line
+    that does not parse is torn. A deploy keeps it, and both rollbacks find what they undo."""
+    history = policy_history_path(home / "models" / "inference_policy.json")
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    first = _policy(home)
+    assert _deploy(home, "--store", str(home / "stores" / "b")) == 0
+    history.write_bytes(history.read_bytes().rstrip(b"\n"))
+    assert main(["rollback", "--config", _config(home)]) == 0  # the reader keeps it
+    assert _policy(home) == first
+    assert _deploy(home, "--store", str(home / "stores" / "b")) == 0
+    second = _policy(home)
+    history.write_bytes(history.read_bytes().rstrip(b"\n"))
+    assert _deploy(home, "--reject-threshold", "0.7") == 0  # the append keeps it too
+    assert [json.loads(line)["policy"] for line in history.read_text().splitlines()] == [
+        first,
+        second,
+    ]
+    assert main(["rollback", "--config", _config(home)]) == 0
+    assert _policy(home) == second
+    assert main(["rollback", "--config", _config(home)]) == 0
+    assert _policy(home) == first
+
+
 def test_sigkill_during_deploy_leaves_old_or_new_policy_never_a_mix(home: Path) -> None:
     """Real processes, killed at random moments: the file always parses as one of the two."""
     policy_file = home / "models" / "inference_policy.json"

@@ -265,11 +265,12 @@ def test_isotonic_matches_sklearn_per_class() -> None:
         np.testing.assert_allclose(regressor.predict(probe), reference.predict(probe), atol=1e-12)
 
 
-def test_isotonic_handles_a_class_never_seen() -> None:
+def test_isotonic_a_class_never_seen_keeps_the_model_probability() -> None:
+    # fitted, its map would be 0 everywhere: the class could never be predicted again
     probs, y = synthetic_probs(23, 400, 1.0)
     y = np.where(y == 5, 4, y)
     calibrator = fit_isotonic_calibrator(probs, y)
-    np.testing.assert_array_equal(calibrator.regressors[5].predict(probs[:, 5]), 0.0)
+    np.testing.assert_array_equal(calibrator.regressors[5].predict(probs[:, 5]), probs[:, 5])
     out = calibrator.calibrate(probs)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-12)
 

@@ -142,6 +142,29 @@ def test_nan_and_infinity_are_read_so_that_the_field_can_be_named(
     assert "expected a finite number" in result.refused[0].reason
 
 
+def test_a_lone_surrogate_escape_is_read_as_u_fffd_like_the_collector_does(
+    stream: list[Window], numeric_column: str, schema: FeatureSchema
+) -> None:
+    """ "\\ud800" is valid JSON that the fast parser refused: the line went to rejected/. It
+    reads as U+FFFD now (taskclf_core.surrogates: the collector's rule too); a real pair
+    stays one character and an escaped backslash stays text."""
+    accepted = {**stream[0], "app_id": "Tool\ud800", "device_id": "x\ud83d\ude00\\ud800"}
+    refused = {**stream[1], "app_id": "Tool\udc00\ud800", numeric_column: "high"}
+    text = json.dumps(accepted) + "\n" + json.dumps(refused) + "\n"
+    assert "\\ud800" in text
+    result = parsed("w.jsonl", text.encode(), schema)
+    assert keys(result) == window_keys([stream[0]])
+    [kept] = result.refused  # refused for its number, and kept as read
+    assert kept.field == numeric_column
+    assert kept.window["app_id"] == "Tool\ufffd\ufffd"
+    read = parsed("w.json", json.dumps([{**accepted, numeric_column: "x"}]).encode(), schema)
+    assert read.refused[0].window["app_id"] == "Tool\ufffd"
+    assert read.refused[0].window["device_id"] == "x\U0001f600\\ud800"
+    assert parse_spool_file("w.json", b'{"a": "\\ud800', schema) == FileRefusal(
+        "invalid_json", "not valid JSON (EOF while parsing a string at line 1 column 13)"
+    )
+
+
 # --- .jsonl --------------------------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import stat
 from datetime import UTC, datetime, timedelta
@@ -155,6 +157,38 @@ def test_dst_night_is_labelled_in_real_minutes(label: Cli, data_dir: Path) -> No
     assert "(150 minutes)" in out
 
 
+def test_export_neutralises_formulas_and_import_undoes_exactly_that(
+    label: Cli, tmp_path: Path, data_dir: Path
+) -> None:
+    """OWASP's CSV injection: a free-text cell starting = + - @ (or a quote, so that import
+    can tell) gets a leading single quote on export, and loses exactly that on import."""
+    hostile = {
+        '=HYPERLINK("http://evil","x")': "+u1",
+        "-2+3": "@u2",
+        "'quoted": "u3",
+        "plain": "'u4",
+    }
+    for hour, (provenance, user) in enumerate(hostile.items(), start=9):
+        code, _, err = label("add", "--from", f"2026-11-30 {hour:02d}:00", "--to",
+                             f"2026-11-30 {hour:02d}:30", "Build", f"--user={user}",
+                             f"--provenance={provenance}")  # fmt: skip
+        assert code == 0, err
+    exported = tmp_path / "out.csv"
+    assert label("export", str(exported))[0] == 0
+    rows = list(csv.DictReader(io.StringIO(exported.read_text(), newline="")))
+    assert [(r["provenance"], r["user_id"]) for r in rows] == [
+        ('\'=HYPERLINK("http://evil","x")', "'+u1"),
+        ("'-2+3", "'@u2"),
+        ("''quoted", "u3"),
+        ("plain", "''u4"),
+    ]
+    other = tmp_path / "other.toml"
+    other.write_text(f'data_dir = "{tmp_path / "data2"}"\n')
+    assert main(["label", "import", "--config", str(other), str(exported)]) == 0
+    assert stored(tmp_path / "data2") == stored(data_dir)
+    assert [(s.provenance, s.user_id) for s in stored(data_dir)] == list(hostile.items())
+
+
 def test_import_export_round_trip(label: Cli, tmp_path: Path, data_dir: Path) -> None:
     src = tmp_path / "taskclf_labels.csv"
     src.write_text(BERLIN_EXPORT)
@@ -266,3 +300,34 @@ def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) ->
     lines = [line for line in out.splitlines() if line.startswith("  u")]
     assert len(lines) == 1
     assert "5 windows" in lines[0]
+
+
+def test_a_span_an_older_version_took_out_of_range_is_skipped_with_a_warning(
+    label: Cli, data_dir: Path
+) -> None:
+    """`label add --from 9999-12-31` used to be taken (and `label list` then crashed east of
+    UTC): such a span labels no window, so the span file skips it, says so, and the next
+    change writes the file without it."""
+
+    def line(start: str, end: str, label: str) -> str:
+        span = {"start_ts": start, "end_ts": end, "label": label, "provenance": "manual"}
+        return json.dumps({**span, "user_id": "u1"}) + "\n"
+
+    data_dir.mkdir()
+    (data_dir / "label_spans.jsonl").write_text(
+        line("2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z", "Build")
+        + line("9999-12-31T10:00:00Z", "9999-12-31T11:00:00Z", "Debug")
+    )
+    code, out, err = label("list")
+    assert code == 0
+    assert "2026-01-05 10:00" in out  # Berlin
+    assert "9999" not in out
+    assert "label_spans.jsonl:2: start_ts: '9999-12-31T10:00:00Z' is outside the supported" in err
+    code, _, err = label("add", "--from", "9999-12-31 10:00", "--to", "9999-12-31 11:00",
+                         "Debug", "--user", "u1")  # fmt: skip
+    assert code == 2
+    assert "--from: '9999-12-31 10:00' is outside the supported times" in err
+    assert label("add", "--from", "2026-01-06 09:00", "--to", "2026-01-06 10:00", "Build",
+                 "--user", "u1")[0] == 0  # fmt: skip
+    assert [s.start_ts.year for s in stored(data_dir)] == [2026, 2026]
+    assert label("list")[2] == ""  # rewritten without it: nothing more to say

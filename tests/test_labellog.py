@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from daemon.reporting.summaries import DayFile, read_day_file
 from daemon.runtime.faults import Backoff
 from daemon.runtime.labellog import AppendFailed, LabelLog
 
@@ -30,6 +32,61 @@ def test_prune_deletes_days_older_than_the_retention(tmp_path: Path) -> None:
     removed = log.prune(2, date(2026, 1, 11))
     assert removed == ["2026-01-01"]
     assert log.day_files() == ["2026-01-09", "2026-01-10"]
+
+
+def test_prune_never_deletes_the_newest_day_with_records(tmp_path: Path) -> None:
+    log = LabelLog(tmp_path / "labels")
+    log.open()
+    log.path_for("2026-01-01").write_text(_line("u", "2026-01-01T10:00:00Z"))
+    log.path_for("2026-01-05").write_text("")  # a day file left empty holds no record
+    assert log.newest_day() == "2026-01-01"
+    assert log.prune(0.5, date(2031, 1, 1)) == ["2026-01-05"]
+    assert log.day_files() == ["2026-01-01"]
+    assert log.prune(1e300, date(2031, 1, 1)) == []  # longer than the calendar: nothing is due
+
+
+def test_days_outside_the_supported_times_are_left_alone(tmp_path: Path) -> None:
+    """An older daemon logged a window for 9999-12-31: no reader, pruner or warm-up uses it."""
+    log = LabelLog(tmp_path / "labels")
+    log.open()
+    for day in ("1970-01-01", "2026-01-01", "9999-12-31"):
+        log.path_for(day).write_text(_line("u", f"{day}T10:00:00Z"))
+    assert log.all_day_files() == ["1970-01-01", "2026-01-01", "9999-12-31"]
+    assert log.day_files() == ["2026-01-01"]
+    assert log.newest_day() == "2026-01-01"
+    assert [w.bucket_start_ts for w in LabelLog(tmp_path / "labels").open()] == [
+        "2026-01-01T10:00:00Z"
+    ]
+    assert log.prune(30, date(2026, 1, 2)) == []  # 1970-01-01 is not pruned: it is not read
+    assert log.all_day_files() == ["1970-01-01", "2026-01-01", "9999-12-31"]
+
+
+def test_a_whole_last_record_without_its_newline_is_kept_and_ended(tmp_path: Path) -> None:
+    """Only a line that does not parse is torn: a record that merely lacks its newline (an
+    editor, a copy) is kept, and the next append starts a line of its own."""
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    path = labels / "2026-01-01.jsonl"
+    path.write_text(_line("u", "2026-01-01T08:00:00Z") + _line("u", "2026-01-01T09:00:00Z")[:-1])
+    log = LabelLog(labels)
+    assert len(log.open()) == 2
+    assert log.contains(("u", "2026-01-01T09:00:00Z"))
+    log.append([_Record("u", "2026-01-01T10:00:00Z")])  # type: ignore[list-item]
+    lines = path.read_text().splitlines()
+    assert [json.loads(line)["bucket_start_ts"][11:13] for line in lines] == ["08", "09", "10"]
+    assert [len(list(log.iter_records())), len(read_day_file(path).records)] == [3, 3]
+
+
+def test_a_torn_last_line_is_cut_and_skipped_by_every_reader(tmp_path: Path) -> None:
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    path = labels / "2026-01-01.jsonl"
+    path.write_text(_line("u", "2026-01-01T08:00:00Z") + _line("u", "2026-01-01T09:00:00Z")[:30])
+    log = LabelLog(labels)
+    assert len(list(log.iter_records())) == 1
+    assert read_day_file(path) == DayFile([json.loads(_line("u", "2026-01-01T08:00:00Z"))], 0)
+    assert len(log.open()) == 1
+    assert path.read_text() == _line("u", "2026-01-01T08:00:00Z")
 
 
 def test_dedupe_survives_eviction_of_a_day(tmp_path: Path) -> None:

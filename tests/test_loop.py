@@ -10,6 +10,7 @@ from daemon.runtime.labellog import LabelLog
 from daemon.runtime.loop import Control, Loop
 from daemon.runtime.notify import Notifier
 from daemon.runtime.reloader import Holder
+from daemon.runtime.retention import Retention
 from daemon.runtime.spool import Spool
 from daemon.runtime.watcher import Waker
 from daemon.runtime.worker import Worker
@@ -41,13 +42,13 @@ def test_a_reload_landing_while_the_status_is_written_is_written_next(
 
     waker = Waker()
     try:
+        settings = load_settings(None, {"model_dir": str(bundle_dir), "spool_dir": str(tmp_path)})
         loop = Loop(
-            load_settings(None, {"model_dir": str(bundle_dir), "spool_dir": str(tmp_path)}),
+            settings,
             control=Control(),
             holder=cast(Holder, None),
             worker=cast(Worker, _Worker()),
-            spool=Spool(tmp_path / "spool"),
-            labels=LabelLog(tmp_path / "labels"),
+            retention=Retention(settings, Spool(tmp_path / "spool"), LabelLog(tmp_path / "labels")),
             waker=waker,
             notifier=Notifier(None),
             drift=DriftTracker(),

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from taskclf_core.errors import TrainingError
-from taskclf_core.metrics import CalibrationMetrics, brier, calibration_metrics, ece, nll
+from taskclf_core.metrics import (
+    CalibrationMetrics,
+    accepted_accuracy,
+    brier,
+    calibration_metrics,
+    ece,
+    nll,
+)
 
 # two rows, three classes: row 0 confident and right, row 1 wrong (argmax 1, truth 2)
 P = np.array([[0.75, 0.15, 0.10], [0.35, 0.45, 0.20]])
@@ -132,3 +139,20 @@ def test_bad_input_is_refused(probs: np.ndarray, y: np.ndarray, match: str) -> N
 def test_bad_bin_count_is_refused(n_bins: int) -> None:
     with pytest.raises(TrainingError, match="n_bins"):
         ece(P, Y, n_bins=n_bins)
+
+
+def test_accepted_accuracy_counts_a_rejected_window_as_wrong() -> None:
+    probs = np.array(
+        [
+            [0.9, 0.1],  # right, accepted
+            [0.6, 0.4],  # right, accepted at 0.6 (exactly the threshold), rejected above
+            [0.2, 0.8],  # wrong, accepted
+            [0.45, 0.55],  # right, rejected at 0.6
+        ]
+    )
+    y = np.array([0, 0, 0, 1])
+    assert accepted_accuracy(probs, y, 0.6) == 0.5
+    assert accepted_accuracy(probs, y, 0.0) == 0.75  # nothing rejected: plain accuracy
+    assert accepted_accuracy(probs, y, 1.0) == 0.0
+    assert accepted_accuracy(probs, y, [0.0, 0.7, 0.0, 0.5]) == 0.5  # per-row thresholds
+    assert math.isnan(accepted_accuracy(np.empty((0, 2)), np.empty(0, dtype=int), 0.5))

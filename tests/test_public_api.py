@@ -12,6 +12,7 @@ import taskclf_core
 PUBLIC = [
     "CORE_LABELS",
     "REJECT_LABEL",
+    "BaselineModel",
     "BundleError",
     "CalibrationError",
     "Calibrator",
@@ -23,6 +24,7 @@ PUBLIC = [
     "IsotonicCalibrator",
     "IsotonicRegressor",
     "LabelRecord",
+    "Model",
     "ModelBundle",
     "Policy",
     "SmoothingState",
@@ -32,6 +34,7 @@ PUBLIC = [
     "TemperatureCalibrator",
     "TrainingError",
     "WindowError",
+    "baseline_model",
     "label_window",
     "label_windows",
     "load_bundle",
@@ -115,5 +118,28 @@ def test_inference_does_not_pull_heavy_libraries(bundle_dir: object) -> None:
         source="s", processed_at="t",
     )
     assert record.calibrator == "global"
+    """
+    assert run_isolated(code) == []
+
+
+def test_the_rule_baseline_labels_without_lightgbm_at_all() -> None:
+    # a standalone install labels from minute one: no bundle, no LightGBM library loaded
+    code = """
+    import ctypes, sys
+    import taskclf_core as tc
+    model = tc.baseline_model()
+    policy = tc.Policy()
+    window = tc.parse_window(
+        {"user_id": "u", "bucket_start_ts": "2026-01-05T09:00:00",
+         "bucket_end_ts": "2026-01-05T09:01:00", "active_seconds_any": 1.0},
+        model.schema,
+    )
+    state, record = tc.label_window(
+        tc.Snapshot(model, None, policy), policy.empty_state(), window,
+        source="s", processed_at="t",
+    )
+    assert (record.label, record.model_bundle_id) == ("BreakIdle", "baseline")
+    from taskclf_core import _lgbm
+    assert _lgbm._library.cache_info().currsize == 0
     """
     assert run_isolated(code) == []

@@ -20,6 +20,7 @@ from taskclf_core.schema import (
     FeatureWindow,
     is_safe_user_id,
     known_versions,
+    parse_ts,
     parse_window,
     parse_windows,
     registry,
@@ -453,3 +454,26 @@ def test_parse_windows_column_wise_batch(
         assert np.array_equal(got.features, alone.features)
         assert got.n_missing == alone.n_missing
     assert sum(isinstance(g, WindowError) for g in together) == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("2000-01-01T00:00:00Z", True),
+        ("1999-12-31T23:59:59.999999Z", False),
+        ("2000-01-01T00:30:00+01:00", False),  # 1999-12-31T23:30Z
+        ("2100-01-01T00:00:00Z", True),  # the end of a window of 2099-12-31T23:59
+        ("2100-01-01T00:00:00.000001Z", False),
+        ("2099-12-31T23:00:00-02:00", False),  # 2100-01-01T01:00Z
+        ("1970-01-01T00:00:00", False),  # naive is UTC: a clock reset to the epoch
+        ("0001-01-01T00:30:00+01:00", False),  # before the first UTC instant
+        ("9999-12-31T23:59:59", False),
+    ],
+)
+def test_times_outside_2000_to_2100_utc_are_refused_naming_the_field(text: str, ok: bool) -> None:
+    if ok:
+        parse_ts(text, "bucket_end_ts")
+        return
+    with pytest.raises(WindowError, match=r"bucket_end_ts: .* is outside the supported times") as e:
+        parse_ts(text, "bucket_end_ts")
+    assert e.value.field == "bucket_end_ts"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +16,8 @@ from taskclf_core.labels import CORE_LABELS
 from taskclf_core.spans import (
     LabelSpan,
     check_overlaps,
+    csv_cell,
+    csv_text,
     merge_spans,
     project,
     read_spans_csv,
@@ -227,6 +231,72 @@ def test_csv_and_jsonl_round_trip(spans: list[LabelSpan]) -> None:
     assert list(json_back) == expected
     # and again: export of the import is byte-identical
     assert spans_to_csv(csv_back) == spans_to_csv(spans)
+
+
+# OWASP's CSV-injection triggers: no exported free-text cell may start with one
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@given(st.text())
+def test_a_free_text_cell_never_starts_a_formula_and_comes_back_exactly(text: str) -> None:
+    cell = csv_cell(text)
+    assert not cell.startswith(FORMULA_START)
+    assert csv_text(cell) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("'quoted", "''quoted"),  # a real leading quote is kept by escaping it too
+        ("manual", "manual"),
+        ("a=b", "a=b"),
+    ],
+)
+def test_owasp_cells(text: str, cell: str) -> None:
+    assert csv_cell(text) == cell
+    assert csv_text(cell) == text
+
+
+free_text = st.text(min_size=1).filter(str.strip)  # what a span holds (trimmed, non-empty)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.builds(
+            lambda i, prov, user: LabelSpan(at(2 * i), at(2 * i + 1), "Build", prov, user),
+            st.integers(0, 10_000),
+            free_text,
+            st.none() | free_text,
+        ),
+        max_size=8,
+        unique_by=lambda s: s.start_ts,
+    )
+)
+def test_any_free_text_survives_export_and_import_and_no_cell_is_a_formula(
+    spans: list[LabelSpan],
+) -> None:
+    text = spans_to_csv(spans)
+    back = read_spans_csv(text, source="x.csv").spans
+    assert list(back) == sorted(spans, key=lambda s: s.start_ts)
+    for row in list(csv.reader(io.StringIO(text, newline="")))[1:]:
+        assert not row[3].startswith(FORMULA_START), row
+        assert not row[4].startswith(FORMULA_START), row
+
+
+def test_import_takes_one_leading_quote_off_free_text_only() -> None:
+    text = (
+        "start_ts,end_ts,label,provenance,user_id,confidence\n"
+        "2026-01-05T09:00:00Z,2026-01-05T10:00:00Z,Build,'=1+1,''u1,\n"
+    )
+    [span] = read_spans_csv(text, source="x.csv").spans
+    assert (span.provenance, span.user_id) == ("=1+1", "'u1")
 
 
 # --- overlaps ----------------------------------------------------------------------------

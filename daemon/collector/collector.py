@@ -6,47 +6,44 @@ import contextlib
 import fcntl
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
+from daemon.collector.clock import SYSTEM_CLOCK, AWClock, Clock
 from daemon.collector.cursor import Cursor, read_cursor, write_cursor
 from daemon.collector.emit import write_windows
+from daemon.collector.source import EventSource
 from daemon.collector.status import write_status
+from daemon.collector.transport import Stopped
 from daemon.fsutil import utc_now
 from daemon.paths import ensure_private_dir
 from taskclf_core.activity import (
     DAY_US,
     DayState,
+    Finality,
     InputEvent,
     RowSpec,
     WindowEvent,
     build_rows,
     day_start_us,
-    final_until,
+    finality,
+    floor_minute,
     format_us,
+    latest_end,
     splice,
 )
 from taskclf_core.errors import ActivityError, OperationalError, UnreachableError
 
-__all__ = ["Collector", "CollectorLock", "Source", "collector_lock"]
+__all__ = ["Collector", "CollectorLock", "collector_lock"]
 
 _MAX_BACKOFF_SECONDS = 300.0
 _log = structlog.get_logger("taskclf.collector")
-
-
-class Source(Protocol):
-    @property
-    def description(self) -> str: ...
-
-    def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]: ...
-
-    def input_events(self, start_us: int, end_us: int) -> list[InputEvent]: ...
 
 
 class CollectorLock(OperationalError):
@@ -80,15 +77,19 @@ class _Day:
     inputs: list[InputEvent]
 
 
+_LOGGED_SKIPS_PER_POLL = 20
+
+
 @dataclass
 class Collector:
-    """Emits each final minute once, in order, from ``position`` on (see ``final_until``).
+    """Emits each final minute once, in order, from ``position`` on (see ``finality``).
 
-    ``position`` is where emission resumes; the persisted cursor only ever moves forward, so
-    a back-fill of older minutes never makes a later live run skip or repeat one.
+    ``position`` is where emission resumes. "Now" is ActivityWatch's (:class:`AWClock`),
+    never the system clock alone. The persisted cursor is the first minute not yet emitted:
+    it moves only when this run emitted every minute from it on (``_advance_cursor``).
     """
 
-    source: Source
+    source: EventSource
     spec: RowSpec
     spool: Path
     cursor_path: Path
@@ -98,13 +99,24 @@ class Collector:
     settle_us: int
     mode: str
     to_us: int | None = None
-    clock: Callable[[], float] = time.time
+    # with no cursor saved, the first minute not yet emitted is taken to be this one (the
+    # start a live run would take); None: whatever this run starts at
+    cursor_default_us: int | None = None
+    clock: Clock = SYSTEM_CLOCK
     windows_emitted: int = 0
     files_written: int = 0
     _day: _Day | None = field(default=None, init=False, repr=False)
     _status: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _origin: int = field(default=0, init=False, repr=False)
+    _aw: AWClock = field(default_factory=AWClock, init=False, repr=False)
+    _skipped: Counter[str] = field(default_factory=Counter, init=False, repr=False)
+    _odd_ends: set[tuple[int, int]] = field(default_factory=set, init=False, repr=False)
+    _held_since: tuple[int, str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.source.complete and self.to_us is None:
+            raise ValueError("to_us: a complete source (an export) needs an end")
+        self._origin = self.position
         self._status = {
             "state": "running",
             "pid": os.getpid(),
@@ -121,13 +133,31 @@ class Collector:
             "last_file": None,
             "last_error": None,
             "last_error_at": None,
+            "events_skipped": {},
+            "events_end_beyond_data": 0,
+            "waiting": None,
+            "clock": {"aw_now": None, "system_ahead_s": None, "steps": 0, "last_step": None},
         }
         persisted = read_cursor(self.cursor_path)
         if persisted is not None:
             self._status["cursor"] = format_us(persisted.next_us)
 
-    def _now_us(self) -> int:
-        return int(self.clock() * 1_000_000)
+    def _read_clock(self) -> tuple[int, int]:
+        """The system and elapsed clocks now (µs); a step of the system clock is logged."""
+        wall_us = int(self.clock.wall() * 1_000_000)
+        elapsed_us = int(self.clock.elapsed() * 1_000_000)
+        step = self._aw.step(wall_us, elapsed_us)
+        if step is not None:
+            clock = self._status["clock"]
+            clock["steps"] += 1
+            clock["last_step"] = {"at": utc_now(), "by_s": round(step / 1e6, 1)}
+            _log.warning(
+                "clock_step_detected",
+                by_s=round(step / 1e6, 1),
+                direction="ahead" if step > 0 else "back",
+                note="finality follows ActivityWatch's data, not the system clock",
+            )
+        return wall_us, elapsed_us
 
     def _load_day(self, day: int) -> _Day:
         end = day + DAY_US
@@ -151,14 +181,50 @@ class Collector:
         day.windows = splice(day.windows, fresh_windows, self.position)
         day.inputs = splice(day.inputs, fresh_inputs, self.position)
 
+    def _final(self, day: _Day, ceiling: int, elapsed_us: int, newest: int | None) -> Finality:
+        """Which minutes of ``day`` from ``position`` on are final by ActivityWatch's clock.
+
+        ``newest``: the start of the newest window event the source reported (only that
+        one can grow; the day's own events count too, they may be fresher)."""
+        if self.source.complete:  # an export: nothing grows any more
+            return Finality(day.state.day_end_us)
+        aw_now = self._aw.observe(latest_end([*day.windows, *day.inputs], ceiling), elapsed_us)
+        if aw_now is None:  # no data at all yet: nothing is known to be over
+            return Finality(self.position)
+        for event in day.windows:
+            if event.end_us > ceiling and (event.start_us, event.end_us) not in self._odd_ends:
+                self._odd_ends.add((event.start_us, event.end_us))
+                _log.warning(
+                    "event_end_beyond_data",
+                    minute=format_us(floor_minute(event.start_us)),
+                    duration_s=event.duration,
+                    note="it ends later than the clocks allow: broken, or the clock is behind",
+                )
+        if day.windows and (newest is None or day.windows[-1].start_us > newest):
+            newest = day.windows[-1].start_us
+        return finality(
+            day.windows,
+            from_us=self.position,
+            now_us=aw_now,
+            settle_us=self.settle_us,
+            growing_from_us=newest,
+        )
+
     def step(self) -> int:
         """One poll: emit every minute that became final; returns the windows written."""
         refresh = getattr(self.source, "refresh", None)
         if callable(refresh):
             refresh()  # buckets can appear (a watcher started) or be recreated
+        wall_us, elapsed_us = self._read_clock()
+        ceiling = self._aw.ceiling(wall_us, elapsed_us, self.settle_us)
+        newest: int | None = None
+        if not self.source.complete:
+            # the newest data, whatever day the cursor is on (a catch-up reads old days)
+            frontier = self.source.frontier(ceiling)
+            self._aw.observe(frontier.seen_us, elapsed_us)
+            newest = frontier.newest_start_us
         written = 0
         while True:
-            now = self._now_us()
             day_us = day_start_us(self.position)
             if self._day is None or self._day.state.day_us != day_us:
                 self._day = None
@@ -166,11 +232,10 @@ class Collector:
             else:
                 self._refresh(self._day)
             day = self._day
-            until = final_until(
-                day.windows, from_us=self.position, now_us=now, settle_us=self.settle_us
-            )
-            if self.to_us is not None:
-                until = max(min(until, self.to_us), self.position)
+            final = self._final(day, ceiling, elapsed_us, newest)
+            until = final.until_us
+            if self.to_us is not None and until >= self.to_us:
+                until, final = max(self.to_us, self.position), Finality(self.to_us)
             state, rows = build_rows(
                 day.state,
                 day.windows,
@@ -194,24 +259,65 @@ class Collector:
             # only now that the rows are in new/: a failed write leaves them to be built again
             day.state = state
             self.position = until
-            self._advance_cursor()
+            if rows:
+                self._advance_cursor()
             day_done = until == day.state.day_end_us
             if not day_done or (self.to_us is not None and until >= self.to_us):
                 break
+        self._advance_cursor()
         self.windows_emitted += written
-        self._status.update(
-            last_poll_at=utc_now(), windows_emitted=self.windows_emitted, last_error=None
-        )
+        self._note_poll(final, wall_us, elapsed_us)
         self._write_status()
         return written
 
+    def _note_poll(self, final: Finality, wall_us: int, elapsed_us: int) -> None:
+        """What the status shows about this poll: skipped events, a held minute, the clocks."""
+        skipped = self.source.drain_skipped()
+        for i, bad in enumerate(skipped):
+            self._skipped[bad.reason] += 1
+            if i < _LOGGED_SKIPS_PER_POLL:
+                _log.warning("event_skipped", reason=bad.reason, detail=bad.detail)
+        if len(skipped) > _LOGGED_SKIPS_PER_POLL:
+            _log.warning("events_skipped", more=len(skipped) - _LOGGED_SKIPS_PER_POLL)
+        held = final.held_by
+        if held is None:
+            self._held_since = None
+        elif self._held_since is None or self._held_since[0] != final.until_us:
+            self._held_since = (final.until_us, utc_now())
+        aw_now = self._aw.now(elapsed_us)
+        clock = self._status["clock"]
+        clock["aw_now"] = format_us(aw_now) if aw_now is not None else None
+        clock["system_ahead_s"] = round((wall_us - aw_now) / 1e6, 1) if aw_now is not None else None
+        self._status.update(
+            last_poll_at=utc_now(),
+            windows_emitted=self.windows_emitted,
+            last_error=None,
+            events_skipped=dict(sorted(self._skipped.items())),
+            events_end_beyond_data=len(self._odd_ends),
+            waiting=None
+            if held is None or self._held_since is None
+            else {
+                "minute": format_us(final.until_us),
+                "since": self._held_since[1],
+                "reason": "an event that starts in it is still growing",
+            },
+        )
+
     def _advance_cursor(self) -> None:
+        """Move the cursor to ``position`` if this run emitted every minute from the cursor on:
+        a back-fill of a later range (``--from`` after the cursor) leaves it where it is."""
         persisted = read_cursor(self.cursor_path)
         ours = persisted is not None and (persisted.user_id, persisted.hostname) == (
             self.spec.user_id,
             self.hostname,
         )
-        if persisted is not None and ours and persisted.next_us >= self.position:
+        if persisted is not None and ours:
+            first_unemitted = persisted.next_us
+        elif self.cursor_default_us is not None:
+            first_unemitted = self.cursor_default_us
+        else:
+            first_unemitted = self._origin
+        if not self._origin <= first_unemitted < self.position:
             return
         ensure_private_dir(self.cursor_path.parent)
         write_cursor(self.cursor_path, Cursor(self.position, self.spec.user_id, self.hostname))
@@ -230,12 +336,15 @@ class Collector:
         self._write_status()
 
     def run(self, stop: threading.Event, interval: float) -> None:
-        """Poll until ``stop`` is set; ActivityWatch being down (or answering without this
-        host's bucket) is retried with a doubling wait capped at 5 minutes."""
+        """Poll until ``stop`` is set (a request waiting on ActivityWatch ends too: the client
+        sees the same event); ActivityWatch being down (or answering without this host's
+        bucket) is retried with a doubling wait capped at 5 minutes."""
         failures = 0
         while not stop.is_set():
             try:
                 written = self.step()
+            except Stopped:
+                return
             except (UnreachableError, ActivityError, OSError) as exc:
                 # a running collector outlives all three: ActivityWatch restarts, a watcher
                 # creates its bucket only when it first runs, a full disk is freed; the cursor

@@ -2,32 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from daemon.collector.client import AWClient
 from taskclf_core.activity import (
     BucketChoice,
     InputEvent,
+    Parsed,
+    Skipped,
     WindowEvent,
     export_buckets,
     in_range,
+    latest_end,
     load_json,
     parse_input_events,
     parse_window_events,
     select_buckets,
 )
-from taskclf_core.errors import ConfigError
+from taskclf_core.errors import ActivityError, ConfigError
 
-__all__ = ["EventSource", "ExportSource", "RestSource"]
+__all__ = ["EventSource", "ExportSource", "Frontier", "RestSource"]
 
 # Events are asked for with room on both sides and cut to "starts in range" here: servers
 # differ at the edges (aw-server returns overlapping events whole, aw-server-rust trims them
 # to the query range), and a trimmed copy must never pass for an event that starts there.
-_MARGIN_US = 60 * 1_000_000
-_DAY_US = 86_400 * 1_000_000
+_MARGIN_US: Final = 60 * 1_000_000
+_DAY_US: Final = 86_400 * 1_000_000
+# a bad event is counted once however often it is read again; past this many, start over
+_MAX_REMEMBERED: Final = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Frontier:
+    """What a source's newest events show (µs; None when it has none).
+
+    ``seen_us``: the latest moment recorded, not after a ceiling (see ``latest_end``): the
+    evidence ActivityWatch's clock moves by. ``newest_start_us``: the start of the newest
+    window event, the only one that can still grow.
+    """
+
+    seen_us: int | None
+    newest_start_us: int | None
 
 
 class EventSource(Protocol):
@@ -36,9 +55,25 @@ class EventSource(Protocol):
     @property
     def description(self) -> str: ...
 
+    @property
+    def complete(self) -> bool:
+        """The source already holds all it ever will (an export): no event still grows."""
+        ...
+
     def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]: ...
 
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]: ...
+
+    def frontier(self, ceiling_us: int) -> Frontier:
+        """What the newest event of each bucket shows, judged against ``ceiling_us``."""
+        ...
+
+    def drain_skipped(self) -> list[Skipped]:
+        """Events left out as unreadable since the last call, each reported once."""
+        ...
+
+
+_E = TypeVar("_E", WindowEvent, InputEvent)
 
 
 @dataclass
@@ -50,10 +85,16 @@ class RestSource:
     salt: str = field(repr=False)
     sketches: bool
     _choice: BucketChoice | None = field(default=None, init=False)
+    _reported: set[tuple[str, str, str]] = field(default_factory=set, init=False, repr=False)
+    _skipped: list[Skipped] = field(default_factory=list, init=False, repr=False)
 
     @property
     def description(self) -> str:
         return self.client.url
+
+    @property
+    def complete(self) -> bool:
+        return False
 
     def refresh(self) -> BucketChoice:
         self._choice = select_buckets(
@@ -64,18 +105,60 @@ class RestSource:
     def _buckets(self) -> BucketChoice:
         return self._choice if self._choice is not None else self.refresh()
 
+    def _keep(self, parse: Callable[[], Parsed[_E]]) -> list[_E]:
+        """The events ``parse`` reads; those it skips are reported once each."""
+        try:
+            parsed = parse()
+        except ActivityError as exc:  # the answer is not a list of events: name the server
+            raise ActivityError(f"{self.client.url}: {exc}") from None
+        if len(self._reported) > _MAX_REMEMBERED:
+            self._reported.clear()
+        for skipped in parsed.skipped:
+            if skipped.key not in self._reported:
+                self._reported.add(skipped.key)
+                self._skipped.append(skipped)
+        return parsed.events
+
+    def _windows(self, raw: object, bucket: str, *, sketches: bool) -> list[WindowEvent]:
+        return self._keep(
+            lambda: parse_window_events(raw, bucket_id=bucket, salt=self.salt, sketches=sketches)
+        )
+
+    def _inputs(self, raw: object, bucket: str) -> list[InputEvent]:
+        return self._keep(lambda: parse_input_events(raw, bucket_id=bucket))
+
     def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
         bucket = self._buckets().window
         raw = self.client.events(bucket, start_us - _MARGIN_US, end_us + _DAY_US)
-        parsed = parse_window_events(raw, bucket_id=bucket, salt=self.salt, sketches=self.sketches)
-        return in_range(parsed, start_us, end_us)
+        return in_range(self._windows(raw, bucket, sketches=self.sketches), start_us, end_us)
 
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
         bucket = self._buckets().input
         if bucket is None:
             return []
         raw = self.client.events(bucket, start_us - _MARGIN_US, end_us + _DAY_US)
-        return in_range(parse_input_events(raw, bucket_id=bucket), start_us, end_us)
+        return in_range(self._inputs(raw, bucket), start_us, end_us)
+
+    def frontier(self, ceiling_us: int) -> Frontier:
+        choice = self._buckets()
+        # only its times matter here: no title sketches
+        newest = self._windows(
+            self.client.latest_event(choice.window), choice.window, sketches=False
+        )
+        latest: list[WindowEvent | InputEvent] = [*newest]
+        if choice.input is not None:
+            latest += self._inputs(self.client.latest_event(choice.input), choice.input)
+        return Frontier(
+            latest_end(latest, ceiling_us), max((e.start_us for e in newest), default=None)
+        )
+
+    def drain_skipped(self) -> list[Skipped]:
+        out, self._skipped = self._skipped, []
+        return out
+
+
+def _between(events: Sequence[_E], starts: Sequence[int], start_us: int, end_us: int) -> list[_E]:
+    return list(events[bisect_left(starts, start_us) : bisect_left(starts, end_us)])
 
 
 @dataclass
@@ -86,6 +169,15 @@ class ExportSource:
     windows: list[WindowEvent]
     inputs: list[InputEvent]
     choice: BucketChoice
+    skipped: list[Skipped] = field(default_factory=list)
+    _window_starts: list[int] = field(default_factory=list, init=False, repr=False)
+    _input_starts: list[int] = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # days are walked one by one (years of them in an odd export): find a day's events
+        # by bisection, not by reading them all
+        self._window_starts = [e.start_us for e in self.windows]
+        self._input_starts = [e.start_us for e in self.inputs]
 
     @classmethod
     def load(cls, path: Path, *, hostname: str, salt: str, sketches: bool) -> ExportSource:
@@ -97,31 +189,52 @@ class ExportSource:
             load_json(data, str(path)), source=str(path)
         )
         choice = select_buckets(buckets, hostname, source=str(path))
-        windows = parse_window_events(
-            buckets[choice.window].get("events", []),
-            bucket_id=choice.window,
-            salt=salt,
-            sketches=sketches,
+        try:
+            windows = parse_window_events(
+                buckets[choice.window].get("events", []),
+                bucket_id=choice.window,
+                salt=salt,
+                sketches=sketches,
+            )
+            inputs: Parsed[InputEvent] = (
+                parse_input_events(buckets[choice.input].get("events", []), bucket_id=choice.input)
+                if choice.input is not None
+                else Parsed([], ())
+            )
+        except ActivityError as exc:  # a bucket's events are not a list: name the file
+            raise ActivityError(f"{path}: {exc}") from None
+        return cls(
+            path=path,
+            windows=windows.events,
+            inputs=inputs.events,
+            choice=choice,
+            skipped=[*windows.skipped, *inputs.skipped],
         )
-        inputs = (
-            parse_input_events(buckets[choice.input].get("events", []), bucket_id=choice.input)
-            if choice.input is not None
-            else []
-        )
-        return cls(path=path, windows=windows, inputs=inputs, choice=choice)
 
     @property
     def description(self) -> str:
         return str(self.path)
 
+    @property
+    def complete(self) -> bool:
+        return True
+
     def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
-        return in_range(self.windows, start_us, end_us)
+        return _between(self.windows, self._window_starts, start_us, end_us)
 
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
-        return in_range(self.inputs, start_us, end_us)
+        return _between(self.inputs, self._input_starts, start_us, end_us)
+
+    def frontier(self, ceiling_us: int) -> Frontier:
+        newest = self.windows[-1].start_us if self.windows else None
+        return Frontier(latest_end([*self.windows[-1:], *self.inputs[-1:]], ceiling_us), newest)
+
+    def drain_skipped(self) -> list[Skipped]:
+        out, self.skipped = self.skipped, []
+        return out
 
     def first_us(self) -> int | None:
         return self.windows[0].start_us if self.windows else None
 
     def last_us(self) -> int | None:
-        return max(e.start_us for e in self.windows) if self.windows else None
+        return self.windows[-1].start_us if self.windows else None

@@ -67,6 +67,46 @@ def format_collector_status(doc: Mapping[str, Any] | None) -> str:
         f"(last file {doc.get('last_file') or 'none'})",
         f"  schema:          {doc.get('schema_version')}  user {doc.get('user_id')}",
     ]
+    lines.extend(_trouble(doc))
     if doc.get("last_error"):
         lines.append(f"  last error:      {doc.get('last_error')} (at {doc.get('last_error_at')})")
     return "\n".join(lines)
+
+
+def _trouble(doc: Mapping[str, Any]) -> list[str]:
+    """What ActivityWatch's data and the clocks did to the last polls (the file may come from
+    another version: every key is optional)."""
+    lines: list[str] = []
+    clock = doc.get("clock")
+    clock = clock if isinstance(clock, dict) else {}
+    if clock.get("aw_now"):
+        ahead = clock.get("system_ahead_s")
+        note = f" (system clock {ahead:+g} s from it)" if isinstance(ahead, int | float) else ""
+        lines.append(f"  activitywatch:   data up to {clock['aw_now']}{note}")
+    steps = clock.get("steps")
+    last = clock.get("last_step")
+    if isinstance(steps, int) and steps and isinstance(last, dict):
+        lines.append(
+            f"  clock steps:     {steps}, the last {last.get('by_s')} s at {last.get('at')}; "
+            "minutes follow ActivityWatch's data, not the system clock"
+        )
+    waiting = doc.get("waiting")
+    if isinstance(waiting, dict):
+        lines.append(
+            f"  waiting:         minute {waiting.get('minute')}: {waiting.get('reason')} "
+            f"(since {waiting.get('since')})"
+        )
+    skipped = doc.get("events_skipped")
+    if isinstance(skipped, dict) and skipped:
+        counts = ", ".join(f"{reason} {n}" for reason, n in skipped.items())
+        total = sum(n for n in skipped.values() if isinstance(n, int))
+        lines.append(
+            f"  events skipped:  {total} unreadable ({counts}); the log names each (event_skipped)"
+        )
+    odd = doc.get("events_end_beyond_data")
+    if isinstance(odd, int) and odd:
+        lines.append(
+            f"  odd events:      {odd} claim to end after ActivityWatch's latest data; not "
+            "waited for (event_end_beyond_data in the log)"
+        )
+    return lines

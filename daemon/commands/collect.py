@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -25,6 +26,7 @@ from daemon.exits import FAILED, OK
 from daemon.paths import collector_cursor_file
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
+from taskclf_core.timerange import epoch_in_range, out_of_range
 
 __all__ = ["add_arguments", "add_collect_arguments", "run", "run_collect"]
 _log = structlog.get_logger("taskclf.collector")
@@ -69,7 +71,13 @@ def _parse_ts(value: str, flag: str) -> int:
         ) from None
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    return int(ts.timestamp() * 1_000_000)
+    try:
+        seconds = ts.timestamp()
+    except (OverflowError, ValueError):  # 0001-01-01T00:00-01:00: before the first instant
+        seconds = math.nan
+    if not epoch_in_range(seconds):
+        raise ConfigError(out_of_range(flag, repr(value)))
+    return int(seconds * 1_000_000)
 
 
 @contextmanager
@@ -94,7 +102,7 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
         return OK
     from daemon.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, fmt=settings.log_format)
     once = bool(args.once or args.export)
     if args.to_ts is not None and not once:
         raise ConfigError("--to: needs --once or --export (a live collector has no end)")
@@ -124,6 +132,7 @@ def _collect(
 ) -> int:
     sketches = spec.schema_version == "v3"
     version = spec.schema_version
+    stop = threading.Event()  # SIGTERM sets it: it ends the wait between polls and any request
     source: ExportSource | RestSource
     if args.export:
         source = ExportSource.load(
@@ -135,7 +144,7 @@ def _collect(
     else:
         check_loopback_url(settings.aw_url)
         source = RestSource(
-            client=AWClient(settings.aw_url),
+            client=AWClient(settings.aw_url, stop=stop),
             hostname=settings.aw_hostname,
             salt=identity.salt,
             sketches=sketches,
@@ -148,8 +157,7 @@ def _collect(
         to_us = -(-end // MINUTE_US) * MINUTE_US  # a minute that starts before --to is in
     elif isinstance(source, ExportSource):
         to_us = _export_end(source, now_us)
-    elif once:
-        to_us = now_us
+    # else: up to what ActivityWatch's data shows as final (never "now" by the system clock)
     collector = Collector(
         source=source,
         spec=spec,
@@ -161,6 +169,7 @@ def _collect(
         settle_us=int(settings.collect_settle_seconds * 1_000_000),
         mode="export" if args.export else ("once" if once else "live"),
         to_us=to_us,
+        cursor_default_us=day_start_us(now_us),
     )
     _log.info(
         "collector_started",
@@ -182,7 +191,6 @@ def _collect(
                 return FAILED
             _log.info("collector_finished", windows=written, cursor=format_us(collector.position))
             return OK
-        stop = threading.Event()
         with _stop_on_signals(stop):
             collector.run(stop, settings.collect_interval_seconds)
         _log.info("collector_stopped", windows=collector.windows_emitted)

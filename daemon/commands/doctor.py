@@ -495,6 +495,25 @@ def _collector_identity_check(settings: Settings) -> Check:
     )
 
 
+def check_label_days(labels: Path) -> Check | None:
+    """Day files outside the supported times (an older version logged 9999-12-31): no command
+    reads them, which deserves a word; None when there are none."""
+    from daemon.runtime.labellog import LabelLog
+    from taskclf_core.timerange import RANGE
+
+    log = LabelLog(labels)
+    ignored = sorted(set(log.all_day_files()) - set(log.day_files()))
+    if not ignored:
+        return None
+    return Check(
+        "label log",
+        "warn",
+        f"{len(ignored)} day file(s) outside the supported times {RANGE} are ignored: "
+        + ", ".join(f"{day}.jsonl" for day in ignored),
+        f"an older version logged them from a wrong clock; move them out of {labels}",
+    )
+
+
 # --- all of it -----------------------------------------------------------------------------
 
 
@@ -519,6 +538,9 @@ def diagnose(
             "data_dir",
         )
     )
+    days = check_label_days(settings.labels_path)
+    if days is not None:
+        checks.append(days)
     checks.append(check_daemon(settings))
     checks.append(check_service(config, probe=probe if probe is not None else run_probe))
     from daemon.collector.health import collector_in_use

@@ -325,13 +325,19 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     from daemon.runtime.labellog import LabelLog
     from taskclf_core.suggest import uncertain_runs
+    from taskclf_core.timerange import EARLIEST
 
-    if args.days <= 0:
+    if not args.days > 0:  # NaN too
         raise SpanError(f"--days: expected a number of days > 0, got {args.days}")
     if not 0.0 < args.below <= 1.0:
         raise SpanError(f"--below: expected a confidence in (0, 1], got {args.below}")
+    if args.limit < 1:
+        raise SpanError(f"--limit: expected at least 1, got {args.limit}")
     clock = _Clock()
-    since = clock.now - timedelta(days=args.days)
+    try:
+        since = max(clock.now - timedelta(days=args.days), EARLIEST)
+    except OverflowError:  # more days than the calendar has: all of the log
+        since = EARLIEST
     log = LabelLog(settings.labels_path)
     first_day = since.date().isoformat()
     days = [d for d in log.day_files() if d >= first_day]

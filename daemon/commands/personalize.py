@@ -124,6 +124,9 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
         created_at=utc_now("seconds"),
         users=None if args.user is None else [args.user],
         opt_out=settings.opt_out_users,
+        # the guard judges accuracy at the thresholds the daemon rejects with
+        reject_threshold=binding.reject_threshold,
+        user_thresholds=binding.user_thresholds,
         **thresholds,
     )
     print(f"{outcome.labelled} logged windows lie inside a span of their user (strict containment)")

@@ -18,6 +18,7 @@ from daemon.paths import report_cache_dir
 from daemon.reporting.summaries import DaySummaries
 from daemon.reporting.view import ReportView, report_json
 from taskclf_core.errors import ConfigError
+from taskclf_core.timerange import day_in_range, day_out_of_range
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -82,6 +83,9 @@ def resolve_days(
     """The local days asked for; a contradictory request is a ConfigError naming the flags."""
     if day is not None and (from_day is not None or to_day is not None):
         raise ConfigError("--date and --from/--to: expected one or the other, not both")
+    for flag, given in (("--date", day), ("--from", from_day), ("--to", to_day)):
+        if given is not None and not day_in_range(given):
+            raise ConfigError(day_out_of_range(flag, str(given)))
     if day is not None:
         return [day]
     if from_day is None and to_day is None:

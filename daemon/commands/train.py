@@ -40,9 +40,15 @@ def train_windows(
     )
 
 
+_MAX_ROUNDS = 100_000  # taskclf trains 100 to a few thousand; more is a typo, not a model
+_MAX_SEED = 2**31 - 1  # LightGBM takes the seed as a C int
+
+
 def run(args: argparse.Namespace) -> int:
-    if args.rounds < 1:
-        raise TrainingError(f"--rounds: expected at least 1, got {args.rounds}")
+    if not 1 <= args.rounds <= _MAX_ROUNDS:
+        raise TrainingError(f"--rounds: expected 1 to {_MAX_ROUNDS}, got {args.rounds}")
+    if not 0 <= args.seed <= _MAX_SEED:
+        raise TrainingError(f"--seed: expected 0 to {_MAX_SEED}, got {args.seed}")
     if not 0.0 <= args.holdout < 1.0:
         raise TrainingError(f"--holdout: expected a fraction in [0, 1), got {args.holdout}")
     data = check_training_rows(read_labelled_jsonl(args.data))

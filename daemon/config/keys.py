@@ -291,7 +291,7 @@ KEYS: Final[dict[str, Key]] = {
             "auto",
             "log lines as JSON (for journald and files read by programs) or for people; "
             "auto: console on a terminal, JSON otherwise",
-            _RUN,
+            ("run", "collect"),
             choices=("auto", "console", "json"),
         ),
         # the ActivityWatch collector (`taskclf-daemon collect`, docs/collector.md)

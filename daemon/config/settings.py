@@ -45,7 +45,10 @@ class Settings(BaseSettings, Configured):
     check below holds them to it); defaults, bounds and meanings come from the table.
     """
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    # a setting of NaN or infinity is a typo, never a meaning: refused like any bad value
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", frozen=True, allow_inf_nan=False
+    )
 
     data_dir: Path = _field("data_dir")
     spool_dir: Path | None = _field("spool_dir")

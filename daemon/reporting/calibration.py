@@ -24,21 +24,23 @@ def _decision_text(u: UserReport) -> str:
         return "n.a."
     if u.guard_user_nll is None:
         return f"{u.decision} (unvetted)"
-    sign = "<=" if u.decision == "kept" else ">"
-    return f"{u.decision} ({_f(u.guard_user_nll, 3)} {sign} {_f(u.guard_global_nll, 3)})"
+    return (
+        f"{u.decision} (NLL {_f(u.guard_user_nll, 3)}/{_f(u.guard_global_nll, 3)}, "
+        f"acc {_f(u.guard_user_accuracy, 3)}/{_f(u.guard_global_accuracy, 3)})"
+    )
 
 
 def _eligibility_table(report: CalibrationReport) -> list[str]:
     head = (
         f"  {'user':<16} {'windows':>7} {'fit':>5} {'held':>5} {'days':>4} {'labels':>6}  "
-        f"{'eligible':<8}  {'per-user calibrator':<26} reason"
+        f"{'eligible':<8}  {'per-user calibrator':<38} reason"
     )
     lines = [head]
     for u in report.users:
         e = u.eligibility
         lines.append(
-            f"  {e.user_id:<16} {u.windows:>7} {e.windows:>5} {u.held_out:>5} {e.days:>4} "
-            f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {_decision_text(u):<26} "
+            f"  {e.user_id:<16} {u.windows:>7} {u.fit_windows:>5} {u.held_out:>5} {e.days:>4} "
+            f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {_decision_text(u):<38} "
             f"{e.reason or u.note}"
         )
     return lines
@@ -65,9 +67,11 @@ def format_report(report: CalibrationReport) -> str:
         f"  {report.windows} windows of {len(report.users)} users; per user, the earliest "
         f"{100 - share}% ({report.fit_windows}) fit the calibrators and the latest {share}% "
         f"({report.held_out_windows}) are held out",
-        f"eligibility for a per-user calibrator, counted on the fit part (windows >= "
-        f"{t['min_windows']}, days >= {t['min_days']}, labels >= {t['min_labels']}); kept only "
-        "if its held-out NLL is not worse than the global calibrator's:",
+        f"eligibility for a per-user calibrator, counted on all of the user's windows (windows "
+        f">= {t['min_windows']}, days >= {t['min_days']}, labels >= {t['min_labels']}); kept only "
+        "if on the held-out windows its NLL (user/global) is not worse than the global "
+        f"calibrator's and its accuracy at the reject threshold {report.reject_threshold} "
+        "(user/global) is not lower:",
         *_eligibility_table(report),
         f"held-out scores, uncalibrated -> calibrated as the daemon will apply it "
         f"(ECE: top-label, {ECE_BINS} equal-width bins):",
@@ -85,23 +89,25 @@ def format_outcome(outcome: PersonalizeOutcome, thresholds: Mapping[str, int]) -
     share = 20
     lines = [
         f"per user (eligible: windows >= {thresholds['min_windows']}, days >= "
-        f"{thresholds['min_days']}, labels >= {thresholds['min_labels']}, counted on the earliest "
-        f"{100 - share}% of each user's labelled windows; the latest {share}% are held out and a "
-        "per-user calibrator is kept only if its held-out NLL is not worse than global):",
+        f"{thresholds['min_days']}, labels >= {thresholds['min_labels']}, counted on all of "
+        f"the user's labelled windows; a calibrator is fitted on the earliest {100 - share}% "
+        f"and one, new or previous, is kept only if on the latest {share}% its NLL is not worse "
+        "than global's and its accuracy at the reject threshold is not lower):",
         f"  {'user':<16} {'windows':>7} {'fit':>5} {'held':>5} {'days':>4} {'labels':>6}  "
         f"{'eligible':<8}  {'per-user calibrator':<19} why",
     ]
     for u in outcome.users:
         e = u.eligibility
         decision = {"n.a.": "none", "previous": "kept previous"}.get(u.decision, u.decision)
-        why = e.reason or u.note
-        if u.guard_user_nll is not None and u.decision in ("kept", "dropped", "previous"):
-            sign = "<=" if u.decision != "dropped" else ">"
-            why = f"{why}: {_f(u.guard_user_nll)} {sign} {_f(u.guard_global_nll)}"
-        if u.decision == "n.a." and e.reason != "opted out" and u.user_id in outcome.carried:
-            why += "; keeps the per-user calibrator it had"
+        why = (e.reason or u.note) if u.decision == "n.a." else u.note
+        if u.guard_user_nll is not None:
+            why = (
+                f"{why} (NLL {_f(u.guard_user_nll)} vs global {_f(u.guard_global_nll)}, "
+                f"accuracy at {u.reject_threshold} {_f(u.guard_user_accuracy)} vs "
+                f"{_f(u.guard_global_accuracy)})"
+            )
         lines.append(
-            f"  {e.user_id:<16} {u.windows:>7} {e.windows:>5} {u.held_out:>5} {e.days:>4} "
+            f"  {e.user_id:<16} {u.windows:>7} {u.fit_windows:>5} {u.held_out:>5} {e.days:>4} "
             f"{e.labels:>6}  {'yes' if e.eligible else 'no':<8}  {decision:<19} {why}"
         )
     lines += [

@@ -30,6 +30,7 @@ from taskclf_core.daily import (
     label_from_record,
     utc_days_overlapping,
 )
+from taskclf_core.jsonl import split_lines
 
 __all__ = ["CACHE_VERSION", "DaySummaries", "ReportData", "read_day_file"]
 
@@ -51,19 +52,17 @@ class DayFile:
 def read_day_file(path: Path) -> DayFile:
     """Every record of ``path``; a damaged line is skipped and counted.
 
-    A last line without its newline is a record still being appended (the daemon writes a
-    whole line and fsyncs it): it is left for the next run, not counted as damaged.
+    A torn last line (no newline, not JSON) is a record still being appended: it is left
+    for the next run, not counted as damaged; a whole record that lacks only its newline is
+    read (:mod:`taskclf_core.jsonl`).
     """
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return DayFile([], 0)
-    data = data[: data.rfind(b"\n") + 1]
     records: list[dict[str, Any]] = []
     skipped = 0
-    for line in data.splitlines():
-        if not line.strip():
-            continue
+    for _, line in split_lines(data).lines:
         try:
             record = json.loads(line)
         except (ValueError, RecursionError):

@@ -10,6 +10,7 @@ import pydantic_core
 from daemon.runtime.spool import Claimed
 from taskclf_core.errors import WindowError
 from taskclf_core.schema import FeatureSchema, FeatureWindow, parse_window, parse_windows
+from taskclf_core.surrogates import replace_surrogate_escapes
 
 __all__ = [
     "FileRefusal",
@@ -65,7 +66,15 @@ class Pending:
 def _loads(data: bytes) -> Any:
     # pydantic-core's parser is ~5x faster than json.loads and bounds nesting depth;
     # NaN/inf are accepted here so the window check can name the field that has them
-    return pydantic_core.from_json(data, allow_inf_nan=True, cache_strings=False)
+    try:
+        return pydantic_core.from_json(data, allow_inf_nan=True, cache_strings=False)
+    except ValueError:
+        # it refuses an unpaired surrogate escape ("\ud800"), which is valid JSON: such a
+        # character becomes U+FFFD, the collector's rule too (taskclf_core.surrogates)
+        fixed = replace_surrogate_escapes(data)
+        if fixed == data:
+            raise
+        return pydantic_core.from_json(fixed, allow_inf_nan=True, cache_strings=False)
 
 
 def _one(value: Any, position: int, schema: FeatureSchema) -> FeatureWindow | RefusedWindow:

@@ -18,7 +18,9 @@ import structlog
 from daemon.fsutil import fsync_dir
 from daemon.paths import ensure_private_dir
 from taskclf_core.errors import LabelLogError
+from taskclf_core.jsonl import split_lines
 from taskclf_core.record import LabelRecord, LoggedWindow, parse_logged_window
+from taskclf_core.timerange import RANGE, day_in_range
 
 __all__ = ["AppendFailed", "DayIndex", "LabelLog"]
 
@@ -66,13 +68,18 @@ class LabelLog:
 
     # --- reading -------------------------------------------------------------------
 
-    def day_files(self) -> list[str]:
-        """Days present in the log, oldest first."""
+    def all_day_files(self) -> list[str]:
+        """Every day file's day, oldest first, those outside the supported times included."""
         try:
             names = os.listdir(self.directory)
         except FileNotFoundError:
             return []
         return sorted(m.group(1) for n in names if (m := _DAY_FILE.fullmatch(n)))
+
+    def day_files(self) -> list[str]:
+        """Days present in the log, oldest first: the supported ones (an older daemon may have
+        logged a window for 9999-12-31; every reader leaves such a file alone)."""
+        return [day for day in self.all_day_files() if _supported(day)]
 
     def path_for(self, day: str) -> Path:
         return self.directory / f"{day}.jsonl"
@@ -80,12 +87,18 @@ class LabelLog:
     def open(self, *, recent_days: int = 2) -> list[LoggedWindow]:
         """Create the directory, load the newest days; return their windows for smoothing."""
         ensure_private_dir(self.directory)
-        for day in self.day_files():
+        for day in self.all_day_files():
             # a log restored from a backup or copied in keeps its mode: checked at start
             path = self.path_for(day)
             if path.stat().st_mode & 0o077:
                 path.chmod(0o600)
                 log.warning("permissions_tightened", path=str(path), mode="0600")
+            if not _supported(day):
+                log.warning(
+                    "label_log_day_ignored",
+                    file=str(path),
+                    reason=f"outside the supported times {RANGE}; no reader uses it",
+                )
         loaded: list[LoggedWindow] = []
         for day in self.day_files()[-recent_days:]:
             loaded.extend(self.load(day).windows)
@@ -119,17 +132,19 @@ class LabelLog:
             data = path.read_bytes()
         except FileNotFoundError:
             return index
-        if data and not data.endswith(b"\n"):
+        read = split_lines(data)
+        if read.torn:
             # a crash mid-append: the torn record was never fsynced, so its spool file is
             # still in cur/ and will be labelled again; cut it so nothing is glued to it
-            cut = data.rfind(b"\n") + 1
-            os.truncate(path, cut)
-            log.warning("label_log_repaired", file=str(path), bytes_dropped=len(data) - cut)
-            data = data[:cut]
+            os.truncate(path, len(data) - len(read.torn))
+            log.warning("label_log_repaired", file=str(path), bytes_dropped=len(read.torn))
+        elif data and not data.endswith(b"\n"):
+            # a whole record without its newline (an editor, a copy): kept, and ended so
+            # the next append starts a line of its own
+            _end_line(path)
+            log.warning("label_log_repaired", file=str(path), newline_added=True)
         bad = 0
-        for line in data.splitlines():
-            if not line.strip():
-                continue
+        for _, line in read.lines:
             try:
                 logged = parse_logged_window(line)
             except (ValueError, KeyError, TypeError):
@@ -229,12 +244,29 @@ class LabelLog:
 
     # --- retention -----------------------------------------------------------------
 
+    def newest_day(self) -> str | None:
+        """The newest supported day whose file holds something (None: no such day)."""
+        for day in reversed(self.day_files()):
+            try:
+                if self.path_for(day).stat().st_size:
+                    return day
+            except FileNotFoundError:
+                continue
+        return None
+
     def prune(self, keep_days: float, today: date) -> list[str]:
-        """Delete day files older than ``keep_days`` before ``today``; return the days removed."""
-        cutoff = (today - timedelta(days=keep_days)).isoformat()
+        """Delete day files older than ``keep_days`` before ``today``; return the days removed.
+
+        The newest day that holds records is never deleted, whatever ``today`` says.
+        """
+        try:
+            cutoff = (today - timedelta(days=keep_days)).isoformat()
+        except OverflowError:
+            return []  # a retention longer than the calendar: nothing is that old
+        newest = self.newest_day()
         removed = []
         for day in self.day_files():
-            if day < cutoff:
+            if day < cutoff and day != newest:
                 self._days.pop(day, None)
                 fd = self._fds.pop(day, None)
                 if fd is not None:
@@ -244,13 +276,14 @@ class LabelLog:
         return removed
 
     def iter_records(self, days: Iterable[str] | None = None) -> Iterator[bytes]:
-        """Raw lines of the given days (all by default), for the commands that read the log."""
+        """Raw lines of the given days (all by default), for the commands that read the log;
+        a torn last line (an append in progress) is not one."""
         for day in self.day_files() if days is None else days:
             try:
                 data = self.path_for(day).read_bytes()
             except FileNotFoundError:
                 continue
-            yield from (line for line in data.splitlines() if line.strip())
+            yield from (line for _, line in split_lines(data).lines)
 
     def recent_records(self, days: int) -> Iterator[dict[str, Any]]:
         """Every readable record of the newest ``days`` day files (damaged lines skipped)."""
@@ -288,3 +321,20 @@ class LabelLog:
         self._warmed.difference_update(days)
         for day in days:
             self._days.pop(day, None)
+
+
+def _supported(day: str) -> bool:
+    try:
+        return day_in_range(date.fromisoformat(day))
+    except ValueError:  # 2026-02-30.jsonl: not a day
+        return False
+
+
+def _end_line(path: Path) -> None:
+    """Append the newline a complete last record lacks (fsynced: appends rely on it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, b"\n")
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -12,10 +12,9 @@ import structlog
 
 from daemon.artifacts import sources_fingerprint
 from daemon.config.settings import Settings
-from daemon.runtime.labellog import LabelLog
 from daemon.runtime.notify import Notifier
 from daemon.runtime.reloader import Holder, Reloader
-from daemon.runtime.spool import Spool
+from daemon.runtime.retention import Retention
 from daemon.runtime.watcher import Waker, Watcher
 from daemon.runtime.worker import Worker
 from taskclf_core.drift import DriftTracker
@@ -49,8 +48,7 @@ class Loop:
         control: Control,
         holder: Holder,
         worker: Worker,
-        spool: Spool,
-        labels: LabelLog,
+        retention: Retention,
         waker: Waker,
         notifier: Notifier,
         drift: DriftTracker,
@@ -64,8 +62,7 @@ class Loop:
         self.control = control
         self.holder = holder
         self.worker = worker
-        self.spool = spool
-        self.labels = labels
+        self.retention = retention
         self.waker = waker
         self.notifier = notifier
         self.drift = drift
@@ -145,7 +142,8 @@ class Loop:
                 self.reloader.request()
         if now - self._last_retention >= _RETENTION_EVERY:
             self._last_retention = now
-            self._retention()
+            if self.retention.run(datetime.now(UTC)):
+                self.dirty = True  # a pass refused or resumed: status shows it
 
     def _log_drift_changes(self) -> None:
         """Each drift alert is logged once when it starts and once when it ends."""
@@ -157,17 +155,3 @@ class Loop:
                 severity=change.severity,
                 **{k: v for k, v in change.details.items() if not isinstance(v, dict | list)},
             )
-
-    def _retention(self) -> None:
-        s = self.settings
-        try:
-            pruned = self.spool.prune_done(s.retention_days * 86400)
-            days: list[str] = []
-            if s.label_retention_days is not None:
-                days = self.labels.prune(s.label_retention_days, datetime.now(UTC).date())
-        except OSError as exc:
-            # pruning is housekeeping: try again at the next round rather than stop
-            log.warning("retention_failed", error=str(exc), path=str(exc.filename))
-            return
-        if pruned or days:
-            log.info("retention_pruned", done_files=pruned, label_log_days=days)

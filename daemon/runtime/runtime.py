@@ -23,6 +23,7 @@ from daemon.runtime.loop import Control, Loop
 from daemon.runtime.notify import Notifier
 from daemon.runtime.planner import BatchPlan
 from daemon.runtime.reloader import Holder, Reload, Reloader, ReloadOutcome, snapshot_of
+from daemon.runtime.retention import Retention
 from daemon.runtime.spool import Spool
 from daemon.runtime.status import Counters, SpoolCounts, status_document, write_status
 from daemon.runtime.watcher import Waker, Watcher
@@ -68,6 +69,7 @@ class Daemon:
         self.sources = sources_of(settings)
         self.spool = Spool(settings.spool_path)
         self.labels = LabelLog(settings.labels_path)
+        self.retention = Retention(settings, self.spool, self.labels)
         self.counters = Counters()
         self.control = Control()
         self.waker = Waker()
@@ -132,8 +134,7 @@ class Daemon:
                     control=self.control,
                     holder=self.holder,
                     worker=self.worker,
-                    spool=self.spool,
-                    labels=self.labels,
+                    retention=self.retention,
                     waker=self.waker,
                     notifier=self.notifier,
                     drift=self.drift,
@@ -319,6 +320,7 @@ class Daemon:
             label_log=str(self.labels.directory),
             storage_error=self.worker.stall_json(),
             watcher=self.watcher.kind if self.watcher is not None else "none",
+            retention=self.retention.status(),
             drift=self.drift.status(
                 now_epoch,
                 model_created_at=(

@@ -184,6 +184,19 @@ class Spool:
             n += 1
         return candidate
 
+    def newest_done(self) -> float | None:
+        """When the newest file came into done/ (its ctime), or None if done/ has none."""
+        newest: float | None = None
+        with os.scandir(self.done) as it:
+            for entry in it:
+                try:
+                    ctime = entry.stat(follow_symlinks=False).st_ctime
+                except FileNotFoundError:
+                    continue
+                if not entry.is_dir(follow_symlinks=False):
+                    newest = ctime if newest is None else max(newest, ctime)
+        return newest
+
     def prune_done(self, max_age_seconds: float, *, now: float | None = None) -> int:
         """Delete done/ files older than ``max_age_seconds`` (by when they were moved there)."""
         cutoff = (time.time() if now is None else now) - max_age_seconds

@@ -144,6 +144,7 @@ class StatusDoc(TypedDict):
     fatal_error: str | None
     storage_error: dict[str, Any] | None
     watcher: str
+    retention: dict[str, Any]
     drift: dict[str, dict[str, Any]]
 
 
@@ -163,6 +164,7 @@ def status_document(
     label_log: str,
     storage_error: dict[str, Any] | None,
     watcher: str,
+    retention: dict[str, Any],
     drift: dict[str, dict[str, Any]],
 ) -> StatusDoc:
     """The status file's contents: a pure function of what the daemon counted and holds."""
@@ -192,6 +194,7 @@ def status_document(
         fatal_error=fatal,
         storage_error=storage_error,
         watcher=watcher,
+        retention=retention,
         drift=drift,
     )
 
@@ -372,6 +375,15 @@ def _missing_lines(doc: Mapping[str, Any]) -> list[str]:
     return [f"  missing feat.  {share:.1%} of model features over the last hour{warn}"]
 
 
+def _retention_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Pruning passes refused on a clock run ahead: a note, not a problem (labelling goes on)."""
+    retention = doc.get("retention")
+    paused = retention.get("paused") if isinstance(retention, Mapping) else None
+    if not isinstance(paused, list):
+        return []
+    return [f"  note           {p['message']}" for p in paused if isinstance(p, Mapping)]
+
+
 def format_status(doc: Mapping[str, Any], code: int) -> str:
     """A short human summary of ``doc`` (as returned by :func:`evaluate`)."""
     spool_path = (doc.get("spool") or {}).get("path")
@@ -423,6 +435,7 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         f"  last error     {_last_error(doc)}",
     ]
     lines += [f"  problem        {p}" for p in doc.get("problems", [])]
+    lines += _retention_lines(doc)
     drift = doc.get("drift")
     if isinstance(drift, Mapping) and drift:
         # warnings about the model, not about the daemon: they do not make it degraded

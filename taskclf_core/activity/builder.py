@@ -13,7 +13,7 @@ row of minute ``B`` depends on, and so when it is final:
 
 Nothing else looks forward, so building rows minute by minute from a carried
 :class:`DayState` gives the batch rows, as long as each minute is built only after its
-events stopped changing (:func:`final_until`).
+events stopped changing (:func:`finality`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -35,12 +35,14 @@ __all__ = [
     "DAY_US",
     "MINUTE_US",
     "DayState",
+    "Finality",
     "RowSpec",
     "build_day",
     "build_rows",
     "day_start_us",
-    "final_until",
+    "finality",
     "floor_minute",
+    "latest_end",
 ]
 
 MINUTE_US: Final = 60_000_000
@@ -110,23 +112,51 @@ class DayState:
         return self.day_us + DAY_US
 
 
-def final_until(
-    window_events: Sequence[WindowEvent], *, from_us: int, now_us: int, settle_us: int
-) -> int:
-    """The end of the run of final minutes from ``from_us`` (a minute start), capped at the day.
+@dataclass(frozen=True, slots=True)
+class Finality:
+    """Minutes before ``until_us`` are final. ``held_by``: the still-growing event that holds
+    minute ``until_us`` back (None when the clock alone does: those minutes are too recent)."""
+
+    until_us: int
+    held_by: WindowEvent | None = None
+
+
+def finality(
+    window_events: Sequence[WindowEvent],
+    *,
+    from_us: int,
+    now_us: int,
+    settle_us: int,
+    growing_from_us: int | None = None,
+) -> Finality:
+    """The run of final minutes from ``from_us`` (a minute start), capped at the day.
 
     Minute ``B`` is final when ``now >= B + 1 min + settle`` and no event that starts in it
     ended less than ``settle`` ago (a growing event holds its minute, and all later, back).
+    ActivityWatch extends only the newest event of a bucket (heartbeats merge into the last
+    event): with ``growing_from_us``, the start of that newest event, an earlier event is
+    over whatever its end says (a broken ``duration``) and holds nothing back.
     """
     limit = floor_minute(now_us - settle_us)
     limit = min(limit, day_start_us(from_us) + DAY_US)
     horizon = now_us - settle_us
     starts = [e.start_us for e in window_events]
     for event in window_events[bisect_left(starts, from_us) : bisect_left(starts, limit)]:
-        if event.end_us > horizon:
-            limit = floor_minute(event.start_us)
-            break
-    return max(limit, from_us)
+        can_grow = growing_from_us is None or event.start_us >= growing_from_us
+        if event.end_us > horizon and can_grow:
+            return Finality(max(floor_minute(event.start_us), from_us), event)
+    return Finality(max(limit, from_us))
+
+
+def latest_end(events: Iterable[WindowEvent | InputEvent], ceiling_us: int) -> int | None:
+    """The latest moment ``events`` show was recorded, not after ``ceiling_us``: the latest
+    end, where an event that claims to end after the ceiling counts for its start only."""
+    latest: int | None = None
+    for event in events:
+        seen = event.end_us if event.end_us <= ceiling_us else event.start_us
+        if seen <= ceiling_us and (latest is None or seen > latest):
+            latest = seen
+    return latest
 
 
 def _session_id(user_id: str, session_us: int) -> str:

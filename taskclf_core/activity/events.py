@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from taskclf_core.activity.apps import AppInfo, normalize_app
 from taskclf_core.activity.titles import TitleFeatures, title_features, title_hash
 from taskclf_core.errors import ActivityError
+from taskclf_core.surrogates import replace_surrogates
 
 __all__ = [
+    "EARLIEST_EVENT_US",
     "INPUT_TYPE",
+    "LATEST_EVENT_US",
+    "SKIP_REASONS",
     "WINDOW_TYPE",
     "BucketChoice",
     "InputEvent",
+    "Parsed",
+    "Skipped",
     "WindowEvent",
     "export_buckets",
     "format_us",
@@ -73,6 +80,7 @@ class InputEvent:
 
     start_us: int
     duration: float
+    end_us: int
     presses: int
     clicks: int
     delta_x: int
@@ -129,104 +137,251 @@ def parse_timestamp_us(value: object, where: str) -> int:
         ) from None
     if ts.tzinfo is None:
         ts = ts.replace(tzinfo=UTC)
-    return (ts - _EPOCH) // _US
+    try:
+        return (ts - _EPOCH) // _US
+    except OverflowError:  # an offset that moves 0001-01-01 or 9999-12-31 off the calendar
+        raise ActivityError(f"{where}: {value[:40]!r} is out of range") from None
 
 
-def _duration(raw: Mapping[str, Any], where: str) -> tuple[float, int]:
+# --- events as a server or an export holds them: anything at all --------------------------
+#
+# One bad event never costs the others: it is left out with a reason (Skipped) and the rest
+# of the bucket is read. Reasons are codes, so a status can count them.
+
+SKIP_REASONS: Final = (
+    "not_an_object",  # the event is not a JSON object
+    "bad_timestamp",  # missing, not an ISO-8601 string, or outside 2000-01-01 .. 2099-12-31
+    "bad_duration",  # not a number, negative, NaN/inf, or more seconds than a date can hold
+    "bad_data",  # `data` is not an object
+    "bad_app",  # `data.app` is not a string, or longer than any application name
+    "bad_title",  # `data.title` is not a string
+    "bad_count",  # an input count is not a whole number >= 0 a device can produce
+)
+# Events outside these years are a broken clock or a broken file, not activity: a window for
+# them would be refused by the daemon, and walking the days up to them would never end.
+EARLIEST_EVENT_US: Final = (datetime(2000, 1, 1, tzinfo=UTC) - _EPOCH) // _US
+LATEST_EVENT_US: Final = (datetime(2100, 1, 1, tzinfo=UTC) - _EPOCH) // _US
+_MAX_APP_CHARS: Final = 512  # app_id carries the name into every window line
+_MAX_COUNT: Final = 10**9  # keys, clicks or pixels in one aw-watcher-input sample
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An event left out: where it was, why (one of :data:`SKIP_REASONS`), never its title."""
+
+    bucket_id: str
+    index: int
+    reason: str
+    detail: str
+    timestamp: str | None  # as the event gave it: the same event read again has the same key
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """The event's identity across reads (its index changes with the range asked for)."""
+        seen = self.timestamp if self.timestamp is not None else f"#{self.index}"
+        return (self.bucket_id, self.reason, seen)
+
+
+class _Bad(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+_E = TypeVar("_E", WindowEvent, InputEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed(Generic[_E]):
+    """The events of one bucket that could be read (canonical order), and those left out."""
+
+    events: list[_E]
+    skipped: tuple[Skipped, ...]
+
+
+def _start(raw: Mapping[str, Any]) -> int:
+    value = raw.get("timestamp")
+    try:
+        start = parse_timestamp_us(value, "timestamp")
+    except ActivityError as exc:
+        raise _Bad("bad_timestamp", str(exc)) from None
+    if not EARLIEST_EVENT_US <= start < LATEST_EVENT_US:
+        raise _Bad("bad_timestamp", f"timestamp: {str(value)[:40]!r} is not in 2000..2099")
+    return start
+
+
+def _duration(raw: Mapping[str, Any]) -> tuple[float, int]:
     value = raw.get("duration", 0)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ActivityError(
-            f"{where}.duration: expected a number of seconds, got {_type_name(value)}"
+        raise _Bad(
+            "bad_duration", f"duration: expected a number of seconds, got {_type_name(value)}"
         )
-    seconds = float(value)
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ActivityError(f"{where}.duration: expected a finite number >= 0, got {value!r}")
     try:
+        seconds = float(value)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise _Bad("bad_duration", f"duration: expected a finite number >= 0, got {seconds}")
         return seconds, timedelta(seconds=seconds) // _US
     except OverflowError:
-        raise ActivityError(f"{where}.duration: {value!r} seconds is out of range") from None
+        raise _Bad("bad_duration", "duration: more seconds than a date can hold") from None
 
 
-def _data(raw: object, where: str) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+def _data(raw: object) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     if not isinstance(raw, dict):
-        raise ActivityError(f"{where}: expected an event object, got {_type_name(raw)}")
+        raise _Bad("not_an_object", f"expected an event object, got {_type_name(raw)}")
     data = raw.get("data", {})
     if not isinstance(data, dict):
-        raise ActivityError(f"{where}.data: expected an object, got {_type_name(data)}")
+        raise _Bad("bad_data", f"data: expected an object, got {_type_name(data)}")
     return raw, data
+
+
+def _text(data: Mapping[str, Any], key: str, default: str, reason: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise _Bad(reason, f"data.{key}: expected a string, got {_type_name(value)}")
+    return replace_surrogates(value)
+
+
+def _each(raw_events: object, bucket_id: str, read: Callable[[object], _E]) -> Parsed[_E]:
+    if not isinstance(raw_events, list):
+        raise ActivityError(f"{bucket_id}: events: expected an array, got {_type_name(raw_events)}")
+    out: list[_E] = []
+    skipped: list[Skipped] = []
+    for i, item in enumerate(raw_events):
+        try:
+            out.append(read(item))
+        except _Bad as bad:
+            stamp = item.get("timestamp") if isinstance(item, dict) else None
+            skipped.append(
+                Skipped(
+                    bucket_id=bucket_id,
+                    index=i,
+                    reason=bad.reason,
+                    detail=f"{bucket_id}: event {i}.{bad.detail}"
+                    if bad.reason != "not_an_object"
+                    else f"{bucket_id}: event {i}: {bad.detail}",
+                    timestamp=stamp[:64] if isinstance(stamp, str) else None,
+                )
+            )
+    out.sort(key=lambda e: e.sort_key)
+    return Parsed(out, tuple(skipped))
 
 
 def parse_window_events(
     raw_events: object, *, bucket_id: str, salt: str, sketches: bool
-) -> list[WindowEvent]:
+) -> Parsed[WindowEvent]:
     """``currentwindow`` events as AW returns them → :class:`WindowEvent` in canonical order.
 
     ``sketches`` computes the schema-v3 title features (the costly part; v1/v2 do not use
-    them). Errors name the bucket, the event index and the field; titles are never quoted.
+    them). An event that cannot be read is skipped with its reason; the details name the
+    bucket, the event index and the field, never a title. Unpaired surrogates in an app
+    name or title become U+FFFD (:mod:`taskclf_core.surrogates`) before anything else.
     """
-    if not isinstance(raw_events, list):
-        raise ActivityError(f"{bucket_id}: events: expected an array, got {_type_name(raw_events)}")
     seen: dict[str, tuple[str, TitleFeatures | None]] = {}  # titles repeat all day long
-    out: list[WindowEvent] = []
-    for i, item in enumerate(raw_events):
-        where = f"{bucket_id}: event {i}"
-        raw, data = _data(item, where)
-        start = parse_timestamp_us(raw.get("timestamp"), f"{where}.timestamp")
-        seconds, length = _duration(raw, where)
-        app = data.get("app", "unknown")
-        if not isinstance(app, str):
-            raise ActivityError(f"{where}.data.app: expected a string, got {_type_name(app)}")
-        title = data.get("title", "")
-        if not isinstance(title, str):
-            raise ActivityError(f"{where}.data.title: expected a string, got {_type_name(title)}")
+
+    def read(item: object) -> WindowEvent:
+        raw, data = _data(item)
+        start = _start(raw)
+        seconds, length = _duration(raw)
+        app = _text(data, "app", "unknown", "bad_app")
+        if len(app) > _MAX_APP_CHARS:
+            raise _Bad("bad_app", f"data.app: longer than {_MAX_APP_CHARS} characters")
+        title = _text(data, "title", "", "bad_title")
         cached = seen.get(title)
         if cached is None:
             cached = (title_hash(title, salt), title_features(title, salt) if sketches else None)
             seen[title] = cached
-        out.append(
-            WindowEvent(
-                start_us=start,
-                duration=seconds,
-                end_us=start + length,
-                app=normalize_app(app),
-                title_hash=cached[0],
-                title=cached[1],
-            )
+        return WindowEvent(
+            start_us=start,
+            duration=seconds,
+            end_us=start + length,
+            app=normalize_app(app),
+            title_hash=cached[0],
+            title=cached[1],
         )
-    out.sort(key=lambda e: e.sort_key)
-    return out
+
+    return _each(raw_events, bucket_id, read)
 
 
-def _count(data: Mapping[str, Any], key: str, where: str) -> int:
+def _count(data: Mapping[str, Any], key: str) -> int:
     value = data.get(key, 0)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ActivityError(f"{where}.data.{key}: expected a count, got {_type_name(value)}")
-    if not math.isfinite(value) or value < 0:
-        raise ActivityError(f"{where}.data.{key}: expected a finite count >= 0, got {value!r}")
+        raise _Bad("bad_count", f"data.{key}: expected a count, got {_type_name(value)}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite or not 0 <= value <= _MAX_COUNT:
+        raise _Bad("bad_count", f"data.{key}: expected a count in 0..{_MAX_COUNT}")
     return int(value)  # taskclf truncates like int()
 
 
-def parse_input_events(raw_events: object, *, bucket_id: str) -> list[InputEvent]:
+def parse_input_events(raw_events: object, *, bucket_id: str) -> Parsed[InputEvent]:
     """``os.hid.input`` events (aw-watcher-input) → :class:`InputEvent` in canonical order."""
-    if not isinstance(raw_events, list):
-        raise ActivityError(f"{bucket_id}: events: expected an array, got {_type_name(raw_events)}")
-    out: list[InputEvent] = []
-    for i, item in enumerate(raw_events):
-        where = f"{bucket_id}: event {i}"
-        raw, data = _data(item, where)
-        start = parse_timestamp_us(raw.get("timestamp"), f"{where}.timestamp")
-        seconds, _length = _duration(raw, where)
-        counts = {name: _count(data, key, where) for key, name in _INPUT_FIELDS}
-        out.append(InputEvent(start_us=start, duration=seconds, **counts))
-    out.sort(key=lambda e: e.sort_key)
-    return out
+
+    def read(item: object) -> InputEvent:
+        raw, data = _data(item)
+        start = _start(raw)
+        seconds, length = _duration(raw)
+        counts = {name: _count(data, key) for key, name in _INPUT_FIELDS}
+        return InputEvent(start_us=start, duration=seconds, end_us=start + length, **counts)
+
+    return _each(raw_events, bucket_id, read)
+
+
+# --- JSON as a server or a file sends it ---------------------------------------------------
+
+_MAX_DEPTH: Final = 64  # nesting kept when a document is deeper than Python can recurse
+_MAX_INT_DIGITS: Final = 4_000  # Python refuses to read longer integers (4,300 digits)
+_TOKEN: Final = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"|[\[\]{}]', re.DOTALL)
+
+
+def _long_int(digits: str) -> int | float:
+    # a number too long for int() is no duration or count: an infinity the field checks refuse
+    if len(digits) > _MAX_INT_DIGITS:
+        return -math.inf if digits.startswith("-") else math.inf
+    return int(digits)
+
+
+def _cut_deep(text: str) -> str:
+    """``text`` with every value nested deeper than ``_MAX_DEPTH`` replaced by ``null``: an
+    event holding one then fails the check of that field, instead of the whole document."""
+    out: list[str] = []
+    pos = depth = 0
+    cut_at: int | None = None
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth == _MAX_DEPTH + 1:
+                cut_at = match.start()
+        elif token in "]}":
+            if depth == _MAX_DEPTH + 1 and cut_at is not None:
+                out.append(text[pos:cut_at])
+                out.append("null")
+                pos, cut_at = match.end(), None
+            depth -= 1
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def load_json(data: bytes | str, what: str) -> Any:
-    """Decode JSON, or an :class:`ActivityError` naming ``what`` (a file or a URL)."""
+    """Decode JSON, or an :class:`ActivityError` naming ``what`` (a file or a URL).
+
+    Integers longer than Python reads and nesting deeper than it recurses do not make the
+    whole document unreadable: such a value becomes an infinity or ``null``, which the
+    event's field check then refuses (that event is skipped, the others are read).
+    """
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ActivityError(f"{what}: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError):
+        pass
+    try:
+        text = data if isinstance(data, str) else data.decode(json.detect_encoding(data))
+        return json.loads(_cut_deep(text), parse_int=_long_int)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ActivityError(f"{what}: not valid JSON ({exc})") from None
 
 
@@ -288,9 +443,6 @@ def export_buckets(doc: object, *, source: str) -> Mapping[str, Mapping[str, Any
         if not isinstance(bucket, dict):
             raise ActivityError(f"{source}: bucket {bucket_id!r}: expected an object")
     return buckets
-
-
-_E = TypeVar("_E", WindowEvent, InputEvent)
 
 
 def in_range(events: Iterable[_E], start_us: int, end_us: int) -> list[_E]:

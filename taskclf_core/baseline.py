@@ -1,0 +1,160 @@
+"""taskclf's rule baseline (``infer/baseline.py``) as a model: it labels until one is trained."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+
+from taskclf_core.errors import BundleError
+from taskclf_core.labels import LABEL_INDEX, N_CLASSES
+from taskclf_core.schema import UNKNOWN_TOKEN, ColumnKind, FeatureSchema, registry
+from taskclf_core.types import FloatArray, IntArray
+
+__all__ = [
+    "BASELINE_ID",
+    "BASELINE_REJECT_THRESHOLD",
+    "BASELINE_SCHEMA_VERSION",
+    "BaselineModel",
+    "BaselineThresholds",
+    "baseline_model",
+]
+
+BASELINE_ID: Final = "baseline"
+# taskclf's LATEST_FEATURE_SCHEMA_VERSION: what a standalone install collects
+BASELINE_SCHEMA_VERSION: Final = "v3"
+# the baseline accepts a rule's answer (probability 1) and rejects everything else
+# (probability 1/8 each), whatever threshold the policy sets for models
+BASELINE_REJECT_THRESHOLD: Final = 1.0
+_LOCKSCREEN: Final = "lockscreen"
+
+# the columns the rules read, in the order of taskclf's rules; kinds follow the registry
+_COLUMNS: Final = (
+    ("app_category", ColumnKind.CATEGORICAL),
+    ("active_seconds_any", ColumnKind.NUMERIC),
+    ("max_idle_run_seconds", ColumnKind.NUMERIC),
+    ("is_browser", ColumnKind.BOOL),
+    ("scroll_events_per_min", ColumnKind.NUMERIC),
+    ("keys_per_min", ColumnKind.NUMERIC),
+    ("is_editor", ColumnKind.BOOL),
+    ("is_terminal", ColumnKind.BOOL),
+    ("shortcut_rate", ColumnKind.NUMERIC),
+)
+_APP_CATEGORY, _ACTIVE, _MAX_IDLE, _BROWSER, _SCROLL, _KEYS, _EDITOR, _TERMINAL, _SHORTCUT = range(
+    len(_COLUMNS)
+)
+_BREAK_IDLE = LABEL_INDEX["BreakIdle"]
+_READ_RESEARCH = LABEL_INDEX["ReadResearch"]
+_BUILD = LABEL_INDEX["Build"]
+_NONE = -1
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineThresholds:
+    """taskclf's ``core/defaults.py`` ``BASELINE_*`` values (the rules' keyword arguments)."""
+
+    idle_active: float = 5.0  # active_seconds_any below this: idle
+    idle_run: float = 50.0  # max_idle_run_seconds above this: idle
+    scroll_high: float = 3.0  # scroll_events_per_min above this: "high scroll"
+    keys_low: float = 10.0  # keys_per_min below this: "low typing"
+    keys_high: float = 30.0  # keys_per_min above this: "high typing"
+    shortcut_high: float = 1.0  # shortcut_rate above this: "high shortcuts"
+
+
+def _schema(version: str) -> FeatureSchema:
+    reg = registry(version)
+    if reg is None:
+        raise BundleError(
+            f"schema_version: expected one of v1, v2, v3 for the rule baseline, got {version!r}"
+        )
+    return FeatureSchema(
+        version=reg.version,
+        schema_hash=reg.schema_hash,
+        feature_columns=tuple(name for name, _ in _COLUMNS),
+        kinds=tuple(kind for _, kind in _COLUMNS),
+        vocabularies={"app_category": (UNKNOWN_TOKEN, _LOCKSCREEN)},
+        # a missing value stays missing: the rules treat null per column, as taskclf does
+        numeric_fill=float("nan"),
+    )
+
+
+def _or(column: FloatArray, default: float) -> FloatArray:
+    """taskclf's ``_safe_float``: a missing (NaN) value reads as ``default``."""
+    return np.where(np.isnan(column), default, column)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class BaselineModel:
+    """taskclf's rule baseline behind a bundle's interface (:class:`taskclf_core.bundle.Model`).
+
+    Rules in taskclf's priority order: BreakIdle (lock screen; ``active_seconds_any`` missing,
+    negative or below ``idle_active``; ``max_idle_run_seconds`` above ``idle_run``), then
+    ReadResearch (a browser, scroll above ``scroll_high``, keys below ``keys_low``), then
+    Build (an editor or terminal, keys above ``keys_high``, shortcuts above
+    ``shortcut_high``), else no answer. As probabilities: a rule's class gets 1; no answer is
+    uniform (1/8 each, so ``core_label`` is the first class, BreakIdle, by the argmax's
+    tie rule), which :data:`BASELINE_REJECT_THRESHOLD` (1.0) rejects to Mixed/Unknown.
+    Only the nine columns the rules read are parsed; windows of the schema version it was
+    made for are accepted (others are refused, as a bundle refuses them).
+    """
+
+    schema: FeatureSchema
+    thresholds: BaselineThresholds = field(default_factory=BaselineThresholds)
+    bundle_id: str = BASELINE_ID
+
+    @property
+    def schema_hash(self) -> str | None:
+        return self.schema.schema_hash
+
+    @property
+    def fixed_reject_threshold(self) -> float:
+        return BASELINE_REJECT_THRESHOLD
+
+    def classes_many(self, rows: FloatArray) -> IntArray:
+        """The rule's class index per row, ``-1`` where no rule fires (taskclf's Mixed/Unknown)."""
+        x = np.asarray(rows, dtype=np.float64).reshape(-1, len(_COLUMNS))
+        t = self.thresholds
+        lockscreen = self.schema.encode_category("app_category", _LOCKSCREEN)
+        active = _or(x[:, _ACTIVE], -1.0)  # no collector data is idle
+        idle = (
+            (x[:, _APP_CATEGORY] == lockscreen)
+            | (active < 0.0)
+            | (active < t.idle_active)
+            | (_or(x[:, _MAX_IDLE], 0.0) > t.idle_run)
+        )
+        keys = _or(x[:, _KEYS], 0.0)
+        reading = (
+            (_or(x[:, _BROWSER], 0.0) != 0.0)
+            & (_or(x[:, _SCROLL], 0.0) > t.scroll_high)
+            & (keys < t.keys_low)
+        )
+        building = (
+            ((_or(x[:, _EDITOR], 0.0) != 0.0) | (_or(x[:, _TERMINAL], 0.0) != 0.0))
+            & (keys > t.keys_high)
+            & (_or(x[:, _SHORTCUT], 0.0) > t.shortcut_high)
+        )
+        chosen = np.select([idle, reading, building], [_BREAK_IDLE, _READ_RESEARCH, _BUILD], _NONE)
+        return chosen.astype(np.intp)
+
+    def predict_many(self, rows: FloatArray, *, num_threads: int = 0) -> FloatArray:
+        """``(n, 8)``: 1 for the rule's class, or 1/8 everywhere where no rule fires."""
+        classes = self.classes_many(rows)
+        probs = np.full((classes.size, N_CLASSES), 1.0 / N_CLASSES)
+        hit = np.flatnonzero(classes != _NONE)
+        probs[hit] = 0.0
+        probs[hit, classes[hit]] = 1.0
+        return probs
+
+    def predict_one(self, row: FloatArray) -> FloatArray:
+        """``(8,)`` for one parsed row (see :meth:`predict_many`)."""
+        out: FloatArray = self.predict_many(np.asarray(row)[np.newaxis, :])[0]
+        return out
+
+
+def baseline_model(
+    schema_version: str = BASELINE_SCHEMA_VERSION,
+    thresholds: BaselineThresholds | None = None,
+) -> BaselineModel:
+    """The rule baseline for windows of ``schema_version`` (taskclf's v1, v2 or v3)."""
+    return BaselineModel(_schema(schema_version), thresholds or BaselineThresholds())

@@ -1,0 +1,976 @@
+"""taskclf's retrain (``train/retrain.py``), pure: due-ness, labelled data, split, gates, decision.
+
+The shell reads the feature archive, the label spans and the model in force, calls
+:func:`run_retrain`, prints :attr:`RetrainReport.lines` (or :meth:`RetrainReport.to_json`)
+and, when the decision is ``deployed``, saves the challenger, calibrates and deploys it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal
+
+import numpy as np
+
+from taskclf_core.bundle import Model, bundle_from_text
+from taskclf_core.calibration import Calibrator
+from taskclf_core.errors import TrainingError, WindowError
+from taskclf_core.fitting import fit_temperature_calibrator
+from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, REJECT_LABEL
+from taskclf_core.reject import apply_reject
+from taskclf_core.schema import format_ts, parse_ts, parse_windows
+from taskclf_core.spans import LabelSpan, project
+from taskclf_core.training import TrainedBundle, challenger_columns, train_challenger
+from taskclf_core.types import FloatArray, IntArray
+
+__all__ = [
+    "CADENCE_DAYS",
+    "LOOKBACK_DAYS",
+    "ClassScores",
+    "DataCheck",
+    "DataRequirements",
+    "Decision",
+    "Due",
+    "Evaluation",
+    "Gate",
+    "GateThresholds",
+    "LabelledData",
+    "ModelScore",
+    "RetrainConfig",
+    "RetrainOutcome",
+    "RetrainReport",
+    "Split",
+    "challenger_gates",
+    "check_data",
+    "dataset_hash",
+    "evaluate_labels",
+    "labelled_data",
+    "model_probs",
+    "predicted_labels",
+    "regression_gate",
+    "retrain_due",
+    "run_retrain",
+    "split_by_time",
+    "user_regression_gate",
+]
+
+# taskclf's core/defaults.py: DEFAULT_RETRAIN_CADENCE_DAYS, DEFAULT_DATA_LOOKBACK_DAYS
+CADENCE_DAYS: Final = 7
+LOOKBACK_DAYS: Final = 30
+
+# "deployed" is the decision to deploy: the shell makes it so (or, dry, says it would)
+Decision = Literal["deployed", "refused", "not_due", "not_enough_data"]
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GateThresholds:
+    """taskclf's acceptance gates (``train/evaluate.py``) and regression tolerance."""
+
+    breakidle_precision: float = 0.95
+    min_class_precision: float = 0.50
+    macro_f1: float = 0.65
+    weighted_f1: float = 0.70
+    breakidle_recall: float = 0.90
+    # ours: the precision floor judges classes predicted at least this often (a precision
+    # of one or two predictions is no estimate)
+    min_class_predictions: int = 5
+    reject_rate_min: float = 0.05
+    reject_rate_max: float = 0.30
+    regression_tolerance: float = 0.02  # DEFAULT_REGRESSION_TOLERANCE
+    # ours, not taskclf's: no user with user_min_windows evaluation windows may lose more than
+    # this much accuracy to the challenger (None: no such gate)
+    user_regression_tolerance: float | None = 0.02
+    user_min_windows: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class DataRequirements:
+    """What "enough labelled data" means before a challenger is trained.
+
+    ``min_windows``, ``min_days`` and ``min_labels`` are taskclf's own numbers for "enough
+    labelled data" (``DEFAULT_MIN_LABELED_WINDOWS``/``_DAYS``/``DEFAULT_MIN_DISTINCT_LABELS``);
+    its retrain itself only refuses an empty train or validation split. A label counts once
+    it has ``min_class_windows`` windows: fewer leave none for the evaluation windows (the
+    latest 15 %). ``required`` labels must count: taskclf's gates check BreakIdle precision
+    and recall, which cannot be measured without BreakIdle windows.
+    """
+
+    min_windows: int = 200
+    min_days: int = 3
+    min_labels: int = 3
+    min_class_windows: int = 10
+    required: tuple[str, ...] = ("BreakIdle",)
+
+
+# --- due ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """Whether a retrain is due, and why (one line)."""
+
+    due: bool
+    reason: str
+    age_days: float | None = None
+
+
+def retrain_due(
+    created_at: str | None,
+    *,
+    now: datetime,
+    cadence_days: int = CADENCE_DAYS,
+    force: bool = False,
+    model_id: str = "the model in force",
+) -> Due:
+    """taskclf's ``check_retrain_due``: due when the model is ``cadence_days`` old or more.
+
+    ``created_at`` is the model's ``metadata.json`` ``created_at``; none (the rule baseline,
+    no model) or an unreadable one means due, as in taskclf. ``force`` is always due.
+    """
+    age: float | None = None
+    if created_at:
+        try:
+            age = (now - parse_ts(created_at, "created_at")).total_seconds() / 86400
+        except WindowError:
+            age = None
+    if force:
+        return Due(True, "forced (--force)", age)
+    if age is None:
+        why = "has no training date" if not created_at else f"created_at {created_at!r} unreadable"
+        return Due(True, f"{model_id} {why}: a retrain is due", None)
+    if age >= cadence_days:
+        return Due(True, f"{model_id} is {age:.1f} days old (cadence {cadence_days} days)", age)
+    return Due(
+        False,
+        f"{model_id} is {age:.1f} days old; the next retrain is due in "
+        f"{cadence_days - age:.1f} days (cadence {cadence_days} days; --force retrains now)",
+        age,
+    )
+
+
+# --- labelled data -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledData:
+    """Windows inside a label span of their user (strict containment), in input order.
+
+    ``windows`` are the archived window objects (features, no label); ``labels`` theirs.
+    """
+
+    windows: tuple[Mapping[str, Any], ...]
+    labels: tuple[str, ...]
+    user_ids: tuple[str, ...]
+    starts: tuple[datetime, ...]
+    seen: int = 0  # windows considered (in the lookback and of the schema)
+    other_schema: int = 0
+    duplicates: int = 0
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def with_labels(self) -> list[dict[str, Any]]:
+        """Training rows: each window plus its ``label``."""
+        return [dict(w) | {"label": y} for w, y in zip(self.windows, self.labels, strict=True)]
+
+
+def labelled_data(
+    spans: Sequence[LabelSpan],
+    windows: Sequence[Mapping[str, Any]],
+    *,
+    schema_version: str | None = None,
+    since: datetime | None = None,
+) -> LabelledData:
+    """Project ``spans`` onto archived ``windows`` (taskclf's strict containment).
+
+    Windows of another ``schema_version`` than the one given (the champion's) and windows
+    starting before ``since`` (the lookback) are left out and counted; a window seen twice
+    (same user and start) counts once, the first. A window without a readable identity
+    raises :class:`TrainingError` naming its index.
+    """
+    kept: list[Mapping[str, Any]] = []
+    idents: list[tuple[str, datetime, datetime]] = []
+    seen: set[tuple[str, datetime]] = set()
+    other = duplicates = 0
+    for i, w in enumerate(windows):
+        version = w.get("schema_version")
+        if schema_version is not None and version is not None and version != schema_version:
+            other += 1
+            continue
+        user_id = w.get("user_id")
+        if not isinstance(user_id, str) or not user_id:
+            raise TrainingError(f"window {i}: user_id: expected a non-empty string")
+        try:
+            start = parse_ts(w.get("bucket_start_ts"), "bucket_start_ts")
+            end = parse_ts(w.get("bucket_end_ts"), "bucket_end_ts")
+        except WindowError as exc:
+            raise TrainingError(f"window {i}: {exc}") from None
+        if since is not None and start < since:
+            continue
+        if (user_id, start) in seen:
+            duplicates += 1
+            continue
+        seen.add((user_id, start))
+        kept.append(w)
+        idents.append((user_id, start, end))
+    labels = project(spans, idents)
+    rows = [i for i, label in enumerate(labels) if label is not None]
+    return LabelledData(
+        windows=tuple(kept[i] for i in rows),
+        labels=tuple(str(labels[i]) for i in rows),
+        user_ids=tuple(idents[i][0] for i in rows),
+        starts=tuple(idents[i][1] for i in rows),
+        seen=len(kept),
+        other_schema=other,
+        duplicates=duplicates,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DataCheck:
+    """Counts of the labelled data against :class:`DataRequirements`, and what is missing.
+
+    ``missing`` holds one line per unmet requirement, each saying what to label
+    ("label 12 more windows of BreakIdle ..."); empty when there is enough.
+    """
+
+    windows: int
+    days: int
+    users: int
+    per_class: Mapping[str, int]
+    missing: tuple[str, ...]
+
+    @property
+    def enough(self) -> bool:
+        return not self.missing
+
+    @property
+    def labels(self) -> int:
+        """Labels with at least ``min_class_windows`` windows (counted ones)."""
+        return sum(1 for n in self.per_class.values() if n > 0)
+
+
+def check_data(
+    labels: Sequence[str],
+    starts: Sequence[datetime],
+    user_ids: Sequence[str],
+    requirements: DataRequirements = DataRequirements(),
+) -> DataCheck:
+    """Count labelled windows, UTC days and windows per label; say what a model still needs."""
+    r = requirements
+    per_class = Counter(labels)
+    windows = len(labels)
+    days = len({s.astimezone(UTC).date() for s in starts})
+    missing: list[str] = []
+    if windows < r.min_windows:
+        missing.append(
+            f"label {r.min_windows - windows} more windows (have {windows}, need {r.min_windows})"
+        )
+    if days < r.min_days:
+        more = r.min_days - days
+        missing.append(
+            f"label windows on {more} more day{'s' if more > 1 else ''} "
+            f"(have {days}, need {r.min_days})"
+        )
+    for name in r.required:
+        have = per_class.get(name, 0)
+        if have < r.min_class_windows:
+            missing.append(
+                f"label {r.min_class_windows - have} more windows of {name} (have {have}, need "
+                f"{r.min_class_windows}: taskclf's gates check its precision and recall)"
+            )
+    counted = [c for c in CORE_LABELS if per_class.get(c, 0) >= r.min_class_windows]
+    if len(counted) < r.min_labels:
+        short = len(set(counted) | set(r.required)) if r.required else len(counted)
+        need = r.min_labels - short
+        if need > 0:
+            # the labels closest to counting first: the cheapest way to get there
+            near = sorted(
+                (c for c in CORE_LABELS if c not in counted and c not in r.required),
+                key=lambda c: (-per_class.get(c, 0), c),
+            )
+            hints = ", ".join(
+                f"{c} ({r.min_class_windows - per_class.get(c, 0)} more)" for c in near[:need]
+            )
+            missing.append(
+                f"label {need} more task{'s' if need > 1 else ''} with {r.min_class_windows} "
+                f"windows each (have {len(counted)} of {r.min_labels}"
+                + (f": {', '.join(counted)}" if counted else "")
+                + f"), e.g. {hints}"
+            )
+    return DataCheck(
+        windows=windows,
+        days=days,
+        users=len(set(user_ids)),
+        per_class={c: per_class.get(c, 0) for c in CORE_LABELS},
+        missing=tuple(missing),
+    )
+
+
+# --- split -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Split:
+    """Row indices (sorted) of taskclf's per-user chronological train/validation/test split."""
+
+    train: IntArray
+    val: IntArray
+    test: IntArray
+
+    @property
+    def evaluation(self) -> IntArray:
+        """taskclf scores on the test rows, or on the validation rows when there are none."""
+        return self.test if len(self.test) else self.val
+
+
+def split_by_time(
+    user_ids: Sequence[str],
+    starts: Sequence[datetime],
+    *,
+    train_ratio: float = 0.70,
+    val_ratio: float = 0.15,
+) -> Split:
+    """taskclf's ``split_by_time`` without held-out users: per user, sorted by start time,
+    the first ``int(n * 0.70)`` rows train, up to ``int(n * 0.85)`` validate, the rest test.
+
+    So a user with 1 to 3 windows has none to validate on (1: test only; 2 and 3: one
+    test window); ties in time keep input order.
+    """
+    if train_ratio + val_ratio > 1.0:
+        raise TrainingError(
+            f"train_ratio + val_ratio must be <= 1.0 (got {train_ratio} + {val_ratio})"
+        )
+    if len(user_ids) != len(starts):
+        raise TrainingError(
+            f"user_ids/starts: expected equal lengths, got {len(user_ids)} and {len(starts)}"
+        )
+    by_user: dict[str, list[int]] = {}
+    for i, uid in enumerate(user_ids):
+        by_user.setdefault(uid, []).append(i)
+    train: list[int] = []
+    val: list[int] = []
+    test: list[int] = []
+    for rows in by_user.values():
+        rows.sort(key=lambda i: starts[i])
+        n = len(rows)
+        train_end = int(n * train_ratio)
+        val_end = int(n * (train_ratio + val_ratio))
+        train.extend(rows[:train_end])
+        val.extend(rows[train_end:val_end])
+        test.extend(rows[val_end:])
+    return Split(*(np.asarray(sorted(part), dtype=np.intp) for part in (train, val, test)))
+
+
+# --- evaluation --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ClassScores:
+    """One class on the evaluation windows: precision, recall, F1 (4 decimals, taskclf's
+    ``per_class_metrics`` with ``zero_division=0``), true and predicted counts."""
+
+    precision: float
+    recall: float
+    f1: float
+    support: int
+    predicted: int
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Labels (after the reject) against the truth, as taskclf's ``evaluate_model`` scores them.
+
+    Macro-F1 averages over the classes present in the truth, as ``train`` reports it
+    (taskclf averages over all eight, so a person who never labels Meet could never pass its
+    0.65, and an evaluation slice of one afternoon never holds all eight); a prediction of an
+    absent class still costs the true class's recall. Weighted-F1 weights by support, as
+    taskclf. A rejected window counts against recall and in ``reject_rate``, never as a
+    prediction. ``accuracy`` counts rejected windows as wrong.
+    """
+
+    n: int
+    macro_f1: float
+    weighted_f1: float
+    accuracy: float
+    reject_rate: float
+    per_class: Mapping[str, ClassScores]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "macro_f1": self.macro_f1,
+            "weighted_f1": self.weighted_f1,
+            "accuracy": round(self.accuracy, 4),
+            "reject_rate": round(self.reject_rate, 4),
+            "per_class": {
+                c: {
+                    "precision": s.precision,
+                    "recall": s.recall,
+                    "f1": s.f1,
+                    "support": s.support,
+                    "predicted": s.predicted,
+                }
+                for c, s in self.per_class.items()
+            },
+        }
+
+
+def evaluate_labels(y_true: Sequence[str], y_pred: Sequence[str]) -> Evaluation:
+    """Score predicted labels (core labels or Mixed/Unknown) against true core labels."""
+    if len(y_true) != len(y_pred):
+        raise TrainingError(
+            f"y_true/y_pred: expected equal lengths, got {len(y_true)} and {len(y_pred)}"
+        )
+    for name in y_true:
+        if name not in LABEL_INDEX:
+            raise TrainingError(f"y_true: {name!r} is not a core label")
+    for name in y_pred:
+        if name not in LABEL_INDEX and name != REJECT_LABEL:
+            raise TrainingError(f"y_pred: {name!r} is neither a core label nor {REJECT_LABEL}")
+    n = len(y_true)
+    per_class: dict[str, ClassScores] = {}
+    f1s: dict[str, float] = {}
+    for c in CORE_LABELS:
+        tp = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == c and p == c)
+        support = sum(1 for t in y_true if t == c)
+        predicted = sum(1 for p in y_pred if p == c)
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * tp / (support + predicted) if support + predicted else 0.0
+        f1s[c] = f1
+        per_class[c] = ClassScores(
+            round(precision, 4), round(recall, 4), round(f1, 4), support, predicted
+        )
+    present = [c for c in CORE_LABELS if per_class[c].support]
+    macro = sum(f1s[c] for c in present) / len(present) if present else 0.0
+    weighted = sum(f1s[c] * per_class[c].support for c in CORE_LABELS) / n if n else 0.0
+    correct = sum(1 for t, p in zip(y_true, y_pred, strict=True) if t == p)
+    rejected = sum(1 for p in y_pred if p == REJECT_LABEL)
+    return Evaluation(
+        n=n,
+        macro_f1=round(macro, 4),
+        weighted_f1=round(weighted, 4),
+        accuracy=correct / n if n else math.nan,
+        reject_rate=rejected / n if n else 0.0,
+        per_class=per_class,
+    )
+
+
+def model_probs(model: Model, windows: Sequence[Mapping[str, Any]]) -> FloatArray:
+    """``model``'s raw probabilities ``(n, 8)`` for the windows (any ``label`` key ignored).
+
+    A window the model's schema refuses raises :class:`TrainingError` naming its index.
+    """
+    objs = [{k: v for k, v in w.items() if k != "label"} for w in windows]
+    rows = []
+    for i, item in enumerate(parse_windows(objs, model.schema)):
+        if isinstance(item, WindowError):
+            raise TrainingError(f"window {i}: model {model.bundle_id}: {item}")
+        rows.append(item.features)
+    if not rows:
+        return np.empty((0, len(CORE_LABELS)))
+    return model.predict_many(np.stack(rows))
+
+
+def predicted_labels(
+    model: Model,
+    windows: Sequence[Mapping[str, Any]],
+    *,
+    reject_threshold: float,
+    calibrator: Calibrator | None = None,
+) -> list[str]:
+    """``model``'s label for each window: probabilities (calibrated by ``calibrator`` when
+    given), rejected below ``reject_threshold`` (the baseline's own threshold for it)."""
+    probs = model_probs(model, windows)
+    if calibrator is not None:
+        probs = calibrator.calibrate(probs)
+    fixed = model.fixed_reject_threshold
+    threshold = fixed if fixed is not None else reject_threshold
+    best = probs.argmax(axis=1)
+    confidence = probs[np.arange(len(best)), best]
+    return [
+        apply_reject(CORE_LABELS[b], float(c), threshold)
+        for b, c in zip(best.tolist(), confidence.tolist(), strict=True)
+    ]
+
+
+# --- gates -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """One gate: the measured value, the threshold (a pair for a range), the verdict, why."""
+
+    name: str
+    value: float | None
+    threshold: float | tuple[float, float]
+    passed: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        threshold = list(self.threshold) if isinstance(self.threshold, tuple) else self.threshold
+        return {
+            "name": self.name,
+            "value": self.value,
+            "threshold": threshold,
+            "passed": self.passed,
+        }
+
+    @property
+    def line(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'} {self.name}: {self.detail}"
+
+
+def _at_least(name: str, value: float, threshold: float, what: str) -> Gate:
+    passed = value >= threshold
+    sign = ">=" if passed else "<"
+    return Gate(name, value, threshold, passed, f"{what} {value:.4f} {sign} {threshold}")
+
+
+def challenger_gates(ev: Evaluation, t: GateThresholds = GateThresholds()) -> tuple[Gate, ...]:
+    """taskclf's acceptance gates on the challenger's evaluation, in CONTRACT section 16's order.
+
+    The precision floor applies to the classes the model predicted at least
+    ``min_class_predictions`` times on the evaluation windows (a class it never predicts has
+    no precision, one predicted once or twice no estimate of it; its errors cost recall and
+    macro-F1 instead); taskclf held every class to it, an unpredicted one as precision 0.
+    BreakIdle's gates are taskclf's exactly (a BreakIdle never predicted has precision 0).
+    """
+    idle = ev.per_class["BreakIdle"]
+    predicted = {
+        c: s for c, s in ev.per_class.items() if s.predicted >= max(1, t.min_class_predictions)
+    }
+    low = sorted(
+        (s.precision, c) for c, s in predicted.items() if s.precision < t.min_class_precision
+    )
+    lowest = min(predicted.items(), key=lambda kv: (kv[1].precision, kv[0]), default=None)
+    if lowest is None:
+        floor = Gate(
+            "no_class_below_50_precision",
+            None,
+            t.min_class_precision,
+            False,
+            f"no class was predicted {t.min_class_predictions} times on the evaluation windows",
+        )
+    else:
+        detail = (
+            f"lowest class precision {lowest[0]} {lowest[1].precision:.4f} >= "
+            f"{t.min_class_precision} ({len(predicted)} classes predicted "
+            f"{t.min_class_predictions}+ times)"
+            if not low
+            else "below " + f"{t.min_class_precision}: " + ", ".join(f"{c} {p:.4f}" for p, c in low)
+        )
+        floor = Gate(
+            "no_class_below_50_precision",
+            lowest[1].precision,
+            t.min_class_precision,
+            not low,
+            detail,
+        )
+    rr = ev.reject_rate
+    in_range = t.reject_rate_min <= rr <= t.reject_rate_max
+    return (
+        _at_least(
+            "breakidle_precision", idle.precision, t.breakidle_precision, "BreakIdle precision"
+        ),
+        floor,
+        _at_least("macro_f1", ev.macro_f1, t.macro_f1, "macro-F1"),
+        _at_least("weighted_f1", ev.weighted_f1, t.weighted_f1, "weighted-F1"),
+        _at_least("breakidle_recall", idle.recall, t.breakidle_recall, "BreakIdle recall"),
+        Gate(
+            "reject_rate_bounds",
+            round(rr, 4),
+            (t.reject_rate_min, t.reject_rate_max),
+            in_range,
+            f"reject rate {rr:.4f} {'in' if in_range else 'outside'} "
+            f"[{t.reject_rate_min}, {t.reject_rate_max}]",
+        ),
+    )
+
+
+def regression_gate(
+    champion: Evaluation, challenger: Evaluation, t: GateThresholds = GateThresholds()
+) -> Gate:
+    """taskclf's ``macro_f1_no_regression``: refused when champion − challenger > tolerance."""
+    delta = round(champion.macro_f1 - challenger.macro_f1, 4)
+    passed = delta <= t.regression_tolerance
+    return Gate(
+        "macro_f1_no_regression",
+        delta,
+        t.regression_tolerance,
+        passed,
+        f"champion macro-F1 {champion.macro_f1:.4f} - challenger {challenger.macro_f1:.4f} = "
+        f"{delta:+.4f} {'<=' if passed else '>'} {t.regression_tolerance}",
+    )
+
+
+def user_regression_gate(
+    truth: Sequence[str],
+    champion: Sequence[str],
+    challenger: Sequence[str],
+    user_ids: Sequence[str],
+    t: GateThresholds = GateThresholds(),
+) -> Gate | None:
+    """Ours, beside taskclf's pooled macro-F1 comparison: the challenger must not cost any
+    user more than ``user_regression_tolerance`` of accuracy (labels after the reject, a
+    rejected window wrong) on their evaluation windows, counted for users with at least
+    ``user_min_windows`` of them. A pooled score can hide one person made worse to make
+    another better; one model labels everyone. ``None`` when the tolerance is ``None``.
+    """
+    tolerance = t.user_regression_tolerance
+    if tolerance is None:
+        return None
+    rows: dict[str, list[int]] = {}
+    for i, u in enumerate(user_ids):
+        rows.setdefault(u, []).append(i)
+    drops = []
+    for u, mine in sorted(rows.items()):
+        if len(mine) < t.user_min_windows:
+            continue
+        before = sum(truth[i] == champion[i] for i in mine) / len(mine)
+        after = sum(truth[i] == challenger[i] for i in mine) / len(mine)
+        drops.append((round(before - after, 4), u, before, after, len(mine)))
+    if not drops:
+        return Gate(
+            "no_user_regression",
+            None,
+            tolerance,
+            True,
+            f"no user has {t.user_min_windows} evaluation windows: nothing to compare per user",
+        )
+    worst = max(drops)
+    drop, user, before, after, n = worst
+    passed = drop <= tolerance
+    return Gate(
+        "no_user_regression",
+        drop,
+        tolerance,
+        passed,
+        f"largest accuracy drop of {len(drops)} users: {user} {before:.4f} -> {after:.4f} on "
+        f"{n} windows ({drop:+.4f} {'<=' if passed else '>'} {tolerance})",
+    )
+
+
+# --- the decision ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModelScore:
+    """A model's id and, when it was scored, its evaluation on the evaluation windows."""
+
+    bundle_id: str
+    evaluation: Evaluation | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        ev = self.evaluation
+        return {
+            "bundle_id": self.bundle_id,
+            "macro_f1": ev.macro_f1 if ev else None,
+            "weighted_f1": ev.weighted_f1 if ev else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainReport:
+    """The decision, every gate, champion vs challenger, and the lines that explain it."""
+
+    decision: Decision
+    due: Due
+    gates: tuple[Gate, ...]
+    champion: ModelScore
+    challenger: ModelScore | None
+    lines: tuple[str, ...]
+    data: DataCheck | None = None
+    dataset: Mapping[str, Any] = field(default_factory=dict)
+    split: Mapping[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """CONTRACT section 16's object (``decision``, ``gates``, ``champion``,
+        ``challenger``), plus the explanation, the data and the split."""
+        return {
+            "decision": self.decision,
+            "gates": [g.to_json() for g in self.gates],
+            "champion": self.champion.to_json(),
+            "challenger": self.challenger.to_json() if self.challenger else None,
+            "due": {"due": self.due.due, "reason": self.due.reason},
+            "data": _data_json(self.data),
+            "dataset": dict(self.dataset),
+            "split": dict(self.split),
+            "explanation": list(self.lines),
+        }
+
+
+def _data_json(data: DataCheck | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    return {
+        "windows": data.windows,
+        "days": data.days,
+        "users": data.users,
+        "per_class": dict(data.per_class),
+        "missing": list(data.missing),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainConfig:
+    """Everything that tunes a run (taskclf's ``RetrainConfig`` plus our data requirements)."""
+
+    cadence_days: int = CADENCE_DAYS
+    lookback_days: int = LOOKBACK_DAYS
+    reject_threshold: float = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD
+    gates: GateThresholds = GateThresholds()
+    requirements: DataRequirements = DataRequirements()
+    rounds: int = 100  # DEFAULT_NUM_BOOST_ROUND
+    seed: int = 0
+    user_id_feature: bool = True
+    num_threads: int = 0
+    # taskclf's evaluate_model modes: "raw" is what its retrain scores; "calibrated_reject"
+    # scores what ships (see run_retrain)
+    eval_mode: Literal["raw", "calibrated_reject"] = "calibrated_reject"
+
+
+@dataclass(frozen=True, slots=True)
+class RetrainOutcome:
+    """The report, and when one was trained the challenger's files (lineage in its metadata),
+    the labelled data and the split (the calibration step needs them)."""
+
+    report: RetrainReport
+    challenger: TrainedBundle | None = None
+    data: LabelledData | None = None
+    split: Split | None = None
+
+    @property
+    def calibration_rows(self) -> IntArray:
+        """Rows the challenger did not train on (validation + test): what to calibrate on."""
+        if self.split is None:
+            return np.empty(0, dtype=np.intp)
+        return np.sort(np.concatenate([self.split.val, self.split.test]))
+
+
+def dataset_hash(data: LabelledData) -> str:
+    """16 hex of SHA-256 over the labelled rows in (user, start) order: the data's identity."""
+    digest = hashlib.sha256()
+    order = sorted(range(len(data)), key=lambda i: (data.user_ids[i], data.starts[i]))
+    for i in order:
+        row = dict(data.windows[i]) | {"label": data.labels[i]}
+        digest.update(json.dumps(row, sort_keys=True, separators=(",", ":")).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
+
+
+def _class_line(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{c} {n}" for c, n in counts.items() if n) or "none"
+
+
+def run_retrain(
+    champion: Model,
+    windows: Sequence[Mapping[str, Any]],
+    spans: Sequence[LabelSpan],
+    *,
+    now: datetime,
+    champion_created_at: str | None,
+    challenger_id: str,
+    config: RetrainConfig = RetrainConfig(),
+    force: bool = False,
+    champion_calibrator: Calibrator | None = None,
+) -> RetrainOutcome:
+    """taskclf's ``run_retrain_pipeline``, pure: due? enough data? split, train, gate, decide.
+
+    ``windows`` are archived feature windows (the shell reads those of the last
+    ``lookback_days``; older ones are left out here too), ``spans`` the label spans,
+    ``champion`` the model in force (a bundle, or the baseline when there is none) and
+    ``champion_created_at`` its training date. The challenger is trained on the champion's
+    schema version with ``user_id`` as a categorical feature, scored on the evaluation
+    windows, and so is the champion; the decision is ``deployed`` only when every gate passes.
+    ``now`` and ``challenger_id`` (the directory name the shell will give it) come from the
+    shell: the core reads no clock.
+
+    Scoring (``config.eval_mode``): taskclf's retrain scores raw probabilities, but what ships
+    is calibrated, and a LightGBM fresh from training is over-confident: raw, a good
+    challenger rejects under 5 % and fails taskclf's own reject-rate gate. So by default both
+    are scored as they label (taskclf's ``calibrated_reject`` mode): the challenger through a
+    global temperature fitted on the validation windows (which taskclf's retrain otherwise
+    leaves unused), the champion through ``champion_calibrator`` (the global calibrator of
+    the store in force; none for the baseline), then the reject at ``reject_threshold``.
+    """
+    version = champion.schema.version
+    due = retrain_due(
+        champion_created_at,
+        now=now,
+        cadence_days=config.cadence_days,
+        force=force,
+        model_id=f"model {champion.bundle_id}",
+    )
+    lines = [f"{'due' if due.due else 'not due'}: {due.reason}"]
+    champ = ModelScore(champion.bundle_id)
+    if not due.due:
+        lines.append("decision: not_due (nothing trained)")
+        return RetrainOutcome(RetrainReport("not_due", due, (), champ, None, tuple(lines)))
+
+    since = now - timedelta(days=config.lookback_days)
+    data = labelled_data(spans, windows, schema_version=version, since=since)
+    check = check_data(data.labels, data.starts, data.user_ids, config.requirements)
+    skipped = [f"{data.other_schema} of another schema"] if data.other_schema else []
+    if data.duplicates:
+        skipped.append(f"{data.duplicates} duplicates")
+    lines.append(
+        f"data: {data.seen} archived {version} windows since {format_ts(since)} "
+        f"(the last {config.lookback_days} days)"
+        + (f", skipped {', '.join(skipped)}" if skipped else "")
+        + f"; {len(data)} lie inside a label span of their user (strict containment): "
+        f"{check.users} users, {check.days} days; {_class_line(check.per_class)}"
+    )
+
+    def not_enough(why: Sequence[str]) -> RetrainOutcome:
+        lines.extend(f"not enough data: {w}" for w in why)
+        lines.append("decision: not_enough_data (nothing trained)")
+        report = RetrainReport("not_enough_data", due, (), champ, None, tuple(lines), check)
+        return RetrainOutcome(report, data=data)
+
+    if not check.enough:
+        return not_enough(check.missing)
+    split = split_by_time(data.user_ids, data.starts)
+    sizes = {"train": len(split.train), "val": len(split.val), "test": len(split.test)}
+    lines.append(
+        f"split per user by time 70/15/15: {sizes['train']} train, {sizes['val']} validation, "
+        f"{sizes['test']} test windows; evaluated on the "
+        + ("test" if sizes["test"] else "validation")
+        + f" windows ({len(split.evaluation)})"
+    )
+    if not sizes["train"] or not sizes["val"]:
+        return not_enough(["the train or validation split is empty (taskclf's rule)"])
+    eval_truth = [data.labels[i] for i in split.evaluation]
+    for name in config.requirements.required:
+        if name not in eval_truth:
+            return not_enough(
+                [
+                    f"no {name} among the evaluation windows (each user's latest 15 %): "
+                    f"label some {name} time of your last days"
+                ]
+            )
+
+    rows = data.with_labels()
+    features, _ = challenger_columns(version, user_id_feature=config.user_id_feature)
+    trained = train_challenger(
+        [rows[i] for i in split.train],
+        schema_version=version,
+        created_at=format_ts(now),
+        user_id_feature=config.user_id_feature,
+        rounds=config.rounds,
+        seed=config.seed,
+        num_threads=config.num_threads,
+    )
+    challenger = bundle_from_text(
+        challenger_id,
+        model_text=trained.model_text,
+        metadata=trained.metadata,
+        encoders=trained.encoders,
+    )
+    eval_windows = [data.windows[i] for i in split.evaluation]
+    threshold = config.reject_threshold
+    ch_cal: Calibrator | None = None
+    cp_cal: Calibrator | None = None
+    if config.eval_mode == "calibrated_reject":
+        val_probs = model_probs(challenger, [data.windows[i] for i in split.val])
+        val_y = np.asarray([LABEL_INDEX[data.labels[i]] for i in split.val], dtype=np.intp)
+        ch_cal, fit = fit_temperature_calibrator(val_probs, val_y)
+        cp_cal = champion_calibrator
+        scored = (
+            f"scored as they label: the challenger through a temperature of "
+            f"{fit.temperature:.3f} fitted on the validation windows, the champion through "
+            + (f"its global calibrator ({type(cp_cal).__name__})" if cp_cal else "no calibrator")
+            + f", then the reject at {threshold}"
+        )
+    else:
+        scored = f"scored raw (taskclf's retrain) with the reject at {threshold}"
+    ch_pred = predicted_labels(
+        challenger, eval_windows, reject_threshold=threshold, calibrator=ch_cal
+    )
+    cp_pred = predicted_labels(
+        champion, eval_windows, reject_threshold=threshold, calibrator=cp_cal
+    )
+    ch_ev, cp_ev = evaluate_labels(eval_truth, ch_pred), evaluate_labels(eval_truth, cp_pred)
+    lines.append(
+        f"challenger {challenger_id}: LightGBM, {config.rounds} rounds, class-balanced, "
+        f"schema {version}"
+        + (" + user_id" if config.user_id_feature and "user_id" not in features[:-1] else "")
+        + f" ({len(features)} features), trained on {sizes['train']} windows; {scored}"
+    )
+    per_user = user_regression_gate(
+        eval_truth,
+        cp_pred,
+        ch_pred,
+        [data.user_ids[i] for i in split.evaluation],
+        config.gates,
+    )
+    gates = (
+        *challenger_gates(ch_ev, config.gates),
+        regression_gate(cp_ev, ch_ev, config.gates),
+        *((per_user,) if per_user is not None else ()),
+    )
+    lines += [g.line for g in gates]
+    lines.append(
+        f"champion {champion.bundle_id}: macro-F1 {cp_ev.macro_f1:.4f}, weighted-F1 "
+        f"{cp_ev.weighted_f1:.4f}, accuracy {cp_ev.accuracy:.4f}, reject rate "
+        f"{cp_ev.reject_rate:.4f}"
+    )
+    lines.append(
+        f"challenger {challenger_id}: macro-F1 {ch_ev.macro_f1:.4f}, weighted-F1 "
+        f"{ch_ev.weighted_f1:.4f}, accuracy {ch_ev.accuracy:.4f}, reject rate "
+        f"{ch_ev.reject_rate:.4f} (on the same {ch_ev.n} windows)"
+    )
+    failed = [g.name for g in gates if not g.passed]
+    decision: Decision = "refused" if failed else "deployed"
+    lines.append(
+        f"decision: refused (failed: {', '.join(failed)})"
+        if failed
+        else f"decision: deployed (all {len(gates)} gates passed)"
+    )
+    ds = {
+        "dataset_hash": dataset_hash(data),
+        "rows": len(data),
+        "users": check.users,
+        "days": check.days,
+        "date_from": format_ts(min(data.starts)),
+        "date_to": format_ts(max(data.starts)),
+        "class_distribution": {c: n for c, n in check.per_class.items() if n},
+    }
+    report = RetrainReport(
+        decision,
+        due,
+        gates,
+        ModelScore(champion.bundle_id, cp_ev),
+        ModelScore(challenger_id, ch_ev),
+        tuple(lines),
+        check,
+        ds,
+        sizes,
+    )
+    lineage = {
+        "champion": champion.bundle_id,
+        "decision": decision,
+        "eval_mode": config.eval_mode,
+        "dataset": ds,
+        "split": sizes,
+        "reject_threshold": threshold,
+        "gates": [g.to_json() for g in gates],
+        "champion_scores": cp_ev.to_json(),
+    }
+    trained = replace(
+        trained,
+        metadata=dict(trained.metadata) | {"retrain": lineage},
+        metrics=ch_ev.to_json()
+        | {"eval_mode": config.eval_mode, "gates": [g.to_json() for g in gates]},
+    )
+    return RetrainOutcome(report, trained, data, split)

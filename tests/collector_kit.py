@@ -1,0 +1,227 @@
+"""What the collector's tests share: a taskclf home, the CLI in-process, a day, clocks."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aw_fixtures import HOSTNAME, Case
+
+from daemon.cli import main
+from daemon.collector.collector import Collector
+from daemon.collector.source import Frontier
+from taskclf_core.activity import InputEvent, RowSpec, Skipped, WindowEvent, latest_end
+from taskclf_core.errors import ActivityError, UnreachableError
+from taskclf_core.schema import registry
+
+
+@dataclass
+class FakeClock:
+    """The collector's clock seam: ``true_us`` is real time (the elapsed clock follows it);
+    the system clock shows it plus ``offset_us`` (set it to step the system clock)."""
+
+    true_us: int = 0
+    offset_us: int = 0
+
+    def wall(self) -> float:
+        return (self.true_us + self.offset_us) / 1e6
+
+    def elapsed(self) -> float:
+        return self.true_us / 1e6
+
+
+@dataclass
+class TickingClock:
+    """A right clock on which each poll (one ``elapsed`` read) takes ``tick_us`` of real time:
+    the time a live collector needs for a quiet last minute to become final, in no time."""
+
+    true_us: int
+    tick_us: int = 30 * 1_000_000
+
+    def wall(self) -> float:
+        return self.true_us / 1e6
+
+    def elapsed(self) -> float:
+        self.true_us += self.tick_us
+        return self.true_us / 1e6
+
+
+@dataclass
+class GrowingDay:
+    """A day of events as a server shows them while it happens (events appear and grow).
+
+    ``now_us`` is the real time the server is at: events that started by then are there,
+    the current one as long as it has lasted so far.
+    """
+
+    events: list[WindowEvent]
+    now_us: int = 0
+    calls: int = 0
+    down: bool = False
+    failure: str = "down"
+    description: str = "growing-day"
+    seen: list[tuple[int, int]] = field(default_factory=list)
+    complete: bool = False
+    as_posted: frozenset[int] = frozenset()  # events shown whole once they start (broken ones)
+
+    def _visible(self) -> list[WindowEvent]:
+        out = []
+        for i, e in enumerate(self.events):
+            if i in self.as_posted and e.start_us < self.now_us:
+                out.append(e)
+            elif e.start_us < self.now_us:
+                end = min(e.end_us, self.now_us)
+                out.append(
+                    WindowEvent(
+                        e.start_us, (end - e.start_us) / 1e6, end, e.app, e.title_hash, e.title
+                    )
+                )
+        return out
+
+    def _check(self) -> None:
+        self.calls += 1
+        if self.down and self.failure == "down":
+            raise UnreachableError("ActivityWatch is not reachable (test)")
+        if self.down:
+            raise ActivityError("no 'currentwindow' bucket for hostname 'h' (test)")
+
+    def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
+        self._check()
+        self.seen.append((start_us, end_us))
+        return [e for e in self._visible() if start_us <= e.start_us < end_us]
+
+    def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
+        return []
+
+    def frontier(self, ceiling_us: int) -> Frontier:
+        self._check()
+        newest = self._visible()[-1:]
+        return Frontier(latest_end(newest, ceiling_us), newest[0].start_us if newest else None)
+
+    def drain_skipped(self) -> list[Skipped]:
+        return []
+
+
+def live_collector(
+    tmp_path: Path,
+    source: Any,
+    spec: RowSpec,
+    *,
+    position: int,
+    settle_us: int,
+    clock: Any | None = None,
+    **more: Any,
+) -> Collector:
+    """A live collector over ``source`` writing under ``tmp_path`` (clock: the source's now)."""
+    if clock is None:
+        clock = SourceClock(source)
+    return Collector(
+        source=source,
+        spec=spec,
+        spool=tmp_path / "spool",
+        cursor_path=tmp_path / "c/cursor.json",
+        status_path=tmp_path / "c/status.json",
+        hostname=HOSTNAME,
+        position=position,
+        settle_us=settle_us,
+        mode="live",
+        clock=clock,
+        **more,
+    )
+
+
+@dataclass
+class SourceClock:
+    """A right clock that reads the time off a :class:`GrowingDay`."""
+
+    source: Any
+
+    def wall(self) -> float:
+        return float(self.source.now_us) / 1e6
+
+    def elapsed(self) -> float:
+        return float(self.source.now_us) / 1e6
+
+
+def spool_rows_in(spool: Path) -> list[dict[str, Any]]:
+    new = spool / "new"
+    if not new.is_dir():
+        return []
+    return [
+        json.loads(line)
+        for p in sorted(new.iterdir())
+        for line in p.read_text().splitlines()
+        if line
+    ]
+
+
+def write_identity(data: Path, *, salt: str | None, user_id: str | None) -> None:
+    """taskclf's title salt and user id files in the data dir ``data`` (None: not there)."""
+    processed = data / "data" / "processed"
+    processed.mkdir(parents=True, exist_ok=True)
+    if salt is not None:
+        (processed / ".title_secret").write_text(salt + "\n")
+    if user_id is not None:
+        (processed / ".user_id").write_text(user_id)
+
+
+def make_home(root: Path, *, version: str = "v1", salt: str | None, user_id: str | None) -> Path:
+    """A data dir as taskclf leaves it (salt, user id) plus a bundle's metadata.json."""
+    data = root / "data"
+    write_identity(data, salt=salt, user_id=user_id)
+    model = data / "model"
+    model.mkdir()
+    reg = registry(version)
+    assert reg is not None
+    (model / "metadata.json").write_text(
+        json.dumps({"schema_version": version, "schema_hash": reg.schema_hash, "label_set": []})
+    )
+    return data
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def aw_args(data: Path, url: str, *more: str) -> tuple[str, ...]:
+    """``collect`` reading the ActivityWatch at ``url`` for the fixture host, into ``data``."""
+    return ("collect", "--data-dir", str(data), "--aw-url", url, "--aw-hostname", HOSTNAME, *more)
+
+
+def export_args(case: Case, data: Path) -> tuple[str, ...]:
+    """``collect --export`` of an ActivityWatch fixture case into the home at ``data``."""
+    return (
+        "collect",
+        "--export",
+        str(case.export_path),
+        "--data-dir",
+        str(data),
+        "--aw-hostname",
+        HOSTNAME,
+    )
+
+
+def spool_rows(data: Path) -> list[dict[str, Any]]:
+    new = data / "spool" / "new"
+    return [
+        json.loads(line)
+        for path in sorted(new.iterdir())
+        for line in path.read_text().splitlines()
+        if line
+    ]
+
+
+def seed_cursor(data: Path, ts: str, user_id: str) -> Path:
+    """The cursor a collector leaves after emitting every minute before ``ts`` (as JSON)."""
+    path = data / "collector" / "cursor.json"
+    path.parent.mkdir(mode=0o700, exist_ok=True)
+    doc = {"next_bucket_start_ts": ts, "user_id": user_id, "aw_hostname": HOSTNAME}
+    path.write_text(json.dumps(doc))
+    return path

@@ -1,0 +1,573 @@
+"""taskclf's retrain in the core: due-ness, data, split, evaluation, gates and the decision."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from labelling import spans_from
+
+from taskclf_core.baseline import baseline_model
+from taskclf_core.bundle import ModelBundle, bundle_from_text, load_bundle, save_bundle
+from taskclf_core.errors import TrainingError
+from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
+from taskclf_core.pipeline import Policy, Snapshot, label_windows
+from taskclf_core.retrain import (
+    ClassScores,
+    DataRequirements,
+    Evaluation,
+    GateThresholds,
+    RetrainConfig,
+    challenger_gates,
+    check_data,
+    evaluate_labels,
+    labelled_data,
+    predicted_labels,
+    regression_gate,
+    retrain_due,
+    run_retrain,
+    split_by_time,
+    user_regression_gate,
+)
+from taskclf_core.schema import UNKNOWN_TOKEN, parse_ts, parse_window
+from taskclf_core.spans import LabelSpan
+from taskclf_core.synthetic import UserProfile, generate_population, generate_windows
+from taskclf_core.training import train_bundle, train_challenger
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NOW = datetime(2026, 1, 20, 12, tzinfo=UTC)
+
+# --- the gates, on hand-made metrics --------------------------------------------------------
+
+
+def evaluation(
+    *,
+    macro: float = 0.80,
+    weighted: float = 0.80,
+    reject_rate: float = 0.10,
+    idle_precision: float = 0.97,
+    idle_recall: float = 0.95,
+    precisions: Mapping[str, float] | None = None,
+) -> Evaluation:
+    """Every gate passes by default; each keyword moves one measured value."""
+    per_class = {
+        c: ClassScores(precision=0.8, recall=0.8, f1=0.8, support=10, predicted=10)
+        for c in CORE_LABELS
+    }
+    per_class["BreakIdle"] = ClassScores(idle_precision, idle_recall, 0.9, 10, 10)
+    for name, p in (precisions or {}).items():
+        predicted = 0 if p < 0 else 10
+        per_class[name] = ClassScores(max(p, 0.0), 0.8, 0.8, 10, predicted)
+    return Evaluation(100, macro, weighted, 0.8, reject_rate, per_class)
+
+
+def verdicts(ev: Evaluation, t: GateThresholds | None = None) -> dict[str, bool]:
+    return {g.name: g.passed for g in challenger_gates(ev, t or GateThresholds())}
+
+
+def test_every_gate_passes_on_good_metrics_in_the_contracts_order() -> None:
+    gates = challenger_gates(evaluation())
+    assert [g.name for g in gates] == [
+        "breakidle_precision",
+        "no_class_below_50_precision",
+        "macro_f1",
+        "weighted_f1",
+        "breakidle_recall",
+        "reject_rate_bounds",
+    ]
+    assert all(g.passed for g in gates)
+    assert [g.threshold for g in gates] == [0.95, 0.5, 0.65, 0.7, 0.9, (0.05, 0.3)]
+
+
+@pytest.mark.parametrize(
+    ("gate", "at", "below"),
+    [
+        ("breakidle_precision", {"idle_precision": 0.95}, {"idle_precision": 0.9499}),
+        ("macro_f1", {"macro": 0.65}, {"macro": 0.6499}),
+        ("weighted_f1", {"weighted": 0.70}, {"weighted": 0.6999}),
+        ("breakidle_recall", {"idle_recall": 0.90}, {"idle_recall": 0.8999}),
+        (
+            "no_class_below_50_precision",
+            {"precisions": {"Meet": 0.5}},
+            {"precisions": {"Meet": 0.4999}},
+        ),
+        ("reject_rate_bounds", {"reject_rate": 0.05}, {"reject_rate": 0.0499}),
+        ("reject_rate_bounds", {"reject_rate": 0.30}, {"reject_rate": 0.3001}),
+    ],
+)
+def test_each_gate_passes_at_its_threshold_and_fails_just_past_it(
+    gate: str, at: dict[str, Any], below: dict[str, Any]
+) -> None:
+    passing, failing = verdicts(evaluation(**at)), verdicts(evaluation(**below))
+    assert passing[gate]
+    assert not failing[gate]
+    # the others are unaffected: one value moves one gate
+    assert all(v for k, v in failing.items() if k != gate)
+
+
+def test_the_precision_floor_names_the_classes_and_skips_those_rarely_predicted() -> None:
+    gates = challenger_gates(evaluation(precisions={"Meet": 0.25, "Review": 0.4, "Write": -1}))
+    floor = next(g for g in gates if g.name == "no_class_below_50_precision")
+    assert not floor.passed
+    assert floor.value == 0.25
+    assert floor.detail == "below 0.5: Meet 0.2500, Review 0.4000"
+    # Write was never predicted: no precision to hold against it (taskclf counted it as 0)
+    fine = challenger_gates(evaluation(precisions={"Write": -1}))
+    assert next(g for g in fine if g.name == "no_class_below_50_precision").passed
+    # nor one of 4 predictions (all wrong): below min_class_predictions it is no estimate
+    ev = evaluation()
+    per_class = dict(ev.per_class) | {"Meet": ClassScores(0.0, 0.0, 0.0, 0, 4)}
+    rare = Evaluation(ev.n, ev.macro_f1, ev.weighted_f1, ev.accuracy, ev.reject_rate, per_class)
+    assert verdicts(rare)["no_class_below_50_precision"]
+    assert not verdicts(rare, GateThresholds(min_class_predictions=4))[
+        "no_class_below_50_precision"
+    ]
+
+
+def test_a_model_that_rejects_everything_fails_the_floor_without_a_value() -> None:
+    ev = evaluate_labels(["Build", "BreakIdle"], [REJECT_LABEL, REJECT_LABEL])
+    floor = next(g for g in challenger_gates(ev) if g.name == "no_class_below_50_precision")
+    assert (floor.value, floor.passed) == (None, False)
+
+
+def test_thresholds_are_configurable() -> None:
+    strict = GateThresholds(macro_f1=0.9, reject_rate_min=0.0, breakidle_precision=0.99)
+    got = verdicts(evaluation(reject_rate=0.01), strict)
+    assert not got["macro_f1"]
+    assert got["reject_rate_bounds"]
+    assert not got["breakidle_precision"]
+
+
+@pytest.mark.parametrize(
+    ("champion", "challenger", "passed", "delta"),
+    [
+        (0.70, 0.68, True, 0.02),  # exactly the tolerance: kept (taskclf: delta <= tolerance)
+        (0.7001, 0.68, False, 0.0201),
+        (0.60, 0.90, True, -0.30),
+        (0.80, 0.80, True, 0.0),
+    ],
+)
+def test_the_regression_gate(
+    champion: float, challenger: float, passed: bool, delta: float
+) -> None:
+    gate = regression_gate(evaluation(macro=champion), evaluation(macro=challenger))
+    assert gate.name == "macro_f1_no_regression"
+    assert (gate.passed, gate.value, gate.threshold) == (passed, delta, 0.02)
+    loose = regression_gate(
+        evaluation(macro=champion),
+        evaluation(macro=challenger),
+        GateThresholds(regression_tolerance=0.05),
+    )
+    assert loose.passed
+
+
+def test_no_user_may_lose_more_than_the_tolerance() -> None:
+    truth = ["Build"] * 40 + ["Write"] * 40 + ["Meet"] * 10
+    users = ["a"] * 40 + ["b"] * 40 + ["c"] * 10
+    champion = list(truth)
+    # b loses 2 of 40 windows (5 points), a gains; c (10 windows) is too few to count
+    challenger = truth[:78] + [REJECT_LABEL] * 2 + ["Build"] * 10
+    challenger[40:42] = ["Build", "Build"]
+    challenger[78:80] = ["Write", "Write"]
+    gate = user_regression_gate(truth, champion, challenger, users)
+    assert gate is not None
+    assert (gate.name, gate.value, gate.threshold, gate.passed) == (
+        "no_user_regression",
+        0.05,
+        0.02,
+        False,
+    )
+    assert gate.detail == (
+        "largest accuracy drop of 2 users: b 1.0000 -> 0.9500 on 40 windows (+0.0500 > 0.02)"
+    )
+    loose = GateThresholds(user_regression_tolerance=0.05)
+    assert user_regression_gate(truth, champion, challenger, users, loose).passed  # type: ignore[union-attr]
+    off = GateThresholds(user_regression_tolerance=None)
+    assert user_regression_gate(truth, champion, challenger, users, off) is None
+    few = user_regression_gate(truth[:10], champion[:10], challenger[:10], ["z"] * 10)
+    assert few is not None
+    assert (few.value, few.passed) == (None, True)
+
+
+def test_gate_json_is_exactly_the_contracts_shape() -> None:
+    gates = challenger_gates(evaluation(reject_rate=0.5))
+    rates = next(g for g in gates if g.name == "reject_rate_bounds").to_json()
+    assert rates == {
+        "name": "reject_rate_bounds",
+        "value": 0.5,
+        "threshold": [0.05, 0.3],
+        "passed": False,
+    }
+    json.dumps([g.to_json() for g in gates])
+
+
+# --- evaluation, against sklearn -------------------------------------------------------
+
+labels = st.sampled_from(CORE_LABELS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(labels, st.one_of(labels, st.just(REJECT_LABEL))), min_size=1, max_size=60
+    )
+)
+def test_scores_are_sklearns(pairs: list[tuple[str, str]]) -> None:
+    from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+    truth, pred = [t for t, _ in pairs], [p for _, p in pairs]
+    ev = evaluate_labels(truth, pred)
+    # per class and weighted-F1: sklearn over the eight labels, as taskclf computes them
+    p, r, f, support = precision_recall_fscore_support(
+        truth, pred, labels=list(CORE_LABELS), zero_division=0
+    )
+    for i, name in enumerate(CORE_LABELS):
+        scores = ev.per_class[name]
+        assert (scores.precision, scores.recall, scores.f1) == (
+            round(float(p[i]), 4),
+            round(float(r[i]), 4),
+            round(float(f[i]), 4),
+        )
+        assert scores.support == support[i]
+    weighted = f1_score(truth, pred, labels=list(CORE_LABELS), average="weighted", zero_division=0)
+    assert ev.weighted_f1 == round(float(weighted), 4)
+    # macro-F1 over the classes in the truth (taskclf: all eight)
+    present = [c for c in CORE_LABELS if c in truth]
+    macro = f1_score(truth, pred, labels=present, average="macro", zero_division=0)
+    assert ev.macro_f1 == round(float(macro), 4)
+    assert ev.reject_rate == pred.count(REJECT_LABEL) / len(pred)
+    assert ev.accuracy == sum(t == q for t, q in pairs) / len(pairs)
+
+
+def test_unknown_labels_are_refused() -> None:
+    with pytest.raises(TrainingError, match="y_pred: 'Sleep'"):
+        evaluate_labels(["Build"], ["Sleep"])
+    with pytest.raises(TrainingError, match="y_true"):
+        evaluate_labels([REJECT_LABEL], ["Build"])
+
+
+# --- due --------------------------------------------------------------------------------
+
+
+def test_due_from_cadence() -> None:
+    def due(created: str | None, **kw: Any) -> bool:
+        return retrain_due(created, now=NOW, **kw).due
+
+    assert due(None)  # the baseline or no model: due, as in taskclf
+    assert due("not a date")
+    assert not due((NOW - timedelta(days=6, hours=23)).isoformat())
+    assert due((NOW - timedelta(days=7)).isoformat())  # >= cadence
+    assert due((NOW - timedelta(days=2)).isoformat(), force=True)
+    assert not due((NOW - timedelta(days=9)).isoformat(), cadence_days=10)
+    reason = retrain_due("2026-01-18T12:00:00Z", now=NOW, model_id="model b").reason
+    assert reason == (
+        "model b is 2.0 days old; the next retrain is due in 5.0 days (cadence 7 days; "
+        "--force retrains now)"
+    )
+
+
+# --- the split, against taskclf's own ---------------------------------------------------
+
+
+def test_the_split_is_taskclfs_on_its_own_cases() -> None:
+    for case in json.loads((FIXTURES / "taskclf-retrain" / "split_cases.json").read_text()):
+        rows = case["rows"]
+        split = split_by_time(
+            [r["user_id"] for r in rows], [parse_ts(r["bucket_start_ts"], "ts") for r in rows]
+        )
+        assert split.train.tolist() == case["train"]
+        assert split.val.tolist() == case["val"]
+        assert split.test.tolist() == case["test"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(sizes=st.lists(st.integers(1, 60), min_size=1, max_size=6), seed=st.integers(0, 1000))
+def test_the_split_is_chronological_per_user(sizes: list[int], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    users, starts = [], []
+    for u, n in enumerate(sizes):
+        minutes = rng.choice(10_000, size=n, replace=False)
+        users += [f"u{u}"] * n
+        starts += [NOW + timedelta(minutes=int(m)) for m in minutes]
+    order = rng.permutation(len(users))
+    users, starts = [users[i] for i in order], [starts[i] for i in order]
+    split = split_by_time(users, starts)
+    parts = (split.train, split.val, split.test)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(len(users)))
+    for u, n in enumerate(sizes):
+        mine = [[i for i in part if users[i] == f"u{u}"] for part in parts]
+        assert [len(m) for m in mine] == [
+            int(n * 0.7),
+            int(n * 0.85) - int(n * 0.7),
+            n - int(n * 0.85),
+        ]
+        times = [[starts[i] for i in m] for m in mine]
+        for earlier, later in ((times[0], times[1]), (times[1], times[2]), (times[0], times[2])):
+            if earlier and later:
+                assert max(earlier) < min(later)
+    assert np.array_equal(split.evaluation, split.test if len(split.test) else split.val)
+
+
+# --- labelled data and what is missing ---------------------------------------------------
+
+
+def window(user: str, minute: int, **extra: Any) -> dict[str, Any]:
+    start = NOW + timedelta(minutes=minute)
+    return {
+        "user_id": user,
+        "bucket_start_ts": start.isoformat(),
+        "bucket_end_ts": (start + timedelta(minutes=1)).isoformat(),
+        "schema_version": "v2",
+    } | extra
+
+
+def test_labelled_data_is_strict_containment_of_the_champions_schema() -> None:
+    spans = [
+        LabelSpan(NOW, NOW + timedelta(minutes=3), "Build", user_id="u"),
+        LabelSpan(NOW + timedelta(minutes=3), NOW + timedelta(minutes=5), "Write"),
+    ]
+    windows = [
+        window("u", 0),
+        window("u", 1, schema_version="v3"),  # another schema: left out, counted
+        window("u", 2),
+        window("u", 2),  # the same window twice: counted once
+        window("u", 4),
+        window("w", 4, schema_version=None),  # no schema_version: taken as the champion's
+        window("u", 6),  # inside no span
+        window("u", -30),  # before the lookback
+    ]
+    windows[-1]["bucket_start_ts"] = (NOW - timedelta(days=31)).isoformat()
+    windows[-1]["bucket_end_ts"] = (NOW - timedelta(days=31, minutes=-1)).isoformat()
+    data = labelled_data(spans, windows, schema_version="v2", since=NOW - timedelta(days=30))
+    assert data.labels == ("Build", "Build", "Write", "Write")
+    assert data.user_ids == ("u", "u", "u", "w")
+    assert (data.seen, data.other_schema, data.duplicates) == (5, 1, 1)
+    with pytest.raises(TrainingError, match="window 1: bucket_start_ts"):
+        labelled_data(spans, [window("u", 0), {"user_id": "u", "bucket_start_ts": 5}])
+
+
+def test_what_a_first_model_still_needs() -> None:
+    r = DataRequirements()
+
+    def day(d: int) -> datetime:
+        return NOW + timedelta(days=d)
+
+    # 150 windows over 2 days: Build 100, Write 46, BreakIdle 4
+    labels = ["Build"] * 100 + ["Write"] * 46 + ["BreakIdle"] * 4
+    starts = [day(i % 2) for i in range(150)]
+    check = check_data(labels, starts, ["u"] * 150, r)
+    assert not check.enough
+    assert check.missing == (
+        "label 50 more windows (have 150, need 200)",
+        "label windows on 1 more day (have 2, need 3)",
+        "label 6 more windows of BreakIdle (have 4, need 10: taskclf's gates check its "
+        "precision and recall)",
+    )
+    # enough of each, but only two labels count
+    labels = ["Build"] * 190 + ["BreakIdle"] * 12 + ["Write"] * 7 + ["Meet"] * 2
+    check = check_data(labels, [day(i % 3) for i in range(211)], ["u"] * 211, r)
+    assert check.missing == (
+        "label 1 more task with 10 windows each (have 2 of 3: BreakIdle, Build), "
+        "e.g. Write (3 more)",
+    )
+    labels = ["Build"] * 190 + ["BreakIdle"] * 10 + ["Write"] * 10
+    assert check_data(labels, [day(i % 3) for i in range(210)], ["u"] * 210, r).enough
+
+
+# --- the challenger: user_id as a categorical column on any schema ------------------------
+
+
+@pytest.fixture(scope="module")
+def crowd() -> list[dict[str, Any]]:
+    users = [UserProfile(f"u-{i}", label_noise=0.02, minutes_per_day=120) for i in range(3)]
+    users.append(UserProfile("u-few", label_noise=0.02, minutes_per_day=1))  # 4 windows
+    return generate_windows(users=users, days=4, seed=3, schema_version="v3")
+
+
+def test_a_v3_challenger_carries_user_id_and_loads_like_any_bundle(
+    tmp_path: Path, crowd: list[dict[str, Any]]
+) -> None:
+    trained = train_challenger(
+        crowd, schema_version="v3", created_at="2026-01-20T00:00:00Z", rounds=10, num_threads=1
+    )
+    meta = trained.metadata
+    assert meta["feature_columns"][-1] == "user_id"
+    assert meta["categorical_columns"] == ["app_id", "app_category", "domain_category", "user_id"]
+    assert (meta["schema_version"], meta["data_provenance"]) == ("v3", "taskclf-daemon retrain")
+    # taskclf's rare-category rule: a user seen fewer than 5 times is unknown
+    assert trained.encoders["user_id"] == ("__unknown__", "u-0", "u-1", "u-2")
+    path = save_bundle(tmp_path / "challenger", model_text=trained.model_text, metadata=meta,
+                       encoders=trained.encoders)  # fmt: skip
+    bundle = load_bundle(path)
+    assert bundle.schema.version == "v3"
+    assert bundle.schema_hash == "7f29b4b8795e"  # the windows are still taskclf's v3 rows
+    unknown = bundle.schema.encode_category("user_id", UNKNOWN_TOKEN)
+    row = {k: v for k, v in crowd[0].items() if k != "label"}
+    for user, code in (("u-1", 2.0), ("someone-new", unknown), ("u-few", unknown)):
+        features = parse_window(row | {"user_id": user}, bundle.schema).features
+        assert features[-1] == code
+    # and it labels through the pipeline as any bundle does
+    policy = Policy()
+    windows = [parse_window(row | {"user_id": "someone-new"}, bundle.schema)]
+    _, records = label_windows(Snapshot(bundle, None, policy), policy.empty_state(), windows,
+                               sources=["f"], processed_at="t")  # fmt: skip
+    assert records[0].model_bundle_id == "challenger"
+
+
+def test_v1_has_user_id_already_and_a_schema_is_one_version(crowd: list[dict[str, Any]]) -> None:
+    v1 = generate_windows(users=[UserProfile("u-a", minutes_per_day=30)], days=2, seed=4,
+                          schema_version="v1")  # fmt: skip
+    trained = train_challenger(v1, schema_version="v1", created_at="t", rounds=3, num_threads=1)
+    assert trained.metadata["feature_columns"].count("user_id") == 1
+    with pytest.raises(TrainingError, match="user_id is one of its feature columns"):
+        train_challenger(v1, schema_version="v1", created_at="t", user_id_feature=False)
+    with pytest.raises(TrainingError, match="window 0: schema_version 'v3'"):
+        train_challenger(crowd, schema_version="v2", created_at="t")
+    plain = train_challenger(crowd, schema_version="v3", created_at="t", rounds=3,
+                             user_id_feature=False, num_threads=1)  # fmt: skip
+    assert "user_id" not in plain.metadata["feature_columns"]
+
+
+# --- the whole run -------------------------------------------------------------------------
+
+
+def archive_of(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in w.items() if k != "label"} for w in windows]
+
+
+@pytest.fixture(scope="module")
+def people() -> list[dict[str, Any]]:
+    """Three careful labellers, five days (seeded: on these a first model passes every gate)."""
+    users = generate_population(3, seed=10, kinds=("plain",))
+    return generate_windows(users=users, days=5, seed=10, start=datetime(2026, 1, 12, tzinfo=UTC))
+
+
+def test_not_due_trains_nothing(people: list[dict[str, Any]], bundle: ModelBundle) -> None:
+    out = run_retrain(bundle, archive_of(people), spans_from(people), now=NOW,
+                      champion_created_at=(NOW - timedelta(days=2)).isoformat(),
+                      challenger_id="c")  # fmt: skip
+    assert out.challenger is None
+    doc = out.report.to_json()
+    assert doc["decision"] == "not_due"
+    assert doc["gates"] == []
+    assert doc["champion"] == {"bundle_id": bundle.bundle_id, "macro_f1": None, "weighted_f1": None}
+    assert doc["challenger"] is None
+    assert out.report.lines[-1] == "decision: not_due (nothing trained)"
+
+
+def test_not_enough_data_says_what_to_label(people: list[dict[str, Any]]) -> None:
+    few = people[:120]
+    out = run_retrain(baseline_model("v2"), archive_of(few), spans_from(few), now=NOW,
+                      champion_created_at=None, challenger_id="c")  # fmt: skip
+    assert out.report.decision == "not_enough_data"
+    assert out.challenger is None
+    assert out.report.data is not None
+    assert "not enough data: label 80 more windows (have 120, need 200)" in out.report.lines
+    assert (
+        out.report.to_json()["data"]["missing"][0] == "label 80 more windows (have 120, need 200)"
+    )
+
+
+def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
+    tmp_path: Path, people: list[dict[str, Any]]
+) -> None:
+    champion = baseline_model("v2")
+    config = RetrainConfig(rounds=40, num_threads=1)
+    out = run_retrain(
+        champion,
+        archive_of(people),
+        spans_from(people),
+        now=NOW,
+        champion_created_at=None,
+        challenger_id="retrain-1",
+        config=config,
+    )
+    report = out.report
+    assert report.decision == "deployed", "\n".join(report.lines)
+    assert [g.name for g in report.gates][-2:] == ["macro_f1_no_regression", "no_user_regression"]
+    assert len(report.gates) == 8
+    doc = report.to_json()
+    assert doc["champion"]["bundle_id"] == "baseline"
+    assert doc["challenger"]["bundle_id"] == "retrain-1"
+    assert doc["challenger"]["macro_f1"] > doc["champion"]["macro_f1"]
+    assert report.lines[0] == "due: model baseline has no training date: a retrain is due"
+    assert report.lines[-1] == "decision: deployed (all 8 gates passed)"
+    assert "a temperature of " in report.lines[3]  # scored as it will label: calibrated
+    # the split is taskclf's, the challenger trained on its train part only
+    assert out.split is not None
+    assert out.challenger is not None
+    assert out.challenger.metadata["train_rows"] == len(out.split.train)
+    lineage = out.challenger.metadata["retrain"]
+    assert lineage["champion"] == "baseline"
+    assert lineage["decision"] == "deployed"
+    assert lineage["dataset"]["rows"] == len(people)
+    assert [g["name"] for g in lineage["gates"]] == [g.name for g in report.gates]
+    assert out.challenger.metrics["macro_f1"] == doc["challenger"]["macro_f1"]
+    assert sorted(out.calibration_rows.tolist()) == sorted(
+        [*out.split.val.tolist(), *out.split.test.tolist()]
+    )
+    # the champion was re-scored on the same windows: its rule answers, rejected where none
+    assert out.data is not None
+    eval_windows = [out.data.windows[i] for i in out.split.evaluation]
+    baseline_labels = predicted_labels(champion, eval_windows, reject_threshold=0.0)
+    truth = [out.data.labels[i] for i in out.split.evaluation]
+    assert report.champion.evaluation == evaluate_labels(truth, baseline_labels)
+    trained = out.challenger
+    path = save_bundle(
+        tmp_path / "retrain-1",
+        model_text=trained.model_text,
+        metadata=trained.metadata,
+        encoders=trained.encoders,
+    )
+    assert load_bundle(path).metadata["retrain"]["decision"] == "deployed"
+
+
+def test_a_worse_challenger_is_refused_by_the_champion_comparison(
+    people: list[dict[str, Any]],
+) -> None:
+    # a champion that has seen every window (the evaluation ones too), a one-round challenger:
+    # every other gate is opened, so the champion comparison alone decides
+    strong = train_bundle(
+        people, rounds=60, seed=1, holdout=0.0, created_at="2026-01-01", num_threads=1
+    )
+    champion = bundle_from_text(
+        "strong", model_text=strong.model_text, metadata=strong.metadata, encoders=strong.encoders
+    )
+    opened = GateThresholds(
+        breakidle_precision=0,
+        min_class_precision=0,
+        macro_f1=0,
+        weighted_f1=0,
+        breakidle_recall=0,
+        reject_rate_min=0,
+        reject_rate_max=1,
+        user_regression_tolerance=None,
+    )
+    weak = RetrainConfig(
+        rounds=1, num_threads=1, eval_mode="raw", reject_threshold=0.0, gates=opened
+    )
+    out = run_retrain(
+        champion,
+        archive_of(people),
+        spans_from(people),
+        now=NOW,
+        champion_created_at="2026-01-01T00:00:00Z",
+        challenger_id="weak",
+        config=weak,
+    )
+    report = out.report
+    assert report.decision == "refused", "\n".join(report.lines)
+    gate = report.gates[-1]
+    assert (gate.name, gate.passed) == ("macro_f1_no_regression", False)
+    assert all(g.passed for g in report.gates[:-1])
+    assert report.lines[-1] == "decision: refused (failed: macro_f1_no_regression)"
+    assert "scored raw (taskclf's retrain) with the reject at 0.0" in report.lines[3]
+    assert out.challenger is not None  # trained, kept for inspection, not deployed
+    assert out.challenger.metadata["retrain"]["decision"] == "refused"
