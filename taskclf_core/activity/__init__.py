@@ -15,6 +15,7 @@ from taskclf_core.activity.builder import (
     finality,
     floor_minute,
     latest_end,
+    once_finality,
 )
 from taskclf_core.activity.events import (
     EARLIEST_EVENT_US,
@@ -64,6 +65,7 @@ __all__ = [
     "latest_end",
     "load_json",
     "normalize_app",
+    "once_finality",
     "parse_input_events",
     "parse_timestamp_us",
     "parse_window_events",
