@@ -18,8 +18,6 @@ from taskclf_core.activity.builder import (
     once_finality,
 )
 from taskclf_core.activity.events import (
-    EARLIEST_EVENT_US,
-    LATEST_EVENT_US,
     SKIP_REASONS,
     BucketChoice,
     InputEvent,
@@ -40,8 +38,6 @@ from taskclf_core.activity.titles import TitleFeatures, title_features, title_ha
 
 __all__ = [
     "DAY_US",
-    "EARLIEST_EVENT_US",
-    "LATEST_EVENT_US",
     "MINUTE_US",
     "SKIP_REASONS",
     "AppInfo",
