@@ -170,7 +170,8 @@ def _collect(
         to_us = -(-end_us // MINUTE_US) * MINUTE_US  # a minute that starts before --to is in
     elif isinstance(source, ExportSource):
         to_us = _export_end(source, now_us)
-    # else: up to what ActivityWatch's data shows as final (never "now" by the system clock)
+    # else: up to what is final by ActivityWatch's clock (--once: the system clock's too, for
+    # the newest event's minute only; never "now" by the system clock)
     collector = Collector(
         source=source,
         spec=spec,
