@@ -62,9 +62,10 @@ def load_case(name: str) -> Case:
 def still_watching(buckets: dict[str, Any]) -> dict[str, Any]:
     """``buckets`` (an export's) with the window watcher still running: an event now.
 
-    The collector's clock is ActivityWatch's data: a server whose data stops with the
-    fixture's day would hold that day's last minutes back, as a server that stopped
-    recording does. On a real desktop the watcher's data goes on.
+    A live collector's clock is ActivityWatch's data plus the time it measured since: on a
+    server whose data stops with the fixture's day it writes the day's last minute only
+    ``collect_settle_seconds`` after its first poll. A live test that wants the whole day at
+    its first poll models a running desktop with this. ``collect --once`` needs no such event.
     """
     out = dict(buckets)
     for bucket_id, bucket in buckets.items():

@@ -85,10 +85,12 @@ class AWServer:
         for bucket_id in self.request("GET", "/buckets/"):
             self.request("DELETE", f"/buckets/{bucket_id}?force=1")
 
-    def load_export(self, export: Mapping[str, Any]) -> None:
-        """Create the export's buckets and insert their events over the REST API, with the
-        window watcher still running (``still_watching``), as on a real desktop."""
-        for bucket_id, bucket in still_watching(export["buckets"]).items():
+    def load_export(self, export: Mapping[str, Any], *, watching: bool = False) -> None:
+        """Create the export's buckets and insert their events over the REST API: the day as
+        it was recorded, or (``watching``) with the window watcher still running, an event
+        now (``still_watching``), as a live collector on a real desktop sees it."""
+        buckets = export["buckets"]
+        for bucket_id, bucket in (still_watching(buckets) if watching else buckets).items():
             meta = {k: bucket[k] for k in ("client", "type", "hostname")}
             self.request("POST", f"/buckets/{bucket_id}", meta)
             events = bucket["events"]

@@ -114,9 +114,11 @@ def live_collector(
     position: int,
     settle_us: int,
     clock: Any | None = None,
+    mode: str = "live",
     **more: Any,
 ) -> Collector:
-    """A live collector over ``source`` writing under ``tmp_path`` (clock: the source's now)."""
+    """A live collector (or, ``mode="once"``, a ``collect --once``) over ``source`` writing
+    under ``tmp_path`` (clock: the source's now)."""
     if clock is None:
         clock = SourceClock(source)
     return Collector(
@@ -128,7 +130,7 @@ def live_collector(
         hostname=HOSTNAME,
         position=position,
         settle_us=settle_us,
-        mode="live",
+        mode=mode,
         clock=clock,
         **more,
     )
@@ -157,6 +159,19 @@ def spool_rows_in(spool: Path) -> list[dict[str, Any]]:
         for line in p.read_text().splitlines()
         if line
     ]
+
+
+def rows_written_since(spool: Path, seen: dict[str, bytes]) -> list[dict[str, Any]]:
+    """The rows of the files in ``<spool>/new`` that are new or changed since ``seen`` (which
+    is updated): what the runs since then wrote, in file order."""
+    new = spool / "new"
+    rows: list[dict[str, Any]] = []
+    for path in sorted(new.iterdir()) if new.is_dir() else []:
+        content = path.read_bytes()
+        if seen.get(path.name) != content:
+            seen[path.name] = content
+            rows += [json.loads(line) for line in content.decode().splitlines() if line]
+    return rows
 
 
 def write_identity(data: Path, *, salt: str | None, user_id: str | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from taskclf_core.activity import (
     parse_window_events,
 )
 from taskclf_core.errors import ActivityError
+from taskclf_core.timerange import EARLIEST, LATEST, RANGE
 
 DAY = parse_timestamp_us("2026-03-02T00:00:00Z", "day")
 SALT = "s3cret"
@@ -298,6 +300,27 @@ def test_a_bad_event_is_skipped_with_its_reason_and_never_its_title() -> None:
         parse_window_events(
             {"events": []}, bucket_id="aw-watcher-window_h", salt=SALT, sketches=True
         )
+
+
+def test_events_are_read_within_the_supported_times_only() -> None:
+    """The events module takes its bounds from taskclf_core.timerange (one definition): an
+    event starts at EARLIEST at the soonest and a minute before LATEST at the latest (its
+    minute must end by LATEST), and a skipped one names the supported times."""
+    us = timedelta(microseconds=1)
+    inside = [EARLIEST, LATEST - timedelta(minutes=1), LATEST - us]
+    outside = [EARLIEST - us, LATEST]
+    for bucket in ("w", "in"):
+        raw = [{"timestamp": t.isoformat(), "duration": 0} for t in [*inside, *outside]]
+        parsed = (
+            parse_window_events(raw, bucket_id=bucket, salt=SALT, sketches=False)
+            if bucket == "w"
+            else parse_input_events(raw, bucket_id=bucket)
+        )
+        assert [e.start_us for e in parsed.events] == [
+            parse_timestamp_us(t.isoformat(), "t") for t in inside
+        ]
+        assert [s.reason for s in parsed.skipped] == ["bad_timestamp"] * len(outside)
+        assert all(RANGE in s.detail for s in parsed.skipped)
 
 
 def test_input_parse_errors() -> None:

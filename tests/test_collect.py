@@ -138,6 +138,40 @@ def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path
     )
 
 
+@pytest.mark.parametrize(
+    ("first", "end"),
+    [
+        (f"{DAY}T12:00", f"{DAY}T11:00"),
+        (f"{DAY}T12:00", f"{DAY}T12:00"),  # an empty range
+        (f"{DAY}T12:00+01:00", f"{DAY}T11:00Z"),  # the same instant
+        (DAY, "2026-03-01"),
+    ],
+)
+@pytest.mark.parametrize("source", ["activitywatch", "export"])
+def test_a_range_that_ends_before_it_starts_is_refused(
+    tmp_path: Path, first: str, end: str, source: str
+) -> None:
+    """`--to` at or before `--from` exited 0 without a word; it is exit 2, one line naming
+    both flags, before anything is read (ActivityWatch is down here: that would be exit 1)."""
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    reader = (
+        ("--once", "--aw-url", f"http://127.0.0.1:{free_port()}")
+        if source == "activitywatch"
+        else ("--export", str(case.export_path))
+    )
+    code, out, err = run("collect", "--data-dir", str(data), *reader, "--from", first, "--to", end)
+    assert code == 2, err
+    assert out == ""
+    [line] = err.strip().splitlines()
+    assert "--from" in line
+    assert "--to" in line
+    assert first in line
+    assert end in line
+    assert not (data / "spool").exists()
+    assert not (data / "collector").exists()
+
+
 def test_missing_salt_exits_2_naming_the_path(tmp_path: Path) -> None:
     data = make_home(tmp_path, salt=None, user_id="u1")
     code, _, err = run("collect", "--once", "--data-dir", str(data))

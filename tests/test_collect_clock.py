@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aw_fixtures import load_case, row_differences, still_watching
+import pytest
+from aw_fixtures import load_case, row_differences
 from collector_kit import (
     FakeClock,
     GrowingDay,
@@ -14,6 +15,7 @@ from collector_kit import (
     export_args,
     live_collector,
     make_home,
+    rows_written_since,
     run,
     seed_cursor,
     spool_rows,
@@ -176,6 +178,101 @@ def test_a_restart_with_the_clock_ahead_emits_nothing_early(tmp_path: Path) -> N
     assert spool_rows_in(tmp_path / "spool") == build_day(DAY, events, [], spec=SPEC)
 
 
+def _meeting(start_us: int, seconds: float) -> WindowEvent:
+    return WindowEvent(
+        start_us, seconds, start_us + int(seconds * 1e6), normalize_app("zoom.us"), "m", None
+    )
+
+
+def test_once_runs_with_the_clock_two_hours_ahead_lose_at_most_the_newest_minute(
+    tmp_path: Path,
+) -> None:
+    """`collect --once` every 7 minutes through a day, the system clock 2 h ahead: a run may
+    write the newest event's minute while it still grows (docs/collector.md's bound), never
+    another row, and the cursor never passes that minute; when the day is over a run writes
+    the last minute too (by ActivityWatch's clock alone it waited for newer data for ever)."""
+    meeting = _meeting(T0 + 40 * MINUTE_US + 5_000_000, 1_200.0)
+    events = [*minute_events(40), meeting, *minute_events(20, start_us=T0 + 61 * MINUTE_US)]
+    batch = {str(r["bucket_start_ts"]): r for r in build_day(DAY, events, [], spec=SPEC)}
+    source, clock = GrowingDay(events), FakeClock(offset_us=2 * HOUR_US)
+    seen: dict[str, bytes] = {}
+    first: dict[str, dict[str, Any]] = {}  # what the daemon keeps: the first of each minute
+    early: set[str] = set()
+    for k in range(14):
+        # half past a minute: the newest event still grows at most runs
+        source.now_us = clock.true_us = T0 + 3 * MINUTE_US + 30_000_000 + k * 7 * MINUTE_US
+        growing = [e for e in events if e.start_us < clock.true_us < e.end_us]
+        newest = format_us(floor_minute(growing[0].start_us)) if growing else None
+        cursor = read_cursor(tmp_path / "c" / "cursor.json")
+        position = cursor.next_us if cursor is not None else DAY
+        live_collector(
+            tmp_path, source, SPEC, position=position, settle_us=SETTLE_US, clock=clock, mode="once"
+        ).step()
+        for row in rows_written_since(tmp_path / "spool", seen):
+            minute = row["bucket_start_ts"]
+            first.setdefault(minute, row)
+            if row != batch[minute]:
+                assert minute == newest, f"{minute}: not the batch's row, not the newest minute"
+                early.add(minute)
+        cursor = read_cursor(tmp_path / "c" / "cursor.json")
+        if newest is not None:
+            assert cursor is not None
+            assert format_us(cursor.next_us) <= newest, "the cursor passed a growing event"
+    assert clock.true_us > events[-1].end_us + SETTLE_US  # the day is over
+    assert sorted(first) == sorted(batch)  # every minute, the last one included
+    assert [m for m in first if first[m] != batch[m]] == sorted(early)
+    assert early  # the scenario reaches the bound (the meeting's minute, 5 minutes into it)
+
+
+NEXT_DAY = DAY + 24 * HOUR_US
+ONCE_EDGES = {
+    # name: (events, --to, the minutes written, the cursor after; None: not written)
+    "no data": ([], None, 0, None),
+    "the newest event in a later day": (
+        [*minute_events(10), _meeting(NEXT_DAY + HOUR_US, 30.0)],
+        NEXT_DAY,
+        10,
+        NEXT_DAY,
+    ),
+    "--to before the newest minute": (
+        [*minute_events(10), _meeting(T0 + 10 * MINUTE_US + 30_000_000, 10.0)],
+        T0 + 10 * MINUTE_US,
+        10,
+        T0 + 10 * MINUTE_US,
+    ),
+    # the newest minute is written (with the meeting's whole 20 minutes); the cursor stays on it
+    "a newest event longer than a minute": (
+        [*minute_events(10), _meeting(T0 + 10 * MINUTE_US + 5_000_000, 1_200.0)],
+        None,
+        11,
+        T0 + 10 * MINUTE_US,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", ONCE_EDGES, ids=list(ONCE_EDGES))
+def test_once_edges(tmp_path: Path, case: str) -> None:
+    """`collect --once` with the system clock right, ten minutes after the last event."""
+    events, to_us, minutes, cursor_us = ONCE_EDGES[case]
+    now = max((e.end_us for e in events), default=T0) + 10 * MINUTE_US
+    source, clock = GrowingDay(events, now_us=now), FakeClock(true_us=now)
+    live_collector(
+        tmp_path,
+        source,
+        SPEC,
+        position=DAY,
+        settle_us=SETTLE_US,
+        clock=clock,
+        mode="once",
+        to_us=to_us,
+    ).step()
+    rows = spool_rows_in(tmp_path / "spool")
+    assert rows == build_day(DAY, events, [], spec=SPEC)[:minutes]
+    assert len(rows) == minutes
+    cursor = read_cursor(tmp_path / "c" / "cursor.json")
+    assert (cursor.next_us if cursor is not None else None) == cursor_us
+
+
 # --- an event that claims to end in the future; a minute held back ---------------------
 
 
@@ -253,7 +350,7 @@ def test_once_from_after_the_cursor_against_activitywatch(tmp_path: Path) -> Non
     case = load_case("workday")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
     cursor_path = seed_cursor(data, "2026-03-02T09:00:00Z", case.user_id)
-    with fake_aw(still_watching(case.export()["buckets"])) as aw:
+    with fake_aw(case.export()["buckets"]) as aw:  # the day as recorded, nothing after it
         backfill = ("--from", "2026-03-02T12:00", "--to", "2026-03-02T13:00")
         code, _, err = run(*aw_args(data, aw.url, "--once", *backfill))
         assert code == 0, err

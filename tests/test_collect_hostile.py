@@ -332,7 +332,7 @@ def test_collect_export_with_lone_surrogates_writes_windows_the_daemon_accepts(
 def test_collect_once_survives_lone_surrogates_from_activitywatch(tmp_path: Path) -> None:
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
-    with fake_aw(still_watching(surrogate_export()["buckets"])) as aw:
+    with fake_aw(surrogate_export()["buckets"]) as aw:
         code, _, err = run(*aw_args(data, aw.url, "--once", "--from", case.date))
     assert code == 0, err
     assert len(spool_rows(data)) == len(case.expected("v1"))

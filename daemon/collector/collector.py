@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 import threading
 from collections import Counter
@@ -36,6 +37,7 @@ from taskclf_core.activity import (
     floor_minute,
     format_us,
     latest_end,
+    once_finality,
     splice,
 )
 from taskclf_core.errors import ActivityError, OperationalError, UnreachableError
@@ -85,8 +87,10 @@ class Collector:
     """Emits each final minute once, in order, from ``position`` on (see ``finality``).
 
     ``position`` is where emission resumes. "Now" is ActivityWatch's (:class:`AWClock`),
-    never the system clock alone. The persisted cursor is the first minute not yet emitted:
-    it moves only when this run emitted every minute from it on (``_advance_cursor``).
+    never the system clock alone; ``mode`` "once" (a run that measures no time of its own)
+    also lets the system clock make the newest event's minute final (``once_finality``).
+    The persisted cursor is the first minute not yet emitted: it moves only when this run
+    emitted every minute from it on (``_advance_cursor``).
     """
 
     source: EventSource
@@ -112,6 +116,8 @@ class Collector:
     _skipped: Counter[str] = field(default_factory=Counter, init=False, repr=False)
     _odd_ends: set[tuple[int, int]] = field(default_factory=set, init=False, repr=False)
     _held_since: tuple[int, str] | None = field(default=None, init=False, repr=False)
+    # a minute this run emitted on the system clock's word only (--once): the cursor stops there
+    _provisional: int | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.source.complete and self.to_us is None:
@@ -181,8 +187,11 @@ class Collector:
         day.windows = splice(day.windows, fresh_windows, self.position)
         day.inputs = splice(day.inputs, fresh_inputs, self.position)
 
-    def _final(self, day: _Day, ceiling: int, elapsed_us: int, newest: int | None) -> Finality:
-        """Which minutes of ``day`` from ``position`` on are final by ActivityWatch's clock.
+    def _final(
+        self, day: _Day, ceiling: int, wall_us: int, elapsed_us: int, newest: int | None
+    ) -> Finality:
+        """Which minutes of ``day`` from ``position`` on are final by ActivityWatch's clock
+        (``--once``: and, for the newest event's minute only, the system clock's).
 
         ``newest``: the start of the newest window event the source reported (only that
         one can grow; the day's own events count too, they may be fresher)."""
@@ -202,13 +211,19 @@ class Collector:
                 )
         if day.windows and (newest is None or day.windows[-1].start_us > newest):
             newest = day.windows[-1].start_us
-        return finality(
+        final_at = functools.partial(
+            finality,
             day.windows,
             from_us=self.position,
-            now_us=aw_now,
             settle_us=self.settle_us,
             growing_from_us=newest,
         )
+        by_data = final_at(now_us=aw_now)
+        if self.mode != "once":
+            return by_data
+        # a one-off run measures no time after the newest data: without the system clock the
+        # newest event's minute would wait for ActivityWatch to record something newer
+        return once_finality(by_data, final_at(now_us=wall_us), newest)
 
     def step(self) -> int:
         """One poll: emit every minute that became final; returns the windows written."""
@@ -232,10 +247,12 @@ class Collector:
             else:
                 self._refresh(self._day)
             day = self._day
-            final = self._final(day, ceiling, elapsed_us, newest)
-            until = final.until_us
+            final = self._final(day, ceiling, wall_us, elapsed_us, newest)
+            until, provisional = final.until_us, final.provisional_from_us
             if self.to_us is not None and until >= self.to_us:
                 until, final = max(self.to_us, self.position), Finality(self.to_us)
+            if provisional is not None and provisional < until and self._provisional is None:
+                self._provisional = provisional
             state, rows = build_rows(
                 day.state,
                 day.windows,
@@ -305,7 +322,10 @@ class Collector:
 
     def _advance_cursor(self) -> None:
         """Move the cursor to ``position`` if this run emitted every minute from the cursor on:
-        a back-fill of a later range (``--from`` after the cursor) leaves it where it is."""
+        a back-fill of a later range (``--from`` after the cursor) leaves it where it is. A
+        minute emitted on the system clock's word only is not passed: the next run emits it
+        again, from data that shows whether it was over."""
+        upto = self.position if self._provisional is None else self._provisional
         persisted = read_cursor(self.cursor_path)
         ours = persisted is not None and (persisted.user_id, persisted.hostname) == (
             self.spec.user_id,
@@ -317,11 +337,11 @@ class Collector:
             first_unemitted = self.cursor_default_us
         else:
             first_unemitted = self._origin
-        if not self._origin <= first_unemitted < self.position:
+        if not self._origin <= first_unemitted < upto:
             return
         ensure_private_dir(self.cursor_path.parent)
-        write_cursor(self.cursor_path, Cursor(self.position, self.spec.user_id, self.hostname))
-        self._status["cursor"] = format_us(self.position)
+        write_cursor(self.cursor_path, Cursor(upto, self.spec.user_id, self.hostname))
+        self._status["cursor"] = format_us(upto)
 
     def _write_status(self) -> None:
         ensure_private_dir(self.status_path.parent)

@@ -80,6 +80,18 @@ def _parse_ts(value: str, flag: str) -> int:
     return int(seconds * 1_000_000)
 
 
+def _span(args: argparse.Namespace) -> tuple[int | None, int | None]:
+    """``--from`` and ``--to`` (µs, None when not given); an empty range is refused."""
+    from_us = None if args.from_ts is None else _parse_ts(args.from_ts, "--from")
+    end_us = None if args.to_ts is None else _parse_ts(args.to_ts, "--to")
+    if from_us is not None and end_us is not None and end_us <= from_us:
+        raise ConfigError(
+            f"--from/--to: expected --to after --from, got --from {args.from_ts} "
+            f"and --to {args.to_ts}"
+        )
+    return from_us, end_us
+
+
 @contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def handler(_signum: int, _frame: object) -> None:
@@ -106,6 +118,7 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
     once = bool(args.once or args.export)
     if args.to_ts is not None and not once:
         raise ConfigError("--to: needs --once or --export (a live collector has no end)")
+    span = _span(args)
     identity = load_identity(settings)
     version = model_schema_version(settings)
     spec = RowSpec(
@@ -116,7 +129,7 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
     cursor_path = collector_cursor_file(settings.data_dir)
     try:
         with collector_lock(settings.collector_dir):
-            return _collect(args, settings, identity, spec, cursor_path, once)
+            return _collect(args, settings, identity, spec, cursor_path, once, span)
     except CollectorLock as exc:  # raised only on entry: another collector holds the lock
         print(f"taskclf-daemon: {exc}", file=sys.stderr)
         return FAILED
@@ -129,6 +142,7 @@ def _collect(
     spec: RowSpec,
     cursor_path: Path,
     once: bool,
+    span: tuple[int | None, int | None],
 ) -> int:
     sketches = spec.schema_version == "v3"
     version = spec.schema_version
@@ -150,14 +164,15 @@ def _collect(
             sketches=sketches,
         )
     now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
-    position = _start(args, settings, source, cursor_path, identity.user_id, now_us)
+    from_us, end_us = span
+    position = _start(from_us, settings, source, cursor_path, identity.user_id, now_us)
     to_us = None
-    if args.to_ts is not None:
-        end = _parse_ts(args.to_ts, "--to")
-        to_us = -(-end // MINUTE_US) * MINUTE_US  # a minute that starts before --to is in
+    if end_us is not None:
+        to_us = -(-end_us // MINUTE_US) * MINUTE_US  # a minute that starts before --to is in
     elif isinstance(source, ExportSource):
         to_us = _export_end(source, now_us)
-    # else: up to what ActivityWatch's data shows as final (never "now" by the system clock)
+    # else: up to what is final by ActivityWatch's clock (--once: the system clock's too, for
+    # the newest event's minute only; never "now" by the system clock)
     collector = Collector(
         source=source,
         spec=spec,
@@ -219,7 +234,7 @@ def _export_end(source: ExportSource, now_us: int) -> int:
 
 
 def _start(
-    args: argparse.Namespace,
+    from_us: int | None,
     settings: Settings,
     source: ExportSource | RestSource,
     cursor_path: Path,
@@ -227,8 +242,8 @@ def _start(
     now_us: int,
 ) -> int:
     """Where emission starts: --from, else the cursor, else today (export: its first day)."""
-    if args.from_ts is not None:
-        return floor_minute(_parse_ts(args.from_ts, "--from"))
+    if from_us is not None:
+        return floor_minute(from_us)
     if isinstance(source, ExportSource):
         first = source.first_us()
         return day_start_us(first) if first is not None else day_start_us(now_us)

@@ -15,10 +15,9 @@ from taskclf_core.activity.builder import (
     finality,
     floor_minute,
     latest_end,
+    once_finality,
 )
 from taskclf_core.activity.events import (
-    EARLIEST_EVENT_US,
-    LATEST_EVENT_US,
     SKIP_REASONS,
     BucketChoice,
     InputEvent,
@@ -39,8 +38,6 @@ from taskclf_core.activity.titles import TitleFeatures, title_features, title_ha
 
 __all__ = [
     "DAY_US",
-    "EARLIEST_EVENT_US",
-    "LATEST_EVENT_US",
     "MINUTE_US",
     "SKIP_REASONS",
     "AppInfo",
@@ -64,6 +61,7 @@ __all__ = [
     "latest_end",
     "load_json",
     "normalize_app",
+    "once_finality",
     "parse_input_events",
     "parse_timestamp_us",
     "parse_window_events",

@@ -43,6 +43,7 @@ __all__ = [
     "finality",
     "floor_minute",
     "latest_end",
+    "once_finality",
 ]
 
 MINUTE_US: Final = 60_000_000
@@ -115,10 +116,13 @@ class DayState:
 @dataclass(frozen=True, slots=True)
 class Finality:
     """Minutes before ``until_us`` are final. ``held_by``: the still-growing event that holds
-    minute ``until_us`` back (None when the clock alone does: those minutes are too recent)."""
+    minute ``until_us`` back (None when the clock alone does: those minutes are too recent).
+    ``provisional_from_us``: the newest event's minute, final on the system clock's word only
+    (:func:`once_finality`): it is emitted, but a cursor must not pass it."""
 
     until_us: int
     held_by: WindowEvent | None = None
+    provisional_from_us: int | None = None
 
 
 def finality(
@@ -146,6 +150,32 @@ def finality(
         if event.end_us > horizon and can_grow:
             return Finality(max(floor_minute(event.start_us), from_us), event)
     return Finality(max(limit, from_us))
+
+
+def once_finality(
+    by_data: Finality, by_system_clock: Finality, newest_start_us: int | None
+) -> Finality:
+    """Finality for a run that measures no time of its own (``collect --once``).
+
+    ``by_data``: :func:`finality` by ActivityWatch's clock, which in such a run stands at the
+    newest data, so the minute ``M`` of the newest window event (``newest_start_us``) would
+    wait for newer data for ever. ``by_system_clock``: :func:`finality` by the system clock,
+    from the same minute. ``M`` is final when the system clock says its events ended
+    ``settle`` ago, but the system clock alone never makes a minute after ``M`` final:
+    ``until = min(by_system_clock, max(by_data, end of M))``. When that emits ``M`` (it
+    was not final by the data) ``M`` is ``provisional_from_us``: a clock set ahead can have
+    made it final while its event still grows.
+    """
+    if by_system_clock.until_us <= by_data.until_us:  # the system clock is no further on
+        return by_system_clock if by_system_clock.until_us < by_data.until_us else by_data
+    if newest_start_us is None:
+        return by_data
+    newest = floor_minute(newest_start_us)
+    until = min(by_system_clock.until_us, newest + MINUTE_US)
+    if until <= by_data.until_us:
+        return by_data
+    held = by_system_clock.held_by if until == by_system_clock.until_us else None
+    return Finality(until, held, provisional_from_us=newest)
 
 
 def latest_end(events: Iterable[WindowEvent | InputEvent], ceiling_us: int) -> int | None:

@@ -14,11 +14,10 @@ from taskclf_core.activity.apps import AppInfo, normalize_app
 from taskclf_core.activity.titles import TitleFeatures, title_features, title_hash
 from taskclf_core.errors import ActivityError
 from taskclf_core.surrogates import replace_surrogates
+from taskclf_core.timerange import EARLIEST, LATEST, out_of_range
 
 __all__ = [
-    "EARLIEST_EVENT_US",
     "INPUT_TYPE",
-    "LATEST_EVENT_US",
     "SKIP_REASONS",
     "WINDOW_TYPE",
     "BucketChoice",
@@ -150,17 +149,18 @@ def parse_timestamp_us(value: object, where: str) -> int:
 
 SKIP_REASONS: Final = (
     "not_an_object",  # the event is not a JSON object
-    "bad_timestamp",  # missing, not an ISO-8601 string, or outside 2000-01-01 .. 2099-12-31
+    "bad_timestamp",  # missing, not an ISO-8601 string, or outside the supported times
     "bad_duration",  # not a number, negative, NaN/inf, or more seconds than a date can hold
     "bad_data",  # `data` is not an object
     "bad_app",  # `data.app` is not a string, or longer than any application name
     "bad_title",  # `data.title` is not a string
     "bad_count",  # an input count is not a whole number >= 0 a device can produce
 )
-# Events outside these years are a broken clock or a broken file, not activity: a window for
-# them would be refused by the daemon, and walking the days up to them would never end.
-EARLIEST_EVENT_US: Final = (datetime(2000, 1, 1, tzinfo=UTC) - _EPOCH) // _US
-LATEST_EVENT_US: Final = (datetime(2100, 1, 1, tzinfo=UTC) - _EPOCH) // _US
+# Events outside the supported times (taskclf_core.timerange) are a broken clock or a broken
+# file, not activity: a window for them would be refused by the daemon, and walking the days
+# up to them would never end. An event that starts at LATEST would make a minute ending after it.
+_EARLIEST_US: Final = (EARLIEST - _EPOCH) // _US
+_LATEST_US: Final = (LATEST - _EPOCH) // _US
 _MAX_APP_CHARS: Final = 512  # app_id carries the name into every window line
 _MAX_COUNT: Final = 10**9  # keys, clicks or pixels in one aw-watcher-input sample
 
@@ -206,8 +206,8 @@ def _start(raw: Mapping[str, Any]) -> int:
         start = parse_timestamp_us(value, "timestamp")
     except ActivityError as exc:
         raise _Bad("bad_timestamp", str(exc)) from None
-    if not EARLIEST_EVENT_US <= start < LATEST_EVENT_US:
-        raise _Bad("bad_timestamp", f"timestamp: {str(value)[:40]!r} is not in 2000..2099")
+    if not _EARLIEST_US <= start < _LATEST_US:
+        raise _Bad("bad_timestamp", out_of_range("timestamp", repr(str(value)[:40])))
     return start
 
 
