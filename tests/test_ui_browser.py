@@ -11,16 +11,21 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from daemon_harness import run_cli
+from daemon_harness import Daemons, run_cli
+from helpers import window_stream
+from labelling import spans_from
 from ui_kit import UiProcess, chrome, wait_page
 
-from taskclf_core.synthetic import generate_label_log
+from taskclf_core.bundle import ModelBundle
+from taskclf_core.calibration import CalibratorStore, TemperatureCalibrator, save_calibrator_store
+from taskclf_core.spans import spans_to_csv
+from taskclf_core.synthetic import generate_label_log, generate_windows
 
 pytestmark = pytest.mark.slow
 
@@ -85,8 +90,6 @@ def open_day(driver: Any, ui: UiProcess) -> None:
 
 
 def epoch(hh: int, mm: int) -> float:
-    from datetime import datetime
-
     return datetime(DAY.year, DAY.month, DAY.day, hh, mm, tzinfo=BERLIN).timestamp()
 
 
@@ -290,3 +293,140 @@ def test_answer_one_suggestion_and_skip_another(setup: Setup, ui: UiProcess, bro
     )
     assert setup.label("list").count("u-ada") == 2  # the span and the total line
     no_errors(browser)
+
+
+def test_the_page_follows_new_records_without_a_reload(
+    setup: Setup, ui: UiProcess, browser: Any
+) -> None:
+    open_day(browser, ui)
+    browser.execute_script("window.__same_page = true")
+    before = text(browser, "daysum")
+    day_file = setup.data_dir / "labels" / "2026-03-23.jsonl"
+    last = json.loads(day_file.read_text().splitlines()[-1])
+    with day_file.open("a") as fh:
+        for minute in range(5):
+            start = f"2026-03-23T19:{minute:02d}:00Z"
+            end = f"2026-03-23T19:{minute + 1:02d}:00Z"
+            fh.write(json.dumps({**last, "bucket_start_ts": start, "bucket_end_ts": end}) + "\n")
+    windows = int(before.split(" windows")[0].split("· ")[-1])
+    wait_page(
+        browser,
+        "five more windows",
+        f"return document.getElementById('daysum').textContent.includes('{windows + 5} windows')",
+        timeout=15,
+    )
+    assert browser.execute_script("return window.__same_page === true")  # no reload
+    no_errors(browser)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1280, 420])
+def test_screenshots(setup: Setup, ui: UiProcess, tmp_path: Path, scheme: str, width: int) -> None:
+    """The page in both colour schemes and at 420 px: drawn, nothing off the side, no error.
+    Kept in $UI_SCREENSHOTS to look at."""
+    setup.label("add", "--from", "2026-03-23 10:00", "--to", "2026-03-23 11:00", "Debug")
+    with chrome(tmp_path / "shots", width=width, height=900) as driver:
+        driver.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+        )
+        open_day(driver, ui)
+        dark = driver.execute_script("return matchMedia('(prefers-color-scheme: dark)').matches")
+        assert dark == (scheme == "dark")
+        background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+        assert (background == "rgb(18, 21, 25)") == (scheme == "dark"), background
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the page is {overflow} px wider than the window"
+        wait_page(driver, "the suggestions", "return document.querySelectorAll('#asks li').length")
+        no_errors(driver)
+        if SHOTS is not None:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(SHOTS / f"ui-{scheme}-{width}-top.png"))
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            driver.set_window_size(width, height + 120)
+            driver.save_screenshot(str(SHOTS / f"ui-{scheme}-{width}.png"))
+
+
+def test_personalize_dry_run_shown_then_shipped_and_the_swap_seen(
+    daemons: Daemons, tmp_path: Path, bundle: ModelBundle, browser: Any
+) -> None:
+    """The real daemon labels five days of three users; their spans are imported; on the page,
+    the dry run's per-user table comes first (nothing written), then "Ship it" writes the
+    store, and the page says when the running daemon swapped to it."""
+    from selenium.webdriver.common.by import By
+
+    stores = tmp_path / "stores"
+    first = save_calibrator_store(
+        CalibratorStore(
+            global_calibrator=TemperatureCalibrator(1.3),
+            method="temperature",
+            model_bundle_id=bundle.bundle_id,
+            model_schema_hash=bundle.schema_hash,
+            created_at="2026-01-10T00:00:00Z",
+        ),
+        stores / "first",
+    )
+    link = stores / "current"
+    link.symlink_to("first")
+    d = daemons.new(calibrator_store=str(link))
+    d.start()
+    first_id = d.status()["store"]["id"]  # type: ignore[index]
+    windows = generate_windows(days=5, seed=23, start=datetime(2026, 1, 12, tzinfo=UTC))
+    d.drop("days.jsonl", "".join(json.dumps(w) + "\n" for w in window_stream(windows)))
+    d.wait_labelled(window_stream(windows), timeout=60)
+    spans_csv = tmp_path / "spans.csv"
+    spans_csv.write_text(spans_to_csv(spans_from(windows)))
+    assert d.cli("label", "import", str(spans_csv)).returncode == 0
+
+    ui = UiProcess(d.root, {**d.env, "TZ": "UTC"}, "--config", str(d.config))
+    try:
+        browser.get(f"{ui.url}#2026-01-16")
+        wait_page(browser, "the timeline", "return document.documentElement.dataset.drawn")
+        wait_page(
+            browser,
+            "the daemon's store",
+            f"return document.getElementById('status').textContent.includes('{first_id}')",
+        )
+        action = browser.find_element(By.CSS_SELECTOR, ".action[data-name=personalize]")
+        action.find_element(By.XPATH, ".//button[starts-with(text(), 'Dry run')]").click()
+        wait_page(
+            browser,
+            "the dry run's report",
+            "return document.querySelector('.action[data-name=personalize] table.report')",
+            timeout=120,
+        )
+        table = action.find_element(By.CSS_SELECTOR, "table.report").text
+        for user in ("u-ada", "u-ben", "u-cy"):
+            assert user in table
+        assert "kept" in table  # the guard's decision per user
+        assert "Dry run done" in action.text
+        assert os.readlink(link) == "first"  # nothing written
+        assert not (d.data_dir / "personalize").exists()
+
+        ship = action.find_element(By.XPATH, ".//button[text()='Ship it']")
+        assert ship.is_enabled()
+        ship.click()
+        wait_page(
+            browser,
+            "the ship",
+            "return document.querySelector('.action[data-name=personalize]')"
+            ".textContent.includes('Ship done')",
+            timeout=120,
+        )
+        new_id = json.loads((d.data_dir / "personalize" / "last.json").read_text())["store"]["id"]
+        assert os.readlink(link) == new_id != first_id
+        notice = wait_page(
+            browser,
+            "the swap on the page",
+            "var t=document.querySelector('.action[data-name=personalize] .swapped').textContent;"
+            "return t.startsWith('The daemon swapped') && t",
+            timeout=30,
+        )
+        assert f"store {first_id} → {new_id}" in notice
+        assert d.status()["store"]["id"] == new_id  # type: ignore[index]
+        no_errors(browser)
+    finally:
+        assert ui.stop() == 0, ui.tail()
+    d.stop()

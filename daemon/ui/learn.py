@@ -37,13 +37,13 @@ class LearnAction:
     then ``ship`` (the arguments after ``taskclf-daemon``)."""
 
     name: str
-    title: str
+    heading: str
     about: str
     dry_run: tuple[str, ...]
     ship: tuple[str, ...]
 
     def to_json(self) -> dict[str, str]:
-        return {"name": self.name, "title": self.title, "about": self.about}
+        return {"name": self.name, "heading": self.heading, "about": self.about}
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
   'use strict';
 
   var TOKEN = new URLSearchParams(location.search).get('token') || '';
-  var MIN = 60, HOUR = 3600;
+  var MIN = 60, HOUR = 3600, ASKS_SHOWN = 6;
   var S = {
     labels: [], learn: [], day: null, asks: null, status: null,
     date: null, user: null, lo: 0, hi: 1,
@@ -86,6 +86,7 @@
     return hrs ? hrs + ' h ' + String(rest).padStart(2, '0') + ' min' : rest + ' min';
   }
   function range(a, b) { return hm(a) + '–' + hm(b); }
+  function plural(n, word) { return n + ' ' + word + (n === 1 ? '' : 's'); }
   function iso(epoch) { return new Date(Math.round(epoch * 1000)).toISOString(); }
   function snap(t) { return Math.round(t / MIN) * MIN; }
 
@@ -102,7 +103,7 @@
 
   // --- the timeline -----------------------------------------------------------------------
 
-  var G = { padL: 10, padR: 10, axis: 22, model: 34, gap: 10, yours: 24, foot: 6 };
+  var G = { padL: 10, padR: 10, axis: 22, model: 40, gap: 10, yours: 28, foot: 6 };
   var geo = null;
 
   function viewRange() {
@@ -152,7 +153,8 @@
       var k = Math.round((t - d.day_start) / HOUR);
       if (k % step) continue;
       svg.append(s('line', { cls: 'gridl', x1: x(t), x2: x(t), y1: G.axis - 4, y2: yY + G.yours }));
-      svg.append(s('text', { cls: 'tick', x: x(t), y: 13, text: hm(t) }));
+      var anchor = x(t) < 24 ? 'start' : x(t) > w - 24 ? 'end' : 'middle';
+      svg.append(s('text', { cls: 'tick', x: x(t), y: 13, 'text-anchor': anchor, text: hm(t) }));
     }
     svg.append(s('rect', { cls: 'track', x: G.padL, y: yM, width: plot, height: G.model, rx: 4 }));
     svg.append(s('rect', { cls: 'track', x: G.padL, y: yY, width: plot, height: G.yours, rx: 4 }));
@@ -166,7 +168,7 @@
         fill: g.label === d.reject_label ? 'url(#ui-rej)' : colour(g.label),
         'fill-opacity': g.confidence === null ? 1 : (0.55 + 0.45 * Math.min(1, g.confidence)).toFixed(2),
         'data-label': g.label
-      }, [s('title', { text: g.label + ' · ' + range(g.start, g.end) + ' · ' + dur(g.end - g.start) + ' · ' + g.windows + ' windows · confidence ' + conf })]);
+      }, [s('title', { text: g.label + ' · ' + range(g.start, g.end) + ' · ' + dur(g.end - g.start) + ' · ' + plural(g.windows, 'window') + ' · confidence ' + conf })]);
       svg.append(rect);
       (g.away || []).forEach(function (p) {
         var ca = clip(p[0], p[1]);
@@ -182,7 +184,7 @@
       }, [s('title', { text: 'your label: ' + p.label + ' · ' + range(p.start, p.end) + ' · ' + dur(p.end - p.start) + ' · ' + p.provenance + ' · id ' + p.id })]));
     });
     if (!d.segments.length && !d.spans.length) {
-      svg.append(s('text', { cls: 'empty', x: w / 2, y: yM + G.model / 2 + 4, text: 'nothing logged this day' }));
+      svg.append(s('text', { cls: 'empty', x: w / 2, y: yM + G.model / 2 + 4, 'text-anchor': 'middle', text: 'nothing logged this day' }));
     }
     if (d.date === d.today && d.now > S.lo && d.now < S.hi) {
       svg.append(s('line', { cls: 'now', x1: x(d.now), x2: x(d.now), y1: G.axis - 4, y2: yY + G.yours }, [s('title', { text: 'now' })]));
@@ -219,8 +221,6 @@
       geo.cur.setAttribute('visibility', 'visible');
     } else geo.cur.setAttribute('visibility', 'hidden');
     describe();
-    var none = !S.sel;
-    document.querySelectorAll('#labels button').forEach(function (b) { b.disabled = none; });
   }
 
   function at(list, t) {
@@ -390,7 +390,7 @@
       sw.style.background = colour(name);
       rows.push(h('tr', {}, [
         h('td', {}, [sw, ' ' + name]),
-        h('td', { text: dur(d.breakdown[name] * 60) + ' (' + Math.round(100 * d.breakdown[name] / total) + '%)' }),
+        h('td', { cls: 'time', text: dur(d.breakdown[name] * 60) + ' (' + Math.round(100 * d.breakdown[name] / total) + '%)' }),
         h('td', { cls: 'bar', 'aria-hidden': 'true' }, [bar])
       ]));
     });
@@ -419,10 +419,11 @@
         (a.pending > a.asks.length ? ' (' + a.pending + ' worth asking)' : '') + '. An answer and a skip both count.'
       : (a.remaining === 0 ? 'That is the ' + a.limit + ' asks of today (' + a.pending + ' more worth asking). Drag on the timeline to label anything.'
         : 'Nothing uncertain to ask about this day.');
-    list.replaceChildren.apply(list, a.asks.map(function (k) {
+    var shown = S.allAsks ? a.asks : a.asks.slice(0, ASKS_SHOWN);
+    list.replaceChildren.apply(list, shown.map(function (k) {
       var when = range(k.start_epoch, k.end_epoch);
       var why = (k.reason === 'drift' ? 'drift: the model is off its usual week' : 'low confidence') +
-        ' ' + k.confidence.toFixed(2) + ' · ' + k.windows + ' windows' + (k.guess ? ' · the model guessed ' + k.guess : '');
+        ' ' + k.confidence.toFixed(2) + ' · ' + plural(k.windows, 'window') + (k.guess ? ' · the model guessed ' + k.guess : '');
       var pick = h('button', { type: 'button', 'aria-label': 'Select ' + when + ' on the timeline', text: 'Select' });
       pick.addEventListener('click', function () {
         S.cursor = k.start_epoch; S.anchor = k.start_epoch;
@@ -449,6 +450,12 @@
       kids.push(skip);
       return h('li', { 'data-id': k.id }, kids);
     }));
+    if (a.asks.length > ASKS_SHOWN) {
+      var more = h('button', { type: 'button', cls: 'more', 'aria-expanded': S.allAsks ? 'true' : 'false',
+        text: S.allAsks ? 'Show the first ' + ASKS_SHOWN + ' only' : 'Show all ' + a.asks.length });
+      more.addEventListener('click', function () { S.allAsks = !S.allAsks; drawAsks(); });
+      list.append(h('li', { cls: 'morerow' }, [more]));
+    }
     markAsk();
   }
 
@@ -584,7 +591,7 @@
         }).catch(function (e) { busy(false); out.append(h('p', { cls: 'alert', text: e.message })); });
       });
       return h('div', { cls: 'action', 'data-name': a.name }, [
-        h('h3', { text: a.title }), h('p', { cls: 'muted', text: a.about }),
+        h('h3', { text: a.heading }), h('p', { cls: 'muted', text: a.about }),
         h('div', { cls: 'actions' }, [dry, ship]), swapped, out
       ]);
     }));
@@ -654,7 +661,7 @@
       box.replaceChildren.apply(box, S.labels.map(function (l, i) {
         var sw = h('i', { cls: 'sw', 'aria-hidden': 'true' });
         sw.style.background = l.colour;
-        var b = h('button', { type: 'button', cls: 'lab', disabled: true, 'data-label': l.name, 'aria-keyshortcuts': String(i + 1) }, [h('kbd', { text: String(i + 1) }), sw, l.name]);
+        var b = h('button', { type: 'button', cls: 'lab', 'data-label': l.name, 'aria-keyshortcuts': String(i + 1) }, [h('kbd', { text: String(i + 1) }), sw, l.name]);
         b.addEventListener('click', function () { label(l.name); });
         return b;
       }));
