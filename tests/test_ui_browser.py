@@ -358,7 +358,7 @@ def test_personalize_dry_run_shown_then_shipped_and_the_swap_seen(
     from selenium.webdriver.common.by import By
 
     stores = tmp_path / "stores"
-    first = save_calibrator_store(
+    save_calibrator_store(
         CalibratorStore(
             global_calibrator=TemperatureCalibrator(1.3),
             method="temperature",

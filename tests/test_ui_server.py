@@ -261,7 +261,7 @@ def test_the_server_file_the_loopback_and_the_stop(ui: UiProcess, setup: Setup) 
     assert ui.stop(signal.SIGTERM) == 0
     assert "stopped" in ui.out.read_text()
     assert not info.exists()
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", ui.port), timeout=2).close()
 
 
