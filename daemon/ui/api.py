@@ -128,9 +128,9 @@ class Page:
     def day(self, query: Mapping[str, str]) -> dict[str, Any]:
         tz, now = self._tz(), self._clock()
         day = self._day(query, tz, now)
-        users = sorted({r.user_id for r in summaries_for(self.settings, tz).load([day]).reports})
-        user, source = self._user(query, users)
-        doc = day_json(self.settings, day, user=user, users=users, tz=tz, now=now)
+        data = summaries_for(self.settings, tz).load([day])
+        user, source = self._user(query, sorted({r.user_id for r in data.reports}))
+        doc = day_json(self.settings, data, day, user=user, tz=tz, now=now)
         return {**doc, "user_source": source, "today": now.astimezone(tz).date().isoformat()}
 
     def _queue_for(self, query: Mapping[str, str]) -> tuple[Any, str | None, date, datetime]:

@@ -8,14 +8,13 @@ This module only reshapes it into JSON for the page, with the user's own spans b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from daemon.localtz import zone_key
 from daemon.paths import report_cache_dir, spans_file
 from daemon.reporting.palette import LABEL_COLOURS, REJECT_COLOUR
-from daemon.reporting.summaries import DaySummaries
+from daemon.reporting.summaries import DaySummaries, ReportData
 from daemon.spanfile import load_spans
 from taskclf_core.daily import DayReport, Segment, day_bounds
 from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
@@ -110,15 +109,14 @@ def _figures(report: DayReport | None) -> dict[str, Any]:
 
 def day_json(
     settings: Settings,
+    data: ReportData,
     day: date,
     *,
     user: str | None,
-    users: Sequence[str],
     tz: tzinfo,
     now: datetime,
 ) -> dict[str, Any]:
-    """The page's view of one user's local ``day`` (``users``: whose days there are)."""
-    data = summaries_for(settings, tz).load([day])
+    """The page's view of one user's local ``day``, from the report's summaries of it."""
     report = next((r for r in data.reports if r.user_id == user), None)
     lo, hi = day_bounds(day, tz)
     spans = _day_spans(settings, user, lo, hi)
@@ -131,7 +129,7 @@ def day_json(
         "date": day.isoformat(),
         "timezone": zone_key(tz),
         "user": user,
-        "users": sorted({*users, *(r.user_id for r in data.reports)}),
+        "users": sorted({r.user_id for r in data.reports}),
         "day_start": lo,
         "day_end": hi,
         "now": now.timestamp(),

@@ -28,17 +28,6 @@
     return n;
   }
   var NS = 'http://www.w3.org/2000/svg';
-  function s(tag, attrs, kids) {
-    var n = document.createElementNS(NS, tag);
-    for (var k in attrs || {}) {
-      if (k === 'text') n.textContent = attrs[k];
-      else if (k === 'cls') n.setAttribute('class', attrs[k]);
-      else n.setAttribute(k, attrs[k]);
-    }
-    (kids || []).forEach(function (c) { n.append(c); });
-    return n;
-  }
-
   function fail(what) {
     errors.push(String(what));
     document.body.setAttribute('data-errors', errors.join(' | '));
@@ -134,69 +123,79 @@
     return Math.min(S.hi, Math.max(S.lo, t));
   }
 
+  // the chart is one string of SVG markup, parsed once: far fewer calls than an element each
+  function esc(v) {
+    return String(v).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  }
+  function m(tag, attrs, title) {
+    var out = '<' + tag;
+    for (var k in attrs) out += ' ' + k + '="' + esc(attrs[k]) + '"';
+    return out + (title === undefined ? '/>' : '><title>' + esc(title) + '</title></' + tag + '>');
+  }
+  var PATTERNS = '<defs><pattern id="ui-away" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
+    '<rect width="6" height="6" fill="#8a8f98" fill-opacity="0.35"/><line x1="0" y1="0" x2="0" y2="6" stroke="#5f6570" stroke-width="2"/></pattern>' +
+    '<pattern id="ui-rej" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
+    '<rect width="6" height="6" fill="#9a9a9a"/><line x1="0" y1="0" x2="0" y2="6" stroke="#6a6a6a" stroke-width="3"/></pattern></defs>';
+
   function draw() {
+    if (!S.drawn) performance.mark('timeline-draw-start');
     var box = $('tl'), d = S.day;
     var w = Math.max(280, Math.round(box.clientWidth || 800));
     var yM = G.axis, yY = G.axis + G.model + G.gap;
     var hgt = yY + G.yours + G.foot;
-    var svg = s('svg', { viewBox: '0 0 ' + w + ' ' + hgt, width: w, height: hgt, 'aria-hidden': 'true', focusable: 'false' });
-    geo = { svg: svg, w: w, yM: yM, yY: yY };
-    svg.append(s('defs', {}, [
-      s('pattern', { id: 'ui-away', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' },
-        [s('rect', { width: 6, height: 6, fill: '#8a8f98', 'fill-opacity': '0.35' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#5f6570', 'stroke-width': 2 })]),
-      s('pattern', { id: 'ui-rej', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' },
-        [s('rect', { width: 6, height: 6, fill: '#9a9a9a' }), s('line', { x1: 0, y1: 0, x2: 0, y2: 6, stroke: '#6a6a6a', 'stroke-width': 3 })])
-    ]));
+    geo = { w: w, yM: yM, yY: yY };
+    var out = ['<svg xmlns="' + NS + '" viewBox="0 0 ' + w + ' ' + hgt + '" width="' + w + '" height="' + hgt + '" aria-hidden="true" focusable="false">', PATTERNS];
     var plot = w - G.padL - G.padR, hours = (S.hi - S.lo) / HOUR, pxh = plot / hours;
     var step = pxh >= 44 ? 1 : pxh >= 22 ? 2 : pxh >= 14 ? 3 : 6;
     for (var t = S.lo; t <= S.hi + 1; t += HOUR) {
       var k = Math.round((t - d.day_start) / HOUR);
       if (k % step) continue;
-      svg.append(s('line', { cls: 'gridl', x1: x(t), x2: x(t), y1: G.axis - 4, y2: yY + G.yours }));
-      var anchor = x(t) < 24 ? 'start' : x(t) > w - 24 ? 'end' : 'middle';
-      svg.append(s('text', { cls: 'tick', x: x(t), y: 13, 'text-anchor': anchor, text: hm(t) }));
+      var at = x(t);
+      out.push(m('line', { 'class': 'gridl', x1: at, x2: at, y1: G.axis - 4, y2: yY + G.yours }));
+      out.push('<text class="tick" x="' + at + '" y="13" text-anchor="' + (at < 24 ? 'start' : at > w - 24 ? 'end' : 'middle') + '">' + esc(hm(t)) + '</text>');
     }
-    svg.append(s('rect', { cls: 'track', x: G.padL, y: yM, width: plot, height: G.model, rx: 4 }));
-    svg.append(s('rect', { cls: 'track', x: G.padL, y: yY, width: plot, height: G.yours, rx: 4 }));
-    var clip = function (a, b) { return [Math.max(a, S.lo), Math.min(b, S.hi)]; };
+    out.push(m('rect', { 'class': 'track', x: G.padL, y: yM, width: plot, height: G.model, rx: 4 }));
+    out.push(m('rect', { 'class': 'track', x: G.padL, y: yY, width: plot, height: G.yours, rx: 4 }));
     d.segments.forEach(function (g) {
-      var c = clip(g.start, g.end);
-      if (c[1] <= c[0]) return;
+      var a = Math.max(g.start, S.lo), b = Math.min(g.end, S.hi);
+      if (b <= a) return;
       var conf = g.confidence === null ? '–' : g.confidence.toFixed(2);
-      var rect = s('rect', {
-        cls: 'seg', x: x(c[0]), y: yM, width: Math.max(1, x(c[1]) - x(c[0])), height: G.model,
+      out.push(m('rect', {
+        'class': 'seg', x: x(a).toFixed(2), y: yM, width: Math.max(1, x(b) - x(a)).toFixed(2), height: G.model,
         fill: g.label === d.reject_label ? 'url(#ui-rej)' : colour(g.label),
         'fill-opacity': g.confidence === null ? 1 : (0.55 + 0.45 * Math.min(1, g.confidence)).toFixed(2),
         'data-label': g.label
-      }, [s('title', { text: g.label + ' · ' + range(g.start, g.end) + ' · ' + dur(g.end - g.start) + ' · ' + plural(g.windows, 'window') + ' · confidence ' + conf })]);
-      svg.append(rect);
+      }, g.label + ' · ' + range(g.start, g.end) + ' · ' + dur(g.end - g.start) + ' · ' + plural(g.windows, 'window') + ' · confidence ' + conf));
       (g.away || []).forEach(function (p) {
-        var ca = clip(p[0], p[1]);
-        if (ca[1] > ca[0]) svg.append(s('rect', { cls: 'away', x: x(ca[0]), y: yM, width: Math.max(1, x(ca[1]) - x(ca[0])), height: G.model }, [s('title', { text: 'away ' + range(p[0], p[1]) })]));
+        var pa = Math.max(p[0], S.lo), pb = Math.min(p[1], S.hi);
+        if (pb > pa) out.push(m('rect', { 'class': 'away', x: x(pa).toFixed(2), y: yM, width: Math.max(1, x(pb) - x(pa)).toFixed(2), height: G.model }, 'away ' + range(p[0], p[1])));
       });
     });
     d.spans.forEach(function (p) {
-      var c = clip(p.start, p.end);
-      if (c[1] <= c[0]) return;
-      svg.append(s('rect', {
-        cls: 'span' + (p.id === S.lastAdded ? ' new' : ''), x: x(c[0]), y: yY + 2, width: Math.max(1, x(c[1]) - x(c[0])), height: G.yours - 4, rx: 3,
+      var a = Math.max(p.start, S.lo), b = Math.min(p.end, S.hi);
+      if (b <= a) return;
+      out.push(m('rect', {
+        'class': 'span' + (p.id === S.lastAdded ? ' new' : ''), x: x(a).toFixed(2), y: yY + 2, width: Math.max(1, x(b) - x(a)).toFixed(2), height: G.yours - 4, rx: 3,
         fill: colour(p.label), 'data-id': p.id, 'data-label': p.label
-      }, [s('title', { text: 'your label: ' + p.label + ' · ' + range(p.start, p.end) + ' · ' + dur(p.end - p.start) + ' · ' + p.provenance + ' · id ' + p.id })]));
+      }, 'your label: ' + p.label + ' · ' + range(p.start, p.end) + ' · ' + dur(p.end - p.start) + ' · ' + p.provenance + ' · id ' + p.id));
     });
     if (!d.segments.length && !d.spans.length) {
-      svg.append(s('text', { cls: 'empty', x: w / 2, y: yM + G.model / 2 + 4, 'text-anchor': 'middle', text: 'nothing logged this day' }));
+      out.push('<text class="empty" x="' + w / 2 + '" y="' + (yM + G.model / 2 + 4) + '" text-anchor="middle">nothing logged this day</text>');
     }
     if (d.date === d.today && d.now > S.lo && d.now < S.hi) {
-      svg.append(s('line', { cls: 'now', x1: x(d.now), x2: x(d.now), y1: G.axis - 4, y2: yY + G.yours }, [s('title', { text: 'now' })]));
+      out.push(m('line', { 'class': 'now', x1: x(d.now), x2: x(d.now), y1: G.axis - 4, y2: yY + G.yours }, 'now'));
     }
-    geo.sel = s('rect', { cls: 'sel', x: 0, y: G.axis - 2, width: 0, height: yY + G.yours - G.axis + 4, visibility: 'hidden' });
-    geo.cur = s('line', { cls: 'cursor', x1: 0, x2: 0, y1: G.axis - 4, y2: yY + G.yours, visibility: 'hidden' });
-    svg.append(geo.sel, geo.cur);
+    out.push(m('rect', { 'class': 'sel', x: 0, y: G.axis - 2, width: 0, height: yY + G.yours - G.axis + 4, visibility: 'hidden' }));
+    out.push(m('line', { 'class': 'cursor', x1: 0, x2: 0, y1: G.axis - 4, y2: yY + G.yours, visibility: 'hidden' }));
+    out.push('</svg>');
+    box.innerHTML = out.join('');
+    var svg = geo.svg = box.firstChild;
+    geo.sel = svg.querySelector('.sel');
+    geo.cur = svg.querySelector('.cursor');
     svg.addEventListener('pointerdown', down);
     svg.addEventListener('pointermove', move);
     svg.addEventListener('pointerup', up);
     svg.addEventListener('pointercancel', up);
-    box.replaceChildren(svg);
     // where the axis is, for people's tools and the tests: seconds lo..hi at pixels x0..x1
     box.setAttribute('data-lo', S.lo); box.setAttribute('data-hi', S.hi);
     box.setAttribute('data-x0', G.padL); box.setAttribute('data-x1', w - G.padR);
@@ -605,19 +604,22 @@
 
   function refreshDay() {
     if (S.loading) { S.again = true; return S.loading; }
-    S.loading = Promise.all([
-      api('GET', '/api/day' + q({ date: S.date, user: S.user })),
-      api('GET', '/api/asks' + q({ date: S.date, user: S.user }))
-    ]).then(function (r) {
-      var first = !S.day || S.day.date !== r[0].date || S.day.user !== r[0].user;
-      if (!S.day || S.day.timezone !== r[0].timezone) fmtHM = null;
-      S.day = r[0]; S.asks = r[1];
-      S.date = r[0].date; S.user = r[0].user;
+    var asks = api('GET', '/api/asks' + q({ date: S.date, user: S.user }));
+    // the timeline first: it does not wait for the suggestions
+    var day = Promise.all([S.meta, api('GET', '/api/day' + q({ date: S.date, user: S.user }))]).then(function (r) {
+      var d = r[1];
+      S.labels = r[0].labels;
+      var first = !S.day || S.day.date !== d.date || S.day.user !== d.user;
+      if (!S.day || S.day.timezone !== d.timezone) fmtHM = null;
+      S.day = d;
+      S.date = d.date; S.user = d.user;
       $('day').value = S.date;
       if (first) { viewRange(); S.sel = null; S.cursor = null; S.anchor = null; S.pendingAsk = null; }
-      draw(); drawSummary(); drawAsks();
+      draw(); drawSummary();
       listen();
-    }).catch(function (e) { say('Could not load the day: ' + e.message, 'bad'); })
+    });
+    var both = Promise.all([day, asks]).then(function (r) { S.asks = r[1]; drawAsks(); });
+    S.loading = both.catch(function (e) { say('Could not load the day: ' + e.message, 'bad'); })
       .then(function () {
         S.loading = null;
         if (S.again) { S.again = false; return refreshDay(); }
@@ -655,7 +657,10 @@
   function start() {
     var hash = location.hash.replace('#', '');
     S.date = /^\d{4}-\d{2}-\d{2}$/.test(hash) ? hash : null;
-    api('GET', '/api/meta').then(function (m) {
+    S.meta = api('GET', '/api/meta');
+    refreshDay();
+    refreshStatus();
+    S.meta.then(function (m) {
       S.labels = m.labels; S.learn = m.learn;
       var box = $('labels');
       box.replaceChildren.apply(box, S.labels.map(function (l, i) {
@@ -666,7 +671,6 @@
         return b;
       }));
       drawLearn();
-      return Promise.all([refreshStatus(), refreshDay()]);
     }).catch(function (e) { say('Could not start: ' + e.message, 'bad'); });
     $('tl').addEventListener('keydown', key);
     document.addEventListener('keydown', function (e) {
