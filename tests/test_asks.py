@@ -42,7 +42,7 @@ def asks_of(lines: list[str], **kwargs: Any) -> list[Ask]:
 
 def test_uncertain_runs_are_asked_lowest_confidence_first() -> None:
     lines = [
-        *(record(m, 0.9) for m in range(0, 10)),
+        *(record(m, 0.9) for m in range(10)),
         *(record(m, 0.5, "Debug") for m in range(10, 15)),  # a run of five
         *(record(m, 0.9) for m in range(15, 20)),
         record(20, 0.3, "Meet"),  # one window, less sure
@@ -59,7 +59,7 @@ def test_uncertain_runs_are_asked_lowest_confidence_first() -> None:
 
 
 def test_a_span_over_the_time_leaves_nothing_to_ask() -> None:
-    lines = [record(m, 0.4) for m in range(0, 10)]
+    lines = [record(m, 0.4) for m in range(10)]
     span = LabelSpan(T0, T0 + timedelta(minutes=10), "Write", "manual", "u1")
     assert asks_of(lines, spans=[span]) == []
     other = LabelSpan(T0, T0 + timedelta(minutes=10), "Write", "manual", "u2")
