@@ -319,6 +319,47 @@ def test_the_page_follows_new_records_without_a_reload(
     no_errors(browser)
 
 
+# every kind of text on the page: body, muted, buttons, keys, table heads, the alerts
+TEXTS = (
+    "h1", "h2", ".brand", "#daysum", "#selection", ".lab", "kbd", "#asks .why", "#asks button",
+    ".totals th", ".totals td", ".facts dt", ".facts dd", ".pill", ".alert", ".legend", "summary",
+)  # fmt: skip
+
+
+def _luminance(rgb: tuple[float, ...]) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrasts(driver: Any) -> list[tuple[str, float]]:
+    """WCAG contrast of each kind of text against what is behind it (the nearest ancestor
+    with a background), as the browser computed the colours."""
+    found = driver.execute_script(
+        r"""
+        function rgb(s) { return s.match(/[\d.]+/g).map(Number); }
+        return arguments[0].map(function (sel) {
+          var el = document.querySelector(sel);
+          if (!el) return null;
+          var bg = el;
+          while (bg && rgb(getComputedStyle(bg).backgroundColor)[3] === 0) bg = bg.parentElement;
+          var back = bg ? rgb(getComputedStyle(bg).backgroundColor) : [255, 255, 255];
+          return [sel, rgb(getComputedStyle(el).color), back];
+        }).filter(Boolean);
+        """,
+        list(TEXTS),
+    )
+    assert len(found) >= len(TEXTS) - 2, found  # .alert may be absent; the rest are there
+    out = []
+    for selector, fg, bg in found:
+        a, b = _luminance(tuple(fg)), _luminance(tuple(bg))
+        out.append((selector, (max(a, b) + 0.05) / (min(a, b) + 0.05)))
+    return out
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [1280, 420])
 def test_screenshots(setup: Setup, ui: UiProcess, tmp_path: Path, scheme: str, width: int) -> None:
@@ -340,6 +381,8 @@ def test_screenshots(setup: Setup, ui: UiProcess, tmp_path: Path, scheme: str, w
         )
         assert overflow <= 0, f"the page is {overflow} px wider than the window"
         wait_page(driver, "the suggestions", "return document.querySelectorAll('#asks li').length")
+        for selector, ratio in contrasts(driver):
+            assert ratio >= 4.5, f"{scheme}: {selector} has contrast {ratio:.2f}"
         no_errors(driver)
         if SHOTS is not None:
             SHOTS.mkdir(parents=True, exist_ok=True)
