@@ -30,20 +30,11 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
+from ui_kit import CHROME_FLAGS  # tests/ is on the path once _common is imported
 
 ZONE = "Europe/Berlin"
 DAY = date(2026, 3, 23)
 LABELS = ("Build", "Debug", "Review", "Write", "ReadResearch", "Communicate", "Meet", "BreakIdle")
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 
 def busy_day(data_dir: Path, seed: int = 1) -> tuple[int, int]:
@@ -193,7 +184,11 @@ def main() -> int:
         proc, url = start_ui(work, env)
         print(f"busy day     {windows} windows, {spans} spans, {DAY} in {ZONE}")
         options = webdriver.ChromeOptions()
-        for flag in (*FLAGS, f"--user-data-dir={work / 'profile'}", "--window-size=1280,1000"):
+        for flag in (
+            *CHROME_FLAGS,
+            f"--user-data-dir={work / 'profile'}",
+            "--window-size=1280,1000",
+        ):
             options.add_argument(flag)
         options.binary_location = "/usr/bin/chromium"
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)

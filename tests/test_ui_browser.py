@@ -11,6 +11,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,9 @@ class Setup:
         return done.stdout
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Setup:
-    made = Setup(tmp_path)
+def day_setup(root: Path) -> Setup:
+    """u-ada's synthetic Monday in Berlin, logged, with a config naming her."""
+    made = Setup(root)
     write_log(
         made.data_dir,
         generate_label_log(user_id="u-ada", start=DAY, days=1, tz=BERLIN, seed=3),
@@ -69,12 +70,24 @@ def setup(tmp_path: Path) -> Setup:
 
 
 @pytest.fixture
-def ui(setup: Setup) -> Iterator[UiProcess]:
+def setup(tmp_path: Path) -> Setup:
+    return day_setup(tmp_path)
+
+
+@contextmanager
+def serving(setup: Setup) -> Iterator[UiProcess]:
+    """`ui` on ``setup``'s configuration, stopped by SIGTERM after (it must exit 0)."""
     process = UiProcess(setup.root, setup.env, "--config", str(setup.config))
     try:
         yield process
     finally:
         assert process.stop() == 0, process.tail()
+
+
+@pytest.fixture
+def ui(setup: Setup) -> Iterator[UiProcess]:
+    with serving(setup) as process:
+        yield process
 
 
 @pytest.fixture

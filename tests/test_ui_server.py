@@ -21,10 +21,8 @@ from typing import Any
 
 import pytest
 from daemon_harness import run_cli, wait_for
-from test_ui_browser import DAY, Setup, write_log
+from test_ui_browser import DAY, Setup, day_setup, serving
 from ui_kit import Reply, UiProcess, request
-
-from taskclf_core.synthetic import generate_label_log
 
 pytestmark = pytest.mark.slow
 
@@ -34,23 +32,13 @@ SPAN = {"start": "2026-03-23T08:00:00Z", "end": "2026-03-23T09:00:00Z", "label":
 
 @pytest.fixture
 def setup(tmp_path: Path) -> Setup:
-    from zoneinfo import ZoneInfo
-
-    made = Setup(tmp_path)
-    records = generate_label_log(
-        user_id="u-ada", start=DAY, days=1, tz=ZoneInfo("Europe/Berlin"), seed=3
-    )
-    write_log(made.data_dir, records)
-    return made
+    return day_setup(tmp_path)
 
 
 @pytest.fixture
 def ui(setup: Setup) -> Iterator[UiProcess]:
-    process = UiProcess(setup.root, setup.env, "--config", str(setup.config))
-    try:
+    with serving(setup) as process:
         yield process
-    finally:
-        process.kill()
 
 
 def spans_written(setup: Setup) -> bool:
