@@ -121,3 +121,38 @@ def test_an_answered_ask_counts_and_its_undo_gives_it_back(page: Page) -> None:
     skipped = page.skip({**query, "ask_id": first["id"]})
     assert skipped == {"ask_id": first["id"], "skipped": True}
     assert page.asks(query)["served_today"] == 1
+
+
+def test_a_drift_alert_of_the_running_daemon_adds_drift_asks(page: Page) -> None:
+    from daemon.lock import InstanceLock
+    from daemon.runtime.status import write_status
+
+    query = {"date": "2026-03-24", "user": "u-ada"}  # the last 24 h before the page's clock
+    before = page.asks(query)
+    assert {a["reason"] for a in before["asks"]} == {"low_confidence"}
+    spool = page.settings.spool_path
+    spool.mkdir(parents=True)
+    alert = {"trigger": "class_shift", "severity": "warning", "details": {}}
+    write_status(
+        page.settings.status_path,
+        {"drift": {"u-ada": {"enough_data": True, "alerts": [alert]}}},
+    )
+    # a status file alone is a daemon that ran once: its drift is not news
+    assert page.asks(query)["pending"] == before["pending"]
+    lock = InstanceLock(page.settings.lock_path)
+    lock.acquire()
+    try:
+        shown = page.status()
+        assert shown["running"] is True
+        assert shown["drift"]["u-ada"]["alerts"] == [
+            {"trigger": "class_shift", "severity": "warning"}
+        ]
+        after = page.asks(query)
+        # drift asks join the queue; served lowest confidence first, as taskclf serves them,
+        # they come after the day's uncertain runs (the budget of 20 is spent on those first)
+        assert after["pending"] > before["pending"]
+        confidences = [a["confidence"] for a in after["asks"]]
+        assert confidences == sorted(confidences)
+        assert page.asks({"date": "2026-03-24", "user": "u-ben"})["asks"] == []  # no windows
+    finally:
+        lock.release()

@@ -493,7 +493,8 @@
 
   function noticeSwap(st) {
     var now = ids(st);
-    if (!S.baseline) { S.baseline = now; return; }
+    // the first ids seen (or the first once a daemon runs) are what a swap is measured from
+    if (!S.baseline || (!S.baseline.model && !S.baseline.store)) { S.baseline = now; return; }
     if (now.model === S.baseline.model && now.store === S.baseline.store) return;
     var parts = [];
     if (now.model !== S.baseline.model) parts.push('model ' + (S.baseline.model || 'none') + ' → ' + (now.model || 'none'));
