@@ -32,6 +32,9 @@ __all__ = [
     "stores_dir",
     "taskclf_processed_dir",
     "title_salt_file",
+    "ui_asks_file",
+    "ui_dir",
+    "ui_server_file",
     "user_id_file",
 ]
 
@@ -134,6 +137,21 @@ def title_salt_file(data_dir: Path) -> Path:
 def user_id_file(data_dir: Path) -> Path:
     """taskclf's user id: ``<data_dir>/data/processed/.user_id``."""
     return taskclf_processed_dir(data_dir) / ".user_id"
+
+
+def ui_dir(data_dir: Path) -> Path:
+    """The labelling page's files: ``<data_dir>/ui``."""
+    return data_dir / "ui"
+
+
+def ui_server_file(data_dir: Path) -> Path:
+    """The running page's address and token (0600): ``<data_dir>/ui/server.json``."""
+    return ui_dir(data_dir) / "server.json"
+
+
+def ui_asks_file(data_dir: Path) -> Path:
+    """What the page asked and how it was answered (0600): ``<data_dir>/ui/asks.json``."""
+    return ui_dir(data_dir) / "asks.json"
 
 
 def lock_file(directory: Path) -> Path:

@@ -1,4 +1,9 @@
-"""The span file (<data_dir>/label_spans.jsonl): read, replaced atomically, one writer at a time."""
+"""The span file (<data_dir>/label_spans.jsonl): read, replaced atomically, one writer at a time.
+
+:func:`add_span` and :func:`remove_span` are the one way a span is added or taken back, by
+`label add` and by the page alike: the same checks (taskclf's merge key, overlaps refused
+naming the other span) under the same lock.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +22,7 @@ from taskclf_core.errors import SpanError
 if TYPE_CHECKING:
     from taskclf_core.spans import LabelSpan
 
-__all__ = ["load_spans", "locked", "save_spans"]
+__all__ = ["Added", "add_span", "load_spans", "locked", "remove_span", "save_spans"]
 
 
 def load_spans(path: Path) -> list[LabelSpan]:
@@ -63,3 +69,49 @@ def locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """What :func:`add_span` did: the span, the one it replaced (same user, start and end:
+    taskclf's merge key) if any, and every span of the file now."""
+
+    span: LabelSpan
+    replaced: LabelSpan | None
+    spans: tuple[LabelSpan, ...]
+
+
+def add_span(path: Path, span: LabelSpan) -> Added:
+    """Add ``span`` to the span file (a span with its key is replaced).
+
+    Raises :class:`taskclf_core.spans.SpanOverlap` (nothing written) when it overlaps a span
+    of its user with another label; the error carries both spans.
+    """
+    from taskclf_core.spans import merge_spans
+
+    with locked(path):
+        existing = load_spans(path)
+        replaced = next((s for s in existing if s.key == span.key), None)
+        merged = merge_spans(existing, [span])
+        save_spans(path, merged)
+    return Added(span, replaced, tuple(merged))
+
+
+def remove_span(path: Path, span: LabelSpan, *, restore: LabelSpan | None = None) -> None:
+    """Take back exactly ``span`` (every field equal), putting ``restore`` back in its place
+    (the span it replaced): the undo of :func:`add_span`.
+
+    Raises :class:`SpanError` naming the span when the file no longer holds it as it was
+    (removed or replaced since), and nothing is written.
+    """
+    from taskclf_core.spans import merge_spans
+
+    with locked(path):
+        existing = load_spans(path)
+        kept = [s for s in existing if s != span]
+        if len(kept) == len(existing):
+            raise SpanError(
+                f"{path}: span {span.describe()} is not there any more (removed or replaced "
+                "since); nothing changed"
+            )
+        save_spans(path, merge_spans(kept, [] if restore is None else [restore]))

@@ -9,6 +9,8 @@
     ├── TrainingError                 training or calibration-fitting input is unusable
     ├── PolicyError                   an inference policy is invalid or does not fit its model
     ├── SpanError                     a label span (or a file of them) is invalid
+    │   └── SpanOverlap               two spans of one user overlap with different labels
+    │                                 (in taskclf_core.spans: it carries the two spans)
     ├── ActivityError                 ActivityWatch events cannot be read as taskclf expects
     ├── ConfigError                   settings are invalid (daemon side)
     ├── PublishError                  a destination we refuse to overwrite (a bundle, a store)

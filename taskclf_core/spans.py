@@ -23,6 +23,7 @@ __all__ = [
     "CSV_COLUMNS",
     "LabelSpan",
     "SpanFile",
+    "SpanOverlap",
     "check_overlaps",
     "csv_cell",
     "csv_text",
@@ -49,6 +50,15 @@ _FREE_TEXT = ("provenance", "user_id")  # the columns csv_cell escapes on export
 
 class _OutOfRange(SpanError):
     """A span time outside the supported times (the span file skips such a span)."""
+
+
+class SpanOverlap(SpanError):
+    """Two spans of one user overlap with different labels; ``spans`` are the two, in time
+    order (a caller adding one can name the other: `label add`, the page)."""
+
+    def __init__(self, message: str, spans: tuple[LabelSpan, LabelSpan]) -> None:
+        super().__init__(message)
+        self.spans = spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +401,8 @@ def spans_to_jsonl(spans: Iterable[LabelSpan]) -> str:
 
 
 def check_overlaps(spans: Sequence[LabelSpan]) -> None:
-    """Refuse two spans that overlap for one user with different labels, naming both.
+    """Refuse two spans that overlap for one user with different labels, naming both
+    (:class:`SpanOverlap`).
 
     A span without ``user_id`` applies to every user (taskclf's wildcard), so it conflicts
     with any overlapping span of another label. Same-label overlaps are allowed: projection
@@ -407,9 +418,10 @@ def check_overlaps(spans: Sequence[LabelSpan]) -> None:
             )
             if same_user and other.label != span.label:
                 who = span.user_id or other.user_id or "any user"
-                raise SpanError(
+                raise SpanOverlap(
                     f"spans overlap for {who} with different labels: {other.describe()} and "
-                    f"{span.describe()}"
+                    f"{span.describe()}",
+                    (other, span),
                 )
         active.append(span)
 

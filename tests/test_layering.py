@@ -4,7 +4,8 @@ The ranks, lowest first:
 
 0. ``taskclf_core``: the pure core;
 1. the libraries: ``daemon``'s top-level modules, ``daemon.config``, ``daemon.units``;
-2. the running parts: ``daemon.runtime``, ``daemon.collector``, ``daemon.reporting``;
+2. the running parts: ``daemon.runtime``, ``daemon.collector``, ``daemon.reporting``,
+   ``daemon.ui`` (the labelling page's server);
 3. the commands: ``daemon.commands.*``, each of which imports no other command;
 4. the command line: ``daemon.cli`` (and ``daemon.__main__``).
 
@@ -39,7 +40,9 @@ def rank(module: str) -> int:
         return 4
     if module.startswith("daemon.commands."):
         return 3
-    if module.startswith(("daemon.runtime.", "daemon.collector.", "daemon.reporting.")):
+    if module.startswith(
+        ("daemon.runtime.", "daemon.collector.", "daemon.reporting.", "daemon.ui.")
+    ):
         return 2
     return 1  # daemon, its top-level modules, daemon.config, daemon.units, package inits
 

@@ -269,3 +269,24 @@ def test_with_an_inference_policy_it_goes_through_deploy(
     assert json.loads(policy_file.read_text())["calibrator_store_dir"] == (
         "artifacts/calibrator_store"
     )
+
+
+def test_json_is_one_object_with_the_table_and_the_report(
+    setup: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, text, _ = personalize(setup, capsys, "--dry-run")
+    code, out, _ = personalize(setup, capsys, "--dry-run", "--json")
+    assert code == 0
+    doc = json.loads(out)  # nothing else on stdout
+    assert doc["dry_run"] is True
+    assert [(u["user_id"], u["decision"]) for u in doc["users"]] == [
+        ("u-ada", "kept"), ("u-ben", "dropped"), ("u-cy", "n.a."),
+    ]  # fmt: skip
+    assert doc["report"] == text.splitlines()  # the lines a person reads, unchanged
+    assert read_last(setup["data_dir"]) is None
+
+    code, out, _ = personalize(setup, capsys, "--json")
+    doc = json.loads(out)
+    assert (doc["dry_run"], doc["outcome"]) == (False, "written")
+    assert doc["store"]["id"] == load_calibrator_store(setup["store"]).store_id
+    assert read_last(setup["data_dir"])["store"]["id"] == doc["store"]["id"]  # type: ignore[index]

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.config.settings import Settings
 from daemon.inforce import bind, sources_of
 from taskclf_core.bundle import build_schema
-from taskclf_core.errors import BundleError, ConfigError, TaskclfError
+from taskclf_core.errors import BundleError, ConfigError, SpanError, TaskclfError
 from taskclf_core.ids import is_safe_user_id
 from taskclf_core.schema import registry
 
-__all__ = ["Identity", "configured_user", "load_identity", "model_schema_version"]
+__all__ = [
+    "Identity",
+    "configured_user",
+    "default_user",
+    "load_identity",
+    "log_users",
+    "model_schema_version",
+]
+
+_USER_FIELD = re.compile(rb'^\{"user_id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
+_RECENT_DAYS = 30  # how far back "the single user in the log" looks
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +110,47 @@ def model_schema_version(settings: Settings) -> str:
             "v1, v2 and v3 rows only"
         )
     return schema.version
+
+
+# --- whose time a span is, when nobody says (`label add`, the page) -----------------------
+
+
+def log_users(settings: Settings, days: int = _RECENT_DAYS) -> set[str]:
+    """User ids in the label log's most recent ``days`` day files (records start with it)."""
+    from daemon.runtime.labellog import LabelLog
+
+    log = LabelLog(settings.labels_path)
+    users: set[str] = set()
+    for day in log.day_files()[-days:]:
+        try:
+            data = log.path_for(day).read_bytes()
+        except OSError:
+            continue
+        for match in _USER_FIELD.finditer(data):
+            try:
+                users.add(json.loads(match.group(1)))
+            except ValueError:
+                continue
+    return users
+
+
+def default_user(settings: Settings) -> tuple[str, str]:
+    """The user ``label add`` (and the page) labels when none is named, and where it came from.
+
+    This machine's identity first, as the collector reads it (``collect_user_id``, then
+    taskclf's ``<data_dir>/data/processed/.user_id``): it is what the collector stamps on
+    new windows. Else the only user in the recent label log. Else ``--user`` is required.
+    """
+    configured = configured_user(settings)
+    if configured is not None:
+        return configured
+    users = log_users(settings)
+    if len(users) == 1:
+        return users.pop(), f"the only user in {settings.labels_path}"
+    found = (
+        f"the label log has users {', '.join(sorted(users))}" if users else "the label log is empty"
+    )
+    raise SpanError(
+        f"--user: required: no collect_user_id is configured, no {settings.user_id_path} "
+        f"exists and {found}"
+    )

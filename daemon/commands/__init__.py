@@ -82,6 +82,11 @@ COMMANDS: tuple[Command, ...] = (
         "time per label from the label log (text, JSON, a page)",
     ),
     Command("collect", "daemon.commands.collect", "ActivityWatch → feature windows into the spool"),
+    Command(
+        "ui",
+        "daemon.commands.ui",
+        "the labelling page on 127.0.0.1: your day's timeline, suggestions, learning",
+    ),
     # its --config names the file the service runs with, not one it reads
     Command(
         "service",

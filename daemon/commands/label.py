@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,59 +18,7 @@ if TYPE_CHECKING:
     from daemon.config.settings import Settings
     from taskclf_core.spans import LabelSpan
 
-__all__ = ["add_arguments", "default_user", "log_users", "run"]
-
-_USER_FIELD = re.compile(rb'^\{"user_id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
-_RECENT_DAYS = 30  # how far back "the single user in the log" looks
-
-
-# --- whose time ---------------------------------------------------------------------------
-
-
-def log_users(settings: Settings, days: int = _RECENT_DAYS) -> set[str]:
-    """User ids in the label log's most recent ``days`` day files (records start with it)."""
-    import json
-
-    from daemon.runtime.labellog import LabelLog
-
-    log = LabelLog(settings.labels_path)
-    users: set[str] = set()
-    for day in log.day_files()[-days:]:
-        try:
-            data = log.path_for(day).read_bytes()
-        except OSError:
-            continue
-        for match in _USER_FIELD.finditer(data):
-            try:
-                users.add(json.loads(match.group(1)))
-            except ValueError:
-                continue
-    return users
-
-
-def default_user(settings: Settings) -> tuple[str, str]:
-    """The user ``label add`` labels when ``--user`` is not given, and where it came from.
-
-    This machine's identity first, as the collector reads it (``collect_user_id``, then
-    taskclf's ``<data_dir>/data/processed/.user_id``): it is what the collector stamps on
-    new windows. Else the only user in the recent label log. Else ``--user`` is required.
-    """
-    from daemon.collector.identity import configured_user
-
-    configured = configured_user(settings)
-    if configured is not None:
-        return configured
-    users = log_users(settings)
-    if len(users) == 1:
-        return users.pop(), f"the only user in {settings.labels_path}"
-    found = (
-        f"the label log has users {', '.join(sorted(users))}" if users else "the label log is empty"
-    )
-    raise SpanError(
-        f"--user: required: no collect_user_id is configured, no {settings.user_id_path} "
-        f"exists and {found}"
-    )
-
+__all__ = ["add_arguments", "run"]
 
 # --- commands ----------------------------------------------------------------------------
 
@@ -135,8 +82,10 @@ def _header(clock: _Clock) -> str:
 
 
 def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from daemon.collector.identity import default_user
+    from daemon.spanfile import add_span
     from taskclf_core.labels import CORE_LABELS
-    from taskclf_core.spans import LabelSpan, merge_spans
+    from taskclf_core.spans import LabelSpan
 
     if args.label not in CORE_LABELS:
         raise SpanError(f"LABEL: {args.label!r} is not a core label ({', '.join(CORE_LABELS)})")
@@ -148,18 +97,14 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         user, source = default_user(settings)
     confidence = args.confidence
     span = LabelSpan(start, end, args.label, args.provenance, user, confidence)
-    path = spans_file(settings.data_dir)
-    with locked(path):
-        existing = load_spans(path)
-        replaced = any(s.key == span.key for s in existing)
-        try:
-            merged = merge_spans(existing, [span])
-        except SpanError as exc:
-            raise SpanError(
-                f"{exc}; remove one with `taskclf-daemon label remove ID` and add it again"
-            ) from None
-        save_spans(path, merged)
-    verb = "replaced" if replaced else "added"
+    try:
+        added = add_span(spans_file(settings.data_dir), span)
+    except SpanError as exc:
+        raise SpanError(
+            f"{exc}; remove one with `taskclf-daemon label remove ID` and add it again"
+        ) from None
+    merged = added.spans
+    verb = "replaced" if added.replaced is not None else "added"
     print(
         f"{verb} {span.id}: {span.label} for {user} ({source}), "
         f"{clock.show(start)} – {clock.show(end)} ({_minutes(span):.0f} minutes)"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,14 +209,21 @@ def run(args: argparse.Namespace) -> int:
     from daemon.config.settings import load_settings
 
     settings = load_settings(args.config, setting_overrides(args))
-    try:
-        code, doc = _personalize(args, settings)
-    except TaskclfError as exc:
+    # --json: the lines a person reads go into the object (as "report"), nothing else is said
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said) if args.json else contextlib.nullcontext():
+        try:
+            code, doc = _personalize(args, settings)
+        except TaskclfError as exc:
+            if not args.dry_run:
+                record_last(settings.data_dir, {"outcome": "failed", "error": str(exc)})
+            sys.stderr.write(said.getvalue())  # what it said before it failed (--json)
+            raise
         if not args.dry_run:
-            record_last(settings.data_dir, {"outcome": "failed", "error": str(exc)})
-        raise
-    if not args.dry_run:
-        record_last(settings.data_dir, doc)
+            record_last(settings.data_dir, doc)
+    if args.json:
+        shown = {"dry_run": args.dry_run, **doc, "report": said.getvalue().splitlines()}
+        print(json.dumps(shown, indent=2, allow_nan=False))
     return code
 
 
@@ -222,4 +233,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print what would change; write nothing"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object: the per-user table and decisions, and the report's lines",
     )

@@ -86,6 +86,7 @@ _DATA: Final = (
     "calibrate",
     "check-store",
     "init",
+    "ui",
 )
 _MODEL: Final = ("run", "report", "collect", "personalize", "deploy", "rollback", "check-store")
 
@@ -107,7 +108,7 @@ KEYS: Final[dict[str, Key]] = {
             "path",
             None,
             "where collectors drop feature windows (tmp/ then new/); unset: <data_dir>/spool",
-            ("run", "status", "reload", "collect", "deploy", "rollback", "calibrate"),
+            ("run", "status", "reload", "collect", "deploy", "rollback", "calibrate", "ui"),
             example="~/.local/share/taskclf/spool",
         ),
         Key(
@@ -184,7 +185,7 @@ KEYS: Final[dict[str, Key]] = {
             "float",
             300.0,
             "a longer gap between a user's windows starts a fresh smoothing",
-            ("run", "report", "label"),
+            ("run", "report", "label", "ui"),
             gt=0,
         ),
         Key(
@@ -326,7 +327,7 @@ KEYS: Final[dict[str, Key]] = {
             None,
             "the user id the collector writes windows for; "
             "unset: the contents of <data_dir>/data/processed/.user_id (taskclf's)",
-            ("collect", "label"),
+            ("collect", "label", "ui"),
             example="6f1c2a9e-8b7d-4c3e-9a21-0d5e4f3b2a10",
         ),
         Key(
@@ -345,6 +346,27 @@ KEYS: Final[dict[str, Key]] = {
             ("collect",),
             ge=0,
         ),
+        # the labelling page (`taskclf-daemon ui`, docs/ui.md)
+        Key(
+            "ui_port",
+            "int",
+            0,
+            "the port the labelling page is served on, at 127.0.0.1 only; 0: a free one",
+            ("ui",),
+            ge=0,
+            le=65535,
+            spellings=("--port",),
+        ),
+        Key(
+            "label_max_asks_per_day",
+            "int",
+            20,
+            "the page asks about at most this many uncertain stretches a (local) day; an "
+            "answer and a skip both count (taskclf's active-learning limit)",
+            ("ui",),
+            ge=0,
+            le=10_000,
+        ),
     )
 }
 
@@ -354,7 +376,16 @@ POLICY_BINDS: Final = ("model_dir", "calibrator_store", "reject_threshold")
 COLLECTOR_KEYS: Final = tuple(k.name for k in KEYS.values() if k.readers == ("collect",))
 # the commands that take a --key-name flag for each key they read (doctor: every key);
 # `label`, `deploy` and the others read the file and TASKCLF_* only
-FLAG_COMMANDS: Final = ("run", "status", "reload", "doctor", "report", "collect", "personalize")
+FLAG_COMMANDS: Final = (
+    "run",
+    "status",
+    "reload",
+    "doctor",
+    "report",
+    "collect",
+    "personalize",
+    "ui",
+)
 
 # TASKCLF_* variables that are not settings of ours: taskclf's own (its home, UI, tray and
 # Electron launcher), which people who run taskclf beside the daemon have set; the others

@@ -79,6 +79,8 @@ class Settings(BaseSettings, Configured):
     collect_user_id: str | None = _field("collect_user_id")
     collect_interval_seconds: float = _field("collect_interval_seconds")
     collect_settle_seconds: float = _field("collect_settle_seconds")
+    ui_port: int = _field("ui_port")
+    label_max_asks_per_day: int = _field("label_max_asks_per_day")
 
     @field_validator("*", mode="before")
     @classmethod
