@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -148,10 +150,10 @@ class DaemonProcess:
                 self.settings[key] = value
         # imported here: bench/_common.py imports this module under older checkouts' venvs too
         # (bench/ab.py --baseline), which have no daemon.config.render (or no daemon.configfile)
-        try:
-            from daemon.config.render import toml_value
-        except ImportError:
-            from daemon.configfile import toml_value  # type: ignore[no-redef,import-untyped]
+        name = "daemon.config.render"
+        if importlib.util.find_spec("daemon.config") is None:
+            name = "daemon.configfile"
+        toml_value: Callable[[Any], str] = importlib.import_module(name).toml_value
 
         body = "".join(f"{k} = {toml_value(v)}\n" for k, v in self.settings.items())
         self.config.write_text(body)
