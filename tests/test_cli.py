@@ -387,3 +387,82 @@ def test_stdout_on_a_full_disk_is_one_line_and_exit_1(isolated_home: Path) -> No
         )
     assert done.returncode == 1, done.stderr
     assert done.stderr == "taskclf-daemon: standard output: No space left on device\n"
+
+
+# --- argument errors: one line and the way to the command's help ---------------------------
+
+
+def _argument_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[str]:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert (exit_.value.code, out) == (2, ""), (argv, err)
+    return err.splitlines()
+
+
+def _commands_and_actions() -> list[list[str]]:
+    from daemon.commands import COMMANDS
+
+    words = [[c.name] for c in COMMANDS if not c.actions]
+    for command in (c for c in COMMANDS if c.actions):
+        made = _parser(command.name)
+        sub = next(a for a in made._actions if isinstance(a, argparse._SubParsersAction))
+        (label,) = sub.choices.values()
+        actions = next(a for a in label._actions if isinstance(a, argparse._SubParsersAction))
+        words += [[command.name, action] for action in actions.choices]
+    return words
+
+
+@pytest.mark.parametrize("words", _commands_and_actions(), ids=" ".join)
+def test_an_argument_error_is_one_line_and_a_hint_for_every_command(
+    words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report --bogus` printed thirty lines of usage listing every flag; `label suggest
+    --bogus` blamed the top-level command. Now: the command's own line, then its help."""
+    prog = " ".join(["taskclf-daemon", *words])
+    lines = _argument_error([*words, "--bogus"], capsys)
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"{prog}: error: "), lines
+    # a command with a required argument says that first; the others name the word
+    assert "--bogus" in lines[0] or "required" in lines[0], lines
+    assert lines[1] == f"hint: run '{prog} --help'"
+
+
+def test_a_bad_value_and_an_unknown_command_are_one_line_and_a_hint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert _argument_error(["report", "--date", "someday"], capsys) == [
+        "taskclf-daemon report: error: argument --date: expected a date YYYY-MM-DD (or today, "
+        "yesterday), got 'someday'",
+        "hint: run 'taskclf-daemon report --help'",
+    ]
+    lines = _argument_error(["reprot"], capsys)
+    assert lines[0].startswith("taskclf-daemon: error: argument COMMAND: invalid choice: 'reprot'")
+    assert lines[1:] == ["hint: run 'taskclf-daemon --help'"]
+    assert _argument_error([], capsys)[1:] == ["hint: run 'taskclf-daemon --help'"]
+
+
+def test_report_with_a_bogus_flag_from_outside(isolated_home: Path) -> None:
+    done = run_cli("report", "--bogus")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "taskclf-daemon report: error: unrecognized arguments: --bogus\n"
+        "hint: run 'taskclf-daemon report --help'\n"
+    )
+
+
+def test_each_command_lists_only_the_setting_flags_of_the_keys_it_reads() -> None:
+    from daemon.config.keys import KEYS, flags
+
+    owner = {f: name for name in KEYS for f in flags(name)}
+    checked = 0
+    for words in _commands_and_actions():
+        if words == ["doctor"]:
+            continue  # it checks every key, so it takes every flag
+        text = _help(*words)
+        _, _, settings = text.partition("settings (override the config file and TASKCLF_* vars):")
+        listed = set(re.findall(r"^  (--[a-z-]+)", settings, re.M))
+        for flag in listed:
+            assert words[0] in KEYS[owner[flag]].readers, (words, flag)
+        checked += bool(listed)
+    assert checked >= 10

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_harness import run_cli
 
 from daemon.cli import main
 from taskclf_core.spans import read_spans_jsonl
@@ -300,6 +301,26 @@ def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) ->
     lines = [line for line in out.splitlines() if line.startswith("  u")]
     assert len(lines) == 1
     assert "5 windows" in lines[0]
+
+
+def test_suggest_reads_the_data_dir_given_as_report_does(tmp_path: Path) -> None:
+    """`label suggest --data-dir DIR` (report takes it): refused before, with the top-level
+    usage. The actions take the flags of the keys label reads, after the action."""
+    data = tmp_path / "elsewhere"
+    labels = data / "labels"
+    labels.mkdir(parents=True)
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    for i in range(6):
+        r = record("u-far", t0 + timedelta(minutes=i), 0.3, rejected=True)
+        with open(labels / f"{r['bucket_start_ts'][:10]}.jsonl", "a") as fh:
+            fh.write(json.dumps(r) + "\n")
+    done = run_cli("label", "suggest", "--data-dir", str(data), "--days", "1")
+    assert done.returncode == 0, done.stderr
+    assert "  u-far  " in done.stdout
+    assert "6 windows, 6 rejected" in done.stdout
+    done = run_cli("label", "list", "--data-dir", str(data))
+    spans = data / "label_spans.jsonl"
+    assert (done.returncode, done.stdout) == (0, f"no label spans in {spans}\n")
 
 
 def test_a_span_an_older_version_took_out_of_range_is_skipped_with_a_warning(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.config.flags import add_config_flag
+from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
 from daemon.localtz import local_timezone
 from daemon.paths import spans_file
 from daemon.spanfile import load_spans, locked, save_spans
@@ -385,8 +385,7 @@ _COMMANDS = {
 def run(args: argparse.Namespace) -> int:
     from daemon.config.settings import load_settings
 
-    # --config and TASKCLF_* only: forty setting flags would bury the actions
-    return _COMMANDS[args.label_command](args, load_settings(args.config, {}))
+    return _COMMANDS[args.label_command](args, load_settings(args.config, setting_overrides(args)))
 
 
 # --- arguments ---------------------------------------------------------------------------
@@ -402,6 +401,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPars
 
     common = argparse.ArgumentParser(add_help=False)
     add_config_flag(common)
+    # the keys label reads (data_dir, ...), as report takes them: `label suggest --data-dir`
+    add_setting_flags(common, "label")
     parents = [common]
 
     sub = parser.add_subparsers(dest="label_command", required=True, metavar="ACTION")

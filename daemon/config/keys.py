@@ -354,7 +354,16 @@ POLICY_BINDS: Final = ("model_dir", "calibrator_store", "reject_threshold")
 COLLECTOR_KEYS: Final = tuple(k.name for k in KEYS.values() if k.readers == ("collect",))
 # the commands that take a --key-name flag for each key they read (doctor: every key);
 # `label`, `deploy` and the others read the file and TASKCLF_* only
-FLAG_COMMANDS: Final = ("run", "status", "reload", "doctor", "report", "collect", "personalize")
+FLAG_COMMANDS: Final = (
+    "run",
+    "status",
+    "reload",
+    "doctor",
+    "report",
+    "collect",
+    "personalize",
+    "label",
+)
 
 # TASKCLF_* variables that are not settings of ours: taskclf's own (its home, UI, tray and
 # Electron launcher), which people who run taskclf beside the daemon have set; the others
