@@ -264,6 +264,20 @@ def test_run_follows_the_policy_init_wrote(
         assert r["is_rejected"] == (r["confidence"] < r["reject_threshold"])
 
 
+def test_a_stopped_collector_is_shown_without_its_pid() -> None:
+    from daemon.collector.status import format_collector_status
+
+    doc = {"state": "stopped", "pid": 24376, "mode": "live", "running": False}
+    stopped = format_collector_status({**doc, "stopped_at": "2026-11-30T08:00:00Z"})
+    head = stopped.splitlines()[0]
+    assert head.startswith(
+        "collector: not running (its last run, mode live, stopped 2026-11-30T08:00:00Z); start "
+    ), head
+    assert "24376" not in stopped
+    running = format_collector_status({**doc, "state": "running", "running": True})
+    assert running.splitlines()[0] == "collector: running (pid 24376, mode live)"
+
+
 def test_status_shows_the_collector_and_the_last_personalize_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -290,7 +304,9 @@ def test_status_shows_the_collector_and_the_last_personalize_run(
     )
     assert main(["status"]) == 3
     out = capsys.readouterr().out
-    assert "collector: not running" in out
+    assert "collector: not running (its last run, mode poll, ended without stopping" in out
+    assert "999999999" not in out  # the pid of a process that is gone: not shown
+    assert "start it with `taskclf-daemon collect`" in out
     assert "windows emitted: 42" in out
     assert "ActivityWatch at http://127.0.0.1:5600 did not answer" in out
     assert "personalize unchanged at 2026-11-30T03:30:00Z: store abc" in out

@@ -244,7 +244,7 @@ def test_days_an_older_version_logged_out_of_range_crash_no_reader(
     assert doc["skipped_lines"] == 1
     assert [r["total_minutes"] for r in doc["reports"]] == [1.0]
     assert main(["report", *days, *config]) == 0
-    assert "1 damaged line(s)" in capsys.readouterr().out
+    assert "1 damaged line in the label log was skipped" in capsys.readouterr().out
     assert main(["personalize", "--dry-run", *config]) == 0
     capsys.readouterr()
     assert main(["doctor", *config]) in (0, 1)

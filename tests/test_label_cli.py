@@ -68,6 +68,7 @@ def test_add_list_remove(label: Cli, data_dir: Path) -> None:
     assert span.end_ts == datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
     assert (span.user_id, span.provenance) == ("u1", "manual")
     assert f"added {span.id}: Build for u1 (--user), 2026-11-30 09:00 – 2026-11-30 10:30" in out
+    assert "u1 now has 1 span, 90 minutes labelled" in out
     path = data_dir / "label_spans.jsonl"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
@@ -79,6 +80,7 @@ def test_add_list_remove(label: Cli, data_dir: Path) -> None:
     assert "from (Europe/Berlin)" in out
     assert out.count("\n") == 1 + 2 + 1  # header, two spans, total
     assert "u1: 2 spans, 120 minutes" in out
+    assert "u2: 1 span, 30 minutes" in label("list", "--user", "u2")[1]
 
     # remove by a unique id prefix, and by the exact span
     code, out, _ = label("remove", span.id[:6])
@@ -196,8 +198,8 @@ def test_import_export_round_trip(label: Cli, tmp_path: Path, data_dir: Path) ->
     code, out, _ = label("import", str(src))
     assert code == 0
     assert "imported 3 spans" in out
-    assert "skipped 1 open 'label from now' spans" in out
-    assert "1 spans have no user_id: they apply to every user" in out
+    assert "skipped 1 open 'label from now' span (extend_forward" in out
+    assert "1 span has no user_id: it applies to every user (give --user to assign it)" in out
     first = stored(data_dir)
 
     exported = tmp_path / "out.csv"

@@ -352,7 +352,7 @@ class Collector:
         self._write_status()
 
     def stopped(self) -> None:
-        self._status["state"] = "stopped"
+        self._status.update(state="stopped", stopped_at=utc_now())
         self._write_status()
 
     def run(self, stop: threading.Event, interval: float) -> None:

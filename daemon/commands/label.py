@@ -14,6 +14,7 @@ from daemon.localtz import local_timezone
 from daemon.paths import spans_file
 from daemon.spanfile import load_spans, locked, save_spans
 from taskclf_core.errors import SpanError
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -23,6 +24,7 @@ __all__ = ["add_arguments", "default_user", "log_users", "run"]
 
 _USER_FIELD = re.compile(rb'^\{"user_id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
 _RECENT_DAYS = 30  # how far back "the single user in the log" looks
+_OPEN_SPAN = "open 'label from now' span"
 
 
 # --- whose time ---------------------------------------------------------------------------
@@ -162,11 +164,12 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     verb = "replaced" if replaced else "added"
     print(
         f"{verb} {span.id}: {span.label} for {user} ({source}), "
-        f"{clock.show(start)} – {clock.show(end)} ({_minutes(span):.0f} minutes)"
+        f"{clock.show(start)} – {clock.show(end)} ({plural(round(_minutes(span)), 'minute')})"
     )
     mine = [s for s in merged if s.user_id == user]
     print(
-        f"{user} now has {len(mine)} spans, {sum(_minutes(s) for s in mine):.0f} minutes labelled"
+        f"{user} now has {plural(len(mine), 'span')}, "
+        f"{plural(round(sum(_minutes(s) for s in mine)), 'minute')} labelled"
     )
     return 0
 
@@ -193,7 +196,7 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         n, m = totals.get(s.user_id or "(any user)", (0, 0.0))
         totals[s.user_id or "(any user)"] = (n + 1, m + _minutes(s))
     for user, (n, m) in sorted(totals.items()):
-        print(f"{user}: {n} spans, {m:.0f} minutes")
+        print(f"{user}: {plural(n, 'span')}, {plural(round(m), 'minute')}")
     return 0
 
 
@@ -285,18 +288,21 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     replaced = sum(s.key in keys for s in {s.key: s for s in spans}.values())
     added = len({s.key for s in spans}) - replaced
     print(
-        f"imported {len(spans)} spans from {args.file}: {added} new, {replaced} replaced; "
-        f"{len(merged)} spans in {path}"
+        f"imported {plural(len(spans), 'span')} from {args.file}: {added} new, {replaced} "
+        f"replaced; {plural(len(merged), 'span')} in {path}"
     )
     if skipped:
         print(
-            f"skipped {skipped} open 'label from now' spans (extend_forward, end_ts = start_ts): "
+            f"skipped {plural(skipped, _OPEN_SPAN)} (extend_forward, end_ts = start_ts): "
             "they label no window until they have an end"
         )
     anyone = sum(s.user_id is None for s in spans)
     if anyone:
+        one = anyone == 1
         print(
-            f"{anyone} spans have no user_id: they apply to every user (give --user to assign them)"
+            f"{plural(anyone, 'span')} {'has' if one else 'have'} no user_id: "
+            f"{'it applies' if one else 'they apply'} to every user (give --user to assign "
+            f"{'it' if one else 'them'})"
         )
     return 0
 
@@ -318,7 +324,7 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         atomic_write_text(args.file, text)
     except OSError as exc:
         raise SpanError(f"{args.file}: cannot write ({exc.strerror or exc})") from None
-    print(f"exported {len(spans)} spans to {args.file}", file=sys.stderr)
+    print(f"exported {plural(len(spans), 'span')} to {args.file}", file=sys.stderr)
     return 0
 
 
@@ -352,16 +358,18 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     if not runs:
         print(
             f"nothing to ask about: no rejected or low-confidence (< {args.below}) windows "
-            f"without a label in the last {args.days:g} days"
+            f"without a label in the last {args.days:g} {'day' if args.days == 1 else 'days'}"
         )
         return 0
     print(
         f"the longest runs of rejected or low-confidence (< {args.below}) windows without a "
-        f"label, last {args.days:g} days; label one with the command under it:"
+        f"label, last {args.days:g} {'day' if args.days == 1 else 'days'}; label one with the "
+        "command under it:"
     )
     for r in runs:
         print(
-            f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  {r.windows} windows, "
+            f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  "
+            f"{plural(r.windows, 'window')}, "
             f"{r.rejected} rejected, mean confidence {r.mean_confidence:.2f}, model guessed "
             f"{r.guess}"
         )

@@ -19,6 +19,7 @@ from daemon.reporting.summaries import DaySummaries
 from daemon.reporting.view import ReportView, report_json
 from taskclf_core.errors import ConfigError
 from taskclf_core.timerange import day_in_range, day_out_of_range
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -266,4 +267,4 @@ def show(
 def _describe(view: ReportView) -> str:
     users = len(view.users)
     days = len(view.days)
-    return f"{users} user{'s' if users != 1 else ''}, {days} day{'s' if days != 1 else ''}"
+    return f"{plural(users, 'user')}, {plural(days, 'day')}"
