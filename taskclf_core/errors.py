@@ -9,6 +9,7 @@
     ├── TrainingError                 training or calibration-fitting input is unusable
     ├── PolicyError                   an inference policy is invalid or does not fit its model
     ├── SpanError                     a label span (or a file of them) is invalid
+    ├── TimeError                     a time or day a person typed cannot be read (names the flag)
     ├── ActivityError                 ActivityWatch events cannot be read as taskclf expects
     ├── ConfigError                   settings are invalid (daemon side)
     ├── PublishError                  a destination we refuse to overwrite (a bundle, a store)
@@ -42,6 +43,7 @@ __all__ = [
     "SpanError",
     "TaskclfError",
     "TaxonomyError",
+    "TimeError",
     "TrainingError",
     "UnreachableError",
     "WindowError",
@@ -82,6 +84,10 @@ class PolicyError(TaskclfError):
 
 class SpanError(TaskclfError):
     """A label span, or a file of them, is invalid (names the line and field)."""
+
+
+class TimeError(TaskclfError):
+    """A time or day typed on the command line cannot be read (names the flag and the forms)."""
 
 
 class ActivityError(TaskclfError):

@@ -101,7 +101,17 @@ def test_a_command_the_environment_fails_names_the_file_without_a_traceback(
         f'data_dir = "{blocker}"\npolicy_file = "{blocker / "models" / "inference_policy.json"}"\n'
     )
     for command in (
-        ("label", "add", "--from", "09:00", "--to", "10:00", "Build", "--user", "u1"),
+        (
+            "label",
+            "add",
+            "--from",
+            "yesterday 09:00",
+            "--to",
+            "yesterday 10:00",
+            "Build",
+            "--user",
+            "u1",
+        ),
         ("deploy", "--model", str(bundle_dir)),
     ):
         result = run_cli(*command, "--config", str(config))
@@ -369,7 +379,12 @@ def test_a_closed_stdout_exits_as_the_command_would_have_silently(
     windows = window_stream(training_windows[:3])
     d.drop_windows(windows)
     d.wait_labelled(windows)
-    assert d.cli("label", "add", "--from", "09:00", "--to", "10:00", "Build").returncode == 0
+    assert (
+        d.cli(
+            "label", "add", "--from", "yesterday 09:00", "--to", "yesterday 10:00", "Build"
+        ).returncode
+        == 0
+    )
     for args in (
         ["status", "--json"],
         ["status"],
@@ -448,8 +463,8 @@ def test_a_bad_value_and_an_unknown_command_are_one_line_and_a_hint(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert _argument_error(["report", "--date", "someday"], capsys) == [
-        "taskclf-daemon report: error: argument --date: expected a date YYYY-MM-DD (or today, "
-        "yesterday), got 'someday'",
+        "taskclf-daemon report: error: argument --date: cannot read 'someday' as a day; "
+        'expected "today", "yesterday" or a local calendar day YYYY-MM-DD ("2026-11-30")',
         "hint: run 'taskclf-daemon report --help'",
     ]
     lines = _argument_error(["reprot"], capsys)

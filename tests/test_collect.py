@@ -118,7 +118,7 @@ def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
     seed_cursor(data, f"{DAY}T10:00:00Z", case.user_id)
     base = export_args(case, data)
-    assert run(*base, "--from", f"{DAY}T10:00", "--to", f"{DAY}T11:00")[0] == 0
+    assert run(*base, "--from", f"{DAY}T10:00Z", "--to", f"{DAY}T11:00Z")[0] == 0
     first = spool_rows(data)
     expected = case.expected("v1")
     window = [r for r in expected if f"{DAY}T10:00" <= r["bucket_start_ts"] < f"{DAY}T11:00"]
@@ -128,7 +128,7 @@ def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path
     assert cursor is not None
     assert cursor.next_us == parse_timestamp_us(f"{DAY}T11:00:00Z", "c")
     # the cursor moves forward only: an export back-fill from the cursor emits the rest once
-    assert run(*base, "--from", f"{DAY}T11:00")[0] == 0
+    assert run(*base, "--from", f"{DAY}T11:00Z")[0] == 0
     assert (
         row_differences(
             expected[len([r for r in expected if r["bucket_start_ts"] < f"{DAY}T10:00"]) :],
@@ -136,6 +136,43 @@ def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path
         )
         == []
     )
+
+
+def test_from_and_to_are_local_times_as_label_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`collect --from` refused `yesterday 08:00` and read a naive time as UTC, where `label
+    add` read it as local: one parser now (docs/times.md). Berlin is UTC+1 on 2 March."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    case = load_case("workday")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    base = export_args(case, data)
+    assert run(*base, "--from", f"{DAY}T11:00", "--to", f"{DAY} 12:00")[0] == 0
+    hours = {r["bucket_start_ts"][11:13] for r in spool_rows(data)}
+    assert hours == {"10"}  # 11:00-12:00 in Berlin
+
+
+@pytest.mark.slow
+def test_collect_takes_yesterday_from_outside(tmp_path: Path) -> None:
+    from helpers import faketime_env
+
+    case = load_case("workday")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    env = {
+        **isolated_env(tmp_path / "home"),
+        "TZ": "Europe/Berlin",
+        **faketime_env("@2026-03-03 12:00:00"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon", *export_args(case, data), "--from", "yesterday 11:00",
+         "--to", "yesterday 11:30"],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    starts = sorted(r["bucket_start_ts"] for r in spool_rows(data))
+    assert starts
+    assert starts[0] >= f"{DAY}T10:00:00Z"
+    assert starts[-1] < f"{DAY}T10:30:00Z"
 
 
 @pytest.mark.parametrize(

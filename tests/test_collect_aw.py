@@ -87,12 +87,12 @@ def test_rest_collect_equals_taskclf(
     case = load_case(case_name)
     loaded.load_export(case.export())
     data, env = taskclf_home(tmp_path, case_name, version)
-    until = () if to is None else ("--to", next_day(case.date))
+    until = () if to is None else ("--to", f"{next_day(case.date)}T00:00Z")
     proc = run_cli(
         "collect",
         "--once",
         "--from",
-        case.date,
+        f"{case.date}T00:00Z",
         *until,
         "--data-dir",
         str(data),
@@ -181,9 +181,9 @@ def test_activitywatch_to_the_daemon_to_the_label_log(
             "collect",
             "--once",
             "--from",
-            case.date,
+            f"{case.date}T00:00Z",
             "--to",
-            f"{case.date}T23:59",
+            f"{case.date}T23:59Z",
             "--aw-url",
             loaded.url,
             "--aw-hostname",

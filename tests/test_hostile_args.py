@@ -57,7 +57,15 @@ _CALIBRATE = ["calibrate", "--model={bundle}", "--data={data}", "--out={tmp}/s"]
 NUMBER_ARGS = [
     (
         "label-confidence",
-        ["label", "add", "--from=09:00", "--to=10:00", "Build", "--user=u", "--confidence={v}"],
+        [
+            "label",
+            "add",
+            "--from=yesterday 09:00",
+            "--to=yesterday 10:00",
+            "Build",
+            "--user=u",
+            "--confidence={v}",
+        ],
     ),
     ("suggest-days", ["label", "suggest", "--days={v}"]),
     ("suggest-below", ["label", "suggest", "--below={v}"]),
@@ -217,8 +225,9 @@ def test_a_real_process_prints_one_line_not_a_traceback(
     done = run_cli(*[a.format(tmp=tmp_path) for a in args], "--config", setup["config"])
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode in (0, 2), done.stderr
-    if done.returncode == 2:
-        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    if done.returncode == 2:  # one line (an argument error adds the way to --help)
+        lines = done.stderr.strip().splitlines()
+        assert len([line for line in lines if not line.startswith("hint: ")]) == 1, done.stderr
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12"])

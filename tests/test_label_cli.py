@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -354,3 +355,58 @@ def test_a_span_an_older_version_took_out_of_range_is_skipped_with_a_warning(
                  "--user", "u1")[0] == 0  # fmt: skip
     assert [s.start_ts.year for s in stored(data_dir)] == [2026, 2026]
     assert label("list")[2] == ""  # rewritten without it: nothing more to say
+
+
+# --- a span that has not ended ---------------------------------------------------------------
+
+AT_00_55 = datetime(2026, 3, 2, 23, 55, tzinfo=UTC)  # 00:55 on 3 March in Berlin (UTC+1)
+
+
+def test_a_span_that_ends_in_the_future_is_refused_with_what_it_resolved_to() -> None:
+    """`--from 23:00 --to 23:30` typed at 00:55 was taken as tonight, 22 hours ahead,
+    without a word: refused, with the dates it resolved to and how to say yesterday."""
+    from zoneinfo import ZoneInfo
+
+    from daemon.commands.label import check_ended
+    from daemon.localtz import LocalClock
+    from taskclf_core.errors import SpanError
+
+    clock = LocalClock(now=AT_00_55, tz=ZoneInfo("Europe/Berlin"))
+    tonight = clock.when("23:00", "--from"), clock.when("23:30", "--to")
+    with pytest.raises(SpanError) as info:
+        check_ended(*tonight, ("23:00", "23:30"), clock)
+    assert str(info.value) == (
+        "--from '23:00' --to '23:30' is 2026-03-03 23:00 – 2026-03-03 23:30 Europe/Berlin, "
+        "which ends 22 h 35 min from now (2026-03-03 00:55): only time that is over can be "
+        "labelled; for yesterday's: --from 'yesterday 23:00' --to 'yesterday 23:30'"
+    )
+    last_night = clock.when("yesterday 23:00", "--from"), clock.when("yesterday 23:30", "--to")
+    check_ended(*last_night, ("yesterday 23:00", "yesterday 23:30"), clock)  # over: taken
+    # a span that began but has not ended: yesterday would not help
+    with pytest.raises(SpanError, match=r"ends 5 min from now .*; give times up to now"):
+        check_ended(clock.when("00:30", "--from"), clock.when("01:00", "--to"),
+                    ("00:30", "01:00"), clock)  # fmt: skip
+    check_ended(clock.when("00:30", "--from"), clock.now, ("00:30", "now"), clock)
+
+
+@pytest.mark.slow
+def test_label_add_at_00_55_from_outside(tmp_path: Path) -> None:
+    """The same, typed by a person: the installed command on a clock set to 00:55."""
+    from helpers import faketime_env
+
+    env = {**os.environ, "TZ": "Europe/Berlin", **faketime_env("@2026-03-03 00:55:00")}
+    data = tmp_path / "data"
+    args = ("--user", "u1", "--data-dir", str(data))
+    done = run_cli("label", "add", "--from", "23:00", "--to", "23:30", "Debug", *args, env=env)
+    assert done.returncode == 2, done
+    assert "is 2026-03-03 23:00 – 2026-03-03 23:30 Europe/Berlin, which ends 22 h" in done.stderr
+    assert "--from 'yesterday 23:00' --to 'yesterday 23:30'" in done.stderr
+    assert not (data / "label_spans.jsonl").exists()
+    done = run_cli("label", "add", "--from", "yesterday 23:00", "--to", "yesterday 23:30",
+                   "Debug", *args, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (span,) = stored(data)
+    assert (span.start_ts, span.end_ts) == (
+        datetime(2026, 3, 2, 22, 0, tzinfo=UTC),
+        datetime(2026, 3, 2, 22, 30, tzinfo=UTC),
+    )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import math
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -23,10 +22,10 @@ from daemon.collector.status import format_collector_status, read_collector_stat
 from daemon.config.flags import setting_overrides
 from daemon.config.settings import Settings, load_settings
 from daemon.exits import FAILED, OK
+from daemon.localtz import LocalClock
 from daemon.paths import collector_cursor_file
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
-from taskclf_core.timerange import epoch_in_range, out_of_range
 
 __all__ = ["add_arguments", "add_collect_arguments", "run", "run_collect"]
 _log = structlog.get_logger("taskclf.collector")
@@ -45,45 +44,38 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from",
         dest="from_ts",
-        metavar="TS",
+        metavar="TIME",
         default=None,
-        help="first minute (ISO-8601, naive = UTC; default: the cursor, else today 00:00 UTC; "
-        "with --export: the export's first day)",
+        help='first minute, local time: "08:00", "yesterday 08:00", "2026-03-02", '
+        '"2026-03-02T08:00", or with an offset ("...Z"); default: the cursor, else today '
+        "00:00 UTC (the collector's days are UTC days); with --export: the export's first day",
     )
     parser.add_argument(
         "--to",
         dest="to_ts",
-        metavar="TS",
+        metavar="TIME",
         default=None,
-        help="end, exclusive (default: now; needs --once or --export)",
+        help="end, exclusive, local time as --from (default: what is final now; needs --once "
+        "or --export)",
     )
     parser.add_argument(
         "--status", action="store_true", help="print the collector's status file and exit"
     )
 
 
-def _parse_ts(value: str, flag: str) -> int:
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            f"{flag}: expected an ISO-8601 time like 2026-03-02T08:00, got {value!r}"
-        ) from None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    try:
-        seconds = ts.timestamp()
-    except (OverflowError, ValueError):  # 0001-01-01T00:00-01:00: before the first instant
-        seconds = math.nan
-    if not epoch_in_range(seconds):
-        raise ConfigError(out_of_range(flag, repr(value)))
-    return int(seconds * 1_000_000)
+def _parse_ts(value: str, flag: str, clock: LocalClock) -> int:
+    """A typed time as POSIX µs: local unless it has an offset, as every command reads one."""
+    return (clock.when(value, flag) - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _span(args: argparse.Namespace) -> tuple[int | None, int | None]:
     """``--from`` and ``--to`` (µs, None when not given); an empty range is refused."""
-    from_us = None if args.from_ts is None else _parse_ts(args.from_ts, "--from")
-    end_us = None if args.to_ts is None else _parse_ts(args.to_ts, "--to")
+    clock = LocalClock()
+    from_us = None if args.from_ts is None else _parse_ts(args.from_ts, "--from", clock)
+    end_us = None if args.to_ts is None else _parse_ts(args.to_ts, "--to", clock)
     if from_us is not None and end_us is not None and end_us <= from_us:
         raise ConfigError(
             f"--from/--to: expected --to after --from, got --from {args.from_ts} "

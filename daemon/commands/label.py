@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
-from daemon.localtz import local_timezone
+from daemon.localtz import LocalClock
 from daemon.paths import spans_file
 from daemon.spanfile import load_spans, locked, save_spans
 from taskclf_core.errors import SpanError
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from daemon.config.settings import Settings
     from taskclf_core.spans import LabelSpan
 
-__all__ = ["add_arguments", "default_user", "log_users", "run"]
+__all__ = ["add_arguments", "check_ended", "default_user", "log_users", "run"]
 
 _USER_FIELD = re.compile(rb'^\{"user_id":("(?:[^"\\]|\\.)*")', re.MULTILINE)
 _RECENT_DAYS = 30  # how far back "the single user in the log" looks
@@ -78,25 +78,7 @@ def default_user(settings: Settings) -> tuple[str, str]:
 # --- commands ----------------------------------------------------------------------------
 
 
-class _Clock:
-    """``now`` and the local zone, read once per command."""
-
-    def __init__(self) -> None:
-        self.tz = local_timezone()
-        self.now = datetime.now(UTC)
-
-    def when(self, text: str, field: str) -> datetime:
-        from taskclf_core.wallclock import parse_when
-
-        return parse_when(text, now=self.now, tz=self.tz, field=field)
-
-    def show(self, ts: datetime) -> str:
-        from taskclf_core.wallclock import format_local
-
-        return format_local(ts, self.tz)
-
-
-def _range(args: argparse.Namespace, clock: _Clock) -> tuple[datetime | None, datetime | None]:
+def _range(args: argparse.Namespace, clock: LocalClock) -> tuple[datetime | None, datetime | None]:
     start = clock.when(args.start, "--from") if args.start is not None else None
     end = clock.when(args.end, "--to") if args.end is not None else None
     if start is not None and end is not None and end <= start:
@@ -107,7 +89,36 @@ def _range(args: argparse.Namespace, clock: _Clock) -> tuple[datetime | None, da
     return start, end
 
 
-def _span_range(args: argparse.Namespace, clock: _Clock) -> tuple[datetime, datetime]:
+def check_ended(start: datetime, end: datetime, texts: tuple[str, str], clock: LocalClock) -> None:
+    """Refuse a span that ends after now, saying what ``texts`` (--from, --to) resolved to.
+
+    "23:00" is today's 23:00: typed at 00:55 for last night, it is a span 22 hours ahead,
+    which labels no window and would label the evening's windows once they exist. Refused
+    rather than asked about, so a script gets the same answer as a person; the message says
+    how to name yesterday.
+    """
+    if end <= clock.now:
+        return
+    from taskclf_core.wallclock import yesterday_form, zone_name
+
+    ahead = round((end - clock.now).total_seconds() / 60)
+    hours, minutes = divmod(ahead, 60)
+    lead = f"{hours} h {minutes} min" if hours else f"{max(minutes, 1)} min"
+    said = (
+        f"--from {texts[0]!r} --to {texts[1]!r} is {clock.show(start)} – {clock.show(end)} "
+        f"{zone_name(clock.tz)}, which ends {lead} from now "
+        f"({clock.show(clock.now.replace(second=0, microsecond=0))}): only "
+        "time that is over can be labelled"
+    )
+    before = [yesterday_form(t) for t in texts]
+    if start > clock.now and before[0] and before[1]:
+        fix = f"; for yesterday's: --from {before[0]!r} --to {before[1]!r}"
+    else:
+        fix = "; give times up to now (`--to now` is one)"
+    raise SpanError(said + fix)
+
+
+def _span_range(args: argparse.Namespace, clock: LocalClock) -> tuple[datetime, datetime]:
     """--from and --to, both required here."""
     start, end = _range(args, clock)
     if start is None or end is None:
@@ -119,7 +130,7 @@ def _minutes(span: LabelSpan) -> float:
     return (span.end_ts - span.start_ts).total_seconds() / 60.0
 
 
-def _line(span: LabelSpan, clock: _Clock) -> str:
+def _line(span: LabelSpan, clock: LocalClock) -> str:
     who = span.user_id if span.user_id is not None else "(any user)"
     return (
         f"{span.id}  {clock.show(span.start_ts):<19} {clock.show(span.end_ts):<19} "
@@ -127,7 +138,7 @@ def _line(span: LabelSpan, clock: _Clock) -> str:
     )
 
 
-def _header(clock: _Clock) -> str:
+def _header(clock: LocalClock) -> str:
     from taskclf_core.wallclock import zone_name
 
     return (
@@ -142,8 +153,9 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.label not in CORE_LABELS:
         raise SpanError(f"LABEL: {args.label!r} is not a core label ({', '.join(CORE_LABELS)})")
-    clock = _Clock()
+    clock = LocalClock()
     start, end = _span_range(args, clock)
+    check_ended(start, end, (args.start, args.end), clock)
     if args.user is not None:
         user, source = args.user, "--user"
     else:
@@ -175,7 +187,7 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    clock = _Clock()
+    clock = LocalClock()
     start, end = _range(args, clock)
     spans = [
         s
@@ -201,7 +213,7 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    clock = _Clock()
+    clock = LocalClock()
     if args.ids and (args.start is not None or args.end is not None):
         raise SpanError("label remove: give span ids or --from/--to, not both")
     path = spans_file(settings.data_dir)
@@ -339,7 +351,7 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
         raise SpanError(f"--below: expected a confidence in (0, 1], got {args.below}")
     if args.limit < 1:
         raise SpanError(f"--limit: expected at least 1, got {args.limit}")
-    clock = _Clock()
+    clock = LocalClock()
     try:
         since = max(clock.now - timedelta(days=args.days), EARLIEST)
     except OverflowError:  # more days than the calendar has: all of the log
