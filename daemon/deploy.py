@@ -1,4 +1,9 @@
-"""Deploy a model (+ store, thresholds) as the inference policy in force, and say what it did."""
+"""Deploy a model (+ store, thresholds) as the inference policy in force, and say what it did.
+
+Everything is named one way in what `init`, `deploy`, `rollback` (and `status`, `doctor`)
+print: a model by its bundle id (its directory name), a store by its store id (a hash of its
+files), each followed by where it is.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +20,19 @@ if TYPE_CHECKING:
     from daemon.config.settings import Settings
 from daemon.fsutil import utc_now
 from daemon.inforce import read_policy
+from daemon.install import install_artifacts
 from daemon.paths import default_policy_file
 from daemon.publish import deploy_policy, policy_history_path, rollback_policy
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import CalibratorStore
 from taskclf_core.errors import ConfigError, PolicyError
-from taskclf_core.policy import InferencePolicy, policy_home
+from taskclf_core.policy import InferencePolicy, policy_home, resolve_policy_path
 
 __all__ = [
     "deploy",
     "deploy_and_report",
     "describe",
+    "install_and_deploy",
     "parse_user_thresholds",
     "policy_path_of",
     "publish_store",
@@ -163,14 +170,30 @@ def describe(
     ]
     if replaced is not None:
         old_store = replaced.calibrator_store_dir
+        store_named = (
+            _store_id_at(resolve_policy_path(deployment.policy_path, old_store))
+            if old_store
+            else "none"
+        )
         lines.append(
-            f"  replaced   model {Path(replaced.model_dir).name}, store "
-            f"{Path(old_store).name if old_store else '-'}, threshold "
+            f"  replaced   model {Path(replaced.model_dir).name}, store {store_named}, threshold "
             f"{replaced.reject_threshold} (kept in {policy_history_path(deployment.policy_path)})"
         )
     if settings is not None:
         lines.append(_daemon_line(settings))
     return "\n".join(lines)
+
+
+def _store_id_at(path: Path) -> str:
+    """A store's id as the daemon names it (a hash of its files), read off the disk; its
+    directory, saying so, when it cannot be read any more."""
+    from taskclf_core.calibration import read_store_files, store_id_of
+    from taskclf_core.errors import CalibrationError
+
+    try:
+        return store_id_of(read_store_files(Path(os.path.realpath(path))))
+    except CalibrationError:
+        return f"at {path} (unreadable now)"
 
 
 def _daemon_line(settings: Settings) -> str:
@@ -200,11 +223,18 @@ def deploy_and_report(
     user_thresholds: Mapping[str, float] | None,
     source: str,
 ) -> Deployment:
-    """:func:`deploy` into the configured policy file and print what is now in force."""
+    """Install copies of ``model`` and ``store`` under the policy's home, the data dir (as
+    `init` does), then :func:`deploy` them into the configured policy file and print what is
+    now in force: a policy naming the folder a bundle was downloaded to broke when that
+    folder went."""
+    policy_path = policy_path_of(settings)
+    installed = install_artifacts(policy_home(policy_path), model, store)
+    for note in installed.notes:
+        print(note)
     deployment, replaced, changed = deploy(
-        policy_path_of(settings),
-        model=model,
-        store=store,
+        policy_path,
+        model=installed.model,
+        store=installed.store,
         reject_threshold=reject_threshold,
         user_thresholds=user_thresholds,
         source=source,
@@ -217,6 +247,23 @@ def deploy_and_report(
             f"{replaced.calibrator_store_dir}); `taskclf-daemon rollback` restores it"
         )
     return deployment
+
+
+def install_and_deploy(data_dir: Path, model: Path, store: Path | None) -> tuple[Path, str]:
+    """`init --model`: copies under ``data_dir`` made the policy in force at its default
+    place; returns the policy file and what was done, for people."""
+    installed = install_artifacts(data_dir, model, store)
+    policy_path = default_policy_file(data_dir)
+    deployment, replaced, changed = deploy(
+        policy_path,
+        model=installed.model,
+        store=installed.store,
+        reject_threshold=None,
+        user_thresholds=None,
+        source="init",
+    )
+    verb = "policy in force:" if changed else "policy unchanged, already in force:"
+    return policy_path, "\n".join([*installed.notes, describe(deployment, replaced, verb)])
 
 
 def rollback_and_report(settings: Settings) -> Deployment:

@@ -13,7 +13,7 @@ from daemon.config.keys import parse_path
 from daemon.config.layers import config_file_path, read_layers, warn
 from daemon.config.render import render_config
 from daemon.fsutil import atomic_write_text
-from daemon.install import install_model, next_steps_without_model
+from daemon.install import next_steps_without_model
 from daemon.paths import default_data_dir, ensure_private_dir, labels_dir, spool_dir
 from taskclf_core.errors import AlreadyExists, ConfigError
 
@@ -76,10 +76,12 @@ def run(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
     ensure_private_dir(data_dir)
     values: dict[str, str] = {"data_dir": str(data_dir)}
-    installed = None
+    installed: str | None = None  # what was installed and put in force, for people
     if args.model is not None:
-        installed = install_model(data_dir, args.model, args.store)
-        values["policy_file"] = str(installed.policy_path)
+        from daemon.deploy import install_and_deploy
+
+        policy_path, installed = install_and_deploy(data_dir, args.model, args.store)
+        values["policy_file"] = str(policy_path)
     spool = Spool(spool_dir(data_dir, None))
     spool.ensure()
     ensure_private_dir(labels_dir(data_dir))
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(config, text)
     print(f"wrote {config}")
     if installed is not None:
-        print(installed.description)
+        print(installed)
     print(f"spool (collectors write feature windows here): {spool.root}")
     print(f"label log: {labels_dir(data_dir)}")
     if installed is not None:
