@@ -399,15 +399,42 @@ def test_status_reader_ignores_a_dead_pid(tmp_path: Path) -> None:
     assert doc["running"] is False
 
 
-def test_one_collector_per_data_dir(tmp_path: Path) -> None:
+def test_a_back_fill_beside_a_running_collector_leaves_its_cursor_and_status(
+    tmp_path: Path,
+) -> None:
+    """An export back-fill while another collector holds the lock (the live one, the
+    service): its windows are written, the cursor and the status file are the other's."""
     from daemon.collector.collector import collector_lock
 
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
-    with collector_lock(data / "collector"):
+    cursor = seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
+    held = cursor.read_bytes()
+    with collector_lock(data / "collector", "live") as holder:
+        assert holder is None
         code, _, err = run(*export_args(case, data))
+    assert code == 0, err
+    assert row_differences(case.expected("v1"), spool_rows(data)) == []
+    assert cursor.read_bytes() == held
+    assert not (data / "collector" / "status.json").exists()
+    # alone, the same run owns the cursor and moves it over what it emitted
+    assert run(*export_args(case, data))[0] == 0
+    assert cursor.read_bytes() != held
+    assert (data / "collector" / "status.json").exists()
+
+
+def test_a_second_live_collector_is_refused_naming_the_back_fill(tmp_path: Path) -> None:
+    from daemon.collector.collector import collector_lock
+
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    with collector_lock(data / "collector", "live") as holder:
+        assert holder is None
+        code, _, err = run("collect", "--data-dir", str(data), "--aw-url",
+                           f"http://127.0.0.1:{free_port()}")  # fmt: skip
     assert code == 1
-    assert "another collector" in err
+    assert "another collector (pid " in err
+    assert "one live collector per data dir" in err
     assert not (data / "spool" / "new").exists()
 
 

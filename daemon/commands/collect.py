@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -119,12 +120,56 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
         idle_gap_seconds=300.0,  # taskclf's feature sessions, not the daemon's smoothing gap
     )
     cursor_path = collector_cursor_file(settings.data_dir)
-    try:
-        with collector_lock(settings.collector_dir):
-            return _collect(args, settings, identity, spec, cursor_path, once, span)
-    except CollectorLock as exc:  # raised only on entry: another collector holds the lock
-        print(f"taskclf-daemon: {exc}", file=sys.stderr)
-        return FAILED
+    mode = "export" if args.export else ("once" if once else "live")
+    stop = threading.Event()  # SIGTERM sets it: it ends the wait between polls and any request
+    waits = _stop_on_signals(stop) if mode == "live" else contextlib.nullcontext()
+    with waits, _turn(settings.collector_dir, mode, stop) as owner:
+        if owner is None:
+            return OK  # stopped while waiting for a one-off run to finish
+        return _collect(args, settings, identity, spec, cursor_path, span, stop, owner=owner)
+
+
+@contextmanager
+def _turn(directory: Path, mode: str, stop: threading.Event) -> Iterator[bool | None]:
+    """Whose the cursor and the status file are (docs/collector.md, "Beside a running
+    collector"): True, this run holds the collector lock; False, a one-off run (``--once``,
+    ``--export``) beside the collector that holds it, which writes windows only; None, a live
+    collector stopped while it waited for a one-off run to finish. A second live collector
+    is refused (CollectorLock, exit 1): two would race on the cursor."""
+    waited = unknown = 0
+    while True:
+        with collector_lock(directory, mode) as holder:
+            if holder is None:
+                yield True
+                return
+            if mode != "live":
+                _log.info(
+                    "collector_beside",
+                    holder_pid=holder.pid,
+                    holder_mode=holder.mode,
+                    note="a back-fill beside a running collector: it writes windows; the "
+                    "cursor and the status file stay the running collector's",
+                )
+                yield False
+                return
+            unknown = unknown + 1 if holder.mode == "?" else 0
+            if holder.mode == "live" or unknown > 5:  # "?" for long: an older version's lock
+                raise CollectorLock(
+                    f"another collector (pid {holder.pid}) is running for {directory}: one "
+                    "live collector per data dir (it owns the cursor); a back-fill runs beside "
+                    "it: taskclf-daemon collect --once --from TIME --to TIME"
+                )
+            if not waited:
+                _log.info(
+                    "collector_waiting",
+                    holder_pid=holder.pid,
+                    holder_mode=holder.mode,
+                    note="a one-off run holds the cursor; polling starts when it ends",
+                )
+            waited += 1
+        if stop.wait(0.2 if unknown else 1.0):
+            yield None
+            return
 
 
 def _collect(
@@ -133,12 +178,14 @@ def _collect(
     identity: Identity,
     spec: RowSpec,
     cursor_path: Path,
-    once: bool,
     span: tuple[int | None, int | None],
+    stop: threading.Event,
+    *,
+    owner: bool,
 ) -> int:
+    once = bool(args.once or args.export)
     sketches = spec.schema_version == "v3"
     version = spec.schema_version
-    stop = threading.Event()  # SIGTERM sets it: it ends the wait between polls and any request
     source: ExportSource | RestSource
     if args.export:
         source = ExportSource.load(
@@ -177,6 +224,7 @@ def _collect(
         mode="export" if args.export else ("once" if once else "live"),
         to_us=to_us,
         cursor_default_us=day_start_us(now_us),
+        owner=owner,
     )
     _log.info(
         "collector_started",
