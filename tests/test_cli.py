@@ -497,3 +497,45 @@ def test_each_command_lists_only_the_setting_flags_of_the_keys_it_reads() -> Non
             assert words[0] in KEYS[owner[flag]].readers, (words, flag)
         checked += bool(listed)
     assert checked >= 10
+
+
+# --- a config with two typos ---------------------------------------------------------------
+
+TWO_TYPOS = 'spool_dri = "/x"\nreject_treshold = 0.5\n'
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--once"],
+        ["report"],
+        ["collect", "--once"],
+        ["label", "list"],
+        ["label", "suggest"],
+        ["personalize", "--dry-run"],
+        ["rollback"],
+        ["deploy", "--model", "{bundle}"],
+        ["check-store", "{bundle}"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_every_command_that_refuses_a_config_names_every_typo(
+    argv: list[str], tmp_path: Path, bundle_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run` reported the first typo only (doctor listed both): each refusal names all."""
+    config = tmp_path / "daemon.toml"
+    config.write_text(TWO_TYPOS)
+    args = [a.format(bundle=bundle_dir) for a in argv]
+    assert main([*args, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: unknown key 'spool_dri'; did you mean 'spool_dir'?" in err
+    assert f"{config}: unknown key 'reject_treshold'; did you mean 'reject_threshold'?" in err
+    assert err.startswith("taskclf-daemon: ")
+
+
+def test_run_names_every_typo_from_outside(tmp_path: Path) -> None:
+    config = tmp_path / "daemon.toml"
+    config.write_text(TWO_TYPOS)
+    done = run_cli("run", "--config", str(config))
+    assert done.returncode == 2
+    assert done.stderr.count("unknown key") == 2, done.stderr

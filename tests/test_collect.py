@@ -74,20 +74,26 @@ def test_export_backfill_equals_taskclf(tmp_path: Path, case_name: str, version:
     assert case.salt not in err
 
 
+@pytest.mark.parametrize("how", ["flag", "variable"])
 @pytest.mark.parametrize("fmt", ["json", "console"])
-def test_log_format_is_honoured(tmp_path: Path, fmt: str) -> None:
-    """`collect --log-format` (and log_format) as for `run`: JSON for journald and programs,
-    the console lines for a person tailing a file. A process: structlog keeps the loggers of
-    the first configuration in a process."""
+def test_log_format_is_honoured(tmp_path: Path, fmt: str, how: str) -> None:
+    """`collect --log-format` and TASKCLF_LOG_FORMAT as for `run` (one logging set-up): JSON
+    for journald and programs, the console lines for a person tailing a file, whatever the
+    terminal says (stderr is a pipe here). A process: structlog keeps the loggers of the first
+    configuration in a process."""
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    env = isolated_env(tmp_path / "home")
+    given = ["--log-format", fmt] if how == "flag" else []
+    if how == "variable":
+        env["TASKCLF_LOG_FORMAT"] = fmt
     done = subprocess.run(
-        [sys.executable, "-m", "daemon", *export_args(case, data), "--log-format", fmt],
+        [sys.executable, "-m", "daemon", *export_args(case, data), *given],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-        env=isolated_env(tmp_path / "home"),
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if "collector_finished" in line]
