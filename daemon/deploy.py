@@ -27,6 +27,7 @@ from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import CalibratorStore
 from taskclf_core.errors import ConfigError, PolicyError
 from taskclf_core.policy import InferencePolicy, policy_home, resolve_policy_path
+from taskclf_core.words import plural
 
 __all__ = [
     "deploy",
@@ -155,8 +156,8 @@ def describe(
         f"  model      {bundle.bundle_id} (schema {bundle.schema_hash})  {deployment.model_path}",
         "  store      "
         + (
-            f"{store.store_id} ({store.method}, {len(store.user_ids)} per-user)  "
-            f"{deployment.store_path}"
+            f"{store.store_id} ({store.method}, "
+            f"{plural(len(store.user_ids), 'per-user calibrator')})  {deployment.store_path}"
             if store is not None
             else "none (uncalibrated model probabilities)"
         ),

@@ -163,11 +163,12 @@ def test_deploy_and_rollback_name_a_store_by_its_id_as_status_does(
     assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
     assert _deploy(home, "--store", str(home / "stores" / "b")) == 0
     out = capsys.readouterr().out
-    assert f"  store      {b_id} (temperature, 1 per-user)  {home / 'stores' / 'b'}" in out
+    stores = home / "stores"
+    assert f"  store      {b_id} (temperature, 1 per-user calibrator)  {stores / 'b'}" in out
     assert f"  replaced   model bundle_test, store {a_id}, threshold 0.55" in out
     assert main(["rollback", "--config", _config(home)]) == 0
     out = capsys.readouterr().out
-    assert f"  store      {a_id} (temperature, 0 per-user)  {home / 'stores' / 'a'}" in out
+    assert f"  store      {a_id} (temperature, 0 per-user calibrators)  {stores / 'a'}" in out
     assert f"  replaced   model bundle_test, store {b_id}, threshold 0.55" in out
     # a store that is gone is named by where it was
     shutil.rmtree(home / "stores" / "b")
