@@ -125,7 +125,7 @@ def test_a_typo_is_a_failed_check_and_the_rest_still_runs(
     assert "unknown key 'reject_treshold'; did you mean 'reject_threshold'?" in line
     assert f"fix: edit {config}" in line
     # the other checks ran on what could be read
-    assert "ok    model     bundle_v1 (schema" in out
+    assert "ok    model      bundle_v1 (schema" in out
     assert "ok    daemon" in out
     assert out.splitlines()[-1] == "1 problem; fix it, then run taskclf-daemon doctor again"
 

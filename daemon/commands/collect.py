@@ -244,7 +244,9 @@ def _collect(
                 collector.record_error(str(exc))
                 print(f"taskclf-daemon: {exc}", file=sys.stderr)
                 return FAILED
-            _log.info("collector_finished", windows=written, cursor=format_us(collector.position))
+            # a back-fill beside the live collector moved no cursor: say where it ended
+            where = {"cursor" if owner else "until": format_us(collector.position)}
+            _log.info("collector_finished", windows=written, **where)
             return OK
         with _stop_on_signals(stop):
             collector.run(stop, settings.collect_interval_seconds)

@@ -561,7 +561,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     checks = diagnose(args.config, setting_overrides(args))
-    width = max(len(check.name) for check in checks)
+    width = max(10, *(len(check.name) for check in checks))
     for check in checks:
         print(format_check(check, width))
     failed = [c for c in checks if c.state == "FAIL"]

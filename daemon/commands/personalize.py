@@ -92,11 +92,13 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
     binding, bundle, target = _target(settings)
     base, existed = _base_store(target, bundle)
     print(
-        f"model {bundle.bundle_id} (schema {bundle.schema_hash}); store {target}: "
+        f"model {bundle.bundle_id} (schema {bundle.schema_hash}); "
         + (
-            f"{base.store_id} ({base.method}, {len(base.user_ids)} per-user calibrators)"
+            f"store {base.store_id} ({base.method}, "
+            f"{plural(len(base.user_ids), 'per-user calibrator')}) at {target}"
             if existed
-            else "none yet: starting one whose global calibrator is the identity"
+            else f"store at {target}: none yet, starting one whose global calibrator is the "
+            "identity"
         )
     )
     path = spans_file(settings.data_dir)
@@ -112,7 +114,7 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
     if scan.duplicates:
         skipped.append(plural(scan.duplicates, "duplicate"))
     print(
-        f"label log, the days your {plural(len(spans), 'span')} cover: "
+        f"label log over the days of your {plural(len(spans), 'span')}: "
         f"{plural(len(logged), 'record')} of this model with model_probs; skipped "
         f"{', '.join(skipped)}"
     )
