@@ -228,20 +228,16 @@ def deploy_and_report(
     `init` does), then :func:`deploy` them into the configured policy file and print what is
     now in force: a policy naming the folder a bundle was downloaded to broke when that
     folder went."""
-    policy_path = policy_path_of(settings)
-    installed = install_artifacts(policy_home(policy_path), model, store)
-    for note in installed.notes:
-        print(note)
-    deployment, replaced, changed = deploy(
-        policy_path,
-        model=installed.model,
-        store=installed.store,
+    notes, deployment, replaced, changed = install_and_deploy(
+        policy_path_of(settings),
+        model=model,
+        store=store,
         reject_threshold=reject_threshold,
         user_thresholds=user_thresholds,
         source=source,
     )
     verb = "deployed" if changed else "unchanged, already in force:"
-    print(describe(deployment, replaced, verb, settings=settings))
+    print("\n".join([*notes, describe(deployment, replaced, verb, settings=settings)]))
     if replaced is not None and replaced.calibrator_store_dir and deployment.store is None:
         print(
             f"note: no --store, so calibration is off now (the policy before used "
@@ -250,21 +246,28 @@ def deploy_and_report(
     return deployment
 
 
-def install_and_deploy(data_dir: Path, model: Path, store: Path | None) -> tuple[Path, str]:
-    """`init --model`: copies under ``data_dir`` made the policy in force at its default
-    place; returns the policy file and what was done, for people."""
-    installed = install_artifacts(data_dir, model, store)
-    policy_path = default_policy_file(data_dir)
+def install_and_deploy(
+    policy_path: Path,
+    *,
+    model: Path,
+    store: Path | None,
+    reject_threshold: float | None,
+    user_thresholds: Mapping[str, float] | None,
+    source: str,
+) -> tuple[tuple[str, ...], Deployment, InferencePolicy | None, bool]:
+    """Copies of ``model`` and ``store`` under the policy's home (daemon/install.py), then
+    :func:`deploy` them (`init --model`, `deploy`, `calibrate --deploy`); returns what the
+    install did, a line each, and what :func:`deploy` returns."""
+    installed = install_artifacts(policy_home(policy_path), model, store)
     deployment, replaced, changed = deploy(
         policy_path,
         model=installed.model,
         store=installed.store,
-        reject_threshold=None,
-        user_thresholds=None,
-        source="init",
+        reject_threshold=reject_threshold,
+        user_thresholds=user_thresholds,
+        source=source,
     )
-    verb = "policy in force:" if changed else "policy unchanged, already in force:"
-    return policy_path, "\n".join([*installed.notes, describe(deployment, replaced, verb)])
+    return installed.notes, deployment, replaced, changed
 
 
 def rollback_and_report(settings: Settings) -> Deployment:

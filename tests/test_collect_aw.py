@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
 from aw_server import AWServer, aw_server, find_aw_server
-from collector_kit import write_identity
+from collector_kit import seed_cursor, write_identity
 from daemon_harness import isolated_env, run_cli, running_daemons, wait_for
 from helpers import unavailable
 
@@ -218,14 +218,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> int:
             proc.wait()
 
 
-def _seed_cursor(data: Path, at: str, user_id: str) -> Path:
-    cursor = data / "collector" / "cursor.json"
-    cursor.parent.mkdir(mode=0o700, exist_ok=True)
-    doc = {"next_bucket_start_ts": at, "user_id": user_id, "aw_hostname": HOSTNAME}
-    cursor.write_text(json.dumps(doc))
-    return cursor
-
-
 def test_a_back_fill_runs_beside_the_live_collector(loaded: AWServer, tmp_path: Path) -> None:
     """`collect --once --from …` was refused while the live collector (the service) ran:
     it runs beside it, writes its windows, and leaves the live collector's cursor and status
@@ -233,7 +225,7 @@ def test_a_back_fill_runs_beside_the_live_collector(loaded: AWServer, tmp_path: 
     case = load_case("workday")
     loaded.load_export(case.export(), watching=True)
     data, env = taskclf_home(tmp_path, "workday", "v1")
-    cursor = _seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
+    cursor = seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
     log = tmp_path / "live.log"
     live = _live(data, loaded.url, log, env)
     try:
@@ -281,7 +273,7 @@ def test_a_live_collector_waits_for_a_one_off_run_that_holds_the_cursor(
     case = load_case("workday")
     loaded.load_export(case.export(), watching=True)
     data, env = taskclf_home(tmp_path, "workday", "v1")
-    _seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
+    seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
     log = tmp_path / "live.log"
     with collector_lock(data / "collector", "once") as holder:
         assert holder is None

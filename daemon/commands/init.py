@@ -14,7 +14,13 @@ from daemon.config.layers import config_file_path, read_layers, warn
 from daemon.config.render import render_config
 from daemon.fsutil import atomic_write_text
 from daemon.install import next_steps_without_model
-from daemon.paths import default_data_dir, ensure_private_dir, labels_dir, spool_dir
+from daemon.paths import (
+    default_data_dir,
+    default_policy_file,
+    ensure_private_dir,
+    labels_dir,
+    spool_dir,
+)
 from taskclf_core.errors import AlreadyExists, ConfigError
 
 __all__ = ["add_arguments", "run"]
@@ -78,9 +84,19 @@ def run(args: argparse.Namespace) -> int:
     values: dict[str, str] = {"data_dir": str(data_dir)}
     installed: str | None = None  # what was installed and put in force, for people
     if args.model is not None:
-        from daemon.deploy import install_and_deploy
+        from daemon.deploy import describe, install_and_deploy
 
-        policy_path, installed = install_and_deploy(data_dir, args.model, args.store)
+        policy_path = default_policy_file(data_dir)
+        notes, deployment, replaced, changed = install_and_deploy(
+            policy_path,
+            model=args.model,
+            store=args.store,
+            reject_threshold=None,
+            user_thresholds=None,
+            source="init",
+        )
+        verb = "policy in force:" if changed else "policy unchanged, already in force:"
+        installed = "\n".join([*notes, describe(deployment, replaced, verb)])
         values["policy_file"] = str(policy_path)
     spool = Spool(spool_dir(data_dir, None))
     spool.ensure()
