@@ -167,6 +167,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return OK
     # the command is the first word (global options are only --version and --help)
     command = arguments[0] if arguments and not arguments[0].startswith("-") else None
+    entry = _ENTRIES.get(command or "")
+    option = arguments[1] if entry is not None and entry.actions and arguments[1:] else ""
+    if option.startswith("-") and option not in ("-h", "--help"):
+        # `label --config F list` would take F for the action
+        _Parser(prog=f"{_PROG} {command}").error(
+            f"{option}: options go after the action, e.g. `{_PROG} {command} list {option} ...`"
+        )
     args = _parser(command).parse_args(arguments)
     # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

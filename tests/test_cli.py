@@ -473,6 +473,18 @@ def test_a_bad_value_and_an_unknown_command_are_one_line_and_a_hint(
     assert _argument_error([], capsys)[1:] == ["hint: run 'taskclf-daemon --help'"]
 
 
+def test_an_option_before_a_label_action_says_where_it_goes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`label --config F list` read F as the action (or, before, let the action's default
+    overwrite it): options go after the action, and the refusal says so."""
+    assert _argument_error(["label", "--config", "/x", "list"], capsys) == [
+        "taskclf-daemon label: error: --config: options go after the action, e.g. "
+        "`taskclf-daemon label list --config ...`",
+        "hint: run 'taskclf-daemon label --help'",
+    ]
+
+
 def test_report_with_a_bogus_flag_from_outside(isolated_home: Path) -> None:
     done = run_cli("report", "--bogus")
     assert (done.returncode, done.stdout) == (2, "")
