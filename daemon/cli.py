@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from daemon.commands import COMMANDS
 from daemon.exits import FAILED, INTERRUPTED, OK, exit_code_for
@@ -34,12 +34,33 @@ class _Version(argparse.Action):
         parser.exit(message=f"taskclf-daemon {daemon.package_version()}\n")
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose every argument error is one line naming the command, then the way to
+    its help, exit 2: argparse's own error prints the whole usage first (thirty lines for
+    `report`), and an argument a subcommand does not know was blamed on the top-level one."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\nhint: run '{self.prog} --help'\n")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras and self.prog != _PROG:
+            # a command's (or a label action's) parser: the words are its own to refuse
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
+_PROG = "taskclf-daemon"
+
+
 def _parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser of ``command`` alone, its module imported to add its arguments (a module's
     imports, and each subparser argparse builds, are start-up that `status` would pay); every
     command, none of them imported, when ``command`` is none of them (``--help``, a typo)."""
-    parser = argparse.ArgumentParser(
-        prog="taskclf-daemon",
+    parser = _Parser(
+        prog=_PROG,
         description="Local, private, always-on task-type classification of feature windows.",
     )
     parser.add_argument("--version", action=_Version, help="show the version and exit")
@@ -51,10 +72,10 @@ def _parser(command: str | None = None) -> argparse.ArgumentParser:
         from daemon.config.flags import add_config_flag, add_setting_flags
         from daemon.config.keys import FLAG_COMMANDS
 
-        if entry.config:
+        if entry.config and not entry.actions:
             add_config_flag(made)
         importlib.import_module(entry.module).add_arguments(made)
-        if entry.name in FLAG_COMMANDS:
+        if entry.name in FLAG_COMMANDS and not entry.actions:
             add_setting_flags(made, entry.name)
     return parser
 
@@ -146,6 +167,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return OK
     # the command is the first word (global options are only --version and --help)
     command = arguments[0] if arguments and not arguments[0].startswith("-") else None
+    entry = _ENTRIES.get(command or "")
+    option = arguments[1] if entry is not None and entry.actions and arguments[1:] else ""
+    if option.startswith("-") and option not in ("-h", "--help"):
+        # `label --config F list` would take F for the action
+        _Parser(prog=f"{_PROG} {command}").error(
+            f"{option}: options go after the action, e.g. `{_PROG} {command} list {option} ...`"
+        )
     args = _parser(command).parse_args(arguments)
     # before LightGBM's OpenMP runtime loads: idle worker threads must sleep, not spin
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -1,4 +1,9 @@
-"""Deploy a model (+ store, thresholds) as the inference policy in force, and say what it did."""
+"""Deploy a model (+ store, thresholds) as the inference policy in force, and say what it did.
+
+Everything is named one way in what `init`, `deploy`, `rollback` (and `status`, `doctor`)
+print: a model by its bundle id (its directory name), a store by its store id (a hash of its
+files), each followed by where it is.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +20,20 @@ if TYPE_CHECKING:
     from daemon.config.settings import Settings
 from daemon.fsutil import utc_now
 from daemon.inforce import read_policy
+from daemon.install import install_artifacts
 from daemon.paths import default_policy_file
 from daemon.publish import deploy_policy, policy_history_path, rollback_policy
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import CalibratorStore
 from taskclf_core.errors import ConfigError, PolicyError
-from taskclf_core.policy import InferencePolicy, policy_home
+from taskclf_core.policy import InferencePolicy, policy_home, resolve_policy_path
+from taskclf_core.words import plural
 
 __all__ = [
     "deploy",
     "deploy_and_report",
     "describe",
+    "install_and_deploy",
     "parse_user_thresholds",
     "policy_path_of",
     "publish_store",
@@ -148,8 +156,8 @@ def describe(
         f"  model      {bundle.bundle_id} (schema {bundle.schema_hash})  {deployment.model_path}",
         "  store      "
         + (
-            f"{store.store_id} ({store.method}, {len(store.user_ids)} per-user)  "
-            f"{deployment.store_path}"
+            f"{store.store_id} ({store.method}, "
+            f"{plural(len(store.user_ids), 'per-user calibrator')})  {deployment.store_path}"
             if store is not None
             else "none (uncalibrated model probabilities)"
         ),
@@ -163,14 +171,30 @@ def describe(
     ]
     if replaced is not None:
         old_store = replaced.calibrator_store_dir
+        store_named = (
+            _store_id_at(resolve_policy_path(deployment.policy_path, old_store))
+            if old_store
+            else "none"
+        )
         lines.append(
-            f"  replaced   model {Path(replaced.model_dir).name}, store "
-            f"{Path(old_store).name if old_store else '-'}, threshold "
+            f"  replaced   model {Path(replaced.model_dir).name}, store {store_named}, threshold "
             f"{replaced.reject_threshold} (kept in {policy_history_path(deployment.policy_path)})"
         )
     if settings is not None:
         lines.append(_daemon_line(settings))
     return "\n".join(lines)
+
+
+def _store_id_at(path: Path) -> str:
+    """A store's id as the daemon names it (a hash of its files), read off the disk; its
+    directory, saying so, when it cannot be read any more."""
+    from taskclf_core.calibration import read_store_files, store_id_of
+    from taskclf_core.errors import CalibrationError
+
+    try:
+        return store_id_of(read_store_files(Path(os.path.realpath(path))))
+    except CalibrationError:
+        return f"at {path} (unreadable now)"
 
 
 def _daemon_line(settings: Settings) -> str:
@@ -200,8 +224,11 @@ def deploy_and_report(
     user_thresholds: Mapping[str, float] | None,
     source: str,
 ) -> Deployment:
-    """:func:`deploy` into the configured policy file and print what is now in force."""
-    deployment, replaced, changed = deploy(
+    """Install copies of ``model`` and ``store`` under the policy's home, the data dir (as
+    `init` does), then :func:`deploy` them into the configured policy file and print what is
+    now in force: a policy naming the folder a bundle was downloaded to broke when that
+    folder went."""
+    notes, deployment, replaced, changed = install_and_deploy(
         policy_path_of(settings),
         model=model,
         store=store,
@@ -210,13 +237,37 @@ def deploy_and_report(
         source=source,
     )
     verb = "deployed" if changed else "unchanged, already in force:"
-    print(describe(deployment, replaced, verb, settings=settings))
+    print("\n".join([*notes, describe(deployment, replaced, verb, settings=settings)]))
     if replaced is not None and replaced.calibrator_store_dir and deployment.store is None:
         print(
             f"note: no --store, so calibration is off now (the policy before used "
             f"{replaced.calibrator_store_dir}); `taskclf-daemon rollback` restores it"
         )
     return deployment
+
+
+def install_and_deploy(
+    policy_path: Path,
+    *,
+    model: Path,
+    store: Path | None,
+    reject_threshold: float | None,
+    user_thresholds: Mapping[str, float] | None,
+    source: str,
+) -> tuple[tuple[str, ...], Deployment, InferencePolicy | None, bool]:
+    """Copies of ``model`` and ``store`` under the policy's home (daemon/install.py), then
+    :func:`deploy` them (`init --model`, `deploy`, `calibrate --deploy`); returns what the
+    install did, a line each, and what :func:`deploy` returns."""
+    installed = install_artifacts(policy_home(policy_path), model, store)
+    deployment, replaced, changed = deploy(
+        policy_path,
+        model=installed.model,
+        store=installed.store,
+        reject_threshold=reject_threshold,
+        user_thresholds=user_thresholds,
+        source=source,
+    )
+    return installed.notes, deployment, replaced, changed
 
 
 def rollback_and_report(settings: Settings) -> Deployment:

@@ -1,4 +1,4 @@
-"""Install a bundle (and its store) under the data dir and put them in force; first-run advice."""
+"""Install copies of a bundle (and its store) under the data dir; first-run advice."""
 
 from __future__ import annotations
 
@@ -8,21 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.paths import default_policy_file, ensure_private_dir, models_dir, stores_dir
+from daemon.paths import ensure_private_dir, models_dir, stores_dir
 from taskclf_core.errors import ConfigError, PublishError
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
 
-__all__ = ["Installed", "install_model", "next_steps_without_model", "nothing_configured"]
+__all__ = ["Installed", "install_artifacts", "next_steps_without_model", "nothing_configured"]
 
 
 @dataclass(frozen=True, slots=True)
 class Installed:
-    """What ``init --model`` put in force."""
+    """Where the copies are (the bundle's, the store's or None), and what was done, a line
+    each: copied, or already there."""
 
-    policy_path: Path
-    description: str
+    model: Path
+    store: Path | None
+    notes: tuple[str, ...]
 
 
 def _same_tree(a: Path, b: Path) -> bool:
@@ -35,34 +37,41 @@ def _same_tree(a: Path, b: Path) -> bool:
     return fa.keys() == fb.keys() and all(fa[k].read_bytes() == fb[k].read_bytes() for k in fa)
 
 
-def _place(source: Path, dest: Path, what: str, check: Callable[[Path], object]) -> str:
+def _inside(path: Path, home: Path) -> bool:
+    return path.is_relative_to(Path(os.path.realpath(home)))
+
+
+def _place(source: Path, dest: Path, what: str, ident: str, check: Callable[[Path], object]) -> str:
     """Copy ``source`` to ``dest`` unless the same content is already there; say what happened."""
     from daemon.publish import install_copy
 
     if dest.exists() and os.path.samefile(source, dest):
-        return f"{what} already at {dest}"
+        return f"{what} {ident} already at {dest}"
     if dest.exists():
         if _same_tree(source, dest):
-            return f"{what} already installed at {dest} (same files)"
+            return f"{what} {ident} already installed at {dest} (same files)"
         raise PublishError(
-            f"{dest}: a different {what} with the same name is already installed there. "
+            f"{dest}: a different {what} with the id {ident} is already installed there. "
             f"A {what}'s id is its directory name, so two different ones cannot share it: "
             f"rename {source} (and refit its stores) or remove {dest} if nothing uses it"
         )
     install_copy(source, dest, check=check)
-    return f"{what} installed at {dest}"
+    return f"{what} {ident} installed at {dest}"
 
 
-def install_model(data_dir: Path, model: Path, store: Path | None) -> Installed:
-    """Install ``model`` (and ``store``) under ``data_dir`` keeping their ids; deploy them.
+def install_artifacts(home: Path, model: Path, store: Path | None) -> Installed:
+    """Copy ``model`` (and ``store``) under ``home`` keeping their ids (`init`, `deploy`).
 
-    The bundle goes to ``models/<its directory name>`` (its id, which stores record), the
-    store to ``stores/<store id>``; both are checked exactly as the daemon checks them,
-    together, before anything is copied. Then they become the inference policy in force
-    (``models/inference_policy.json``), as ``deploy`` would make them.
+    ``home`` is the policy's home: the data dir, unless ``policy_file`` names a policy
+    elsewhere (taskclf's own). A bundle goes to ``models/<its directory name>`` (its id, which
+    stores record), a store to ``stores/<store id>``; both are checked exactly as the daemon
+    checks them, together, before anything is copied. Nothing is copied twice: a bundle or
+    store already inside ``home`` is used where it is, and a copy with the same files is
+    used as it is. A different bundle with the same name is refused (stores name their bundle
+    by it; a second name would be a second id). So deleting the folder a bundle was
+    downloaded to never breaks the daemon.
     """
     from daemon.artifacts import load_store
-    from daemon.deploy import deploy, describe
     from taskclf_core.bundle import load_bundle
 
     for flag, path in (("--model", model), ("--store", store)):
@@ -70,30 +79,31 @@ def install_model(data_dir: Path, model: Path, store: Path | None) -> Installed:
             raise ConfigError(f"{flag}: {path} does not exist or is not a directory")
     bundle = load_bundle(model)  # the bundle's own errors name its files
     loaded = load_store(store, bundle)[0] if store is not None else None  # says why it won't fit
-    model_dest = models_dir(data_dir) / bundle.bundle_id
-    ensure_private_dir(model_dest.parent)
-    notes = [_place(model.resolve(), model_dest, "model bundle", load_bundle)]
+    notes: list[str] = []
+    model_dest = models_dir(home) / bundle.bundle_id
+    if _inside(model.resolve(), home):
+        model_dest = model
+    else:
+        ensure_private_dir(model_dest.parent)
+        notes.append(_place(model.resolve(), model_dest, "model", bundle.bundle_id, load_bundle))
     store_dest: Path | None = None
     if store is not None and loaded is not None:
-        store_dest = stores_dir(data_dir) / loaded.store_id
-        ensure_private_dir(store_dest.parent)
-        installed = load_bundle(model_dest)
-        notes.append(
-            _place(
-                store.resolve(), store_dest, "calibrator store", lambda p: load_store(p, installed)
+        store_dest = stores_dir(home) / loaded.store_id
+        if _inside(store.resolve(), home):
+            store_dest = store
+        else:
+            ensure_private_dir(store_dest.parent)
+            installed = load_bundle(model_dest)
+            notes.append(
+                _place(
+                    store.resolve(),
+                    store_dest,
+                    "store",
+                    loaded.store_id,
+                    lambda p: load_store(p, installed),
+                )
             )
-        )
-    policy_path = default_policy_file(data_dir)
-    deployment, replaced, changed = deploy(
-        policy_path,
-        model=model_dest,
-        store=store_dest,
-        reject_threshold=None,
-        user_thresholds=None,
-        source="init",
-    )
-    verb = "policy in force:" if changed else "policy unchanged, already in force:"
-    return Installed(policy_path, "\n".join([*notes, describe(deployment, replaced, verb)]))
+    return Installed(model_dest, store_dest, tuple(notes))
 
 
 def next_steps_without_model(config: Path) -> str:

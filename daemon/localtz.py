@@ -1,14 +1,15 @@
-"""The user's local time zone, as an IANA zone when the system names one (DST-correct)."""
+"""The user's local time zone, as an IANA zone when the system names one (DST-correct), and
+the times a person types read in it (:class:`LocalClock`)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, timezone, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["local_timezone", "zone_key"]
+__all__ = ["LocalClock", "local_timezone", "zone_key"]
 
 _LOCALTIME = Path("/etc/localtime")
 
@@ -75,3 +76,39 @@ def zone_key(tz: tzinfo) -> str | None:
             return "UTC"
         return f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
     return None
+
+
+class LocalClock:
+    """``now`` and the local zone, read once per command: every time or day a person types
+    (`label`, `report`, `collect`) is read here, by taskclf_core/wallclock.py (docs/times.md).
+
+    ``now`` and ``tz`` are for tests; a command takes the clock and the zone of the machine.
+    """
+
+    def __init__(self, now: datetime | None = None, tz: tzinfo | None = None) -> None:
+        self.tz = tz if tz is not None else local_timezone()
+        self.now = now if now is not None else datetime.now(UTC)
+        if self.now.tzinfo is None:
+            raise ValueError("now: expected an aware datetime")
+
+    def when(self, text: str, field: str) -> datetime:
+        """``text`` (local unless it has an offset) as an aware UTC instant; TimeError."""
+        from taskclf_core.wallclock import parse_when
+
+        return parse_when(text, now=self.now, tz=self.tz, field=field)
+
+    def day(self, text: str, field: str) -> date:
+        """``text`` ("today", "yesterday", YYYY-MM-DD) as a local calendar day; TimeError."""
+        from taskclf_core.wallclock import parse_day
+
+        return parse_day(text, today=self.today, field=field)
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
+
+    def show(self, ts: datetime) -> str:
+        """``YYYY-MM-DD HH:MM`` in the local zone."""
+        from taskclf_core.wallclock import format_local
+
+        return format_local(ts, self.tz)

@@ -11,6 +11,7 @@
     ├── SpanError                     a label span (or a file of them) is invalid
     │   └── SpanOverlap               two spans of one user overlap with different labels
     │                                 (in taskclf_core.spans: it carries the two spans)
+    ├── TimeError                     a time or day a person typed cannot be read (names the flag)
     ├── ActivityError                 ActivityWatch events cannot be read as taskclf expects
     ├── ConfigError                   settings are invalid (daemon side)
     ├── PublishError                  a destination we refuse to overwrite (a bundle, a store)
@@ -44,6 +45,7 @@ __all__ = [
     "SpanError",
     "TaskclfError",
     "TaxonomyError",
+    "TimeError",
     "TrainingError",
     "UnreachableError",
     "WindowError",
@@ -84,6 +86,10 @@ class PolicyError(TaskclfError):
 
 class SpanError(TaskclfError):
     """A label span, or a file of them, is invalid (names the line and field)."""
+
+
+class TimeError(TaskclfError):
+    """A time or day typed on the command line cannot be read (names the flag and the forms)."""
 
 
 class ActivityError(TaskclfError):

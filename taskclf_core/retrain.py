@@ -28,6 +28,7 @@ from taskclf_core.schema import format_ts, parse_ts, parse_windows
 from taskclf_core.spans import LabelSpan, project
 from taskclf_core.training import TrainedBundle, challenger_columns, train_challenger
 from taskclf_core.types import FloatArray, IntArray
+from taskclf_core.words import plural
 
 __all__ = [
     "CADENCE_DAYS",
@@ -273,19 +274,20 @@ def check_data(
     missing: list[str] = []
     if windows < r.min_windows:
         missing.append(
-            f"label {r.min_windows - windows} more windows (have {windows}, need {r.min_windows})"
+            f"label {plural(r.min_windows - windows, 'more window')} (have {windows}, need "
+            f"{r.min_windows})"
         )
     if days < r.min_days:
         more = r.min_days - days
         missing.append(
-            f"label windows on {more} more day{'s' if more > 1 else ''} "
-            f"(have {days}, need {r.min_days})"
+            f"label windows on {plural(more, 'more day')} (have {days}, need {r.min_days})"
         )
     for name in r.required:
         have = per_class.get(name, 0)
         if have < r.min_class_windows:
             missing.append(
-                f"label {r.min_class_windows - have} more windows of {name} (have {have}, need "
+                f"label {plural(r.min_class_windows - have, 'more window')} of {name} (have "
+                f"{have}, need "
                 f"{r.min_class_windows}: taskclf's gates check its precision and recall)"
             )
     counted = [c for c in CORE_LABELS if per_class.get(c, 0) >= r.min_class_windows]
@@ -656,8 +658,9 @@ def user_regression_gate(
         drop,
         tolerance,
         passed,
-        f"largest accuracy drop of {len(drops)} users: {user} {before:.4f} -> {after:.4f} on "
-        f"{n} windows ({drop:+.4f} {'<=' if passed else '>'} {tolerance})",
+        f"largest accuracy drop of {plural(len(drops), 'user')}: {user} {before:.4f} -> "
+        f"{after:.4f} on {plural(n, 'window')} ({drop:+.4f} {'<=' if passed else '>'} "
+        f"{tolerance})",
     )
 
 
@@ -823,13 +826,14 @@ def run_retrain(
     check = check_data(data.labels, data.starts, data.user_ids, config.requirements)
     skipped = [f"{data.other_schema} of another schema"] if data.other_schema else []
     if data.duplicates:
-        skipped.append(f"{data.duplicates} duplicates")
+        skipped.append(plural(data.duplicates, "duplicate"))
     lines.append(
-        f"data: {data.seen} archived {version} windows since {format_ts(since)} "
+        f"data: {plural(data.seen, f'archived {version} window')} since {format_ts(since)} "
         f"(the last {config.lookback_days} days)"
         + (f", skipped {', '.join(skipped)}" if skipped else "")
         + f"; {len(data)} lie inside a label span of their user (strict containment): "
-        f"{check.users} users, {check.days} days; {_class_line(check.per_class)}"
+        f"{plural(check.users, 'user')}, {plural(check.days, 'day')}; "
+        f"{_class_line(check.per_class)}"
     )
 
     def not_enough(why: Sequence[str]) -> RetrainOutcome:
@@ -905,7 +909,8 @@ def run_retrain(
         f"challenger {challenger_id}: LightGBM, {config.rounds} rounds, class-balanced, "
         f"schema {version}"
         + (" + user_id" if config.user_id_feature and "user_id" not in features[:-1] else "")
-        + f" ({len(features)} features), trained on {sizes['train']} windows; {scored}"
+        + f" ({plural(len(features), 'feature')}), trained on "
+        f"{plural(sizes['train'], 'window')}; {scored}"
     )
     per_user = user_regression_gate(
         eval_truth,
@@ -928,7 +933,7 @@ def run_retrain(
     lines.append(
         f"challenger {challenger_id}: macro-F1 {ch_ev.macro_f1:.4f}, weighted-F1 "
         f"{ch_ev.weighted_f1:.4f}, accuracy {ch_ev.accuracy:.4f}, reject rate "
-        f"{ch_ev.reject_rate:.4f} (on the same {ch_ev.n} windows)"
+        f"{ch_ev.reject_rate:.4f} (on the same {plural(ch_ev.n, 'window')})"
     )
     failed = [g.name for g in gates if not g.passed]
     decision: Decision = "refused" if failed else "deployed"

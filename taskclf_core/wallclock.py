@@ -1,19 +1,33 @@
-"""Wall-clock times a person types ("09:00", "yesterday 14:00") → aware UTC instants."""
+"""Times and days a person types ("09:00", "yesterday 14:00") → aware UTC instants, dates.
+
+The one reading of a typed time for every command that takes one (`label`, `report`,
+`collect`): local by default, docs/times.md.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from taskclf_core.errors import SpanError
-from taskclf_core.timerange import in_range, out_of_range
+from taskclf_core.errors import TimeError
+from taskclf_core.timerange import day_in_range, day_out_of_range, in_range, out_of_range
 
-__all__ = ["FORMS", "format_local", "parse_when", "zone_name"]
+__all__ = [
+    "DAY_FORMS",
+    "FORMS",
+    "format_local",
+    "parse_day",
+    "parse_when",
+    "yesterday_form",
+    "zone_name",
+]
 
 FORMS = (
     '"now", "09:00", "today 09:00", "yesterday 14:00", "2026-11-30 09:00", "2026-11-30", '
-    'or ISO-8601 with an offset ("2026-11-30T09:00:00+01:00", "...Z")'
+    '"2026-11-30T09:00" (all local time), or ISO-8601 with an offset '
+    '("2026-11-30T09:00:00+01:00", "...Z")'
 )
+DAY_FORMS = '"today", "yesterday" or a local calendar day YYYY-MM-DD ("2026-11-30")'
 _TIME = r"(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?"
 _RELATIVE = re.compile(rf"(?:(?P<day>today|yesterday)\s+)?{_TIME}", re.IGNORECASE)
 _DATED = re.compile(rf"(?P<date>\d{{4}}-\d{{2}}-\d{{2}})(?:[ T]+{_TIME})?", re.IGNORECASE)
@@ -28,7 +42,7 @@ def zone_name(tz: tzinfo) -> str:
 def _wall(day: date, match: re.Match[str], text: str, field: str) -> datetime:
     h, m, s = (int(match.group(g) or 0) for g in ("h", "m", "s"))
     if h > 23 or m > 59 or s > 59:
-        raise SpanError(f"{field}: {text!r} is not a time of day (expected HH:MM, 00:00–23:59)")
+        raise TimeError(f"{field}: {text!r} is not a time of day (expected HH:MM, 00:00–23:59)")
     return datetime.combine(day, time(h, m, s))
 
 
@@ -44,11 +58,11 @@ def _localize(wall: datetime, tz: tzinfo, text: str, field: str) -> datetime:
     if before == after:
         return first.astimezone(UTC)
     if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall:
-        raise SpanError(
+        raise TimeError(
             f"{field}: {text!r} does not exist in {zone_name(tz)}: the clocks skip it on "
             f"{wall.date()} (daylight-saving change); give a time before or after the gap"
         )
-    raise SpanError(
+    raise TimeError(
         f"{field}: {text!r} happens twice in {zone_name(tz)} on {wall.date()} (daylight-saving "
         f"change, UTC{_offset(before)} then UTC{_offset(after)}); add the offset you mean, e.g. "
         f"'{wall:%Y-%m-%d %H:%M}{_offset(before)}'"
@@ -62,7 +76,8 @@ def _offset(delta: timedelta | None) -> str:
 
 
 def parse_when(text: str, *, now: datetime, tz: tzinfo, field: str = "time") -> datetime:
-    """``text`` as an aware UTC instant; wall-clock forms are read in ``tz`` (see :data:`FORMS`).
+    """``text`` as an aware UTC instant; every form without an offset is read in ``tz`` (see
+    :data:`FORMS`).
 
     ``now`` (aware) anchors "now", "today" and a bare time; a bare time is today's. A local
     time that a daylight-saving change skips or repeats is refused with the reason, and so
@@ -75,7 +90,7 @@ def parse_when(text: str, *, now: datetime, tz: tzinfo, field: str = "time") -> 
     except OverflowError:  # 9999-12-31 23:59 west of UTC: past the last datetime
         when = None
     if when is None or not in_range(when):
-        raise SpanError(out_of_range(field, repr(text.strip()[:40])))
+        raise TimeError(out_of_range(field, repr(text.strip()[:40])))
     return when
 
 
@@ -94,7 +109,7 @@ def _instant(raw: str, now: datetime, tz: tzinfo, field: str) -> datetime:
         try:
             day = date.fromisoformat(match.group("date"))
         except ValueError:
-            raise SpanError(
+            raise TimeError(
                 f"{field}: {raw!r} is not a calendar date (expected YYYY-MM-DD)"
             ) from None
         wall = _wall(day, match, raw, field) if match.group("h") else datetime.combine(day, time())
@@ -102,10 +117,40 @@ def _instant(raw: str, now: datetime, tz: tzinfo, field: str) -> datetime:
     try:
         absolute = datetime.fromisoformat(raw)
     except ValueError:
-        absolute = None
-    if absolute is not None and absolute.tzinfo is not None:
-        return absolute.astimezone(UTC)
-    raise SpanError(f"{field}: cannot read {raw!r} as a time; expected {FORMS}")
+        raise TimeError(f"{field}: cannot read {raw!r} as a time; expected {FORMS}") from None
+    if absolute.tzinfo is None:  # ISO-8601 forms the patterns leave out (fractions of a second)
+        return _localize(absolute, tz, raw, field)
+    return absolute.astimezone(UTC)
+
+
+def parse_day(text: str, *, today: date, field: str = "day") -> date:
+    """``text`` as a calendar day (see :data:`DAY_FORMS`): ``today`` is the local day."""
+    raw = text.strip()
+    word = raw.lower()
+    day: date | None = None
+    if word == "today":
+        day = today
+    elif word == "yesterday":
+        day = today - timedelta(days=1)
+    elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:  # 2026-02-30
+            day = None
+    if day is None:
+        raise TimeError(f"{field}: cannot read {raw[:40]!r} as a day; expected {DAY_FORMS}")
+    if not day_in_range(day):
+        raise TimeError(day_out_of_range(field, str(day)))
+    return day
+
+
+def yesterday_form(text: str) -> str | None:
+    """``text`` said of yesterday ("23:00" → "yesterday 23:00"), when it names a time of
+    today by the clock alone; None for any other form."""
+    match = _RELATIVE.fullmatch(text.strip())
+    if match is None or (match.group("day") or "").lower() == "yesterday":
+        return None
+    return f"yesterday {text.strip()[match.start('h') :]}"
 
 
 def format_local(ts: datetime, tz: tzinfo) -> str:

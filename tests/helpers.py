@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ __all__ = [
     "MakeStore",
     "Window",
     "by_window",
+    "faketime_env",
     "in_time_order",
     "isotonic_regressor_json",
     "read_only_bind",
@@ -65,6 +67,20 @@ def require_tool(name: str, why: str) -> str:
     if found is None:
         unavailable(name, f"not on PATH ({why})")
     return found
+
+
+# Debian's `faketime` package (.ci/run installs it): a test that needs it fails without it
+_LIBFAKETIME = ("/usr/lib/*/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1")
+
+
+def faketime_env(when: str) -> dict[str, str]:
+    """The variables that run a process on a clock set to ``when`` (libfaketime's FAKETIME:
+    "+5y" ahead of the real clock, "@2026-03-03 00:55:00" from that local time on); wall
+    clock only: monotonic time stays real, or every timed wait would hang."""
+    found = [p for pattern in _LIBFAKETIME for p in sorted(glob.glob(pattern))]
+    if not found:
+        unavailable("libfaketime", "apt-get install faketime (.ci/run does)")
+    return {"LD_PRELOAD": found[0], "FAKETIME": when, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
 
 def require_root(why: str) -> None:

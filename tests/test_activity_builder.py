@@ -344,3 +344,26 @@ def test_missing_app_and_title_are_taskclfs_defaults() -> None:
     assert event.title is not None
     assert event.title.char_count == 0
     assert event.end_us - event.start_us == 2_500_000
+
+
+# --- which buckets -------------------------------------------------------------------------
+
+
+def test_no_window_bucket_at_all_says_to_start_the_window_watcher() -> None:
+    """With no window bucket anywhere, the collector said to set aw_hostname (`window buckets
+    exist for: none`): no hostname would help; the watcher would."""
+    from taskclf_core.activity import select_buckets
+
+    afk = {"aw-watcher-afk_vm": {"type": "afkstatus", "hostname": "vm"}}
+    with pytest.raises(ActivityError) as info:
+        select_buckets(afk, "vm", source="http://127.0.0.1:5600")
+    message = str(info.value)
+    assert "no 'currentwindow' bucket at all: start aw-watcher-window" in message
+    assert message.endswith("buckets there: aw-watcher-afk_vm")
+    assert "aw_hostname" not in message
+    with pytest.raises(ActivityError, match=r"at all: .* buckets there: none$"):
+        select_buckets({}, "vm", source="x")
+    # window buckets of another host: that one is what to name
+    other = {**afk, "aw-watcher-window_laptop": {"type": "currentwindow", "hostname": "laptop"}}
+    with pytest.raises(ActivityError, match=r"window buckets exist for: laptop\); set aw_hostname"):
+        select_buckets(other, "vm", source="x")

@@ -101,7 +101,17 @@ def test_a_command_the_environment_fails_names_the_file_without_a_traceback(
         f'data_dir = "{blocker}"\npolicy_file = "{blocker / "models" / "inference_policy.json"}"\n'
     )
     for command in (
-        ("label", "add", "--from", "09:00", "--to", "10:00", "Build", "--user", "u1"),
+        (
+            "label",
+            "add",
+            "--from",
+            "yesterday 09:00",
+            "--to",
+            "yesterday 10:00",
+            "Build",
+            "--user",
+            "u1",
+        ),
         ("deploy", "--model", str(bundle_dir)),
     ):
         result = run_cli(*command, "--config", str(config))
@@ -264,6 +274,20 @@ def test_run_follows_the_policy_init_wrote(
         assert r["is_rejected"] == (r["confidence"] < r["reject_threshold"])
 
 
+def test_a_stopped_collector_is_shown_without_its_pid() -> None:
+    from daemon.collector.status import format_collector_status
+
+    doc = {"state": "stopped", "pid": 24376, "mode": "live", "running": False}
+    stopped = format_collector_status({**doc, "stopped_at": "2026-11-30T08:00:00Z"})
+    head = stopped.splitlines()[0]
+    assert head.startswith(
+        "collector: not running (its last run, mode live, stopped 2026-11-30T08:00:00Z); start "
+    ), head
+    assert "24376" not in stopped
+    running = format_collector_status({**doc, "state": "running", "running": True})
+    assert running.splitlines()[0] == "collector: running (pid 24376, mode live)"
+
+
 def test_status_shows_the_collector_and_the_last_personalize_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -290,7 +314,9 @@ def test_status_shows_the_collector_and_the_last_personalize_run(
     )
     assert main(["status"]) == 3
     out = capsys.readouterr().out
-    assert "collector: not running" in out
+    assert "collector: not running (its last run, mode poll, ended without stopping" in out
+    assert "999999999" not in out  # the pid of a process that is gone: not shown
+    assert "start it with `taskclf-daemon collect`" in out
     assert "windows emitted: 42" in out
     assert "ActivityWatch at http://127.0.0.1:5600 did not answer" in out
     assert "personalize unchanged at 2026-11-30T03:30:00Z: store abc" in out
@@ -353,7 +379,12 @@ def test_a_closed_stdout_exits_as_the_command_would_have_silently(
     windows = window_stream(training_windows[:3])
     d.drop_windows(windows)
     d.wait_labelled(windows)
-    assert d.cli("label", "add", "--from", "09:00", "--to", "10:00", "Build").returncode == 0
+    assert (
+        d.cli(
+            "label", "add", "--from", "yesterday 09:00", "--to", "yesterday 10:00", "Build"
+        ).returncode
+        == 0
+    )
     for args in (
         ["status", "--json"],
         ["status"],
@@ -387,3 +418,136 @@ def test_stdout_on_a_full_disk_is_one_line_and_exit_1(isolated_home: Path) -> No
         )
     assert done.returncode == 1, done.stderr
     assert done.stderr == "taskclf-daemon: standard output: No space left on device\n"
+
+
+# --- argument errors: one line and the way to the command's help ---------------------------
+
+
+def _argument_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> list[str]:
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    out, err = capsys.readouterr()
+    assert (exit_.value.code, out) == (2, ""), (argv, err)
+    return err.splitlines()
+
+
+def _commands_and_actions() -> list[list[str]]:
+    from daemon.commands import COMMANDS
+
+    words = [[c.name] for c in COMMANDS if not c.actions]
+    for command in (c for c in COMMANDS if c.actions):
+        made = _parser(command.name)
+        sub = next(a for a in made._actions if isinstance(a, argparse._SubParsersAction))
+        (label,) = sub.choices.values()
+        actions = next(a for a in label._actions if isinstance(a, argparse._SubParsersAction))
+        words += [[command.name, action] for action in actions.choices]
+    return words
+
+
+@pytest.mark.parametrize("words", _commands_and_actions(), ids=" ".join)
+def test_an_argument_error_is_one_line_and_a_hint_for_every_command(
+    words: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report --bogus` printed thirty lines of usage listing every flag; `label suggest
+    --bogus` blamed the top-level command. Now: the command's own line, then its help."""
+    prog = " ".join(["taskclf-daemon", *words])
+    lines = _argument_error([*words, "--bogus"], capsys)
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"{prog}: error: "), lines
+    # a command with a required argument says that first; the others name the word
+    assert "--bogus" in lines[0] or "required" in lines[0], lines
+    assert lines[1] == f"hint: run '{prog} --help'"
+
+
+def test_a_bad_value_and_an_unknown_command_are_one_line_and_a_hint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert _argument_error(["report", "--date", "someday"], capsys) == [
+        "taskclf-daemon report: error: argument --date: cannot read 'someday' as a day; "
+        'expected "today", "yesterday" or a local calendar day YYYY-MM-DD ("2026-11-30")',
+        "hint: run 'taskclf-daemon report --help'",
+    ]
+    lines = _argument_error(["reprot"], capsys)
+    assert lines[0].startswith("taskclf-daemon: error: argument COMMAND: invalid choice: 'reprot'")
+    assert lines[1:] == ["hint: run 'taskclf-daemon --help'"]
+    assert _argument_error([], capsys)[1:] == ["hint: run 'taskclf-daemon --help'"]
+
+
+def test_an_option_before_a_label_action_says_where_it_goes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`label --config F list` read F as the action (or, before, let the action's default
+    overwrite it): options go after the action, and the refusal says so."""
+    assert _argument_error(["label", "--config", "/x", "list"], capsys) == [
+        "taskclf-daemon label: error: --config: options go after the action, e.g. "
+        "`taskclf-daemon label list --config ...`",
+        "hint: run 'taskclf-daemon label --help'",
+    ]
+
+
+def test_report_with_a_bogus_flag_from_outside(isolated_home: Path) -> None:
+    done = run_cli("report", "--bogus")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "taskclf-daemon report: error: unrecognized arguments: --bogus\n"
+        "hint: run 'taskclf-daemon report --help'\n"
+    )
+
+
+def test_each_command_lists_only_the_setting_flags_of_the_keys_it_reads() -> None:
+    from daemon.config.keys import KEYS, flags
+
+    owner = {f: name for name in KEYS for f in flags(name)}
+    checked = 0
+    for words in _commands_and_actions():
+        if words == ["doctor"]:
+            continue  # it checks every key, so it takes every flag
+        text = _help(*words)
+        _, _, settings = text.partition("settings (override the config file and TASKCLF_* vars):")
+        listed = set(re.findall(r"^  (--[a-z-]+)", settings, re.M))
+        for flag in listed:
+            assert words[0] in KEYS[owner[flag]].readers, (words, flag)
+        checked += bool(listed)
+    assert checked >= 10
+
+
+# --- a config with two typos ---------------------------------------------------------------
+
+TWO_TYPOS = 'spool_dri = "/x"\nreject_treshold = 0.5\n'
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--once"],
+        ["report"],
+        ["collect", "--once"],
+        ["label", "list"],
+        ["label", "suggest"],
+        ["personalize", "--dry-run"],
+        ["rollback"],
+        ["deploy", "--model", "{bundle}"],
+        ["check-store", "{bundle}"],
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_every_command_that_refuses_a_config_names_every_typo(
+    argv: list[str], tmp_path: Path, bundle_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run` reported the first typo only (doctor listed both): each refusal names all."""
+    config = tmp_path / "daemon.toml"
+    config.write_text(TWO_TYPOS)
+    args = [a.format(bundle=bundle_dir) for a in argv]
+    assert main([*args, "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}: unknown key 'spool_dri'; did you mean 'spool_dir'?" in err
+    assert f"{config}: unknown key 'reject_treshold'; did you mean 'reject_threshold'?" in err
+    assert err.startswith("taskclf-daemon: ")
+
+
+def test_run_names_every_typo_from_outside(tmp_path: Path) -> None:
+    config = tmp_path / "daemon.toml"
+    config.write_text(TWO_TYPOS)
+    done = run_cli("run", "--config", str(config))
+    assert done.returncode == 2
+    assert done.stderr.count("unknown key") == 2, done.stderr

@@ -74,20 +74,26 @@ def test_export_backfill_equals_taskclf(tmp_path: Path, case_name: str, version:
     assert case.salt not in err
 
 
+@pytest.mark.parametrize("how", ["flag", "variable"])
 @pytest.mark.parametrize("fmt", ["json", "console"])
-def test_log_format_is_honoured(tmp_path: Path, fmt: str) -> None:
-    """`collect --log-format` (and log_format) as for `run`: JSON for journald and programs,
-    the console lines for a person tailing a file. A process: structlog keeps the loggers of
-    the first configuration in a process."""
+def test_log_format_is_honoured(tmp_path: Path, fmt: str, how: str) -> None:
+    """`collect --log-format` and TASKCLF_LOG_FORMAT as for `run` (one logging set-up): JSON
+    for journald and programs, the console lines for a person tailing a file, whatever the
+    terminal says (stderr is a pipe here). A process: structlog keeps the loggers of the first
+    configuration in a process."""
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    env = isolated_env(tmp_path / "home")
+    given = ["--log-format", fmt] if how == "flag" else []
+    if how == "variable":
+        env["TASKCLF_LOG_FORMAT"] = fmt
     done = subprocess.run(
-        [sys.executable, "-m", "daemon", *export_args(case, data), "--log-format", fmt],
+        [sys.executable, "-m", "daemon", *export_args(case, data), *given],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-        env=isolated_env(tmp_path / "home"),
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stderr.splitlines() if "collector_finished" in line]
@@ -118,7 +124,7 @@ def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
     seed_cursor(data, f"{DAY}T10:00:00Z", case.user_id)
     base = export_args(case, data)
-    assert run(*base, "--from", f"{DAY}T10:00", "--to", f"{DAY}T11:00")[0] == 0
+    assert run(*base, "--from", f"{DAY}T10:00Z", "--to", f"{DAY}T11:00Z")[0] == 0
     first = spool_rows(data)
     expected = case.expected("v1")
     window = [r for r in expected if f"{DAY}T10:00" <= r["bucket_start_ts"] < f"{DAY}T11:00"]
@@ -128,7 +134,7 @@ def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path
     assert cursor is not None
     assert cursor.next_us == parse_timestamp_us(f"{DAY}T11:00:00Z", "c")
     # the cursor moves forward only: an export back-fill from the cursor emits the rest once
-    assert run(*base, "--from", f"{DAY}T11:00")[0] == 0
+    assert run(*base, "--from", f"{DAY}T11:00Z")[0] == 0
     assert (
         row_differences(
             expected[len([r for r in expected if r["bucket_start_ts"] < f"{DAY}T10:00"]) :],
@@ -136,6 +142,43 @@ def test_a_second_run_re_emits_nothing_and_from_to_select_minutes(tmp_path: Path
         )
         == []
     )
+
+
+def test_from_and_to_are_local_times_as_label_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`collect --from` refused `yesterday 08:00` and read a naive time as UTC, where `label
+    add` read it as local: one parser now (docs/times.md). Berlin is UTC+1 on 2 March."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    case = load_case("workday")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    base = export_args(case, data)
+    assert run(*base, "--from", f"{DAY}T11:00", "--to", f"{DAY} 12:00")[0] == 0
+    hours = {r["bucket_start_ts"][11:13] for r in spool_rows(data)}
+    assert hours == {"10"}  # 11:00-12:00 in Berlin
+
+
+@pytest.mark.slow
+def test_collect_takes_yesterday_from_outside(tmp_path: Path) -> None:
+    from helpers import faketime_env
+
+    case = load_case("workday")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    env = {
+        **isolated_env(tmp_path / "home"),
+        "TZ": "Europe/Berlin",
+        **faketime_env("@2026-03-03 12:00:00"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon", *export_args(case, data), "--from", "yesterday 11:00",
+         "--to", "yesterday 11:30"],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    starts = sorted(r["bucket_start_ts"] for r in spool_rows(data))
+    assert starts
+    assert starts[0] >= f"{DAY}T10:00:00Z"
+    assert starts[-1] < f"{DAY}T10:30:00Z"
 
 
 @pytest.mark.parametrize(
@@ -362,15 +405,42 @@ def test_status_reader_ignores_a_dead_pid(tmp_path: Path) -> None:
     assert doc["running"] is False
 
 
-def test_one_collector_per_data_dir(tmp_path: Path) -> None:
+def test_a_back_fill_beside_a_running_collector_leaves_its_cursor_and_status(
+    tmp_path: Path,
+) -> None:
+    """An export back-fill while another collector holds the lock (the live one, the
+    service): its windows are written, the cursor and the status file are the other's."""
     from daemon.collector.collector import collector_lock
 
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
-    with collector_lock(data / "collector"):
+    cursor = seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
+    held = cursor.read_bytes()
+    with collector_lock(data / "collector", "live") as holder:
+        assert holder is None
         code, _, err = run(*export_args(case, data))
+    assert code == 0, err
+    assert row_differences(case.expected("v1"), spool_rows(data)) == []
+    assert cursor.read_bytes() == held
+    assert not (data / "collector" / "status.json").exists()
+    # alone, the same run owns the cursor and moves it over what it emitted
+    assert run(*export_args(case, data))[0] == 0
+    assert cursor.read_bytes() != held
+    assert (data / "collector" / "status.json").exists()
+
+
+def test_a_second_live_collector_is_refused_naming_the_back_fill(tmp_path: Path) -> None:
+    from daemon.collector.collector import collector_lock
+
+    case = load_case("no-input")
+    data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
+    with collector_lock(data / "collector", "live") as holder:
+        assert holder is None
+        code, _, err = run("collect", "--data-dir", str(data), "--aw-url",
+                           f"http://127.0.0.1:{free_port()}")  # fmt: skip
     assert code == 1
-    assert "another collector" in err
+    assert "another collector (pid " in err
+    assert "one live collector per data dir" in err
     assert not (data / "spool" / "new").exists()
 
 

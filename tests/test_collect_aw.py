@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
 from aw_server import AWServer, aw_server, find_aw_server
-from collector_kit import write_identity
+from collector_kit import seed_cursor, write_identity
 from daemon_harness import isolated_env, run_cli, running_daemons, wait_for
 from helpers import unavailable
 
@@ -87,12 +87,12 @@ def test_rest_collect_equals_taskclf(
     case = load_case(case_name)
     loaded.load_export(case.export())
     data, env = taskclf_home(tmp_path, case_name, version)
-    until = () if to is None else ("--to", next_day(case.date))
+    until = () if to is None else ("--to", f"{next_day(case.date)}T00:00Z")
     proc = run_cli(
         "collect",
         "--once",
         "--from",
-        case.date,
+        f"{case.date}T00:00Z",
         *until,
         "--data-dir",
         str(data),
@@ -181,9 +181,9 @@ def test_activitywatch_to_the_daemon_to_the_label_log(
             "collect",
             "--once",
             "--from",
-            case.date,
+            f"{case.date}T00:00Z",
             "--to",
-            f"{case.date}T23:59",
+            f"{case.date}T23:59Z",
             "--aw-url",
             loaded.url,
             "--aw-hostname",
@@ -197,3 +197,96 @@ def test_activitywatch_to_the_daemon_to_the_label_log(
         assert all(r["source"].endswith("_aw.jsonl") for r in records)
         assert daemon.status()["windows"]["refused"] == 0  # type: ignore[index]
         assert daemon.stop() == 0
+
+
+def _live(data: Path, url: str, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    args = [sys.executable, "-m", "daemon", "collect", "--data-dir", str(data), "--aw-url", url,
+            "--aw-hostname", HOSTNAME, "--collect-interval-seconds", "0.2",
+            "--collect-settle-seconds", "600"]  # fmt: skip
+    with open(log, "ab") as out:
+        return subprocess.Popen(args, stdout=out, stderr=out, env=env)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_back_fill_runs_beside_the_live_collector(loaded: AWServer, tmp_path: Path) -> None:
+    """`collect --once --from …` was refused while the live collector (the service) ran:
+    it runs beside it, writes its windows, and leaves the live collector's cursor and status
+    alone; a second live collector is still refused."""
+    case = load_case("workday")
+    loaded.load_export(case.export(), watching=True)
+    data, env = taskclf_home(tmp_path, "workday", "v1")
+    cursor = seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
+    log = tmp_path / "live.log"
+    live = _live(data, loaded.url, log, env)
+    try:
+        wait_for(functools.partial(polled, data, live.pid), timeout=60, what="a completed poll")
+        held = cursor.read_bytes()
+        status = json.loads((data / "collector" / "status.json").read_text())
+        # a back-fill from before the cursor to past it: had it owned the cursor, it would
+        # have moved it to the end of the range
+        backfill = run_cli("collect", "--once", "--from", f"{case.date}T10:00Z", "--to",
+                           f"{case.date}T23:00Z", "--data-dir", str(data), "--aw-url",
+                           loaded.url, "--aw-hostname", HOSTNAME, env=env)  # fmt: skip
+        assert backfill.returncode == 0, backfill.stderr
+        events = [json.loads(x) for x in backfill.stderr.splitlines() if x.startswith("{")]
+        beside = next(e for e in events if e["event"] == "collector_beside")
+        assert beside["holder_pid"] == str(live.pid)
+        assert beside["holder_mode"] == "live"
+        finished = next(e for e in events if e["event"] == "collector_finished")
+        assert finished["windows"] > 0
+        assert cursor.read_bytes() == held
+        after = json.loads((data / "collector" / "status.json").read_text())
+        assert (after["pid"], after["state"], after["mode"]) == (live.pid, "running", "live")
+        assert after["started_at"] == status["started_at"]
+        # one live collector per data dir
+        second = run_cli("collect", "--data-dir", str(data), "--aw-url", loaded.url,
+                         "--aw-hostname", HOSTNAME, env=env)  # fmt: skip
+        assert second.returncode == 1
+        assert f"another collector (pid {live.pid}) is running" in second.stderr
+        assert "a back-fill runs beside it: taskclf-daemon collect --once" in second.stderr
+        assert live.poll() is None
+    finally:
+        assert _stop(live) == 0, log.read_text()[-3000:]
+    # the daemon keeps one record per minute: the back-fill's rows are the live ones again
+    got = rows(data / "spool")
+    expected = {r["bucket_start_ts"] for r in case.expected("v1")}
+    assert {r["bucket_start_ts"] for r in got} >= expected
+
+
+def test_a_live_collector_waits_for_a_one_off_run_that_holds_the_cursor(
+    loaded: AWServer, tmp_path: Path
+) -> None:
+    """A live collector that starts while `collect --once` owns the cursor waits for it,
+    instead of exiting 1 for the service manager to retry."""
+    from daemon.collector.collector import collector_lock
+
+    case = load_case("workday")
+    loaded.load_export(case.export(), watching=True)
+    data, env = taskclf_home(tmp_path, "workday", "v1")
+    seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
+    log = tmp_path / "live.log"
+    with collector_lock(data / "collector", "once") as holder:
+        assert holder is None
+        live = _live(data, loaded.url, log, env)
+        try:
+            wait_for(lambda: "collector_waiting" in log.read_text(), timeout=30,
+                     what="the live collector waiting")  # fmt: skip
+            assert not polled(data, live.pid)
+            assert live.poll() is None
+        except BaseException:
+            _stop(live)
+            raise
+    try:
+        wait_for(functools.partial(polled, data, live.pid), timeout=60, what="a completed poll")
+    finally:
+        assert _stop(live) == 0, log.read_text()[-3000:]

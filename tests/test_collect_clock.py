@@ -329,7 +329,7 @@ def test_a_back_fill_after_the_cursor_leaves_the_cursor(tmp_path: Path) -> None:
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
     cursor_path = seed_cursor(data, "2026-03-02T09:00:00Z", case.user_id)
     base = export_args(case, data)
-    assert run(*base, "--from", "2026-03-02T12:00", "--to", "2026-03-02T13:00")[0] == 0
+    assert run(*base, "--from", "2026-03-02T12:00Z", "--to", "2026-03-02T13:00Z")[0] == 0
     cursor = read_cursor(cursor_path)
     assert cursor is not None
     assert format_us(cursor.next_us) == "2026-03-02T09:00:00Z"
@@ -351,7 +351,7 @@ def test_once_from_after_the_cursor_against_activitywatch(tmp_path: Path) -> Non
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
     cursor_path = seed_cursor(data, "2026-03-02T09:00:00Z", case.user_id)
     with fake_aw(case.export()["buckets"]) as aw:  # the day as recorded, nothing after it
-        backfill = ("--from", "2026-03-02T12:00", "--to", "2026-03-02T13:00")
+        backfill = ("--from", "2026-03-02T12:00Z", "--to", "2026-03-02T13:00Z")
         code, _, err = run(*aw_args(data, aw.url, "--once", *backfill))
         assert code == 0, err
         cursor = read_cursor(cursor_path)
@@ -359,7 +359,7 @@ def test_once_from_after_the_cursor_against_activitywatch(tmp_path: Path) -> Non
         assert format_us(cursor.next_us) == "2026-03-02T09:00:00Z"
         assert {r["bucket_start_ts"][11:13] for r in spool_rows(data)} == {"12"}
         # the cursor's run: every minute from 09:00 on, as taskclf makes them
-        code, _, err = run(*aw_args(data, aw.url, "--once", "--to", "2026-03-03T00:00"))
+        code, _, err = run(*aw_args(data, aw.url, "--once", "--to", "2026-03-03T00:00Z"))
         assert code == 0, err
     expected = [r for r in case.expected("v1") if r["bucket_start_ts"] >= "2026-03-02T09"]
     by_minute = {r["bucket_start_ts"]: r for r in spool_rows(data)}

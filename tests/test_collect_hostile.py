@@ -333,7 +333,7 @@ def test_collect_once_survives_lone_surrogates_from_activitywatch(tmp_path: Path
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
     with fake_aw(surrogate_export()["buckets"]) as aw:
-        code, _, err = run(*aw_args(data, aw.url, "--once", "--from", case.date))
+        code, _, err = run(*aw_args(data, aw.url, "--once", "--from", f"{case.date}T00:00Z"))
     assert code == 0, err
     assert len(spool_rows(data)) == len(case.expected("v1"))
 

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import glob
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from daemon_harness import DaemonProcess, Daemons
+from helpers import faketime_env
 
 from taskclf_core.synthetic import DEFAULT_USERS, generate_windows
-
-# Debian's `faketime` package (.ci/run installs it): a test that needs it fails without it
-_LIBFAKETIME = ("/usr/lib/*/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1")
-
-
-def _faketime_env(offset: str) -> dict[str, str]:
-    """The environment that runs a process ``offset`` ahead of the real clock (wall clock
-    only: monotonic time stays real, or every timed wait would hang)."""
-    found = [p for pattern in _LIBFAKETIME for p in sorted(glob.glob(pattern))]
-    assert found, "libfaketime is missing: apt-get install faketime (.ci/run does)"
-    return {"LD_PRELOAD": found[0], "FAKETIME": offset, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
 
 def _recent_windows() -> list[dict[str, Any]]:
@@ -33,7 +22,7 @@ def _recent_windows() -> list[dict[str, Any]]:
 
 def _start_ahead(d: DaemonProcess, offset: str) -> None:
     real = dict(d.env)
-    d.env.update(_faketime_env(offset))
+    d.env.update(faketime_env(offset))
     try:
         d.start()
     finally:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shlex
 import time
 from pathlib import Path
 
 import pytest
+from daemon_harness import run_cli
 
 from daemon.cli import main
 
@@ -48,6 +51,34 @@ def test_quick_demo_shows_swap_and_quarantine(
     assert (work / "store").is_symlink()
     assert (work / "stores" / new_id).is_dir()
     assert elapsed < 60
+
+    # the closing hint shows the day again: on the kept directory's config
+    again = re.search(r"again: `TZ=UTC (taskclf-daemon report [^`]+)`", out)
+    assert again is not None, out
+    words = shlex.split(again.group(1))
+    assert words[words.index("--config") + 1] == str(work / "daemon.toml")
+    done = run_cli(*words[1:], env={**os.environ, "TZ": "UTC"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] in out
+
+
+@pytest.mark.slow
+def test_a_temporary_demo_points_at_nothing_it_removed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The closing hint suggested `report --date ...` on a directory the demo had just
+    deleted; now it says how to keep one, and names no path that is gone but the one it says
+    is removed."""
+    assert main(["demo", "--quick"]) == 0
+    out = capsys.readouterr().out
+    root = re.search(r"working in (\S+)", out)
+    assert root is not None
+    assert not Path(root.group(1)).exists()
+    mentions = [line for line in out.splitlines() if root.group(1) in line]
+    assert len(mentions) == 2, mentions  # "working in ...", and the line saying it is removed
+    assert "removed when the demo ends" in mentions[1]
+    hint = "keep the run: `taskclf-daemon demo --dir DIR`, then `TZ=UTC taskclf-daemon report"
+    assert hint in out
 
 
 def test_demo_refuses_a_dir_that_is_not_its_own(

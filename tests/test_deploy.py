@@ -152,6 +152,85 @@ def test_deploy_without_policy_file_says_how_to_set_it(
     assert "init" in err
 
 
+def test_deploy_and_rollback_name_a_store_by_its_id_as_status_does(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rollback` named the store it replaced by its directory (`store_v2`) where `deploy`
+    and `status` named it by its id: the id everywhere, then where it is."""
+    from taskclf_core.calibration import load_calibrator_store
+
+    a_id, b_id = (load_calibrator_store(home / "stores" / n).store_id for n in ("a", "b"))
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    assert _deploy(home, "--store", str(home / "stores" / "b")) == 0
+    out = capsys.readouterr().out
+    stores = home / "stores"
+    assert f"  store      {b_id} (temperature, 1 per-user calibrator)  {stores / 'b'}" in out
+    assert f"  replaced   model bundle_test, store {a_id}, threshold 0.55" in out
+    assert main(["rollback", "--config", _config(home)]) == 0
+    out = capsys.readouterr().out
+    assert f"  store      {a_id} (temperature, 0 per-user calibrators)  {stores / 'a'}" in out
+    assert f"  replaced   model bundle_test, store {b_id}, threshold 0.55" in out
+    # a store that is gone is named by where it was
+    shutil.rmtree(home / "stores" / "b")
+    assert _deploy(home, "--store", str(home / "stores" / "a"), "--reject-threshold", "0.5") == 0
+    assert f"store {a_id}, threshold 0.55" in capsys.readouterr().out
+
+
+def test_deploy_installs_copies_so_the_download_folder_can_go(
+    tmp_path: Path,
+    bundle_dir: Path,
+    make_store: MakeStore,
+    taskclf_sample: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`deploy --model DIR --store DIR` left the policy naming the download folder; deleting
+    it broke the daemon. Deploy installs copies under the data dir as `init` does, once."""
+    from daemon.artifacts import load_deployment
+    from daemon.paths import default_data_dir
+    from taskclf_core.calibration import load_calibrator_store
+
+    downloads = tmp_path / "Downloads"
+    model = shutil.copytree(bundle_dir, downloads / bundle_dir.name)
+    first = shutil.move(make_store("s1", 1.3), downloads / "store")
+    assert main(["init", "--model", str(model), "--store", str(first)]) == 0
+    store = shutil.move(make_store("s2", 0.8, {"u-ada": 0.9}), downloads / "store_v2")
+    store_id = load_calibrator_store(store).store_id
+    capsys.readouterr()
+    assert main(["deploy", "--model", str(model), "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    data = default_data_dir()
+    installed = data / "stores" / store_id
+    assert f"store {store_id} installed at {installed}" in out
+    assert f"model bundle_test already installed at {data / 'models' / 'bundle_test'}" in out
+    policy_path = data / "models" / "inference_policy.json"
+    policy = json.loads(policy_path.read_text())
+    assert (policy["model_dir"], policy["calibrator_store_dir"]) == (
+        "models/bundle_test",
+        f"stores/{store_id}",
+    )
+    assert oct((installed / "store.json").stat().st_mode & 0o777) == oct(0o600)
+    # the same again: nothing copied twice, nothing deployed twice
+    inode = (installed / "store.json").stat().st_ino
+    assert main(["deploy", "--model", str(model), "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert f"store {store_id} already installed at {installed} (same files)" in out
+    assert "unchanged, already in force" in out
+    assert (installed / "store.json").stat().st_ino == inode
+    # the download folder goes: what the daemon loads is all under the data dir
+    shutil.rmtree(downloads)
+    deployment = load_deployment(policy_path)
+    assert deployment.store is not None
+    assert deployment.store.store_id == store_id
+    # a different bundle under a name already installed is refused; the policy stays
+    impostor = shutil.copytree(taskclf_sample / "bundle_v1", tmp_path / "again" / "bundle_test")
+    before = policy_path.read_bytes()
+    assert main(["deploy", "--model", str(impostor)]) == 2
+    assert "a different model with the id bundle_test is already installed" in (
+        capsys.readouterr().err
+    )
+    assert policy_path.read_bytes() == before
+
+
 def test_rollback_skips_an_entry_left_by_a_crashed_deploy(home: Path) -> None:
     """A crash between the history append and the policy write leaves history == in force."""
     assert _deploy(home, "--store", str(home / "stores" / "a")) == 0

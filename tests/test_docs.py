@@ -250,3 +250,38 @@ def test_no_links_outside_the_project_and_none_broken() -> None:
             if target.startswith(("http://", "https://")):
                 continue
             assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
+
+
+# --- README's install ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_readme_install_commands_work_in_a_fresh_home(tmp_path: Path) -> None:
+    """README's virtualenv install, as typed in a fresh HOME: its `ln -s … ~/.local/bin/`
+    failed where ~/.local/bin did not exist yet. Then `taskclf-daemon --version` through the
+    link, as the README's next line runs it (pip installs from the local wheel index)."""
+    found = re.search(r"<!-- install -->\n```sh\n(.*?)```\n", readme(), re.DOTALL)
+    assert found, "README.md: no <!-- install --> block"
+    lines = found.group(1).replace("\\\n", "").splitlines()
+    (venv,) = [line.split("#")[0] for line in lines if line.startswith("python3 -m venv")]
+    (version,) = [line.split("#")[0] for line in lines if line.startswith("taskclf-daemon")]
+    home = tmp_path / "fresh-home"
+    home.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHON"))},
+        "HOME": str(home),
+        "PATH": f"{home / '.local' / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+    }
+    relink = venv[venv.index("mkdir -p") :]  # the same line again upgrades: no "File exists"
+    for command in (venv, relink, version):
+        done = subprocess.run(["bash", "-euc", command], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=900, check=False)  # fmt: skip
+        assert done.returncode == 0, (command, done.stderr[-3000:])
+    assert re.fullmatch(r"taskclf-daemon \d+\.\d+\.\d+\S*\n", done.stdout)
+    link = home / ".local" / "bin" / "taskclf-daemon"
+    assert link.is_symlink()
+    assert os.readlink(link) == str(home / ".venvs" / "taskclf" / "bin" / "taskclf-daemon")
+
+
+def readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")

@@ -97,7 +97,7 @@ def test_after_init_everything_is_fine(initialised: Path) -> None:
     ]
     found = by_name(checks)
     assert "bundle_v1" in found["model"][0].detail
-    assert "fits bundle bundle_v1" in found["store"][0].detail
+    assert "fits model bundle_v1" in found["store"][0].detail
     assert "not installed" in found["service"][0].detail
 
 
@@ -125,9 +125,9 @@ def test_a_typo_is_a_failed_check_and_the_rest_still_runs(
     assert "unknown key 'reject_treshold'; did you mean 'reject_threshold'?" in line
     assert f"fix: edit {config}" in line
     # the other checks ran on what could be read
-    assert "ok    model      bundle bundle_v1" in out
+    assert "ok    model      bundle_v1 (schema" in out
     assert "ok    daemon" in out
-    assert out.splitlines()[-1].startswith("1 problem(s)")
+    assert out.splitlines()[-1] == "1 problem; fix it, then run taskclf-daemon doctor again"
 
 
 @pytest.mark.parametrize(
@@ -428,3 +428,22 @@ def test_a_proxy_in_the_environment_never_sees_the_loopback_check(
         check = _aw(aw_server, tmp_path)
     assert _Proxy.seen == [], "the loopback check was sent to the proxy"
     assert check.state == "ok", check
+
+
+def test_every_detail_starts_in_one_column_with_the_collector_checks(
+    initialised: Path,
+    aw_server: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`collector identity` (18 characters) broke the 10-character name column."""
+    monkeypatch.setattr(doctor, "run_probe", FakeManager())
+    main(["doctor", "--aw-url", aw_server, "--aw-hostname", "h"])
+    lines = capsys.readouterr().out.splitlines()[:-1]
+    assert any(line[6:].startswith("collector ") for line in lines)
+    identity = next(line for line in lines if line[6:].startswith("collector identity "))
+    column = 6 + len("collector identity") + 1
+    assert identity[column] != " "
+    for line in lines:
+        assert line[column - 1] == " ", (line, column)
+        assert line[column] != " ", (line, column)

@@ -171,7 +171,7 @@ def test_a_different_bundle_under_an_installed_name_is_refused(
     impostor = shutil.copytree(bundle_dir, tmp_path / "other" / "bundle_v1")
     assert main(["init", "--force", "--model", str(impostor)]) == 2
     err = capsys.readouterr().err
-    assert "a different model bundle with the same name is already installed" in err
+    assert "a different model with the id bundle_v1 is already installed there" in err
     installed = default_data_dir() / "models" / "bundle_v1" / "model.txt"
     assert installed.read_bytes() == (bundle / "model.txt").read_bytes()
 

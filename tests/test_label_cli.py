@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_harness import run_cli
 
 from daemon.cli import main
 from taskclf_core.spans import read_spans_jsonl
@@ -67,6 +69,7 @@ def test_add_list_remove(label: Cli, data_dir: Path) -> None:
     assert span.end_ts == datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
     assert (span.user_id, span.provenance) == ("u1", "manual")
     assert f"added {span.id}: Build for u1 (--user), 2026-11-30 09:00 – 2026-11-30 10:30" in out
+    assert "u1 now has 1 span, 90 minutes labelled" in out
     path = data_dir / "label_spans.jsonl"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
@@ -78,6 +81,7 @@ def test_add_list_remove(label: Cli, data_dir: Path) -> None:
     assert "from (Europe/Berlin)" in out
     assert out.count("\n") == 1 + 2 + 1  # header, two spans, total
     assert "u1: 2 spans, 120 minutes" in out
+    assert "u2: 1 span, 30 minutes" in label("list", "--user", "u2")[1]
 
     # remove by a unique id prefix, and by the exact span
     code, out, _ = label("remove", span.id[:6])
@@ -195,8 +199,8 @@ def test_import_export_round_trip(label: Cli, tmp_path: Path, data_dir: Path) ->
     code, out, _ = label("import", str(src))
     assert code == 0
     assert "imported 3 spans" in out
-    assert "skipped 1 open 'label from now' spans" in out
-    assert "1 spans have no user_id: they apply to every user" in out
+    assert "skipped 1 open 'label from now' span (extend_forward" in out
+    assert "1 span has no user_id: it applies to every user (give --user to assign it)" in out
     first = stored(data_dir)
 
     exported = tmp_path / "out.csv"
@@ -302,6 +306,26 @@ def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) ->
     assert "5 windows" in lines[0]
 
 
+def test_suggest_reads_the_data_dir_given_as_report_does(tmp_path: Path) -> None:
+    """`label suggest --data-dir DIR` (report takes it): refused before, with the top-level
+    usage. The actions take the flags of the keys label reads, after the action."""
+    data = tmp_path / "elsewhere"
+    labels = data / "labels"
+    labels.mkdir(parents=True)
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    for i in range(6):
+        r = record("u-far", t0 + timedelta(minutes=i), 0.3, rejected=True)
+        with open(labels / f"{r['bucket_start_ts'][:10]}.jsonl", "a") as fh:
+            fh.write(json.dumps(r) + "\n")
+    done = run_cli("label", "suggest", "--data-dir", str(data), "--days", "1")
+    assert done.returncode == 0, done.stderr
+    assert "  u-far  " in done.stdout
+    assert "6 windows, 6 rejected" in done.stdout
+    done = run_cli("label", "list", "--data-dir", str(data))
+    spans = data / "label_spans.jsonl"
+    assert (done.returncode, done.stdout) == (0, f"no label spans in {spans}\n")
+
+
 def test_a_span_an_older_version_took_out_of_range_is_skipped_with_a_warning(
     label: Cli, data_dir: Path
 ) -> None:
@@ -331,3 +355,58 @@ def test_a_span_an_older_version_took_out_of_range_is_skipped_with_a_warning(
                  "--user", "u1")[0] == 0  # fmt: skip
     assert [s.start_ts.year for s in stored(data_dir)] == [2026, 2026]
     assert label("list")[2] == ""  # rewritten without it: nothing more to say
+
+
+# --- a span that has not ended ---------------------------------------------------------------
+
+AT_00_55 = datetime(2026, 3, 2, 23, 55, tzinfo=UTC)  # 00:55 on 3 March in Berlin (UTC+1)
+
+
+def test_a_span_that_ends_in_the_future_is_refused_with_what_it_resolved_to() -> None:
+    """`--from 23:00 --to 23:30` typed at 00:55 was taken as tonight, 22 hours ahead,
+    without a word: refused, with the dates it resolved to and how to say yesterday."""
+    from zoneinfo import ZoneInfo
+
+    from daemon.commands.label import check_ended
+    from daemon.localtz import LocalClock
+    from taskclf_core.errors import SpanError
+
+    clock = LocalClock(now=AT_00_55, tz=ZoneInfo("Europe/Berlin"))
+    tonight = clock.when("23:00", "--from"), clock.when("23:30", "--to")
+    with pytest.raises(SpanError) as info:
+        check_ended(*tonight, ("23:00", "23:30"), clock)
+    assert str(info.value) == (
+        "--from '23:00' --to '23:30' is 2026-03-03 23:00 – 2026-03-03 23:30 Europe/Berlin, "
+        "which ends 22 h 35 min from now (2026-03-03 00:55): only time that is over can be "
+        "labelled; for yesterday's: --from 'yesterday 23:00' --to 'yesterday 23:30'"
+    )
+    last_night = clock.when("yesterday 23:00", "--from"), clock.when("yesterday 23:30", "--to")
+    check_ended(*last_night, ("yesterday 23:00", "yesterday 23:30"), clock)  # over: taken
+    # a span that began but has not ended: yesterday would not help
+    with pytest.raises(SpanError, match=r"ends 5 min from now .*; give times up to now"):
+        check_ended(clock.when("00:30", "--from"), clock.when("01:00", "--to"),
+                    ("00:30", "01:00"), clock)  # fmt: skip
+    check_ended(clock.when("00:30", "--from"), clock.now, ("00:30", "now"), clock)
+
+
+@pytest.mark.slow
+def test_label_add_at_00_55_from_outside(tmp_path: Path) -> None:
+    """The same, typed by a person: the installed command on a clock set to 00:55."""
+    from helpers import faketime_env
+
+    env = {**os.environ, "TZ": "Europe/Berlin", **faketime_env("@2026-03-03 00:55:00")}
+    data = tmp_path / "data"
+    args = ("--user", "u1", "--data-dir", str(data))
+    done = run_cli("label", "add", "--from", "23:00", "--to", "23:30", "Debug", *args, env=env)
+    assert done.returncode == 2, done
+    assert "is 2026-03-03 23:00 – 2026-03-03 23:30 Europe/Berlin, which ends 22 h" in done.stderr
+    assert "--from 'yesterday 23:00' --to 'yesterday 23:30'" in done.stderr
+    assert not (data / "label_spans.jsonl").exists()
+    done = run_cli("label", "add", "--from", "yesterday 23:00", "--to", "yesterday 23:30",
+                   "Debug", *args, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (span,) = stored(data)
+    assert (span.start_ts, span.end_ts) == (
+        datetime(2026, 3, 2, 22, 0, tzinfo=UTC),
+        datetime(2026, 3, 2, 22, 30, tzinfo=UTC),
+    )

@@ -223,7 +223,7 @@ def test_a_store_is_created_where_none_was(
     config.write_text(config.read_text().replace(str(setup["store"]), str(fresh)))
     code, out, _ = personalize(setup, capsys)
     assert code == 0
-    assert "none yet: starting one whose global calibrator is the identity" in out
+    assert "none yet, starting one whose global calibrator is the identity" in out
     store = load_calibrator_store(fresh)
     assert json.loads((fresh / "global.json").read_text()) == {"type": "identity"}
     assert store.method == "temperature"

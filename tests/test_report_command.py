@@ -403,8 +403,8 @@ def test_default_is_today_with_drift(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--date", "2026-02-30"], "--date: expected a date YYYY-MM-DD"),
-        (["--date", "monday"], "--date: expected a date YYYY-MM-DD"),
+        (["--date", "2026-02-30"], "--date: cannot read '2026-02-30' as a day; expected"),
+        (["--date", "monday"], "--date: cannot read 'monday' as a day; expected"),
         (
             ["--from", "2026-03-29", "--to", "2026-03-01"],
             "--from/--to: expected --from on or before --to",

@@ -67,7 +67,9 @@ def test_install_and_uninstall_the_collector_leave_the_daemon_alone(tmp_path: Pa
     out = io.StringIO()
     assert service_install(platform="systemd", runner=runner, home=home, out=out) == 0
     assert (
-        service_install(platform="systemd", runner=runner, home=home, out=out, unit=COLLECTOR_UNIT)
+        service_install(
+            platform="systemd", runner=runner, home=home, out=out, units=[COLLECTOR_UNIT]
+        )
         == 0
     )
     units = home / ".config" / "systemd" / "user"
@@ -76,10 +78,15 @@ def test_install_and_uninstall_the_collector_leave_the_daemon_alone(tmp_path: Pa
         "taskclf-daemon.service",
     ]
     assert ["systemctl", "--user", "enable", "--now", "taskclf-collector.service"] in runner.calls
+    # the collector's install names its own unit and command, not the daemon's
+    (said,) = [x for x in out.getvalue().splitlines() if x.startswith("  taskclf-collector")]
+    assert said.startswith("  taskclf-collector.service: the ActivityWatch collector, runs /")
+    assert said.endswith("taskclf-daemon collect")
+    assert "daemon run" not in out.getvalue().split("taskclf-collector.service", 1)[1]
     runner.calls.clear()
     assert (
         service_uninstall(
-            platform="systemd", runner=runner, home=home, out=out, unit=COLLECTOR_UNIT
+            platform="systemd", runner=runner, home=home, out=out, units=[COLLECTOR_UNIT]
         )
         == 0
     )
@@ -98,7 +105,7 @@ def test_launchd_install_of_the_collector(tmp_path: Path) -> None:
     runner = FakeRunner()
     assert (
         service_install(
-            platform="launchd", runner=runner, home=home, out=io.StringIO(), unit=COLLECTOR_UNIT
+            platform="launchd", runner=runner, home=home, out=io.StringIO(), units=[COLLECTOR_UNIT]
         )
         == 0
     )

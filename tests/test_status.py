@@ -182,12 +182,15 @@ def test_a_storage_fault_being_waited_out_is_degraded() -> None:
     code, doc = evaluate(_running(storage_error=storage), 42, now=BEAT_EPOCH)
     assert code == DEGRADED
     assert doc["problems"] == [
-        "label log: ENOSPC; waiting since 2026-01-05T09:59:00Z, 0 file(s) held in cur/, "
+        "label log: ENOSPC; waiting since 2026-01-05T09:59:00Z, 0 files held in cur/, "
         "retry 3 at 2026-01-05T10:00:04Z"
     ]
     storage["files_waiting"] = 2
     (problem,) = evaluate(_running(storage_error=storage), 42, now=BEAT_EPOCH)[1]["problems"]
-    assert "2 file(s) held in cur/" in problem
+    assert "2 files held in cur/" in problem
+    storage["files_waiting"] = 1
+    (problem,) = evaluate(_running(storage_error=storage), 42, now=BEAT_EPOCH)[1]["problems"]
+    assert "1 file held in cur/" in problem
 
 
 def test_every_problem_is_listed_in_one_order() -> None:

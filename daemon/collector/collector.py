@@ -42,18 +42,33 @@ from taskclf_core.activity import (
 )
 from taskclf_core.errors import ActivityError, OperationalError, UnreachableError
 
-__all__ = ["Collector", "CollectorLock", "collector_lock"]
+__all__ = ["Collector", "CollectorLock", "Holder", "collector_lock"]
 
 _MAX_BACKOFF_SECONDS = 300.0
 _log = structlog.get_logger("taskclf.collector")
 
 
 class CollectorLock(OperationalError):
-    """Another collector runs for this data dir (two would race on the cursor)."""
+    """Another live collector runs for this data dir (two would race on the cursor)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The collector that holds the lock: its pid and mode ("live", "once", "export"; "?"
+    for a holder that has not written them yet, or an older version's lock file)."""
+
+    pid: str
+    mode: str
 
 
 @contextmanager
-def collector_lock(directory: Path) -> Iterator[None]:
+def collector_lock(directory: Path, mode: str = "live") -> Iterator[Holder | None]:
+    """Try the data dir's collector lock (``<collector_dir>/collector.lock``, flock'd).
+
+    Yields None while this process holds it: the cursor and the status file are then this
+    run's. Yields the :class:`Holder` when another process holds it: a one-off run goes on
+    beside it without touching either (docs/collector.md, "Beside a running collector").
+    """
     ensure_private_dir(directory)
     path = directory / "collector.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -61,13 +76,12 @@ def collector_lock(directory: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            other = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise CollectorLock(
-                f"another collector (pid {other}) is running for {directory}; stop it first"
-            ) from None
+            pid, _, held_as = os.pread(fd, 64, 0).decode(errors="replace").strip().partition(" ")
+            yield Holder(pid or "?", held_as or "?")
+            return
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
+        os.pwrite(fd, f"{os.getpid()} {mode}\n".encode(), 0)
+        yield None
     finally:
         os.close(fd)
 
@@ -90,7 +104,9 @@ class Collector:
     never the system clock alone; ``mode`` "once" (a run that measures no time of its own)
     also lets the system clock make the newest event's minute final (``once_finality``).
     The persisted cursor is the first minute not yet emitted: it moves only when this run
-    emitted every minute from it on (``_advance_cursor``).
+    emitted every minute from it on (``_advance_cursor``). A run that is not the ``owner``
+    (a back-fill beside a running collector, which holds the lock) writes windows only: the
+    cursor and the status file are the other's.
     """
 
     source: EventSource
@@ -107,6 +123,7 @@ class Collector:
     # start a live run would take); None: whatever this run starts at
     cursor_default_us: int | None = None
     clock: Clock = SYSTEM_CLOCK
+    owner: bool = True
     windows_emitted: int = 0
     files_written: int = 0
     _day: _Day | None = field(default=None, init=False, repr=False)
@@ -325,6 +342,8 @@ class Collector:
         a back-fill of a later range (``--from`` after the cursor) leaves it where it is. A
         minute emitted on the system clock's word only is not passed: the next run emits it
         again, from data that shows whether it was over."""
+        if not self.owner:
+            return  # the cursor is the collector's that holds the lock
         upto = self.position if self._provisional is None else self._provisional
         persisted = read_cursor(self.cursor_path)
         ours = persisted is not None and (persisted.user_id, persisted.hostname) == (
@@ -344,6 +363,8 @@ class Collector:
         self._status["cursor"] = format_us(upto)
 
     def _write_status(self) -> None:
+        if not self.owner:
+            return  # `collect --status` shows the collector that holds the lock
         ensure_private_dir(self.status_path.parent)
         write_status(self.status_path, self._status)
 
@@ -352,7 +373,7 @@ class Collector:
         self._write_status()
 
     def stopped(self) -> None:
-        self._status["state"] = "stopped"
+        self._status.update(state="stopped", stopped_at=utc_now())
         self._write_status()
 
     def run(self, stop: threading.Event, interval: float) -> None:

@@ -57,9 +57,23 @@ def read_collector_status(data_dir: Path) -> dict[str, Any] | None:
 def format_collector_status(doc: Mapping[str, Any] | None) -> str:
     if doc is None:
         return "collector: never ran (start it with `taskclf-daemon collect`)"
-    state = "running" if doc.get("running") else "not running"
+    if doc.get("running"):
+        head = f"collector: running (pid {doc.get('pid')}, mode {doc.get('mode')})"
+    else:
+        # a pid of a process that is gone would only invite `kill` on whatever has it now
+        ended = (
+            f"stopped {doc['stopped_at']}"
+            if doc.get("state") == "stopped" and doc.get("stopped_at")
+            else "stopped"
+            if doc.get("state") == "stopped"
+            else "ended without stopping: killed, or the machine went down"
+        )
+        head = (
+            f"collector: not running (its last run, mode {doc.get('mode')}, {ended}); start "
+            "it with `taskclf-daemon collect` or `taskclf-daemon service install --collector`"
+        )
     lines = [
-        f"collector: {state} (pid {doc.get('pid')}, mode {doc.get('mode')})",
+        head,
         f"  source:          {doc.get('source')} (host {doc.get('aw_hostname')})",
         f"  last poll:       {doc.get('last_poll_at') or 'never'}",
         f"  cursor:          {doc.get('cursor') or 'none'}",

@@ -16,12 +16,15 @@ __all__ = ["COMMANDS", "Command"]
 class Command(NamedTuple):
     """A command: what is typed, the module that runs it, its line in ``--help``, and whether
     it reads the configuration (then it takes ``--config FILE``, and the ``--key-name`` flag
-    of each key it reads if it is one of daemon.config.keys.FLAG_COMMANDS)."""
+    of each key it reads if it is one of daemon.config.keys.FLAG_COMMANDS). A command with
+    ``actions`` (``label add``) takes them after the action, which its module adds: argparse
+    lets an action's defaults overwrite what was given before it."""
 
     name: str
     module: str
     help: str
     config: bool = True
+    actions: bool = False
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -70,7 +73,12 @@ COMMANDS: tuple[Command, ...] = (
         "daemon.commands.rollback",
         "restore the inference policy in force before the last deploy, live",
     ),
-    Command("label", "daemon.commands.label", "your own labelled time spans (for personalize)"),
+    Command(
+        "label",
+        "daemon.commands.label",
+        "your own labelled time spans (for personalize)",
+        actions=True,
+    ),
     Command(
         "personalize",
         "daemon.commands.personalize",

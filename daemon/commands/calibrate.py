@@ -15,6 +15,7 @@ from daemon.reporting.calibration import format_report
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.errors import PublishError, TrainingError
 from taskclf_core.vetting import calibrate_windows, parse_labelled
+from taskclf_core.words import plural
 
 __all__ = ["add_arguments", "run"]
 
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     via = f" -> {where}" if where != args.out else ""
     print(
         f"store {outcome.store.store_id} written to {args.out}{via} "
-        f"({len(outcome.store.user_ids)} per-user calibrators: "
+        f"({plural(len(outcome.store.user_ids), 'per-user calibrator')}: "
         f"{', '.join(outcome.store.user_ids) or 'none'})"
     )
     if args.json is not None:

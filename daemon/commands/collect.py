@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import math
+import contextlib
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -23,10 +23,10 @@ from daemon.collector.status import format_collector_status, read_collector_stat
 from daemon.config.flags import setting_overrides
 from daemon.config.settings import Settings, load_settings
 from daemon.exits import FAILED, OK
+from daemon.localtz import LocalClock
 from daemon.paths import collector_cursor_file
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
-from taskclf_core.timerange import epoch_in_range, out_of_range
 
 __all__ = ["add_arguments", "add_collect_arguments", "run", "run_collect"]
 _log = structlog.get_logger("taskclf.collector")
@@ -45,45 +45,38 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from",
         dest="from_ts",
-        metavar="TS",
+        metavar="TIME",
         default=None,
-        help="first minute (ISO-8601, naive = UTC; default: the cursor, else today 00:00 UTC; "
-        "with --export: the export's first day)",
+        help='first minute, local time: "08:00", "yesterday 08:00", "2026-03-02", '
+        '"2026-03-02T08:00", or with an offset ("...Z"); default: the cursor, else today '
+        "00:00 UTC (the collector's days are UTC days); with --export: the export's first day",
     )
     parser.add_argument(
         "--to",
         dest="to_ts",
-        metavar="TS",
+        metavar="TIME",
         default=None,
-        help="end, exclusive (default: now; needs --once or --export)",
+        help="end, exclusive, local time as --from (default: what is final now; needs --once "
+        "or --export)",
     )
     parser.add_argument(
         "--status", action="store_true", help="print the collector's status file and exit"
     )
 
 
-def _parse_ts(value: str, flag: str) -> int:
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(
-            f"{flag}: expected an ISO-8601 time like 2026-03-02T08:00, got {value!r}"
-        ) from None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    try:
-        seconds = ts.timestamp()
-    except (OverflowError, ValueError):  # 0001-01-01T00:00-01:00: before the first instant
-        seconds = math.nan
-    if not epoch_in_range(seconds):
-        raise ConfigError(out_of_range(flag, repr(value)))
-    return int(seconds * 1_000_000)
+def _parse_ts(value: str, flag: str, clock: LocalClock) -> int:
+    """A typed time as POSIX µs: local unless it has an offset, as every command reads one."""
+    return (clock.when(value, flag) - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _span(args: argparse.Namespace) -> tuple[int | None, int | None]:
     """``--from`` and ``--to`` (µs, None when not given); an empty range is refused."""
-    from_us = None if args.from_ts is None else _parse_ts(args.from_ts, "--from")
-    end_us = None if args.to_ts is None else _parse_ts(args.to_ts, "--to")
+    clock = LocalClock()
+    from_us = None if args.from_ts is None else _parse_ts(args.from_ts, "--from", clock)
+    end_us = None if args.to_ts is None else _parse_ts(args.to_ts, "--to", clock)
     if from_us is not None and end_us is not None and end_us <= from_us:
         raise ConfigError(
             f"--from/--to: expected --to after --from, got --from {args.from_ts} "
@@ -127,12 +120,56 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
         idle_gap_seconds=300.0,  # taskclf's feature sessions, not the daemon's smoothing gap
     )
     cursor_path = collector_cursor_file(settings.data_dir)
-    try:
-        with collector_lock(settings.collector_dir):
-            return _collect(args, settings, identity, spec, cursor_path, once, span)
-    except CollectorLock as exc:  # raised only on entry: another collector holds the lock
-        print(f"taskclf-daemon: {exc}", file=sys.stderr)
-        return FAILED
+    mode = "export" if args.export else ("once" if once else "live")
+    stop = threading.Event()  # SIGTERM sets it: it ends the wait between polls and any request
+    waits = _stop_on_signals(stop) if mode == "live" else contextlib.nullcontext()
+    with waits, _turn(settings.collector_dir, mode, stop) as owner:
+        if owner is None:
+            return OK  # stopped while waiting for a one-off run to finish
+        return _collect(args, settings, identity, spec, cursor_path, span, stop, owner=owner)
+
+
+@contextmanager
+def _turn(directory: Path, mode: str, stop: threading.Event) -> Iterator[bool | None]:
+    """Whose the cursor and the status file are (docs/collector.md, "Beside a running
+    collector"): True, this run holds the collector lock; False, a one-off run (``--once``,
+    ``--export``) beside the collector that holds it, which writes windows only; None, a live
+    collector stopped while it waited for a one-off run to finish. A second live collector
+    is refused (CollectorLock, exit 1): two would race on the cursor."""
+    waited = unknown = 0
+    while True:
+        with collector_lock(directory, mode) as holder:
+            if holder is None:
+                yield True
+                return
+            if mode != "live":
+                _log.info(
+                    "collector_beside",
+                    holder_pid=holder.pid,
+                    holder_mode=holder.mode,
+                    note="a back-fill beside a running collector: it writes windows; the "
+                    "cursor and the status file stay the running collector's",
+                )
+                yield False
+                return
+            unknown = unknown + 1 if holder.mode == "?" else 0
+            if holder.mode == "live" or unknown > 5:  # "?" for long: an older version's lock
+                raise CollectorLock(
+                    f"another collector (pid {holder.pid}) is running for {directory}: one "
+                    "live collector per data dir (it owns the cursor); a back-fill runs beside "
+                    "it: taskclf-daemon collect --once --from TIME --to TIME"
+                )
+            if not waited:
+                _log.info(
+                    "collector_waiting",
+                    holder_pid=holder.pid,
+                    holder_mode=holder.mode,
+                    note="a one-off run holds the cursor; polling starts when it ends",
+                )
+            waited += 1
+        if stop.wait(0.2 if unknown else 1.0):
+            yield None
+            return
 
 
 def _collect(
@@ -141,12 +178,14 @@ def _collect(
     identity: Identity,
     spec: RowSpec,
     cursor_path: Path,
-    once: bool,
     span: tuple[int | None, int | None],
+    stop: threading.Event,
+    *,
+    owner: bool,
 ) -> int:
+    once = bool(args.once or args.export)
     sketches = spec.schema_version == "v3"
     version = spec.schema_version
-    stop = threading.Event()  # SIGTERM sets it: it ends the wait between polls and any request
     source: ExportSource | RestSource
     if args.export:
         source = ExportSource.load(
@@ -185,6 +224,7 @@ def _collect(
         mode="export" if args.export else ("once" if once else "live"),
         to_us=to_us,
         cursor_default_us=day_start_us(now_us),
+        owner=owner,
     )
     _log.info(
         "collector_started",
@@ -204,7 +244,9 @@ def _collect(
                 collector.record_error(str(exc))
                 print(f"taskclf-daemon: {exc}", file=sys.stderr)
                 return FAILED
-            _log.info("collector_finished", windows=written, cursor=format_us(collector.position))
+            # a back-fill beside the live collector moved no cursor: say where it ended
+            where = {"cursor" if owner else "until": format_us(collector.position)}
+            _log.info("collector_finished", windows=written, **where)
             return OK
         with _stop_on_signals(stop):
             collector.run(stop, settings.collect_interval_seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -30,6 +31,7 @@ from taskclf_core.errors import ConfigError, DemoError
 from taskclf_core.synthetic import DEFAULT_USERS, generate_windows
 from taskclf_core.training import check_training_rows, train_bundle
 from taskclf_core.vetting import CalibrationOutcome, calibrate_windows, parse_labelled
+from taskclf_core.words import plural
 
 __all__ = ["Layout", "Plan", "add_arguments", "run", "run_demo"]
 
@@ -429,7 +431,8 @@ def _summary(
         + ", ".join(f"{u} {c}" for u, c in sorted(per_user.items())),
         "  labels             "
         + ", ".join(f"{label} {c} ({_pct(c, n)})" for label, c in labels.most_common()),
-        f"  reject rate        {_pct(rejected, n)} ({rejected} windows below the confidence "
+        f"  reject rate        {_pct(rejected, n)} ({plural(rejected, 'window')} below the "
+        "confidence "
         f"threshold {records[0]['reject_threshold'] if records else '-'} -> Mixed/Unknown)",
         f"  vs generated truth {_pct(agree, n)} of core labels match the (noisy) true labels",
         "  calibrators        " + _calibrators(records),
@@ -438,15 +441,29 @@ def _summary(
         f"{sidecar.get('detail')}",
         f"  latency            p50 {latency.get('p50', '-')} ms, p99 {latency.get('p99', '-')} ms "
         "(file renamed into new/ -> record fsynced; from the status file)",
-        "  look at"
-        + ("" if keep else " (a temporary directory, removed now; use --dir DIR to keep it)"),
+        *(_kept_lines(layout) if keep else _removed_lines(layout)),
+    ]
+    return "\n".join(lines)
+
+
+def _kept_lines(layout: Layout) -> list[str]:
+    return [
+        "  look at",
         f"    label log        {layout.labels}",
         f"    spool            {layout.spool} (done/, rejected/)",
         f"    store            {layout.store} -> {os.readlink(layout.store)}",
         f"    daemon log       {layout.log}",
         f"    config           {layout.config}",
     ]
-    return "\n".join(lines)
+
+
+def _removed_lines(layout: Layout) -> list[str]:
+    # nothing above is left to look at: say how to keep it instead of naming removed paths
+    return [
+        f"  work directory     {layout.root}, a temporary directory removed when the demo ends;",
+        "                     `taskclf-daemon demo --dir DIR` keeps the label log, spool, "
+        "stores, daemon log and config in DIR",
+    ]
 
 
 def _calibrators(records: list[dict[str, Any]]) -> str:
@@ -470,12 +487,15 @@ def _swap_lines(records: list[dict[str, Any]], swap: Swap) -> list[str]:
     return [
         f"  store swap         {swap.old_id} -> {swap.new_id} after window {swap.at_window} "
         f"(in force {swap.in_force_after:.2f} s after the symlink swap)",
-        f"                     {old} records with the old id, {len(new)} with the new; {first}",
+        f"                     {plural(old, 'record')} with the old id, {len(new)} with the new; "
+        f"{first}",
     ]
 
 
-def _report(layout: Layout, split: Split) -> str:
-    """Where the live day went, as `taskclf-daemon report` shows it (times in UTC here)."""
+def _report(layout: Layout, split: Split, keep: bool) -> str:
+    """Where the live day went, as `taskclf-daemon report` shows it (times in UTC here), and
+    the command that shows it again: on the kept directory's config; a temporary one is gone
+    by then, so how to keep one."""
     day = split.live[0]["bucket_start_ts"][:10]
     argv = [sys.executable, "-m", "daemon", "report", "--config", str(layout.config)]
     done = subprocess.run(
@@ -489,7 +509,15 @@ def _report(layout: Layout, split: Split) -> str:
     if done.returncode != 0:
         raise DemoError(f"`taskclf-daemon report` exited {done.returncode}: {done.stderr.strip()}")
     body = "\n".join("  " + line for line in done.stdout.rstrip().splitlines())
-    return f"where the live day went (`taskclf-daemon report --date {day}`):\n{body}"
+    again = f"TZ=UTC taskclf-daemon report --date {day} --config "
+    if keep:
+        how = f"again: `{again}{shlex.quote(str(layout.config))}`"
+    else:
+        how = (
+            "to look again, keep the run: `taskclf-daemon demo --dir DIR`, then "
+            f"`{again}DIR/{layout.config.name}`"
+        )
+    return f"where the live day went, as `taskclf-daemon report` shows it ({how}):\n{body}"
 
 
 def _log_tail(layout: Layout, lines: int = 20) -> str:
@@ -544,7 +572,7 @@ def _run(layout: Layout, plan: Plan, keep: bool) -> None:
     finally:
         _stop(proc)
     _say(_summary(layout, split, _records(layout), swap, broken, keep))
-    _say(_report(layout, split))
+    _say(_report(layout, split, keep))
     _say(f"done in {time.monotonic() - started:.1f} s")
 
 

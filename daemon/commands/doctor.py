@@ -18,6 +18,7 @@ from daemon.config.layers import Problem, config_file_path
 from daemon.config.settings import Settings, load_settings_tolerant
 from daemon.exits import FAILED, HEALTHY, OK
 from taskclf_core.errors import ConfigError, TaskclfError
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from taskclf_core.bundle import ModelBundle
@@ -54,9 +55,11 @@ class Check:
     fix: str = ""
 
 
-def format_check(check: Check) -> str:
+def format_check(check: Check, width: int = 10) -> str:
+    """One line: state, the check's name padded to ``width`` (the longest name of the
+    report, so every detail starts in one column), detail, and the fix unless ok."""
     fix = f" — fix: {check.fix}" if check.fix and check.state != "ok" else ""
-    return f"{check.state:<5} {check.name:<10} {check.detail}{fix}"
+    return f"{check.state:<5} {check.name:<{width}} {check.detail}{fix}"
 
 
 def run_probe(argv: Sequence[str]) -> tuple[int | None, str]:
@@ -153,8 +156,8 @@ def _model_ok(bundle: ModelBundle) -> Check:
     return Check(
         "model",
         "ok",
-        f"bundle {bundle.bundle_id} (schema {bundle.schema.version} {bundle.schema_hash}, "
-        f"{len(bundle.schema.feature_columns)} features) at {bundle.path}",
+        f"{bundle.bundle_id} (schema {bundle.schema.version} {bundle.schema_hash}, "
+        f"{plural(len(bundle.schema.feature_columns), 'feature')}) at {bundle.path}",
     )
 
 
@@ -162,8 +165,8 @@ def _store_ok(store: CalibratorStore, path: Path, bundle_id: str) -> Check:
     return Check(
         "store",
         "ok",
-        f"{store.store_id} ({store.method}, {len(store.user_ids)} per-user calibrators) at "
-        f"{path}: fits bundle {bundle_id}",
+        f"{store.store_id} ({store.method}, "
+        f"{plural(len(store.user_ids), 'per-user calibrator')}) at {path}: fits model {bundle_id}",
     )
 
 
@@ -508,7 +511,8 @@ def check_label_days(labels: Path) -> Check | None:
     return Check(
         "label log",
         "warn",
-        f"{len(ignored)} day file(s) outside the supported times {RANGE} are ignored: "
+        f"{plural(len(ignored), 'day file')} outside the supported times {RANGE} "
+        f"{'is' if len(ignored) == 1 else 'are'} ignored: "
         + ", ".join(f"{day}.jsonl" for day in ignored),
         f"an older version logged them from a wrong clock; move them out of {labels}",
     )
@@ -557,11 +561,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     checks = diagnose(args.config, setting_overrides(args))
+    width = max(10, *(len(check.name) for check in checks))
     for check in checks:
-        print(format_check(check))
+        print(format_check(check, width))
     failed = [c for c in checks if c.state == "FAIL"]
     if failed:
-        print(f"{len(failed)} problem(s); fix them, then run taskclf-daemon doctor again")
+        print(
+            f"{plural(len(failed), 'problem')}; fix {'it' if len(failed) == 1 else 'them'}, "
+            "then run taskclf-daemon doctor again"
+        )
         return FAILED
     print(
         "all fine" + (" (see the warnings above)" if any(c.state == "warn" for c in checks) else "")

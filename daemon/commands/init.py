@@ -13,8 +13,14 @@ from daemon.config.keys import parse_path
 from daemon.config.layers import config_file_path, read_layers, warn
 from daemon.config.render import render_config
 from daemon.fsutil import atomic_write_text
-from daemon.install import install_model, next_steps_without_model
-from daemon.paths import default_data_dir, ensure_private_dir, labels_dir, spool_dir
+from daemon.install import next_steps_without_model
+from daemon.paths import (
+    default_data_dir,
+    default_policy_file,
+    ensure_private_dir,
+    labels_dir,
+    spool_dir,
+)
 from taskclf_core.errors import AlreadyExists, ConfigError
 
 __all__ = ["add_arguments", "run"]
@@ -76,10 +82,22 @@ def run(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
     ensure_private_dir(data_dir)
     values: dict[str, str] = {"data_dir": str(data_dir)}
-    installed = None
+    installed: str | None = None  # what was installed and put in force, for people
     if args.model is not None:
-        installed = install_model(data_dir, args.model, args.store)
-        values["policy_file"] = str(installed.policy_path)
+        from daemon.deploy import describe, install_and_deploy
+
+        policy_path = default_policy_file(data_dir)
+        notes, deployment, replaced, changed = install_and_deploy(
+            policy_path,
+            model=args.model,
+            store=args.store,
+            reject_threshold=None,
+            user_thresholds=None,
+            source="init",
+        )
+        verb = "policy in force:" if changed else "policy unchanged, already in force:"
+        installed = "\n".join([*notes, describe(deployment, replaced, verb)])
+        values["policy_file"] = str(policy_path)
     spool = Spool(spool_dir(data_dir, None))
     spool.ensure()
     ensure_private_dir(labels_dir(data_dir))
@@ -94,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(config, text)
     print(f"wrote {config}")
     if installed is not None:
-        print(installed.description)
+        print(installed)
     print(f"spool (collectors write feature windows here): {spool.root}")
     print(f"label log: {labels_dir(data_dir)}")
     if installed is not None:

@@ -4,44 +4,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.config.flags import add_config_flag
-from daemon.localtz import local_timezone
+from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
+from daemon.localtz import LocalClock
 from daemon.paths import spans_file
 from daemon.spanfile import load_spans, locked, save_spans
 from taskclf_core.errors import SpanError
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
     from taskclf_core.spans import LabelSpan
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "check_ended", "run"]
+
+_OPEN_SPAN = "open 'label from now' span"
+
 
 # --- commands ----------------------------------------------------------------------------
 
 
-class _Clock:
-    """``now`` and the local zone, read once per command."""
-
-    def __init__(self) -> None:
-        self.tz = local_timezone()
-        self.now = datetime.now(UTC)
-
-    def when(self, text: str, field: str) -> datetime:
-        from taskclf_core.wallclock import parse_when
-
-        return parse_when(text, now=self.now, tz=self.tz, field=field)
-
-    def show(self, ts: datetime) -> str:
-        from taskclf_core.wallclock import format_local
-
-        return format_local(ts, self.tz)
-
-
-def _range(args: argparse.Namespace, clock: _Clock) -> tuple[datetime | None, datetime | None]:
+def _range(args: argparse.Namespace, clock: LocalClock) -> tuple[datetime | None, datetime | None]:
     start = clock.when(args.start, "--from") if args.start is not None else None
     end = clock.when(args.end, "--to") if args.end is not None else None
     if start is not None and end is not None and end <= start:
@@ -52,7 +38,36 @@ def _range(args: argparse.Namespace, clock: _Clock) -> tuple[datetime | None, da
     return start, end
 
 
-def _span_range(args: argparse.Namespace, clock: _Clock) -> tuple[datetime, datetime]:
+def check_ended(start: datetime, end: datetime, texts: tuple[str, str], clock: LocalClock) -> None:
+    """Refuse a span that ends after now, saying what ``texts`` (--from, --to) resolved to.
+
+    "23:00" is today's 23:00: typed at 00:55 for last night, it is a span 22 hours ahead,
+    which labels no window and would label the evening's windows once they exist. Refused
+    rather than asked about, so a script gets the same answer as a person; the message says
+    how to name yesterday.
+    """
+    if end <= clock.now:
+        return
+    from taskclf_core.wallclock import yesterday_form, zone_name
+
+    ahead = round((end - clock.now).total_seconds() / 60)
+    hours, minutes = divmod(ahead, 60)
+    lead = f"{hours} h {minutes} min" if hours else f"{max(minutes, 1)} min"
+    said = (
+        f"--from {texts[0]!r} --to {texts[1]!r} is {clock.show(start)} – {clock.show(end)} "
+        f"{zone_name(clock.tz)}, which ends {lead} from now "
+        f"({clock.show(clock.now.replace(second=0, microsecond=0))}): only "
+        "time that is over can be labelled"
+    )
+    before = [yesterday_form(t) for t in texts]
+    if start > clock.now and before[0] and before[1]:
+        fix = f"; for yesterday's: --from {before[0]!r} --to {before[1]!r}"
+    else:
+        fix = "; give times up to now (`--to now` is one)"
+    raise SpanError(said + fix)
+
+
+def _span_range(args: argparse.Namespace, clock: LocalClock) -> tuple[datetime, datetime]:
     """--from and --to, both required here."""
     start, end = _range(args, clock)
     if start is None or end is None:
@@ -64,7 +79,7 @@ def _minutes(span: LabelSpan) -> float:
     return (span.end_ts - span.start_ts).total_seconds() / 60.0
 
 
-def _line(span: LabelSpan, clock: _Clock) -> str:
+def _line(span: LabelSpan, clock: LocalClock) -> str:
     who = span.user_id if span.user_id is not None else "(any user)"
     return (
         f"{span.id}  {clock.show(span.start_ts):<19} {clock.show(span.end_ts):<19} "
@@ -72,7 +87,7 @@ def _line(span: LabelSpan, clock: _Clock) -> str:
     )
 
 
-def _header(clock: _Clock) -> str:
+def _header(clock: LocalClock) -> str:
     from taskclf_core.wallclock import zone_name
 
     return (
@@ -89,8 +104,9 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.label not in CORE_LABELS:
         raise SpanError(f"LABEL: {args.label!r} is not a core label ({', '.join(CORE_LABELS)})")
-    clock = _Clock()
+    clock = LocalClock()
     start, end = _span_range(args, clock)
+    check_ended(start, end, (args.start, args.end), clock)
     if args.user is not None:
         user, source = args.user, "--user"
     else:
@@ -107,17 +123,18 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     verb = "replaced" if added.replaced is not None else "added"
     print(
         f"{verb} {span.id}: {span.label} for {user} ({source}), "
-        f"{clock.show(start)} – {clock.show(end)} ({_minutes(span):.0f} minutes)"
+        f"{clock.show(start)} – {clock.show(end)} ({plural(round(_minutes(span)), 'minute')})"
     )
     mine = [s for s in merged if s.user_id == user]
     print(
-        f"{user} now has {len(mine)} spans, {sum(_minutes(s) for s in mine):.0f} minutes labelled"
+        f"{user} now has {plural(len(mine), 'span')}, "
+        f"{plural(round(sum(_minutes(s) for s in mine)), 'minute')} labelled"
     )
     return 0
 
 
 def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    clock = _Clock()
+    clock = LocalClock()
     start, end = _range(args, clock)
     spans = [
         s
@@ -138,12 +155,12 @@ def _cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         n, m = totals.get(s.user_id or "(any user)", (0, 0.0))
         totals[s.user_id or "(any user)"] = (n + 1, m + _minutes(s))
     for user, (n, m) in sorted(totals.items()):
-        print(f"{user}: {n} spans, {m:.0f} minutes")
+        print(f"{user}: {plural(n, 'span')}, {plural(round(m), 'minute')}")
     return 0
 
 
 def _cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
-    clock = _Clock()
+    clock = LocalClock()
     if args.ids and (args.start is not None or args.end is not None):
         raise SpanError("label remove: give span ids or --from/--to, not both")
     path = spans_file(settings.data_dir)
@@ -230,18 +247,21 @@ def _cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     replaced = sum(s.key in keys for s in {s.key: s for s in spans}.values())
     added = len({s.key for s in spans}) - replaced
     print(
-        f"imported {len(spans)} spans from {args.file}: {added} new, {replaced} replaced; "
-        f"{len(merged)} spans in {path}"
+        f"imported {plural(len(spans), 'span')} from {args.file}: {added} new, {replaced} "
+        f"replaced; {plural(len(merged), 'span')} in {path}"
     )
     if skipped:
         print(
-            f"skipped {skipped} open 'label from now' spans (extend_forward, end_ts = start_ts): "
+            f"skipped {plural(skipped, _OPEN_SPAN)} (extend_forward, end_ts = start_ts): "
             "they label no window until they have an end"
         )
     anyone = sum(s.user_id is None for s in spans)
     if anyone:
+        one = anyone == 1
         print(
-            f"{anyone} spans have no user_id: they apply to every user (give --user to assign them)"
+            f"{plural(anyone, 'span')} {'has' if one else 'have'} no user_id: "
+            f"{'it applies' if one else 'they apply'} to every user (give --user to assign "
+            f"{'it' if one else 'them'})"
         )
     return 0
 
@@ -263,7 +283,7 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         atomic_write_text(args.file, text)
     except OSError as exc:
         raise SpanError(f"{args.file}: cannot write ({exc.strerror or exc})") from None
-    print(f"exported {len(spans)} spans to {args.file}", file=sys.stderr)
+    print(f"exported {plural(len(spans), 'span')} to {args.file}", file=sys.stderr)
     return 0
 
 
@@ -278,7 +298,7 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
         raise SpanError(f"--below: expected a confidence in (0, 1], got {args.below}")
     if args.limit < 1:
         raise SpanError(f"--limit: expected at least 1, got {args.limit}")
-    clock = _Clock()
+    clock = LocalClock()
     try:
         since = max(clock.now - timedelta(days=args.days), EARLIEST)
     except OverflowError:  # more days than the calendar has: all of the log
@@ -297,16 +317,18 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     if not runs:
         print(
             f"nothing to ask about: no rejected or low-confidence (< {args.below}) windows "
-            f"without a label in the last {args.days:g} days"
+            f"without a label in the last {args.days:g} {'day' if args.days == 1 else 'days'}"
         )
         return 0
     print(
         f"the longest runs of rejected or low-confidence (< {args.below}) windows without a "
-        f"label, last {args.days:g} days; label one with the command under it:"
+        f"label, last {args.days:g} {'day' if args.days == 1 else 'days'}; label one with the "
+        "command under it:"
     )
     for r in runs:
         print(
-            f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  {r.windows} windows, "
+            f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  "
+            f"{plural(r.windows, 'window')}, "
             f"{r.rejected} rejected, mean confidence {r.mean_confidence:.2f}, model guessed "
             f"{r.guess}"
         )
@@ -330,8 +352,7 @@ _COMMANDS = {
 def run(args: argparse.Namespace) -> int:
     from daemon.config.settings import load_settings
 
-    # --config and TASKCLF_* only: forty setting flags would bury the actions
-    return _COMMANDS[args.label_command](args, load_settings(args.config, {}))
+    return _COMMANDS[args.label_command](args, load_settings(args.config, setting_overrides(args)))
 
 
 # --- arguments ---------------------------------------------------------------------------
@@ -347,6 +368,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPars
 
     common = argparse.ArgumentParser(add_help=False)
     add_config_flag(common)
+    # the keys label reads (data_dir, ...), as report takes them: `label suggest --data-dir`
+    add_setting_flags(common, "label")
     parents = [common]
 
     sub = parser.add_subparsers(dest="label_command", required=True, metavar="ACTION")

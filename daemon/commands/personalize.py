@@ -16,6 +16,7 @@ from daemon.config.flags import setting_overrides
 from daemon.paths import calibrators_dir, default_config_file, spans_file
 from daemon.personalize_record import record_last
 from taskclf_core.errors import ConfigError, TaskclfError
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -95,11 +96,13 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
     binding, bundle, target = _target(settings)
     base, existed = _base_store(target, bundle)
     print(
-        f"model {bundle.bundle_id} (schema {bundle.schema_hash}); store {target}: "
+        f"model {bundle.bundle_id} (schema {bundle.schema_hash}); "
         + (
-            f"{base.store_id} ({base.method}, {len(base.user_ids)} per-user calibrators)"
+            f"store {base.store_id} ({base.method}, "
+            f"{plural(len(base.user_ids), 'per-user calibrator')}) at {target}"
             if existed
-            else "none yet: starting one whose global calibrator is the identity"
+            else f"store at {target}: none yet, starting one whose global calibrator is the "
+            "identity"
         )
     )
     path = spans_file(settings.data_dir)
@@ -113,10 +116,11 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
     if scan.unreadable:
         skipped.append(f"{scan.unreadable} unreadable")
     if scan.duplicates:
-        skipped.append(f"{scan.duplicates} duplicates")
+        skipped.append(plural(scan.duplicates, "duplicate"))
     print(
-        f"label log, the days your {len(spans)} spans cover: {len(logged)} records of this model "
-        f"with model_probs; skipped {', '.join(skipped)}"
+        f"label log over the days of your {plural(len(spans), 'span')}: "
+        f"{plural(len(logged), 'record')} of this model with model_probs; skipped "
+        f"{', '.join(skipped)}"
     )
     thresholds = {"min_windows": 200, "min_days": 3, "min_labels": 3}
     outcome = personalize(
@@ -133,7 +137,11 @@ def _personalize(args: argparse.Namespace, settings: Settings) -> tuple[int, dic
         user_thresholds=binding.user_thresholds,
         **thresholds,
     )
-    print(f"{outcome.labelled} logged windows lie inside a span of their user (strict containment)")
+    print(
+        f"{plural(outcome.labelled, 'logged window')} "
+        f"{'lies' if outcome.labelled == 1 else 'lie'} inside a span of "
+        "their user (strict containment)"
+    )
     if not spans:
         print(
             f"no label spans in {path}: label your time with `taskclf-daemon label add` or "

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from daemon.config.flags import setting_overrides
 from daemon.fsutil import atomic_write_text
-from daemon.localtz import local_timezone, zone_key
+from daemon.localtz import LocalClock, local_timezone, zone_key
 from daemon.paths import report_cache_dir
 from daemon.reporting.summaries import DaySummaries
 from daemon.reporting.view import ReportView, report_json
 from taskclf_core.errors import ConfigError
 from taskclf_core.timerange import day_in_range, day_out_of_range
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -33,27 +34,32 @@ MAX_DAYS: Final = 366
 
 
 def parse_day(text: str) -> date:
-    """``YYYY-MM-DD``, ``today`` or ``yesterday`` (argparse ``type``: a bad one exits 2)."""
-    word = text.strip().lower()
-    today = datetime.now(local_timezone()).date()
-    if word == "today":
-        return today
-    if word == "yesterday":
-        return today - timedelta(days=1)
+    """``YYYY-MM-DD``, ``today`` or ``yesterday``, a local day (argparse ``type``: a bad one
+    exits 2), read as every command reads a typed day (daemon.localtz.LocalClock)."""
+    from taskclf_core.errors import TimeError
+
     try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a date YYYY-MM-DD (or today, yesterday), got {text!r}"
-        ) from None
+        return LocalClock().day(text, "day")
+    except TimeError as exc:
+        # argparse names the flag: the reason after the field is the message
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("day: ")) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--date", type=parse_day, default=None, metavar="D", help="one local day (default: today)"
+        "--date",
+        type=parse_day,
+        default=None,
+        metavar="D",
+        help="one local day: YYYY-MM-DD, today or yesterday (default: today)",
     )
     parser.add_argument(
-        "--from", dest="from_day", type=parse_day, default=None, metavar="D", help="first day"
+        "--from",
+        dest="from_day",
+        type=parse_day,
+        default=None,
+        metavar="D",
+        help="first local day, as --date",
     )
     parser.add_argument(
         "--to",
@@ -61,7 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=parse_day,
         default=None,
         metavar="D",
-        help="last day (default: today)",
+        help="last local day, as --date (default: today)",
     )
     parser.add_argument("--user", default=None, metavar="U", help="only this user (default: all)")
     out = parser.add_mutually_exclusive_group()
@@ -266,4 +272,4 @@ def show(
 def _describe(view: ReportView) -> str:
     users = len(view.users)
     days = len(view.days)
-    return f"{users} user{'s' if users != 1 else ''}, {days} day{'s' if days != 1 else ''}"
+    return f"{plural(users, 'user')}, {plural(days, 'day')}"

@@ -1,4 +1,4 @@
-"""`taskclf-daemon service`: install, remove and show the login service (daemon/units/)."""
+"""`taskclf-daemon service`: install, remove and show the login services (daemon/units/)."""
 
 from __future__ import annotations
 
@@ -11,50 +11,61 @@ from pathlib import Path
 from daemon.exits import BAD_INPUT
 from daemon.paths import default_config_file
 from daemon.units.service import (
-    COLLECTOR_UNIT,
-    personalize_daily,
+    DAEMON_UNIT,
+    UNITS,
+    Unit,
     service_install,
     service_show,
     service_uninstall,
 )
 from taskclf_core.errors import ServiceError
 
-__all__ = ["add_arguments", "run", "service_config"]
+__all__ = ["add_arguments", "run", "selected_units", "service_config"]
+
+_HELP = {
+    "daemon": "the daemon's service (taskclf-daemon run)",
+    "collector": "the ActivityWatch collector's service (taskclf-daemon collect)",
+    "personalize-daily": "a daily run of `personalize` at 03:30 (systemd timer / launchd "
+    "calendar agent)",
+    "retrain-weekly": "a weekly run of `retrain`, Sundays at 04:30 (systemd timer / launchd "
+    "calendar agent)",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``action`` {install, uninstall, show}, ``--no-start``, ``--collector``, ..."""
+    """``action`` {install, uninstall, show}, the units by flag, ``--no-start``, ``--config``."""
+    parser.description = (
+        "Each flag names one unit: install and show act on the units named (none: the "
+        "daemon's); uninstall removes the units named, or with no flag every one installed "
+        "(daemon, collector, timers). Your configuration, models, labels and logs are kept."
+    )
     parser.add_argument(
         "action",
         choices=("install", "uninstall", "show"),
-        help="install: write the systemd user unit / launchd agent, enable and start it; "
-        "uninstall: stop, disable and remove it; show: print the file install would write",
+        help="install: write the units, enable and start them; uninstall: stop, disable and "
+        "remove them; show: print the files install would write",
     )
+    for unit in UNITS:
+        parser.add_argument(f"--{unit.flag}", action="store_true", help=_HELP[unit.flag])
     parser.add_argument(
         "--no-start",
         action="store_true",
-        help="only write (install) or remove (uninstall) the file; run no systemctl/launchctl",
-    )
-    parser.add_argument(
-        "--collector",
-        action="store_true",
-        help="act on the ActivityWatch collector's service (taskclf-daemon collect) instead "
-        "of the daemon's; install both for labels from ActivityWatch",
-    )
-    parser.add_argument(
-        "--personalize-daily",
-        action="store_true",
-        help="install (show): also a daily run of `personalize` (systemd timer / launchd "
-        "calendar agent); uninstall always removes it",
+        help="only write (install) or remove (uninstall) the files; run no systemctl/launchctl",
     )
     parser.add_argument(
         "--config",
         type=Path,
         default=None,
         metavar="FILE",
-        help="install/show: the config file the service runs with (default: the default "
+        help="install/show: the config file the units run with (default: the default "
         "config file, <user config dir>/taskclf/daemon.toml, when it exists)",
     )
+
+
+def selected_units(args: argparse.Namespace) -> list[Unit] | None:
+    """The units the flags name, in install order; none named: None."""
+    named = [u for u in UNITS if getattr(args, u.flag.replace("-", "_"), False)]
+    return named or None
 
 
 def service_config(given: Path | None) -> Path | None:
@@ -77,30 +88,15 @@ def service_config(given: Path | None) -> Path | None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out a parsed ``service`` command; returns the process exit status."""
-    action: str = args.action
-    daily = bool(getattr(args, "personalize_daily", False))
-    given: Path | None = getattr(args, "config", None)
-    if action in ("install", "show"):
-        try:
-            config = service_config(given)
-        except ServiceError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return BAD_INPUT
-        if getattr(args, "collector", False):
-            # the collector's own unit only; the daemon's (and its daily timer) stay as they are
-            if action == "install":
-                return service_install(start=not args.no_start, config=config, unit=COLLECTOR_UNIT)
-            return service_show(config=config, unit=COLLECTOR_UNIT)
-        if action == "install":
-            rc = service_install(start=not args.no_start, config=config)
-            if rc != 0 or not daily:
-                return rc
-            return personalize_daily("install", not args.no_start, config=config)
-        rc = service_show(config=config)
-        return personalize_daily("show", False, config=config) if rc == 0 and daily else rc
-    if action == "uninstall" and getattr(args, "collector", False):
-        return service_uninstall(stop=not args.no_start, unit=COLLECTOR_UNIT)
-    if action == "uninstall":
-        rc = personalize_daily("uninstall", not args.no_start)
-        return service_uninstall(stop=not args.no_start) if rc == 0 else rc
-    raise ValueError(f"unknown service action {action!r}")
+    units = selected_units(args)
+    if args.action == "uninstall":
+        return service_uninstall(stop=not args.no_start, units=units)
+    try:
+        config = service_config(args.config)
+    except ServiceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return BAD_INPUT
+    chosen = units if units is not None else [DAEMON_UNIT]
+    if args.action == "install":
+        return service_install(start=not args.no_start, config=config, units=chosen)
+    return service_show(config=config, units=chosen)

@@ -12,6 +12,7 @@ from daemon.labelled import add_holdout, add_labelled_data, read_labelled_jsonl
 from daemon.publish import install_bundle
 from taskclf_core.errors import PublishError, TrainingError
 from taskclf_core.training import TrainedBundle, TrainingSet, check_training_rows
+from taskclf_core.words import plural
 
 __all__ = ["add_arguments", "run", "train_windows"]
 
@@ -53,9 +54,10 @@ def run(args: argparse.Namespace) -> int:
         raise TrainingError(f"--holdout: expected a fraction in [0, 1), got {args.holdout}")
     data = check_training_rows(read_labelled_jsonl(args.data))
     print(
-        f"training on {len(data.windows)} windows of {len(data.users)} users "
+        f"training on {plural(len(data.windows), 'window')} of "
+        f"{plural(len(data.users), 'user')} "
         f"({data.first.date()} to {data.last.date()}, schema {data.schema_version}), "
-        f"{args.rounds} rounds, seed {args.seed}",
+        f"{plural(args.rounds, 'round')}, seed {args.seed}",
         flush=True,
     )
     trained = train_windows(data, rounds=args.rounds, seed=args.seed, holdout=args.holdout)
@@ -79,7 +81,7 @@ def _summary(trained: TrainedBundle, out: Path) -> str:
     return "\n".join(
         [
             f"bundle {out.resolve().name} written to {out}",
-            f"  trained on {md['train_rows']} windows ({md['train_date_from']} to "
+            f"  trained on {plural(md['train_rows'], 'window')} ({md['train_date_from']} to "
             f"{md['train_date_to']}); held out the latest {held}",
             f"  held-out {scores}",
         ]

@@ -385,6 +385,7 @@ FLAG_COMMANDS: Final = (
     "collect",
     "personalize",
     "ui",
+    "label",
 )
 
 # TASKCLF_* variables that are not settings of ours: taskclf's own (its home, UI, tray and

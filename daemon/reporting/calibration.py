@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from taskclf_core.metrics import CalibrationMetrics
 from taskclf_core.vetting import ECE_BINS, CalibrationReport, UserReport
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from taskclf_core.personalize import PersonalizeOutcome
@@ -64,7 +65,8 @@ def format_report(report: CalibrationReport) -> str:
     lines = [
         f"calibration of model {report.bundle_id} (schema {report.schema_hash}): "
         f"{report.method}{temperature}",
-        f"  {report.windows} windows of {len(report.users)} users; per user, the earliest "
+        f"  {plural(report.windows, 'window')} of {plural(len(report.users), 'user')}; per "
+        "user, the earliest "
         f"{100 - share}% ({report.fit_windows}) fit the calibrators and the latest {share}% "
         f"({report.held_out_windows}) are held out",
         f"eligibility for a per-user calibrator, counted on all of the user's windows (windows "

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from taskclf_core.words import plural
+
 __all__ = ["format_drift"]
 
 
@@ -40,13 +42,14 @@ def format_drift(drift: Mapping[str, Mapping[str, Any]], *, label_width: int = 1
         ref = doc.get("reference") or {}
         if not doc.get("enough_data"):
             state = (
-                f"not enough data yet ({cur.get('windows', 0)} windows in 24 h, "
+                f"not enough data yet ({plural(cur.get('windows', 0), 'window')} in 24 h, "
                 f"{ref.get('windows', 0)} in the 7 days before)"
             )
         else:
             ratio = doc.get("entropy_ratio")
             state = (
-                f"{'ok' if not doc.get('alerts') else 'ALERT'}: 24 h {cur.get('windows')} windows, "
+                f"{'ok' if not doc.get('alerts') else 'ALERT'}: 24 h "
+                f"{plural(cur.get('windows', 0), 'window')}, "
                 f"reject {_pct(cur.get('reject_rate'))} (week {_pct(ref.get('reject_rate'))}), "
                 f"entropy ×{'-' if ratio is None else f'{ratio:.2f}'}, "
                 f"class shift {_pct(doc.get('max_class_shift'))}"

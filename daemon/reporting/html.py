@@ -19,6 +19,7 @@ from daemon.reporting.palette import colour_for
 from daemon.reporting.view import RangeTotals, ReportView, UserView, fmt_minutes, local_hm
 from taskclf_core.daily import DayReport, Segment, day_bounds
 from taskclf_core.labels import REJECT_LABEL
+from taskclf_core.words import plural
 
 __all__ = ["render_html"]
 
@@ -239,7 +240,7 @@ def _kpis(user: UserView, view: ReportView) -> str:
     longest = blocks[0][1] if blocks else None
     on_day = blocks[0][0] if blocks else None
     cards = [
-        _kpi("Labelled", fmt_minutes(t.total_minutes), f"{t.windows} windows"),
+        _kpi("Labelled", fmt_minutes(t.total_minutes), plural(t.windows, "window")),
         _kpi("Rejected", f"{t.reject_rate * 100:.1f}%", f"{t.rejected} Mixed/Unknown"),
         _kpi(
             "Segments",
@@ -464,8 +465,8 @@ def render_html(view: ReportView) -> str:
     )
     generated = view.generated_at.astimezone(view.tz).strftime("%Y-%m-%d %H:%M")
     n = len(view.users)
-    sub = f"{view.zone_name} · {n} user{'s' if n != 1 else ''} · generated {generated}"
-    skipped = f" · {view.skipped} damaged line(s) skipped" if view.skipped else ""
+    sub = f"{view.zone_name} · {plural(n, 'user')} · generated {generated}"
+    skipped = f" · {plural(view.skipped, 'damaged line')} skipped" if view.skipped else ""
     defs = (
         '<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
         '<pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" '

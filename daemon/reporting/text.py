@@ -10,6 +10,7 @@ from daemon.reporting.drift import format_drift
 from daemon.reporting.palette import colour_for, rgb
 from daemon.reporting.view import RangeTotals, ReportView, UserView, fmt_minutes, local_hm
 from taskclf_core.daily import DayReport, Segment
+from taskclf_core.words import plural
 
 __all__ = ["render_text"]
 
@@ -145,10 +146,9 @@ def _user(user: UserView, view: ReportView, style: _Style) -> list[str]:
     if not view.is_range:
         only = user.days[view.days[0]]
         spread = f", {_hm(only.segments[0].start, view)}–{_hm(only.segments[-1].end, view)}"
-    over = f" over {totals.days_with_windows} days" if view.is_range else ""
-    lines.append(
-        f"  {fmt_minutes(totals.total_minutes)} labelled{over} ({totals.windows} windows{spread})"
-    )
+    over = f" over {plural(totals.days_with_windows, 'day')}" if view.is_range else ""
+    windows = plural(totals.windows, "window")
+    lines.append(f"  {fmt_minutes(totals.total_minutes)} labelled{over} ({windows}{spread})")
     lines.append("")
     if view.is_range:
         longest = max(r.total_minutes for r in user.days.values())
@@ -184,6 +184,7 @@ def render_text(view: ReportView, *, colour: bool = False, unicode: bool = True)
         lines.append("")
     if view.skipped:
         lines.append(
-            f"note: {view.skipped} damaged line(s) in the label log were skipped ({view.label_log})"
+            f"note: {plural(view.skipped, 'damaged line')} in the label log "
+            f"{'was' if view.skipped == 1 else 'were'} skipped ({view.label_log})"
         )
     return "\n".join(lines).rstrip("\n") + "\n"

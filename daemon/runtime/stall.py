@@ -21,6 +21,7 @@ from daemon.fsutil import utc_now
 from daemon.runtime.faults import Backoff, errno_name, fix_for, is_retried
 from daemon.runtime.intake import Pending
 from taskclf_core.errors import LabelLogError, OperationalError
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from daemon.runtime.planner import BatchPlan
@@ -97,7 +98,7 @@ class Stalls:
             f"{exc.strerror or exc}); {fix_for(exc)}"
         )
         if not is_retried(exc) or self.once:
-            waiting = f"; {len(held.batch)} file(s) stay in {cur}" if held.batch else ""
+            waiting = f"; {plural(len(held.batch), 'file')} stay in {cur}" if held.batch else ""
             error = LabelLogError if what == "label_log" else OperationalError
             raise error(f"{message}{waiting}; nothing unlogged was acknowledged") from exc
         if self.stall is not None and self.stall.held.batch and not held.batch:

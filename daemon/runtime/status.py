@@ -16,6 +16,7 @@ from typing import Any, TypedDict
 
 from daemon.exits import DEGRADED, HEALTHY, NOT_RUNNING
 from daemon.fsutil import utc_now
+from taskclf_core.words import plural
 
 __all__ = [
     "Counters",
@@ -301,7 +302,7 @@ def evaluate(
     if storage:
         problems.append(
             f"{storage.get('message')}; waiting since {storage.get('since')}, "
-            f"{storage.get('files_waiting', 0)} file(s) held in cur/, "
+            f"{plural(storage.get('files_waiting', 0), 'file')} held in cur/, "
             f"retry {storage.get('retries')} at {storage.get('next_retry_at')}"
         )
     if doc.get("fatal_error"):
@@ -421,12 +422,12 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         f"(schema {_fmt(model.get('schema_hash'))})",
         f"  store          {_fmt(store.get('id'))} ({_fmt(store.get('method'))}) "
         f"loaded {_fmt(store.get('loaded_at'))}",
-        f"  per-user cal.  {len(users)} user(s){': ' + ', '.join(users) if users else ''}",
+        f"  per-user cal.  {plural(len(users), 'user')}{': ' + ', '.join(users) if users else ''}",
         *_threshold_lines(doc),
         f"  windows        {windows.get('labelled', 0)} labelled, {windows.get('refused', 0)} "
-        f"refused, {windows.get('duplicates', 0)} duplicates",
+        f"refused, {plural(windows.get('duplicates', 0), 'duplicate')}",
         f"  backlog        {spool.get('new', 0)} waiting, {spool.get('cur', 0)} in progress, "
-        f"{spool.get('rejected', 0)} rejected file(s)",
+        f"{plural(spool.get('rejected', 0), 'rejected file')}",
         f"  last window    {_fmt(last.get('user_id'))} {_fmt(last.get('bucket_start_ts'))} -> "
         f"{_fmt(last.get('label'))} (at {_fmt(last.get('at'))})",
         f"  latency        p50 {_fmt(latency.get('p50'))} ms, p99 {_fmt(latency.get('p99'))} ms",

@@ -27,6 +27,7 @@ from daemon.runtime.status import Counters
 from taskclf_core.pipeline import Snapshot
 from taskclf_core.record import LabelRecord
 from taskclf_core.smoothing import SmoothingState
+from taskclf_core.words import plural
 
 __all__ = ["Worker", "log_window_labelled"]
 
@@ -256,7 +257,8 @@ class Worker:
                 self.spool.write_sidecar(
                     self.spool.free_rejected_name(claimed.name),
                     "invalid_windows",
-                    f"{len(refused)} of {len(refused) + len(parsed.windows)} windows refused; "
+                    f"{len(refused)} of "
+                    f"{plural(len(refused) + len(parsed.windows), 'window')} refused; "
                     "the others were labelled (the file is in done/)",
                     refused=refused,
                 )
@@ -265,7 +267,8 @@ class Worker:
             self.spool.reject(
                 claimed,
                 "invalid_windows",
-                f"all {len(refused)} windows refused; first: {parsed.refused[0].reason}",
+                f"{'the window' if len(refused) == 1 else f'all {len(refused)} windows'} refused; "
+                f"first: {parsed.refused[0].reason}",
                 refused=refused,
             )
 

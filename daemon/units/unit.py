@@ -29,7 +29,10 @@ __all__ = [
     "CONSOLE_SCRIPT",
     "DAEMON_UNIT",
     "LAUNCHD_LABEL",
+    "PERSONALIZE_TIMER",
     "PLIST_NAME",
+    "RETRAIN_TIMER",
+    "UNITS",
     "UNIT_NAME",
     "Platform",
     "Runner",
@@ -47,11 +50,13 @@ __all__ = [
     "render_launchd",
     "render_systemd",
     "render_unit",
+    "render_unit_files",
     "resolve_platform",
     "run_command",
     "service_file",
     "systemctl",
     "systemd_word",
+    "unit_files",
     "write_file",
 ]
 
@@ -70,11 +75,16 @@ _TEMPLATE_DIRS: Mapping[Platform, str] = {"systemd": "systemd", "launchd": "laun
 
 @dataclass(frozen=True, slots=True)
 class Unit:
-    """One installable service: systemd unit name, launchd label, and the subcommand it runs."""
+    """One thing `service` installs: its systemd unit (and the timer that starts it, for a
+    scheduled run), its launchd agent, the subcommand it runs, the flag that names it in
+    `service install|show|uninstall`, and what it is, for people."""
 
     unit_name: str
     launchd_label: str
     command: str
+    flag: str = ""
+    what: str = ""
+    timer: str | None = None  # a systemd .timer starts it (launchd: a calendar agent)
 
     @property
     def plist_name(self) -> str:
@@ -83,10 +93,44 @@ class Unit:
     def template_name(self, platform: Platform) -> str:
         return self.unit_name if platform == "systemd" else self.plist_name
 
+    @property
+    def started(self) -> str:
+        """The systemd unit enabled and started: the timer of a scheduled run, else itself."""
+        return self.timer or self.unit_name
 
-DAEMON_UNIT = Unit(UNIT_NAME, LAUNCHD_LABEL, "run")
+    @property
+    def wanted_by(self) -> str:
+        """The target whose .wants/ directory `enable` links it into ([Install] WantedBy=)."""
+        return "timers.target" if self.timer else "default.target"
+
+
+DAEMON_UNIT = Unit(UNIT_NAME, LAUNCHD_LABEL, "run", "daemon", "the daemon")
 # the ActivityWatch collector: its own unit, ordered after the daemon's (see README)
-COLLECTOR_UNIT = Unit("taskclf-collector.service", "io.github.taskclf.collector", "collect")
+COLLECTOR_UNIT = Unit(
+    "taskclf-collector.service",
+    "io.github.taskclf.collector",
+    "collect",
+    "collector",
+    "the ActivityWatch collector",
+)
+PERSONALIZE_TIMER = Unit(
+    "taskclf-personalize.service",
+    "io.github.taskclf.personalize",
+    "personalize",
+    "personalize-daily",
+    "the daily personalize run (03:30)",
+    timer="taskclf-personalize.timer",
+)
+RETRAIN_TIMER = Unit(
+    "taskclf-retrain.service",
+    "io.github.taskclf.retrain",
+    "retrain",
+    "retrain-weekly",
+    "the weekly retrain run (Sundays 04:30)",
+    timer="taskclf-retrain.timer",
+)
+# everything `service` installs, in the order it installs them (uninstall: the reverse)
+UNITS: tuple[Unit, ...] = (DAEMON_UNIT, COLLECTOR_UNIT, PERSONALIZE_TIMER, RETRAIN_TIMER)
 
 
 class Runner(Protocol):
@@ -154,6 +198,16 @@ def service_file(platform: Platform, home: Path | None = None, unit: Unit = DAEM
         config = Path(xdg) if os.path.isabs(xdg) else base / ".config"
         return config / "systemd" / "user" / unit.unit_name
     return base / "Library" / "LaunchAgents" / unit.plist_name
+
+
+def unit_files(
+    platform: Platform, home: Path | None = None, unit: Unit = DAEMON_UNIT
+) -> list[Path]:
+    """Every file ``install`` writes for ``unit``: the unit (and its timer) or the plist."""
+    path = service_file(platform, home, unit)
+    if platform == "systemd" and unit.timer is not None:
+        return [path, path.parent / unit.timer]
+    return [path]
 
 
 def _template(platform: Platform, unit: Unit = DAEMON_UNIT) -> str:
@@ -299,6 +353,20 @@ def render_unit(
     if platform == "systemd":
         return render_systemd(config=config, unit=unit)
     return render_launchd(log_dir=launchd_log_dir(home), config=config, unit=unit)
+
+
+def render_unit_files(
+    platform: Platform, home: Path | None, config: Path | None, unit: Unit = DAEMON_UNIT
+) -> dict[Path, str]:
+    """``{file: text}`` of every file ``install`` writes for ``unit`` (see :func:`unit_files`);
+    a timer has no placeholder: it is written as shipped."""
+    paths = unit_files(platform, home, unit)
+    texts = [render_unit(platform, home, config, unit)]
+    if len(paths) > 1 and unit.timer is not None:
+        timer = read_template(unit.timer, platform)
+        check_placeholders(timer, set(), unit.timer)
+        texts.append(timer)
+    return dict(zip(paths, texts, strict=True))
 
 
 # --- install / uninstall ---------------------------------------------------------------

@@ -415,11 +415,19 @@ def select_buckets(buckets: Mapping[str, object], hostname: str, *, source: str)
             windows.append(bucket_id)
         elif kind == INPUT_TYPE:
             inputs.append(bucket_id)
-    if not windows:
-        seen = ", ".join(sorted(hosts)) or "none"
+    if not windows and hosts:
         raise ActivityError(
             f"{source}: no {WINDOW_TYPE!r} bucket for hostname {hostname!r} (window buckets "
-            f"exist for: {seen}); set aw_hostname to the machine whose activity to read"
+            f"exist for: {', '.join(sorted(hosts))}); set aw_hostname to the machine whose "
+            "activity to read"
+        )
+    if not windows:
+        # nothing records windows at all: a hostname would not help, the watcher would
+        there = ", ".join(sorted(buckets)) or "none"
+        raise ActivityError(
+            f"{source}: no {WINDOW_TYPE!r} bucket at all: start aw-watcher-window (aw-qt "
+            f"starts it with ActivityWatch; its bucket appears with its first event); "
+            f"buckets there: {there}"
         )
 
     def pick(ids: list[str], prefix: str) -> str:
