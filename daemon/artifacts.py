@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from daemon.inforce import Binding, Sources, bind, read_policy
-from taskclf_core.bundle import ModelBundle, load_bundle
+from taskclf_core.bundle import Model, load_model
 from taskclf_core.calibration import (
     CalibratorStore,
     check_store_matches,
@@ -123,7 +123,7 @@ class Verdict:
         return self.store is not None or self.error is not None
 
 
-def judge_store(path: Path, bundle: ModelBundle) -> Verdict:
+def judge_store(path: Path, bundle: Model) -> Verdict:
     """Read, validate and match a store to ``bundle``, trusting only a read the store did
     not change under: a symlink swapped or a file rewritten mid-read is not a verdict."""
     before = store_fingerprint(path)
@@ -151,7 +151,7 @@ def judge_store(path: Path, bundle: ModelBundle) -> Verdict:
 
 def load_store(
     path: Path,
-    bundle: ModelBundle,
+    bundle: Model,
     *,
     pause: Callable[[float], object] | None = None,
     attempts: int = 5,
@@ -199,20 +199,29 @@ class Deployment:
     policy: InferencePolicy
     model_path: Path
     store_path: Path | None
-    bundle: ModelBundle
+    bundle: Model
     store: CalibratorStore | None
 
 
-def _policy_bundle(path: Path, policy: InferencePolicy) -> tuple[Path, ModelBundle]:
+def _policy_bundle(path: Path, policy: InferencePolicy) -> tuple[Path, Model]:
     model_path = resolve_policy_path(path, policy.model_dir)
     try:
-        return model_path, load_bundle(model_path)
+        return model_path, load_model(model_path)
     except TaskclfError as exc:
         raise PolicyError(f"{path}: model_dir {policy.model_dir!r}: {exc}") from None
 
 
+def _no_store_for(bundle: Model, where: str) -> None:
+    """A model that makes its own reject decision (the rule baseline) takes no store."""
+    if bundle.fixed_reject_threshold is not None:
+        raise PolicyError(
+            f"{where}: {bundle.bundle_id!r} is the rule baseline, which labels by rules and "
+            "takes no calibrator store; remove the store (a trained model takes one)"
+        )
+
+
 def check_policy(
-    path: Path, policy: InferencePolicy, bundle: ModelBundle, store: CalibratorStore | None
+    path: Path, policy: InferencePolicy, bundle: Model, store: CalibratorStore | None
 ) -> None:
     check_policy_matches(
         policy,
@@ -235,6 +244,7 @@ def load_deployment(path: Path, policy: InferencePolicy | None = None) -> Deploy
     store_path: Path | None = None
     store: CalibratorStore | None = None
     if policy.calibrator_store_dir is not None:
+        _no_store_for(bundle, f"{path}: calibrator_store_dir {policy.calibrator_store_dir!r}")
         store_path = resolve_policy_path(path, policy.calibrator_store_dir)
         try:
             store, _ = load_store(store_path, bundle)
@@ -268,7 +278,7 @@ class InForce:
     """A model, a store and thresholds loaded and checked together: one snapshot's making."""
 
     binding: Binding
-    bundle: ModelBundle
+    bundle: Model
     store: CalibratorStore | None
     fingerprint: Fingerprint
     loaded_at: str
@@ -354,7 +364,7 @@ def _load(sources: Sources, now: str, previous: InForce | None) -> InForce:
     else:
         try:
             # the target, resolved once: a link re-pointed mid-read cannot mix two bundles
-            bundle = load_bundle(Path(os.path.realpath(binding.model_path)))
+            bundle = load_model(Path(os.path.realpath(binding.model_path)))
         except TaskclfError as exc:
             if where is None or binding.policy is None:
                 raise
@@ -362,6 +372,10 @@ def _load(sources: Sources, now: str, previous: InForce | None) -> InForce:
     store: CalibratorStore | None = None
     store_print: Fingerprint | None = None
     if binding.store_path is not None:
+        _no_store_for(
+            bundle,
+            f"{where}: calibrator_store_dir" if where is not None else "calibrator_store",
+        )
         if where is None and not os.path.lexists(binding.store_path):
             raise CalibrationError(f"calibrator_store: {binding.store_path} does not exist")
         verdict = judge_store(binding.store_path, bundle)

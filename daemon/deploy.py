@@ -17,7 +17,7 @@ from daemon.fsutil import utc_now
 from daemon.inforce import read_policy
 from daemon.paths import default_policy_file
 from daemon.publish import deploy_policy, policy_history_path, rollback_policy
-from taskclf_core.bundle import ModelBundle, load_bundle
+from taskclf_core.bundle import ModelBundle, load_model
 from taskclf_core.calibration import CalibratorStore
 from taskclf_core.errors import ConfigError, PolicyError
 from taskclf_core.policy import InferencePolicy, policy_home
@@ -97,7 +97,7 @@ def deploy(
     changed (deploying what is already in force writes nothing). With ``expected`` (the
     policy a long computation started from), a policy replaced meanwhile is not overwritten.
     """
-    bundle = load_bundle(model)  # the bundle's own errors name its files
+    bundle = load_model(model)  # the bundle's own errors name its files
     current = _current(policy_path)
     threshold = reject_threshold
     if threshold is None:
@@ -143,6 +143,7 @@ def describe(
     """What is now in force, for people (and, given ``settings``, what the daemon will do)."""
     policy, bundle, store = deployment.policy, deployment.bundle, deployment.store
     per_user = policy.per_user_reject_thresholds or {}
+    rules = bundle.fixed_reject_threshold is not None
     lines = [
         f"{verb} {deployment.policy_path}",
         f"  model      {bundle.bundle_id} (schema {bundle.schema_hash})  {deployment.model_path}",
@@ -151,6 +152,8 @@ def describe(
             f"{store.store_id} ({store.method}, {len(store.user_ids)} per-user)  "
             f"{deployment.store_path}"
             if store is not None
+            else "none (rule answers: nothing to calibrate)"
+            if rules
             else "none (uncalibrated model probabilities)"
         ),
         f"  threshold  {policy.reject_threshold}"
@@ -158,7 +161,8 @@ def describe(
             " (per user: " + ", ".join(f"{u} {t}" for u, t in per_user.items()) + ")"
             if per_user
             else ""
-        ),
+        )
+        + (" (the rule baseline rejects by its rules instead)" if rules else ""),
         f"  created    {policy.created_at} ({policy.source})",
     ]
     if replaced is not None:

@@ -8,13 +8,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.paths import default_policy_file, ensure_private_dir, models_dir, stores_dir
+from daemon.paths import (
+    default_policy_file,
+    ensure_private_dir,
+    models_dir,
+    stores_dir,
+    title_salt_file,
+    user_id_file,
+)
 from taskclf_core.errors import ConfigError, PublishError
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
 
-__all__ = ["Installed", "install_model", "next_steps_without_model", "nothing_configured"]
+__all__ = [
+    "Installed",
+    "ensure_identity",
+    "install_baseline",
+    "install_model",
+    "next_steps_without_model",
+    "nothing_configured",
+    "standalone_next_steps",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +109,99 @@ def install_model(data_dir: Path, model: Path, store: Path | None) -> Installed:
     )
     verb = "policy in force:" if changed else "policy unchanged, already in force:"
     return Installed(policy_path, "\n".join([*notes, describe(deployment, replaced, verb)]))
+
+
+def ensure_identity(data_dir: Path) -> list[str]:
+    """taskclf's title salt and user id files under ``data_dir``, made if missing (a random
+    salt, a random UUID; 0600), never overwritten. Says what it found or made."""
+    import secrets
+    import uuid
+
+    notes = []
+    made: tuple[tuple[Path, str, Callable[[], str]], ...] = (
+        (title_salt_file(data_dir), "title salt", lambda: secrets.token_hex(32)),
+        (user_id_file(data_dir), "user id", lambda: str(uuid.uuid4())),
+    )
+    for path, what, make in made:
+        # taskclf's data/processed: each level private, not only the last
+        ensure_private_dir(path.parent.parent)
+        ensure_private_dir(path.parent)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            notes.append(f"{what}: kept the one at {path}")
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(make() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        notes.append(f"{what}: made a random one at {path}")
+    return notes
+
+
+def install_baseline(data_dir: Path) -> Installed:
+    """Put taskclf's rule baseline in force until a model is trained (a standalone `init`).
+
+    The baseline is a directory ``models/baseline`` whose ``metadata.json`` names the rules
+    (docs/learning.md), deployed as any model is: the policy names it, `retrain` replaces
+    it, `rollback` brings it back. A policy already in force (a model, or the baseline from
+    an earlier `init`) is kept as it is.
+    """
+    from daemon.deploy import deploy, describe
+    from daemon.publish import install_baseline as write_baseline
+    from taskclf_core.baseline import BASELINE_ID, BaselineModel, baseline_metadata
+    from taskclf_core.bundle import load_model
+
+    policy_path = default_policy_file(data_dir)
+    dest = models_dir(data_dir) / BASELINE_ID
+    ensure_private_dir(dest.parent)
+    if not os.path.lexists(dest):
+        write_baseline(baseline_metadata(), dest)
+        note = f"rule baseline installed at {dest}"
+    elif isinstance(load_model(dest), BaselineModel):
+        note = f"rule baseline already at {dest}"
+    else:
+        raise PublishError(
+            f"{dest}: a model bundle named {BASELINE_ID!r} is installed there; the rule "
+            "baseline needs that name (rename that bundle's directory and deploy it again)"
+        )
+    if policy_path.exists():
+        from daemon.artifacts import load_deployment
+
+        deployment = load_deployment(policy_path)
+        return Installed(
+            policy_path,
+            f"{note}\n{describe(deployment, None, 'policy already in force, kept:')}",
+        )
+    deployment, replaced, _ = deploy(
+        policy_path,
+        model=dest,
+        store=None,
+        reject_threshold=None,
+        user_thresholds=None,
+        source="init",
+    )
+    return Installed(policy_path, f"{note}\n{describe(deployment, replaced, 'policy in force:')}")
+
+
+def standalone_next_steps() -> str:
+    """What a standalone install does next, from ActivityWatch to a first model."""
+    return "\n".join(
+        [
+            "no model yet: taskclf's rule baseline labels your windows (BreakIdle, "
+            "ReadResearch, Build or Mixed/Unknown; records say model_bundle_id \"baseline\") "
+            "until `retrain` trains a model of your own. Next:",
+            "  taskclf-daemon service install              run the daemon at login",
+            "  taskclf-daemon service install --collector  turn ActivityWatch into windows",
+            "  taskclf-daemon label add --from 09:00 --to 10:30 Build",
+            "                                              label some of your time over a few "
+            "days, breaks too (BreakIdle)",
+            "  taskclf-daemon status                       what a first model still needs",
+            "  taskclf-daemon retrain                      train it, gate it, deploy it live",
+            "  (a taskclf bundle of your own instead? taskclf-daemon init --force --model DIR "
+            "[--store DIR])",
+        ]
+    )
 
 
 def next_steps_without_model(config: Path) -> str:

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from taskclf_core.training import TrainedBundle
 
 __all__ = [
     "deploy_policy",
+    "install_baseline",
     "install_bundle",
     "install_copy",
     "policy_history_path",
@@ -99,6 +100,28 @@ def install_bundle(trained: TrainedBundle, out: Path) -> Path:
         _fsync_tree(tmp)
         load_bundle(tmp)  # what the daemon will do at start: never publish one it refuses
         _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def install_baseline(metadata: Mapping[str, Any], out: Path) -> Path:
+    """Write the rule baseline's directory (its ``metadata.json``) at an absent ``out``,
+    atomically (0700 / 0600), checked by the loader the daemon uses."""
+    from taskclf_core.bundle import load_model
+
+    if os.path.lexists(out):
+        raise PublishError(f"{out}: exists; refusing to replace it")
+    tmp = _temp_dir_beside(out)
+    try:
+        fd = os.open(tmp / "metadata.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(dict(metadata), indent=2) + "\n")
+        _fsync_tree(tmp)
+        load_model(tmp)
+        os.rename(tmp, out)
+        fsync_dir(out.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

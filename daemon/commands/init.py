@@ -13,7 +13,12 @@ from daemon.config.keys import parse_path
 from daemon.config.layers import config_file_path, read_layers, warn
 from daemon.config.render import render_config
 from daemon.fsutil import atomic_write_text
-from daemon.install import install_model, next_steps_without_model
+from daemon.install import (
+    ensure_identity,
+    install_baseline,
+    install_model,
+    standalone_next_steps,
+)
 from daemon.paths import default_data_dir, ensure_private_dir, labels_dir, spool_dir
 from taskclf_core.errors import AlreadyExists, ConfigError
 
@@ -25,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Writes the config file (--config, default <user config dir>/taskclf/daemon.toml) "
         "listing every key with its default and meaning, and creates the spool. With --model, "
         "installs the bundle (and --store) under the data dir keeping their ids and makes them "
-        "the inference policy in force."
+        "the inference policy in force. Without it, a standalone install: taskclf's title "
+        "salt and user id (made if missing, never overwritten) and taskclf's rule baseline in "
+        "force until `retrain` trains a model from your labels."
     )
     add_model_flag(parser, "a model bundle to install and use")
     parser.add_argument(
@@ -76,10 +83,14 @@ def run(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
     ensure_private_dir(data_dir)
     values: dict[str, str] = {"data_dir": str(data_dir)}
-    installed = None
+    identity: list[str] = []
     if args.model is not None:
         installed = install_model(data_dir, args.model, args.store)
-        values["policy_file"] = str(installed.policy_path)
+    else:
+        # standalone: taskclf's salt and user id if missing, the rule baseline until a model
+        identity = ensure_identity(data_dir)
+        installed = install_baseline(data_dir)
+    values["policy_file"] = str(installed.policy_path)
     spool = Spool(spool_dir(data_dir, None))
     spool.ensure()
     ensure_private_dir(labels_dir(data_dir))
@@ -93,19 +104,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"kept the old config as {backup}")
     atomic_write_text(config, text)
     print(f"wrote {config}")
-    if installed is not None:
-        print(installed.description)
+    for line in identity:
+        print(line)
+    print(installed.description)
     print(f"spool (collectors write feature windows here): {spool.root}")
     print(f"label log: {labels_dir(data_dir)}")
-    if installed is not None:
+    if args.model is not None:
         print(
             "next:\n"
             "  taskclf-daemon doctor              check the setup, one line per check\n"
             "  taskclf-daemon service install     run the daemon at login (or: taskclf-daemon run)"
         )
     else:
-        print(
-            "no model yet: every key in the file is commented out (the defaults). Next:\n"
-            + next_steps_without_model(config)
-        )
+        print(standalone_next_steps())
     return 0
