@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,8 @@ class ParsedFile:
     windows: tuple[FeatureWindow, ...]
     refused: tuple[RefusedWindow, ...]
     jsonl: bool
+    # each good window's JSON object as the file held it (the feature archive keeps it)
+    objects: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,16 +143,23 @@ def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFil
             items.extend(enumerate(value))
         else:
             items.append((0, value))
-    results.extend(_many(items, schema))
+    parsed = _many(items, schema)
+    results.extend(parsed)
     if not results:
         return FileRefusal("empty_file", "the file holds no windows")
+    good = [
+        (p, value)
+        for p, (_, value) in zip(parsed, items, strict=True)
+        if isinstance(p, FeatureWindow)
+    ]
     return ParsedFile(
-        windows=tuple(r for r in results if isinstance(r, FeatureWindow)),
+        windows=tuple(p for p, _ in good),
         # in file order: lines that were not JSON were refused before the rest was parsed
         refused=tuple(
             sorted((r for r in results if isinstance(r, RefusedWindow)), key=lambda r: r.position)
         ),
         jsonl=jsonl,
+        objects=tuple(value for _, value in good),
     )
 
 

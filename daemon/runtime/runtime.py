@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 import structlog
 
+from daemon.archive import FeatureArchive
 from daemon.artifacts import InForce, load_in_force
 from daemon.config.settings import Settings
 from daemon.exits import FAILED, OK
@@ -69,7 +70,8 @@ class Daemon:
         self.sources = sources_of(settings)
         self.spool = Spool(settings.spool_path)
         self.labels = LabelLog(settings.labels_path)
-        self.retention = Retention(settings, self.spool, self.labels)
+        self.archive = FeatureArchive(settings.archive_path)
+        self.retention = Retention(settings, self.spool, self.labels, self.archive)
         self.counters = Counters()
         self.control = Control()
         self.waker = Waker()
@@ -176,6 +178,7 @@ class Daemon:
             batch_max_windows=self.settings.batch_max_windows,
             once=self.once,
             on_records=self._observe,
+            archive=self.archive,
         )
 
     def _start_threads(
@@ -270,6 +273,7 @@ class Daemon:
         if self.reloader is not None:
             self.reloader.stop()
         self.labels.close()
+        self.archive.close()
         self._write_status(running=False, fatal=fatal)
         log.info(
             "daemon_stopped",
@@ -321,6 +325,7 @@ class Daemon:
             storage_error=self.worker.stall_json(),
             watcher=self.watcher.kind if self.watcher is not None else "none",
             retention=self.retention.status(),
+            archive=str(self.archive.directory),
             drift=self.drift.status(
                 now_epoch,
                 model_created_at=(
