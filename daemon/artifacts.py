@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ __all__ = [
     "check_policy",
     "judge",
     "judge_store",
+    "lineage",
     "load_deployment",
     "load_in_force",
     "load_store",
@@ -273,6 +274,41 @@ def sources_fingerprint(sources: Sources) -> Fingerprint:
     return (policy, model_fingerprint(binding.model_path), store)
 
 
+def lineage(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the model in force came from (`status`): the rule baseline; a model `retrain`
+    trained (when, from which champion, on what data, which gates, at what threshold); or a
+    bundle made elsewhere (when, from which dates, by what)."""
+    if metadata.get("model_type") == "rule_baseline":
+        return {"kind": "rule_baseline", "trained_at": None}
+    trained = metadata.get("retrain")
+    if isinstance(trained, Mapping):
+        found, listed = trained.get("dataset"), trained.get("gates")
+        data: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        gates: list[Any] = listed if isinstance(listed, list) else []
+        return {
+            "kind": "retrain",
+            "trained_at": metadata.get("created_at"),
+            "champion": trained.get("champion"),
+            "dataset": {
+                k: data.get(k)
+                for k in ("rows", "users", "days", "date_from", "date_to", "dataset_hash")
+            },
+            "reject_threshold": trained.get("reject_threshold"),
+            "gates": [
+                {k: g.get(k) for k in ("name", "value", "threshold", "passed")}
+                for g in gates
+                if isinstance(g, Mapping)
+            ],
+        }
+    return {
+        "kind": "bundle",
+        "trained_at": metadata.get("created_at"),
+        "train_date_from": metadata.get("train_date_from"),
+        "train_date_to": metadata.get("train_date_to"),
+        "data_provenance": metadata.get("data_provenance"),
+    }
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class InForce:
     """A model, a store and thresholds loaded and checked together: one snapshot's making."""
@@ -305,6 +341,7 @@ class InForce:
                 "schema_hash": bundle.schema_hash,
                 "path": str(self.binding.model_path),
                 "created_at": bundle.metadata.get("created_at"),
+                "lineage": lineage(bundle.metadata),
             },
             "store": {
                 "path": None if self.binding.store_path is None else str(self.binding.store_path),

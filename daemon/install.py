@@ -189,7 +189,7 @@ def standalone_next_steps() -> str:
     return "\n".join(
         [
             "no model yet: taskclf's rule baseline labels your windows (BreakIdle, "
-            "ReadResearch, Build or Mixed/Unknown; records say model_bundle_id \"baseline\") "
+            'ReadResearch, Build or Mixed/Unknown; records say model_bundle_id "baseline") '
             "until `retrain` trains a model of your own. Next:",
             "  taskclf-daemon service install              run the daemon at login",
             "  taskclf-daemon service install --collector  turn ActivityWatch into windows",

@@ -60,6 +60,7 @@ __all__ = [
     "retrain_due",
     "run_retrain",
     "split_by_time",
+    "split_gaps",
     "tune_reject_threshold",
     "user_regression_gate",
     "user_scores",
@@ -378,6 +379,23 @@ def split_by_time(
         val.extend(rows[train_end:val_end])
         test.extend(rows[val_end:])
     return Split(*(np.asarray(sorted(part), dtype=np.intp) for part in (train, val, test)))
+
+
+def split_gaps(
+    split: Split, labels: Sequence[str], requirements: DataRequirements = DataRequirements()
+) -> tuple[str, ...]:
+    """What the split still lacks for a challenger to be trained and gated: taskclf's own
+    refusal (an empty train or validation part) and each ``required`` label missing from the
+    evaluation windows (its gates could not be measured)."""
+    if not len(split.train) or not len(split.val):
+        return ("the train or validation split is empty (taskclf's rule)",)
+    truth = {labels[i] for i in split.evaluation}
+    return tuple(
+        f"no {name} among the evaluation windows (each user's latest 15 %): label some "
+        f"{name} time of your last days"
+        for name in requirements.required
+        if name not in truth
+    )
 
 
 # --- evaluation --------------------------------------------------------------------------
@@ -990,17 +1008,10 @@ def run_retrain(
         + ("test" if sizes["test"] else "validation")
         + f" windows ({len(split.evaluation)})"
     )
-    if not sizes["train"] or not sizes["val"]:
-        return not_enough(["the train or validation split is empty (taskclf's rule)"])
+    gaps = split_gaps(split, data.labels, config.requirements)
+    if gaps:
+        return not_enough(gaps)
     eval_truth = [data.labels[i] for i in split.evaluation]
-    for name in config.requirements.required:
-        if name not in eval_truth:
-            return not_enough(
-                [
-                    f"no {name} among the evaluation windows (each user's latest 15 %): "
-                    f"label some {name} time of your last days"
-                ]
-            )
 
     rows = data.with_labels()
     features, _ = challenger_columns(version, user_id_feature=config.user_id_feature)

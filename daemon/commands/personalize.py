@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from daemon.config.flags import setting_overrides
 from daemon.paths import calibrators_dir, default_config_file, spans_file
-from daemon.personalize_record import record_last
+from daemon.records import record_last
 from taskclf_core.errors import ConfigError, TaskclfError
 
 if TYPE_CHECKING:
