@@ -108,6 +108,7 @@ def retrain_config(settings: Settings) -> RetrainConfig:
         cadence_days=settings.retrain_cadence_days,
         lookback_days=settings.retrain_lookback_days,
         user_id_feature=settings.retrain_user_id_feature,
+        threshold_tuning=settings.retrain_reject_tuning,
         gates=GateThresholds(
             breakidle_precision=settings.retrain_min_breakidle_precision,
             min_class_precision=settings.retrain_min_class_precision,

@@ -234,6 +234,26 @@ def test_the_threshold_is_the_best_accuracy_on_accepted_within_the_reject_bounds
     assert tune_reject_threshold(sure, np.zeros(10, dtype=np.intp), fallback=0.6).threshold == 0.6
 
 
+def test_the_final_accuracy_objective_within_a_margin_of_the_bounds() -> None:
+    # 400 windows: confidences spread evenly over [0.3, 1.0], right from 0.5 on
+    conf = np.linspace(0.3, 1.0, 400)
+    probs = np.stack([np.array([c] + [(1 - c) / 7] * 7) for c in conf])
+    y = np.where(conf >= 0.5, 0, 1).astype(np.intp)
+    taskclfs = tune_reject_threshold(probs, y)
+    # taskclf's rule takes the most rejects the bounds allow: accuracy on accepted only rises
+    assert taskclfs.threshold == 0.5
+    assert taskclfs.chosen == (0.5, 1.0, 0.285)
+    final = tune_reject_threshold(probs, y, objective="final", margin=2.0)
+    # the margin: 2 standard errors of a rate of 0.175 over 400 windows, about 0.038
+    lo, hi = final.bounds
+    assert (round(lo, 3), round(hi, 3)) == (0.088, 0.262)
+    # 0.35 rejects 7 % (below the narrowed bounds), 0.5 rejects 28.5 % (above them); 0.4 and
+    # 0.45 accept every right window, so their final accuracy ties and the first is kept
+    assert final.threshold == 0.4
+    assert final.chosen == (0.4, 0.8363, 0.145)
+    assert (final.to_json()["bounds"], final.to_json()["threshold"]) == ([0.088, 0.262], 0.4)
+
+
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(1, 80))
 def test_the_tuned_threshold_is_taskclfs_choice(seed: int, n: int) -> None:

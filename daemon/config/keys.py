@@ -341,6 +341,18 @@ KEYS: Final[dict[str, Key]] = {
             ("retrain",),
         ),
         Key(
+            "retrain_reject_tuning",
+            "choice",
+            "final",
+            "how retrain tunes the new model's reject threshold on its validation windows: "
+            "final (the best final accuracy, a rejected window counting as wrong, with the "
+            "reject rate inside the gate's bounds by two standard errors) or taskclf "
+            "(taskclf's tune_reject_threshold: the best accuracy on accepted windows, which "
+            "picks the most rejects the bounds allow)",
+            ("retrain",),
+            choices=("final", "taskclf"),
+        ),
+        Key(
             "retrain_min_breakidle_precision",
             "float",
             0.95,

@@ -77,6 +77,7 @@ class Settings(BaseSettings, Configured):
     archive_max_bytes: int = _field("archive_max_bytes")
     retrain_cadence_days: int = _field("retrain_cadence_days")
     retrain_user_id_feature: bool = _field("retrain_user_id_feature")
+    retrain_reject_tuning: Literal["final", "taskclf"] = _field("retrain_reject_tuning")
     retrain_min_breakidle_precision: float = _field("retrain_min_breakidle_precision")
     retrain_min_class_precision: float = _field("retrain_min_class_precision")
     retrain_min_macro_f1: float = _field("retrain_min_macro_f1")
