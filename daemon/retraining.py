@@ -293,8 +293,10 @@ def retrain(
             ),
         )
     assert policy_path is not None  # policy_path_of raised otherwise
+    # the store first (checked against the challenger in memory): a store that cannot be
+    # written leaves no model behind
+    store_path = _write_store(settings, store, bundle)
     model_path = _install(settings, trained, challenger_id)
-    store_path = _write_store(settings, store, model_path)
     deployment, replaced, _ = deploy(
         policy_path,
         model=model_path,
@@ -336,14 +338,12 @@ def _install(settings: Settings, trained: Any, challenger_id: str) -> Path:
     return install_bundle(trained, directory / challenger_id)
 
 
-def _write_store(settings: Settings, store: CalibratorStore, model_path: Path) -> Path:
+def _write_store(settings: Settings, store: CalibratorStore, bundle: ModelBundle) -> Path:
     from daemon.artifacts import load_store
     from daemon.fsutil import free_name
     from daemon.paths import ensure_private_dir
     from daemon.publish import write_store
-    from taskclf_core.bundle import load_bundle
 
-    bundle = load_bundle(model_path)
     directory = stores_dir(settings.data_dir)
     ensure_private_dir(directory)
     out = directory / free_name(directory, store.store_id)

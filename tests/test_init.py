@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from daemon.artifacts import load_deployment
 from daemon.cli import main
 from daemon.config.render import render_config
 from daemon.config.settings import Settings, load_settings
-from daemon.artifacts import load_deployment
 from daemon.paths import default_config_file, default_data_dir, title_salt_file, user_id_file
 from taskclf_core.baseline import BaselineModel
 from taskclf_core.bundle import load_bundle

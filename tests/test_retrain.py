@@ -587,7 +587,8 @@ def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
     assert report.lines[-1] == "decision: deployed (all 7 gates passed)"
     assert "a temperature of " in report.lines[3]  # scored as it will label: calibrated
     # the reject threshold it was gated at is taskclf's tuned one, and it ships with it
-    assert report.tuning is not None and report.tuning.tuned
+    assert report.tuning is not None
+    assert report.tuning.tuned
     assert out.reject_threshold == report.tuning.threshold == doc["reject_threshold"]["threshold"]
     assert f"the reject at {out.reject_threshold} (tuned on the validation" in report.lines[3]
     assert out.calibrator is not None
