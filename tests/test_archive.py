@@ -69,7 +69,7 @@ def test_appended_windows_read_back_once_each_private(tmp_path: Path) -> None:
     assert sorted(keys(list(read.windows))) == sorted(keys(ws))
     assert read.duplicates == 10
     # what was appended, value for value (day by day: one file a day)
-    by_key = {k: w for k, w in zip(keys(ws), ws, strict=True)}
+    by_key = dict(zip(keys(ws), ws, strict=True))
     assert all(by_key[k] == w for k, w in zip(keys(list(read.windows)), read.windows, strict=True))
     assert archive.days() == sorted({w["bucket_start_ts"][:10] for w in ws})
 
