@@ -6,6 +6,11 @@ line per window identity) once the day is over. A window is archived before its 
 appended to the label log, so a crash between the two archives it again when its spool file
 is labelled again; readers keep the first line of each identity ``(user_id,
 bucket_start_ts)``, so the archive holds every labelled window exactly once for `retrain`.
+
+Appends are written, not fsynced: the kernel keeps what a crashed daemon wrote, and a
+second fsync per batch would double the label log's latency. :meth:`FeatureArchive.sync`
+(every heartbeat, and at stop) makes them durable; a power cut can lose the windows archived
+since the last one.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ class FeatureArchive:
         self.directory = directory
         self._fds: dict[str, int] = {}
         self._ensured = False
+        self._unsynced: set[str] = set()  # days written since their last fdatasync
+        self._dir_unsynced = False
 
     # --- paths -------------------------------------------------------------------------
 
@@ -93,10 +100,11 @@ class FeatureArchive:
     # --- writing -----------------------------------------------------------------------
 
     def append(self, windows: Sequence[Mapping[str, Any]]) -> None:
-        """Append ``windows`` (already :func:`archived_fields`) to their days' files, synced.
+        """Append ``windows`` (already :func:`archived_fields`) to their days' files.
 
         All or nothing per file: a write that fails cuts the file back to its old length (a
         half line would be dropped by readers anyway) and the OSError goes to the caller.
+        Durable at the next :meth:`sync`.
         """
         if not windows:
             return
@@ -110,18 +118,29 @@ class FeatureArchive:
         for day, lines in by_day.items():
             fd, created = self._fd(day)
             length = os.fstat(fd).st_size
+            self._dir_unsynced = self._dir_unsynced or created
             try:
                 view = memoryview(b"".join(lines))
                 while view:
                     view = view[os.write(fd, view) :]
-                os.fdatasync(fd)
-                if created:
-                    fsync_dir(self.directory)
             except OSError:
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, length)
                 self._close(day)
                 raise
+            self._unsynced.add(day)
+
+    def sync(self) -> None:
+        """Make every append so far durable (fdatasync each day written, then the directory
+        if a file was created); an OSError is the caller's to report, and is tried again."""
+        for day in sorted(self._unsynced):
+            fd = self._fds.get(day)
+            if fd is not None:
+                os.fdatasync(fd)
+            self._unsynced.discard(day)
+        if self._dir_unsynced:
+            fsync_dir(self.directory)
+            self._dir_unsynced = False
 
     def _fd(self, day: str) -> tuple[int, bool]:
         fd = self._fds.get(day)
@@ -139,11 +158,20 @@ class FeatureArchive:
     def _close(self, day: str) -> None:
         fd = self._fds.pop(day, None)
         if fd is not None:
-            os.close(fd)
+            try:
+                if day in self._unsynced:
+                    os.fdatasync(fd)
+                    self._unsynced.discard(day)
+            finally:
+                os.close(fd)
 
     def close(self) -> None:
+        """Sync and close every file (at stop)."""
         for day in list(self._fds):
             self._close(day)
+        if self._dir_unsynced and self.directory.is_dir():
+            fsync_dir(self.directory)
+            self._dir_unsynced = False
 
     # --- reading -----------------------------------------------------------------------
 

@@ -144,10 +144,18 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def save_trained_bundle(
-    path: Path, windows: list[Window], *, rounds: int, seed: int, created_at: str
+    path: Path,
+    windows: list[Window],
+    *,
+    rounds: int,
+    seed: int,
+    created_at: str,
+    holdout: float = 0.2,
 ) -> Path:
     """A small bundle trained on ``windows`` (one thread: deterministic) saved at ``path``."""
-    trained = train_bundle(windows, rounds=rounds, seed=seed, created_at=created_at, num_threads=1)
+    trained = train_bundle(
+        windows, rounds=rounds, seed=seed, created_at=created_at, num_threads=1, holdout=holdout
+    )
     return save_bundle(
         path,
         model_text=trained.model_text,

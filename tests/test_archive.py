@@ -309,3 +309,32 @@ def test_any_appends_and_packs_read_every_window_once(
     assert len(got) == len(set(got))
     assert set(got) == set(appended)
     assert read.duplicates == len(appended) - len(set(appended)) or compact_after
+
+
+def test_appends_are_synced_by_sync_and_close_not_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second fsync per batch doubled the label log's latency (bench/latency.py): appends
+    are written, and made durable by the heartbeat's sync() and at stop by close()."""
+    synced: list[int] = []
+    real = os.fdatasync
+
+    def counting(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", counting)
+    archive = FeatureArchive(tmp_path / "archive")
+    ws = windows(days=2)
+    for w in ws[:40]:
+        archive.append([w])
+    assert synced == []
+    archive.sync()
+    assert len(synced) == len({w["bucket_start_ts"][:10] for w in ws[:40]})
+    archive.sync()  # nothing new
+    assert len(synced) == len({w["bucket_start_ts"][:10] for w in ws[:40]})
+    synced.clear()
+    archive.append(ws[40:45])
+    archive.close()
+    assert len(synced) == 1
+    assert len(archive.read().windows) == 45

@@ -221,6 +221,17 @@ class Worker:
             self.counters.archive_error = None
             self.changed = True
 
+    def sync_archive(self) -> None:
+        """Make the archive's appends durable (the loop calls it every heartbeat)."""
+        if self.archive is None:
+            return
+        try:
+            self.archive.sync()
+        except OSError as exc:
+            log.error("archive_sync_failed", directory=str(self.archive.directory), error=str(exc))
+            self.counters.archive_error = {"message": str(exc), "at": utc_now()}
+            self.changed = True
+
     # --- acknowledging ------------------------------------------------------------------
 
     def _acknowledge(self, batch: tuple[Pending, ...], plan: BatchPlan) -> None:
