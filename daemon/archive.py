@@ -1,5 +1,9 @@
 """The feature archive: the windows the daemon labelled, kept as features for `retrain`.
 
+Each window is kept as its producer wrote it into the spool (a line of a ``.jsonl`` file as it
+stands; an object of a ``.json`` file as JSON): the features, titles hashed, no label; what a
+window may not carry (``raw_`` fields) was refused before it was labelled.
+
 One file per UTC day of ``bucket_start_ts`` under ``<data_dir>/archive/`` (0700, files 0600):
 ``YYYY-MM-DD.jsonl`` while windows arrive for it, rewritten as ``YYYY-MM-DD.jsonl.gz`` (one
 line per window identity) once the day is over. A window is archived before its record is
@@ -29,28 +33,22 @@ import pydantic_core
 
 from daemon.fsutil import fsync_dir
 from daemon.paths import ensure_private_dir
+from taskclf_core.errors import WindowError
 from taskclf_core.jsonl import split_lines
-from taskclf_core.schema import registry
+from taskclf_core.schema import format_ts, parse_ts
 from taskclf_core.timerange import day_in_range
 
-__all__ = ["ArchiveRead", "FeatureArchive", "archived_fields"]
+__all__ = ["ArchiveRead", "FeatureArchive"]
 
 _DAY_FILE = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?")
-# what identifies a window and what collectors may add that retrain reads (CONTRACT 2)
-_IDENTITY = ("user_id", "bucket_start_ts", "bucket_end_ts", "schema_version", "schema_hash")
 
 
-def archived_fields(window: Mapping[str, Any], schema_version: str) -> dict[str, Any]:
-    """The fields of ``window`` the archive keeps: identity and taskclf's registry columns of
-    its schema version (the model's when it names none); anything else a producer added is
-    not a feature and is left out (CONTRACT 16: features only)."""
-    version = window.get("schema_version")
-    reg = registry(version if isinstance(version, str) else schema_version)
-    if reg is None:  # a version the model accepted has a registry; defensive for others
-        return {k: v for k, v in window.items() if not k.startswith("raw_")}
-    kept = {k: window[k] for k in _IDENTITY if k in window}
-    kept.update((k, window[k]) for k, _ in reg.columns if k in window)
-    return kept
+def _identity(window: Mapping[str, Any]) -> tuple[str, str]:
+    """``(user_id, bucket_start_ts)`` as the label log writes it (UTC, ``Z``)."""
+    start = window.get("bucket_start_ts")
+    with contextlib.suppress(WindowError):  # else no window retrain can use: kept by its text
+        start = format_ts(parse_ts(start, "bucket_start_ts"))
+    return str(window.get("user_id")), str(start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,28 +97,27 @@ class FeatureArchive:
 
     # --- writing -----------------------------------------------------------------------
 
-    def append(self, windows: Sequence[Mapping[str, Any]]) -> None:
-        """Append ``windows`` (already :func:`archived_fields`) to their days' files.
+    def append(self, lines: Sequence[tuple[str, bytes]]) -> None:
+        """Append windows, each ``(UTC day of its bucket_start_ts, its JSON text)``.
 
         All or nothing per file: a write that fails cuts the file back to its old length (a
         half line would be dropped by readers anyway) and the OSError goes to the caller.
         Durable at the next :meth:`sync`.
         """
-        if not windows:
+        if not lines:
             return
         if not self._ensured:
             ensure_private_dir(self.directory)
             self._ensured = True
         by_day: dict[str, list[bytes]] = {}
-        for w in windows:
-            line = pydantic_core.to_json(w) + b"\n"
-            by_day.setdefault(str(w["bucket_start_ts"])[:10], []).append(line)
-        for day, lines in by_day.items():
+        for day, text in lines:
+            by_day.setdefault(day, []).extend((text, b"\n"))
+        for day, parts in by_day.items():
             fd, created = self._fd(day)
             length = os.fstat(fd).st_size
             self._dir_unsynced = self._dir_unsynced or created
             try:
-                view = memoryview(b"".join(lines))
+                view = memoryview(b"".join(parts))
                 while view:
                     view = view[os.write(fd, view) :]
             except OSError:
@@ -189,22 +186,27 @@ class FeatureArchive:
                 raise OSError(f"{path}: cannot read ({exc})") from exc
             yield from (line for _, line in split_lines(data).lines)
 
+    def _windows(self, day: str) -> Iterator[tuple[bytes, dict[str, Any] | None]]:
+        """Each line of ``day`` and its window (None: not a JSON object)."""
+        for line in self._lines(day):
+            try:
+                window = pydantic_core.from_json(line)
+            except ValueError:
+                yield line, None
+                continue
+            yield line, window if isinstance(window, dict) else None
+
     def read(self, days: Iterable[str] | None = None) -> ArchiveRead:
         """The windows of ``days`` (all by default), one per identity, oldest day first."""
         seen: set[tuple[str, str]] = set()
         out: list[dict[str, Any]] = []
         duplicates = unreadable = 0
         for day in self.days() if days is None else days:
-            for line in self._lines(day):
-                try:
-                    window = pydantic_core.from_json(line)
-                except ValueError:
+            for _, window in self._windows(day):
+                if window is None:
                     unreadable += 1
                     continue
-                if not isinstance(window, dict):
-                    unreadable += 1
-                    continue
-                key = (str(window.get("user_id")), str(window.get("bucket_start_ts")))
+                key = _identity(window)
                 if key in seen:
                     duplicates += 1
                     continue
@@ -228,8 +230,14 @@ class FeatureArchive:
             if day >= cutoff or not self.plain(day).exists():
                 continue
             self._close(day)
-            windows = self.read([day]).windows
-            body = b"".join(pydantic_core.to_json(w) + b"\n" for w in windows)
+            seen: set[tuple[str, str]] = set()
+            kept: list[bytes] = []
+            for line, window in self._windows(day):
+                if window is None or (key := _identity(window)) in seen:
+                    continue  # a damaged line or a window archived twice: one copy stays
+                seen.add(key)
+                kept.extend((line, b"\n"))
+            body = b"".join(kept)
             target = self.packed(day)
             tmp = self.directory / f".{target.name}.tmp"
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from daemon.archive import FeatureArchive, archived_fields
+from daemon.archive import FeatureArchive
 from daemon.config.settings import Settings
 from daemon.runtime.labellog import AppendFailed, LabelLog
 from daemon.runtime.retention import Retention
@@ -25,7 +25,7 @@ from daemon.runtime.worker import Worker
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.pipeline import Policy, Snapshot
 from taskclf_core.record import LabelRecord
-from taskclf_core.schema import registry
+from taskclf_core.schema import format_ts, parse_ts
 from taskclf_core.synthetic import generate_windows
 
 
@@ -44,24 +44,18 @@ def keys(ws: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(w["user_id"], w["bucket_start_ts"]) for w in ws]
 
 
-def test_only_identity_and_the_registrys_columns_are_archived() -> None:
-    (w,) = windows()[:1]
-    extra = w | {"my_note": "drafting the letter to Ana", "raw_title": "x", "duration_s": 61}
-    kept = archived_fields(extra, "v2")
-    reg = registry("v2")
-    assert reg is not None
-    assert set(kept) == {"user_id"} | {name for name, _ in reg.columns}
-    assert kept == {k: v for k, v in w.items() if k in kept}
-    # no schema_version in the window: the model's is used
-    bare = {k: v for k, v in w.items() if k != "schema_version"}
-    assert set(archived_fields(bare, "v2")) == set(kept) - {"schema_version"}
+def lines(ws: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+    """What the worker appends: each window's UTC day and its JSON text."""
+    return [
+        (format_ts(parse_ts(w["bucket_start_ts"], "ts"))[:10], json.dumps(w).encode()) for w in ws
+    ]
 
 
 def test_appended_windows_read_back_once_each_private(tmp_path: Path) -> None:
     archive = FeatureArchive(tmp_path / "archive")
     ws = windows()
-    archive.append(ws[:50])
-    archive.append(ws[40:])  # ten windows archived twice (a retried batch)
+    archive.append(lines(ws[:50]))
+    archive.append(lines(ws[40:]))  # ten windows archived twice (a retried batch)
     assert mode(archive.directory) == 0o700
     for path in archive.directory.iterdir():
         assert mode(path) == 0o600, path
@@ -77,7 +71,7 @@ def test_appended_windows_read_back_once_each_private(tmp_path: Path) -> None:
 def test_a_torn_last_line_is_no_window(tmp_path: Path) -> None:
     archive = FeatureArchive(tmp_path / "archive")
     ws = windows(days=1)
-    archive.append(ws[:5])
+    archive.append(lines(ws[:5]))
     day = ws[0]["bucket_start_ts"][:10]
     with open(archive.plain(day), "ab") as fh:
         fh.write(b'{"user_id": "u-ada", "bucket_st')  # a crash mid-write
@@ -92,20 +86,20 @@ def test_finished_days_are_packed_one_line_per_window_and_late_windows_merge(
     archive = FeatureArchive(tmp_path / "archive")
     ws = windows(days=3)
     days = sorted({w["bucket_start_ts"][:10] for w in ws})
-    archive.append(ws)
-    archive.append(ws[:20])
+    archive.append(lines(ws))
+    archive.append(lines(ws[:20]))
     today = date.fromisoformat(days[-1])
     assert archive.compact(today) == days[:-1]
     for day in days[:-1]:
         assert not archive.plain(day).exists()
         assert mode(archive.packed(day)) == 0o600
         with gzip.open(archive.packed(day), "rb") as fh:
-            lines = fh.read().splitlines()
-        assert len(lines) == len({k for k in keys(ws) if k[1].startswith(day)})
+            packed = fh.read().splitlines()
+        assert len(packed) == len({k for k in keys(ws) if k[1].startswith(day)})
     assert archive.plain(days[-1]).exists()  # today goes on in plain text
     # a window of a packed day arrives late (a back-fill): appended, then merged next time
     late = dict(ws[0], bucket_start_ts=days[0] + "T23:59:00Z", bucket_end_ts=days[1] + "T00:00:00Z")
-    archive.append([late, ws[1]])
+    archive.append(lines([late, ws[1]]))
     assert keys(list(archive.read([days[0]]).windows))[-1] == keys([late])[0]
     assert archive.compact(today) == [days[0]]
     read = archive.read()
@@ -120,7 +114,7 @@ def test_finished_days_are_packed_one_line_per_window_and_late_windows_merge(
 def test_pruning_keeps_the_newest_day_and_the_size_limit(tmp_path: Path) -> None:
     archive = FeatureArchive(tmp_path / "archive")
     ws = windows(days=4)
-    archive.append(ws)
+    archive.append(lines(ws))
     days = archive.days()
     newest = date.fromisoformat(days[-1])
     # two days before the newest are kept (the label log's rule: day < today - keep_days goes)
@@ -129,7 +123,7 @@ def test_pruning_keeps_the_newest_day_and_the_size_limit(tmp_path: Path) -> None
     # a clock far ahead: the caller's guard stops it, but even so the newest day stays
     assert archive.prune(1, newest + timedelta(days=400)) == days[1:3]
     assert archive.days() == [days[3]]
-    archive.append(ws)
+    archive.append(lines(ws))
     size = archive.size_bytes()
     assert archive.cap(size) == []
     removed = archive.cap(size - 1)
@@ -145,7 +139,7 @@ def test_retention_packs_prunes_and_refuses_a_clock_run_ahead(
     settings = Settings(data_dir=tmp_path / "d", model_dir=bundle_dir, retrain_lookback_days=2)
     archive = FeatureArchive(settings.archive_path)
     ws = windows(days=4)
-    archive.append(ws)
+    archive.append(lines(ws))
     days = archive.days()
     spool = Spool(settings.spool_path)
     spool.ensure()
@@ -200,7 +194,7 @@ def worker_for(tmp_path: Path, labels: LabelLog, archive: FeatureArchive | None)
 
 def drop(worker: Worker, name: str, ws: list[dict[str, Any]]) -> None:
     path = worker.spool.new / name
-    path.write_text("".join(json.dumps(w | {"note": "not a feature"}) + "\n" for w in ws))
+    path.write_text("".join(json.dumps(w | {"note": "a producer's own field"}) + "\n" for w in ws))
 
 
 def test_a_batch_retried_after_a_failed_append_is_archived_once(
@@ -222,7 +216,8 @@ def test_a_batch_retried_after_a_failed_append_is_archived_once(
     read = archive.read()
     assert sorted(keys(list(read.windows))) == sorted(keys(ws))
     assert read.duplicates == 30  # on disk twice, read once
-    assert all("note" not in w for w in read.windows)
+    # each as the spool file held it, the producer's own fields too (only raw_ ones are refused)
+    assert all(w["note"] == "a producer's own field" for w in read.windows)
     assert worker.counters.archived == 60
 
 
@@ -263,6 +258,34 @@ def test_a_crash_between_the_archive_and_the_log_loses_and_doubles_nothing(
     assert read.duplicates == 25
 
 
+def test_json_files_and_other_time_zones_are_archived_under_the_utc_day_once(
+    tmp_path: Path, bundle: ModelBundle
+) -> None:
+    archive = FeatureArchive(tmp_path / "archive")
+    worker = worker_for(tmp_path, LabelLog(tmp_path / "labels"), archive)
+    snapshot = Snapshot(bundle, None, Policy())
+    ws = windows(days=1)[:3]
+    # 09:00 UTC written as 01:00 at UTC-8 on the same day, and 23:30 UTC as 00:30 the next
+    # day at UTC+1: archived under the UTC day, as the label log files them
+    late = ws[2] | {"bucket_start_ts": ws[2]["bucket_start_ts"][:10] + "T23:30:00Z",
+                    "bucket_end_ts": ws[2]["bucket_start_ts"][:10] + "T23:31:00Z"}  # fmt: skip
+    shifted = [
+        ws[0] | {"bucket_start_ts": ws[0]["bucket_start_ts"][:11] + "01:00:00-08:00",
+                 "bucket_end_ts": ws[0]["bucket_start_ts"][:11] + "01:01:00-08:00"},
+        late | {"bucket_start_ts": "2026-01-06T00:30:00+01:00",
+                "bucket_end_ts": "2026-01-06T00:31:00+01:00"},
+    ]  # fmt: skip
+    (worker.spool.new / "a.json").write_text(json.dumps([*shifted, ws[1]]))
+    worker.drain(worker.pending(), lambda: snapshot, lambda: False)
+    assert archive.days() == ["2026-01-05"]
+    # the same windows again, written the UTC way (a replay): the log refuses them as
+    # duplicates and the archive, were they in it twice, reads them once
+    archive.append(lines([ws[0]]))
+    read = archive.read()
+    assert len(read.windows) == 3
+    assert read.duplicates == 1
+
+
 def test_an_archive_that_cannot_be_written_does_not_stop_labelling(
     tmp_path: Path, bundle: ModelBundle
 ) -> None:
@@ -300,7 +323,7 @@ def test_any_appends_and_packs_read_every_window_once(
     end = date.fromisoformat(pool[-1]["bucket_start_ts"][:10]) + timedelta(days=1)
     appended: list[tuple[str, str]] = []
     for i, batch in enumerate(batches):
-        archive.append([pool[j] for j in batch])
+        archive.append(lines([pool[j] for j in batch]))
         appended += keys([pool[j] for j in batch])
         if i in compact_after:
             archive.compact(end)
@@ -327,14 +350,14 @@ def test_appends_are_synced_by_sync_and_close_not_one_by_one(
     archive = FeatureArchive(tmp_path / "archive")
     ws = windows(days=2)
     for w in ws[:40]:
-        archive.append([w])
+        archive.append(lines([w]))
     assert synced == []
     archive.sync()
     assert len(synced) == len({w["bucket_start_ts"][:10] for w in ws[:40]})
     archive.sync()  # nothing new
     assert len(synced) == len({w["bucket_start_ts"][:10] for w in ws[:40]})
     synced.clear()
-    archive.append(ws[40:45])
+    archive.append(lines(ws[40:45]))
     archive.close()
     assert len(synced) == 1
     assert len(archive.read().windows) == 45

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from labelling import spans_from
 
-from daemon.archive import FeatureArchive, archived_fields
+from daemon.archive import FeatureArchive
 from daemon.artifacts import load_deployment
 from daemon.cli import main
 from daemon.commands.doctor import diagnose
@@ -45,7 +45,13 @@ def standalone(capsys: pytest.CaptureFixture[str]) -> Path:
 def labelled(data: Path, windows: list[dict[str, Any]]) -> None:
     """What the daemon archived of ``windows`` and the spans their person typed."""
     FeatureArchive(data / "archive").append(
-        [archived_fields({k: v for k, v in w.items() if k != "label"}, "v3") for w in windows]
+        [
+            (
+                w["bucket_start_ts"][:10],
+                json.dumps({k: v for k, v in w.items() if k != "label"}).encode(),
+            )
+            for w in windows
+        ]
     )
     spans_file(data).write_text(spans_to_jsonl(spans_from(windows)))
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from daemon.archive import FeatureArchive, archived_fields
+from daemon.archive import FeatureArchive
 from daemon.fsutil import utc_now
 from daemon.runtime.intake import FileRefusal, ParsedFile, Pending, read_claimed
 from daemon.runtime.labellog import AppendFailed, LabelLog
@@ -168,7 +168,7 @@ class Worker:
     def _commit(self, batch: tuple[Pending, ...], plan: BatchPlan, snapshot: Snapshot) -> None:
         # before the label log: a crash in between archives these windows again when their
         # files are labelled again (readers keep one line per window), never not at all
-        self._archive(batch, plan, snapshot.bundle.schema.version)
+        self._archive(batch, plan)
         try:
             self.labels.append(plan.records)
         except AppendFailed as exc:
@@ -183,8 +183,8 @@ class Worker:
         self._acknowledge(batch, plan)
         self._on_records(batch, plan)
 
-    def _archive(self, batch: tuple[Pending, ...], plan: BatchPlan, schema_version: str) -> None:
-        """The features of the windows about to be logged into the archive (for `retrain`).
+    def _archive(self, batch: tuple[Pending, ...], plan: BatchPlan) -> None:
+        """The windows about to be logged, into the feature archive (for `retrain`).
 
         A failure is not a stall: the label log is what must not lose a window, and
         `retrain` can rebuild a day it lacks from ActivityWatch. It is logged, shown in
@@ -196,10 +196,11 @@ class Worker:
         rows = []
         for pending in batch:
             parsed = pending.parsed
-            for window, obj in zip(parsed.windows, parsed.objects, strict=True):
+            texts = parsed.archived()
+            for window, text in zip(parsed.windows, texts, strict=True):
                 if window.key in wanted:
                     wanted.discard(window.key)  # the first of a key, as the plan took it
-                    rows.append(archived_fields(obj, schema_version))
+                    rows.append((window.start_ts[:10], text))
         try:
             self.archive.append(rows)
         except OSError as exc:
