@@ -40,6 +40,7 @@ from taskclf_core.timerange import day_in_range
 
 __all__ = ["ArchiveRead", "FeatureArchive"]
 
+_OPEN_DAYS = 8  # day files kept open for appending (the label log keeps 8 days too)
 _DAY_FILE = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?")
 
 
@@ -134,6 +135,13 @@ class FeatureArchive:
             fd = self._fds.get(day)
             if fd is not None:
                 os.fdatasync(fd)
+            else:  # closed since it was written (evicted): its data is the file's
+                with contextlib.suppress(FileNotFoundError):  # packed and removed meanwhile
+                    closed = os.open(self.plain(day), os.O_RDONLY)
+                    try:
+                        os.fdatasync(closed)
+                    finally:
+                        os.close(closed)
             self._unsynced.discard(day)
         if self._dir_unsynced:
             fsync_dir(self.directory)
@@ -146,29 +154,31 @@ class FeatureArchive:
         path = self.plain(day)
         created = not os.path.lexists(path)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        # a day is written for a while, then another: keep the newest few open
-        if len(self._fds) >= 4:
-            self._close(min(self._fds))
+        # a day is written for a while, then another: keep the newest few open; one closed
+        # unsynced is synced by the next sync() (a backlog spanning weeks must not fdatasync
+        # at every eviction)
+        if len(self._fds) >= _OPEN_DAYS:
+            self._close(min(self._fds), sync=False)
         self._fds[day] = fd
         return fd, created
 
-    def _close(self, day: str) -> None:
+    def _close(self, day: str, *, sync: bool = True) -> None:
         fd = self._fds.pop(day, None)
-        if fd is not None:
-            try:
-                if day in self._unsynced:
-                    os.fdatasync(fd)
-                    self._unsynced.discard(day)
-            finally:
-                os.close(fd)
+        if fd is None:
+            return
+        try:
+            if sync and day in self._unsynced:
+                os.fdatasync(fd)
+                self._unsynced.discard(day)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         """Sync and close every file (at stop)."""
+        if self.directory.is_dir():
+            self.sync()
         for day in list(self._fds):
             self._close(day)
-        if self._dir_unsynced and self.directory.is_dir():
-            fsync_dir(self.directory)
-            self._dir_unsynced = False
 
     # --- reading -----------------------------------------------------------------------
 

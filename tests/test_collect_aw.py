@@ -197,3 +197,36 @@ def test_activitywatch_to_the_daemon_to_the_label_log(
         assert all(r["source"].endswith("_aw.jsonl") for r in records)
         assert daemon.status()["windows"]["refused"] == 0  # type: ignore[index]
         assert daemon.stop() == 0
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_retrain_rebuilds_a_past_day_as_the_collector_writes_it(
+    loaded: AWServer, tmp_path: Path, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A labelled day older than the feature archive, rebuilt from ActivityWatch for retrain:
+    the rows taskclf made of that day (the collector's rows), field for field."""
+    from daemon.collector.rebuild import activitywatch_rebuilder
+    from daemon.config.settings import load_settings
+
+    case = load_case("workday")
+    loaded.load_export(case.export())
+    data, env = taskclf_home(tmp_path, "workday", version)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings(
+        None, {"data_dir": str(data), "aw_url": loaded.url, "aw_hostname": HOSTNAME}
+    )
+    rebuilt = activitywatch_rebuilder(settings)([date.fromisoformat(case.date)], version)
+    assert row_differences(case.expected(version), list(rebuilt.windows)) == []
+    assert rebuilt.lines == (
+        f"{case.date}: older than the archive, {len(rebuilt.windows)} windows rebuilt from "
+        f"ActivityWatch ({loaded.url}) for {case.user_id}",
+    )
+    # a server that is not there: a line, no windows, no error
+    gone = load_settings(
+        None, {"data_dir": str(data), "aw_url": "http://127.0.0.1:9", "aw_hostname": HOSTNAME}
+    )
+    nothing = activitywatch_rebuilder(gone)([date.fromisoformat(case.date)] * 2, version)
+    assert nothing.windows == ()
+    assert nothing.lines[0].startswith(f"{case.date}: not rebuilt from ActivityWatch (")
+    assert nothing.lines[1] == "  nor the 1 days after it"
