@@ -106,26 +106,38 @@ def install_bundle(trained: TrainedBundle, out: Path) -> Path:
     return out
 
 
-def install_baseline(metadata: Mapping[str, Any], out: Path) -> Path:
-    """Write the rule baseline's directory (its ``metadata.json``) at an absent ``out``,
-    atomically (0700 / 0600), checked by the loader the daemon uses."""
-    from taskclf_core.bundle import load_model
-
+def _install_new(
+    out: Path, fill: Callable[[Path], object], check: Callable[[Path], object]
+) -> Path:
+    """Make an absent directory ``out`` atomically: ``fill`` a temp dir beside it, fsync it,
+    ``check`` it (the loader that must accept it), rename it into place; a failure leaves no
+    trace."""
     if os.path.lexists(out):
         raise PublishError(f"{out}: exists; refusing to replace it")
     tmp = _temp_dir_beside(out)
     try:
-        fd = os.open(tmp / "metadata.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(dict(metadata), indent=2) + "\n")
+        fill(tmp)
         _fsync_tree(tmp)
-        load_model(tmp)
+        check(tmp)
         os.rename(tmp, out)
         fsync_dir(out.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def install_baseline(metadata: Mapping[str, Any], out: Path) -> Path:
+    """Write the rule baseline's directory (its ``metadata.json``) at an absent ``out``,
+    atomically (0700 / 0600), checked by the loader the daemon uses."""
+    from taskclf_core.bundle import load_model
+
+    def fill(tmp: Path) -> None:
+        fd = os.open(tmp / "metadata.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(dict(metadata), indent=2) + "\n")
+
+    return _install_new(out, fill, load_model)
 
 
 def install_copy(source: Path, out: Path, *, check: Callable[[Path], object]) -> Path:
@@ -135,10 +147,8 @@ def install_copy(source: Path, out: Path, *, check: Callable[[Path], object]) ->
     loader that must accept it) before it is renamed into place; any failure leaves no
     trace. Used by ``init`` to install a bundle or a store under the data directory.
     """
-    if os.path.lexists(out):
-        raise PublishError(f"{out}: exists; refusing to replace it")
-    tmp = _temp_dir_beside(out)
-    try:
+
+    def fill(tmp: Path) -> None:
         shutil.copytree(source, tmp, dirs_exist_ok=True, copy_function=shutil.copyfile)
         os.chmod(tmp, 0o700)  # copytree gave it the source's mode
         for dirpath, dirs, files in os.walk(tmp):
@@ -146,14 +156,8 @@ def install_copy(source: Path, out: Path, *, check: Callable[[Path], object]) ->
                 os.chmod(os.path.join(dirpath, name), 0o700)
             for name in files:
                 os.chmod(os.path.join(dirpath, name), 0o600)
-        _fsync_tree(tmp)
-        check(tmp)
-        os.rename(tmp, out)
-        fsync_dir(out.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+
+    return _install_new(out, fill, check)
 
 
 def _save_store(store: CalibratorStore, path: Path) -> None:

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from daemon.paths import models_dir, spans_file, stores_dir
 
 if TYPE_CHECKING:
-    from daemon.artifacts import InForce
     from daemon.config.settings import Settings
     from taskclf_core.bundle import ModelBundle
     from taskclf_core.calibration import CalibratorStore
@@ -123,18 +122,6 @@ def retrain_config(settings: Settings) -> RetrainConfig:
     )
 
 
-def _champion_policy(settings: Settings, in_force: InForce) -> Any:
-    from taskclf_core.pipeline import Policy
-
-    binding = in_force.binding
-    return Policy(
-        reject_threshold=binding.reject_threshold,
-        user_thresholds=binding.user_thresholds,
-        personalization=settings.personalization,
-        opt_out_users=frozenset(settings.opt_out_users),
-    )
-
-
 def _challenger_id(settings: Settings, now: datetime) -> str:
     from daemon.fsutil import free_name
 
@@ -235,7 +222,7 @@ def retrain(
     from daemon.artifacts import load_in_force
     from daemon.deploy import deploy, describe, policy_path_of
     from daemon.fsutil import utc_now
-    from daemon.inforce import sources_of
+    from daemon.inforce import decisions_of, policy_in_force, sources_of
     from daemon.spanfile import load_spans
     from taskclf_core.bundle import bundle_from_text
     from taskclf_core.retrain import run_retrain
@@ -260,7 +247,7 @@ def retrain(
         config=config,
         force=force,
         champion_store=in_force.store,
-        champion_policy=_champion_policy(settings, in_force),
+        champion_policy=policy_in_force(decisions_of(settings), in_force.binding),
     )
     report = outcome.report
     run = RetrainRun(report, dry_run, tuple(notes), archive=counts)

@@ -280,3 +280,15 @@ def systemd_verify(*units: Path) -> None:
     assert proc.returncode == 0, output
     for unit in units:
         assert unit.stem not in output, output
+
+
+# CONTRACT section 16's gates, in its order (the champion comparison last)
+CONTRACT_GATES = (
+    "breakidle_precision",
+    "no_class_below_50_precision",
+    "macro_f1",
+    "weighted_f1",
+    "breakidle_recall",
+    "reject_rate_bounds",
+    "macro_f1_no_regression",
+)

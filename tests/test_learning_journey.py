@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aw_server import AWServer, aw_server, find_aw_server
+from aw_server import AWServer
 from daemon_harness import DaemonProcess, isolated_env, run_cli
-from helpers import unavailable
 
 from daemon.archive import FeatureArchive
 from taskclf_core.baseline import baseline_model
@@ -28,15 +26,6 @@ pytestmark = pytest.mark.slow
 HOST = "journeyhost"
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 START = TODAY - timedelta(days=6)  # day 0: before the install; 1-4 labelled; 5 held out
-
-
-@pytest.fixture(scope="module")
-def aw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AWServer]:
-    exe, why = find_aw_server()
-    if exe is None:
-        unavailable("aw-server", why)
-    with aw_server(exe, tmp_path_factory.mktemp("aw-home")) as server:
-        yield server
 
 
 def day(n: int) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import CONTRACT_GATES
 from labelling import spans_from
 
 from daemon.archive import FeatureArchive
@@ -148,15 +149,7 @@ def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
     assert code == 0
     doc = json.loads(out)
     assert doc["decision"] == "deployed"
-    assert [g["name"] for g in doc["gates"]] == [
-        "breakidle_precision",
-        "no_class_below_50_precision",
-        "macro_f1",
-        "weighted_f1",
-        "breakidle_recall",
-        "reject_rate_bounds",
-        "macro_f1_no_regression",
-    ]
+    assert [g["name"] for g in doc["gates"]] == list(CONTRACT_GATES)
     assert all(set(g) == {"name", "value", "threshold", "passed"} for g in doc["gates"])
     assert set(doc["challenger"]) == {"bundle_id", "macro_f1", "weighted_f1"}
     assert doc["challenger"]["macro_f1"] > doc["champion"]["macro_f1"]

@@ -15,7 +15,7 @@ from daemon.artifacts import InForce, load_in_force
 from daemon.config.settings import Settings
 from daemon.exits import FAILED, OK
 from daemon.fsutil import utc_now
-from daemon.inforce import sources_of
+from daemon.inforce import decisions_of, sources_of
 from daemon.lock import DataLocks
 from daemon.runtime.faults import errno_name, fix_for
 from daemon.runtime.intake import Pending
@@ -34,7 +34,7 @@ from taskclf_core.errors import OperationalError
 from taskclf_core.pipeline import Policy
 from taskclf_core.taxonomy import Taxonomy, load_taxonomy
 
-__all__ = ["Daemon", "decisions_of"]
+__all__ = ["Daemon"]
 
 log = structlog.get_logger()
 _DRIFT_DAYS = 8  # the drift figures look at the last 24 h against the 7 days before
@@ -44,18 +44,6 @@ _RELOAD_STATUS: dict[ReloadOutcome, str] = {
     "refused": "refused; the model, store and thresholds in force are kept",
     "unsettled": "files changing while read; what is in force stays until they settle",
 }
-
-
-def decisions_of(settings: Settings) -> Policy:
-    """The decision rules that come from the settings (thresholds come with the snapshot)."""
-    return Policy(
-        reject_threshold=settings.reject_threshold,
-        smooth_window=settings.smooth_window,
-        idle_gap_seconds=settings.idle_gap_seconds,
-        personalization=settings.personalization,
-        opt_out_users=frozenset(settings.opt_out_users),
-        predict_threads=settings.predict_threads,
-    )
 
 
 class Daemon:
