@@ -1,23 +1,30 @@
-"""A model that learns from you, measured: calibration vs retrain on held-out days of people
-with per-user habits (issue 21).
+"""A model that learns from you, measured with the real commands (issue 21).
 
-Per seed: a crowd of 8 people trains the global model (taskclf's, made elsewhere) and its
-global calibrators; 10 other people with habits (a writer whose Write looks like others'
-ReadResearch, a debugger at the terminal, meetings in the chat app, a light touch, careless
-labels, few labels, plain) use the daemon, label their first days, and are scored on the days
-after. Methods: the raw model, global calibration, per-user calibration (personalize, through
-the guard), and retrain (taskclf's split, gates and champion comparison; then calibrated)
-with and without ``user_id``. In process, through the same core functions the commands call
-(:mod:`taskclf_core.personalize`, :mod:`taskclf_core.retrain`, :mod:`taskclf_core.vetting`):
-:class:`Run` is where a later round puts the real commands.
+Per seed, in a temp HOME: a crowd of 8 people trains the global model (`train`) and its global
+calibrator (`calibrate`, global only); `init` installs both; 10 other people with per-user
+habits (a writer whose Write looks like others' ReadResearch, a debugger at the terminal,
+meetings in the chat app, a light touch, careless labels, few labels, plain) use the daemon
+(`run --once` labels and archives everyone's windows) and label some of their first 4 days
+(~260 windows each, fewer for some; `label import`), the crowd's labelled windows being in the
+archive too. Then, each in its own copy of the data dir: nothing more (global calibration),
+`personalize` (per-user calibration), `retrain --force` with and without `user_id`. Every
+copy's daemon labels the 3 days after (`run --once`), and the label log is scored against what
+everyone really did: raw (the records' model_probs), global calibration, per-user calibration,
+retrain with and without user_id. The guard's decisions (personalize) are judged on those days.
+Standalone: people with only ActivityWatch (AW-derived windows: `collect --export`), from the
+rule baseline to a first model (`init`, `collect`, `run`, `label import`, `retrain`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,69 +37,161 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 
 from taskclf_core.baseline import baseline_model
-from taskclf_core.bundle import Model, ModelBundle, bundle_from_text
-from taskclf_core.calibration import (
-    Calibrator,
-    CalibratorStore,
-    calibrate_rows,
-)
-from taskclf_core.fitting import fit_isotonic_calibrator, fit_temperature_calibrator
-from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
+from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, REJECT_LABEL
 from taskclf_core.metrics import accepted_accuracy, ece, nll
-from taskclf_core.personalize import LoggedWindows, personalize
-from taskclf_core.retrain import (
-    RetrainConfig,
-    RetrainOutcome,
-    evaluate_labels,
-    predicted_labels,
-    run_retrain,
+from taskclf_core.retrain import evaluate_labels, predicted_labels
+from taskclf_core.spans import LabelSpan, spans_to_csv
+from taskclf_core.synthetic import (
+    UserProfile,
+    generate_population,
+    generate_windows,
+    labeller_spans,
 )
-from taskclf_core.schema import parse_window
-from taskclf_core.spans import LabelSpan
-from taskclf_core.synthetic import generate_population, generate_windows, labeller_spans
-from taskclf_core.training import train_bundle
-from taskclf_core.types import FloatArray, IntArray
-from taskclf_core.vetting import UserReport, vet_probs
+from taskclf_core.synthetic_aw import AWPerson, aw_days
 
 VERSION = "v2"
 THRESHOLD = 0.55
-START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
-CROWD_DAYS, CALIBRATION_DAYS = 5, 2  # the crowd: days to train the global model, then calibrate
-LABEL_DAYS, HELD_DAYS = 4, 3  # you: days you label, then the held-out days everything is scored on
-METHODS = (
-    "raw",
-    "global T",
-    "per-user T",
-    "global isotonic",
-    "per-user isotonic",
-    "retrain + user_id",
-    "retrain - user_id",
-)
+CROWD, PEOPLE = 8, 10
+CROWD_DAYS, CALIBRATION_DAYS = 5, 2  # the crowd: days that train the global model, then calibrate
+LABEL_DAYS, HELD_DAYS = 4, 3  # the people: days they label (some of), then the held-out days
+LABELS_EACH = 260  # windows each person labels of their first days (fewer if they did less)
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+METHODS = ("raw", "global T", "per-user T", "retrain + user_id", "retrain - user_id")
+SHIPPING = {"per-user T": "personal", "retrain + user_id": "retrain", "retrain - user_id": "plain"}
+HOST = "benchhost"
 
 
-def _features(model: Model, windows: Sequence[dict[str, Any]]) -> FloatArray:
-    rows = [
-        parse_window({k: v for k, v in w.items() if k != "label"}, model.schema) for w in windows
-    ]
-    return model.predict_many(np.stack([r.features for r in rows]))
+def features(windows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in w.items() if k != "label"} for w in windows]
 
 
-def _truth(windows: Sequence[dict[str, Any]]) -> IntArray:
-    return np.asarray([LABEL_INDEX[w["label"]] for w in windows], dtype=np.intp)
+class Home:
+    """A HOME and data dir where commands run as a person types them."""
+
+    def __init__(self, root: Path, config: dict[str, Any] | None = None) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.config = root / "daemon.toml"
+        self.env = c.isolated_env(root / "home") | {"TZ": "UTC", "OMP_NUM_THREADS": "2"}
+        if config is not None:
+            self.write_config(config)
+
+    def write_config(self, values: Mapping[str, Any]) -> None:
+        from daemon.config.render import toml_value
+
+        self.config.write_text("".join(f"{k} = {toml_value(v)}\n" for k, v in values.items()))
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 1800) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "daemon", *args, "--config", str(self.config)]
+            if args[0] not in ("train", "demo")
+            else [sys.executable, "-m", "daemon", *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+            check=False,
+        )
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)}: exit {proc.returncode}\n{proc.stderr[-3000:]}")
+        return proc.stdout
+
+    def spool(self, windows: Sequence[Mapping[str, Any]], prefix: str) -> None:
+        spool = self.data / "spool"
+        for i in range(0, len(windows), 500):
+            c.drop(spool, f"{prefix}-{i // 500:05d}.jsonl", features(windows[i : i + 500]))
+
+    def label_once(self, windows: Sequence[Mapping[str, Any]], prefix: str) -> None:
+        """Drop ``windows`` into the spool and let the daemon label (and archive) them."""
+        self.spool(windows, prefix)
+        self.cli("run", "--once")
+
+    def fork(self, root: Path) -> Home:
+        """A copy of this data dir with its own config (the same keys, its own paths)."""
+        shutil.copytree(self.data, root / "data", symlinks=True)
+        values = {
+            "data_dir": str(root / "data"),
+            "policy_file": str(root / "data" / "models" / "inference_policy.json"),
+        }
+        return Home(root, values)
+
+    def records(self, since: str) -> list[dict[str, Any]]:
+        out = []
+        for path in sorted((self.data / "labels").glob("*.jsonl")):
+            if path.stem >= since[:10]:
+                out += [json.loads(line) for line in path.read_text().splitlines() if line]
+        return [r for r in out if r["bucket_start_ts"] >= since]
 
 
-def _bundle(trained: Any, bundle_id: str) -> ModelBundle:
-    return bundle_from_text(
-        bundle_id,
-        model_text=trained.model_text,
-        metadata=trained.metadata,
-        encoders=trained.encoders,
+# --- the population ----------------------------------------------------------------------
+
+
+@dataclass
+class Population:
+    crowd: tuple[UserProfile, ...]
+    people: tuple[UserProfile, ...]
+    crowd_train: list[dict[str, Any]]
+    crowd_calibrate: list[dict[str, Any]]
+    labelled_days: list[dict[str, Any]]  # the people's first days, all of them
+    held: list[dict[str, Any]]  # everyone's days after
+    spans: list[LabelSpan]  # the crowd's labels and the part of their days the people labelled
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {u.user_id: u.user_id.rsplit("-", 1)[1] for u in (*self.crowd, *self.people)}
+
+
+def partial_spans(windows: list[dict[str, Any]], rng: np.random.Generator) -> list[LabelSpan]:
+    """What one person labels: runs of their work picked at random until ~260 windows."""
+    spans = labeller_spans(windows)
+    order = rng.permutation(len(spans))
+    chosen: list[LabelSpan] = []
+    covered = 0
+    for i in order:
+        if covered >= LABELS_EACH:
+            break
+        span = spans[i]
+        chosen.append(span)
+        covered += round((span.end_ts - span.start_ts).total_seconds() / 60)
+    return chosen
+
+
+def population(seed: int) -> Population:
+    crowd = generate_population(CROWD, seed=seed, prefix="crowd", kinds=("plain",))
+    people = generate_population(PEOPLE, seed=seed + 1000, prefix="you")
+    crowd_start = TODAY - timedelta(days=21)
+    crowd_days = generate_windows(users=crowd, days=CROWD_DAYS + CALIBRATION_DAYS, seed=seed,
+                                  start=crowd_start, schema_version=VERSION)  # fmt: skip
+    cut = (crowd_start + timedelta(days=CROWD_DAYS)).strftime("%Y-%m-%d")
+    held_start = TODAY - timedelta(days=HELD_DAYS)
+    mine = generate_windows(users=people, days=LABEL_DAYS + HELD_DAYS, seed=seed + 1,
+                            start=held_start - timedelta(days=LABEL_DAYS),
+                            schema_version=VERSION)  # fmt: skip
+    crowd_held = generate_windows(users=crowd, days=HELD_DAYS, seed=seed + 500,
+                                  start=held_start, schema_version=VERSION)  # fmt: skip
+    held_cut = held_start.strftime("%Y-%m-%d")
+    rng = np.random.default_rng(seed)
+    labelled = [w for w in mine if w["bucket_start_ts"] < held_cut]
+    spans = labeller_spans(crowd_days)
+    for person in people:
+        spans += partial_spans([w for w in labelled if w["user_id"] == person.user_id], rng)
+    return Population(
+        crowd,
+        people,
+        [w for w in crowd_days if w["bucket_start_ts"] < cut],
+        [w for w in crowd_days if w["bucket_start_ts"] >= cut],
+        labelled,
+        [w for w in mine if w["bucket_start_ts"] >= held_cut] + crowd_held,
+        spans,
     )
+
+
+# --- scoring the label log ----------------------------------------------------------------
 
 
 @dataclass
 class Scores:
-    """One method on held-out windows: pooled figures and, per user, the two accuracies."""
+    """One method on the held-out days: pooled figures and, per user, the two accuracies."""
 
     accuracy: float
     macro_f1: float
@@ -103,24 +202,36 @@ class Scores:
     per_user: dict[str, tuple[float, float]] = field(default_factory=dict)  # acc, final acc
 
 
-def score(probs: FloatArray, y: IntArray, users: Sequence[str]) -> Scores:
+def score(records: list[dict[str, Any]], truth: Mapping[tuple[str, str], str], *,
+          raw: bool) -> Scores:  # fmt: skip
+    """``raw``: the records' model_probs at taskclf's default threshold (no calibration); else
+    what the daemon decided: core_probs, core_label, label."""
+    key = "model_probs" if raw else "core_probs"
+    probs = np.asarray([[r[key][c] for c in CORE_LABELS] for r in records])
+    y = np.asarray([LABEL_INDEX[truth[(r["user_id"], r["bucket_start_ts"])]] for r in records])
     best = probs.argmax(axis=1)
-    names = [CORE_LABELS[i] for i in best]
-    truth = [CORE_LABELS[i] for i in y]
+    if raw:
+        final_right = (best == y) & (probs.max(axis=1) >= THRESHOLD)
+        rejected = probs.max(axis=1) < THRESHOLD
+    else:
+        final_right = np.asarray(
+            [r["label"] == CORE_LABELS[t] for r, t in zip(records, y, strict=True)]
+        )
+        rejected = np.asarray([r["label"] == REJECT_LABEL for r in records])
+    users = [r["user_id"] for r in records]
     per_user = {}
     for u in sorted(set(users)):
         m = np.asarray([x == u for x in users])
-        per_user[u] = (
-            float(np.mean(best[m] == y[m])),
-            accepted_accuracy(probs[m], y[m], THRESHOLD),
-        )
+        per_user[u] = (float(np.mean(best[m] == y[m])), float(np.mean(final_right[m])))
     return Scores(
         accuracy=float(np.mean(best == y)),
-        macro_f1=evaluate_labels(truth, names).macro_f1,
+        macro_f1=evaluate_labels(
+            [CORE_LABELS[i] for i in y], [CORE_LABELS[i] for i in best]
+        ).macro_f1,
         nll=nll(probs, y),
         ece=ece(probs, y),
-        reject_rate=float(np.mean(probs.max(axis=1) < THRESHOLD)),
-        final_accuracy=accepted_accuracy(probs, y, THRESHOLD),
+        reject_rate=float(np.mean(rejected)),
+        final_accuracy=float(np.mean(final_right)),
         per_user=per_user,
     )
 
@@ -128,245 +239,246 @@ def score(probs: FloatArray, y: IntArray, users: Sequence[str]) -> Scores:
 @dataclass
 class SeedResult:
     scores: dict[str, Scores]
-    kinds: dict[str, str]  # user -> archetype
-    shipped: dict[str, bool]  # method -> ships (retrain: deployed; per-user: the guard's store)
-    retrain_lines: dict[str, tuple[str, ...]]
-    guard: list[tuple[str, str, str, float, float]]  # method, user, decision, d_final, d_nll
-    standalone: list[tuple[str, str, float, float, str]]  # kind, decision, baseline, model, failed
+    kinds: dict[str, str]
+    shipped: dict[str, bool]
+    retrain: dict[str, dict[str, Any]]  # method -> retrain's JSON
+    guard: list[tuple[str, str, float, float]]  # user, decision, d_final, d_nll on held-out days
     seconds: float
+    steps: dict[str, float]
 
 
-class Run:
-    """One seed: the crowd's model, your labels, every method scored on your held-out days.
+def guard_check(
+    home: Home, held: list[dict[str, Any]], truth: Mapping[tuple[str, str], str]
+) -> list[tuple[str, str, float, float]]:
+    """personalize's decision per user against the held-out days: the per-user calibrator it
+    judged vs the global one there (final accuracy and NLL differences). The calibrators are
+    fitted again in process by the core function the command calls (taskclf_core.personalize)
+    on the same label log and spans; its decisions must be the command's."""
+    from daemon.artifacts import load_deployment
+    from daemon.runtime.labellog import LabelLog
+    from daemon.spanfile import load_spans
+    from taskclf_core.personalize import personalize, scan_records
+    from taskclf_core.spans import span_days
 
-    Each step is one call into the core (what the command runs): a later round replaces the
-    bodies of ``personalize_store`` and ``retrain`` with the real `personalize`/`retrain`
-    processes on a data dir, and reads the same outcomes back.
-    """
+    deployment = load_deployment(home.data / "models" / "inference_policy.json")
+    last = json.loads((home.data / "personalize" / "last.json").read_text())
+    spans = load_spans(home.data / "label_spans.jsonl")
+    log = LabelLog(home.data / "labels")
+    wanted = {d.isoformat() for d in span_days(spans)}
+    scan = scan_records(log.iter_records([d for d in log.day_files() if d in wanted]),
+                        bundle_id=deployment.bundle.bundle_id,
+                        schema_hash=deployment.bundle.schema_hash)  # fmt: skip
+    # the store before personalize: the global one `init` installed
+    base = load_deployment(home.data / "models" / "inference_policy.json",
+                           _first_policy(home)).store  # fmt: skip
+    assert base is not None
+    outcome = personalize(spans, scan.windows, base, bundle_id=deployment.bundle.bundle_id,
+                          schema_hash=deployment.bundle.schema_hash,
+                          created_at=last["at"].replace("Z", "+00:00")[:19],
+                          reject_threshold=THRESHOLD)  # fmt: skip
+    decided = {u["user_id"]: u["decision"] for u in last["users"]}
+    out = []
+    for u in outcome.users:
+        judged = u.fitted
+        if judged is None or u.decision == "n.a.":
+            continue
+        assert decided.get(u.user_id) == u.decision, (u.user_id, decided.get(u.user_id))
+        mine = [r for r in held if r["user_id"] == u.user_id]
+        if not mine:
+            continue
+        raw = np.asarray([[r["model_probs"][k] for k in CORE_LABELS] for r in mine])
+        y = np.asarray([LABEL_INDEX[truth[(r["user_id"], r["bucket_start_ts"])]] for r in mine])
+        own, glob = judged.calibrate(raw), base.global_calibrator.calibrate(raw)
+        out.append((
+            u.user_id,
+            u.decision,
+            accepted_accuracy(own, y, THRESHOLD) - accepted_accuracy(glob, y, THRESHOLD),
+            nll(own, y) - nll(glob, y),
+        ))  # fmt: skip
+    return out
 
-    def __init__(self, seed: int, *, rounds: int) -> None:
-        self.seed, self.rounds = seed, rounds
-        crowd = generate_population(8, seed=seed, prefix="crowd", kinds=("plain",))
-        crowd_w = generate_windows(
-            users=crowd, days=CROWD_DAYS + CALIBRATION_DAYS, seed=seed, start=START,
-            schema_version=VERSION,
-        )  # fmt: skip
-        cut = (START + timedelta(days=CROWD_DAYS)).strftime("%Y-%m-%d")
-        train = [w for w in crowd_w if w["bucket_start_ts"] < cut]
-        calibrate = [w for w in crowd_w if w["bucket_start_ts"] >= cut]
-        self.model = _bundle(
-            train_bundle(train, rounds=rounds, seed=seed, created_at="2026-03-07T00:00:00Z"),
-            "crowd-model",
-        )
-        cal_p, cal_y = _features(self.model, calibrate), _truth(calibrate)
-        self.global_t: Calibrator = fit_temperature_calibrator(cal_p, cal_y)[0]
-        self.global_iso: Calibrator = fit_isotonic_calibrator(cal_p, cal_y)
 
-        yours = generate_population(10, seed=seed + 1000, prefix="you")
-        self.kinds = {u.user_id: u.user_id.rsplit("-", 1)[1] for u in yours}
-        you_start = START + timedelta(days=14)
-        mine = generate_windows(
-            users=yours, days=LABEL_DAYS + HELD_DAYS, seed=seed + 1, start=you_start,
-            schema_version=VERSION,
-        )  # fmt: skip
-        self.now = you_start + timedelta(days=LABEL_DAYS)
-        cut = self.now.strftime("%Y-%m-%d")
-        self.labelled = [w for w in mine if w["bucket_start_ts"] < cut]
-        self.held = [w for w in mine if w["bucket_start_ts"] >= cut]
-        self.spans: list[LabelSpan] = labeller_spans(self.labelled)
-        self.archive = [{k: v for k, v in w.items() if k != "label"} for w in self.labelled]
-        self.held_y = _truth(self.held)
-        self.held_users = [w["user_id"] for w in self.held]
+def _first_policy(home: Home) -> Any:
+    from taskclf_core.policy import parse_policy
 
-    # --- what the daemon logged, and the commands ------------------------------------------
+    history = (home.data / "models" / "inference_policy.history.jsonl").read_text().splitlines()
+    return parse_policy(json.dumps(json.loads(history[-1])["policy"]).encode(), source="history")
 
-    def logged(self) -> LoggedWindows:
-        """The label log's model_probs of your labelled days (what personalize reads)."""
-        probs = _features(self.model, self.labelled)
-        starts = tuple(datetime.fromisoformat(w["bucket_start_ts"]) for w in self.labelled)
-        return LoggedWindows(
-            tuple(w["user_id"] for w in self.labelled),
-            starts,
-            tuple(s + timedelta(minutes=1) for s in starts),
-            probs,
-        )
 
-    def personalize_store(
-        self, global_cal: Calibrator, method: str
-    ) -> tuple[CalibratorStore, tuple[UserReport, ...]]:
-        base = CalibratorStore(global_calibrator=global_cal, method=method)
-        outcome = personalize(
-            self.spans,
-            self.logged(),
-            base,
-            bundle_id=self.model.bundle_id,
-            schema_hash=self.model.schema_hash,
-            created_at=self.now.isoformat(),
-            reject_threshold=THRESHOLD,
-        )
-        return outcome.store, outcome.users
+def run_seed(seed: int, rounds: int, work: Path) -> SeedResult:
+    t0 = time.perf_counter()
+    steps: dict[str, float] = {}
 
-    def retrain(
-        self, user_id_feature: bool
-    ) -> tuple[RetrainOutcome, ModelBundle | None, CalibratorStore | None]:
-        name = "retrain-user" if user_id_feature else "retrain-nouser"
-        outcome = run_retrain(
-            self.model,
-            self.archive,
-            self.spans,
-            now=self.now,
-            champion_created_at="2026-03-07T00:00:00Z",
-            challenger_id=name,
-            config=RetrainConfig(
-                rounds=self.rounds, seed=self.seed, user_id_feature=user_id_feature
-            ),
-            champion_calibrator=self.global_t,
-        )
-        return (outcome, *self.calibrated(outcome, name))
+    def step(name: str, started: float) -> None:
+        steps[name] = steps.get(name, 0.0) + time.perf_counter() - started
 
-    def calibrated(
-        self, outcome: RetrainOutcome, name: str
-    ) -> tuple[ModelBundle | None, CalibratorStore | None]:
-        """The challenger and the store it would ship with: global + per-user, guarded, fitted
-        on the windows it did not train on (what `retrain` does after the gates)."""
-        if outcome.challenger is None or outcome.data is None:
-            return None, None
-        challenger = _bundle(outcome.challenger, name)
-        rows = outcome.calibration_rows
-        data = outcome.data
-        windows = [data.windows[i] for i in rows]
-        calibrated = vet_probs(
-            _features(challenger, windows),
-            np.asarray([LABEL_INDEX[data.labels[i]] for i in rows], dtype=np.intp),
-            [data.user_ids[i] for i in rows],
-            [data.starts[i] for i in rows],
-            bundle_id=name,
-            schema_hash=challenger.schema_hash,
-            created_at=None,
-            reject_threshold=THRESHOLD,
-        )
-        return challenger, calibrated.store
+    pop = population(seed)
+    truth = {(w["user_id"], w["bucket_start_ts"]): w["label"] for w in (*pop.labelled_days,
+             *pop.held, *pop.crowd_train, *pop.crowd_calibrate)}  # fmt: skip
+    base = Home(work / "base", {"data_dir": str(work / "base" / "data")})
+    inputs = work / "inputs"
+    inputs.mkdir()
+    c.write_jsonl(inputs / "crowd-train.jsonl", pop.crowd_train)
+    c.write_jsonl(inputs / "crowd-calibrate.jsonl", pop.crowd_calibrate)
+    (inputs / "spans.csv").write_text(spans_to_csv(pop.spans))
+    s = time.perf_counter()
+    base.cli("train", "--data", str(inputs / "crowd-train.jsonl"), "--out",
+             str(inputs / "crowd-model"), "--rounds", str(rounds), "--seed", str(seed))  # fmt: skip
+    step("train", s)
+    s = time.perf_counter()
+    base.cli(
+        "calibrate",
+        "--model",
+        str(inputs / "crowd-model"),
+        "--data",
+        str(inputs / "crowd-calibrate.jsonl"),
+        "--out",
+        str(inputs / "crowd-store"),
+        "--min-windows",
+        "1000000000",
+    )  # fmt: skip  (the global calibrator only)
+    step("calibrate", s)
+    base.cli("init", "--force", "--model", str(inputs / "crowd-model"), "--store",
+             str(inputs / "crowd-store"), "--data-dir", str(base.data))  # fmt: skip
+    s = time.perf_counter()
+    base.label_once([*pop.crowd_train, *pop.crowd_calibrate, *pop.labelled_days], "you")
+    step("run --once (labelled days)", s)
+    base.cli("label", "import", str(inputs / "spans.csv"))
 
-    def standalone(self) -> list[tuple[str, str, float, float, str]]:
-        """Each of you alone, with only ActivityWatch: the baseline labels, you label your days,
-        `retrain` makes a first model. Per person: kind, decision, held-out accuracy of the
-        baseline and of the first model (calibrated), the gates that failed."""
-        champion = baseline_model(VERSION)
-        out = []
-        for user, kind in self.kinds.items():
-            mine = [w for w in self.archive if w["user_id"] == user]
-            spans = [sp for sp in self.spans if sp.user_id == user]
-            outcome = run_retrain(
-                champion,
-                mine,
-                spans,
-                now=self.now,
-                champion_created_at=None,
-                challenger_id=f"first-{user}",
-                config=RetrainConfig(rounds=self.rounds, seed=self.seed),
-            )
-            m = np.asarray([u == user for u in self.held_users])
-            held = [w for w, keep in zip(self.held, m, strict=True) if keep]
-            base = _features(champion, held).argmax(axis=1)
-            base_labels = predicted_labels(champion, held, reject_threshold=THRESHOLD)
-            y = self.held_y[m]
-            base_acc = float(
-                np.mean([CORE_LABELS[t] == b for t, b in zip(y, base_labels, strict=True)])
-            )
-            del base
-            model, store = self.calibrated(outcome, f"first-{user}")
-            acc = float("nan")
-            if model is not None:
-                probs, _ = calibrate_rows(
-                    store, _features(model, held), [user] * len(held), [True] * len(held)
-                )
-                acc = accepted_accuracy(probs, y, THRESHOLD)
-            failed = ",".join(g.name for g in outcome.report.gates if not g.passed)
-            out.append((kind, outcome.report.decision, base_acc, acc, failed))
-        return out
+    homes = {name: base.fork(work / name) for name in ("global", "personal", "retrain", "plain")}
+    s = time.perf_counter()
+    homes["personal"].cli("personalize")
+    step("personalize", s)
+    retrains = {}
+    for method, name, extra in (
+        ("retrain + user_id", "retrain", ()),
+        ("retrain - user_id", "plain", ("--retrain-user-id-feature", "false")),
+    ):
+        s = time.perf_counter()
+        out = homes[name].cli("retrain", "--force", "--json", "--no-activitywatch", *extra)
+        step("retrain", s)
+        retrains[method] = json.loads(out)
+    held_from = (TODAY - timedelta(days=HELD_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    logged: dict[str, list[dict[str, Any]]] = {}
+    for name, home in homes.items():
+        s = time.perf_counter()
+        home.label_once(pop.held, "held")
+        step("run --once (held-out days)", s)
+        logged[name] = home.records(held_from)
+    scores = {
+        "raw": score(logged["global"], truth, raw=True),
+        "global T": score(logged["global"], truth, raw=False),
+        "per-user T": score(logged["personal"], truth, raw=False),
+        "retrain + user_id": score(logged["retrain"], truth, raw=False),
+        "retrain - user_id": score(logged["plain"], truth, raw=False),
+    }
+    personal_store = json.loads((homes["personal"].data / "personalize" / "last.json").read_text())
+    shipped = {
+        "per-user T": bool(personal_store["store"]["user_ids"]),
+        **{m: doc["decision"] == "deployed" for m, doc in retrains.items()},
+    }
+    guard = guard_check(homes["personal"], logged["global"], truth)
+    shutil.rmtree(work, ignore_errors=True)
+    return SeedResult(scores, pop.kinds, shipped, retrains, guard, time.perf_counter() - t0, steps)
 
-    # --- scoring ------------------------------------------------------------------------
 
-    def on_held(self, model: Model, store: CalibratorStore | None) -> Scores:
-        raw = _features(model, self.held)
-        probs, _ = calibrate_rows(store, raw, self.held_users, [True] * len(self.held_users))
-        return score(probs, self.held_y, self.held_users)
+# --- standalone: only ActivityWatch, from the rule baseline to a first model -------------------
 
-    def guard_check(
-        self, method: str, users: Sequence[UserReport], global_cal: Calibrator
-    ) -> list[tuple[str, str, str, float, float]]:
-        """Each guard decision against the held-out days: what the judged calibrator does
-        there vs global (final accuracy difference, NLL difference)."""
-        raw = _features(self.model, self.held)
-        out = []
-        for u in users:
-            judged = u.fitted
-            if judged is None or u.decision == "n.a.":
-                continue
-            m = np.asarray([x == u.user_id for x in self.held_users])
-            mine, theirs = judged.calibrate(raw[m]), global_cal.calibrate(raw[m])
-            y = self.held_y[m]
-            d_final = accepted_accuracy(mine, y, THRESHOLD) - accepted_accuracy(
-                theirs, y, THRESHOLD
-            )
-            out.append((method, u.user_id, u.decision, d_final, nll(mine, y) - nll(theirs, y)))
-        return out
 
-    def run(self) -> SeedResult:
-        t0 = time.perf_counter()
-        scores = {"raw": self.on_held(self.model, None)}
-        shipped: dict[str, bool] = {}
-        guard: list[tuple[str, str, str, float, float]] = []
-        for family, global_cal, method in (
-            ("T", self.global_t, "temperature"),
-            ("isotonic", self.global_iso, "isotonic"),
-        ):
-            scores[f"global {family}"] = self.on_held(
-                self.model, CalibratorStore(global_calibrator=global_cal, method=method)
-            )
-            store, users = self.personalize_store(global_cal, method)
-            scores[f"per-user {family}"] = self.on_held(self.model, store)
-            shipped[f"per-user {family}"] = bool(store.user_ids)
-            guard += self.guard_check(f"per-user {family}", users, global_cal)
-        lines = {}
-        for with_user in (True, False):
-            key = "retrain + user_id" if with_user else "retrain - user_id"
-            outcome, challenger, store = self.retrain(with_user)
-            lines[key] = outcome.report.lines
-            shipped[key] = outcome.report.decision == "deployed"
-            if challenger is not None:
-                scores[key] = self.on_held(challenger, store)
-        return SeedResult(
-            scores, self.kinds, shipped, lines, guard, self.standalone(), time.perf_counter() - t0
-        )
+STANDALONE_PEOPLE: tuple[tuple[str, AWPerson], ...] = (
+    ("five tasks", AWPerson()),
+    ("three tasks", AWPerson(tasks=("Build", "Communicate", "Meet"))),
+    ("short days", AWPerson(minutes_per_day=180)),
+    ("many glances", AWPerson(glances=0.25)),
+    ("typed to 5 min", AWPerson(label_rounding=5)),
+)
+
+
+@dataclass
+class Standalone:
+    kind: str
+    decision: str
+    failed: str
+    baseline_final: float
+    model_final: float
+    reject_rate: float
+    windows: int
+
+
+def standalone(seed: int, kind: str, person: AWPerson, work: Path) -> Standalone:
+    """init (no model) → `collect --export` of 4 days → `run --once` (the baseline labels) →
+    `label import` → `retrain` → the 5th day collected and labelled by what is in force."""
+    start = TODAY - timedelta(days=6)
+    days = aw_days(person, start=start, days=5, seed=seed)
+    home = Home(work)
+    home.root.mkdir(parents=True, exist_ok=True)
+    export = work / "aw-export.json"
+    export.write_text(json.dumps(days.export(HOST)))
+    home.cli("init", "--data-dir", str(home.data))
+    with open(home.config, "a") as fh:
+        fh.write(f'aw_hostname = "{HOST}"\n')
+
+    def day(n: int) -> str:
+        return (start + timedelta(days=n)).strftime("%Y-%m-%dT%H:%M:%S")
+
+    home.cli("collect", "--export", str(export), "--from", day(0), "--to", day(4))
+    home.cli("run", "--once")
+    labelled = [s for s in days.spans if s.start_ts < start + timedelta(days=4)]
+    (work / "spans.csv").write_text(spans_to_csv(labelled))
+    home.cli("label", "import", str(work / "spans.csv"))
+    doc = json.loads(home.cli("retrain", "--json", "--no-activitywatch"))
+    home.cli("collect", "--export", str(export), "--from", day(4), "--to", day(5))
+    home.cli("run", "--once")
+    records = home.records(day(4) + "Z")
+    truth = []
+    for r in records:
+        t = datetime.fromisoformat(r["bucket_start_ts"].replace("Z", "+00:00"))
+        a, b = days.label_of(t), days.label_of(t + timedelta(seconds=59))
+        truth.append(a if a == b else None)
+    kept = [(r, t) for r, t in zip(records, truth, strict=True) if t is not None]
+    archive = {w["bucket_start_ts"]: w for w in _archived(home)}
+    rules = predicted_labels(baseline_model("v3"), [archive[r["bucket_start_ts"]] for r, _ in kept],
+                             reject_threshold=THRESHOLD)  # fmt: skip
+    shutil.rmtree(work, ignore_errors=True)
+    return Standalone(
+        kind,
+        doc["decision"],
+        ",".join(g["name"] for g in doc["gates"] if not g["passed"]),
+        float(np.mean([p == t for p, (_, t) in zip(rules, kept, strict=True)])),
+        float(np.mean([r["label"] == t for r, t in kept])),
+        float(np.mean([r["label"] == REJECT_LABEL for r, _ in kept])),
+        len(kept),
+    )
+
+
+def _archived(home: Home) -> list[dict[str, Any]]:
+    from daemon.archive import FeatureArchive
+
+    return list(FeatureArchive(home.data / "archive").read().windows)
 
 
 # --- tables ------------------------------------------------------------------------------
 
 
 def _mean(values: Sequence[float]) -> float:
-    return float(np.mean(values)) if values else float("nan")
+    return float(np.mean(values)) if len(values) else float("nan")
 
 
 def summary(results: Sequence[SeedResult]) -> str:
     rows = []
     for method in METHODS:
-        got = [r.scores[method] for r in results if method in r.scores]
-        if not got:
-            continue
+        got = [r.scores[method] for r in results]
         ships = sum(r.shipped.get(method, True) for r in results)
-        rows.append(
-            [
-                method,
-                _mean([s.accuracy for s in got]),
-                _mean([s.macro_f1 for s in got]),
-                _mean([s.nll for s in got]),
-                _mean([s.ece for s in got]),
-                _mean([s.reject_rate for s in got]),
-                _mean([s.final_accuracy for s in got]),
-                f"{ships}/{len(results)}" if method in results[0].shipped else "-",
-            ]
-        )
+        rows.append([
+            method,
+            _mean([s.accuracy for s in got]),
+            _mean([s.macro_f1 for s in got]),
+            _mean([s.nll for s in got]),
+            _mean([s.ece for s in got]),
+            _mean([s.reject_rate for s in got]),
+            _mean([s.final_accuracy for s in got]),
+            f"{ships}/{len(results)}" if method in SHIPPING else "-",
+        ])  # fmt: skip
     return c.table(
         ["method", "accuracy", "macro-F1", "NLL", "ECE", "reject", "final acc", "ships"], rows
     )
@@ -377,90 +489,96 @@ def per_kind(results: Sequence[SeedResult]) -> str:
     rows = []
     for kind in kinds:
         row: list[object] = [kind]
-        for method in ("global T", "per-user T", "retrain + user_id", "retrain - user_id"):
-            accs = [
-                s.per_user[u][0]
+        for method in METHODS[1:]:
+            row.append(_mean([
+                r.scores[method].per_user[u][0]
                 for r in results
-                if (s := r.scores.get(method)) is not None
                 for u, k in r.kinds.items()
-                if k == kind
-            ]
-            row.append(_mean(accs))
+                if k == kind and u in r.scores[method].per_user
+            ]))  # fmt: skip
         rows.append(row)
-    return c.table(["kind", "global T", "per-user T", "retrain +user_id", "retrain -user_id"], rows)
+    return c.table(["kind", *METHODS[1:]], rows)
 
 
-def worse_users(results: Sequence[SeedResult], method: str, against: str) -> tuple[int, int, float]:
-    """Users whose held-out accuracy (and final accuracy) ``method`` cut by over 1 point,
-    counted only where the method ships; the worst cut."""
-    worse = total = 0
-    worst = 0.0
+def deltas(results: Sequence[SeedResult], method: str) -> tuple[int, int, int, float, float]:
+    """Users ``method`` leaves more than 1 point worse than global calibration, where it ships:
+    (worse in accuracy, worse in final accuracy, users, worst accuracy cut, worst final cut)."""
+    worse_acc = worse_final = total = 0
+    worst_acc = worst_final = 0.0
     for r in results:
-        if method not in r.scores or not r.shipped.get(method, True):
+        if not r.shipped.get(method, True):
             continue
         for u, (acc, final) in r.scores[method].per_user.items():
-            base_acc, base_final = r.scores[against].per_user[u]
-            cut = max(base_acc - acc, base_final - final)
+            base_acc, base_final = r.scores["global T"].per_user[u]
             total += 1
-            worst = max(worst, cut)
-            worse += cut > 0.01
-    return worse, total, worst
+            worse_acc += base_acc - acc > 0.01
+            worse_final += base_final - final > 0.01
+            worst_acc = max(worst_acc, base_acc - acc)
+            worst_final = max(worst_final, base_final - final)
+    return worse_acc, worse_final, total, worst_acc, worst_final
 
 
 def guard_table(results: Sequence[SeedResult]) -> str:
-    rows = []
-    for method in ("per-user T", "per-user isotonic"):
-        entries = [g for r in results for g in r.guard if g[0] == method]
-        kept = [g for g in entries if g[2] in ("kept", "previous")]
-        dropped = [g for g in entries if g[2] == "dropped"]
-        rows.append(
-            [
-                method,
-                len(entries),
-                sum(g[3] >= -0.01 and g[4] <= 0.01 for g in kept),
-                sum(g[3] < -0.01 or g[4] > 0.01 for g in kept),
-                sum(g[3] < 0.0 or g[4] > 0.0 for g in dropped),
-                sum(g[3] >= 0.0 and g[4] <= 0.0 for g in dropped),
-                min((g[3] for g in kept), default=float("nan")),
-            ]
-        )
+    entries = [g for r in results for g in r.guard]
+    kept = [g for g in entries if g[1] in ("kept", "previous")]
+    dropped = [g for g in entries if g[1] == "dropped"]
+    rows = [[
+        "per-user T",
+        len(entries),
+        sum(g[2] >= -0.01 and g[3] <= 0.01 for g in kept),
+        sum(g[2] < -0.01 or g[3] > 0.01 for g in kept),
+        sum(g[2] < 0.0 or g[3] > 0.0 for g in dropped),
+        sum(g[2] >= 0.0 and g[3] <= 0.0 for g in dropped),
+        min((g[2] for g in kept), default=float("nan")),
+    ]]  # fmt: skip
     return c.table(
-        [
-            "guard of",
-            "decisions",
-            "kept, held up",
-            "kept, hurt",
-            "dropped, would hurt",
-            "dropped, would help",
-            "worst kept",
-        ],
+        ["guard of", "decisions", "kept, held up", "kept, hurt", "dropped, would hurt",
+         "dropped, would help", "worst kept"],
+        rows,
+    )  # fmt: skip
+
+
+def retrain_table(results: Sequence[SeedResult]) -> str:
+    rows = []
+    for i, r in enumerate(results):
+        for method, doc in r.retrain.items():
+            ch, cp = doc.get("challenger") or {}, doc.get("champion") or {}
+            rows.append([
+                i,
+                method,
+                doc["decision"],
+                (doc.get("reject_threshold") or {}).get("threshold", "-"),
+                cp.get("macro_f1"),
+                ch.get("macro_f1"),
+                ", ".join(g["name"] for g in doc["gates"] if not g["passed"]) or "-",
+            ])  # fmt: skip
+    return c.table(
+        ["seed", "retrain", "decision", "threshold", "champion F1", "challenger F1", "failed"],
         rows,
     )
 
 
-def standalone_table(results: Sequence[SeedResult]) -> str:
+def standalone_table(entries: Sequence[Standalone]) -> str:
     rows = []
-    kinds = sorted({e[0] for r in results for e in r.standalone})
-    for kind in kinds:
-        entries = [e for r in results for e in r.standalone if e[0] == kind]
-        deployed = [e for e in entries if e[1] == "deployed"]
+    for kind in dict.fromkeys(e.kind for e in entries):
+        mine = [e for e in entries if e.kind == kind]
+        deployed = [e for e in mine if e.decision == "deployed"]
         failed: dict[str, int] = {}
-        for e in entries:
-            for name in filter(None, e[4].split(",")):
+        for e in mine:
+            for name in filter(None, e.failed.split(",")):
                 failed[name] = failed.get(name, 0) + 1
-        rows.append(
-            [
-                kind,
-                f"{len(deployed)}/{len(entries)}",
-                _mean([e[2] for e in entries]),
-                _mean([e[3] for e in entries if e[3] == e[3]]),
-                _mean([e[3] for e in deployed]),
-                ", ".join(f"{k} {v}" for k, v in sorted(failed.items())) or "-",
-            ]
-        )
+        rows.append([
+            kind,
+            f"{len(deployed)}/{len(mine)}",
+            _mean([e.baseline_final for e in mine]),
+            _mean([e.model_final for e in deployed]),
+            _mean([e.reject_rate for e in deployed]),
+            _mean([float(e.windows) for e in mine]),
+            ", ".join(f"{k} {v}" for k, v in sorted(failed.items())) or "-",
+        ])  # fmt: skip
     return c.table(
-        ["kind", "deployed", "baseline final acc", "first model final acc",
-         "deployed ones", "gates failed (times)"],
+        ["person", "deployed", "baseline final acc", "first model final acc", "its reject",
+         "held windows", "gates failed (times)"],
         rows,
     )  # fmt: skip
 
@@ -469,55 +587,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=100, help="LightGBM rounds (taskclf: 100)")
-    parser.add_argument("--quick", action="store_true", help="2 seeds, 40 rounds")
+    parser.add_argument("--quick", action="store_true", help="2 seeds, 40 rounds, 1 standalone")
+    parser.add_argument("--standalone", type=int, default=2,
+                        help="seeds of the standalone people (each seed: every kind)")  # fmt: skip
     parser.add_argument("--verbose", action="store_true", help="print every retrain decision")
     args = parser.parse_args(argv)
     seeds, rounds = (2, 40) if args.quick else (args.seeds, args.rounds)
-    c.print_header("learning: calibration vs retrain on held-out days (issue 21)")
+    standalone_seeds = 1 if args.quick else args.standalone
+    c.print_header("learning: calibration vs retrain on held-out days, real commands (issue 21)")
     print(
-        f"{seeds} seeds; crowd: 8 plain people x {CROWD_DAYS} days train the global model "
-        f"({rounds} rounds, {VERSION}), {CALIBRATION_DAYS} more days fit its global "
-        f"calibrators; you: 10 people with habits label {LABEL_DAYS} days, scored on the "
-        f"{HELD_DAYS} days after; reject threshold {THRESHOLD}",
+        f"{seeds} seeds; crowd: {CROWD} plain people x {CROWD_DAYS} days `train` the global model "
+        f"({rounds} rounds, {VERSION}), {CALIBRATION_DAYS} more days `calibrate` its global "
+        f"calibrator; you: {PEOPLE} people with habits label ~{LABELS_EACH} windows of their "
+        f"first {LABEL_DAYS} days; everyone scored on the {HELD_DAYS} days after, as the "
+        "daemon labels them",
         flush=True,
     )
     results = []
-    for seed in range(seeds):
-        result = Run(seed, rounds=rounds).run()
-        results.append(result)
-        decisions = {k: v[-1] for k, v in result.retrain_lines.items()}
-        print(f"seed {seed}: {result.seconds:.1f} s; {decisions}", flush=True)
-        if args.verbose:
-            for key, lines in result.retrain_lines.items():
-                print(f"  {key}:\n    " + "\n    ".join(lines))
-    print("\nheld-out days, all of you pooled (mean over seeds):")
+    c.CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="learning-", dir=c.CACHE) as tmp:
+        for seed in range(seeds):
+            result = run_seed(seed, rounds, Path(tmp) / f"seed{seed}")
+            results.append(result)
+            decisions = {m: d["decision"] for m, d in result.retrain.items()}
+            timing = ", ".join(f"{k} {v:.0f} s" for k, v in result.steps.items())
+            print(f"seed {seed}: {result.seconds:.0f} s ({timing}); {decisions}", flush=True)
+            if args.verbose:
+                for method, doc in result.retrain.items():
+                    print(f"  {method}:\n    " + "\n    ".join(doc["explanation"]))
+        people: list[Standalone] = []
+        for seed in range(standalone_seeds):
+            for kind, person in STANDALONE_PEOPLE:
+                people.append(standalone(seed, kind, person, Path(tmp) / f"alone-{seed}-{kind}"))
+        print(f"standalone: {len(people)} people", flush=True)
+    print("\nheld-out days, everyone pooled (mean over seeds):")
     print(summary(results))
     print("\nheld-out accuracy by kind of person (mean over seeds and people):")
     print(per_kind(results))
-    print("\nusers made worse by more than 1 point (accuracy or final accuracy) by what ships:")
-    for method, against in (
-        ("per-user T", "global T"),
-        ("per-user isotonic", "global isotonic"),
-        ("retrain + user_id", "global T"),
-        ("retrain - user_id", "global T"),
-    ):
-        worse, total, worst = worse_users(results, method, against)
-        print(f"  {method} vs {against}: {worse} of {total} (worst cut {worst * 100:.1f} points)")
-    gain = _mean(
-        [
-            r.scores["retrain + user_id"].accuracy - r.scores["global T"].accuracy
-            for r in results
-            if "retrain + user_id" in r.scores
-        ]
-    )
-    print(f"\nretrain + user_id vs global T: {gain * 100:+.1f} points of held-out accuracy")
-    print("\nthe guard's decisions against the held-out days (kept: within 1 point and 0.01 NLL):")
+    print("\nusers left more than 1 point worse than global calibration, where the method ships:")
+    for method in SHIPPING:
+        acc, final, total, worst_acc, worst_final = deltas(results, method)
+        print(
+            f"  {method}: accuracy {acc} of {total} (worst {worst_acc * 100:+.1f} points), "
+            f"final accuracy {final} of {total} (worst {worst_final * 100:+.1f} points)"
+        )
+    gain = _mean([r.scores["retrain + user_id"].accuracy - r.scores["global T"].accuracy
+                  for r in results])  # fmt: skip
+    final_gain = _mean([r.scores["retrain + user_id"].final_accuracy
+                        - r.scores["global T"].final_accuracy for r in results])  # fmt: skip
+    print(f"\nretrain + user_id vs global T: {gain * 100:+.1f} points of held-out accuracy, "
+          f"{final_gain * 100:+.1f} of final accuracy")  # fmt: skip
+    print("\nretrain decisions:")
+    print(retrain_table(results))
+    print("\nthe guard's decisions (personalize) against the held-out days (kept: within 1 point "
+          "and 0.01 NLL of global):")  # fmt: skip
     print(guard_table(results))
-    print(
-        "\nstandalone (each of you alone, only ActivityWatch): the rule baseline, then the first "
-        "model `retrain` trains on your labelled days (champion: the baseline); held-out days:"
-    )
-    print(standalone_table(results))
+    print("\nstandalone: only ActivityWatch (`collect --export`), the rule baseline, 4 days "
+          "labelled, `retrain`; scored on the 5th day as the daemon labels it:")  # fmt: skip
+    print(standalone_table(people))
     return 0
 
 

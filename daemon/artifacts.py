@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from daemon.inforce import Binding, Sources, bind, read_policy
-from taskclf_core.bundle import ModelBundle, load_bundle
+from taskclf_core.bundle import Model, load_model
 from taskclf_core.calibration import (
     CalibratorStore,
     check_store_matches,
@@ -35,6 +35,7 @@ __all__ = [
     "check_policy",
     "judge",
     "judge_store",
+    "lineage",
     "load_deployment",
     "load_in_force",
     "load_store",
@@ -123,7 +124,7 @@ class Verdict:
         return self.store is not None or self.error is not None
 
 
-def judge_store(path: Path, bundle: ModelBundle) -> Verdict:
+def judge_store(path: Path, bundle: Model) -> Verdict:
     """Read, validate and match a store to ``bundle``, trusting only a read the store did
     not change under: a symlink swapped or a file rewritten mid-read is not a verdict."""
     before = store_fingerprint(path)
@@ -151,7 +152,7 @@ def judge_store(path: Path, bundle: ModelBundle) -> Verdict:
 
 def load_store(
     path: Path,
-    bundle: ModelBundle,
+    bundle: Model,
     *,
     pause: Callable[[float], object] | None = None,
     attempts: int = 5,
@@ -199,20 +200,29 @@ class Deployment:
     policy: InferencePolicy
     model_path: Path
     store_path: Path | None
-    bundle: ModelBundle
+    bundle: Model
     store: CalibratorStore | None
 
 
-def _policy_bundle(path: Path, policy: InferencePolicy) -> tuple[Path, ModelBundle]:
+def _policy_bundle(path: Path, policy: InferencePolicy) -> tuple[Path, Model]:
     model_path = resolve_policy_path(path, policy.model_dir)
     try:
-        return model_path, load_bundle(model_path)
+        return model_path, load_model(model_path)
     except TaskclfError as exc:
         raise PolicyError(f"{path}: model_dir {policy.model_dir!r}: {exc}") from None
 
 
+def _no_store_for(bundle: Model, where: str) -> None:
+    """A model that makes its own reject decision (the rule baseline) takes no store."""
+    if bundle.fixed_reject_threshold is not None:
+        raise PolicyError(
+            f"{where}: {bundle.bundle_id!r} is the rule baseline, which labels by rules and "
+            "takes no calibrator store; remove the store (a trained model takes one)"
+        )
+
+
 def check_policy(
-    path: Path, policy: InferencePolicy, bundle: ModelBundle, store: CalibratorStore | None
+    path: Path, policy: InferencePolicy, bundle: Model, store: CalibratorStore | None
 ) -> None:
     check_policy_matches(
         policy,
@@ -235,6 +245,7 @@ def load_deployment(path: Path, policy: InferencePolicy | None = None) -> Deploy
     store_path: Path | None = None
     store: CalibratorStore | None = None
     if policy.calibrator_store_dir is not None:
+        _no_store_for(bundle, f"{path}: calibrator_store_dir {policy.calibrator_store_dir!r}")
         store_path = resolve_policy_path(path, policy.calibrator_store_dir)
         try:
             store, _ = load_store(store_path, bundle)
@@ -263,12 +274,47 @@ def sources_fingerprint(sources: Sources) -> Fingerprint:
     return (policy, model_fingerprint(binding.model_path), store)
 
 
+def lineage(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Where the model in force came from (`status`): the rule baseline; a model `retrain`
+    trained (when, from which champion, on what data, which gates, at what threshold); or a
+    bundle made elsewhere (when, from which dates, by what)."""
+    if metadata.get("model_type") == "rule_baseline":
+        return {"kind": "rule_baseline", "trained_at": None}
+    trained = metadata.get("retrain")
+    if isinstance(trained, Mapping):
+        found, listed = trained.get("dataset"), trained.get("gates")
+        data: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+        gates: list[Any] = listed if isinstance(listed, list) else []
+        return {
+            "kind": "retrain",
+            "trained_at": metadata.get("created_at"),
+            "champion": trained.get("champion"),
+            "dataset": {
+                k: data.get(k)
+                for k in ("rows", "users", "days", "date_from", "date_to", "dataset_hash")
+            },
+            "reject_threshold": trained.get("reject_threshold"),
+            "gates": [
+                {k: g.get(k) for k in ("name", "value", "threshold", "passed")}
+                for g in gates
+                if isinstance(g, Mapping)
+            ],
+        }
+    return {
+        "kind": "bundle",
+        "trained_at": metadata.get("created_at"),
+        "train_date_from": metadata.get("train_date_from"),
+        "train_date_to": metadata.get("train_date_to"),
+        "data_provenance": metadata.get("data_provenance"),
+    }
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class InForce:
     """A model, a store and thresholds loaded and checked together: one snapshot's making."""
 
     binding: Binding
-    bundle: ModelBundle
+    bundle: Model
     store: CalibratorStore | None
     fingerprint: Fingerprint
     loaded_at: str
@@ -295,6 +341,7 @@ class InForce:
                 "schema_hash": bundle.schema_hash,
                 "path": str(self.binding.model_path),
                 "created_at": bundle.metadata.get("created_at"),
+                "lineage": lineage(bundle.metadata),
             },
             "store": {
                 "path": None if self.binding.store_path is None else str(self.binding.store_path),
@@ -354,7 +401,7 @@ def _load(sources: Sources, now: str, previous: InForce | None) -> InForce:
     else:
         try:
             # the target, resolved once: a link re-pointed mid-read cannot mix two bundles
-            bundle = load_bundle(Path(os.path.realpath(binding.model_path)))
+            bundle = load_model(Path(os.path.realpath(binding.model_path)))
         except TaskclfError as exc:
             if where is None or binding.policy is None:
                 raise
@@ -362,6 +409,10 @@ def _load(sources: Sources, now: str, previous: InForce | None) -> InForce:
     store: CalibratorStore | None = None
     store_print: Fingerprint | None = None
     if binding.store_path is not None:
+        _no_store_for(
+            bundle,
+            f"{where}: calibrator_store_dir" if where is not None else "calibrator_store",
+        )
         if where is None and not os.path.lexists(binding.store_path):
             raise CalibrationError(f"calibrator_store: {binding.store_path} does not exist")
         verdict = judge_store(binding.store_path, bundle)

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
     from daemon.config.settings import Settings
 from daemon.fsutil import utc_now
 from daemon.inforce import read_policy
-from daemon.install import install_artifacts
+from daemon.install import install_artifacts, install_baseline
 from daemon.paths import default_policy_file
 from daemon.publish import deploy_policy, policy_history_path, rollback_policy
-from taskclf_core.bundle import ModelBundle, load_bundle
+from taskclf_core.bundle import ModelBundle, load_model
 from taskclf_core.calibration import CalibratorStore
 from taskclf_core.errors import ConfigError, PolicyError
 from taskclf_core.policy import InferencePolicy, policy_home, resolve_policy_path
@@ -32,6 +32,7 @@ from taskclf_core.words import plural
 __all__ = [
     "deploy",
     "deploy_and_report",
+    "deploy_baseline",
     "describe",
     "install_and_deploy",
     "parse_user_thresholds",
@@ -105,7 +106,7 @@ def deploy(
     changed (deploying what is already in force writes nothing). With ``expected`` (the
     policy a long computation started from), a policy replaced meanwhile is not overwritten.
     """
-    bundle = load_bundle(model)  # the bundle's own errors name its files
+    bundle = load_model(model)  # the bundle's own errors name its files
     current = _current(policy_path)
     threshold = reject_threshold
     if threshold is None:
@@ -151,6 +152,7 @@ def describe(
     """What is now in force, for people (and, given ``settings``, what the daemon will do)."""
     policy, bundle, store = deployment.policy, deployment.bundle, deployment.store
     per_user = policy.per_user_reject_thresholds or {}
+    rules = bundle.fixed_reject_threshold is not None
     lines = [
         f"{verb} {deployment.policy_path}",
         f"  model      {bundle.bundle_id} (schema {bundle.schema_hash})  {deployment.model_path}",
@@ -159,6 +161,8 @@ def describe(
             f"{store.store_id} ({store.method}, "
             f"{plural(len(store.user_ids), 'per-user calibrator')})  {deployment.store_path}"
             if store is not None
+            else "none (rule answers: nothing to calibrate)"
+            if rules
             else "none (uncalibrated model probabilities)"
         ),
         f"  threshold  {policy.reject_threshold}"
@@ -166,7 +170,8 @@ def describe(
             " (per user: " + ", ".join(f"{u} {t}" for u, t in per_user.items()) + ")"
             if per_user
             else ""
-        ),
+        )
+        + (" (the rule baseline rejects by its rules instead)" if rules else ""),
         f"  created    {policy.created_at} ({policy.source})",
     ]
     if replaced is not None:
@@ -268,6 +273,30 @@ def install_and_deploy(
         source=source,
     )
     return installed.notes, deployment, replaced, changed
+
+
+def deploy_baseline(data_dir: Path) -> str:
+    """Put taskclf's rule baseline in force until a model is trained (a standalone `init`);
+    what was done, for people.
+
+    Deployed as any model is: the policy names it, `retrain` replaces it, `rollback` brings
+    it back. A policy already in force (a model, or the baseline from an earlier `init`) is
+    kept as it is.
+    """
+    dest, note = install_baseline(data_dir)
+    policy_path = default_policy_file(data_dir)
+    if policy_path.exists():
+        deployment = load_deployment(policy_path)
+        return f"{note}\n{describe(deployment, None, 'policy already in force, kept:')}"
+    deployment, replaced, _ = deploy(
+        policy_path,
+        model=dest,
+        store=None,
+        reject_threshold=None,
+        user_thresholds=None,
+        source="init",
+    )
+    return f"{note}\n{describe(deployment, replaced, 'policy in force:')}"
 
 
 def rollback_and_report(settings: Settings) -> Deployment:

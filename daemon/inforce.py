@@ -17,8 +17,17 @@ from taskclf_core.policy import InferencePolicy, parse_policy, resolve_policy_pa
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
+    from taskclf_core.pipeline import Policy
 
-__all__ = ["Binding", "Sources", "bind", "read_policy", "sources_of"]
+__all__ = [
+    "Binding",
+    "Sources",
+    "bind",
+    "decisions_of",
+    "policy_in_force",
+    "read_policy",
+    "sources_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,4 +89,30 @@ def bind(sources: Sources) -> Binding:
         store_path=resolve_policy_path(sources.policy_file, store) if store else None,
         reject_threshold=policy.reject_threshold,
         user_thresholds=MappingProxyType(dict(policy.per_user_reject_thresholds or {})),
+    )
+
+
+def decisions_of(settings: Settings) -> Policy:
+    """The decision rules that come from the settings (thresholds come with what is in force)."""
+    from taskclf_core.pipeline import Policy  # numpy: not on the way to `report`
+
+    return Policy(
+        reject_threshold=settings.reject_threshold,
+        smooth_window=settings.smooth_window,
+        idle_gap_seconds=settings.idle_gap_seconds,
+        personalization=settings.personalization,
+        opt_out_users=frozenset(settings.opt_out_users),
+        predict_threads=settings.predict_threads,
+    )
+
+
+def policy_in_force(decisions: Policy, binding: Binding) -> Policy:
+    """The rules a window is labelled by: the settings' ``decisions`` with the thresholds of
+    what ``binding`` puts in force (the policy's, per user where it sets them)."""
+    import dataclasses
+
+    return dataclasses.replace(
+        decisions,
+        reject_threshold=binding.reject_threshold,
+        user_thresholds=binding.user_thresholds,
     )

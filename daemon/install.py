@@ -8,13 +8,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from daemon.paths import ensure_private_dir, models_dir, stores_dir
+from daemon.paths import (
+    ensure_private_dir,
+    models_dir,
+    stores_dir,
+    title_salt_file,
+    user_id_file,
+)
 from taskclf_core.errors import ConfigError, PublishError
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
 
-__all__ = ["Installed", "install_artifacts", "next_steps_without_model", "nothing_configured"]
+__all__ = [
+    "Installed",
+    "ensure_identity",
+    "install_artifacts",
+    "install_baseline",
+    "next_steps_without_model",
+    "nothing_configured",
+    "standalone_next_steps",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +118,76 @@ def install_artifacts(home: Path, model: Path, store: Path | None) -> Installed:
                 )
             )
     return Installed(model_dest, store_dest, tuple(notes))
+
+
+def ensure_identity(data_dir: Path) -> list[str]:
+    """taskclf's title salt and user id files under ``data_dir``, made if missing (a random
+    salt, a random UUID; 0600), never overwritten. Says what it found or made."""
+    import secrets
+    import uuid
+
+    notes = []
+    made: tuple[tuple[Path, str, Callable[[], str]], ...] = (
+        (title_salt_file(data_dir), "title salt", lambda: secrets.token_hex(32)),
+        (user_id_file(data_dir), "user id", lambda: str(uuid.uuid4())),
+    )
+    for path, what, make in made:
+        # taskclf's data/processed: each level private, not only the last
+        ensure_private_dir(path.parent.parent)
+        ensure_private_dir(path.parent)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            notes.append(f"{what}: kept the one at {path}")
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(make() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        notes.append(f"{what}: made a random one at {path}")
+    return notes
+
+
+def install_baseline(data_dir: Path) -> tuple[Path, str]:
+    """taskclf's rule baseline as ``models/baseline`` under ``data_dir`` (a standalone
+    `init`): a directory whose ``metadata.json`` names the rules (docs/learning.md), made if
+    missing; where it is and what was done, for people. Deploying it is daemon/deploy.py's
+    :func:`~daemon.deploy.deploy_baseline`."""
+    from daemon.publish import install_baseline as write_baseline
+    from taskclf_core.baseline import BASELINE_ID, BaselineModel, baseline_metadata
+    from taskclf_core.bundle import load_model
+
+    dest = models_dir(data_dir) / BASELINE_ID
+    ensure_private_dir(dest.parent)
+    if not os.path.lexists(dest):
+        write_baseline(baseline_metadata(), dest)
+        return dest, f"rule baseline installed at {dest}"
+    if isinstance(load_model(dest), BaselineModel):
+        return dest, f"rule baseline already at {dest}"
+    raise PublishError(
+        f"{dest}: a model bundle named {BASELINE_ID!r} is installed there; the rule "
+        "baseline needs that name (rename that bundle's directory and deploy it again)"
+    )
+
+
+def standalone_next_steps() -> str:
+    """What a standalone install does next, from ActivityWatch to a first model."""
+    return "\n".join(
+        [
+            "no model yet: taskclf's rule baseline labels your windows (BreakIdle, "
+            'ReadResearch, Build or Mixed/Unknown; records say model_bundle_id "baseline") '
+            "until `retrain` trains a model of your own. Next:",
+            "  taskclf-daemon service install              run the daemon at login",
+            "  taskclf-daemon service install --collector  turn ActivityWatch into windows",
+            "  taskclf-daemon label add --from 09:00 --to 10:30 Build",
+            "                                              label some of your time over a few "
+            "days, breaks too (BreakIdle)",
+            "  taskclf-daemon status                       what a first model still needs",
+            "  taskclf-daemon retrain                      train it, gate it, deploy it live",
+            "  (a taskclf bundle of your own instead? taskclf-daemon init --force --model DIR "
+            "[--store DIR])",
+        ]
+    )
 
 
 def next_steps_without_model(config: Path) -> str:

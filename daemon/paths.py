@@ -12,6 +12,7 @@ __all__ = [
     "LOCK_FILE",
     "STATUS_FILE",
     "Configured",
+    "archive_dir",
     "calibrators_dir",
     "collector_cursor_file",
     "collector_dir",
@@ -26,6 +27,7 @@ __all__ = [
     "models_dir",
     "personalize_record",
     "report_cache_dir",
+    "retrain_record",
     "spans_file",
     "spool_dir",
     "status_file",
@@ -97,6 +99,16 @@ def calibrators_dir(data_dir: Path) -> Path:
 def spans_file(data_dir: Path) -> Path:
     """The user's labelled time spans: ``<data_dir>/label_spans.jsonl``."""
     return data_dir / "label_spans.jsonl"
+
+
+def archive_dir(data_dir: Path) -> Path:
+    """The feature archive (the windows labelled, for `retrain`): ``<data_dir>/archive``."""
+    return data_dir / "archive"
+
+
+def retrain_record(data_dir: Path) -> Path:
+    """What the latest `retrain` did: ``<data_dir>/retrain/last.json``."""
+    return data_dir / "retrain" / "last.json"
 
 
 def report_cache_dir(data_dir: Path) -> Path:
@@ -193,6 +205,10 @@ class Configured:
     @property
     def labels_path(self) -> Path:
         return labels_dir(self.data_dir)
+
+    @property
+    def archive_path(self) -> Path:
+        return archive_dir(self.data_dir)
 
     @property
     def status_path(self) -> Path:

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from taskclf_core.training import TrainedBundle
 
 __all__ = [
     "deploy_policy",
+    "install_baseline",
     "install_bundle",
     "install_copy",
     "policy_history_path",
@@ -105,24 +106,17 @@ def install_bundle(trained: TrainedBundle, out: Path) -> Path:
     return out
 
 
-def install_copy(source: Path, out: Path, *, check: Callable[[Path], object]) -> Path:
-    """Copy directory ``source`` to an absent ``out`` atomically (dirs 0700, files 0600).
-
-    The copy is made in a temp dir beside ``out``, fsynced and passed to ``check`` (the
-    loader that must accept it) before it is renamed into place; any failure leaves no
-    trace. Used by ``init`` to install a bundle or a store under the data directory.
-    """
+def _install_new(
+    out: Path, fill: Callable[[Path], object], check: Callable[[Path], object]
+) -> Path:
+    """Make an absent directory ``out`` atomically: ``fill`` a temp dir beside it, fsync it,
+    ``check`` it (the loader that must accept it), rename it into place; a failure leaves no
+    trace."""
     if os.path.lexists(out):
         raise PublishError(f"{out}: exists; refusing to replace it")
     tmp = _temp_dir_beside(out)
     try:
-        shutil.copytree(source, tmp, dirs_exist_ok=True, copy_function=shutil.copyfile)
-        os.chmod(tmp, 0o700)  # copytree gave it the source's mode
-        for dirpath, dirs, files in os.walk(tmp):
-            for name in dirs:
-                os.chmod(os.path.join(dirpath, name), 0o700)
-            for name in files:
-                os.chmod(os.path.join(dirpath, name), 0o600)
+        fill(tmp)
         _fsync_tree(tmp)
         check(tmp)
         os.rename(tmp, out)
@@ -131,6 +125,39 @@ def install_copy(source: Path, out: Path, *, check: Callable[[Path], object]) ->
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def install_baseline(metadata: Mapping[str, Any], out: Path) -> Path:
+    """Write the rule baseline's directory (its ``metadata.json``) at an absent ``out``,
+    atomically (0700 / 0600), checked by the loader the daemon uses."""
+    from taskclf_core.bundle import load_model
+
+    def fill(tmp: Path) -> None:
+        fd = os.open(tmp / "metadata.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(dict(metadata), indent=2) + "\n")
+
+    return _install_new(out, fill, load_model)
+
+
+def install_copy(source: Path, out: Path, *, check: Callable[[Path], object]) -> Path:
+    """Copy directory ``source`` to an absent ``out`` atomically (dirs 0700, files 0600).
+
+    The copy is made in a temp dir beside ``out``, fsynced and passed to ``check`` (the
+    loader that must accept it) before it is renamed into place; any failure leaves no
+    trace. Used by ``init`` to install a bundle or a store under the data directory.
+    """
+
+    def fill(tmp: Path) -> None:
+        shutil.copytree(source, tmp, dirs_exist_ok=True, copy_function=shutil.copyfile)
+        os.chmod(tmp, 0o700)  # copytree gave it the source's mode
+        for dirpath, dirs, files in os.walk(tmp):
+            for name in dirs:
+                os.chmod(os.path.join(dirpath, name), 0o700)
+            for name in files:
+                os.chmod(os.path.join(dirpath, name), 0o600)
+
+    return _install_new(out, fill, check)
 
 
 def _save_store(store: CalibratorStore, path: Path) -> None:

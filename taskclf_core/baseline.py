@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Final
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
 
 import numpy as np
 
 from taskclf_core.errors import BundleError
-from taskclf_core.labels import LABEL_INDEX, N_CLASSES
+from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES
 from taskclf_core.schema import UNKNOWN_TOKEN, ColumnKind, FeatureSchema, registry
 from taskclf_core.types import FloatArray, IntArray
 
 __all__ = [
     "BASELINE_ID",
+    "BASELINE_MODEL_TYPE",
     "BASELINE_REJECT_THRESHOLD",
     "BASELINE_SCHEMA_VERSION",
     "BaselineModel",
     "BaselineThresholds",
+    "baseline_from_metadata",
+    "baseline_metadata",
     "baseline_model",
+    "is_baseline_metadata",
 ]
 
 BASELINE_ID: Final = "baseline"
+# metadata.json's "model_type" of a baseline directory: the rules in force instead of a model
+BASELINE_MODEL_TYPE: Final = "rule_baseline"
 # taskclf's LATEST_FEATURE_SCHEMA_VERSION: what a standalone install collects
 BASELINE_SCHEMA_VERSION: Final = "v3"
 # the baseline accepts a rule's answer (probability 1) and rejects everything else
@@ -102,10 +112,16 @@ class BaselineModel:
     schema: FeatureSchema
     thresholds: BaselineThresholds = field(default_factory=BaselineThresholds)
     bundle_id: str = BASELINE_ID
+    metadata: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    path: Path | None = None
 
     @property
     def schema_hash(self) -> str | None:
         return self.schema.schema_hash
+
+    @property
+    def label_set(self) -> tuple[str, ...]:
+        return CORE_LABELS
 
     @property
     def fixed_reject_threshold(self) -> float:
@@ -158,3 +174,63 @@ def baseline_model(
 ) -> BaselineModel:
     """The rule baseline for windows of ``schema_version`` (taskclf's v1, v2 or v3)."""
     return BaselineModel(_schema(schema_version), thresholds or BaselineThresholds())
+
+
+# --- the baseline as a directory the policy can name -------------------------------------
+
+
+def baseline_metadata(
+    schema_version: str = BASELINE_SCHEMA_VERSION, thresholds: BaselineThresholds | None = None
+) -> dict[str, Any]:
+    """The ``metadata.json`` of a baseline directory: what a standalone install puts in force
+    until a model is trained. No ``created_at``: it was never trained, so a retrain is due."""
+    schema = _schema(schema_version)
+    return {
+        "model_type": BASELINE_MODEL_TYPE,
+        "schema_version": schema.version,
+        "schema_hash": schema.schema_hash,
+        "label_set": list(CORE_LABELS),
+        "thresholds": asdict(thresholds or BaselineThresholds()),
+        "data_provenance": "taskclf's infer/baseline.py rules, core/defaults.py thresholds; "
+        "not trained",
+    }
+
+
+def is_baseline_metadata(metadata: Mapping[str, Any]) -> bool:
+    """Whether a bundle directory's ``metadata.json`` describes the rule baseline."""
+    return metadata.get("model_type") == BASELINE_MODEL_TYPE
+
+
+def baseline_from_metadata(
+    bundle_id: str, metadata: Mapping[str, Any], *, source: str, path: Path | None = None
+) -> BaselineModel:
+    """The rule baseline a baseline directory describes; a bad field names ``source``."""
+    version = metadata.get("schema_version")
+    if not isinstance(version, str):
+        raise BundleError(f"{source}: schema_version: expected one of v1, v2, v3")
+    schema = _schema(version)
+    declared = metadata.get("schema_hash")
+    if declared is not None and declared != schema.schema_hash:
+        raise BundleError(
+            f"{source}: schema_hash {declared!r} does not match schema_version {version!r} "
+            f"(expected {schema.schema_hash!r})"
+        )
+    raw = metadata.get("thresholds", {})
+    if not isinstance(raw, Mapping):
+        raise BundleError(f"{source}: thresholds: expected an object of numbers")
+    known = {f.name for f in fields(BaselineThresholds)}
+    values: dict[str, float] = {}
+    for name, value in raw.items():
+        if name not in known:
+            raise BundleError(f"{source}: thresholds: unknown rule threshold {name!r}")
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
+            raise BundleError(f"{source}: thresholds: {name}: expected a finite number")
+        values[name] = float(value)
+    return BaselineModel(
+        schema,
+        BaselineThresholds(**values),
+        bundle_id=bundle_id,
+        metadata=MappingProxyType(dict(metadata)),
+        path=path,
+    )

@@ -17,7 +17,15 @@ from taskclf_core.labels import CORE_LABELS, N_CLASSES
 from taskclf_core.schema import ColumnKind, FeatureSchema, registry
 from taskclf_core.types import FloatArray
 
-__all__ = ["Model", "ModelBundle", "build_schema", "bundle_from_text", "load_bundle", "save_bundle"]
+__all__ = [
+    "Model",
+    "ModelBundle",
+    "build_schema",
+    "bundle_from_text",
+    "load_bundle",
+    "load_model",
+    "save_bundle",
+]
 
 
 class Model(Protocol):
@@ -41,6 +49,12 @@ class Model(Protocol):
 
     @property
     def fixed_reject_threshold(self) -> float | None: ...
+
+    @property
+    def label_set(self) -> tuple[str, ...]: ...
+
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
 
     def predict_one(self, row: FloatArray) -> FloatArray: ...
 
@@ -182,6 +196,22 @@ def _check_tree_sizes(model_text: str, where: Path) -> None:
         raise BundleError(
             f"{where}: truncated or corrupt (the trees do not end where tree_sizes says)"
         )
+
+
+def load_model(path: Path | str) -> Model:
+    """What a model directory holds: a taskclf bundle, or the rule baseline (a directory whose
+    ``metadata.json`` says ``"model_type": "rule_baseline"``, written by a standalone `init`).
+    The id is the directory name either way."""
+    from taskclf_core.baseline import baseline_from_metadata, is_baseline_metadata
+
+    path = Path(path)
+    if path.is_dir():
+        metadata = _read_json(path / "metadata.json")
+        if isinstance(metadata, dict) and is_baseline_metadata(metadata):
+            return baseline_from_metadata(
+                path.resolve().name, metadata, source=str(path / "metadata.json"), path=path
+            )
+    return load_bundle(path)
 
 
 def load_bundle(path: Path | str) -> ModelBundle:

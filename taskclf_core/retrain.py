@@ -19,10 +19,11 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from taskclf_core.bundle import Model, bundle_from_text
-from taskclf_core.calibration import Calibrator
+from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
 from taskclf_core.errors import TrainingError, WindowError
 from taskclf_core.fitting import fit_temperature_calibrator
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, REJECT_LABEL
+from taskclf_core.pipeline import Policy
 from taskclf_core.reject import apply_reject
 from taskclf_core.schema import format_ts, parse_ts, parse_windows
 from taskclf_core.spans import LabelSpan, project
@@ -47,6 +48,8 @@ __all__ = [
     "RetrainOutcome",
     "RetrainReport",
     "Split",
+    "ThresholdTuning",
+    "UserScore",
     "challenger_gates",
     "check_data",
     "dataset_hash",
@@ -58,12 +61,19 @@ __all__ = [
     "retrain_due",
     "run_retrain",
     "split_by_time",
+    "split_gaps",
+    "tune_reject_threshold",
     "user_regression_gate",
+    "user_scores",
 ]
 
 # taskclf's core/defaults.py: DEFAULT_RETRAIN_CADENCE_DAYS, DEFAULT_DATA_LOOKBACK_DAYS
 CADENCE_DAYS: Final = 7
 LOOKBACK_DAYS: Final = 30
+
+# taskclf's tune_reject_threshold sweep: np.arange(0.10, 1.00, 0.05)
+REJECT_SWEEP: Final = tuple(round(0.10 + 0.05 * i, 2) for i in range(18))
+DEFAULT_REJECT_THRESHOLD: Final = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD: the fallback
 
 # "deployed" is the decision to deploy: the shell makes it so (or, dry, says it would)
 Decision = Literal["deployed", "refused", "not_due", "not_enough_data"]
@@ -87,9 +97,9 @@ class GateThresholds:
     reject_rate_min: float = 0.05
     reject_rate_max: float = 0.30
     regression_tolerance: float = 0.02  # DEFAULT_REGRESSION_TOLERANCE
-    # ours, not taskclf's: no user with user_min_windows evaluation windows may lose more than
-    # this much accuracy to the challenger (None: no such gate)
-    user_regression_tolerance: float | None = 0.02
+    # not taskclf's and off by default (the report shows every user's accuracy instead): with
+    # a tolerance, no user with user_min_windows evaluation windows may lose more than it
+    user_regression_tolerance: float | None = None
     user_min_windows: int = 20
 
 
@@ -373,6 +383,23 @@ def split_by_time(
     return Split(*(np.asarray(sorted(part), dtype=np.intp) for part in (train, val, test)))
 
 
+def split_gaps(
+    split: Split, labels: Sequence[str], requirements: DataRequirements = DataRequirements()
+) -> tuple[str, ...]:
+    """What the split still lacks for a challenger to be trained and gated: taskclf's own
+    refusal (an empty train or validation part) and each ``required`` label missing from the
+    evaluation windows (its gates could not be measured)."""
+    if not len(split.train) or not len(split.val):
+        return ("the train or validation split is empty (taskclf's rule)",)
+    truth = {labels[i] for i in split.evaluation}
+    return tuple(
+        f"no {name} among the evaluation windows (each user's latest 15 %): label some "
+        f"{name} time of your last days"
+        for name in requirements.required
+        if name not in truth
+    )
+
+
 # --- evaluation --------------------------------------------------------------------------
 
 
@@ -484,6 +511,15 @@ def model_probs(model: Model, windows: Sequence[Mapping[str, Any]]) -> FloatArra
     return model.predict_many(np.stack(rows))
 
 
+def _labels_at(probs: FloatArray, thresholds: Sequence[float]) -> list[str]:
+    best = probs.argmax(axis=1)
+    confidence = probs[np.arange(len(best)), best]
+    return [
+        apply_reject(CORE_LABELS[b], float(c), t)
+        for b, c, t in zip(best.tolist(), confidence.tolist(), thresholds, strict=True)
+    ]
+
+
 def predicted_labels(
     model: Model,
     windows: Sequence[Mapping[str, Any]],
@@ -498,12 +534,155 @@ def predicted_labels(
         probs = calibrator.calibrate(probs)
     fixed = model.fixed_reject_threshold
     threshold = fixed if fixed is not None else reject_threshold
-    best = probs.argmax(axis=1)
-    confidence = probs[np.arange(len(best)), best]
-    return [
-        apply_reject(CORE_LABELS[b], float(c), threshold)
-        for b, c in zip(best.tolist(), confidence.tolist(), strict=True)
-    ]
+    return _labels_at(probs, [threshold] * len(probs))
+
+
+def labels_as_deployed(
+    model: Model,
+    windows: Sequence[Mapping[str, Any]],
+    *,
+    store: CalibratorStore | None,
+    policy: Policy,
+) -> list[str]:
+    """``model``'s labels as the daemon gives them with ``store`` and ``policy``: each user's
+    own calibrator where they have one and may (else the global one), each user's threshold.
+    """
+    probs = model_probs(model, windows)
+    users = [str(w.get("user_id")) for w in windows]
+    if store is not None:
+        probs, _ = calibrate_rows(store, probs, users, [policy.personalized(u) for u in users])
+    fixed = model.fixed_reject_threshold
+    thresholds = [fixed if fixed is not None else policy.threshold_for(u) for u in users]
+    return _labels_at(probs, thresholds)
+
+
+# --- the reject threshold ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdTuning:
+    """taskclf's ``tune_reject_threshold`` outcome: the threshold, and its sweep.
+
+    ``sweep`` rows are ``(threshold, accuracy on accepted windows, reject rate)``; ``tuned``
+    is False when no threshold kept the reject rate in bounds and the fallback was taken.
+    """
+
+    threshold: float
+    tuned: bool
+    sweep: tuple[tuple[float, float, float], ...]
+    bounds: tuple[float, float] = (0.05, 0.30)  # the reject rates it chose within
+
+    @property
+    def chosen(self) -> tuple[float, float, float] | None:
+        return next((row for row in self.sweep if row[0] == self.threshold), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "tuned": self.tuned,
+            "bounds": [round(b, 4) for b in self.bounds],
+            "sweep": [
+                {"threshold": t, "accuracy_on_accepted": a, "reject_rate": r}
+                for t, a, r in self.sweep
+            ],
+        }
+
+
+def tune_reject_threshold(
+    probs: FloatArray,
+    y: IntArray,
+    *,
+    thresholds: Sequence[float] = REJECT_SWEEP,
+    reject_rate_min: float = 0.05,
+    reject_rate_max: float = 0.30,
+    fallback: float = DEFAULT_REJECT_THRESHOLD,
+    objective: Literal["accepted", "final"] = "accepted",
+    margin: float = 0.0,
+) -> ThresholdTuning:
+    """taskclf's ``tune_reject_threshold`` on (calibrated) validation probabilities.
+
+    For each threshold: the accuracy on the windows it accepts (confidence >= threshold) and
+    the share it rejects. With the defaults, taskclf's rule exactly: the best threshold has
+    the highest accuracy on accepted windows among those whose reject rate lies in
+    ``[reject_rate_min, reject_rate_max]`` (the first, lowest, on a tie); none in bounds
+    leaves ``fallback`` (taskclf's 0.55).
+
+    ``objective="final"`` maximises the final accuracy instead (accepted and right, over all
+    windows: a rejected window is never right, as in the guard and the report); ``margin``
+    narrows the bounds by that many binomial standard errors of the validation estimate (at
+    the middle of the bounds), so that the evaluation windows' reject rate, which the gate
+    checks, is not a coin flip around a bound (docs/learning.md has the numbers).
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(y, dtype=np.intp)
+    n = len(p)
+    best = p.argmax(axis=1) if n else np.empty(0, dtype=np.intp)
+    confidence = p[np.arange(n), best] if n else np.empty(0)
+    right = best == labels
+    lo, hi = reject_rate_min, reject_rate_max
+    if margin > 0 and n:
+        mid = (lo + hi) / 2
+        se = math.sqrt(mid * (1 - mid) / n)
+        lo, hi = min(lo + margin * se, mid), max(hi - margin * se, mid)
+    sweep = []
+    chosen, best_score = fallback, -1.0
+    for t in thresholds:
+        rejected = confidence < t
+        accepted = ~rejected
+        rate = float(rejected.mean()) if n else 0.0
+        acc = float(right[accepted].mean()) if accepted.any() else 0.0
+        sweep.append((round(float(t), 4), round(acc, 4), round(rate, 4)))
+        score = acc if objective == "accepted" else (float((right & accepted).mean()) if n else 0.0)
+        if lo <= rate <= hi and score > best_score:
+            chosen, best_score = float(t), score
+    return ThresholdTuning(round(chosen, 4), best_score >= 0.0, tuple(sweep), (lo, hi))
+
+
+# --- per user ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UserScore:
+    """One user's evaluation windows: accuracy of the final label (a rejected window is
+    wrong) under the champion and under the challenger."""
+
+    user_id: str
+    windows: int
+    champion_accuracy: float
+    challenger_accuracy: float
+
+    @property
+    def delta(self) -> float:
+        return self.challenger_accuracy - self.champion_accuracy
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "windows": self.windows,
+            "champion_accuracy": round(self.champion_accuracy, 4),
+            "challenger_accuracy": round(self.challenger_accuracy, 4),
+        }
+
+
+def user_scores(
+    truth: Sequence[str],
+    champion: Sequence[str],
+    challenger: Sequence[str],
+    user_ids: Sequence[str],
+) -> tuple[UserScore, ...]:
+    """Per user (sorted), both models' final-label accuracy on that user's windows."""
+    rows: dict[str, list[int]] = {}
+    for i, u in enumerate(user_ids):
+        rows.setdefault(u, []).append(i)
+    return tuple(
+        UserScore(
+            u,
+            len(mine),
+            sum(truth[i] == champion[i] for i in mine) / len(mine),
+            sum(truth[i] == challenger[i] for i in mine) / len(mine),
+        )
+        for u, mine in sorted(rows.items())
+    )
 
 
 # --- gates -------------------------------------------------------------------------------
@@ -617,32 +796,17 @@ def regression_gate(
 
 
 def user_regression_gate(
-    truth: Sequence[str],
-    champion: Sequence[str],
-    challenger: Sequence[str],
-    user_ids: Sequence[str],
-    t: GateThresholds = GateThresholds(),
+    scores: Sequence[UserScore], t: GateThresholds = GateThresholds()
 ) -> Gate | None:
-    """Ours, beside taskclf's pooled macro-F1 comparison: the challenger must not cost any
-    user more than ``user_regression_tolerance`` of accuracy (labels after the reject, a
-    rejected window wrong) on their evaluation windows, counted for users with at least
-    ``user_min_windows`` of them. A pooled score can hide one person made worse to make
-    another better; one model labels everyone. ``None`` when the tolerance is ``None``.
+    """Not taskclf's, and off unless ``user_regression_tolerance`` is set: the challenger
+    may not cost any user with at least ``user_min_windows`` evaluation windows more than
+    the tolerance of final-label accuracy. ``None`` when there is no tolerance.
     """
     tolerance = t.user_regression_tolerance
     if tolerance is None:
         return None
-    rows: dict[str, list[int]] = {}
-    for i, u in enumerate(user_ids):
-        rows.setdefault(u, []).append(i)
-    drops = []
-    for u, mine in sorted(rows.items()):
-        if len(mine) < t.user_min_windows:
-            continue
-        before = sum(truth[i] == champion[i] for i in mine) / len(mine)
-        after = sum(truth[i] == challenger[i] for i in mine) / len(mine)
-        drops.append((round(before - after, 4), u, before, after, len(mine)))
-    if not drops:
+    counted = [s for s in scores if s.windows >= t.user_min_windows]
+    if not counted:
         return Gate(
             "no_user_regression",
             None,
@@ -650,17 +814,17 @@ def user_regression_gate(
             True,
             f"no user has {t.user_min_windows} evaluation windows: nothing to compare per user",
         )
-    worst = max(drops)
-    drop, user, before, after, n = worst
+    worst = max(counted, key=lambda s: (round(-s.delta, 4), s.user_id))
+    drop = round(-worst.delta, 4)
     passed = drop <= tolerance
     return Gate(
         "no_user_regression",
         drop,
         tolerance,
         passed,
-        f"largest accuracy drop of {plural(len(drops), 'user')}: {user} {before:.4f} -> "
-        f"{after:.4f} on {plural(n, 'window')} ({drop:+.4f} {'<=' if passed else '>'} "
-        f"{tolerance})",
+        f"largest accuracy drop of {plural(len(counted), 'user')}: {worst.user_id} "
+        f"{worst.champion_accuracy:.4f} -> {worst.challenger_accuracy:.4f} on "
+        f"{plural(worst.windows, 'window')} ({drop:+.4f} {'<=' if passed else '>'} {tolerance})",
     )
 
 
@@ -696,10 +860,13 @@ class RetrainReport:
     data: DataCheck | None = None
     dataset: Mapping[str, Any] = field(default_factory=dict)
     split: Mapping[str, int] = field(default_factory=dict)
+    per_user: tuple[UserScore, ...] = ()
+    tuning: ThresholdTuning | None = None
 
     def to_json(self) -> dict[str, Any]:
         """CONTRACT section 16's object (``decision``, ``gates``, ``champion``,
-        ``challenger``), plus the explanation, the data and the split."""
+        ``challenger``), plus the explanation, the data, the split, the challenger's reject
+        threshold and every user's accuracy under both models."""
         return {
             "decision": self.decision,
             "gates": [g.to_json() for g in self.gates],
@@ -709,6 +876,8 @@ class RetrainReport:
             "data": _data_json(self.data),
             "dataset": dict(self.dataset),
             "split": dict(self.split),
+            "reject_threshold": self.tuning.to_json() if self.tuning else None,
+            "per_user": [u.to_json() for u in self.per_user],
             "explanation": list(self.lines),
         }
 
@@ -731,7 +900,9 @@ class RetrainConfig:
 
     cadence_days: int = CADENCE_DAYS
     lookback_days: int = LOOKBACK_DAYS
-    reject_threshold: float = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD
+    # the challenger's threshold when none is tuned ("raw", or no threshold in the sweep kept
+    # the reject rate in bounds): taskclf's DEFAULT_REJECT_THRESHOLD
+    reject_threshold: float = DEFAULT_REJECT_THRESHOLD
     gates: GateThresholds = GateThresholds()
     requirements: DataRequirements = DataRequirements()
     rounds: int = 100  # DEFAULT_NUM_BOOST_ROUND
@@ -741,6 +912,10 @@ class RetrainConfig:
     # taskclf's evaluate_model modes: "raw" is what its retrain scores; "calibrated_reject"
     # scores what ships (see run_retrain)
     eval_mode: Literal["raw", "calibrated_reject"] = "calibrated_reject"
+    # how the challenger's reject threshold is tuned on the validation windows: "taskclf"
+    # is its tune_reject_threshold exactly; "final" the best final accuracy with the reject
+    # rate inside the gate's bounds by 2 standard errors (see tune_reject_threshold)
+    threshold_tuning: Literal["taskclf", "final"] = "final"
 
 
 @dataclass(frozen=True, slots=True)
@@ -752,6 +927,10 @@ class RetrainOutcome:
     challenger: TrainedBundle | None = None
     data: LabelledData | None = None
     split: Split | None = None
+    # the challenger's global calibrator (fitted on the validation windows) and the reject
+    # threshold it was gated at: what it is deployed with
+    calibrator: Calibrator | None = None
+    reject_threshold: float | None = None
 
     @property
     def calibration_rows(self) -> IntArray:
@@ -786,7 +965,8 @@ def run_retrain(
     challenger_id: str,
     config: RetrainConfig = RetrainConfig(),
     force: bool = False,
-    champion_calibrator: Calibrator | None = None,
+    champion_store: CalibratorStore | None = None,
+    champion_policy: Policy | None = None,
 ) -> RetrainOutcome:
     """taskclf's ``run_retrain_pipeline``, pure: due? enough data? split, train, gate, decide.
 
@@ -800,12 +980,13 @@ def run_retrain(
     shell: the core reads no clock.
 
     Scoring (``config.eval_mode``): taskclf's retrain scores raw probabilities, but what ships
-    is calibrated, and a LightGBM fresh from training is over-confident: raw, a good
-    challenger rejects under 5 % and fails taskclf's own reject-rate gate. So by default both
-    are scored as they label (taskclf's ``calibrated_reject`` mode): the challenger through a
-    global temperature fitted on the validation windows (which taskclf's retrain otherwise
-    leaves unused), the champion through ``champion_calibrator`` (the global calibrator of
-    the store in force; none for the baseline), then the reject at ``reject_threshold``.
+    is calibrated and rejected, and a LightGBM fresh from training is over-confident. So by
+    default both models are scored as they label (taskclf's ``calibrated_reject`` mode): the
+    challenger through a global temperature fitted on the validation windows, rejected at the
+    threshold taskclf's ``tune_reject_threshold`` picks on those calibrated validation
+    probabilities (what it is deployed with); the champion as the daemon runs it, with
+    ``champion_store`` (per-user calibrators where the policy allows them) and
+    ``champion_policy``'s thresholds (the baseline rejects by its own rule).
     """
     version = champion.schema.version
     due = retrain_due(
@@ -852,17 +1033,10 @@ def run_retrain(
         + ("test" if sizes["test"] else "validation")
         + f" windows ({len(split.evaluation)})"
     )
-    if not sizes["train"] or not sizes["val"]:
-        return not_enough(["the train or validation split is empty (taskclf's rule)"])
+    gaps = split_gaps(split, data.labels, config.requirements)
+    if gaps:
+        return not_enough(gaps)
     eval_truth = [data.labels[i] for i in split.evaluation]
-    for name in config.requirements.required:
-        if name not in eval_truth:
-            return not_enough(
-                [
-                    f"no {name} among the evaluation windows (each user's latest 15 %): "
-                    f"label some {name} time of your last days"
-                ]
-            )
 
     rows = data.with_labels()
     features, _ = challenger_columns(version, user_id_feature=config.user_id_feature)
@@ -882,27 +1056,63 @@ def run_retrain(
         encoders=trained.encoders,
     )
     eval_windows = [data.windows[i] for i in split.evaluation]
-    threshold = config.reject_threshold
+    eval_users = [data.user_ids[i] for i in split.evaluation]
+    policy = champion_policy or Policy()
     ch_cal: Calibrator | None = None
-    cp_cal: Calibrator | None = None
+    tuning: ThresholdTuning | None = None
+    threshold = config.reject_threshold
     if config.eval_mode == "calibrated_reject":
         val_probs = model_probs(challenger, [data.windows[i] for i in split.val])
         val_y = np.asarray([LABEL_INDEX[data.labels[i]] for i in split.val], dtype=np.intp)
         ch_cal, fit = fit_temperature_calibrator(val_probs, val_y)
-        cp_cal = champion_calibrator
+        tuning = tune_reject_threshold(
+            ch_cal.calibrate(val_probs),
+            val_y,
+            reject_rate_min=config.gates.reject_rate_min,
+            reject_rate_max=config.gates.reject_rate_max,
+            fallback=config.reject_threshold,
+            objective="accepted" if config.threshold_tuning == "taskclf" else "final",
+            margin=0.0 if config.threshold_tuning == "taskclf" else 2.0,
+        )
+        threshold = tuning.threshold
+        chosen = tuning.chosen
+        lo, hi = tuning.bounds
+        rule = (
+            "as taskclf's tune_reject_threshold: the best accuracy on the accepted windows"
+            if config.threshold_tuning == "taskclf"
+            else "the best final accuracy (a rejected window counts as wrong)"
+        )
+        tuned = (
+            f"tuned on the validation windows, {rule} with the reject rate in "
+            f"[{lo:.3f}, {hi:.3f}]: accuracy {chosen[1]:.4f} on the accepted ones, reject "
+            f"rate {chosen[2]:.4f}"
+            if tuning.tuned and chosen is not None
+            else f"taskclf's fallback: no threshold from {REJECT_SWEEP[0]} to "
+            f"{REJECT_SWEEP[-1]} kept the validation reject rate in [{lo:.3f}, {hi:.3f}]"
+        )
         scored = (
             f"scored as they label: the challenger through a temperature of "
-            f"{fit.temperature:.3f} fitted on the validation windows, the champion through "
-            + (f"its global calibrator ({type(cp_cal).__name__})" if cp_cal else "no calibrator")
-            + f", then the reject at {threshold}"
+            f"{fit.temperature:.3f} fitted on the validation windows and the reject at "
+            f"{threshold} ({tuned}); the champion with "
+            + (
+                f"its store {champion_store.store_id} ({champion_store.method}, "
+                f"{len(champion_store.user_ids)} per-user)"
+                if champion_store is not None
+                else "no calibrator"
+            )
+            + (
+                " and its own reject rule"
+                if champion.fixed_reject_threshold is not None
+                else f" and the policy's reject threshold {policy.reject_threshold}"
+                + (" (per-user ones where set)" if policy.user_thresholds else "")
+            )
         )
+        cp_pred = labels_as_deployed(champion, eval_windows, store=champion_store, policy=policy)
     else:
         scored = f"scored raw (taskclf's retrain) with the reject at {threshold}"
+        cp_pred = predicted_labels(champion, eval_windows, reject_threshold=threshold)
     ch_pred = predicted_labels(
         challenger, eval_windows, reject_threshold=threshold, calibrator=ch_cal
-    )
-    cp_pred = predicted_labels(
-        champion, eval_windows, reject_threshold=threshold, calibrator=cp_cal
     )
     ch_ev, cp_ev = evaluate_labels(eval_truth, ch_pred), evaluate_labels(eval_truth, cp_pred)
     lines.append(
@@ -912,17 +1122,12 @@ def run_retrain(
         + f" ({plural(len(features), 'feature')}), trained on "
         f"{plural(sizes['train'], 'window')}; {scored}"
     )
-    per_user = user_regression_gate(
-        eval_truth,
-        cp_pred,
-        ch_pred,
-        [data.user_ids[i] for i in split.evaluation],
-        config.gates,
-    )
+    per_user = user_scores(eval_truth, cp_pred, ch_pred, eval_users)
+    user_gate = user_regression_gate(per_user, config.gates)
     gates = (
         *challenger_gates(ch_ev, config.gates),
         regression_gate(cp_ev, ch_ev, config.gates),
-        *((per_user,) if per_user is not None else ()),
+        *((user_gate,) if user_gate is not None else ()),
     )
     lines += [g.line for g in gates]
     lines.append(
@@ -935,6 +1140,11 @@ def run_retrain(
         f"{ch_ev.weighted_f1:.4f}, accuracy {ch_ev.accuracy:.4f}, reject rate "
         f"{ch_ev.reject_rate:.4f} (on the same {plural(ch_ev.n, 'window')})"
     )
+    lines += [
+        f"user {u.user_id}: accuracy {u.champion_accuracy:.4f} -> {u.challenger_accuracy:.4f} "
+        f"({u.delta * 100:+.1f} points) on {plural(u.windows, 'evaluation window')}"
+        for u in per_user
+    ]
     failed = [g.name for g in gates if not g.passed]
     decision: Decision = "refused" if failed else "deployed"
     lines.append(
@@ -961,6 +1171,8 @@ def run_retrain(
         check,
         ds,
         sizes,
+        per_user,
+        tuning,
     )
     lineage = {
         "champion": champion.bundle_id,
@@ -969,8 +1181,10 @@ def run_retrain(
         "dataset": ds,
         "split": sizes,
         "reject_threshold": threshold,
+        "reject_threshold_tuned": tuning.tuned if tuning is not None else False,
         "gates": [g.to_json() for g in gates],
         "champion_scores": cp_ev.to_json(),
+        "per_user": [u.to_json() for u in per_user],
     }
     trained = replace(
         trained,
@@ -978,4 +1192,4 @@ def run_retrain(
         metrics=ch_ev.to_json()
         | {"eval_mode": config.eval_mode, "gates": [g.to_json() for g in gates]},
     )
-    return RetrainOutcome(report, trained, data, split)
+    return RetrainOutcome(report, trained, data, split, ch_cal, threshold)

@@ -115,9 +115,9 @@ def _window(
         other = CORE_LABELS[int(rng.integers(len(CORE_LABELS)))]
         app_id, app_category, domain = _APPS[other][0]
     keys, clicks, scroll, mouse, backspace, switches = _ACTIVITY[task]
-    blended = False
-    if user.mixed_minutes and rng.random() < user.mixed_minutes:
-        blended = True
+    on_break = user.idle_breaks and task == "BreakIdle"
+    # nobody switches task in the middle of a break: a break minute is idle all through
+    if user.mixed_minutes and not on_break and rng.random() < user.mixed_minutes:
         # a minute with a switch in it: half of it looks like another task, and its app may
         # be that task's (the span says the task the person was on)
         other = CORE_LABELS[int(rng.integers(len(CORE_LABELS)))]
@@ -183,15 +183,42 @@ def _window(
         "day_of_week": start.weekday(),
         "session_length_so_far": float(minute_in_session),
     }
-    if user.idle_breaks and task == "BreakIdle" and not blended:
-        # a break as ActivityWatch sees it: nobody at the keyboard, often the lock screen
-        idle = float(rng.uniform(45, 60))
-        window.update(
-            active_seconds_any=round(min(window["active_seconds_any"], 60 - idle), 1),
-            max_idle_run_seconds=round(idle, 1),
-        )
+    if on_break:
+        # a break as ActivityWatch sees it: no input at all (now and then a nudged mouse),
+        # the input watcher idle the whole minute, and in front either the lock screen or
+        # whatever app was left there (any task's)
+        nudged = rng.random() < 0.15
+        moved = round(float(rng.uniform(5, 80)), 1) if nudged else 0.0
+        active = round(float(rng.uniform(0.5, 3.0)), 1) if nudged else 0.0
         if rng.random() < 0.5:
-            window.update(app_id="com.apple.loginwindow", app_category="lockscreen")
+            app_id, app_category, domain = "com.apple.loginwindow", "lockscreen", "non_browser"
+        else:
+            left = CORE_LABELS[int(rng.integers(1, len(CORE_LABELS)))]
+            app_id, app_category, domain = _APPS[left][int(rng.integers(len(_APPS[left])))]
+        window.update(
+            app_id=app_id,
+            app_category=app_category,
+            domain_category=domain,
+            is_browser=app_category == "browser",
+            is_editor=app_category == "editor",
+            is_terminal=app_category == "terminal",
+            keys_per_min=0.0,
+            clicks_per_min=0.0,
+            scroll_events_per_min=0.0,
+            mouse_distance=moved,
+            active_seconds_keyboard=0.0,
+            active_seconds_mouse=active,
+            active_seconds_any=active,
+            max_idle_run_seconds=round(60.0 - active, 1),
+            event_density=0.0,
+            app_switch_count_last_5m=int(rng.poisson(0.3)),
+            app_change_count=0,
+            keys_per_min_rolling_5=round(prev_keys / 2, 1),
+            keys_per_min_rolling_15=round(2 * prev_keys / 3, 1),
+            keys_per_min_delta=round(-prev_keys, 1) if minute_in_session else None,
+            mouse_distance_rolling_5=round(moved * float(rng.uniform(0.8, 1.2)), 1),
+            mouse_distance_rolling_15=round(moved * float(rng.uniform(0.7, 1.3)), 1),
+        )
     return window
 
 
@@ -227,12 +254,23 @@ def generate_windows(
                     prev_keys = window["keys_per_min"]
                     label = task
                     if rng.random() < user.label_noise:
-                        label = CORE_LABELS[int(rng.integers(len(CORE_LABELS)))]
+                        label = _slip(rng, user, task)
                     window["label"] = label
                     out.append(window)
                     t += timedelta(minutes=1)
                     minute += 1
     return out
+
+
+def _slip(rng: np.random.Generator, user: UserProfile, task: str) -> str:
+    """A wrong recorded label. Someone labelling spans mixes up their tasks but not a break
+    with work (``idle_breaks``: what a person who labels breaks does); otherwise any class."""
+    if not user.idle_breaks:
+        return CORE_LABELS[int(rng.integers(len(CORE_LABELS)))]
+    if task == "BreakIdle":
+        return task
+    work = [c for c in CORE_LABELS if c != "BreakIdle"]
+    return work[int(rng.integers(len(work)))]
 
 
 def _others(*left_out: str) -> tuple[str, ...]:

@@ -160,10 +160,18 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def save_trained_bundle(
-    path: Path, windows: list[Window], *, rounds: int, seed: int, created_at: str
+    path: Path,
+    windows: list[Window],
+    *,
+    rounds: int,
+    seed: int,
+    created_at: str,
+    holdout: float = 0.2,
 ) -> Path:
     """A small bundle trained on ``windows`` (one thread: deterministic) saved at ``path``."""
-    trained = train_bundle(windows, rounds=rounds, seed=seed, created_at=created_at, num_threads=1)
+    trained = train_bundle(
+        windows, rounds=rounds, seed=seed, created_at=created_at, num_threads=1, holdout=holdout
+    )
     return save_bundle(
         path,
         model_text=trained.model_text,
@@ -288,3 +296,15 @@ def systemd_verify(*units: Path) -> None:
     assert proc.returncode == 0, output
     for unit in units:
         assert unit.stem not in output, output
+
+
+# CONTRACT section 16's gates, in its order (the champion comparison last)
+CONTRACT_GATES = (
+    "breakidle_precision",
+    "no_class_below_50_precision",
+    "macro_f1",
+    "weighted_f1",
+    "breakidle_recall",
+    "reject_rate_bounds",
+    "macro_f1_no_regression",
+)

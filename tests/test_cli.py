@@ -504,7 +504,7 @@ def test_each_command_lists_only_the_setting_flags_of_the_keys_it_reads() -> Non
             continue  # it checks every key, so it takes every flag
         text = _help(*words)
         _, _, settings = text.partition("settings (override the config file and TASKCLF_* vars):")
-        listed = set(re.findall(r"^  (--[a-z-]+)", settings, re.M))
+        listed = set(re.findall(r"^  (--[a-z0-9-]+)", settings, re.M))
         for flag in listed:
             assert words[0] in KEYS[owner[flag]].readers, (words, flag)
         checked += bool(listed)

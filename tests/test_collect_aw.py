@@ -14,23 +14,13 @@ from typing import Any
 
 import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
-from aw_server import AWServer, aw_server, find_aw_server
+from aw_server import AWServer
 from collector_kit import seed_cursor, write_identity
 from daemon_harness import isolated_env, run_cli, running_daemons, wait_for
-from helpers import unavailable
 
 from taskclf_core.schema import registry
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def aw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AWServer]:
-    exe, why = find_aw_server()
-    if exe is None:
-        unavailable("aw-server", why)
-    with aw_server(exe, tmp_path_factory.mktemp("aw-home")) as server:
-        yield server
 
 
 @pytest.fixture
@@ -290,3 +280,36 @@ def test_a_live_collector_waits_for_a_one_off_run_that_holds_the_cursor(
         wait_for(functools.partial(polled, data, live.pid), timeout=60, what="a completed poll")
     finally:
         assert _stop(live) == 0, log.read_text()[-3000:]
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_retrain_rebuilds_a_past_day_as_the_collector_writes_it(
+    loaded: AWServer, tmp_path: Path, version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A labelled day older than the feature archive, rebuilt from ActivityWatch for retrain:
+    the rows taskclf made of that day (the collector's rows), field for field."""
+    from daemon.collector.rebuild import activitywatch_rebuilder
+    from daemon.config.settings import load_settings
+
+    case = load_case("workday")
+    loaded.load_export(case.export())
+    data, env = taskclf_home(tmp_path, "workday", version)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = load_settings(
+        None, {"data_dir": str(data), "aw_url": loaded.url, "aw_hostname": HOSTNAME}
+    )
+    rebuilt = activitywatch_rebuilder(settings)([date.fromisoformat(case.date)], version)
+    assert row_differences(case.expected(version), list(rebuilt.windows)) == []
+    assert rebuilt.lines == (
+        f"{case.date}: older than the archive, {len(rebuilt.windows)} windows rebuilt from "
+        f"ActivityWatch ({loaded.url}) for {case.user_id}",
+    )
+    # a server that is not there: a line, no windows, no error
+    gone = load_settings(
+        None, {"data_dir": str(data), "aw_url": "http://127.0.0.1:9", "aw_hostname": HOSTNAME}
+    )
+    nothing = activitywatch_rebuilder(gone)([date.fromisoformat(case.date)] * 2, version)
+    assert nothing.windows == ()
+    assert nothing.lines[0].startswith(f"{case.date}: not rebuilt from ActivityWatch (")
+    assert nothing.lines[1] == "  nor the 1 days after it"

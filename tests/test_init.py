@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import stat
 import tomllib
+import uuid
 from pathlib import Path
 
 import pytest
 
+from daemon.artifacts import load_deployment
 from daemon.cli import main
 from daemon.config.render import render_config
 from daemon.config.settings import Settings, load_settings
-from daemon.paths import default_config_file, default_data_dir
+from daemon.paths import default_config_file, default_data_dir, title_salt_file, user_id_file
+from taskclf_core.baseline import BaselineModel
 from taskclf_core.bundle import load_bundle
 from taskclf_core.calibration import load_calibrator_store
 
@@ -32,27 +36,71 @@ def sample(tmp_path: Path, taskclf_sample: Path) -> tuple[Path, Path]:
     return bundle, store
 
 
-def test_init_without_a_model_writes_the_commented_defaults(
+def test_init_without_a_model_is_a_standalone_install(
     isolated_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["init"]) == 0
     out = capsys.readouterr().out
     config = default_config_file()
+    data = default_data_dir()
     assert f"wrote {config}" in out
     assert mode(config) == 0o600
-    spool = default_data_dir() / "spool"
+    spool = data / "spool"
     for sub in ("", "tmp", "new", "cur", "done", "rejected"):
         assert mode(spool / sub) == 0o700, sub
     assert str(spool) in out
-    # what to do next: install a model, or see the demo
-    assert "taskclf-daemon init --force --model DIR [--store DIR]" in out
-    assert "taskclf-daemon demo" in out
-    # the real loader reads it, and it changes nothing but pinning data_dir
-    text = config.read_text()
-    assert load_settings(config) == load_settings(None)
-    assert tomllib.loads(text) == {"data_dir": str(default_data_dir())}
-    assert "# policy_file = " in text
-    assert "init --force --model DIR [--store DIR]" in " ".join(text.replace("# ", "").split())
+    # taskclf's salt and user id, random, private, where taskclf keeps them
+    salt, user = title_salt_file(data), user_id_file(data)
+    for path in (salt, user):
+        assert mode(path) == 0o600, path
+    for directory in (data / "data", data / "data" / "processed"):
+        assert mode(directory) == 0o700, directory
+    assert re.fullmatch(r"[0-9a-f]{64}\n", salt.read_text())
+    assert str(uuid.UUID(user.read_text().strip())) == user.read_text().strip()
+    assert f"title salt: made a random one at {salt}" in out
+    # the rule baseline is the model in force, through the policy like any model
+    settings = load_settings(config)
+    assert settings.policy_file == data / "models" / "inference_policy.json"
+    assert tomllib.loads(config.read_text()) == {
+        "data_dir": str(data),
+        "policy_file": str(settings.policy_file),
+    }
+    deployment = load_deployment(settings.policy_file)
+    assert isinstance(deployment.bundle, BaselineModel)
+    assert deployment.bundle.bundle_id == "baseline"
+    assert deployment.bundle.schema.version == "v3"  # what the collector writes, from minute one
+    assert deployment.store is None
+    assert deployment.policy.model_dir == "models/baseline"
+    assert mode(data / "models" / "baseline" / "metadata.json") == 0o600
+    # what to do next: the collector, labels, retrain (or a bundle of one's own)
+    for step in ("service install --collector", "label add", "taskclf-daemon retrain",
+                 "init --force --model DIR [--store DIR]"):  # fmt: skip
+        assert step in out, step
+    # again (--force): nothing already there is overwritten
+    before = (salt.read_bytes(), user.read_bytes(), settings.policy_file.read_bytes())
+    assert main(["init", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert (salt.read_bytes(), user.read_bytes(), settings.policy_file.read_bytes()) == before
+    assert f"title salt: kept the one at {salt}" in out
+    assert "policy already in force, kept:" in out
+
+
+def test_a_standalone_init_keeps_taskclfs_identity_and_a_model_in_force(
+    isolated_home: Path, sample: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = default_data_dir()
+    processed = data / "data" / "processed"
+    processed.mkdir(parents=True)
+    (processed / ".title_secret").write_text("taskclf's own salt\n")
+    (processed / ".user_id").write_text("u-taskclf\n")
+    bundle, store = sample
+    assert main(["init", "--model", str(bundle), "--store", str(store)]) == 0
+    policy = (data / "models" / "inference_policy.json").read_bytes()
+    assert main(["init", "--force"]) == 0  # no --model: must not put the baseline in force
+    assert (data / "models" / "inference_policy.json").read_bytes() == policy
+    assert (processed / ".title_secret").read_text() == "taskclf's own salt\n"
+    assert (processed / ".user_id").read_text() == "u-taskclf\n"
+    assert "model      bundle_v1" in capsys.readouterr().out
 
 
 def test_the_file_lists_every_key_with_its_meaning_and_default() -> None:

@@ -20,8 +20,14 @@ from taskclf_core.drift import DriftTracker
 class _Worker:
     changed = False
 
+    def __init__(self) -> None:
+        self.archive_syncs = 0
+
     def seconds_to_retry(self) -> float | None:
         return None
+
+    def sync_archive(self) -> None:
+        self.archive_syncs += 1
 
 
 def test_a_reload_landing_while_the_status_is_written_is_written_next(
@@ -41,13 +47,14 @@ def test_a_reload_landing_while_the_status_is_written_is_written_next(
         return True
 
     waker = Waker()
+    worker = _Worker()
     try:
         settings = load_settings(None, {"model_dir": str(bundle_dir), "spool_dir": str(tmp_path)})
         loop = Loop(
             settings,
             control=Control(),
             holder=cast(Holder, None),
-            worker=cast(Worker, _Worker()),
+            worker=cast(Worker, worker),
             retention=Retention(settings, Spool(tmp_path / "spool"), LabelLog(tmp_path / "labels")),
             waker=waker,
             notifier=Notifier(None),
@@ -67,5 +74,10 @@ def test_a_reload_landing_while_the_status_is_written_is_written_next(
         now[0] += 0.5  # the rate limit has passed
         loop.tick()
         assert len(writes) == 2
+        # the feature archive is synced once a heartbeat, not on every round
+        assert worker.archive_syncs == 1
+        now[0] += settings.heartbeat_seconds
+        loop.tick()
+        assert worker.archive_syncs == 2
     finally:
         waker.close()

@@ -15,7 +15,7 @@ from helpers import temperature_store
 from labelling import spans_from
 
 from daemon.cli import main
-from daemon.personalize_record import describe_last, read_last
+from daemon.records import describe_last, read_last
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import (
     CalibratorStore,

@@ -15,10 +15,9 @@ from daemon import artifacts
 from daemon.artifacts import load_in_force, sources_fingerprint
 from daemon.config.settings import Settings, load_settings
 from daemon.fsutil import utc_now
-from daemon.inforce import sources_of
+from daemon.inforce import decisions_of, sources_of
 from daemon.runtime import reloader as reloader_module
 from daemon.runtime.reloader import Holder, Refusal, Reload, Reloader, snapshot_of
-from daemon.runtime.runtime import decisions_of
 from taskclf_core.bundle import load_bundle
 from taskclf_core.calibration import read_store_files, save_calibrator_store
 from taskclf_core.errors import CalibrationError

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import CONTRACT_GATES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from labelling import spans_from
@@ -34,7 +35,9 @@ from taskclf_core.retrain import (
     retrain_due,
     run_retrain,
     split_by_time,
+    tune_reject_threshold,
     user_regression_gate,
+    user_scores,
 )
 from taskclf_core.schema import UNKNOWN_TOKEN, parse_ts, parse_window
 from taskclf_core.spans import LabelSpan
@@ -74,14 +77,7 @@ def verdicts(ev: Evaluation, t: GateThresholds | None = None) -> dict[str, bool]
 
 def test_every_gate_passes_on_good_metrics_in_the_contracts_order() -> None:
     gates = challenger_gates(evaluation())
-    assert [g.name for g in gates] == [
-        "breakidle_precision",
-        "no_class_below_50_precision",
-        "macro_f1",
-        "weighted_f1",
-        "breakidle_recall",
-        "reject_rate_bounds",
-    ]
+    assert [g.name for g in gates] == list(CONTRACT_GATES[:-1])
     assert all(g.passed for g in gates)
     assert [g.threshold for g in gates] == [0.95, 0.5, 0.65, 0.7, 0.9, (0.05, 0.3)]
 
@@ -168,15 +164,31 @@ def test_the_regression_gate(
     assert loose.passed
 
 
-def test_no_user_may_lose_more_than_the_tolerance() -> None:
+def test_every_users_accuracy_under_both_models_and_the_optional_user_gate() -> None:
     truth = ["Build"] * 40 + ["Write"] * 40 + ["Meet"] * 10
     users = ["a"] * 40 + ["b"] * 40 + ["c"] * 10
     champion = list(truth)
-    # b loses 2 of 40 windows (5 points), a gains; c (10 windows) is too few to count
+    # b loses 2 of 40 windows (5 points), a gains; c (10 windows) is too few for the gate
     challenger = truth[:78] + [REJECT_LABEL] * 2 + ["Build"] * 10
     challenger[40:42] = ["Build", "Build"]
     challenger[78:80] = ["Write", "Write"]
-    gate = user_regression_gate(truth, champion, challenger, users)
+    scores = user_scores(truth, champion, challenger, users)
+    assert [(u.user_id, u.windows, u.champion_accuracy, u.challenger_accuracy) for u in scores] == [
+        ("a", 40, 1.0, 1.0),
+        ("b", 40, 1.0, 0.95),
+        ("c", 10, 1.0, 0.0),
+    ]
+    assert scores[1].to_json() == {
+        "user_id": "b",
+        "windows": 40,
+        "champion_accuracy": 1.0,
+        "challenger_accuracy": 0.95,
+    }
+    # not a gate unless a tolerance is configured (the contract's gates are taskclf's)
+    assert GateThresholds().user_regression_tolerance is None
+    assert user_regression_gate(scores) is None
+    strict = GateThresholds(user_regression_tolerance=0.02)
+    gate = user_regression_gate(scores, strict)
     assert gate is not None
     assert (gate.name, gate.value, gate.threshold, gate.passed) == (
         "no_user_regression",
@@ -188,12 +200,72 @@ def test_no_user_may_lose_more_than_the_tolerance() -> None:
         "largest accuracy drop of 2 users: b 1.0000 -> 0.9500 on 40 windows (+0.0500 > 0.02)"
     )
     loose = GateThresholds(user_regression_tolerance=0.05)
-    assert user_regression_gate(truth, champion, challenger, users, loose).passed  # type: ignore[union-attr]
-    off = GateThresholds(user_regression_tolerance=None)
-    assert user_regression_gate(truth, champion, challenger, users, off) is None
-    few = user_regression_gate(truth[:10], champion[:10], challenger[:10], ["z"] * 10)
+    assert user_regression_gate(scores, loose).passed  # type: ignore[union-attr]
+    few = user_regression_gate(scores[2:], strict)
     assert few is not None
     assert (few.value, few.passed) == (None, True)
+
+
+# --- the reject threshold, as taskclf tunes it -------------------------------------------------
+
+
+def test_the_threshold_is_the_best_accuracy_on_accepted_within_the_reject_bounds() -> None:
+    # ten windows, confidences 0.55..1.0; the four least confident are wrong
+    conf = np.linspace(0.55, 1.0, 10)
+    probs = np.stack([np.array([c] + [(1 - c) / 7] * 7) for c in conf])
+    y = np.asarray([1] * 4 + [0] * 6, dtype=np.intp)
+    tuning = tune_reject_threshold(probs, y)
+    # 0.80 rejects 5 of 10 (out of bounds); 0.70 rejects 3 (0.30, in bounds): 6/7 right;
+    # 0.65 rejects 2: 6/8; lower ones accept more wrong windows
+    assert tuning.threshold == 0.7
+    assert tuning.tuned
+    assert tuning.chosen == (0.7, 0.8571, 0.3)
+    assert [t for t, _, _ in tuning.sweep] == [round(0.1 + 0.05 * i, 2) for i in range(18)]
+    # no threshold keeps the reject rate in bounds: taskclf's default
+    sure = np.tile(np.eye(8)[0], (10, 1))
+    fallback = tune_reject_threshold(sure, np.zeros(10, dtype=np.intp))
+    assert (fallback.threshold, fallback.tuned) == (0.55, False)
+    assert tune_reject_threshold(sure, np.zeros(10, dtype=np.intp), fallback=0.6).threshold == 0.6
+
+
+def test_the_final_accuracy_objective_within_a_margin_of_the_bounds() -> None:
+    # 400 windows: confidences spread evenly over [0.3, 1.0], right from 0.5 on
+    conf = np.linspace(0.3, 1.0, 400)
+    probs = np.stack([np.array([c] + [(1 - c) / 7] * 7) for c in conf])
+    y = np.where(conf >= 0.5, 0, 1).astype(np.intp)
+    taskclfs = tune_reject_threshold(probs, y)
+    # taskclf's rule takes the most rejects the bounds allow: accuracy on accepted only rises
+    assert taskclfs.threshold == 0.5
+    assert taskclfs.chosen == (0.5, 1.0, 0.285)
+    final = tune_reject_threshold(probs, y, objective="final", margin=2.0)
+    # the margin: 2 standard errors of a rate of 0.175 over 400 windows, about 0.038
+    lo, hi = final.bounds
+    assert (round(lo, 3), round(hi, 3)) == (0.088, 0.262)
+    # 0.35 rejects 7 % (below the narrowed bounds), 0.5 rejects 28.5 % (above them); 0.4 and
+    # 0.45 accept every right window, so their final accuracy ties and the first is kept
+    assert final.threshold == 0.4
+    assert final.chosen == (0.4, 0.8363, 0.145)
+    assert (final.to_json()["bounds"], final.to_json()["threshold"]) == ([0.088, 0.262], 0.4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 80))
+def test_the_tuned_threshold_is_taskclfs_choice(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(8) * 0.5, size=n)
+    y = rng.integers(0, 8, size=n)
+    tuning = tune_reject_threshold(probs, y)
+    # taskclf's loop, written out: strict improvement keeps the first best
+    best_t, best_acc = 0.55, -1.0
+    for t in np.round(np.arange(0.10, 1.00, 0.05), 2):
+        rejected = probs.max(axis=1) < t
+        accepted = ~rejected
+        rate = float(rejected.mean())
+        acc = float((probs.argmax(axis=1) == y)[accepted].mean()) if accepted.any() else 0.0
+        if 0.05 <= rate <= 0.30 and acc > best_acc:
+            best_t, best_acc = float(t), acc
+    assert tuning.threshold == round(best_t, 4)
+    assert tuning.tuned == (best_acc >= 0)
 
 
 def test_gate_json_is_exactly_the_contracts_shape() -> None:
@@ -491,15 +563,26 @@ def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
     )
     report = out.report
     assert report.decision == "deployed", "\n".join(report.lines)
-    assert [g.name for g in report.gates][-2:] == ["macro_f1_no_regression", "no_user_regression"]
-    assert len(report.gates) == 8
+    # the contract's seven, the champion comparison last
+    assert [g.name for g in report.gates] == list(CONTRACT_GATES)
     doc = report.to_json()
     assert doc["champion"]["bundle_id"] == "baseline"
     assert doc["challenger"]["bundle_id"] == "retrain-1"
     assert doc["challenger"]["macro_f1"] > doc["champion"]["macro_f1"]
     assert report.lines[0] == "due: model baseline has no training date: a retrain is due"
-    assert report.lines[-1] == "decision: deployed (all 8 gates passed)"
+    assert report.lines[-1] == "decision: deployed (all 7 gates passed)"
     assert "a temperature of " in report.lines[3]  # scored as it will label: calibrated
+    # the reject threshold it was gated at is taskclf's tuned one, and it ships with it
+    assert report.tuning is not None
+    assert report.tuning.tuned
+    assert out.reject_threshold == report.tuning.threshold == doc["reject_threshold"]["threshold"]
+    assert f"the reject at {out.reject_threshold} (tuned on the validation" in report.lines[3]
+    assert out.calibrator is not None
+    # every user's accuracy under both models, in the lines and the JSON
+    assert [u["user_id"] for u in doc["per_user"]] == sorted({w["user_id"] for w in people})
+    assert sum(u["windows"] for u in doc["per_user"]) == len(out.split.evaluation)  # type: ignore[union-attr]
+    assert any(line.startswith(f"user {doc['per_user'][0]['user_id']}: accuracy ")
+               for line in report.lines)  # fmt: skip
     # the split is taskclf's, the challenger trained on its train part only
     assert out.split is not None
     assert out.challenger is not None
@@ -508,6 +591,8 @@ def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
     assert lineage["champion"] == "baseline"
     assert lineage["decision"] == "deployed"
     assert lineage["dataset"]["rows"] == len(people)
+    assert lineage["reject_threshold"] == out.reject_threshold
+    assert lineage["per_user"] == doc["per_user"]
     assert [g["name"] for g in lineage["gates"]] == [g.name for g in report.gates]
     assert out.challenger.metrics["macro_f1"] == doc["challenger"]["macro_f1"]
     assert sorted(out.calibration_rows.tolist()) == sorted(
@@ -515,6 +600,7 @@ def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
     )
     # the champion was re-scored on the same windows: its rule answers, rejected where none
     assert out.data is not None
+    assert out.split is not None
     eval_windows = [out.data.windows[i] for i in out.split.evaluation]
     baseline_labels = predicted_labels(champion, eval_windows, reject_threshold=0.0)
     truth = [out.data.labels[i] for i in out.split.evaluation]
@@ -548,7 +634,6 @@ def test_a_worse_challenger_is_refused_by_the_champion_comparison(
         breakidle_recall=0,
         reject_rate_min=0,
         reject_rate_max=1,
-        user_regression_tolerance=None,
     )
     weak = RetrainConfig(
         rounds=1, num_threads=1, eval_mode="raw", reject_threshold=0.0, gates=opened

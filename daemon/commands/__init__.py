@@ -85,6 +85,11 @@ COMMANDS: tuple[Command, ...] = (
         "fit per-user calibrators from your spans and the label log; ship them live",
     ),
     Command(
+        "retrain",
+        "daemon.commands.retrain",
+        "train a model on your labels, gate it against the one in force, deploy it live",
+    ),
+    Command(
         "report",
         "daemon.commands.report",
         "time per label from the label log (text, JSON, a page)",

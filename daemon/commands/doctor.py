@@ -21,7 +21,7 @@ from taskclf_core.errors import ConfigError, TaskclfError
 from taskclf_core.words import plural
 
 if TYPE_CHECKING:
-    from taskclf_core.bundle import ModelBundle
+    from taskclf_core.bundle import Model
     from taskclf_core.calibration import CalibratorStore
 
 __all__ = [
@@ -101,7 +101,7 @@ def _config_checks(config: Path, problems: Sequence[Problem]) -> Iterator[Check]
 
 def _model_checks(settings: Settings, config: Path) -> Iterator[Check]:
     from daemon.artifacts import load_store
-    from taskclf_core.bundle import load_bundle
+    from taskclf_core.bundle import load_model
 
     if settings.policy_file is not None:
         yield from _policy_checks(settings, settings.policy_file)
@@ -118,9 +118,9 @@ def _model_checks(settings: Settings, config: Path) -> Iterator[Check]:
             "working on generated data",
         )
         return
-    bundle: ModelBundle | None = None
+    bundle: Model | None = None
     try:
-        bundle = load_bundle(model)
+        bundle = load_model(model)
     except TaskclfError as exc:
         yield Check(
             "model",
@@ -152,12 +152,59 @@ def _model_checks(settings: Settings, config: Path) -> Iterator[Check]:
             yield _store_ok(loaded, store, bundle.bundle_id)
 
 
-def _model_ok(bundle: ModelBundle) -> Check:
+def _model_ok(bundle: Model) -> Check:
+    path = getattr(bundle, "path", None)
+    if bundle.fixed_reject_threshold is not None:
+        return Check(
+            "model",
+            "ok",
+            f"{bundle.bundle_id}: taskclf's rule baseline (schema {bundle.schema.version} "
+            f"{bundle.schema_hash}) at {path}, until `taskclf-daemon retrain` trains a model "
+            "from your labels",
+        )
     return Check(
         "model",
         "ok",
         f"{bundle.bundle_id} (schema {bundle.schema.version} {bundle.schema_hash}, "
-        f"{plural(len(bundle.schema.feature_columns), 'feature')}) at {bundle.path}",
+        f"{plural(len(bundle.schema.feature_columns), 'feature')}) at {path}",
+    )
+
+
+def _first_model_checks(settings: Settings) -> Iterator[Check]:
+    """With the rule baseline in force: what a first model still needs, and how to get it."""
+    from datetime import UTC, datetime
+
+    from daemon.inforce import bind, sources_of
+    from daemon.reporting.progress import first_model_progress
+    from taskclf_core.bundle import load_model
+
+    try:
+        model = load_model(bind(sources_of(settings)).model_path)
+    except TaskclfError:
+        return  # the model check said why
+    if model.fixed_reject_threshold is None:
+        return
+    try:
+        progress = first_model_progress(
+            settings.data_dir,
+            settings.labels_path,
+            lookback_days=settings.retrain_lookback_days,
+            now=datetime.now(UTC),
+        )
+    except (TaskclfError, OSError) as exc:
+        yield Check("labels", "warn", f"cannot count your labelled windows: {exc}")
+        return
+    head, *rest = progress.lines()
+    if progress.enough:
+        yield Check("labels", "ok", f"{head}; run `taskclf-daemon retrain` for a first model")
+        return
+    needed = "; ".join(line.strip().removeprefix("still needed: ") for line in rest[:-1])
+    yield Check(
+        "labels",
+        "warn",
+        f"{head}; a first model needs: {needed}",
+        "label your time: `taskclf-daemon label add --from HH:MM --to HH:MM LABEL` (breaks "
+        "too: BreakIdle), then `taskclf-daemon retrain`",
     )
 
 
@@ -179,7 +226,7 @@ def _store_fix(message: str) -> str:
 def _policy_checks(settings: Settings, policy_file: Path) -> Iterator[Check]:
     from daemon.artifacts import check_policy, load_store
     from daemon.inforce import bind, sources_of
-    from taskclf_core.bundle import load_bundle
+    from taskclf_core.bundle import load_model
 
     redeploy = (
         "taskclf-daemon deploy --model DIR [--store DIR] writes a valid policy; "
@@ -198,7 +245,7 @@ def _policy_checks(settings: Settings, policy_file: Path) -> Iterator[Check]:
     policy = binding.policy
     assert policy is not None  # bind read the policy file
     try:
-        bundle = load_bundle(binding.model_path)
+        bundle = load_model(binding.model_path)
     except TaskclfError as exc:
         yield Check("policy", "ok", f"{policy_file} ({policy.source}, {policy.created_at})")
         yield Check("model", "FAIL", f"policy model_dir {policy.model_dir!r}: {exc}", redeploy)
@@ -228,7 +275,9 @@ def _policy_checks(settings: Settings, policy_file: Path) -> Iterator[Check]:
         + f"; {policy.source}, {policy.created_at})",
     )
     yield _model_ok(bundle)
-    if store is None or store_path is None:
+    if bundle.fixed_reject_threshold is not None:
+        yield Check("store", "ok", "none: the rule baseline's answers are not probabilities")
+    elif store is None or store_path is None:
         yield Check("store", "ok", "none in the policy: the model's probabilities are used")
     else:
         yield _store_ok(store, store_path, bundle.bundle_id)
@@ -532,6 +581,7 @@ def diagnose(
     settings, problems = load_settings_tolerant(config_file, overrides)
     checks = list(_config_checks(config, problems))
     checks += _model_checks(settings, config)
+    checks += _first_model_checks(settings)
     checks += _taxonomy_check(settings)
     checks.append(_spool_check(settings))
     checks.append(

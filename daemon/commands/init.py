@@ -13,7 +13,7 @@ from daemon.config.keys import parse_path
 from daemon.config.layers import config_file_path, read_layers, warn
 from daemon.config.render import render_config
 from daemon.fsutil import atomic_write_text
-from daemon.install import next_steps_without_model
+from daemon.install import ensure_identity, standalone_next_steps
 from daemon.paths import (
     default_data_dir,
     default_policy_file,
@@ -31,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "Writes the config file (--config, default <user config dir>/taskclf/daemon.toml) "
         "listing every key with its default and meaning, and creates the spool. With --model, "
         "installs the bundle (and --store) under the data dir keeping their ids and makes them "
-        "the inference policy in force."
+        "the inference policy in force. Without it, a standalone install: taskclf's title "
+        "salt and user id (made if missing, never overwritten) and taskclf's rule baseline in "
+        "force until `retrain` trains a model from your labels."
     )
     add_model_flag(parser, "a model bundle to install and use")
     parser.add_argument(
@@ -82,11 +84,11 @@ def run(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
     ensure_private_dir(data_dir)
     values: dict[str, str] = {"data_dir": str(data_dir)}
-    installed: str | None = None  # what was installed and put in force, for people
+    identity: list[str] = []
+    policy_path = default_policy_file(data_dir)
     if args.model is not None:
         from daemon.deploy import describe, install_and_deploy
 
-        policy_path = default_policy_file(data_dir)
         notes, deployment, replaced, changed = install_and_deploy(
             policy_path,
             model=args.model,
@@ -97,7 +99,13 @@ def run(args: argparse.Namespace) -> int:
         )
         verb = "policy in force:" if changed else "policy unchanged, already in force:"
         installed = "\n".join([*notes, describe(deployment, replaced, verb)])
-        values["policy_file"] = str(policy_path)
+    else:
+        # standalone: taskclf's salt and user id if missing, the rule baseline until a model
+        from daemon.deploy import deploy_baseline
+
+        identity = ensure_identity(data_dir)
+        installed = deploy_baseline(data_dir)
+    values["policy_file"] = str(policy_path)
     spool = Spool(spool_dir(data_dir, None))
     spool.ensure()
     ensure_private_dir(labels_dir(data_dir))
@@ -111,19 +119,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"kept the old config as {backup}")
     atomic_write_text(config, text)
     print(f"wrote {config}")
-    if installed is not None:
-        print(installed)
+    for line in identity:
+        print(line)
+    print(installed)
     print(f"spool (collectors write feature windows here): {spool.root}")
     print(f"label log: {labels_dir(data_dir)}")
-    if installed is not None:
+    if args.model is not None:
         print(
             "next:\n"
             "  taskclf-daemon doctor              check the setup, one line per check\n"
             "  taskclf-daemon service install     run the daemon at login (or: taskclf-daemon run)"
         )
     else:
-        print(
-            "no model yet: every key in the file is commented out (the defaults). Next:\n"
-            + next_steps_without_model(config)
-        )
+        print(standalone_next_steps())
     return 0

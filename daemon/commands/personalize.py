@@ -14,18 +14,32 @@ from typing import TYPE_CHECKING, Any
 
 from daemon.config.flags import setting_overrides
 from daemon.paths import calibrators_dir, default_config_file, spans_file
-from daemon.personalize_record import record_last
+from daemon.records import record_last
 from taskclf_core.errors import ConfigError, TaskclfError
 from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
     from daemon.inforce import Binding
-    from taskclf_core.bundle import ModelBundle
+    from taskclf_core.bundle import Model, ModelBundle
     from taskclf_core.calibration import CalibratorStore
     from taskclf_core.personalize import LogScan
 
 __all__ = ["add_arguments", "run"]
+
+
+def _calibratable(model: Model) -> ModelBundle:
+    """The bundle in force; the rule baseline (no model yet) has nothing to calibrate."""
+    from taskclf_core.bundle import ModelBundle
+
+    if not isinstance(model, ModelBundle):
+        raise ConfigError(
+            f"the model in force is the rule baseline ({model.bundle_id}): its labels are rule "
+            "answers, not probabilities to calibrate. Label your time (`taskclf-daemon label "
+            "add`) and run `taskclf-daemon retrain` for a first model of your own; personalize "
+            "calibrates it afterwards"
+        )
+    return model
 
 
 def _target(settings: Settings) -> tuple[Binding, ModelBundle, Path]:
@@ -33,7 +47,7 @@ def _target(settings: Settings) -> tuple[Binding, ModelBundle, Path]:
     the daemon checks it) and the store path a new store is published at (may not exist)."""
     from daemon.artifacts import load_deployment
     from daemon.inforce import bind, sources_of
-    from taskclf_core.bundle import load_bundle
+    from taskclf_core.bundle import load_model
     from taskclf_core.policy import policy_home
 
     binding = bind(sources_of(settings))
@@ -44,7 +58,7 @@ def _target(settings: Settings) -> tuple[Binding, ModelBundle, Path]:
         store_path = (
             binding.store_path or policy_home(policy_path) / "artifacts" / "calibrator_store"
         )
-        return binding, deployment.bundle, store_path
+        return binding, _calibratable(deployment.bundle), store_path
     if binding.store_path is None:
         raise ConfigError(
             "calibrator_store is not set: personalize writes per-user calibrators into the store "
@@ -53,7 +67,7 @@ def _target(settings: Settings) -> tuple[Binding, ModelBundle, Path]:
             "personalize creates it (the global calibrator starts as the identity, which is what "
             "the daemon applies without a store); then restart the daemon so it reads the store"
         )
-    return binding, load_bundle(binding.model_path), binding.store_path
+    return binding, _calibratable(load_model(binding.model_path)), binding.store_path
 
 
 # --- the run -------------------------------------------------------------------------------

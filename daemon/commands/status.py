@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING, Any
 
 from daemon.config.flags import setting_overrides
 from daemon.config.layers import warn
 from daemon.config.subsets import locate
 from daemon.lock import lock_holder
+from taskclf_core.errors import TaskclfError
+
+if TYPE_CHECKING:
+    from daemon.reporting.progress import Progress
 
 __all__ = ["add_arguments", "run"]
 
@@ -30,14 +35,18 @@ def run(args: argparse.Namespace) -> int:
         holder = lock_holder(where.labels_lock_path)
         if holder is not None:
             doc["label_log_held_by"] = {"pid": holder, "label_log": str(where.labels_path)}
-    # the processes beside the daemon: the collector and the daily personalize run
+    # the processes beside the daemon: the collector, the personalize and retrain runs
     from daemon.collector.status import format_collector_status, read_collector_status
-    from daemon.personalize_record import describe_last, read_last
+    from daemon.records import describe_last, describe_retrain, read_last, read_retrain
 
     collector = read_collector_status(where.data_dir)
     personalize = read_last(where.data_dir)
+    retrain = read_retrain(where.data_dir)
     doc["collector"] = collector
     doc["personalize"] = personalize
+    doc["retrain"] = retrain
+    progress = _first_model(args, doc)
+    doc["first_model"] = progress.to_json() if progress is not None else None
     if args.json:
         print(json.dumps(doc, indent=2))
         return code
@@ -46,5 +55,36 @@ def run(args: argparse.Namespace) -> int:
         lines.append(format_collector_status(collector))
     if personalize is not None:
         lines.append(describe_last(personalize))
+    if retrain is not None:
+        lines.append(describe_retrain(retrain))
+    if progress is not None:
+        lines += progress.lines()
     print("\n".join(lines))
     return code
+
+
+def _first_model(args: argparse.Namespace, doc: dict[str, Any]) -> Progress | None:
+    """With the rule baseline in force (no model yet): what a first model still needs.
+
+    Only then: it reads the spans and the label log (and numpy), which `status` otherwise
+    never pays for.
+    """
+    lineage = (doc.get("model") or {}).get("lineage") or {}
+    if lineage.get("kind") != "rule_baseline":
+        return None
+    from datetime import UTC, datetime
+
+    from daemon.config.settings import load_settings_tolerant
+    from daemon.reporting.progress import first_model_progress
+
+    settings, _ = load_settings_tolerant(args.config, setting_overrides(args))
+    try:
+        return first_model_progress(
+            settings.data_dir,
+            settings.labels_path,
+            lookback_days=settings.retrain_lookback_days,
+            now=datetime.now(UTC),
+        )
+    except (TaskclfError, OSError) as exc:
+        print(f"taskclf-daemon: warning: cannot say what a first model needs ({exc})")
+        return None

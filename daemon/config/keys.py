@@ -87,8 +87,18 @@ _DATA: Final = (
     "check-store",
     "init",
     "ui",
+    "retrain",
 )
-_MODEL: Final = ("run", "report", "collect", "personalize", "deploy", "rollback", "check-store")
+_MODEL: Final = (
+    "run",
+    "report",
+    "collect",
+    "personalize",
+    "deploy",
+    "rollback",
+    "check-store",
+    "retrain",
+)
 
 KEYS: Final[dict[str, Key]] = {
     k.name: k
@@ -295,6 +305,140 @@ KEYS: Final[dict[str, Key]] = {
             ("run", "collect"),
             choices=("auto", "console", "json"),
         ),
+        # the feature archive and `retrain` (docs/learning.md)
+        Key(
+            "retrain_lookback_days",
+            "int",
+            30,
+            "retrain trains on the labelled windows of this many last days; the feature "
+            "archive keeps the windows the daemon labelled that long",
+            ("run", "retrain", "status"),
+            ge=1,
+            le=36500,
+        ),
+        Key(
+            "archive_max_bytes",
+            "int",
+            1024 * 1024 * 1024,
+            "the feature archive's size limit: beyond it its oldest days are deleted",
+            _RUN,
+            gt=0,
+        ),
+        Key(
+            "retrain_cadence_days",
+            "int",
+            7,
+            "a retrain is due once the model in force is this many days old (--force: now)",
+            ("retrain",),
+            ge=0,
+            le=36500,
+        ),
+        Key(
+            "retrain_user_id_feature",
+            "bool",
+            True,
+            "the retrained model knows whose window it labels (user_id as a categorical "
+            "feature); false: one model for everyone, as taskclf's global one",
+            ("retrain",),
+        ),
+        Key(
+            "retrain_reject_tuning",
+            "choice",
+            "final",
+            "how retrain tunes the new model's reject threshold on its validation windows: "
+            "final (the best final accuracy, a rejected window counting as wrong, with the "
+            "reject rate inside the gate's bounds by two standard errors) or taskclf "
+            "(taskclf's tune_reject_threshold: the best accuracy on accepted windows, which "
+            "picks the most rejects the bounds allow)",
+            ("retrain",),
+            choices=("final", "taskclf"),
+        ),
+        Key(
+            "retrain_min_breakidle_precision",
+            "float",
+            0.95,
+            "a challenger's BreakIdle precision must be at least this (taskclf's gate)",
+            ("retrain",),
+            ge=0.0,
+            le=1.0,
+        ),
+        Key(
+            "retrain_min_class_precision",
+            "float",
+            0.50,
+            "every class a challenger predicts 5+ times needs at least this precision",
+            ("retrain",),
+            ge=0.0,
+            le=1.0,
+        ),
+        Key(
+            "retrain_min_macro_f1",
+            "float",
+            0.65,
+            "a challenger's macro-F1 must be at least this (taskclf's gate)",
+            ("retrain",),
+            ge=0.0,
+            le=1.0,
+        ),
+        Key(
+            "retrain_min_weighted_f1",
+            "float",
+            0.70,
+            "a challenger's weighted-F1 must be at least this (taskclf's gate)",
+            ("retrain",),
+            ge=0.0,
+            le=1.0,
+        ),
+        Key(
+            "retrain_min_breakidle_recall",
+            "float",
+            0.90,
+            "a challenger's BreakIdle recall must be at least this (taskclf's gate)",
+            ("retrain",),
+            ge=0.0,
+            le=1.0,
+        ),
+        Key(
+            "retrain_min_reject_rate",
+            "float",
+            0.05,
+            "a challenger must reject at least this share of windows (taskclf's gate; the "
+            "reject threshold is tuned within this and retrain_max_reject_rate)",
+            ("retrain",),
+            ge=0.0,
+            le=1.0,
+        ),
+        Key(
+            "retrain_max_reject_rate",
+            "float",
+            0.30,
+            "a challenger may reject at most this share of windows (taskclf's gate)",
+            ("retrain",),
+            ge=0.0,
+            le=1.0,
+        ),
+        Key(
+            "retrain_regression_tolerance",
+            "float",
+            0.02,
+            "a challenger whose macro-F1 is more than this below the model in force's, on "
+            "the same windows, is refused (taskclf's gate)",
+            ("retrain",),
+            ge=0.0,
+            le=1.0,
+        ),
+        Key(
+            "retrain_user_regression_tolerance",
+            "float",
+            None,
+            "when set, a challenger that costs any user (with 20+ evaluation windows) more "
+            "than this accuracy is refused; unset: no such gate (every run shows each "
+            "user's accuracy under both models)",
+            ("retrain",),
+            ge=0.0,
+            le=1.0,
+            example=0.02,
+        ),
         # the ActivityWatch collector (`taskclf-daemon collect`, docs/collector.md)
         Key(
             "aw_url",
@@ -386,6 +530,7 @@ FLAG_COMMANDS: Final = (
     "personalize",
     "ui",
     "label",
+    "retrain",
 )
 
 # TASKCLF_* variables that are not settings of ours: taskclf's own (its home, UI, tray and

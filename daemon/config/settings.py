@@ -73,6 +73,20 @@ class Settings(BaseSettings, Configured):
     observer: Literal["auto", "polling", "none"] = _field("observer")
     log_level: Literal["debug", "info", "warning", "error"] = _field("log_level")
     log_format: Literal["auto", "console", "json"] = _field("log_format")
+    retrain_lookback_days: int = _field("retrain_lookback_days")
+    archive_max_bytes: int = _field("archive_max_bytes")
+    retrain_cadence_days: int = _field("retrain_cadence_days")
+    retrain_user_id_feature: bool = _field("retrain_user_id_feature")
+    retrain_reject_tuning: Literal["final", "taskclf"] = _field("retrain_reject_tuning")
+    retrain_min_breakidle_precision: float = _field("retrain_min_breakidle_precision")
+    retrain_min_class_precision: float = _field("retrain_min_class_precision")
+    retrain_min_macro_f1: float = _field("retrain_min_macro_f1")
+    retrain_min_weighted_f1: float = _field("retrain_min_weighted_f1")
+    retrain_min_breakidle_recall: float = _field("retrain_min_breakidle_recall")
+    retrain_min_reject_rate: float = _field("retrain_min_reject_rate")
+    retrain_max_reject_rate: float = _field("retrain_max_reject_rate")
+    retrain_regression_tolerance: float = _field("retrain_regression_tolerance")
+    retrain_user_regression_tolerance: float | None = _field("retrain_user_regression_tolerance")
     aw_url: str = _field("aw_url")
     aw_hostname: str = _field("aw_hostname")
     title_salt_file: Path | None = _field("title_salt_file")
@@ -121,6 +135,16 @@ class Settings(BaseSettings, Configured):
                 "not starting with a dot)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _check_reject_bounds(self) -> Settings:
+        if self.retrain_min_reject_rate > self.retrain_max_reject_rate:
+            raise ValueError(
+                f"retrain_min_reject_rate ({self.retrain_min_reject_rate}) is above "
+                f"retrain_max_reject_rate ({self.retrain_max_reject_rate}): no reject rate "
+                "could pass; lower the first or raise the second"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_policy(self) -> Settings:

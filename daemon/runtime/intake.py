@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,17 @@ class ParsedFile:
     windows: tuple[FeatureWindow, ...]
     refused: tuple[RefusedWindow, ...]
     jsonl: bool
+    # each good window's JSON object, and its line when the file held it on one line as it
+    # parsed (.jsonl): what the feature archive keeps, the line itself when there is one
+    objects: tuple[Mapping[str, Any], ...] = ()
+    lines: tuple[bytes | None, ...] = ()
+
+    def archived(self) -> tuple[bytes, ...]:
+        """Each good window as one JSON line (no newline) for the feature archive."""
+        return tuple(
+            line if line is not None else pydantic_core.to_json(obj)
+            for obj, line in zip(self.objects, self.lines, strict=True)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,18 +75,19 @@ class Pending:
     parsed: ParsedFile
 
 
-def _loads(data: bytes) -> Any:
+def _loads(data: bytes) -> tuple[Any, bool]:
+    """The JSON value, and whether ``data`` is its text as it stands (not repaired)."""
     # pydantic-core's parser is ~5x faster than json.loads and bounds nesting depth;
     # NaN/inf are accepted here so the window check can name the field that has them
     try:
-        return pydantic_core.from_json(data, allow_inf_nan=True, cache_strings=False)
+        return pydantic_core.from_json(data, allow_inf_nan=True, cache_strings=False), True
     except ValueError:
         # it refuses an unpaired surrogate escape ("\ud800"), which is valid JSON: such a
         # character becomes U+FFFD, the collector's rule too (taskclf_core.surrogates)
         fixed = replace_surrogate_escapes(data)
         if fixed == data:
             raise
-        return pydantic_core.from_json(fixed, allow_inf_nan=True, cache_strings=False)
+        return pydantic_core.from_json(fixed, allow_inf_nan=True, cache_strings=False), False
 
 
 def _one(value: Any, position: int, schema: FeatureSchema) -> FeatureWindow | RefusedWindow:
@@ -117,21 +130,23 @@ def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFil
 
     results: list[FeatureWindow | RefusedWindow] = []
     items: list[tuple[int, Any]] = []
+    texts: list[bytes | None] = []
     if jsonl:
         for number, line in enumerate(data.split(b"\n"), start=1):
             if not line.strip():
                 continue
             try:
-                value = _loads(line)
+                value, as_is = _loads(line)
             except ValueError as exc:
                 results.append(
                     RefusedWindow(number, None, f"line {number}: not valid JSON ({exc})", None)
                 )
                 continue
             items.append((number, value))
+            texts.append(line.strip() if as_is else None)
     else:
         try:
-            value = _loads(data)
+            value, _ = _loads(data)
         except ValueError as exc:
             return FileRefusal("invalid_json", f"not valid JSON ({exc})")
         if isinstance(value, list):
@@ -140,16 +155,26 @@ def parse_spool_file(name: str, data: bytes, schema: FeatureSchema) -> ParsedFil
             items.extend(enumerate(value))
         else:
             items.append((0, value))
-    results.extend(_many(items, schema))
+    parsed = _many(items, schema)
+    results.extend(parsed)
     if not results:
         return FileRefusal("empty_file", "the file holds no windows")
+    if not jsonl:
+        texts = [None] * len(items)
+    good = [
+        (p, value, text)
+        for p, (_, value), text in zip(parsed, items, texts, strict=True)
+        if isinstance(p, FeatureWindow)
+    ]
     return ParsedFile(
-        windows=tuple(r for r in results if isinstance(r, FeatureWindow)),
+        windows=tuple(p for p, _, _ in good),
         # in file order: lines that were not JSON were refused before the rest was parsed
         refused=tuple(
             sorted((r for r in results if isinstance(r, RefusedWindow)), key=lambda r: r.position)
         ),
         jsonl=jsonl,
+        objects=tuple(value for _, value, _ in good),
+        lines=tuple(text for _, _, text in good),
     )
 
 

@@ -75,6 +75,7 @@ class Loop:
         # never yet: the first tick does each, whatever the clock's origin
         self._last_status = self._last_ping = self._last_rescan = -math.inf
         self._last_retention = -math.inf
+        self._last_archive_sync = -math.inf
 
     def run(self) -> None:
         worker = self.worker
@@ -140,6 +141,10 @@ class Loop:
             self._last_rescan = now
             if self.holder.current.news(sources_fingerprint(self.reloader.sources)) is not None:
                 self.reloader.request()
+        if now - self._last_archive_sync >= s.heartbeat_seconds:
+            # off the per-window path: one fdatasync a heartbeat, not one a batch
+            self._last_archive_sync = now
+            self.worker.sync_archive()
         if now - self._last_retention >= _RETENTION_EVERY:
             self._last_retention = now
             if self.retention.run(datetime.now(UTC)):

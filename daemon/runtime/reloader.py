@@ -18,7 +18,7 @@ import structlog
 
 from daemon.artifacts import Fingerprint, InForce, judge, sources_fingerprint
 from daemon.fsutil import utc_now
-from daemon.inforce import Sources
+from daemon.inforce import Sources, policy_in_force
 from taskclf_core.pipeline import Policy, Snapshot
 from taskclf_core.taxonomy import Taxonomy
 
@@ -33,11 +33,7 @@ _SETTLE_CAP = 5.0  # seconds between reads of files that keep changing, at most
 
 def snapshot_of(in_force: InForce, decisions: Policy, taxonomy: Taxonomy | None) -> Snapshot:
     """The snapshot that labels with ``in_force``: its thresholds, the settings' other rules."""
-    policy = dataclasses.replace(
-        decisions,
-        reject_threshold=in_force.binding.reject_threshold,
-        user_thresholds=in_force.binding.user_thresholds,
-    )
+    policy = policy_in_force(decisions, in_force.binding)
     return Snapshot(bundle=in_force.bundle, store=in_force.store, policy=policy, taxonomy=taxonomy)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from daemon.archive import FeatureArchive
 from daemon.config.settings import Settings
 from daemon.runtime.labellog import LabelLog
 from daemon.runtime.spool import Spool
@@ -53,19 +54,29 @@ class Paused:
 class Retention:
     """The hourly pruning pass of the loop; remembers what it last refused, for `status`."""
 
-    def __init__(self, settings: Settings, spool: Spool, labels: LabelLog) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        spool: Spool,
+        labels: LabelLog,
+        archive: FeatureArchive | None = None,
+    ) -> None:
         self.settings = settings
         self.spool = spool
         self.labels = labels
+        self.archive = archive
         self.paused: tuple[Paused, ...] = ()
 
     def run(self, now: datetime) -> bool:
         """One pass at the clock's ``now`` (aware); True if what `status` shows changed."""
         before = self.paused
         paused: list[Paused] = []
+        archived: dict[str, list[str]] = {}
         try:
             files = self._done(now, paused)
             days = self._label_log(now, paused)
+            if self.archive is not None:
+                archived = self._archive(self.archive, now, paused)
         except OSError as exc:
             # pruning is housekeeping: try again at the next round rather than stop
             log.warning("retention_failed", error=str(exc), path=str(exc.filename))
@@ -81,6 +92,8 @@ class Retention:
             )
         if files or days:
             log.info("retention_pruned", done_files=files, label_log_days=days)
+        if any(archived.values()):
+            log.info("archive_housekept", **archived)
         return self.paused != before
 
     def status(self) -> dict[str, Any]:
@@ -110,23 +123,48 @@ class Retention:
         if keep_days is None:
             return []
         newest = self.labels.newest_day()
-        if newest is None:
-            return []
-        # the newest record ends by the end of its day: past that by more than the retention,
-        # the clock cannot be trusted to say what expired
-        day_end = datetime.combine(date.fromisoformat(newest) + timedelta(days=1), time(), UTC)
-        if now.timestamp() - day_end.timestamp() > keep_days * 86400:
-            paused.append(
-                Paused(
-                    "label_retention_days",
-                    keep_days,
-                    f"the label log ({self.labels.directory})",
-                    newest,
-                    _iso(now),
-                )
-            )
+        what = f"the label log ({self.labels.directory})"
+        if newest is None or _ran_ahead(
+            now, newest, "label_retention_days", keep_days, what, paused
+        ):
             return []
         return self.labels.prune(keep_days, now.astimezone(UTC).date())
+
+    def _archive(
+        self, archive: FeatureArchive, now: datetime, paused: list[Paused]
+    ) -> dict[str, list[str]]:
+        """Finished days packed; days past the lookback and beyond the size limit deleted
+        (the lookback on the clock's word only when the clock is not past the data)."""
+        today = now.astimezone(UTC).date()
+        compacted = archive.compact(today)
+        keep_days = self.settings.retrain_lookback_days
+        newest = archive.newest_day()
+        what = f"the feature archive ({archive.directory})"
+        expired: list[str] = []
+        if newest is not None and not _ran_ahead(
+            now, newest, "retrain_lookback_days", keep_days, what, paused
+        ):
+            expired = archive.prune(keep_days, today)
+        too_big = archive.cap(self.settings.archive_max_bytes)
+        if too_big:
+            log.warning(
+                "archive_size_limit",
+                days_deleted=too_big,
+                archive_max_bytes=self.settings.archive_max_bytes,
+            )
+        return {"compacted": compacted, "expired": expired, "over_size": too_big}
+
+
+def _ran_ahead(
+    now: datetime, newest: str, setting: str, keep_days: float, what: str, paused: list[Paused]
+) -> bool:
+    """Whether the clock is further past the end of ``newest`` (a day) than ``keep_days``:
+    then it cannot be trusted to say what expired, and the pass is recorded in ``paused``."""
+    day_end = datetime.combine(date.fromisoformat(newest) + timedelta(days=1), time(), UTC)
+    if now.timestamp() - day_end.timestamp() > keep_days * 86400:
+        paused.append(Paused(setting, keep_days, what, newest, _iso(now)))
+        return True
+    return False
 
 
 def _iso(ts: datetime) -> str:

@@ -10,11 +10,12 @@ from contextlib import contextmanager
 
 import structlog
 
+from daemon.archive import FeatureArchive
 from daemon.artifacts import InForce, load_in_force
 from daemon.config.settings import Settings
 from daemon.exits import FAILED, OK
 from daemon.fsutil import utc_now
-from daemon.inforce import sources_of
+from daemon.inforce import decisions_of, sources_of
 from daemon.lock import DataLocks
 from daemon.runtime.faults import errno_name, fix_for
 from daemon.runtime.intake import Pending
@@ -33,7 +34,7 @@ from taskclf_core.errors import OperationalError
 from taskclf_core.pipeline import Policy
 from taskclf_core.taxonomy import Taxonomy, load_taxonomy
 
-__all__ = ["Daemon", "decisions_of"]
+__all__ = ["Daemon"]
 
 log = structlog.get_logger()
 _DRIFT_DAYS = 8  # the drift figures look at the last 24 h against the 7 days before
@@ -43,18 +44,6 @@ _RELOAD_STATUS: dict[ReloadOutcome, str] = {
     "refused": "refused; the model, store and thresholds in force are kept",
     "unsettled": "files changing while read; what is in force stays until they settle",
 }
-
-
-def decisions_of(settings: Settings) -> Policy:
-    """The decision rules that come from the settings (thresholds come with the snapshot)."""
-    return Policy(
-        reject_threshold=settings.reject_threshold,
-        smooth_window=settings.smooth_window,
-        idle_gap_seconds=settings.idle_gap_seconds,
-        personalization=settings.personalization,
-        opt_out_users=frozenset(settings.opt_out_users),
-        predict_threads=settings.predict_threads,
-    )
 
 
 class Daemon:
@@ -69,7 +58,8 @@ class Daemon:
         self.sources = sources_of(settings)
         self.spool = Spool(settings.spool_path)
         self.labels = LabelLog(settings.labels_path)
-        self.retention = Retention(settings, self.spool, self.labels)
+        self.archive = FeatureArchive(settings.archive_path)
+        self.retention = Retention(settings, self.spool, self.labels, self.archive)
         self.counters = Counters()
         self.control = Control()
         self.waker = Waker()
@@ -176,6 +166,7 @@ class Daemon:
             batch_max_windows=self.settings.batch_max_windows,
             once=self.once,
             on_records=self._observe,
+            archive=self.archive,
         )
 
     def _start_threads(
@@ -270,6 +261,7 @@ class Daemon:
         if self.reloader is not None:
             self.reloader.stop()
         self.labels.close()
+        self.archive.close()
         self._write_status(running=False, fatal=fatal)
         log.info(
             "daemon_stopped",
@@ -321,6 +313,7 @@ class Daemon:
             storage_error=self.worker.stall_json(),
             watcher=self.watcher.kind if self.watcher is not None else "none",
             retention=self.retention.status(),
+            archive=str(self.archive.directory),
             drift=self.drift.status(
                 now_epoch,
                 model_created_at=(

@@ -117,6 +117,8 @@ class Counters:
     last_error: dict[str, str] | None = None
     latency: LatencyWindow = field(default_factory=lambda: LatencyWindow())
     missing: MissingFeatures = field(default_factory=lambda: MissingFeatures())
+    archived: int = 0  # windows written to the feature archive
+    archive_error: dict[str, str] | None = None  # the last failed archive write, until one works
 
 
 class StatusDoc(TypedDict):
@@ -146,6 +148,7 @@ class StatusDoc(TypedDict):
     storage_error: dict[str, Any] | None
     watcher: str
     retention: dict[str, Any]
+    archive: dict[str, Any]
     drift: dict[str, dict[str, Any]]
 
 
@@ -167,6 +170,7 @@ def status_document(
     watcher: str,
     retention: dict[str, Any],
     drift: dict[str, dict[str, Any]],
+    archive: str | None = None,
 ) -> StatusDoc:
     """The status file's contents: a pure function of what the daemon counted and holds."""
     c = counters
@@ -196,6 +200,7 @@ def status_document(
         storage_error=storage_error,
         watcher=watcher,
         retention=retention,
+        archive={"path": archive, "archived": c.archived, "error": c.archive_error},
         drift=drift,
     )
 
@@ -376,6 +381,52 @@ def _missing_lines(doc: Mapping[str, Any]) -> list[str]:
     return [f"  missing feat.  {share:.1%} of model features over the last hour{warn}"]
 
 
+def _lineage_lines(doc: Mapping[str, Any]) -> list[str]:
+    """Where the model in force came from: rules, `retrain` (data, gates) or elsewhere."""
+    model = doc.get("model")
+    lineage = model.get("lineage") if isinstance(model, Mapping) else None
+    if not isinstance(lineage, Mapping):
+        return []
+    kind = lineage.get("kind")
+    if kind == "rule_baseline":
+        return [
+            "  lineage        taskclf's rule baseline, not trained: label your time and run "
+            "`taskclf-daemon retrain` for a model of your own"
+        ]
+    if kind == "retrain":
+        data = lineage.get("dataset") or {}
+        gates = [g for g in lineage.get("gates") or [] if isinstance(g, Mapping)]
+        passed = [g for g in gates if g.get("passed")]
+        return [
+            f"  lineage        retrained {_fmt(lineage.get('trained_at'))} to replace "
+            f"{_fmt(lineage.get('champion'))}, on {_fmt(data.get('rows'))} labelled windows "
+            f"({_fmt(data.get('users'))} users, {_fmt(data.get('days'))} days, "
+            f"{_fmt(data.get('date_from'))} to {_fmt(data.get('date_to'))})",
+            f"  gates          {len(passed)} of {len(gates)} passed: "
+            + ", ".join(
+                f"{g.get('name')} {_fmt(g.get('value'))} ({'pass' if g.get('passed') else 'FAIL'})"
+                for g in gates
+            )
+            + f"; reject threshold {_fmt(lineage.get('reject_threshold'))}",
+        ]
+    return [
+        f"  lineage        trained {_fmt(lineage.get('trained_at'))} on "
+        f"{_fmt(lineage.get('train_date_from'))} to {_fmt(lineage.get('train_date_to'))} "
+        f"({_fmt(lineage.get('data_provenance'))})"
+    ]
+
+
+def _archive_lines(doc: Mapping[str, Any]) -> list[str]:
+    archive = doc.get("archive")
+    error = archive.get("error") if isinstance(archive, Mapping) else None
+    if not isinstance(error, Mapping):
+        return []
+    return [
+        f"  note           feature archive not written since {_fmt(error.get('at'))}: "
+        f"{_fmt(error.get('message'))} (labelling goes on; retrain lacks these windows)"
+    ]
+
+
 def _retention_lines(doc: Mapping[str, Any]) -> list[str]:
     """Pruning passes refused on a clock run ahead: a note, not a problem (labelling goes on)."""
     retention = doc.get("retention")
@@ -420,6 +471,7 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         *_policy_lines(doc),
         f"  model          {_fmt(model.get('bundle_id'))} "
         f"(schema {_fmt(model.get('schema_hash'))})",
+        *_lineage_lines(doc),
         f"  store          {_fmt(store.get('id'))} ({_fmt(store.get('method'))}) "
         f"loaded {_fmt(store.get('loaded_at'))}",
         f"  per-user cal.  {plural(len(users), 'user')}{': ' + ', '.join(users) if users else ''}",
@@ -437,6 +489,7 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
     ]
     lines += [f"  problem        {p}" for p in doc.get("problems", [])]
     lines += _retention_lines(doc)
+    lines += _archive_lines(doc)
     drift = doc.get("drift")
     if isinstance(drift, Mapping) and drift:
         # warnings about the model, not about the daemon: they do not make it degraded

@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from daemon.archive import FeatureArchive
 from daemon.fsutil import utc_now
 from daemon.runtime.intake import FileRefusal, ParsedFile, Pending, read_claimed
 from daemon.runtime.labellog import AppendFailed, LabelLog
@@ -70,6 +71,7 @@ class Worker:
         once: bool,
         on_records: Callable[[Sequence[Pending], BatchPlan], None],
         clock: Callable[[], float] = time.monotonic,
+        archive: FeatureArchive | None = None,
     ) -> None:
         self.spool = spool
         self.labels = labels
@@ -79,6 +81,7 @@ class Worker:
         self.batch_max_windows = batch_max_windows
         self.once = once
         self._on_records = on_records
+        self.archive = archive
         self.stalls = Stalls(once=once, clock=clock)
         self.backlog = 0
         self.changed = True  # news for the status file
@@ -164,6 +167,9 @@ class Worker:
         self._commit(batch, plan, snapshot)
 
     def _commit(self, batch: tuple[Pending, ...], plan: BatchPlan, snapshot: Snapshot) -> None:
+        # before the label log: a crash in between archives these windows again when their
+        # files are labelled again (readers keep one line per window), never not at all
+        self._archive(batch, plan)
         try:
             self.labels.append(plan.records)
         except AppendFailed as exc:
@@ -177,6 +183,56 @@ class Worker:
         self.state = plan.state
         self._acknowledge(batch, plan)
         self._on_records(batch, plan)
+
+    def _archive(self, batch: tuple[Pending, ...], plan: BatchPlan) -> None:
+        """The windows about to be logged, into the feature archive (for `retrain`).
+
+        A failure is not a stall: the label log is what must not lose a window, and
+        `retrain` can rebuild a day it lacks from ActivityWatch. It is logged, shown in
+        `status`, and the next batch tries again.
+        """
+        if self.archive is None or not plan.records:
+            return
+        wanted = {r.key for r in plan.records}
+        rows = []
+        for pending in batch:
+            parsed = pending.parsed
+            texts = parsed.archived()
+            for window, text in zip(parsed.windows, texts, strict=True):
+                if window.key in wanted:
+                    wanted.discard(window.key)  # the first of a key, as the plan took it
+                    rows.append((window.start_ts[:10], text))
+        try:
+            self.archive.append(rows)
+        except OSError as exc:
+            if self.counters.archive_error is None:
+                log.error(
+                    "archive_write_failed",
+                    directory=str(self.archive.directory),
+                    error=str(exc),
+                    windows=len(rows),
+                    detail="labelling goes on; retrain misses these windows unless it rebuilds "
+                    "their day from ActivityWatch",
+                )
+            self.counters.archive_error = {"message": str(exc), "at": utc_now()}
+            self.changed = True
+            return
+        self.counters.archived += len(rows)
+        if self.counters.archive_error is not None:
+            log.info("archive_write_recovered", directory=str(self.archive.directory))
+            self.counters.archive_error = None
+            self.changed = True
+
+    def sync_archive(self) -> None:
+        """Make the archive's appends durable (the loop calls it every heartbeat)."""
+        if self.archive is None:
+            return
+        try:
+            self.archive.sync()
+        except OSError as exc:
+            log.error("archive_sync_failed", directory=str(self.archive.directory), error=str(exc))
+            self.counters.archive_error = {"message": str(exc), "at": utc_now()}
+            self.changed = True
 
     # --- acknowledging ------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from daemon.collector.status import format_collector_status, read_collector_status
 from daemon.lock import lock_holder
-from daemon.personalize_record import describe_last, read_last
+from daemon.records import describe_last, read_last
 from daemon.reporting.drift import format_drift
 from daemon.runtime.status import evaluate, read_status
 

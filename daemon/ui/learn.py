@@ -46,23 +46,10 @@ class LearnAction:
         return {"name": self.name, "heading": self.heading, "about": self.about}
 
 
-# ---------------------------------------------------------------------------------------
 # THE REGISTRATION POINT of the page's learning actions: one LearnAction each, nothing
 # else to change (the page draws any --json report: its values as facts, its lists of
-# objects as tables, "report" lines as text).
-#
-# retrain plugs in here once its command exists (CONTRACT section 16: `retrain [--dry-run]
-# [--force] [--json]`, the JSON with decision, gates, champion, challenger):
-#
-#     LearnAction(
-#         "retrain",
-#         "Retrained model",
-#         "train a challenger on your labelled windows, gate it against the model in "
-#         "force, and deploy it live if it passes every gate",
-#         ("retrain", "--dry-run", "--json"),
-#         ("retrain", "--json"),
-#     ),
-# ---------------------------------------------------------------------------------------
+# objects as tables, "report" lines as text). A click on the page is a request to learn now:
+# retrain runs with --force (not waiting for retrain_cadence_days), the dry run as the ship.
 ACTIONS: Final[tuple[LearnAction, ...]] = (
     LearnAction(
         "personalize",
@@ -71,6 +58,15 @@ ACTIONS: Final[tuple[LearnAction, ...]] = (
         "beats the global calibrator on your latest labelled windows; ship the store live",
         ("personalize", "--dry-run", "--json"),
         ("personalize", "--json"),
+    ),
+    LearnAction(
+        "retrain",
+        "Retrained model",
+        "train a model on your labelled windows (you as a feature), check it against "
+        "taskclf's gates and the model in force on your latest labelled windows, and deploy "
+        "it live with its calibrator only if it passes every gate",
+        ("retrain", "--dry-run", "--force", "--json"),
+        ("retrain", "--force", "--json"),
     ),
 )
 

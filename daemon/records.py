@@ -1,0 +1,100 @@
+"""What the latest `personalize` and `retrain` did (their timers' trace): written by each,
+shown by `status`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from daemon.paths import ensure_private_dir, personalize_record, retrain_record
+
+__all__ = [
+    "describe_last",
+    "describe_retrain",
+    "read_last",
+    "read_retrain",
+    "record_last",
+    "record_retrain",
+]
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def read_last(data_dir: Path) -> dict[str, Any] | None:
+    """The latest personalize's record, or ``None`` if it never ran (or the file is damaged)."""
+    return _read(personalize_record(data_dir))
+
+
+def read_retrain(data_dir: Path) -> dict[str, Any] | None:
+    """The latest retrain's record, or ``None`` if it never ran (or the file is damaged)."""
+    return _read(retrain_record(data_dir))
+
+
+def record_last(data_dir: Path, doc: Mapping[str, Any]) -> None:
+    """Write personalize's record (0600); a failure is a warning, never the run's outcome."""
+    _write(personalize_record(data_dir), doc)
+
+
+def record_retrain(data_dir: Path, doc: Mapping[str, Any]) -> None:
+    """Write retrain's record (0600); a failure is a warning, never the run's outcome."""
+    _write(retrain_record(data_dir), doc)
+
+
+def _write(path: Path, doc: Mapping[str, Any]) -> None:
+    from daemon.fsutil import atomic_write_text, utc_now  # `status` only reads
+
+    try:
+        ensure_private_dir(path.parent)
+        atomic_write_text(path, json.dumps({"at": utc_now("seconds"), **doc}, indent=2) + "\n")
+    except OSError as exc:
+        print(f"taskclf-daemon: warning: cannot write {path} ({exc.strerror or exc})")
+
+
+def describe_last(doc: Mapping[str, Any]) -> str:
+    """One line for `status`: when personalize last ran, what it did, per user."""
+    outcome = doc.get("outcome", "?")
+    head = f"personalize {outcome} at {doc.get('at', '?')}"
+    store = doc.get("store") or {}
+    if outcome in ("written", "unchanged") and store.get("id"):
+        head += f": store {store['id']}"
+    if outcome in ("failed", "skipped"):
+        return f"{head}: {doc.get('error') or doc.get('reason') or ''}".rstrip(": ")
+    users = doc.get("users") or []
+    parts = [f"{u.get('user_id')} {_short(u)}" for u in users if isinstance(u, dict)]
+    return f"{head} ({', '.join(parts)})" if parts else head
+
+
+def _short(user: Mapping[str, Any]) -> str:
+    decision = user.get("decision")
+    if decision == "n.a.":
+        return "not eligible" if user.get("why") != "opted out" else "opted out"
+    return str(decision)
+
+
+def describe_retrain(doc: Mapping[str, Any]) -> str:
+    """One line for `status`: when retrain last ran and what it decided (or why it failed)."""
+    head = f"retrain {doc.get('decision', '?')} at {doc.get('at', '?')}"
+    if doc.get("error"):
+        return f"{head}: {doc['error']}"
+    challenger = doc.get("challenger") or {}
+    champion = doc.get("champion") or {}
+    if doc.get("decision") in ("deployed", "refused") and challenger:
+        failed = [g.get("name") for g in doc.get("gates") or [] if not g.get("passed")]
+        head += (
+            f": {challenger.get('bundle_id')} (macro-F1 {challenger.get('macro_f1')}) vs "
+            f"{champion.get('bundle_id')} (macro-F1 {champion.get('macro_f1')})"
+        )
+        if failed:
+            head += f"; failed {', '.join(map(str, failed))}"
+    missing = (doc.get("data") or {}).get("missing") or []
+    if doc.get("decision") == "not_enough_data" and missing:
+        head += f": {missing[0]}" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else "")
+    return head

@@ -1,0 +1,107 @@
+"""What a first model still needs: the labelled windows so far, against retrain's data check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from daemon.paths import spans_file
+
+if TYPE_CHECKING:
+    from taskclf_core.retrain import DataCheck
+
+__all__ = ["Progress", "first_model_progress"]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """The labelled windows so far (spans over what the daemon logged in the lookback) and
+    what a first model still needs (CONTRACT 16: `status` and `doctor` say it)."""
+
+    check: DataCheck
+    spans: int
+    lookback_days: int
+    # what the per-user time split still lacks (BreakIdle in each user's latest 15 %)
+    split_gaps: tuple[str, ...] = ()
+
+    @property
+    def enough(self) -> bool:
+        return self.check.enough and not self.split_gaps
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return (*self.check.missing, *self.split_gaps)
+
+    def lines(self) -> list[str]:
+        c = self.check
+        counted = ", ".join(f"{k} {v}" for k, v in c.per_class.items() if v) or "none yet"
+        head = (
+            f"first model: {c.windows} labelled windows over {c.days} days in the last "
+            f"{self.lookback_days} ({counted}); {self.spans} label spans"
+        )
+        if self.enough:
+            return [head, "  enough to train one: run `taskclf-daemon retrain`"]
+        return [
+            head,
+            *(f"  still needed: {m}" for m in self.missing),
+            "  label with `taskclf-daemon label add --from HH:MM --to HH:MM LABEL` (or `label "
+            "import FILE`), then run `taskclf-daemon retrain`",
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.check
+        return {
+            "windows": c.windows,
+            "days": c.days,
+            "per_class": {k: v for k, v in c.per_class.items() if v},
+            "missing": list(self.missing),
+            "enough": self.enough,
+            "spans": self.spans,
+            "lookback_days": self.lookback_days,
+        }
+
+
+def first_model_progress(
+    data_dir: Path, labels_path: Path, *, lookback_days: int, now: datetime
+) -> Progress:
+    """Spans projected onto the windows the label log holds on the lookback's days (strict
+    containment): the counts retrain's data check will find in the archive of those windows.
+    """
+    from daemon.runtime.labellog import LabelLog
+    from daemon.spanfile import load_spans
+    from taskclf_core.record import parse_logged_window
+    from taskclf_core.retrain import DataRequirements, check_data, split_by_time, split_gaps
+    from taskclf_core.spans import project, span_days
+
+    spans = load_spans(spans_file(data_dir))
+    since = (now - timedelta(days=lookback_days)).date()
+    wanted = {d.isoformat() for d in span_days(spans) if d >= since}
+    log = LabelLog(labels_path)
+    idents: list[tuple[str, datetime, datetime]] = []
+    seen: set[tuple[str, str]] = set()
+    for line in log.iter_records([d for d in log.day_files() if d in wanted]):
+        try:
+            w = parse_logged_window(line)
+        except ValueError:
+            continue
+        if w.key in seen:
+            continue
+        seen.add(w.key)
+        idents.append(
+            (
+                w.user_id,
+                datetime.fromtimestamp(w.entry.start, tz=UTC),
+                datetime.fromtimestamp(w.entry.end, tz=UTC),
+            )
+        )
+    projected = project(spans, idents)
+    kept = [(w, y) for w, y in zip(idents, projected, strict=True) if y is not None]
+    labels = [str(y) for _, y in kept]
+    starts = [w[1] for w, _ in kept]
+    users = [w[0] for w, _ in kept]
+    requirements = DataRequirements()
+    check = check_data(labels, starts, users, requirements)
+    gaps = split_gaps(split_by_time(users, starts), labels, requirements) if check.enough else ()
+    return Progress(check, len(spans), lookback_days, gaps)

@@ -1,0 +1,207 @@
+"""`taskclf-daemon retrain` on a standalone install: the decision, what it writes, exit statuses."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import CONTRACT_GATES
+from labelling import spans_from
+
+from daemon.archive import FeatureArchive
+from daemon.artifacts import load_deployment
+from daemon.cli import main
+from daemon.commands.doctor import diagnose
+from daemon.config.settings import load_settings
+from daemon.paths import default_config_file, default_data_dir, spans_file
+from daemon.publish import policy_history_path
+from daemon.records import describe_retrain, read_retrain
+from taskclf_core.baseline import BaselineModel
+from taskclf_core.bundle import ModelBundle
+from taskclf_core.spans import spans_to_jsonl
+from taskclf_core.synthetic import generate_population, generate_windows
+
+# three careful labellers, five days ending yesterday: a first model passes every gate here
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def people() -> list[dict[str, Any]]:
+    users = generate_population(3, seed=10, kinds=("plain",))
+    return generate_windows(
+        users=users, days=5, seed=10, start=TODAY - timedelta(days=5), schema_version="v3"
+    )
+
+
+def standalone(capsys: pytest.CaptureFixture[str]) -> Path:
+    assert main(["init"]) == 0
+    capsys.readouterr()
+    return default_data_dir()
+
+
+def labelled(data: Path, windows: list[dict[str, Any]]) -> None:
+    """What the daemon archived of ``windows`` and the spans their person typed."""
+    FeatureArchive(data / "archive").append(
+        [
+            (
+                w["bucket_start_ts"][:10],
+                json.dumps({k: v for k, v in w.items() if k != "label"}).encode(),
+            )
+            for w in windows
+        ]
+    )
+    spans_file(data).write_text(spans_to_jsonl(spans_from(windows)))
+
+
+def models(data: Path) -> list[str]:
+    return sorted(n for n in os.listdir(data / "models") if not n.startswith("."))
+
+
+def retrain(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["retrain", "--no-activitywatch", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_not_enough_data_says_what_to_label_and_exits_0(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = standalone(capsys)
+    labelled(data, people[:120])
+    code, out, _ = retrain(capsys)
+    assert code == 0
+    assert "due: model baseline has no training date: a retrain is due" in out
+    assert "not enough data: label 80 more windows (have 120, need 200)" in out
+    assert out.rstrip().endswith("decision: not_enough_data (nothing trained)")
+    code, out, _ = retrain(capsys, "--json")
+    doc = json.loads(out)
+    assert code == 0
+    assert (doc["decision"], doc["gates"], doc["challenger"]) == ("not_enough_data", [], None)
+    assert doc["champion"] == {"bundle_id": "baseline", "macro_f1": None, "weighted_f1": None}
+    assert doc["data"]["missing"][0] == "label 80 more windows (have 120, need 200)"
+    # recorded for status (the last real run)
+    last = read_retrain(data)
+    assert last is not None
+    assert last["decision"] == "not_enough_data"
+    assert describe_retrain(last).endswith(": label 80 more windows (have 120, need 200) (+1 more)")
+
+
+def test_doctor_says_what_a_first_model_still_needs(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = standalone(capsys)
+    few = people[:120]
+    spans_file(data).write_text(spans_to_jsonl(spans_from(few)))
+    # what the daemon logged of them (status and doctor count spans over the label log)
+    labels = data / "labels"
+    for w in few:
+        with open(labels / f"{w['bucket_start_ts'][:10]}.jsonl", "a") as fh:
+            record = {k: w[k] for k in ("user_id", "bucket_start_ts", "bucket_end_ts")}
+            fh.write(json.dumps(record | {"label": "Mixed/Unknown"}) + "\n")
+    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
+    assert check.state == "warn"
+    assert "first model: 120 labelled windows over 1 days in the last 30" in check.detail
+    assert "label 80 more windows (have 120, need 200)" in check.detail
+    assert "label windows on 2 more days (have 1, need 3)" in check.detail
+    assert "taskclf-daemon label add --from HH:MM --to HH:MM LABEL" in check.fix
+    assert "taskclf-daemon retrain" in check.fix
+
+
+@pytest.mark.slow
+def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = standalone(capsys)
+    labelled(data, people)
+    settings = load_settings(default_config_file())
+    policy = settings.policy_file
+    assert policy is not None
+    before = policy.read_bytes()
+
+    # a dry run decides and explains, and writes nothing
+    code, out, _ = retrain(capsys, "--dry-run")
+    assert code == 0
+    assert "decision: deployed (all 7 gates passed)" in out
+    assert "dry run: nothing written;" in out
+    assert policy.read_bytes() == before
+    assert models(data) == ["baseline", "inference_policy.json"]
+    assert not (data / "stores").exists()
+    assert read_retrain(data) is None
+
+    # a store that cannot be written: exit 1, nothing installed, nothing deployed
+    (data / "stores").write_text("not a directory")
+    code, out, err = retrain(capsys)
+    assert code == 1
+    assert str(data / "stores") in err
+    assert policy.read_bytes() == before
+    assert models(data) == ["baseline", "inference_policy.json"]
+    failed = read_retrain(data)
+    assert failed is not None
+    assert failed["decision"] is None
+    assert str(data / "stores") in failed["error"]
+    (data / "stores").unlink()
+
+    code, out, _ = retrain(capsys, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["decision"] == "deployed"
+    assert [g["name"] for g in doc["gates"]] == list(CONTRACT_GATES)
+    assert all(set(g) == {"name", "value", "threshold", "passed"} for g in doc["gates"])
+    assert set(doc["challenger"]) == {"bundle_id", "macro_f1", "weighted_f1"}
+    assert doc["challenger"]["macro_f1"] > doc["champion"]["macro_f1"]
+    deployed = doc["deployed"]
+    # in force now: the challenger, its store, the threshold it was gated at
+    deployment = load_deployment(policy)
+    assert isinstance(deployment.bundle, ModelBundle)
+    assert deployment.bundle.bundle_id == doc["challenger"]["bundle_id"]
+    assert deployment.policy.source == "retrain"
+    assert deployment.policy.reject_threshold == deployed["reject_threshold"]
+    assert deployment.policy.reject_threshold == doc["reject_threshold"]["threshold"]
+    assert deployment.store is not None
+    assert deployment.store.store_id == deployed["store_id"]
+    assert deployment.store.model_bundle_id == deployment.bundle.bundle_id
+    lineage = deployment.bundle.metadata["retrain"]
+    assert (lineage["champion"], lineage["decision"]) == ("baseline", "deployed")
+    assert lineage["dataset"]["rows"] == len(people)
+    assert "user_id" in deployment.bundle.schema.feature_columns
+    history = policy_history_path(policy).read_text().splitlines()
+    assert json.loads(history[-1])["policy"]["model_dir"] == "models/baseline"
+    assert read_retrain(data)["decision"] == "deployed"  # type: ignore[index]
+
+    # the model in force is a day old: not due; --force would train again
+    code, out, _ = retrain(capsys)
+    assert code == 0
+    assert "decision: not_due (nothing trained)" in out
+    assert f"model {deployment.bundle.bundle_id} is 0.0 days old" in out
+
+    assert main(["rollback"]) == 0
+    capsys.readouterr()
+    assert isinstance(load_deployment(policy).bundle, BaselineModel)
+
+
+def test_configuration_problems_exit_2(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str], bundle_dir: Path
+) -> None:
+    config = default_config_file()
+    config.parent.mkdir(parents=True)
+    config.write_text(f'model_dir = "{bundle_dir}"\n')
+    code, _, err = retrain(capsys)
+    assert code == 2
+    assert "policy_file is not set: deploy and rollback write the inference policy" in err
+    code, out, _ = retrain(capsys, "--dry-run")  # a dry run needs no policy to write
+    assert code == 0
+    assert "decision: not_enough_data" in out
+    code, _, err = retrain(
+        capsys, "--retrain-min-reject-rate", "0.5", "--retrain-max-reject-rate", "0.3"
+    )
+    assert code == 2
+    assert "retrain_min_reject_rate (0.5) is above retrain_max_reject_rate (0.3)" in err
+    config.write_text(f'model_dir = "{bundle_dir}"\nretrain_cadense_days = 3\n')
+    code, _, err = retrain(capsys, "--dry-run")
+    assert code == 2
+    assert "retrain_cadense_days" in err
+    assert "did you mean 'retrain_cadence_days'" in err
