@@ -146,6 +146,9 @@ class ReplaySource:
         ).events
         return in_range(parsed, start_us, end_us)
 
+    def afk_intervals(self, start_us: int, end_us: int) -> list[tuple[int, int]]:
+        return []
+
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
         chosen = [e for e in self.inputs if start_us - 60_000_000 <= e.start_us < end_us]
         return in_range(
