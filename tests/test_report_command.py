@@ -146,6 +146,7 @@ def test_json_for_a_dst_day_across_two_utc_files(
         "mean_confidence": 0.7,
         "stores": [None],
         "focus_blocks": [],
+        "away_minutes": 0.0,
     }
     assert sorted(alice) == sorted(bob)
 
@@ -170,15 +171,19 @@ def test_a_range_and_one_user(data_dir: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_only_the_overlapped_day_files_are_read(data_dir: Path) -> None:
+    """The day's files, and the day before's (a span of its last window may run past
+    midnight); damaged lines are counted for the day whose files hold them."""
     labels = data_dir / "labels"
     write_log(labels, dst_day_log())
     with (labels / "2026-03-28.jsonl").open("a") as fh:
         fh.write('{"broken\n')
     (labels / "2026-03-27.jsonl").write_text("not json at all\n" * 3)
+    (labels / "2026-03-26.jsonl").write_text("not json either\n")
     (labels / "2026-03-30.jsonl").write_text("not json either\n")
     summaries = DaySummaries(labels, BERLIN)
     data = summaries.load([date(2026, 3, 29)])
-    assert data.files == [labels / "2026-03-28.jsonl", labels / "2026-03-29.jsonl"]
+    # Berlin's 28th (the day before) is 23:00Z on the 27th to 23:00Z on the 28th
+    assert data.files == [labels / f"2026-03-{d}.jsonl" for d in (27, 28, 29)]
     assert data.skipped == 1  # only the damaged line of a file the day overlaps
     assert sum(r.windows for r in data.reports) == 90
 
@@ -522,5 +527,6 @@ def test_the_repeated_hour_of_a_dst_day_is_told_apart(
         == 0
     )
     html = page.read_text()
-    assert ">02:00 CEST<" in html
-    assert ">02:00 CET<" in html
+    # the axis spans 02:40 CEST to 03:10 CET in quarter hours: 02:45 twice, told apart
+    assert ">02:45 CEST<" in html
+    assert ">02:45 CET<" in html
