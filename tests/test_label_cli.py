@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from daemon.cli import main
+from daemon.localtz import local_timezone
 from taskclf_core.spans import read_spans_jsonl
+from taskclf_core.wallclock import format_local
 
 BERLIN_EXPORT = """\
 start_ts,end_ts,label,provenance,user_id,confidence,extend_forward
@@ -331,3 +333,28 @@ def test_a_span_an_older_version_took_out_of_range_is_skipped_with_a_warning(
                  "--user", "u1")[0] == 0  # fmt: skip
     assert [s.start_ts.year for s in stored(data_dir)] == [2026, 2026]
     assert label("list")[2] == ""  # rewritten without it: nothing more to say
+
+
+def test_suggest_ranks_runs_by_the_time_they_stand_for(label: Cli, data_dir: Path) -> None:
+    """An uncertain 20-minute call is one window but the longest question; its span to label
+    covers the call to its end (strict containment then gives the window its label)."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    t0 = now - timedelta(hours=5)
+    call = record("u1", t0, 0.3, rejected=True, core="Meet")
+    call["span_start_ts"] = call["bucket_start_ts"]
+    end = t0 + timedelta(minutes=20)
+    call["span_end_ts"] = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = [call, record("u1", end + timedelta(minutes=1), 0.9)]
+    rows += [record("u2", t0 + timedelta(minutes=i), 0.3, rejected=True) for i in range(8)]
+    labels = data_dir / "labels"
+    labels.mkdir(parents=True)
+    for r in rows:
+        with open(labels / f"{r['bucket_start_ts'][:10]}.jsonl", "a") as fh:
+            fh.write(json.dumps(r) + "\n")
+    code, out, _ = label("suggest", "--days", "2")
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("  u")]
+    assert [line.split()[0] for line in lines] == ["u1", "u2"]
+    assert "20 min in 1 window, 1 rejected" in lines[0]
+    assert "8 min in 8 windows" in lines[1]
+    assert f"– {format_local(end, local_timezone())}  20 min" in lines[0]

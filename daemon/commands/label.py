@@ -323,6 +323,7 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from daemon.reporting.view import fmt_minutes
     from daemon.runtime.labellog import LabelLog
     from taskclf_core.suggest import uncertain_runs
     from taskclf_core.timerange import EARLIEST
@@ -361,7 +362,8 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     )
     for r in runs:
         print(
-            f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  {r.windows} windows, "
+            f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  "
+            f"{fmt_minutes(r.minutes)} in {r.windows} window{'' if r.windows == 1 else 's'}, "
             f"{r.rejected} rejected, mean confidence {r.mean_confidence:.2f}, model guessed "
             f"{r.guess}"
         )
