@@ -107,7 +107,8 @@ class ParsedLog:
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A run of one story label: from its first counted moment to its last (``start``,
-    ``end``, epoch seconds); ``seconds`` is the time it counts (away time inside it is not)."""
+    ``end``, epoch seconds); ``parts`` are the stretches it counts, ``seconds`` their length
+    (away time and moments no window stands for, inside it, are not counted)."""
 
     start: float
     end: float
@@ -116,12 +117,15 @@ class Segment:
     confidence: float | None  # mean confidence of its windows (None: none recorded one)
     seconds: float = -1.0  # -1: the span from start to end (a segment made by hand)
     bucket: str = ""  # the taxonomy bucket of its label ("": the label itself)
+    parts: tuple[tuple[float, float], ...] = ()  # (): from start to end in one piece
 
     def __post_init__(self) -> None:
         if self.seconds < 0:
             object.__setattr__(self, "seconds", self.end - self.start)
         if not self.bucket:
             object.__setattr__(self, "bucket", self.label)
+        if not self.parts:
+            object.__setattr__(self, "parts", ((self.start, self.end),))
 
     @property
     def minutes(self) -> float:
@@ -189,7 +193,7 @@ class DayReport:
                 None if self.mapped_breakdown is None else dict(self.mapped_breakdown)
             ),
             "segments": [
-                [s.start, s.end, s.label, s.windows, s.confidence, s.seconds, s.bucket]
+                [s.start, s.end, s.label, s.windows, s.confidence, s.seconds, s.bucket, s.parts]
                 for s in self.segments
             ],
             "flap_rate_raw": self.flap_rate_raw,
@@ -223,8 +227,9 @@ class DayReport:
                     None if c is None else float(c),
                     float(sec),
                     str(bucket),
+                    tuple((float(x), float(y)) for x, y in parts),
                 )
-                for a, b, lbl, n, c, sec, bucket in data["segments"]
+                for a, b, lbl, n, c, sec, bucket, parts in data["segments"]
             ),
             flap_rate_raw=float(data["flap_rate_raw"]),
             flap_rate_smoothed=float(data["flap_rate_smoothed"]),
@@ -425,6 +430,15 @@ class _Run:
     us: int = 0
     windows: int = 0
     confidences: list[float] = field(default_factory=list)
+    parts: list[Interval] = field(default_factory=list)
+
+    def add(self, first: int, last: int) -> None:
+        self.end = last
+        self.us += last - first
+        if self.parts and self.parts[-1][1] == first:
+            self.parts[-1] = (self.parts[-1][0], last)
+        else:
+            self.parts.append((first, last))
 
     def segment(self) -> Segment:
         return Segment(
@@ -435,6 +449,7 @@ class _Run:
             _mean(self.confidences),
             self.us / _US,
             self.bucket,
+            tuple((a / _US, b / _US) for a, b in self.parts),
         )
 
 
@@ -451,8 +466,7 @@ def _segments(timed: Sequence[tuple[_Timed, list[Interval]]], idle_gap_us: int) 
                 if run is not None:
                     out.append(run.segment())
                 run, counted = _Run(item.story, item.bucket, first, last), False
-            run.end = last
-            run.us += last - first
+            run.add(first, last)
             if not counted:
                 counted = True
                 run.windows += 1

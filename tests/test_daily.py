@@ -437,6 +437,11 @@ def test_away_time_is_not_counted_and_ends_a_segment_when_longer_than_the_idle_g
     assert report.away_minutes == pytest.approx(4)
     assert report.away == ((t.timestamp() + 300, t.timestamp() + 540),)
     assert [round(s.minutes, 6) for s in report.segments] == [17.0]  # 4 min away: one block
+    (block,) = report.segments
+    assert block.parts == (
+        (t.timestamp(), t.timestamp() + 300),
+        (t.timestamp() + 540, t.timestamp() + 1260),
+    )
     long = [spanned(t, "Write", 1200.0, away=[(300, 900)]), spanned(t + 20 * MINUTE, "Write")]
     report = one_day(long)
     assert [round(s.minutes, 6) for s in report.segments] == [5.0, 6.0]  # 10 min away: two
@@ -594,6 +599,10 @@ def test_invariants(records: list[dict[str, Any]], tz: Any) -> None:
             assert sum(report.mapped_breakdown.values()) == pytest.approx(total, abs=1e-6)
         for a, b in itertools.pairwise(report.segments):
             assert a.start < a.end <= b.start
+        for seg in report.segments:  # the parts it counts: in order, from its start to its end
+            assert (seg.parts[0][0], seg.parts[-1][1]) == (seg.start, seg.end)
+            assert all(x < y <= z for (x, y), (z, _) in itertools.pairwise(seg.parts))
+            assert sum(y - x for x, y in seg.parts) == pytest.approx(seg.seconds, abs=1e-6)
         lo, hi = day_bounds(report.date, tz)
         assert all(lo <= s.start < s.end <= hi for s in report.segments)
         want = _expected_day_seconds(labels, report.user_id, lo, hi)
