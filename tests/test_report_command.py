@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -17,7 +18,7 @@ import pytest
 from daemon_harness import run_cli
 
 from daemon.cli import main
-from daemon.reporting.summaries import DaySummaries
+from daemon.reporting.summaries import CACHE_VERSION, DaySummaries
 from taskclf_core.labels import CORE_LABELS
 from taskclf_core.synthetic import generate_label_log
 
@@ -39,6 +40,10 @@ def write_log(labels: Path, records: Iterable[dict[str, Any]], *, mode: str = "w
         path.chmod(0o600)
         paths.append(path)
     return paths
+
+
+def _z(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rec(start: datetime, label: str, user: str = "alice", **extra: Any) -> dict[str, Any]:
@@ -530,3 +535,110 @@ def test_the_repeated_hour_of_a_dst_day_is_told_apart(
     # the axis spans 02:40 CEST to 03:10 CET in quarter hours: 02:45 twice, told apart
     assert ">02:45 CEST<" in html
     assert ">02:45 CET<" in html
+
+
+# --- the timesheet (--csv) -----------------------------------------------------------------
+
+
+def test_csv_is_a_timesheet_row_per_segment(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_log(data_dir / "labels", dst_day_log())
+    code, out, _ = report(capsys, "--data-dir", str(data_dir), "--date", "2026-03-29", "--csv")
+    assert code == 0
+    assert out.endswith("\r\n")
+    assert "\n" not in out.replace("\r\n", "")  # RFC 4180: CRLF between records
+    rows = list(csv.reader(io.StringIO(out, newline="")))
+    assert rows[0] == ["user", "start", "end", "minutes", "label", "bucket"]  # two users
+    assert rows[1:] == [
+        ["alice", "2026-03-29 00:30:00", "2026-03-29 01:15:00", "45.00", "Write", "Write"],
+        ["alice", "2026-03-29 23:00:00", "2026-03-29 23:30:00", "30.00", "Debug", "Debug"],
+        [
+            "alice",
+            "2026-03-29 23:30:00",
+            "2026-03-29 23:35:00",
+            "5.00",
+            "Mixed/Unknown",
+            "Mixed/Unknown",
+        ],
+        ["bob", "2026-03-29 23:00:00", "2026-03-29 23:10:00", "10.00", "Meet", "Meet"],
+    ]
+    code, one, _ = report(
+        capsys, "--data-dir", str(data_dir), "--date", "2026-03-29", "--user", "bob", "--csv", "-"
+    )
+    assert list(csv.reader(io.StringIO(one, newline=""))) == [
+        ["start", "end", "minutes", "label", "bucket"],
+        ["2026-03-29 23:00:00", "2026-03-29 23:10:00", "10.00", "Meet", "Meet"],
+    ]
+
+
+def test_csv_minutes_are_the_counted_time_and_text_cannot_be_a_formula(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The minutes of a segment are the time it counts (its away time is not); a user id or a
+    taxonomy bucket that a spreadsheet would run as a formula is neutralised as `label
+    export` does it (a leading single quote), and a comma or a quote is quoted."""
+    t = datetime(2026, 3, 10, 9, tzinfo=BERLIN)
+    span = {
+        "span_start_ts": _z(t),
+        "span_end_ts": _z(t + 20 * MINUTE),
+        "span_away": [[_z(t + 5 * MINUTE), _z(t + 9 * MINUTE)]],
+    }
+    bucket = '=HYPERLINK("http://x","a, b")'
+    records = [
+        rec(t, "Build", user="=1+1", mapped_label=bucket, mapped_probs={bucket: 1.0}, **span),
+        rec(t, "Debug", user="+plain"),
+    ]
+    write_log(data_dir / "labels", records)
+    sheet = tmp_path / "sheet.csv"
+    code, out, _ = report(
+        capsys, "--data-dir", str(data_dir), "--date", "2026-03-10", "--csv", str(sheet)
+    )
+    assert code == 0
+    assert out == f"wrote {sheet} (2 users, 1 day)\n"
+    assert stat.S_IMODE(sheet.stat().st_mode) == 0o600
+    rows = list(csv.reader(io.StringIO(sheet.read_text(), newline="")))
+    assert rows[1:] == [
+        ["'+plain", "2026-03-10 09:00:00", "2026-03-10 09:01:00", "1.00", "Debug", "Debug"],
+        ["'=1+1", "2026-03-10 09:00:00", "2026-03-10 09:20:00", "16.00", "Build", "'" + bucket],
+    ]
+    assert '"\'=HYPERLINK(""http://x"",""a, b"")"' in sheet.read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--csv", "-", "--json"], "not allowed with argument"),
+        (["--csv", "x.csv", "--html", "x.html"], "not allowed with argument"),
+        (["--csv", "/no/such/dir/x.csv"], "--csv: expected a file in an existing directory"),
+    ],
+)
+def test_csv_bad_arguments_exit_2(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    write_log(data_dir / "labels", dst_day_log())
+    try:
+        code = main(["report", "--data-dir", str(data_dir), "--date", "2026-03-29", *argv])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_cache_entry_of_the_old_format_is_not_used(data_dir: Path) -> None:
+    """Format 1 counted a minute per window: an entry it wrote, with the same day files, is
+    rebuilt, not read (the cache is versioned)."""
+    labels = data_dir / "labels"
+    cache = data_dir / "cache" / "report"
+    write_log(labels, dst_day_log())
+    day = [date(2026, 3, 29)]
+    built = DaySummaries(labels, BERLIN, cache_dir=cache).load(day)
+    (entry,) = (cache / "Europe_Berlin").glob("*.json")
+    doc = json.loads(entry.read_text())
+    assert doc["version"] == CACHE_VERSION == 2
+    doc["version"] = 1
+    doc["reports"][0]["total_minutes"] = 1.0
+    entry.write_text(json.dumps(doc))
+    again = DaySummaries(labels, BERLIN, cache_dir=cache).load(day)
+    assert (again.cached_days, again.built_days) == (0, 1)
+    assert again.reports == built.reports
