@@ -64,6 +64,7 @@ __all__ = [
     "local_date",
     "parse_label_lines",
     "reach_days",
+    "story_labels",
     "utc_days_overlapping",
 ]
 
@@ -172,6 +173,11 @@ class DayReport:
     @property
     def away_minutes(self) -> float:
         return math.fsum(b - a for a, b in self.away) / 60
+
+    def away_in(self, segment: Segment) -> tuple[tuple[float, float], ...]:
+        """The away parts of the day between ``segment``'s start and end (for drawing it)."""
+        lo, hi = segment.start, segment.end
+        return tuple((max(a, lo), min(b, hi)) for a, b in self.away if b > lo and a < hi)
 
     def focus_blocks(self, n: int = FOCUS_BLOCKS) -> tuple[Segment, ...]:
         """The ``n`` longest segments of solo work (see ``NON_FOCUS_LABELS``), longest first."""
@@ -529,7 +535,7 @@ def _day_report(
     )
 
 
-def _story(labels: Sequence[str], times: Sequence[TimeSpan]) -> list[str]:
+def story_labels(labels: Sequence[str], times: Sequence[TimeSpan]) -> list[str]:
     """taskclf's centred vote over a day's raw labels, one label per minute of time: taskclf's
     buckets are minutes, and a row that stands for a 17-minute call is 17 minutes of it (by
     rows, two one-minute neighbours would outvote the call). Each window takes the label most
@@ -566,7 +572,7 @@ def _user_timeline(windows: Sequence[LoggedLabel], tz: tzinfo) -> dict[date, lis
         days.setdefault(local_date(w.start, tz), []).append(i)
     out: dict[date, list[_Timed]] = {}
     for day, members in days.items():
-        story = _story([windows[i].label for i in members], [times[i] for i in members])
+        story = story_labels([windows[i].label for i in members], [times[i] for i in members])
         # the bucket the daemon mapped each label to that day (one taxonomy: one answer)
         buckets: dict[str, str] = {}
         for i in members:

@@ -438,6 +438,7 @@ def test_away_time_is_not_counted_and_ends_a_segment_when_longer_than_the_idle_g
     assert report.away == ((t.timestamp() + 300, t.timestamp() + 540),)
     assert [round(s.minutes, 6) for s in report.segments] == [17.0]  # 4 min away: one block
     (block,) = report.segments
+    assert report.away_in(block) == report.away
     assert block.parts == (
         (t.timestamp(), t.timestamp() + 300),
         (t.timestamp() + 540, t.timestamp() + 1260),
