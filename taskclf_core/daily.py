@@ -108,8 +108,9 @@ class ParsedLog:
 @dataclass(frozen=True, slots=True)
 class Segment:
     """A run of one story label: from its first counted moment to its last (``start``,
-    ``end``, epoch seconds); ``parts`` are the stretches it counts, ``seconds`` their length
-    (away time and moments no window stands for, inside it, are not counted)."""
+    ``end``, epoch seconds); ``seconds`` is the time it counts (away time and moments no
+    window stands for, inside it, are not counted). ``parts``: the stretches it counts, to
+    draw it by, where a break under a minute (a second between two windows) is no break."""
 
     start: float
     end: float
@@ -441,7 +442,7 @@ class _Run:
     def add(self, first: int, last: int) -> None:
         self.end = last
         self.us += last - first
-        if self.parts and self.parts[-1][1] == first:
+        if self.parts and first - self.parts[-1][1] < _MINUTE_US:
             self.parts[-1] = (self.parts[-1][0], last)
         else:
             self.parts.append((first, last))

@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
-from aw_server import AWServer, aw_server, find_aw_server
+from aw_server import AWServer, available_aw_server
 from collector_kit import write_identity
 from daemon_harness import isolated_env, run_cli, running_daemons, wait_for
-from helpers import unavailable
 
 from taskclf_core.schema import registry
 
@@ -26,10 +25,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def aw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AWServer]:
-    exe, why = find_aw_server()
-    if exe is None:
-        unavailable("aw-server", why)
-    with aw_server(exe, tmp_path_factory.mktemp("aw-home")) as server:
+    with available_aw_server(tmp_path_factory.mktemp("aw-home")) as server:
         yield server
 
 

@@ -537,7 +537,7 @@ def label_logs(draw: st.DrawFn) -> list[dict[str, Any]]:
         for _ in range(draw(st.integers(1, 60))):
             label = draw(st.sampled_from(LABELS))
             kind = draw(st.sampled_from(["plain", "span", "span", "long"]))
-            extra = {
+            extra: dict[str, Any] = {
                 "user": user,
                 "model": draw(st.sampled_from(["m1", "m2"])),
                 "confidence": draw(st.floats(0, 1)),
@@ -602,8 +602,8 @@ def test_invariants(records: list[dict[str, Any]], tz: Any) -> None:
             assert a.start < a.end <= b.start
         for seg in report.segments:  # the parts it counts: in order, from its start to its end
             assert (seg.parts[0][0], seg.parts[-1][1]) == (seg.start, seg.end)
-            assert all(x < y <= z for (x, y), (z, _) in itertools.pairwise(seg.parts))
-            assert sum(y - x for x, y in seg.parts) == pytest.approx(seg.seconds, abs=1e-6)
+            assert all(y + 60 <= z for (_, y), (z, _) in itertools.pairwise(seg.parts))
+            assert sum(y - x for x, y in seg.parts) >= seg.seconds - 1e-6
         lo, hi = day_bounds(report.date, tz)
         assert all(lo <= s.start < s.end <= hi for s in report.segments)
         want = _expected_day_seconds(labels, report.user_id, lo, hi)

@@ -269,6 +269,14 @@ def record(user: str, start: datetime, confidence: float, *, rejected: bool = Fa
     }
 
 
+def write_records(data_dir: Path, rows: list[dict[str, Any]]) -> None:
+    labels = data_dir / "labels"
+    labels.mkdir(parents=True)
+    for r in rows:
+        with open(labels / f"{r['bucket_start_ts'][:10]}.jsonl", "a") as fh:
+            fh.write(json.dumps(r) + "\n")
+
+
 def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) -> None:
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     t0 = now - timedelta(hours=5)
@@ -279,11 +287,7 @@ def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) ->
         rows.append(record("u1", t0 + timedelta(minutes=i), conf, rejected=rej, core="Debug"))
     rows += [record("u2", t0 + timedelta(minutes=i), 0.3, rejected=True) for i in range(8)]
     rows.append(record("u2", now - timedelta(days=9), 0.1, rejected=True))  # too old
-    labels = data_dir / "labels"
-    labels.mkdir(parents=True)
-    for r in rows:
-        with open(labels / f"{r['bucket_start_ts'][:10]}.jsonl", "a") as fh:
-            fh.write(json.dumps(r) + "\n")
+    write_records(data_dir, rows)
 
     code, out, _ = label("suggest", "--days", "2")
     assert code == 0
@@ -346,11 +350,7 @@ def test_suggest_ranks_runs_by_the_time_they_stand_for(label: Cli, data_dir: Pat
     call["span_end_ts"] = end.strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = [call, record("u1", end + timedelta(minutes=1), 0.9)]
     rows += [record("u2", t0 + timedelta(minutes=i), 0.3, rejected=True) for i in range(8)]
-    labels = data_dir / "labels"
-    labels.mkdir(parents=True)
-    for r in rows:
-        with open(labels / f"{r['bucket_start_ts'][:10]}.jsonl", "a") as fh:
-            fh.write(json.dumps(r) + "\n")
+    write_records(data_dir, rows)
     code, out, _ = label("suggest", "--days", "2")
     assert code == 0
     lines = [line for line in out.splitlines() if line.startswith("  u")]

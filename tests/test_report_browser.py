@@ -153,6 +153,15 @@ def page_status(dom: str) -> tuple[str, str]:
     return marker, errors.split(">", 1)[1] if ">" in errors else errors
 
 
+def write_days(labels: Path, records: list[dict[str, Any]]) -> None:
+    """Records into the label log's day files (one per UTC day of ``bucket_start_ts``)."""
+    by_day: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        by_day[r["bucket_start_ts"][:10]].append(json.dumps(r))
+    for day, lines in by_day.items():
+        (labels / f"{day}.jsonl").write_text("\n".join(lines) + "\n")
+
+
 @pytest.fixture
 def week_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TZ", "Europe/Berlin")
@@ -174,11 +183,7 @@ def week_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         tz=BERLIN,
         seed=6,
     )
-    by_day: dict[str, list[str]] = defaultdict(list)
-    for r in records:
-        by_day[r["bucket_start_ts"][:10]].append(json.dumps(r))
-    for day, lines in by_day.items():
-        (labels / f"{day}.jsonl").write_text("\n".join(lines) + "\n")
+    write_days(labels, records)
     page = tmp_path / "week.html"
     argv = [
         "report",
@@ -368,11 +373,7 @@ def this_week_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     records += generate_label_log(
         user_id="bob", start=today - timedelta(days=9), days=10, tz=BERLIN, seed=6, weekends=True
     )
-    by_day: dict[str, list[str]] = defaultdict(list)
-    for r in records:
-        by_day[r["bucket_start_ts"][:10]].append(json.dumps(r))
-    for day, lines in by_day.items():
-        (labels / f"{day}.jsonl").write_text("\n".join(lines) + "\n")
+    write_days(labels, records)
     page = tmp_path / "this-week.html"
     first = (today - timedelta(days=6)).isoformat()
     argv = ["report", "--data-dir", str(tmp_path / "data"), "--from", first, "--to", "today"]

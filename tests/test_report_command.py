@@ -425,6 +425,9 @@ def test_default_is_today_with_drift(
         (["--user", "nobody", "--date", "2026-03-29"], "--user: expected a user in the label log"),
         (["--json", "--html", "x.html"], "not allowed with argument"),
         (["--html", "/no/such/dir/x.html"], "--html: expected a file in an existing directory"),
+        (["--csv", "-", "--json"], "not allowed with argument"),
+        (["--csv", "x.csv", "--html", "x.html"], "not allowed with argument"),
+        (["--csv", "/no/such/dir/x.csv"], "--csv: expected a file in an existing directory"),
     ],
 )
 def test_bad_arguments_exit_2(
@@ -603,26 +606,6 @@ def test_csv_minutes_are_the_counted_time_and_text_cannot_be_a_formula(
         ["'=1+1", "2026-03-10 09:00:00", "2026-03-10 09:20:00", "16.00", "Build", "'" + bucket],
     ]
     assert '"\'=HYPERLINK(""http://x"",""a, b"")"' in sheet.read_text()
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--csv", "-", "--json"], "not allowed with argument"),
-        (["--csv", "x.csv", "--html", "x.html"], "not allowed with argument"),
-        (["--csv", "/no/such/dir/x.csv"], "--csv: expected a file in an existing directory"),
-    ],
-)
-def test_csv_bad_arguments_exit_2(
-    data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
-) -> None:
-    write_log(data_dir / "labels", dst_day_log())
-    try:
-        code = main(["report", "--data-dir", str(data_dir), "--date", "2026-03-29", *argv])
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    assert code == 2
-    assert message in capsys.readouterr().err
 
 
 def test_a_cache_entry_of_the_old_format_is_not_used(data_dir: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -174,7 +175,7 @@ def test_merge_covers_the_same_points_with_sorted_disjoint_parts(parts: list[Any
     covered = {x for a, b in parts for x in range(a, b)}
     assert {x for a, b in merged for x in range(a, b)} == covered
     assert all(a < b for a, b in merged)
-    assert all(b1 < a2 for (_, b1), (a2, _) in zip(merged, merged[1:], strict=False))
+    assert all(b1 < a2 for (_, b1), (a2, _) in itertools.pairwise(merged))
 
 
 @given(st.integers(0, 100), st.integers(0, 100), intervals)
