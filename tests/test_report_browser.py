@@ -347,6 +347,8 @@ _PROBE = """<script>
   document.querySelectorAll('table.legend tr.row').forEach(function(tr){
     out.legend[tr.dataset.label]=[parseFloat(tr.dataset.min), tr.querySelector('.num').textContent];
   });
+  out.errors=document.getElementById('report-errors').textContent;
+  if(parent!==window) parent.postMessage(JSON.stringify(out),'*');
   var div=document.createElement('div'); div.id='probe'; div.textContent=JSON.stringify(out);
   document.body.appendChild(div);
 })();
@@ -382,16 +384,51 @@ def this_week_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return page
 
 
-def probe(page: Path, tmp: Path, size: str) -> dict[str, Any]:
-    probed = tmp / f"probe-{size.replace(',', 'x')}.html"
-    probed.write_text(page.read_text().replace("</body>", _PROBE))
-    dom = chromium(probed, tmp, "--dump-dom", size=size)
-    _, errors = page_status(dom)
-    assert errors == ""
-    found: dict[str, Any] = json.loads(
-        html.unescape(dom.split('id="probe">', 1)[1].split("</div>", 1)[0])
+def narrow(page: Path, tmp: Path, width: int) -> Path:
+    """A page that shows ``page`` in a frame ``width`` px wide, and writes what the frame posts
+    into its own body: headless Chromium makes no window narrower than 500 px."""
+    host = tmp / f"narrow-{width}-{page.name}"
+    host.write_text(
+        '<!doctype html><html><body style="margin:0;background:#888">'
+        f'<iframe src="{page.name}" style="width:{width}px;height:2400px;border:0;'
+        'background:#fff"></iframe><div id="posted"></div><script>'
+        "addEventListener('message',function(e){"
+        "document.getElementById('posted').textContent=e.data;});</script></body></html>"
     )
+    return host
+
+
+def probe(page: Path, tmp: Path, size: str) -> dict[str, Any]:
+    """What ``_PROBE`` finds in ``page`` in a window of ``size`` (a frame under 500 px)."""
+    width, height = (int(x) for x in size.split(","))
+    probed = tmp / f"probe-{width}x{height}.html"
+    probed.write_text(page.read_text().replace("</body>", _PROBE))
+    if width >= 500:
+        dom = chromium(probed, tmp, "--dump-dom", size=size)
+        _, errors = page_status(dom)
+        assert errors == ""
+        text = dom.split('id="probe">', 1)[1].split("</div>", 1)[0]
+    else:
+        host = narrow(probed, tmp, width)
+        dom = chromium(host, tmp, "--virtual-time-budget=5000", "--dump-dom", size=f"800,{height}")
+        text = dom.split('id="posted">', 1)[1].split("</div>", 1)[0]
+    found: dict[str, Any] = json.loads(html.unescape(text))
+    assert found["errors"] == ""
+    assert found["width"] == width
     return found
+
+
+def screenshot(page: Path, tmp: Path, name: str, size: str, *flags: str) -> Path:
+    """A screenshot of ``page`` at ``size`` (a frame that wide, under 500 px), kept."""
+    width, height = (int(x) for x in size.split(","))
+    shot = tmp / name
+    if width >= 500:
+        chromium(page, tmp, *flags, f"--screenshot={shot}", size=size)
+    else:
+        host = narrow(page, tmp, width)
+        chromium(host, tmp, *flags, f"--screenshot={shot}", size=f"500,{height}")
+    _keep(shot, name)
+    return shot
 
 
 def fmt(minutes: float) -> str:
@@ -437,12 +474,8 @@ def test_the_week_with_its_health_card_fits_a_narrow_window(
     dom = this_week_page.read_text()
     assert "<table class='figs'>" in dom  # figures, not the terminal's lines
     assert "last 24 h" in dom
-    shot = tmp_path / "this-week-420px.png"
-    chromium(this_week_page, tmp_path, f"--screenshot={shot}", size="420,2600")
-    _keep(shot, "this-week-420px.png")
-    wide = tmp_path / "this-week.png"
-    chromium(this_week_page, tmp_path, f"--screenshot={wide}", size="1280,1800")
-    _keep(wide, "this-week.png")
+    screenshot(this_week_page, tmp_path, "this-week-420px.png", "420,2600")
+    screenshot(this_week_page, tmp_path, "this-week.png", "1280,1800")
 
 
 def test_screenshots_light_dark_and_narrow(morning_page: Path, tmp_path: Path) -> None:
@@ -452,9 +485,7 @@ def test_screenshots_light_dark_and_narrow(morning_page: Path, tmp_path: Path) -
         ("morning-dark.png", ("--force-dark-mode",), "1280,1100"),
         ("morning-420px.png", (), "420,1600"),
     ):
-        shot = tmp_path / name
-        chromium(morning_page, tmp_path, *flags, f"--screenshot={shot}", size=size)
-        _keep(shot, name)
+        shot = screenshot(morning_page, tmp_path, name, size, *flags)
         seen = check_drawn(shot)
         assert seen["colours"] > 30
         if "dark" in name:
