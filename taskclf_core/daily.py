@@ -501,8 +501,9 @@ def _day_report(
     counted: list[tuple[_Timed, list[Interval]]] = []
     away: list[Interval] = []
     for item in reach:
-        away.extend(clip(item.time.away, lo, hi))
-        parts = clip(item.time.active(), lo, hi)
+        inside = lo <= item.time.start_us and item.time.end_us <= hi
+        away.extend(item.time.away if inside else clip(item.time.away, lo, hi))
+        parts = item.time.active() if inside else clip(item.time.active(), lo, hi)
         if not parts:
             continue
         us = sum(b - a for a, b in parts)
@@ -590,6 +591,11 @@ def _user_timeline(windows: Sequence[LoggedLabel], tz: tzinfo) -> dict[date, lis
     return out
 
 
+def _bounds_us(day: date, tz: tzinfo) -> tuple[int, int]:
+    lo, hi = day_bounds(day, tz)
+    return round(lo * _US), round(hi * _US)
+
+
 def build_day_reports(
     labels: Iterable[LoggedLabel],
     tz: tzinfo,
@@ -623,18 +629,19 @@ def build_day_reports(
         )
         starts = [item.time.start_us for item in every]
         ends = [item.time.end_us for item in every]  # sorted too: the times never overlap
+        bounds = {day: _bounds_us(day, tz) for day in timeline}
         candidates = set(timeline)
-        for item in every:
-            if item.time.end_us > item.time.start_us:
-                last = local_date((item.time.end_us - 1) / _US, tz)
-                day = local_date(item.time.start_us / _US, tz)
-                while day <= last:
-                    candidates.add(day)
-                    day += timedelta(days=1)
+        for day, items in timeline.items():
+            # a window's time past its own day (a call across midnight) falls on the next
+            last = max(item.time.end_us for item in items)
+            while last > bounds[day][1]:
+                day += timedelta(days=1)
+                candidates.add(day)
+                bounds.setdefault(day, _bounds_us(day, tz))
         for day in sorted(candidates):
             if wanted_days is not None and day not in wanted_days:
                 continue
-            lo, hi = (round(t * _US) for t in day_bounds(day, tz))
+            lo, hi = bounds[day]
             reach = every[bisect_right(ends, lo) : bisect_left(starts, hi)]
             own = sorted(timeline.get(day, []), key=lambda item: item.window.start)
             report = _day_report(user_id, day, (lo, hi), own, reach, idle_gap)

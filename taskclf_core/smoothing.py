@@ -77,6 +77,8 @@ def rolling_majority(labels: Sequence[str], window: int = STORY_WINDOW) -> list[
     its place; otherwise, among labels tied for most frequent, the first in the window wins.
     """
     n = len(labels)
+    if window == 3:  # taskclf's default, the report's: the same rule without counting
+        return [_centred_3(labels, i, n) for i in range(n)]
     half = window // 2
     out: list[str] = []
     for i in range(n):
@@ -88,6 +90,14 @@ def rolling_majority(labels: Sequence[str], window: int = STORY_WINDOW) -> list[
         # dicts keep insertion order: the first label reaching the top is the first in the window
         out.append(own if counts[own] == top else next(k for k, c in counts.items() if c == top))
     return out
+
+
+def _centred_3(labels: Sequence[str], i: int, n: int) -> str:
+    own = labels[i]
+    if i == 0 or i == n - 1:
+        return own  # two votes: the label ties or wins
+    before, after = labels[i - 1], labels[i + 1]
+    return before if before == after != own else own
 
 
 def push(buffer: tuple[Entry, ...], entry: Entry, *, size: int) -> tuple[Entry, ...]:
