@@ -361,6 +361,21 @@ def test_cache_form_round_trips() -> None:
     assert again == report
 
 
+def test_cache_form_leaves_out_a_segments_defaults_and_round_trips_the_rest() -> None:
+    """A bucket equal to its label and a segment in one piece are written as "" and [] (most
+    segments: a year's cache entries read faster); a bucket of its own and a segment with a
+    break inside it are written out, and all of them read back equal."""
+    t = utc(2026, 1, 5, 9)
+    plain = one_day([*run(t, 3, "Build"), *run(t + 3 * MINUTE, 2, "Meet", mapped="Talk")])
+    broken = one_day([spanned(t, "Write", 1200.0, away=[(300, 540)])])
+    for report in (plain, broken):
+        again = DayReport.from_dict(json.loads(json.dumps(report.to_dict())))
+        assert again == report
+    assert [s[6:] for s in plain.to_dict()["segments"]] == [["", []], ["Talk", []]]
+    (written,) = broken.to_dict()["segments"]
+    assert written[7] == broken.segments[0].parts and len(written[7]) == 2
+
+
 # --- the time a window stands for (span fields) ----------------------------------------------
 
 
