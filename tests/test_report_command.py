@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import stat
 from collections import defaultdict
 from collections.abc import Iterable
@@ -538,6 +539,45 @@ def test_the_repeated_hour_of_a_dst_day_is_told_apart(
     # the axis spans 02:40 CEST to 03:10 CET in quarter hours: 02:45 twice, told apart
     assert ">02:45 CEST<" in html
     assert ">02:45 CET<" in html
+
+
+def axis_of(html: str) -> tuple[list[str], float]:
+    """The page's tick labels and the hours its axis spans (from two ticks' positions)."""
+    ticks = re.findall(r'class="tick[^"]*" style="left:([0-9.]+)%">([^<]+)<', html)
+    (p1, t1), (p2, t2) = ticks[0], ticks[1]
+    step = (datetime.strptime(t2, "%H:%M") - datetime.strptime(t1, "%H:%M")).seconds / 3600
+    return [t for _, t in ticks], step * 100 / (float(p2) - float(p1))
+
+
+def page_of(data_dir: Path, tmp_path: Path, *span: str) -> str:
+    page = tmp_path / "page.html"
+    assert main(["report", "--data-dir", str(data_dir), *span, "--html", str(page)]) == 0
+    return page.read_text()
+
+
+def test_the_axis_spans_the_activity(data_dir: Path, tmp_path: Path) -> None:
+    """A two-hour morning fills the axis (not six hours of it, nor a whole day), a long call
+    included; two days of short activity at different hours share an axis that spans both,
+    not 00:00-12:00."""
+    t = datetime(2026, 3, 10, 8, 20, tzinfo=BERLIN)
+    call = {"span_start_ts": _z(t + 60 * MINUTE), "span_end_ts": _z(t + 120 * MINUTE)}
+    records = [rec(t + i * MINUTE, "Build") for i in range(60)]
+    records.append(rec(t + 60 * MINUTE, "Meet", **call))
+    write_log(data_dir / "labels", records)
+    ticks, hours = axis_of(page_of(data_dir, tmp_path, "--date", "2026-03-10"))
+    assert ticks == ["08:30", "09:00", "09:30", "10:00"]
+    assert 2 <= hours <= 2.25
+
+    monday = datetime(2026, 3, 16, 9, tzinfo=BERLIN)
+    tuesday = datetime(2026, 3, 17, 10, 20, tzinfo=BERLIN)
+    records = [rec(monday + i * MINUTE, "Debug") for i in range(40)]
+    records += [rec(tuesday + i * MINUTE, "Write") for i in range(30)]
+    write_log(data_dir / "labels", records)
+    ticks, hours = axis_of(
+        page_of(data_dir, tmp_path, "--from", "2026-03-16", "--to", "2026-03-17")
+    )
+    assert ticks[0] == "09:00" and ticks[-1] == "10:45"
+    assert 1.8 <= hours <= 2.0  # 08:55 to 10:55
 
 
 # --- the timesheet (--csv) -----------------------------------------------------------------
