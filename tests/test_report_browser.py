@@ -336,6 +336,14 @@ _PROBE = """<script>
     var size=parseFloat(getComputedStyle(el).fontSize);
     if(el.textContent.trim() && (size<11 || (r.height>0 && r.height<11))) out.small.push(what);
   });
+  // a name broken inside a word: it takes fewer lines where words may not be broken
+  out.broken=[];
+  document.querySelectorAll('h2').forEach(function(el){
+    var tall=el.getBoundingClientRect().height;
+    el.style.overflowWrap='normal';
+    if(el.getBoundingClientRect().height<tall) out.broken.push(el.textContent);
+    el.style.overflowWrap='';
+  });
   var tip=document.getElementById('tip');
   document.querySelectorAll('.seg').forEach(function(r){
     var b=r.getBoundingClientRect();
@@ -471,6 +479,7 @@ def test_the_week_with_its_health_card_fits_a_narrow_window(
     assert found["scroll"] <= found["width"], found
     assert found["off"] == [], found["off"]
     assert found["small"] == [], found["small"]
+    assert found["broken"] == [], found["broken"]  # the long user name wraps at its hyphens
     dom = this_week_page.read_text()
     assert "<table class='figs'>" in dom  # figures, not the terminal's lines
     assert "last 24 h" in dom

@@ -447,9 +447,10 @@ h1{margin:4px 0 2px;font-size:28px;font-weight:650}
 main{max-width:1240px;margin:0 auto;padding:8px 40px 24px}
 section.user{background:var(--card);border:1px solid var(--line);border-radius:14px;
 padding:22px 24px;margin:18px 0;box-shadow:0 1px 2px rgba(16,24,40,.04)}
-.user-head{display:flex;align-items:baseline;justify-content:space-between;gap:12px}
+.user-head{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 12px}
 h2{margin:0;font-size:21px;font-weight:650;overflow-wrap:anywhere}
-.user-total{font-size:21px;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
+.user-total{margin-left:auto;font-size:21px;font-weight:600;font-variant-numeric:tabular-nums;
+white-space:nowrap}
 h3{margin:0 0 8px;font-size:12px;letter-spacing:.06em;text-transform:uppercase;
 color:var(--muted);font-weight:600}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px;
