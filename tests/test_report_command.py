@@ -648,6 +648,35 @@ def test_csv_minutes_are_the_counted_time_and_text_cannot_be_a_formula(
     assert '"\'=HYPERLINK(""http://x"",""a, b"")"' in sheet.read_text()
 
 
+def test_every_form_counts_the_time_a_window_stands_for(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 17.7-minute call is one row: the text, the JSON, the page and the timesheet all count
+    it as 17.7 minutes of Meet (a minute per row would say 1), and the day as 25.7 minutes."""
+    t = datetime(2026, 3, 10, 9, tzinfo=BERLIN)
+    call = t + 5 * MINUTE + timedelta(seconds=12)
+    end = call + timedelta(minutes=17.7)
+    records = [rec(t + i * MINUTE, "Build") for i in range(5)]
+    records.append(rec(t + 5 * MINUTE, "Meet", span_start_ts=_z(call), span_end_ts=_z(end)))
+    after = end.replace(second=0) + MINUTE
+    records += [rec(after + i * MINUTE, "Build") for i in range(3)]
+    write_log(data_dir / "labels", records)
+    day = ("--data-dir", str(data_dir), "--date", "2026-03-10")
+    code, text, _ = report(capsys, *day)
+    assert code == 0
+    assert "26 min labelled (9 windows" in text
+    assert re.search(r"^  Meet .* 18 min +69%$", text, re.MULTILINE), text
+    (doc,) = json.loads(_json(capsys, data_dir, "--date", "2026-03-10"))["reports"]
+    assert (doc["total_minutes"], doc["core_breakdown"]["Meet"]) == (25.7, 17.7)
+    assert doc["segments"][1][:3] == [call.isoformat(), end.isoformat(), "Meet"]
+    code, sheet, _ = report(capsys, *day, "--csv")
+    assert ["2026-03-10 09:05:12", "2026-03-10 09:22:54", "17.70", "Meet", "Meet"] in list(
+        csv.reader(io.StringIO(sheet, newline=""))
+    )
+    page = page_of(data_dir, tmp_path, "--date", "2026-03-10")
+    assert 'data-label="Meet" data-span="09:05–09:22" data-dur="18 min" data-sec="1062.000"' in page
+
+
 def test_a_cache_entry_of_the_old_format_is_not_used(data_dir: Path) -> None:
     """Format 1 counted a minute per window: an entry it wrote, with the same day files, is
     rebuilt, not read (the cache is versioned)."""
