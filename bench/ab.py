@@ -104,6 +104,27 @@ METRICS: dict[str, list[Metric]] = {
         Metric("imports (-X importtime sum), s", r"^imports \(-X importtime", "s"),
         Metric("load_bundle in process, s", r"^load_bundle", "s"),
     ],
+    "report.py": [
+        Metric("week, cold cache, ms", r"^week, cold cache", "median ms"),
+        Metric("week, warm cache, ms", r"^week, warm cache", "median ms"),
+        Metric("pure build (week), ms", r"^pure build \(week\)", "median ms"),
+        Metric("read + parse (week), ms", r"^read \+ parse \(week\)", "median ms"),
+        Metric("year, cold cache, ms", r"^year, cold cache", "median ms"),
+        Metric("year, warm cache, ms", r"^year, warm cache", "median ms"),
+        Metric("command text, cold, ms", r"^command text, cold", "median ms"),
+        Metric("command text, warm, ms", r"^command text, warm", "median ms"),
+        Metric("command --html, cold, ms", r"^command --html, cold", "median ms"),
+        Metric("command --html, warm, ms", r"^command --html, warm", "median ms"),
+        Metric("`report` process, cold, ms", r"^`report` process, cold", "median ms"),
+        Metric("`report` process, warm, ms", r"^`report` process, warm", "median ms"),
+        Metric("drift observe(record dict), mean µs", r"^observe\(record dict\)", "mean µs"),
+    ],
+    "collector.py": [
+        Metric("v1: avg CPU % at a 30 s poll", r"^v1: collector, avg CPU", "value"),
+        Metric("v3: avg CPU % at a 30 s poll", r"^v3: collector, avg CPU", "value"),
+        Metric("v3: back-fill of the day, s", r"^v3: back-fill", "value"),
+        Metric("REST poll, % CPU at one per 30 s", r"^REST poll", "value"),
+    ],
     "hotswap.py": [
         Metric(
             "store: write -> reload_swapped logged, ms", r"^write -> reload_swapped", "store swap"

@@ -7,7 +7,9 @@ the size of the log, and the state is rebuilt by observing the log's recent reco
 
 - **reject rate**: share of windows with ``is_rejected``; an increase ≥ 0.10 is *critical*;
 - **class shares**: shares of ``core_label`` (the model's argmax, before the reject rule, so
-  a rise in rejects is not reported twice); any class moving by more than 0.15 is a *warning*;
+  a rise in rejects is not reported twice) in the *time* the windows stand for
+  (:mod:`taskclf_core.timespan`: a 20-minute call is one window and 20 minutes of Meet); any
+  class moving by more than 0.15 is a *warning*;
 - **mean prediction entropy** of ``core_probs`` (natural log, probabilities clipped at 1e-8);
   above 2× the reference mean it is a *warning*;
 - **missing-feature share**: mean share of a window's feature columns that were missing (the
@@ -28,7 +30,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+from taskclf_core.errors import WindowError
 from taskclf_core.labels import REJECT_LABEL
+from taskclf_core.timespan import MAX_SPAN, TimeSpan, parse_time_span
 
 __all__ = [
     "AlertChange",
@@ -88,7 +92,8 @@ class AlertChange:
 class _Hour:
     windows: int = 0
     rejects: int = 0
-    classes: dict[str, int] = field(default_factory=dict)
+    classes: dict[str, float] = field(default_factory=dict)  # seconds per core label
+    seconds: float = 0.0
     entropy_sum: float = 0.0
     entropy_n: int = 0
     missing_sum: float = 0.0
@@ -97,8 +102,9 @@ class _Hour:
     def add(self, other: _Hour) -> None:
         self.windows += other.windows
         self.rejects += other.rejects
+        self.seconds += other.seconds
         for label, n in other.classes.items():
-            self.classes[label] = self.classes.get(label, 0) + n
+            self.classes[label] = self.classes.get(label, 0.0) + n
         self.entropy_sum += other.entropy_sum
         self.entropy_n += other.entropy_n
         self.missing_sum += other.missing_sum
@@ -147,14 +153,41 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def _shares(total: _Hour) -> dict[str, float]:
+    """Each core label's share of the time the windows stand for."""
+    if total.seconds <= 0:
+        return {}
+    return {k: v / total.seconds for k, v in total.classes.items()}
+
+
+_MAX_SPAN_S: Final = MAX_SPAN.total_seconds()
+
+
+def _seconds(record: Any, start: float) -> float:
+    """The active seconds ``record`` stands for: its span without away parts (a record
+    without a span: its own window; an unreadable one: nothing)."""
+    span = _get(record, "span")
+    if isinstance(span, TimeSpan):
+        return span.active_us / 1e6
+    end = _start_epoch(_get(record, "bucket_end_ts"))
+    if end is None or not end > start:
+        return 0.0
+    if isinstance(record, Mapping):
+        try:
+            parsed = parse_time_span(record, round(start * 1e6), round(end * 1e6))
+        except WindowError:
+            return 0.0
+        if parsed is not None:
+            return parsed.active_us / 1e6
+    return min(end - start, _MAX_SPAN_S)
+
+
 def _summary(total: _Hour) -> dict[str, Any]:
     n = total.windows
     return {
         "windows": n,
         "reject_rate": round(total.rejects / n, 4) if n else None,
-        "class_shares": (
-            {k: round(v / n, 4) for k, v in sorted(total.classes.items())} if n else {}
-        ),
+        "class_shares": {k: round(v, 4) for k, v in sorted(_shares(total).items())},
         "mean_entropy": (
             round(total.entropy_sum / total.entropy_n, 6) if total.entropy_n else None
         ),
@@ -221,7 +254,9 @@ class DriftTracker:
         if not isinstance(core, str):
             core = label
         if isinstance(core, str):
-            bucket.classes[core] = bucket.classes.get(core, 0) + 1
+            seconds = _seconds(record, start)
+            bucket.seconds += seconds
+            bucket.classes[core] = bucket.classes.get(core, 0.0) + seconds
         probs = _get(record, "core_probs")
         if isinstance(probs, Mapping) and probs:
             try:
@@ -315,12 +350,10 @@ class DriftTracker:
             )
 
         shifts: dict[str, float] = {}
-        if current.windows and reference.windows:
-            for label in sorted(set(current.classes) | set(reference.classes)):
-                shifts[label] = abs(
-                    current.classes.get(label, 0) / current.windows
-                    - reference.classes.get(label, 0) / reference.windows
-                )
+        cur_shares, ref_shares = _shares(current), _shares(reference)
+        if cur_shares and ref_shares:
+            for label in sorted(set(cur_shares) | set(ref_shares)):
+                shifts[label] = abs(cur_shares.get(label, 0.0) - ref_shares.get(label, 0.0))
         max_shift = max(shifts.values(), default=None)
         figures["max_class_shift"] = None if max_shift is None else round(max_shift, 4)
         bound = limit("class_shift", t.class_shift)

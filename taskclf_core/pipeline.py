@@ -176,6 +176,7 @@ def _decide(
                 source=sources[i],
                 processed_at=processed_at,
                 model_probs=dict(zip(CORE_LABELS, model_rows[i], strict=True)),
+                span=window.span,
             )
         )
     return state, records

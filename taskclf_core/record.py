@@ -10,8 +10,9 @@ from typing import Any
 import pydantic_core
 
 from taskclf_core.errors import WindowError
-from taskclf_core.schema import parse_ts
 from taskclf_core.smoothing import Entry
+from taskclf_core.timerange import parse_ts
+from taskclf_core.timespan import TimeSpan
 
 __all__ = ["LabelRecord", "LoggedWindow", "parse_logged_window"]
 
@@ -40,6 +41,8 @@ class LabelRecord:
     processed_at: str
     # the model's own (uncalibrated) probabilities: calibration can be refitted from the log
     model_probs: Mapping[str, float] | None = None
+    # the time the window stands for, when its collector said (taskclf_core/timespan.py)
+    span: TimeSpan | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -76,6 +79,8 @@ class LabelRecord:
         )
         if self.model_probs is not None:
             data["model_probs"] = dict(self.model_probs)
+        if self.span is not None:
+            data.update(self.span.to_fields())
         return data
 
     def to_json_line(self) -> bytes:

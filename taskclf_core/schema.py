@@ -7,7 +7,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from functools import cache
 from importlib import resources
@@ -18,7 +18,8 @@ import numpy.typing as npt
 
 from taskclf_core.errors import BundleError, WindowError
 from taskclf_core.ids import is_safe_user_id
-from taskclf_core.timerange import in_range, out_of_range
+from taskclf_core.timerange import format_ts, parse_ts
+from taskclf_core.timespan import TimeSpan, parse_time_span, to_us
 
 __all__ = [
     "ColumnKind",
@@ -139,36 +140,6 @@ class FeatureSchema:
         raise KeyError(column)
 
 
-def parse_ts(value: object, field: str) -> datetime:
-    """ISO-8601 → aware UTC datetime; naive means UTC; outside the supported times
-    (:mod:`taskclf_core.timerange`) is refused like a malformed one."""
-    if not isinstance(value, str):
-        raise WindowError(
-            f"{field}: expected an ISO-8601 timestamp string, got {type(value).__name__}",
-            field=field,
-        )
-    try:
-        ts = datetime.fromisoformat(value)
-    except ValueError:
-        raise WindowError(
-            f"{field}: expected an ISO-8601 timestamp, got {value[:40]!r}", field=field
-        ) from None
-    utc: datetime | None
-    try:
-        utc = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:30+01:00 is before the first UTC instant
-        utc = None
-    if utc is None or not in_range(utc):
-        raise WindowError(out_of_range(field, repr(value[:40])), field=field)
-    return utc
-
-
-def format_ts(ts: datetime) -> str:
-    """UTC ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (the label log's form)."""
-    text = ts.astimezone(UTC).replace(tzinfo=None).isoformat()
-    return text + "Z"
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class FeatureWindow:
     """One validated window: identity, times and the encoded model row (read-only)."""
@@ -178,6 +149,8 @@ class FeatureWindow:
     bucket_end: datetime
     features: npt.NDArray[np.float64]
     n_missing: int
+    # the time it stands for, when its collector says (taskclf_core/timespan.py)
+    span: TimeSpan | None = None
     # derived once here: the hot path needs the log's strings and epoch seconds per window
     start_ts: str = field(init=False)
     end_ts: str = field(init=False)
@@ -224,8 +197,11 @@ def _json_type(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _identity(obj: object, schema: FeatureSchema) -> tuple[dict[str, Any], str, datetime, datetime]:
-    """Everything but the features: object, raw_ keys, user id, times, schema fields."""
+_Identity = tuple[dict[str, Any], str, datetime, datetime, TimeSpan | None]
+
+
+def _identity(obj: object, schema: FeatureSchema) -> _Identity:
+    """Everything but the features: object, raw_ keys, user id, times, span, schema fields."""
     if not isinstance(obj, dict):
         raise WindowError(f"window: expected a JSON object, got {_json_type(obj)}")
     # only keys outside the registry can be raw_: one set difference instead of a scan
@@ -250,6 +226,9 @@ def _identity(obj: object, schema: FeatureSchema) -> tuple[dict[str, Any], str, 
         raise WindowError(
             "bucket_end_ts: expected a time after bucket_start_ts", field="bucket_end_ts"
         )
+    span = None
+    if "span_start_ts" in obj or "span_end_ts" in obj or "span_away" in obj:
+        span = parse_time_span(obj, to_us(start), to_us(end))
     for key, expected in (
         ("schema_hash", schema.schema_hash),
         ("schema_version", schema.version),
@@ -259,7 +238,7 @@ def _identity(obj: object, schema: FeatureSchema) -> tuple[dict[str, Any], str, 
             raise WindowError(
                 f"{key}: the model expects {expected!r}, the window has {got!r}", field=key
             )
-    return obj, user_id, start, end
+    return obj, user_id, start, end, span
 
 
 def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
@@ -269,7 +248,7 @@ def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
     categoricals) and are counted in ``n_missing``; a present value of the wrong type,
     NaN or ±inf refuses the window with a :class:`WindowError` naming the field.
     """
-    obj, user_id, start, end = _identity(obj, schema)
+    obj, user_id, start, end, span = _identity(obj, schema)
     values: list[float] = []
     append = values.append
     missing = 0
@@ -301,7 +280,12 @@ def parse_window(obj: object, schema: FeatureSchema) -> FeatureWindow:
     row = np.array(values, dtype=np.float64)
     row.flags.writeable = False
     return FeatureWindow(
-        user_id=user_id, bucket_start=start, bucket_end=end, features=row, n_missing=missing
+        user_id=user_id,
+        bucket_start=start,
+        bucket_end=end,
+        features=row,
+        n_missing=missing,
+        span=span,
     )
 
 
@@ -335,7 +319,7 @@ def parse_windows(
     if len(objs) < _COLUMNWISE_FROM:
         return [_window_or_error(obj, schema) for obj in objs]
     out: list[FeatureWindow | WindowError | None] = [None] * len(objs)
-    heads: list[tuple[int, dict[str, Any], str, datetime, datetime]] = []
+    heads: list[tuple[int, dict[str, Any], str, datetime, datetime, TimeSpan | None]] = []
     for i, obj in enumerate(objs):
         try:
             heads.append((i, *_identity(obj, schema)))
@@ -374,7 +358,7 @@ def parse_windows(
             bad = ~np.isfinite(column) & ~absent
             if bad.any():
                 slow.update(np.flatnonzero(bad).tolist())
-    for k, (i, obj, user_id, start, end) in enumerate(heads):
+    for k, (i, obj, user_id, start, end, span) in enumerate(heads):
         if k in slow:
             out[i] = _window_or_error(obj, schema)
             continue
@@ -386,6 +370,7 @@ def parse_windows(
             bucket_end=end,
             features=row,
             n_missing=int(missing[k]),
+            span=span,
         )
     done = [r for r in out if r is not None]
     assert len(done) == len(out)  # every value was either refused or parsed

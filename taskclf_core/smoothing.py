@@ -5,15 +5,31 @@ smoothed over itself and up to ``size - 1`` windows just before it in time, walk
 only while consecutive windows are at most ``idle_gap`` seconds apart (a longer gap
 starts a fresh buffer). Because the state is a function of *which* windows were labelled,
 not of when the process started, rebuilding it from the log changes nothing.
+
+That trailing vote is what a live labeller can do. Looking back at a finished day, the
+report uses taskclf's centred vote instead (:func:`rolling_majority`), which sees the
+windows after a task switch too and so does not label it one window late.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Final
 
-__all__ = ["Entry", "SmoothingState", "majority", "push", "smooth"]
+__all__ = [
+    "STORY_WINDOW",
+    "Entry",
+    "SmoothingState",
+    "majority",
+    "push",
+    "rolling_majority",
+    "smooth",
+]
+
+# taskclf's DEFAULT_SMOOTH_WINDOW: the centred vote's width in its batch inference
+STORY_WINDOW: Final = 3
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -51,6 +67,37 @@ def smooth(buffer: tuple[Entry, ...], entry: Entry, *, size: int, idle_gap: floa
         next_start = previous.start
     votes.reverse()
     return majority(votes)
+
+
+def rolling_majority(labels: Sequence[str], window: int = STORY_WINDOW) -> list[str]:
+    """taskclf's centred vote (``infer/smooth.py``) over a finished sequence (batch).
+
+    Each position takes the most frequent label among the ``window // 2`` labels on each
+    side of it and itself (fewer at the ends). A label that ties for most frequent keeps
+    its place; otherwise, among labels tied for most frequent, the first in the window wins.
+    """
+    n = len(labels)
+    if window == 3:  # taskclf's default, the report's: the same rule without counting
+        return [_centred_3(labels, i, n) for i in range(n)]
+    half = window // 2
+    out: list[str] = []
+    for i in range(n):
+        counts: dict[str, int] = {}
+        for label in labels[max(0, i - half) : min(n, i + half + 1)]:
+            counts[label] = counts.get(label, 0) + 1
+        own = labels[i]
+        top = max(counts.values())
+        # dicts keep insertion order: the first label reaching the top is the first in the window
+        out.append(own if counts[own] == top else next(k for k, c in counts.items() if c == top))
+    return out
+
+
+def _centred_3(labels: Sequence[str], i: int, n: int) -> str:
+    own = labels[i]
+    if i == 0 or i == n - 1:
+        return own  # two votes: the label ties or wins
+    before, after = labels[i - 1], labels[i + 1]
+    return before if before == after != own else own
 
 
 def push(buffer: tuple[Entry, ...], entry: Entry, *, size: int) -> tuple[Entry, ...]:

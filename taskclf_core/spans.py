@@ -26,6 +26,7 @@ __all__ = [
     "SpanOverlap",
     "check_overlaps",
     "csv_cell",
+    "csv_field",
     "csv_text",
     "merge_spans",
     "parse_span",
@@ -378,13 +379,13 @@ def spans_to_csv(spans: Iterable[LabelSpan]) -> str:
                 "" if s.confidence is None else repr(s.confidence),
             )
         )
-    return "".join(",".join(_csv_field(cell) for cell in row) + "\n" for row in rows)
+    return "".join(",".join(csv_field(cell) for cell in row) + "\n" for row in rows)
 
 
-def _csv_field(text: str) -> str:
-    """RFC 4180's quoting: a field holding a comma, a quote, CR or LF is quoted, its quotes
-    doubled (the csv module leaves a lone CR bare when lines end in LF, and a reader then
-    splits the row there)."""
+def csv_field(text: str) -> str:
+    """One CSV field with RFC 4180's quoting: a field holding a comma, a quote, CR or LF is
+    quoted, its quotes doubled (the csv module leaves a lone CR bare when lines end in LF,
+    and a reader then splits the row there)."""
     if any(c in text for c in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -1,4 +1,8 @@
-"""What to label next: the longest runs of rejected or low-confidence windows in the label log."""
+"""What to label next: the longest runs of rejected or low-confidence windows in the label log.
+
+"Longest" is by the time the windows stand for (taskclf_core/timespan.py), not their count:
+an uncertain 20-minute call is one window and a bigger question than three uncertain minutes.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from taskclf_core.errors import WindowError
-from taskclf_core.schema import parse_ts
 from taskclf_core.spans import LabelSpan, project
+from taskclf_core.timerange import parse_ts
+from taskclf_core.timespan import MAX_SPAN, TimeSpan, parse_time_span, to_us
 
 __all__ = ["DEFAULT_BELOW", "UncertainRun", "uncertain_runs"]
 
@@ -20,7 +26,10 @@ DEFAULT_BELOW = 0.55
 
 @dataclass(frozen=True, slots=True)
 class UncertainRun:
-    """Consecutive uncertain windows of one user: worth one question ("what were you doing?")."""
+    """Consecutive uncertain windows of one user: worth one question ("what were you doing?").
+
+    ``start``..``end`` covers the windows and the time they stand for (a span to label them
+    by strict containment); ``seconds`` is that time without its away parts."""
 
     user_id: str
     start: datetime
@@ -29,10 +38,15 @@ class UncertainRun:
     rejected: int
     mean_confidence: float
     guess: str  # the model's most frequent core label in the run
+    seconds: float = -1.0  # -1: from start to end
+
+    def __post_init__(self) -> None:
+        if self.seconds < 0:
+            object.__setattr__(self, "seconds", (self.end - self.start).total_seconds())
 
     @property
     def minutes(self) -> float:
-        return (self.end - self.start).total_seconds() / 60.0
+        return self.seconds / 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +58,15 @@ class _Window:
     rejected: bool
     confidence: float
     core_label: str
+    time: TimeSpan
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_SPAN_US = MAX_SPAN // timedelta(microseconds=1)
+
+
+def _at(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
 
 
 def _read(lines: Iterable[bytes | str], below: float, since: datetime) -> list[_Window]:
@@ -57,12 +80,14 @@ def _read(lines: Iterable[bytes | str], below: float, since: datetime) -> list[_
             confidence = float(data["confidence"])
             rejected = bool(data["is_rejected"])
             core_label = str(data["core_label"])
-        except (ValueError, KeyError, TypeError, WindowError):
+            lo, hi = to_us(start), to_us(end)
+            time = parse_time_span(data, lo, hi) or TimeSpan(lo, min(hi, lo + _MAX_SPAN_US))
+        except (ValueError, KeyError, TypeError, AttributeError, WindowError):
             continue  # a damaged line is the daemon's to report, not ours
         if not isinstance(user_id, str) or start < since:
             continue
         uncertain = rejected or confidence < below
-        out.append(_Window(user_id, start, end, uncertain, rejected, confidence, core_label))
+        out.append(_Window(user_id, start, end, uncertain, rejected, confidence, core_label, time))
     return out
 
 
@@ -78,8 +103,9 @@ def uncertain_runs(
     """Runs of windows that are rejected or below ``below`` confidence, longest first.
 
     A run is one user's uncertain windows in time order with no confident window between and
-    no gap over ``gap_seconds`` (the daemon's idle gap); windows already labelled by a span
-    break runs too (nothing to ask there). Records before ``since`` are ignored.
+    no gap over ``gap_seconds`` (the daemon's idle gap) between the times they stand for;
+    windows already labelled by a span break runs too (nothing to ask there). Longest means
+    the most time (away time not counted). Records before ``since`` are ignored.
     """
     wanted = None if users is None else frozenset(users)
     windows = [w for w in _read(lines, below, since) if wanted is None or w.user_id in wanted]
@@ -91,15 +117,19 @@ def uncertain_runs(
     def close() -> None:
         if current:
             guess = Counter(w.core_label for w in current).most_common(1)[0][0]
+            # each window's time ends where the next window's starts (spans never overlap)
+            us = sum(w.time.cut(n.time.start_us).active_us for w, n in pairwise(current))
+            us += current[-1].time.active_us
             runs.append(
                 UncertainRun(
                     user_id=current[0].user_id,
                     start=current[0].start,
-                    end=current[-1].end,
+                    end=max(current[-1].end, _at(current[-1].time.end_us)),
                     windows=len(current),
                     rejected=sum(w.rejected for w in current),
                     mean_confidence=sum(w.confidence for w in current) / len(current),
                     guess=guess,
+                    seconds=us / 1e6,
                 )
             )
             current.clear()
@@ -110,10 +140,10 @@ def uncertain_runs(
             continue
         if current and (
             w.user_id != current[-1].user_id
-            or (w.start - current[-1].end).total_seconds() > gap_seconds
+            or (w.time.start_us - current[-1].time.end_us) / 1e6 > gap_seconds
         ):
             close()
         current.append(w)
     close()
-    runs.sort(key=lambda r: (-r.windows, r.start, r.user_id))
+    runs.sort(key=lambda r: (-r.seconds, -r.windows, r.start, r.user_id))
     return runs

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Final
 
+from taskclf_core.errors import WindowError
+
 __all__ = [
     "EARLIEST",
     "FIRST_DAY",
@@ -19,8 +21,10 @@ __all__ = [
     "day_in_range",
     "day_out_of_range",
     "epoch_in_range",
+    "format_ts",
     "in_range",
     "out_of_range",
+    "parse_ts",
 ]
 
 EARLIEST: Final = datetime(2000, 1, 1, tzinfo=UTC)
@@ -62,3 +66,33 @@ def day_out_of_range(field: str, shown: str) -> str:
         f"{field}: {shown} is outside the supported days {FIRST_DAY} to {LAST_DAY} "
         "(a mistyped year?)"
     )
+
+
+def parse_ts(value: object, field: str) -> datetime:
+    """ISO-8601 → aware UTC datetime; naive means UTC; outside the supported times is
+    refused like a malformed one (a :class:`WindowError` naming ``field``)."""
+    if not isinstance(value, str):
+        raise WindowError(
+            f"{field}: expected an ISO-8601 timestamp string, got {type(value).__name__}",
+            field=field,
+        )
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise WindowError(
+            f"{field}: expected an ISO-8601 timestamp, got {value[:40]!r}", field=field
+        ) from None
+    utc: datetime | None
+    try:
+        utc = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:30+01:00 is before the first UTC instant
+        utc = None
+    if utc is None or not in_range(utc):
+        raise WindowError(out_of_range(field, repr(value[:40])), field=field)
+    return utc
+
+
+def format_ts(ts: datetime) -> str:
+    """UTC ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (the label log's form)."""
+    text = ts.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return text + "Z"

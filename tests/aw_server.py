@@ -145,3 +145,15 @@ def aw_server(exe: Path, home: Path) -> Iterator[AWServer]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@contextmanager
+def available_aw_server(home: Path) -> Iterator[AWServer]:
+    """:func:`aw_server` in ``home``, or the test skipped (failed in CI) for want of it."""
+    from helpers import unavailable
+
+    exe, why = find_aw_server()
+    if exe is None:
+        unavailable("aw-server", why)
+    with aw_server(exe, home) as server:
+        yield server

@@ -17,6 +17,9 @@ from daemon.collector.source import Frontier
 from taskclf_core.activity import InputEvent, RowSpec, Skipped, WindowEvent, latest_end
 from taskclf_core.errors import ActivityError, UnreachableError
 from taskclf_core.schema import registry
+from taskclf_core.timespan import Interval, clip
+
+AFK_SHOWN_US = 180 * 1_000_000  # aw-watcher-afk's default timeout
 
 
 @dataclass
@@ -67,6 +70,8 @@ class GrowingDay:
     seen: list[tuple[int, int]] = field(default_factory=list)
     complete: bool = False
     as_posted: frozenset[int] = frozenset()  # events shown whole once they start (broken ones)
+    # an afk bucket: the away stretches, shown as aw-watcher-afk shows them (None: no bucket)
+    away: list[tuple[int, int]] | None = None
 
     def _visible(self) -> list[WindowEvent]:
         out = []
@@ -97,10 +102,27 @@ class GrowingDay:
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
         return []
 
+    def afk_intervals(self, start_us: int, end_us: int) -> list[Interval]:
+        # aw-watcher-afk posts an away stretch once it is AFK_SHOWN_US old, dated back
+        shown = [
+            (a, min(b, self.now_us)) for a, b in self.away or [] if a + AFK_SHOWN_US <= self.now_us
+        ]
+        return clip(shown, start_us, end_us)
+
     def frontier(self, ceiling_us: int) -> Frontier:
         self._check()
         newest = self._visible()[-1:]
-        return Frontier(latest_end(newest, ceiling_us), newest[0].start_us if newest else None)
+        afk_seen = None if self.away is None else self._afk_seen()
+        return Frontier(
+            latest_end(newest, ceiling_us), newest[0].start_us if newest else None, afk_seen
+        )
+
+    def _afk_seen(self) -> int:
+        """How far aw-watcher-afk's data reaches: now, less a not-yet-posted away stretch."""
+        for a, _b in self.away or []:
+            if a <= self.now_us < a + AFK_SHOWN_US:
+                return a
+        return self.now_us
 
     def drain_skipped(self) -> list[Skipped]:
         return []

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aw_server import AWServer, aw_server, find_aw_server
+from aw_server import AWServer, available_aw_server
 from daemon_harness import Daemons, isolated_env, running_daemons
-from helpers import MakeStore, save_trained_bundle, temperature_store, unavailable
+from helpers import MakeStore, save_trained_bundle, temperature_store
 
 from taskclf_core.bundle import ModelBundle, load_bundle
 from taskclf_core.calibration import save_calibrator_store
@@ -103,8 +103,5 @@ def taskclf_sample() -> Path:
 @pytest.fixture(scope="module")
 def aw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AWServer]:
     """A real aw-server (ActivityWatch) for the module's tests, memory storage."""
-    exe, why = find_aw_server()
-    if exe is None:
-        unavailable("aw-server", why)
-    with aw_server(exe, tmp_path_factory.mktemp("aw-home")) as server:
+    with available_aw_server(tmp_path_factory.mktemp("aw-home")) as server:
         yield server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,18 +13,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taskclf_core.activity import (
+    AFK_WAIT_US,
     DAY_US,
     MINUTE_US,
     DayState,
     Finality,
     RowSpec,
+    afk_intervals,
     build_day,
     build_rows,
     finality,
     format_us,
+    parse_afk_events,
     parse_input_events,
     parse_timestamp_us,
     parse_window_events,
+    select_buckets,
 )
 from taskclf_core.errors import ActivityError
 from taskclf_core.timerange import EARLIEST, LATEST, RANGE
@@ -367,3 +372,209 @@ def test_no_window_bucket_at_all_says_to_start_the_window_watcher() -> None:
     other = {**afk, "aw-watcher-window_laptop": {"type": "currentwindow", "hostname": "laptop"}}
     with pytest.raises(ActivityError, match=r"window buckets exist for: laptop\); set aw_hostname"):
         select_buckets(other, "vm", source="x")
+
+
+# --- the time each row stands for (span fields) and afk -------------------------------------
+
+
+def _union_us(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of ``intervals`` as sorted disjoint parts (done here, apart from the core)."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(intervals):
+        if b <= a:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _length(parts: list[tuple[int, int]]) -> int:
+    return sum(b - a for a, b in parts)
+
+
+def _minus(parts: list[tuple[int, int]], holes: list[tuple[int, int]]) -> int:
+    """Microseconds of ``parts`` outside ``holes`` (both unions)."""
+    return _length(parts) - sum(max(0, min(b, y) - max(a, x)) for a, b in parts for x, y in holes)
+
+
+def spans_of(rows: list[dict[str, Any]]) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    out = []
+    for r in rows:
+        away = [(parse_timestamp_us(a, "a"), parse_timestamp_us(b, "b")) for a, b in r["span_away"]]
+        out.append(
+            (
+                parse_timestamp_us(r["span_start_ts"], "s"),
+                parse_timestamp_us(r["span_end_ts"], "e"),
+                away,
+            )
+        )
+    return out
+
+
+@st.composite
+def away_stretches(draw: st.DrawFn) -> list[tuple[int, int]]:
+    """Times aw-watcher-afk marks afk: a few stretches of 1 s to 20 min in the first hours."""
+    out = []
+    for _ in range(draw(st.integers(0, 4))):
+        start = DAY + draw(st.integers(0, 3 * 3600)) * 1_000_000
+        out.append((start, start + draw(st.integers(1, 1200)) * 1_000_000))
+    return out
+
+
+def afk_raw(stretches: list[tuple[int, int]], now_us: int) -> list[dict[str, Any]]:
+    """The afk bucket at ``now_us``: aw-watcher-afk posts an away stretch once its timeout
+    (3 minutes) has passed, dated back to its start, and extends it while it lasts."""
+    out = []
+    for a, b in stretches:
+        if a + 180_000_000 <= now_us:
+            out.append(
+                {
+                    "timestamp": format_us(a),
+                    "duration": (min(b, now_us) - a) / 1e6,
+                    "data": {"status": "afk"},
+                }
+            )
+    return out
+
+
+def afk_known(stretches: list[tuple[int, int]], now_us: int) -> int:
+    """How far the afk bucket's data reaches at ``now_us``: now, less a stretch not yet posted."""
+    pending = [a for a, _ in stretches if a <= now_us < a + 180_000_000]
+    return min(pending, default=now_us)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(day=days(), away=away_stretches())
+def test_spans_tile_the_window_events_without_their_afk_time(day: Any, away: Any) -> None:
+    """Each row stands for its events from the first one's start; the rows' spans never
+    overlap, cover every event from its start to its end, and their active time is exactly
+    the time the window events cover without the afk time (worked out here independently)."""
+    windows, inputs = day
+    w, i = parse_at(windows, inputs, DAY + 2 * DAY_US)
+    afk = parse_afk_events(afk_raw(away, DAY + 2 * DAY_US), bucket_id="afk").events
+    rows = build_day(DAY, w, i, spec=RowSpec("u1", "v1"), afk_events=afk)
+    spans = spans_of(rows)
+    for (s, _e, _), row in zip(spans, rows, strict=True):
+        begin = parse_timestamp_us(row["bucket_start_ts"], "b")
+        assert begin <= s < begin + MINUTE_US
+        assert s == min(x.start_us for x in w if begin <= x.start_us < begin + MINUTE_US)
+    assert all(e1 <= s2 for (_, e1, _), (s2, _, _) in itertools.pairwise(spans))
+    events = _union_us([(x.start_us, x.end_us) for x in w if DAY <= x.start_us < DAY + DAY_US])
+    covered = _union_us([(s, e) for s, e, _ in spans])
+    assert _minus(events, covered) == 0  # no false gap: every event is inside the spans
+    active = sum(e - s - _length(a) for s, e, a in spans)
+    assert active == _minus(events, _union_us(away))
+    for s, e, parts in spans:
+        assert all(s <= a < b <= e for a, b in parts)
+
+
+def test_a_long_call_is_one_row_standing_for_all_of_it() -> None:
+    """A 17.7-minute call is one taskclf row (its minute); the row stands for 17.7 minutes,
+    cut where the next event starts should the call's end overlap it."""
+    call = RawWindow(DAY + 10 * MINUTE_US + 18_000_000, 1_062_000_000, "zoom.us", "Standup")
+    before = RawWindow(DAY + 9 * MINUTE_US, 78_000_000, "Code", "x")
+    after = RawWindow(call.start_us + call.duration_us, 5_000_000, "Code", "x")
+    rows = batch([before, call, after], [])
+    assert [r["bucket_start_ts"][11:16] for r in rows] == ["00:09", "00:10", "00:28"]
+    (_, e0, _), (s1, e1, away), _ = spans_of(rows)
+    assert (s1, e1 - s1, away) == (call.start_us, 1_062_000_000, [])
+    assert e0 == s1  # the 78 s before it end where the call starts
+    overlapping = RawWindow(DAY + 20 * MINUTE_US, 5_000_000, "Slack", "ping")
+    rows = batch([before, call, overlapping], [])
+    assert spans_of(rows)[1][1] == overlapping.start_us
+
+
+def test_moments_no_event_covers_are_away_and_so_is_afk_time() -> None:
+    first = RawWindow(DAY + MINUTE_US, 10_000_000, "Code", "a")
+    second = RawWindow(DAY + MINUTE_US + 40_000_000, 600_000_000, "Code", "a")  # 30 s later
+    afk = [(second.start_us + 100_000_000, second.start_us + 400_000_000)]
+    w, _ = parse_at([first, second], [], DAY + DAY_US)
+    events = parse_afk_events(afk_raw(afk, DAY + DAY_US), bucket_id="afk").events
+    [row] = build_day(DAY, w, [], spec=RowSpec("u1", "v1"), afk_events=events)
+    [(s, e, away)] = spans_of([row])
+    assert (s, e) == (first.start_us, second.start_us + second.duration_us)
+    assert away == [(first.start_us + 10_000_000, second.start_us), afk[0]]
+    without = build_day(DAY, w, [], spec=RowSpec("u1", "v1"))
+    assert spans_of(without)[0][2] == [(first.start_us + 10_000_000, second.start_us)]
+
+
+def collect_with_afk(
+    windows: list[RawWindow], stretches: list[tuple[int, int]], polls: list[int]
+) -> list[dict[str, object]]:
+    """The collector's loop with an afk bucket: finality also waits for the afk data."""
+    spec = RowSpec("u1", "v1")
+    state, cursor = DayState.start(DAY), DAY
+    emitted: list[dict[str, object]] = []
+    for now in polls:
+        w, _ = parse_at(windows, [], now)
+        afk = afk_intervals(parse_afk_events(afk_raw(stretches, now), bucket_id="afk").events)
+        known = afk_known(stretches, now)
+        until = finality(
+            w, from_us=cursor, now_us=now, settle_us=SETTLE_US, afk_known_us=known
+        ).until_us
+        state, rows = build_rows(state, w, [], until_us=until, spec=spec, has_input=False, afk=afk)
+        emitted.extend(rows)
+        cursor = until
+    return emitted
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(day=days(), away=away_stretches(), data=st.data())
+def test_with_afk_incremental_emission_equals_the_batch(
+    day: Any, away: Any, data: st.DataObject
+) -> None:
+    windows, _ = day
+    polls = poll_times(windows, data)
+    polls.append(polls[-1] + AFK_WAIT_US + DAY_US)
+    rows = collect_with_afk(windows, away, polls)
+    w, _ = parse_at(windows, [], DAY + 2 * DAY_US)
+    afk = parse_afk_events(afk_raw(away, DAY + 2 * DAY_US), bucket_id="afk").events
+    assert rows == build_day(DAY, w, [], spec=RowSpec("u1", "v1"), afk_events=afk)
+
+
+def test_a_minute_waits_for_the_afk_data_at_most_afk_wait() -> None:
+    """An event that ended after the afk bucket's data holds its minute back until the afk
+    watcher has spoken (it posts an away stretch only after its timeout), or AFK_WAIT_US."""
+    event = RawWindow(DAY + 10 * MINUTE_US, 30_000_000, "Code", "x")
+    end = event.start_us + event.duration_us
+    now = DAY + 11 * MINUTE_US + SETTLE_US + 1  # its minute is over, a settle ago
+    w, _ = parse_at([event], [], now)
+    free = finality(w, from_us=DAY, now_us=now, settle_us=SETTLE_US)
+    assert free.until_us > event.start_us
+    held = finality(w, from_us=DAY, now_us=now, settle_us=SETTLE_US, afk_known_us=end - 1)
+    assert (held.until_us, held.held_by) == (DAY + 10 * MINUTE_US, w[0])
+    known = finality(w, from_us=DAY, now_us=now, settle_us=SETTLE_US, afk_known_us=end)
+    assert known == free
+    late = end + AFK_WAIT_US
+    stale = finality(w, from_us=DAY, now_us=late, settle_us=SETTLE_US, afk_known_us=DAY)
+    assert stale == finality(w, from_us=DAY, now_us=late, settle_us=SETTLE_US)
+
+
+def test_afk_events_are_parsed_and_a_bad_status_is_skipped() -> None:
+    good = {"timestamp": "2026-03-02T08:00:00Z", "duration": 60, "data": {"status": "afk"}}
+    raw = [good, {**good, "data": {"status": "AFK"}}, {**good, "data": {"status": "not-afk"}}]
+    parsed = parse_afk_events(raw, bucket_id="aw-watcher-afk_h")
+    assert sorted(e.afk for e in parsed.events) == [False, True]
+    [skipped] = parsed.skipped
+    assert skipped.reason == "bad_status"
+    assert "event 1.data.status: expected 'afk' or 'not-afk', got 'AFK'" in skipped.detail
+    [afk] = [e for e in parsed.events if e.afk]
+    assert afk_intervals(parsed.events) == [(afk.start_us, afk.end_us)]
+
+
+def test_the_afk_bucket_of_the_host_is_chosen_like_the_others() -> None:
+    """aw-watcher-afk's bucket (type afkstatus) of the host, ``aw-watcher-afk_<host>`` first;
+    none is fine (no afk information: everything the window events cover is active)."""
+    meta = {
+        "aw-watcher-window_h": {"type": "currentwindow", "hostname": "h"},
+        "aw-watcher-afk_other": {"type": "afkstatus", "hostname": "other"},
+        "a-afk": {"type": "afkstatus", "hostname": "h"},
+        "aw-watcher-afk_h": {"type": "afkstatus", "hostname": "h"},
+    }
+    assert select_buckets(meta, "h", source="s").afk == "aw-watcher-afk_h"
+    del meta["aw-watcher-afk_h"]
+    assert select_buckets(meta, "h", source="s").afk == "a-afk"
+    del meta["a-afk"]
+    assert select_buckets(meta, "h", source="s").afk is None

@@ -95,3 +95,19 @@ def test_wrong_salt_breaks_parity() -> None:
     day = parse_timestamp_us(f"{case.date}T00:00:00Z", "date")
     rows = build_day(day, windows, [], spec=RowSpec(case.user_id, "v1"))
     assert row_differences(case.expected("v1"), rows)
+
+
+def test_the_check_lets_through_only_the_span_fields_after_taskclfs_columns() -> None:
+    """Our rows add the time each stands for (docs/windows.md) and nothing else: the check
+    fails on any other extra column, and on the span fields anywhere but at the end."""
+    expected = load_case("no-input").expected("v1")
+    got = rows_for("no-input", "v1")
+    assert all(list(r)[-3:] == ["span_start_ts", "span_end_ts", "span_away"] for r in got)
+    assert row_differences(expected, got) == []
+    extra = [{**r, "minutes": 1.0} for r in got]
+    assert (
+        "does not make: ['span_start_ts', 'span_end_ts', 'span_away', 'minutes']"
+        in (row_differences(expected, extra)[0])
+    )
+    moved = [{"span_away": r["span_away"], **r} for r in got]
+    assert row_differences(expected, moved)

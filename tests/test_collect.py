@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aw_fixtures import load_case, row_differences
+from aw_fixtures import HOSTNAME, active_minutes, aw_day, load_case, row_differences
 from collector_kit import (
     FakeClock,
     GrowingDay,
@@ -34,6 +34,7 @@ from daemon.collector.health import check_aw_reachable
 from daemon.collector.status import read_collector_status
 from daemon.config.settings import load_settings
 from taskclf_core.activity import (
+    AfkEvent,
     RowSpec,
     WindowEvent,
     build_day,
@@ -41,6 +42,7 @@ from taskclf_core.activity import (
     parse_window_events,
 )
 from taskclf_core.errors import ConfigError, UnreachableError
+from taskclf_core.timespan import parse_time_span
 
 DAY = "2026-03-02"
 
@@ -504,3 +506,75 @@ def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
         stop.set()
         worker.join(timeout=10)
     assert not worker.is_alive()
+
+
+# --- the time each row stands for, and the afk bucket -------------------------------------
+
+
+def test_an_export_with_an_afk_bucket_gives_rows_standing_for_their_events_without_afk(
+    tmp_path: Path,
+) -> None:
+    """`collect --export` reads the host's aw-watcher-afk bucket too: the rows' spans tile the
+    window events, and the time it marks afk is each span's away parts."""
+    export = aw_day(DAY, seed=3)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export))
+    data = make_home(tmp_path, salt="s", user_id="u1")
+    code, _, err = run(
+        "collect", "--export", str(path), "--data-dir", str(data), "--aw-hostname", HOSTNAME
+    )
+    assert code == 0, err
+    rows = spool_rows(data)
+    lo = parse_timestamp_us(f"{DAY}T00:00:00Z", "d") / 1e6
+    seconds = 0.0
+    for r in rows:
+        span = parse_time_span(
+            r,
+            parse_timestamp_us(r["bucket_start_ts"], "b"),
+            parse_timestamp_us(r["bucket_end_ts"], "e"),
+        )
+        assert span is not None
+        seconds += span.active_us / 1e6
+    assert seconds / 60 == pytest.approx(active_minutes(export, lo=lo, hi=lo + 86400), abs=1e-6)
+    assert any(r["span_away"] for r in rows)
+    # without the afk bucket: the same rows, only the moments no event covers are away
+    del export["buckets"][f"aw-watcher-afk_{HOSTNAME}"]
+    path.write_text(json.dumps(export))
+    other = make_home(tmp_path / "b", salt="s", user_id="u1")
+    assert (
+        run("collect", "--export", str(path), "--data-dir", str(other), "--aw-hostname", HOSTNAME)[
+            0
+        ]
+        == 0
+    )
+    plain = spool_rows(other)
+    assert [r["bucket_start_ts"] for r in plain] == [r["bucket_start_ts"] for r in rows]
+    assert sum(len(r["span_away"]) for r in plain) < sum(len(r["span_away"]) for r in rows)
+
+
+def test_a_live_collector_waits_for_aw_watcher_afk_before_it_writes_a_minute(
+    tmp_path: Path,
+) -> None:
+    """aw-watcher-afk says a stretch was away only after its timeout (3 minutes), dated back:
+    a minute whose events ended in that stretch waits for it, so the live rows equal the
+    export's (and a bucket with no afk data at all holds nothing for longer than AFK_WAIT)."""
+    events = workday_events()
+    day = parse_timestamp_us(f"{DAY}T00:00:00Z", "d")
+    first = events[0].start_us
+    away = [
+        (first + 20 * 60_000_000, first + 45 * 60_000_000),
+        (first + 90 * 60_000_000, first + 92 * 60_000_000),
+    ]
+    source = GrowingDay(events, away=away)
+    spec = RowSpec("u1", "v1")
+    collector = live_collector(tmp_path, source, spec, position=day, settle_us=60_000_000)
+    start = first - 120_000_000
+    for k in range(3 * 60 * 2):  # every 30 s for 3 hours
+        source.now_us = start + k * 30_000_000
+        collector.step()
+    rows = spool_rows_in(tmp_path / "spool")
+    afk = [AfkEvent(a, (b - a) / 1e6, b, True) for a, b in away]
+    expected = build_day(day, events, [], spec=spec, afk_events=afk)
+    assert rows == expected[: len(rows)]
+    assert len(rows) > 60
+    assert any(r["span_away"] for r in rows)

@@ -219,6 +219,9 @@ class RawBucket:
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
         return in_range(self._inputs().events, start_us, end_us)
 
+    def afk_intervals(self, start_us: int, end_us: int) -> list[tuple[int, int]]:
+        return []
+
     def frontier(self, ceiling_us: int) -> Frontier:
         windows, inputs = self._windows().events, self._inputs().events
         newest = windows[-1].start_us if windows else None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -19,9 +21,12 @@ from taskclf_core.daily import (
     day_bounds,
     day_report_json,
     label_from_record,
+    local_date,
     parse_label_lines,
+    reach_days,
     utc_days_overlapping,
 )
+from taskclf_core.smoothing import rolling_majority
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -356,6 +361,180 @@ def test_cache_form_round_trips() -> None:
     assert again == report
 
 
+def test_cache_form_leaves_out_a_segments_defaults_and_round_trips_the_rest() -> None:
+    """A bucket equal to its label and a segment in one piece are written as "" and [] (most
+    segments: a year's cache entries read faster); a bucket of its own and a segment with a
+    break inside it are written out, and all of them read back equal."""
+    t = utc(2026, 1, 5, 9)
+    plain = one_day([*run(t, 3, "Build"), *run(t + 3 * MINUTE, 2, "Meet", mapped="Talk")])
+    broken = one_day([spanned(t, "Write", 1200.0, away=[(300, 540)])])
+    for report in (plain, broken):
+        again = DayReport.from_dict(json.loads(json.dumps(report.to_dict())))
+        assert again == report
+    assert [s[6:] for s in plain.to_dict()["segments"]] == [["", []], ["Talk", []]]
+    (written,) = broken.to_dict()["segments"]
+    assert written[7] == broken.segments[0].parts
+    assert len(written[7]) == 2
+
+
+# --- the time a window stands for (span fields) ----------------------------------------------
+
+
+def _zu(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def spanned(
+    start: datetime,
+    label: str = "Build",
+    seconds: float = 60.0,
+    *,
+    offset: float = 0.0,
+    away: list[tuple[float, float]] | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
+    """A record of the minute at ``start`` standing for ``seconds`` from ``offset`` s into it
+    (``away``: parts as seconds after the span's start), as the collector writes them."""
+    rec = record(start, label, **kw)
+    begin = start + timedelta(seconds=offset)
+    rec["span_start_ts"] = _zu(begin)
+    rec["span_end_ts"] = _zu(begin + timedelta(seconds=seconds))
+    rec["span_away"] = [
+        [_zu(begin + timedelta(seconds=a)), _zu(begin + timedelta(seconds=b))]
+        for a, b in away or []
+    ]
+    return rec
+
+
+CALL = 17.7 * 60
+
+
+def test_a_window_stands_for_its_span_and_a_long_call_is_one_segment() -> None:
+    """A 17.7-minute call is one taskclf row: it counts 17.7 minutes and is one Meet segment
+    from its start to its end, though its one-minute neighbours would outvote it by rows."""
+    t = utc(2026, 1, 5, 9)
+    records = [
+        *(spanned(t + i * MINUTE, "Build") for i in range(3)),
+        spanned(t + 3 * MINUTE, "Meet", CALL, offset=12),
+        *(
+            spanned(t + 3 * MINUTE + timedelta(seconds=12 + CALL) + i * MINUTE, "Build")
+            for i in range(3)
+        ),
+    ]
+    # the rows after the call start in the minute it ended in, at its end
+    for r in records[4:]:
+        r["bucket_start_ts"] = r["span_start_ts"][:17] + "00Z"
+        r["bucket_end_ts"] = _z(datetime.fromisoformat(r["bucket_start_ts"]) + MINUTE)
+    report = one_day(records)
+    assert report.total_minutes == pytest.approx(6 + 17.7)  # 12 s before the call: no event
+    assert [(s.label, round(s.minutes, 2)) for s in report.segments] == [
+        ("Build", 3.0),
+        ("Meet", 17.7),
+        ("Build", 3.0),
+    ]
+    call = report.segments[1]
+    assert (call.start, call.end) == (t.timestamp() + 192, t.timestamp() + 192 + CALL)
+    assert rolling_majority(["Build", "Meet", "Build"]) == ["Build", "Build", "Build"]
+
+
+def test_a_record_without_a_span_stands_for_its_own_minute() -> None:
+    t = utc(2026, 1, 5, 9)
+    records = [record(t, "Build"), spanned(t + MINUTE, "Build", 300.0), record(t + 6 * MINUTE)]
+    report = one_day(records)
+    assert report.total_minutes == 7
+    assert [(s.windows, s.minutes) for s in report.segments] == [(3, 7.0)]
+
+
+def test_away_time_is_not_counted_and_ends_a_segment_when_longer_than_the_idle_gap() -> None:
+    t = utc(2026, 1, 5, 9)
+    short = [spanned(t, "Write", 1200.0, away=[(300, 540)]), spanned(t + 20 * MINUTE, "Write")]
+    report = one_day(short)
+    assert report.total_minutes == pytest.approx(21 - 4)
+    assert report.away_minutes == pytest.approx(4)
+    assert report.away == ((t.timestamp() + 300, t.timestamp() + 540),)
+    assert [round(s.minutes, 6) for s in report.segments] == [17.0]  # 4 min away: one block
+    (block,) = report.segments
+    assert report.away_in(block) == report.away
+    assert block.parts == (
+        (t.timestamp(), t.timestamp() + 300),
+        (t.timestamp() + 540, t.timestamp() + 1260),
+    )
+    long = [spanned(t, "Write", 1200.0, away=[(300, 900)]), spanned(t + 20 * MINUTE, "Write")]
+    report = one_day(long)
+    assert [round(s.minutes, 6) for s in report.segments] == [5.0, 6.0]  # 10 min away: two
+    assert report.segments[0].end == t.timestamp() + 300
+    assert report.segments[1].start == t.timestamp() + 900
+    doc = day_report_json(report, UTC)
+    assert doc["away_minutes"] == 10.0
+    assert doc["total_minutes"] == 11.0
+
+
+def test_the_idle_gap_is_measured_between_the_times_windows_stand_for() -> None:
+    """A 10-minute event then the next row 11 minutes after its bucket started: 1 minute
+    apart in time, so no gap (by bucket starts it was 10 minutes: a false gap)."""
+    t = utc(2026, 1, 5, 9)
+    report = one_day([spanned(t, "Debug", 600.0), spanned(t + 11 * MINUTE, "Debug")])
+    assert [(s.windows, s.minutes) for s in report.segments] == [(2, 11.0)]
+    assert report.total_minutes == 11
+
+
+def test_a_span_across_midnight_is_split_between_the_days() -> None:
+    late = datetime(2026, 3, 10, 23, 50, tzinfo=BERLIN)
+    records = [spanned(late, "Meet", 40 * 60.0), spanned(late + 45 * MINUTE, "Write")]
+    first, second = build_day_reports(labels_of(records), BERLIN)
+    assert (first.date, first.windows, first.total_minutes) == (date(2026, 3, 10), 1, 10.0)
+    assert (second.date, second.windows, second.total_minutes) == (date(2026, 3, 11), 1, 31.0)
+    assert dict(second.core_breakdown) == {"Meet": 30.0, "Write": 1.0}
+    assert second.segments[0].start == day_bounds(date(2026, 3, 11), BERLIN)[0]
+    assert first.segments[-1].end == day_bounds(date(2026, 3, 10), BERLIN)[1]
+    # a day with time but no window of its own still gets its report
+    (alone,) = build_day_reports(labels_of(records[:1]), BERLIN, days=[date(2026, 3, 11)])
+    assert (alone.windows, alone.total_minutes, alone.flap_rate_raw) == (0, 30.0, 0.0)
+
+
+def test_overlapping_spans_are_cut_where_the_next_window_starts() -> None:
+    t = utc(2026, 1, 5, 9)
+    report = one_day([spanned(t, "Build", 600.0), spanned(t + 3 * MINUTE, "Debug", 60.0)])
+    assert dict(report.core_breakdown) == {"Build": 3.0, "Debug": 1.0}
+    a, b = report.segments
+    assert a.end <= b.start
+
+
+def test_the_story_label_is_taskclfs_centred_vote_per_minute_not_the_live_one() -> None:
+    """The live record's trailing vote labels a switch one window late; the report's centred
+    vote does not (smoothed_label is ignored by the report)."""
+    t = utc(2026, 1, 5, 9)
+    raw = ["Build"] * 5 + ["Debug"] * 5
+    live = ["Build"] * 6 + ["Debug"] * 4  # what the trailing 3-window vote logged
+    records = [
+        record(t + i * MINUTE, r, smoothed=s)
+        for i, (r, s) in enumerate(zip(raw, live, strict=True))
+    ]
+    report = one_day(records)
+    assert [(s.label, s.windows) for s in report.segments] == [("Build", 5), ("Debug", 5)]
+    assert report.flap_rate_smoothed == pytest.approx(1 / 10)
+    spike = [*raw[:2], "Write", *raw[3:]]  # a one-minute spike inside a task is voted away
+    records = [record(t + i * MINUTE, r) for i, r in enumerate(spike)]
+    assert [s.label for s in one_day(records).segments] == ["Build", "Debug"]
+
+
+def test_buckets_follow_the_story_label_as_the_daemon_mapped_it() -> None:
+    t = utc(2026, 1, 5, 9)
+    records = [
+        *run(t, 4, "Build", mapped="Deep work"),
+        record(t + 4 * MINUTE, "Meet", smoothed="Build", mapped="Deep work"),
+        *run(t + 5 * MINUTE, 4, "Build", mapped="Deep work"),
+        *run(t + 9 * MINUTE, 3, "Meet", mapped="Talk"),
+    ]
+    report = one_day(records)
+    assert dict(report.mapped_breakdown or {}) == {"Deep work": 9.0, "Talk": 3.0}
+    assert [(s.label, s.bucket) for s in report.segments] == [
+        ("Build", "Deep work"),
+        ("Meet", "Talk"),
+    ]
+    assert [s.bucket for s in one_day(run(t, 3, "Build")).segments] == ["Build"]
+
+
 # --- invariants ------------------------------------------------------------------------
 
 LABELS = ["Build", "Debug", "Write", "Mixed/Unknown", "BreakIdle"]
@@ -363,49 +542,100 @@ LABELS = ["Build", "Debug", "Write", "Mixed/Unknown", "BreakIdle"]
 
 @st.composite
 def label_logs(draw: st.DrawFn) -> list[dict[str, Any]]:
-    """Windows of 1-3 users: random gaps (0 to 2 h), lengths (30-120 s), labels, models."""
+    """Windows of 1-3 users: gaps (0 to 2 h), minute windows with or without a span (up to
+    40 minutes, some across midnight), away parts, overlaps, 30-120 s windows of old logs."""
     records = []
     for user in draw(
         st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3, unique=True)
     ):
         t = utc(2026, 3, 28, 20) + timedelta(seconds=draw(st.integers(0, 86400)))
-        for _ in range(draw(st.integers(1, 80))):
-            length = timedelta(seconds=draw(st.sampled_from([30, 60, 60, 60, 120])))
-            records.append(
-                record(
-                    t,
-                    draw(st.sampled_from(LABELS)),
-                    user=user,
-                    smoothed=draw(st.sampled_from(LABELS)),
-                    model=draw(st.sampled_from(["m1", "m2"])),
-                    length=length,
-                    confidence=draw(st.floats(0, 1)),
-                )
-            )
-            gap = draw(st.sampled_from([0, 0, 0, 30, 299, 301, 3600, 7200]))
-            t += length + timedelta(seconds=gap)
+        t -= timedelta(seconds=t.second)
+        for _ in range(draw(st.integers(1, 60))):
+            label = draw(st.sampled_from(LABELS))
+            kind = draw(st.sampled_from(["plain", "span", "span", "long"]))
+            extra: dict[str, Any] = {
+                "user": user,
+                "model": draw(st.sampled_from(["m1", "m2"])),
+                "confidence": draw(st.floats(0, 1)),
+            }
+            if kind == "plain":
+                length = timedelta(seconds=draw(st.sampled_from([30, 60, 60, 120])))
+                records.append(record(t, label, length=length, **extra))
+                step = length
+            else:
+                seconds = draw(st.floats(0, 59)) if kind == "span" else draw(st.floats(60, 2400))
+                offset = draw(st.floats(0, 59))
+                away = []
+                if seconds > 30 and draw(st.booleans()):
+                    a = draw(st.floats(0, seconds / 2))
+                    away = [(a, a + draw(st.floats(1, seconds / 2)))]
+                records.append(spanned(t, label, seconds, offset=offset, away=away, **extra))
+                step = MINUTE * max(1, math.ceil((offset + seconds) / 60) - draw(st.integers(0, 1)))
+            gap = draw(st.sampled_from([0, 0, 0, 60, 300, 360, 3600, 7200]))
+            t += step + timedelta(seconds=gap)
     return records
+
+
+def _expected_day_seconds(labels: list[LoggedLabel], user: str, lo: float, hi: float) -> float:
+    """A user's active seconds in ``[lo, hi)``: each window's time (its span, else its own
+    window) without its away parts, cut where the next window's starts (worked out here)."""
+    mine = sorted(
+        {w.start: w for w in reversed(labels) if w.user_id == user}.values(), key=lambda w: w.start
+    )
+    total = 0.0
+    for i, w in enumerate(mine):
+        a, b = w.time.start_us / 1e6, w.time.end_us / 1e6
+        if i + 1 < len(mine):
+            b = max(a, min(b, mine[i + 1].time.start_us / 1e6))
+        parts = [(a, b)]
+        for x, y in ((x / 1e6, y / 1e6) for x, y in w.time.away):
+            parts = [
+                p for pa, pb in parts for p in ((pa, min(pb, x)), (max(pa, y), pb)) if p[1] > p[0]
+            ]
+        total += sum(max(0.0, min(pb, hi) - max(pa, lo)) for pa, pb in parts)
+    return total
 
 
 @pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(label_logs(), st.sampled_from([UTC, BERLIN, NEW_YORK, ZoneInfo("Asia/Kolkata")]))
 def test_invariants(records: list[dict[str, Any]], tz: Any) -> None:
+    """Minutes per label sum to the total, segments sum to it too, never overlap and stay in
+    their day; each day's total is the time its windows stand for in it, so the days together
+    count every window's time once; the same answer in any order, and from only the files a
+    day reads (its own and the day before's)."""
     labels = labels_of(records)
     reports = build_day_reports(labels, tz)
-    assert sum(r.windows for r in reports) == len(records)
+    firsts = {(r["user_id"], r["bucket_start_ts"]) for r in records}
+    assert sum(r.windows for r in reports) == len(firsts)
     for report in reports:
-        assert sum(report.core_breakdown.values()) == pytest.approx(report.total_minutes, abs=1e-9)
-        assert sum(s.windows for s in report.segments) == report.windows
-        for a, b in zip(report.segments, report.segments[1:], strict=False):
+        total = report.total_minutes
+        assert sum(report.core_breakdown.values()) == pytest.approx(total, abs=1e-6)
+        assert sum(s.minutes for s in report.segments) == pytest.approx(total, abs=1e-6)
+        if report.mapped_breakdown is not None:
+            assert sum(report.mapped_breakdown.values()) == pytest.approx(total, abs=1e-6)
+        for a, b in itertools.pairwise(report.segments):
             assert a.start < a.end <= b.start
-        assert all(s.start < s.end for s in report.segments)
+        for seg in report.segments:  # the parts it counts: in order, from its start to its end
+            assert (seg.parts[0][0], seg.parts[-1][1]) == (seg.start, seg.end)
+            assert all(y + 60 <= z for (_, y), (z, _) in itertools.pairwise(seg.parts))
+            assert sum(y - x for x, y in seg.parts) >= seg.seconds - 1e-6
         lo, hi = day_bounds(report.date, tz)
-        assert all(lo <= s.start < hi for s in report.segments)
+        assert all(lo <= s.start < s.end <= hi for s in report.segments)
+        want = _expected_day_seconds(labels, report.user_id, lo, hi)
+        assert total * 60 == pytest.approx(want, abs=1e-3)
         assert 0 <= report.flap_rate_smoothed < 1
         assert 0 <= report.reject_rate <= 1
-        assert set(report.core_breakdown) == {s.label for s in report.segments}
-    # deterministic, whatever order the lines were read in
+        assert set(report.core_breakdown) >= {s.label for s in report.segments}
+        # only the day's reach: the report of one day from the days it reads
+        reach = set(reach_days([report.date], tz))
+        near = [w for w in labels if local_date(w.start, tz) in reach]
+        (alone,) = build_day_reports(near, tz, days=[report.date], users=[report.user_id])
+        assert alone == report
+    everything = sum(
+        _expected_day_seconds(labels, u, -1e12, 1e12) for u in {w.user_id for w in labels}
+    )
+    assert sum(r.total_minutes for r in reports) * 60 == pytest.approx(everything, abs=1e-3)
     shuffled = list(labels)
     random.Random(0).shuffle(shuffled)
     assert build_day_reports(shuffled, tz) == reports

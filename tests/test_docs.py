@@ -129,6 +129,25 @@ def test_the_example_record_has_exactly_the_fields_the_daemon_writes(
         assert f"`{name}`" in table, name
 
 
+def test_the_span_example_is_accepted_and_carried_into_the_record(bundle: ModelBundle) -> None:
+    window = json.loads(example("window", "windows.md"))
+    span = json.loads(example("span", "windows.md"))
+    assert {k: window[k] for k in ("bucket_start_ts", "bucket_end_ts")} == {
+        k: span[k] for k in ("bucket_start_ts", "bucket_end_ts")
+    }
+    parsed = parse_window({**window, **span}, bundle.schema)
+    assert parsed.span is not None
+    assert parsed.span.active_us == 783_750_000  # "13 minutes of activity"
+    snapshot = Snapshot(bundle=bundle, store=None, policy=Policy())
+    _, record = label_window(
+        snapshot, snapshot.policy.empty_state(), parsed, source="x.jsonl", processed_at="t"
+    )
+    fields = record.to_dict()
+    assert {k: fields[k] for k in ("span_start_ts", "span_end_ts", "span_away")} == {
+        k: span[k] for k in ("span_start_ts", "span_end_ts", "span_away")
+    }
+
+
 # --- spool.md: the collector examples, run against the real daemon ------------------------
 
 

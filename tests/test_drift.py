@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from daemon.reporting.drift import format_drift
+from taskclf_core.daily import label_from_record
 from taskclf_core.drift import DriftThresholds, DriftTracker, prediction_entropy
 from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
 from taskclf_core.record import LabelRecord
@@ -279,3 +280,49 @@ def test_status_shows_drift_lines_without_degrading() -> None:
     text = format_status(judged, code)
     assert "  drift alice" in text
     assert "CRITICAL reject rate" in text
+
+
+def test_class_shares_weigh_each_window_by_the_time_it_stands_for() -> None:
+    """A 20-minute call is one window and 20 minutes of Meet: the shares are of time (the
+    span without its away parts; a window without a span: its own minute), so a week of
+    calls in one window each next to minute windows of Build reads as the time it was."""
+    tracker = DriftTracker()
+    start = NOW - timedelta(hours=3)
+    call = window(start, "Meet")
+    call["span_start_ts"] = call["bucket_start_ts"]
+    call["span_end_ts"] = (start + timedelta(minutes=25)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    call["span_away"] = [
+        [
+            (start + timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            call["span_end_ts"],
+        ]
+    ]
+    builds = [window(start + timedelta(minutes=25 + i), "Build") for i in range(20)]
+    assert tracker.observe(call, NOW)
+    assert tracker.observe_many(builds, NOW) == 20
+    current = tracker.status(NOW)["alice"]["current"]
+    assert current["windows"] == 21
+    assert current["class_shares"] == {"Build": 0.5, "Meet": 0.5}
+    # the same for the daemon's own record objects
+    record = LabelRecord(
+        **{k: call[k] for k in ("user_id", "bucket_start_ts", "bucket_end_ts", "core_label")},
+        core_probs=call["core_probs"],
+        confidence=0.85,
+        is_rejected=False,
+        label="Meet",
+        smoothed_label="Meet",
+        mapped_label="Meet",
+        mapped_probs=None,
+        calibrator="global",
+        reject_threshold=0.55,
+        model_bundle_id="m1",
+        model_schema_hash=None,
+        store_id=None,
+        source="f",
+        processed_at="2026-03-10T12:00:00Z",
+        span=label_from_record(call).time,
+    )
+    other = DriftTracker()
+    assert other.observe(record, NOW)
+    other.observe_many(builds, NOW)
+    assert other.status(NOW)["alice"]["current"]["class_shares"] == {"Build": 0.5, "Meet": 0.5}

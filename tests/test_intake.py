@@ -297,3 +297,37 @@ def test_read_claimed_raises_for_a_file_that_vanished(spool: Spool, schema: Feat
     os.unlink(claimed.path)
     with pytest.raises(FileNotFoundError):
         read_claimed(claimed, schema, max_bytes=1 << 20)
+
+
+# --- the time a window stands for (span fields, docs/windows.md) -----------------------------
+
+
+def with_span(window: Window, seconds: float = 1062.0, **extra: Any) -> Window:
+    """``window`` standing for ``seconds`` from 18 s into its minute (a 17.7-minute call)."""
+    from taskclf_core.timerange import parse_ts
+    from taskclf_core.timespan import format_us, to_us
+
+    start = to_us(parse_ts(window["bucket_start_ts"], "bucket_start_ts")) + 18_000_000
+    fields = {
+        "span_start_ts": format_us(start),
+        "span_end_ts": format_us(start + round(seconds * 1e6)),
+        "span_away": [],
+    }
+    return {**window, **fields, **extra}
+
+
+@pytest.mark.parametrize("n", [3, 40])  # below and above the column-wise batch size
+def test_a_span_is_read_with_the_window_and_a_bad_one_refused_naming_its_field(
+    n: int, stream: list[Window], schema: FeatureSchema
+) -> None:
+    items = [with_span(w) for w in stream[:n]]
+    items[1] = with_span(stream[1], span_end_ts=None)
+    items[2] = with_span(stream[2], span_away=[["x", "y"]])
+    result = parsed("w.jsonl", jsonl(*items), schema)
+    assert [r.field for r in result.refused] == ["span_end_ts", "span_away"]
+    assert result.refused[0].reason.startswith("span_end_ts: expected together with")
+    assert result.refused[1].window == items[2]  # nothing is lost
+    spans = [w.span for w in result.windows]
+    assert all(s is not None and s.active_us == 1_062_000_000 for s in spans)
+    plain = parsed("w.jsonl", jsonl(*stream[:n]), schema)
+    assert all(w.span is None for w in plain.windows)

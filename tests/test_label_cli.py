@@ -15,7 +15,9 @@ import pytest
 from daemon_harness import run_cli
 
 from daemon.cli import main
+from daemon.localtz import local_timezone
 from taskclf_core.spans import read_spans_jsonl
+from taskclf_core.wallclock import format_local
 
 BERLIN_EXPORT = """\
 start_ts,end_ts,label,provenance,user_id,confidence,extend_forward
@@ -271,6 +273,14 @@ def record(user: str, start: datetime, confidence: float, *, rejected: bool = Fa
     }
 
 
+def write_records(data_dir: Path, rows: list[dict[str, Any]]) -> None:
+    labels = data_dir / "labels"
+    labels.mkdir(parents=True)
+    for r in rows:
+        with open(labels / f"{r['bucket_start_ts'][:10]}.jsonl", "a") as fh:
+            fh.write(json.dumps(r) + "\n")
+
+
 def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) -> None:
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     t0 = now - timedelta(hours=5)
@@ -281,11 +291,7 @@ def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) ->
         rows.append(record("u1", t0 + timedelta(minutes=i), conf, rejected=rej, core="Debug"))
     rows += [record("u2", t0 + timedelta(minutes=i), 0.3, rejected=True) for i in range(8)]
     rows.append(record("u2", now - timedelta(days=9), 0.1, rejected=True))  # too old
-    labels = data_dir / "labels"
-    labels.mkdir(parents=True)
-    for r in rows:
-        with open(labels / f"{r['bucket_start_ts'][:10]}.jsonl", "a") as fh:
-            fh.write(json.dumps(r) + "\n")
+    write_records(data_dir, rows)
 
     code, out, _ = label("suggest", "--days", "2")
     assert code == 0
@@ -410,3 +416,24 @@ def test_label_add_at_00_55_from_outside(tmp_path: Path) -> None:
         datetime(2026, 3, 2, 22, 0, tzinfo=UTC),
         datetime(2026, 3, 2, 22, 30, tzinfo=UTC),
     )
+
+
+def test_suggest_ranks_runs_by_the_time_they_stand_for(label: Cli, data_dir: Path) -> None:
+    """An uncertain 20-minute call is one window but the longest question; its span to label
+    covers the call to its end (strict containment then gives the window its label)."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    t0 = now - timedelta(hours=5)
+    call = record("u1", t0, 0.3, rejected=True, core="Meet")
+    call["span_start_ts"] = call["bucket_start_ts"]
+    end = t0 + timedelta(minutes=20)
+    call["span_end_ts"] = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = [call, record("u1", end + timedelta(minutes=1), 0.9)]
+    rows += [record("u2", t0 + timedelta(minutes=i), 0.3, rejected=True) for i in range(8)]
+    write_records(data_dir, rows)
+    code, out, _ = label("suggest", "--days", "2")
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("  u")]
+    assert [line.split()[0] for line in lines] == ["u1", "u2"]
+    assert "20 min in 1 window, 1 rejected" in lines[0]
+    assert "8 min in 8 windows" in lines[1]
+    assert f"– {format_local(end, local_timezone())}  20 min" in lines[0]

@@ -473,3 +473,27 @@ def test_a_damaged_log_line_is_a_value_error(line: bytes) -> None:
     # the label-log reader skips damaged lines with one `except ValueError`
     with pytest.raises(ValueError):  # noqa: PT011 - any ValueError is the contract here
         parse_logged_window(line)
+
+
+def test_a_record_carries_the_time_its_window_stands_for(
+    bundle: ModelBundle, training_windows: list[dict[str, Any]]
+) -> None:
+    """The span fields go from the window into its record (in the log's UTC form, as the
+    window times); without them a record has none (it stands for its own minute)."""
+    raw = window_stream(training_windows)[0]
+    plain_window = parse_window(raw, bundle.schema)
+    span = {
+        "span_start_ts": plain_window.start_ts.replace(":00Z", ":18.500000Z"),
+        "span_end_ts": plain_window.end_ts.replace(":00Z", ":30Z"),
+        "span_away": [[plain_window.start_ts.replace(":00Z", ":40Z"), plain_window.end_ts]],
+    }
+    window = parse_window({**raw, **span}, bundle.schema)
+    snapshot = Snapshot(bundle, None, Policy())
+    empty = snapshot.policy.empty_state()
+    _, record = label_window(snapshot, empty, window, source="f", processed_at=AT)
+    data = json.loads(record.to_json_line())
+    assert {k: data[k] for k in span} == span
+    assert list(data)[-3:] == list(span)  # after every field a reader knows
+    _, plain = label_window(snapshot, empty, plain_window, source="f", processed_at=AT)
+    assert not set(span) & set(plain.to_dict())
+    assert dataclasses.replace(record, span=None) == plain

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
+import re
 import stat
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,7 +19,7 @@ import pytest
 from daemon_harness import run_cli
 
 from daemon.cli import main
-from daemon.reporting.summaries import DaySummaries
+from daemon.reporting.summaries import CACHE_VERSION, DaySummaries
 from taskclf_core.labels import CORE_LABELS
 from taskclf_core.synthetic import generate_label_log
 
@@ -39,6 +41,10 @@ def write_log(labels: Path, records: Iterable[dict[str, Any]], *, mode: str = "w
         path.chmod(0o600)
         paths.append(path)
     return paths
+
+
+def _z(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def rec(start: datetime, label: str, user: str = "alice", **extra: Any) -> dict[str, Any]:
@@ -146,6 +152,7 @@ def test_json_for_a_dst_day_across_two_utc_files(
         "mean_confidence": 0.7,
         "stores": [None],
         "focus_blocks": [],
+        "away_minutes": 0.0,
     }
     assert sorted(alice) == sorted(bob)
 
@@ -170,15 +177,19 @@ def test_a_range_and_one_user(data_dir: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_only_the_overlapped_day_files_are_read(data_dir: Path) -> None:
+    """The day's files, and the day before's (a span of its last window may run past
+    midnight); damaged lines are counted for the day whose files hold them."""
     labels = data_dir / "labels"
     write_log(labels, dst_day_log())
     with (labels / "2026-03-28.jsonl").open("a") as fh:
         fh.write('{"broken\n')
     (labels / "2026-03-27.jsonl").write_text("not json at all\n" * 3)
+    (labels / "2026-03-26.jsonl").write_text("not json either\n")
     (labels / "2026-03-30.jsonl").write_text("not json either\n")
     summaries = DaySummaries(labels, BERLIN)
     data = summaries.load([date(2026, 3, 29)])
-    assert data.files == [labels / "2026-03-28.jsonl", labels / "2026-03-29.jsonl"]
+    # Berlin's 28th (the day before) is 23:00Z on the 27th to 23:00Z on the 28th
+    assert data.files == [labels / f"2026-03-{d}.jsonl" for d in (27, 28, 29)]
     assert data.skipped == 1  # only the damaged line of a file the day overlaps
     assert sum(r.windows for r in data.reports) == 90
 
@@ -415,6 +426,9 @@ def test_default_is_today_with_drift(
         (["--user", "nobody", "--date", "2026-03-29"], "--user: expected a user in the label log"),
         (["--json", "--html", "x.html"], "not allowed with argument"),
         (["--html", "/no/such/dir/x.html"], "--html: expected a file in an existing directory"),
+        (["--csv", "-", "--json"], "not allowed with argument"),
+        (["--csv", "x.csv", "--html", "x.html"], "not allowed with argument"),
+        (["--csv", "/no/such/dir/x.csv"], "--csv: expected a file in an existing directory"),
     ],
 )
 def test_bad_arguments_exit_2(
@@ -522,5 +536,162 @@ def test_the_repeated_hour_of_a_dst_day_is_told_apart(
         == 0
     )
     html = page.read_text()
-    assert ">02:00 CEST<" in html
-    assert ">02:00 CET<" in html
+    # the axis spans 02:40 CEST to 03:10 CET in quarter hours: 02:45 twice, told apart
+    assert ">02:45 CEST<" in html
+    assert ">02:45 CET<" in html
+
+
+def axis_of(html: str) -> tuple[list[str], float]:
+    """The page's tick labels and the hours its axis spans (from two ticks' positions)."""
+    ticks = re.findall(r'class="tick[^"]*" style="left:([0-9.]+)%">([^<]+)<', html)
+    (p1, t1), (p2, t2) = ticks[0], ticks[1]
+    step = (datetime.strptime(t2, "%H:%M") - datetime.strptime(t1, "%H:%M")).seconds / 3600
+    return [t for _, t in ticks], step * 100 / (float(p2) - float(p1))
+
+
+def page_of(data_dir: Path, tmp_path: Path, *span: str) -> str:
+    page = tmp_path / "page.html"
+    assert main(["report", "--data-dir", str(data_dir), *span, "--html", str(page)]) == 0
+    return page.read_text()
+
+
+def test_the_axis_spans_the_activity(data_dir: Path, tmp_path: Path) -> None:
+    """A two-hour morning fills the axis (not six hours of it, nor a whole day), a long call
+    included; two days of short activity at different hours share an axis that spans both,
+    not 00:00-12:00."""
+    t = datetime(2026, 3, 10, 8, 20, tzinfo=BERLIN)
+    call = {"span_start_ts": _z(t + 60 * MINUTE), "span_end_ts": _z(t + 120 * MINUTE)}
+    records = [rec(t + i * MINUTE, "Build") for i in range(60)]
+    records.append(rec(t + 60 * MINUTE, "Meet", **call))
+    write_log(data_dir / "labels", records)
+    ticks, hours = axis_of(page_of(data_dir, tmp_path, "--date", "2026-03-10"))
+    assert ticks == ["08:30", "09:00", "09:30", "10:00"]
+    assert 2 <= hours <= 2.25
+
+    monday = datetime(2026, 3, 16, 9, tzinfo=BERLIN)
+    tuesday = datetime(2026, 3, 17, 10, 20, tzinfo=BERLIN)
+    records = [rec(monday + i * MINUTE, "Debug") for i in range(40)]
+    records += [rec(tuesday + i * MINUTE, "Write") for i in range(30)]
+    write_log(data_dir / "labels", records)
+    ticks, hours = axis_of(
+        page_of(data_dir, tmp_path, "--from", "2026-03-16", "--to", "2026-03-17")
+    )
+    assert ticks[0] == "09:00"
+    assert ticks[-1] == "10:45"
+    assert 1.8 <= hours <= 2.0  # 08:55 to 10:55
+
+
+# --- the timesheet (--csv) -----------------------------------------------------------------
+
+
+def test_csv_is_a_timesheet_row_per_segment(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_log(data_dir / "labels", dst_day_log())
+    code, out, _ = report(capsys, "--data-dir", str(data_dir), "--date", "2026-03-29", "--csv")
+    assert code == 0
+    assert out.endswith("\r\n")
+    assert "\n" not in out.replace("\r\n", "")  # RFC 4180: CRLF between records
+    rows = list(csv.reader(io.StringIO(out, newline="")))
+    assert rows[0] == ["user", "start", "end", "minutes", "label", "bucket"]  # two users
+    assert rows[1:] == [
+        ["alice", "2026-03-29 00:30:00", "2026-03-29 01:15:00", "45.00", "Write", "Write"],
+        ["alice", "2026-03-29 23:00:00", "2026-03-29 23:30:00", "30.00", "Debug", "Debug"],
+        [
+            "alice",
+            "2026-03-29 23:30:00",
+            "2026-03-29 23:35:00",
+            "5.00",
+            "Mixed/Unknown",
+            "Mixed/Unknown",
+        ],
+        ["bob", "2026-03-29 23:00:00", "2026-03-29 23:10:00", "10.00", "Meet", "Meet"],
+    ]
+    code, one, _ = report(
+        capsys, "--data-dir", str(data_dir), "--date", "2026-03-29", "--user", "bob", "--csv", "-"
+    )
+    assert list(csv.reader(io.StringIO(one, newline=""))) == [
+        ["start", "end", "minutes", "label", "bucket"],
+        ["2026-03-29 23:00:00", "2026-03-29 23:10:00", "10.00", "Meet", "Meet"],
+    ]
+
+
+def test_csv_minutes_are_the_counted_time_and_text_cannot_be_a_formula(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The minutes of a segment are the time it counts (its away time is not); a user id or a
+    taxonomy bucket that a spreadsheet would run as a formula is neutralised as `label
+    export` does it (a leading single quote), and a comma or a quote is quoted."""
+    t = datetime(2026, 3, 10, 9, tzinfo=BERLIN)
+    span = {
+        "span_start_ts": _z(t),
+        "span_end_ts": _z(t + 20 * MINUTE),
+        "span_away": [[_z(t + 5 * MINUTE), _z(t + 9 * MINUTE)]],
+    }
+    bucket = '=HYPERLINK("http://x","a, b")'
+    records = [
+        rec(t, "Build", user="=1+1", mapped_label=bucket, mapped_probs={bucket: 1.0}, **span),
+        rec(t, "Debug", user="+plain"),
+    ]
+    write_log(data_dir / "labels", records)
+    sheet = tmp_path / "sheet.csv"
+    code, out, _ = report(
+        capsys, "--data-dir", str(data_dir), "--date", "2026-03-10", "--csv", str(sheet)
+    )
+    assert code == 0
+    assert out == f"wrote {sheet} (2 users, 1 day)\n"
+    assert stat.S_IMODE(sheet.stat().st_mode) == 0o600
+    rows = list(csv.reader(io.StringIO(sheet.read_text(), newline="")))
+    assert rows[1:] == [
+        ["'+plain", "2026-03-10 09:00:00", "2026-03-10 09:01:00", "1.00", "Debug", "Debug"],
+        ["'=1+1", "2026-03-10 09:00:00", "2026-03-10 09:20:00", "16.00", "Build", "'" + bucket],
+    ]
+    assert '"\'=HYPERLINK(""http://x"",""a, b"")"' in sheet.read_text()
+
+
+def test_every_form_counts_the_time_a_window_stands_for(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 17.7-minute call is one row: the text, the JSON, the page and the timesheet all count
+    it as 17.7 minutes of Meet (a minute per row would say 1), and the day as 25.7 minutes."""
+    t = datetime(2026, 3, 10, 9, tzinfo=BERLIN)
+    call = t + 5 * MINUTE + timedelta(seconds=12)
+    end = call + timedelta(minutes=17.7)
+    records = [rec(t + i * MINUTE, "Build") for i in range(5)]
+    records.append(rec(t + 5 * MINUTE, "Meet", span_start_ts=_z(call), span_end_ts=_z(end)))
+    after = end.replace(second=0) + MINUTE
+    records += [rec(after + i * MINUTE, "Build") for i in range(3)]
+    write_log(data_dir / "labels", records)
+    day = ("--data-dir", str(data_dir), "--date", "2026-03-10")
+    code, text, _ = report(capsys, *day)
+    assert code == 0
+    assert "26 min labelled (9 windows" in text
+    assert re.search(r"^  Meet .* 18 min +69%$", text, re.MULTILINE), text
+    (doc,) = json.loads(_json(capsys, data_dir, "--date", "2026-03-10"))["reports"]
+    assert (doc["total_minutes"], doc["core_breakdown"]["Meet"]) == (25.7, 17.7)
+    assert doc["segments"][1][:3] == [call.isoformat(), end.isoformat(), "Meet"]
+    code, sheet, _ = report(capsys, *day, "--csv")
+    assert ["2026-03-10 09:05:12", "2026-03-10 09:22:54", "17.70", "Meet", "Meet"] in list(
+        csv.reader(io.StringIO(sheet, newline=""))
+    )
+    page = page_of(data_dir, tmp_path, "--date", "2026-03-10")
+    assert 'data-label="Meet" data-span="09:05–09:22" data-dur="18 min" data-sec="1062.000"' in page
+
+
+def test_a_cache_entry_of_the_old_format_is_not_used(data_dir: Path) -> None:
+    """Format 1 counted a minute per window: an entry it wrote, with the same day files, is
+    rebuilt, not read (the cache is versioned)."""
+    labels = data_dir / "labels"
+    cache = data_dir / "cache" / "report"
+    write_log(labels, dst_day_log())
+    day = [date(2026, 3, 29)]
+    built = DaySummaries(labels, BERLIN, cache_dir=cache).load(day)
+    (entry,) = (cache / "Europe_Berlin").glob("*.json")
+    doc = json.loads(entry.read_text())
+    assert doc["version"] == CACHE_VERSION == 2
+    doc["version"] = 1
+    doc["reports"][0]["total_minutes"] = 1.0
+    entry.write_text(json.dumps(doc))
+    again = DaySummaries(labels, BERLIN, cache_dir=cache).load(day)
+    assert (again.cached_days, again.built_days) == (0, 1)
+    assert again.reports == built.reports

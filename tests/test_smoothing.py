@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskclf_core.labels import REJECT_LABEL
-from taskclf_core.smoothing import Entry, SmoothingState, majority
+from taskclf_core.smoothing import Entry, SmoothingState, majority, rolling_majority
 
 IDLE_GAP = 300.0
 MINUTE = 60.0
@@ -273,3 +273,49 @@ def test_smoothed_label_is_one_of_the_recent_labels(
         window = [e.label for e in state.buffer(user)][-(size - 1) :] if size > 1 else []
         state, label = state.step(user, entry)
         assert label in [*window, entry.label]
+
+
+# --- taskclf's centred vote (the report's story, batch) ---------------------------------------
+
+
+def test_rolling_majority_gives_taskclfs_answers() -> None:
+    """The cases of taskclf's own tests (tests/test_infer_smooth.py at 1f207a9)."""
+    assert rolling_majority(["Build", "Build", "BreakIdle", "Build", "Build"], 3)[2] == "Build"
+    assert rolling_majority([]) == []
+    assert rolling_majority(["Build"]) == ["Build"]
+    assert rolling_majority(["Write"] * 10) == ["Write"] * 10
+    assert rolling_majority(["X", "A", "B"], 3)[1] == "A"  # a tie keeps the label
+    assert rolling_majority(["Build", "Write", "BreakIdle", "Build"], 1) == [
+        "Build",
+        "Write",
+        "BreakIdle",
+        "Build",
+    ]
+
+
+def _taskclf_reference(labels: list[str], window: int) -> list[str]:
+    """taskclf's rule as its docstring states it: the most common label in the centred
+    window (Counter.most_common: the first seen among equals), the own label on a tie."""
+    out = []
+    half = window // 2
+    for i in range(len(labels)):
+        votes = labels[max(0, i - half) : i + half + 1]
+        counts = {x: votes.count(x) for x in votes}
+        best = max(counts.values())
+        winner = next(x for x in votes if counts[x] == best)
+        out.append(labels[i] if counts[labels[i]] == best else winner)
+    return out
+
+
+@given(st.lists(st.sampled_from("ABCD"), max_size=14), st.sampled_from([1, 2, 3, 5, 7]))
+def test_rolling_majority_is_centred_with_taskclfs_tie_rule(labels: list[str], window: int) -> None:
+    assert rolling_majority(labels, window) == _taskclf_reference(labels, window)
+
+
+def test_the_centred_vote_is_not_a_window_late_at_a_switch() -> None:
+    labels = ["Build"] * 4 + ["Debug"] * 4
+    assert rolling_majority(labels) == labels
+    trailing = SmoothingState(3, 300.0).steps(
+        ("u", Entry(60.0 * i, 60.0 * i + 60, label)) for i, label in enumerate(labels)
+    )[1]
+    assert trailing == ["Build"] * 5 + ["Debug"] * 3

@@ -156,3 +156,40 @@ def test_a_drift_alert_of_the_running_daemon_adds_drift_asks(page: Page) -> None
         assert page.asks({"date": "2026-03-24", "user": "u-ben"})["asks"] == []  # no windows
     finally:
         lock.release()
+
+
+def test_a_call_with_a_coffee_break_is_drawn_as_the_report_counts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window that stands for a 20-minute call with 4 minutes away inside it: the page's
+    segment runs the call's length, counts 16 minutes (its hover's figure), and carries the
+    away stretch to draw hatched; the day's away minutes are the report's."""
+    from test_report_command import rec
+
+    monkeypatch.setenv("TZ", "UTC")
+    t = datetime(2026, 3, 10, 9, tzinfo=UTC)
+    minute = 60.0
+
+    def z(offset: float) -> str:
+        return datetime.fromtimestamp(t.timestamp() + offset, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    call = rec(t, "Meet", user="u-ada", span_start_ts=z(0), span_end_ts=z(20 * minute),
+               span_away=[[z(5 * minute), z(9 * minute)]])  # fmt: skip
+    write_log(tmp_path / "data", [call, rec(t.replace(minute=20), "Build", user="u-ada")])
+    config = tmp_path / "daemon.toml"
+    config.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+    page = Page(load_settings(config, {}), Learning(config=config, overrides={}), clock=lambda: t)
+    shown = page.day({"date": "2026-03-10", "user": "u-ada"})
+    meet, build = shown["segments"]
+    assert (meet["label"], meet["end"] - meet["start"], meet["seconds"]) == (
+        "Meet",
+        20 * minute,
+        16 * minute,
+    )
+    assert meet["away"] == [[t.timestamp() + 5 * minute, t.timestamp() + 9 * minute]]
+    assert (build["label"], build["seconds"], build["away"]) == ("Build", minute, [])
+    assert shown["away_minutes"] == pytest.approx(4)
+    assert shown["total_minutes"] == pytest.approx(17)
+    assert sum(s["seconds"] for s in shown["segments"]) / 60 == pytest.approx(
+        shown["total_minutes"]
+    )

@@ -41,6 +41,7 @@ from taskclf_core.activity import (
     splice,
 )
 from taskclf_core.errors import ActivityError, OperationalError, UnreachableError
+from taskclf_core.timespan import Interval
 
 __all__ = ["Collector", "CollectorLock", "Holder", "collector_lock"]
 
@@ -91,6 +92,7 @@ class _Day:
     state: DayState
     windows: list[WindowEvent]
     inputs: list[InputEvent]
+    afk: list[Interval] = field(default_factory=list)  # from the position on
 
 
 _LOGGED_SKIPS_PER_POLL = 20
@@ -195,7 +197,9 @@ class Collector:
             spec=self.spec,
             has_input=bool(inputs),
         )
-        return _Day(state, windows, inputs)
+        # the spans of the rows still to come start from the position on, and may end the
+        # next day (a meeting past midnight)
+        return _Day(state, windows, inputs, self.source.afk_intervals(self.position, end + DAY_US))
 
     def _refresh(self, day: _Day) -> None:
         end = day.state.day_end_us
@@ -203,15 +207,24 @@ class Collector:
         fresh_inputs = self.source.input_events(self.position, end)
         day.windows = splice(day.windows, fresh_windows, self.position)
         day.inputs = splice(day.inputs, fresh_inputs, self.position)
+        # aw-watcher-afk dates an away stretch back to the last input: read it afresh
+        day.afk = self.source.afk_intervals(self.position, end + DAY_US)
 
     def _final(
-        self, day: _Day, ceiling: int, wall_us: int, elapsed_us: int, newest: int | None
+        self,
+        day: _Day,
+        ceiling: int,
+        wall_us: int,
+        elapsed_us: int,
+        newest: int | None,
+        afk_seen: int | None = None,
     ) -> Finality:
         """Which minutes of ``day`` from ``position`` on are final by ActivityWatch's clock
         (``--once``: and, for the newest event's minute only, the system clock's).
 
         ``newest``: the start of the newest window event the source reported (only that
-        one can grow; the day's own events count too, they may be fresher)."""
+        one can grow; the day's own events count too, they may be fresher). ``afk_seen``:
+        how far the afk bucket's data reaches (None: no afk bucket)."""
         if self.source.complete:  # an export: nothing grows any more
             return Finality(day.state.day_end_us)
         aw_now = self._aw.observe(latest_end([*day.windows, *day.inputs], ceiling), elapsed_us)
@@ -234,6 +247,7 @@ class Collector:
             from_us=self.position,
             settle_us=self.settle_us,
             growing_from_us=newest,
+            afk_known_us=afk_seen,
         )
         by_data = final_at(now_us=aw_now)
         if self.mode != "once":
@@ -250,11 +264,13 @@ class Collector:
         wall_us, elapsed_us = self._read_clock()
         ceiling = self._aw.ceiling(wall_us, elapsed_us, self.settle_us)
         newest: int | None = None
+        afk_seen: int | None = None
         if not self.source.complete:
             # the newest data, whatever day the cursor is on (a catch-up reads old days)
             frontier = self.source.frontier(ceiling)
             self._aw.observe(frontier.seen_us, elapsed_us)
             newest = frontier.newest_start_us
+            afk_seen = frontier.afk_seen_us
         written = 0
         while True:
             day_us = day_start_us(self.position)
@@ -264,7 +280,7 @@ class Collector:
             else:
                 self._refresh(self._day)
             day = self._day
-            final = self._final(day, ceiling, wall_us, elapsed_us, newest)
+            final = self._final(day, ceiling, wall_us, elapsed_us, newest, afk_seen)
             until, provisional = final.until_us, final.provisional_from_us
             if self.to_us is not None and until >= self.to_us:
                 until, final = max(self.to_us, self.position), Finality(self.to_us)
@@ -277,6 +293,7 @@ class Collector:
                 until_us=until,
                 spec=self.spec,
                 has_input=bool(day.inputs),
+                afk=day.afk,
             )
             if rows:
                 name = write_windows(self.spool, rows)

@@ -10,20 +10,24 @@ from typing import Any, Final, Protocol, TypeVar
 
 from daemon.collector.client import AWClient
 from taskclf_core.activity import (
+    AfkEvent,
     BucketChoice,
     InputEvent,
     Parsed,
     Skipped,
     WindowEvent,
+    afk_intervals,
     export_buckets,
     in_range,
     latest_end,
     load_json,
+    parse_afk_events,
     parse_input_events,
     parse_window_events,
     select_buckets,
 )
 from taskclf_core.errors import ActivityError, ConfigError
+from taskclf_core.timespan import Interval, clip
 
 __all__ = ["EventSource", "ExportSource", "Frontier", "RestSource"]
 
@@ -42,11 +46,13 @@ class Frontier:
 
     ``seen_us``: the latest moment recorded, not after a ceiling (see ``latest_end``): the
     evidence ActivityWatch's clock moves by. ``newest_start_us``: the start of the newest
-    window event, the only one that can still grow.
+    window event, the only one that can still grow. ``afk_seen_us``: how far the afk
+    bucket's data reaches (its newest event's end); None without an afk bucket.
     """
 
     seen_us: int | None
     newest_start_us: int | None
+    afk_seen_us: int | None = None
 
 
 class EventSource(Protocol):
@@ -64,6 +70,11 @@ class EventSource(Protocol):
 
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]: ...
 
+    def afk_intervals(self, start_us: int, end_us: int) -> list[Interval]:
+        """The time the afk bucket marks ``afk`` within ``[start_us, end_us)`` (none without
+        an afk bucket)."""
+        ...
+
     def frontier(self, ceiling_us: int) -> Frontier:
         """What the newest event of each bucket shows, judged against ``ceiling_us``."""
         ...
@@ -73,7 +84,7 @@ class EventSource(Protocol):
         ...
 
 
-_E = TypeVar("_E", WindowEvent, InputEvent)
+_E = TypeVar("_E", WindowEvent, InputEvent, AfkEvent)
 
 
 @dataclass
@@ -127,6 +138,9 @@ class RestSource:
     def _inputs(self, raw: object, bucket: str) -> list[InputEvent]:
         return self._keep(lambda: parse_input_events(raw, bucket_id=bucket))
 
+    def _afk(self, raw: object, bucket: str) -> list[AfkEvent]:
+        return self._keep(lambda: parse_afk_events(raw, bucket_id=bucket))
+
     def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]:
         bucket = self._buckets().window
         raw = self.client.events(bucket, start_us - _MARGIN_US, end_us + _DAY_US)
@@ -139,6 +153,15 @@ class RestSource:
         raw = self.client.events(bucket, start_us - _MARGIN_US, end_us + _DAY_US)
         return in_range(self._inputs(raw, bucket), start_us, end_us)
 
+    def afk_intervals(self, start_us: int, end_us: int) -> list[Interval]:
+        bucket = self._buckets().afk
+        if bucket is None:
+            return []
+        # an away stretch may have started long before: a day of margin (aw-server returns
+        # the events that overlap the range, aw-server-rust trims them to it)
+        raw = self.client.events(bucket, start_us - _DAY_US, end_us)
+        return clip(afk_intervals(self._afk(raw, bucket)), start_us, end_us)
+
     def frontier(self, ceiling_us: int) -> Frontier:
         choice = self._buckets()
         # only its times matter here: no title sketches
@@ -148,8 +171,14 @@ class RestSource:
         latest: list[WindowEvent | InputEvent] = [*newest]
         if choice.input is not None:
             latest += self._inputs(self.client.latest_event(choice.input), choice.input)
+        afk_seen = None
+        if choice.afk is not None:
+            away = self._afk(self.client.latest_event(choice.afk), choice.afk)
+            afk_seen = max((e.end_us for e in away), default=None)
         return Frontier(
-            latest_end(latest, ceiling_us), max((e.start_us for e in newest), default=None)
+            latest_end(latest, ceiling_us),
+            max((e.start_us for e in newest), default=None),
+            afk_seen,
         )
 
     def drain_skipped(self) -> list[Skipped]:
@@ -170,6 +199,7 @@ class ExportSource:
     inputs: list[InputEvent]
     choice: BucketChoice
     skipped: list[Skipped] = field(default_factory=list)
+    afk: list[Interval] = field(default_factory=list)
     _window_starts: list[int] = field(default_factory=list, init=False, repr=False)
     _input_starts: list[int] = field(default_factory=list, init=False, repr=False)
 
@@ -201,6 +231,11 @@ class ExportSource:
                 if choice.input is not None
                 else Parsed([], ())
             )
+            afk: Parsed[AfkEvent] = (
+                parse_afk_events(buckets[choice.afk].get("events", []), bucket_id=choice.afk)
+                if choice.afk is not None
+                else Parsed([], ())
+            )
         except ActivityError as exc:  # a bucket's events are not a list: name the file
             raise ActivityError(f"{path}: {exc}") from None
         return cls(
@@ -208,7 +243,8 @@ class ExportSource:
             windows=windows.events,
             inputs=inputs.events,
             choice=choice,
-            skipped=[*windows.skipped, *inputs.skipped],
+            skipped=[*windows.skipped, *inputs.skipped, *afk.skipped],
+            afk=afk_intervals(afk.events),
         )
 
     @property
@@ -224,6 +260,9 @@ class ExportSource:
 
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]:
         return _between(self.inputs, self._input_starts, start_us, end_us)
+
+    def afk_intervals(self, start_us: int, end_us: int) -> list[Interval]:
+        return clip(self.afk, start_us, end_us)
 
     def frontier(self, ceiling_us: int) -> Frontier:
         newest = self.windows[-1].start_us if self.windows else None

@@ -288,6 +288,7 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from daemon.reporting.view import fmt_minutes
     from daemon.runtime.labellog import LabelLog
     from taskclf_core.suggest import uncertain_runs
     from taskclf_core.timerange import EARLIEST
@@ -328,7 +329,7 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     for r in runs:
         print(
             f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  "
-            f"{plural(r.windows, 'window')}, "
+            f"{fmt_minutes(r.minutes)} in {plural(r.windows, 'window')}, "
             f"{r.rejected} rejected, mean confidence {r.mean_confidence:.2f}, model guessed "
             f"{r.guess}"
         )

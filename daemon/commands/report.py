@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_DAYS", "add_arguments", "parse_day", "resolve_days", "run", "show"]
 
 MAX_DAYS: Final = 366
+_STDOUT: Final = Path("-")
 
 
 def parse_day(text: str) -> date:
@@ -80,6 +81,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help="write a self-contained timeline page",
+    )
+    out.add_argument(
+        "--csv",
+        nargs="?",
+        type=Path,
+        const=_STDOUT,
+        default=None,
+        metavar="FILE",
+        help="a timesheet, one row per segment (to FILE, or stdout without one or with -)",
     )
 
 
@@ -247,11 +257,22 @@ def show(
     now = datetime.now(UTC) if now is None else now.astimezone(UTC)
     today = now.astimezone(tz).date()
     days = resolve_days(args.date, args.from_day, args.to_day, today)
-    if args.html is not None and not args.html.parent.is_dir():
-        raise ConfigError(f"--html: expected a file in an existing directory, got {args.html}")
+    for flag, path in (("--html", args.html), ("--csv", args.csv)):
+        if path is not None and path != _STDOUT and not path.parent.is_dir():
+            raise ConfigError(f"{flag}: expected a file in an existing directory, got {path}")
     view = build_view(settings, days, user=args.user, tz=tz, now=now, with_drift=days[-1] >= today)
     if args.json:
         stream.write(json.dumps(report_json(view), indent=2, allow_nan=False) + "\n")
+        return 0
+    if args.csv is not None:
+        from daemon.reporting.timesheet import render_csv
+
+        sheet = render_csv(view)
+        if args.csv == _STDOUT:
+            stream.write(sheet)
+        else:
+            atomic_write_text(args.csv, sheet, mode=0o600)
+            stream.write(f"wrote {args.csv} ({_describe(view)})\n")
         return 0
     if args.html is not None:
         from daemon.reporting.html import render_html

@@ -7,14 +7,15 @@ from typing import Any
 
 from taskclf_core.words import plural
 
-__all__ = ["format_drift"]
+__all__ = ["alert_text", "format_drift"]
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.0f}%"
 
 
-def _alert_text(alert: Mapping[str, Any]) -> str:
+def alert_text(alert: Mapping[str, Any]) -> str:
+    """One alert in words: its severity and what moved."""
     d = alert.get("details") or {}
     trigger = alert.get("trigger")
     if trigger == "reject_rate_increase":
@@ -59,5 +60,5 @@ def format_drift(drift: Mapping[str, Mapping[str, Any]], *, label_width: int = 1
             due = ", retrain due" if model.get("retrain_due") else ""
             state += f"; model {model['age_days']:.0f} d old{due}"
         lines.append(head + state)
-        lines += [f"  {'':<{label_width}}{_alert_text(alert)}" for alert in doc.get("alerts", [])]
+        lines += [f"  {'':<{label_width}}{alert_text(alert)}" for alert in doc.get("alerts", [])]
     return lines

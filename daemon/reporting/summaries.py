@@ -1,7 +1,8 @@
 """Day summaries from the label log, cached beside it and rebuilt when a day file changes.
 
-A local day's figures depend on the UTC day files it overlaps (one, or two when the zone
-is not UTC). The summary of every user for that day is cached in
+A local day's figures depend on the UTC day files of the local days whose windows' time can
+fall on it (the day and the one before it: a span lasts at most a day; two or three files).
+The summary of every user for that day is cached in
 ``<data_dir>/cache/report/<zone>/<YYYY-MM-DD>.json`` (0600, dirs 0700) together with the
 size and mtime of each of those files; any change to one of them (an append, a rewrite,
 retention deleting it) makes the entry stale and it is rebuilt from the log. The log is
@@ -28,13 +29,15 @@ from taskclf_core.daily import (
     LoggedLabel,
     build_day_reports,
     label_from_record,
+    reach_days,
     utc_days_overlapping,
 )
 from taskclf_core.jsonl import split_lines
 
 __all__ = ["CACHE_VERSION", "DaySummaries", "ReportData", "read_day_file"]
 
-CACHE_VERSION: Final = 1
+# 2: the time each window stands for (span, away, split at midnight), taskclf's centred vote
+CACHE_VERSION: Final = 2
 _DAY_FILE: Final = re.compile(r"(\d{4}-\d{2}-\d{2})\.jsonl")
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9_.+-]")
 
@@ -114,7 +117,7 @@ class ReportData:
 
     reports: list[DayReport]  # sorted by user, then day; only (user, day)s with windows
     skipped: int  # damaged lines in the day files those days overlap
-    files: list[Path]  # those day files (the ones that exist)
+    files: list[Path]  # the day files read (those days', and the day before's: its spans)
     cached_days: int  # days answered from the cache
     built_days: int  # days rebuilt from the log
 
@@ -182,7 +185,7 @@ class DaySummaries:
 
     def _sources(self, day: date, signatures: dict[date, Signature]) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for utc_day in utc_days_overlapping([day], self.tz):
+        for utc_day in utc_days_overlapping(reach_days([day], self.tz), self.tz):
             sig = signatures.get(utc_day)
             out[utc_day.isoformat()] = None if sig is None else list(sig)
         return out
@@ -238,7 +241,7 @@ class DaySummaries:
     def load(self, days: Iterable[date], *, users: Iterable[str] | None = None) -> ReportData:
         """Summaries of the local ``days`` (every user, or only ``users``)."""
         wanted = sorted(set(days))
-        utc_days = utc_days_overlapping(wanted, self.tz)
+        utc_days = utc_days_overlapping(reach_days(wanted, self.tz), self.tz)
         signatures = {d: self._signature(d) for d in utc_days}
         reports: list[DayReport] = []
         skipped_by_file: dict[str, int] = {}
@@ -276,7 +279,7 @@ class DaySummaries:
     ) -> tuple[list[DayReport], dict[str, int]]:
         labels: list[LoggedLabel] = []
         skipped: dict[str, int] = {}
-        for utc_day in utc_days_overlapping(days, self.tz):
+        for utc_day in utc_days_overlapping(reach_days(days, self.tz), self.tz):
             if signatures.get(utc_day) is None:
                 continue
             file_labels, bad = _labels(read_day_file(self.path_for(utc_day)))
@@ -286,11 +289,18 @@ class DaySummaries:
         by_day: dict[date, list[DayReport]] = {d: [] for d in days}
         for report in reports:
             by_day[report.date].append(report)
+        counted: dict[str, int] = {}
         for day, day_reports in by_day.items():
             sources = self._sources(day, signatures)
-            own = {k: skipped.get(k, 0) for k in sources if sources[k] is not None}
+            # damaged lines are counted for the days whose files hold them, not the day after
+            own = {
+                d.isoformat(): skipped.get(d.isoformat(), 0)
+                for d in utc_days_overlapping([day], self.tz)
+                if signatures.get(d) is not None
+            }
+            counted.update(own)
             self._store(day, sources, day_reports, own)
-        return reports, skipped
+        return reports, counted
 
     # --- users and recent records -------------------------------------------------
 

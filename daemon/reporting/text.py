@@ -103,6 +103,10 @@ def _figures(
             for name, m in totals.mapped_breakdown.items()
         ]
         lines.append(_figure("buckets", " · ".join(parts), style))
+    if totals.away_minutes >= 0.5:
+        lines.append(
+            _figure("away", f"{fmt_minutes(totals.away_minutes)} (afk, not counted)", style)
+        )
     lines.append(
         _figure(
             "rejected",
@@ -143,7 +147,7 @@ def _user(user: UserView, view: ReportView, style: _Style) -> list[str]:
     if not user.days:
         return [*lines, "  no windows labelled", ""]
     spread = ""
-    if not view.is_range:
+    if not view.is_range and user.days[view.days[0]].segments:
         only = user.days[view.days[0]]
         spread = f", {_hm(only.segments[0].start, view)}–{_hm(only.segments[-1].end, view)}"
     over = f" over {plural(totals.days_with_windows, 'day')}" if view.is_range else ""

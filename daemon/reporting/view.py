@@ -48,6 +48,7 @@ class RangeTotals:
     models: list[str]
     stores: list[str | None]
     days_with_windows: int
+    away_minutes: float = 0.0
 
     @property
     def reject_rate(self) -> float:
@@ -93,6 +94,7 @@ def _totals(reports: Sequence[DayReport]) -> RangeTotals:
         models=list(dict.fromkeys(m for r in reports for m in r.models)),
         stores=list(dict.fromkeys(s for r in reports for s in r.stores)),
         days_with_windows=len(reports),
+        away_minutes=sum(r.away_minutes for r in reports),
     )
 
 

@@ -42,21 +42,18 @@ def label_json() -> list[dict[str, str]]:
     return [{"name": name, "colour": LABEL_COLOURS[name]} for name in CORE_LABELS]
 
 
-def _away(segment: Segment) -> list[list[float]]:
-    """The away (AFK) time inside ``segment`` as ``[start, end]`` epoch pairs: what the day
-    model says of it. The model has no away time yet (section 15 adds it): none."""
-    del segment
-    return []
-
-
-def _segment_json(segment: Segment) -> dict[str, Any]:
+def _segment_json(segment: Segment, report: DayReport) -> dict[str, Any]:
+    """A segment as the page draws it: from start to end, the time it counts (``seconds``,
+    what its hover says and the totals add up), the away (AFK) time inside it as
+    ``[start, end]`` epoch pairs (drawn hatched, as the report does)."""
     return {
         "start": segment.start,
         "end": segment.end,
+        "seconds": round(segment.seconds, 3),
         "label": segment.label,
         "confidence": None if segment.confidence is None else round(segment.confidence, 4),
         "windows": segment.windows,
-        "away": _away(segment),
+        "away": [[a, b] for a, b in report.away_in(segment)],
     }
 
 
@@ -91,6 +88,7 @@ def _figures(report: DayReport | None) -> dict[str, Any]:
             "mean_confidence": None,
             "models": [],
             "segments": [],
+            "away_minutes": 0.0,
         }
     breakdown = sorted(report.core_breakdown.items(), key=lambda kv: (-kv[1], kv[0]))
     return {
@@ -103,7 +101,8 @@ def _figures(report: DayReport | None) -> dict[str, Any]:
             None if report.mean_confidence is None else round(report.mean_confidence, 4)
         ),
         "models": list(report.models),
-        "segments": [_segment_json(s) for s in report.segments],
+        "segments": [_segment_json(s, report) for s in report.segments],
+        "away_minutes": round(report.away_minutes, 3),
     }
 
 
@@ -124,7 +123,6 @@ def day_json(
         max(0.0, min(s.end_ts.timestamp(), hi) - max(s.start_ts.timestamp(), lo)) for s in spans
     )
     figures = _figures(report)
-    away = sum(b - a for seg in figures["segments"] for a, b in seg["away"])
     return {
         "date": day.isoformat(),
         "timezone": zone_key(tz),
@@ -134,7 +132,6 @@ def day_json(
         "day_end": hi,
         "now": now.timestamp(),
         **figures,
-        "away_minutes": round(away / 60.0, 3),
         "labelled_minutes": round(labelled / 60.0, 3),
         "spans": [span_json(s) for s in spans],
         "skipped_lines": data.skipped,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from taskclf_core.activity.apps import AppInfo, normalize_app
 from taskclf_core.activity.builder import (
+    AFK_WAIT_US,
     DAY_US,
     MINUTE_US,
     DayState,
     Finality,
     RowSpec,
+    afk_intervals,
     build_day,
     build_rows,
     day_start_us,
@@ -16,9 +18,11 @@ from taskclf_core.activity.builder import (
     floor_minute,
     latest_end,
     once_finality,
+    row_span,
 )
 from taskclf_core.activity.events import (
     SKIP_REASONS,
+    AfkEvent,
     BucketChoice,
     InputEvent,
     Parsed,
@@ -28,6 +32,7 @@ from taskclf_core.activity.events import (
     format_us,
     in_range,
     load_json,
+    parse_afk_events,
     parse_input_events,
     parse_timestamp_us,
     parse_window_events,
@@ -37,9 +42,11 @@ from taskclf_core.activity.events import (
 from taskclf_core.activity.titles import TitleFeatures, title_features, title_hash
 
 __all__ = [
+    "AFK_WAIT_US",
     "DAY_US",
     "MINUTE_US",
     "SKIP_REASONS",
+    "AfkEvent",
     "AppInfo",
     "BucketChoice",
     "DayState",
@@ -50,6 +57,7 @@ __all__ = [
     "Skipped",
     "TitleFeatures",
     "WindowEvent",
+    "afk_intervals",
     "build_day",
     "build_rows",
     "day_start_us",
@@ -62,9 +70,11 @@ __all__ = [
     "load_json",
     "normalize_app",
     "once_finality",
+    "parse_afk_events",
     "parse_input_events",
     "parse_timestamp_us",
     "parse_window_events",
+    "row_span",
     "select_buckets",
     "splice",
     "title_features",

@@ -14,29 +14,38 @@ row of minute ``B`` depends on, and so when it is final:
 Nothing else looks forward, so building rows minute by minute from a carried
 :class:`DayState` gives the batch rows, as long as each minute is built only after its
 events stopped changing (:func:`finality`).
+
+Each row also says which time it stands for (:mod:`taskclf_core.timespan`): its events from
+the first one's start to the latest end, cut at the next event that starts after its
+minute; the moments none of them covers and the time aw-watcher-afk marks ``afk`` are its
+away parts. Those depend on the next event's start and on the afk data up to the span's
+end, which :func:`finality` waits for too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Final
 
-from taskclf_core.activity.events import InputEvent, WindowEvent
+from taskclf_core.activity.events import AfkEvent, InputEvent, WindowEvent
 from taskclf_core.activity.titles import CHAR3_BUCKETS, TOKEN_BUCKETS, title_hash_bucket
 from taskclf_core.schema import registry
+from taskclf_core.timespan import MAX_AWAY, MAX_SPAN, Interval, TimeSpan, merge, subtract
 
 __all__ = [
+    "AFK_WAIT_US",
     "DAY_US",
     "MINUTE_US",
     "DayState",
     "Finality",
     "RowSpec",
+    "afk_intervals",
     "build_day",
     "build_rows",
     "day_start_us",
@@ -44,6 +53,7 @@ __all__ = [
     "floor_minute",
     "latest_end",
     "once_finality",
+    "row_span",
 ]
 
 MINUTE_US: Final = 60_000_000
@@ -56,6 +66,10 @@ _ROLLING_LONG: Final = 15
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _WINDOW_SOURCE: Final = "aw-watcher-window"
 _INPUT_SOURCE: Final = "aw-watcher-input"
+# how long a minute waits for aw-watcher-afk to say whether its time was away (the watcher
+# says so only once its timeout, 3 minutes by default, has passed); then it is taken as active
+AFK_WAIT_US: Final = 10 * MINUTE_US
+_MAX_SPAN_US: Final = MAX_SPAN // timedelta(microseconds=1)
 _TOKEN_COLUMNS: Final = tuple(f"title_token_sketch_{i:03d}" for i in range(TOKEN_BUCKETS))
 _CHAR3_COLUMNS: Final = tuple(f"title_char3_sketch_{i:03d}" for i in range(CHAR3_BUCKETS))
 
@@ -100,6 +114,7 @@ class DayState:
     last_end_us: int | None = None
     session_us: int | None = None
     session_titles: tuple[tuple[str, int], ...] = ()
+    reach_us: int | None = None  # the latest end of the day's events so far (spans)
 
     @classmethod
     def start(cls, day_us: int) -> DayState:
@@ -132,6 +147,7 @@ def finality(
     now_us: int,
     settle_us: int,
     growing_from_us: int | None = None,
+    afk_known_us: int | None = None,
 ) -> Finality:
     """The run of final minutes from ``from_us`` (a minute start), capped at the day.
 
@@ -140,6 +156,10 @@ def finality(
     ActivityWatch extends only the newest event of a bucket (heartbeats merge into the last
     event): with ``growing_from_us``, the start of that newest event, an earlier event is
     over whatever its end says (a broken ``duration``) and holds nothing back.
+
+    With an afk bucket, ``afk_known_us`` is how far its data reaches (its newest event's
+    end): an event that ends after that also holds its minute back, for at most
+    :data:`AFK_WAIT_US` after it ended (a stopped afk watcher does not stop the rows).
     """
     limit = floor_minute(now_us - settle_us)
     limit = min(limit, day_start_us(from_us) + DAY_US)
@@ -148,6 +168,13 @@ def finality(
     for event in window_events[bisect_left(starts, from_us) : bisect_left(starts, limit)]:
         can_grow = growing_from_us is None or event.start_us >= growing_from_us
         if event.end_us > horizon and can_grow:
+            return Finality(max(floor_minute(event.start_us), from_us), event)
+        # an end past now is a broken duration (see above): no afk data can reach it
+        if (
+            afk_known_us is not None
+            and afk_known_us < event.end_us <= now_us
+            and event.end_us > now_us - AFK_WAIT_US
+        ):
             return Finality(max(floor_minute(event.start_us), from_us), event)
     return Finality(max(limit, from_us))
 
@@ -273,6 +300,49 @@ def _delta(current: float | None, previous: float | None) -> float | None:
     return round(current - previous, 4)
 
 
+def afk_intervals(events: Iterable[AfkEvent]) -> list[Interval]:
+    """The time aw-watcher-afk marks ``afk``, as sorted disjoint intervals."""
+    return merge((e.start_us, e.end_us) for e in events if e.afk)
+
+
+def _fit(parts: list[Interval]) -> tuple[Interval, ...]:
+    # more away parts than a window may carry: join the ones closest together (never seen
+    # in real data: it takes an away part every minute for a whole day)
+    while len(parts) > MAX_AWAY:
+        k = min(range(len(parts) - 1), key=lambda n: parts[n + 1][0] - parts[n][1])
+        parts[k : k + 2] = [(parts[k][0], parts[k + 1][1])]
+    return tuple(parts)
+
+
+def row_span(
+    bucket_us: int,
+    events: Sequence[WindowEvent],
+    next_start_us: int | None,
+    afk: Sequence[Interval] = (),
+    reach_us: int | None = None,
+) -> TimeSpan:
+    """The time the row of minute ``bucket_us`` stands for (``events``: those that start in
+    it, by start; ``next_start_us``: the next event that starts after the minute, if any;
+    ``afk``: :func:`afk_intervals`; ``reach_us``: the latest end of the day's earlier events,
+    whose time past this row's start is this row's: cut at it, an event that overlaps the
+    next one leaves no gap)."""
+    start = events[0].start_us
+    cover = merge(
+        [(e.start_us, e.end_us) for e in events]
+        + ([(start, reach_us)] if reach_us is not None else [])
+    )
+    end = min(max((b for _, b in cover), default=start), bucket_us + _MAX_SPAN_US)
+    if next_start_us is not None:
+        end = min(end, next_start_us)
+    end = max(end, start)
+    marked: list[Interval] = []
+    for a, b in afk[bisect_right([b for _, b in afk], start) :]:
+        if a >= end:
+            break
+        marked.append((max(a, start), min(b, end)))
+    return TimeSpan(start, end, _fit(merge([*subtract((start, end), cover), *marked])))
+
+
 def _stamp(us: int) -> str:
     return (_EPOCH + timedelta(microseconds=us)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -285,14 +355,17 @@ def build_rows(
     until_us: int,
     spec: RowSpec,
     has_input: bool,
+    afk: Sequence[Interval] = (),
 ) -> tuple[DayState, list[dict[str, object]]]:
     """Rows for the minutes in ``[state.next_us, until_us)`` of the day, and the state after.
 
     ``window_events`` (canonical order) must hold every event of the day that starts in
-    ``[next_us - 15 min, until_us)``, ``input_events`` every sample that starts in
-    ``[next_us, until_us)``; more is fine. ``has_input``: the day has input samples (taskclf
-    then lists ``aw-watcher-input`` in ``source_ids``). A row exists for each minute in which
-    a window event starts. The returned dicts are new and JSON-ready, in registry order.
+    ``[next_us - 15 min, until_us)`` and the first one after that, ``input_events`` every
+    sample that starts in ``[next_us, until_us)``; more is fine. ``has_input``: the day has
+    input samples (taskclf then lists ``aw-watcher-input`` in ``source_ids``). ``afk``: the
+    time marked afk (:func:`afk_intervals`). A row exists for each minute in which a window
+    event starts. The returned dicts are new and JSON-ready: taskclf's columns in registry
+    order, then the span fields (:data:`taskclf_core.timespan.SPAN_FIELDS`).
     """
     until_us = min(until_us, state.day_end_us)
     if until_us <= state.next_us:
@@ -310,6 +383,7 @@ def build_rows(
     keys, mouse, prev_clicks = list(state.keys), list(state.mouse), state.prev_clicks
     last_end, session_us = state.last_end_us, state.session_us
     titles = dict(state.session_titles)
+    reach = state.reach_us
     rows: list[dict[str, object]] = []
 
     i = bisect_left(starts, max(state.next_us, state.day_us))
@@ -433,7 +507,12 @@ def build_rows(
             values["title_separator_count"] = sketch.separator_count
         row: dict[str, object] = {} if "user_id" in reg.column_types else {"user_id": spec.user_id}
         row.update((name, values[name]) for name, _type in reg.columns)
+        following = bisect_left(starts, bucket + MINUTE_US, j)
+        next_start = window_events[following].start_us if following < len(starts) else None
+        row.update(row_span(bucket, events, next_start, afk, reach).to_fields())
         rows.append(row)
+        ends = max(e.end_us for e in events)
+        reach = ends if reach is None else max(reach, ends)
 
     after = replace(
         state,
@@ -446,6 +525,7 @@ def build_rows(
         last_end_us=last_end,
         session_us=session_us,
         session_titles=tuple(titles.items()),
+        reach_us=reach,
     )
     return after, rows
 
@@ -456,6 +536,7 @@ def build_day(
     input_events: Sequence[InputEvent],
     *,
     spec: RowSpec,
+    afk_events: Iterable[AfkEvent] = (),
 ) -> list[dict[str, object]]:
     """taskclf's batch: every row of the UTC day starting at ``day_us``, from all its events.
 
@@ -465,6 +546,12 @@ def build_day(
     windows = [e for e in window_events if day_us <= e.start_us < end]
     inputs = [s for s in input_events if day_us <= s.start_us < end]
     _, rows = build_rows(
-        DayState.start(day_us), windows, inputs, until_us=end, spec=spec, has_input=bool(inputs)
+        DayState.start(day_us),
+        windows,
+        inputs,
+        until_us=end,
+        spec=spec,
+        has_input=bool(inputs),
+        afk=afk_intervals(afk_events),
     )
     return rows

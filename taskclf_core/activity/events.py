@@ -15,11 +15,14 @@ from taskclf_core.activity.titles import TitleFeatures, title_features, title_ha
 from taskclf_core.errors import ActivityError
 from taskclf_core.surrogates import replace_surrogates
 from taskclf_core.timerange import EARLIEST, LATEST, out_of_range
+from taskclf_core.timespan import format_us
 
 __all__ = [
+    "AFK_TYPE",
     "INPUT_TYPE",
     "SKIP_REASONS",
     "WINDOW_TYPE",
+    "AfkEvent",
     "BucketChoice",
     "InputEvent",
     "Parsed",
@@ -29,6 +32,7 @@ __all__ = [
     "format_us",
     "in_range",
     "load_json",
+    "parse_afk_events",
     "parse_input_events",
     "parse_timestamp_us",
     "parse_window_events",
@@ -38,6 +42,8 @@ __all__ = [
 
 WINDOW_TYPE: Final = "currentwindow"
 INPUT_TYPE: Final = "os.hid.input"
+AFK_TYPE: Final = "afkstatus"
+_AFK_STATUSES: Final = {"afk": True, "not-afk": False}
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _US: Final = timedelta(microseconds=1)
@@ -101,9 +107,18 @@ class InputEvent:
         )
 
 
-def format_us(us: int) -> str:
-    """Epoch microseconds → ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``."""
-    return (_EPOCH + timedelta(microseconds=us)).replace(tzinfo=None).isoformat() + "Z"
+@dataclass(frozen=True, slots=True)
+class AfkEvent:
+    """One ``afkstatus`` event (aw-watcher-afk): whether the person was away from it."""
+
+    start_us: int
+    duration: float
+    end_us: int
+    afk: bool
+
+    @property
+    def sort_key(self) -> tuple[int, int, bool]:
+        return (self.start_us, self.end_us, self.afk)
 
 
 def _type_name(value: object) -> str:
@@ -155,6 +170,7 @@ SKIP_REASONS: Final = (
     "bad_app",  # `data.app` is not a string, or longer than any application name
     "bad_title",  # `data.title` is not a string
     "bad_count",  # an input count is not a whole number >= 0 a device can produce
+    "bad_status",  # (aw-watcher-afk) `data.status` is not "afk" or "not-afk"
 )
 # Events outside the supported times (taskclf_core.timerange) are a broken clock or a broken
 # file, not activity: a window for them would be refused by the daemon, and walking the days
@@ -189,7 +205,7 @@ class _Bad(Exception):
         self.detail = detail
 
 
-_E = TypeVar("_E", WindowEvent, InputEvent)
+_E = TypeVar("_E", WindowEvent, InputEvent, AfkEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +345,23 @@ def parse_input_events(raw_events: object, *, bucket_id: str) -> Parsed[InputEve
     return _each(raw_events, bucket_id, read)
 
 
+def parse_afk_events(raw_events: object, *, bucket_id: str) -> Parsed[AfkEvent]:
+    """``afkstatus`` events (aw-watcher-afk) → :class:`AfkEvent` in canonical order."""
+
+    def read(item: object) -> AfkEvent:
+        raw, data = _data(item)
+        start = _start(raw)
+        seconds, length = _duration(raw)
+        status = data.get("status")
+        afk = _AFK_STATUSES.get(status) if isinstance(status, str) else None
+        if afk is None:
+            got = repr(status[:20]) if isinstance(status, str) else _type_name(status)
+            raise _Bad("bad_status", f"data.status: expected 'afk' or 'not-afk', got {got}")
+        return AfkEvent(start_us=start, duration=seconds, end_us=start + length, afk=afk)
+
+    return _each(raw_events, bucket_id, read)
+
+
 # --- JSON as a server or a file sends it ---------------------------------------------------
 
 _MAX_DEPTH: Final = 64  # nesting kept when a document is deeper than Python can recurse
@@ -387,20 +420,25 @@ def load_json(data: bytes | str, what: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class BucketChoice:
-    """The buckets the collector reads for one host: window (required) and input (optional)."""
+    """The buckets the collector reads for one host: window (required), input and afk
+    (optional)."""
 
     window: str
     input: str | None
+    afk: str | None = None
 
 
 def select_buckets(buckets: Mapping[str, object], hostname: str, *, source: str) -> BucketChoice:
-    """Pick the ``currentwindow`` and ``os.hid.input`` buckets whose ``hostname`` is ``hostname``.
+    """Pick the ``currentwindow``, ``os.hid.input`` and ``afkstatus`` buckets whose
+    ``hostname`` is ``hostname``.
 
     Several window buckets for one host (e.g. an X11 and a Wayland watcher) → the one named
     ``aw-watcher-window_<host>``, else the first by id; taskclf's REST path also takes one.
+    The same for input (``aw-watcher-input_<host>``) and afk (``aw-watcher-afk_<host>``).
     """
     windows: list[str] = []
     inputs: list[str] = []
+    afks: list[str] = []
     hosts: set[str] = set()
     for bucket_id, meta in buckets.items():
         if not isinstance(meta, dict):
@@ -415,6 +453,8 @@ def select_buckets(buckets: Mapping[str, object], hostname: str, *, source: str)
             windows.append(bucket_id)
         elif kind == INPUT_TYPE:
             inputs.append(bucket_id)
+        elif kind == AFK_TYPE:
+            afks.append(bucket_id)
     if not windows and hosts:
         raise ActivityError(
             f"{source}: no {WINDOW_TYPE!r} bucket for hostname {hostname!r} (window buckets "
@@ -437,6 +477,7 @@ def select_buckets(buckets: Mapping[str, object], hostname: str, *, source: str)
     return BucketChoice(
         window=pick(windows, "aw-watcher-window"),
         input=pick(inputs, "aw-watcher-input") if inputs else None,
+        afk=pick(afks, "aw-watcher-afk") if afks else None,
     )
 
 

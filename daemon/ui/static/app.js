@@ -165,7 +165,7 @@
         fill: g.label === d.reject_label ? 'url(#ui-rej)' : colour(g.label),
         'fill-opacity': g.confidence === null ? 1 : (0.55 + 0.45 * Math.min(1, g.confidence)).toFixed(2),
         'data-label': g.label
-      }, g.label + ' · ' + range(g.start, g.end) + ' · ' + dur(g.end - g.start) + ' · ' + plural(g.windows, 'window') + ' · confidence ' + conf));
+      }, g.label + ' · ' + range(g.start, g.end) + ' · ' + dur(g.seconds) + ' · ' + plural(g.windows, 'window') + ' · confidence ' + conf));
       (g.away || []).forEach(function (p) {
         var pa = Math.max(p[0], S.lo), pb = Math.min(p[1], S.hi);
         if (pb > pa) out.push(m('rect', { 'class': 'away', x: x(pa).toFixed(2), y: yM, width: Math.max(1, x(pb) - x(pa)).toFixed(2), height: G.model }, 'away ' + range(p[0], p[1])));
