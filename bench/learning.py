@@ -239,6 +239,7 @@ def score(records: list[dict[str, Any]], truth: Mapping[tuple[str, str], str], *
 @dataclass
 class SeedResult:
     scores: dict[str, Scores]
+    yours: dict[str, Scores]  # the same, the 10 people with habits only (not the crowd)
     kinds: dict[str, str]
     shipped: dict[str, bool]
     retrain: dict[str, dict[str, Any]]  # method -> retrain's JSON
@@ -365,13 +366,19 @@ def run_seed(seed: int, rounds: int, work: Path) -> SeedResult:
         home.label_once(pop.held, "held")
         step("run --once (held-out days)", s)
         logged[name] = home.records(held_from)
-    scores = {
-        "raw": score(logged["global"], truth, raw=True),
-        "global T": score(logged["global"], truth, raw=False),
-        "per-user T": score(logged["personal"], truth, raw=False),
-        "retrain + user_id": score(logged["retrain"], truth, raw=False),
-        "retrain - user_id": score(logged["plain"], truth, raw=False),
-    }
+
+    def methods(keep: Any) -> dict[str, Scores]:
+        mine = {name: [r for r in got if keep(r["user_id"])] for name, got in logged.items()}
+        return {
+            "raw": score(mine["global"], truth, raw=True),
+            "global T": score(mine["global"], truth, raw=False),
+            "per-user T": score(mine["personal"], truth, raw=False),
+            "retrain + user_id": score(mine["retrain"], truth, raw=False),
+            "retrain - user_id": score(mine["plain"], truth, raw=False),
+        }
+
+    people = {p.user_id for p in pop.people}
+    scores, yours = methods(lambda u: True), methods(lambda u: u in people)
     personal_store = json.loads((homes["personal"].data / "personalize" / "last.json").read_text())
     shipped = {
         "per-user T": bool(personal_store["store"]["user_ids"]),
@@ -379,7 +386,8 @@ def run_seed(seed: int, rounds: int, work: Path) -> SeedResult:
     }
     guard = guard_check(homes["personal"], logged["global"], truth)
     shutil.rmtree(work, ignore_errors=True)
-    return SeedResult(scores, pop.kinds, shipped, retrains, guard, time.perf_counter() - t0, steps)
+    seconds = time.perf_counter() - t0
+    return SeedResult(scores, yours, pop.kinds, shipped, retrains, guard, seconds, steps)
 
 
 # --- standalone: only ActivityWatch, from the rule baseline to a first model -------------------
@@ -464,10 +472,10 @@ def _mean(values: Sequence[float]) -> float:
     return float(np.mean(values)) if len(values) else float("nan")
 
 
-def summary(results: Sequence[SeedResult]) -> str:
+def summary(results: Sequence[SeedResult], *, yours: bool = False) -> str:
     rows = []
     for method in METHODS:
-        got = [r.scores[method] for r in results]
+        got = [(r.yours if yours else r.scores)[method] for r in results]
         ships = sum(r.shipped.get(method, True) for r in results)
         rows.append([
             method,
@@ -622,6 +630,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"standalone: {len(people)} people", flush=True)
     print("\nheld-out days, everyone pooled (mean over seeds):")
     print(summary(results))
+    print(f"\nheld-out days, the {PEOPLE} people with habits only (mean over seeds):")
+    print(summary(results, yours=True))
     print("\nheld-out accuracy by kind of person (mean over seeds and people):")
     print(per_kind(results))
     print("\nusers left more than 1 point worse than global calibration, where the method ships:")
@@ -631,12 +641,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {method}: accuracy {acc} of {total} (worst {worst_acc * 100:+.1f} points), "
             f"final accuracy {final} of {total} (worst {worst_final * 100:+.1f} points)"
         )
-    gain = _mean([r.scores["retrain + user_id"].accuracy - r.scores["global T"].accuracy
-                  for r in results])  # fmt: skip
-    final_gain = _mean([r.scores["retrain + user_id"].final_accuracy
-                        - r.scores["global T"].final_accuracy for r in results])  # fmt: skip
-    print(f"\nretrain + user_id vs global T: {gain * 100:+.1f} points of held-out accuracy, "
-          f"{final_gain * 100:+.1f} of final accuracy")  # fmt: skip
+    print()
+    for method in ("retrain + user_id", "retrain - user_id"):
+        for who, pick in (("everyone", "scores"), (f"the {PEOPLE} people with habits", "yours")):
+            got = [getattr(r, pick) for r in results]
+            gain = _mean([g[method].accuracy - g["global T"].accuracy for g in got])
+            final_gain = _mean([g[method].final_accuracy - g["global T"].final_accuracy
+                                for g in got])  # fmt: skip
+            print(f"{method} vs global T, {who}: {gain * 100:+.1f} points of held-out "
+                  f"accuracy, {final_gain * 100:+.1f} of final accuracy")  # fmt: skip
     print("\nretrain decisions:")
     print(retrain_table(results))
     print("\nthe guard's decisions (personalize) against the held-out days (kept: within 1 point "
