@@ -373,7 +373,8 @@ def test_cache_form_leaves_out_a_segments_defaults_and_round_trips_the_rest() ->
         assert again == report
     assert [s[6:] for s in plain.to_dict()["segments"]] == [["", []], ["Talk", []]]
     (written,) = broken.to_dict()["segments"]
-    assert written[7] == broken.segments[0].parts and len(written[7]) == 2
+    assert written[7] == broken.segments[0].parts
+    assert len(written[7]) == 2
 
 
 # --- the time a window stands for (span fields) ----------------------------------------------
