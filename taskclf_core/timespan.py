@@ -105,10 +105,14 @@ class TimeSpan:
     @property
     def active_us(self) -> int:
         """The span's length without its away parts."""
+        if not self.away:  # most windows: a report reads thousands
+            return self.end_us - self.start_us
         return self.end_us - self.start_us - sum(b - a for a, b in self.away)
 
     def active(self) -> list[Interval]:
         """The span without its away parts: the time counted as activity."""
+        if not self.away:
+            return [(self.start_us, self.end_us)] if self.end_us > self.start_us else []
         return subtract((self.start_us, self.end_us), self.away)
 
     def cut(self, end_us: int) -> TimeSpan:
@@ -116,7 +120,8 @@ class TimeSpan:
         end = max(self.start_us, min(self.end_us, end_us))
         if end == self.end_us:
             return self
-        return TimeSpan(self.start_us, end, tuple(clip(self.away, self.start_us, end)))
+        away = tuple(clip(self.away, self.start_us, end)) if self.away else ()
+        return TimeSpan(self.start_us, end, away)
 
     def to_fields(self) -> dict[str, Any]:
         """The three window / record fields, JSON-ready."""

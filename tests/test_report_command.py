@@ -576,8 +576,7 @@ def test_the_axis_spans_the_activity(data_dir: Path, tmp_path: Path) -> None:
     ticks, hours = axis_of(
         page_of(data_dir, tmp_path, "--from", "2026-03-16", "--to", "2026-03-17")
     )
-    assert ticks[0] == "09:00"
-    assert ticks[-1] == "10:45"
+    assert (ticks[0], ticks[-1]) == ("09:00", "10:45")
     assert 1.8 <= hours <= 2.0  # 08:55 to 10:55
 
 

@@ -188,3 +188,20 @@ def test_subtract_and_clip_are_set_difference_and_intersection(
     hole_points = {x for a, b in holes for x in range(a, b)}
     assert {x for a, b in subtract(base, holes) for x in range(a, b)} == points - hole_points
     assert {x for a, b in clip(holes, *base) for x in range(a, b)} == points & hole_points
+
+
+@given(st.integers(0, 100), st.integers(0, 100), intervals, st.integers(-10, 210))
+def test_active_time_and_cut_are_the_span_without_its_away_parts(
+    start: int, length: int, parts: list[Any], end: int
+) -> None:
+    """With away parts or without (most windows, a shorter path): the active parts are the
+    span's points outside them, active_us their length, and a cut keeps the points before it."""
+    span = TimeSpan(start, start + length, tuple(clip(merge(parts), start, start + length)))
+    points = set(range(start, start + length)) - {x for a, b in span.away for x in range(a, b)}
+    active = span.active()
+    assert {x for a, b in active for x in range(a, b)} == points
+    assert all(a < b for a, b in active)
+    assert span.active_us == len(points)
+    cut = span.cut(end)
+    assert {x for a, b in cut.active() for x in range(a, b)} == {x for x in points if x < end}
+    assert cut.active_us == len([x for x in points if x < end])
