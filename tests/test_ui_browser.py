@@ -12,21 +12,22 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from daemon_harness import Daemons, run_cli
-from helpers import window_stream
+from helpers import save_trained_bundle, window_stream
 from labelling import spans_from
-from ui_kit import UiProcess, chrome, wait_page
+from ui_kit import UiProcess, chrome, request, wait_page
 
+from daemon.paths import default_data_dir
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import CalibratorStore, TemperatureCalibrator, save_calibrator_store
 from taskclf_core.spans import spans_to_csv
-from taskclf_core.synthetic import generate_label_log, generate_windows
+from taskclf_core.synthetic import generate_label_log, generate_population, generate_windows
 
 pytestmark = pytest.mark.slow
 
@@ -482,6 +483,172 @@ def test_personalize_dry_run_shown_then_shipped_and_the_swap_seen(
         )
         assert f"store {first_id} → {new_id}" in notice
         assert d.status()["store"]["id"] == new_id  # type: ignore[index]
+        no_errors(browser)
+    finally:
+        assert ui.stop() == 0, ui.tail()
+    d.stop()
+
+
+def shoot(driver: Any, element: Any, name: str) -> None:
+    """Keep a screenshot of the page from ``element`` down, in $UI_SCREENSHOTS (if set)."""
+    if SHOTS is None:
+        return
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    width = driver.get_window_size()["width"]
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(width, height + 120)
+    driver.execute_script("arguments[0].scrollIntoView()", element)
+    driver.save_screenshot(str(SHOTS / name))
+    driver.set_window_size(width, 1000)
+
+
+def test_retrain_refused_then_dry_run_shown_then_shipped_and_the_model_swapped(
+    daemons: Daemons, tmp_path: Path, browser: Any
+) -> None:
+    """The real daemon labels five days of three careful labellers and their spans are
+    imported. On the page, retrain's dry run against a champion no challenger can match says
+    it is refused, by which gate, and offers nothing to ship; against a weak champion it says
+    the challenger would be deployed, with every gate, champion and challenger, and nothing
+    written; "Ship it" deploys it and the page names the model the running daemon swapped to."""
+    from selenium.webdriver.common.by import By
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    people = generate_windows(
+        users=generate_population(3, seed=10, kinds=("plain",)),
+        days=5,
+        seed=10,
+        start=today - timedelta(days=5),
+    )
+    # as tests/test_daemon_retrain.py: a champion that saw every labelled window (the
+    # evaluation ones too) cannot be beaten; one trained for a round on a few can
+    strong = save_trained_bundle(tmp_path / "strong", people, rounds=60, seed=1, holdout=0.0,
+                                 created_at=today.isoformat())  # fmt: skip
+    weak = save_trained_bundle(tmp_path / "weak", people[::40], rounds=1, seed=1, holdout=0.0,
+                               created_at=today.isoformat())  # fmt: skip
+    assert run_cli("init", "--model", str(strong)).returncode == 0
+    data = default_data_dir()
+    policy = data / "models" / "inference_policy.json"
+    d = daemons.new(
+        data_dir=str(data),
+        spool_dir=str(data / "spool"),
+        model_dir=None,
+        policy_file=str(policy),
+        log_format="json",
+    )
+    d.start()
+    d.drop_windows([{k: v for k, v in w.items() if k != "label"} for w in people], prefix="a")
+    d.wait_labelled(people, timeout=120)
+    spans_csv = tmp_path / "spans.csv"
+    spans_csv.write_text(spans_to_csv(spans_from(people)))
+    assert d.cli("label", "import", str(spans_csv)).returncode == 0
+
+    def retrained() -> list[str]:
+        return sorted(p.name for p in (data / "models").glob("retrain-*"))
+
+    ui = UiProcess(d.root, {**d.env, "TZ": "UTC"}, "--config", str(d.config))
+    try:
+        browser.get(f"{ui.url}#{(today - timedelta(days=1)).date().isoformat()}")
+        wait_page(browser, "the timeline", "return document.documentElement.dataset.drawn")
+        wait_page(
+            browser,
+            "the daemon's model",
+            "return document.getElementById('status').textContent.includes('strong')",
+        )
+        action = browser.find_element(By.CSS_SELECTOR, ".action[data-name=retrain]")
+        dry = action.find_element(By.XPATH, ".//button[starts-with(text(), 'Dry run')]")
+        ship = action.find_element(By.XPATH, ".//button[text()='Ship it']")
+        before = policy.read_bytes()
+
+        def dry_run() -> None:
+            dry.click()
+            wait_page(
+                browser,
+                "the dry run's report",
+                "return document.querySelector('.action[data-name=retrain]')"
+                ".textContent.includes('Dry run done')",
+                timeout=300,
+            )
+
+        dry_run()
+        shoot(browser, action, "ui-retrain-refused.png")
+        verdict = action.find_element(By.CSS_SELECTOR, ".verdict").text
+        assert verdict.startswith("Refused: the challenger retrain-"), verdict
+        assert "macro_f1_no_regression" in verdict
+        assert "the model in force, strong (macro-F1" in verdict
+        assert "Nothing to ship." in verdict
+        assert not ship.is_enabled()  # a refused challenger has nothing to deploy
+        assert action.find_element(By.CSS_SELECTOR, ".why").text == (
+            "Nothing to ship: the dry run decided refused."
+        )
+        failed = [row.text.split()[0] for row in action.find_elements(By.CSS_SELECTOR, "tr.alert")]
+        assert "macro_f1_no_regression" in failed
+        assert policy.read_bytes() == before
+        assert retrained() == []
+        # nor can it be shipped past the page: the server refuses it, naming the decision
+        refusal = request(
+            ui.port,
+            "POST",
+            "/api/learn/retrain/ship",
+            headers={"X-Taskclf-Token": ui.token},
+            body={"dry_run_id": "whatever"},
+        )
+        assert refusal.status == 409, refusal.body
+        assert "nothing to ship: Refused" in refusal.json()["error"]
+
+        # a weak champion: the same data now trains a challenger that beats it
+        assert d.cli("deploy", "--model", str(weak)).returncode == 0
+        d.wait_status(lambda s: s["model"]["bundle_id"] == "weak", 30, "weak in force")
+        wait_page(
+            browser,
+            "the page seeing weak",
+            "return document.getElementById('status').textContent.includes('weak')",
+        )
+        before = policy.read_bytes()
+        dry_run()
+        shoot(browser, action, "ui-retrain-dry-run.png")
+        verdict = action.find_element(By.CSS_SELECTOR, ".verdict").text
+        assert verdict.startswith("Would deploy: the challenger retrain-"), verdict
+        assert "against the model in force, weak (macro-F1" in verdict
+        assert "Nothing is written until you ship it." in verdict
+        facts = "\n".join(dl.text for dl in action.find_elements(By.CSS_SELECTOR, "dl.facts"))
+        assert "decision\ndeployed" in facts
+        assert "champion\nbundle_id weak, macro_f1" in facts
+        assert "challenger\nbundle_id retrain-" in facts
+        gates = action.find_element(By.CSS_SELECTOR, "table.report")
+        heads = [th.text for th in gates.find_elements(By.CSS_SELECTOR, "th")]
+        assert heads == ["name", "value", "threshold", "passed"], heads
+        rows = {
+            tr.find_elements(By.CSS_SELECTOR, "td")[0].text: tr.text
+            for tr in gates.find_elements(By.CSS_SELECTOR, "tbody tr")
+        }
+        for gate in ("breakidle_precision", "macro_f1", "weighted_f1", "macro_f1_no_regression"):
+            assert rows[gate].endswith(" yes"), rows[gate]
+        assert not action.find_elements(By.CSS_SELECTOR, "tr.alert")
+        assert policy.read_bytes() == before  # nothing written
+        assert retrained() == []
+        assert ship.is_enabled()
+        assert action.find_element(By.CSS_SELECTOR, ".why").text == ""
+        ship.click()
+        wait_page(
+            browser,
+            "the ship",
+            "return document.querySelector('.action[data-name=retrain]')"
+            ".textContent.includes('Ship done')",
+            timeout=300,
+        )
+        [challenger] = retrained()
+        verdict = action.find_element(By.CSS_SELECTOR, ".verdict").text
+        assert verdict.startswith(f"Deployed: the challenger {challenger} (macro-F1"), verdict
+        notice = wait_page(
+            browser,
+            "the swap on the page",
+            "var t=document.querySelector('.action[data-name=retrain] .swapped').textContent;"
+            "return t.startsWith('The daemon swapped') && t",
+            timeout=30,
+        )
+        assert f"model weak → {challenger}" in notice
+        assert d.status()["model"]["bundle_id"] == challenger  # type: ignore[index]
+        assert policy.read_bytes() != before
         no_errors(browser)
     finally:
         assert ui.stop() == 0, ui.tail()

@@ -18,32 +18,113 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
 
 from daemon.config.keys import env_name
 from taskclf_core.errors import TaskclfError
 
-__all__ = ["ACTIONS", "Busy", "LearnAction", "Learning", "NeedsDryRun", "Run"]
+__all__ = [
+    "ACTIONS",
+    "Busy",
+    "LearnAction",
+    "Learning",
+    "NeedsDryRun",
+    "Run",
+    "Verdict",
+    "retrain_verdict",
+]
 
 RUN_TIMEOUT: Final = 3600.0  # a dry run or a ship that takes longer than an hour is stuck
+
+Step = Literal["dry-run", "ship"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a run decided, in a sentence the page shows first; ``ships``: a dry run with
+    something to ship (or a ship that shipped). A dry run that does not ship cannot be
+    shipped: there is nothing to deploy, and the page says why instead of offering it."""
+
+    ships: bool
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ships": self.ships, "text": self.text}
 
 
 @dataclass(frozen=True, slots=True)
 class LearnAction:
     """A command the page can run: ``dry_run`` (writes nothing, prints the report) first,
-    then ``ship`` (the arguments after ``taskclf-daemon``)."""
+    then ``ship`` (the arguments after ``taskclf-daemon``). ``judge`` reads a report (the
+    step, its --json object) into a :class:`Verdict`; without one any dry run that
+    succeeded may be shipped."""
 
     name: str
     heading: str
     about: str
     dry_run: tuple[str, ...]
     ship: tuple[str, ...]
+    judge: Callable[[Step, Mapping[str, Any]], Verdict] | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, str]:
         return {"name": self.name, "heading": self.heading, "about": self.about}
+
+
+def _score(model: object) -> str:
+    if not isinstance(model, Mapping) or not model.get("bundle_id"):
+        return "none"
+    f1 = model.get("macro_f1")
+    return (
+        f"{model['bundle_id']} (macro-F1 {f1:.3f})"
+        if isinstance(f1, float | int)
+        else (str(model["bundle_id"]))
+    )
+
+
+def retrain_verdict(step: Step, doc: Mapping[str, Any]) -> Verdict:
+    """``retrain --json``'s decision in a sentence: what was (or would be) deployed, or why
+    nothing was (CONTRACT 16: ``deployed`` | ``refused`` | ``not_due`` | ``not_enough_data``).
+    A dry run's ``deployed`` means *would be*: it wrote nothing."""
+    decision = doc.get("decision")
+    champion, challenger = _score(doc.get("champion")), _score(doc.get("challenger"))
+    gates = doc.get("gates") or []
+    failed = [str(g.get("name")) for g in gates if isinstance(g, Mapping) and not g.get("passed")]
+    nothing = "Nothing to ship." if step == "dry-run" else "Nothing was deployed."
+    if decision == "deployed":
+        if step == "dry-run":
+            return Verdict(
+                True,
+                f"Would deploy: the challenger {challenger} passes all {len(gates)} gates "
+                f"against the model in force, {champion}. Nothing is written until you ship it.",
+            )
+        return Verdict(
+            True,
+            f"Deployed: the challenger {challenger} passed all {len(gates)} gates and replaces "
+            f"{champion} (`taskclf-daemon rollback` puts it back).",
+        )
+    if decision == "refused":
+        return Verdict(
+            False,
+            f"Refused: the challenger {challenger} fails {len(failed)} of {len(gates)} gates "
+            f"({', '.join(failed)}); the model in force, {champion}, stays. {nothing}",
+        )
+    if decision == "not_enough_data":
+        data = doc.get("data")
+        missing = data.get("missing") if isinstance(data, Mapping) else None
+        why = "; ".join(str(m) for m in missing) if missing else "see the report"
+        return Verdict(
+            False,
+            f"Not enough data: nothing was trained ({why}). Label more of your time and run "
+            f"it again. {nothing}",
+        )
+    if decision == "not_due":
+        due = doc.get("due")
+        reason = due.get("reason") if isinstance(due, Mapping) else None
+        return Verdict(False, f"Not due: nothing was trained ({reason}). {nothing}")
+    return Verdict(False, f"Decision {decision!r}: not one retrain knows. {nothing}")
 
 
 # THE REGISTRATION POINT of the page's learning actions: one LearnAction each, nothing
@@ -67,6 +148,7 @@ ACTIONS: Final[tuple[LearnAction, ...]] = (
         "it live with its calibrator only if it passes every gate",
         ("retrain", "--dry-run", "--force", "--json"),
         ("retrain", "--force", "--json"),
+        judge=retrain_verdict,
     ),
 )
 
@@ -85,12 +167,18 @@ class Run:
 
     id: str
     action: str
-    step: Literal["dry-run", "ship"]
+    step: Step
     exit: int
     report: dict[str, Any] | None  # its --json object
     text: str  # its output when that was not one JSON object
     errors: str  # what it wrote on stderr
     seconds: float
+    verdict: Verdict | None = None  # the action's judge on the report
+
+    @property
+    def ships(self) -> bool:
+        """A dry run that may be shipped (succeeded, and its verdict says so)."""
+        return self.ok and (self.verdict is None or self.verdict.ships)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +195,8 @@ class Run:
             "text": self.text,
             "errors": self.errors,
             "seconds": round(self.seconds, 2),
+            "verdict": self.verdict.to_json() if self.verdict else None,
+            "ships": self.ships,
         }
 
 
@@ -141,6 +231,7 @@ class Learning:
         self._lock = threading.Lock()
         self._state = threading.Lock()
         self._dry: dict[str, Run] = {}
+        self._unshippable: dict[str, str] = {}  # action → why its latest dry run ships nothing
         self._proc: subprocess.Popen[str] | None = None
         self._stopped = False
 
@@ -148,7 +239,7 @@ class Learning:
         config = [] if self._config is None else ["--config", str(self._config)]
         return [self._python, "-m", "daemon", *args, *config]
 
-    def _run(self, action: LearnAction, step: Literal["dry-run", "ship"]) -> Run:
+    def _run(self, action: LearnAction, step: Step) -> Run:
         if not self._lock.acquire(blocking=False):
             raise Busy("another learning run is going on: wait for its report")
         try:
@@ -176,6 +267,7 @@ class Learning:
                 with self._state:
                     self._proc = None
             report = _report(out)
+            judge = action.judge if proc.returncode == 0 and report is not None else None
             return Run(
                 id=secrets.token_hex(8),
                 action=action.name,
@@ -185,6 +277,7 @@ class Learning:
                 text="" if report is not None else out,
                 errors=err,
                 seconds=time.monotonic() - started,
+                verdict=judge(step, report) if judge is not None and report is not None else None,
             )
         finally:
             self._lock.release()
@@ -198,10 +291,13 @@ class Learning:
     def dry_run(self, name: str) -> Run:
         run = self._run(self.action(name), "dry-run")
         with self._state:
-            if run.ok:
+            self._unshippable.pop(name, None)
+            if run.ships:
                 self._dry[name] = run
             else:
                 self._dry.pop(name, None)
+                if run.ok and run.verdict is not None:
+                    self._unshippable[name] = run.verdict.text
         return run
 
     def ship(self, name: str, dry_run_id: str) -> Run:
@@ -209,6 +305,10 @@ class Learning:
         action = self.action(name)
         with self._state:
             latest = self._dry.get(name)
+            if latest is None and name in self._unshippable:
+                raise NeedsDryRun(
+                    f"{name}: its latest dry run has nothing to ship: {self._unshippable[name]}"
+                )
             if latest is None or latest.id != dry_run_id:
                 raise NeedsDryRun(
                     f"{name}: run its dry run and read the report first (the report shown "

@@ -534,25 +534,35 @@
     flats.forEach(function (r) { Object.keys(r).forEach(function (k) { if (cols.indexOf(k) < 0) cols.push(k); }); });
     return h('div', { cls: 'scroll' }, [h('table', { cls: 'report' }, [
       h('thead', {}, [h('tr', {}, cols.map(function (c) { return h('th', { scope: 'col', text: c }); }))]),
-      h('tbody', {}, flats.map(function (r) { return h('tr', {}, cols.map(function (c) { return h('td', { text: show(r[c]) }); })); }))
+      // a row that did not pass (a gate, a check) stands out
+      h('tbody', {}, flats.map(function (r) { return h('tr', { cls: r.passed === false ? 'alert' : null }, cols.map(function (c) { return h('td', { text: show(r[c]) }); })); }))
     ])]);
+  }
+  function rowsOf(v) { return Array.isArray(v) && v.length > 0 && v.every(function (r) { return r && typeof r === 'object' && !Array.isArray(r); }); }
+  function hasRows(v) { return !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).some(function (c) { return rowsOf(v[c]) || hasRows(v[c]); }); }
+  function linesOf(v) { return Array.isArray(v) && v.length > 0 && v.every(function (l) { return typeof l === 'string'; }); }
+  // the report in its own order: values as facts, lists of objects as tables (also those
+  // inside an object, e.g. a threshold's sweep), the command's own lines as text
+  function drawDoc(doc, prefix, kids, state) {
+    Object.keys(doc).forEach(function (k) {
+      var v = doc[k], name = prefix ? prefix + ' ' + k : k;
+      if (!prefix && (k === 'report' || k === 'explanation') && linesOf(v)) { state.lines.push(v); return; }
+      if (rowsOf(v)) { state.dl = null; kids.push(h('h4', { text: name }), table(v)); return; }
+      if (hasRows(v)) { drawDoc(v, name, kids, state); return; }
+      if (!state.dl) { state.dl = h('dl', { cls: 'facts' }); kids.push(state.dl); }
+      fact(state.dl, name, show(v));
+    });
   }
   function report(run) {
     var kids = [h('p', { cls: run.ok ? '' : 'alert', text: (run.step === 'ship' ? 'Ship' : 'Dry run') + (run.ok ? ' done' : ' failed (exit ' + run.exit + ')') + ' in ' + run.seconds + ' s.' })];
+    if (run.verdict) kids.push(h('p', { cls: 'verdict ' + (run.verdict.ships ? 'good' : 'alert'), text: run.verdict.text }));
     var doc = run.report;
     if (doc) {
-      var dl = h('dl', { cls: 'facts' }), lists = [];
-      Object.keys(doc).forEach(function (k) {
-        var v = doc[k];
-        if (k === 'report') return;
-        if (Array.isArray(v) && v.length && v.every(function (r) { return r && typeof r === 'object' && !Array.isArray(r); })) lists.push([k, v]);
-        else fact(dl, k, show(v));
+      var state = { dl: null, lines: [] };
+      drawDoc(doc, '', kids, state);
+      state.lines.forEach(function (lines) {
+        kids.push(h('details', { open: true }, [h('summary', { text: 'the report as the command prints it' }), h('pre', { text: lines.join('\n') })]));
       });
-      kids.push(dl);
-      lists.forEach(function (l) { kids.push(h('h4', { text: l[0] }), table(l[1])); });
-      if (Array.isArray(doc.report) && doc.report.length) {
-        kids.push(h('details', { open: true }, [h('summary', { text: 'the report as the command prints it' }), h('pre', { text: doc.report.join('\n') })]));
-      }
     } else if (run.text) kids.push(h('pre', { text: run.text }));
     if (run.errors) kids.push(h('pre', { cls: 'err', text: run.errors }));
     return kids;
@@ -565,15 +575,19 @@
       var swapped = h('p', { cls: 'swapped swap', 'aria-live': 'polite' });
       var dry = h('button', { type: 'button', text: 'Dry run: show what it would do' });
       var ship = h('button', { type: 'button', text: 'Ship it', disabled: true });
-      var busy = function (on) { dry.disabled = on; if (on) ship.disabled = true; };
+      var why = h('span', { cls: 'why muted', 'aria-live': 'polite' });
+      var busy = function (on) { dry.disabled = on; if (on) { ship.disabled = true; why.textContent = ''; } };
       dry.addEventListener('click', function () {
         busy(true);
         out.replaceChildren(h('p', { text: 'Running the dry run (nothing is written)…' }));
         api('POST', '/api/learn/' + a.name + '/dry-run', {}).then(function (run) {
           out.replaceChildren.apply(out, report(run));
           busy(false);
-          ship.disabled = !run.ok;
+          // only a dry run with something to ship may be shipped: a refused retrain would
+          // deploy nothing, so the button stays off and says why
+          ship.disabled = !run.ships;
           ship.setAttribute('data-run', run.id);
+          if (run.ok && !run.ships) why.textContent = 'Nothing to ship' + (run.report && run.report.decision ? ': the dry run decided ' + run.report.decision : '') + '.';
         }).catch(function (e) { busy(false); out.replaceChildren(h('p', { cls: 'alert', text: e.message })); });
       });
       ship.addEventListener('click', function () {
@@ -584,7 +598,8 @@
           out.replaceChildren.apply(out, report(run));
           busy(false);
           ship.disabled = true;
-          if (run.ok) {
+          if (run.ok && !run.ships) swapped.textContent = 'Nothing was shipped: ' + (run.verdict ? run.verdict.text : 'see the report');
+          else if (run.ok) {
             S.waiting = a.name;
             swapped.textContent = 'Shipped. Waiting for the daemon to swap (model ' + (S.baseline && S.baseline.model || '–') + ', store ' + (S.baseline && S.baseline.store || '–') + ' now)…';
           }
@@ -592,7 +607,7 @@
       });
       return h('div', { cls: 'action', 'data-name': a.name }, [
         h('h3', { text: a.heading }), h('p', { cls: 'muted', text: a.about }),
-        h('div', { cls: 'actions' }, [dry, ship]), swapped, out
+        h('div', { cls: 'actions' }, [dry, ship, why]), swapped, out
       ]);
     }));
   }
