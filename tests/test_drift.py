@@ -326,3 +326,15 @@ def test_class_shares_weigh_each_window_by_the_time_it_stands_for() -> None:
     assert other.observe(record, NOW)
     other.observe_many(builds, NOW)
     assert other.status(NOW)["alice"]["current"]["class_shares"] == {"Build": 0.5, "Meet": 0.5}
+
+
+def test_a_long_user_id_is_not_run_into_the_verdict() -> None:
+    """`drift u-0-plainALERT: ...`: a user id that filled the column ran into the verdict."""
+    tracker = DriftTracker()
+    tracker.observe_many(eight_days(reject_rate=0.3), NOW)
+    doc = tracker.status(NOW)
+    (only,) = doc.values()
+    short = format_drift({"alice": only})[0]
+    assert short.startswith("  drift alice    ALERT: ")  # the column as before
+    for user in ("u-0-plain", "a-much-longer-user-id"):
+        assert f"drift {user} ALERT: " in format_drift({user: only})[0]

@@ -38,7 +38,8 @@ def format_drift(drift: Mapping[str, Mapping[str, Any]], *, label_width: int = 1
     """Human lines for ``status``/``report``: one summary line per user, one per alert."""
     lines: list[str] = []
     for user_id, doc in drift.items():
-        head = f"  {'drift ' + user_id:<{label_width}}"
+        # at least one space after a long user id ("drift u-0-plainALERT" ran together)
+        head = f"  {'drift ' + user_id:<{label_width - 1}} "
         cur = doc.get("current") or {}
         ref = doc.get("reference") or {}
         if not doc.get("enough_data"):
