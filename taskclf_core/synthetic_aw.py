@@ -122,9 +122,10 @@ class AWPerson:
     break_every: int = 70
     glances: float = 0.2
     first_hour: int = 8  # UTC
-    # a span is labelled to this many minutes (a person types 10:30, not 10:32): the minutes
+    # a span is typed to this many minutes: 1, to the minute (what the labelling page's drag
+    # and the report's away time give); 5, a person who types 10:30 for 10:32, so the minutes
     # between the true switch and the typed one carry the other task's label
-    label_rounding: int = 5
+    label_rounding: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +176,6 @@ class _Day:
         self.person = person
         self.windows: list[dict[str, Any]] = []
         self.inputs: list[dict[str, Any]] = []
-        self.left: tuple[str, str] = _LOCK
 
     def window(self, start: datetime, seconds: float, app: str, title: str) -> None:
         self.windows.append(
@@ -224,21 +224,26 @@ class _Day:
                 continue
             app, title = look.pick(rng)
             self.window(t, seconds, app, title)
-            self.left = (app, title)
             self.samples(t, t + timedelta(seconds=seconds), look)
             t += timedelta(seconds=seconds)
 
     def rest(self, start: datetime, end: datetime) -> None:
-        """A break: the screen locks (or the last app stays in front); now and then the lock
-        screen wakes (a notification, the mouse nudged) and the watcher sees it again."""
+        """A break: the screen locks, or the app in front stays there a while before it does;
+        now and then the lock screen wakes (a notification, the mouse nudged) and the watcher
+        sees it again. The app left in front is the event already under way: aw-watcher-window
+        merges heartbeats with the same app and title, so it goes on, no new event starts."""
         rng = self.rng
-        app, title = _LOCK if rng.random() < 0.7 else self.left
+        left = rng.random() >= 0.7 and bool(self.windows)
         t = start
         while t < end:
             seconds = min(float(rng.uniform(90, 360)), (end - t).total_seconds())
-            self.window(t, seconds, app, title)
+            if left:
+                last = self.windows[-1]
+                last["duration"] = round(last["duration"] + seconds, 3)
+                left = False
+            else:
+                self.window(t, seconds, *_LOCK)
             t += timedelta(seconds=seconds)
-            app, title = _LOCK
         self.samples(start, end, None)
 
 
