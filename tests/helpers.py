@@ -308,3 +308,26 @@ CONTRACT_GATES = (
     "reject_rate_bounds",
     "macro_f1_no_regression",
 )
+
+
+def retrain_scenario(root: Path) -> tuple[list[dict[str, Any]], Path, Path]:
+    """Three careful labellers' five days ending yesterday, and two champions for them:
+    ``strong`` saw every labelled window (the evaluation ones too), so no challenger trained
+    on 70 % of them can match it; ``weak`` was trained for one round on a few, so one can.
+    Returns (the labelled windows, strong, weak)."""
+    from datetime import UTC, datetime, timedelta
+
+    from taskclf_core.synthetic import generate_population, generate_windows
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    people = generate_windows(
+        users=generate_population(3, seed=10, kinds=("plain",)),
+        days=5,
+        seed=10,
+        start=today - timedelta(days=5),
+    )
+    strong = save_trained_bundle(root / "strong", people, rounds=60, seed=1, holdout=0.0,
+                                 created_at=today.isoformat())  # fmt: skip
+    weak = save_trained_bundle(root / "weak", people[::40], rounds=1, seed=1, holdout=0.0,
+                               created_at=today.isoformat())  # fmt: skip
+    return people, strong, weak

@@ -43,15 +43,16 @@ def test_a_clock_years_ahead_prunes_nothing_and_says_so(daemons: Daemons) -> Non
 
     _start_ahead(d, "+1825d")  # five years ahead: every day and file looks long expired
     status = d.wait_status(
-        lambda s: len((s.get("retention") or {}).get("paused", [])) == 2,
-        60,  # a deadline, not a wait: under libfaketime on a loaded machine start-up is slow
-        "both pruning passes to be refused",
+        lambda s: len((s.get("retention") or {}).get("paused", [])) == 3,
+        30,
+        "the three pruning passes to be refused",
     )
     assert sorted(os.listdir(d.labels_dir)) == days
     assert d.files("done") == done
     assert len(d.records()) == len(windows)
     paused = {p["setting"]: p for p in status["retention"]["paused"]}
-    assert set(paused) == {"label_retention_days", "retention_days"}
+    # the spool's done/, the label log, and the feature archive (kept retrain_lookback_days)
+    assert set(paused) == {"label_retention_days", "retention_days", "retrain_lookback_days"}
     newest_day = max(day for day in days if day.endswith(".jsonl"))[:10]
     assert paused["label_retention_days"]["newest"] == newest_day
     assert paused["label_retention_days"]["clock"][:4] == str(datetime.now(UTC).year + 5)
@@ -61,6 +62,6 @@ def test_a_clock_years_ahead_prunes_nothing_and_says_so(daemons: Daemons) -> Non
     shown = d.cli("status")
     assert shown.returncode == 0, shown.stdout + shown.stderr
     notes = [line for line in shown.stdout.splitlines() if line.lstrip().startswith("note")]
-    assert len(notes) == 2, shown.stdout
+    assert len(notes) == 3, shown.stdout
     assert any("label_retention_days = 30 days past the newest data" in n for n in notes)
     d.stop()

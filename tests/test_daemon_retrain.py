@@ -4,20 +4,20 @@ changes nothing; a better one is deployed live; no window is lost or labelled tw
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from daemon_harness import Daemons
-from helpers import save_trained_bundle
+from helpers import retrain_scenario
 from labelling import spans_from
 
 from daemon.archive import FeatureArchive
 from daemon.cli import main
 from daemon.paths import default_data_dir
 from taskclf_core.spans import spans_to_csv
-from taskclf_core.synthetic import UserProfile, generate_population, generate_windows
+from taskclf_core.synthetic import UserProfile, generate_windows
 
 pytestmark = pytest.mark.slow
 
@@ -31,19 +31,7 @@ def features(windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_a_worse_challenger_is_refused_and_a_better_one_swapped_in_live(
     tmp_path: Path, daemons: Daemons, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # three careful labellers, five days ending yesterday
-    people = generate_windows(
-        users=generate_population(3, seed=10, kinds=("plain",)),
-        days=5,
-        seed=10,
-        start=TODAY - timedelta(days=5),
-    )
-    # a champion that has seen every labelled window, the evaluation ones too: no challenger
-    # trained on 70 % of them can match it; and one trained for a single round on a few
-    strong = save_trained_bundle(tmp_path / "strong", people, rounds=60, seed=1, holdout=0.0,
-                                 created_at=TODAY.isoformat())  # fmt: skip
-    weak = save_trained_bundle(tmp_path / "weak", people[::40], rounds=1, seed=1, holdout=0.0,
-                               created_at=TODAY.isoformat())  # fmt: skip
+    people, strong, weak = retrain_scenario(tmp_path)  # three careful labellers, two champions
     assert main(["init", "--model", str(strong)]) == 0
     data = default_data_dir()
     capsys.readouterr()

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from daemon_harness import Daemons, run_cli
-from helpers import save_trained_bundle, window_stream
+from helpers import retrain_scenario, window_stream
 from labelling import spans_from
 from ui_kit import UiProcess, chrome, request, wait_page
 
@@ -27,7 +27,7 @@ from daemon.paths import default_data_dir
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import CalibratorStore, TemperatureCalibrator, save_calibrator_store
 from taskclf_core.spans import spans_to_csv
-from taskclf_core.synthetic import generate_label_log, generate_population, generate_windows
+from taskclf_core.synthetic import generate_label_log, generate_windows
 
 pytestmark = pytest.mark.slow
 
@@ -512,19 +512,8 @@ def test_retrain_refused_then_dry_run_shown_then_shipped_and_the_model_swapped(
     written; "Ship it" deploys it and the page names the model the running daemon swapped to."""
     from selenium.webdriver.common.by import By
 
+    people, strong, weak = retrain_scenario(tmp_path)  # as tests/test_daemon_retrain.py
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    people = generate_windows(
-        users=generate_population(3, seed=10, kinds=("plain",)),
-        days=5,
-        seed=10,
-        start=today - timedelta(days=5),
-    )
-    # as tests/test_daemon_retrain.py: a champion that saw every labelled window (the
-    # evaluation ones too) cannot be beaten; one trained for a round on a few can
-    strong = save_trained_bundle(tmp_path / "strong", people, rounds=60, seed=1, holdout=0.0,
-                                 created_at=today.isoformat())  # fmt: skip
-    weak = save_trained_bundle(tmp_path / "weak", people[::40], rounds=1, seed=1, holdout=0.0,
-                               created_at=today.isoformat())  # fmt: skip
     assert run_cli("init", "--model", str(strong)).returncode == 0
     data = default_data_dir()
     policy = data / "models" / "inference_policy.json"
