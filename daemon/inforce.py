@@ -18,7 +18,7 @@ from taskclf_core.policy import InferencePolicy, parse_policy, resolve_policy_pa
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
 
-__all__ = ["Binding", "Sources", "bind", "read_policy", "sources_of"]
+__all__ = ["Binding", "Sources", "bind", "model_in_force", "read_policy", "sources_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +81,12 @@ def bind(sources: Sources) -> Binding:
         reject_threshold=policy.reject_threshold,
         user_thresholds=MappingProxyType(dict(policy.per_user_reject_thresholds or {})),
     )
+
+
+def model_in_force(policy_file: Path | None, model_dir: Path) -> Path:
+    """The bundle the configuration puts in force: the policy's model, else ``model_dir``.
+
+    Reads the policy file only (PolicyError if it is bad): `report` asks for the model's
+    age, the collector for its schema version.
+    """
+    return bind(Sources(policy_file, model_dir, None, 0.0)).model_path

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.config.settings import Settings
-from daemon.inforce import bind, sources_of
-from taskclf_core.bundle import build_schema
+from daemon.inforce import model_in_force
 from taskclf_core.errors import BundleError, ConfigError, TaskclfError
 from taskclf_core.ids import is_safe_user_id
-from taskclf_core.schema import registry
+from taskclf_core.registries import declared_schema
 
 __all__ = ["Identity", "configured_user", "load_identity", "model_schema_version"]
 
@@ -74,10 +73,10 @@ def configured_user(settings: Settings) -> tuple[str, str] | None:
 def model_schema_version(settings: Settings) -> str:
     """The schema version of the bundle in force, read from its metadata.json only.
 
-    The collector writes the windows that model takes; it never loads the model itself.
+    The collector writes the windows that model takes; it never loads the model itself (nor
+    numpy: :mod:`taskclf_core.registries` checks the version and hash).
     """
-    model = bind(sources_of(settings)).model_path  # the policy's model, else model_dir
-    path = model / "metadata.json"
+    path = model_in_force(settings.policy_file, settings.model_path) / "metadata.json"
     try:
         metadata = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -90,10 +89,10 @@ def model_schema_version(settings: Settings) -> str:
     if not isinstance(metadata, dict):
         raise ConfigError(f"{path}: expected a JSON object")
     try:
-        schema = build_schema(metadata, {}, source=str(path))
+        schema = declared_schema(metadata, source=str(path))
     except (BundleError, TaskclfError) as exc:
         raise ConfigError(str(exc)) from None
-    if registry(schema.version) is None:
+    if schema.registry is None:
         raise ConfigError(
             f"{path}: schema_version {schema.version!r}: the collector builds taskclf's "
             "v1, v2 and v3 rows only"

@@ -29,7 +29,7 @@ from typing import Final
 
 from taskclf_core.activity.events import InputEvent, WindowEvent
 from taskclf_core.activity.titles import CHAR3_BUCKETS, TOKEN_BUCKETS, title_hash_bucket
-from taskclf_core.schema import registry
+from taskclf_core.registries import registry
 
 __all__ = [
     "DAY_US",
