@@ -77,8 +77,7 @@ def test_export_backfill_equals_taskclf(tmp_path: Path, case_name: str, version:
 @pytest.mark.parametrize("fmt", ["json", "console"])
 def test_log_format_is_honoured(tmp_path: Path, fmt: str) -> None:
     """`collect --log-format` (and log_format) as for `run`: JSON for journald and programs,
-    the console lines for a person tailing a file. A process: structlog keeps the loggers of
-    the first configuration in a process."""
+    the console lines for a person tailing a file (test_logs.py: the same lines as `run`)."""
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
     done = subprocess.run(

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import structlog
 
 from daemon.collector.clock import SYSTEM_CLOCK, AWClock, Clock
 from daemon.collector.cursor import Cursor, read_cursor, write_cursor
@@ -23,6 +22,7 @@ from daemon.collector.source import EventSource
 from daemon.collector.status import write_status
 from daemon.collector.transport import Stopped
 from daemon.fsutil import utc_now
+from daemon.logs import get_logger
 from daemon.paths import ensure_private_dir
 from taskclf_core.activity import (
     DAY_US,
@@ -45,7 +45,7 @@ from taskclf_core.errors import ActivityError, OperationalError, UnreachableErro
 __all__ = ["Collector", "CollectorLock", "collector_lock"]
 
 _MAX_BACKOFF_SECONDS = 300.0
-_log = structlog.get_logger("taskclf.collector")
+_log = get_logger("taskclf.collector")
 
 
 class CollectorLock(OperationalError):

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import structlog
 
 from daemon.collector.client import AWClient, check_loopback_url
 from daemon.collector.collector import Collector, CollectorLock, collector_lock
@@ -23,13 +22,14 @@ from daemon.collector.status import format_collector_status, read_collector_stat
 from daemon.config.flags import setting_overrides
 from daemon.config.settings import Settings, load_settings
 from daemon.exits import FAILED, OK
+from daemon.logs import configure_lines, get_logger
 from daemon.paths import collector_cursor_file
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
 from taskclf_core.timerange import epoch_in_range, out_of_range
 
 __all__ = ["add_arguments", "add_collect_arguments", "run", "run_collect"]
-_log = structlog.get_logger("taskclf.collector")
+_log = get_logger("taskclf.collector")
 
 
 def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,9 +112,7 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
     if args.status:
         print(format_collector_status(read_collector_status(settings.data_dir)))
         return OK
-    from daemon.logs import configure_logging
-
-    configure_logging(settings.log_level, fmt=settings.log_format)
+    configure_lines(settings.log_level, fmt=settings.log_format)
     once = bool(args.once or args.export)
     if args.to_ts is not None and not once:
         raise ConfigError("--to: needs --once or --export (a live collector has no end)")
