@@ -394,23 +394,22 @@ def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A full disk under the spool: the collector waits it out; the cursor never ran ahead."""
-    import daemon.collector.collector as collector_module
-    from daemon.collector.emit import write_windows
+    from daemon.collector.emit import WindowFile
 
     events = workday_events()
     day = parse_timestamp_us(f"{DAY}T00:00:00Z", "d")
     source = GrowingDay(events, now_us=events[-1].end_us + 3_600_000_000)
     spec = RowSpec("u1", "v1")
-    real = write_windows
+    real = WindowFile.commit
     failures = {"left": 3}
 
-    def full_disk(spool: Path, rows: Any) -> str:
+    def full_disk(self: WindowFile) -> str | None:
         if failures["left"]:
             failures["left"] -= 1
-            raise OSError(errno.ENOSPC, "No space left on device", str(spool / "tmp"))
-        return real(spool, rows)
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.spool / "tmp"))
+        return real(self)
 
-    monkeypatch.setattr(collector_module, "write_windows", full_disk)
+    monkeypatch.setattr(WindowFile, "commit", full_disk)
     # the last event ended an hour ago: ActivityWatch's clock moves on with real time
     clock = TickingClock(source.now_us)
     collector = live_collector(tmp_path, source, spec, position=day, settle_us=0, clock=clock)
@@ -433,3 +432,32 @@ def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
         stop.set()
         worker.join(timeout=10)
     assert not worker.is_alive()
+
+
+def test_a_spool_file_written_a_few_rows_at_a_time_is_the_same_file(tmp_path: Path) -> None:
+    """The collector writes a day's rows an hour at a time (its memory): the file is the one a
+    single write makes, and a failure half way leaves nothing in tmp/ or new/."""
+    from daemon.collector.emit import WindowFile, write_windows
+
+    rows = build_day(
+        parse_timestamp_us(f"{DAY}T00:00:00Z", "d"), workday_events(), [], spec=RowSpec("u1", "v1")
+    )
+    whole = write_windows(tmp_path / "one", rows)
+    with WindowFile(tmp_path / "many") as out:
+        for i in range(0, len(rows), 7):
+            out.write(rows[i : i + 7])
+        assert out.commit() == whole
+    assert (tmp_path / "many/new" / whole).read_bytes() == (
+        tmp_path / "one/new" / whole
+    ).read_bytes()
+    assert not list((tmp_path / "many/tmp").iterdir())
+
+    def half_way() -> None:
+        with WindowFile(tmp_path / "broken") as out:
+            out.write(rows[:10])
+            raise RuntimeError("the build failed half way")
+
+    with pytest.raises(RuntimeError):
+        half_way()
+    assert not list((tmp_path / "broken/tmp").iterdir())
+    assert not list((tmp_path / "broken/new").iterdir())

@@ -17,7 +17,7 @@ from typing import Any
 
 from daemon.collector.clock import SYSTEM_CLOCK, AWClock, Clock
 from daemon.collector.cursor import Cursor, read_cursor, write_cursor
-from daemon.collector.emit import write_windows
+from daemon.collector.emit import WindowFile
 from daemon.collector.source import EventSource
 from daemon.collector.status import write_status
 from daemon.collector.transport import Stopped
@@ -26,6 +26,7 @@ from daemon.logs import get_logger
 from daemon.paths import ensure_private_dir
 from taskclf_core.activity import (
     DAY_US,
+    MINUTE_US,
     DayState,
     Finality,
     InputEvent,
@@ -45,6 +46,7 @@ from taskclf_core.errors import ActivityError, OperationalError, UnreachableErro
 __all__ = ["Collector", "CollectorLock", "collector_lock"]
 
 _MAX_BACKOFF_SECONDS = 300.0
+_ROWS_AT_ONCE_US = 60 * MINUTE_US  # rows built and written an hour at a time
 _log = get_logger("taskclf.collector")
 
 
@@ -253,30 +255,15 @@ class Collector:
                 until, final = max(self.to_us, self.position), Finality(self.to_us)
             if provisional is not None and provisional < until and self._provisional is None:
                 self._provisional = provisional
-            state, rows = build_rows(
-                day.state,
-                day.windows,
-                day.inputs,
-                until_us=until,
-                spec=self.spec,
-                has_input=bool(day.inputs),
-            )
-            if rows:
-                name = write_windows(self.spool, rows)
-                written += len(rows)
+            state, name, rows = self._emit(day, until)
+            if name is not None:
+                written += rows
                 self.files_written += 1
                 self._status["last_file"] = name
-                _log.info(
-                    "windows_emitted",
-                    file=name,
-                    windows=len(rows),
-                    first=rows[0]["bucket_start_ts"],
-                    last=rows[-1]["bucket_start_ts"],
-                )
             # only now that the rows are in new/: a failed write leaves them to be built again
             day.state = state
             self.position = until
-            if rows:
+            if name is not None:
                 self._advance_cursor()
             day_done = until == day.state.day_end_us
             if not day_done or (self.to_us is not None and until >= self.to_us):
@@ -286,6 +273,31 @@ class Collector:
         self._note_poll(final, wall_us, elapsed_us)
         self._write_status()
         return written
+
+    def _emit(self, day: _Day, until: int) -> tuple[DayState, str | None, int]:
+        """Build the rows of ``[position, until)`` of ``day`` and write them as one spool file,
+        an hour of rows at a time (a day of schema-v3 rows is ~13 MB); the state after them,
+        the file's name (None: no rows) and how many rows it holds."""
+        state = day.state
+        with WindowFile(self.spool) as out:
+            start = self.position
+            while start < until:
+                end = min(until, start + _ROWS_AT_ONCE_US)
+                state, rows = build_rows(
+                    state,
+                    day.windows,
+                    day.inputs,
+                    until_us=end,
+                    spec=self.spec,
+                    has_input=bool(day.inputs),
+                )
+                out.write(rows)
+                start = end
+            first, last = out.first, out.last
+            name = out.commit()
+        if name is not None:
+            _log.info("windows_emitted", file=name, windows=out.rows, first=first, last=last)
+        return state, name, out.rows
 
     def _note_poll(self, final: Finality, wall_us: int, elapsed_us: int) -> None:
         """What the status shows about this poll: skipped events, a held minute, the clocks."""

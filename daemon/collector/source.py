@@ -185,19 +185,22 @@ class ExportSource:
             data = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"--export: cannot read {path} ({exc.strerror or exc})") from None
-        buckets: Mapping[str, Mapping[str, Any]] = export_buckets(
-            load_json(data, str(path)), source=str(path)
-        )
+        doc = load_json(data, str(path))
+        del data
+        buckets: Mapping[str, Mapping[str, Any]] = export_buckets(doc, source=str(path))
         choice = select_buckets(buckets, hostname, source=str(path))
+        raw_windows = buckets[choice.window].get("events", [])
+        raw_inputs = buckets[choice.input].get("events", []) if choice.input is not None else []
+        # a day's back-fill runs beside the daemon: the other buckets (AFK, browser, ...) and
+        # each bucket's raw JSON go as soon as they are read, not at the end
+        del doc, buckets
         try:
             windows = parse_window_events(
-                buckets[choice.window].get("events", []),
-                bucket_id=choice.window,
-                salt=salt,
-                sketches=sketches,
+                raw_windows, bucket_id=choice.window, salt=salt, sketches=sketches
             )
+            del raw_windows
             inputs: Parsed[InputEvent] = (
-                parse_input_events(buckets[choice.input].get("events", []), bucket_id=choice.input)
+                parse_input_events(raw_inputs, bucket_id=choice.input)
                 if choice.input is not None
                 else Parsed([], ())
             )

@@ -365,7 +365,7 @@ def _cut_deep(text: str) -> str:
     return "".join(out)
 
 
-def load_json(data: bytes | str, what: str) -> Any:
+def load_json(data: bytes | bytearray | str, what: str) -> Any:
     """Decode JSON, or an :class:`ActivityError` naming ``what`` (a file or a URL).
 
     Integers longer than Python reads and nesting deeper than it recurses do not make the
