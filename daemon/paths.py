@@ -15,6 +15,7 @@ __all__ = [
     "calibrators_dir",
     "collector_cursor_file",
     "collector_dir",
+    "collector_labels_file",
     "collector_status_file",
     "default_config_file",
     "default_data_dir",
@@ -119,6 +120,11 @@ def collector_status_file(data_dir: Path) -> Path:
 def collector_cursor_file(data_dir: Path) -> Path:
     """Where the collector resumes: ``<data_dir>/collector/cursor.json``."""
     return collector_dir(data_dir) / "cursor.json"
+
+
+def collector_labels_file(data_dir: Path) -> Path:
+    """What the label bucket in ActivityWatch holds: ``<data_dir>/collector/aw-labels.json``."""
+    return collector_dir(data_dir) / "aw-labels.json"
 
 
 def taskclf_processed_dir(data_dir: Path) -> Path:

@@ -12,8 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
+from typing import TYPE_CHECKING, Any
 
 from daemon.collector.clock import SYSTEM_CLOCK, AWClock, Clock
 from daemon.collector.cursor import Cursor, read_cursor, write_cursor
@@ -42,6 +41,9 @@ from taskclf_core.activity import (
     splice,
 )
 from taskclf_core.errors import ActivityError, OperationalError, UnreachableError
+
+if TYPE_CHECKING:
+    from daemon.collector.awlabels import LabelWriter
 
 __all__ = ["Collector", "CollectorLock", "collector_lock"]
 
@@ -109,6 +111,8 @@ class Collector:
     # start a live run would take); None: whatever this run starts at
     cursor_default_us: int | None = None
     clock: Clock = SYSTEM_CLOCK
+    # aw_write_labels: the label log's segments written into ActivityWatch after each poll
+    labels: LabelWriter | None = None
     windows_emitted: int = 0
     files_written: int = 0
     _day: _Day | None = field(default=None, init=False, repr=False)
@@ -120,6 +124,8 @@ class Collector:
     _held_since: tuple[int, str] | None = field(default=None, init=False, repr=False)
     # a minute this run emitted on the system clock's word only (--once): the cursor stops there
     _provisional: int | None = field(default=None, init=False, repr=False)
+    # why the last poll could not write the labels into ActivityWatch (None: it could)
+    labels_error: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.source.complete and self.to_us is None:
@@ -145,6 +151,18 @@ class Collector:
             "events_end_beyond_data": 0,
             "waiting": None,
             "clock": {"aw_now": None, "system_ahead_s": None, "steps": 0, "last_step": None},
+            "aw_labels": None
+            if self.labels is None
+            else {
+                "bucket": self.labels.bucket,
+                "last_written_at": None,
+                "added": 0,
+                "updated": 0,
+                "removed": 0,
+                "failures": 0,
+                "last_error": None,
+                "last_error_at": None,
+            },
         }
         persisted = read_cursor(self.cursor_path)
         if persisted is not None:
@@ -270,9 +288,45 @@ class Collector:
                 break
         self._advance_cursor()
         self.windows_emitted += written
+        if self.labels is not None:
+            self._write_labels(self.labels)
         self._note_poll(final, wall_us, elapsed_us)
         self._write_status()
         return written
+
+    def _write_labels(self, labels: LabelWriter) -> None:
+        """The label log's segments into ActivityWatch. A failure never stops the windows:
+        it is counted, shown in the status and retried at the next poll."""
+        doc = self._status["aw_labels"]
+        try:
+            done = labels.sync()
+        except (UnreachableError, ActivityError, OSError) as exc:
+            message = (
+                f"cannot write {exc.filename or labels.state_path}: {exc.strerror or exc}"
+                if isinstance(exc, OSError)
+                else str(exc)
+            )
+            self.labels_error = message
+            doc.update(failures=doc["failures"] + 1, last_error=message, last_error_at=utc_now())
+            _log.warning("aw_labels_failed", error=message, failures=doc["failures"])
+            return
+        self.labels_error = None
+        doc["last_error"] = None
+        if done.added or done.updated or done.removed:
+            doc.update(
+                last_written_at=utc_now(),
+                added=doc["added"] + done.added,
+                updated=doc["updated"] + done.updated,
+                removed=doc["removed"] + done.removed,
+            )
+            _log.info(
+                "aw_labels_written",
+                bucket=labels.bucket,
+                days=done.days,
+                added=done.added,
+                updated=done.updated,
+                removed=done.removed,
+            )
 
     def _emit(self, day: _Day, until: int) -> tuple[DayState, str | None, int]:
         """Build the rows of ``[position, until)`` of ``day`` and write them as one spool file,

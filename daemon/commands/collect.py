@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-
+from typing import TYPE_CHECKING
 
 from daemon.collector.client import AWClient, check_loopback_url
 from daemon.collector.collector import Collector, CollectorLock, collector_lock
@@ -23,10 +23,13 @@ from daemon.config.flags import setting_overrides
 from daemon.config.settings import Settings, load_settings
 from daemon.exits import FAILED, OK
 from daemon.logs import configure_lines, get_logger
-from daemon.paths import collector_cursor_file
+from daemon.paths import collector_cursor_file, collector_labels_file, report_cache_dir
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
 from taskclf_core.timerange import epoch_in_range, out_of_range
+
+if TYPE_CHECKING:
+    from daemon.collector.awlabels import LabelWriter
 
 __all__ = ["add_arguments", "add_collect_arguments", "run", "run_collect"]
 _log = get_logger("taskclf.collector")
@@ -146,6 +149,7 @@ def _collect(
     version = spec.schema_version
     stop = threading.Event()  # SIGTERM sets it: it ends the wait between polls and any request
     source: ExportSource | RestSource
+    labels: LabelWriter | None = None  # an export back-fill writes into no server
     if args.export:
         source = ExportSource.load(
             _export_path(args.export),
@@ -155,12 +159,15 @@ def _collect(
         )
     else:
         check_loopback_url(settings.aw_url)
+        client = AWClient(settings.aw_url, stop=stop, api_key=settings.aw_api_key)
         source = RestSource(
-            client=AWClient(settings.aw_url, stop=stop),
+            client=client,
             hostname=settings.aw_hostname,
             salt=identity.salt,
             sketches=sketches,
         )
+        if settings.aw_write_labels:
+            labels = _label_writer(settings, client, identity.user_id)
     now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
     from_us, end_us = span
     position = _start(from_us, settings, source, cursor_path, identity.user_id, now_us)
@@ -183,6 +190,7 @@ def _collect(
         mode="export" if args.export else ("once" if once else "live"),
         to_us=to_us,
         cursor_default_us=day_start_us(now_us),
+        labels=labels,
     )
     _log.info(
         "collector_started",
@@ -203,6 +211,13 @@ def _collect(
                 print(f"taskclf-daemon: {exc}", file=sys.stderr)
                 return FAILED
             _log.info("collector_finished", windows=written, cursor=format_us(collector.position))
+            if collector.labels_error is not None:
+                print(
+                    f"taskclf-daemon: the windows were written, the labels not: "
+                    f"{collector.labels_error}",
+                    file=sys.stderr,
+                )
+                return FAILED
             return OK
         with _stop_on_signals(stop):
             collector.run(stop, settings.collect_interval_seconds)
@@ -210,6 +225,28 @@ def _collect(
         return OK
     finally:
         collector.stopped()
+
+
+def _label_writer(settings: Settings, client: AWClient, user_id: str) -> LabelWriter:
+    """aw_write_labels: the report's segments of ``user_id`` into ActivityWatch (imported only
+    then: the report's day model is not in the memory of a collector that does not write)."""
+    from daemon.collector.awlabels import LabelWriter
+    from daemon.collector.segments import ReportSegments
+    from daemon.localtz import local_timezone
+
+    segments = ReportSegments(
+        settings.labels_path,
+        local_timezone(),
+        cache_dir=report_cache_dir(settings.data_dir),
+        idle_gap=settings.idle_gap_seconds,
+    )
+    return LabelWriter(
+        client=client,
+        hostname=settings.aw_hostname,
+        user_id=user_id,
+        segments=segments,
+        state_path=collector_labels_file(settings.data_dir),
+    )
 
 
 def _export_path(value: str) -> Path:

@@ -75,10 +75,12 @@ class Settings(BaseSettings, Configured):
     log_format: Literal["auto", "console", "json"] = _field("log_format")
     aw_url: str = _field("aw_url")
     aw_hostname: str = _field("aw_hostname")
+    aw_api_key: str | None = _field("aw_api_key")
     title_salt_file: Path | None = _field("title_salt_file")
     collect_user_id: str | None = _field("collect_user_id")
     collect_interval_seconds: float = _field("collect_interval_seconds")
     collect_settle_seconds: float = _field("collect_settle_seconds")
+    aw_write_labels: bool = _field("aw_write_labels")
 
     @field_validator("*", mode="before")
     @classmethod
