@@ -11,6 +11,7 @@ __all__ = [
     "APP_NAME",
     "LOCK_FILE",
     "STATUS_FILE",
+    "CollectorPaths",
     "Configured",
     "calibrators_dir",
     "collector_cursor_file",
@@ -199,6 +200,35 @@ class Configured:
     def lock_paths(self) -> tuple[Path, Path]:
         """The spool's lock, then the label log's: a daemon holds both."""
         return self.lock_path, self.labels_lock_path
+
+
+class CollectorPaths:
+    """The collector's files of a configuration (``data_dir``, ``title_salt_file``): mixed into
+    the settings and the collector's cheap reader, so that both find them by the one rule."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:
+
+        @property
+        def data_dir(self) -> Path: ...
+
+        @property
+        def title_salt_file(self) -> Path | None: ...
+
+    @property
+    def title_salt_path(self) -> Path:
+        if self.title_salt_file is not None:
+            return self.title_salt_file
+        return title_salt_file(self.data_dir)
+
+    @property
+    def user_id_path(self) -> Path:
+        return user_id_file(self.data_dir)
+
+    @property
+    def collector_dir(self) -> Path:
+        """The collector's cursor, status file and lock."""
+        return collector_dir(self.data_dir)
 
 
 def ensure_private_dir(path: Path) -> bool:

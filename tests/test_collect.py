@@ -18,6 +18,7 @@ from collector_kit import (
     FakeClock,
     GrowingDay,
     TickingClock,
+    aw_args,
     export_args,
     live_collector,
     make_home,
@@ -72,6 +73,79 @@ def test_export_backfill_equals_taskclf(tmp_path: Path, case_name: str, version:
     assert titles
     assert not [t for t in titles if t in written]
     assert case.salt not in err
+
+
+# what the collector, which runs all day beside the daemon, must not carry: the model's stack
+# (LightGBM, numpy, scikit-learn), the settings' (pydantic) and structlog's (asyncio, ssl)
+HEAVY = (
+    "lightgbm",
+    "numpy",
+    "sklearn",
+    "scipy",
+    "pandas",
+    "pydantic",
+    "pydantic_core",
+    "pydantic_settings",
+    "structlog",
+    "asyncio",
+    "ssl",
+)
+PROBE = f"""
+import io, sys
+from contextlib import redirect_stderr, redirect_stdout
+from daemon.cli import main
+err = io.StringIO()
+with redirect_stdout(io.StringIO()), redirect_stderr(err):
+    code = main(sys.argv[1:])
+print(code, sorted(m for m in {HEAVY!r} if m in sys.modules), repr(err.getvalue()[-300:]))
+"""
+
+
+def test_the_collect_process_never_imports_the_model_stack(tmp_path: Path) -> None:
+    """A day's back-fill (schema v3: the title sketches), a poll of ActivityWatch that writes
+    the labels into it, and `collect --status`, each in a fresh process: no LightGBM, numpy,
+    scikit-learn, pydantic or structlog (the collector's memory: bench/collector.py)."""
+    from fake_aw import fake_aw
+
+    case = load_case("workday")
+    data = make_home(tmp_path, version="v3", salt=case.salt, user_id=case.user_id)
+    (data / "labels").mkdir()
+    (data / "labels" / f"{DAY}.jsonl").write_text(
+        json.dumps(
+            {
+                "user_id": case.user_id,
+                "bucket_start_ts": f"{DAY}T09:00:00Z",
+                "bucket_end_ts": f"{DAY}T09:01:00Z",
+                "label": "Build",
+                "confidence": 0.9,
+                "model_bundle_id": "m",
+            }
+        )
+        + "\n"
+    )
+    env = isolated_env(tmp_path / "home")
+    with fake_aw(case.export()["buckets"]) as server:
+        runs = [
+            export_args(case, data),
+            (
+                *aw_args(data, server.url, "--once", "--from", DAY, "--to", f"{DAY}T23:59"),
+                "--aw-write-labels",
+                "true",
+            ),
+            ("collect", "--status", "--data-dir", str(data)),
+        ]
+        for argv in runs:
+            done = subprocess.run(
+                [sys.executable, "-c", PROBE, *argv],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+                env=env,
+            )
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.startswith("0 [] "), (argv, done.stdout)
+        assert any(w.startswith("POST") for w in server.writes)  # the labels were written
 
 
 @pytest.mark.parametrize("fmt", ["json", "console"])

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from daemon.config.settings import Settings
 from daemon.inforce import model_in_force
 from taskclf_core.errors import BundleError, ConfigError, TaskclfError
 from taskclf_core.ids import is_safe_user_id
 from taskclf_core.registries import declared_schema
+
+if TYPE_CHECKING:
+    from daemon.config.settings import Settings
+    from daemon.config.subsets import CollectSettings
+
+    # the full settings (`label`, `doctor`), or the keys `collect` reads, without pydantic
+    CollectorConfig = Settings | CollectSettings
 
 __all__ = ["Identity", "configured_user", "load_identity", "model_schema_version"]
 
@@ -34,7 +41,7 @@ def _read_secret_file(path: Path, what: str, key: str) -> str | None:
     return text or None
 
 
-def load_identity(settings: Settings) -> Identity:
+def load_identity(settings: CollectorConfig) -> Identity:
     """Read the salt and the user id, or a ConfigError saying where they were looked for."""
     salt_path = settings.title_salt_path
     salt = _read_secret_file(salt_path, "the title salt", "title_salt_file")
@@ -54,7 +61,7 @@ def load_identity(settings: Settings) -> Identity:
     return Identity(user_id=configured[0], salt_path=salt_path, salt=salt)
 
 
-def configured_user(settings: Settings) -> tuple[str, str] | None:
+def configured_user(settings: CollectorConfig) -> tuple[str, str] | None:
     """This machine's user id and where it came from: ``collect_user_id``, else taskclf's
     ``.user_id`` file; None when neither is there (`label` asks the log then)."""
     if settings.collect_user_id is not None:
@@ -70,7 +77,7 @@ def configured_user(settings: Settings) -> tuple[str, str] | None:
     return user_id, str(settings.user_id_path)
 
 
-def model_schema_version(settings: Settings) -> str:
+def model_schema_version(settings: CollectorConfig) -> str:
     """The schema version of the bundle in force, read from its metadata.json only.
 
     The collector writes the windows that model takes; it never loads the model itself (nor

@@ -20,7 +20,6 @@ from daemon.collector.identity import Identity, load_identity, model_schema_vers
 from daemon.collector.source import ExportSource, RestSource
 from daemon.collector.status import format_collector_status, read_collector_status, status_path
 from daemon.config.flags import setting_overrides
-from daemon.config.settings import Settings, load_settings
 from daemon.exits import FAILED, OK
 from daemon.logs import configure_lines, get_logger
 from daemon.paths import collector_cursor_file, collector_labels_file, report_cache_dir
@@ -30,6 +29,11 @@ from taskclf_core.timerange import epoch_in_range, out_of_range
 
 if TYPE_CHECKING:
     from daemon.collector.awlabels import LabelWriter
+    from daemon.config.settings import Settings
+    from daemon.config.subsets import CollectSettings
+
+    # the keys `collect` reads without pydantic, or (a configuration they do not judge) all
+    AnySettings = Settings | CollectSettings
 
 __all__ = ["add_arguments", "add_collect_arguments", "run", "run_collect"]
 _log = get_logger("taskclf.collector")
@@ -110,7 +114,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def run_collect(args: argparse.Namespace, settings: Settings) -> int:
+def run_collect(args: argparse.Namespace, settings: AnySettings) -> int:
     """The whole command; returns the exit status (0, 1 ActivityWatch unreachable, 2 config)."""
     if args.status:
         print(format_collector_status(read_collector_status(settings.data_dir)))
@@ -138,7 +142,7 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
 
 def _collect(
     args: argparse.Namespace,
-    settings: Settings,
+    settings: AnySettings,
     identity: Identity,
     spec: RowSpec,
     cursor_path: Path,
@@ -227,7 +231,7 @@ def _collect(
         collector.stopped()
 
 
-def _label_writer(settings: Settings, client: AWClient, user_id: str) -> LabelWriter:
+def _label_writer(settings: AnySettings, client: AWClient, user_id: str) -> LabelWriter:
     """aw_write_labels: the report's segments of ``user_id`` into ActivityWatch (imported only
     then: the report's day model is not in the memory of a collector that does not write)."""
     from daemon.collector.awlabels import LabelWriter
@@ -270,7 +274,7 @@ def _export_end(source: ExportSource, now_us: int) -> int:
 
 def _start(
     from_us: int | None,
-    settings: Settings,
+    settings: AnySettings,
     source: ExportSource | RestSource,
     cursor_path: Path,
     user_id: str,
@@ -300,4 +304,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_collect(args, load_settings(args.config, setting_overrides(args)))
+    """The collector's keys without pydantic when the configuration is plain (it runs all day:
+    memory); else the full Settings, which refuse what is wrong with it."""
+    from daemon.config.subsets import collect_settings
+
+    flags = setting_overrides(args)
+    settings: AnySettings | None = collect_settings(args.config, flags)
+    if settings is None:
+        from daemon.config.settings import load_settings
+
+        settings = load_settings(args.config, flags)
+    return run_collect(args, settings)
