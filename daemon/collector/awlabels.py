@@ -30,7 +30,7 @@ from daemon.collector.client import aw_timestamp
 from daemon.collector.segments import LabelSegment, ReportSegments
 from daemon.fsutil import atomic_write_text
 from daemon.paths import ensure_private_dir
-from taskclf_core.activity import DAY_US, parse_timestamp_us
+from taskclf_core.activity import DAY_US, JsonArray, parse_timestamp_us
 from taskclf_core.errors import ActivityError
 
 __all__ = [
@@ -196,7 +196,7 @@ class LabelWriter:
         # cut at the query's start by aw-server (aw-server-rust too), and must not pass for
         # one that starts at midnight; up to a day after: the day's own events come whole
         raw = self.client.events(self.bucket, start_us - _BEFORE_US, end_us + DAY_US)
-        if not isinstance(raw, list):
+        if not isinstance(raw, list | JsonArray):
             raise ActivityError(f"{self.client.url}: {self.bucket}: expected a list of events")
         have: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         unreadable: list[int] = []

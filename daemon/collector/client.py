@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from daemon.collector.transport import http_request
-from taskclf_core.activity import load_json
+from taskclf_core.activity import load_json, load_json_lazily
 from taskclf_core.errors import ActivityError, ConfigError, UnreachableError
 
 __all__ = [
@@ -126,6 +126,7 @@ class AWClient:
         method: str = "GET",
         body: object = None,
         also_ok: tuple[int, ...] = (),
+        lazy: bool = False,
     ) -> Any:
         # no proxies (an http_proxy variable must not route local reads elsewhere), no
         # redirects: http_request talks to the loopback host of aw_url and nothing else
@@ -161,6 +162,8 @@ class AWClient:
             )
         if method != "GET" and not answer.body.strip():
             return None
+        if lazy:  # a list of events: parsed as it is read, never all as JSON objects at once
+            return load_json_lazily(answer.body, f"{self.url}{path}")
         return load_json(answer.body, f"{self.url}{path}")
 
     def _refused(self, status: int, reason: str, path: str) -> str:
@@ -196,12 +199,14 @@ class AWClient:
         return f"/api/0/buckets/{urllib.parse.quote(bucket_id, safe='')}"
 
     def events(self, bucket_id: str, start_us: int, end_us: int) -> Any:
-        """Raw events of ``bucket_id`` overlapping ``[start, end]`` (AW's own filter)."""
+        """Raw events of ``bucket_id`` overlapping ``[start, end]`` (AW's own filter): a
+        :class:`JsonArray` when the server answers a list (parsed as it is iterated)."""
         return self._request(
             f"{self._bucket_path(bucket_id)}/events",
             {"start": aw_timestamp(start_us), "end": aw_timestamp(end_us), "limit": "-1"},
             deadline=self.events_timeout,
             max_bytes=EVENTS_MAX_BYTES,
+            lazy=True,
         )
 
     def latest_event(self, bucket_id: str) -> Any:

@@ -110,7 +110,9 @@ class RestSource:
         try:
             parsed = parse()
         except ActivityError as exc:  # the answer is not a list of events: name the server
-            raise ActivityError(f"{self.client.url}: {exc}") from None
+            said = str(exc)  # (an answer that is not JSON names its URL already)
+            named = said if said.startswith(self.client.url) else f"{self.client.url}: {said}"
+            raise ActivityError(named) from None
         if len(self._reported) > _MAX_REMEMBERED:
             self._reported.clear()
         for skipped in parsed.skipped:
