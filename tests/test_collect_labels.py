@@ -475,3 +475,18 @@ def test_an_export_back_fill_writes_into_no_server(tmp_path: Path) -> None:
         )
         assert server.requests == []
     assert code == 0, err
+
+
+def test_doctor_asks_activitywatch_with_the_key(tmp_path: Path) -> None:
+    from daemon.collector.health import check_aw_reachable
+    from daemon.config.settings import load_settings
+
+    with fake_aw(_served()) as server:
+        server.api_key = "doctor-key"
+        base = {"data_dir": str(tmp_path), "aw_url": server.url, "aw_hostname": HOSTNAME}
+        ok, message = check_aw_reachable(load_settings(None, base))
+        assert not ok
+        assert "it asks for an API key; set aw_api_key" in message
+        ok, message = check_aw_reachable(load_settings(None, {**base, "aw_api_key": "doctor-key"}))
+        assert ok, message
+        assert "doctor-key" not in message

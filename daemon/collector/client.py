@@ -173,8 +173,8 @@ class AWClient:
         )
         if self.api_key is None:
             return (
-                f"ActivityWatch at {self.url} answered {status} {reason} for {path}: it asks "
-                f"for an API key; set aw_api_key to {where}"
+                f"ActivityWatch at {self.url} answered {status} {reason} for {path}: "
+                f"it asks for an API key; set aw_api_key to {where}"
             )
         return (
             f"ActivityWatch at {self.url} refused aw_api_key ({status} {reason} for {path}): "
