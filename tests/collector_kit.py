@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
 from collections import defaultdict
-from collections.abc import Iterable
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -211,6 +213,40 @@ def run(*args: str) -> tuple[int, str, str]:
 def aw_args(data: Path, url: str, *more: str) -> tuple[str, ...]:
     """``collect`` reading the ActivityWatch at ``url`` for the fixture host, into ``data``."""
     return ("collect", "--data-dir", str(data), "--aw-url", url, "--aw-hostname", HOSTNAME, *more)
+
+
+@contextmanager
+def collector_process(
+    args: Sequence[str], log: Path, env: Mapping[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A live collector process (its output appended to ``log``), stopped with SIGTERM at the
+    end of the block, which it must exit 0 on (killed if the block failed first)."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(list(args), stdout=out, stderr=out, env=dict(env))
+    try:
+        yield proc
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def labels_once_args(data: Path, url: str, day: str, *more: str) -> tuple[str, ...]:
+    """``collect --once`` of the local ``day`` with ``aw_write_labels`` (aw_args' server)."""
+    return aw_args(
+        data,
+        url,
+        "--once",
+        "--from",
+        day,
+        "--to",
+        f"{day}T23:59",
+        "--aw-write-labels",
+        "true",
+        *more,
+    )
 
 
 def export_args(case: Case, data: Path) -> tuple[str, ...]:

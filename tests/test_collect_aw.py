@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -15,7 +13,7 @@ from typing import Any
 import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
 from aw_server import AWServer, aw_server, find_aw_server
-from collector_kit import write_identity
+from collector_kit import collector_process, write_identity
 from daemon_harness import isolated_env, run_cli, running_daemons, wait_for
 from helpers import unavailable
 
@@ -144,19 +142,10 @@ def test_live_collector_stops_on_sigterm_and_a_restart_re_emits_nothing(
     ]
     log = tmp_path / "collect.log"
     for run in range(2):
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=out, env=env)
-        try:
-            pid = proc.pid
-            wait_for(functools.partial(polled, data, pid), timeout=60, what="a completed poll")
+        with collector_process(args, log, env) as proc:
+            wait_for(functools.partial(polled, data, proc.pid), timeout=60, what="a completed poll")
             if run == 0:
                 assert row_differences(expected, rows(data / "spool")) == []
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=20) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
         status = run_cli("collect", "--status", "--data-dir", str(data), env=env)
         assert "not running" in status.stdout
     assert row_differences(expected, rows(data / "spool")) == [], log.read_text()[-3000:]

@@ -20,7 +20,9 @@ from collector_kit import (
     LABEL_USER,
     GrowingDay,
     TickingClock,
+    export_args,
     label_record,
+    labels_once_args,
     live_collector,
     make_home,
     run,
@@ -350,24 +352,7 @@ def _served(case_name: str = "workday") -> dict[str, Any]:
 
 
 def _once(data: Path, server: FakeAW, *more: str) -> tuple[int, str, str]:
-    case = load_case("workday")
-    return run(
-        "collect",
-        "--once",
-        "--from",
-        case.date,
-        "--to",
-        f"{case.date}T23:59",
-        "--data-dir",
-        str(data),
-        "--aw-url",
-        server.url,
-        "--aw-hostname",
-        HOSTNAME,
-        "--aw-write-labels",
-        "true",
-        *more,
-    )
+    return run(*labels_once_args(data, server.url, load_case("workday").date, *more))
 
 
 def _home(tmp_path: Path) -> Path:
@@ -460,19 +445,8 @@ def test_an_export_back_fill_writes_into_no_server(tmp_path: Path) -> None:
     case = load_case("workday")
     data = _home(tmp_path)
     with fake_aw({}) as server:
-        code, _out, err = run(
-            "collect",
-            "--export",
-            str(case.export_path),
-            "--data-dir",
-            str(data),
-            "--aw-hostname",
-            HOSTNAME,
-            "--aw-url",
-            server.url,
-            "--aw-write-labels",
-            "true",
-        )
+        more = ("--aw-url", server.url, "--aw-write-labels", "true")
+        code, _out, err = run(*export_args(case, data), *more)
         assert server.requests == []
     assert code == 0, err
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -17,7 +15,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
 from aw_server import AWServer, aw_server, find_aw_server
-from collector_kit import label_record, make_home, spool_rows_in, write_label_log
+from collector_kit import (
+    aw_args,
+    collector_process,
+    label_record,
+    labels_once_args,
+    make_home,
+    spool_rows_in,
+    write_label_log,
+)
 from daemon_harness import isolated_env, run_cli, wait_for
 from helpers import unavailable
 
@@ -61,25 +67,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _collect(data: Path, server: AWServer, env: dict[str, str], *more: str) -> Any:
-    case = load_case("workday")
-    return run_cli(
-        "collect",
-        "--once",
-        "--from",
-        case.date,
-        "--to",
-        f"{case.date}T23:59",
-        "--data-dir",
-        str(data),
-        "--aw-url",
-        server.url,
-        "--aw-hostname",
-        HOSTNAME,
-        "--aw-write-labels",
-        "true",
-        *more,
-        env=env,
-    )
+    return run_cli(*labels_once_args(data, server.url, load_case("workday").date, *more), env=env)
 
 
 def _events(server: AWServer) -> list[dict[str, Any]]:
@@ -183,26 +171,9 @@ def test_a_live_collector_grows_the_event_and_restarts_add_nothing(
     start = datetime.fromisoformat(f"{case.date}T09:00:00+00:00")
     records = [label_record(start + i * MINUTE, "Build", user=case.user_id) for i in range(10)]
     write_label_log(data / "labels", records)
-    args = [
-        sys.executable,
-        "-m",
-        "daemon",
-        "collect",
-        "--data-dir",
-        str(data),
-        "--aw-url",
-        server.url,
-        "--aw-hostname",
-        HOSTNAME,
-        "--aw-write-labels",
-        "true",
-        "--aw-api-key",
-        KEY,
-        "--collect-interval-seconds",
-        "0.2",
-        "--log-format",
-        "json",
-    ]
+    more = ("--aw-write-labels", "true", "--aw-api-key", KEY, "--log-format", "json")
+    live_args = aw_args(data, server.url, "--collect-interval-seconds", "0.2", *more)
+    args = [sys.executable, "-m", "daemon", *live_args]
     env = _env(tmp_path)
     log = tmp_path / "collect.log"
 
@@ -210,16 +181,8 @@ def test_a_live_collector_grows_the_event_and_restarts_add_nothing(
         return [(e["id"], e["data"]["title"], e["duration"]) for e in _events(server)]
 
     def live(step: Any) -> None:
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=out, env=env)
-        try:
+        with collector_process(args, log, env) as proc:
             step(proc.pid)
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=20) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
 
     first: dict[str, Any] = {}
 
