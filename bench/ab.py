@@ -76,6 +76,16 @@ METRICS: dict[str, list[Metric]] = {
         Metric("naive / ours (temperature), p50", r"^naive / ours \(temperature", "p50", False),
         Metric("spaced 20 ms: label_window wall ms", r"^ours: label_window", "wall ms/call"),
     ],
+    "collector.py": [
+        Metric("back-fill of a day (v3): peak RSS MB", r"^back-fill of a day", "value"),
+        Metric("live collector, a day caught up: peak RSS MB", r"^live collector \(", "value"),
+        Metric("live collector, aw_write_labels: peak RSS MB", r"^live collector with", "value"),
+        Metric("polling a day every 30 s: CPU %", r"^polling a day every 30 s", "value"),
+        Metric("REST poll, client CPU: ms", r"^REST poll \(client", "value"),
+        Metric("aw_write_labels sync, a record appended: ms", r"^aw_write_labels sync, a", "value"),
+        Metric("aw_write_labels sync, nothing new: ms", r"^aw_write_labels sync, nothing", "value"),
+        Metric("aw_write_labels at a 30 s poll: CPU %", r"^aw_write_labels at one", "value"),
+    ],
     "backlog.py": [
         Metric("run --once: windows/s", r"^run --once$", "windows/s", False),
         Metric("run --once: drain s", r"^run --once$", "drain s"),
