@@ -123,7 +123,14 @@ METRICS: dict[str, list[Metric]] = {
         Metric("v1: avg CPU % at a 30 s poll", r"^v1: collector, avg CPU", "value"),
         Metric("v3: avg CPU % at a 30 s poll", r"^v3: collector, avg CPU", "value"),
         Metric("v3: back-fill of the day, s", r"^v3: back-fill", "value"),
-        Metric("REST poll, % CPU at one per 30 s", r"^REST poll", "value"),
+        Metric("back-fill of a day (v3): peak RSS MB", r"^back-fill of a day", "value"),
+        Metric("live collector, a day caught up: peak RSS MB", r"^live collector \(", "value"),
+        Metric("live collector, aw_write_labels: peak RSS MB", r"^live collector with", "value"),
+        Metric("REST poll, client CPU: ms", r"^REST poll \(client", "value"),
+        Metric("REST poll, % CPU at one per 30 s", r"^REST poll, %", "value"),
+        Metric("aw_write_labels sync, a record appended: ms", r"^aw_write_labels sync, a", "value"),
+        Metric("aw_write_labels sync, nothing new: ms", r"^aw_write_labels sync, nothing", "value"),
+        Metric("aw_write_labels at a 30 s poll: CPU %", r"^aw_write_labels at one", "value"),
     ],
     "hotswap.py": [
         Metric(

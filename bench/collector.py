@@ -1,4 +1,5 @@
-"""The ActivityWatch collector: CPU of polling a day every 30 s, and a day's export back-fill.
+"""The ActivityWatch collector: CPU of polling a day every 30 s, a day's export back-fill, and
+the collector process's resident memory.
 
 A synthetic 8-hour day (~1,500 window events, ~5,800 input samples, an aw-watcher-afk bucket
 with a lunch break and a few short ones) is replayed on a simulated clock: each poll sees the
@@ -8,8 +9,16 @@ posted once aw-watcher-afk's 3-minute timeout has passed) and goes through the r
 the day's 8 hours. A checkout whose collector reads no afk bucket ignores it.
 
 Baseline: the straightforward collector, which re-reads and rebuilds the whole day at every
-poll and writes the minutes after its cursor. With ``.aw-venv`` present, one poll's cost
-against a real aw-server is measured too (the HTTP and JSON part of a poll).
+poll and writes the minutes after its cursor. With aw-server present (``AW_SERVER_BIN`` or
+``.aw-venv``), one poll's cost against a real aw-server is measured too (the HTTP and JSON
+part of a poll), and so is ``aw_write_labels``: the CPU of keeping the label bucket equal to
+the report's segments while the daemon appends a record a minute.
+
+Memory: the peak resident set (``VmHWM``) of a fresh ``taskclf-daemon collect`` process, read
+at its exit: a day's back-fill from an export (schema v3), and a live collector against
+aw-server that catches up on yesterday (the same day of events) and polls on (without and, in
+a tree that has it, with ``aw_write_labels``). Run it under two trees in one session with
+``bench/ab.py --baseline DIR collector.py`` (the script is this tree's, the code each venv's).
 """
 
 from __future__ import annotations
@@ -27,8 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# the code under test is the one this interpreter's venv installed (bench/ab.py runs this script
+# under a baseline's venv too): never this checkout's by path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import _common as c
 
@@ -127,11 +137,12 @@ def synthetic_afk() -> list[tuple[int, int]]:
     ]
 
 
-def raw_afk(now_us: int) -> list[dict[str, Any]]:
+def raw_afk(now_us: int, offset_us: int = 0) -> list[dict[str, Any]]:
     """The afk bucket at ``now_us``: not-afk between the away stretches, each away stretch
-    posted once the watcher's timeout has passed (dated back), the current one growing."""
-    out, at = [], START
-    for a, b in synthetic_afk():
+    posted once the watcher's timeout has passed (dated back), the current one growing; the
+    day moved by ``offset_us`` (``now_us`` is after the shift)."""
+    out, at = [], START + offset_us
+    for a, b in ((a + offset_us, b + offset_us) for a, b in synthetic_afk()):
         if a + AFK_TIMEOUT_US > now_us:
             break
         out.append((at, a, "not-afk"))
@@ -221,7 +232,7 @@ class ReplaySource:
         # REST asks each bucket for its newest event (limit=1): one event each to parse
         w = [e for e in self.windows if e.start_us < self.now_us][-1:]
         i = [e for e in self.inputs if e.start_us + e.duration_us <= self.now_us][-1:]
-        newest = [
+        newest: list[WindowEvent | InputEvent] = [
             *parse_window_events(
                 raw(w, self.now_us, grows=True), bucket_id="w", salt=SALT, sketches=False
             ).events,
@@ -360,10 +371,8 @@ def backfill(version: str, work: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, n
 
 
-def backfill_cli(work: Path) -> float:
-    """The same back-fill as a user runs it: a fresh `taskclf-daemon collect --export` process."""
-    import subprocess
-
+def _home(work: Path) -> Path:
+    """A data dir with the bench salt and user id and a v3 bundle's metadata.json."""
     data = work / "data"
     (data / "data" / "processed").mkdir(parents=True)
     (data / "data" / "processed" / ".title_secret").write_text(SALT)
@@ -371,6 +380,38 @@ def backfill_cli(work: Path) -> float:
     (data / "model").mkdir()
     meta = {"schema_version": "v3", "schema_hash": "7f29b4b8795e", "label_set": []}
     (data / "model" / "metadata.json").write_text(json.dumps(meta))
+    return data
+
+
+# run as `python -c MEASURED collect ...`: the collector as `python -m daemon` runs it, and its
+# peak resident set (VmHWM) on stderr when it exits (also after SIGTERM, a clean stop)
+MEASURED = """
+import atexit, runpy, sys
+
+def _peak():
+    with open("/proc/self/status") as fh:
+        kb = next(line.split()[1] for line in fh if line.startswith("VmHWM"))
+    sys.stderr.write(f"\\nBENCH_VMHWM_KB {kb}\\n")
+
+atexit.register(_peak)
+sys.argv = ["taskclf-daemon", *sys.argv[1:]]
+runpy.run_module("daemon", run_name="__main__", alter_sys=True)
+"""
+
+
+def _peak_mb(stderr: str) -> float:
+    for line in reversed(stderr.splitlines()):
+        if line.startswith("BENCH_VMHWM_KB "):
+            return int(line.split()[1]) / 1024
+    raise SystemExit(f"the collector reported no peak memory: {stderr[-2000:]}")
+
+
+def backfill_cli(work: Path) -> tuple[float, float]:
+    """The same back-fill as a user runs it: a fresh `taskclf-daemon collect --export` process;
+    its wall time and peak resident set (MB)."""
+    import subprocess
+
+    data = _home(work)
     path = work / "export-cli.json"
     export_file(path)
     env = {**os.environ, "HOME": str(work)}
@@ -378,8 +419,8 @@ def backfill_cli(work: Path) -> float:
     proc = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "daemon",
+            "-c",
+            MEASURED,
             "collect",
             "--export",
             str(path),
@@ -396,55 +437,226 @@ def backfill_cli(work: Path) -> float:
         text=True,
         env=env,
         check=False,
-        cwd=c.ROOT,
+        cwd=work,  # not a checkout: `-c` puts the working directory first on sys.path
     )
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"collect --export failed: {proc.stderr[-2000:]}")
-    return elapsed
+    return elapsed, _peak_mb(proc.stderr)
+
+
+def _aw_server() -> Any:
+    """tests/aw_server.py's context manager and aw-server's executable, or None."""
+    sys.path.insert(0, str(c.ROOT / "tests"))
+    from aw_server import aw_server, find_aw_server
+
+    exe, _why = find_aw_server(install=False)  # AW_SERVER_BIN, else .aw-venv
+    return None if exe is None else functools.partial(aw_server, exe)
+
+
+def _bench_buckets(offset_us: int, end_us: int) -> dict[str, Any]:
+    """The bench day's window, input and afk buckets, moved by ``offset_us``, as recorded by
+    ``end_us`` (after the shift)."""
+    windows, inputs = synthetic_day()
+
+    def moved(events: list[Event]) -> list[Event]:
+        return [Event(e.start_us + offset_us, e.duration_us, e.data) for e in events]
+
+    return {
+        "aw-watcher-window_bench": {
+            "client": "w",
+            "type": "currentwindow",
+            "hostname": "bench",
+            "events": raw(moved(windows), end_us, grows=True),
+        },
+        "aw-watcher-input_bench": {
+            "client": "i",
+            "type": "os.hid.input",
+            "hostname": "bench",
+            "events": raw(moved(inputs), end_us, grows=False),
+        },
+        "aw-watcher-afk_bench": {
+            "client": "a",
+            "type": "afkstatus",
+            "hostname": "bench",
+            "events": raw_afk(end_us, offset_us),
+        },
+    }
+
+
+def _has_labels() -> bool:
+    try:
+        import daemon.collector.awlabels  # noqa: F401 - only whether this tree has it
+    except ImportError:
+        return False
+    return True
+
+
+def live_memory(polls: int = 3) -> dict[str, float] | None:
+    """Peak resident set (MB) of a live `taskclf-daemon collect` against aw-server: its cursor
+    at yesterday 00:00 UTC, which holds the bench day's events, so its first poll reads and
+    writes that whole day; stopped (SIGTERM) after ``polls`` polls. ``labels``: the same with
+    ``aw_write_labels`` and two days of label log (this tree only)."""
+    import subprocess
+    from datetime import UTC, datetime, timedelta
+
+    server = _aw_server()
+    if server is None:
+        return None
+    today = datetime.now(UTC).date()
+    yesterday = today - timedelta(days=1)
+    day0 = int(datetime(yesterday.year, yesterday.month, yesterday.day, tzinfo=UTC).timestamp())
+    offset = day0 * 1_000_000 - DAY
+    out: dict[str, float] = {}
+    runs = ["plain", "labels"] if _has_labels() else ["plain"]
+    for run in runs:
+        with tempfile.TemporaryDirectory() as d, server(Path(d) / "aw") as aw:
+            work = Path(d)
+            aw.load_export({"buckets": _bench_buckets(offset, day0 * 1_000_000 + 86_400_000_000)})
+            data = _home(work)
+            cursor = data / "collector" / "cursor.json"
+            cursor.parent.mkdir(mode=0o700)
+            cursor.write_text(
+                json.dumps(
+                    {
+                        "next_bucket_start_ts": f"{yesterday.isoformat()}T00:00:00Z",
+                        "user_id": "bench-user",
+                        "aw_hostname": "bench",
+                    }
+                )
+            )
+            more: list[str] = []
+            if run == "labels":
+                from taskclf_core.synthetic import generate_label_log
+
+                records = generate_label_log(
+                    user_id="bench-user", start=yesterday, days=2, weekends=True
+                )
+                labels = data / "labels"
+                labels.mkdir()
+                for day in (yesterday, today):
+                    lines = [r for r in records if r["bucket_start_ts"].startswith(day.isoformat())]
+                    (labels / f"{day.isoformat()}.jsonl").write_text(
+                        "".join(json.dumps(r) + "\n" for r in lines)
+                    )
+                more = ["--aw-write-labels", "true"]
+            env = {**os.environ, "HOME": str(work), "TZ": "UTC"}
+            args = [
+                sys.executable,
+                "-c",
+                MEASURED,
+                "collect",
+                "--data-dir",
+                str(data),
+                "--aw-url",
+                aw.url,
+                "--aw-hostname",
+                "bench",
+                "--collect-interval-seconds",
+                "1",
+                *more,
+            ]
+            proc = subprocess.Popen(
+                args,
+                env=env,
+                cwd=work,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            status = data / "collector" / "status.json"
+            seen: set[str] = set()
+            deadline = time.monotonic() + 300
+            while len(seen) < polls and time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    doc = json.loads(status.read_text())
+                except (OSError, ValueError):
+                    doc = {}
+                if doc.get("pid") == proc.pid and doc.get("last_poll_at"):
+                    seen.add(doc["last_poll_at"])
+                time.sleep(0.1)
+            proc.send_signal(15)
+            _out, err = proc.communicate(timeout=60)
+            if len(seen) < polls:
+                raise SystemExit(f"the live collector did not poll {polls} times: {err[-2000:]}")
+            if run == "labels" and not (work / "data" / "collector" / "aw-labels.json").exists():
+                raise SystemExit(f"the live collector wrote no labels: {err[-2000:]}")
+            out[run] = _peak_mb(err)
+    return out
+
+
+def label_sync_cost(repeat: int) -> tuple[float, float] | None:
+    """aw_write_labels against aw-server: CPU (ms) of one sync when the daemon appended a
+    record to today's log since the last, and of one when nothing changed (both after the
+    first sync of two days of log)."""
+    if not _has_labels():
+        return None
+    server = _aw_server()
+    if server is None:
+        return None
+    from datetime import UTC, datetime, timedelta
+
+    from daemon.collector.awlabels import LabelWriter
+    from daemon.collector.client import AWClient
+    from daemon.collector.segments import ReportSegments
+    from taskclf_core.synthetic import generate_label_log
+
+    today = datetime.now(UTC).date()
+    records = generate_label_log(
+        user_id="bench-user", start=today - timedelta(days=1), days=2, weekends=True
+    )
+    with tempfile.TemporaryDirectory() as d, server(Path(d) / "aw") as aw:
+        labels = Path(d) / "labels"
+        labels.mkdir()
+        path = labels / f"{today.isoformat()}.jsonl"
+        for day in {r["bucket_start_ts"][:10] for r in records}:
+            lines = [r for r in records if r["bucket_start_ts"].startswith(day)]
+            (labels / f"{day}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+        from zoneinfo import ZoneInfo
+
+        segments = ReportSegments(
+            labels, ZoneInfo("UTC"), cache_dir=Path(d) / "cache", idle_gap=300
+        )
+        writer = LabelWriter(AWClient(aw.url), "bench", "bench-user", segments, Path(d) / "s.json")
+        writer.sync()
+        last = max(
+            (r for r in records if r["bucket_start_ts"].startswith(today.isoformat())),
+            key=lambda r: r["bucket_start_ts"],
+        )
+        start = datetime.fromisoformat(last["bucket_start_ts"].replace("Z", "+00:00"))
+        changed = unchanged = 0.0
+        for i in range(repeat):
+            at = start + timedelta(minutes=i + 1)
+            record = {
+                **last,
+                "bucket_start_ts": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "bucket_end_ts": (at + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            with open(path, "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+            t0 = time.process_time()
+            writer.sync()
+            t1 = time.process_time()
+            writer.sync()
+            changed += t1 - t0
+            unchanged += time.process_time() - t1
+    return 1000 * changed / repeat, 1000 * unchanged / repeat
 
 
 def rest_poll_cost(repeat: int) -> float | None:
     """Client CPU of one steady-state poll (buckets, each bucket's newest event, 2 event
     queries; nothing new) over REST."""
-    sys.path.insert(0, str(c.ROOT / "tests"))
-    from aw_server import aw_server, find_aw_server
-
-    exe, _why = find_aw_server(install=False)  # AW_SERVER_BIN, else .aw-venv
-    if exe is None:
+    server = _aw_server()
+    if server is None:
         return None
 
     from daemon.collector.client import AWClient
     from daemon.collector.source import RestSource
 
-    with tempfile.TemporaryDirectory() as home, aw_server(exe, Path(home)) as server:
-        windows, inputs = synthetic_day()
+    with tempfile.TemporaryDirectory() as home, server(Path(home)) as aw:
         end = START + HOURS * 3600 * 1_000_000
-        server.load_export(
-            {
-                "buckets": {
-                    "aw-watcher-window_bench": {
-                        "client": "w",
-                        "type": "currentwindow",
-                        "hostname": "bench",
-                        "events": raw(windows, end, grows=True),
-                    },
-                    "aw-watcher-input_bench": {
-                        "client": "i",
-                        "type": "os.hid.input",
-                        "hostname": "bench",
-                        "events": raw(inputs, end, grows=False),
-                    },
-                    "aw-watcher-afk_bench": {
-                        "client": "a",
-                        "type": "afkstatus",
-                        "hostname": "bench",
-                        "events": raw_afk(end),
-                    },
-                }
-            }
-        )
-        source = RestSource(AWClient(server.url), "bench", SALT, sketches=True)
+        aw.load_export({"buckets": _bench_buckets(0, end)})
+        source = RestSource(AWClient(aw.url), "bench", SALT, sketches=True)
         cursor = end - 2 * 60 * 1_000_000
         t0 = time.process_time()
         for _ in range(repeat):
@@ -462,7 +674,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="v3 only, fewer REST polls")
     args = parser.parse_args()
     configure_logging("warning")  # one info line per emitted file would swamp the table
-    c.print_header("collector: polling a day every 30 s, and a day's back-fill")
+    try:
+        from daemon.logs import configure_lines
+    except ImportError:  # a tree whose collector logs through structlog (a baseline)
+        pass
+    else:
+        configure_lines("warning")
+    c.print_header("collector: polling a day every 30 s, a day's back-fill, its memory")
     day_s = HOURS * 3600
     versions = ["v3"] if args.quick else ["v1", "v3"]
     windows, inputs = synthetic_day()
@@ -496,28 +714,62 @@ def main() -> int:
             f"{'yes' if same else 'NO'}"
         )
     with tempfile.TemporaryDirectory() as d:
-        cli_s = backfill_cli(Path(d))
+        cli_s, fill_mb = backfill_cli(Path(d))
     print(
         f"\nback-fill as a fresh process (`collect --export`, v3, imports included): {cli_s:.2f} s"
     )
     per_poll = rest_poll_cost(20 if args.quick else 100)
     if per_poll is None:
-        print("REST poll: skipped (no .aw-venv/bin/aw-server; see .ci/run)")
+        print("REST poll: skipped (no aw-server: AW_SERVER_BIN or .aw-venv; see .ci/run)")
     else:
         print(
             f"REST poll against aw-server (client CPU, steady state): {1000 * per_poll:.2f} ms "
             f"-> {100 * per_poll / 30:.4f} % CPU at one poll per 30 s"
         )
-    print("\ntargets: average CPU <= 0.1 %; back-fill of a day < 1 s\n")
-    summary: list[list[object]] = []
+    sync = label_sync_cost(10 if args.quick else 30)
+    live = live_memory()
+    # the label log changes once a minute: every other 30 s poll finds a change
+    label_pct = None if sync is None else 100 * (sync[0] + sync[1]) / 2 / 1000 / 30
+    figures: list[list[object]] = []
     for version, inc, _base, fill_s, _same, _n in rows_table:
-        summary.append(
+        figures.append(
             [f"{version}: collector, avg CPU % at a 30 s poll", f"{100 * inc / day_s:.4f}"]
         )
-        summary.append([f"{version}: back-fill of the day, s", f"{fill_s:.3f}"])
-    if per_poll is not None:
-        summary.append(["REST poll, % CPU at one per 30 s", f"{100 * per_poll / 30:.4f}"])
-    print(c.table(["figure", "value"], summary))
+        figures.append([f"{version}: back-fill of the day, s", f"{fill_s:.3f}"])
+    figures += [
+        ["back-fill of a day (collect --export, v3): peak RSS MB", round(fill_mb, 1)],
+        [
+            "live collector (a day caught up, 3 polls): peak RSS MB",
+            "n/a" if live is None else round(live["plain"], 1),
+        ],
+        [
+            "live collector with aw_write_labels: peak RSS MB",
+            "n/a" if live is None or "labels" not in live else round(live["labels"], 1),
+        ],
+        [
+            "REST poll (client CPU, steady state): ms",
+            "n/a" if per_poll is None else round(1000 * per_poll, 2),
+        ],
+        [
+            "REST poll, % CPU at one per 30 s",
+            "n/a" if per_poll is None else f"{100 * per_poll / 30:.4f}",
+        ],
+        [
+            "aw_write_labels sync, a record appended: ms",
+            "n/a" if sync is None else round(sync[0], 2),
+        ],
+        ["aw_write_labels sync, nothing new: ms", "n/a" if sync is None else round(sync[1], 2)],
+        [
+            "aw_write_labels at one poll per 30 s: CPU %",
+            "n/a" if label_pct is None else f"{label_pct:.4f}",
+        ],
+    ]
+    print()
+    print(c.table(["figure", "value"], figures))
+    print(
+        "\ntargets: average CPU <= 0.1 % (polls and label writes together); back-fill of a day "
+        "< 1 s; peak resident memory <= 30 MB"
+    )
     return 0 if ok else 1
 
 

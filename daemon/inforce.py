@@ -24,6 +24,7 @@ __all__ = [
     "Sources",
     "bind",
     "decisions_of",
+    "model_in_force",
     "policy_in_force",
     "read_policy",
     "sources_of",
@@ -90,6 +91,15 @@ def bind(sources: Sources) -> Binding:
         reject_threshold=policy.reject_threshold,
         user_thresholds=MappingProxyType(dict(policy.per_user_reject_thresholds or {})),
     )
+
+
+def model_in_force(policy_file: Path | None, model_dir: Path) -> Path:
+    """The bundle the configuration puts in force: the policy's model, else ``model_dir``.
+
+    Reads the policy file only (PolicyError if it is bad): `report` asks for the model's
+    age, the collector for its schema version.
+    """
+    return bind(Sources(policy_file, model_dir, None, 0.0)).model_path
 
 
 def decisions_of(settings: Settings) -> Policy:

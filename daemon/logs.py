@@ -1,20 +1,37 @@
-"""structlog set-up: JSON lines to stderr, or lines for people (by default on a TTY)."""
+"""Log lines: JSON to stderr for programs, or lines for people (by default on a TTY).
+
+Two writers of the same lines. The daemon logs through structlog (:func:`configure_logging`;
+a line per window, rendered by pydantic-core). The collector, which runs all day beside it and
+logs a line a minute, through :class:`LineLogger` (:func:`configure_lines`): the same JSON
+objects (the event's keys, then ``event``, ``level``, ``timestamp``) and console lines, without
+structlog, which imports asyncio, ssl and more (~5 MB of its memory). Neither library is
+imported until its writer is configured; tests/test_logs.py holds the two to the same lines.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import logging
+import json
 import sys
-from typing import Any, BinaryIO, TextIO, cast
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, BinaryIO, Final, TextIO, cast
 
-import pydantic_core
-import structlog
+if TYPE_CHECKING:
+    import structlog
 
-__all__ = ["configure_logging"]
+__all__ = ["LineLogger", "configure_lines", "configure_logging", "get_logger"]
+
+_LEVELS: Final = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+_LEVEL_WIDTH: Final = 9  # structlog pads "[info     ]" to its longest level name
+_EVENT_WIDTH: Final = 30  # and the event to 30 characters when keys follow
+_QUOTED: Final = frozenset(" \t=\r\n\"'")
 
 
 def _dumps(obj: Any, **_kw: Any) -> bytes:
     # one line per window: pydantic-core renders it ~1.5x faster than json.dumps, as bytes
+    import pydantic_core
+
     return pydantic_core.to_json(obj, fallback=str)
 
 
@@ -50,6 +67,10 @@ def configure_logging(
     terminal, so a file tailed with ``tail -f`` stays readable) or ``auto`` (console on a
     terminal, JSON otherwise).
     """
+    import logging
+
+    import structlog
+
     out = stream if stream is not None else sys.stderr
     if fmt not in ("auto", "console", "json"):
         raise ValueError(f"log format must be auto, console or json, got {fmt!r}")
@@ -78,3 +99,83 @@ def configure_logging(
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+
+
+# --- the collector's writer: the same lines without structlog ------------------------------
+
+
+def _timestamp() -> str:
+    # structlog's TimeStamper(fmt="iso", utc=True)
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _console_value(value: object) -> str:
+    # structlog's ConsoleRenderer: a string bare unless a space, quote or = would garble it
+    if isinstance(value, str) and not set(value) & _QUOTED:
+        return value
+    return repr(value)
+
+
+class _Lines:
+    """Where :class:`LineLogger` writes and how (one per process, set by configure_lines)."""
+
+    def __init__(self) -> None:
+        self.level = _LEVELS["info"]
+        self.console = False
+        self.out: TextIO | None = None  # None: sys.stderr at the time of the line
+        self.lock = threading.Lock()
+
+    def write(self, level: str, event: str, fields: dict[str, Any]) -> None:
+        if _LEVELS[level] < self.level:
+            return
+        stamp = _timestamp()
+        if self.console:
+            pairs = " ".join(f"{k}={_console_value(v)}" for k, v in sorted(fields.items()))
+            head = f"{stamp} [{level:<{_LEVEL_WIDTH}}] "
+            line = (f"{head}{event:<{_EVENT_WIDTH}} {pairs}" if pairs else head + event).rstrip()
+        else:
+            doc = {**fields, "event": event, "level": level, "timestamp": stamp}
+            line = json.dumps(doc, separators=(",", ":"), default=str)
+        out = _DropOnError(self.out if self.out is not None else sys.stderr)
+        with self.lock:
+            out.write(line + "\n")
+            out.flush()
+
+
+_lines = _Lines()
+
+
+class LineLogger:
+    """structlog's ``info("event", key=value)`` calls, written as :func:`configure_lines` says."""
+
+    __slots__ = ()
+
+    def debug(self, event: str, **fields: Any) -> None:
+        _lines.write("debug", event, fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        _lines.write("info", event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        _lines.write("warning", event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        _lines.write("error", event, fields)
+
+
+def get_logger(_name: str = "") -> LineLogger:
+    """The collector's logger (``_name``: for the reader, as with ``structlog.get_logger``)."""
+    return LineLogger()
+
+
+def configure_lines(
+    level: str = "info", *, fmt: str = "auto", stream: TextIO | None = None
+) -> None:
+    """Route every :class:`LineLogger` to ``stream`` (stderr) at ``level``, in ``fmt`` as
+    :func:`configure_logging` reads it (console lines carry no colours)."""
+    if fmt not in ("auto", "console", "json"):
+        raise ValueError(f"log format must be auto, console or json, got {fmt!r}")
+    out = stream if stream is not None else sys.stderr
+    _lines.level = _LEVELS[level]
+    _lines.console = fmt == "console" or (fmt == "auto" and out.isatty())
+    _lines.out = stream

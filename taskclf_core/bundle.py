@@ -14,7 +14,8 @@ from typing import Any, Protocol
 from taskclf_core._lgbm import NativeBooster
 from taskclf_core.errors import BundleError
 from taskclf_core.labels import CORE_LABELS, N_CLASSES
-from taskclf_core.schema import ColumnKind, FeatureSchema, registry
+from taskclf_core.registries import declared_schema
+from taskclf_core.schema import ColumnKind, FeatureSchema
 from taskclf_core.types import FloatArray
 
 __all__ = [
@@ -119,18 +120,8 @@ def build_schema(
     source: str = "metadata.json",
 ) -> FeatureSchema:
     """The feature contract a bundle's metadata describes (docs/windows.md)."""
-    version = metadata.get("schema_version")
-    if not isinstance(version, str) or not version:
-        raise BundleError(f"{source}: schema_version: expected a string like 'v1'")
-    declared_hash = metadata.get("schema_hash")
-    if declared_hash is not None and not isinstance(declared_hash, str):
-        raise BundleError(f"{source}: schema_hash: expected a string")
-    reg = registry(version)
-    if reg is not None and declared_hash is not None and declared_hash != reg.schema_hash:
-        raise BundleError(
-            f"{source}: schema_hash {declared_hash!r} does not match schema_version "
-            f"{version!r} (expected {reg.schema_hash!r})"
-        )
+    declared = declared_schema(metadata, source=source)
+    version, declared_hash, reg = declared.version, declared.schema_hash, declared.registry
     if "feature_columns" in metadata:
         features = _str_list(metadata["feature_columns"], f"{source}: feature_columns")
     elif reg is not None:

@@ -1,23 +1,20 @@
-"""Feature windows: taskclf's column registries, schema hashes and window validation."""
+"""Feature windows: validation against a bundle's schema (the registries: ``registries.py``)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from functools import cache
-from importlib import resources
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from taskclf_core.errors import BundleError, WindowError
+from taskclf_core.errors import WindowError
 from taskclf_core.ids import is_safe_user_id
+from taskclf_core.registries import Registry, known_versions, registry, schema_hash
 from taskclf_core.timerange import format_ts, parse_ts
 from taskclf_core.timespan import TimeSpan, parse_time_span, to_us
 
@@ -28,6 +25,7 @@ __all__ = [
     "Registry",
     "format_ts",
     "is_safe_user_id",
+    "known_versions",
     "parse_ts",
     "parse_window",
     "parse_windows",
@@ -38,60 +36,11 @@ __all__ = [
 UNKNOWN_TOKEN: Final = "__unknown__"
 
 
-def schema_hash(columns: Sequence[Sequence[str]]) -> str:
-    """taskclf's schema hash: first 12 hex of SHA-256 of the compact JSON of ``[[name, type]]``."""
-    payload = json.dumps([list(c) for c in columns], separators=(",", ":"))
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
-
-
-@dataclass(frozen=True, slots=True)
-class Registry:
-    """One taskclf feature-schema version: all columns with types, model inputs, categoricals."""
-
-    version: str
-    schema_hash: str
-    columns: tuple[tuple[str, str], ...]
-    feature_columns: tuple[str, ...]
-    categorical_columns: tuple[str, ...]
-
-    @property
-    def column_types(self) -> dict[str, str]:
-        return dict(self.columns)
-
-
-@cache
-def _registries() -> dict[str, Registry]:
-    raw = json.loads(resources.files("taskclf_core").joinpath("schemas.json").read_text())
-    out: dict[str, Registry] = {}
-    for version, spec in raw["versions"].items():
-        columns = tuple((str(n), str(t)) for n, t in spec["columns"])
-        # the shipped file is data, so prove it agrees with the hash rule it documents
-        if schema_hash(columns) != spec["schema_hash"]:
-            raise BundleError(
-                f"taskclf_core/schemas.json: {version}: schema_hash {spec['schema_hash']!r} does "
-                "not match its columns; the installation is damaged (reinstall taskclf-daemon)"
-            )
-        out[version] = Registry(
-            version=version,
-            schema_hash=spec["schema_hash"],
-            columns=columns,
-            feature_columns=tuple(spec["feature_columns"]),
-            categorical_columns=tuple(spec["categorical_columns"]),
-        )
-    return out
-
-
-def registry(version: str) -> Registry | None:
-    """taskclf's registry for ``version`` ("v1", "v2", "v3"), or None if unknown."""
-    return _registries().get(version)
-
-
-def known_versions() -> tuple[str, ...]:
-    return tuple(_registries())
-
-
 _REGISTRY_KEYS: Final = frozenset(
-    name for reg in _registries().values() for name, _type in reg.columns
+    name
+    for reg in (registry(version) for version in known_versions())
+    if reg is not None
+    for name, _type in reg.columns
 )
 
 

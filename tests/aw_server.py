@@ -1,4 +1,13 @@
-"""A real aw-server (ActivityWatch) for tests: its own venv, a free port, memory storage."""
+"""A real aw-server (ActivityWatch) for tests: its own venv, a free port, memory storage.
+
+``api_key``: the server checks ``Authorization: Bearer <key>`` as ActivityWatch does when
+``api_key`` is set under ``[auth]`` (aw-server-rust's config.toml, ``auth.rs``/``apikey.rs``)
+or ``[server.auth]`` (aw-server's aw-server.toml, ``aw_server/auth.py``): every ``/api/``
+request but ``GET /api/0/info`` and CORS preflights, 401 otherwise. The aw-server release on
+PyPI (0.12.0, the one .ci/run installs) predates that check, so :data:`_WITH_KEY` adds it to
+the real server's app the way aw-server's own ``auth.register`` does: a ``before_request``
+hook; everything else is the unmodified server.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,21 +71,65 @@ def free_port() -> int:
         return port
 
 
-class AWServer:
-    """HTTP helpers against one running aw-server."""
+# run by the aw-server venv's python: the real server, with ActivityWatch's API-key check
+_WITH_KEY = """
+import hmac, os, sys
+import aw_server.server as server
+from flask import Response, request
+KEY = os.environ["AW_TEST_API_KEY"].encode("ascii")
+PUBLIC = [["api", "0", "info"]]
+made = server.create_app
 
-    def __init__(self, url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def create_app(*args, **kwargs):
+    app = made(*args, **kwargs)
+
+    @app.before_request
+    def check_api_key():
+        if request.method == "OPTIONS":
+            return None
+        segments = [s for s in request.path.split("/") if s]
+        if not segments or segments[0] != "api" or segments in PUBLIC:
+            return None
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            try:
+                if hmac.compare_digest(header[len("Bearer "):].encode("ascii"), KEY):
+                    return None
+            except UnicodeEncodeError:
+                pass
+        return Response(
+            '{"message": "Missing or invalid API key. Set Authorization: Bearer <key> header."}',
+            status=401,
+            content_type="application/json",
+        )
+
+    return app
+
+server.create_app = create_app
+from aw_server.main import main
+sys.argv[0] = "aw-server"
+main()
+"""
+
+
+class AWServer:
+    """HTTP helpers against one running aw-server (with its API key, if it wants one)."""
+
+    def __init__(
+        self, url: str, proc: subprocess.Popen[bytes], log: Path, api_key: str | None = None
+    ) -> None:
         self.url = url
         self.proc = proc
         self.log = log
+        self.api_key = api_key
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if self.api_key is not None:
+            headers["Authorization"] = f"Bearer {self.api_key}"
         req = urllib.request.Request(
-            f"{self.url}/api/0{path}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
+            f"{self.url}/api/0{path}", data=data, method=method, headers=headers
         )
         with urllib.request.urlopen(req, timeout=30) as resp:
             raw = resp.read()
@@ -99,31 +153,24 @@ class AWServer:
 
 
 @contextmanager
-def aw_server(exe: Path, home: Path) -> Iterator[AWServer]:
-    """Start ``aw-server --testing --storage memory`` on a free loopback port; SIGTERM at exit."""
+def aw_server(
+    exe: Path, home: Path, *, storage: str = "memory", api_key: str | None = None
+) -> Iterator[AWServer]:
+    """Start ``aw-server --testing --storage <storage>`` on a free loopback port (its files,
+    for ``peewee``, under ``home``); SIGTERM at exit. ``api_key``: it wants that key."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
     env["HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     log = home / "aw-server.log"
+    args = ["--testing", "--host", "127.0.0.1", "--port", str(port), "--storage", storage]
+    command = [str(exe), *args]
+    if api_key is not None:
+        env["AW_TEST_API_KEY"] = api_key
+        command = [str(exe.parent / "python"), "-c", _WITH_KEY, *args]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(exe),
-                "--testing",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--storage",
-                "memory",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-            env=env,
-        )
-    server = AWServer(f"http://127.0.0.1:{port}", proc, log)
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
+    server = AWServer(f"http://127.0.0.1:{port}", proc, log, api_key)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -147,13 +194,23 @@ def aw_server(exe: Path, home: Path) -> Iterator[AWServer]:
                 proc.wait()
 
 
+@dataclass(frozen=True, slots=True)
+class AWKind:
+    """Which aw-server the ``aw`` fixture starts (conftest.py): its storage and API key."""
+
+    storage: str = "memory"
+    api_key: str | None = None
+
+
 @contextmanager
-def available_aw_server(home: Path) -> Iterator[AWServer]:
-    """:func:`aw_server` in ``home``, or the test skipped (failed in CI) for want of it."""
+def available_aw_server(home: Path, kind: AWKind | None = None) -> Iterator[AWServer]:
+    """:func:`aw_server` of ``kind`` (default: memory storage, no key) in ``home``, or the
+    test skipped (failed in CI) for want of it."""
     from helpers import unavailable
 
     exe, why = find_aw_server()
     if exe is None:
         unavailable("aw-server", why)
-    with aw_server(exe, home) as server:
+    kind = kind or AWKind()
+    with aw_server(exe, home, storage=kind.storage, api_key=kind.api_key) as server:
         yield server

@@ -1,11 +1,16 @@
-"""What the collector's tests share: a taskclf home, the CLI in-process, a day, clocks."""
+"""What the collector's tests share: a taskclf home, the CLI in-process, days, clocks, labels."""
 
 from __future__ import annotations
 
 import io
 import json
-from contextlib import redirect_stderr, redirect_stdout
+import signal
+import subprocess
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +237,40 @@ def aw_args(data: Path, url: str, *more: str) -> tuple[str, ...]:
     return ("collect", "--data-dir", str(data), "--aw-url", url, "--aw-hostname", HOSTNAME, *more)
 
 
+@contextmanager
+def collector_process(
+    args: Sequence[str], log: Path, env: Mapping[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A live collector process (its output appended to ``log``), stopped with SIGTERM at the
+    end of the block, which it must exit 0 on (killed if the block failed first)."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(list(args), stdout=out, stderr=out, env=dict(env))
+    try:
+        yield proc
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def labels_once_args(data: Path, url: str, day: str, *more: str) -> tuple[str, ...]:
+    """``collect --once`` of the local ``day`` with ``aw_write_labels`` (aw_args' server)."""
+    return aw_args(
+        data,
+        url,
+        "--once",
+        "--from",
+        day,
+        "--to",
+        f"{day}T23:59",
+        "--aw-write-labels",
+        "true",
+        *more,
+    )
+
+
 def export_args(case: Case, data: Path) -> tuple[str, ...]:
     """``collect --export`` of an ActivityWatch fixture case into the home at ``data``."""
     return (
@@ -262,3 +301,44 @@ def seed_cursor(data: Path, ts: str, user_id: str) -> Path:
     doc = {"next_bucket_start_ts": ts, "user_id": user_id, "aw_hostname": HOSTNAME}
     path.write_text(json.dumps(doc))
     return path
+
+
+LABEL_USER = "u-ada"
+_MINUTE = timedelta(minutes=1)
+
+
+def _utc(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def label_record(
+    start: datetime,
+    label: str,
+    *,
+    model: str = "model-a",
+    confidence: float = 0.8,
+    user: str = LABEL_USER,
+) -> dict[str, Any]:
+    """A label-log record (the fields the report reads; docs/windows.md)."""
+    return {
+        "user_id": user,
+        "bucket_start_ts": _utc(start),
+        "bucket_end_ts": _utc(start + _MINUTE),
+        "confidence": confidence,
+        "is_rejected": label == "Mixed/Unknown",
+        "label": label,
+        "smoothed_label": label,
+        "mapped_label": label,
+        "model_bundle_id": model,
+        "store_id": None,
+    }
+
+
+def write_label_log(labels: Path, records: Iterable[dict[str, Any]]) -> None:
+    """``records`` as the label log's UTC day files (replacing them)."""
+    labels.mkdir(parents=True, exist_ok=True)
+    by_day: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        by_day[r["bucket_start_ts"][:10]].append(json.dumps(r) + "\n")
+    for day, lines in by_day.items():
+        (labels / f"{day}.jsonl").write_text("".join(lines))

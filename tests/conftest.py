@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aw_server import AWServer, available_aw_server
+from aw_server import AWKind, AWServer, available_aw_server
 from daemon_harness import Daemons, isolated_env, running_daemons
 from helpers import MakeStore, save_trained_bundle, temperature_store
 
@@ -101,7 +101,12 @@ def taskclf_sample() -> Path:
 
 
 @pytest.fixture(scope="module")
-def aw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AWServer]:
-    """A real aw-server (ActivityWatch) for the module's tests, memory storage."""
-    with available_aw_server(tmp_path_factory.mktemp("aw-home")) as server:
+def aw(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AWServer]:
+    """A real aw-server (ActivityWatch) for the module's tests, memory storage; another kind
+    (``AWKind``: its storage, an API key) with ``@pytest.mark.parametrize("aw", [AWKind(...)],
+    indirect=True)``, one server a module per kind."""
+    kind: AWKind | None = getattr(request, "param", None)
+    with available_aw_server(tmp_path_factory.mktemp("aw-home"), kind) as server:
         yield server

@@ -4,6 +4,12 @@ It answers ``/api/0/info``, ``/api/0/buckets/`` and ``/api/0/buckets/<id>/events
 filters: ``start``/``end`` overlap, ``limit``, newest first) from an export-shaped dict, so
 it can serve what no real server would hold (lone surrogates, 400-digit numbers, junk). A
 ``hostile`` mode replaces every answer: a byte every few seconds, a huge body, not HTTP.
+
+Writes as aw-server takes them: ``POST /api/0/buckets/<id>`` (create; 304 if it exists),
+``POST .../events`` (an event with an ``id`` replaces that one) and ``DELETE
+.../events/<id>``; ``refuse_writes`` answers them 503. ``api_key`` asks for ActivityWatch's
+``Authorization: Bearer <key>`` on every request but ``/api/0/info``; ``authorization``
+records the header of every request.
 """
 
 from __future__ import annotations
@@ -53,6 +59,51 @@ class FakeAW:
         self.dribbled = 0  # bytes sent so far by "dribble" answers
         self.closing = threading.Event()
         self.url = ""
+        self.api_key: str | None = None
+        self.authorization: list[str | None] = []
+        self.refuse_writes = False
+        self.writes: list[str] = []  # "METHOD path" of each write answered
+        self._next_id = 0
+        self.lock = threading.Lock()
+
+    def write(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        """A write as aw-server does it (the label bucket's), under the lock."""
+        if self.refuse_writes:
+            return 503, {"message": "refused (test)"}
+        prefix = "/api/0/buckets/"
+        rest = urllib.parse.unquote(urllib.parse.urlsplit(path).path[len(prefix) :])
+        bucket_id, _, tail = rest.partition("/")
+        with self.lock:
+            self.writes.append(f"{method} {path}")
+            if method == "POST" and not tail:
+                if bucket_id in self.buckets:
+                    return 304, None
+                self.buckets[bucket_id] = {
+                    **body,
+                    "id": bucket_id,
+                    "created": datetime.now(UTC).isoformat(),
+                    "events": [],
+                }
+                return 200, {}
+            bucket = self.buckets.get(bucket_id)
+            if bucket is None:
+                return 404, {"message": "no such bucket"}
+            events: list[Any] = bucket["events"]
+            if method == "POST" and tail == "events":
+                for event in body if isinstance(body, list) else [body]:
+                    if event.get("id") is not None:
+                        for i, old in enumerate(events):
+                            if old.get("id") == event["id"]:
+                                events[i] = dict(event)
+                    else:
+                        events.append({**event, "id": self._next_id})
+                        self._next_id += 1
+                return 200, None
+            if method == "DELETE" and tail.startswith("events/"):
+                event_id = int(tail.removeprefix("events/"))
+                bucket["events"] = [e for e in events if e.get("id") != event_id]
+                return 200, {"success": True}
+        return 404, {"message": "not found"}
 
     def events(self, bucket_id: str, query: Mapping[str, list[str]]) -> list[Any] | None:
         bucket = self.buckets.get(bucket_id)
@@ -101,7 +152,42 @@ def _handler(state: FakeAW) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 return
 
+        def do_POST(self) -> None:
+            self._write("POST")
+
+        def do_DELETE(self) -> None:
+            self._write("DELETE")
+
+        def _send(self, status: int, doc: Any) -> None:
+            body = b"" if doc is None else json.dumps(doc).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _refused(self) -> bool:
+            """Record the Authorization header; answer 401 when it is not the key asked for."""
+            header = self.headers.get("Authorization")
+            state.authorization.append(header)
+            if state.api_key is None or self.path.split("?")[0] == "/api/0/info":
+                return False
+            if header == f"Bearer {state.api_key}":
+                return False
+            self._send(401, {"message": "Missing or invalid API key."})
+            return True
+
+        def _write(self, method: str) -> None:
+            state.requests.append(f"{method} {self.path}")
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if self._refused():
+                return
+            self._send(*state.write(method, self.path, json.loads(raw) if raw else None))
+
         def _answer(self) -> None:
+            if self._refused():
+                return
             if state.hostile == "not-http":
                 self.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
                 return
@@ -129,8 +215,9 @@ def _handler(state: FakeAW) -> type[BaseHTTPRequestHandler]:
                         return
                     self.wfile.write(block)
                 return
-            status, doc = state.answer(self.path)
-            body = json.dumps(doc).encode()  # ensure_ascii: a lone surrogate as \ud800
+            with state.lock:
+                status, doc = state.answer(self.path)
+                body = json.dumps(doc).encode()  # ensure_ascii: a lone surrogate as \ud800
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -18,6 +18,7 @@ from collector_kit import (
     FakeClock,
     GrowingDay,
     TickingClock,
+    aw_args,
     export_args,
     live_collector,
     make_home,
@@ -76,13 +77,104 @@ def test_export_backfill_equals_taskclf(tmp_path: Path, case_name: str, version:
     assert case.salt not in err
 
 
+# what the collector, which runs all day beside the daemon, must not carry: the model's stack
+# (LightGBM, numpy, scikit-learn), the settings' (pydantic) and structlog's (asyncio, ssl)
+HEAVY = (
+    "lightgbm",
+    "numpy",
+    "sklearn",
+    "scipy",
+    "pandas",
+    "pydantic",
+    "pydantic_core",
+    "pydantic_settings",
+    "structlog",
+    "asyncio",
+    "ssl",
+)
+PROBE = f"""
+import io, sys
+from contextlib import redirect_stderr, redirect_stdout
+from daemon.cli import main
+err = io.StringIO()
+with redirect_stdout(io.StringIO()), redirect_stderr(err):
+    code = main(sys.argv[1:])
+print(code, sorted(m for m in {HEAVY!r} if m in sys.modules), repr(err.getvalue()[-300:]))
+"""
+
+
+def test_the_collect_process_never_imports_the_model_stack(tmp_path: Path) -> None:
+    """A day's back-fill (schema v3: the title sketches), a poll of ActivityWatch that writes
+    the labels into it, and `collect --status`, each in a fresh process: no LightGBM, numpy,
+    scikit-learn, pydantic or structlog (the collector's memory: bench/collector.py). With an
+    afk bucket and a record that stands for more than its minute: the time each window stands
+    for is worked out on the same imports."""
+    from fake_aw import fake_aw
+
+    case = load_case("workday")
+    data = make_home(tmp_path, version="v3", salt=case.salt, user_id=case.user_id)
+    (data / "labels").mkdir()
+    (data / "labels" / f"{DAY}.jsonl").write_text(
+        json.dumps(
+            {
+                "user_id": case.user_id,
+                "bucket_start_ts": f"{DAY}T09:00:00Z",
+                "bucket_end_ts": f"{DAY}T09:01:00Z",
+                "label": "Build",
+                "confidence": 0.9,
+                "model_bundle_id": "m",
+                "span_start_ts": f"{DAY}T09:00:10Z",
+                "span_end_ts": f"{DAY}T09:20:00Z",
+                "span_away": [[f"{DAY}T09:05:00Z", f"{DAY}T09:08:00Z"]],
+            }
+        )
+        + "\n"
+    )
+    afk = aw_day(DAY)["buckets"][f"aw-watcher-afk_{HOSTNAME}"]
+    buckets = {**case.export()["buckets"], afk["id"]: afk}
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps({"buckets": buckets}))
+    env = isolated_env(tmp_path / "home")
+    with fake_aw(buckets) as server:
+        runs = [
+            (
+                "collect",
+                "--export",
+                str(export),
+                "--data-dir",
+                str(data),
+                "--aw-hostname",
+                HOSTNAME,
+            ),
+            (
+                *aw_args(data, server.url, "--once", "--from", DAY, "--to", f"{DAY}T23:59"),
+                "--aw-write-labels",
+                "true",
+            ),
+            ("collect", "--status", "--data-dir", str(data)),
+        ]
+        for argv in runs:
+            done = subprocess.run(
+                [sys.executable, "-c", PROBE, *argv],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+                env=env,
+            )
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.startswith("0 [] "), (argv, done.stdout)
+        assert any(w.startswith("POST") for w in server.writes)  # the labels were written
+        assert any(f"aw-watcher-afk_{HOSTNAME}" in r for r in server.requests)
+    assert any(r["span_away"] for r in spool_rows(data))
+
+
 @pytest.mark.parametrize("how", ["flag", "variable"])
 @pytest.mark.parametrize("fmt", ["json", "console"])
 def test_log_format_is_honoured(tmp_path: Path, fmt: str, how: str) -> None:
-    """`collect --log-format` and TASKCLF_LOG_FORMAT as for `run` (one logging set-up): JSON
-    for journald and programs, the console lines for a person tailing a file, whatever the
-    terminal says (stderr is a pipe here). A process: structlog keeps the loggers of the first
-    configuration in a process."""
+    """`collect --log-format` and TASKCLF_LOG_FORMAT as for `run`: JSON for journald and
+    programs, the console lines for a person tailing a file, whatever the terminal says
+    (stderr is a pipe here; test_logs.py: the same lines as `run`)."""
     case = load_case("no-input")
     data = make_home(tmp_path, salt=case.salt, user_id=case.user_id)
     env = isolated_env(tmp_path / "home")
@@ -467,23 +559,22 @@ def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A full disk under the spool: the collector waits it out; the cursor never ran ahead."""
-    import daemon.collector.collector as collector_module
-    from daemon.collector.emit import write_windows
+    from daemon.collector.emit import WindowFile
 
     events = workday_events()
     day = parse_timestamp_us(f"{DAY}T00:00:00Z", "d")
     source = GrowingDay(events, now_us=events[-1].end_us + 3_600_000_000)
     spec = RowSpec("u1", "v1")
-    real = write_windows
+    real = WindowFile.commit
     failures = {"left": 3}
 
-    def full_disk(spool: Path, rows: Any) -> str:
+    def full_disk(self: WindowFile) -> str | None:
         if failures["left"]:
             failures["left"] -= 1
-            raise OSError(errno.ENOSPC, "No space left on device", str(spool / "tmp"))
-        return real(spool, rows)
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.spool / "tmp"))
+        return real(self)
 
-    monkeypatch.setattr(collector_module, "write_windows", full_disk)
+    monkeypatch.setattr(WindowFile, "commit", full_disk)
     # the last event ended an hour ago: ActivityWatch's clock moves on with real time
     clock = TickingClock(source.now_us)
     collector = live_collector(tmp_path, source, spec, position=day, settle_us=0, clock=clock)
@@ -506,6 +597,35 @@ def test_a_spool_write_that_fails_is_retried_and_nothing_is_lost_or_repeated(
         stop.set()
         worker.join(timeout=10)
     assert not worker.is_alive()
+
+
+def test_a_spool_file_written_a_few_rows_at_a_time_is_the_same_file(tmp_path: Path) -> None:
+    """The collector writes a day's rows an hour at a time (its memory): the file is the one a
+    single write makes, and a failure half way leaves nothing in tmp/ or new/."""
+    from daemon.collector.emit import WindowFile, write_windows
+
+    rows = build_day(
+        parse_timestamp_us(f"{DAY}T00:00:00Z", "d"), workday_events(), [], spec=RowSpec("u1", "v1")
+    )
+    whole = write_windows(tmp_path / "one", rows)
+    with WindowFile(tmp_path / "many") as out:
+        for i in range(0, len(rows), 7):
+            out.write(rows[i : i + 7])
+        assert out.commit() == whole
+    assert (tmp_path / "many/new" / whole).read_bytes() == (
+        tmp_path / "one/new" / whole
+    ).read_bytes()
+    assert not list((tmp_path / "many/tmp").iterdir())
+
+    def half_way() -> None:
+        with WindowFile(tmp_path / "broken") as out:
+            out.write(rows[:10])
+            raise RuntimeError("the build failed half way")
+
+    with pytest.raises(RuntimeError):
+        half_way()
+    assert not list((tmp_path / "broken/tmp").iterdir())
+    assert not list((tmp_path / "broken/new").iterdir())
 
 
 # --- the time each row stands for, and the afk bucket -------------------------------------

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from aw_fixtures import HOSTNAME, load_case, row_differences
 from aw_server import AWServer
-from collector_kit import seed_cursor, write_identity
+from collector_kit import collector_process, seed_cursor, write_identity
 from daemon_harness import isolated_env, run_cli, running_daemons, wait_for
 
 from taskclf_core.schema import registry
@@ -134,19 +133,10 @@ def test_live_collector_stops_on_sigterm_and_a_restart_re_emits_nothing(
     ]
     log = tmp_path / "collect.log"
     for run in range(2):
-        with open(log, "ab") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=out, env=env)
-        try:
-            pid = proc.pid
-            wait_for(functools.partial(polled, data, pid), timeout=60, what="a completed poll")
+        with collector_process(args, log, env) as proc:
+            wait_for(functools.partial(polled, data, proc.pid), timeout=60, what="a completed poll")
             if run == 0:
                 assert row_differences(expected, rows(data / "spool")) == []
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=20) == 0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
         status = run_cli("collect", "--status", "--data-dir", str(data), env=env)
         assert "not running" in status.stdout
     assert row_differences(expected, rows(data / "spool")) == [], log.read_text()[-3000:]
@@ -189,23 +179,11 @@ def test_activitywatch_to_the_daemon_to_the_label_log(
         assert daemon.stop() == 0
 
 
-def _live(data: Path, url: str, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "daemon", "collect", "--data-dir", str(data), "--aw-url", url,
+def live_args(data: Path, url: str) -> list[str]:
+    """A live collector of ``data`` polling ``url`` (collector_process runs it)."""
+    return [sys.executable, "-m", "daemon", "collect", "--data-dir", str(data), "--aw-url", url,
             "--aw-hostname", HOSTNAME, "--collect-interval-seconds", "0.2",
             "--collect-settle-seconds", "600"]  # fmt: skip
-    with open(log, "ab") as out:
-        return subprocess.Popen(args, stdout=out, stderr=out, env=env)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_a_back_fill_runs_beside_the_live_collector(loaded: AWServer, tmp_path: Path) -> None:
@@ -217,8 +195,7 @@ def test_a_back_fill_runs_beside_the_live_collector(loaded: AWServer, tmp_path: 
     data, env = taskclf_home(tmp_path, "workday", "v1")
     cursor = seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
     log = tmp_path / "live.log"
-    live = _live(data, loaded.url, log, env)
-    try:
+    with collector_process(live_args(data, loaded.url), log, env) as live:
         wait_for(functools.partial(polled, data, live.pid), timeout=60, what="a completed poll")
         held = cursor.read_bytes()
         status = json.loads((data / "collector" / "status.json").read_text())
@@ -245,8 +222,6 @@ def test_a_back_fill_runs_beside_the_live_collector(loaded: AWServer, tmp_path: 
         assert f"another collector (pid {live.pid}) is running" in second.stderr
         assert "a back-fill runs beside it: taskclf-daemon collect --once" in second.stderr
         assert live.poll() is None
-    finally:
-        assert _stop(live) == 0, log.read_text()[-3000:]
     # the daemon keeps one record per minute: the back-fill's rows are the live ones again
     got = rows(data / "spool")
     expected = {r["bucket_start_ts"] for r in case.expected("v1")}
@@ -265,21 +240,15 @@ def test_a_live_collector_waits_for_a_one_off_run_that_holds_the_cursor(
     data, env = taskclf_home(tmp_path, "workday", "v1")
     seed_cursor(data, f"{case.date}T00:00:00Z", case.user_id)
     log = tmp_path / "live.log"
-    with collector_lock(data / "collector", "once") as holder:
-        assert holder is None
-        live = _live(data, loaded.url, log, env)
-        try:
+    with contextlib.ExitStack() as once:
+        assert once.enter_context(collector_lock(data / "collector", "once")) is None
+        with collector_process(live_args(data, loaded.url), log, env) as live:
             wait_for(lambda: "collector_waiting" in log.read_text(), timeout=30,
                      what="the live collector waiting")  # fmt: skip
             assert not polled(data, live.pid)
             assert live.poll() is None
-        except BaseException:
-            _stop(live)
-            raise
-    try:
-        wait_for(functools.partial(polled, data, live.pid), timeout=60, what="a completed poll")
-    finally:
-        assert _stop(live) == 0, log.read_text()[-3000:]
+            once.close()  # the one-off run ends: the live collector takes the cursor
+            wait_for(functools.partial(polled, data, live.pid), timeout=60, what="a completed poll")
 
 
 @pytest.mark.parametrize("version", ["v1", "v3"])

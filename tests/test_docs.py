@@ -304,3 +304,27 @@ def test_readme_install_commands_work_in_a_fresh_home(tmp_path: Path) -> None:
 
 def readme() -> str:
     return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_no_file_holds_a_merge_conflict_marker() -> None:
+    """A conflict left in a document reads as garbage to a person and a diff tool alike."""
+    marker = re.compile(r"^(<{7}|={7}|>{7})( |$)", re.M)
+    roots = [ROOT / "README.md", *(ROOT / d for d in ("docs", "bench", "daemon", "taskclf_core",
+             "tests", "packaging", ".ci"))]  # fmt: skip
+    files = [
+        p
+        for r in roots
+        for p in ([r] if r.is_file() else r.rglob("*"))
+        if p.is_file()
+        and p.suffix in {".md", ".py", ".js", ".css", ".html", ".toml", ""}
+        and ".cache" not in p.parts
+        and "__pycache__" not in p.parts
+    ]
+    assert len(files) > 100
+    found = [
+        f"{p.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}"
+        for p in files
+        for text in [p.read_text(encoding="utf-8", errors="replace")]
+        for m in marker.finditer(text)
+    ]
+    assert found == []

@@ -85,3 +85,79 @@ def test_an_unreadable_config_is_reported_not_fatal(tmp_path: Path) -> None:
     assert "bad.toml: not valid TOML" in problems[0].message
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(bad)  # `run` stays strict
+
+
+# --- collect: its keys without pydantic -----------------------------------------------------
+
+
+def _collect_equals_settings(config: Path | None, flags: dict[str, object]) -> None:
+    from daemon.config.subsets import COLLECT_KEYS, collect_settings
+
+    found = collect_settings(config, flags)
+    settings = load_settings(config, flags)
+    assert found is not None
+    for key in COLLECT_KEYS:
+        assert getattr(found, key) == getattr(settings, key), key
+    for path in ("spool_path", "model_path", "labels_path", "title_salt_path", "user_id_path"):
+        assert getattr(found, path) == getattr(settings, path), path
+    assert found.collector_dir == settings.collector_dir
+
+
+def test_collect_reads_its_keys_as_settings_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.config.subsets import COLLECT_KEYS, CollectSettings
+
+    assert CollectSettings._fields == COLLECT_KEYS  # a key the collector reads is typed here
+    _collect_equals_settings(None, {})
+    config = tmp_path / "daemon.toml"
+    config.write_text(
+        'data_dir = "~/d"\nspool_dir = "$HOME/s"\naw_url = "http://localhost:5601"\n'
+        'aw_hostname = "box"\ncollect_interval_seconds = 10\ncollect_settle_seconds = 0\n'
+        'aw_write_labels = true\naw_api_key = "k"\nidle_gap_seconds = 120\n'
+        'log_level = "debug"\nlog_format = "json"\ncollect_user_id = "u-1"\n'
+        'title_salt_file = "~/salt"\nmodel_dir = "/m"\nsmooth_window = 5\n'
+    )
+    _collect_equals_settings(config, {})
+    monkeypatch.setenv("TASKCLF_AW_WRITE_LABELS", "false")
+    monkeypatch.setenv("TASKCLF_COLLECT_INTERVAL_SECONDS", "2.5")
+    _collect_equals_settings(config, {})
+    flags: dict[str, object] = {"aw_write_labels": "1", "aw_api_key": "flag-key", "data_dir": "/x"}
+    _collect_equals_settings(config, flags)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('policy_file = "~/models/inference_policy.json"\n')
+    _collect_equals_settings(policy, {})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("aw_write_labels = 'maybe'\n", "aw_write_labels"),
+        ("collect_interval_seconds = 0\n", "collect_interval_seconds"),
+        ("collect_user_id = '.hidden'\n", "collect_user_id"),
+        ("log_format = 'xml'\n", "log_format"),
+        ("aw_hostnme = 'x'\n", "did you mean 'aw_hostname'"),
+        ("policy_file = '/p.json'\nmodel_dir = '/m'\n", "policy_file and model_dir"),
+    ],
+)
+def test_what_collect_cannot_judge_goes_to_settings_and_is_refused_as_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, message: str
+) -> None:
+    from daemon.cli import main
+    from daemon.config.subsets import collect_settings
+
+    config = tmp_path / "daemon.toml"
+    config.write_text(text)
+    assert collect_settings(config) is None
+    assert main(["collect", "--once", "--config", str(config)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_value_settings_takes_and_collect_does_not_type_still_works(tmp_path: Path) -> None:
+    """``TASKCLF_AW_WRITE_LABELS=yes`` is pydantic's, not the cheap reader's: Settings reads it."""
+    from daemon.config.subsets import collect_settings
+
+    config = tmp_path / "daemon.toml"
+    config.write_text("aw_write_labels = 'yes'\n")
+    assert collect_settings(config) is None
+    assert load_settings(config).aw_write_labels is True

@@ -12,20 +12,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import structlog
+from typing import TYPE_CHECKING, Any
 
 from daemon.collector.clock import SYSTEM_CLOCK, AWClock, Clock
 from daemon.collector.cursor import Cursor, read_cursor, write_cursor
-from daemon.collector.emit import write_windows
+from daemon.collector.emit import WindowFile
 from daemon.collector.source import EventSource
 from daemon.collector.status import write_status
 from daemon.collector.transport import Stopped
 from daemon.fsutil import utc_now
+from daemon.logs import get_logger
 from daemon.paths import ensure_private_dir
 from taskclf_core.activity import (
     DAY_US,
+    MINUTE_US,
     DayState,
     Finality,
     InputEvent,
@@ -43,10 +43,14 @@ from taskclf_core.activity import (
 from taskclf_core.errors import ActivityError, OperationalError, UnreachableError
 from taskclf_core.timespan import Interval
 
+if TYPE_CHECKING:
+    from daemon.collector.awlabels import LabelWriter
+
 __all__ = ["Collector", "CollectorLock", "Holder", "collector_lock"]
 
 _MAX_BACKOFF_SECONDS = 300.0
-_log = structlog.get_logger("taskclf.collector")
+_ROWS_AT_ONCE_US = 60 * MINUTE_US  # rows built and written an hour at a time
+_log = get_logger("taskclf.collector")
 
 
 class CollectorLock(OperationalError):
@@ -108,7 +112,7 @@ class Collector:
     The persisted cursor is the first minute not yet emitted: it moves only when this run
     emitted every minute from it on (``_advance_cursor``). A run that is not the ``owner``
     (a back-fill beside a running collector, which holds the lock) writes windows only: the
-    cursor and the status file are the other's.
+    cursor, the status file and the label bucket (``labels``) are the other's.
     """
 
     source: EventSource
@@ -126,6 +130,9 @@ class Collector:
     cursor_default_us: int | None = None
     clock: Clock = SYSTEM_CLOCK
     owner: bool = True
+    # aw_write_labels: the label log's segments written into ActivityWatch after each poll
+    # (by the owner only: a back-fill beside a running collector leaves them to it)
+    labels: LabelWriter | None = None
     windows_emitted: int = 0
     files_written: int = 0
     _day: _Day | None = field(default=None, init=False, repr=False)
@@ -137,10 +144,14 @@ class Collector:
     _held_since: tuple[int, str] | None = field(default=None, init=False, repr=False)
     # a minute this run emitted on the system clock's word only (--once): the cursor stops there
     _provisional: int | None = field(default=None, init=False, repr=False)
+    # why the last poll could not write the labels into ActivityWatch (None: it could)
+    labels_error: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.source.complete and self.to_us is None:
             raise ValueError("to_us: a complete source (an export) needs an end")
+        if self.labels is not None and not self.owner:
+            raise ValueError("labels: only the owner writes them (the cursor's collector)")
         self._origin = self.position
         self._status = {
             "state": "running",
@@ -162,6 +173,18 @@ class Collector:
             "events_end_beyond_data": 0,
             "waiting": None,
             "clock": {"aw_now": None, "system_ahead_s": None, "steps": 0, "last_step": None},
+            "aw_labels": None
+            if self.labels is None
+            else {
+                "bucket": self.labels.bucket,
+                "last_written_at": None,
+                "added": 0,
+                "updated": 0,
+                "removed": 0,
+                "failures": 0,
+                "last_error": None,
+                "last_error_at": None,
+            },
         }
         persisted = read_cursor(self.cursor_path)
         if persisted is not None:
@@ -286,40 +309,86 @@ class Collector:
                 until, final = max(self.to_us, self.position), Finality(self.to_us)
             if provisional is not None and provisional < until and self._provisional is None:
                 self._provisional = provisional
-            state, rows = build_rows(
-                day.state,
-                day.windows,
-                day.inputs,
-                until_us=until,
-                spec=self.spec,
-                has_input=bool(day.inputs),
-                afk=day.afk,
-            )
-            if rows:
-                name = write_windows(self.spool, rows)
-                written += len(rows)
+            state, name, rows = self._emit(day, until)
+            if name is not None:
+                written += rows
                 self.files_written += 1
                 self._status["last_file"] = name
-                _log.info(
-                    "windows_emitted",
-                    file=name,
-                    windows=len(rows),
-                    first=rows[0]["bucket_start_ts"],
-                    last=rows[-1]["bucket_start_ts"],
-                )
             # only now that the rows are in new/: a failed write leaves them to be built again
             day.state = state
             self.position = until
-            if rows:
+            if name is not None:
                 self._advance_cursor()
             day_done = until == day.state.day_end_us
             if not day_done or (self.to_us is not None and until >= self.to_us):
                 break
         self._advance_cursor()
         self.windows_emitted += written
+        if self.labels is not None:
+            self._write_labels(self.labels)
         self._note_poll(final, wall_us, elapsed_us)
         self._write_status()
         return written
+
+    def _write_labels(self, labels: LabelWriter) -> None:
+        """The label log's segments into ActivityWatch. A failure never stops the windows:
+        it is counted, shown in the status and retried at the next poll."""
+        doc = self._status["aw_labels"]
+        try:
+            done = labels.sync(now=self.clock.wall())
+        except (UnreachableError, ActivityError, OSError) as exc:
+            message = (
+                f"cannot write {exc.filename or labels.state_path}: {exc.strerror or exc}"
+                if isinstance(exc, OSError)
+                else str(exc)
+            )
+            self.labels_error = message
+            doc.update(failures=doc["failures"] + 1, last_error=message, last_error_at=utc_now())
+            _log.warning("aw_labels_failed", error=message, failures=doc["failures"])
+            return
+        self.labels_error = None
+        doc["last_error"] = None
+        if done.added or done.updated or done.removed:
+            doc.update(
+                last_written_at=utc_now(),
+                added=doc["added"] + done.added,
+                updated=doc["updated"] + done.updated,
+                removed=doc["removed"] + done.removed,
+            )
+            _log.info(
+                "aw_labels_written",
+                bucket=labels.bucket,
+                days=done.days,
+                added=done.added,
+                updated=done.updated,
+                removed=done.removed,
+            )
+
+    def _emit(self, day: _Day, until: int) -> tuple[DayState, str | None, int]:
+        """Build the rows of ``[position, until)`` of ``day`` and write them as one spool file,
+        an hour of rows at a time (a day of schema-v3 rows is ~13 MB); the state after them,
+        the file's name (None: no rows) and how many rows it holds."""
+        state = day.state
+        with WindowFile(self.spool) as out:
+            start = self.position
+            while start < until:
+                end = min(until, start + _ROWS_AT_ONCE_US)
+                state, rows = build_rows(
+                    state,
+                    day.windows,
+                    day.inputs,
+                    until_us=end,
+                    spec=self.spec,
+                    has_input=bool(day.inputs),
+                    afk=day.afk,
+                )
+                out.write(rows)
+                start = end
+            first, last = out.first, out.last
+            name = out.commit()
+        if name is not None:
+            _log.info("windows_emitted", file=name, windows=out.rows, first=first, last=last)
+        return state, name, out.rows
 
     def _note_poll(self, final: Finality, wall_us: int, elapsed_us: int) -> None:
         """What the status shows about this poll: skipped events, a held minute, the clocks."""

@@ -15,7 +15,7 @@ __all__ = ["check_aw_reachable", "collector_in_use"]
 def check_aw_reachable(settings: Settings, *, timeout: float = 2.0) -> tuple[bool, str]:
     """``(ok, message)``: ActivityWatch answers at ``aw_url`` and has this host's window bucket."""
     try:
-        client = AWClient(settings.aw_url, timeout=timeout)
+        client = AWClient(settings.aw_url, timeout=timeout, api_key=settings.aw_api_key)
         info = client.info()
         choice = select_buckets(client.buckets(), settings.aw_hostname, source=settings.aw_url)
     except TaskclfError as exc:

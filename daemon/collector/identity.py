@@ -6,13 +6,19 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from daemon.config.settings import Settings
-from daemon.inforce import bind, sources_of
-from taskclf_core.bundle import build_schema
+from daemon.inforce import model_in_force
 from taskclf_core.errors import BundleError, ConfigError, SpanError, TaskclfError
 from taskclf_core.ids import is_safe_user_id
-from taskclf_core.schema import registry
+from taskclf_core.registries import declared_schema
+
+if TYPE_CHECKING:
+    from daemon.config.settings import Settings
+    from daemon.config.subsets import CollectSettings
+
+    # the full settings (`label`, `doctor`), or the keys `collect` reads, without pydantic
+    CollectorConfig = Settings | CollectSettings
 
 __all__ = [
     "Identity",
@@ -46,7 +52,7 @@ def _read_secret_file(path: Path, what: str, key: str) -> str | None:
     return text or None
 
 
-def load_identity(settings: Settings) -> Identity:
+def load_identity(settings: CollectorConfig) -> Identity:
     """Read the salt and the user id, or a ConfigError saying where they were looked for."""
     salt_path = settings.title_salt_path
     salt = _read_secret_file(salt_path, "the title salt", "title_salt_file")
@@ -66,7 +72,7 @@ def load_identity(settings: Settings) -> Identity:
     return Identity(user_id=configured[0], salt_path=salt_path, salt=salt)
 
 
-def configured_user(settings: Settings) -> tuple[str, str] | None:
+def configured_user(settings: CollectorConfig) -> tuple[str, str] | None:
     """This machine's user id and where it came from: ``collect_user_id``, else taskclf's
     ``.user_id`` file; None when neither is there (`label` asks the log then)."""
     if settings.collect_user_id is not None:
@@ -82,13 +88,13 @@ def configured_user(settings: Settings) -> tuple[str, str] | None:
     return user_id, str(settings.user_id_path)
 
 
-def model_schema_version(settings: Settings) -> str:
+def model_schema_version(settings: CollectorConfig) -> str:
     """The schema version of the bundle in force, read from its metadata.json only.
 
-    The collector writes the windows that model takes; it never loads the model itself.
+    The collector writes the windows that model takes; it never loads the model itself (nor
+    numpy: :mod:`taskclf_core.registries` checks the version and hash).
     """
-    model = bind(sources_of(settings)).model_path  # the policy's model, else model_dir
-    path = model / "metadata.json"
+    path = model_in_force(settings.policy_file, settings.model_path) / "metadata.json"
     try:
         metadata = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -101,10 +107,10 @@ def model_schema_version(settings: Settings) -> str:
     if not isinstance(metadata, dict):
         raise ConfigError(f"{path}: expected a JSON object")
     try:
-        schema = build_schema(metadata, {}, source=str(path))
+        schema = declared_schema(metadata, source=str(path))
     except (BundleError, TaskclfError) as exc:
         raise ConfigError(str(exc)) from None
-    if registry(schema.version) is None:
+    if schema.registry is None:
         raise ConfigError(
             f"{path}: schema_version {schema.version!r}: the collector builds taskclf's "
             "v1, v2 and v3 rows only"

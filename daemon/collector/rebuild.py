@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from daemon.collector.client import AWClient, check_loopback_url
+from daemon.collector.client import AWClient
 from daemon.collector.identity import load_identity
 from daemon.collector.source import RestSource
 from daemon.config.settings import Settings
@@ -30,11 +30,12 @@ def activitywatch_rebuilder(settings: Settings) -> Rebuilder:
     def rebuild(days: Sequence[date], schema_version: str) -> Rebuilt:
         try:
             identity = load_identity(settings)
-            check_loopback_url(settings.aw_url)
+            # aw_api_key: the collector's reads carry it, and so do these
+            client = AWClient(settings.aw_url, stop=threading.Event(), api_key=settings.aw_api_key)
         except ConfigError as exc:
             return Rebuilt(lines=(f"not rebuilt from ActivityWatch ({len(days)} days): {exc}",))
         source = RestSource(
-            client=AWClient(settings.aw_url, stop=threading.Event()),
+            client=client,
             hostname=settings.aw_hostname,
             salt=identity.salt,
             sketches=schema_version == "v3",

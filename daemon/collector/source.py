@@ -121,7 +121,9 @@ class RestSource:
         try:
             parsed = parse()
         except ActivityError as exc:  # the answer is not a list of events: name the server
-            raise ActivityError(f"{self.client.url}: {exc}") from None
+            said = str(exc)  # (an answer that is not JSON names its URL already)
+            named = said if said.startswith(self.client.url) else f"{self.client.url}: {said}"
+            raise ActivityError(named) from None
         if len(self._reported) > _MAX_REMEMBERED:
             self._reported.clear()
         for skipped in parsed.skipped:
@@ -215,24 +217,28 @@ class ExportSource:
             data = path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"--export: cannot read {path} ({exc.strerror or exc})") from None
-        buckets: Mapping[str, Mapping[str, Any]] = export_buckets(
-            load_json(data, str(path)), source=str(path)
-        )
+        doc = load_json(data, str(path))
+        del data
+        buckets: Mapping[str, Mapping[str, Any]] = export_buckets(doc, source=str(path))
         choice = select_buckets(buckets, hostname, source=str(path))
+        raw_windows = buckets[choice.window].get("events", [])
+        raw_inputs = buckets[choice.input].get("events", []) if choice.input is not None else []
+        raw_afk = buckets[choice.afk].get("events", []) if choice.afk is not None else []
+        # a day's back-fill runs beside the daemon: the other buckets (browser, ...) and
+        # each bucket's raw JSON go as soon as they are read, not at the end
+        del doc, buckets
         try:
             windows = parse_window_events(
-                buckets[choice.window].get("events", []),
-                bucket_id=choice.window,
-                salt=salt,
-                sketches=sketches,
+                raw_windows, bucket_id=choice.window, salt=salt, sketches=sketches
             )
+            del raw_windows
             inputs: Parsed[InputEvent] = (
-                parse_input_events(buckets[choice.input].get("events", []), bucket_id=choice.input)
+                parse_input_events(raw_inputs, bucket_id=choice.input)
                 if choice.input is not None
                 else Parsed([], ())
             )
             afk: Parsed[AfkEvent] = (
-                parse_afk_events(buckets[choice.afk].get("events", []), bucket_id=choice.afk)
+                parse_afk_events(raw_afk, bucket_id=choice.afk)
                 if choice.afk is not None
                 else Parsed([], ())
             )

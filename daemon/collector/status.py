@@ -81,10 +81,32 @@ def format_collector_status(doc: Mapping[str, Any] | None) -> str:
         f"(last file {doc.get('last_file') or 'none'})",
         f"  schema:          {doc.get('schema_version')}  user {doc.get('user_id')}",
     ]
+    lines.extend(_labels(doc))
     lines.extend(_trouble(doc))
     if doc.get("last_error"):
         lines.append(f"  last error:      {doc.get('last_error')} (at {doc.get('last_error_at')})")
     return "\n".join(lines)
+
+
+def _labels(doc: Mapping[str, Any]) -> list[str]:
+    """aw_write_labels: what went into ActivityWatch's label bucket, and why not."""
+    labels = doc.get("aw_labels")
+    if not isinstance(labels, dict):
+        return []
+    counts = (
+        f"{labels.get('added', 0)} added, {labels.get('updated', 0)} updated, "
+        f"{labels.get('removed', 0)} removed since start"
+    )
+    last = labels.get("last_written_at")
+    lines = [
+        f"  labels into AW:  {labels.get('bucket')} ({counts}; last change {last or 'none yet'})"
+    ]
+    if labels.get("last_error"):
+        lines.append(
+            f"  labels failed:   {labels.get('last_error')} (at {labels.get('last_error_at')}; "
+            f"{labels.get('failures')} failed since start, retried at each poll)"
+        )
+    return lines
 
 
 def _trouble(doc: Mapping[str, Any]) -> list[str]:

@@ -1,24 +1,28 @@
-"""One HTTP GET with an overall deadline, a size cap and a stop event (no urllib: it has none).
+"""One HTTP request with an overall deadline, a size cap and a stop event (no urllib: it has none).
 
 urllib bounds each socket read only: a server that sends a byte every few seconds keeps a
 request alive forever, and a read blocked in the socket does not see SIGTERM. Here every
 wait is at most ``_SLICE_S`` long, after which the stop event, the request's deadline and
 its idle limit are looked at again; the answer is read up to a byte cap and no further.
-The caller (``client.AWClient``) owns the policy: which URLs, which deadlines, which caps.
+The caller (``client.AWClient``) owns the policy: which URLs, which deadlines, which caps,
+which headers (an API key).
 """
 
 from __future__ import annotations
 
 import socket
-import ssl
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from taskclf_core.errors import ActivityError, UnreachableError
 
-__all__ = ["Answer", "Stopped", "http_get"]
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["Answer", "Stopped", "http_request"]
 
 _SLICE_S: Final = 0.2  # the longest a blocked wait goes without looking at the stop event
 _MAX_HEAD: Final = 64 * 1024
@@ -33,7 +37,7 @@ class Stopped(Exception):
 class Answer:
     status: int
     reason: str
-    body: bytes
+    body: bytes | bytearray  # the buffer it was read into: a day's events are not copied
 
 
 @dataclass
@@ -103,6 +107,8 @@ def _connect(host: str, port: int, budget: _Budget) -> socket.socket:
 
 
 def _handshake(sock: socket.socket, host: str, budget: _Budget) -> ssl.SSLSocket:
+    import ssl  # only for an https aw_url (~2 MB of a process that runs all day)
+
     tls = ssl.create_default_context().wrap_socket(
         sock, server_hostname=host, do_handshake_on_connect=False
     )
@@ -130,7 +136,7 @@ def _head(raw: bytes, budget: _Budget) -> tuple[int, str, dict[str, str]]:
     return int(parts[1]), parts[2] if len(parts) > 2 else "", headers
 
 
-def _dechunk(body: bytes, budget: _Budget) -> bytes:
+def _dechunk(body: bytes | bytearray, budget: _Budget) -> bytearray:
     out = bytearray()
     pos = 0
     while True:
@@ -144,7 +150,7 @@ def _dechunk(body: bytes, budget: _Budget) -> bytes:
                 f"ActivityWatch at {budget.url} sent a broken chunked answer ({budget.what})"
             )
         if size == 0:
-            return bytes(out)
+            return out
         out += body[eol + 2 : eol + 2 + size]
         pos = eol + 2 + size + 2
 
@@ -156,7 +162,19 @@ def _too_large(budget: _Budget, max_bytes: int) -> ActivityError:
     )
 
 
-def http_get(
+def _send(sock: socket.socket, payload: bytes, budget: _Budget) -> None:
+    """Send ``payload`` a slice of time at a time (a body waits on the stop event too)."""
+    view = memoryview(payload)
+    while view:
+        sock.settimeout(budget.check())
+        try:
+            sent = sock.send(view)
+        except TimeoutError:
+            continue
+        view = view[sent:]
+
+
+def http_request(
     url: str,
     target: str,
     *,
@@ -167,25 +185,34 @@ def http_get(
     idle_s: float,
     max_bytes: int,
     stop: threading.Event | None,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Answer:
-    """``GET target`` from ``host:port``. Raises :class:`UnreachableError` (refused, too slow,
-    not HTTP), :class:`ActivityError` (more than ``max_bytes``) or :class:`Stopped`."""
+    """``method target`` to ``host:port`` with ``body`` (JSON) and ``headers``. Raises
+    :class:`UnreachableError` (refused, too slow, not HTTP), :class:`ActivityError` (an
+    answer over ``max_bytes``) or :class:`Stopped`."""
     now = time.monotonic()
-    budget = _Budget(url, target.split("?")[0], now + deadline_s, idle_s, stop, now, now)
+    what = target.split("?")[0] if method == "GET" else f"{method} {target.split('?')[0]}"
+    budget = _Budget(url, what, now + deadline_s, idle_s, stop, now, now)
     sock: socket.socket = _connect(host, port, budget)
     try:
         if tls:
             sock = _handshake(sock, host, budget)
         authority = f"[{host}]" if ":" in host else host
-        request = (
-            f"GET {target} HTTP/1.1\r\nHost: {authority}:{port}\r\n"
-            "Accept: application/json\r\nConnection: close\r\n"
-            "User-Agent: taskclf-daemon-collector\r\n\r\n"
-        ).encode("ascii")
+        lines = [
+            f"{method} {target} HTTP/1.1",
+            f"Host: {authority}:{port}",
+            "Accept: application/json",
+            "Connection: close",
+            "User-Agent: taskclf-daemon-collector",
+            *(f"{name}: {value}" for name, value in (headers or {}).items()),
+        ]
+        if body is not None:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + (body or b"")
         budget.check()
-        # a few bytes into an empty send buffer: this does not wait unless the host is broken
-        sock.settimeout(max(0.001, budget.deadline - time.monotonic()))
-        sock.sendall(request)
+        _send(sock, request, budget)
         data = bytearray()
         head_end = -1
         length: int | None = None
@@ -232,15 +259,15 @@ def http_get(
                 f"ActivityWatch at {url} did not answer HTTP ({budget.what}: {first!r})"
             )
         raise UnreachableError(f"ActivityWatch at {url} closed the connection ({budget.what})")
-    status, reason, headers = head
-    body = bytes(data[head_end + 4 :])
-    if length is not None and len(body) < length:
+    status, reason, answer_headers = head
+    del data[: head_end + 4]  # the body, in the buffer it was read into
+    if length is not None and len(data) < length:
         raise UnreachableError(
             f"ActivityWatch at {url} cut its answer short ({budget.what}: "
-            f"{len(body)} of {length} bytes)"
+            f"{len(data)} of {length} bytes)"
         )
     if length is not None:
-        body = body[:length]
-    elif headers.get("transfer-encoding", "").lower() == "chunked":
-        body = _dechunk(body, budget)
-    return Answer(status, reason, body)
+        del data[length:]
+    elif answer_headers.get("transfer-encoding", "").lower() == "chunked":
+        data = _dechunk(data, budget)
+    return Answer(status, reason, data)

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import structlog
+from typing import TYPE_CHECKING
 
 from daemon.collector.client import AWClient, check_loopback_url
 from daemon.collector.collector import Collector, CollectorLock, collector_lock
@@ -21,15 +20,23 @@ from daemon.collector.identity import Identity, load_identity, model_schema_vers
 from daemon.collector.source import ExportSource, RestSource
 from daemon.collector.status import format_collector_status, read_collector_status, status_path
 from daemon.config.flags import setting_overrides
-from daemon.config.settings import Settings, load_settings
 from daemon.exits import FAILED, OK
 from daemon.localtz import LocalClock
-from daemon.paths import collector_cursor_file
+from daemon.logs import configure_lines, get_logger
+from daemon.paths import collector_cursor_file, collector_labels_file, report_cache_dir
 from taskclf_core.activity import DAY_US, MINUTE_US, RowSpec, day_start_us, floor_minute, format_us
 from taskclf_core.errors import ConfigError, UnreachableError
 
+if TYPE_CHECKING:
+    from daemon.collector.awlabels import LabelWriter
+    from daemon.config.settings import Settings
+    from daemon.config.subsets import CollectSettings
+
+    # the keys `collect` reads without pydantic, or (a configuration they do not judge) all
+    AnySettings = Settings | CollectSettings
+
 __all__ = ["add_arguments", "add_collect_arguments", "run", "run_collect"]
-_log = structlog.get_logger("taskclf.collector")
+_log = get_logger("taskclf.collector")
 
 
 def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
@@ -100,14 +107,12 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(signum, old)
 
 
-def run_collect(args: argparse.Namespace, settings: Settings) -> int:
+def run_collect(args: argparse.Namespace, settings: AnySettings) -> int:
     """The whole command; returns the exit status (0, 1 ActivityWatch unreachable, 2 config)."""
     if args.status:
         print(format_collector_status(read_collector_status(settings.data_dir)))
         return OK
-    from daemon.logs import configure_logging
-
-    configure_logging(settings.log_level, fmt=settings.log_format)
+    configure_lines(settings.log_level, fmt=settings.log_format)
     once = bool(args.once or args.export)
     if args.to_ts is not None and not once:
         raise ConfigError("--to: needs --once or --export (a live collector has no end)")
@@ -131,11 +136,11 @@ def run_collect(args: argparse.Namespace, settings: Settings) -> int:
 
 @contextmanager
 def _turn(directory: Path, mode: str, stop: threading.Event) -> Iterator[bool | None]:
-    """Whose the cursor and the status file are (docs/collector.md, "Beside a running
-    collector"): True, this run holds the collector lock; False, a one-off run (``--once``,
-    ``--export``) beside the collector that holds it, which writes windows only; None, a live
-    collector stopped while it waited for a one-off run to finish. A second live collector
-    is refused (CollectorLock, exit 1): two would race on the cursor."""
+    """Whose the cursor, the status file and the label bucket are (docs/collector.md, "Beside
+    a running collector"): True, this run holds the collector lock; False, a one-off run
+    (``--once``, ``--export``) beside the collector that holds it, which writes windows
+    only; None, a live collector stopped while it waited for a one-off run to finish. A
+    second live collector is refused (CollectorLock, exit 1): two would race on the cursor."""
     waited = unknown = 0
     while True:
         with collector_lock(directory, mode) as holder:
@@ -148,7 +153,8 @@ def _turn(directory: Path, mode: str, stop: threading.Event) -> Iterator[bool | 
                     holder_pid=holder.pid,
                     holder_mode=holder.mode,
                     note="a back-fill beside a running collector: it writes windows; the "
-                    "cursor and the status file stay the running collector's",
+                    "cursor, the status file and the labels in ActivityWatch stay the running "
+                    "collector's",
                 )
                 yield False
                 return
@@ -174,7 +180,7 @@ def _turn(directory: Path, mode: str, stop: threading.Event) -> Iterator[bool | 
 
 def _collect(
     args: argparse.Namespace,
-    settings: Settings,
+    settings: AnySettings,
     identity: Identity,
     spec: RowSpec,
     cursor_path: Path,
@@ -187,6 +193,8 @@ def _collect(
     sketches = spec.schema_version == "v3"
     version = spec.schema_version
     source: ExportSource | RestSource
+    # aw_write_labels: not by an export (it reads no server), nor beside the owner (its job)
+    labels: LabelWriter | None = None
     if args.export:
         source = ExportSource.load(
             _export_path(args.export),
@@ -196,12 +204,15 @@ def _collect(
         )
     else:
         check_loopback_url(settings.aw_url)
+        client = AWClient(settings.aw_url, stop=stop, api_key=settings.aw_api_key)
         source = RestSource(
-            client=AWClient(settings.aw_url, stop=stop),
+            client=client,
             hostname=settings.aw_hostname,
             salt=identity.salt,
             sketches=sketches,
         )
+        if settings.aw_write_labels and owner:  # beside a running collector: its to write
+            labels = _label_writer(settings, client, identity.user_id)
     now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
     from_us, end_us = span
     position = _start(from_us, settings, source, cursor_path, identity.user_id, now_us)
@@ -225,6 +236,7 @@ def _collect(
         to_us=to_us,
         cursor_default_us=day_start_us(now_us),
         owner=owner,
+        labels=labels,
     )
     _log.info(
         "collector_started",
@@ -247,6 +259,13 @@ def _collect(
             # a back-fill beside the live collector moved no cursor: say where it ended
             where = {"cursor" if owner else "until": format_us(collector.position)}
             _log.info("collector_finished", windows=written, **where)
+            if collector.labels_error is not None:
+                print(
+                    f"taskclf-daemon: the windows were written, the labels not: "
+                    f"{collector.labels_error}",
+                    file=sys.stderr,
+                )
+                return FAILED
             return OK
         with _stop_on_signals(stop):
             collector.run(stop, settings.collect_interval_seconds)
@@ -254,6 +273,28 @@ def _collect(
         return OK
     finally:
         collector.stopped()
+
+
+def _label_writer(settings: AnySettings, client: AWClient, user_id: str) -> LabelWriter:
+    """aw_write_labels: the report's segments of ``user_id`` into ActivityWatch (imported only
+    then: the report's day model is not in the memory of a collector that does not write)."""
+    from daemon.collector.awlabels import LabelWriter
+    from daemon.collector.segments import ReportSegments
+    from daemon.localtz import local_timezone
+
+    segments = ReportSegments(
+        settings.labels_path,
+        local_timezone(),
+        cache_dir=report_cache_dir(settings.data_dir),
+        idle_gap=settings.idle_gap_seconds,
+    )
+    return LabelWriter(
+        client=client,
+        hostname=settings.aw_hostname,
+        user_id=user_id,
+        segments=segments,
+        state_path=collector_labels_file(settings.data_dir),
+    )
 
 
 def _export_path(value: str) -> Path:
@@ -277,7 +318,7 @@ def _export_end(source: ExportSource, now_us: int) -> int:
 
 def _start(
     from_us: int | None,
-    settings: Settings,
+    settings: AnySettings,
     source: ExportSource | RestSource,
     cursor_path: Path,
     user_id: str,
@@ -307,4 +348,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_collect(args, load_settings(args.config, setting_overrides(args)))
+    """The collector's keys without pydantic when the configuration is plain (it runs all day:
+    memory); else the full Settings, which refuse what is wrong with it."""
+    from daemon.config.subsets import collect_settings
+
+    flags = setting_overrides(args)
+    settings: AnySettings | None = collect_settings(args.config, flags)
+    if settings is None:
+        from daemon.config.settings import load_settings
+
+        settings = load_settings(args.config, flags)
+    return run_collect(args, settings)

@@ -121,11 +121,11 @@ def resolve_days(
 
 def _model_path(settings: AnySettings) -> Path | None:
     """The bundle in force (the policy's, else ``model_dir``); None if the policy is bad."""
-    from daemon.inforce import Sources, bind
+    from daemon.inforce import model_in_force
     from taskclf_core.errors import PolicyError
 
     try:  # reads the policy file only: all this serves is the model's age
-        return bind(Sources(settings.policy_file, settings.model_path, None, 0.0)).model_path
+        return model_in_force(settings.policy_file, settings.model_path)
     except PolicyError:
         return None
 

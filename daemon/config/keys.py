@@ -194,8 +194,9 @@ KEYS: Final[dict[str, Key]] = {
             "idle_gap_seconds",
             "float",
             300.0,
-            "a longer gap between a user's windows starts a fresh smoothing",
-            ("run", "report", "label", "ui"),
+            "a longer gap between a user's windows starts a fresh smoothing (and a new segment "
+            "in the report and in ActivityWatch's label bucket)",
+            ("run", "report", "label", "ui", "collect"),
             gt=0,
         ),
         Key(
@@ -457,6 +458,17 @@ KEYS: Final[dict[str, Key]] = {
             default_text="this machine's hostname",
         ),
         Key(
+            "aw_api_key",
+            "str",
+            None,
+            "ActivityWatch's API key (the api_key of aw-server-rust's [auth] or aw-server's "
+            "[server.auth]), sent as Authorization: Bearer with every request of the "
+            "collector; unset: none",
+            ("collect",),
+            example="your-activitywatch-api-key",
+            note="a secret: keep this file private (chmod 600), or set TASKCLF_AW_API_KEY",
+        ),
+        Key(
             "title_salt_file",
             "path",
             None,
@@ -489,6 +501,14 @@ KEYS: Final[dict[str, Key]] = {
             "the collector writes a minute once the events that start in it ended this long ago",
             ("collect",),
             ge=0,
+        ),
+        Key(
+            "aw_write_labels",
+            "bool",
+            False,
+            "the collector also writes the label log's segments into ActivityWatch, as the "
+            "bucket taskclf-labels_<aw_hostname>, so that its Timeline shows the task types",
+            ("collect",),
         ),
         # the labelling page (`taskclf-daemon ui`, docs/ui.md)
         Key(

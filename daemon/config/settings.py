@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from daemon.config.keys import ENV_PREFIX, KEYS, POLICY_BINDS, Key, parse_path
 from daemon.config.layers import Layers, Origin, Problem, read_layers
-from daemon.paths import Configured, collector_dir, title_salt_file, user_id_file
+from daemon.paths import CollectorPaths, Configured
 from taskclf_core.errors import ConfigError
 from taskclf_core.ids import is_safe_user_id
 
@@ -38,7 +38,7 @@ def _field(name: str) -> Any:
     return Field(key.default, **kwargs)
 
 
-class Settings(BaseSettings, Configured):
+class Settings(BaseSettings, Configured, CollectorPaths):
     """Every key of :data:`daemon.config.keys.KEYS`, typed and checked (docs/configuration.md).
 
     The fields are the table's keys in its order, each typed as its kind says (an import-time
@@ -89,10 +89,12 @@ class Settings(BaseSettings, Configured):
     retrain_user_regression_tolerance: float | None = _field("retrain_user_regression_tolerance")
     aw_url: str = _field("aw_url")
     aw_hostname: str = _field("aw_hostname")
+    aw_api_key: str | None = _field("aw_api_key")
     title_salt_file: Path | None = _field("title_salt_file")
     collect_user_id: str | None = _field("collect_user_id")
     collect_interval_seconds: float = _field("collect_interval_seconds")
     collect_settle_seconds: float = _field("collect_settle_seconds")
+    aw_write_labels: bool = _field("aw_write_labels")
     ui_port: int = _field("ui_port")
     label_max_asks_per_day: int = _field("label_max_asks_per_day")
 
@@ -156,21 +158,6 @@ class Settings(BaseSettings, Configured):
                     f"names the model, store and reject threshold; remove {', '.join(both)}"
                 )
         return self
-
-    @property
-    def title_salt_path(self) -> Path:
-        if self.title_salt_file is not None:
-            return self.title_salt_file
-        return title_salt_file(self.data_dir)
-
-    @property
-    def user_id_path(self) -> Path:
-        return user_id_file(self.data_dir)
-
-    @property
-    def collector_dir(self) -> Path:
-        """The collector's cursor, status file and lock."""
-        return collector_dir(self.data_dir)
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""The few keys `status`, `reload` and `report` need, typed, from the one read, without pydantic.
+"""The few keys `status`, `reload`, `report` and `collect` need, typed, without pydantic.
 
 A person types these commands: building :class:`daemon.config.settings.Settings` costs
 ~0.25 s of imports (pydantic-settings; `report`'s fallback also numpy), more than the answer.
@@ -8,8 +8,9 @@ in the table, with the same path rule (:func:`daemon.config.keys.parse_path`) an
 - :func:`locate` (`status`, `reload`): where the daemon of this configuration keeps its lock
   and status. Tolerant: a problem is reported and that key left at its default, so they
   still say whether the daemon runs.
-- :func:`report_settings` (`report`): its five keys, or ``None`` when anything is wrong with
-  the configuration; the caller then builds ``Settings``, which refuses it with every reason.
+- :func:`report_settings` (`report`) and :func:`collect_settings` (`collect`, which runs all
+  day: its memory): their keys, or ``None`` when anything is wrong with the configuration or
+  not plain; the caller then builds ``Settings``, which refuses it with every reason.
 """
 
 from __future__ import annotations
@@ -20,11 +21,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-from daemon.config.keys import KEYS, POLICY_BINDS, default_number, parse_path
-from daemon.config.layers import Problem, read_layers
-from daemon.paths import Configured, default_data_dir
+from daemon.config.keys import KEYS, POLICY_BINDS, Key, parse_path
+from daemon.config.layers import Layers, Problem, read_layers
+from daemon.paths import CollectorPaths, Configured, default_data_dir
+from taskclf_core.ids import is_safe_user_id
 
-__all__ = ["REPORT_KEYS", "Location", "ReportSettings", "locate", "report_settings"]
+__all__ = [
+    "COLLECT_KEYS",
+    "REPORT_KEYS",
+    "CollectSettings",
+    "Location",
+    "ReportSettings",
+    "collect_settings",
+    "locate",
+    "report_settings",
+]
 
 REPORT_KEYS: Final = tuple(k for k, key in KEYS.items() if "report" in key.readers)
 _DECIMAL: Final = re.compile(r"\d+(\.\d+)?")
@@ -81,18 +92,75 @@ class ReportSettings(_ReportFields, Configured):
     __slots__ = ()
 
 
-def _seconds(value: object, key: str) -> float | None:
-    """A plain positive number (what the table's bound says); None for anything else."""
+_INVALID: Final = object()  # a value the cheap readers leave to Settings to judge
+_BOOLS: Final = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _number(value: object, key: Key) -> object:
+    """A plain finite number within the table's bounds, typed by its kind; else _INVALID."""
     if isinstance(value, bool):
-        return None
+        return _INVALID
     if isinstance(value, str):  # a variable or a flag: plain decimals only, else Settings judges
         if not _DECIMAL.fullmatch(value.strip()):
-            return None
+            return _INVALID
         value = float(value)
     if not isinstance(value, int | float) or not math.isfinite(value):
+        return _INVALID
+    if key.kind == "int":
+        if value != int(value):
+            return _INVALID
+        value = int(value)
+    else:
+        value = float(value)
+    if (
+        (key.ge is not None and value < key.ge)
+        or (key.gt is not None and value <= key.gt)
+        or (key.le is not None and value > key.le)
+    ):
+        return _INVALID
+    return value
+
+
+def _plain(name: str, value: object) -> object:
+    """``value`` of key ``name`` typed by its kind in the table when it is plain (read the way
+    Settings reads it); _INVALID for anything else, which Settings then judges."""
+    key = KEYS[name]
+    if key.kind == "path":
+        try:
+            return parse_path(value)
+        except ValueError:
+            return _INVALID
+    if key.kind in ("float", "int"):
+        return _number(value, key)
+    if key.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        return _BOOLS.get(value.strip().lower(), _INVALID) if isinstance(value, str) else _INVALID
+    if key.kind == "choice":
+        return value if isinstance(value, str) and value in key.choices else _INVALID
+    if key.kind == "str":
+        return value if isinstance(value, str) else _INVALID
+    return _INVALID  # users: a list, left to Settings
+
+
+def _subset(layers: Layers, names: tuple[str, ...]) -> dict[str, Any] | None:
+    """``{key: typed value}`` of ``names`` (set or default), or None when the configuration
+    has a problem or a value these readers do not judge (Settings then refuses or takes it)."""
+    values = layers.values
+    if layers.problems or ("policy_file" in values and any(k in values for k in POLICY_BINDS)):
         return None
-    bound = KEYS[key].gt
-    return float(value) if bound is None or value > bound else None
+    out: dict[str, Any] = {}
+    for name in names:
+        key = KEYS[name]
+        value = values.get(name)
+        if value is None:
+            out[name] = key.factory() if key.factory is not None else key.default
+            continue
+        typed = _plain(name, value.raw)
+        if typed is _INVALID:
+            return None
+        out[name] = typed
+    return out
 
 
 def report_settings(
@@ -100,27 +168,47 @@ def report_settings(
 ) -> ReportSettings | None:
     """The report's settings from the file, ``TASKCLF_*`` and ``flags`` (key → value);
     ``None`` when the full loader has to judge the configuration."""
-    layers = read_layers(config_file, flags)
-    values = layers.values
-    if layers.problems or ("policy_file" in values and any(k in values for k in POLICY_BINDS)):
+    values = _subset(read_layers(config_file, flags), REPORT_KEYS)
+    return None if values is None else ReportSettings(**values)
+
+
+COLLECT_KEYS: Final = tuple(k for k, key in KEYS.items() if "collect" in key.readers)
+
+
+class _CollectFields(NamedTuple):
+    data_dir: Path
+    spool_dir: Path | None
+    policy_file: Path | None
+    model_dir: Path | None
+    idle_gap_seconds: float
+    log_level: str
+    log_format: str
+    aw_url: str
+    aw_hostname: str
+    aw_api_key: str | None
+    title_salt_file: Path | None
+    collect_user_id: str | None
+    collect_interval_seconds: float
+    collect_settle_seconds: float
+    aw_write_labels: bool
+
+
+class CollectSettings(_CollectFields, Configured, CollectorPaths):
+    """The settings `collect` uses, with the same names and meanings as on ``Settings``: the
+    collector runs all day beside the daemon, and pydantic alone is ~25 MB of its memory."""
+
+    __slots__ = ()
+
+
+def collect_settings(
+    config_file: Path | None, flags: Mapping[str, Any] | None = None
+) -> CollectSettings | None:
+    """The collector's settings from the file, ``TASKCLF_*`` and ``flags``; ``None`` when the
+    full loader has to judge the configuration (it then refuses it with every reason)."""
+    values = _subset(read_layers(config_file, flags), COLLECT_KEYS)
+    if values is None:
         return None
-    paths: dict[str, Path | None] = {}
-    for key in ("data_dir", "policy_file", "model_dir", "taxonomy"):
-        value = values.get(key)
-        try:
-            paths[key] = None if value is None else parse_path(value.raw)
-        except ValueError:
-            return None
-    gap = values.get("idle_gap_seconds")
-    seconds = (
-        default_number("idle_gap_seconds") if gap is None else _seconds(gap.raw, "idle_gap_seconds")
-    )
-    if seconds is None:
+    user = values["collect_user_id"]
+    if user is not None and not is_safe_user_id(user):
         return None
-    return ReportSettings(
-        data_dir=paths["data_dir"] or default_data_dir(),
-        policy_file=paths["policy_file"],
-        model_dir=paths["model_dir"],
-        taxonomy=paths["taxonomy"],
-        idle_gap_seconds=seconds,
-    )
+    return CollectSettings(**values)

@@ -302,6 +302,15 @@ class DaySummaries:
             self._store(day, sources, day_reports, own)
         return reports, counted
 
+    def day_sources(self, days: Iterable[date]) -> dict[date, dict[str, Any]]:
+        """Per local day, the day files its summary is built from, with their size and mtime
+        (None: absent): what its cache entry is keyed by. A day whose sources did not
+        change has the same summary."""
+        wanted = sorted(set(days))
+        utc_days = utc_days_overlapping(reach_days(wanted, self.tz), self.tz)
+        signatures = {d: self._signature(d) for d in utc_days}
+        return {day: self._sources(day, signatures) for day in wanted}
+
     # --- users and recent records -------------------------------------------------
 
     def users(self) -> list[str]:

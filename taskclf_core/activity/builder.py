@@ -35,7 +35,7 @@ from typing import Final
 
 from taskclf_core.activity.events import AfkEvent, InputEvent, WindowEvent
 from taskclf_core.activity.titles import CHAR3_BUCKETS, TOKEN_BUCKETS, title_hash_bucket
-from taskclf_core.schema import registry
+from taskclf_core.registries import registry
 from taskclf_core.timespan import MAX_AWAY, MAX_SPAN, Interval, TimeSpan, merge, subtract
 
 __all__ = [

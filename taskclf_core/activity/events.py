@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Generic, TypeVar
@@ -25,6 +25,7 @@ __all__ = [
     "AfkEvent",
     "BucketChoice",
     "InputEvent",
+    "JsonArray",
     "Parsed",
     "Skipped",
     "WindowEvent",
@@ -32,6 +33,7 @@ __all__ = [
     "format_us",
     "in_range",
     "load_json",
+    "load_json_lazily",
     "parse_afk_events",
     "parse_input_events",
     "parse_timestamp_us",
@@ -259,7 +261,7 @@ def _text(data: Mapping[str, Any], key: str, default: str, reason: str) -> str:
 
 
 def _each(raw_events: object, bucket_id: str, read: Callable[[object], _E]) -> Parsed[_E]:
-    if not isinstance(raw_events, list):
+    if not isinstance(raw_events, list | JsonArray):
         raise ActivityError(f"{bucket_id}: events: expected an array, got {_type_name(raw_events)}")
     out: list[_E] = []
     skipped: list[Skipped] = []
@@ -398,7 +400,7 @@ def _cut_deep(text: str) -> str:
     return "".join(out)
 
 
-def load_json(data: bytes | str, what: str) -> Any:
+def load_json(data: bytes | bytearray | str, what: str) -> Any:
     """Decode JSON, or an :class:`ActivityError` naming ``what`` (a file or a URL).
 
     Integers longer than Python reads and nesting deeper than it recurses do not make the
@@ -416,6 +418,74 @@ def load_json(data: bytes | str, what: str) -> Any:
         return json.loads(_cut_deep(text), parse_int=_long_int)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ActivityError(f"{what}: not valid JSON ({exc})") from None
+
+
+_WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
+_DECODER: Final = json.JSONDecoder()
+
+
+def _skip_space(text: str, pos: int) -> int:
+    """The first position at or after ``pos`` that is not JSON whitespace."""
+    found = _WHITESPACE.match(text, pos)
+    return pos if found is None else found.end()
+
+
+class JsonArray:
+    """A JSON array (as text) whose elements are parsed one at a time as it is iterated.
+
+    A day of events as JSON objects is ~5 MB for its input samples alone; parsed one by one
+    into frozen events, the objects never all exist at once (the collector runs all day).
+    Iterating again parses again. Errors are :func:`load_json`'s: a document that is not
+    JSON is an :class:`ActivityError` naming ``what`` (when the iteration reaches it); an
+    integer or a nesting Python cannot read is read the way :func:`load_json` reads it.
+    """
+
+    __slots__ = ("_text", "_what")
+
+    def __init__(self, text: str, what: str) -> None:
+        self._text = text
+        self._what = what
+
+    def __iter__(self) -> Iterator[Any]:
+        text, index = self._text, 0
+        try:
+            pos = _skip_space(text, _skip_space(text, 0) + 1)  # after the "["
+            if text[pos : pos + 1] != "]":
+                while True:
+                    value, pos = _DECODER.raw_decode(text, pos)
+                    yield value
+                    index += 1
+                    pos = _skip_space(text, pos)
+                    if text[pos : pos + 1] == "]":
+                        break
+                    if text[pos : pos + 1] != ",":
+                        raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+                    pos = _skip_space(text, pos + 1)
+            end = _skip_space(text, pos + 1)
+            if end != len(text):
+                raise json.JSONDecodeError("Extra data", text, end)
+        except json.JSONDecodeError as exc:
+            raise ActivityError(f"{self._what}: not valid JSON ({exc})") from None
+        except (ValueError, RecursionError):
+            # a 5,000-digit number, nesting deeper than Python recurses: the whole document,
+            # as load_json reads it (that element then fails its field's check)
+            yield from load_json(text, self._what)[index:]
+
+
+def load_json_lazily(data: bytes | bytearray | str, what: str) -> Any:
+    """:func:`load_json`, except that an array comes back as a :class:`JsonArray` (its
+    elements parsed as they are iterated): what a server's list of events is read as."""
+    if isinstance(data, str):
+        text = data
+    else:
+        try:  # as json.loads decodes bytes
+            text = data.decode(json.detect_encoding(data), "surrogatepass")
+        except UnicodeDecodeError as exc:
+            raise ActivityError(f"{what}: not valid JSON ({exc})") from None
+    start = _skip_space(text, 0)
+    if text[start : start + 1] == "[":
+        return JsonArray(text, what)
+    return load_json(text, what)
 
 
 @dataclass(frozen=True, slots=True)
