@@ -193,3 +193,17 @@ def test_a_call_with_a_coffee_break_is_drawn_as_the_report_counts_it(
     assert sum(s["seconds"] for s in shown["segments"]) / 60 == pytest.approx(
         shown["total_minutes"]
     )
+
+
+def test_a_span_that_ends_after_now_is_refused_as_label_add_refuses_it(page: Page) -> None:
+    """A drag past the present (the page's clock: 2026-03-25 12:00 UTC) would label windows
+    that arrive later, unseen: refused, naming now; up to now is taken."""
+    ahead = {"start": "2026-03-25T11:00:00Z", "end": "2026-03-25T12:30:00Z", "label": "Build"}
+    with pytest.raises(ApiError) as info:
+        page.add_span({**ahead, "user": "u-ada"})
+    assert info.value.status == 400
+    assert str(info.value).startswith(
+        "end: 2026-03-25T12:30:00Z is after now (2026-03-25T12:00:00Z): only time that is over"
+    )
+    done = page.add_span({**ahead, "end": "2026-03-25T12:00:00Z", "user": "u-ada"})
+    assert done["replaced"] is None

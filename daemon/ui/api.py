@@ -22,7 +22,7 @@ from daemon.ui.glance import drifting_users, glance
 from daemon.ui.learn import Busy, Learning, NeedsDryRun
 from taskclf_core.errors import SpanError, WindowError
 from taskclf_core.ids import is_safe_user_id
-from taskclf_core.schema import parse_ts
+from taskclf_core.schema import format_ts, parse_ts
 from taskclf_core.spans import LabelSpan, SpanOverlap, parse_span
 from taskclf_core.timerange import day_in_range
 
@@ -187,6 +187,15 @@ class Page:
             end = parse_ts(_text(body, "end"), "end")
         except WindowError as exc:
             raise ApiError(400, str(exc)) from None
+        now = self._clock()
+        if end > now:
+            # as `label add`: only time that is over can be labelled (a span ahead of now would
+            # label the windows that arrive later, unseen)
+            raise ApiError(
+                400,
+                f"end: {format_ts(end)} is after now ({format_ts(now)}): only time that is "
+                "over can be labelled; end the selection at now or earlier",
+            )
         label = _text(body, "label")
         user = _text(body, "user", required=False)
         if user is None:
