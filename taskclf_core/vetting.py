@@ -28,11 +28,14 @@ from taskclf_core.types import FloatArray, IntArray
 __all__ = [
     "DEFAULT_REJECT_THRESHOLD",
     "ECE_BINS",
+    "GUARD_CONFIDENCE",
+    "GUARD_RESAMPLES",
     "CalibrationOutcome",
     "CalibrationReport",
     "LabelledWindows",
     "UserReport",
     "calibrate_windows",
+    "nll_gain_bound",
     "parse_labelled",
     "split_by_time",
     "vet_probs",
@@ -44,6 +47,11 @@ Decision = Literal["kept", "previous", "dropped", "n.a."]
 ECE_BINS = 15
 DEFAULT_REJECT_THRESHOLD = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD
 _NLL_TOLERANCE = 1e-12
+# the guard keeps a per-user calibrator only when its held-out NLL gain over global holds in
+# GUARD_CONFIDENCE of GUARD_RESAMPLES paired bootstrap resamples of the user's held-out windows
+GUARD_CONFIDENCE = 0.95
+GUARD_RESAMPLES = 2000
+_GUARD_SEED = 21  # deterministic: the same windows always get the same verdict
 
 
 # --- input -------------------------------------------------------------------------------
@@ -132,6 +140,9 @@ class UserReport:
     guard_user_accuracy: float | None = None
     guard_global_accuracy: float | None = None
     reject_threshold: float = DEFAULT_REJECT_THRESHOLD
+    # the lower GUARD_CONFIDENCE bound of the mean per-window NLL gain over global (paired
+    # bootstrap of the held-out windows): kept only when it is above 0
+    guard_nll_gain_low: float | None = None
     # this run's per-user fit, kept or not (benches judge the guard's decision with it)
     fitted: Calibrator | None = None
 
@@ -192,6 +203,11 @@ class CalibrationReport:
             "guard": {
                 "compares": "held-out NLL and accuracy at the reject threshold, per user",
                 "reject_threshold": self.reject_threshold,
+                "nll_gain": (
+                    f"the mean per-window NLL gain over global must be above 0 at its lower "
+                    f"{GUARD_CONFIDENCE:.0%} bound (paired bootstrap, {GUARD_RESAMPLES} "
+                    "resamples of the user's held-out windows, seeded)"
+                ),
             },
             "metrics": {"ece_bins": ECE_BINS, "evaluated_on": "held-out windows"},
             "global": {"before": _scores(self.before), "after": _scores(self.after)},
@@ -227,6 +243,7 @@ def _user_json(u: UserReport) -> dict[str, Any]:
             "user_accuracy": _num(u.guard_user_accuracy),
             "global_accuracy": _num(u.guard_global_accuracy),
             "reject_threshold": u.reject_threshold,
+            "nll_gain_low": _num(u.guard_nll_gain_low),
         },
         "temperature": _num(u.temperature),
         "before": _scores(u.before),
@@ -257,16 +274,20 @@ class _Verdict:
     global_nll: float | None = None
     user_accuracy: float | None = None
     global_accuracy: float | None = None
+    nll_gain_low: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Trial:
-    """One per-user calibrator against global on the held-out windows: NLL and accuracy."""
+    """One per-user calibrator against global on the held-out windows: NLL and accuracy, and
+    how sure the NLL gain is (``nll_gain_low``: its lower bound, see :func:`nll_gain_bound`)."""
 
     nll: float
     global_nll: float
     accuracy: float
     global_accuracy: float
+    nll_gain_low: float
+    n: int
 
     @property
     def nll_worse(self) -> bool:
@@ -275,19 +296,59 @@ class _Trial:
         return self.nll > self.global_nll + _NLL_TOLERANCE
 
     @property
+    def gain_unsure(self) -> bool:
+        return not self.nll_worse and not self.nll_gain_low > 0.0
+
+    @property
     def passed(self) -> bool:
-        return not self.nll_worse and self.accuracy >= self.global_accuracy
+        return not self.nll_worse and not self.gain_unsure and self.accuracy >= self.global_accuracy
 
     def why_not(self, threshold: float) -> str:
         reasons = []
         if self.nll_worse:
             reasons.append("held-out NLL worse than global (overfit)")
+        if self.gain_unsure:
+            reasons.append(
+                f"held-out NLL gain over global {self.global_nll - self.nll:.4f} is not clear "
+                f"of noise on {self.n} windows (lower {GUARD_CONFIDENCE:.0%} bound "
+                f"{self.nll_gain_low:+.4f})"
+            )
         if self.accuracy < self.global_accuracy:
             reasons.append(
                 f"held-out accuracy at the reject threshold {threshold} worse than global "
                 "(more rejects or other labels)"
             )
         return "; ".join(reasons)
+
+
+def nll_gain_bound(
+    mine: FloatArray,
+    theirs: FloatArray,
+    y: IntArray,
+    *,
+    confidence: float = GUARD_CONFIDENCE,
+    resamples: int = GUARD_RESAMPLES,
+    seed: int = _GUARD_SEED,
+) -> float:
+    """The lower ``confidence`` bound of the mean per-window NLL gain of ``mine`` over
+    ``theirs`` on the labelled rows ``y``: a paired bootstrap (rows resampled with
+    replacement, both calibrators' losses of a row kept together), seeded, so the same rows
+    always give the same bound. Above 0: the gain is not one that resampling ~50 windows
+    makes up. NaN for no rows.
+    """
+    if len(y) == 0:
+        return math.nan
+    n = len(y)
+    rows = np.arange(n)
+    eps = 1e-12  # as taskclf_core.metrics.nll
+    gain = np.log(np.clip(mine[rows, y], eps, None)) - np.log(np.clip(theirs[rows, y], eps, None))
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    step = max(1, 1_000_000 // n)  # bounded memory for a user with many held-out windows
+    for lo in range(0, resamples, step):
+        k = min(step, resamples - lo)
+        means[lo : lo + k] = gain[rng.integers(0, n, size=(k, n))].mean(axis=1)
+    return float(np.quantile(means, 1.0 - confidence))
 
 
 def _trial(
@@ -303,12 +364,20 @@ def _trial(
         nll(theirs, y),
         accepted_accuracy(mine, y, threshold),
         accepted_accuracy(theirs, y, threshold),
+        nll_gain_bound(mine, theirs, y),
+        len(y),
     )
 
 
 def _verdict(decision: Decision, note: str, trial: _Trial) -> _Verdict:
     return _Verdict(
-        decision, note, trial.nll, trial.global_nll, trial.accuracy, trial.global_accuracy
+        decision,
+        note,
+        trial.nll,
+        trial.global_nll,
+        trial.accuracy,
+        trial.global_accuracy,
+        trial.nll_gain_low,
     )
 
 
@@ -338,7 +407,11 @@ def _guard(
     if own is not None:
         new = _trial(own, global_calibrator, probs, y, threshold)
         if new.passed:
-            return _verdict("kept", "held-out NLL and accuracy not worse than global", new)
+            return _verdict(
+                "kept",
+                "held-out NLL better than global beyond noise, accuracy not worse",
+                new,
+            )
         why = new.why_not(threshold)
         if previous is None:
             return _verdict("dropped", why, new)
@@ -550,6 +623,7 @@ def vet_probs(
                 guard_user_accuracy=v.user_accuracy,
                 guard_global_accuracy=v.global_accuracy,
                 reject_threshold=threshold_of[r.user_id],
+                guard_nll_gain_low=v.nll_gain_low,
                 fitted=own,
             )
         )
