@@ -288,6 +288,14 @@ class _Trial:
     global_accuracy: float
     nll_gain_low: float
     n: int
+    # accuracy at the threshold on all the user's labelled windows (fit and held out)
+    all_accuracy: float = math.nan
+    all_global_accuracy: float = math.nan
+    all_n: int = 0
+
+    @property
+    def all_worse(self) -> bool:
+        return self.all_n > 0 and self.all_accuracy < self.all_global_accuracy
 
     @property
     def nll_worse(self) -> bool:
@@ -301,7 +309,12 @@ class _Trial:
 
     @property
     def passed(self) -> bool:
-        return not self.nll_worse and not self.gain_unsure and self.accuracy >= self.global_accuracy
+        return (
+            not self.nll_worse
+            and not self.gain_unsure
+            and self.accuracy >= self.global_accuracy
+            and not self.all_worse
+        )
 
     def why_not(self, threshold: float) -> str:
         reasons = []
@@ -317,6 +330,12 @@ class _Trial:
             reasons.append(
                 f"held-out accuracy at the reject threshold {threshold} worse than global "
                 "(more rejects or other labels)"
+            )
+        if self.all_worse:
+            reasons.append(
+                f"accuracy at the reject threshold {threshold} on all {self.all_n} of the "
+                f"user's labelled windows worse than global ({self.all_accuracy:.4f} vs "
+                f"{self.all_global_accuracy:.4f})"
             )
         return "; ".join(reasons)
 
@@ -357,8 +376,10 @@ def _trial(
     probs: FloatArray,
     y: IntArray,
     threshold: float,
+    every: tuple[FloatArray, IntArray] | None = None,
 ) -> _Trial:
     mine, theirs = calibrator.calibrate(probs), global_calibrator.calibrate(probs)
+    all_probs, all_y = every if every is not None else (probs[:0], y[:0])
     return _Trial(
         nll(mine, y),
         nll(theirs, y),
@@ -366,6 +387,9 @@ def _trial(
         accepted_accuracy(theirs, y, threshold),
         nll_gain_bound(mine, theirs, y),
         len(y),
+        accepted_accuracy(calibrator.calibrate(all_probs), all_y, threshold),
+        accepted_accuracy(global_calibrator.calibrate(all_probs), all_y, threshold),
+        len(all_y),
     )
 
 
@@ -389,14 +413,18 @@ def _guard(
     y: IntArray,
     previous: Calibrator | None,
     threshold: float,
+    every: tuple[FloatArray, IntArray] | None = None,
 ) -> _Verdict:
     """Keep a per-user calibrator only if it does no worse than the global one on ``y``.
 
-    "No worse" is both a held-out NLL not above global's and an accuracy at the user's
-    reject threshold (:func:`accepted_accuracy`) not below global's: a temperature can win
-    on NLL while rejecting windows it labelled right. The ``previous`` per-user calibrator
-    (from the store in force) faces the same test whether or not a new one was fitted: the
-    guard decides which calibrator is in force for the user, not only whether the new one is.
+    "No worse" is a held-out NLL gain clear of noise (:func:`nll_gain_bound`) and an
+    accuracy at the user's reject threshold (:func:`accepted_accuracy`) not below global's,
+    on the held-out windows and on ``every`` labelled window of the user: a temperature can
+    win on NLL while rejecting windows it labelled right, and ~50 held-out windows seldom
+    show it (a reject decision is hardly fitted: the calibrator is fitted to NLL). The
+    ``previous`` per-user calibrator (from the store in force) faces the same test whether
+    or not a new one was fitted: the guard decides which calibrator is in force for the
+    user, not only whether the new one is.
     """
     if own is None and previous is None:
         return _Verdict("n.a.", report.reason or "not eligible")
@@ -405,7 +433,7 @@ def _guard(
             return _Verdict("previous", "no held-out windows to judge the previous one by")
         return _Verdict("kept", "no held-out windows to vet it (--holdout 0?)")
     if own is not None:
-        new = _trial(own, global_calibrator, probs, y, threshold)
+        new = _trial(own, global_calibrator, probs, y, threshold, every)
         if new.passed:
             return _verdict(
                 "kept",
@@ -415,7 +443,7 @@ def _guard(
         why = new.why_not(threshold)
         if previous is None:
             return _verdict("dropped", why, new)
-        old = _trial(previous, global_calibrator, probs, y, threshold)
+        old = _trial(previous, global_calibrator, probs, y, threshold, every)
         if old.passed:
             return _verdict(
                 "previous",
@@ -426,7 +454,7 @@ def _guard(
             "dropped", f"{why}; the previous per-user calibrator too, so it is removed", new
         )
     assert previous is not None  # the first test returned otherwise
-    old = _trial(previous, global_calibrator, probs, y, threshold)
+    old = _trial(previous, global_calibrator, probs, y, threshold, every)
     not_fitted = report.reason or "not eligible"
     if old.passed:
         return _verdict(
@@ -559,6 +587,11 @@ def vet_probs(
     for i in held:
         held_lists[user_ids[i]].append(int(i))
     held_of = {u: np.asarray(rows, dtype=np.intp) for u, rows in held_lists.items()}
+    all_lists: dict[str, list[int]] = {r.user_id: [] for r in fitted.reports}
+    for i, uid in enumerate(user_ids):
+        if uid in all_lists:
+            all_lists[uid].append(i)
+    all_of = {u: np.asarray(rows, dtype=np.intp) for u, rows in all_lists.items()}
     old = fitted.store
     threshold_of = {r.user_id: thresholds.get(r.user_id, reject_threshold) for r in fitted.reports}
     verdicts = {
@@ -570,6 +603,7 @@ def vet_probs(
             y[held_of[r.user_id]],
             previous.get(r.user_id),
             threshold_of[r.user_id],
+            (probs[all_of[r.user_id]], y[all_of[r.user_id]]),
         )
         for r in fitted.reports
     }
