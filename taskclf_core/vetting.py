@@ -201,7 +201,10 @@ class CalibrationReport:
                 "opted_out": list(self.opted_out),
             },
             "guard": {
-                "compares": "held-out NLL and accuracy at the reject threshold, per user",
+                "compares": (
+                    "held-out NLL, and accuracy at the reject threshold on the held-out and "
+                    "on all labelled windows, per user"
+                ),
                 "reject_threshold": self.reject_threshold,
                 "nll_gain": (
                     f"the mean per-window NLL gain over global must be above 0 at its lower "

@@ -323,3 +323,19 @@ def test_the_margin_shrinks_with_more_windows_and_is_seeded() -> None:
     assert nll_gain_bound(mine[many], probs[many], y[many]) > 0
     assert nll_gain_bound(mine[held], probs[held], y[held]) == low  # the same every time
     assert np.isnan(nll_gain_bound(mine[:0], probs[:0], y[:0]))
+
+
+def test_a_real_nll_gain_that_costs_accuracy_on_all_the_users_windows_is_dropped() -> None:
+    # an over-confident model (best temperature ~1.4): the softer temperature's NLL gain is
+    # real, and on the 50 held-out windows its extra rejects happen to cost nothing (0.28
+    # both); on all 250 of the user's labelled windows they cost 6 points
+    row = judged(1.4, 186, 1.4)
+    assert row.guard_nll_gain_low is not None
+    assert row.guard_nll_gain_low > 0
+    assert row.guard_user_accuracy == row.guard_global_accuracy == 0.28
+    assert row.decision == "dropped"
+    assert row.note == (
+        "windows 250 < 1000000: no new fit; the previous per-user calibrator: accuracy at the "
+        "reject threshold 0.55 on all 250 of the user's labelled windows worse than global "
+        "(0.3240 vs 0.3880), so it is removed"
+    )
