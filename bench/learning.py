@@ -269,9 +269,12 @@ def guard_check(
     scan = scan_records(log.iter_records([d for d in log.day_files() if d in wanted]),
                         bundle_id=deployment.bundle.bundle_id,
                         schema_hash=deployment.bundle.schema_hash)  # fmt: skip
-    # the store before personalize: the global one `init` installed
-    base = load_deployment(home.data / "models" / "inference_policy.json",
-                           _first_policy(home)).store  # fmt: skip
+    # the store before personalize: the global one `init` installed (still in force when
+    # personalize kept no one: nothing was written, so the policy has no history)
+    history = home.data / "models" / "inference_policy.history.jsonl"
+    base = (load_deployment(home.data / "models" / "inference_policy.json",
+                            _first_policy(home)).store
+            if history.exists() else deployment.store)  # fmt: skip
     assert base is not None
     outcome = personalize(spans, scan.windows, base, bundle_id=deployment.bundle.bundle_id,
                           schema_hash=deployment.bundle.schema_hash,

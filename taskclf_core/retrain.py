@@ -50,12 +50,14 @@ __all__ = [
     "Split",
     "ThresholdTuning",
     "UserScore",
+    "binomial_tail",
     "challenger_gates",
     "check_data",
     "dataset_hash",
     "evaluate_labels",
     "labelled_data",
     "model_probs",
+    "pooled_score",
     "predicted_labels",
     "regression_gate",
     "retrain_due",
@@ -97,10 +99,13 @@ class GateThresholds:
     reject_rate_min: float = 0.05
     reject_rate_max: float = 0.30
     regression_tolerance: float = 0.02  # DEFAULT_REGRESSION_TOLERANCE
-    # not taskclf's and off by default (the report shows every user's accuracy instead): with
-    # a tolerance, no user with user_min_windows evaluation windows may lose more than it
-    user_regression_tolerance: float | None = None
+    # not taskclf's (an eighth gate, on by default; None turns it off): no user with
+    # user_min_windows evaluation windows, nor everyone's windows together, may lose more than
+    # the tolerance of final accuracy where the loss is significant on the paired windows (an
+    # exact one-sided binomial test of the discordant windows, McNemar's, at user_regression_alpha)
+    user_regression_tolerance: float | None = 0.01
     user_min_windows: int = 20
+    user_regression_alpha: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -644,16 +649,26 @@ def tune_reject_threshold(
 @dataclass(frozen=True, slots=True)
 class UserScore:
     """One user's evaluation windows: accuracy of the final label (a rejected window is
-    wrong) under the champion and under the challenger."""
+    wrong) under the champion and under the challenger, and the discordant windows: ``lost``
+    (the champion right, the challenger not) and ``gained`` (the other way round)."""
 
     user_id: str
     windows: int
     champion_accuracy: float
     challenger_accuracy: float
+    lost: int = 0
+    gained: int = 0
 
     @property
     def delta(self) -> float:
         return self.challenger_accuracy - self.champion_accuracy
+
+    @property
+    def p_value(self) -> float:
+        """One-sided exact binomial (McNemar's) test of the discordant windows: the chance
+        of ``lost`` or more of ``lost + gained`` going the champion's way were both models
+        equally good. 1.0 with no discordant window."""
+        return binomial_tail(self.lost, self.lost + self.gained)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -661,7 +676,18 @@ class UserScore:
             "windows": self.windows,
             "champion_accuracy": round(self.champion_accuracy, 4),
             "challenger_accuracy": round(self.challenger_accuracy, 4),
+            "lost": self.lost,
+            "gained": self.gained,
+            "p_value": round(self.p_value, 4),
         }
+
+
+def binomial_tail(k: int, n: int) -> float:
+    """P(X >= k) for X ~ Binomial(n, 1/2), exactly."""
+    if k <= 0:
+        return 1.0
+    hits: int = sum(math.comb(n, i) for i in range(k, n + 1))
+    return hits / (1 << n)
 
 
 def user_scores(
@@ -674,15 +700,36 @@ def user_scores(
     rows: dict[str, list[int]] = {}
     for i, u in enumerate(user_ids):
         rows.setdefault(u, []).append(i)
-    return tuple(
-        UserScore(
-            u,
-            len(mine),
-            sum(truth[i] == champion[i] for i in mine) / len(mine),
-            sum(truth[i] == challenger[i] for i in mine) / len(mine),
-        )
-        for u, mine in sorted(rows.items())
+    return tuple(_score(u, mine, truth, champion, challenger) for u, mine in sorted(rows.items()))
+
+
+def _score(
+    user_id: str,
+    rows: Sequence[int],
+    truth: Sequence[str],
+    champion: Sequence[str],
+    challenger: Sequence[str],
+) -> UserScore:
+    cp = [truth[i] == champion[i] for i in rows]
+    ch = [truth[i] == challenger[i] for i in rows]
+    return UserScore(
+        user_id,
+        len(rows),
+        sum(cp) / len(rows),
+        sum(ch) / len(rows),
+        sum(a and not b for a, b in zip(cp, ch, strict=True)),
+        sum(b and not a for a, b in zip(cp, ch, strict=True)),
     )
+
+
+def pooled_score(
+    truth: Sequence[str], champion: Sequence[str], challenger: Sequence[str]
+) -> UserScore:
+    """Everyone's evaluation windows together, as one :class:`UserScore` named ``everyone``."""
+    return _score(EVERYONE, range(len(truth)), truth, champion, challenger)
+
+
+EVERYONE: Final = "everyone"
 
 
 # --- gates -------------------------------------------------------------------------------
@@ -796,17 +843,26 @@ def regression_gate(
 
 
 def user_regression_gate(
-    scores: Sequence[UserScore], t: GateThresholds = GateThresholds()
+    scores: Sequence[UserScore],
+    t: GateThresholds = GateThresholds(),
+    everyone: UserScore | None = None,
 ) -> Gate | None:
-    """Not taskclf's, and off unless ``user_regression_tolerance`` is set: the challenger
-    may not cost any user with at least ``user_min_windows`` evaluation windows more than
-    the tolerance of final-label accuracy. ``None`` when there is no tolerance.
+    """Not taskclf's: the challenger may not make anyone worse, beyond noise. Each user with
+    at least ``user_min_windows`` evaluation windows, and ``everyone`` (all the windows
+    together, where a loss of a point is measurable) are compared on final accuracy (a
+    rejected window is wrong: what the person sees); the gate fails when one loses more than
+    ``user_regression_tolerance`` *and* the loss is significant on the paired windows
+    (:attr:`UserScore.p_value` below ``user_regression_alpha``). One window of 20 is 5 points:
+    a drop that small is noise, and refusing on it would refuse good challengers at random.
+    Value: the largest significant drop (else the largest drop). ``None`` when there is no
+    tolerance (turned off).
     """
     tolerance = t.user_regression_tolerance
     if tolerance is None:
         return None
     counted = [s for s in scores if s.windows >= t.user_min_windows]
-    if not counted:
+    judged = counted + ([everyone] if everyone is not None and everyone.windows else [])
+    if not judged:
         return Gate(
             "no_user_regression",
             None,
@@ -814,17 +870,37 @@ def user_regression_gate(
             True,
             f"no user has {t.user_min_windows} evaluation windows: nothing to compare per user",
         )
-    worst = max(counted, key=lambda s: (round(-s.delta, 4), s.user_id))
+
+    def failing(s: UserScore) -> bool:
+        return round(-s.delta, 4) > tolerance and s.p_value < t.user_regression_alpha
+
+    bad = [s for s in judged if failing(s)]
+    worst = max(bad or judged, key=lambda s: (round(-s.delta, 4), s.user_id))
     drop = round(-worst.delta, 4)
-    passed = drop <= tolerance
+    passed = not bad
+    who = "everyone's windows" if worst.user_id == EVERYONE else worst.user_id
+    sign = ">" if drop > tolerance else "<="
+    verdict = (
+        f"a significant loss: p {worst.p_value:.4f} < {t.user_regression_alpha}"
+        if failing(worst)
+        else (
+            f"p {worst.p_value:.4f} >= {t.user_regression_alpha}: within noise"
+            if drop > tolerance
+            else "within the tolerance"
+        )
+    )
     return Gate(
         "no_user_regression",
         drop,
         tolerance,
         passed,
-        f"largest accuracy drop of {plural(len(counted), 'user')}: {worst.user_id} "
+        "largest final-accuracy drop"
+        + (" found significant" if bad else "")
+        + f" of {plural(len(counted), 'user')} and everyone together: {who} "
         f"{worst.champion_accuracy:.4f} -> {worst.challenger_accuracy:.4f} on "
-        f"{plural(worst.windows, 'window')} ({drop:+.4f} {'<=' if passed else '>'} {tolerance})",
+        f"{plural(worst.windows, 'window')}, {worst.lost} lost and {worst.gained} gained "
+        f"({drop:+.4f} {sign} {tolerance}; {verdict})"
+        + (f"; {len(bad)} significant" if len(bad) > 1 else ""),
     )
 
 
@@ -1123,7 +1199,9 @@ def run_retrain(
         f"{plural(sizes['train'], 'window')}; {scored}"
     )
     per_user = user_scores(eval_truth, cp_pred, ch_pred, eval_users)
-    user_gate = user_regression_gate(per_user, config.gates)
+    user_gate = user_regression_gate(
+        per_user, config.gates, pooled_score(eval_truth, cp_pred, ch_pred)
+    )
     gates = (
         *challenger_gates(ch_ev, config.gates),
         regression_gate(cp_ev, ch_ev, config.gates),
@@ -1142,7 +1220,8 @@ def run_retrain(
     )
     lines += [
         f"user {u.user_id}: accuracy {u.champion_accuracy:.4f} -> {u.challenger_accuracy:.4f} "
-        f"({u.delta * 100:+.1f} points) on {plural(u.windows, 'evaluation window')}"
+        f"({u.delta * 100:+.1f} points) on {plural(u.windows, 'evaluation window')} "
+        f"({u.lost} lost, {u.gained} gained)"
         for u in per_user
     ]
     failed = [g.name for g in gates if not g.passed]

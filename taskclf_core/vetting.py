@@ -28,11 +28,14 @@ from taskclf_core.types import FloatArray, IntArray
 __all__ = [
     "DEFAULT_REJECT_THRESHOLD",
     "ECE_BINS",
+    "GUARD_CONFIDENCE",
+    "GUARD_RESAMPLES",
     "CalibrationOutcome",
     "CalibrationReport",
     "LabelledWindows",
     "UserReport",
     "calibrate_windows",
+    "nll_gain_bound",
     "parse_labelled",
     "split_by_time",
     "vet_probs",
@@ -44,6 +47,11 @@ Decision = Literal["kept", "previous", "dropped", "n.a."]
 ECE_BINS = 15
 DEFAULT_REJECT_THRESHOLD = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD
 _NLL_TOLERANCE = 1e-12
+# the guard keeps a per-user calibrator only when its held-out NLL gain over global holds in
+# GUARD_CONFIDENCE of GUARD_RESAMPLES paired bootstrap resamples of the user's held-out windows
+GUARD_CONFIDENCE = 0.95
+GUARD_RESAMPLES = 2000
+_GUARD_SEED = 21  # deterministic: the same windows always get the same verdict
 
 
 # --- input -------------------------------------------------------------------------------
@@ -132,6 +140,9 @@ class UserReport:
     guard_user_accuracy: float | None = None
     guard_global_accuracy: float | None = None
     reject_threshold: float = DEFAULT_REJECT_THRESHOLD
+    # the lower GUARD_CONFIDENCE bound of the mean per-window NLL gain over global (paired
+    # bootstrap of the held-out windows): kept only when it is above 0
+    guard_nll_gain_low: float | None = None
     # this run's per-user fit, kept or not (benches judge the guard's decision with it)
     fitted: Calibrator | None = None
 
@@ -190,8 +201,16 @@ class CalibrationReport:
                 "opted_out": list(self.opted_out),
             },
             "guard": {
-                "compares": "held-out NLL and accuracy at the reject threshold, per user",
+                "compares": (
+                    "held-out NLL, and accuracy at the reject threshold on the held-out and "
+                    "on all labelled windows, per user"
+                ),
                 "reject_threshold": self.reject_threshold,
+                "nll_gain": (
+                    f"the mean per-window NLL gain over global must be above 0 at its lower "
+                    f"{GUARD_CONFIDENCE:.0%} bound (paired bootstrap, {GUARD_RESAMPLES} "
+                    "resamples of the user's held-out windows, seeded)"
+                ),
             },
             "metrics": {"ece_bins": ECE_BINS, "evaluated_on": "held-out windows"},
             "global": {"before": _scores(self.before), "after": _scores(self.after)},
@@ -227,6 +246,7 @@ def _user_json(u: UserReport) -> dict[str, Any]:
             "user_accuracy": _num(u.guard_user_accuracy),
             "global_accuracy": _num(u.guard_global_accuracy),
             "reject_threshold": u.reject_threshold,
+            "nll_gain_low": _num(u.guard_nll_gain_low),
         },
         "temperature": _num(u.temperature),
         "before": _scores(u.before),
@@ -257,16 +277,28 @@ class _Verdict:
     global_nll: float | None = None
     user_accuracy: float | None = None
     global_accuracy: float | None = None
+    nll_gain_low: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Trial:
-    """One per-user calibrator against global on the held-out windows: NLL and accuracy."""
+    """One per-user calibrator against global on the held-out windows: NLL and accuracy, and
+    how sure the NLL gain is (``nll_gain_low``: its lower bound, see :func:`nll_gain_bound`)."""
 
     nll: float
     global_nll: float
     accuracy: float
     global_accuracy: float
+    nll_gain_low: float
+    n: int
+    # accuracy at the threshold on all the user's labelled windows (fit and held out)
+    all_accuracy: float = math.nan
+    all_global_accuracy: float = math.nan
+    all_n: int = 0
+
+    @property
+    def all_worse(self) -> bool:
+        return self.all_n > 0 and self.all_accuracy < self.all_global_accuracy
 
     @property
     def nll_worse(self) -> bool:
@@ -275,19 +307,70 @@ class _Trial:
         return self.nll > self.global_nll + _NLL_TOLERANCE
 
     @property
+    def gain_unsure(self) -> bool:
+        return not self.nll_worse and not self.nll_gain_low > 0.0
+
+    @property
     def passed(self) -> bool:
-        return not self.nll_worse and self.accuracy >= self.global_accuracy
+        return (
+            not self.nll_worse
+            and not self.gain_unsure
+            and self.accuracy >= self.global_accuracy
+            and not self.all_worse
+        )
 
     def why_not(self, threshold: float) -> str:
         reasons = []
         if self.nll_worse:
             reasons.append("held-out NLL worse than global (overfit)")
+        if self.gain_unsure:
+            reasons.append(
+                f"held-out NLL gain over global {self.global_nll - self.nll:.4f} is not clear "
+                f"of noise on {self.n} windows (lower {GUARD_CONFIDENCE:.0%} bound "
+                f"{self.nll_gain_low:+.4f})"
+            )
         if self.accuracy < self.global_accuracy:
             reasons.append(
                 f"held-out accuracy at the reject threshold {threshold} worse than global "
                 "(more rejects or other labels)"
             )
+        if self.all_worse:
+            reasons.append(
+                f"accuracy at the reject threshold {threshold} on all {self.all_n} of the "
+                f"user's labelled windows worse than global ({self.all_accuracy:.4f} vs "
+                f"{self.all_global_accuracy:.4f})"
+            )
         return "; ".join(reasons)
+
+
+def nll_gain_bound(
+    mine: FloatArray,
+    theirs: FloatArray,
+    y: IntArray,
+    *,
+    confidence: float = GUARD_CONFIDENCE,
+    resamples: int = GUARD_RESAMPLES,
+    seed: int = _GUARD_SEED,
+) -> float:
+    """The lower ``confidence`` bound of the mean per-window NLL gain of ``mine`` over
+    ``theirs`` on the labelled rows ``y``: a paired bootstrap (rows resampled with
+    replacement, both calibrators' losses of a row kept together), seeded, so the same rows
+    always give the same bound. Above 0: the gain is not one that resampling ~50 windows
+    makes up. NaN for no rows.
+    """
+    if len(y) == 0:
+        return math.nan
+    n = len(y)
+    rows = np.arange(n)
+    eps = 1e-12  # as taskclf_core.metrics.nll
+    gain = np.log(np.clip(mine[rows, y], eps, None)) - np.log(np.clip(theirs[rows, y], eps, None))
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    step = max(1, 1_000_000 // n)  # bounded memory for a user with many held-out windows
+    for lo in range(0, resamples, step):
+        k = min(step, resamples - lo)
+        means[lo : lo + k] = gain[rng.integers(0, n, size=(k, n))].mean(axis=1)
+    return float(np.quantile(means, 1.0 - confidence))
 
 
 def _trial(
@@ -296,19 +379,32 @@ def _trial(
     probs: FloatArray,
     y: IntArray,
     threshold: float,
+    every: tuple[FloatArray, IntArray] | None = None,
 ) -> _Trial:
     mine, theirs = calibrator.calibrate(probs), global_calibrator.calibrate(probs)
+    all_probs, all_y = every if every is not None else (probs[:0], y[:0])
     return _Trial(
         nll(mine, y),
         nll(theirs, y),
         accepted_accuracy(mine, y, threshold),
         accepted_accuracy(theirs, y, threshold),
+        nll_gain_bound(mine, theirs, y),
+        len(y),
+        accepted_accuracy(calibrator.calibrate(all_probs), all_y, threshold),
+        accepted_accuracy(global_calibrator.calibrate(all_probs), all_y, threshold),
+        len(all_y),
     )
 
 
 def _verdict(decision: Decision, note: str, trial: _Trial) -> _Verdict:
     return _Verdict(
-        decision, note, trial.nll, trial.global_nll, trial.accuracy, trial.global_accuracy
+        decision,
+        note,
+        trial.nll,
+        trial.global_nll,
+        trial.accuracy,
+        trial.global_accuracy,
+        trial.nll_gain_low,
     )
 
 
@@ -320,14 +416,18 @@ def _guard(
     y: IntArray,
     previous: Calibrator | None,
     threshold: float,
+    every: tuple[FloatArray, IntArray] | None = None,
 ) -> _Verdict:
     """Keep a per-user calibrator only if it does no worse than the global one on ``y``.
 
-    "No worse" is both a held-out NLL not above global's and an accuracy at the user's
-    reject threshold (:func:`accepted_accuracy`) not below global's: a temperature can win
-    on NLL while rejecting windows it labelled right. The ``previous`` per-user calibrator
-    (from the store in force) faces the same test whether or not a new one was fitted: the
-    guard decides which calibrator is in force for the user, not only whether the new one is.
+    "No worse" is a held-out NLL gain clear of noise (:func:`nll_gain_bound`) and an
+    accuracy at the user's reject threshold (:func:`accepted_accuracy`) not below global's,
+    on the held-out windows and on ``every`` labelled window of the user: a temperature can
+    win on NLL while rejecting windows it labelled right, and ~50 held-out windows seldom
+    show it (a reject decision is hardly fitted: the calibrator is fitted to NLL). The
+    ``previous`` per-user calibrator (from the store in force) faces the same test whether
+    or not a new one was fitted: the guard decides which calibrator is in force for the
+    user, not only whether the new one is.
     """
     if own is None and previous is None:
         return _Verdict("n.a.", report.reason or "not eligible")
@@ -336,13 +436,17 @@ def _guard(
             return _Verdict("previous", "no held-out windows to judge the previous one by")
         return _Verdict("kept", "no held-out windows to vet it (--holdout 0?)")
     if own is not None:
-        new = _trial(own, global_calibrator, probs, y, threshold)
+        new = _trial(own, global_calibrator, probs, y, threshold, every)
         if new.passed:
-            return _verdict("kept", "held-out NLL and accuracy not worse than global", new)
+            return _verdict(
+                "kept",
+                "held-out NLL better than global beyond noise, accuracy not worse",
+                new,
+            )
         why = new.why_not(threshold)
         if previous is None:
             return _verdict("dropped", why, new)
-        old = _trial(previous, global_calibrator, probs, y, threshold)
+        old = _trial(previous, global_calibrator, probs, y, threshold, every)
         if old.passed:
             return _verdict(
                 "previous",
@@ -353,7 +457,7 @@ def _guard(
             "dropped", f"{why}; the previous per-user calibrator too, so it is removed", new
         )
     assert previous is not None  # the first test returned otherwise
-    old = _trial(previous, global_calibrator, probs, y, threshold)
+    old = _trial(previous, global_calibrator, probs, y, threshold, every)
     not_fitted = report.reason or "not eligible"
     if old.passed:
         return _verdict(
@@ -486,6 +590,11 @@ def vet_probs(
     for i in held:
         held_lists[user_ids[i]].append(int(i))
     held_of = {u: np.asarray(rows, dtype=np.intp) for u, rows in held_lists.items()}
+    all_lists: dict[str, list[int]] = {r.user_id: [] for r in fitted.reports}
+    for i, uid in enumerate(user_ids):
+        if uid in all_lists:
+            all_lists[uid].append(i)
+    all_of = {u: np.asarray(rows, dtype=np.intp) for u, rows in all_lists.items()}
     old = fitted.store
     threshold_of = {r.user_id: thresholds.get(r.user_id, reject_threshold) for r in fitted.reports}
     verdicts = {
@@ -497,6 +606,7 @@ def vet_probs(
             y[held_of[r.user_id]],
             previous.get(r.user_id),
             threshold_of[r.user_id],
+            (probs[all_of[r.user_id]], y[all_of[r.user_id]]),
         )
         for r in fitted.reports
     }
@@ -550,6 +660,7 @@ def vet_probs(
                 guard_user_accuracy=v.user_accuracy,
                 guard_global_accuracy=v.global_accuracy,
                 reject_threshold=threshold_of[r.user_id],
+                guard_nll_gain_low=v.nll_gain_low,
                 fitted=own,
             )
         )

@@ -21,16 +21,15 @@ from taskclf_core.bundle import ModelBundle
 from taskclf_core.calibration import (
     Calibrator,
     CalibratorStore,
+    IdentityCalibrator,
     TemperatureCalibrator,
     load_calibrator_store,
     save_calibrator_store,
 )
-from taskclf_core.fitting import fit_isotonic_calibrator
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX
 from taskclf_core.metrics import accepted_accuracy, nll
 from taskclf_core.spans import spans_to_csv
 from taskclf_core.synthetic import generate_windows
-from taskclf_core.vetting import parse_labelled
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +47,10 @@ def base_store(method: str, bundle: ModelBundle, training_windows: list[Window])
     if method == "temperature":
         global_cal: Calibrator = TemperatureCalibrator(1.3)
     else:
-        data = parse_labelled([(str(i), w) for i, w in enumerate(training_windows)], bundle.schema)
-        global_cal = fit_isotonic_calibrator(bundle.predict_many(data.features), data.y)
+        # the model's own probabilities (an isotonic global fitted on these windows is so
+        # close to u-ada's own map that hers gains 0.025 nats on 150 windows: noise, and the
+        # guard drops it; against the raw model her map's gain is real)
+        global_cal = IdentityCalibrator()
     return CalibratorStore(
         global_calibrator=global_cal,
         method=method,
@@ -127,7 +128,7 @@ def test_personalize_end_to_end(
     assert done.returncode == 0, done.stderr
     assert f"{len(labelled)} logged windows lie inside a span" in done.stdout
     last = json.loads((d.data_dir / "personalize" / "last.json").read_text())
-    assert last["outcome"] == "written"
+    assert last["outcome"] == "written", done.stdout
     new_id = last["store"]["id"]
     assert os.readlink(link) == new_id
     new = load_calibrator_store(link)

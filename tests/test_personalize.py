@@ -30,7 +30,7 @@ from taskclf_core.personalize import (
 )
 from taskclf_core.spans import LabelSpan
 from taskclf_core.synthetic import UserProfile, generate_windows
-from taskclf_core.vetting import parse_labelled, split_by_time, vet_probs
+from taskclf_core.vetting import nll_gain_bound, parse_labelled, split_by_time, vet_probs
 
 CREATED = "2026-02-01T00:00:00Z"
 
@@ -101,7 +101,7 @@ def test_kept_exactly_where_it_beats_global_on_held_out(
         fitted = rows[user].fitted
         assert fitted is not None
         own = fitted.calibrate(logged.probs[mine])
-        not_worse = nll(own, y[mine]) <= global_nll and accepted_accuracy(
+        not_worse = nll_gain_bound(own, theirs, y[mine]) > 0 and accepted_accuracy(
             own, y[mine], 0.55
         ) >= accepted_accuracy(theirs, y[mine], 0.55)
         assert rows[user].decision == ("kept" if not_worse else "dropped")
@@ -193,7 +193,10 @@ def test_a_newcomers_few_labels_leave_the_global_maps_in_place(bundle: ModelBund
     assert isinstance(fitted, IsotonicCalibrator)
     probe = logged.probs
     np.testing.assert_allclose(fitted.calibrate(probe), probe, rtol=0, atol=1e-15)
-    assert row.decision == "kept"  # the same as global: not worse
+    # the same as global: no gain to keep it for, so the global maps stay in force
+    assert row.decision == "dropped"
+    assert "not clear of noise" in row.note
+    assert not lowered.store.user_calibrators
 
 
 def test_a_previous_calibrator_gets_the_same_test(

@@ -26,10 +26,13 @@ from taskclf_core.retrain import (
     Evaluation,
     GateThresholds,
     RetrainConfig,
+    UserScore,
+    binomial_tail,
     challenger_gates,
     check_data,
     evaluate_labels,
     labelled_data,
+    pooled_score,
     predicted_labels,
     regression_gate,
     retrain_due,
@@ -164,7 +167,7 @@ def test_the_regression_gate(
     assert loose.passed
 
 
-def test_every_users_accuracy_under_both_models_and_the_optional_user_gate() -> None:
+def test_every_users_accuracy_under_both_models() -> None:
     truth = ["Build"] * 40 + ["Write"] * 40 + ["Meet"] * 10
     users = ["a"] * 40 + ["b"] * 40 + ["c"] * 10
     champion = list(truth)
@@ -178,32 +181,102 @@ def test_every_users_accuracy_under_both_models_and_the_optional_user_gate() -> 
         ("b", 40, 1.0, 0.95),
         ("c", 10, 1.0, 0.0),
     ]
+    assert [(u.lost, u.gained) for u in scores] == [(0, 0), (2, 0), (10, 0)]
     assert scores[1].to_json() == {
         "user_id": "b",
         "windows": 40,
         "champion_accuracy": 1.0,
         "challenger_accuracy": 0.95,
+        "lost": 2,
+        "gained": 0,
+        "p_value": 0.25,
     }
-    # not a gate unless a tolerance is configured (the contract's gates are taskclf's)
-    assert GateThresholds().user_regression_tolerance is None
-    assert user_regression_gate(scores) is None
-    strict = GateThresholds(user_regression_tolerance=0.02)
-    gate = user_regression_gate(scores, strict)
+
+
+def test_the_exact_binomial_tail() -> None:
+    assert binomial_tail(0, 0) == 1.0
+    assert binomial_tail(2, 2) == 0.25
+    assert binomial_tail(5, 5) == 1 / 32
+    assert binomial_tail(7, 10) == pytest.approx(176 / 1024)
+    assert binomial_tail(3, 10) == pytest.approx(1 - 56 / 1024)
+
+
+def one_user(lost: int, gained: int, windows: int = 40, user: str = "u") -> UserScore:
+    right = windows - lost - gained - 2  # two windows both get wrong
+    return UserScore(
+        user, windows, (right + lost) / windows, (right + gained) / windows, lost, gained
+    )
+
+
+def test_the_user_gate_is_on_by_default_and_refuses_a_significant_loss() -> None:
+    # 6 of 40 lost, none gained: 15 points, p = 1/64
+    gate = user_regression_gate([one_user(0, 1, user="a"), one_user(6, 0, user="b")])
     assert gate is not None
     assert (gate.name, gate.value, gate.threshold, gate.passed) == (
         "no_user_regression",
-        0.05,
-        0.02,
+        0.15,
+        0.01,
         False,
     )
     assert gate.detail == (
-        "largest accuracy drop of 2 users: b 1.0000 -> 0.9500 on 40 windows (+0.0500 > 0.02)"
+        "largest final-accuracy drop found significant of 2 users and everyone together: b "
+        "0.9500 -> 0.8000 on 40 windows, 6 lost and 0 gained (+0.1500 > 0.01; a significant "
+        "loss: p 0.0156 < 0.05)"
     )
-    loose = GateThresholds(user_regression_tolerance=0.05)
-    assert user_regression_gate(scores, loose).passed  # type: ignore[union-attr]
-    few = user_regression_gate(scores[2:], strict)
+    assert gate.to_json() == {
+        "name": "no_user_regression",
+        "value": 0.15,
+        "threshold": 0.01,
+        "passed": False,
+    }
+
+
+def test_the_user_gate_lets_a_noise_sized_loss_pass() -> None:
+    # 2 of 20 lost (10 points) is noise on 20 windows (p = 0.25), as are 6 lost against 2
+    # gained on 40 (p = 0.14): a naive per-user gate would refuse both
+    gate = user_regression_gate([one_user(2, 0, windows=20, user="a"), one_user(6, 2, user="b")])
+    assert gate is not None
+    assert gate.passed
+    assert gate.value == 0.1
+    assert "p 0.1445 >= 0.05: within noise" in gate.detail
+    # a gain passes, and a significant loss within the tolerance too
+    assert user_regression_gate([one_user(0, 6)]).passed  # type: ignore[union-attr]
+    loose = GateThresholds(user_regression_tolerance=0.2)
+    assert user_regression_gate([one_user(6, 0)], loose).passed  # type: ignore[union-attr]
+
+
+def test_the_user_gate_counts_everyone_together() -> None:
+    # no user loses significantly on their own 20 windows (2 lost each, p = 0.25), but 20
+    # of 200 windows lost and none gained is no noise
+    users = [one_user(2, 0, windows=20, user=f"u{i}") for i in range(10)]
+    assert user_regression_gate(users).passed  # type: ignore[union-attr]
+    truth = ["Build"] * 200
+    champion = list(truth)
+    challenger = [REJECT_LABEL if i % 10 == 0 else "Build" for i in range(200)]
+    everyone = pooled_score(truth, champion, challenger)
+    assert (everyone.user_id, everyone.windows, everyone.lost, everyone.gained) == (
+        "everyone",
+        200,
+        20,
+        0,
+    )
+    gate = user_regression_gate(users, GateThresholds(), everyone)
+    assert gate is not None
+    assert not gate.passed
+    assert gate.value == 0.1
+    assert "everyone's windows 1.0000 -> 0.9000 on 200 windows, 20 lost and 0 gained" in (
+        gate.detail
+    )
+
+
+def test_the_user_gate_with_too_few_windows_or_turned_off() -> None:
+    few = user_regression_gate([one_user(10, 0, windows=19)])
     assert few is not None
     assert (few.value, few.passed) == (None, True)
+    assert (
+        user_regression_gate([one_user(6, 0)], GateThresholds(user_regression_tolerance=None))
+        is None
+    )
 
 
 # --- the reject threshold, as taskclf tunes it -------------------------------------------------
@@ -563,14 +636,14 @@ def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
     )
     report = out.report
     assert report.decision == "deployed", "\n".join(report.lines)
-    # the contract's seven, the champion comparison last
-    assert [g.name for g in report.gates] == list(CONTRACT_GATES)
+    # the contract's seven, the champion comparison last of them, then the per-user gate
+    assert [g.name for g in report.gates] == [*CONTRACT_GATES, "no_user_regression"]
     doc = report.to_json()
     assert doc["champion"]["bundle_id"] == "baseline"
     assert doc["challenger"]["bundle_id"] == "retrain-1"
     assert doc["challenger"]["macro_f1"] > doc["champion"]["macro_f1"]
     assert report.lines[0] == "due: model baseline has no training date: a retrain is due"
-    assert report.lines[-1] == "decision: deployed (all 7 gates passed)"
+    assert report.lines[-1] == "decision: deployed (all 8 gates passed)"
     assert "a temperature of " in report.lines[3]  # scored as it will label: calibrated
     # the reject threshold it was gated at is taskclf's tuned one, and it ships with it
     assert report.tuning is not None
@@ -649,10 +722,15 @@ def test_a_worse_challenger_is_refused_by_the_champion_comparison(
     )
     report = out.report
     assert report.decision == "refused", "\n".join(report.lines)
-    gate = report.gates[-1]
+    *taskclfs, gate, users = report.gates
     assert (gate.name, gate.passed) == ("macro_f1_no_regression", False)
-    assert all(g.passed for g in report.gates[:-1])
-    assert report.lines[-1] == "decision: refused (failed: macro_f1_no_regression)"
+    assert all(g.passed for g in taskclfs)
+    # it is worse for everyone, significantly: the per-user gate refuses it too
+    assert (users.name, users.passed) == ("no_user_regression", False)
+    assert "a significant loss" in users.detail
+    assert report.lines[-1] == (
+        "decision: refused (failed: macro_f1_no_regression, no_user_regression)"
+    )
     assert "scored raw (taskclf's retrain) with the reject at 0.0" in report.lines[3]
     assert out.challenger is not None  # trained, kept for inspection, not deployed
     assert out.challenger.metadata["retrain"]["decision"] == "refused"

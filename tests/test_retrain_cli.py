@@ -125,7 +125,7 @@ def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
     # a dry run decides and explains, and writes nothing
     code, out, _ = retrain(capsys, "--dry-run")
     assert code == 0
-    assert "decision: deployed (all 7 gates passed)" in out
+    assert "decision: deployed (all 8 gates passed)" in out
     assert "dry run: nothing written;" in out
     assert policy.read_bytes() == before
     assert models(data) == ["baseline", "inference_policy.json"]
@@ -149,7 +149,7 @@ def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
     assert code == 0
     doc = json.loads(out)
     assert doc["decision"] == "deployed"
-    assert [g["name"] for g in doc["gates"]] == list(CONTRACT_GATES)
+    assert [g["name"] for g in doc["gates"]] == [*CONTRACT_GATES, "no_user_regression"]
     assert all(set(g) == {"name", "value", "threshold", "passed"} for g in doc["gates"])
     assert set(doc["challenger"]) == {"bundle_id", "macro_f1", "weighted_f1"}
     assert doc["challenger"]["macro_f1"] > doc["champion"]["macro_f1"]

@@ -20,7 +20,7 @@ from taskclf_core.metrics import accepted_accuracy, nll
 from taskclf_core.personalize import LoggedWindows, personalize
 from taskclf_core.spans import LabelSpan
 from taskclf_core.types import FloatArray, IntArray
-from taskclf_core.vetting import UserReport, split_by_time, vet_probs
+from taskclf_core.vetting import UserReport, nll_gain_bound, split_by_time, vet_probs
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 WRITE = LABEL_INDEX["Write"]
@@ -181,12 +181,24 @@ def test_a_previous_calibrator_worse_than_global_is_removed_even_without_a_new_f
     assert row.guard_user_nll > row.guard_global_nll
 
     fair = TemperatureCalibrator(1.05)
-    kept = vet(
+    # against a global temperature of 3.0 its gain (0.19 nats) on 24 held-out windows is not
+    # clear of noise; against 5.0 (0.38 nats) it is
+    unsure = vet(
         probs,
         y,
         users,
         starts,
         global_calibrator=TemperatureCalibrator(3.0),
+        previous={"u-old": fair},
+    )["u-old"]
+    assert unsure.decision == "dropped"
+    assert "not clear of noise on 24 windows" in unsure.note
+    kept = vet(
+        probs,
+        y,
+        users,
+        starts,
+        global_calibrator=TemperatureCalibrator(5.0),
         previous={"u-old": fair},
     )["u-old"]
     assert kept.decision == "previous"
@@ -242,3 +254,88 @@ def test_eligibility_counts_every_labelled_window_not_the_fit_part() -> None:
     assert (row.eligibility.windows, row.fit_windows, row.held_out) == (220, 176, 44)
     assert row.eligibility.eligible  # the fit part alone (176) is below 200
     assert row.fitted is not None
+
+
+# --- the guard keeps a calibrator only for a gain that is not noise -----------------------
+
+
+def judged(scale: float, seed: int, previous: float, n: int = 250) -> UserReport:
+    """A user's ``previous`` temperature against an identity global on their latest 20 %
+    (``n`` windows; no new fit, so the previous one is what the guard judges)."""
+    probs, y = synthetic_probs(seed, n, scale)
+    users, starts = ["u-one"] * n, starts_over(n, 4)
+    return vet(
+        probs,
+        y,
+        users,
+        starts,
+        global_calibrator=TemperatureCalibrator(1.0),
+        previous={"u-one": TemperatureCalibrator(previous)},
+        min_windows=10**6,
+    )["u-one"]
+
+
+def test_a_real_gain_is_kept() -> None:
+    # an under-confident model (the best temperature is ~0.4): 0.22 nats a window better
+    row = judged(0.4, 46, 0.4)
+    assert row.held_out == 50
+    assert row.decision == "previous"
+    assert row.guard_nll_gain_low is not None
+    assert row.guard_nll_gain_low > 0.05
+    assert row.guard_user_accuracy is not None
+    assert row.guard_global_accuracy is not None
+    assert row.guard_user_accuracy > row.guard_global_accuracy
+
+
+def test_a_noise_sized_gain_on_50_windows_is_dropped() -> None:
+    # a calibrated model: a temperature of 0.9 is no better than 1.0, but on these 50
+    # windows it happens to score 0.012 nats lower, with accuracy at the threshold not worse
+    row = judged(1.0, 50, 0.9)
+    assert row.held_out == 50
+    assert row.guard_user_nll is not None
+    assert row.guard_global_nll is not None
+    assert row.guard_user_nll < row.guard_global_nll  # the old guard kept it
+    assert row.guard_user_accuracy is not None
+    assert row.guard_global_accuracy is not None
+    assert row.guard_user_accuracy >= row.guard_global_accuracy
+    assert row.decision == "dropped"
+    assert "is not clear of noise on 50 windows" in row.note
+    assert row.guard_nll_gain_low is not None
+    assert row.guard_nll_gain_low < 0
+
+
+def test_a_real_loss_is_dropped() -> None:
+    row = judged(1.0, 50, 0.3)  # over-sharpened: worse on every slice
+    assert row.decision == "dropped"
+    assert "held-out NLL worse than global (overfit)" in row.note
+    assert row.guard_nll_gain_low is not None
+    assert row.guard_nll_gain_low < 0
+
+
+def test_the_margin_shrinks_with_more_windows_and_is_seeded() -> None:
+    probs, y = synthetic_probs(50, 250, 1.0)
+    held = np.arange(200, 250)
+    mine = TemperatureCalibrator(0.9).calibrate(probs)
+    low = nll_gain_bound(mine[held], probs[held], y[held])
+    assert low < 0 < nll(probs[held], y[held]) - nll(mine[held], y[held])
+    # the same per-window gains, eight times as many windows: the gain is now clear of noise
+    many = np.tile(held, 8)
+    assert nll_gain_bound(mine[many], probs[many], y[many]) > 0
+    assert nll_gain_bound(mine[held], probs[held], y[held]) == low  # the same every time
+    assert np.isnan(nll_gain_bound(mine[:0], probs[:0], y[:0]))
+
+
+def test_a_real_nll_gain_that_costs_accuracy_on_all_the_users_windows_is_dropped() -> None:
+    # an over-confident model (best temperature ~1.4): the softer temperature's NLL gain is
+    # real, and on the 50 held-out windows its extra rejects happen to cost nothing (0.28
+    # both); on all 250 of the user's labelled windows they cost 6 points
+    row = judged(1.4, 186, 1.4)
+    assert row.guard_nll_gain_low is not None
+    assert row.guard_nll_gain_low > 0
+    assert row.guard_user_accuracy == row.guard_global_accuracy == 0.28
+    assert row.decision == "dropped"
+    assert row.note == (
+        "windows 250 < 1000000: no new fit; the previous per-user calibrator: accuracy at the "
+        "reject threshold 0.55 on all 250 of the user's labelled windows worse than global "
+        "(0.3240 vs 0.3880), so it is removed"
+    )

@@ -431,10 +431,11 @@ KEYS: Final[dict[str, Key]] = {
         Key(
             "retrain_user_regression_tolerance",
             "float",
-            None,
-            "when set, a challenger that costs any user (with 20+ evaluation windows) more "
-            "than this accuracy is refused; unset: no such gate (every run shows each "
-            "user's accuracy under both models)",
+            0.01,
+            "a challenger that costs any user (with 20+ evaluation windows), or everyone's "
+            "windows together, more than this final accuracy is refused when the loss is "
+            "significant on the paired windows (exact binomial test of the discordant "
+            "windows, p < 0.05); 1.0 turns the gate off",
             ("retrain",),
             ge=0.0,
             le=1.0,

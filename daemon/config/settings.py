@@ -86,7 +86,7 @@ class Settings(BaseSettings, Configured, CollectorPaths):
     retrain_min_reject_rate: float = _field("retrain_min_reject_rate")
     retrain_max_reject_rate: float = _field("retrain_max_reject_rate")
     retrain_regression_tolerance: float = _field("retrain_regression_tolerance")
-    retrain_user_regression_tolerance: float | None = _field("retrain_user_regression_tolerance")
+    retrain_user_regression_tolerance: float = _field("retrain_user_regression_tolerance")
     aw_url: str = _field("aw_url")
     aw_hostname: str = _field("aw_hostname")
     aw_api_key: str | None = _field("aw_api_key")

@@ -93,8 +93,10 @@ def format_outcome(outcome: PersonalizeOutcome, thresholds: Mapping[str, int]) -
         f"per user (eligible: windows >= {thresholds['min_windows']}, days >= "
         f"{thresholds['min_days']}, labels >= {thresholds['min_labels']}, counted on all of "
         f"the user's labelled windows; a calibrator is fitted on the earliest {100 - share}% "
-        f"and one, new or previous, is kept only if on the latest {share}% its NLL is not worse "
-        "than global's and its accuracy at the reject threshold is not lower):",
+        f"and one, new or previous, is kept only if on the latest {share}% its NLL is better "
+        "than global's beyond noise (the lower 95% bound of a paired bootstrap of the "
+        "windows above 0) and its accuracy at the reject threshold is not lower there nor "
+        "on all the user's labelled windows):",
         f"  {'user':<16} {'windows':>7} {'fit':>5} {'held':>5} {'days':>4} {'labels':>6}  "
         f"{'eligible':<8}  {'per-user calibrator':<19} why",
     ]
