@@ -327,3 +327,48 @@ def test_idle_it_uses_no_cpu(ui: UiProcess) -> None:
     time.sleep(3)  # measuring idleness: there is nothing to poll for
     used = (cpu_ticks() - before) / os.sysconf("SC_CLK_TCK")
     assert used < 0.05, f"{used:.3f} s of CPU in 3 s idle"
+
+
+def _first_events(port: int, path: str, seconds: float) -> list[str]:
+    """The event names a Server-Sent Events stream sends in its first ``seconds``."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=seconds)
+    names: list[str] = []
+    try:
+        conn.request("GET", path, headers={"Host": f"127.0.0.1:{port}"})
+        reply = conn.getresponse()
+        assert reply.status == 200
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = reply.fp.readline()
+            except TimeoutError:
+                break
+            if line.startswith(b"event: "):
+                names.append(line[7:].strip().decode())
+    finally:
+        conn.close()
+    return names
+
+
+def test_a_record_landing_before_the_event_stream_opens_is_not_missed(
+    ui: UiProcess, setup: Setup
+) -> None:
+    """The page reads its day, then opens its event stream: a record that landed in between
+    was missed (the stream started from the files as it found them) and the page stayed
+    stale until the next record. The day carries the state of its files; the stream that
+    starts from an older one says "day" at once, one that starts from the current one not."""
+    token = f"token={ui.token}"
+    query = f"{token}&date={DAY.isoformat()}&user=u-ada"
+    read = request(ui.port, "GET", f"/api/day?{query}").json()
+    day_file = setup.data_dir / "labels" / f"{DAY.isoformat()}.jsonl"
+    last = json.loads(day_file.read_text().splitlines()[-1])
+    with day_file.open("a") as fh:
+        fh.write(json.dumps({**last, "bucket_start_ts": "2026-03-23T19:00:00Z",
+                             "bucket_end_ts": "2026-03-23T19:01:00Z"}) + "\n")  # fmt: skip
+    stale = _first_events(ui.port, f"/api/events?{query}&files={read['files']}", 4)
+    assert stale[:1] == ["day"]
+    now = request(ui.port, "GET", f"/api/day?{query}").json()
+    assert now["files"] != read["files"]
+    assert _first_events(ui.port, f"/api/events?{query}&files={now['files']}", 3) == []

@@ -20,6 +20,7 @@ from daemon.ui.asks import AskBook, day_queue, queue_json
 from daemon.ui.day import day_json, label_json, span_json, summaries_for
 from daemon.ui.glance import drifting_users, glance
 from daemon.ui.learn import Busy, Learning, NeedsDryRun
+from daemon.ui.live import files_key
 from taskclf_core.errors import SpanError, WindowError
 from taskclf_core.ids import is_safe_user_id
 from taskclf_core.schema import format_ts, parse_ts
@@ -128,10 +129,16 @@ class Page:
     def day(self, query: Mapping[str, str]) -> dict[str, Any]:
         tz, now = self._tz(), self._clock()
         day = self._day(query, tz, now)
+        files = files_key(self.settings.data_dir, day, tz)  # before reading: a later write shows
         data = summaries_for(self.settings, tz).load([day])
         user, source = self._user(query, sorted({r.user_id for r in data.reports}))
         doc = day_json(self.settings, data, day, user=user, tz=tz, now=now)
-        return {**doc, "user_source": source, "today": now.astimezone(tz).date().isoformat()}
+        return {
+            **doc,
+            "user_source": source,
+            "today": now.astimezone(tz).date().isoformat(),
+            "files": files,
+        }
 
     def _queue_for(self, query: Mapping[str, str]) -> tuple[Any, str | None, date, datetime]:
         tz, now = self._tz(), self._clock()

@@ -7,6 +7,7 @@ status the page shows and compares a digest of it. Nothing runs while no page is
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from datetime import date, tzinfo
@@ -16,7 +17,7 @@ from typing import Final
 from daemon.paths import labels_dir, spans_file, ui_asks_file
 from taskclf_core.daily import utc_days_overlapping
 
-__all__ = ["STATUS_EVERY", "TICK_SECONDS", "Watch"]
+__all__ = ["STATUS_EVERY", "TICK_SECONDS", "Watch", "files_key"]
 
 TICK_SECONDS: Final = 1.0
 STATUS_EVERY: Final = 5  # ticks between two looks at the status
@@ -32,8 +33,33 @@ def _stat(path: Path) -> tuple[int, int] | None:
     return (st.st_size, st.st_mtime_ns)
 
 
+def _paths(data_dir: Path, day: date, tz: tzinfo) -> list[Path]:
+    logs = labels_dir(data_dir)
+    return [
+        *(logs / f"{d.isoformat()}.jsonl" for d in utc_days_overlapping([day], tz)),
+        spans_file(data_dir),
+        ui_asks_file(data_dir),
+    ]
+
+
+def _signature(data_dir: Path, day: date, tz: tzinfo) -> Signature:
+    return tuple(_stat(p) for p in _paths(data_dir, day, tz))
+
+
+def _key(signature: Signature) -> str:
+    return hashlib.blake2s(repr(signature).encode(), digest_size=8).hexdigest()
+
+
+def files_key(data_dir: Path, day: date, tz: tzinfo) -> str:
+    """The state of the files ``day`` is drawn from, as a short string: the page's day
+    carries the one it was read after, and its event stream starts from it (a record that
+    landed between the two is not missed)."""
+    return _key(_signature(data_dir, day, tz))
+
+
 class Watch:
-    """One open page's view: :meth:`changes` names what changed since it was last asked."""
+    """One open page's view: :meth:`changes` names what changed since it was last asked,
+    or since the page read its day (``since``: that day's :func:`files_key`)."""
 
     def __init__(
         self,
@@ -41,6 +67,7 @@ class Watch:
         day: Callable[[], date],
         tz: Callable[[], tzinfo],
         status_digest: Callable[[], str],
+        since: str | None = None,
     ) -> None:
         self._data_dir = data_dir
         self._day = day
@@ -48,27 +75,20 @@ class Watch:
         self._status_digest = status_digest
         self._ticks = 0
         self._files = self._signature()
+        # the page drew a day read before this stream opened: what changed in between counts
+        self._stale = since is not None and since != _key(self._files)
         self._status = status_digest()
 
-    def _paths(self) -> list[Path]:
-        days = utc_days_overlapping([self._day()], self._tz())
-        logs = labels_dir(self._data_dir)
-        return [
-            *(logs / f"{d.isoformat()}.jsonl" for d in days),
-            spans_file(self._data_dir),
-            ui_asks_file(self._data_dir),
-        ]
-
     def _signature(self) -> Signature:
-        return tuple(_stat(p) for p in self._paths())
+        return _signature(self._data_dir, self._day(), self._tz())
 
     def changes(self) -> list[str]:
         """``"day"`` when the day's files changed, ``"status"`` when the status did."""
         self._ticks += 1
         found = []
         files = self._signature()
-        if files != self._files:
-            self._files = files
+        if files != self._files or self._stale:
+            self._files, self._stale = files, False
             found.append("day")
         if self._ticks % STATUS_EVERY == 0:
             digest = self._status_digest()

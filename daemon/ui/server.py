@@ -7,7 +7,9 @@ Routes (every one needs the token; a change needs it in the header, :mod:`daemon
     GET  /api/day?date=&user=        the day's timeline, totals and your spans
     GET  /api/asks?date=&user=       the suggestions queue
     GET  /api/status                 the daemon, its model and store, drift
-    GET  /api/events?date=&user=     Server-Sent Events: "day", "status" (redraw those)
+    GET  /api/events?date=&user=&files=
+                                     Server-Sent Events: "day", "status" (redraw those);
+                                     files: the day's files_key the page drew (changed: "day")
     POST /api/spans                  label a span you drew
     POST /api/spans/undo             take back the span just added
     POST /api/asks/answer|skip       answer or skip an ask
@@ -227,6 +229,7 @@ class _Handler(BaseHTTPRequestHandler):
             lambda: day,
             page.tz,
             lambda: glance_digest(page.status()),
+            since=query.get("files"),  # the state of the files the page's day was read from
         )
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")

@@ -653,7 +653,9 @@
     if (S.es && S.esKey === k) return;
     if (S.es) S.es.close();
     S.esKey = k;
-    S.es = new EventSource('/api/events' + q({ token: TOKEN, date: S.date, user: S.user }));
+    // files: the state of the day's files the page drew; what changed before the stream
+    // opened is sent at once
+    S.es = new EventSource('/api/events' + q({ token: TOKEN, date: S.date, user: S.user, files: S.day.files }));
     S.es.addEventListener('day', function () { refreshDay(); });
     S.es.addEventListener('status', function () { refreshStatus(); });
   }
