@@ -309,7 +309,7 @@ def _first_policy(home: Home) -> Any:
     return parse_policy(json.dumps(json.loads(history[-1])["policy"]).encode(), source="history")
 
 
-def run_seed(seed: int, rounds: int, work: Path) -> SeedResult:
+def run_seed(seed: int, rounds: int, work: Path, retrain_args: Sequence[str] = ()) -> SeedResult:
     t0 = time.perf_counter()
     steps: dict[str, float] = {}
 
@@ -359,7 +359,9 @@ def run_seed(seed: int, rounds: int, work: Path) -> SeedResult:
         ("retrain - user_id", "plain", ("--retrain-user-id-feature", "false")),
     ):
         s = time.perf_counter()
-        out = homes[name].cli("retrain", "--force", "--json", "--no-activitywatch", *extra)
+        out = homes[name].cli(
+            "retrain", "--force", "--json", "--no-activitywatch", *extra, *retrain_args
+        )
         step("retrain", s)
         retrains[method] = json.loads(out)
     held_from = (TODAY - timedelta(days=HELD_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -602,6 +604,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--standalone", type=int, default=2,
                         help="seeds of the standalone people (each seed: every kind)")  # fmt: skip
     parser.add_argument("--verbose", action="store_true", help="print every retrain decision")
+    parser.add_argument(
+        "--retrain-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="pass ARG to every `retrain` of the pooled bench (repeat it), e.g. the gate off: "
+        "--retrain-arg=--retrain-user-regression-tolerance --retrain-arg=1",
+    )
     args = parser.parse_args(argv)
     seeds, rounds = (2, 40) if args.quick else (args.seeds, args.rounds)
     standalone_seeds = 1 if args.quick else args.standalone
@@ -618,7 +628,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="learning-", dir=c.CACHE) as tmp:
         for seed in range(seeds):
-            result = run_seed(seed, rounds, Path(tmp) / f"seed{seed}")
+            result = run_seed(seed, rounds, Path(tmp) / f"seed{seed}", args.retrain_arg)
             results.append(result)
             decisions = {m: d["decision"] for m, d in result.retrain.items()}
             timing = ", ".join(f"{k} {v:.0f} s" for k, v in result.steps.items())
