@@ -137,7 +137,9 @@ def test_label_log_write_error_is_fatal_and_acknowledges_nothing(
 
     # nothing that is not durably logged left cur/
     logged = d.records()
-    assert 0 < len(logged) < len(windows)
+    # how many got in before the limit depends on how the files were batched: when the daemon
+    # starts late on a loaded machine, its first batch holds them all and none fits
+    assert len(logged) < len(windows)
     assert set(d.files("done")) <= {r["source"] for r in logged}
     assert d.files("cur"), "the file whose records failed to write must stay in cur/"
 
