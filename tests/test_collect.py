@@ -698,3 +698,14 @@ def test_a_live_collector_waits_for_aw_watcher_afk_before_it_writes_a_minute(
     assert rows == expected[: len(rows)]
     assert len(rows) > 60
     assert any(r["span_away"] for r in rows)
+
+
+def test_a_range_that_ends_before_collecting_starts_says_so(tmp_path: Path) -> None:
+    case = load_case("workday")
+    data = make_home(tmp_path, version="v3", salt=case.salt, user_id=case.user_id)
+    code, _, err = run(*export_args(case, data), "--to", "2001-01-01T00:00:00")
+    assert code == 0, err
+    assert "nothing to collect: --to 2001-01-01T00:00:00" in err
+    assert "where collecting starts (the export's first day)" in err
+    assert "--once --from TIME --to TIME" in err
+    assert not (data / "spool" / "new").exists() or spool_rows(data) == []

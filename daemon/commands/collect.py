@@ -223,6 +223,20 @@ def _collect(
         to_us = _export_end(source, now_us)
     # else: up to what is final by ActivityWatch's clock (--once: the system clock's too, for
     # the newest event's minute only; never "now" by the system clock)
+    if end_us is not None and to_us is not None and to_us <= position:
+        start = (
+            "--from"
+            if from_us is not None
+            else ("the export's first day" if isinstance(source, ExportSource) else "the cursor")
+        )
+        print(
+            f"taskclf-daemon: nothing to collect: --to {format_us(to_us)} is not after "
+            f"{format_us(position)}, where collecting starts ({start}); minutes before the "
+            "cursor were collected already: to collect them again, give both ends "
+            "(--once --from TIME --to TIME)",
+            file=sys.stderr,
+        )
+        return OK
     collector = Collector(
         source=source,
         spec=spec,
