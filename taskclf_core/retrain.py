@@ -75,6 +75,9 @@ LOOKBACK_DAYS: Final = 30
 
 # taskclf's tune_reject_threshold sweep: np.arange(0.10, 1.00, 0.05)
 REJECT_SWEEP: Final = tuple(round(0.10 + 0.05 * i, 2) for i in range(18))
+# the "final" tuning's finer sweep, 0.10 to 0.99 by 0.01: taskclf's 0.05 steps move a
+# confident model's reject rate by several points at a time, past the gate's floor
+FINE_REJECT_SWEEP: Final = tuple(round(0.10 + 0.01 * i, 2) for i in range(90))
 DEFAULT_REJECT_THRESHOLD: Final = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD: the fallback
 
 # "deployed" is the decision to deploy: the shell makes it so (or, dry, says it would)
@@ -603,6 +606,7 @@ def tune_reject_threshold(
     fallback: float = DEFAULT_REJECT_THRESHOLD,
     objective: Literal["accepted", "final"] = "accepted",
     margin: float = 0.0,
+    effective_n: int | None = None,
 ) -> ThresholdTuning:
     """taskclf's ``tune_reject_threshold`` on (calibrated) validation probabilities.
 
@@ -613,10 +617,14 @@ def tune_reject_threshold(
     leaves ``fallback`` (taskclf's 0.55).
 
     ``objective="final"`` maximises the final accuracy instead (accepted and right, over all
-    windows: a rejected window is never right, as in the guard and the report); ``margin``
-    narrows the bounds by that many binomial standard errors of the validation estimate (at
-    the middle of the bounds), so that the evaluation windows' reject rate, which the gate
-    checks, is not a coin flip around a bound (docs/learning.md has the numbers).
+    windows: a rejected window is never right, as in the guard and the report). ``margin``
+    narrows each bound by that many standard errors of a reject rate at that bound, so that
+    the evaluation windows' rate, which the gate checks, is not a coin flip around it; the
+    narrowed bounds never cross the middle of the gate's. The standard error is over
+    ``effective_n`` independent draws (the windows by default; the caller passes the number
+    of runs of work when minutes come in runs, which move together: docs/learning.md). When
+    no threshold's rate lies in the narrowed bounds, the one nearest them within the gate's
+    bounds is taken (the better final accuracy on a tie), else ``fallback``.
     """
     p = np.asarray(probs, dtype=np.float64)
     labels = np.asarray(y, dtype=np.intp)
@@ -624,23 +632,51 @@ def tune_reject_threshold(
     best = p.argmax(axis=1) if n else np.empty(0, dtype=np.intp)
     confidence = p[np.arange(n), best] if n else np.empty(0)
     right = best == labels
-    lo, hi = reject_rate_min, reject_rate_max
-    if margin > 0 and n:
-        mid = (lo + hi) / 2
-        se = math.sqrt(mid * (1 - mid) / n)
-        lo, hi = min(lo + margin * se, mid), max(hi - margin * se, mid)
-    sweep = []
-    chosen, best_score = fallback, -1.0
+    sweep: list[tuple[float, float, float, float]] = []
     for t in thresholds:
-        rejected = confidence < t
-        accepted = ~rejected
-        rate = float(rejected.mean()) if n else 0.0
+        accepted = confidence >= t
+        rate = float(1.0 - accepted.mean()) if n else 0.0
         acc = float(right[accepted].mean()) if accepted.any() else 0.0
-        sweep.append((round(float(t), 4), round(acc, 4), round(rate, 4)))
-        score = acc if objective == "accepted" else (float((right & accepted).mean()) if n else 0.0)
-        if lo <= rate <= hi and score > best_score:
-            chosen, best_score = float(t), score
-    return ThresholdTuning(round(chosen, 4), best_score >= 0.0, tuple(sweep), (lo, hi))
+        final = float((right & accepted).mean()) if n else 0.0
+        score = acc if objective == "accepted" else final
+        sweep.append((round(float(t), 4), round(acc, 4), round(rate, 4), score))
+    rows = tuple(row[:3] for row in sweep)
+    lo, hi = reject_rate_min, reject_rate_max
+    draws = effective_n if effective_n is not None else n
+    if margin > 0 and draws > 0:
+        mid = (lo + hi) / 2
+        # the evaluation slice's rate differs from this one's by the errors of both
+        lo = min(lo + margin * math.sqrt(2 * lo * (1 - lo) / draws), mid)
+        hi = max(hi - margin * math.sqrt(2 * hi * (1 - hi) / draws), mid)
+    inside = [row for row in sweep if lo <= row[2] <= hi]
+    if inside:
+        # the best score; the first (lowest threshold) on a tie
+        chosen = max(inside, key=lambda row: (row[3], -row[0]))
+        return ThresholdTuning(chosen[0], True, rows, (lo, hi))
+    allowed = [r for r in sweep if reject_rate_min <= r[2] <= reject_rate_max]
+    if allowed:
+        chosen = min(allowed, key=lambda r: (max(lo - r[2], r[2] - hi), -r[3], r[0]))
+        return ThresholdTuning(chosen[0], True, rows, (lo, hi))
+    return ThresholdTuning(round(fallback, 4), False, rows, (lo, hi))
+
+
+def label_runs(user_ids: Sequence[str], starts: Sequence[datetime], labels: Sequence[str]) -> int:
+    """How many runs of work the windows come in: a run is one user's consecutive minutes
+    (no gap over two minutes) under one label. Minutes of a run are alike, so a rate
+    measured on them varies like a rate over runs, not over minutes."""
+    order = sorted(range(len(user_ids)), key=lambda i: (user_ids[i], starts[i]))
+    runs = 0
+    prev: int | None = None
+    for i in order:
+        if (
+            prev is None
+            or user_ids[i] != user_ids[prev]
+            or labels[i] != labels[prev]
+            or starts[i] - starts[prev] > timedelta(minutes=2)
+        ):
+            runs += 1
+        prev = i
+    return runs
 
 
 # --- per user ----------------------------------------------------------------------------
@@ -1147,8 +1183,14 @@ def run_retrain(
             reject_rate_min=config.gates.reject_rate_min,
             reject_rate_max=config.gates.reject_rate_max,
             fallback=config.reject_threshold,
+            thresholds=REJECT_SWEEP if config.threshold_tuning == "taskclf" else FINE_REJECT_SWEEP,
             objective="accepted" if config.threshold_tuning == "taskclf" else "final",
             margin=0.0 if config.threshold_tuning == "taskclf" else 2.0,
+            effective_n=label_runs(
+                [data.user_ids[i] for i in split.val],
+                [data.starts[i] for i in split.val],
+                [data.labels[i] for i in split.val],
+            ),
         )
         threshold = tuning.threshold
         chosen = tuning.chosen
@@ -1163,8 +1205,8 @@ def run_retrain(
             f"[{lo:.3f}, {hi:.3f}]: accuracy {chosen[1]:.4f} on the accepted ones, reject "
             f"rate {chosen[2]:.4f}"
             if tuning.tuned and chosen is not None
-            else f"taskclf's fallback: no threshold from {REJECT_SWEEP[0]} to "
-            f"{REJECT_SWEEP[-1]} kept the validation reject rate in [{lo:.3f}, {hi:.3f}]"
+            else f"taskclf's fallback: no threshold from {tuning.sweep[0][0]} to "
+            f"{tuning.sweep[-1][0]} kept the validation reject rate in [{lo:.3f}, {hi:.3f}]"
         )
         scored = (
             f"scored as they label: the challenger through a temperature of "

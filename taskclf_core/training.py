@@ -6,7 +6,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -230,8 +231,10 @@ def _fit(
     seed: int,
     num_threads: int,
     unknown_mask_rate: float,
+    extra_params: Mapping[str, Any] | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Class-balanced multiclass LightGBM (taskclf's parameters): model text and params."""
+    """Class-balanced multiclass LightGBM (taskclf's parameters, then ``extra_params``, as
+    taskclf's ``train_lgbm`` takes them): model text and params."""
     import lightgbm as lgb  # heavy (pulls scikit-learn); only training needs it
 
     rng = np.random.default_rng(seed)
@@ -255,6 +258,7 @@ def _fit(
         "deterministic": True,
         "force_row_wise": True,
         "num_threads": num_threads,
+        **(extra_params or {}),
     }
     dataset = lgb.Dataset(
         x_train,
@@ -359,6 +363,18 @@ def challenger_columns(
     return features, categorical
 
 
+# A retrain's extra LightGBM parameters (taskclf's train_lgbm takes extra_params). LightGBM's
+# categorical defaults ask 100 rows on each side of a categorical split (min_data_per_group)
+# and add an L2 of 10 to its gain (cat_l2): a person with a few hundred labelled windows among
+# a crowd's thousands seldom gets a split of their own on ``user_id``, which is what a retrain
+# is for (a writer whose Write looks like others' ReadResearch stays ReadResearch). Smaller
+# groups and L2, with more smoothing of a category's statistics toward the whole node
+# (cat_smooth), let them. Measured in bench/RESULTS.md ("user_id that can split").
+CHALLENGER_PARAMS: Final[Mapping[str, Any]] = MappingProxyType(
+    {"min_data_per_group": 20, "cat_l2": 1.0, "cat_smooth": 30.0}
+)
+
+
 def train_challenger(
     windows: Sequence[Mapping[str, Any]],
     *,
@@ -371,6 +387,7 @@ def train_challenger(
     unknown_mask_rate: float = 0.05,
     min_category_freq: int = 5,
     extra_metadata: Mapping[str, Any] | None = None,
+    extra_params: Mapping[str, Any] = CHALLENGER_PARAMS,
 ) -> TrainedBundle:
     """taskclf's ``train_lgbm`` for a retrain: every given window trains (no holdout here).
 
@@ -378,7 +395,9 @@ def train_challenger(
     are labelled rows of ``schema_version`` (taskclf's registry; a window without
     ``schema_version`` is taken as one). Class-balanced weights, taskclf's parameters, its
     rare-category rule (a value seen fewer than ``min_category_freq`` times is unknown) and
-    ``user_id`` as a categorical feature (:func:`challenger_columns`).
+    ``user_id`` as a categorical feature (:func:`challenger_columns`), with
+    :data:`CHALLENGER_PARAMS` on top of taskclf's parameters unless ``extra_params`` says
+    otherwise.
     """
     reg = registry(schema_version)
     if reg is None:
@@ -410,6 +429,7 @@ def train_challenger(
         seed=seed,
         num_threads=num_threads,
         unknown_mask_rate=unknown_mask_rate,
+        extra_params=extra_params,
     )
     metadata.update(
         label_set=list(CORE_LABELS),

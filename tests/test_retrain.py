@@ -31,7 +31,9 @@ from taskclf_core.retrain import (
     challenger_gates,
     check_data,
     evaluate_labels,
+    label_runs,
     labelled_data,
+    model_probs,
     pooled_score,
     predicted_labels,
     regression_gate,
@@ -45,7 +47,7 @@ from taskclf_core.retrain import (
 from taskclf_core.schema import UNKNOWN_TOKEN, parse_ts, parse_window
 from taskclf_core.spans import LabelSpan
 from taskclf_core.synthetic import UserProfile, generate_population, generate_windows
-from taskclf_core.training import train_bundle, train_challenger
+from taskclf_core.training import CHALLENGER_PARAMS, train_bundle, train_challenger
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOW = datetime(2026, 1, 20, 12, tzinfo=UTC)
@@ -311,14 +313,59 @@ def test_the_final_accuracy_objective_within_a_margin_of_the_bounds() -> None:
     assert taskclfs.threshold == 0.5
     assert taskclfs.chosen == (0.5, 1.0, 0.285)
     final = tune_reject_threshold(probs, y, objective="final", margin=2.0)
-    # the margin: 2 standard errors of a rate of 0.175 over 400 windows, about 0.038
+    # the margin: 2 standard errors of the difference between two rates at each bound, over
+    # 400 windows (0.031 at 0.05, 0.065 at 0.30)
     lo, hi = final.bounds
-    assert (round(lo, 3), round(hi, 3)) == (0.088, 0.262)
+    assert (round(lo, 3), round(hi, 3)) == (0.081, 0.235)
     # 0.35 rejects 7 % (below the narrowed bounds), 0.5 rejects 28.5 % (above them); 0.4 and
     # 0.45 accept every right window, so their final accuracy ties and the first is kept
     assert final.threshold == 0.4
     assert final.chosen == (0.4, 0.8363, 0.145)
-    assert (final.to_json()["bounds"], final.to_json()["threshold"]) == ([0.088, 0.262], 0.4)
+    assert (final.to_json()["bounds"], final.to_json()["threshold"]) == ([0.0808, 0.2352], 0.4)
+
+
+def test_when_no_threshold_clears_the_margin_the_nearest_within_the_bounds_is_taken() -> None:
+    # 100 windows, all right, six of them unsure (0.50-0.60): a reject rate of 5-6 % lies
+    # within the gate's bounds but not 2 standard errors (0.062) clear of 0.05
+    conf = np.concatenate([np.linspace(0.5, 0.6, 6), np.full(94, 0.99)])
+    probs = np.stack([np.array([c] + [(1 - c) / 7] * 7) for c in conf])
+    y = np.zeros(100, dtype=np.intp)
+    sweep = tuple(round(0.1 + 0.01 * i, 2) for i in range(90))
+    tuning = tune_reject_threshold(probs, y, thresholds=sweep, objective="final", margin=2.0)
+    assert tuning.tuned
+    assert round(tuning.bounds[0], 4) == 0.1116
+    # the rate nearest the narrowed bounds (6 %), the better final accuracy of the ties
+    assert tuning.chosen == (0.61, 1.0, 0.06)
+    # with nothing in the gate's bounds either: the fallback
+    sure = np.tile(np.eye(8)[0], (100, 1))
+    none = tune_reject_threshold(sure, y, thresholds=sweep, objective="final", margin=2.0)
+    assert (none.threshold, none.tuned) == (0.55, False)
+
+
+def test_few_runs_of_work_move_the_margin_to_the_middle_of_the_bounds() -> None:
+    # 400 windows in 8 runs: the evaluation slice's reject rate moves by runs, so the margin
+    # is that of 8 draws, which meets in the middle of the bounds (0.175)
+    conf = np.linspace(0.3, 1.0, 400)
+    probs = np.stack([np.array([c] + [(1 - c) / 7] * 7) for c in conf])
+    y = np.zeros(400, dtype=np.intp)
+    few = tune_reject_threshold(probs, y, objective="final", margin=2.0, effective_n=8)
+    assert few.bounds == (0.175, 0.175)
+    # no 0.05-step threshold rejects exactly 17.5 %: the nearest, 0.40 (14.5 %)... or 0.45
+    # (21.5 %): 0.40 is nearer
+    assert few.chosen == (0.4, 1.0, 0.145)
+    many = tune_reject_threshold(probs, y, objective="final", margin=2.0)
+    assert many.threshold == 0.4 and many.bounds[0] < 0.1
+
+
+def test_label_runs_count_a_users_minutes_under_one_label_without_a_gap() -> None:
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    minutes = [0, 1, 2, 3, 10, 11, 4]
+    starts = [t0 + timedelta(minutes=m) for m in minutes]
+    labels = ["Build", "Build", "Write", "Write", "Write", "Write", "Write"]
+    users = ["a"] * 6 + ["b"]
+    # a: Build 0-1 | Write 2-3 | Write 10-11 (a gap); b: one run
+    assert label_runs(users, starts, labels) == 4
+    assert label_runs([], [], []) == 0
 
 
 @settings(max_examples=60, deadline=None)
@@ -578,6 +625,33 @@ def test_v1_has_user_id_already_and_a_schema_is_one_version(crowd: list[dict[str
     plain = train_challenger(crowd, schema_version="v3", created_at="t", rounds=3,
                              user_id_feature=False, num_threads=1)  # fmt: skip
     assert "user_id" not in plain.metadata["feature_columns"]
+
+
+def test_a_person_among_a_crowd_gets_splits_of_their_own_on_user_id() -> None:
+    # six people whose Write looks like Write, and a writer (two days labelled) whose Write
+    # looks like everyone's ReadResearch; scored on the writer's Write of two later days
+    crowd = generate_population(6, seed=2, prefix="crowd", kinds=("plain",))
+    writer = generate_population(1, seed=52, prefix="you", kinds=("writer",))
+    train = generate_windows(users=crowd, days=3, seed=2, schema_version="v2")
+    train += generate_windows(users=writer, days=2, seed=3, schema_version="v2")
+    later = generate_windows(users=writer, days=2, seed=4, schema_version="v2",
+                             start=datetime(2026, 1, 10, tzinfo=UTC))  # fmt: skip
+    writes = [{k: v for k, v in w.items() if k != "label"} for w in later if w["label"] == "Write"]
+
+    def write_recall(params: Mapping[str, Any]) -> float:
+        trained = train_challenger(train, schema_version="v2", created_at="t", rounds=40,
+                                   num_threads=1, extra_params=params)  # fmt: skip
+        model = bundle_from_text("c", model_text=trained.model_text, metadata=trained.metadata,
+                                 encoders=trained.encoders)  # fmt: skip
+        best = model_probs(model, writes).argmax(axis=1)
+        return float(np.mean(best == CORE_LABELS.index("Write")))
+
+    # LightGBM's categorical defaults (100 rows a side, L2 10) keep the writer in the crowd
+    assert write_recall({}) < 0.3
+    assert write_recall(CHALLENGER_PARAMS) > 0.6
+    trained = train_challenger(train[:400], schema_version="v2", created_at="t", rounds=2,
+                               num_threads=1)  # fmt: skip
+    assert trained.metadata["params"]["min_data_per_group"] == 20
 
 
 # --- the whole run -------------------------------------------------------------------------
