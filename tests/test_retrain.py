@@ -354,7 +354,8 @@ def test_few_runs_of_work_move_the_margin_to_the_middle_of_the_bounds() -> None:
     # (21.5 %): 0.40 is nearer
     assert few.chosen == (0.4, 1.0, 0.145)
     many = tune_reject_threshold(probs, y, objective="final", margin=2.0)
-    assert many.threshold == 0.4 and many.bounds[0] < 0.1
+    assert many.threshold == 0.4
+    assert many.bounds[0] < 0.1
 
 
 def test_label_runs_count_a_users_minutes_under_one_label_without_a_gap() -> None:
@@ -724,10 +725,21 @@ def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
     assert report.tuning.tuned
     assert out.reject_threshold == report.tuning.threshold == doc["reject_threshold"]["threshold"]
     assert f"the reject at {out.reject_threshold} (tuned on the validation" in report.lines[3]
+    # aimed within the gate's bounds narrowed over the runs of work it was tuned on
+    assert out.split is not None
+    assert out.data is not None
+    val, data = out.split.val, out.data
+    runs = label_runs([data.user_ids[i] for i in val], [data.starts[i] for i in val],
+                      [data.labels[i] for i in val])  # fmt: skip
+    assert 3 <= runs < len(val)
+    assert (
+        f"(the gate's [0.05, 0.3] narrowed by 2 standard errors over the {runs} runs of work "
+        "in the validation windows)"
+    ) in report.lines[3]
     assert out.calibrator is not None
     # every user's accuracy under both models, in the lines and the JSON
     assert [u["user_id"] for u in doc["per_user"]] == sorted({w["user_id"] for w in people})
-    assert sum(u["windows"] for u in doc["per_user"]) == len(out.split.evaluation)  # type: ignore[union-attr]
+    assert sum(u["windows"] for u in doc["per_user"]) == len(out.split.evaluation)
     assert any(line.startswith(f"user {doc['per_user'][0]['user_id']}: accuracy ")
                for line in report.lines)  # fmt: skip
     # the split is taskclf's, the challenger trained on its train part only
