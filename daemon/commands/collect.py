@@ -224,16 +224,19 @@ def _collect(
     # else: up to what is final by ActivityWatch's clock (--once: the system clock's too, for
     # the newest event's minute only; never "now" by the system clock)
     if end_us is not None and to_us is not None and to_us <= position:
-        start = (
-            "--from"
-            if from_us is not None
-            else ("the export's first day" if isinstance(source, ExportSource) else "the cursor")
-        )
+        if from_us is not None:
+            start, hint = "--from", "give a --to after --from"
+        elif isinstance(source, ExportSource):
+            start, hint = "the export's first day", "give --from too for earlier minutes"
+        else:
+            start = "the cursor"
+            hint = (
+                "the minutes before it were collected already; to collect them again, give "
+                "both ends (--once --from TIME --to TIME)"
+            )
         print(
             f"taskclf-daemon: nothing to collect: --to {format_us(to_us)} is not after "
-            f"{format_us(position)}, where collecting starts ({start}); minutes before the "
-            "cursor were collected already: to collect them again, give both ends "
-            "(--once --from TIME --to TIME)",
+            f"{format_us(position)}, where collecting starts ({start}): {hint}",
             file=sys.stderr,
         )
         return OK
