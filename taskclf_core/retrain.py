@@ -579,6 +579,7 @@ class ThresholdTuning:
     tuned: bool
     sweep: tuple[tuple[float, float, float], ...]
     bounds: tuple[float, float] = (0.05, 0.30)  # the reject rates it chose within
+    draws: int | None = None  # what the margin's standard errors were counted over
 
     @property
     def chosen(self) -> tuple[float, float, float] | None:
@@ -589,6 +590,7 @@ class ThresholdTuning:
             "threshold": self.threshold,
             "tuned": self.tuned,
             "bounds": [round(b, 4) for b in self.bounds],
+            "effective_n": self.draws,
             "sweep": [
                 {"threshold": t, "accuracy_on_accepted": a, "reject_rate": r}
                 for t, a, r in self.sweep
@@ -652,19 +654,20 @@ def tune_reject_threshold(
     if inside:
         # the best score; the first (lowest threshold) on a tie
         chosen = max(inside, key=lambda row: (row[3], -row[0]))
-        return ThresholdTuning(chosen[0], True, rows, (lo, hi))
+        return ThresholdTuning(chosen[0], True, rows, (lo, hi), draws)
     allowed = [r for r in sweep if reject_rate_min <= r[2] <= reject_rate_max]
     if allowed:
-        chosen = min(allowed, key=lambda r: (max(lo - r[2], r[2] - hi), -r[3], r[0]))
-        return ThresholdTuning(chosen[0], True, rows, (lo, hi))
-    return ThresholdTuning(round(fallback, 4), False, rows, (lo, hi))
+        chosen = min(allowed, key=lambda r: (round(max(lo - r[2], r[2] - hi), 4), -r[3], r[0]))
+        return ThresholdTuning(chosen[0], True, rows, (lo, hi), draws)
+    return ThresholdTuning(round(fallback, 4), False, rows, (lo, hi), draws)
 
 
 def label_runs(user_ids: Sequence[str], starts: Sequence[datetime], labels: Sequence[str]) -> int:
-    """How many runs of work the windows come in: a run is one user's consecutive minutes
-    (no gap over two minutes) under one label. Minutes of a run are alike, so a rate
-    measured on them varies like a rate over runs, not over minutes."""
-    order = sorted(range(len(user_ids)), key=lambda i: (user_ids[i], starts[i]))
+    """How many runs of work the windows come in: a run is one user's minutes under one
+    label, none more than two minutes after the one before (a skipped minute does not end
+    it). Minutes of a run are alike, so a rate measured on them varies like a rate over
+    runs, not over minutes. Input order does not matter (ties in time sort by label)."""
+    order = sorted(range(len(user_ids)), key=lambda i: (user_ids[i], starts[i], labels[i]))
     runs = 0
     prev: int | None = None
     for i in order:
@@ -1072,9 +1075,10 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, runs: int, *, 
     bounds = f"[{gates.reject_rate_min}, {gates.reject_rate_max}]"
     chosen = tuning.chosen
     if not tuning.tuned or chosen is None:
+        swept = f" from {tuning.sweep[0][0]} to {tuning.sweep[-1][0]}" if tuning.sweep else ""
         return (
-            f"taskclf's fallback: no threshold from {tuning.sweep[0][0]} to "
-            f"{tuning.sweep[-1][0]} kept the validation reject rate in the gate's {bounds}"
+            f"taskclf's fallback: no threshold{swept} kept the validation reject rate in the "
+            f"gate's {bounds}"
         )
     got = f"accuracy {chosen[1]:.4f} on the accepted ones, reject rate {chosen[2]:.4f}"
     if not final:
@@ -1083,9 +1087,11 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, runs: int, *, 
             f"accuracy on the accepted windows with the reject rate in {bounds}: {got}"
         )
     lo, hi = tuning.bounds
+    middle = (gates.reject_rate_min + gates.reject_rate_max) / 2
     aim = (
         f"a reject rate of {lo:.3f}" if hi - lo < 5e-4 else f"a reject rate in [{lo:.3f}, {hi:.3f}]"
     )
+    capped = ", no further than the middle" if abs(hi - middle) < 5e-4 else ""
     missed = (
         ""
         if lo <= chosen[2] <= hi
@@ -1093,8 +1099,9 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, runs: int, *, 
     )
     return (
         "tuned on the validation windows: the best final accuracy (a rejected window counts "
-        f"as wrong) aiming at {aim} (the gate's {bounds} narrowed by 2 standard errors over "
-        f"the {plural(runs, 'run')} of work in the validation windows){missed}: {got}"
+        f"as wrong) aiming at {aim} (the gate's {bounds} narrowed by 2 standard errors of the "
+        f"difference between two slices' rates over the {plural(runs, 'run')} of work in the "
+        f"validation windows{capped}){missed}: {got}"
     )
 
 

@@ -707,5 +707,5 @@ def test_a_range_that_ends_before_collecting_starts_says_so(tmp_path: Path) -> N
     assert code == 0, err
     assert "nothing to collect: --to 2001-01-01T00:00:00" in err
     assert "where collecting starts (the export's first day)" in err
-    assert "give --from too for earlier minutes" in err
+    assert "the export has no events before it" in err
     assert not (data / "spool" / "new").exists() or spool_rows(data) == []

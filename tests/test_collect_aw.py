@@ -103,17 +103,22 @@ def test_a_once_run_that_ends_before_the_cursor_says_so(loaded: AWServer, tmp_pa
     loaded.load_export(case.export())
     data, env = taskclf_home(tmp_path, "workday", "v3")
     aw = ("--data-dir", str(data), "--aw-url", loaded.url, "--aw-hostname", HOSTNAME)
-    first = run_cli("collect", "--once", "--from", f"{case.date}T00:00Z", "--to",
-                    f"{next_day(case.date)}T00:00Z", *aw, env=env)  # fmt: skip
-    assert first.returncode == 0, first.stderr
-    emitted = len(rows(data / "spool"))
-    # no --from: it starts at the cursor, the next day; a --to in the morning is before it
+    # no cursor yet: collecting starts today, and the fixture's day is long before it
+    early = run_cli("collect", "--once", "--to", f"{case.date}T10:00Z", *aw, env=env)
+    assert early.returncode == 0, early.stderr
+    assert "where collecting starts (today: no cursor yet): for earlier minutes give --from" in (
+        early.stderr
+    )
+    # a collector that emitted the day up to noon left its cursor there
+    seed_cursor(data, f"{case.date}T12:00:00Z", case.user_id)
     again = run_cli("collect", "--once", "--to", f"{case.date}T10:00Z", *aw, env=env)
     assert again.returncode == 0, again.stderr
-    assert f"nothing to collect: --to {case.date}T10:00:00Z is not after" in again.stderr
-    assert "(the cursor): the minutes before it were collected already" in again.stderr
+    assert (
+        f"nothing to collect: --to {case.date}T10:00:00Z is not after {case.date}T12:00:00Z, "
+        "where collecting starts (the cursor): the minutes before it were collected already"
+    ) in again.stderr
     assert "(--once --from TIME --to TIME)" in again.stderr
-    assert len(rows(data / "spool")) == emitted
+    assert rows(data / "spool") == []
 
 
 def test_live_collector_stops_on_sigterm_and_a_restart_re_emits_nothing(

@@ -215,7 +215,7 @@ def _collect(
             labels = _label_writer(settings, client, identity.user_id)
     now_us = int(datetime.now(UTC).timestamp() * 1_000_000)
     from_us, end_us = span
-    position = _start(from_us, settings, source, cursor_path, identity.user_id, now_us)
+    position, began = _start(from_us, settings, source, cursor_path, identity.user_id, now_us)
     to_us = None
     if end_us is not None:
         to_us = -(-end_us // MINUTE_US) * MINUTE_US  # a minute that starts before --to is in
@@ -224,16 +224,15 @@ def _collect(
     # else: up to what is final by ActivityWatch's clock (--once: the system clock's too, for
     # the newest event's minute only; never "now" by the system clock)
     if end_us is not None and to_us is not None and to_us <= position:
-        if from_us is not None:
-            start, hint = "--from", "give a --to after --from"
-        elif isinstance(source, ExportSource):
-            start, hint = "the export's first day", "give --from too for earlier minutes"
-        else:
-            start = "the cursor"
-            hint = (
+        start, hint = {
+            "cursor": (
+                "the cursor",
                 "the minutes before it were collected already; to collect them again, give "
-                "both ends (--once --from TIME --to TIME)"
-            )
+                "both ends (--once --from TIME --to TIME)",
+            ),
+            "export": ("the export's first day", "the export has no events before it"),
+            "today": ("today: no cursor yet", "for earlier minutes give --from too"),
+        }.get(began, (began, "give a --to after it"))
         print(
             f"taskclf-daemon: nothing to collect: --to {format_us(to_us)} is not after "
             f"{format_us(position)}, where collecting starts ({start}): {hint}",
@@ -340,24 +339,29 @@ def _start(
     cursor_path: Path,
     user_id: str,
     now_us: int,
-) -> int:
-    """Where emission starts: --from, else the cursor, else today (export: its first day)."""
+) -> tuple[int, str]:
+    """Where emission starts: --from, else the cursor, else today (export: its first day);
+    and which of those it is ("from", "export", "cursor", "today")."""
     if from_us is not None:
-        return floor_minute(from_us)
+        return floor_minute(from_us), "from"
     if isinstance(source, ExportSource):
         first = source.first_us()
-        return day_start_us(first) if first is not None else day_start_us(now_us)
+        return (
+            (day_start_us(first), "export")
+            if first is not None
+            else (day_start_us(now_us), "today")
+        )
     cursor = read_cursor(cursor_path)
     if cursor is not None:
         if cursor.user_id == user_id and cursor.hostname == settings.aw_hostname:
-            return cursor.next_us
+            return cursor.next_us, "cursor"
         _log.warning(
             "cursor_ignored",
             reason="the cursor was written for another user id or host",
             cursor_user_id=cursor.user_id,
             cursor_aw_hostname=cursor.hostname,
         )
-    return day_start_us(now_us)
+    return day_start_us(now_us), "today"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -347,10 +347,11 @@ KEYS: Final[dict[str, Key]] = {
             "choice",
             "final",
             "how retrain tunes the new model's reject threshold on its validation windows: "
-            "final (the best final accuracy, a rejected window counting as wrong, with the "
-            "reject rate inside the gate's bounds by two standard errors) or taskclf "
-            "(taskclf's tune_reject_threshold: the best accuracy on accepted windows, which "
-            "picks the most rejects the bounds allow)",
+            "final (over thresholds 0.10-0.99 by 0.01, the best final accuracy, a rejected "
+            "window counting as wrong, with the reject rate inside the gate's bounds by two "
+            "standard errors counted over the runs of work, else the nearest inside them) or "
+            "taskclf (taskclf's tune_reject_threshold over 0.10-0.95 by 0.05: the best "
+            "accuracy on accepted windows, which picks the most rejects the bounds allow)",
             ("retrain",),
             choices=("final", "taskclf"),
         ),
