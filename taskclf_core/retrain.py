@@ -1070,7 +1070,7 @@ def _class_line(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{c} {n}" for c, n in counts.items() if n) or "none"
 
 
-def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, runs: int, *, final: bool) -> str:
+def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, *, final: bool) -> str:
     """How the challenger's reject threshold was chosen, for the explanation."""
     bounds = f"[{gates.reject_rate_min}, {gates.reject_rate_max}]"
     chosen = tuning.chosen
@@ -1100,8 +1100,8 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, runs: int, *, 
     return (
         "tuned on the validation windows: the best final accuracy (a rejected window counts "
         f"as wrong) aiming at {aim} (the gate's {bounds} narrowed by 2 standard errors of the "
-        f"difference between two slices' rates over the {plural(runs, 'run')} of work in the "
-        f"validation windows{capped}){missed}: {got}"
+        f"difference between two slices' rates over the {plural(tuning.draws or 0, 'run')} of "
+        f"work in the validation windows{capped}){missed}: {got}"
     )
 
 
@@ -1215,11 +1215,6 @@ def run_retrain(
         val_probs = model_probs(challenger, [data.windows[i] for i in split.val])
         val_y = np.asarray([LABEL_INDEX[data.labels[i]] for i in split.val], dtype=np.intp)
         ch_cal, fit = fit_temperature_calibrator(val_probs, val_y)
-        runs = label_runs(
-            [data.user_ids[i] for i in split.val],
-            [data.starts[i] for i in split.val],
-            [data.labels[i] for i in split.val],
-        )
         final = config.threshold_tuning == "final"
         tuning = tune_reject_threshold(
             ch_cal.calibrate(val_probs),
@@ -1230,10 +1225,14 @@ def run_retrain(
             thresholds=FINE_REJECT_SWEEP if final else REJECT_SWEEP,
             objective="final" if final else "accepted",
             margin=2.0 if final else 0.0,
-            effective_n=runs,
+            effective_n=label_runs(
+                [data.user_ids[i] for i in split.val],
+                [data.starts[i] for i in split.val],
+                [data.labels[i] for i in split.val],
+            ),
         )
         threshold = tuning.threshold
-        tuned = _tuning_words(tuning, config.gates, runs, final=final)
+        tuned = _tuning_words(tuning, config.gates, final=final)
         scored = (
             f"scored as they label: the challenger through a temperature of "
             f"{fit.temperature:.3f} fitted on the validation windows and the reject at "
