@@ -18,15 +18,16 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
+from taskclf_core.baseline import baseline_model
 from taskclf_core.bundle import Model, bundle_from_text
 from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
-from taskclf_core.errors import TrainingError, WindowError
+from taskclf_core.errors import BundleError, TrainingError, WindowError
 from taskclf_core.fitting import fit_temperature_calibrator
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, REJECT_LABEL
 from taskclf_core.pipeline import Policy
 from taskclf_core.reject import apply_reject
 from taskclf_core.schema import format_ts, parse_ts, parse_windows
-from taskclf_core.spans import LabelSpan, project
+from taskclf_core.spans import LabelSpan, TypedStep, near_typed_switch, project, typed_steps
 from taskclf_core.training import TrainedBundle, challenger_columns, train_challenger
 from taskclf_core.types import FloatArray, IntArray
 from taskclf_core.words import plural
@@ -193,6 +194,10 @@ class LabelledData:
     seen: int = 0  # windows considered (in the lookback and of the schema)
     other_schema: int = 0
     duplicates: int = 0
+    typed: tuple[TypedStep, ...] = ()  # users whose spans were typed to a coarse step
+    # windows within half such a step of a switch whose label the machine contradicts
+    # (idle by taskclf's rule yet labelled work, or the other way round): not counted above
+    left_out: int = 0
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -242,6 +247,18 @@ def labelled_data(
         kept.append(w)
         idents.append((user_id, start, end))
     labels = project(spans, idents)
+    steps = typed_steps(spans)
+    coarse = tuple(s for s in steps.values() if s.minutes > 1)
+    left_out = 0
+    if coarse:
+        near = near_typed_switch(spans, idents, steps)
+        edge = [i for i, y in enumerate(labels) if y is not None and near[i]]
+        for i, idle in zip(
+            edge, _idle_by_rule([kept[i] for i in edge], schema_version), strict=True
+        ):
+            if idle != (labels[i] == "BreakIdle"):
+                labels[i] = None
+                left_out += 1
     rows = [i for i, label in enumerate(labels) if label is not None]
     return LabelledData(
         windows=tuple(kept[i] for i in rows),
@@ -251,7 +268,39 @@ def labelled_data(
         seen=len(kept),
         other_schema=other,
         duplicates=duplicates,
+        typed=coarse,
+        left_out=left_out,
     )
+
+
+def _idle_by_rule(windows: Sequence[Mapping[str, Any]], schema_version: str | None) -> list[bool]:
+    """Whether taskclf's baseline rule calls each window BreakIdle (the lock screen, under 5
+    active seconds, or an idle run over 50 s): what the machine saw, whatever the label. A
+    window the rule cannot read counts as not idle (its label stands unless it says break)."""
+    by_version: dict[str, list[int]] = {}
+    for i, w in enumerate(windows):
+        by_version.setdefault(str(w.get("schema_version") or schema_version or "v1"), []).append(i)
+    out = [False] * len(windows)
+    idle = LABEL_INDEX["BreakIdle"]
+    for version, rows in by_version.items():
+        try:
+            rule = baseline_model(version)
+        except BundleError:
+            continue
+        try:
+            said = model_probs(rule, [windows[i] for i in rows])[:, idle] == 1.0
+        except TrainingError:  # one the rule cannot read: each on its own
+            said = np.asarray([_idle_one(rule, windows[i], idle) for i in rows], dtype=bool)
+        for i, away in zip(rows, said, strict=True):
+            out[i] = bool(away)
+    return out
+
+
+def _idle_one(rule: Model, window: Mapping[str, Any], idle: int) -> bool:
+    try:
+        return bool(model_probs(rule, [window])[0, idle] == 1.0)
+    except TrainingError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -1066,6 +1115,58 @@ def dataset_hash(data: LabelledData) -> str:
     return digest.hexdigest()[:16]
 
 
+def _precision_misses(
+    truth: Sequence[str],
+    predicted: Sequence[str],
+    ev: Evaluation,
+    gates: Sequence[Gate],
+    t: GateThresholds,
+) -> list[str]:
+    """For each class a failed precision gate is about, what its wrong windows really were:
+    what to label more of (or to check), in the person's terms."""
+    failed = {g.name for g in gates if not g.passed}
+    classes = []
+    if "breakidle_precision" in failed:
+        classes.append("BreakIdle")
+    if "no_class_below_50_precision" in failed:
+        classes += sorted(
+            c
+            for c, s in ev.per_class.items()
+            if c != "BreakIdle"
+            and s.predicted >= max(1, t.min_class_predictions)
+            and s.precision < t.min_class_precision
+        )
+    out = []
+    for c in classes:
+        wrong = Counter(y for y, p in zip(truth, predicted, strict=True) if p == c and y != c)
+        said = sum(p == c for p in predicted)
+        most = sorted(wrong.items(), key=lambda kv: (-kv[1], kv[0]))
+        out.append(
+            f"why {c}: the challenger said {c} for {plural(said, 'evaluation window')}, "
+            f"{said - sum(wrong.values())} of them labelled {c}; the others were "
+            + ", ".join(f"{y} {n}" for y, n in most)
+            + f": label more {', '.join(y for y, _ in most)} time (or check those labels), "
+            "then retrain"
+        )
+    return out
+
+
+def _typed_line(data: LabelledData) -> str:
+    who = "; ".join(
+        f"{'spans for any user' if s.user_id is None else f'user {s.user_id}'} typed to "
+        f"{s.minutes} minutes ({s.on_step} of {s.edges} span edges on the mark)"
+        for s in data.typed
+    )
+    margins = sorted({s.minutes / 2 for s in data.typed})
+    return (
+        f"labels: {who}: such a switch may lie up to {' or '.join(f'{m:g}' for m in margins)} "
+        f"minutes either side; {plural(data.left_out, 'window')} that close to one whose "
+        "activity contradicts the label (away by taskclf's idle rule yet labelled work, or "
+        f"active yet labelled BreakIdle) {'is' if data.left_out == 1 else 'are'} left out as not "
+        "cleanly labelled and not counted above (label to the minute to keep them)"
+    )
+
+
 def _class_line(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{c} {n}" for c, n in counts.items() if n) or "none"
 
@@ -1166,6 +1267,9 @@ def run_retrain(
         f"{plural(check.users, 'user')}, {plural(check.days, 'day')}; "
         f"{_class_line(check.per_class)}"
     )
+
+    if data.typed:
+        lines.append(_typed_line(data))
 
     def not_enough(why: Sequence[str]) -> RetrainOutcome:
         lines.extend(f"not enough data: {w}" for w in why)
@@ -1275,6 +1379,7 @@ def run_retrain(
         *((user_gate,) if user_gate is not None else ()),
     )
     lines += [g.line for g in gates]
+    lines += _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
     lines.append(
         f"champion {champion.bundle_id}: macro-F1 {cp_ev.macro_f1:.4f}, weighted-F1 "
         f"{cp_ev.weighted_f1:.4f}, accuracy {cp_ev.accuracy:.4f}, reject rate "
@@ -1306,6 +1411,11 @@ def run_retrain(
         "date_from": format_ts(min(data.starts)),
         "date_to": format_ts(max(data.starts)),
         "class_distribution": {c: n for c, n in check.per_class.items() if n},
+        "typed_spans": [
+            {"user_id": t.user_id, "minutes": t.minutes, "edges": t.edges, "on_step": t.on_step}
+            for t in data.typed
+        ],
+        "left_out_near_typed_switches": data.left_out,
     }
     report = RetrainReport(
         decision,

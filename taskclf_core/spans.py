@@ -24,11 +24,13 @@ __all__ = [
     "LabelSpan",
     "SpanFile",
     "SpanOverlap",
+    "TypedStep",
     "check_overlaps",
     "csv_cell",
     "csv_field",
     "csv_text",
     "merge_spans",
+    "near_typed_switch",
     "parse_span",
     "project",
     "read_spans_csv",
@@ -36,6 +38,7 @@ __all__ = [
     "span_days",
     "spans_to_csv",
     "spans_to_jsonl",
+    "typed_steps",
 ]
 
 # taskclf's import columns (``user_id``/``confidence`` optional); export writes all six
@@ -447,6 +450,98 @@ def span_days(spans: Iterable[LabelSpan]) -> set[date]:
             days.add(day)
             day += timedelta(days=1)
     return days
+
+
+# --- how precisely spans were typed ------------------------------------------------------
+
+# the coarse steps people type times to, coarsest first (minutes)
+TYPED_MINUTES = (15, 10, 5)
+# a person's spans are taken as typed to a step when this many of their span edges, and
+# this share of them, lie on it (spans typed to the minute put 1 edge in 5 on a 5-minute
+# mark: 90 % of 12 or more is never chance)
+_TYPED_MIN_EDGES = 12
+_TYPED_MIN_SHARE = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class TypedStep:
+    """How one user's spans were typed: to ``minutes`` (1: the minute or finer), judged on
+    ``edges`` distinct span edges of which ``on_step`` lie on a multiple of it."""
+
+    user_id: str | None
+    minutes: int
+    edges: int
+    on_step: int
+
+    @property
+    def margin(self) -> timedelta:
+        """How far a typed switch can be from the true one: half a step (none to the minute)."""
+        return timedelta(minutes=self.minutes / 2) if self.minutes > 1 else timedelta(0)
+
+
+def _on_step(ts: datetime, minutes: int) -> bool:
+    return ts.second == 0 and ts.microsecond == 0 and ts.minute % minutes == 0
+
+
+def typed_steps(spans: Iterable[LabelSpan]) -> dict[str | None, TypedStep]:
+    """Each user's (``None``: spans for any user) typing step: the coarsest of
+    :data:`TYPED_MINUTES` that 90 % of at least 12 distinct span edges lie on, else 1.
+
+    UTC marks are local marks: every time zone's offset is a multiple of 15 minutes."""
+    edges: dict[str | None, set[datetime]] = {}
+    for s in spans:
+        edges.setdefault(s.user_id, set()).update((s.start_ts, s.end_ts))
+    out: dict[str | None, TypedStep] = {}
+    for user_id, times in edges.items():
+        step = TypedStep(user_id, 1, len(times), len(times))
+        if len(times) >= _TYPED_MIN_EDGES:
+            for minutes in TYPED_MINUTES:
+                on = sum(_on_step(t, minutes) for t in times)
+                if on >= _TYPED_MIN_SHARE * len(times):
+                    step = TypedStep(user_id, minutes, len(times), on)
+                    break
+        out[user_id] = step
+    return out
+
+
+def near_typed_switch(
+    spans: Sequence[LabelSpan],
+    windows: Sequence[tuple[str, datetime, datetime]],
+    steps: Mapping[str | None, TypedStep] | None = None,
+) -> list[bool]:
+    """Per window ``(user_id, start, end)``: does it come within half a typing step of a
+    switch in spans typed to a coarse step (:func:`typed_steps`)?
+
+    A span typed to 5 minutes says 10:30 for a switch anywhere from 10:27:30 to 10:32:30:
+    a minute that close may belong to the task on the other side. A switch is an edge where
+    one user's label changes or labelled time ends; where one label goes on into the next
+    span there is none. Spans typed to the minute have no such minutes."""
+    steps = typed_steps(spans) if steps is None else steps
+    switches: dict[str | None, tuple[list[datetime], timedelta]] = {}
+    owners: dict[str | None, list[LabelSpan]] = {}
+    for s in spans:
+        step = steps.get(s.user_id)
+        if step is not None and step.minutes > 1:
+            owners.setdefault(s.user_id, []).append(s)
+    for owner, mine in owners.items():
+        runs: list[list[Any]] = []  # [start, end, label] of one label going on
+        for s in sorted(mine, key=_sort_key):
+            if runs and runs[-1][2] == s.label and s.start_ts <= runs[-1][1]:
+                runs[-1][1] = max(runs[-1][1], s.end_ts)
+            else:
+                runs.append([s.start_ts, s.end_ts, s.label])
+        times = sorted({t for start, end, _ in runs for t in (start, end)})
+        switches[owner] = (times, steps[owner].margin)
+    out: list[bool] = []
+    for user_id, start, end in windows:
+        near = False
+        for owner in (user_id, None):
+            times, margin = switches.get(owner, ([], timedelta(0)))
+            # the first switch after start - margin: near when it comes before end + margin
+            i = bisect.bisect_right(times, start - margin)
+            near = near or (i < len(times) and times[i] < end + margin)
+        out.append(near)
+    return out
 
 
 # --- projection --------------------------------------------------------------------------

@@ -19,12 +19,14 @@ from taskclf_core.spans import (
     csv_cell,
     csv_text,
     merge_spans,
+    near_typed_switch,
     project,
     read_spans_csv,
     read_spans_jsonl,
     span_days,
     spans_to_csv,
     spans_to_jsonl,
+    typed_steps,
 )
 from taskclf_core.wallclock import parse_when
 
@@ -438,3 +440,94 @@ def test_projection_matches_the_rule_by_brute_force(
             s.label for s in spans if s.applies_to(user) and s.start_ts <= start and end <= s.end_ts
         }
         assert label == (containing.pop() if len(containing) == 1 else None)
+
+
+# --- spans typed to a coarse step --------------------------------------------------------
+
+_T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def _day_of_spans(
+    minutes: list[int], labels: list[str], user_id: str | None = None
+) -> list[LabelSpan]:
+    """Back-to-back spans whose edges are ``minutes`` after 08:00."""
+    return [
+        LabelSpan(_T0 + timedelta(minutes=a), _T0 + timedelta(minutes=b), label, user_id=user_id)
+        for a, b, label in zip(minutes, minutes[1:], labels, strict=False)
+    ]
+
+
+def test_spans_typed_to_five_minutes_are_told_from_spans_typed_to_the_minute() -> None:
+    five = _day_of_spans(list(range(0, 300, 20)), ["Build", "BreakIdle"] * 8, "u5")
+    to_the_minute = _day_of_spans([0, 17, 41, 58, 63, 92, 118, 131, 160, 187, 203, 233, 251, 270],
+                                  ["Write", "Meet"] * 7, "u1")  # fmt: skip
+    quarter = _day_of_spans(list(range(0, 600, 45)), ["Build", "Meet"] * 7, None)
+    steps = typed_steps([*five, *to_the_minute, *quarter])
+    assert (steps["u5"].minutes, steps["u5"].edges, steps["u5"].on_step) == (
+        10,
+        15,
+        15,
+    )  # all on :x0
+    assert (steps["u1"].minutes, steps["u1"].margin) == (1, timedelta(0))
+    assert (steps[None].minutes, steps[None].margin) == (15, timedelta(minutes=7.5))
+    # too few edges to tell: taken as typed to the minute
+    assert typed_steps(five[:3])["u5"].minutes == 1
+    # one edge in twenty off the mark is still a 5-minute typist; three in twenty is not
+    edges = list(range(0, 100, 5))
+    one_off = _day_of_spans([*edges[:-2], 91, 95], ["Build", "Write"] * 10)
+    three_off = _day_of_spans([*edges[:-4], 82, 87, 91, 95], ["Build", "Write"] * 10)
+    assert typed_steps(one_off)[None].minutes == 5
+    assert typed_steps(three_off)[None].minutes == 1
+
+
+def test_minutes_near_a_coarsely_typed_switch_and_none_where_a_label_goes_on() -> None:
+    spans = [
+        *_day_of_spans([0, 30, 45, 60, 90], ["Build", "BreakIdle", "BreakIdle", "Write"]),
+        *_day_of_spans([120, 125, 150, 200, 240, 245, 300, 305], ["Meet", "Build", "Write"] * 3),
+    ]
+    minutes = [
+        ("u", _T0 + timedelta(minutes=i), _T0 + timedelta(minutes=i + 1)) for i in range(320)
+    ]
+    near = {i for i, flag in enumerate(near_typed_switch(spans, minutes)) if flag}
+    # the minutes within 2.5 minutes of 0, 30, 60, 90 (where labelled time ends), 120, ...:
+    # none around 45, where one break goes on into the next span
+    switches = (0, 30, 60, 90, 120, 125, 150, 200, 240, 245, 300, 305)
+    assert near == {m for s in switches for m in range(s - 3, s + 3) if m >= 0}
+    assert not {43, 44, 45, 46, 47} & near
+    # another user's spans say nothing of this user's minutes; spans for any user do
+    theirs = [LabelSpan(s.start_ts, s.end_ts, s.label, user_id="v") for s in spans]
+    assert not any(near_typed_switch(theirs, minutes))
+    # typed to the minute: no minute is near a switch (taskclf's projection alone)
+    exact = _day_of_spans([0, 17, 41, 58, 63, 92, 118, 131, 160, 187, 203, 233, 251, 270],
+                          ["Write", "Meet"] * 7)  # fmt: skip
+    assert not any(near_typed_switch(exact, minutes))
+
+
+@given(
+    st.lists(st.integers(1, 12), min_size=1, max_size=30),
+    st.sampled_from([1, 5, 10, 15]),
+    st.lists(st.sampled_from(CORE_LABELS), min_size=30, max_size=30),
+    st.integers(0, 59),
+)
+@settings(max_examples=150, deadline=None)
+def test_a_minute_is_near_a_switch_exactly_when_it_comes_within_half_a_step_of_one(
+    gaps: list[int], step: int, labels: list[str], second: int
+) -> None:
+    edges = [0]
+    for g in gaps:
+        edges.append(edges[-1] + g * step)
+    spans = _day_of_spans(edges, labels)
+    offset = timedelta(seconds=second)
+    windows = [("u", _T0 + timedelta(minutes=i) + offset, _T0 + timedelta(minutes=i + 1) + offset)
+               for i in range(-10, edges[-1] + 10)]  # fmt: skip
+    steps = typed_steps(spans)
+    margin = steps[None].margin
+    # switches: every edge but where one label goes on into the next span
+    switch_at = [_T0 + timedelta(minutes=e) for k, e in enumerate(edges)
+                 if k in (0, len(edges) - 1) or labels[k - 1] != labels[k]]  # fmt: skip
+    got = near_typed_switch(spans, windows, steps)
+    for (_, start, end), flag in zip(windows, got, strict=True):
+        expected = margin > timedelta(0) and any(
+            start < e + margin and end > e - margin for e in switch_at
+        )
+        assert flag == expected
