@@ -404,6 +404,7 @@ STANDALONE_PEOPLE: tuple[tuple[str, AWPerson], ...] = (
     ("short days", AWPerson(minutes_per_day=180)),
     ("many glances", AWPerson(glances=0.25)),
     ("typed to 5 min", AWPerson(label_rounding=5)),
+    ("no glances", AWPerson(glances=0.0)),
 )
 
 

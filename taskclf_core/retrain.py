@@ -34,6 +34,7 @@ from taskclf_core.words import plural
 
 __all__ = [
     "CADENCE_DAYS",
+    "CHALLENGER_TEMPERATURE_BOUNDS",
     "LOOKBACK_DAYS",
     "ClassScores",
     "DataCheck",
@@ -54,6 +55,7 @@ __all__ = [
     "binomial_tail",
     "challenger_gates",
     "check_data",
+    "confident_sweep",
     "dataset_hash",
     "evaluate_labels",
     "labelled_data",
@@ -80,6 +82,10 @@ REJECT_SWEEP: Final = tuple(round(0.10 + 0.05 * i, 2) for i in range(18))
 # confident model's reject rate by several points at a time, past the gate's floor
 FINE_REJECT_SWEEP: Final = tuple(round(0.10 + 0.01 * i, 2) for i in range(90))
 DEFAULT_REJECT_THRESHOLD: Final = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD: the fallback
+# the challenger's temperature never sharpens it: on validation windows it gets all right,
+# NLL falls without end as T -> 0 and every confidence becomes 1.0, which no threshold can
+# reject from (the gate's floor then fails for the model that is best)
+CHALLENGER_TEMPERATURE_BOUNDS: Final = (1.0, 20.0)
 
 # "deployed" is the decision to deploy: the shell makes it so (or, dry, says it would)
 Decision = Literal["deployed", "refused", "not_due", "not_enough_data"]
@@ -690,7 +696,7 @@ def tune_reject_threshold(
         acc = float(right[accepted].mean()) if accepted.any() else 0.0
         final = float((right & accepted).mean()) if n else 0.0
         score = acc if objective == "accepted" else final
-        sweep.append((round(float(t), 4), round(acc, 4), round(rate, 4), score))
+        sweep.append((round(float(t), 6), round(acc, 4), round(rate, 4), score))
     rows = tuple(row[:3] for row in sweep)
     lo, hi = reject_rate_min, reject_rate_max
     draws = effective_n if effective_n is not None else n
@@ -709,6 +715,17 @@ def tune_reject_threshold(
         chosen = min(allowed, key=lambda r: (round(max(lo - r[2], r[2] - hi), 4), -r[3], r[0]))
         return ThresholdTuning(chosen[0], True, rows, (lo, hi), draws)
     return ThresholdTuning(round(fallback, 4), False, rows, (lo, hi), draws)
+
+
+def confident_sweep(probs: FloatArray) -> tuple[float, ...]:
+    """The "final" tuning's thresholds: :data:`FINE_REJECT_SWEEP`, then each confidence above
+    its top (0.99) on these windows, so that a model surer than that of nearly every window
+    can still reject its least sure ones (a sweep ending at 0.99 rejects none of them)."""
+    p = np.asarray(probs, dtype=np.float64)
+    top = FINE_REJECT_SWEEP[-1]
+    confidence = p.max(axis=1) if len(p) else np.empty(0)
+    above = sorted({round(float(c), 6) for c in confidence if top < round(float(c), 6) < 1.0})
+    return (*FINE_REJECT_SWEEP, *above)
 
 
 def label_runs(user_ids: Sequence[str], starts: Sequence[datetime], labels: Sequence[str]) -> int:
@@ -1318,15 +1335,18 @@ def run_retrain(
     if config.eval_mode == "calibrated_reject":
         val_probs = model_probs(challenger, [data.windows[i] for i in split.val])
         val_y = np.asarray([LABEL_INDEX[data.labels[i]] for i in split.val], dtype=np.intp)
-        ch_cal, fit = fit_temperature_calibrator(val_probs, val_y)
+        ch_cal, fit = fit_temperature_calibrator(
+            val_probs, val_y, bounds=CHALLENGER_TEMPERATURE_BOUNDS
+        )
         final = config.threshold_tuning == "final"
+        calibrated = ch_cal.calibrate(val_probs)
         tuning = tune_reject_threshold(
-            ch_cal.calibrate(val_probs),
+            calibrated,
             val_y,
             reject_rate_min=config.gates.reject_rate_min,
             reject_rate_max=config.gates.reject_rate_max,
             fallback=config.reject_threshold,
-            thresholds=FINE_REJECT_SWEEP if final else REJECT_SWEEP,
+            thresholds=confident_sweep(calibrated) if final else REJECT_SWEEP,
             objective="final" if final else "accepted",
             margin=2.0 if final else 0.0,
             effective_n=label_runs(
@@ -1339,7 +1359,13 @@ def run_retrain(
         tuned = _tuning_words(tuning, config.gates, final=final)
         scored = (
             f"scored as they label: the challenger through a temperature of "
-            f"{fit.temperature:.3f} fitted on the validation windows and the reject at "
+            f"{fit.temperature:.3f} fitted on the validation windows"
+            + (
+                " (its floor: a temperature never sharpens the challenger)"
+                if fit.temperature <= CHALLENGER_TEMPERATURE_BOUNDS[0]
+                else ""
+            )
+            + " and the reject at "
             f"{threshold} ({tuned}); the champion with "
             + (
                 f"its store {champion_store.store_id} ({champion_store.method}, "

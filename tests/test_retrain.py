@@ -24,10 +24,13 @@ from taskclf_core.activity import (
 )
 from taskclf_core.baseline import baseline_model
 from taskclf_core.bundle import ModelBundle, bundle_from_text, load_bundle, save_bundle
+from taskclf_core.calibration import TemperatureCalibrator
 from taskclf_core.errors import TrainingError
 from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
 from taskclf_core.pipeline import Policy, Snapshot, label_windows
 from taskclf_core.retrain import (
+    CHALLENGER_TEMPERATURE_BOUNDS,
+    FINE_REJECT_SWEEP,
     ClassScores,
     DataRequirements,
     Evaluation,
@@ -37,6 +40,7 @@ from taskclf_core.retrain import (
     binomial_tail,
     challenger_gates,
     check_data,
+    confident_sweep,
     evaluate_labels,
     label_runs,
     labelled_data,
@@ -859,10 +863,13 @@ def test_a_worse_challenger_is_refused_by_the_champion_comparison(
 # --- spans typed to 5 minutes ------------------------------------------------------------
 
 
-def _aw_person(seed: int, rounding: int) -> tuple[list[dict[str, Any]], AWDays]:
+def _aw_person(
+    seed: int, rounding: int = 1, person: AWPerson | None = None
+) -> tuple[list[dict[str, Any]], AWDays]:
     """Four days of a person as the collector builds them from ActivityWatch (v3 rows)."""
     start = NOW.replace(hour=0) - timedelta(days=5)
-    days = aw_days(AWPerson(label_rounding=rounding), start=start, days=4, seed=seed)
+    person = person or AWPerson(label_rounding=rounding)
+    days = aw_days(person, start=start, days=4, seed=seed)
     buckets = days.export("host")["buckets"]
     window_events = parse_window_events(
         buckets["aw-watcher-window_host"]["events"], bucket_id="w", salt="5a17" * 16,
@@ -975,3 +982,44 @@ def test_a_precision_refusal_says_what_the_wrong_windows_really_were() -> None:
     # nothing failed: nothing to say
     good = evaluate_labels(truth, truth)
     assert _precision_misses(truth, truth, good, challenger_gates(good), GateThresholds()) == []
+
+
+# --- a model sure of nearly everything ---------------------------------------------------
+
+
+def test_the_sweep_goes_on_past_099_through_the_confidences_above_it() -> None:
+    probs = np.array([[0.995, 0.005], [0.9999, 0.0001], [0.5, 0.5], [1.0, 0.0], [0.995, 0.005]])
+    sweep = confident_sweep(np.pad(probs, ((0, 0), (0, 6))))
+    assert sweep[:90] == FINE_REJECT_SWEEP
+    assert sweep[90:] == (0.995, 0.9999)  # each once, in order; 1.0 rejects all it can
+    assert confident_sweep(np.full((3, 8), 1 / 8)) == FINE_REJECT_SWEEP
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_person_whose_tasks_never_look_alike_gets_a_first_model(seed: int) -> None:
+    """Without glances at other apps, the challenger gets every validation window right.
+    Fitted freely, its temperature went to the bound (0.05), every confidence became 1.0,
+    no threshold rejected anything and taskclf's reject-rate floor refused the best model
+    there could be (6 of 6 seeds). Never sharpened, and swept past 0.99, it rejects its
+    least sure windows and ships."""
+    rows, days = _aw_person(seed, person=AWPerson(glances=0.0))
+    out = run_retrain(
+        baseline_model("v3"),
+        rows,
+        days.spans,
+        now=NOW,
+        champion_created_at=None,
+        challenger_id="retrain-clean",
+        config=RetrainConfig(num_threads=1),
+        force=True,
+    )
+    report = out.report
+    assert report.decision == "deployed", "\n".join(report.lines)
+    assert isinstance(out.calibrator, TemperatureCalibrator)
+    assert out.calibrator.temperature == CHALLENGER_TEMPERATURE_BOUNDS[0]
+    assert "(its floor: a temperature never sharpens the challenger)" in report.lines[3]
+    assert out.reject_threshold is not None
+    assert 0.99 < out.reject_threshold < 1.0
+    assert report.challenger is not None
+    assert report.challenger.evaluation is not None
+    assert 0.05 <= report.challenger.evaluation.reject_rate <= 0.30
