@@ -1168,6 +1168,18 @@ def _precision_misses(
     return out
 
 
+def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
+    """Why the reject rate missed the gate's bounds: the afternoon it is measured on."""
+    chosen = tuning.chosen
+    on_val = f"{chosen[2]:.4f}" if chosen is not None else "none in bounds"
+    return (
+        f"why reject rate: at {tuning.threshold} the validation windows rejected {on_val} and "
+        f"the evaluation windows {ev.reject_rate:.4f}; those {plural(ev.n, 'window')} come in "
+        f"{plural(runs, 'run')} of work, and a rate over so few moves a run at a time: label "
+        "more days (the evaluation windows are each user's latest 15 %), then retrain"
+    )
+
+
 def _typed_line(data: LabelledData) -> str:
     who = "; ".join(
         f"{'spans for any user' if s.user_id is None else f'user {s.user_id}'} typed to "
@@ -1406,6 +1418,13 @@ def run_retrain(
     )
     lines += [g.line for g in gates]
     lines += _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
+    if tuning is not None and any(g.name == "reject_rate_bounds" and not g.passed for g in gates):
+        runs = label_runs(
+            eval_users,
+            [data.starts[i] for i in split.evaluation],
+            eval_truth,
+        )
+        lines.append(_reject_miss(tuning, ch_ev, runs))
     lines.append(
         f"champion {champion.bundle_id}: macro-F1 {cp_ev.macro_f1:.4f}, weighted-F1 "
         f"{cp_ev.weighted_f1:.4f}, accuracy {cp_ev.accuracy:.4f}, reject rate "

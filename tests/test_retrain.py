@@ -1023,3 +1023,38 @@ def test_a_person_whose_tasks_never_look_alike_gets_a_first_model(seed: int) -> 
     assert report.challenger is not None
     assert report.challenger.evaluation is not None
     assert 0.05 <= report.challenger.evaluation.reject_rate <= 0.30
+
+
+def test_a_reject_rate_refusal_says_how_few_runs_it_was_measured_on(
+    people: list[dict[str, Any]],
+) -> None:
+    config = RetrainConfig(
+        rounds=40, num_threads=1, gates=GateThresholds(reject_rate_min=0.5, reject_rate_max=0.6)
+    )
+    out = run_retrain(
+        baseline_model("v2"),
+        archive_of(people),
+        spans_from(people),
+        now=NOW,
+        champion_created_at=None,
+        challenger_id="retrain-1",
+        config=config,
+    )
+    report = out.report
+    assert "reject_rate_bounds" in report.lines[-1]
+    assert report.challenger is not None
+    assert report.challenger.evaluation is not None
+    ev = report.challenger.evaluation
+    why = [line for line in report.lines if line.startswith("why reject rate: ")]
+    assert len(why) == 1
+    assert (
+        f"the evaluation windows {ev.reject_rate:.4f}; those {ev.n} evaluation windows"
+        not in why[0]
+    )
+    assert f"the evaluation windows {ev.reject_rate:.4f}; those {ev.n} windows come in " in why[0]
+    assert why[0].endswith(
+        "a rate over so few moves a run at a time: label more days (the evaluation windows are "
+        "each user's latest 15 %), then retrain"
+    )
+    assert report.tuning is not None
+    assert f"at {report.tuning.threshold} the validation windows rejected " in why[0]
