@@ -26,6 +26,7 @@ __all__ = [
     "baseline_from_metadata",
     "baseline_metadata",
     "baseline_model",
+    "idle_evidence",
     "is_baseline_metadata",
 ]
 
@@ -70,6 +71,33 @@ class BaselineThresholds:
     keys_low: float = 10.0  # keys_per_min below this: "low typing"
     keys_high: float = 30.0  # keys_per_min above this: "high typing"
     shortcut_high: float = 1.0  # shortcut_rate above this: "high shortcuts"
+
+
+def _reading(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def idle_evidence(
+    window: Mapping[str, Any], thresholds: BaselineThresholds = BaselineThresholds()
+) -> bool | None:
+    """What taskclf's BreakIdle rule says of one feature window, as evidence of being away.
+
+    True on the lock screen, or when the input data says idle (``active_seconds_any`` below
+    ``idle_active``, or ``max_idle_run_seconds`` above ``idle_run``); False when it says
+    active; None without input data. The rule itself calls a window without input data idle
+    (taskclf reads a missing ``active_seconds_any`` as -1), which is no evidence: without
+    aw-watcher-input every window would be "away".
+    """
+    if window.get("app_category") == _LOCKSCREEN:
+        return True
+    active = _reading(window.get("active_seconds_any"))
+    if active is None or active < 0.0:
+        return None
+    idle_run = _reading(window.get("max_idle_run_seconds"))
+    return active < thresholds.idle_active or (idle_run or 0.0) > thresholds.idle_run
 
 
 def _schema(version: str) -> FeatureSchema:

@@ -18,10 +18,10 @@ from typing import Any, Final, Literal
 
 import numpy as np
 
-from taskclf_core.baseline import baseline_model
+from taskclf_core.baseline import idle_evidence
 from taskclf_core.bundle import Model, bundle_from_text
 from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
-from taskclf_core.errors import BundleError, TrainingError, WindowError
+from taskclf_core.errors import TrainingError, WindowError
 from taskclf_core.fitting import fit_temperature_calibrator
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, REJECT_LABEL
 from taskclf_core.pipeline import Policy
@@ -86,6 +86,8 @@ DEFAULT_REJECT_THRESHOLD: Final = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD: th
 # NLL falls without end as T -> 0 and every confidence becomes 1.0, which no threshold can
 # reject from (the gate's floor then fails for the model that is best)
 CHALLENGER_TEMPERATURE_BOUNDS: Final = (1.0, 20.0)
+# at most this many thresholds above 0.99 join the final sweep (the report lists the sweep)
+_CONFIDENT_SWEEP_MAX: Final = 200
 
 # "deployed" is the decision to deploy: the shell makes it so (or, dry, says it would)
 Decision = Literal["deployed", "refused", "not_due", "not_enough_data"]
@@ -253,16 +255,18 @@ def labelled_data(
         kept.append(w)
         idents.append((user_id, start, end))
     labels = project(spans, idents)
-    steps = typed_steps(spans)
+    # how the spans of the lookback were typed (a person may have changed their habit)
+    recent = [s for s in spans if since is None or s.end_ts > since]
+    steps = typed_steps(recent)
     coarse = tuple(s for s in steps.values() if s.minutes > 1)
     left_out = 0
     if coarse:
-        near = near_typed_switch(spans, idents, steps)
-        edge = [i for i, y in enumerate(labels) if y is not None and near[i]]
-        for i, idle in zip(
-            edge, _idle_by_rule([kept[i] for i in edge], schema_version), strict=True
-        ):
-            if idle != (labels[i] == "BreakIdle"):
+        near = near_typed_switch(recent, idents, steps)
+        for i, label in enumerate(labels):
+            if label is None or not near[i]:
+                continue
+            away = idle_evidence(kept[i])
+            if away is not None and away != (label == "BreakIdle"):
                 labels[i] = None
                 left_out += 1
     rows = [i for i, label in enumerate(labels) if label is not None]
@@ -277,36 +281,6 @@ def labelled_data(
         typed=coarse,
         left_out=left_out,
     )
-
-
-def _idle_by_rule(windows: Sequence[Mapping[str, Any]], schema_version: str | None) -> list[bool]:
-    """Whether taskclf's baseline rule calls each window BreakIdle (the lock screen, under 5
-    active seconds, or an idle run over 50 s): what the machine saw, whatever the label. A
-    window the rule cannot read counts as not idle (its label stands unless it says break)."""
-    by_version: dict[str, list[int]] = {}
-    for i, w in enumerate(windows):
-        by_version.setdefault(str(w.get("schema_version") or schema_version or "v1"), []).append(i)
-    out = [False] * len(windows)
-    idle = LABEL_INDEX["BreakIdle"]
-    for version, rows in by_version.items():
-        try:
-            rule = baseline_model(version)
-        except BundleError:
-            continue
-        try:
-            said = model_probs(rule, [windows[i] for i in rows])[:, idle] == 1.0
-        except TrainingError:  # one the rule cannot read: each on its own
-            said = np.asarray([_idle_one(rule, windows[i], idle) for i in rows], dtype=bool)
-        for i, away in zip(rows, said, strict=True):
-            out[i] = bool(away)
-    return out
-
-
-def _idle_one(rule: Model, window: Mapping[str, Any], idle: int) -> bool:
-    try:
-        return bool(model_probs(rule, [window])[0, idle] == 1.0)
-    except TrainingError:
-        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -719,12 +693,16 @@ def tune_reject_threshold(
 
 def confident_sweep(probs: FloatArray) -> tuple[float, ...]:
     """The "final" tuning's thresholds: :data:`FINE_REJECT_SWEEP`, then each confidence above
-    its top (0.99) on these windows, so that a model surer than that of nearly every window
-    can still reject its least sure ones (a sweep ending at 0.99 rejects none of them)."""
+    its top (0.99) on these windows (at most 200, evenly spaced among them), so that a model
+    surer than that of nearly every window can still reject its least sure ones (a sweep
+    ending at 0.99 rejects none of them)."""
     p = np.asarray(probs, dtype=np.float64)
     top = FINE_REJECT_SWEEP[-1]
     confidence = p.max(axis=1) if len(p) else np.empty(0)
     above = sorted({round(float(c), 6) for c in confidence if top < round(float(c), 6) < 1.0})
+    if len(above) > _CONFIDENT_SWEEP_MAX:  # a big validation set: evenly spaced among them
+        picks = np.linspace(0, len(above) - 1, _CONFIDENT_SWEEP_MAX).round().astype(int)
+        above = [above[i] for i in sorted(set(picks.tolist()))]
     return (*FINE_REJECT_SWEEP, *above)
 
 
@@ -1155,8 +1133,19 @@ def _precision_misses(
         )
     out = []
     for c in classes:
-        wrong = Counter(y for y, p in zip(truth, predicted, strict=True) if p == c and y != c)
         said = sum(p == c for p in predicted)
+        if not said:
+            taken = Counter(p for y, p in zip(truth, predicted, strict=True) if y == c)
+            out.append(
+                f"why {c}: the challenger never said {c}; its "
+                f"{plural(sum(taken.values()), 'labelled window')} were taken for "
+                + ", ".join(
+                    f"{p} {n}" for p, n in sorted(taken.items(), key=lambda kv: (-kv[1], kv[0]))
+                )
+                + f": label more {c} time, then retrain"
+            )
+            continue
+        wrong = Counter(y for y, p in zip(truth, predicted, strict=True) if p == c and y != c)
         most = sorted(wrong.items(), key=lambda kv: (-kv[1], kv[0]))
         out.append(
             f"why {c}: the challenger said {c} for {plural(said, 'evaluation window')}, "

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from taskclf_core.errors import SpanError
 from taskclf_core.jsonl import split_lines
@@ -21,6 +21,7 @@ from taskclf_core.timerange import in_range, out_of_range
 
 __all__ = [
     "CSV_COLUMNS",
+    "TYPED_MINUTES",
     "LabelSpan",
     "SpanFile",
     "SpanOverlap",
@@ -455,7 +456,7 @@ def span_days(spans: Iterable[LabelSpan]) -> set[date]:
 # --- how precisely spans were typed ------------------------------------------------------
 
 # the coarse steps people type times to, coarsest first (minutes)
-TYPED_MINUTES = (15, 10, 5)
+TYPED_MINUTES: Final = (15, 10, 5)
 # a person's spans are taken as typed to a step when this many of their span edges, and
 # this share of them, lie on it (spans typed to the minute put 1 edge in 5 on a 5-minute
 # mark: 90 % of 12 or more is never chance)
@@ -487,7 +488,9 @@ def typed_steps(spans: Iterable[LabelSpan]) -> dict[str | None, TypedStep]:
     """Each user's (``None``: spans for any user) typing step: the coarsest of
     :data:`TYPED_MINUTES` that 90 % of at least 12 distinct span edges lie on, else 1.
 
-    UTC marks are local marks: every time zone's offset is a multiple of 15 minutes."""
+    Marks are read in UTC. A 5- or 15-minute mark is one in every time zone (every offset is
+    a multiple of 15 minutes); in a zone offset by :45 (Nepal, Chatham) a 10-minute typist
+    reads as typed to 5 minutes, with half the margin."""
     edges: dict[str | None, set[datetime]] = {}
     for s in spans:
         edges.setdefault(s.user_id, set()).update((s.start_ts, s.end_ts))
@@ -504,6 +507,28 @@ def typed_steps(spans: Iterable[LabelSpan]) -> dict[str | None, TypedStep]:
     return out
 
 
+def _switch_zones(
+    spans: Sequence[LabelSpan], margins: Mapping[str | None, timedelta]
+) -> list[tuple[datetime, datetime]]:
+    """``[t - m, t + m]`` around each switch of these spans (one user's own and those for
+    any user, together), sorted; ``m`` is half the typing step of whoever typed that edge."""
+    runs: list[tuple[datetime, datetime, str, timedelta, timedelta]] = []
+    for s in sorted(spans, key=_sort_key):
+        m = margins.get(s.user_id, timedelta(0))
+        if runs and runs[-1][2] == s.label and s.start_ts <= runs[-1][1]:
+            start, end, label, m_start, _ = runs[-1]
+            if s.end_ts > end:  # one label goes on: no switch where the spans meet
+                runs[-1] = (start, s.end_ts, label, m_start, m)
+        else:
+            runs.append((s.start_ts, s.end_ts, s.label, m, m))
+    return sorted(
+        (t - m, t + m)
+        for start, end, _, m_start, m_end in runs
+        for t, m in ((start, m_start), (end, m_end))
+        if m > timedelta(0)
+    )
+
+
 def near_typed_switch(
     spans: Sequence[LabelSpan],
     windows: Sequence[tuple[str, datetime, datetime]],
@@ -513,33 +538,33 @@ def near_typed_switch(
     switch in spans typed to a coarse step (:func:`typed_steps`)?
 
     A span typed to 5 minutes says 10:30 for a switch anywhere from 10:27:30 to 10:32:30:
-    a minute that close may belong to the task on the other side. A switch is an edge where
-    one user's label changes or labelled time ends; where one label goes on into the next
-    span there is none. Spans typed to the minute have no such minutes."""
+    a minute that close may belong to the task on the other side. A switch is an edge of the
+    spans that apply to the window's user (their own and those for any user, as in
+    :func:`project`) where the label changes or labelled time ends; where one label goes on
+    into the next span there is none. Spans typed to the minute have no such minutes."""
     steps = typed_steps(spans) if steps is None else steps
-    switches: dict[str | None, tuple[list[datetime], timedelta]] = {}
-    owners: dict[str | None, list[LabelSpan]] = {}
+    margins = {owner: step.margin for owner, step in steps.items()}
+    if not any(m > timedelta(0) for m in margins.values()):
+        return [False] * len(windows)
+    widest = max(margins.values())
+    wildcard = [s for s in spans if s.user_id is None]
+    own: dict[str, list[LabelSpan]] = {}
     for s in spans:
-        step = steps.get(s.user_id)
-        if step is not None and step.minutes > 1:
-            owners.setdefault(s.user_id, []).append(s)
-    for owner, mine in owners.items():
-        runs: list[list[Any]] = []  # [start, end, label] of one label going on
-        for s in sorted(mine, key=_sort_key):
-            if runs and runs[-1][2] == s.label and s.start_ts <= runs[-1][1]:
-                runs[-1][1] = max(runs[-1][1], s.end_ts)
-            else:
-                runs.append([s.start_ts, s.end_ts, s.label])
-        times = sorted({t for start, end, _ in runs for t in (start, end)})
-        switches[owner] = (times, steps[owner].margin)
+        if s.user_id is not None:
+            own.setdefault(s.user_id, []).append(s)
+    zones: dict[str, tuple[list[datetime], list[tuple[datetime, datetime]]]] = {}
     out: list[bool] = []
     for user_id, start, end in windows:
+        if user_id not in zones:
+            found = _switch_zones([*own.get(user_id, ()), *wildcard], margins)
+            zones[user_id] = ([lo for lo, _ in found], found)
+        los, found = zones[user_id]
+        # a zone that reaches the window starts after start - 2 * widest and before end
+        i = bisect.bisect_right(los, start - 2 * widest)
         near = False
-        for owner in (user_id, None):
-            times, margin = switches.get(owner, ([], timedelta(0)))
-            # the first switch after start - margin: near when it comes before end + margin
-            i = bisect.bisect_right(times, start - margin)
-            near = near or (i < len(times) and times[i] < end + margin)
+        while i < len(found) and found[i][0] < end:
+            near = near or found[i][1] > start
+            i += 1
         out.append(near)
     return out
 

@@ -18,6 +18,7 @@ from taskclf_core.baseline import (
     BaselineModel,
     BaselineThresholds,
     baseline_model,
+    idle_evidence,
 )
 from taskclf_core.calibration import CalibratorStore, IdentityCalibrator
 from taskclf_core.errors import BundleError, WindowError
@@ -256,3 +257,30 @@ def test_breakidle_comes_first(row: dict[str, Any]) -> None:
     long_idle = row | {"max_idle_run_seconds": 50.01}
     missing = {k: v for k, v in row.items() if k != "active_seconds_any"}
     assert labels_of(model, [locked, still, long_idle, missing]) == ["BreakIdle"] * 4
+
+
+@pytest.mark.parametrize(("rows", "expected", "version"), CASES)
+def test_idle_evidence_is_taskclfs_breakidle_rule_where_there_is_input_data(
+    rows: str, expected: str, version: str
+) -> None:
+    windows = read_jsonl(FIXTURES / rows)
+    truth = [t["label"] for t in read_jsonl(BASELINE / expected)]
+    said = [idle_evidence(w) for w in windows]
+    for w, evidence, label in zip(windows, said, truth, strict=True):
+        if evidence is None:
+            # no input data: the rule calls it idle, which is no evidence of being away
+            assert label == "BreakIdle"
+            assert w.get("active_seconds_any") is None or w["active_seconds_any"] < 0
+        else:
+            assert evidence == (label == "BreakIdle"), w["bucket_start_ts"]
+    if "no-input" in rows:
+        assert set(said) == {None}
+
+
+def test_idle_evidence_reads_the_lock_screen_without_input_and_nothing_from_junk() -> None:
+    assert idle_evidence({"app_category": "lockscreen"}) is True
+    assert idle_evidence({"app_category": "editor", "active_seconds_any": 42.0}) is False
+    assert idle_evidence({"active_seconds_any": 42.0, "max_idle_run_seconds": 51}) is True
+    assert idle_evidence({"active_seconds_any": 4.9, "max_idle_run_seconds": 0}) is True
+    for junk in (None, True, "12", float("nan"), -1.0):
+        assert idle_evidence({"app_category": "editor", "active_seconds_any": junk}) is None

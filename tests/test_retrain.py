@@ -920,9 +920,24 @@ def test_a_break_typed_to_5_minutes_labels_no_working_minute_and_no_locked_one_a
     as_typed = [(w, y) for w, y in zip(rows, project(days.spans, idents), strict=True) if y]
     assert len(as_typed) == len(data) + data.left_out
     wrong = _wrong_about_breaks(days, [w for w, _ in as_typed], [y for _, y in as_typed])
-    # ... in exactly the windows left out (14–16 of ~670 on seeds 0–3)
+    # ... in exactly the windows left out (13–16 of ~670 on seeds 0–3)
     assert len(wrong) == data.left_out
     assert data.left_out < len(as_typed) // 20
+    # without aw-watcher-input the idle rule calls every window away: no evidence, so only
+    # the lock screen can contradict a label (taken as idle, they left out 136 of 675)
+    blind = [
+        {
+            k: (None if k in ("active_seconds_any", "max_idle_run_seconds") else v)
+            for k, v in w.items()
+        }
+        for w in rows
+    ]
+    no_input = labelled_data(days.spans, blind, schema_version="v3")
+    assert 0 < no_input.left_out < data.left_out
+    kept = {(w["user_id"], w["bucket_start_ts"]) for w in no_input.windows}
+    gone = [(w, y) for w, y in as_typed if (w["user_id"], w["bucket_start_ts"]) not in kept]
+    assert len(gone) == no_input.left_out
+    assert all(w["app_category"] == "lockscreen" and y != "BreakIdle" for w, y in gone)
     # spans typed to the minute are projected as they are
     rows, days = _aw_person(seed=3, rounding=1)
     exact = labelled_data(days.spans, rows, schema_version="v3")
@@ -950,10 +965,10 @@ def test_a_first_model_from_spans_typed_to_5_minutes_passes_the_breakidle_gates(
     labels_line = next(line for line in report.lines if line.startswith("labels: "))
     assert "spans for any user typed to 5 minutes" in labels_line
     assert "left out as not cleanly labelled" in labels_line
+    edges = {0: 55, 1: 54}[seed]  # every edge of these spans is on a 5-minute mark
     assert report.dataset["typed_spans"] == [
-        {"user_id": None, "minutes": 5, "edges": out.data.typed[0].edges if out.data else 0,
-         "on_step": out.data.typed[0].on_step if out.data else 0}
-    ]  # fmt: skip
+        {"user_id": None, "minutes": 5, "edges": edges, "on_step": edges}
+    ]
     assert report.to_json()["dataset"]["left_out_near_typed_switches"] >= 5
     gates = {g.name: g for g in report.gates}
     assert gates["breakidle_precision"].passed, "\n".join(report.lines)
@@ -979,6 +994,14 @@ def test_a_precision_refusal_says_what_the_wrong_windows_really_were() -> None:
         "Build; the others were Write 6, ReadResearch 3: label more Write, ReadResearch time "
         "(or check those labels), then retrain",
     ]
+    # BreakIdle never said at all (its precision is 0, as taskclf counts it)
+    never = ["Meet"] * 10 + ["Write"] * 10 + ["Meet"] * 4
+    truth2 = ["BreakIdle"] * 10 + ["Write"] * 10 + ["Meet"] * 4
+    ev2 = evaluate_labels(truth2, never)
+    assert _precision_misses(truth2, never, ev2, challenger_gates(ev2), GateThresholds())[0] == (
+        "why BreakIdle: the challenger never said BreakIdle; its 10 labelled windows were taken "
+        "for Meet 10: label more BreakIdle time, then retrain"
+    )
     # nothing failed: nothing to say
     good = evaluate_labels(truth, truth)
     assert _precision_misses(truth, truth, good, challenger_gates(good), GateThresholds()) == []
@@ -993,6 +1016,13 @@ def test_the_sweep_goes_on_past_099_through_the_confidences_above_it() -> None:
     assert sweep[:90] == FINE_REJECT_SWEEP
     assert sweep[90:] == (0.995, 0.9999)  # each once, in order; 1.0 rejects all it can
     assert confident_sweep(np.full((3, 8), 1 / 8)) == FINE_REJECT_SWEEP
+    # a big validation set adds at most 200, spread from its least to its most sure
+    many = np.zeros((5000, 8))
+    many[:, 0] = np.linspace(0.9901, 0.99999, 5000)
+    extra = confident_sweep(many)[90:]
+    assert len(extra) == 200
+    assert (extra[0], extra[-1]) == (0.9901, 0.99999)
+    assert list(extra) == sorted(set(extra))
 
 
 @pytest.mark.parametrize("seed", [0, 1])

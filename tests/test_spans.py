@@ -457,7 +457,7 @@ def _day_of_spans(
     ]
 
 
-def test_spans_typed_to_five_minutes_are_told_from_spans_typed_to_the_minute() -> None:
+def test_the_step_spans_were_typed_to_is_told_from_spans_typed_to_the_minute() -> None:
     five = _day_of_spans(list(range(0, 300, 20)), ["Build", "BreakIdle"] * 8, "u5")
     to_the_minute = _day_of_spans([0, 17, 41, 58, 63, 92, 118, 131, 160, 187, 203, 233, 251, 270],
                                   ["Write", "Meet"] * 7, "u1")  # fmt: skip
@@ -531,3 +531,30 @@ def test_a_minute_is_near_a_switch_exactly_when_it_comes_within_half_a_step_of_o
             start < e + margin and end > e - margin for e in switch_at
         )
         assert flag == expected
+
+
+def test_a_users_own_spans_and_spans_for_any_user_switch_together() -> None:
+    """Where a user's own span and a span for any user meet under one label there is no
+    switch; another user's spans say nothing of this user's minutes."""
+    m = lambda n: _T0 + timedelta(minutes=n)  # noqa: E731
+    own = _day_of_spans(list(range(5, 130, 10)), ["Build", "Write"] * 6, "u")  # 5 … 125
+    assert (own[-1].label, own[-1].end_ts) == ("Write", m(125))
+    anyone = [
+        LabelSpan(m(125), m(150), "Write"),
+        LabelSpan(m(150), m(160), "Meet"),
+        *_day_of_spans(list(range(600, 660, 5)), ["Build", "Meet"] * 6),
+    ]
+    other = [LabelSpan(m(300), m(310), "Meet", user_id="v")]
+    spans = [*own, *anyone, *other]
+    steps = typed_steps(spans)
+    assert (steps["u"].minutes, steps[None].minutes, steps["v"].minutes) == (5, 5, 1)
+    minutes = [("u", m(i), m(i + 1)) for i in range(100, 170)]
+    flagged = {100 + i for i, flag in enumerate(near_typed_switch(spans, minutes)) if flag}
+    assert {112, 113, 114, 115, 116, 117} <= flagged  # u's own Build -> Write at 115
+    assert not {122, 123, 124, 125, 126, 127} & flagged  # Write goes on into a span for anyone
+    assert {147, 148, 149, 150, 151, 152} <= flagged  # Write -> Meet (for anyone)
+    assert {157, 158, 159, 160, 161, 162} <= flagged  # labelled time ends
+    assert not {120, 130, 140, 155, 165} & flagged
+    # v's spans were typed to the minute, and u has none there
+    for user in ("u", "v"):
+        assert not any(near_typed_switch(spans, [(user, m(i), m(i + 1)) for i in range(297, 304)]))
