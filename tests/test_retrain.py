@@ -36,6 +36,7 @@ from taskclf_core.retrain import (
     Evaluation,
     GateThresholds,
     RetrainConfig,
+    RetrainOutcome,
     UserScore,
     binomial_tail,
     challenger_gates,
@@ -889,6 +890,26 @@ def _aw_person(
     return rows, days
 
 
+def _first_model(
+    windows: Sequence[Mapping[str, Any]],
+    spans: Sequence[LabelSpan],
+    *,
+    version: str = "v3",
+    config: RetrainConfig | None = None,
+) -> RetrainOutcome:
+    """A first retrain, the rule baseline the champion."""
+    return run_retrain(
+        baseline_model(version),
+        windows,
+        spans,
+        now=NOW,
+        champion_created_at=None,
+        challenger_id="retrain-first",
+        config=config or RetrainConfig(num_threads=1),
+        force=True,
+    )
+
+
 def _truth(days: AWDays, window: Mapping[str, Any]) -> str | None:
     return days.label_of(parse_ts(window["bucket_start_ts"], "t") + timedelta(seconds=30))
 
@@ -951,16 +972,7 @@ def test_a_first_model_from_spans_typed_to_5_minutes_passes_the_breakidle_gates(
     were not. Without the windows the machine contradicts there, the gates judge what the
     person did."""
     rows, days = _aw_person(seed=seed, rounding=5)
-    out = run_retrain(
-        baseline_model("v3"),
-        rows,
-        days.spans,
-        now=NOW,
-        champion_created_at=None,
-        challenger_id="retrain-typed",
-        config=RetrainConfig(num_threads=1),
-        force=True,
-    )
+    out = _first_model(rows, days.spans)
     report = out.report
     labels_line = next(line for line in report.lines if line.startswith("labels: "))
     assert "spans for any user typed to 5 minutes" in labels_line
@@ -1033,16 +1045,7 @@ def test_a_person_whose_tasks_never_look_alike_gets_a_first_model(seed: int) -> 
     there could be (6 of 6 seeds). Never sharpened, and swept past 0.99, it rejects its
     least sure windows and ships."""
     rows, days = _aw_person(seed, person=AWPerson(glances=0.0))
-    out = run_retrain(
-        baseline_model("v3"),
-        rows,
-        days.spans,
-        now=NOW,
-        champion_created_at=None,
-        challenger_id="retrain-clean",
-        config=RetrainConfig(num_threads=1),
-        force=True,
-    )
+    out = _first_model(rows, days.spans)
     report = out.report
     assert report.decision == "deployed", "\n".join(report.lines)
     assert isinstance(out.calibrator, TemperatureCalibrator)
@@ -1061,15 +1064,7 @@ def test_a_reject_rate_refusal_says_how_few_runs_it_was_measured_on(
     config = RetrainConfig(
         rounds=40, num_threads=1, gates=GateThresholds(reject_rate_min=0.5, reject_rate_max=0.6)
     )
-    out = run_retrain(
-        baseline_model("v2"),
-        archive_of(people),
-        spans_from(people),
-        now=NOW,
-        champion_created_at=None,
-        challenger_id="retrain-1",
-        config=config,
-    )
+    out = _first_model(archive_of(people), spans_from(people), version="v2", config=config)
     report = out.report
     assert "reject_rate_bounds" in report.lines[-1]
     assert report.challenger is not None
