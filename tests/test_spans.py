@@ -536,7 +536,10 @@ def test_a_minute_is_near_a_switch_exactly_when_it_comes_within_half_a_step_of_o
 def test_a_users_own_spans_and_spans_for_any_user_switch_together() -> None:
     """Where a user's own span and a span for any user meet under one label there is no
     switch; another user's spans say nothing of this user's minutes."""
-    m = lambda n: _T0 + timedelta(minutes=n)  # noqa: E731
+
+    def m(minutes: int) -> datetime:
+        return _T0 + timedelta(minutes=minutes)
+
     own = _day_of_spans(list(range(5, 130, 10)), ["Build", "Write"] * 6, "u")  # 5 … 125
     assert (own[-1].label, own[-1].end_ts) == ("Write", m(125))
     anyone = [
