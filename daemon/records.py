@@ -17,6 +17,7 @@ __all__ = [
     "read_retrain",
     "record_last",
     "record_retrain",
+    "retrain_advice",
 ]
 
 
@@ -98,3 +99,11 @@ def describe_retrain(doc: Mapping[str, Any]) -> str:
     if doc.get("decision") == "not_enough_data" and missing:
         head += f": {missing[0]}" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else "")
     return head
+
+
+def retrain_advice(doc: Mapping[str, Any]) -> list[str]:
+    """The refused retrain's ``why`` lines (what its wrong windows were, what to label), for
+    `status` to show under its line; none for any other outcome."""
+    if doc.get("decision") != "refused":
+        return []
+    return [f"  {line}" for line in doc.get("why") or () if isinstance(line, str)]

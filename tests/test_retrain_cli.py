@@ -205,3 +205,34 @@ def test_configuration_problems_exit_2(
     assert code == 2
     assert "retrain_cadense_days" in err
     assert "did you mean 'retrain_cadence_days'" in err
+
+
+@pytest.mark.slow
+def test_status_says_what_to_do_about_a_refused_retrain(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The weekly timer runs retrain unseen: a refusal's `why` lines are in its record, and
+    `status` shows them under the retrain line."""
+    data = standalone(capsys)
+    labelled(data, people)
+    bounds = ("--retrain-min-reject-rate", "0.5", "--retrain-max-reject-rate", "0.6")
+    code, out, _ = retrain(capsys, *bounds)
+    assert code == 0
+    assert "reject_rate_bounds)\n" in out  # with 50 % rejected, the F1 gates fail too
+    why = [line for line in out.splitlines() if line.startswith("why ")]
+    assert len(why) == 1
+    assert why[0].startswith("why reject rate: at ")
+    last = read_retrain(data)
+    assert last is not None
+    assert last["why"] == why
+    main(["status"])
+    shown = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(shown) if line.startswith("retrain refused at "))
+    assert shown[at + 1] == f"  {why[0]}"
+    # a run that deploys has nothing to say there
+    code, out, _ = retrain(capsys, "--force")
+    assert "decision: deployed" in out
+    main(["status"])
+    shown = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(shown) if line.startswith("retrain deployed at "))
+    assert at + 1 == len(shown) or not shown[at + 1].startswith("  why ")

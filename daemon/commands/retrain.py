@@ -58,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
             | {
                 "deployed": {k: v for k, v in deployed.items() if k != "calibration"}
                 if deployed
-                else None
+                else None,
+                # what to do about a refusal, for `status` (the weekly timer runs unseen)
+                "why": [line for line in doc.get("explanation") or () if line.startswith("why ")],
             },
         )
     if args.json:

@@ -37,7 +37,13 @@ def run(args: argparse.Namespace) -> int:
             doc["label_log_held_by"] = {"pid": holder, "label_log": str(where.labels_path)}
     # the processes beside the daemon: the collector, the personalize and retrain runs
     from daemon.collector.status import format_collector_status, read_collector_status
-    from daemon.records import describe_last, describe_retrain, read_last, read_retrain
+    from daemon.records import (
+        describe_last,
+        describe_retrain,
+        read_last,
+        read_retrain,
+        retrain_advice,
+    )
 
     collector = read_collector_status(where.data_dir)
     personalize = read_last(where.data_dir)
@@ -57,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         lines.append(describe_last(personalize))
     if retrain is not None:
         lines.append(describe_retrain(retrain))
+        lines += retrain_advice(retrain)
     if progress is not None:
         lines += progress.lines()
     print("\n".join(lines))
