@@ -1131,6 +1131,10 @@ def _precision_misses(
             and s.predicted >= max(1, t.min_class_predictions)
             and s.precision < t.min_class_precision
         )
+
+    def most_first(counts: Counter[str]) -> list[tuple[str, int]]:
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
     out = []
     for c in classes:
         said = sum(p == c for p in predicted)
@@ -1139,14 +1143,12 @@ def _precision_misses(
             out.append(
                 f"why {c}: the challenger never said {c}; its "
                 f"{plural(sum(taken.values()), 'labelled window')} were taken for "
-                + ", ".join(
-                    f"{p} {n}" for p, n in sorted(taken.items(), key=lambda kv: (-kv[1], kv[0]))
-                )
+                + ", ".join(f"{p} {n}" for p, n in most_first(taken))
                 + f": label more {c} time, then retrain"
             )
             continue
         wrong = Counter(y for y, p in zip(truth, predicted, strict=True) if p == c and y != c)
-        most = sorted(wrong.items(), key=lambda kv: (-kv[1], kv[0]))
+        most = most_first(wrong)
         out.append(
             f"why {c}: the challenger said {c} for {plural(said, 'evaluation window')}, "
             f"{said - sum(wrong.values())} of them labelled {c}; the others were "

@@ -561,11 +561,9 @@ def near_typed_switch(
         los, found = zones[user_id]
         # a zone that reaches the window starts after start - 2 * widest and before end
         i = bisect.bisect_right(los, start - 2 * widest)
-        near = False
-        while i < len(found) and found[i][0] < end:
-            near = near or found[i][1] > start
+        while i < len(found) and found[i][0] < end and found[i][1] <= start:
             i += 1
-        out.append(near)
+        out.append(i < len(found) and found[i][0] < end)
     return out
 
 
