@@ -36,6 +36,7 @@ __all__ = [
     "CADENCE_DAYS",
     "CHALLENGER_TEMPERATURE_BOUNDS",
     "LOOKBACK_DAYS",
+    "STAND_IN_BLOCKS",
     "ClassScores",
     "DataCheck",
     "DataRequirements",
@@ -67,6 +68,7 @@ __all__ = [
     "run_retrain",
     "split_by_time",
     "split_gaps",
+    "stand_in_blocks",
     "tune_reject_threshold",
     "user_regression_gate",
     "user_scores",
@@ -88,6 +90,10 @@ DEFAULT_REJECT_THRESHOLD: Final = 0.55  # taskclf's DEFAULT_REJECT_THRESHOLD: th
 CHALLENGER_TEMPERATURE_BOUNDS: Final = (1.0, 20.0)
 # at most this many thresholds above 0.99 join the final sweep (the report lists the sweep)
 _CONFIDENT_SWEEP_MAX: Final = 200
+# the "final" tuning's stand-in blocks: the last train windows of each user, as many per block
+# as that user's validation windows, each scored by a model trained without it (see
+# stand_in_blocks); with the validation windows, four afternoons to tune on instead of one
+STAND_IN_BLOCKS: Final = 3
 
 # "deployed" is the decision to deploy: the shell makes it so (or, dry, says it would)
 Decision = Literal["deployed", "refused", "not_due", "not_enough_data"]
@@ -437,6 +443,40 @@ def split_gaps(
     )
 
 
+def stand_in_blocks(
+    split: Split,
+    user_ids: Sequence[str],
+    starts: Sequence[datetime],
+    blocks: int = STAND_IN_BLOCKS,
+) -> tuple[IntArray, ...]:
+    """Blocks of the train windows that stand in for more validation windows, the latest first.
+
+    The validation windows are one afternoon of each user, and a reject threshold tuned on
+    one afternoon lands the evaluation afternoon's reject rate anywhere from 0 to 0.39 for a
+    person's first model (docs/learning.md). Block ``j`` holds each user's ``j``-th last run
+    of train windows as long as their validation windows, taken only while at least as many
+    train windows come before it (a model trained on later windows scoring the earliest
+    ones stood in badly). A model trained on the rest of the train windows and the
+    validation windows, as many windows as the challenger, scores the block as the
+    challenger scores an afternoon it never saw. Empty blocks are left out; sorted indices.
+    """
+    by_user: dict[str, list[int]] = {}
+    for i in sorted(split.train.tolist(), key=lambda i: starts[i]):
+        by_user.setdefault(user_ids[i], []).append(i)
+    per_val = Counter(user_ids[i] for i in split.val.tolist())
+    out: list[IntArray] = []
+    for j in range(1, blocks + 1):
+        block: list[int] = []
+        for uid, rows in by_user.items():
+            m = per_val[uid]
+            lo, hi = len(rows) - j * m, len(rows) - (j - 1) * m
+            if m and lo >= m:
+                block.extend(rows[lo:hi])
+        if block:
+            out.append(np.asarray(sorted(block), dtype=np.intp))
+    return tuple(out)
+
+
 # --- evaluation --------------------------------------------------------------------------
 
 
@@ -609,6 +649,9 @@ class ThresholdTuning:
     sweep: tuple[tuple[float, float, float], ...]
     bounds: tuple[float, float] = (0.05, 0.30)  # the reject rates it chose within
     draws: int | None = None  # what the margin's standard errors were counted over
+    gate_draws: int | None = None  # ... and the gate's slice's, when told apart from these
+    windows: int = 0  # how many windows it was tuned on
+    stand_ins: int = 0  # how many of the "final" tuning's stand-in blocks among them
 
     @property
     def chosen(self) -> tuple[float, float, float] | None:
@@ -620,6 +663,9 @@ class ThresholdTuning:
             "tuned": self.tuned,
             "bounds": [round(b, 4) for b in self.bounds],
             "effective_n": self.draws,
+            "gate_effective_n": self.gate_draws,
+            "windows": self.windows,
+            "stand_in_blocks": self.stand_ins,
             "sweep": [
                 {"threshold": t, "accuracy_on_accepted": a, "reject_rate": r}
                 for t, a, r in self.sweep
@@ -638,6 +684,8 @@ def tune_reject_threshold(
     objective: Literal["accepted", "final"] = "accepted",
     margin: float = 0.0,
     effective_n: int | None = None,
+    gate_n: int | None = None,
+    stand_ins: int = 0,
 ) -> ThresholdTuning:
     """taskclf's ``tune_reject_threshold`` on (calibrated) validation probabilities.
 
@@ -653,9 +701,11 @@ def tune_reject_threshold(
     the evaluation windows' rate, which the gate checks, is not a coin flip around it; the
     narrowed bounds never cross the middle of the gate's. The standard error is over
     ``effective_n`` independent draws (the windows by default; the caller passes the number
-    of runs of work when minutes come in runs, which move together: docs/learning.md). When
-    no threshold's rate lies in the narrowed bounds, the one nearest them within the gate's
-    bounds is taken (the better final accuracy on a tie), else ``fallback``.
+    of runs of work when minutes come in runs, which move together: docs/learning.md), and
+    the gate's slice's over ``gate_n`` (as many as these by default: two slices of one size).
+    When no threshold's rate lies in the narrowed bounds, the one nearest them within the
+    gate's bounds is taken (the better final accuracy on a tie), else ``fallback``.
+    ``stand_ins`` says how many of :func:`stand_in_blocks` are among the windows (recorded).
     """
     p = np.asarray(probs, dtype=np.float64)
     labels = np.asarray(y, dtype=np.intp)
@@ -674,21 +724,27 @@ def tune_reject_threshold(
     rows = tuple(row[:3] for row in sweep)
     lo, hi = reject_rate_min, reject_rate_max
     draws = effective_n if effective_n is not None else n
-    if margin > 0 and draws > 0:
+    gate_draws = gate_n if gate_n is not None else draws
+    if margin > 0 and draws > 0 and gate_draws > 0:
         mid = (lo + hi) / 2
         # the evaluation slice's rate differs from this one's by the errors of both
-        lo = min(lo + margin * math.sqrt(2 * lo * (1 - lo) / draws), mid)
-        hi = max(hi - margin * math.sqrt(2 * hi * (1 - hi) / draws), mid)
+        share = 1 / draws + 1 / gate_draws
+        lo = min(lo + margin * math.sqrt(lo * (1 - lo) * share), mid)
+        hi = max(hi - margin * math.sqrt(hi * (1 - hi) * share), mid)
+    told = gate_draws if gate_n is not None else None
+
+    def tuning(threshold: float, tuned: bool) -> ThresholdTuning:
+        return ThresholdTuning(threshold, tuned, rows, (lo, hi), draws, told, n, stand_ins)
+
     inside = [row for row in sweep if lo <= row[2] <= hi]
     if inside:
         # the best score; the first (lowest threshold) on a tie
-        chosen = max(inside, key=lambda row: (row[3], -row[0]))
-        return ThresholdTuning(chosen[0], True, rows, (lo, hi), draws)
+        return tuning(max(inside, key=lambda row: (row[3], -row[0]))[0], True)
     allowed = [r for r in sweep if reject_rate_min <= r[2] <= reject_rate_max]
     if allowed:
         chosen = min(allowed, key=lambda r: (round(max(lo - r[2], r[2] - hi), 4), -r[3], r[0]))
-        return ThresholdTuning(chosen[0], True, rows, (lo, hi), draws)
-    return ThresholdTuning(round(fallback, 4), False, rows, (lo, hi), draws)
+        return tuning(chosen[0], True)
+    return tuning(round(fallback, 4), False)
 
 
 def confident_sweep(probs: FloatArray) -> tuple[float, ...]:
@@ -1075,6 +1131,8 @@ class RetrainConfig:
     # is its tune_reject_threshold exactly; "final" the best final accuracy with the reject
     # rate inside the gate's bounds by 2 standard errors (see tune_reject_threshold)
     threshold_tuning: Literal["taskclf", "final"] = "final"
+    # "final" also tunes on this many stand-in blocks of the train windows (stand_in_blocks)
+    stand_in_blocks: int = STAND_IN_BLOCKS
 
 
 @dataclass(frozen=True, slots=True)
@@ -1163,8 +1221,14 @@ def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
     """Why the reject rate missed the gate's bounds: the afternoon it is measured on."""
     chosen = tuning.chosen
     on_val = f"{chosen[2]:.4f}" if chosen is not None else "none in bounds"
+    tuned_on = (
+        f"the windows it was tuned on ({plural(tuning.stand_ins, 'stand-in block')} with the "
+        "validation windows)"
+        if tuning.stand_ins
+        else "the validation windows"
+    )
     return (
-        f"why reject rate: at {tuning.threshold} the validation windows rejected {on_val} and "
+        f"why reject rate: at {tuning.threshold} {tuned_on} rejected {on_val} and "
         f"the evaluation windows {ev.reject_rate:.4f}; those {plural(ev.n, 'window')} come in "
         f"{plural(runs, 'run')} of work, and a rate over so few moves a run at a time: label "
         "more days (the evaluation windows are each user's latest 15 %), then retrain"
@@ -1218,12 +1282,49 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, *, final: bool
         if lo <= chosen[2] <= hi
         else "; no threshold reached it: the nearest in the gate's bounds"
     )
+    if not tuning.stand_ins:
+        return (
+            "tuned on the validation windows: the best final accuracy (a rejected window "
+            f"counts as wrong) aiming at {aim} (the gate's {bounds} narrowed by 2 standard "
+            "errors of the difference between two slices' rates over the "
+            f"{plural(tuning.draws or 0, 'run')} of work in the validation windows"
+            f"{capped}){missed}: {got}"
+        )
     return (
-        "tuned on the validation windows: the best final accuracy (a rejected window counts "
-        f"as wrong) aiming at {aim} (the gate's {bounds} narrowed by 2 standard errors of the "
-        f"difference between two slices' rates over the {plural(tuning.draws or 0, 'run')} of "
-        f"work in the validation windows{capped}){missed}: {got}"
+        "tuned on the same windows: the best final accuracy (a rejected window counts as "
+        f"wrong) aiming at {aim} (the gate's {bounds} narrowed by 2 standard errors of the "
+        f"difference between their rate, over the {plural(tuning.draws or 0, 'run')} of work "
+        "in them, and the evaluation windows', over about as many runs as the validation "
+        f"windows' {tuning.gate_draws}{capped}){missed}: {got}"
     )
+
+
+def _stand_in_probs(
+    rows: Sequence[Mapping[str, Any]],
+    split: Split,
+    block: IntArray,
+    version: str,
+    now: datetime,
+    config: RetrainConfig,
+) -> FloatArray:
+    """A stand-in block's probabilities from a model trained as the challenger on the train
+    and validation windows without the block: how the challenger scores windows it never saw.
+    """
+    keep = np.setdiff1d(np.concatenate([split.train, split.val]), block)
+    trained = train_challenger(
+        [rows[i] for i in keep.tolist()],
+        schema_version=version,
+        created_at=format_ts(now),
+        user_id_feature=config.user_id_feature,
+        rounds=config.rounds,
+        seed=config.seed,
+        num_threads=config.num_threads,
+    )
+    model = bundle_from_text(
+        "stand-in", model_text=trained.model_text, metadata=trained.metadata,
+        encoders=trained.encoders,
+    )  # fmt: skip
+    return model_probs(model, [rows[i] for i in block.tolist()])
 
 
 def run_retrain(
@@ -1255,7 +1356,9 @@ def run_retrain(
     default both models are scored as they label (taskclf's ``calibrated_reject`` mode): the
     challenger through a global temperature fitted on the validation windows, rejected at the
     threshold taskclf's ``tune_reject_threshold`` picks on those calibrated validation
-    probabilities (what it is deployed with); the champion as the daemon runs it, with
+    probabilities (what it is deployed with; the "final" tuning fits both on the validation
+    windows and :func:`stand_in_blocks` of the train windows); the champion as the daemon
+    runs it, with
     ``champion_store`` (per-user calibrators where the policy allows them) and
     ``champion_policy``'s thresholds (the baseline rejects by its own rule).
     """
@@ -1312,6 +1415,14 @@ def run_retrain(
         return not_enough(gaps)
     eval_truth = [data.labels[i] for i in split.evaluation]
 
+    def runs(at: IntArray) -> int:
+        """How many runs of work these rows come in (label_runs)."""
+        return label_runs(
+            [data.user_ids[i] for i in at.tolist()],
+            [data.starts[i] for i in at.tolist()],
+            [data.labels[i] for i in at.tolist()],
+        )
+
     rows = data.with_labels()
     features, _ = challenger_columns(version, user_id_feature=config.user_id_feature)
     trained = train_challenger(
@@ -1336,33 +1447,49 @@ def run_retrain(
     tuning: ThresholdTuning | None = None
     threshold = config.reject_threshold
     if config.eval_mode == "calibrated_reject":
-        val_probs = model_probs(challenger, [data.windows[i] for i in split.val])
-        val_y = np.asarray([LABEL_INDEX[data.labels[i]] for i in split.val], dtype=np.intp)
-        ch_cal, fit = fit_temperature_calibrator(
-            val_probs, val_y, bounds=CHALLENGER_TEMPERATURE_BOUNDS
-        )
         final = config.threshold_tuning == "final"
-        calibrated = ch_cal.calibrate(val_probs)
+        # what the challenger's temperature and threshold are fitted on: windows no model
+        # that scored them trained on (the validation windows, and for "final" the stand-ins)
+        tune_rows = [split.val]
+        tune_probs = [model_probs(challenger, [data.windows[i] for i in split.val])]
+        blocks = config.stand_in_blocks if final else 0
+        for block in stand_in_blocks(split, data.user_ids, data.starts, blocks):
+            tune_rows.append(block)
+            tune_probs.append(_stand_in_probs(rows, split, block, version, now, config))
+        tuned_on = np.concatenate(tune_rows)
+        probs = np.vstack(tune_probs)
+        tune_y = np.asarray([LABEL_INDEX[data.labels[i]] for i in tuned_on], dtype=np.intp)
+        ch_cal, fit = fit_temperature_calibrator(
+            probs, tune_y, bounds=CHALLENGER_TEMPERATURE_BOUNDS
+        )
+        calibrated = ch_cal.calibrate(probs)
         tuning = tune_reject_threshold(
             calibrated,
-            val_y,
+            tune_y,
             reject_rate_min=config.gates.reject_rate_min,
             reject_rate_max=config.gates.reject_rate_max,
             fallback=config.reject_threshold,
             thresholds=confident_sweep(calibrated) if final else REJECT_SWEEP,
             objective="final" if final else "accepted",
             margin=2.0 if final else 0.0,
-            effective_n=label_runs(
-                [data.user_ids[i] for i in split.val],
-                [data.starts[i] for i in split.val],
-                [data.labels[i] for i in split.val],
-            ),
+            effective_n=runs(tuned_on),
+            # the evaluation slice, the gate's, holds about as many runs as the validation one
+            gate_n=runs(split.val) if final else None,
+            stand_ins=len(tune_rows) - 1,
         )
         threshold = tuning.threshold
         tuned = _tuning_words(tuning, config.gates, final=final)
         scored = (
             f"scored as they label: the challenger through a temperature of "
-            f"{fit.temperature:.3f} fitted on the validation windows"
+            f"{fit.temperature:.3f} fitted on "
+            + (
+                f"{plural(len(tuned_on), 'window')} no model that scored them trained on (the "
+                f"validation windows and {plural(tuning.stand_ins, 'stand-in block')} of the "
+                "latest train windows, each scored by a model trained as the challenger "
+                "without it)"
+                if tuning.stand_ins
+                else "the validation windows"
+            )
             + (
                 " (its floor: a temperature never sharpens the challenger)"
                 if fit.temperature <= CHALLENGER_TEMPERATURE_BOUNDS[0]
@@ -1410,12 +1537,7 @@ def run_retrain(
     lines += [g.line for g in gates]
     lines += _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
     if tuning is not None and any(g.name == "reject_rate_bounds" and not g.passed for g in gates):
-        runs = label_runs(
-            eval_users,
-            [data.starts[i] for i in split.evaluation],
-            eval_truth,
-        )
-        lines.append(_reject_miss(tuning, ch_ev, runs))
+        lines.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
     lines.append(
         f"champion {champion.bundle_id}: macro-F1 {cp_ev.macro_f1:.4f}, weighted-F1 "
         f"{cp_ev.weighted_f1:.4f}, accuracy {cp_ev.accuracy:.4f}, reject rate "

@@ -4,7 +4,7 @@ changes nothing; a better one is deployed live; no window is lost or labelled tw
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +49,14 @@ def test_a_worse_challenger_is_refused_and_a_better_one_swapped_in_live(
     csv.write_text(spans_to_csv(spans_from(people)))
     assert daemon.cli("label", "import", str(csv)).returncode == 0
 
-    # someone else works on today, a window every 50 ms, all through what follows
+    # someone else works, a window every 50 ms, all through what follows: up to two
+    # minutes of windows, stopped once both retrains are done (they take ~25-50 s)
     live = features(
         generate_windows(
-            users=[UserProfile("u-live", minutes_per_day=600)], days=1, seed=3, start=TODAY
+            users=[UserProfile("u-live", minutes_per_day=1200)],
+            days=2,
+            seed=3,
+            start=TODAY - timedelta(days=1),
         )
     )
     with daemon.producing(live, rate=20.0, prefix="live") as producer:
@@ -79,7 +83,8 @@ def test_a_worse_challenger_is_refused_and_a_better_one_swapped_in_live(
         assert status["store"]["id"] == doc["deployed"]["store_id"]
         assert status["thresholds"]["reject_threshold"] == doc["deployed"]["reject_threshold"]
         assert producer.is_alive(), "the stream should outlast both retrains"
-        producer.finish(timeout=120)
+        producer.stop()
+    live = live[: len(producer.dropped_at)]  # dropped in order
     records = daemon.wait_labelled(live, timeout=120)
 
     # every window once, in the order of the models that were in force

@@ -347,8 +347,9 @@ KEYS: Final[dict[str, Key]] = {
             "choice",
             "final",
             "how retrain tunes the new model's reject threshold on its validation windows: "
-            "final (over thresholds 0.10-0.99 by 0.01 and the validation confidences above "
-            "0.99, the best final accuracy, a rejected "
+            "final (with three stand-in afternoons of the train windows, each scored by a "
+            "model trained without it; over thresholds 0.10-0.99 by 0.01 and the "
+            "confidences above 0.99, the best final accuracy, a rejected "
             "window counting as wrong, with the reject rate inside the gate's bounds by two "
             "standard errors counted over the runs of work, else the nearest inside them) or "
             "taskclf (taskclf's tune_reject_threshold over 0.10-0.95 by 0.05: the best "
