@@ -1144,8 +1144,9 @@ class RetrainOutcome:
     challenger: TrainedBundle | None = None
     data: LabelledData | None = None
     split: Split | None = None
-    # the challenger's global calibrator (fitted on the validation windows) and the reject
-    # threshold it was gated at: what it is deployed with
+    # the challenger's global calibrator (fitted on the validation windows, and on the
+    # stand-in blocks with "final") and the reject threshold it was gated at: what it is
+    # deployed with
     calibrator: Calibrator | None = None
     reject_threshold: float | None = None
 
@@ -1261,10 +1262,12 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, *, final: bool
     chosen = tuning.chosen
     if not tuning.tuned or chosen is None:
         swept = f" from {tuning.sweep[0][0]} to {tuning.sweep[-1][0]}" if tuning.sweep else ""
-        return (
-            f"taskclf's fallback: no threshold{swept} kept the validation reject rate in the "
-            f"gate's {bounds}"
+        rate = (
+            "the tuned-on windows' reject rate"
+            if tuning.stand_ins
+            else "the validation reject rate"
         )
+        return f"taskclf's fallback: no threshold{swept} kept {rate} in the gate's {bounds}"
     got = f"accuracy {chosen[1]:.4f} on the accepted ones, reject rate {chosen[2]:.4f}"
     if not final:
         return (
@@ -1358,8 +1361,7 @@ def run_retrain(
     threshold taskclf's ``tune_reject_threshold`` picks on those calibrated validation
     probabilities (what it is deployed with; the "final" tuning fits both on the validation
     windows and :func:`stand_in_blocks` of the train windows); the champion as the daemon
-    runs it, with
-    ``champion_store`` (per-user calibrators where the policy allows them) and
+    runs it, with ``champion_store`` (per-user calibrators where the policy allows them) and
     ``champion_policy``'s thresholds (the baseline rejects by its own rule).
     """
     version = champion.schema.version

@@ -83,6 +83,14 @@ def test_a_worse_challenger_is_refused_and_a_better_one_swapped_in_live(
         assert status["store"]["id"] == doc["deployed"]["store_id"]
         assert status["thresholds"]["reject_threshold"] == doc["deployed"]["reject_threshold"]
         assert producer.is_alive(), "the stream should outlast both retrains"
+        daemon.wait_for(
+            lambda: any(
+                r["user_id"] == "u-live" and r["model_bundle_id"] == challenger
+                for r in daemon.records()
+            ),
+            30,
+            "a live window labelled by the challenger",
+        )
         producer.stop()
     live = live[: len(producer.dropped_at)]  # dropped in order
     records = daemon.wait_labelled(live, timeout=120)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from labelling import spans_from
 
+import taskclf_core.retrain as retrain_module
 from taskclf_core.activity import (
     DAY_US,
     RowSpec,
@@ -428,9 +430,11 @@ def test_stand_in_blocks_are_each_users_latest_train_windows_as_long_as_their_va
     # a fourth would leave a with 4 windows before it (fewer than its 6): none
     assert len(stand_in_blocks(split, users, starts, 4)) == 3
     assert stand_in_blocks(split, users, starts, 0) == ()
-    # a user too small for any leaves the others theirs; nobody big enough: no blocks
-    _, _, tiny = _slices({"c": 3})
-    assert stand_in_blocks(tiny, ["c"] * 3, starts[:3]) == ()
+    # a user without validation windows has none (the others keep theirs, above); nobody
+    # with any: no blocks
+    c_users, c_starts, c_split = _slices({"c": 3})
+    assert (len(c_split.train), len(c_split.val)) == (2, 0)
+    assert stand_in_blocks(c_split, c_users, c_starts) == ()
 
 
 @settings(max_examples=60, deadline=None)
@@ -449,10 +453,13 @@ def test_stand_in_blocks_come_from_the_train_windows_latest_first(
         assert not rows & seen
         seen |= rows
     val = Counter(users[i] for i in split.val.tolist())
+    room = {}  # how many blocks a user has room for: each leaves a block's worth before it
     for user in set(users):
         mine = [[i for i in block.tolist() if users[i] == user] for block in got]
         train = sorted((i for i in split.train.tolist() if users[i] == user),
                        key=lambda i: starts[i])  # fmt: skip
+        room[user] = min(blocks, len(train) // val[user] - 1) if val[user] else 0
+        assert sum(bool(rows) for rows in mine) == room[user]
         for j, block_rows in enumerate(mine):
             if block_rows:  # as long as the user's validation windows, the j-th last of them
                 assert len(block_rows) == val[user]
@@ -462,6 +469,48 @@ def test_stand_in_blocks_come_from_the_train_windows_latest_first(
                 )
                 # at least as many train windows come before it
                 assert len(train) - (j + 1) * val[user] >= val[user]
+    assert len(got) == max(room.values(), default=0)
+
+
+def test_each_stand_in_model_trains_on_all_it_may_but_its_block(
+    people: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The challenger trains on the train windows; each stand-in model on the train and
+    validation windows without its block; none ever on an evaluation window."""
+    calls: list[list[tuple[str, str]]] = []
+    real = train_challenger
+
+    def spy(windows: Sequence[Mapping[str, Any]], **kw: Any) -> Any:
+        calls.append([(w["user_id"], w["bucket_start_ts"]) for w in windows])
+        return real(windows, **kw)
+
+    monkeypatch.setattr(retrain_module, "train_challenger", spy)
+    config = RetrainConfig(rounds=20, num_threads=1)
+    out = _first_model(archive_of(people), spans_from(people), version="v2", config=config)
+    assert out.split is not None
+    assert out.data is not None
+    split, data = out.split, out.data
+
+    def keys(at: Any) -> list[tuple[str, str]]:
+        return sorted((data.user_ids[i], data.windows[i]["bucket_start_ts"]) for i in at)
+
+    blocks = stand_in_blocks(split, data.user_ids, data.starts)
+    assert len(blocks) == 3
+    assert len(calls) == 1 + len(blocks)
+    assert sorted(calls[0]) == keys(split.train)
+    evaluation = set(keys(split.evaluation))
+    for call, block in zip(calls[1:], blocks, strict=True):
+        rest = np.setdiff1d(np.concatenate([split.train, split.val]), block)
+        assert sorted(call) == keys(rest)
+        assert len(call) == len(split.train) + len(split.val) - len(block)
+        assert not set(call) & evaluation
+    # "taskclf" tuning is taskclf's: on the validation windows alone, no stand-in trained
+    calls.clear()
+    taskclf = replace(config, threshold_tuning="taskclf")
+    out = _first_model(archive_of(people), spans_from(people), version="v2", config=taskclf)
+    assert len(calls) == 1
+    assert out.report.tuning is not None
+    assert out.report.tuning.stand_ins == 0
 
 
 def test_label_runs_count_a_users_minutes_under_one_label_without_a_gap() -> None:
@@ -1163,8 +1212,8 @@ def test_a_person_whose_tasks_never_look_alike_gets_a_first_model(seed: int) -> 
     out = _first_model(rows, days.spans)
     report = out.report
     assert report.decision == "deployed", "\n".join(report.lines)
-    assert isinstance(out.calibrator, TemperatureCalibrator)
-    assert out.calibrator.temperature >= CHALLENGER_TEMPERATURE_BOUNDS[0]
+    assert report.tuning is not None
+    assert report.tuning.stand_ins == 3
     assert out.reject_threshold is not None
     assert 0.99 < out.reject_threshold < 1.0
     assert report.challenger is not None
