@@ -18,12 +18,14 @@ rule baseline to a first model (`init`, `collect`, `run`, `label import`, `retra
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -36,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
 
+from daemon.paths import title_salt_file, user_id_file
 from taskclf_core.baseline import baseline_model
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, REJECT_LABEL
 from taskclf_core.metrics import accepted_accuracy, ece, nll
@@ -428,6 +431,15 @@ def standalone(seed: int, kind: str, person: AWPerson, work: Path) -> Standalone
     home.root.mkdir(parents=True, exist_ok=True)
     export = work / "aw-export.json"
     export.write_text(json.dumps(days.export(HOST)))
+    # the salt and user id a standalone `init` would draw at random, drawn from the seed (init
+    # keeps them): every tree sees the same rows, so two trees compare person by person
+    for path, value in (
+        (title_salt_file(home.data), hashlib.sha256(f"salt {seed} {kind}".encode()).hexdigest()),
+        (user_id_file(home.data), str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench/{seed}/{kind}"))),
+    ):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(value + "\n")
+        path.chmod(0o600)
     home.cli("init", "--data-dir", str(home.data))
     with open(home.config, "a") as fh:
         fh.write(f'aw_hostname = "{HOST}"\n')
