@@ -1302,6 +1302,26 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, *, final: bool
     )
 
 
+def _train_as_challenger(
+    rows: Sequence[Mapping[str, Any]],
+    at: IntArray,
+    version: str,
+    now: datetime,
+    config: RetrainConfig,
+) -> TrainedBundle:
+    """A LightGBM trained on these rows as the challenger is (``config``'s rounds, seed,
+    threads and ``user_id`` feature, the champion's schema ``version``)."""
+    return train_challenger(
+        [rows[i] for i in at.tolist()],
+        schema_version=version,
+        created_at=format_ts(now),
+        user_id_feature=config.user_id_feature,
+        rounds=config.rounds,
+        seed=config.seed,
+        num_threads=config.num_threads,
+    )
+
+
 def _stand_in_probs(
     rows: Sequence[Mapping[str, Any]],
     split: Split,
@@ -1314,15 +1334,7 @@ def _stand_in_probs(
     and validation windows without the block: how the challenger scores windows it never saw.
     """
     keep = np.setdiff1d(np.concatenate([split.train, split.val]), block)
-    trained = train_challenger(
-        [rows[i] for i in keep.tolist()],
-        schema_version=version,
-        created_at=format_ts(now),
-        user_id_feature=config.user_id_feature,
-        rounds=config.rounds,
-        seed=config.seed,
-        num_threads=config.num_threads,
-    )
+    trained = _train_as_challenger(rows, keep, version, now, config)
     model = bundle_from_text(
         "stand-in", model_text=trained.model_text, metadata=trained.metadata,
         encoders=trained.encoders,
@@ -1427,15 +1439,7 @@ def run_retrain(
 
     rows = data.with_labels()
     features, _ = challenger_columns(version, user_id_feature=config.user_id_feature)
-    trained = train_challenger(
-        [rows[i] for i in split.train],
-        schema_version=version,
-        created_at=format_ts(now),
-        user_id_feature=config.user_id_feature,
-        rounds=config.rounds,
-        seed=config.seed,
-        num_threads=config.num_threads,
-    )
+    trained = _train_as_challenger(rows, split.train, version, now, config)
     challenger = bundle_from_text(
         challenger_id,
         model_text=trained.model_text,
