@@ -74,6 +74,7 @@ class BaselineThresholds:
 
 
 def _reading(value: object) -> float | None:
+    """A finite JSON number as a float (not a bool), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     number = float(value)
@@ -251,10 +252,10 @@ def baseline_from_metadata(
     for name, value in raw.items():
         if name not in known:
             raise BundleError(f"{source}: thresholds: unknown rule threshold {name!r}")
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not math.isfinite(value):
+        number = _reading(value)
+        if number is None:
             raise BundleError(f"{source}: thresholds: {name}: expected a finite number")
-        values[name] = float(value)
+        values[name] = number
     return BaselineModel(
         schema,
         BaselineThresholds(**values),

@@ -1077,6 +1077,8 @@ class RetrainReport:
     split: Mapping[str, int] = field(default_factory=dict)
     per_user: tuple[UserScore, ...] = ()
     tuning: ThresholdTuning | None = None
+    # the "why" lines among ``lines``: what a refusal's wrong windows were, what to label
+    advice: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """CONTRACT section 16's object (``decision``, ``gates``, ``champion``,
@@ -1289,20 +1291,23 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, *, final: bool
         if lo <= chosen[2] <= hi
         else "; no threshold reached it: the nearest in the gate's bounds"
     )
-    if not tuning.stand_ins:
-        return (
-            "tuned on the validation windows: the best final accuracy (a rejected window "
-            f"counts as wrong) aiming at {aim} (the gate's {bounds} narrowed by 2 standard "
-            "errors of the difference between two slices' rates over the "
-            f"{plural(tuning.draws or 0, 'run')} of work in the validation windows"
-            f"{capped}){missed}: {got}"
+    runs = plural(tuning.draws or 0, "run")
+    on, between = (
+        (
+            "the same windows",
+            f"their rate, over the {runs} of work in them, and the evaluation windows', over "
+            f"about as many runs as the validation windows' {tuning.gate_draws}",
         )
+        if tuning.stand_ins
+        else (
+            "the validation windows",
+            f"two slices' rates over the {runs} of work in the validation windows",
+        )
+    )
     return (
-        "tuned on the same windows: the best final accuracy (a rejected window counts as "
-        f"wrong) aiming at {aim} (the gate's {bounds} narrowed by 2 standard errors of the "
-        f"difference between their rate, over the {plural(tuning.draws or 0, 'run')} of work "
-        "in them, and the evaluation windows', over about as many runs as the validation "
-        f"windows' {tuning.gate_draws}{capped}){missed}: {got}"
+        f"tuned on {on}: the best final accuracy (a rejected window counts as wrong) aiming at "
+        f"{aim} (the gate's {bounds} narrowed by 2 standard errors of the difference between "
+        f"{between}{capped}){missed}: {got}"
     )
 
 
@@ -1545,9 +1550,10 @@ def run_retrain(
         *((user_gate,) if user_gate is not None else ()),
     )
     lines += [g.line for g in gates]
-    lines += _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
+    advice = _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
     if tuning is not None and any(g.name == "reject_rate_bounds" and not g.passed for g in gates):
-        lines.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
+        advice.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
+    lines += advice
     lines.append(
         f"champion {champion.bundle_id}: macro-F1 {cp_ev.macro_f1:.4f}, weighted-F1 "
         f"{cp_ev.weighted_f1:.4f}, accuracy {cp_ev.accuracy:.4f}, reject rate "
@@ -1597,6 +1603,7 @@ def run_retrain(
         sizes,
         per_user,
         tuning,
+        tuple(advice),
     )
     lineage = {
         "champion": champion.bundle_id,

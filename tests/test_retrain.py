@@ -1266,6 +1266,8 @@ def test_a_reject_rate_refusal_says_how_few_runs_it_was_measured_on(
     ev = report.challenger.evaluation
     why = [line for line in report.lines if line.startswith("why reject rate: ")]
     assert len(why) == 1
+    # the same lines the report keeps apart, for `status`
+    assert report.advice == tuple(line for line in report.lines if line.startswith("why "))
     assert (
         f"the evaluation windows {ev.reject_rate:.4f}; those {ev.n} evaluation windows"
         not in why[0]

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
                 if deployed
                 else None,
                 # what to do about a refusal, for `status` (the weekly timer runs unseen)
-                "why": [line for line in doc.get("explanation") or () if line.startswith("why ")],
+                "why": list(result.report.advice),
             },
         )
     if args.json:
