@@ -1,12 +1,19 @@
 """How many people's first models pass taskclf's gates: the reject threshold tuned on the
-validation windows alone against the validation windows and stand-in afternoons.
+validation windows alone against the validation windows and stand-in afternoons; or, with
+``--days``, the default retrain after that many labelled days; or, with ``--second``, the
+retrain after it: a person's first model on 4 days replaced (or not) after 8.
 
 In process, on the core's own ``run_retrain``: for each seed, each of ``bench/learning.py``'s
 six standalone people (only ActivityWatch, 4 days labelled) as the collector's builder makes
 their rows, a first retrain against the rule baseline, once with ``stand_in_blocks=0`` and
-once with the default, on the same rows. Prints, per person, how many deploy, the gates that
-failed, and the evaluation afternoon's reject rate (the gate wants it in [0.05, 0.30]).
-``bench/learning.py --standalone N`` runs the same people through the real commands.
+once with the default, on the same rows. ``--days 4 6 8`` instead runs the default once per
+count of labelled days (each its own days of the person, as ``aw_days`` draws them). Prints,
+per person, how many deploy, the gates that failed, the evaluation windows' count and their
+reject rate (the gate wants it in [0.05, 0.30]). ``--second`` deploys each first model that
+passed (on the first 4 of 8 days, as of the 5th day's midnight) as the shell does (the global
+temperature it was gated with, the per-user guard's store, its reject threshold), then retrains
+on all 8 days against it. ``bench/learning.py --standalone N`` runs the same people through
+the real commands.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import argparse
 import statistics
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,10 +48,13 @@ NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 SALT = "5a17" * 16
 
 
-def person_rows(seed: int, person: AWPerson) -> tuple[list[dict[str, Any]], list[LabelSpan]]:
-    """Four labelled days of a person, as the collector builds them from ActivityWatch."""
-    start = NOW.replace(hour=0) - timedelta(days=5)
-    days = aw_days(person, start=start, days=4, seed=seed)
+def person_rows(
+    seed: int, person: AWPerson, n_days: int = 4
+) -> tuple[list[dict[str, Any]], list[LabelSpan]]:
+    """``n_days`` labelled days of a person (ending the day before ``NOW``), as the
+    collector builds them from ActivityWatch."""
+    start = NOW.replace(hour=0) - timedelta(days=n_days + 1)
+    days = aw_days(person, start=start, days=n_days, seed=seed)
     buckets = days.export("host")["buckets"]
     windows = parse_window_events(
         buckets["aw-watcher-window_host"]["events"], bucket_id="w", salt=SALT, sketches=True
@@ -53,10 +63,96 @@ def person_rows(seed: int, person: AWPerson) -> tuple[list[dict[str, Any]], list
     first = int(start.timestamp()) * 1_000_000
     rows = [
         row
-        for d in range(4)
+        for d in range(n_days)
         for row in build_day(first + d * DAY_US, windows, inputs, spec=RowSpec("u", "v3"))
     ]
     return rows, list(days.spans)
+
+
+def second_retrains(seeds: range) -> None:
+    """The retrain after the first model: does a model of 4 days give way to one of 8?"""
+    import numpy as np
+
+    from taskclf_core.bundle import bundle_from_text
+    from taskclf_core.labels import LABEL_INDEX
+    from taskclf_core.pipeline import Policy
+    from taskclf_core.retrain import model_probs
+    from taskclf_core.vetting import vet_probs
+
+    config = RetrainConfig(num_threads=1)
+    first_ok = second_ok = tried = 0
+    failed: Counter[str] = Counter()
+    pairs: list[tuple[float, float, float, float]] = []  # final acc and reject, champ -> chall
+    for seed in seeds:
+        for kind, person in STANDALONE_PEOPLE:
+            rows, spans = person_rows(seed, person, 8)
+            fifth = NOW.replace(hour=0) - timedelta(days=5)  # midnight after the 4th day
+            early = [r for r in rows if r["bucket_start_ts"] < fifth.isoformat()[:16]]
+            first = run_retrain(
+                baseline_model("v3"),
+                early,
+                [s for s in spans if s.end_ts <= fifth],
+                now=fifth,
+                champion_created_at=None,
+                challenger_id="first",
+                config=config,
+                force=True,
+            )
+            tried += 1
+            if first.report.decision != "deployed":
+                continue
+            first_ok += 1
+            # deployed as `retrain` deploys it: the store of the guard, its reject threshold
+            assert first.challenger is not None
+            assert first.data is not None
+            assert first.reject_threshold is not None
+            t = first.challenger
+            champion = bundle_from_text(
+                "first", model_text=t.model_text, metadata=t.metadata, encoders=t.encoders
+            )
+            data, at = first.data, first.calibration_rows.tolist()
+            store = vet_probs(
+                model_probs(champion, [data.windows[i] for i in at]),
+                np.asarray([LABEL_INDEX[data.labels[i]] for i in at], dtype=np.intp),
+                [data.user_ids[i] for i in at],
+                [data.starts[i] for i in at],
+                bundle_id="first",
+                schema_hash=champion.schema_hash,
+                created_at=fifth.isoformat(),
+                global_calibrator=first.calibrator,
+                reject_threshold=first.reject_threshold,
+            ).store
+            report = run_retrain(
+                champion,
+                rows,
+                spans,
+                now=NOW,
+                champion_created_at=fifth.isoformat(),
+                challenger_id="second",
+                config=config,
+                force=True,
+                champion_store=store,
+                champion_policy=Policy(reject_threshold=first.reject_threshold),
+            ).report
+            second_ok += report.decision == "deployed"
+            failed.update(g.name for g in report.gates if not g.passed)
+            cp = report.champion.evaluation
+            ch = report.challenger.evaluation if report.challenger else None
+            if cp is not None and ch is not None:
+                pairs.append((cp.accuracy, ch.accuracy, cp.reject_rate, ch.reject_rate))
+            print(f"seed {seed} {kind}: second {report.decision}", flush=True)
+    print(f"\n{tried} people: {first_ok} first models deployed on 4 days (of 8)")
+    print(f"second retrains on 8 days against them: {second_ok}/{first_ok} deployed")
+    print("gates failed: " + (", ".join(f"{g} {n}" for g, n in sorted(failed.items())) or "-"))
+    if pairs:
+        cp_acc, ch_acc, cp_rr, ch_rr = (statistics.mean(col) for col in zip(*pairs, strict=True))
+        better = sum(b > a for a, b, _, _ in pairs)
+        worse = sum(b < a for a, b, _, _ in pairs)
+        print(
+            "on the second's evaluation windows, final accuracy (mean): first model "
+            f"{cp_acc:.3f} -> second {ch_acc:.3f} (higher for {better}, lower for {worse} "
+            f"of {len(pairs)}); reject rate {cp_rr:.3f} -> {ch_rr:.3f}"
+        )
 
 
 def main() -> None:
@@ -64,20 +160,47 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (default 20)")
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="5 seeds")
+    ap.add_argument(
+        "--days",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="compare these counts of labelled days (the default retrain) instead of the "
+        "stand-ins on and off (on 4 days)",
+    )
+    ap.add_argument(
+        "--second",
+        action="store_true",
+        help="the retrain after a first model: 4 labelled days, then 8",
+    )
     args = ap.parse_args()
     seeds = range(args.first_seed, args.first_seed + (5 if args.quick else args.seeds))
-    c.print_header("first models: the reject threshold tuned on one afternoon or on four")
-    sides = {"validation only": 0, f"+ {STAND_IN_BLOCKS} stand-ins": STAND_IN_BLOCKS}
+    if args.second:
+        c.print_header("the retrain after a first model: 4 labelled days, then 8")
+        second_retrains(seeds)
+        return
+    # each side: its label -> (labelled days, stand-in blocks)
+    if args.days:
+        c.print_header("first models: after how many labelled days")
+        sides = {f"{n} days": (n, STAND_IN_BLOCKS) for n in args.days}
+    else:
+        c.print_header("first models: the reject threshold tuned on one afternoon or on four")
+        sides = {"validation only": (4, 0), f"+ {STAND_IN_BLOCKS} stand-ins": (4, STAND_IN_BLOCKS)}
     deployed: dict[tuple[str, str], int] = Counter()
     failed: dict[tuple[str, str], Counter[str]] = {}
     rates: dict[tuple[str, str], list[float]] = {}
-    seconds: dict[str, float] = Counter()
+    sizes: dict[str, list[int]] = {}
+    judged: list[tuple[int, bool]] = []  # (evaluation windows, deployed) of every first model
+    seconds: dict[str, float] = defaultdict(float)
     total = 0
     for seed in seeds:
         for kind, person in STANDALONE_PEOPLE:
-            rows, spans = person_rows(seed, person)
             total += 1
-            for side, blocks in sides.items():
+            made: dict[int, tuple[list[dict[str, Any]], list[LabelSpan]]] = {}
+            for side, (n_days, blocks) in sides.items():
+                if n_days not in made:
+                    made[n_days] = person_rows(seed, person, n_days)
+                rows, spans = made[n_days]
                 t0 = time.perf_counter()
                 out = run_retrain(
                     baseline_model("v3"),
@@ -98,6 +221,8 @@ def main() -> None:
                 ev = report.challenger.evaluation if report.challenger else None
                 if ev is not None:
                     rates.setdefault((kind, side), []).append(ev.reject_rate)
+                    sizes.setdefault(side, []).append(ev.n)
+                    judged.append((ev.n, report.decision == "deployed"))
         print(f"seed {seed} done", flush=True)
     runs = len(seeds)
     print(f"\n{runs} seeds x {len(STANDALONE_PEOPLE)} people = {total} first models per side")
@@ -121,7 +246,20 @@ def main() -> None:
             n = runs * (len(STANDALONE_PEOPLE) if kind == "all" else 1)
             line = ", ".join(f"{g} {k}" for g, k in sorted(fails.items())) or "-"
             print(f"| {kind} | {side} | {got}/{n} | {spread} | {line} |")
-    print("\nseconds per retrain: " + ", ".join(f"{s} {t / total:.2f}" for s, t in seconds.items()))
+    print(
+        "\nevaluation windows per first model (mean, range): "
+        + ", ".join(
+            f"{s} {statistics.mean(v):.0f} ({min(v)}-{max(v)})" for s, v in sizes.items() if v
+        )
+    )
+    print("\nfirst models that pass, by the evaluation windows they are judged on (every side):")
+    for lo, hi in ((0, 120), (120, 180), (180, 10**9)):
+        passed = [ok for n, ok in judged if lo <= n < hi]
+        if passed:
+            span = f"{lo}-{hi - 1}" if hi < 10**9 else f"{lo}+"
+            rate = sum(passed) / len(passed)
+            print(f"  {span:>8} windows: {sum(passed)}/{len(passed)} ({rate:.2f})")
+    print("seconds per retrain: " + ", ".join(f"{s} {t / total:.2f}" for s, t in seconds.items()))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from daemon.config.settings import load_settings
 from daemon.paths import default_config_file, default_data_dir, spans_file
 from daemon.publish import policy_history_path
 from daemon.records import describe_retrain, read_retrain
+from daemon.reporting.progress import SURE_EVALUATION_WINDOWS, first_model_progress
 from taskclf_core.baseline import BaselineModel
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.spans import spans_to_jsonl
@@ -94,14 +96,7 @@ def test_doctor_says_what_a_first_model_still_needs(
     isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = standalone(capsys)
-    few = people[:120]
-    spans_file(data).write_text(spans_to_jsonl(spans_from(few)))
-    # what the daemon logged of them (status and doctor count spans over the label log)
-    labels = data / "labels"
-    for w in few:
-        with open(labels / f"{w['bucket_start_ts'][:10]}.jsonl", "a") as fh:
-            record = {k: w[k] for k in ("user_id", "bucket_start_ts", "bucket_end_ts")}
-            fh.write(json.dumps(record | {"label": "Mixed/Unknown"}) + "\n")
+    logged(data, people[:120])
     check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
     assert check.state == "warn"
     assert "first model: 120 labelled windows over 1 days in the last 30" in check.detail
@@ -109,6 +104,51 @@ def test_doctor_says_what_a_first_model_still_needs(
     assert "label windows on 2 more days (have 1, need 3)" in check.detail
     assert "taskclf-daemon label add --from HH:MM --to HH:MM LABEL" in check.fix
     assert "taskclf-daemon retrain" in check.fix
+
+
+def logged(data: Path, windows: list[dict[str, Any]]) -> None:
+    """The spans their person typed, and what the daemon logged of ``windows`` (status and
+    doctor count spans over the label log)."""
+    spans_file(data).write_text(spans_to_jsonl(spans_from(windows)))
+    labels = data / "labels"
+    for w in windows:
+        with open(labels / f"{w['bucket_start_ts'][:10]}.jsonl", "a") as fh:
+            record = {k: w[k] for k in ("user_id", "bucket_start_ts", "bucket_end_ts")}
+            fh.write(json.dumps(record | {"label": "Mixed/Unknown"}) + "\n")
+
+
+def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = standalone(capsys)
+    # one person's five days: enough to train, judged on their latest 15 %: 119 windows
+    one = [w for w in people if w["user_id"] == people[0]["user_id"]]
+    assert len(one) - int(len(one) * 0.85) < SURE_EVALUATION_WINDOWS
+    logged(data, one)
+    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
+    assert "run `taskclf-daemon retrain` for a first model" in check.detail
+    judged = len(one) - int(len(one) * 0.85)
+    assert (
+        f"its gates will judge it on your latest {judged} labelled windows (the last 15 %); "
+        f"on fewer than {SURE_EVALUATION_WINDOWS} a first model is refused more often"
+    ) in check.detail
+    assert "label more days and run `retrain` again" in check.detail
+
+    # three people's: 350 windows judge it, and nothing more is said
+    logged(data, [w for w in people if w["user_id"] != people[0]["user_id"]])
+    spans_file(data).write_text(spans_to_jsonl(spans_from(people)))
+    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
+    assert check.detail.endswith("run `taskclf-daemon retrain` for a first model")
+    # what `status` says (with the daemon running and the baseline in force) and its JSON
+    settings = load_settings(default_config_file())
+    progress = first_model_progress(
+        data, settings.labels_path, lookback_days=30, now=datetime.now(UTC)
+    )
+    assert progress.lines()[1:] == ["  enough to train one: run `taskclf-daemon retrain`"]
+    doc = {"first_model": progress.to_json()}
+    assert doc["first_model"]["evaluation_windows"] == sum(
+        n - int(n * 0.85) for n in Counter(w["user_id"] for w in people).values()
+    )
 
 
 @pytest.mark.slow

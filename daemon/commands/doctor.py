@@ -196,7 +196,10 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
         return
     head, *rest = progress.lines()
     if progress.enough:
-        yield Check("labels", "ok", f"{head}; run `taskclf-daemon retrain` for a first model")
+        caution = f"; {progress.caution}" if progress.caution else ""
+        yield Check(
+            "labels", "ok", f"{head}; run `taskclf-daemon retrain` for a first model{caution}"
+        )
         return
     needed = "; ".join(line.strip().removeprefix("still needed: ") for line in rest[:-1])
     yield Check(

@@ -8,11 +8,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.paths import spans_file
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from taskclf_core.retrain import DataCheck
 
-__all__ = ["Progress", "first_model_progress"]
+__all__ = ["SURE_EVALUATION_WINDOWS", "Progress", "first_model_progress"]
+
+# Below this many evaluation windows (the latest 15 % of the labelled ones) taskclf's gates
+# refuse a first model often on the luck of one afternoon: its reject rate and a class's
+# precision over so few windows move a lot. Measured (`bench/first_models.py --days 4 6 8`,
+# 120 first models each; bench/RESULTS.md): judged on ~94 windows 83 passed, on ~141 98, on
+# ~188 111.
+SURE_EVALUATION_WINDOWS = 180
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +33,25 @@ class Progress:
     lookback_days: int
     # what the per-user time split still lacks (BreakIdle in each user's latest 15 %)
     split_gaps: tuple[str, ...] = ()
+    # how many windows taskclf's gates will judge a first model on (None: not enough yet)
+    evaluation_windows: int | None = None
 
     @property
     def enough(self) -> bool:
         return self.check.enough and not self.split_gaps
+
+    @property
+    def caution(self) -> str | None:
+        """Enough to train, but few windows to judge a first model on: what that means."""
+        n = self.evaluation_windows
+        if not self.enough or n is None or n >= SURE_EVALUATION_WINDOWS:
+            return None
+        return (
+            f"its gates will judge it on your latest {plural(n, 'labelled window')} (the last "
+            f"15 %); on fewer than {SURE_EVALUATION_WINDOWS} a first model is refused more "
+            "often on the luck of one afternoon (a reject rate or a class's precision over so "
+            "few windows moves a lot): if yours is, label more days and run `retrain` again"
+        )
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -42,7 +65,12 @@ class Progress:
             f"{self.lookback_days} ({counted}); {self.spans} label spans"
         )
         if self.enough:
-            return [head, "  enough to train one: run `taskclf-daemon retrain`"]
+            caution = self.caution
+            return [
+                head,
+                "  enough to train one: run `taskclf-daemon retrain`",
+                *([f"  {caution}"] if caution else []),
+            ]
         return [
             head,
             *(f"  still needed: {m}" for m in self.missing),
@@ -58,6 +86,7 @@ class Progress:
             "per_class": {k: v for k, v in c.per_class.items() if v},
             "missing": list(self.missing),
             "enough": self.enough,
+            "evaluation_windows": self.evaluation_windows,
             "spans": self.spans,
             "lookback_days": self.lookback_days,
         }
@@ -103,5 +132,8 @@ def first_model_progress(
     users = [w[0] for w, _ in kept]
     requirements = DataRequirements()
     check = check_data(labels, starts, users, requirements)
-    gaps = split_gaps(split_by_time(users, starts), labels, requirements) if check.enough else ()
-    return Progress(check, len(spans), lookback_days, gaps)
+    if not check.enough:
+        return Progress(check, len(spans), lookback_days)
+    split = split_by_time(users, starts)
+    gaps = split_gaps(split, labels, requirements)
+    return Progress(check, len(spans), lookback_days, gaps, len(split.evaluation))
