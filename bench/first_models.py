@@ -1,7 +1,8 @@
 """How many people's first models pass taskclf's gates: the reject threshold tuned on the
 validation windows alone against the validation windows and stand-in afternoons; or, with
 ``--days``, the default retrain after that many labelled days; or, with ``--second``, the
-retrain after it: a person's first model on 4 days replaced (or not) after 8.
+retrain after it: a person's first model on 4 days replaced (or not) after 8, both scored on
+a 9th day neither saw.
 
 In process, on the core's own ``run_retrain``: for each seed, each of ``bench/learning.py``'s
 six standalone people (only ActivityWatch, 4 days labelled) as the collector's builder makes
@@ -9,11 +10,11 @@ their rows, a first retrain against the rule baseline, once with ``stand_in_bloc
 once with the default, on the same rows. ``--days 4 6 8`` instead runs the default once per
 count of labelled days (each its own days of the person, as ``aw_days`` draws them). Prints,
 per person, how many deploy, the gates that failed, the evaluation windows' count and their
-reject rate (the gate wants it in [0.05, 0.30]). ``--second`` deploys each first model that
-passed (on the first 4 of 8 days, as of the 5th day's midnight) as the shell does (the global
-temperature it was gated with, the per-user guard's store, its reject threshold), then retrains
-on all 8 days against it. ``bench/learning.py --standalone N`` runs the same people through
-the real commands.
+reject rate (the gate wants it in [0.05, 0.30]). ``--second`` draws 9 days of each person, deploys
+each first model that passed on days 1-4 as the shell does (the global temperature it was
+gated with, the per-user guard's store, its reject threshold), retrains on days 1-8 against
+it, and labels day 9 with both, as deployed. ``bench/learning.py --standalone N`` runs the
+same people through the real commands.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ from taskclf_core.activity import (
     parse_window_events,
 )
 from taskclf_core.baseline import baseline_model
-from taskclf_core.retrain import STAND_IN_BLOCKS, RetrainConfig, run_retrain
+from taskclf_core.bundle import Model
+from taskclf_core.calibration import CalibratorStore
+from taskclf_core.pipeline import Policy
+from taskclf_core.retrain import STAND_IN_BLOCKS, RetrainConfig, RetrainOutcome, run_retrain
 from taskclf_core.spans import LabelSpan
 from taskclf_core.synthetic_aw import AWPerson, aw_days
 
@@ -69,28 +73,71 @@ def person_rows(
     return rows, list(days.spans)
 
 
-def second_retrains(seeds: range) -> None:
-    """The retrain after the first model: does a model of 4 days give way to one of 8?"""
+def _deployed_store(outcome: RetrainOutcome, bundle: Model, created_at: str) -> CalibratorStore:
+    """The store `retrain` deploys a passing challenger with (daemon/retraining.py): the
+    global temperature it was gated with and the per-user guard's calibrators, fitted on the
+    windows it did not train on."""
     import numpy as np
 
-    from taskclf_core.bundle import bundle_from_text
     from taskclf_core.labels import LABEL_INDEX
-    from taskclf_core.pipeline import Policy
     from taskclf_core.retrain import model_probs
     from taskclf_core.vetting import vet_probs
 
+    data, at = outcome.data, outcome.calibration_rows.tolist()
+    assert data is not None
+    assert outcome.reject_threshold is not None
+    return vet_probs(
+        model_probs(bundle, [data.windows[i] for i in at]),
+        np.asarray([LABEL_INDEX[data.labels[i]] for i in at], dtype=np.intp),
+        [data.user_ids[i] for i in at],
+        [data.starts[i] for i in at],
+        bundle_id=bundle.bundle_id,
+        schema_hash=bundle.schema_hash,
+        created_at=created_at,
+        global_calibrator=outcome.calibrator,
+        reject_threshold=outcome.reject_threshold,
+    ).store
+
+
+def _as_deployed(
+    outcome: RetrainOutcome, name: str, created_at: str
+) -> tuple[Model, CalibratorStore, Policy]:
+    """The challenger of ``outcome`` as `retrain` deploys it: bundle, store, policy."""
+    from taskclf_core.bundle import bundle_from_text
+
+    t = outcome.challenger
+    assert t is not None
+    assert outcome.reject_threshold is not None
+    bundle = bundle_from_text(
+        name, model_text=t.model_text, metadata=t.metadata, encoders=t.encoders
+    )
+    store = _deployed_store(outcome, bundle, created_at)
+    return bundle, store, Policy(reject_threshold=outcome.reject_threshold)
+
+
+def second_retrains(seeds: range) -> None:
+    """The retrain after the first model: does a model of 4 days give way to one of 8, and is
+    what ships better on the 9th day, which neither saw?"""
+    from taskclf_core.retrain import labelled_data, labels_as_deployed
+
     config = RetrainConfig(num_threads=1)
-    first_ok = second_ok = tried = 0
+    tried = first_ok = 0
     failed: Counter[str] = Counter()
-    pairs: list[tuple[float, float, float, float]] = []  # final acc and reject, champ -> chall
+    # per second retrain: deployed?, final accuracy on the 9th day of the first and second
+    outcomes: list[tuple[bool, float, float]] = []
+    evals: list[tuple[float, float]] = []  # final accuracy on the second's evaluation windows
     for seed in seeds:
         for kind, person in STANDALONE_PEOPLE:
-            rows, spans = person_rows(seed, person, 8)
-            fifth = NOW.replace(hour=0) - timedelta(days=5)  # midnight after the 4th day
-            early = [r for r in rows if r["bucket_start_ts"] < fifth.isoformat()[:16]]
+            rows, spans = person_rows(seed, person, 9)
+            midnight = NOW.replace(hour=0)
+            fifth, ninth = midnight - timedelta(days=6), midnight - timedelta(days=2)
+            before = [r for r in rows if r["bucket_start_ts"] < ninth.isoformat()[:16]]
+            held = labelled_data(
+                spans, [r for r in rows if r["bucket_start_ts"] >= ninth.isoformat()[:16]]
+            )
             first = run_retrain(
                 baseline_model("v3"),
-                early,
+                [r for r in before if r["bucket_start_ts"] < fifth.isoformat()[:16]],
                 [s for s in spans if s.end_ts <= fifth],
                 now=fifth,
                 champion_created_at=None,
@@ -102,57 +149,70 @@ def second_retrains(seeds: range) -> None:
             if first.report.decision != "deployed":
                 continue
             first_ok += 1
-            # deployed as `retrain` deploys it: the store of the guard, its reject threshold
-            assert first.challenger is not None
-            assert first.data is not None
-            assert first.reject_threshold is not None
-            t = first.challenger
-            champion = bundle_from_text(
-                "first", model_text=t.model_text, metadata=t.metadata, encoders=t.encoders
-            )
-            data, at = first.data, first.calibration_rows.tolist()
-            store = vet_probs(
-                model_probs(champion, [data.windows[i] for i in at]),
-                np.asarray([LABEL_INDEX[data.labels[i]] for i in at], dtype=np.intp),
-                [data.user_ids[i] for i in at],
-                [data.starts[i] for i in at],
-                bundle_id="first",
-                schema_hash=champion.schema_hash,
-                created_at=fifth.isoformat(),
-                global_calibrator=first.calibrator,
-                reject_threshold=first.reject_threshold,
-            ).store
-            report = run_retrain(
+            champion, store, policy = _as_deployed(first, "first", fifth.isoformat())
+            second = run_retrain(
                 champion,
-                rows,
-                spans,
-                now=NOW,
+                before,
+                [s for s in spans if s.end_ts <= ninth],
+                now=ninth,
                 champion_created_at=fifth.isoformat(),
                 challenger_id="second",
                 config=config,
                 force=True,
                 champion_store=store,
-                champion_policy=Policy(reject_threshold=first.reject_threshold),
-            ).report
-            second_ok += report.decision == "deployed"
+                champion_policy=policy,
+            )
+            report = second.report
             failed.update(g.name for g in report.gates if not g.passed)
             cp = report.champion.evaluation
             ch = report.challenger.evaluation if report.challenger else None
-            if cp is not None and ch is not None:
-                pairs.append((cp.accuracy, ch.accuracy, cp.reject_rate, ch.reject_rate))
+            if cp is None or ch is None:
+                continue
+            evals.append((cp.accuracy, ch.accuracy))
+            # the 9th day, as each would label it
+            truth = list(held.labels)
+            right = [
+                sum(
+                    a == b
+                    for a, b in zip(
+                        labels_as_deployed(m, held.windows, store=st, policy=po), truth, strict=True
+                    )
+                )
+                / max(len(truth), 1)
+                for m, st, po in (
+                    (champion, store, policy),
+                    _as_deployed(second, "second", ninth.isoformat()),
+                )
+            ]
+            outcomes.append((report.decision == "deployed", right[0], right[1]))
             print(f"seed {seed} {kind}: second {report.decision}", flush=True)
-    print(f"\n{tried} people: {first_ok} first models deployed on 4 days (of 8)")
-    print(f"second retrains on 8 days against them: {second_ok}/{first_ok} deployed")
-    print("gates failed: " + (", ".join(f"{g} {n}" for g, n in sorted(failed.items())) or "-"))
-    if pairs:
-        cp_acc, ch_acc, cp_rr, ch_rr = (statistics.mean(col) for col in zip(*pairs, strict=True))
-        better = sum(b > a for a, b, _, _ in pairs)
-        worse = sum(b < a for a, b, _, _ in pairs)
-        print(
-            "on the second's evaluation windows, final accuracy (mean): first model "
-            f"{cp_acc:.3f} -> second {ch_acc:.3f} (higher for {better}, lower for {worse} "
-            f"of {len(pairs)}); reject rate {cp_rr:.3f} -> {ch_rr:.3f}"
+
+    def line(rows: list[tuple[bool, float, float]]) -> str:
+        if not rows:
+            return "none"
+        drops = [a - b for _, a, b in rows]
+        return (
+            f"{statistics.mean(a for _, a, _ in rows):.3f} -> "
+            f"{statistics.mean(b for _, _, b in rows):.3f}; higher for "
+            f"{sum(d < 0 for d in drops)}, lower for {sum(d > 0 for d in drops)} "
+            f"(by more than a point: {sum(d > 0.01 for d in drops)}) of {len(rows)}; "
+            f"changes {-max(drops) * 100:+.1f} to {-min(drops) * 100:+.1f} points"
         )
+
+    shipped = [o for o in outcomes if o[0]]
+    kept = [o for o in outcomes if not o[0]]
+    print(f"\n{tried} people: {first_ok} first models deployed on days 1-4 (of 9)")
+    print(f"second retrains on days 1-8 against them: {len(shipped)}/{first_ok} deployed")
+    print("gates failed: " + (", ".join(f"{g} {n}" for g, n in sorted(failed.items())) or "-"))
+    if evals:
+        a, b = (statistics.mean(col) for col in zip(*evals, strict=True))
+        print(
+            f"final accuracy on the second's evaluation windows (mean): first {a:.3f} -> "
+            f"second {b:.3f}"
+        )
+    print("final accuracy on day 9 (neither model saw it), first model -> second:")
+    print(f"  deployed: {line(shipped)}")
+    print(f"  refused (had it shipped): {line(kept)}")
 
 
 def main() -> None:
@@ -171,12 +231,14 @@ def main() -> None:
     ap.add_argument(
         "--second",
         action="store_true",
-        help="the retrain after a first model: 4 labelled days, then 8",
+        help="the retrain after a first model: 4 labelled days, then 8, scored on the 9th",
     )
     args = ap.parse_args()
     seeds = range(args.first_seed, args.first_seed + (5 if args.quick else args.seeds))
     if args.second:
-        c.print_header("the retrain after a first model: 4 labelled days, then 8")
+        c.print_header(
+            "the retrain after a first model: 4 labelled days, then 8, scored on the 9th"
+        )
         second_retrains(seeds)
         return
     # each side: its label -> (labelled days, stand-in blocks)
