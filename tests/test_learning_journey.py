@@ -113,8 +113,10 @@ def test_a_person_with_only_activitywatch_gets_a_first_model_of_their_own(
         status = daemon.cli("status")
         assert "enough to train one: run `taskclf-daemon retrain`" in status.stdout, status.stdout
         # one person's few days: judged on few windows, and told what a refusal would mean
-        assert "its gates will judge it on your latest " in status.stdout, status.stdout
-        assert "label more days and run `retrain` again" in status.stdout
+        assert "`retrain` will test it on the latest 15 % of your labelled windows (about " in (
+            status.stdout
+        )
+        assert "over a few more days and run `retrain` again" in status.stdout, status.stdout
 
         # retrain: day 0 rebuilt from ActivityWatch, a first model gated and deployed live
         result = daemon.cli("retrain", "--json", timeout=600)

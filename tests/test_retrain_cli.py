@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -21,9 +22,10 @@ from daemon.config.settings import load_settings
 from daemon.paths import default_config_file, default_data_dir, spans_file
 from daemon.publish import policy_history_path
 from daemon.records import describe_retrain, read_retrain
-from daemon.reporting.progress import SURE_EVALUATION_WINDOWS, first_model_progress
+from daemon.reporting.progress import SURE_EVALUATION_WINDOWS, Progress, first_model_progress
 from taskclf_core.baseline import BaselineModel
 from taskclf_core.bundle import ModelBundle
+from taskclf_core.retrain import check_data
 from taskclf_core.spans import spans_to_jsonl
 from taskclf_core.synthetic import generate_population, generate_windows
 
@@ -125,14 +127,26 @@ def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
     one = [w for w in people if w["user_id"] == people[0]["user_id"]]
     assert len(one) - int(len(one) * 0.85) < SURE_EVALUATION_WINDOWS
     logged(data, one)
-    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
-    assert "run `taskclf-daemon retrain` for a first model" in check.detail
     judged = len(one) - int(len(one) * 0.85)
-    assert (
-        f"its gates will judge it on your latest {judged} labelled windows (the last 15 %); "
-        f"on fewer than {SURE_EVALUATION_WINDOWS} a first model is refused more often"
-    ) in check.detail
-    assert "label more days and run `retrain` again" in check.detail
+    more = math.ceil((SURE_EVALUATION_WINDOWS - judged) / 0.15 / 10) * 10  # 410 here
+    caution = (
+        f"`retrain` will test it on the latest 15 % of your labelled windows (about {judged} "
+        f"here); with fewer than {SURE_EVALUATION_WINDOWS} a first model is refused more "
+        f"often: if it is, label about {more} more windows over a few more days and run "
+        "`retrain` again"
+    )
+    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
+    assert check.detail.endswith(f"run `taskclf-daemon retrain` for a first model; {caution}"), (
+        check.detail
+    )
+    settings = load_settings(default_config_file())
+    progress = first_model_progress(
+        data, settings.labels_path, lookback_days=30, now=datetime.now(UTC)
+    )
+    assert progress.lines()[1:] == [
+        "  enough to train one: run `taskclf-daemon retrain`",
+        f"  {caution}",
+    ]
 
     # three people's: 350 windows judge it, and nothing more is said
     logged(data, [w for w in people if w["user_id"] != people[0]["user_id"]])
@@ -140,7 +154,6 @@ def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
     check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
     assert check.detail.endswith("run `taskclf-daemon retrain` for a first model")
     # what `status` says (with the daemon running and the baseline in force) and its JSON
-    settings = load_settings(default_config_file())
     progress = first_model_progress(
         data, settings.labels_path, lookback_days=30, now=datetime.now(UTC)
     )
@@ -149,6 +162,26 @@ def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
     assert doc["first_model"]["evaluation_windows"] == sum(
         n - int(n * 0.85) for n in Counter(w["user_id"] for w in people).values()
     )
+
+
+@pytest.mark.parametrize(
+    ("judged", "said"), [(None, False), (1, True), (179, True), (180, False), (350, False)]
+)
+def test_the_caution_is_said_below_sure_evaluation_windows_only(
+    judged: int | None, said: bool
+) -> None:
+    users = ["u"] * 600
+    starts = [TODAY - timedelta(days=4) + timedelta(minutes=i * 10) for i in range(600)]
+    labels = [("Build", "Write", "BreakIdle")[i % 3] for i in range(600)]
+    check = check_data(labels, starts, users)
+    assert check.enough
+    progress = Progress(check, 3, 30, evaluation_windows=judged)
+    assert (progress.caution is not None) is said
+    assert len(progress.lines()) == 2 + said
+    # not enough data: only what is missing is said
+    short = Progress(check_data(labels[:50], starts[:50], users[:50]), 1, 30, (), judged)
+    assert short.caution is None
+    assert not any("will test it" in line for line in short.lines())
 
 
 @pytest.mark.slow

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.paths import spans_file
-from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from taskclf_core.retrain import DataCheck
@@ -33,7 +33,8 @@ class Progress:
     lookback_days: int
     # what the per-user time split still lacks (BreakIdle in each user's latest 15 %)
     split_gaps: tuple[str, ...] = ()
-    # how many windows taskclf's gates will judge a first model on (None: not enough yet)
+    # how many windows taskclf's gates would judge a first model on (None: too few labelled
+    # windows to split yet)
     evaluation_windows: int | None = None
 
     @property
@@ -42,15 +43,22 @@ class Progress:
 
     @property
     def caution(self) -> str | None:
-        """Enough to train, but few windows to judge a first model on: what that means."""
+        """Enough to train, but few windows to judge a first model on: what that means.
+
+        The count is of the windows the label log holds; `retrain` may judge on a few more
+        (days older than the install rebuilt from ActivityWatch) or fewer (windows left out
+        near a typed switch), hence "about".
+        """
         n = self.evaluation_windows
         if not self.enough or n is None or n >= SURE_EVALUATION_WINDOWS:
             return None
+        # the evaluation windows are each user's latest 15 %: this many more labelled ones
+        more = math.ceil((SURE_EVALUATION_WINDOWS - n) / 0.15 / 10) * 10
         return (
-            f"its gates will judge it on your latest {plural(n, 'labelled window')} (the last "
-            f"15 %); on fewer than {SURE_EVALUATION_WINDOWS} a first model is refused more "
-            "often on the luck of one afternoon (a reject rate or a class's precision over so "
-            "few windows moves a lot): if yours is, label more days and run `retrain` again"
+            "`retrain` will test it on the latest 15 % of your labelled windows (about "
+            f"{n} here); with fewer than {SURE_EVALUATION_WINDOWS} a first model is refused "
+            f"more often: if it is, label about {more} more windows over a few more days and "
+            "run `retrain` again"
         )
 
     @property
