@@ -37,6 +37,7 @@ __all__ = [
     "CHALLENGER_TEMPERATURE_BOUNDS",
     "LOOKBACK_DAYS",
     "STAND_IN_BLOCKS",
+    "SURE_EVALUATION_WINDOWS",
     "ClassScores",
     "DataCheck",
     "DataRequirements",
@@ -143,6 +144,13 @@ class DataRequirements:
     min_labels: int = 3
     min_class_windows: int = 10
     required: tuple[str, ...] = ("BreakIdle",)
+
+
+# Gates measured on fewer evaluation windows than this refuse a model more often: a reject
+# rate or a class's precision over so few moves a lot from one slice to the next. Measured on
+# first models (`bench/first_models.py --days 4 6 8`, bench/RESULTS.md): 98 of 141 passed on
+# fewer than 120 windows, 99 of 119 on 120-179, 95 of 100 on 180 or more.
+SURE_EVALUATION_WINDOWS: Final = 180
 
 
 # --- due ---------------------------------------------------------------------------------
@@ -1242,6 +1250,16 @@ def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
     )
 
 
+def _few_windows(n: int) -> str:
+    """Why a refusal on few evaluation windows may be the slice's, not the model's."""
+    return (
+        f"why few windows: the gates judged it on {plural(n, 'evaluation window')} (each "
+        f"user's latest 15 %); on fewer than {SURE_EVALUATION_WINDOWS} their values move a "
+        "lot from one slice to the next and models are refused more often: label more days, "
+        "then retrain"
+    )
+
+
 def _typed_line(data: LabelledData) -> str:
     who = "; ".join(
         f"{'spans for any user' if s.user_id is None else f'user {s.user_id}'} typed to "
@@ -1553,6 +1571,8 @@ def run_retrain(
     advice = _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
     if tuning is not None and any(g.name == "reject_rate_bounds" and not g.passed for g in gates):
         advice.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
+    elif ch_ev.n < SURE_EVALUATION_WINDOWS and not all(g.passed for g in gates):
+        advice.append(_few_windows(ch_ev.n))
     lines += advice
     lines.append(
         f"champion {champion.bundle_id}: macro-F1 {cp_ev.macro_f1:.4f}, weighted-F1 "

@@ -34,6 +34,7 @@ from taskclf_core.pipeline import Policy, Snapshot, label_windows
 from taskclf_core.retrain import (
     CHALLENGER_TEMPERATURE_BOUNDS,
     FINE_REJECT_SWEEP,
+    SURE_EVALUATION_WINDOWS,
     ClassScores,
     DataRequirements,
     Evaluation,
@@ -1250,6 +1251,38 @@ def test_stand_in_afternoons_land_the_reject_rate_where_one_afternoon_misses_it(
     assert four.report.challenger is not None
     assert four.report.challenger.evaluation is not None
     assert 0.05 <= four.report.challenger.evaluation.reject_rate <= 0.30
+
+
+def test_a_refusal_on_few_evaluation_windows_says_to_label_more_days(
+    people: list[dict[str, Any]],
+) -> None:
+    """A gate other than the reject rate's fails (macro-F1 asked at 0.999): on one person's
+    119 evaluation windows the refusal says the slice was small; on three people's 350 not."""
+    config = RetrainConfig(rounds=40, num_threads=1, gates=GateThresholds(macro_f1=0.999))
+    one = [w for w in people if w["user_id"] == people[0]["user_id"]]
+    few = _first_model(archive_of(one), spans_from(one), version="v2", config=config).report
+    assert few.challenger is not None
+    assert few.challenger.evaluation is not None
+    n = few.challenger.evaluation.n
+    assert n < SURE_EVALUATION_WINDOWS
+    assert [g.name for g in few.gates if not g.passed] == ["macro_f1"], "\n".join(few.lines)
+    assert few.advice == (
+        f"why few windows: the gates judged it on {n} evaluation windows (each user's latest "
+        f"15 %); on fewer than {SURE_EVALUATION_WINDOWS} their values move a lot from one slice "
+        "to the next and models are refused more often: label more days, then retrain",
+    )
+    assert few.advice[0] in few.lines
+    many = _first_model(archive_of(people), spans_from(people), version="v2", config=config)
+    assert many.report.decision == "refused"
+    assert many.report.challenger is not None
+    assert many.report.challenger.evaluation is not None
+    assert many.report.challenger.evaluation.n >= SURE_EVALUATION_WINDOWS
+    assert not any(line.startswith("why few windows") for line in many.report.lines)
+    # a pass says nothing of it (this one's F1 is 0.59 and 0.67: the bars lowered below them)
+    lower = RetrainConfig(num_threads=1, gates=GateThresholds(macro_f1=0.5, weighted_f1=0.6))
+    passed = _first_model(archive_of(one), spans_from(one), version="v2", config=lower).report
+    assert passed.decision == "deployed", "\n".join(passed.lines)
+    assert passed.advice == ()
 
 
 def test_a_reject_rate_refusal_says_how_few_runs_it_was_measured_on(

@@ -22,10 +22,10 @@ from daemon.config.settings import load_settings
 from daemon.paths import default_config_file, default_data_dir, spans_file
 from daemon.publish import policy_history_path
 from daemon.records import describe_retrain, read_retrain
-from daemon.reporting.progress import SURE_EVALUATION_WINDOWS, Progress, first_model_progress
+from daemon.reporting.progress import Progress, first_model_progress
 from taskclf_core.baseline import BaselineModel
 from taskclf_core.bundle import ModelBundle
-from taskclf_core.retrain import check_data
+from taskclf_core.retrain import SURE_EVALUATION_WINDOWS, check_data
 from taskclf_core.spans import spans_to_jsonl
 from taskclf_core.synthetic import generate_population, generate_windows
 

@@ -9,18 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.paths import spans_file
+from taskclf_core.retrain import SURE_EVALUATION_WINDOWS
 
 if TYPE_CHECKING:
     from taskclf_core.retrain import DataCheck
 
-__all__ = ["SURE_EVALUATION_WINDOWS", "Progress", "first_model_progress"]
-
-# Below this many evaluation windows (the latest 15 % of the labelled ones) taskclf's gates
-# refuse a first model often on the luck of one afternoon: its reject rate and a class's
-# precision over so few windows move a lot. Measured (`bench/first_models.py --days 4 6 8`,
-# 120 first models each; bench/RESULTS.md): judged on ~94 windows 83 passed, on ~141 98, on
-# ~188 111.
-SURE_EVALUATION_WINDOWS = 180
+__all__ = ["Progress", "first_model_progress"]
 
 
 @dataclass(frozen=True, slots=True)
