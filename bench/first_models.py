@@ -44,7 +44,13 @@ from taskclf_core.baseline import baseline_model
 from taskclf_core.bundle import Model
 from taskclf_core.calibration import CalibratorStore
 from taskclf_core.pipeline import Policy
-from taskclf_core.retrain import STAND_IN_BLOCKS, RetrainConfig, RetrainOutcome, run_retrain
+from taskclf_core.retrain import (
+    STAND_IN_BLOCKS,
+    RetrainConfig,
+    RetrainOutcome,
+    calibrate_challenger,
+    run_retrain,
+)
 from taskclf_core.spans import LabelSpan
 from taskclf_core.synthetic_aw import AWPerson, aw_days
 
@@ -73,32 +79,6 @@ def person_rows(
     return rows, list(days.spans)
 
 
-def _deployed_store(outcome: RetrainOutcome, bundle: Model, created_at: str) -> CalibratorStore:
-    """The store `retrain` deploys a passing challenger with (daemon/retraining.py): the
-    global temperature it was gated with and the per-user guard's calibrators, fitted on the
-    windows it did not train on."""
-    import numpy as np
-
-    from taskclf_core.labels import LABEL_INDEX
-    from taskclf_core.retrain import model_probs
-    from taskclf_core.vetting import vet_probs
-
-    data, at = outcome.data, outcome.calibration_rows.tolist()
-    assert data is not None
-    assert outcome.reject_threshold is not None
-    return vet_probs(
-        model_probs(bundle, [data.windows[i] for i in at]),
-        np.asarray([LABEL_INDEX[data.labels[i]] for i in at], dtype=np.intp),
-        [data.user_ids[i] for i in at],
-        [data.starts[i] for i in at],
-        bundle_id=bundle.bundle_id,
-        schema_hash=bundle.schema_hash,
-        created_at=created_at,
-        global_calibrator=outcome.calibrator,
-        reject_threshold=outcome.reject_threshold,
-    ).store
-
-
 def _as_deployed(
     outcome: RetrainOutcome, name: str, created_at: str
 ) -> tuple[Model, CalibratorStore, Policy]:
@@ -111,7 +91,8 @@ def _as_deployed(
     bundle = bundle_from_text(
         name, model_text=t.model_text, metadata=t.metadata, encoders=t.encoders
     )
-    store = _deployed_store(outcome, bundle, created_at)
+    # the store `retrain` deploys it with (daemon/retraining.py)
+    store = calibrate_challenger(outcome, bundle, created_at=created_at).store
     return bundle, store, Policy(reject_threshold=outcome.reject_threshold)
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from daemon.config.settings import Settings
     from taskclf_core.bundle import ModelBundle
     from taskclf_core.calibration import CalibratorStore
-    from taskclf_core.retrain import RetrainConfig, RetrainOutcome, RetrainReport
+    from taskclf_core.retrain import RetrainConfig, RetrainReport
     from taskclf_core.spans import LabelSpan
     from taskclf_core.vetting import CalibrationReport
 
@@ -170,41 +170,6 @@ def _windows(
     return windows, notes, counts
 
 
-def _calibrate(
-    settings: Settings, outcome: RetrainOutcome, bundle: ModelBundle, created_at: str
-) -> tuple[CalibratorStore, CalibrationReport]:
-    """The challenger's store: the global temperature it was gated with, and per-user
-    calibrators where the guard of CONTRACT 14 keeps them, fitted on the windows it did
-    not train on, judged at the reject threshold it is deployed with."""
-    import numpy as np
-
-    from taskclf_core.labels import LABEL_INDEX
-    from taskclf_core.retrain import model_probs
-    from taskclf_core.vetting import vet_probs
-
-    data = outcome.data
-    threshold = outcome.reject_threshold
-    assert data is not None  # a trained challenger has its data and threshold
-    assert threshold is not None
-    rows = outcome.calibration_rows
-    users = [data.user_ids[i] for i in rows]
-    opt_out = set(settings.opt_out_users) | (set() if settings.personalization else set(users))
-    result = vet_probs(
-        model_probs(bundle, [data.windows[i] for i in rows]),
-        np.asarray([LABEL_INDEX[data.labels[i]] for i in rows], dtype=np.intp),
-        users,
-        [data.starts[i] for i in rows],
-        bundle_id=bundle.bundle_id,
-        schema_hash=bundle.schema_hash,
-        method="temperature",
-        opt_out=sorted(opt_out),
-        created_at=created_at,
-        global_calibrator=outcome.calibrator,
-        reject_threshold=threshold,  # eligibility: vet_probs' defaults, personalize's
-    )
-    return result.store, result.report
-
-
 def retrain(
     settings: Settings,
     *,
@@ -225,7 +190,7 @@ def retrain(
     from daemon.inforce import decisions_of, policy_in_force, sources_of
     from daemon.spanfile import load_spans
     from taskclf_core.bundle import bundle_from_text
-    from taskclf_core.retrain import run_retrain
+    from taskclf_core.retrain import calibrate_challenger, run_retrain
 
     now = now or datetime.now(UTC)
     policy_path = policy_path_of(settings) if not dry_run else settings.policy_file
@@ -261,7 +226,14 @@ def retrain(
         metadata=trained.metadata,
         encoders=trained.encoders,
     )
-    store, calibration = _calibrate(settings, outcome, bundle, utc_now("seconds"))
+    calibrated = calibrate_challenger(
+        outcome,
+        bundle,
+        created_at=utc_now("seconds"),
+        opt_out=settings.opt_out_users,
+        personalization=settings.personalization,
+    )
+    store, calibration = calibrated.store, calibrated.report
     run = RetrainRun(
         report,
         dry_run,

@@ -11,10 +11,10 @@ import hashlib
 import json
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from taskclf_core.spans import LabelSpan, TypedStep, near_typed_switch, project,
 from taskclf_core.training import TrainedBundle, challenger_columns, train_challenger
 from taskclf_core.types import FloatArray, IntArray
 from taskclf_core.words import plural
+
+if TYPE_CHECKING:
+    from taskclf_core.vetting import CalibrationOutcome
 
 __all__ = [
     "CADENCE_DAYS",
@@ -55,6 +58,7 @@ __all__ = [
     "ThresholdTuning",
     "UserScore",
     "binomial_tail",
+    "calibrate_challenger",
     "challenger_gates",
     "check_data",
     "confident_sweep",
@@ -1172,6 +1176,42 @@ class RetrainOutcome:
         return np.sort(np.concatenate([self.split.val, self.split.test]))
 
 
+def calibrate_challenger(
+    outcome: RetrainOutcome,
+    bundle: Model,
+    *,
+    created_at: str,
+    opt_out: Collection[str] = (),
+    personalization: bool = True,
+) -> CalibrationOutcome:
+    """A passing challenger's store (CONTRACT 16): the global temperature it was gated with,
+    and per-user calibrators where the guard of CONTRACT 14 keeps them, fitted on the windows
+    it did not train on (:attr:`RetrainOutcome.calibration_rows`), judged at the reject
+    threshold it is deployed with. ``opt_out`` users (everyone without ``personalization``)
+    keep the global one."""
+    from taskclf_core.vetting import vet_probs
+
+    data = outcome.data
+    threshold = outcome.reject_threshold
+    if data is None or threshold is None:
+        raise TrainingError("no challenger was trained: nothing to calibrate")
+    rows = outcome.calibration_rows.tolist()
+    users = [data.user_ids[i] for i in rows]
+    return vet_probs(
+        model_probs(bundle, [data.windows[i] for i in rows]),
+        np.asarray([LABEL_INDEX[data.labels[i]] for i in rows], dtype=np.intp),
+        users,
+        [data.starts[i] for i in rows],
+        bundle_id=bundle.bundle_id,
+        schema_hash=bundle.schema_hash,
+        method="temperature",
+        opt_out=sorted(set(opt_out) | (set() if personalization else set(users))),
+        created_at=created_at,
+        global_calibrator=outcome.calibrator,
+        reject_threshold=threshold,  # eligibility: vet_probs' defaults, personalize's
+    )
+
+
 def dataset_hash(data: LabelledData) -> str:
     """16 hex of SHA-256 over the labelled rows in (user, start) order: the data's identity."""
     digest = hashlib.sha256()
@@ -1568,10 +1608,11 @@ def run_retrain(
         *((user_gate,) if user_gate is not None else ()),
     )
     lines += [g.line for g in gates]
+    failed = [g.name for g in gates if not g.passed]
     advice = _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
-    if tuning is not None and any(g.name == "reject_rate_bounds" and not g.passed for g in gates):
+    if tuning is not None and "reject_rate_bounds" in failed:
         advice.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
-    elif ch_ev.n < SURE_EVALUATION_WINDOWS and not all(g.passed for g in gates):
+    elif failed and ch_ev.n < SURE_EVALUATION_WINDOWS:
         advice.append(_few_windows(ch_ev.n))
     lines += advice
     lines.append(
@@ -1590,7 +1631,6 @@ def run_retrain(
         f"({u.lost} lost, {u.gained} gained)"
         for u in per_user
     ]
-    failed = [g.name for g in gates if not g.passed]
     decision: Decision = "refused" if failed else "deployed"
     lines.append(
         f"decision: refused (failed: {', '.join(failed)})"

@@ -44,6 +44,7 @@ from taskclf_core.retrain import (
     Split,
     UserScore,
     binomial_tail,
+    calibrate_challenger,
     challenger_gates,
     check_data,
     confident_sweep,
@@ -860,6 +861,9 @@ def test_not_due_trains_nothing(people: list[dict[str, Any]], bundle: ModelBundl
     assert doc["champion"] == {"bundle_id": bundle.bundle_id, "macro_f1": None, "weighted_f1": None}
     assert doc["challenger"] is None
     assert out.report.lines[-1] == "decision: not_due (nothing trained)"
+    # nothing trained: nothing to calibrate, said plainly
+    with pytest.raises(TrainingError, match="no challenger was trained: nothing to calibrate"):
+        calibrate_challenger(out, bundle, created_at=NOW.isoformat())
 
 
 def test_not_enough_data_says_what_to_label(people: list[dict[str, Any]]) -> None:

@@ -6,13 +6,17 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from daemon.paths import spans_file
-from taskclf_core.retrain import SURE_EVALUATION_WINDOWS
-
-if TYPE_CHECKING:
-    from taskclf_core.retrain import DataCheck
+from taskclf_core.retrain import (
+    SURE_EVALUATION_WINDOWS,
+    DataCheck,
+    DataRequirements,
+    check_data,
+    split_by_time,
+    split_gaps,
+)
 
 __all__ = ["Progress", "first_model_progress"]
 
@@ -103,7 +107,6 @@ def first_model_progress(
     from daemon.runtime.labellog import LabelLog
     from daemon.spanfile import load_spans
     from taskclf_core.record import parse_logged_window
-    from taskclf_core.retrain import DataRequirements, check_data, split_by_time, split_gaps
     from taskclf_core.spans import project, span_days
 
     spans = load_spans(spans_file(data_dir))
