@@ -45,8 +45,23 @@ def record_last(data_dir: Path, doc: Mapping[str, Any]) -> None:
 
 
 def record_retrain(data_dir: Path, doc: Mapping[str, Any]) -> None:
-    """Write retrain's record (0600); a failure is a warning, never the run's outcome."""
-    _write(retrain_record(data_dir), doc)
+    """Write retrain's record (0600); a failure is a warning, never the run's outcome.
+
+    A ``not_due`` run (the daily timer, six days of seven) does not hide the decision before
+    it: that record is kept, with the check added as ``checked`` (when, and why not due).
+    """
+    path = retrain_record(data_dir)
+    before = _read(path) if doc.get("decision") == "not_due" else None
+    if before is not None and before.get("decision") in _DECIDED:
+        from daemon.fsutil import utc_now
+
+        due = doc.get("due") or {}
+        doc = {**before, "checked": {"at": utc_now("seconds"), "reason": due.get("reason")}}
+    _write(path, doc)
+
+
+# what a not_due check leaves in the record: a decision that trained or looked at the data
+_DECIDED = ("deployed", "refused", "not_enough_data")
 
 
 def _write(path: Path, doc: Mapping[str, Any]) -> None:
@@ -81,7 +96,8 @@ def _short(user: Mapping[str, Any]) -> str:
 
 
 def describe_retrain(doc: Mapping[str, Any]) -> str:
-    """One line for `status`: when retrain last ran and what it decided (or why it failed)."""
+    """A line for `status`: when retrain last decided and what (or why it failed); and a
+    second when a later run found no retrain due (``checked``)."""
     head = f"retrain {doc.get('decision', '?')} at {doc.get('at', '?')}"
     if doc.get("error"):
         return f"{head}: {doc['error']}"
@@ -98,7 +114,17 @@ def describe_retrain(doc: Mapping[str, Any]) -> str:
     missing = (doc.get("data") or {}).get("missing") or []
     if doc.get("decision") == "not_enough_data" and missing:
         head += f": {missing[0]}" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else "")
+    if doc.get("decision") == "not_due":
+        head += _due_reason(doc.get("due"))
+    checked = doc.get("checked")
+    if isinstance(checked, dict):
+        head += f"\n  checked again at {checked.get('at', '?')}: not due" + _due_reason(checked)
     return head
+
+
+def _due_reason(due: object) -> str:
+    reason = due.get("reason") if isinstance(due, dict) else None
+    return f": {reason}" if isinstance(reason, str) and reason else ""
 
 
 def retrain_advice(doc: Mapping[str, Any]) -> list[str]:

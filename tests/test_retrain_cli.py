@@ -250,6 +250,15 @@ def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
     assert code == 0
     assert "decision: not_due (nothing trained)" in out
     assert f"model {deployment.bundle.bundle_id} is 0.0 days old" in out
+    # the daily timer's check does not hide what the last retrain decided
+    last = read_retrain(data)
+    assert last is not None
+    assert last["decision"] == "deployed"
+    assert last["deployed"]["store_id"] == deployed["store_id"]
+    assert "next retrain is due in 7.0 days" in last["checked"]["reason"]
+    head, checked = describe_retrain(last).splitlines()
+    assert head.startswith("retrain deployed at ")
+    assert checked.startswith(f"  checked again at {last['checked']['at']}: not due: model ")
 
     assert main(["rollback"]) == 0
     capsys.readouterr()

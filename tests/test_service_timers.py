@@ -1,4 +1,4 @@
-"""The scheduled runs (daily personalize, weekly retrain) and any combination of units:
+"""The scheduled runs (daily personalize, retrain checked daily) and any combination of units:
 `service install|show|uninstall` acts on exactly what it names; uninstall alone removes all."""
 
 from __future__ import annotations
@@ -7,13 +7,17 @@ import argparse
 import importlib.resources
 import io
 import itertools
+import os
 import plistlib
+import random
 import re
+import subprocess
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import FakeRunner, systemd_verify, unit_keys
+from helpers import SYSTEMD_ANALYZE, FakeRunner, systemd_verify, unavailable, unit_keys
 
 from daemon.commands import service as service_command
 from daemon.units import service
@@ -32,6 +36,8 @@ from daemon.units.service import (
     service_uninstall,
 )
 from daemon.units.unit import render_unit_files, unit_files
+from taskclf_core.retrain import CADENCE_DAYS, retrain_due
+from taskclf_core.timerange import format_ts
 
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
 UNITS_DIR = ".config/systemd/user"
@@ -91,16 +97,63 @@ def test_a_scheduled_run_is_a_oneshot_service_and_its_timer(unit: Unit, tmp_path
 
 def test_the_schedules() -> None:
     day = unit_keys(render_unit_files("systemd", None, None, PERSONALIZE_TIMER).popitem()[1])
-    week = unit_keys(render_unit_files("systemd", None, None, RETRAIN_TIMER).popitem()[1])
+    retrain = unit_keys(render_unit_files("systemd", None, None, RETRAIN_TIMER).popitem()[1])
     assert day["[Timer]OnCalendar"] == ["*-*-* 03:30:00"]
-    assert week["[Timer]OnCalendar"] == ["Sun *-*-* 04:30:00"]
+    # retrain decides for itself whether a model is due: the timer asks each day
+    assert retrain["[Timer]OnCalendar"] == ["*-*-* 04:30:00"]
+
+
+def elapses(calendar: str, base: datetime, n: int) -> list[datetime]:
+    """The timer's next ``n`` elapses after ``base`` (UTC), as systemd computes them."""
+    if SYSTEMD_ANALYZE is None:
+        unavailable("systemd-analyze", "cannot compute the timer's elapses (Debian: systemd)")
+    proc = subprocess.run(
+        [
+            SYSTEMD_ANALYZE,
+            "calendar",
+            f"--iterations={n}",
+            f"--base-time={base:%Y-%m-%d %H:%M:%S} UTC",
+            calendar,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env={**os.environ, "TZ": "UTC"},
+    )
+    found = re.findall(r"(?:Next elapse|Iter\. #\d+): \w{3} (\S+ \S+) UTC", proc.stdout)
+    assert len(found) == n, proc.stdout
+    return [datetime.fromisoformat(f).replace(tzinfo=UTC) for f in found]
+
+
+def test_the_retrain_timer_keeps_the_models_cadence() -> None:
+    """Ten weeks of the timer as systemd fires it: each elapse delayed at random by up to its
+    RandomizedDelaySec, a retrain training when :func:`retrain_due` says so (the model's
+    ``created_at`` is the run's start). The model is retrained every ``CADENCE_DAYS`` days,
+    a day late at most. A weekly timer (Sundays 04:30) retrained every other week whenever
+    one week's delay came out shorter than the week before's: the model 6.99 days old."""
+    timer = unit_keys(render_unit_files("systemd", None, None, RETRAIN_TIMER).popitem()[1])
+    (calendar,) = timer["[Timer]OnCalendar"]
+    (delay,) = timer["[Timer]RandomizedDelaySec"]
+    assert delay == "30min"
+    rng = random.Random(7)
+    created: str | None = None  # the rule baseline: always due
+    retrained: list[datetime] = []
+    for fire in elapses(calendar, datetime(2026, 3, 1, tzinfo=UTC), 70):
+        now = fire + timedelta(seconds=rng.uniform(0, 30 * 60) + rng.uniform(1, 5))
+        if retrain_due(created, now=now, cadence_days=CADENCE_DAYS).due:
+            created = format_ts(now)
+            retrained.append(now)
+    gaps = [(b - a) / timedelta(days=1) for a, b in itertools.pairwise(retrained)]
+    assert len(gaps) >= 7
+    assert all(CADENCE_DAYS <= gap < CADENCE_DAYS + 1.03 for gap in gaps), gaps
 
 
 @pytest.mark.parametrize(
     ("unit", "calendar"),
     [
         (PERSONALIZE_TIMER, {"Hour": 3, "Minute": 30}),
-        (RETRAIN_TIMER, {"Weekday": 0, "Hour": 4, "Minute": 30}),
+        (RETRAIN_TIMER, {"Hour": 4, "Minute": 30}),
     ],
     ids=["personalize-daily", "retrain-weekly"],
 )

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 "deployed": {k: v for k, v in deployed.items() if k != "calibration"}
                 if deployed
                 else None,
-                # what to do about a refusal, for `status` (the weekly timer runs unseen)
+                # what to do about a refusal, for `status` (the timer runs unseen)
                 "why": list(result.report.advice),
             },
         )

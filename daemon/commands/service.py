@@ -27,8 +27,8 @@ _HELP = {
     "collector": "the ActivityWatch collector's service (taskclf-daemon collect)",
     "personalize-daily": "a daily run of `personalize` at 03:30 (systemd timer / launchd "
     "calendar agent)",
-    "retrain-weekly": "a weekly run of `retrain`, Sundays at 04:30 (systemd timer / launchd "
-    "calendar agent)",
+    "retrain-weekly": "`retrain` checked each day at 04:30, so that the model is retrained "
+    "when retrain_cadence_days (7) old (systemd timer / launchd calendar agent)",
 }
 
 

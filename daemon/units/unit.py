@@ -126,7 +126,7 @@ RETRAIN_TIMER = Unit(
     "io.github.taskclf.retrain",
     "retrain",
     "retrain-weekly",
-    "the weekly retrain run (Sundays 04:30)",
+    "the retrain run (daily at 04:30; it retrains when a model is due)",
     timer="taskclf-retrain.timer",
 )
 # everything `service` installs, in the order it installs them (uninstall: the reverse)
