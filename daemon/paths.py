@@ -109,7 +109,7 @@ def archive_dir(data_dir: Path) -> Path:
 
 
 def retrain_record(data_dir: Path) -> Path:
-    """What the latest `retrain` did: ``<data_dir>/retrain/last.json``."""
+    """What the latest `retrain` decided: ``<data_dir>/retrain/last.json``."""
     return data_dir / "retrain" / "last.json"
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "record_last",
     "record_retrain",
     "retrain_advice",
+    "retrain_checked",
 ]
 
 
@@ -35,7 +36,8 @@ def read_last(data_dir: Path) -> dict[str, Any] | None:
 
 
 def read_retrain(data_dir: Path) -> dict[str, Any] | None:
-    """The latest retrain's record, or ``None`` if it never ran (or the file is damaged)."""
+    """The latest decided retrain's record (a later ``not_due`` check as its ``checked``), or
+    ``None`` if it never ran (or the file is damaged)."""
     return _read(retrain_record(data_dir))
 
 
@@ -96,8 +98,7 @@ def _short(user: Mapping[str, Any]) -> str:
 
 
 def describe_retrain(doc: Mapping[str, Any]) -> str:
-    """A line for `status`: when retrain last decided and what (or why it failed); and a
-    second when a later run found no retrain due (``checked``)."""
+    """One line for `status`: when retrain last decided and what (or why it failed)."""
     head = f"retrain {doc.get('decision', '?')} at {doc.get('at', '?')}"
     if doc.get("error"):
         return f"{head}: {doc['error']}"
@@ -116,10 +117,16 @@ def describe_retrain(doc: Mapping[str, Any]) -> str:
         head += f": {missing[0]}" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else "")
     if doc.get("decision") == "not_due":
         head += _due_reason(doc.get("due"))
-    checked = doc.get("checked")
-    if isinstance(checked, dict):
-        head += f"\n  checked again at {checked.get('at', '?')}: not due" + _due_reason(checked)
     return head
+
+
+def retrain_checked(doc: Mapping[str, Any]) -> list[str]:
+    """The line for a run after the recorded decision that found no retrain due (the daily
+    timer's), for `status` to show last; none when there was none."""
+    checked = doc.get("checked")
+    if not isinstance(checked, dict):
+        return []
+    return [f"  checked again at {checked.get('at', '?')}: not due" + _due_reason(checked)]
 
 
 def _due_reason(due: object) -> str:

@@ -190,24 +190,30 @@ def retrain(
     from daemon.inforce import decisions_of, policy_in_force, sources_of
     from daemon.spanfile import load_spans
     from taskclf_core.bundle import bundle_from_text
-    from taskclf_core.retrain import calibrate_challenger, run_retrain
+    from taskclf_core.retrain import calibrate_challenger, retrain_due, run_retrain
 
     now = now or datetime.now(UTC)
     policy_path = policy_path_of(settings) if not dry_run else settings.policy_file
     in_force = load_in_force(sources_of(settings), now=utc_now)
     champion = in_force.bundle
     config = retrain_config(settings)
-    spans = load_spans(spans_file(settings.data_dir))
-    since = (now - timedelta(days=config.lookback_days)).date()
-    windows, notes, counts = _windows(settings, spans, since, champion.schema.version, rebuild)
-    notes.append(f"label spans {spans_file(settings.data_dir)}: {len(spans)}")
     created = champion.metadata.get("created_at")
+    created = created if isinstance(created, str) else None
+    if force or retrain_due(created, now=now, cadence_days=config.cadence_days).due:
+        spans = load_spans(spans_file(settings.data_dir))
+        since = (now - timedelta(days=config.lookback_days)).date()
+        windows, notes, counts = _windows(settings, spans, since, champion.schema.version, rebuild)
+        notes.append(f"label spans {spans_file(settings.data_dir)}: {len(spans)}")
+    else:
+        # not due (the daily timer, six days of seven): the archive, the spans and
+        # ActivityWatch are not read for a decision that needs none of them
+        spans, windows, notes, counts = [], [], [], {}
     outcome = run_retrain(
         champion,
         windows,
         spans,
         now=now,
-        champion_created_at=created if isinstance(created, str) else None,
+        champion_created_at=created,
         challenger_id=_challenger_id(settings, now),
         config=config,
         force=force,

@@ -195,12 +195,23 @@ def retrain_due(
         return Due(True, f"{model_id} {why}: a retrain is due", None)
     if age >= cadence_days:
         return Due(True, f"{model_id} is {age:.1f} days old (cadence {cadence_days} days)", age)
+    # not due: the age rounded down and the time left up, never "7.0 days old, due in 0.0"
     return Due(
         False,
-        f"{model_id} is {age:.1f} days old; the next retrain is due in "
-        f"{cadence_days - age:.1f} days (cadence {cadence_days} days; --force retrains now)",
+        f"{model_id} is {math.floor(age * 10) / 10:.1f} days old; the next retrain is due in "
+        f"{_time_left(cadence_days - age)} (cadence {cadence_days} days; --force retrains now)",
         age,
     )
+
+
+def _time_left(days: float) -> str:
+    """A positive span of days, rounded up: in minutes, hours or tenths of a day."""
+    minutes = math.ceil(round(days * 1440, 6))  # round: 60 minutes are not 60.0000001
+    if minutes < 60:
+        return plural(minutes, "minute")
+    if minutes < 1440:
+        return plural(math.ceil(minutes / 60), "hour")
+    return f"{math.ceil(round(days * 10, 6)) / 10:.1f} days"
 
 
 # --- labelled data -----------------------------------------------------------------------

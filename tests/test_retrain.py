@@ -67,6 +67,7 @@ from taskclf_core.schema import UNKNOWN_TOKEN, parse_ts, parse_window
 from taskclf_core.spans import LabelSpan, project
 from taskclf_core.synthetic import UserProfile, generate_population, generate_windows
 from taskclf_core.synthetic_aw import AWDays, AWPerson, aw_days
+from taskclf_core.timerange import format_ts
 from taskclf_core.training import CHALLENGER_PARAMS, train_bundle, train_challenger
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -635,6 +636,18 @@ def test_due_from_cadence() -> None:
         "model b is 2.0 days old; the next retrain is due in 5.0 days (cadence 7 days; "
         "--force retrains now)"
     )
+
+    def left(before_due: timedelta) -> str:
+        created = NOW - timedelta(days=7) + before_due
+        return retrain_due(format_ts(created), now=NOW, model_id="m").reason
+
+    # a run just before the mark (the daily timer's, half the weeks) is not "7.0 days old"
+    assert left(timedelta(seconds=20)).startswith("m is 6.9 days old; ")
+    assert "due in 1 minute (" in left(timedelta(seconds=20))
+    assert "due in 59 minutes (" in left(timedelta(minutes=58, seconds=1))
+    assert "due in 1 hour (" in left(timedelta(minutes=60))
+    assert "due in 24 hours (" in left(timedelta(hours=23, minutes=1))
+    assert "due in 1.1 days (" in left(timedelta(hours=24, minutes=1))
 
 
 # --- the split, against taskclf's own ---------------------------------------------------

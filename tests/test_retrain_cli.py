@@ -21,7 +21,13 @@ from daemon.commands.doctor import diagnose
 from daemon.config.settings import load_settings
 from daemon.paths import default_config_file, default_data_dir, spans_file
 from daemon.publish import policy_history_path
-from daemon.records import describe_retrain, read_retrain
+from daemon.records import (
+    describe_retrain,
+    read_retrain,
+    record_retrain,
+    retrain_advice,
+    retrain_checked,
+)
 from daemon.reporting.progress import Progress, first_model_progress
 from taskclf_core.baseline import BaselineModel
 from taskclf_core.bundle import ModelBundle
@@ -256,8 +262,8 @@ def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
     assert last["decision"] == "deployed"
     assert last["deployed"]["store_id"] == deployed["store_id"]
     assert "next retrain is due in 7.0 days" in last["checked"]["reason"]
-    head, checked = describe_retrain(last).splitlines()
-    assert head.startswith("retrain deployed at ")
+    assert describe_retrain(last).startswith("retrain deployed at ")
+    (checked,) = retrain_checked(last)
     assert checked.startswith(f"  checked again at {last['checked']['at']}: not due: model ")
 
     assert main(["rollback"]) == 0
@@ -293,8 +299,8 @@ def test_configuration_problems_exit_2(
 def test_status_says_what_to_do_about_a_refused_retrain(
     isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The weekly timer runs retrain unseen: a refusal's `why` lines are in its record, and
-    `status` shows them under the retrain line."""
+    """The timer runs retrain unseen: a refusal's `why` lines are in its record, and `status`
+    shows them under the retrain line; the daily check that finds none due comes last."""
     data = standalone(capsys)
     labelled(data, people)
     bounds = ("--retrain-min-reject-rate", "0.5", "--retrain-max-reject-rate", "0.6")
@@ -318,3 +324,38 @@ def test_status_says_what_to_do_about_a_refused_retrain(
     shown = capsys.readouterr().out.splitlines()
     at = next(i for i, line in enumerate(shown) if line.startswith("retrain deployed at "))
     assert at + 1 == len(shown) or not shown[at + 1].startswith("  why ")
+    # the next day's timer: not due, and the deploy is still what status shows
+    code, out, _ = retrain(capsys)
+    assert "decision: not_due" in out
+    assert "archive " not in out  # not due: the archive was not read
+    main(["status"])
+    shown = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(shown) if line.startswith("retrain deployed at "))
+    assert shown[at + 1].startswith("  checked again at ")
+    assert ": not due: model retrain-" in shown[at + 1]
+
+
+def test_a_not_due_check_keeps_the_decision_before_it(tmp_path: Path) -> None:
+    """What retrain/last.json holds after each kind of run, and the order `status` shows it."""
+    due = {"due": False, "reason": "model m is 2.0 days old; the next retrain is due in 5 days"}
+    not_due = {"decision": "not_due", "due": due}
+    record_retrain(tmp_path, not_due)  # nothing before it: the check is the record
+    first = read_retrain(tmp_path)
+    assert first is not None
+    assert describe_retrain(first) == f"retrain not_due at {first['at']}: {due['reason']}"
+    refused = {"decision": "refused", "why": ["why few windows: label more days"], "due": {}}
+    record_retrain(tmp_path, refused)
+    record_retrain(tmp_path, not_due)
+    last = read_retrain(tmp_path)
+    assert last is not None
+    assert last["decision"] == "refused"
+    assert describe_retrain(last).startswith("retrain refused at ")
+    assert [*retrain_advice(last), *retrain_checked(last)] == [
+        "  why few windows: label more days",
+        f"  checked again at {last['checked']['at']}: not due: {due['reason']}",
+    ]
+    record_retrain(tmp_path, {"decision": None, "error": "disk full"})  # a failed run
+    record_retrain(tmp_path, not_due)  # replaces it: an error is no decision to keep
+    assert (read_retrain(tmp_path) or {}).get("decision") == "not_due"
+    record_retrain(tmp_path, refused)  # a new decision drops the old check
+    assert "checked" not in (read_retrain(tmp_path) or {})

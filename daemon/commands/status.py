@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         read_last,
         read_retrain,
         retrain_advice,
+        retrain_checked,
     )
 
     collector = read_collector_status(where.data_dir)
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if retrain is not None:
         lines.append(describe_retrain(retrain))
         lines += retrain_advice(retrain)
+        lines += retrain_checked(retrain)
     if progress is not None:
         lines += progress.lines()
     print("\n".join(lines))
