@@ -13,13 +13,15 @@ per person, how many deploy, the gates that failed, the evaluation windows' coun
 reject rate (the gate wants it in [0.05, 0.30]). ``--second`` draws 9 days of each person, deploys
 each first model that passed on days 1-4 as the shell does (the global temperature it was
 gated with, the per-user guard's store, its reject threshold), retrains on days 1-8 against
-it, and labels day 9 with both, as deployed. ``bench/learning.py --standalone N`` runs the
-same people through the real commands.
+it, and labels day 9 with both, as deployed. ``--daily`` retrains each person at the end of
+each day from the 3rd to the 8th, as the retrain timer tries: who has a first model by when.
+``bench/learning.py --standalone N`` runs the same people through the real commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -46,6 +48,7 @@ from taskclf_core.calibration import CalibratorStore
 from taskclf_core.pipeline import Policy
 from taskclf_core.retrain import (
     STAND_IN_BLOCKS,
+    DataRequirements,
     RetrainConfig,
     RetrainOutcome,
     calibrate_challenger,
@@ -196,6 +199,102 @@ def second_retrains(seeds: range) -> None:
     print(f"  refused (had it shipped): {line(kept)}")
 
 
+def daily_tries(seeds: range, last: int = 8, share: float = 1.0) -> None:
+    """The retrain timer asks each day: a first model refused on day 3 is tried again on day
+    4 with a day more, and so on. Per person, one draw of ``last`` days; a retrain at the end
+    of each day from the 3rd (taskclf's minimum) on the days before it. Prints, per day, the
+    share of people whose retrain that day passes (one try, as a weekly timer would make it)
+    and the share who have a first model by then (a try each day); then how each person's first
+    model, as deployed, labels the day after ``last``, which no retrain saw (all of it: the
+    truth of the day), by whether it shipped on its first try or after refusals. ``share`` < 1:
+    the person labels only that share of their spans (each kept at random), as someone who
+    labels some of their time."""
+    from taskclf_core.retrain import labelled_data, labels_as_deployed
+
+    config = RetrainConfig(num_threads=1)
+    first_day = DataRequirements().min_days
+    days = range(first_day, last + 1)
+    passed: dict[int, int] = Counter()  # that day's retrain deployed
+    have: dict[int, int] = Counter()  # a first model by that day
+    short: dict[int, int] = Counter()  # not enough labelled data yet
+    # the held-out day's final accuracy: (first model's, the rule baseline's), by whether it
+    # shipped on the first try with enough data or after refusals
+    held_out: dict[str, list[tuple[float, float]]] = {"first try": [], "after refusals": []}
+    people = 0
+    for seed in seeds:
+        for _, person in STANDALONE_PEOPLE:
+            people += 1
+            rows, truth = person_rows(seed, person, last + 1)
+            picks = random.Random(seed)
+            spans = [s for s in truth if share >= 1 or picks.random() < share]
+            start = NOW.replace(hour=0) - timedelta(days=last + 2)
+            after = (start + timedelta(days=last)).isoformat()[:16]
+            held = labelled_data(truth, [r for r in rows if r["bucket_start_ts"] >= after])
+            got = False
+            refusals = 0
+            for d in days:
+                end = start + timedelta(days=d)
+                out = run_retrain(
+                    baseline_model("v3"),
+                    [r for r in rows if r["bucket_start_ts"] < end.isoformat()[:16]],
+                    [s for s in spans if s.end_ts <= end],
+                    now=end,
+                    champion_created_at=None,
+                    challenger_id="first",
+                    config=config,
+                    force=True,
+                )
+                ok = out.report.decision == "deployed"
+                if out.report.decision == "not_enough_data":
+                    short[d] += 1
+                refusals += out.report.decision == "refused" and not got
+                if ok and not got:
+                    model, store, policy = _as_deployed(out, "first", end.isoformat())
+                    right = [
+                        sum(
+                            a == b
+                            for a, b in zip(
+                                labels_as_deployed(m, held.windows, store=st, policy=po),
+                                held.labels,
+                                strict=True,
+                            )
+                        )
+                        / max(len(held), 1)
+                        for m, st, po in (
+                            (model, store, policy),
+                            (baseline_model("v3"), None, Policy()),
+                        )
+                    ]
+                    key = "after refusals" if refusals else "first try"
+                    held_out[key].append((right[0], right[1]))
+                passed[d] += ok
+                got = got or ok
+                have[d] += got
+        print(f"seed {seed} done", flush=True)
+    print(
+        f"\n{people} people ({len(seeds)} seeds x {len(STANDALONE_PEOPLE)}), {last} days each"
+        + (f", {share:.0%} of their spans labelled" if share < 1 else "")
+    )
+    print(
+        "| labelled days | that day's retrain deploys (one try) "
+        "| a first model by then (a try each day) | not enough data yet |"
+    )
+    print("|---:|---:|---:|---:|")
+    for d in days:
+        print(
+            f"| {d} | {passed[d]} of {people} ({passed[d] / people:.0%}) "
+            f"| {have[d]} of {people} ({have[d] / people:.0%}) | {short[d]} |"
+        )
+    print(f"\nfinal accuracy on day {last + 1} (no retrain saw it), first model (rule baseline):")
+    for key, pairs in held_out.items():
+        if pairs:
+            model_acc, base_acc = (statistics.mean(col) for col in zip(*pairs, strict=True))
+            print(
+                f"  shipped {key}: {len(pairs)} people, {model_acc:.3f} ({base_acc:.3f}); "
+                f"lowest {min(a for a, _ in pairs):.3f}"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (default 20)")
@@ -214,8 +313,26 @@ def main() -> None:
         action="store_true",
         help="the retrain after a first model: 4 labelled days, then 8, scored on the 9th",
     )
+    ap.add_argument(
+        "--daily",
+        action="store_true",
+        help="a retrain at the end of each day from the 3rd to --last-day: who has a first "
+        "model by when, tried each day (the retrain timer) or once",
+    )
+    ap.add_argument("--last-day", type=int, default=8, help="with --daily (default 8)")
+    ap.add_argument(
+        "--labelled",
+        type=float,
+        default=1.0,
+        metavar="SHARE",
+        help="with --daily: the share of each person's spans they label (default 1)",
+    )
     args = ap.parse_args()
     seeds = range(args.first_seed, args.first_seed + (5 if args.quick else args.seeds))
+    if args.daily:
+        c.print_header("first models: tried each day from the 3rd labelled day")
+        daily_tries(seeds, args.last_day, args.labelled)
+        return
     if args.second:
         c.print_header(
             "the retrain after a first model: 4 labelled days, then 8, scored on the 9th"
