@@ -139,7 +139,7 @@ def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
         f"`retrain` will test it on the latest 15 % of your labelled windows (about {judged} "
         f"here); with fewer than {SURE_EVALUATION_WINDOWS} a first model is refused more "
         f"often: if it is, label about {more} more windows over a few more days and run "
-        "`retrain` again"
+        "`retrain` again (the timer of `service install --retrain-weekly` tries each day)"
     )
     check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
     assert check.detail.endswith(f"run `taskclf-daemon retrain` for a first model; {caution}"), (

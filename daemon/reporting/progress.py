@@ -56,7 +56,8 @@ class Progress:
             "`retrain` will test it on the latest 15 % of your labelled windows (about "
             f"{n} here); with fewer than {SURE_EVALUATION_WINDOWS} a first model is refused "
             f"more often: if it is, label about {more} more windows over a few more days and "
-            "run `retrain` again"
+            "run `retrain` again (the timer of `service install --retrain-weekly` tries each "
+            "day)"
         )
 
     @property
