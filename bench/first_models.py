@@ -49,9 +49,12 @@ from taskclf_core.pipeline import Policy
 from taskclf_core.retrain import (
     STAND_IN_BLOCKS,
     DataRequirements,
+    LabelledData,
     RetrainConfig,
     RetrainOutcome,
     calibrate_challenger,
+    labelled_data,
+    labels_as_deployed,
     run_retrain,
 )
 from taskclf_core.spans import LabelSpan
@@ -99,11 +102,33 @@ def _as_deployed(
     return bundle, store, Policy(reject_threshold=outcome.reject_threshold)
 
 
+def first_retrain(
+    rows: list[dict[str, Any]], spans: list[LabelSpan], end: datetime, config: RetrainConfig
+) -> RetrainOutcome:
+    """A first model (against the rule baseline) on the rows and spans before ``end``."""
+    return run_retrain(
+        baseline_model("v3"),
+        [r for r in rows if r["bucket_start_ts"] < end.isoformat()[:16]],
+        [s for s in spans if s.end_ts <= end],
+        now=end,
+        champion_created_at=None,
+        challenger_id="first",
+        config=config,
+        force=True,
+    )
+
+
+def final_accuracy(
+    model: Model, store: CalibratorStore | None, policy: Policy, held: LabelledData
+) -> float:
+    """The share of ``held``'s windows the model labels right as deployed (a reject is wrong)."""
+    labels = labels_as_deployed(model, held.windows, store=store, policy=policy)
+    return sum(a == b for a, b in zip(labels, held.labels, strict=True)) / max(len(held), 1)
+
+
 def second_retrains(seeds: range) -> None:
     """The retrain after the first model: does a model of 4 days give way to one of 8, and is
     what ships better on the 9th day, which neither saw?"""
-    from taskclf_core.retrain import labelled_data, labels_as_deployed
-
     config = RetrainConfig(num_threads=1)
     tried = first_ok = 0
     failed: Counter[str] = Counter()
@@ -119,16 +144,7 @@ def second_retrains(seeds: range) -> None:
             held = labelled_data(
                 spans, [r for r in rows if r["bucket_start_ts"] >= ninth.isoformat()[:16]]
             )
-            first = run_retrain(
-                baseline_model("v3"),
-                [r for r in before if r["bucket_start_ts"] < fifth.isoformat()[:16]],
-                [s for s in spans if s.end_ts <= fifth],
-                now=fifth,
-                champion_created_at=None,
-                challenger_id="first",
-                config=config,
-                force=True,
-            )
+            first = first_retrain(before, spans, fifth, config)
             tried += 1
             if first.report.decision != "deployed":
                 continue
@@ -154,15 +170,8 @@ def second_retrains(seeds: range) -> None:
                 continue
             evals.append((cp.accuracy, ch.accuracy))
             # the 9th day, as each would label it
-            truth = list(held.labels)
             right = [
-                sum(
-                    a == b
-                    for a, b in zip(
-                        labels_as_deployed(m, held.windows, store=st, policy=po), truth, strict=True
-                    )
-                )
-                / max(len(truth), 1)
+                final_accuracy(m, st, po, held)
                 for m, st, po in (
                     (champion, store, policy),
                     _as_deployed(second, "second", ninth.isoformat()),
@@ -209,8 +218,6 @@ def daily_tries(seeds: range, last: int = 8, share: float = 1.0) -> None:
     truth of the day), by whether it shipped on its first try or after refusals. ``share`` < 1:
     the person labels only that share of their spans (each kept at random), as someone who
     labels some of their time."""
-    from taskclf_core.retrain import labelled_data, labels_as_deployed
-
     config = RetrainConfig(num_threads=1)
     first_day = DataRequirements().min_days
     days = range(first_day, last + 1)
@@ -234,39 +241,19 @@ def daily_tries(seeds: range, last: int = 8, share: float = 1.0) -> None:
             refusals = 0
             for d in days:
                 end = start + timedelta(days=d)
-                out = run_retrain(
-                    baseline_model("v3"),
-                    [r for r in rows if r["bucket_start_ts"] < end.isoformat()[:16]],
-                    [s for s in spans if s.end_ts <= end],
-                    now=end,
-                    champion_created_at=None,
-                    challenger_id="first",
-                    config=config,
-                    force=True,
-                )
+                out = first_retrain(rows, spans, end, config)
                 ok = out.report.decision == "deployed"
                 if out.report.decision == "not_enough_data":
                     short[d] += 1
                 refusals += out.report.decision == "refused" and not got
                 if ok and not got:
-                    model, store, policy = _as_deployed(out, "first", end.isoformat())
-                    right = [
-                        sum(
-                            a == b
-                            for a, b in zip(
-                                labels_as_deployed(m, held.windows, store=st, policy=po),
-                                held.labels,
-                                strict=True,
-                            )
-                        )
-                        / max(len(held), 1)
-                        for m, st, po in (
-                            (model, store, policy),
-                            (baseline_model("v3"), None, Policy()),
-                        )
-                    ]
                     key = "after refusals" if refusals else "first try"
-                    held_out[key].append((right[0], right[1]))
+                    held_out[key].append(
+                        (
+                            final_accuracy(*_as_deployed(out, "first", end.isoformat()), held),
+                            final_accuracy(baseline_model("v3"), None, Policy(), held),
+                        )
+                    )
                 passed[d] += ok
                 got = got or ok
                 have[d] += got
