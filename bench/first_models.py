@@ -47,6 +47,7 @@ from taskclf_core.bundle import Model
 from taskclf_core.calibration import CalibratorStore
 from taskclf_core.pipeline import Policy
 from taskclf_core.retrain import (
+    CADENCE_DAYS,
     STAND_IN_BLOCKS,
     DataRequirements,
     LabelledData,
@@ -282,6 +283,86 @@ def daily_tries(seeds: range, last: int = 8, share: float = 1.0) -> None:
             )
 
 
+def second_daily(seeds: range, tries: int = 4) -> None:
+    """The retrain after a first model, tried each day as the timer does: a first model on days
+    1-4, due again a week later (the end of day 11), then retrained each day until one ships
+    (at most ``tries``); the day after, which no retrain saw, scores the model in force before
+    and after. Does a challenger that ships after refusals (more draws of the gates) make
+    anyone worse?"""
+    config = RetrainConfig(num_threads=1)
+    first_days, cadence = 4, CADENCE_DAYS
+    last = first_days + cadence + tries  # days of labels the last try sees
+    # per second model shipped: (tries it took, final accuracy on the held-out day before, after)
+    shipped: list[tuple[int, float, float]] = []
+    never = 0  # refused at every try
+    firsts = people = 0
+    for seed in seeds:
+        for _, person in STANDALONE_PEOPLE:
+            people += 1
+            rows, spans = person_rows(seed, person, last + 1)
+            start = NOW.replace(hour=0) - timedelta(days=last + 2)
+            held = labelled_data(
+                spans,
+                [
+                    r
+                    for r in rows
+                    if r["bucket_start_ts"] >= (start + timedelta(days=last)).isoformat()[:16]
+                ],
+            )
+            made = start + timedelta(days=first_days)
+            first = first_retrain(rows, spans, made, config)
+            if first.report.decision != "deployed":
+                continue
+            firsts += 1
+            champion, store, policy = _as_deployed(first, "first", made.isoformat())
+            before = final_accuracy(champion, store, policy, held)
+            for t in range(tries):
+                end = start + timedelta(days=first_days + cadence + t)
+                out = run_retrain(
+                    champion,
+                    [r for r in rows if r["bucket_start_ts"] < end.isoformat()[:16]],
+                    [s for s in spans if s.end_ts <= end],
+                    now=end,
+                    champion_created_at=made.isoformat(),
+                    challenger_id="second",
+                    config=config,
+                    champion_store=store,
+                    champion_policy=policy,
+                )
+                after = (
+                    final_accuracy(*_as_deployed(out, "second", end.isoformat()), held)
+                    if out.challenger is not None
+                    else before
+                )
+                if out.report.decision == "deployed":
+                    shipped.append((t + 1, before, after))
+                    break
+            else:
+                never += 1
+        print(f"seed {seed} done", flush=True)
+    print(
+        f"\n{people} people, {firsts} first models (days 1-{first_days}); then a retrain "
+        f"each day from day {first_days + cadence} until one ships (at most {tries} tries)"
+    )
+    print(
+        "| second model shipped at try | people | final accuracy on the day after: before -> after "
+        "| worse by more than a point (worst) |"
+    )
+    print("|---:|---:|---|---|")
+    for t in range(1, tries + 1):
+        rows_t = [(b, a) for k, b, a in shipped if k == t]
+        if not rows_t:
+            continue
+        worse = [b - a for b, a in rows_t if b - a > 0.01]
+        print(
+            f"| {t} | {len(rows_t)} | {statistics.mean(b for b, _ in rows_t):.3f} -> "
+            f"{statistics.mean(a for _, a in rows_t):.3f} | {len(worse)}"
+            + (f" ({-max(worse) * 100:+.1f} points)" if worse else "")
+            + " |"
+        )
+    print(f"refused at every try: {never}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (default 20)")
@@ -316,6 +397,10 @@ def main() -> None:
     )
     args = ap.parse_args()
     seeds = range(args.first_seed, args.first_seed + (5 if args.quick else args.seeds))
+    if args.second and args.daily:
+        c.print_header("the retrain after a first model, tried each day once due")
+        second_daily(seeds)
+        return
     if args.daily:
         c.print_header("first models: tried each day from the 3rd labelled day")
         daily_tries(seeds, args.last_day, args.labelled)
