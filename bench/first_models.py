@@ -103,20 +103,37 @@ def _as_deployed(
     return bundle, store, Policy(reject_threshold=outcome.reject_threshold)
 
 
-def first_retrain(
-    rows: list[dict[str, Any]], spans: list[LabelSpan], end: datetime, config: RetrainConfig
+# a deployed model: the bundle, its store, its policy, and when it was made
+Deployed = tuple[Model, CalibratorStore, Policy, datetime]
+
+
+def retrain_at(
+    rows: list[dict[str, Any]],
+    spans: list[LabelSpan],
+    end: datetime,
+    config: RetrainConfig,
+    champion: Deployed | None = None,
 ) -> RetrainOutcome:
-    """A first model (against the rule baseline) on the rows and spans before ``end``."""
+    """A retrain at ``end`` on the rows and spans before it: a first model against the rule
+    baseline, or with ``champion`` the next one against that deployed model."""
+    model, store, policy, made = champion or (baseline_model("v3"), None, None, None)
     return run_retrain(
-        baseline_model("v3"),
+        model,
         [r for r in rows if r["bucket_start_ts"] < end.isoformat()[:16]],
         [s for s in spans if s.end_ts <= end],
         now=end,
-        champion_created_at=None,
-        challenger_id="first",
+        champion_created_at=made.isoformat() if made else None,
+        challenger_id="first" if champion is None else "second",
         config=config,
         force=True,
+        champion_store=store,
+        champion_policy=policy,
     )
+
+
+def held_day(rows: list[dict[str, Any]], spans: list[LabelSpan], since: datetime) -> LabelledData:
+    """The labelled windows from ``since`` on: a day no retrain saw."""
+    return labelled_data(spans, [r for r in rows if r["bucket_start_ts"] >= since.isoformat()[:16]])
 
 
 def final_accuracy(
@@ -141,28 +158,14 @@ def second_retrains(seeds: range) -> None:
             rows, spans = person_rows(seed, person, 9)
             midnight = NOW.replace(hour=0)
             fifth, ninth = midnight - timedelta(days=6), midnight - timedelta(days=2)
-            before = [r for r in rows if r["bucket_start_ts"] < ninth.isoformat()[:16]]
-            held = labelled_data(
-                spans, [r for r in rows if r["bucket_start_ts"] >= ninth.isoformat()[:16]]
-            )
-            first = first_retrain(before, spans, fifth, config)
+            held = held_day(rows, spans, ninth)
+            first = retrain_at(rows, spans, fifth, config)
             tried += 1
             if first.report.decision != "deployed":
                 continue
             first_ok += 1
             champion, store, policy = _as_deployed(first, "first", fifth.isoformat())
-            second = run_retrain(
-                champion,
-                before,
-                [s for s in spans if s.end_ts <= ninth],
-                now=ninth,
-                champion_created_at=fifth.isoformat(),
-                challenger_id="second",
-                config=config,
-                force=True,
-                champion_store=store,
-                champion_policy=policy,
-            )
+            second = retrain_at(rows, spans, ninth, config, (champion, store, policy, fifth))
             report = second.report
             failed.update(g.name for g in report.gates if not g.passed)
             cp = report.champion.evaluation
@@ -236,13 +239,12 @@ def daily_tries(seeds: range, last: int = 8, share: float = 1.0) -> None:
             picks = random.Random(seed)
             spans = [s for s in truth if share >= 1 or picks.random() < share]
             start = NOW.replace(hour=0) - timedelta(days=last + 2)
-            after = (start + timedelta(days=last)).isoformat()[:16]
-            held = labelled_data(truth, [r for r in rows if r["bucket_start_ts"] >= after])
+            held = held_day(rows, truth, start + timedelta(days=last))
             got = False
             refusals = 0
             for d in days:
                 end = start + timedelta(days=d)
-                out = first_retrain(rows, spans, end, config)
+                out = retrain_at(rows, spans, end, config)
                 ok = out.report.decision == "deployed"
                 if out.report.decision == "not_enough_data":
                     short[d] += 1
@@ -301,16 +303,9 @@ def second_daily(seeds: range, tries: int = 4) -> None:
             people += 1
             rows, spans = person_rows(seed, person, last + 1)
             start = NOW.replace(hour=0) - timedelta(days=last + 2)
-            held = labelled_data(
-                spans,
-                [
-                    r
-                    for r in rows
-                    if r["bucket_start_ts"] >= (start + timedelta(days=last)).isoformat()[:16]
-                ],
-            )
+            held = held_day(rows, spans, start + timedelta(days=last))
             made = start + timedelta(days=first_days)
-            first = first_retrain(rows, spans, made, config)
+            first = retrain_at(rows, spans, made, config)
             if first.report.decision != "deployed":
                 continue
             firsts += 1
@@ -318,23 +313,9 @@ def second_daily(seeds: range, tries: int = 4) -> None:
             before = final_accuracy(champion, store, policy, held)
             for t in range(tries):
                 end = start + timedelta(days=first_days + cadence + t)
-                out = run_retrain(
-                    champion,
-                    [r for r in rows if r["bucket_start_ts"] < end.isoformat()[:16]],
-                    [s for s in spans if s.end_ts <= end],
-                    now=end,
-                    champion_created_at=made.isoformat(),
-                    challenger_id="second",
-                    config=config,
-                    champion_store=store,
-                    champion_policy=policy,
-                )
-                after = (
-                    final_accuracy(*_as_deployed(out, "second", end.isoformat()), held)
-                    if out.challenger is not None
-                    else before
-                )
+                out = retrain_at(rows, spans, end, config, (champion, store, policy, made))
                 if out.report.decision == "deployed":
+                    after = final_accuracy(*_as_deployed(out, "second", end.isoformat()), held)
                     shipped.append((t + 1, before, after))
                     break
             else:
