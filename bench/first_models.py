@@ -66,17 +66,22 @@ SALT = "5a17" * 16
 
 
 def person_rows(
-    seed: int, person: AWPerson, n_days: int = 4
+    seed: int, person: AWPerson, n_days: int = 4, *, with_input: bool = True
 ) -> tuple[list[dict[str, Any]], list[LabelSpan]]:
     """``n_days`` labelled days of a person (ending the day before ``NOW``), as the
-    collector builds them from ActivityWatch."""
+    collector builds them from ActivityWatch; without ``with_input``, as an ActivityWatch
+    without aw-watcher-input (its default install) records them: no keyboard or mouse data."""
     start = NOW.replace(hour=0) - timedelta(days=n_days + 1)
     days = aw_days(person, start=start, days=n_days, seed=seed)
     buckets = days.export("host")["buckets"]
     windows = parse_window_events(
         buckets["aw-watcher-window_host"]["events"], bucket_id="w", salt=SALT, sketches=True
     ).events
-    inputs = parse_input_events(buckets["aw-watcher-input_host"]["events"], bucket_id="i").events
+    inputs = (
+        parse_input_events(buckets["aw-watcher-input_host"]["events"], bucket_id="i").events
+        if with_input
+        else []
+    )
     first = int(start.timestamp()) * 1_000_000
     rows = [
         row
@@ -144,7 +149,7 @@ def final_accuracy(
     return sum(a == b for a, b in zip(labels, held.labels, strict=True)) / max(len(held), 1)
 
 
-def second_retrains(seeds: range) -> None:
+def second_retrains(seeds: range, *, with_input: bool = True) -> None:
     """The retrain after the first model: does a model of 4 days give way to one of 8, and is
     what ships better on the 9th day, which neither saw?"""
     config = RetrainConfig(num_threads=1)
@@ -155,7 +160,7 @@ def second_retrains(seeds: range) -> None:
     evals: list[tuple[float, float]] = []  # final accuracy on the second's evaluation windows
     for seed in seeds:
         for kind, person in STANDALONE_PEOPLE:
-            rows, spans = person_rows(seed, person, 9)
+            rows, spans = person_rows(seed, person, 9, with_input=with_input)
             midnight = NOW.replace(hour=0)
             fifth, ninth = midnight - timedelta(days=6), midnight - timedelta(days=2)
             held = held_day(rows, spans, ninth)
@@ -212,7 +217,9 @@ def second_retrains(seeds: range) -> None:
     print(f"  refused (had it shipped): {line(kept)}")
 
 
-def daily_tries(seeds: range, last: int = 8, share: float = 1.0) -> None:
+def daily_tries(
+    seeds: range, last: int = 8, share: float = 1.0, *, with_input: bool = True
+) -> None:
     """The retrain timer asks each day: a first model refused on day 3 is tried again on day
     4 with a day more, and so on. Per person, one draw of ``last`` days; a retrain at the end
     of each day from the 3rd (taskclf's minimum) on the days before it. Prints, per day, the
@@ -235,7 +242,7 @@ def daily_tries(seeds: range, last: int = 8, share: float = 1.0) -> None:
     for seed in seeds:
         for _, person in STANDALONE_PEOPLE:
             people += 1
-            rows, truth = person_rows(seed, person, last + 1)
+            rows, truth = person_rows(seed, person, last + 1, with_input=with_input)
             picks = random.Random(seed)
             spans = [s for s in truth if share >= 1 or picks.random() < share]
             start = NOW.replace(hour=0) - timedelta(days=last + 2)
@@ -285,7 +292,7 @@ def daily_tries(seeds: range, last: int = 8, share: float = 1.0) -> None:
             )
 
 
-def second_daily(seeds: range, tries: int = 4) -> None:
+def second_daily(seeds: range, tries: int = 4, *, with_input: bool = True) -> None:
     """The retrain after a first model, tried each day as the timer does: a first model on days
     1-4, due again a week later (the end of day 11), then retrained each day until one ships
     (at most ``tries``); the day after, which no retrain saw, scores the model in force before
@@ -301,7 +308,7 @@ def second_daily(seeds: range, tries: int = 4) -> None:
     for seed in seeds:
         for _, person in STANDALONE_PEOPLE:
             people += 1
-            rows, spans = person_rows(seed, person, last + 1)
+            rows, spans = person_rows(seed, person, last + 1, with_input=with_input)
             start = NOW.replace(hour=0) - timedelta(days=last + 2)
             held = held_day(rows, spans, start + timedelta(days=last))
             made = start + timedelta(days=first_days)
@@ -376,28 +383,38 @@ def main() -> None:
         metavar="SHARE",
         help="with --daily: the share of each person's spans they label (default 1)",
     )
+    ap.add_argument(
+        "--no-input",
+        action="store_true",
+        help="as ActivityWatch without aw-watcher-input records the days (its default "
+        "install): no keyboard or mouse data",
+    )
     args = ap.parse_args()
+    with_input = not args.no_input
+    source = "" if with_input else " (ActivityWatch without aw-watcher-input)"
     seeds = range(args.first_seed, args.first_seed + (5 if args.quick else args.seeds))
     if args.second and args.daily:
-        c.print_header("the retrain after a first model, tried each day once due")
-        second_daily(seeds)
+        c.print_header("the retrain after a first model, tried each day once due" + source)
+        second_daily(seeds, with_input=with_input)
         return
     if args.daily:
-        c.print_header("first models: tried each day from the 3rd labelled day")
-        daily_tries(seeds, args.last_day, args.labelled)
+        c.print_header("first models: tried each day from the 3rd labelled day" + source)
+        daily_tries(seeds, args.last_day, args.labelled, with_input=with_input)
         return
     if args.second:
         c.print_header(
-            "the retrain after a first model: 4 labelled days, then 8, scored on the 9th"
+            "the retrain after a first model: 4 labelled days, then 8, scored on the 9th" + source
         )
-        second_retrains(seeds)
+        second_retrains(seeds, with_input=with_input)
         return
     # each side: its label -> (labelled days, stand-in blocks)
     if args.days:
-        c.print_header("first models: after how many labelled days")
+        c.print_header("first models: after how many labelled days" + source)
         sides = {f"{n} days": (n, STAND_IN_BLOCKS) for n in args.days}
     else:
-        c.print_header("first models: the reject threshold tuned on one afternoon or on four")
+        c.print_header(
+            "first models: the reject threshold tuned on one afternoon or on four" + source
+        )
         sides = {"validation only": (4, 0), f"+ {STAND_IN_BLOCKS} stand-ins": (4, STAND_IN_BLOCKS)}
     deployed: dict[tuple[str, str], int] = Counter()
     failed: dict[tuple[str, str], Counter[str]] = {}
@@ -412,7 +429,7 @@ def main() -> None:
             made: dict[int, tuple[list[dict[str, Any]], list[LabelSpan]]] = {}
             for side, (n_days, blocks) in sides.items():
                 if n_days not in made:
-                    made[n_days] = person_rows(seed, person, n_days)
+                    made[n_days] = person_rows(seed, person, n_days, with_input=with_input)
                 rows, spans = made[n_days]
                 t0 = time.perf_counter()
                 out = run_retrain(

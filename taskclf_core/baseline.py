@@ -26,6 +26,7 @@ __all__ = [
     "baseline_from_metadata",
     "baseline_metadata",
     "baseline_model",
+    "has_input_data",
     "idle_evidence",
     "is_baseline_metadata",
 ]
@@ -79,6 +80,23 @@ def _reading(value: object) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+# the columns aw-watcher-input's samples fill (taskclf leaves them null without any)
+_INPUT_COLUMNS: Final = (
+    "keys_per_min",
+    "clicks_per_min",
+    "scroll_events_per_min",
+    "mouse_distance",
+    "active_seconds_any",
+)
+
+
+def has_input_data(window: Mapping[str, Any]) -> bool:
+    """Whether a window carries keyboard or mouse data: some column aw-watcher-input's samples
+    fill is set. Without aw-watcher-input (ActivityWatch's default install has none) no
+    window does; with it, only minutes without a single sample (nobody there) lack it."""
+    return any(_reading(window.get(c)) is not None for c in _INPUT_COLUMNS)
 
 
 def idle_evidence(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 
-from taskclf_core.baseline import idle_evidence
+from taskclf_core.baseline import has_input_data, idle_evidence
 from taskclf_core.bundle import Model, bundle_from_text
 from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
 from taskclf_core.errors import TrainingError, WindowError
@@ -1301,6 +1301,25 @@ def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
     )
 
 
+def _without_input(data: LabelledData) -> int:
+    """How many of the labelled windows carry no keyboard or mouse data."""
+    return sum(not has_input_data(w) for w in data.windows)
+
+
+def _no_input(without: int, n: int) -> str | None:
+    """Why a refusal may be the data's, not the labels': most windows have no input data."""
+    if not n or without * 2 < n:
+        return None
+    return (
+        f"why no keyboard or mouse data: {without} of {plural(n, 'labelled window')} have "
+        "none, as from ActivityWatch without aw-watcher-input (its default install has no such "
+        "watcher): with only the window in front, tasks done in the same apps look alike "
+        "(reading docs while building and while researching) and models are refused far more "
+        "often: install aw-watcher-input and keep it running, then label a few more days and "
+        "retrain"
+    )
+
+
 def _few_windows(n: int) -> str:
     """Why a refusal on few evaluation windows may be the slice's, not the model's."""
     return (
@@ -1620,7 +1639,12 @@ def run_retrain(
     )
     lines += [g.line for g in gates]
     failed = [g.name for g in gates if not g.passed]
-    advice = _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
+    without_input = _without_input(data)
+    no_input = _no_input(without_input, len(data)) if failed else None
+    advice = [
+        *([no_input] if no_input else []),
+        *_precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates),
+    ]
     if tuning is not None and "reject_rate_bounds" in failed:
         advice.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
     elif failed and ch_ev.n < SURE_EVALUATION_WINDOWS:
@@ -1661,6 +1685,7 @@ def run_retrain(
             for t in data.typed
         ],
         "left_out_near_typed_switches": data.left_out,
+        "without_input_data": without_input,
     }
     report = RetrainReport(
         decision,

@@ -77,6 +77,7 @@ class GrowingDay:
     as_posted: frozenset[int] = frozenset()  # events shown whole once they start (broken ones)
     # an afk bucket: the away stretches, shown as aw-watcher-afk shows them (None: no bucket)
     away: list[tuple[int, int]] | None = None
+    input_bucket: str | None = None  # it serves no input events
 
     def _visible(self) -> list[WindowEvent]:
         out = []

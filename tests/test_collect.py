@@ -381,7 +381,7 @@ def test_activitywatch_down_exits_1_with_once_and_says_so(tmp_path: Path) -> Non
     assert status is not None
     assert "not reachable" in status["last_error"]
     assert status["running"] is False
-    ok, message = check_aw_reachable(load_settings(None, {"data_dir": data, "aw_url": url}))
+    ok, message, _ = check_aw_reachable(load_settings(None, {"data_dir": data, "aw_url": url}))
     assert not ok
     assert "not reachable" in message
     code, out, _ = run("collect", "--status", "--data-dir", str(data))

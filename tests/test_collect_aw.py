@@ -96,6 +96,20 @@ def test_rest_collect_equals_taskclf(
     expected = case.expected(version)
     assert [r["bucket_start_ts"] for r in got[-1:]] == [expected[-1]["bucket_start_ts"]]
     assert row_differences(expected, got) == []
+    if to is not None:
+        return
+    # what the collector found, and what doctor makes of a host without aw-watcher-input
+    status = run_cli("collect", "--status", "--data-dir", str(data), env=env).stdout
+    args = ("--data-dir", str(data), "--aw-url", loaded.url, "--aw-hostname", HOSTNAME)
+    doctor = run_cli("doctor", *args, env=env).stdout
+    collector = next(line for line in doctor.splitlines() if line[6:].startswith("collector "))
+    if case_name == "no-input":
+        assert "keyboard/mouse:  none: ActivityWatch has no aw-watcher-input bucket" in status
+        assert collector.startswith("warn  collector ")
+        assert "install aw-watcher-input" in collector
+    else:
+        assert f"keyboard/mouse:  aw-watcher-input_{HOSTNAME}" in status
+        assert collector.startswith("ok    collector ")
 
 
 def test_a_once_run_that_ends_before_the_cursor_says_so(loaded: AWServer, tmp_path: Path) -> None:

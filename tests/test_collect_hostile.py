@@ -208,6 +208,7 @@ class RawBucket:
     raw: list[Any]
     description: str = "raw"
     complete: bool = False
+    input_bucket: str | None = "i"
 
     def _windows(self) -> Parsed[WindowEvent]:
         return parse_window_events(self.raw, bucket_id="w", salt=SALT, sketches=True)

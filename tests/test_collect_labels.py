@@ -553,10 +553,12 @@ def test_doctor_asks_activitywatch_with_the_key(tmp_path: Path) -> None:
     with fake_aw(_served()) as server:
         server.api_key = "doctor-key"
         base = {"data_dir": str(tmp_path), "aw_url": server.url, "aw_hostname": HOSTNAME}
-        ok, message = check_aw_reachable(load_settings(None, base))
+        ok, message, _ = check_aw_reachable(load_settings(None, base))
         assert not ok
         assert "it asks for an API key; set aw_api_key" in message
-        ok, message = check_aw_reachable(load_settings(None, {**base, "aw_api_key": "doctor-key"}))
+        ok, message, _ = check_aw_reachable(
+            load_settings(None, {**base, "aw_api_key": "doctor-key"})
+        )
         assert ok, message
         assert "doctor-key" not in message
 

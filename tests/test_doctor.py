@@ -328,12 +328,18 @@ def test_service_with_another_config_is_a_warning(tmp_path: Path) -> None:
 
 
 class _AW(http.server.BaseHTTPRequestHandler):
-    """The two ActivityWatch endpoints doctor asks: /api/0/info and /api/0/buckets/."""
+    """The two ActivityWatch endpoints doctor asks: /api/0/info and /api/0/buckets/ (the
+    window and input watchers' buckets, or with ``inputs`` False only the window's)."""
+
+    inputs: ClassVar[bool] = True
 
     def do_GET(self) -> None:
+        buckets = {"aw-watcher-window_h": {"type": "currentwindow", "hostname": "h"}}
+        if self.inputs:
+            buckets["aw-watcher-input_h"] = {"type": "os.hid.input", "hostname": "h"}
         docs: dict[str, object] = {
             "/api/0/info": {"hostname": "h", "version": "v0.13.2"},
-            "/api/0/buckets/": {"aw-watcher-window_h": {"type": "currentwindow", "hostname": "h"}},
+            "/api/0/buckets/": buckets,
         }
         if self.path not in docs:
             self.send_error(404)
@@ -389,7 +395,22 @@ def _aw(url: str, tmp_path: Path) -> Check:
 def test_activitywatch_reachable(aw_server: str, tmp_path: Path) -> None:
     check = _aw(aw_server, tmp_path)
     assert check.state == "ok"
-    assert check.detail.startswith(f"ActivityWatch v0.13.2 at {aw_server}: aw-watcher-window_h")
+    assert check.detail == (
+        f"ActivityWatch v0.13.2 at {aw_server}: aw-watcher-window_h; aw-watcher-input_h"
+    )
+
+
+def test_activitywatch_without_aw_watcher_input_is_a_warning(
+    aw_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ActivityWatch's default install has no input watcher: the collector works, but the
+    rule baseline then calls every minute BreakIdle and first models seldom pass."""
+    monkeypatch.setattr(_AW, "inputs", False)
+    check = _aw(aw_server, tmp_path)
+    assert check.state == "warn"
+    assert "no aw-watcher-input bucket (keyboard/mouse columns stay null)" in check.detail
+    assert "install aw-watcher-input" in check.fix
+    assert "every minute BreakIdle" in check.fix
 
 
 def test_activitywatch_not_answering(aw_server: str, tmp_path: Path) -> None:

@@ -73,8 +73,8 @@ def test_init_without_a_model_is_a_standalone_install(
     assert deployment.policy.model_dir == "models/baseline"
     assert mode(data / "models" / "baseline" / "metadata.json") == 0o600
     # what to do next: the collector, labels, retrain (or a bundle of one's own)
-    for step in ("service install --collector", "label add", "taskclf-daemon retrain",
-                 "init --force --model DIR [--store DIR]"):  # fmt: skip
+    for step in ("service install --collector", "with aw-watcher-input running", "label add",
+                 "taskclf-daemon retrain", "init --force --model DIR [--store DIR]"):  # fmt: skip
         assert step in out, step
     # again (--force): nothing already there is overwritten
     before = (salt.read_bytes(), user.read_bytes(), settings.policy_file.read_bytes())

@@ -25,7 +25,7 @@ from taskclf_core.activity import (
     parse_input_events,
     parse_window_events,
 )
-from taskclf_core.baseline import baseline_model
+from taskclf_core.baseline import baseline_model, has_input_data
 from taskclf_core.bundle import ModelBundle, bundle_from_text, load_bundle, save_bundle
 from taskclf_core.calibration import TemperatureCalibrator
 from taskclf_core.errors import TrainingError
@@ -1040,9 +1040,10 @@ def test_a_worse_challenger_is_refused_by_the_champion_comparison(
 
 
 def _aw_person(
-    seed: int, rounding: int = 1, person: AWPerson | None = None
+    seed: int, rounding: int = 1, person: AWPerson | None = None, *, with_input: bool = True
 ) -> tuple[list[dict[str, Any]], AWDays]:
-    """Four days of a person as the collector builds them from ActivityWatch (v3 rows)."""
+    """Four days of a person as the collector builds them from ActivityWatch (v3 rows);
+    without ``with_input``, from an ActivityWatch without aw-watcher-input."""
     start = NOW.replace(hour=0) - timedelta(days=5)
     person = person or AWPerson(label_rounding=rounding)
     days = aw_days(person, start=start, days=4, seed=seed)
@@ -1052,7 +1053,7 @@ def _aw_person(
         sketches=True,
     ).events  # fmt: skip
     input_events = parse_input_events(
-        buckets["aw-watcher-input_host"]["events"], bucket_id="i"
+        buckets["aw-watcher-input_host"]["events"] if with_input else [], bucket_id="i"
     ).events
     first = int(start.timestamp()) * 1_000_000
     rows = [
@@ -1083,6 +1084,38 @@ def _first_model(
         config=config or RetrainConfig(num_threads=1),
         force=True,
     )
+
+
+def test_a_refusal_on_windows_without_keyboard_or_mouse_data_says_so() -> None:
+    """ActivityWatch's default install has no aw-watcher-input: with the window in front
+    alone, tasks in the same apps look alike and first models fail the class gates. The
+    refusal names that cause first, not only "label more of X"."""
+    rows, days = _aw_person(seed=0, with_input=False)
+    assert not any(has_input_data(w) for w in rows)
+    out = _first_model(rows, days.spans)
+    report = out.report
+    n = report.to_json()["dataset"]["rows"]
+    assert report.decision == "refused"
+    assert report.to_json()["dataset"]["without_input_data"] == n
+    assert report.advice[0].startswith(
+        f"why no keyboard or mouse data: {n} of {n} labelled windows have none, as from "
+        "ActivityWatch without aw-watcher-input"
+    )
+    assert report.advice[0] in report.lines
+    assert "install aw-watcher-input" in report.advice[0]
+    # the same days with aw-watcher-input: every window has it, and no such line
+    rows, days = _aw_person(seed=0)
+    assert all(has_input_data(w) for w in rows if w["app_category"] != "lockscreen")
+    report = _first_model(rows, days.spans).report
+    assert report.to_json()["dataset"]["without_input_data"] < n // 20
+    assert not any("keyboard or mouse" in line for line in report.lines)
+
+
+def test_input_data_is_any_input_column_set() -> None:
+    assert not has_input_data({"keys_per_min": None, "active_seconds_any": None})
+    assert not has_input_data({"keys_per_min": float("nan"), "mouse_distance": True})
+    assert has_input_data({"keys_per_min": 0.0})
+    assert has_input_data({"active_seconds_any": 3})
 
 
 def _truth(days: AWDays, window: Mapping[str, Any]) -> str | None:

@@ -410,6 +410,7 @@ class Collector:
         clock["system_ahead_s"] = round((wall_us - aw_now) / 1e6, 1) if aw_now is not None else None
         self._status.update(
             last_poll_at=utc_now(),
+            input_bucket=self.source.input_bucket,
             windows_emitted=self.windows_emitted,
             last_error=None,
             events_skipped=dict(sorted(self._skipped.items())),

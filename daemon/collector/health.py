@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from daemon.collector.client import AWClient
 from daemon.collector.status import status_path
 from daemon.config.keys import COLLECTOR_KEYS
@@ -9,20 +11,32 @@ from daemon.config.settings import Settings
 from taskclf_core.activity import select_buckets
 from taskclf_core.errors import TaskclfError
 
-__all__ = ["check_aw_reachable", "collector_in_use"]
+__all__ = ["AWHealth", "check_aw_reachable", "collector_in_use"]
 
 
-def check_aw_reachable(settings: Settings, *, timeout: float = 2.0) -> tuple[bool, str]:
-    """``(ok, message)``: ActivityWatch answers at ``aw_url`` and has this host's window bucket."""
+class AWHealth(NamedTuple):
+    """``ok``: ActivityWatch answers at ``aw_url`` and has this host's window bucket;
+    ``message`` says what was found (or why not); ``input_bucket``: its aw-watcher-input
+    bucket, None without one."""
+
+    ok: bool
+    message: str
+    input_bucket: str | None = None
+
+
+def check_aw_reachable(settings: Settings, *, timeout: float = 2.0) -> AWHealth:
+    """What the collector would find at ``aw_url`` (see :class:`AWHealth`)."""
     try:
         client = AWClient(settings.aw_url, timeout=timeout, api_key=settings.aw_api_key)
         info = client.info()
         choice = select_buckets(client.buckets(), settings.aw_hostname, source=settings.aw_url)
     except TaskclfError as exc:
-        return False, str(exc)
+        return AWHealth(False, str(exc))
     version = info.get("version", "?")
     inputs = choice.input or "no aw-watcher-input bucket (keyboard/mouse columns stay null)"
-    return True, f"ActivityWatch {version} at {client.url}: {choice.window}; {inputs}"
+    return AWHealth(
+        True, f"ActivityWatch {version} at {client.url}: {choice.window}; {inputs}", choice.input
+    )
 
 
 _COLLECTOR_KEYS = frozenset(COLLECTOR_KEYS)

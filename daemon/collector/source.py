@@ -66,6 +66,12 @@ class EventSource(Protocol):
         """The source already holds all it ever will (an export): no event still grows."""
         ...
 
+    @property
+    def input_bucket(self) -> str | None:
+        """The aw-watcher-input bucket input events come from; None when the host has none
+        (ActivityWatch's default install): keyboard and mouse columns then stay null."""
+        ...
+
     def window_events(self, start_us: int, end_us: int) -> list[WindowEvent]: ...
 
     def input_events(self, start_us: int, end_us: int) -> list[InputEvent]: ...
@@ -115,6 +121,10 @@ class RestSource:
 
     def _buckets(self) -> BucketChoice:
         return self._choice if self._choice is not None else self.refresh()
+
+    @property
+    def input_bucket(self) -> str | None:
+        return self._buckets().input
 
     def _keep(self, parse: Callable[[], Parsed[_E]]) -> list[_E]:
         """The events ``parse`` reads; those it skips are reported once each."""
@@ -256,6 +266,10 @@ class ExportSource:
     @property
     def description(self) -> str:
         return str(self.path)
+
+    @property
+    def input_bucket(self) -> str | None:
+        return self.choice.input
 
     @property
     def complete(self) -> bool:

@@ -81,6 +81,13 @@ def format_collector_status(doc: Mapping[str, Any] | None) -> str:
         f"(last file {doc.get('last_file') or 'none'})",
         f"  schema:          {doc.get('schema_version')}  user {doc.get('user_id')}",
     ]
+    if "input_bucket" in doc:  # since its first poll (and not in an older version's file)
+        lines.append(
+            f"  keyboard/mouse:  {doc['input_bucket']}"
+            if doc["input_bucket"]
+            else "  keyboard/mouse:  none: ActivityWatch has no aw-watcher-input bucket for this "
+            "host, so those columns stay null (`taskclf-daemon doctor` says what it costs)"
+        )
     lines.extend(_labels(doc))
     lines.extend(_trouble(doc))
     if doc.get("last_error"):

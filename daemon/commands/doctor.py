@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from daemon.config.flags import setting_overrides
 from daemon.config.layers import Problem, config_file_path
@@ -513,12 +513,23 @@ def check_service(config: Path, *, probe: Probe = run_probe, home: Path | None =
 # --- the collector's source --------------------------------------------------------------
 
 
+# what a host without aw-watcher-input costs, and the fix (docs/collector.md)
+NO_INPUT_FIX: Final = (
+    "install aw-watcher-input and keep it running (ActivityWatch's default install has only "
+    "the window and afk watchers; it counts key presses and clicks, never which keys): "
+    "without it taskclf's rule baseline calls every minute BreakIdle, and a model of your own "
+    "is refused far more often, as tasks done in the same apps look alike"
+)
+
+
 def check_activitywatch(settings: Settings, *, timeout: float = AW_TIMEOUT) -> Check:
     """ActivityWatch answers at ``aw_url`` with this host's buckets, asked through the
     collector's own client (loopback only, no proxy, no redirect)."""
     from daemon.collector.health import check_aw_reachable
 
-    ok, message = check_aw_reachable(settings, timeout=timeout)
+    ok, message, input_bucket = check_aw_reachable(settings, timeout=timeout)
+    if ok and input_bucket is None:
+        return Check("collector", "warn", message, NO_INPUT_FIX)
     if ok:
         return Check("collector", "ok", message)
     return Check(
