@@ -16,7 +16,7 @@ from daemon_harness import DaemonProcess, isolated_env, run_cli
 
 from daemon.archive import FeatureArchive
 from daemon.paths import title_salt_file, user_id_file
-from taskclf_core.baseline import baseline_model
+from taskclf_core.baseline import baseline_model, has_input_data
 from taskclf_core.labels import REJECT_LABEL
 from taskclf_core.retrain import predicted_labels
 from taskclf_core.spans import spans_to_csv
@@ -169,5 +169,70 @@ def test_a_person_with_only_activitywatch_gets_a_first_model_of_their_own(
             (r["user_id"], r["bucket_start_ts"]) for r in daemon.records()
         }
         assert (data / "archive").stat().st_mode & 0o777 == 0o700
+    finally:
+        daemon.stop()
+
+
+def test_without_aw_watcher_input_everyone_is_told_why(tmp_path: Path, aw: AWServer) -> None:
+    """ActivityWatch's default install (no aw-watcher-input), in real processes: `doctor`
+    warns, `status` shows it, the rule baseline calls every minute BreakIdle (taskclf's rule),
+    and a first model refused on such windows names that cause first."""
+    env = isolated_env(tmp_path / "home") | {"TZ": "UTC"}
+    data = tmp_path / "data"
+    config = tmp_path / "daemon.toml"
+    for path, value in ((title_salt_file(data), SALT), (user_id_file(data), USER)):
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_text(value + "\n")
+        path.chmod(0o600)
+    init = run_cli("init", "--config", str(config), "--data-dir", str(data), env=env)
+    assert init.returncode == 0, init.stderr
+    assert "with aw-watcher-input running" in init.stdout
+
+    days = aw_days(AWPerson(), start=START, days=6, seed=12)
+    export = days.export(HOST)
+    del export["buckets"][f"aw-watcher-input_{HOST}"]
+    aw.reset()
+    aw.load_export(export)
+    settings = tomllib.loads(config.read_text()) | {
+        "spool_dir": str(data / "spool"),
+        "aw_url": aw.url,
+        "aw_hostname": HOST,
+        "log_format": "json",
+    }
+    daemon = DaemonProcess(tmp_path, settings, env)
+    daemon.start()
+    try:
+        collect = daemon.cli("collect", "--once", "--from", day(1), "--to", day(5), timeout=300)
+        assert collect.returncode == 0, collect.stderr[-2000:]
+        written = spooled(data)
+        assert len(written) > 400
+        assert not any(has_input_data(w) for w in written)
+        records = daemon.wait_labelled(written, timeout=120)
+        assert {r["label"] for r in records} == {"BreakIdle"}
+        doctor = daemon.cli("doctor").stdout
+        assert any(
+            line.startswith("warn  collector ") and "install aw-watcher-input" in line
+            for line in doctor.splitlines()
+        ), doctor
+        assert "keyboard/mouse:  none: ActivityWatch has no aw-watcher-input" in (
+            daemon.cli("status").stdout
+        )
+
+        csv = tmp_path / "labels.csv"
+        csv.write_text(
+            spans_to_csv([s for s in days.spans if s.start_ts < START + timedelta(days=5)])
+        )
+        assert daemon.cli("label", "import", str(csv)).returncode == 0
+        result = daemon.cli("retrain", "--json", timeout=600)
+        assert result.returncode == 0, result.stderr
+        doc = json.loads(result.stdout)
+        assert doc["decision"] == "refused", "\n".join(doc["explanation"])
+        rows = doc["dataset"]["rows"]
+        assert doc["dataset"]["without_input_data"] == rows
+        why = f"why no keyboard or mouse data: {rows} of {rows} labelled windows have none"
+        assert any(line.startswith(why) for line in doc["explanation"]), doc["explanation"]
+        status = daemon.cli("status").stdout
+        assert f"  {why}" in status, status
+        assert "model          baseline" in status  # nothing shipped
     finally:
         daemon.stop()
