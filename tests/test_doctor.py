@@ -332,11 +332,18 @@ class _AW(http.server.BaseHTTPRequestHandler):
     window and input watchers' buckets, or with ``inputs`` False only the window's)."""
 
     inputs: ClassVar[bool] = True
+    # each bucket's last_updated, as aw-server gives it (None: left out)
+    updated: ClassVar[tuple[str | None, str | None]] = (None, None)
 
     def do_GET(self) -> None:
-        buckets = {"aw-watcher-window_h": {"type": "currentwindow", "hostname": "h"}}
+        buckets: dict[str, dict[str, str]] = {
+            "aw-watcher-window_h": {"type": "currentwindow", "hostname": "h"}
+        }
         if self.inputs:
             buckets["aw-watcher-input_h"] = {"type": "os.hid.input", "hostname": "h"}
+        for bucket, updated in zip(buckets.values(), self.updated, strict=False):
+            if updated is not None:
+                bucket["last_updated"] = updated
         docs: dict[str, object] = {
             "/api/0/info": {"hostname": "h", "version": "v0.13.2"},
             "/api/0/buckets/": buckets,
@@ -411,6 +418,37 @@ def test_activitywatch_without_aw_watcher_input_is_a_warning(
     assert "no aw-watcher-input bucket (keyboard/mouse columns stay null)" in check.detail
     assert "install aw-watcher-input" in check.fix
     assert "every minute BreakIdle" in check.fix
+
+
+@pytest.mark.parametrize(
+    ("window", "inputs", "state"),
+    [
+        ("2026-12-06T10:00:00+00:00", "2026-12-06T09:46:00+00:00", "ok"),  # samples lag a bit
+        ("2026-12-06T10:00:00+00:00", "2026-12-06T10:00:04.5", "ok"),  # naive is UTC
+        ("2026-12-06T10:00:00+00:00", "2026-12-05T17:30:00+00:00", "warn"),  # it stopped
+        ("2026-12-06T10:00:00+00:00", None, "ok"),  # a server that does not say
+        ("not a time", "2026-12-05T17:30:00+00:00", "ok"),
+    ],
+)
+def test_an_input_watcher_that_stopped_is_a_warning(
+    aw_server: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    window: str,
+    inputs: str | None,
+    state: str,
+) -> None:
+    """Installed once, not started again (aw-qt starts only the watchers it knows): its
+    bucket is there, with nothing new, and every window goes without keyboard data."""
+    monkeypatch.setattr(_AW, "updated", (window, inputs))
+    check = _aw(aw_server, tmp_path)
+    assert check.state == state, check
+    if state == "warn":
+        assert check.detail.endswith(
+            "aw-watcher-input_h has nothing since 2026-12-05T17:30:00Z, aw-watcher-window_h "
+            "has data up to 2026-12-06T10:00:00Z: aw-watcher-input is not running"
+        )
+        assert "start it and keep it running" in check.fix
 
 
 def test_activitywatch_not_answering(aw_server: str, tmp_path: Path) -> None:

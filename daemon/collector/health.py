@@ -2,26 +2,51 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import Any, Final, NamedTuple
 
 from daemon.collector.client import AWClient
 from daemon.collector.status import status_path
 from daemon.config.keys import COLLECTOR_KEYS
 from daemon.config.settings import Settings
-from taskclf_core.activity import select_buckets
+from taskclf_core.activity import BucketChoice, parse_timestamp_us, select_buckets
 from taskclf_core.errors import TaskclfError
+from taskclf_core.timespan import format_us
 
 __all__ = ["AWHealth", "check_aw_reachable", "collector_in_use"]
+
+# aw-watcher-input sends a sample every few seconds, all zeros while nobody is there (merged
+# into one growing event): its bucket this far behind the window bucket means it stopped
+_INPUT_BEHIND_US: Final = 15 * 60 * 1_000_000
 
 
 class AWHealth(NamedTuple):
     """``ok``: ActivityWatch answers at ``aw_url`` and has this host's window bucket;
-    ``message`` says what was found (or why not); ``input_bucket``: its aw-watcher-input
-    bucket, None without one."""
+    ``message`` says what was found (or why not); ``input_ok``: keyboard and mouse data
+    comes in (an aw-watcher-input bucket, as recent as the window bucket)."""
 
     ok: bool
     message: str
-    input_bucket: str | None = None
+    input_ok: bool = False
+
+
+def _input_stopped(buckets: Mapping[str, Any], choice: BucketChoice) -> str | None:
+    """Why the input bucket's data stops well before the window bucket's (each bucket's
+    ``last_updated``, which aw-server and aw-server-rust give); None when it does not, or
+    when either time is missing."""
+    if choice.input is None:
+        return None
+    try:
+        window = parse_timestamp_us(buckets[choice.window].get("last_updated"), choice.window)
+        inputs = parse_timestamp_us(buckets[choice.input].get("last_updated"), choice.input)
+    except TaskclfError:
+        return None
+    if window - inputs <= _INPUT_BEHIND_US:
+        return None
+    return (
+        f"{choice.input} has nothing since {format_us(inputs)}, {choice.window} has data up "
+        f"to {format_us(window)}: aw-watcher-input is not running"
+    )
 
 
 def check_aw_reachable(settings: Settings, *, timeout: float = 2.0) -> AWHealth:
@@ -29,13 +54,19 @@ def check_aw_reachable(settings: Settings, *, timeout: float = 2.0) -> AWHealth:
     try:
         client = AWClient(settings.aw_url, timeout=timeout, api_key=settings.aw_api_key)
         info = client.info()
-        choice = select_buckets(client.buckets(), settings.aw_hostname, source=settings.aw_url)
+        buckets = client.buckets()
+        choice = select_buckets(buckets, settings.aw_hostname, source=settings.aw_url)
     except TaskclfError as exc:
         return AWHealth(False, str(exc))
     version = info.get("version", "?")
-    inputs = choice.input or "no aw-watcher-input bucket (keyboard/mouse columns stay null)"
+    stopped = _input_stopped(buckets, choice)
+    inputs = (
+        stopped or choice.input or "no aw-watcher-input bucket (keyboard/mouse columns stay null)"
+    )
     return AWHealth(
-        True, f"ActivityWatch {version} at {client.url}: {choice.window}; {inputs}", choice.input
+        True,
+        f"ActivityWatch {version} at {client.url}: {choice.window}; {inputs}",
+        choice.input is not None and stopped is None,
     )
 
 

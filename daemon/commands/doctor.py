@@ -515,8 +515,10 @@ def check_service(config: Path, *, probe: Probe = run_probe, home: Path | None =
 
 # what a host without aw-watcher-input costs, and the fix (docs/collector.md)
 NO_INPUT_FIX: Final = (
-    "install aw-watcher-input and keep it running (ActivityWatch's default install has only "
-    "the window and afk watchers; it counts key presses and clicks, never which keys): "
+    "install aw-watcher-input, start it and keep it running: aw-qt starts it with "
+    "ActivityWatch once it is in autostart_modules in aw-qt.toml (ActivityWatch's default "
+    "install has only the window and afk watchers; it counts key presses and clicks, never "
+    "which keys): "
     "without it taskclf's rule baseline calls every minute BreakIdle, and a model of your own "
     "is refused far more often, as tasks done in the same apps look alike"
 )
@@ -527,8 +529,8 @@ def check_activitywatch(settings: Settings, *, timeout: float = AW_TIMEOUT) -> C
     collector's own client (loopback only, no proxy, no redirect)."""
     from daemon.collector.health import check_aw_reachable
 
-    ok, message, input_bucket = check_aw_reachable(settings, timeout=timeout)
-    if ok and input_bucket is None:
+    ok, message, input_ok = check_aw_reachable(settings, timeout=timeout)
+    if ok and not input_ok:
         return Check("collector", "warn", message, NO_INPUT_FIX)
     if ok:
         return Check("collector", "ok", message)
