@@ -54,9 +54,9 @@ def truth_of(days: AWDays, record: dict[str, Any]) -> str | None:
     return label if label == days.label_of(start + timedelta(seconds=59)) else None
 
 
-def test_a_person_with_only_activitywatch_gets_a_first_model_of_their_own(
-    tmp_path: Path, aw: AWServer
-) -> None:
+def standalone(tmp_path: Path, aw: AWServer, export: dict[str, Any]) -> tuple[DaemonProcess, str]:
+    """`init` without a model (taskclf's salt and user id already there, kept), ActivityWatch
+    serving ``export``, and a daemon for the install, not yet started; and `init`'s output."""
     env = isolated_env(tmp_path / "home") | {"TZ": "UTC"}
     data = tmp_path / "data"
     config = tmp_path / "daemon.toml"
@@ -66,19 +66,25 @@ def test_a_person_with_only_activitywatch_gets_a_first_model_of_their_own(
         path.chmod(0o600)
     init = run_cli("init", "--config", str(config), "--data-dir", str(data), env=env)
     assert init.returncode == 0, init.stderr
-    assert "taskclf-daemon retrain" in init.stdout
     assert title_salt_file(data).read_text() == SALT + "\n"
-
-    days = aw_days(AWPerson(), start=START, days=6, seed=7)
     aw.reset()
-    aw.load_export(days.export(HOST))
+    aw.load_export(export)
     settings = tomllib.loads(config.read_text()) | {
         "spool_dir": str(data / "spool"),
         "aw_url": aw.url,
         "aw_hostname": HOST,
         "log_format": "json",
     }
-    daemon = DaemonProcess(tmp_path, settings, env)
+    return DaemonProcess(tmp_path, settings, env), init.stdout
+
+
+def test_a_person_with_only_activitywatch_gets_a_first_model_of_their_own(
+    tmp_path: Path, aw: AWServer
+) -> None:
+    days = aw_days(AWPerson(), start=START, days=6, seed=7)
+    daemon, init = standalone(tmp_path, aw, days.export(HOST))
+    assert "taskclf-daemon retrain" in init
+    data = tmp_path / "data"
     daemon.start()
     try:
         status = daemon.cli("status")
@@ -177,29 +183,12 @@ def test_without_aw_watcher_input_everyone_is_told_why(tmp_path: Path, aw: AWSer
     """ActivityWatch's default install (no aw-watcher-input), in real processes: `doctor`
     warns, `status` shows it, the rule baseline calls every minute BreakIdle (taskclf's rule),
     and a first model refused on such windows names that cause first."""
-    env = isolated_env(tmp_path / "home") | {"TZ": "UTC"}
-    data = tmp_path / "data"
-    config = tmp_path / "daemon.toml"
-    for path, value in ((title_salt_file(data), SALT), (user_id_file(data), USER)):
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        path.write_text(value + "\n")
-        path.chmod(0o600)
-    init = run_cli("init", "--config", str(config), "--data-dir", str(data), env=env)
-    assert init.returncode == 0, init.stderr
-    assert "with aw-watcher-input running" in init.stdout
-
     days = aw_days(AWPerson(), start=START, days=6, seed=12)
     export = days.export(HOST)
     del export["buckets"][f"aw-watcher-input_{HOST}"]
-    aw.reset()
-    aw.load_export(export)
-    settings = tomllib.loads(config.read_text()) | {
-        "spool_dir": str(data / "spool"),
-        "aw_url": aw.url,
-        "aw_hostname": HOST,
-        "log_format": "json",
-    }
-    daemon = DaemonProcess(tmp_path, settings, env)
+    daemon, init = standalone(tmp_path, aw, export)
+    assert "with aw-watcher-input running" in init
+    data = tmp_path / "data"
     daemon.start()
     try:
         collect = daemon.cli("collect", "--once", "--from", day(1), "--to", day(5), timeout=300)
