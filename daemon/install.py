@@ -181,7 +181,7 @@ def standalone_next_steps() -> str:
             "  taskclf-daemon service install --collector  turn ActivityWatch into windows",
             "                                              (with aw-watcher-input running: not in "
             "ActivityWatch's default install; without it every minute reads as BreakIdle and "
-            "first models seldom pass; `doctor` checks)",
+            "first models pass far less often; `doctor` checks)",
             "  taskclf-daemon label add --from 09:00 --to 10:30 Build",
             "                                              label some of your time over a few "
             "days, breaks too (BreakIdle)",

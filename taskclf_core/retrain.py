@@ -1301,22 +1301,21 @@ def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
     )
 
 
-def _without_input(data: LabelledData) -> int:
-    """How many of the labelled windows carry no keyboard or mouse data."""
-    return sum(not has_input_data(w) for w in data.windows)
-
-
-def _no_input(without: int, n: int) -> str | None:
-    """Why a refusal may be the data's, not the labels': most windows have no input data."""
-    if not n or without * 2 < n:
+def _no_input(lacking: Sequence[bool], evaluation: Sequence[int]) -> str | None:
+    """Why a refusal may be the data's, not the labels': half the labelled windows, or half
+    the evaluation windows (a watcher that stopped lately), have no keyboard or mouse data.
+    ``lacking``: per labelled window; ``evaluation``: the evaluation windows' indices."""
+    n, without = len(lacking), sum(lacking)
+    n_eval, eval_without = len(evaluation), sum(lacking[i] for i in evaluation)
+    if not any(m and 2 * k >= m for k, m in ((without, n), (eval_without, n_eval))):
         return None
     return (
         f"why no keyboard or mouse data: {without} of {plural(n, 'labelled window')} have "
-        "none, as from ActivityWatch without aw-watcher-input (its default install has no such "
-        "watcher): with only the window in front, tasks done in the same apps look alike "
-        "(reading docs while building and while researching) and models are refused far more "
-        "often: install aw-watcher-input and keep it running, then label a few more days and "
-        "retrain"
+        f"none ({eval_without} of the {n_eval} evaluation windows), as from ActivityWatch "
+        "without aw-watcher-input (its default install has no such watcher): with only the "
+        "window in front, tasks done in the same apps look alike (reading docs while building "
+        "and while researching) and models are refused far more often: install "
+        "aw-watcher-input and keep it running, then label a few more days and retrain"
     )
 
 
@@ -1639,12 +1638,10 @@ def run_retrain(
     )
     lines += [g.line for g in gates]
     failed = [g.name for g in gates if not g.passed]
-    without_input = _without_input(data)
-    no_input = _no_input(without_input, len(data)) if failed else None
-    advice = [
-        *([no_input] if no_input else []),
-        *_precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates),
-    ]
+    lacking = [not has_input_data(w) for w in data.windows]
+    no_input = _no_input(lacking, split.evaluation.tolist()) if failed else None
+    advice = [no_input] if no_input else []
+    advice += _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
     if tuning is not None and "reject_rate_bounds" in failed:
         advice.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
     elif failed and ch_ev.n < SURE_EVALUATION_WINDOWS:
@@ -1685,7 +1682,7 @@ def run_retrain(
             for t in data.typed
         ],
         "left_out_near_typed_switches": data.left_out,
-        "without_input_data": without_input,
+        "without_input_data": sum(lacking),
     }
     report = RetrainReport(
         decision,

@@ -288,6 +288,25 @@ def test_a_stopped_collector_is_shown_without_its_pid() -> None:
     assert running.splitlines()[0] == "collector: running (pid 24376, mode live)"
 
 
+@pytest.mark.parametrize(
+    ("doc", "line"),
+    [
+        ({}, None),  # before the first poll, or a file from an older version: nothing claimed
+        ({"input_bucket": "aw-watcher-input_h"}, "  keyboard/mouse:  aw-watcher-input_h"),
+        ({"input_bucket": None}, "  keyboard/mouse:  none: ActivityWatch has no aw-watcher-input"),
+    ],
+)
+def test_the_collector_status_says_where_keyboard_and_mouse_data_comes_from(
+    doc: dict[str, object], line: str | None
+) -> None:
+    from daemon.collector.status import format_collector_status
+
+    lines = format_collector_status({"state": "running", "running": True, **doc}).splitlines()
+    said = [x for x in lines if x.startswith("  keyboard/mouse:")]
+    assert len(said) == (line is not None), lines
+    assert all(x.startswith(str(line)) for x in said), said
+
+
 def test_status_shows_the_collector_and_the_last_personalize_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

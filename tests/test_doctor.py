@@ -31,6 +31,8 @@ from daemon.paths import default_config_file, default_data_dir
 from daemon.runtime.status import utc_now, write_status
 from daemon.units import unit
 from daemon.units.service import UNIT_NAME, render_systemd, service_file
+from taskclf_core.activity import parse_timestamp_us
+from taskclf_core.timespan import format_us
 
 
 class FakeManager:
@@ -333,10 +335,10 @@ class _AW(http.server.BaseHTTPRequestHandler):
 
     inputs: ClassVar[bool] = True
     # each bucket's last_updated, as aw-server gives it (None: left out)
-    updated: ClassVar[tuple[str | None, str | None]] = (None, None)
+    updated: ClassVar[tuple[str | None, object]] = (None, None)
 
     def do_GET(self) -> None:
-        buckets: dict[str, dict[str, str]] = {
+        buckets: dict[str, dict[str, object]] = {
             "aw-watcher-window_h": {"type": "currentwindow", "hostname": "h"}
         }
         if self.inputs:
@@ -411,7 +413,7 @@ def test_activitywatch_without_aw_watcher_input_is_a_warning(
     aw_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ActivityWatch's default install has no input watcher: the collector works, but the
-    rule baseline then calls every minute BreakIdle and first models seldom pass."""
+    rule baseline then calls every minute BreakIdle and first models pass far less often."""
     monkeypatch.setattr(_AW, "inputs", False)
     check = _aw(aw_server, tmp_path)
     assert check.state == "warn"
@@ -423,10 +425,13 @@ def test_activitywatch_without_aw_watcher_input_is_a_warning(
 @pytest.mark.parametrize(
     ("window", "inputs", "state"),
     [
-        ("2026-12-06T10:00:00+00:00", "2026-12-06T09:46:00+00:00", "ok"),  # samples lag a bit
-        ("2026-12-06T10:00:00+00:00", "2026-12-06T10:00:04.5", "ok"),  # naive is UTC
-        ("2026-12-06T10:00:00+00:00", "2026-12-05T17:30:00+00:00", "warn"),  # it stopped
-        ("2026-12-06T10:00:00+00:00", None, "ok"),  # a server that does not say
+        ("2026-12-06T10:00:00+00:00", "2026-12-06T09:45:00+00:00", "ok"),  # samples lag a bit
+        ("2026-12-06T10:00:00+00:00", "2026-12-06T09:44:59+00:00", "warn"),  # 15 min: stopped
+        ("2026-12-06T12:00:00+02:00", "2026-12-06T09:50:00+00:00", "ok"),  # offsets compared
+        ("2026-12-06T10:00:00+00:00", "2026-12-05T17:30:00", "warn"),  # naive is UTC
+        ("2026-12-06T10:00:00+00:00", None, "warn"),  # aw-server: a bucket without events
+        ("2026-12-06T10:00:00+00:00", ["2026"], "ok"),  # unreadable: no claim
+        (None, None, "ok"),  # a server that says nothing of either
         ("not a time", "2026-12-05T17:30:00+00:00", "ok"),
     ],
 )
@@ -434,8 +439,8 @@ def test_an_input_watcher_that_stopped_is_a_warning(
     aw_server: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    window: str,
-    inputs: str | None,
+    window: str | None,
+    inputs: object,
     state: str,
 ) -> None:
     """Installed once, not started again (aw-qt starts only the watchers it knows): its
@@ -443,12 +448,19 @@ def test_an_input_watcher_that_stopped_is_a_warning(
     monkeypatch.setattr(_AW, "updated", (window, inputs))
     check = _aw(aw_server, tmp_path)
     assert check.state == state, check
-    if state == "warn":
-        assert check.detail.endswith(
-            "aw-watcher-input_h has nothing since 2026-12-05T17:30:00Z, aw-watcher-window_h "
-            "has data up to 2026-12-06T10:00:00Z: aw-watcher-input is not running"
+    if state == "ok":
+        assert check.detail.endswith("; aw-watcher-input_h"), check.detail
+        return
+    if inputs is None:
+        stopped = "aw-watcher-input_h has no data yet"
+    else:
+        since = format_us(parse_timestamp_us(inputs, "test"))
+        stopped = (
+            f"aw-watcher-input_h has nothing since {since}, aw-watcher-window_h has data up "
+            "to 2026-12-06T10:00:00Z"
         )
-        assert "start it and keep it running" in check.fix
+    assert check.detail.endswith(f"{stopped}: aw-watcher-input is not running"), check.detail
+    assert "start it and keep it running" in check.fix
 
 
 def test_activitywatch_not_answering(aw_server: str, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -1097,9 +1098,10 @@ def test_a_refusal_on_windows_without_keyboard_or_mouse_data_says_so() -> None:
     n = report.to_json()["dataset"]["rows"]
     assert report.decision == "refused"
     assert report.to_json()["dataset"]["without_input_data"] == n
+    evaluated = report.to_json()["split"]["test"]
     assert report.advice[0].startswith(
-        f"why no keyboard or mouse data: {n} of {n} labelled windows have none, as from "
-        "ActivityWatch without aw-watcher-input"
+        f"why no keyboard or mouse data: {n} of {n} labelled windows have none ({evaluated} of "
+        f"the {evaluated} evaluation windows), as from ActivityWatch without aw-watcher-input"
     )
     assert report.advice[0] in report.lines
     assert "install aw-watcher-input" in report.advice[0]
@@ -1109,6 +1111,41 @@ def test_a_refusal_on_windows_without_keyboard_or_mouse_data_says_so() -> None:
     report = _first_model(rows, days.spans).report
     assert report.to_json()["dataset"]["without_input_data"] < n // 20
     assert not any("keyboard or mouse" in line for line in report.lines)
+
+
+def test_the_no_input_line_counts_every_window_and_the_evaluation_ones() -> None:
+    """Half of all labelled windows without input data, or half of the evaluation windows
+    (the latest 15 %: a watcher that stopped lately), names the cause; fewer does not."""
+    rows, days = _aw_person(seed=0)
+    rows.sort(key=lambda w: w["bucket_start_ts"])
+    refused = RetrainConfig(num_threads=1, gates=GateThresholds(macro_f1=0.99))
+    columns = ("keys_per_min", "clicks_per_min", "scroll_events_per_min", "mouse_distance",
+               "active_seconds_any")  # fmt: skip
+
+    def why(blind: range) -> tuple[int, int, int, int] | None:
+        """The line's counts, with the windows of ``blind`` stripped of their input data."""
+        windows = [
+            {**w, **dict.fromkeys(columns, None)} if i in blind else w for i, w in enumerate(rows)
+        ]
+        report = _first_model(windows, days.spans, config=refused).report
+        assert report.decision == "refused"
+        said = [a for a in report.advice if "keyboard or mouse" in a]
+        found = re.match(
+            r"why no keyboard or mouse data: (\d+) of (\d+) labelled windows have none \((\d+) "
+            r"of the (\d+) evaluation windows\)",
+            said[0] if said else "",
+        )
+        assert bool(said) == bool(found), said
+        return tuple(int(g) for g in found.groups()) if found else None  # type: ignore[return-value]
+
+    n = len(rows)
+    latest = why(range(n - n // 5, n))  # the last fifth: every evaluation window
+    assert latest is not None
+    without, labelled, eval_without, evaluated = latest
+    assert without * 2 < labelled
+    assert eval_without == evaluated > 0
+    assert why(range(n // 3)) is None  # a third, none of them evaluated
+    assert why(range(n // 20, n // 20 + (n + 1) // 2)) is not None  # a half, older ones
 
 
 def test_input_data_is_any_input_column_set() -> None:

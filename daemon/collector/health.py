@@ -31,15 +31,20 @@ class AWHealth(NamedTuple):
 
 
 def _input_stopped(buckets: Mapping[str, Any], choice: BucketChoice) -> str | None:
-    """Why the input bucket's data stops well before the window bucket's (each bucket's
-    ``last_updated``, which aw-server and aw-server-rust give); None when it does not, or
-    when either time is missing."""
+    """Why the input bucket's data stops well before the window bucket's, by each bucket's
+    ``last_updated`` (aw-server and aw-server-rust give it; aw-server leaves it out of a
+    bucket without events); None when it does not, or when the window bucket's is unknown."""
     if choice.input is None:
         return None
     try:
         window = parse_timestamp_us(buckets[choice.window].get("last_updated"), choice.window)
+    except TaskclfError:
+        return None
+    try:
         inputs = parse_timestamp_us(buckets[choice.input].get("last_updated"), choice.input)
     except TaskclfError:
+        if buckets[choice.input].get("last_updated") is None:
+            return f"{choice.input} has no data yet: aw-watcher-input is not running"
         return None
     if window - inputs <= _INPUT_BEHIND_US:
         return None

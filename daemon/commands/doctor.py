@@ -517,10 +517,10 @@ def check_service(config: Path, *, probe: Probe = run_probe, home: Path | None =
 NO_INPUT_FIX: Final = (
     "install aw-watcher-input, start it and keep it running: aw-qt starts it with "
     "ActivityWatch once it is in autostart_modules in aw-qt.toml (ActivityWatch's default "
-    "install has only the window and afk watchers; it counts key presses and clicks, never "
-    "which keys): "
-    "without it taskclf's rule baseline calls every minute BreakIdle, and a model of your own "
-    "is refused far more often, as tasks done in the same apps look alike"
+    "install has only the window and afk watchers; aw-watcher-input counts key presses and "
+    "clicks, never which keys): without it taskclf's rule baseline calls every minute "
+    "BreakIdle, and a model of your own is refused far more often, as tasks done in the same "
+    "apps look alike"
 )
 
 
