@@ -27,7 +27,14 @@ from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, REJECT_LABEL
 from taskclf_core.pipeline import Policy
 from taskclf_core.reject import apply_reject
 from taskclf_core.schema import format_ts, parse_ts, parse_windows
-from taskclf_core.spans import LabelSpan, TypedStep, near_typed_switch, project, typed_steps
+from taskclf_core.spans import (
+    LabelSpan,
+    TypedStep,
+    near_typed_switch,
+    project,
+    span_minutes,
+    typed_steps,
+)
 from taskclf_core.training import TrainedBundle, challenger_columns, train_challenger
 from taskclf_core.types import FloatArray, IntArray
 from taskclf_core.words import plural
@@ -336,13 +343,25 @@ class DataCheck:
         return sum(1 for n in self.per_class.values() if n > 0)
 
 
+def _away_windows(minutes: float, have: int) -> str:
+    """Why BreakIdle spans that cover plenty of time hold few windows, and what makes more."""
+    return (
+        f"; your BreakIdle spans cover {round(minutes)} minutes but hold {plural(have, 'window')}: "
+        "a window is a minute in which the window in front changes, which seldom happens while "
+        "you are away: lock the screen when you step away (each lock is a window)"
+    )
+
+
 def check_data(
     labels: Sequence[str],
     starts: Sequence[datetime],
     user_ids: Sequence[str],
     requirements: DataRequirements = DataRequirements(),
+    span_minutes: Mapping[str, float] | None = None,
 ) -> DataCheck:
-    """Count labelled windows, UTC days and windows per label; say what a model still needs."""
+    """Count labelled windows, UTC days and windows per label; say what a model still needs.
+    ``span_minutes``: the minutes each label's spans cover (the lookback's), to tell labelled
+    breaks that ActivityWatch saw as few windows from breaks not labelled."""
     r = requirements
     per_class = Counter(labels)
     windows = len(labels)
@@ -361,10 +380,15 @@ def check_data(
     for name in r.required:
         have = per_class.get(name, 0)
         if have < r.min_class_windows:
+            minutes = (span_minutes or {}).get(name, 0.0)
+            # labelled time enough for twice the windows needed, yet few windows in it
+            scarce = name == "BreakIdle" and minutes >= 2 * r.min_class_windows
             missing.append(
                 f"label {plural(r.min_class_windows - have, 'more window')} of {name} (have "
                 f"{have}, need "
-                f"{r.min_class_windows}: taskclf's gates check its precision and recall)"
+                f"{r.min_class_windows}: taskclf's gates check its precision and recall"
+                + (_away_windows(minutes, have) if scarce else "")
+                + ")"
             )
     counted = [c for c in CORE_LABELS if per_class.get(c, 0) >= r.min_class_windows]
     if len(counted) < r.min_labels:
@@ -1488,7 +1512,13 @@ def run_retrain(
 
     since = now - timedelta(days=config.lookback_days)
     data = labelled_data(spans, windows, schema_version=version, since=since)
-    check = check_data(data.labels, data.starts, data.user_ids, config.requirements)
+    check = check_data(
+        data.labels,
+        data.starts,
+        data.user_ids,
+        config.requirements,
+        span_minutes(spans, since, now),
+    )
     skipped = [f"{data.other_schema} of another schema"] if data.other_schema else []
     if data.duplicates:
         skipped.append(plural(data.duplicates, "duplicate"))

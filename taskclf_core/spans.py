@@ -37,6 +37,7 @@ __all__ = [
     "read_spans_csv",
     "read_spans_jsonl",
     "span_days",
+    "span_minutes",
     "spans_to_csv",
     "spans_to_jsonl",
     "typed_steps",
@@ -451,6 +452,17 @@ def span_days(spans: Iterable[LabelSpan]) -> set[date]:
             days.add(day)
             day += timedelta(days=1)
     return days
+
+
+def span_minutes(spans: Iterable[LabelSpan], since: datetime, until: datetime) -> dict[str, float]:
+    """Minutes each label's spans cover within ``[since, until)`` (each span counted whole:
+    overlapping spans count twice)."""
+    out: dict[str, float] = {}
+    for s in spans:
+        seconds = (min(s.end_ts, until) - max(s.start_ts, since)).total_seconds()
+        if seconds > 0:
+            out[s.label] = out.get(s.label, 0.0) + seconds / 60
+    return out
 
 
 # --- how precisely spans were typed ------------------------------------------------------

@@ -65,7 +65,7 @@ from taskclf_core.retrain import (
     user_scores,
 )
 from taskclf_core.schema import UNKNOWN_TOKEN, parse_ts, parse_window
-from taskclf_core.spans import LabelSpan, project
+from taskclf_core.spans import LabelSpan, project, span_minutes
 from taskclf_core.synthetic import UserProfile, generate_population, generate_windows
 from taskclf_core.synthetic_aw import AWDays, AWPerson, aw_days
 from taskclf_core.timerange import format_ts
@@ -757,6 +757,49 @@ def test_what_a_first_model_still_needs() -> None:
     )
     labels = ["Build"] * 190 + ["BreakIdle"] * 10 + ["Write"] * 10
     assert check_data(labels, [day(i % 3) for i in range(210)], ["u"] * 210, r).enough
+
+
+def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_labelled() -> None:
+    """A break with the app left in front makes no window (a window is a minute in which a
+    window event starts): an hour and a half of BreakIdle spans may hold 4 windows. "Label 6
+    more" alone would send the person to label breaks they have labelled."""
+    labels = ["Build"] * 200 + ["Write"] * 40 + ["BreakIdle"] * 4
+    starts = [NOW + timedelta(days=i % 3) for i in range(len(labels))]
+
+    def said(minutes: dict[str, float]) -> str:
+        missing = check_data(labels, starts, ["u"] * len(labels), span_minutes=minutes).missing
+        assert len(missing) == 1, missing
+        return missing[0]
+
+    plain = (
+        "label 6 more windows of BreakIdle (have 4, need 10: taskclf's gates check its "
+        "precision and recall"
+    )
+    assert said({}) == plain + ")"
+    assert said({"BreakIdle": 19.5, "Build": 900}) == plain + ")"  # few minutes labelled
+    assert said({"BreakIdle": 94.6}) == plain + (
+        "; your BreakIdle spans cover 95 minutes but hold 4 windows: a window is a minute in "
+        "which the window in front changes, which seldom happens while you are away: lock the "
+        "screen when you step away (each lock is a window))"
+    )
+
+
+def test_span_minutes_counts_each_label_within_the_range() -> None:
+    def at(minute: int) -> datetime:
+        return NOW + timedelta(minutes=minute)
+
+    spans = [
+        LabelSpan(at(0), at(30), "Build"),
+        LabelSpan(at(50), at(80), "BreakIdle"),  # cut to 60..80 below
+        LabelSpan(at(90), at(100), "BreakIdle", user_id="u"),
+        LabelSpan(at(110), at(130), "Write"),  # after the range
+    ]
+    assert span_minutes(spans, at(60), at(110)) == {"BreakIdle": 30.0}
+    assert span_minutes(spans, at(-10), at(200)) == {
+        "Build": 30.0,
+        "BreakIdle": 40.0,
+        "Write": 20.0,
+    }
 
 
 # --- the challenger: user_id as a categorical column on any schema ------------------------

@@ -114,15 +114,38 @@ def test_doctor_says_what_a_first_model_still_needs(
     assert "taskclf-daemon retrain" in check.fix
 
 
-def logged(data: Path, windows: list[dict[str, Any]]) -> None:
-    """The spans their person typed, and what the daemon logged of ``windows`` (status and
-    doctor count spans over the label log)."""
-    spans_file(data).write_text(spans_to_jsonl(spans_from(windows)))
+def logged(
+    data: Path, windows: list[dict[str, Any]], typed: list[dict[str, Any]] | None = None
+) -> None:
+    """The spans their person typed (over ``typed``, else ``windows``), and what the daemon
+    logged of ``windows`` (status and doctor count spans over the label log)."""
+    spans_file(data).write_text(spans_to_jsonl(spans_from(typed or windows)))
     labels = data / "labels"
     for w in windows:
         with open(labels / f"{w['bucket_start_ts'][:10]}.jsonl", "a") as fh:
             record = {k: w[k] for k in ("user_id", "bucket_start_ts", "bucket_end_ts")}
             fh.write(json.dumps(record | {"label": "Mixed/Unknown"}) + "\n")
+
+
+def test_doctor_tells_breaks_labelled_but_seen_as_few_windows(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Breaks with the app left in front make no windows: the spans cover the break, the
+    label log holds 3 of its minutes. doctor says so, and what makes windows of a break."""
+    data = standalone(capsys)
+    breaks = [w for w in people if w["label"] == "BreakIdle"]
+    assert len(breaks) >= 30
+    logged(data, [w for w in people if w["label"] != "BreakIdle"] + breaks[:3], typed=people)
+    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
+    assert check.state == "warn"
+    assert (
+        "label 7 more windows of BreakIdle (have 3, need 10: taskclf's gates check its "
+        "precision and recall; your BreakIdle spans cover "
+    ) in check.detail
+    assert "minutes but hold 3 windows: a window is a minute in which the window in front " in (
+        check.detail
+    )
+    assert "lock the screen when you step away (each lock is a window))" in check.detail
 
 
 def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(

@@ -108,7 +108,7 @@ def first_model_progress(
     from daemon.runtime.labellog import LabelLog
     from daemon.spanfile import load_spans
     from taskclf_core.record import parse_logged_window
-    from taskclf_core.spans import project, span_days
+    from taskclf_core.spans import project, span_days, span_minutes
 
     spans = load_spans(spans_file(data_dir))
     since = (now - timedelta(days=lookback_days)).date()
@@ -137,7 +137,8 @@ def first_model_progress(
     starts = [w[1] for w, _ in kept]
     users = [w[0] for w, _ in kept]
     requirements = DataRequirements()
-    check = check_data(labels, starts, users, requirements)
+    minutes = span_minutes(spans, now - timedelta(days=lookback_days), now)
+    check = check_data(labels, starts, users, requirements, minutes)
     if not check.enough:
         return Progress(check, len(spans), lookback_days)
     split = split_by_time(users, starts)
