@@ -357,10 +357,10 @@ def check_data(
     starts: Sequence[datetime],
     user_ids: Sequence[str],
     requirements: DataRequirements = DataRequirements(),
-    span_minutes: Mapping[str, float] | None = None,
+    labelled_minutes: Mapping[str, float] | None = None,
 ) -> DataCheck:
     """Count labelled windows, UTC days and windows per label; say what a model still needs.
-    ``span_minutes``: the minutes each label's spans cover (the lookback's), to tell labelled
+    ``labelled_minutes``: the minutes each label's spans cover (the lookback's), to tell labelled
     breaks that ActivityWatch saw as few windows from breaks not labelled."""
     r = requirements
     per_class = Counter(labels)
@@ -380,7 +380,7 @@ def check_data(
     for name in r.required:
         have = per_class.get(name, 0)
         if have < r.min_class_windows:
-            minutes = (span_minutes or {}).get(name, 0.0)
+            minutes = (labelled_minutes or {}).get(name, 0.0)
             # labelled time enough for twice the windows needed, yet few windows in it
             scarce = name == "BreakIdle" and minutes >= 2 * r.min_class_windows
             missing.append(

@@ -767,7 +767,7 @@ def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_
     starts = [NOW + timedelta(days=i % 3) for i in range(len(labels))]
 
     def said(minutes: dict[str, float]) -> str:
-        missing = check_data(labels, starts, ["u"] * len(labels), span_minutes=minutes).missing
+        missing = check_data(labels, starts, ["u"] * len(labels), labelled_minutes=minutes).missing
         assert len(missing) == 1, missing
         return missing[0]
 
