@@ -40,11 +40,12 @@ def _input_stopped(buckets: Mapping[str, Any], choice: BucketChoice) -> str | No
         window = parse_timestamp_us(buckets[choice.window].get("last_updated"), choice.window)
     except TaskclfError:
         return None
+    updated = buckets[choice.input].get("last_updated")
+    if updated is None:
+        return f"{choice.input} has no data yet: aw-watcher-input is not running"
     try:
-        inputs = parse_timestamp_us(buckets[choice.input].get("last_updated"), choice.input)
+        inputs = parse_timestamp_us(updated, choice.input)
     except TaskclfError:
-        if buckets[choice.input].get("last_updated") is None:
-            return f"{choice.input} has no data yet: aw-watcher-input is not running"
         return None
     if window - inputs <= _INPUT_BEHIND_US:
         return None

@@ -111,7 +111,8 @@ def first_model_progress(
     from taskclf_core.spans import project, span_days, span_minutes
 
     spans = load_spans(spans_file(data_dir))
-    since = (now - timedelta(days=lookback_days)).date()
+    start = now - timedelta(days=lookback_days)
+    since = start.date()
     wanted = {d.isoformat() for d in span_days(spans) if d >= since}
     log = LabelLog(labels_path)
     idents: list[tuple[str, datetime, datetime]] = []
@@ -137,8 +138,7 @@ def first_model_progress(
     starts = [w[1] for w, _ in kept]
     users = [w[0] for w, _ in kept]
     requirements = DataRequirements()
-    minutes = span_minutes(spans, now - timedelta(days=lookback_days), now)
-    check = check_data(labels, starts, users, requirements, minutes)
+    check = check_data(labels, starts, users, requirements, span_minutes(spans, start, now))
     if not check.enough:
         return Progress(check, len(spans), lookback_days)
     split = split_by_time(users, starts)
