@@ -26,6 +26,7 @@ __all__ = [
     "baseline_from_metadata",
     "baseline_metadata",
     "baseline_model",
+    "contradicts",
     "has_input_data",
     "idle_evidence",
     "is_baseline_metadata",
@@ -117,6 +118,16 @@ def idle_evidence(
         return None
     idle_run = _reading(window.get("max_idle_run_seconds"))
     return active < thresholds.idle_active or (idle_run or 0.0) > thresholds.idle_run
+
+
+def contradicts(window: Mapping[str, Any], label: str) -> bool:
+    """Whether the machine says ``label`` is wrong for this window: labelled BreakIdle while
+    the input data calls it active (:func:`idle_evidence` False), or labelled a task while on
+    the lock screen. A task the input data calls idle is not contradicted: a meeting listened
+    to or a page read is quiet work, and its one window often sits at its start."""
+    if label == "BreakIdle":
+        return idle_evidence(window) is False
+    return window.get("app_category") == _LOCKSCREEN
 
 
 def _schema(version: str) -> FeatureSchema:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 
-from taskclf_core.baseline import has_input_data, idle_evidence
+from taskclf_core.baseline import contradicts, has_input_data
 from taskclf_core.bundle import Model, bundle_from_text
 from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
 from taskclf_core.errors import TrainingError, WindowError
@@ -238,10 +238,12 @@ class LabelledData:
     seen: int = 0  # windows considered (in the lookback and of the schema)
     other_schema: int = 0
     duplicates: int = 0
-    typed: tuple[TypedStep, ...] = ()  # users whose spans were typed to a coarse step
+    typed: tuple[TypedStep, ...] = ()  # users whose spans were typed to the minute or coarser
     # windows within half such a step of a switch whose label the machine contradicts
-    # (idle by taskclf's rule yet labelled work, or the other way round): not counted above
+    # (baseline.contradicts: labelled BreakIdle yet active, or a task on the lock screen):
+    # not counted above
     left_out: int = 0
+    left_out_per_class: Mapping[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -294,17 +296,14 @@ def labelled_data(
     # how the spans of the lookback were typed (a person may have changed their habit)
     recent = [s for s in spans if since is None or s.end_ts > since]
     steps = typed_steps(recent)
-    coarse = tuple(s for s in steps.values() if s.minutes > 1)
-    left_out = 0
-    if coarse:
+    typed = tuple(s for s in steps.values() if s.minutes)
+    left_out: Counter[str] = Counter()
+    if typed:
         near = near_typed_switch(recent, idents, steps)
         for i, label in enumerate(labels):
-            if label is None or not near[i]:
-                continue
-            away = idle_evidence(kept[i])
-            if away is not None and away != (label == "BreakIdle"):
+            if label is not None and near[i] and contradicts(kept[i], label):
                 labels[i] = None
-                left_out += 1
+                left_out[label] += 1
     rows = [i for i, label in enumerate(labels) if label is not None]
     return LabelledData(
         windows=tuple(kept[i] for i in rows),
@@ -314,8 +313,9 @@ def labelled_data(
         seen=len(kept),
         other_schema=other,
         duplicates=duplicates,
-        typed=coarse,
-        left_out=left_out,
+        typed=typed,
+        left_out=left_out.total(),
+        left_out_per_class=dict(left_out),
     )
 
 
@@ -343,12 +343,21 @@ class DataCheck:
         return sum(1 for n in self.per_class.values() if n > 0)
 
 
-def _away_windows(minutes: float, have: int) -> str:
+def _away_windows(minutes: float, have: int, at_edges: int) -> str:
     """Why BreakIdle spans that cover plenty of time hold few windows, and what makes more."""
     return (
-        f"; your BreakIdle spans cover {round(minutes)} minutes but hold {plural(have, 'window')}: "
-        "a window is a minute in which the window in front changes, which seldom happens while "
-        "you are away: lock the screen when you step away (each lock is a window)"
+        f"; your BreakIdle spans cover {round(minutes)} minutes but hold {plural(have, 'window')}"
+        + (f" that show a break and {_edge_windows(at_edges)}" if at_edges else "")
+        + ": a window is a minute in which the window in front changes, which seldom happens "
+        "while you are away: lock the screen when you step away (each lock is a window)"
+    )
+
+
+def _edge_windows(n: int) -> str:
+    """Windows of a label's spans left out at a switch, where the machine contradicts it."""
+    return (
+        f"{plural(n, 'more window')} at their edges that the machine saw on the other side of a "
+        "switch (left out: the `labels:` line)"
     )
 
 
@@ -358,10 +367,12 @@ def check_data(
     user_ids: Sequence[str],
     requirements: DataRequirements = DataRequirements(),
     labelled_minutes: Mapping[str, float] | None = None,
+    left_out: Mapping[str, int] | None = None,
 ) -> DataCheck:
     """Count labelled windows, UTC days and windows per label; say what a model still needs.
     ``labelled_minutes``: the minutes each label's spans cover (the lookback's), to tell labelled
-    breaks that ActivityWatch saw as few windows from breaks not labelled."""
+    breaks that ActivityWatch saw as few windows from breaks not labelled; ``left_out``: each
+    label's windows left out at a switch (:attr:`LabelledData.left_out_per_class`)."""
     r = requirements
     per_class = Counter(labels)
     windows = len(labels)
@@ -381,13 +392,20 @@ def check_data(
         have = per_class.get(name, 0)
         if have < r.min_class_windows:
             minutes = (labelled_minutes or {}).get(name, 0.0)
+            at_edges = (left_out or {}).get(name, 0)
             # labelled time enough for twice the windows needed, yet few windows in it
             scarce = name == "BreakIdle" and minutes >= 2 * r.min_class_windows
             missing.append(
                 f"label {plural(r.min_class_windows - have, 'more window')} of {name} (have "
                 f"{have}, need "
                 f"{r.min_class_windows}: taskclf's gates check its precision and recall"
-                + (_away_windows(minutes, have) if scarce else "")
+                + (
+                    _away_windows(minutes, have, at_edges)
+                    if scarce
+                    else f"; its spans hold {_edge_windows(at_edges)}"
+                    if at_edges
+                    else ""
+                )
                 + ")"
             )
     counted = [c for c in CORE_LABELS if per_class.get(c, 0) >= r.min_class_windows]
@@ -1307,6 +1325,23 @@ def _precision_misses(
     return out
 
 
+def _recall_miss(truth: Sequence[str], predicted: Sequence[str], starts: Sequence[datetime]) -> str:
+    """Why BreakIdle recall failed: which labelled break windows the challenger took for what,
+    and when (the person can check those minutes)."""
+    breaks = [(p, t) for y, p, t in zip(truth, predicted, starts, strict=True) if y == "BreakIdle"]
+    missed = sorted(((p, t) for p, t in breaks if p != "BreakIdle"), key=lambda pt: pt[1])
+    taken = Counter(p for p, _ in missed)
+    when = ", ".join(format_ts(t) for _, t in missed[:5]) + (", …" if len(missed) > 5 else "")
+    return (
+        f"why BreakIdle recall: {plural(len(breaks), 'evaluation window')} labelled BreakIdle, "
+        f"{len(missed)} of them taken for "
+        + ", ".join(f"{p} {n}" for p, n in sorted(taken.items(), key=lambda kv: (-kv[1], kv[0])))
+        + f" ({when}): check that you were away then. A break makes few windows (the minute "
+        f"the screen locks), so here each is {100 / len(breaks):.0f} points of recall: lock the "
+        "screen when you step away, label more breaks, then retrain"
+    )
+
+
 def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
     """Why the reject rate missed the gate's bounds: the afternoon it is measured on."""
     chosen = tuning.chosen
@@ -1356,16 +1391,20 @@ def _few_windows(n: int) -> str:
 def _typed_line(data: LabelledData) -> str:
     who = "; ".join(
         f"{'spans for any user' if s.user_id is None else f'user {s.user_id}'} typed to "
-        f"{s.minutes} minutes ({s.on_step} of {s.edges} span edges on the mark)"
+        + ("the minute" if s.minutes == 1 else f"{s.minutes} minutes")
+        + f" ({s.on_step} of {s.edges} span edges on the mark)"
         for s in data.typed
     )
     margins = sorted({s.minutes / 2 for s in data.typed})
+    coarse = any(s.minutes > 1 for s in data.typed)
     return (
         f"labels: {who}: such a switch may lie up to {' or '.join(f'{m:g}' for m in margins)} "
-        f"minutes either side; {plural(data.left_out, 'window')} that close to one whose "
-        "activity contradicts the label (away by taskclf's idle rule yet labelled work, or "
-        f"active yet labelled BreakIdle) {'is' if data.left_out == 1 else 'are'} left out as not "
-        "cleanly labelled and not counted above (label to the minute to keep them)"
+        f"minutes either side, so a window that close may hold some of both tasks; "
+        f"{plural(data.left_out, 'window')} that close to one whose activity contradicts the "
+        "label (labelled BreakIdle yet active by taskclf's idle rule, or labelled a task on the "
+        f"lock screen) {'is' if data.left_out == 1 else 'are'} left out as not cleanly "
+        "labelled and not counted above"
+        + (" (label to the minute to keep most of them)" if coarse else "")
     )
 
 
@@ -1518,6 +1557,7 @@ def run_retrain(
         data.user_ids,
         config.requirements,
         span_minutes(spans, since, now),
+        data.left_out_per_class,
     )
     skipped = [f"{data.other_schema} of another schema"] if data.other_schema else []
     if data.duplicates:
@@ -1531,7 +1571,7 @@ def run_retrain(
         f"{_class_line(check.per_class)}"
     )
 
-    if data.typed:
+    if data.left_out or any(s.minutes > 1 for s in data.typed):
         lines.append(_typed_line(data))
 
     def not_enough(why: Sequence[str]) -> RetrainOutcome:
@@ -1672,6 +1712,8 @@ def run_retrain(
     no_input = _no_input(lacking, split.evaluation.tolist()) if failed else None
     advice = [no_input] if no_input else []
     advice += _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
+    if "breakidle_recall" in failed and "BreakIdle" in eval_truth:
+        advice.append(_recall_miss(eval_truth, ch_pred, [data.starts[i] for i in split.evaluation]))
     if tuning is not None and "reject_rate_bounds" in failed:
         advice.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
     elif failed and ch_ev.n < SURE_EVALUATION_WINDOWS:

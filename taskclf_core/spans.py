@@ -478,7 +478,8 @@ _TYPED_MIN_SHARE = 0.9
 
 @dataclass(frozen=True, slots=True)
 class TypedStep:
-    """How one user's spans were typed: to ``minutes`` (1: the minute or finer), judged on
+    """How one user's spans were typed: to ``minutes`` (15, 10 or 5: a coarse step; 1: to the
+    minute, as on the labelling page; 0: finer, as a program writes them), judged on
     ``edges`` distinct span edges of which ``on_step`` lie on a multiple of it."""
 
     user_id: str | None
@@ -488,8 +489,9 @@ class TypedStep:
 
     @property
     def margin(self) -> timedelta:
-        """How far a typed switch can be from the true one: half a step (none to the minute)."""
-        return timedelta(minutes=self.minutes / 2) if self.minutes > 1 else timedelta(0)
+        """How far a typed switch can be from the true one: half a step (to the minute: the
+        minute either side of the edge may hold some of both tasks)."""
+        return timedelta(minutes=self.minutes / 2)
 
 
 def _on_step(ts: datetime, minutes: int) -> bool:
@@ -498,7 +500,8 @@ def _on_step(ts: datetime, minutes: int) -> bool:
 
 def typed_steps(spans: Iterable[LabelSpan]) -> dict[str | None, TypedStep]:
     """Each user's (``None``: spans for any user) typing step: the coarsest of
-    :data:`TYPED_MINUTES` that 90 % of at least 12 distinct span edges lie on, else 1.
+    :data:`TYPED_MINUTES` that 90 % of at least 12 distinct span edges lie on, else 1 when
+    90 % of them lie on a minute (any number of edges), else 0.
 
     Marks are read in UTC. A 5- or 15-minute mark is one in every time zone (every offset is
     a multiple of 15 minutes); in a zone offset by :45 (Nepal, Chatham) a 10-minute typist
@@ -508,14 +511,14 @@ def typed_steps(spans: Iterable[LabelSpan]) -> dict[str | None, TypedStep]:
         edges.setdefault(s.user_id, set()).update((s.start_ts, s.end_ts))
     out: dict[str | None, TypedStep] = {}
     for user_id, times in edges.items():
-        step = TypedStep(user_id, 1, len(times), len(times))
-        if len(times) >= _TYPED_MIN_EDGES:
-            for minutes in TYPED_MINUTES:
-                on = sum(_on_step(t, minutes) for t in times)
-                if on >= _TYPED_MIN_SHARE * len(times):
-                    step = TypedStep(user_id, minutes, len(times), on)
-                    break
-        out[user_id] = step
+        coarse = TYPED_MINUTES if len(times) >= _TYPED_MIN_EDGES else ()
+        for minutes in (*coarse, 1):
+            on = sum(_on_step(t, minutes) for t in times)
+            if on >= _TYPED_MIN_SHARE * len(times):
+                out[user_id] = TypedStep(user_id, minutes, len(times), on)
+                break
+        else:
+            out[user_id] = TypedStep(user_id, 0, len(times), on)
     return out
 
 
@@ -547,13 +550,15 @@ def near_typed_switch(
     steps: Mapping[str | None, TypedStep] | None = None,
 ) -> list[bool]:
     """Per window ``(user_id, start, end)``: does it come within half a typing step of a
-    switch in spans typed to a coarse step (:func:`typed_steps`)?
+    switch in spans typed to the minute or to a coarse step (:func:`typed_steps`)?
 
     A span typed to 5 minutes says 10:30 for a switch anywhere from 10:27:30 to 10:32:30:
     a minute that close may belong to the task on the other side. A switch is an edge of the
     spans that apply to the window's user (their own and those for any user, as in
     :func:`project`) where the label changes or labelled time ends; where one label goes on
-    into the next span there is none. Spans typed to the minute have no such minutes."""
+    into the next span there is none. A span typed to the minute says 10:30 for a switch
+    between 10:29:30 and 10:30:30: the minutes 10:29 and 10:30 may hold some of both. Spans
+    typed finer than a minute have none."""
     steps = typed_steps(spans) if steps is None else steps
     margins = {owner: step.margin for owner, step in steps.items()}
     if not any(m > timedelta(0) for m in margins.values()):

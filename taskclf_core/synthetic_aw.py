@@ -126,6 +126,9 @@ class AWPerson:
     # and the report's away time give); 5, a person who types 10:30 for 10:32, so the minutes
     # between the true switch and the typed one carry the other task's label
     label_rounding: int = 1
+    # a day starts at a random second, so every switch falls inside a minute, as in life;
+    # False: on a minute mark, where a span typed to the minute is exactly right
+    mid_minute: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +264,8 @@ def aw_days(
     for d in range(days):
         day = _Day(rng, person)
         t = start + timedelta(days=d, hours=person.first_hour, minutes=int(rng.integers(0, 40)))
+        if person.mid_minute:
+            t += timedelta(seconds=float(rng.uniform(1, 59)))
         worked = since_break = 0
         lunch = False
         while worked < person.minutes_per_day:

@@ -468,10 +468,19 @@ def test_the_step_spans_were_typed_to_is_told_from_spans_typed_to_the_minute() -
         15,
         15,
     )  # all on :x0
-    assert (steps["u1"].minutes, steps["u1"].margin) == (1, timedelta(0))
+    assert (steps["u1"].minutes, steps["u1"].margin) == (1, timedelta(seconds=30))
     assert (steps[None].minutes, steps[None].margin) == (15, timedelta(minutes=7.5))
-    # too few edges to tell: taken as typed to the minute
+    # too few edges to tell a coarse step: taken as typed to the minute
     assert typed_steps(five[:3])["u5"].minutes == 1
+    # edges off the minute (a program's spans, to the second): finer than a minute, no margin
+    to_the_second = [
+        LabelSpan(s.start_ts + timedelta(seconds=17), s.end_ts + timedelta(seconds=17), s.label)
+        for s in to_the_minute
+    ]
+    assert (typed_steps(to_the_second)[None].minutes, typed_steps(to_the_second)[None].margin) == (
+        0,
+        timedelta(0),
+    )
     # one edge in twenty off the mark is still a 5-minute typist; three in twenty is not
     edges = list(range(0, 100, 5))
     one_off = _day_of_spans([*edges[:-2], 91, 95], ["Build", "Write"] * 10)
@@ -497,9 +506,16 @@ def test_minutes_near_a_coarsely_typed_switch_and_none_where_a_label_goes_on() -
     # another user's spans say nothing of this user's minutes; spans for any user do
     theirs = [LabelSpan(s.start_ts, s.end_ts, s.label, user_id="v") for s in spans]
     assert not any(near_typed_switch(theirs, minutes))
-    # typed to the minute: no minute is near a switch (taskclf's projection alone)
-    exact = _day_of_spans([0, 17, 41, 58, 63, 92, 118, 131, 160, 187, 203, 233, 251, 270],
-                          ["Write", "Meet"] * 7)  # fmt: skip
+    # typed to the minute: the minute either side of a switch may hold some of both tasks
+    edges = [0, 17, 41, 58, 63, 92, 118, 131, 160, 187, 203, 233, 251, 270]
+    to_the_minute = _day_of_spans(edges, ["Write", "Meet"] * 7)
+    near = {i for i, flag in enumerate(near_typed_switch(to_the_minute, minutes)) if flag}
+    assert near == {m for e in edges for m in (e - 1, e) if m >= 0}
+    # to the second: no minute is near a switch (taskclf's projection alone)
+    exact = [
+        LabelSpan(s.start_ts + timedelta(seconds=17), s.end_ts + timedelta(seconds=17), s.label)
+        for s in to_the_minute
+    ]
     assert not any(near_typed_switch(exact, minutes))
 
 
@@ -558,6 +574,8 @@ def test_a_users_own_spans_and_spans_for_any_user_switch_together() -> None:
     assert {147, 148, 149, 150, 151, 152} <= flagged  # Write -> Meet (for anyone)
     assert {157, 158, 159, 160, 161, 162} <= flagged  # labelled time ends
     assert not {120, 130, 140, 155, 165} & flagged
-    # v's spans were typed to the minute, and u has none there
-    for user in ("u", "v"):
-        assert not any(near_typed_switch(spans, [(user, m(i), m(i + 1)) for i in range(297, 304)]))
+    # v's spans were typed to the minute: the minute either side of each of v's switches;
+    # u has none there
+    assert not any(near_typed_switch(spans, [("u", m(i), m(i + 1)) for i in range(297, 304)]))
+    v = near_typed_switch(spans, [("v", m(i), m(i + 1)) for i in range(297, 304)])
+    assert [297 + i for i, flag in enumerate(v) if flag] == [299, 300]
