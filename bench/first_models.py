@@ -26,9 +26,10 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -65,13 +66,31 @@ NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 SALT = "5a17" * 16
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """How the days are recorded and labelled: ``with_input`` False, as an ActivityWatch
+    without aw-watcher-input (its default install) records them (no keyboard or mouse data);
+    ``mid_minute``, every switch inside a minute, as in life."""
+
+    with_input: bool = True
+    mid_minute: bool = False
+
+    def describe(self) -> str:
+        parts = [] if self.with_input else ["ActivityWatch without aw-watcher-input"]
+        parts += ["switches inside a minute"] if self.mid_minute else []
+        return f" ({', '.join(parts)})" if parts else ""
+
+
+AS_RECORDED: Final = Recorded()
+
+
 def person_rows(
-    seed: int, person: AWPerson, n_days: int = 4, *, with_input: bool = True
+    seed: int, person: AWPerson, n_days: int = 4, *, how: Recorded = AS_RECORDED
 ) -> tuple[list[dict[str, Any]], list[LabelSpan]]:
     """``n_days`` labelled days of a person (ending the day before ``NOW``), as the
-    collector builds them from ActivityWatch; without ``with_input``, as an ActivityWatch
-    without aw-watcher-input (its default install) records them: no keyboard or mouse data."""
+    collector builds them from ActivityWatch, recorded ``how``."""
     start = NOW.replace(hour=0) - timedelta(days=n_days + 1)
+    person = replace(person, mid_minute=person.mid_minute or how.mid_minute)
     days = aw_days(person, start=start, days=n_days, seed=seed)
     buckets = days.export("host")["buckets"]
     windows = parse_window_events(
@@ -79,7 +98,7 @@ def person_rows(
     ).events
     inputs = (
         parse_input_events(buckets["aw-watcher-input_host"]["events"], bucket_id="i").events
-        if with_input
+        if how.with_input
         else []
     )
     first = int(start.timestamp()) * 1_000_000
@@ -149,7 +168,7 @@ def final_accuracy(
     return sum(a == b for a, b in zip(labels, held.labels, strict=True)) / max(len(held), 1)
 
 
-def second_retrains(seeds: range, *, with_input: bool = True) -> None:
+def second_retrains(seeds: range, *, how: Recorded = AS_RECORDED) -> None:
     """The retrain after the first model: does a model of 4 days give way to one of 8, and is
     what ships better on the 9th day, which neither saw?"""
     config = RetrainConfig(num_threads=1)
@@ -160,7 +179,7 @@ def second_retrains(seeds: range, *, with_input: bool = True) -> None:
     evals: list[tuple[float, float]] = []  # final accuracy on the second's evaluation windows
     for seed in seeds:
         for kind, person in STANDALONE_PEOPLE:
-            rows, spans = person_rows(seed, person, 9, with_input=with_input)
+            rows, spans = person_rows(seed, person, 9, how=how)
             midnight = NOW.replace(hour=0)
             fifth, ninth = midnight - timedelta(days=6), midnight - timedelta(days=2)
             held = held_day(rows, spans, ninth)
@@ -218,7 +237,7 @@ def second_retrains(seeds: range, *, with_input: bool = True) -> None:
 
 
 def daily_tries(
-    seeds: range, last: int = 8, share: float = 1.0, *, with_input: bool = True
+    seeds: range, last: int = 8, share: float = 1.0, *, how: Recorded = AS_RECORDED
 ) -> None:
     """The retrain timer asks each day: a first model refused on day 3 is tried again on day
     4 with a day more, and so on. Per person, one draw of ``last`` days; a retrain at the end
@@ -242,7 +261,7 @@ def daily_tries(
     for seed in seeds:
         for _, person in STANDALONE_PEOPLE:
             people += 1
-            rows, truth = person_rows(seed, person, last + 1, with_input=with_input)
+            rows, truth = person_rows(seed, person, last + 1, how=how)
             picks = random.Random(seed)
             spans = [s for s in truth if share >= 1 or picks.random() < share]
             start = NOW.replace(hour=0) - timedelta(days=last + 2)
@@ -292,7 +311,7 @@ def daily_tries(
             )
 
 
-def second_daily(seeds: range, tries: int = 4, *, with_input: bool = True) -> None:
+def second_daily(seeds: range, tries: int = 4, *, how: Recorded = AS_RECORDED) -> None:
     """The retrain after a first model, tried each day as the timer does: a first model on days
     1-4, due again a week later (the end of day 11), then retrained each day until one ships
     (at most ``tries``); the day after, which no retrain saw, scores the model in force before
@@ -308,7 +327,7 @@ def second_daily(seeds: range, tries: int = 4, *, with_input: bool = True) -> No
     for seed in seeds:
         for _, person in STANDALONE_PEOPLE:
             people += 1
-            rows, spans = person_rows(seed, person, last + 1, with_input=with_input)
+            rows, spans = person_rows(seed, person, last + 1, how=how)
             start = NOW.replace(hour=0) - timedelta(days=last + 2)
             held = held_day(rows, spans, start + timedelta(days=last))
             made = start + timedelta(days=first_days)
@@ -389,23 +408,29 @@ def main() -> None:
         help="as ActivityWatch without aw-watcher-input records the days (its default "
         "install): no keyboard or mouse data",
     )
+    ap.add_argument(
+        "--mid-minute",
+        action="store_true",
+        help="every switch falls inside a minute, as in life (without it, on a minute mark, "
+        "where a span typed to the minute is exactly right)",
+    )
     args = ap.parse_args()
-    with_input = not args.no_input
-    source = "" if with_input else " (ActivityWatch without aw-watcher-input)"
+    how = Recorded(with_input=not args.no_input, mid_minute=args.mid_minute)
+    source = how.describe()
     seeds = range(args.first_seed, args.first_seed + (5 if args.quick else args.seeds))
     if args.second and args.daily:
         c.print_header("the retrain after a first model, tried each day once due" + source)
-        second_daily(seeds, with_input=with_input)
+        second_daily(seeds, how=how)
         return
     if args.daily:
         c.print_header("first models: tried each day from the 3rd labelled day" + source)
-        daily_tries(seeds, args.last_day, args.labelled, with_input=with_input)
+        daily_tries(seeds, args.last_day, args.labelled, how=how)
         return
     if args.second:
         c.print_header(
             "the retrain after a first model: 4 labelled days, then 8, scored on the 9th" + source
         )
-        second_retrains(seeds, with_input=with_input)
+        second_retrains(seeds, how=how)
         return
     # each side: its label -> (labelled days, stand-in blocks)
     if args.days:
@@ -429,7 +454,7 @@ def main() -> None:
             made: dict[int, tuple[list[dict[str, Any]], list[LabelSpan]]] = {}
             for side, (n_days, blocks) in sides.items():
                 if n_days not in made:
-                    made[n_days] = person_rows(seed, person, n_days, with_input=with_input)
+                    made[n_days] = person_rows(seed, person, n_days, how=how)
                 rows, spans = made[n_days]
                 t0 = time.perf_counter()
                 out = run_retrain(
