@@ -70,14 +70,17 @@ SALT = "5a17" * 16
 class Recorded:
     """How the days are recorded and labelled: ``with_input`` False, as an ActivityWatch
     without aw-watcher-input (its default install) records them (no keyboard or mouse data);
-    ``mid_minute``, every switch inside a minute, as in life."""
+    ``mid_minute``, every switch inside a minute, as in life; ``lock_once``, one lock-screen
+    event a break (no wakes), so one window."""
 
     with_input: bool = True
     mid_minute: bool = False
+    lock_once: bool = False
 
     def describe(self) -> str:
         parts = [] if self.with_input else ["ActivityWatch without aw-watcher-input"]
         parts += ["switches inside a minute"] if self.mid_minute else []
+        parts += ["one window a locked break"] if self.lock_once else []
         return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -90,7 +93,11 @@ def person_rows(
     """``n_days`` labelled days of a person (ending the day before ``NOW``), as the
     collector builds them from ActivityWatch, recorded ``how``."""
     start = NOW.replace(hour=0) - timedelta(days=n_days + 1)
-    person = replace(person, mid_minute=person.mid_minute or how.mid_minute)
+    person = replace(
+        person,
+        mid_minute=person.mid_minute or how.mid_minute,
+        lock_wakes=person.lock_wakes and not how.lock_once,
+    )
     days = aw_days(person, start=start, days=n_days, seed=seed)
     buckets = days.export("host")["buckets"]
     windows = parse_window_events(
@@ -414,8 +421,16 @@ def main() -> None:
         help="every switch falls inside a minute, as in life (without it, on a minute mark, "
         "where a span typed to the minute is exactly right)",
     )
+    ap.add_argument(
+        "--lock-once",
+        action="store_true",
+        help="a locked break is one lock-screen event, so one window (without it, the lock "
+        "screen wakes every few minutes, a window each time)",
+    )
     args = ap.parse_args()
-    how = Recorded(with_input=not args.no_input, mid_minute=args.mid_minute)
+    how = Recorded(
+        with_input=not args.no_input, mid_minute=args.mid_minute, lock_once=args.lock_once
+    )
     source = how.describe()
     seeds = range(args.first_seed, args.first_seed + (5 if args.quick else args.seeds))
     if args.second and args.daily:

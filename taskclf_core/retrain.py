@@ -1325,13 +1325,26 @@ def _precision_misses(
     return out
 
 
-def _recall_miss(truth: Sequence[str], predicted: Sequence[str], starts: Sequence[datetime]) -> str:
+def _recall_miss(
+    truth: Sequence[str],
+    predicted: Sequence[str],
+    starts: Sequence[datetime],
+    users: Sequence[str],
+) -> str:
     """Why BreakIdle recall failed: which labelled break windows the challenger took for what,
     and when (the person can check those minutes)."""
-    breaks = [(p, t) for y, p, t in zip(truth, predicted, starts, strict=True) if y == "BreakIdle"]
-    missed = sorted(((p, t) for p, t in breaks if p != "BreakIdle"), key=lambda pt: pt[1])
-    taken = Counter(p for p, _ in missed)
-    when = ", ".join(format_ts(t) for _, t in missed[:5]) + (", …" if len(missed) > 5 else "")
+    breaks = [
+        (p, t, u)
+        for y, p, t, u in zip(truth, predicted, starts, users, strict=True)
+        if y == "BreakIdle"
+    ]
+    missed = sorted(((p, t, u) for p, t, u in breaks if p != "BreakIdle"), key=lambda m: m[1])
+    taken = Counter(p for p, _, _ in missed)
+    whose = len({u for _, _, u in missed}) > 1
+    when = ", ".join(
+        (f"user {u} " if whose else "") + t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        for _, t, u in missed[:5]
+    ) + (", …" if len(missed) > 5 else "")
     return (
         f"why BreakIdle recall: {plural(len(breaks), 'evaluation window')} labelled BreakIdle, "
         f"{len(missed)} of them taken for "
@@ -1398,8 +1411,9 @@ def _typed_line(data: LabelledData) -> str:
     margins = sorted({s.minutes / 2 for s in data.typed})
     coarse = any(s.minutes > 1 for s in data.typed)
     return (
-        f"labels: {who}: such a switch may lie up to {' or '.join(f'{m:g}' for m in margins)} "
-        f"minutes either side, so a window that close may hold some of both tasks; "
+        f"labels: {who}: such a switch may lie up to "
+        + " or ".join("30 seconds" if m == 0.5 else f"{m:g} minutes" for m in margins)
+        + " either side, so a window that close may hold some of both tasks; "
         f"{plural(data.left_out, 'window')} that close to one whose activity contradicts the "
         "label (labelled BreakIdle yet active by taskclf's idle rule, or labelled a task on the "
         f"lock screen) {'is' if data.left_out == 1 else 'are'} left out as not cleanly "
@@ -1713,7 +1727,11 @@ def run_retrain(
     advice = [no_input] if no_input else []
     advice += _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
     if "breakidle_recall" in failed and "BreakIdle" in eval_truth:
-        advice.append(_recall_miss(eval_truth, ch_pred, [data.starts[i] for i in split.evaluation]))
+        advice.append(
+            _recall_miss(
+                eval_truth, ch_pred, [data.starts[i] for i in split.evaluation], eval_users
+            )
+        )
     if tuning is not None and "reject_rate_bounds" in failed:
         advice.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
     elif failed and ch_ev.n < SURE_EVALUATION_WINDOWS:

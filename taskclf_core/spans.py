@@ -469,9 +469,9 @@ def span_minutes(spans: Iterable[LabelSpan], since: datetime, until: datetime) -
 
 # the coarse steps people type times to, coarsest first (minutes)
 TYPED_MINUTES: Final = (15, 10, 5)
-# a person's spans are taken as typed to a step when this many of their span edges, and
-# this share of them, lie on it (spans typed to the minute put 1 edge in 5 on a 5-minute
-# mark: 90 % of 12 or more is never chance)
+# a person's spans are taken as typed to a coarse step when this many of their span edges,
+# and this share of them, lie on it (spans typed to the minute put 1 edge in 5 on a
+# 5-minute mark: 90 % of 12 or more is never chance)
 _TYPED_MIN_EDGES = 12
 _TYPED_MIN_SHARE = 0.9
 
@@ -479,8 +479,9 @@ _TYPED_MIN_SHARE = 0.9
 @dataclass(frozen=True, slots=True)
 class TypedStep:
     """How one user's spans were typed: to ``minutes`` (15, 10 or 5: a coarse step; 1: to the
-    minute, as on the labelling page; 0: finer, as a program writes them), judged on
-    ``edges`` distinct span edges of which ``on_step`` lie on a multiple of it."""
+    minute, as on the labelling page, for the edges on a minute mark; 0: every edge finer, as
+    `label add --to now` or a program writes them), judged on ``edges`` distinct span edges
+    of which ``on_step`` lie on a multiple of it (on a minute mark, for 0 and 1)."""
 
     user_id: str | None
     minutes: int
@@ -493,6 +494,11 @@ class TypedStep:
         minute either side of the edge may hold some of both tasks)."""
         return timedelta(minutes=self.minutes / 2)
 
+    def margin_at(self, edge: datetime) -> timedelta:
+        """:attr:`margin` at one edge: none for an edge off the minute (typed to the second)
+        unless the user types to a coarse step."""
+        return self.margin if self.minutes > 1 or _on_step(edge, 1) else timedelta(0)
+
 
 def _on_step(ts: datetime, minutes: int) -> bool:
     return ts.second == 0 and ts.microsecond == 0 and ts.minute % minutes == 0
@@ -501,7 +507,8 @@ def _on_step(ts: datetime, minutes: int) -> bool:
 def typed_steps(spans: Iterable[LabelSpan]) -> dict[str | None, TypedStep]:
     """Each user's (``None``: spans for any user) typing step: the coarsest of
     :data:`TYPED_MINUTES` that 90 % of at least 12 distinct span edges lie on, else 1 when
-    90 % of them lie on a minute (any number of edges), else 0.
+    some lie on a minute (each such edge was typed to it: :meth:`TypedStep.margin_at`), else
+    0.
 
     Marks are read in UTC. A 5- or 15-minute mark is one in every time zone (every offset is
     a multiple of 15 minutes); in a zone offset by :45 (Nepal, Chatham) a 10-minute typist
@@ -511,37 +518,42 @@ def typed_steps(spans: Iterable[LabelSpan]) -> dict[str | None, TypedStep]:
         edges.setdefault(s.user_id, set()).update((s.start_ts, s.end_ts))
     out: dict[str | None, TypedStep] = {}
     for user_id, times in edges.items():
-        coarse = TYPED_MINUTES if len(times) >= _TYPED_MIN_EDGES else ()
-        for minutes in (*coarse, 1):
-            on = sum(_on_step(t, minutes) for t in times)
-            if on >= _TYPED_MIN_SHARE * len(times):
-                out[user_id] = TypedStep(user_id, minutes, len(times), on)
-                break
-        else:
-            out[user_id] = TypedStep(user_id, 0, len(times), on)
+        step = None
+        if len(times) >= _TYPED_MIN_EDGES:
+            for minutes in TYPED_MINUTES:
+                on = sum(_on_step(t, minutes) for t in times)
+                if on >= _TYPED_MIN_SHARE * len(times):
+                    step = TypedStep(user_id, minutes, len(times), on)
+                    break
+        if step is None:
+            on = sum(_on_step(t, 1) for t in times)
+            step = TypedStep(user_id, 1 if on else 0, len(times), on)
+        out[user_id] = step
     return out
 
 
 def _switch_zones(
-    spans: Sequence[LabelSpan], margins: Mapping[str | None, timedelta]
+    spans: Sequence[LabelSpan], steps: Mapping[str | None, TypedStep]
 ) -> list[tuple[datetime, datetime]]:
     """``[t - m, t + m]`` around each switch of these spans (one user's own and those for
-    any user, together), sorted; ``m`` is half the typing step of whoever typed that edge."""
-    runs: list[tuple[datetime, datetime, str, timedelta, timedelta]] = []
+    any user, together), sorted; ``m`` is the margin of whoever typed that edge, at it."""
+    none = TypedStep(None, 0, 0, 0)
+    runs: list[tuple[datetime, datetime, str, TypedStep, TypedStep]] = []
     for s in sorted(spans, key=_sort_key):
-        m = margins.get(s.user_id, timedelta(0))
+        step = steps.get(s.user_id, none)
         if runs and runs[-1][2] == s.label and s.start_ts <= runs[-1][1]:
-            start, end, label, m_start, _ = runs[-1]
+            start, end, label, by_start, _ = runs[-1]
             if s.end_ts > end:  # one label goes on: no switch where the spans meet
-                runs[-1] = (start, s.end_ts, label, m_start, m)
+                runs[-1] = (start, s.end_ts, label, by_start, step)
         else:
-            runs.append((s.start_ts, s.end_ts, s.label, m, m))
-    return sorted(
-        (t - m, t + m)
-        for start, end, _, m_start, m_end in runs
-        for t, m in ((start, m_start), (end, m_end))
-        if m > timedelta(0)
-    )
+            runs.append((s.start_ts, s.end_ts, s.label, step, step))
+    zones = []
+    for start, end, _, by_start, by_end in runs:
+        for t, step in ((start, by_start), (end, by_end)):
+            m = step.margin_at(t)
+            if m > timedelta(0):
+                zones.append((t - m, t + m))
+    return sorted(zones)
 
 
 def near_typed_switch(
@@ -557,13 +569,13 @@ def near_typed_switch(
     spans that apply to the window's user (their own and those for any user, as in
     :func:`project`) where the label changes or labelled time ends; where one label goes on
     into the next span there is none. A span typed to the minute says 10:30 for a switch
-    between 10:29:30 and 10:30:30: the minutes 10:29 and 10:30 may hold some of both. Spans
-    typed finer than a minute have none."""
+    between 10:29:30 and 10:30:30: the minutes 10:29 and 10:30 may hold some of both. An edge
+    typed finer (off the minute mark: `label add --to now`) has none, unless its user types
+    to a coarse step."""
     steps = typed_steps(spans) if steps is None else steps
-    margins = {owner: step.margin for owner, step in steps.items()}
-    if not any(m > timedelta(0) for m in margins.values()):
+    widest = max((step.margin for step in steps.values()), default=timedelta(0))
+    if widest <= timedelta(0):
         return [False] * len(windows)
-    widest = max(margins.values())
     wildcard = [s for s in spans if s.user_id is None]
     own: dict[str, list[LabelSpan]] = {}
     for s in spans:
@@ -573,7 +585,7 @@ def near_typed_switch(
     out: list[bool] = []
     for user_id, start, end in windows:
         if user_id not in zones:
-            found = _switch_zones([*own.get(user_id, ()), *wildcard], margins)
+            found = _switch_zones([*own.get(user_id, ()), *wildcard], steps)
             zones[user_id] = ([lo for lo, _ in found], found)
         los, found = zones[user_id]
         # a zone that reaches the window starts after start - 2 * widest and before end

@@ -126,9 +126,12 @@ class AWPerson:
     # and the report's away time give); 5, a person who types 10:30 for 10:32, so the minutes
     # between the true switch and the typed one carry the other task's label
     label_rounding: int = 1
-    # a day starts at a random second, so every switch falls inside a minute, as in life;
-    # False: on a minute mark, where a span typed to the minute is exactly right
+    # every switch falls at a random second inside its minute, as in life; False: on a minute
+    # mark, where a span typed to the minute is exactly right
     mid_minute: bool = False
+    # the lock screen wakes now and then during a break (a notification, the mouse nudged),
+    # a window each time; False: one lock event a break, so one window (a locked Mac or PC)
+    lock_wakes: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +242,9 @@ class _Day:
         left = rng.random() >= 0.7 and bool(self.windows)
         t = start
         while t < end:
-            seconds = min(float(rng.uniform(90, 360)), (end - t).total_seconds())
+            seconds = (end - t).total_seconds()
+            if self.person.lock_wakes:
+                seconds = min(float(rng.uniform(90, 360)), seconds)
             if left:
                 last = self.windows[-1]
                 last["duration"] = round(last["duration"] + seconds, 3)
@@ -258,14 +263,21 @@ def aw_days(
     ``user_id`` is put on the spans (None: spans for whoever labels them, as `label add`).
     """
     rng = np.random.default_rng(seed)
+    # the second each switch falls on (mid_minute), drawn apart from the day itself
+    seconds = np.random.default_rng((seed, 60))
+
+    def switch(nominal: datetime) -> datetime:
+        if not person.mid_minute:
+            return nominal
+        return nominal + timedelta(seconds=round(float(seconds.uniform(1, 59)), 3))
+
     windows: list[dict[str, Any]] = []
     inputs: list[dict[str, Any]] = []
     segments: list[tuple[datetime, datetime, str]] = []
     for d in range(days):
         day = _Day(rng, person)
         t = start + timedelta(days=d, hours=person.first_hour, minutes=int(rng.integers(0, 40)))
-        if person.mid_minute:
-            t += timedelta(seconds=float(rng.uniform(1, 59)))
+        at = switch(t)  # t on the minute; at, where the switch really falls
         worked = since_break = 0
         lunch = False
         while worked < person.minutes_per_day:
@@ -274,17 +286,19 @@ def aw_days(
                 minutes = int(rng.integers(30, 46)) if long else int(rng.integers(5, 16))
                 lunch = lunch or long
                 end = t + timedelta(minutes=minutes)
-                day.rest(t, end)
-                segments.append((t, end, "BreakIdle"))
-                t, since_break = end, 0
+                until = switch(end)
+                day.rest(at, until)
+                segments.append((at, until, "BreakIdle"))
+                t, at, since_break = end, until, 0
                 continue
             task = person.tasks[int(rng.integers(len(person.tasks)))]
             minutes = int(rng.integers(25, 61)) if task == "Meet" else int(rng.integers(8, 41))
             minutes = min(minutes, person.minutes_per_day - worked)
             end = t + timedelta(minutes=minutes)
-            day.work(t, end, task)
-            segments.append((t, end, task))
-            t, worked, since_break = end, worked + minutes, since_break + minutes
+            until = switch(end)
+            day.work(at, until, task)
+            segments.append((at, until, task))
+            t, at, worked, since_break = end, until, worked + minutes, since_break + minutes
         windows += day.windows
         inputs += day.inputs
     return AWDays(

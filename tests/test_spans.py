@@ -442,7 +442,7 @@ def test_projection_matches_the_rule_by_brute_force(
         assert label == (containing.pop() if len(containing) == 1 else None)
 
 
-# --- spans typed to a coarse step --------------------------------------------------------
+# --- how spans were typed: a coarse step, the minute, finer ------------------------------
 
 _T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
@@ -489,7 +489,7 @@ def test_the_step_spans_were_typed_to_is_told_from_spans_typed_to_the_minute() -
     assert typed_steps(three_off)[None].minutes == 1
 
 
-def test_minutes_near_a_coarsely_typed_switch_and_none_where_a_label_goes_on() -> None:
+def test_minutes_near_a_typed_switch_and_none_where_a_label_goes_on() -> None:
     spans = [
         *_day_of_spans([0, 30, 45, 60, 90], ["Build", "BreakIdle", "BreakIdle", "Write"]),
         *_day_of_spans([120, 125, 150, 200, 240, 245, 300, 305], ["Meet", "Build", "Write"] * 3),
@@ -579,3 +579,24 @@ def test_a_users_own_spans_and_spans_for_any_user_switch_together() -> None:
     assert not any(near_typed_switch(spans, [("u", m(i), m(i + 1)) for i in range(297, 304)]))
     v = near_typed_switch(spans, [("v", m(i), m(i + 1)) for i in range(297, 304)])
     assert [297 + i for i, flag in enumerate(v) if flag] == [299, 300]
+
+
+def test_an_edge_off_the_minute_has_no_margin_among_edges_typed_to_it() -> None:
+    """`label add --from 09:00 --to now` keeps the seconds of now: that edge is exact, the
+    others were typed to the minute."""
+    t = _T0
+    spans = [
+        LabelSpan(t, t + timedelta(minutes=20, seconds=17), "Build"),  # --to now
+        LabelSpan(t + timedelta(minutes=30), t + timedelta(minutes=45), "BreakIdle"),
+    ]
+    step = typed_steps(spans)[None]
+    assert (step.minutes, step.edges, step.on_step) == (1, 4, 3)
+    assert step.margin_at(t + timedelta(minutes=20, seconds=17)) == timedelta(0)
+    assert step.margin_at(t + timedelta(minutes=30)) == timedelta(seconds=30)
+    minutes = [("u", t + timedelta(minutes=i), t + timedelta(minutes=i + 1)) for i in range(-3, 50)]
+    near = {i - 3 for i, flag in enumerate(near_typed_switch(spans, minutes)) if flag}
+    assert near == {-1, 0, 29, 30, 44, 45}  # none around 20:17
+    # a coarse typist's edge off the mark still has their margin
+    five = _day_of_spans(list(range(0, 300, 20)), ["Build", "BreakIdle"] * 8, "u5")
+    coarse = typed_steps(five)["u5"]
+    assert coarse.margin_at(_T0 + timedelta(minutes=7, seconds=3)) == coarse.margin
