@@ -239,14 +239,18 @@ class LabelledData:
     other_schema: int = 0
     duplicates: int = 0
     typed: tuple[TypedStep, ...] = ()  # users whose spans were typed to the minute or coarser
-    # windows within half such a step of a switch whose label the machine contradicts
-    # (baseline.contradicts: labelled BreakIdle yet active, or a task on the lock screen):
-    # not counted above
-    left_out: int = 0
+    # per label, windows within half such a step of a switch whose label the machine
+    # contradicts (baseline.contradicts: labelled BreakIdle yet active, or a task on the lock
+    # screen): not counted above
     left_out_per_class: Mapping[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.windows)
+
+    @property
+    def left_out(self) -> int:
+        """Windows left out at a typed switch, all labels together."""
+        return sum(self.left_out_per_class.values())
 
     def with_labels(self) -> list[dict[str, Any]]:
         """Training rows: each window plus its ``label``."""
@@ -314,7 +318,6 @@ def labelled_data(
         other_schema=other,
         duplicates=duplicates,
         typed=typed,
-        left_out=left_out.total(),
         left_out_per_class=dict(left_out),
     )
 
@@ -1276,6 +1279,11 @@ def dataset_hash(data: LabelledData) -> str:
     return digest.hexdigest()[:16]
 
 
+def _most_first(counts: Counter[str]) -> list[tuple[str, int]]:
+    """Labels by count, most first (ties by name)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def _precision_misses(
     truth: Sequence[str],
     predicted: Sequence[str],
@@ -1298,9 +1306,6 @@ def _precision_misses(
             and s.precision < t.min_class_precision
         )
 
-    def most_first(counts: Counter[str]) -> list[tuple[str, int]]:
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
     out = []
     for c in classes:
         said = sum(p == c for p in predicted)
@@ -1309,12 +1314,12 @@ def _precision_misses(
             out.append(
                 f"why {c}: the challenger never said {c}; its "
                 f"{plural(sum(taken.values()), 'labelled window')} were taken for "
-                + ", ".join(f"{p} {n}" for p, n in most_first(taken))
+                + ", ".join(f"{p} {n}" for p, n in _most_first(taken))
                 + f": label more {c} time, then retrain"
             )
             continue
         wrong = Counter(y for y, p in zip(truth, predicted, strict=True) if p == c and y != c)
-        most = most_first(wrong)
+        most = _most_first(wrong)
         out.append(
             f"why {c}: the challenger said {c} for {plural(said, 'evaluation window')}, "
             f"{said - sum(wrong.values())} of them labelled {c}; the others were "
@@ -1348,7 +1353,7 @@ def _recall_miss(
     return (
         f"why BreakIdle recall: {plural(len(breaks), 'evaluation window')} labelled BreakIdle, "
         f"{len(missed)} of them taken for "
-        + ", ".join(f"{p} {n}" for p, n in sorted(taken.items(), key=lambda kv: (-kv[1], kv[0])))
+        + ", ".join(f"{p} {n}" for p, n in _most_first(taken))
         + f" ({when}): check that you were away then. A break makes few windows (the minute "
         f"the screen locks), so here each is {100 / len(breaks):.0f} points of recall: lock the "
         "screen when you step away, label more breaks, then retrain"
@@ -1409,7 +1414,7 @@ def _typed_line(data: LabelledData) -> str:
         for s in data.typed
     )
     margins = sorted({s.minutes / 2 for s in data.typed})
-    coarse = any(s.minutes > 1 for s in data.typed)
+    coarse = any(s.coarse for s in data.typed)
     return (
         f"labels: {who}: such a switch may lie up to "
         + " or ".join("30 seconds" if m == 0.5 else f"{m:g} minutes" for m in margins)
@@ -1585,7 +1590,7 @@ def run_retrain(
         f"{_class_line(check.per_class)}"
     )
 
-    if data.left_out or any(s.minutes > 1 for s in data.typed):
+    if data.left_out or any(s.coarse for s in data.typed):
         lines.append(_typed_line(data))
 
     def not_enough(why: Sequence[str]) -> RetrainOutcome:

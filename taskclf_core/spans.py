@@ -494,10 +494,15 @@ class TypedStep:
         minute either side of the edge may hold some of both tasks)."""
         return timedelta(minutes=self.minutes / 2)
 
+    @property
+    def coarse(self) -> bool:
+        """Typed to 5, 10 or 15 minutes (:data:`TYPED_MINUTES`)."""
+        return self.minutes > 1
+
     def margin_at(self, edge: datetime) -> timedelta:
         """:attr:`margin` at one edge: none for an edge off the minute (typed to the second)
         unless the user types to a coarse step."""
-        return self.margin if self.minutes > 1 or _on_step(edge, 1) else timedelta(0)
+        return self.margin if self.coarse or _on_step(edge, 1) else timedelta(0)
 
 
 def _on_step(ts: datetime, minutes: int) -> bool:
