@@ -36,13 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 from learning import STANDALONE_PEOPLE
 
-from taskclf_core.activity import (
-    DAY_US,
-    RowSpec,
-    build_day,
-    parse_input_events,
-    parse_window_events,
-)
 from taskclf_core.baseline import baseline_model
 from taskclf_core.bundle import Model
 from taskclf_core.calibration import CalibratorStore
@@ -60,7 +53,7 @@ from taskclf_core.retrain import (
     run_retrain,
 )
 from taskclf_core.spans import LabelSpan
-from taskclf_core.synthetic_aw import AWPerson, aw_days
+from taskclf_core.synthetic_aw import AWPerson, aw_days, collector_rows
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 SALT = "5a17" * 16
@@ -99,21 +92,9 @@ def person_rows(
         lock_wakes=person.lock_wakes and not how.lock_once,
     )
     days = aw_days(person, start=start, days=n_days, seed=seed)
-    buckets = days.export("host")["buckets"]
-    windows = parse_window_events(
-        buckets["aw-watcher-window_host"]["events"], bucket_id="w", salt=SALT, sketches=True
-    ).events
-    inputs = (
-        parse_input_events(buckets["aw-watcher-input_host"]["events"], bucket_id="i").events
-        if how.with_input
-        else []
+    rows = collector_rows(
+        days, start=start, n_days=n_days, user_id="u", salt=SALT, with_input=how.with_input
     )
-    first = int(start.timestamp()) * 1_000_000
-    rows = [
-        row
-        for d in range(n_days)
-        for row in build_day(first + d * DAY_US, windows, inputs, spec=RowSpec("u", "v3"))
-    ]
     return rows, list(days.spans)
 
 

@@ -11,6 +11,7 @@ Trees are named by their directory (this one: ``this``).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -19,17 +20,27 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
 
+from taskclf_core.labels import CORE_LABELS as LABELS
+
 WEEK = ("2026-06-15", "2026-06-21")  # the week report.py views: Mon 15 - Sun 21 June
+FIRST_DAYS = 21  # the labelled days of the first-model case, ending yesterday
 ZONE = "Europe/Berlin"
 HEAVY = ("numpy", "pydantic", "pydantic_settings", "lightgbm", "sklearn", "yaml", "structlog")
-TARGETS = {"--version": 100.0, "status": 100.0, "reload": 100.0, "report": 200.0}
+TARGETS: dict[str, float | None] = {
+    "--version": 100.0,
+    "status": 100.0,
+    "reload": 100.0,
+    "report": 200.0,
+    "status-first": None,  # no target: numpy and the archive, only until a first model
+}
 
 
 class Tree(NamedTuple):
@@ -57,6 +68,12 @@ CASES = (
     Case("--version", "--version", ("--version",), "none"),
     Case("status, daemon running", "status", ("status",), "running"),
     Case("status, none running", "status", ("status",), "none"),
+    Case(
+        f"status, baseline in force, {FIRST_DAYS} days labelled",
+        "status-first",
+        ("status",),
+        "first",
+    ),
     Case("reload, daemon running", "reload", ("reload",), "running"),
     Case("reload, none running", "reload", ("reload",), "none"),
     Case(
@@ -70,6 +87,51 @@ CASES = (
 )
 
 
+def first_model_days() -> tuple[list[dict[str, Any]], str]:
+    """One person's last ``FIRST_DAYS`` working days, as the collector builds them from
+    ActivityWatch (v3 rows, ~9.6 KB each: mostly title sketches), and their spans (JSONL)."""
+    from taskclf_core.spans import spans_to_jsonl
+    from taskclf_core.synthetic_aw import AWPerson, aw_days, collector_rows
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=FIRST_DAYS + 1)
+    days = aw_days(AWPerson(), start=start, days=FIRST_DAYS, seed=0)
+    rows = collector_rows(days, start=start, n_days=FIRST_DAYS, user_id="u", salt="5a17" * 16)
+    return rows, spans_to_jsonl(days.spans)
+
+
+def write_first_model_home(data: Path, rows: Sequence[dict[str, Any]], spans: str) -> None:
+    """What three weeks of the rule baseline leave in a standalone install's data dir: the
+    feature archive, the label log (the baseline's records) and the person's spans."""
+    uniform = dict.fromkeys(LABELS, 0.125)
+    for name in ("archive", "labels"):
+        (data / name).mkdir(mode=0o700, exist_ok=True)
+    for row in rows:
+        day = row["bucket_start_ts"][:10]
+        with open(data / "archive" / f"{day}.jsonl", "a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        record = {
+            "user_id": row["user_id"],
+            "bucket_start_ts": row["bucket_start_ts"],
+            "bucket_end_ts": row["bucket_end_ts"],
+            "core_label": "BreakIdle",
+            "core_probs": uniform,
+            "confidence": 0.125,
+            "is_rejected": True,
+            "label": "Mixed/Unknown",
+            "smoothed_label": "Mixed/Unknown",
+            "mapped_label": "Mixed/Unknown",
+            "calibrator": "identity",
+            "reject_threshold": 1.0,
+            "model_bundle_id": "baseline",
+            "store_id": None,
+            "model_probs": uniform,
+        }
+        with open(data / "labels" / f"{day}.jsonl", "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+    (data / "label_spans.jsonl").write_text(spans)
+
+
 def _default_config(work: c.Workdir, lines: Sequence[str]) -> None:
     """The config where a person's would be: $XDG_CONFIG_HOME/taskclf/daemon.toml."""
     config = work.home / ".config" / "taskclf" / "daemon.toml"
@@ -80,12 +142,20 @@ def _default_config(work: c.Workdir, lines: Sequence[str]) -> None:
 class Setup:
     """One tree's homes: a running daemon, none running, a year's label log for report."""
 
-    def __init__(self, tree: Tree, bundle: Path, store: Path, year_labels: Path) -> None:
+    def __init__(
+        self,
+        tree: Tree,
+        bundle: Path,
+        store: Path,
+        year_labels: Path,
+        first: tuple[list[dict[str, Any]], str],
+    ) -> None:
         self.tree = tree
         self.running = c.Workdir(f"startup-{tree.name}-running-")
         self.none = c.Workdir(f"startup-{tree.name}-none-")
         self.report = c.Workdir(f"startup-{tree.name}-report-")
         self.policy = c.Workdir(f"startup-{tree.name}-policy-")
+        self.first = c.Workdir(f"startup-{tree.name}-first-")
         for work in (self.running, self.none):
             _default_config(
                 work,
@@ -112,11 +182,21 @@ class Setup:
         )
         config = self.running.home / ".config" / "taskclf" / "daemon.toml"
         self.daemon = c.DaemonProcess(self.running, config, python=str(tree.python))
+        # a standalone install (`init`, no model) with three weeks labelled, its daemon running
+        subprocess.run(
+            [str(tree.script), "init"], env=self.env("first"), capture_output=True, check=True
+        )
+        write_first_model_home(self.first.home / ".local" / "share" / "taskclf", *first)
+        config = self.first.home / ".config" / "taskclf" / "daemon.toml"
+        self.first_daemon = c.DaemonProcess(self.first, config, python=str(tree.python))
 
     def env(self, kind: str) -> dict[str, str]:
-        work = {"running": self.running, "report": self.report, "report-policy": self.policy}.get(
-            kind, self.none
-        )
+        work = {
+            "running": self.running,
+            "report": self.report,
+            "report-policy": self.policy,
+            "first": self.first,
+        }.get(kind, self.none)
         env = c.isolated_env(work.home)
         if kind.startswith("report"):
             env["TZ"] = ZONE
@@ -128,8 +208,9 @@ class Setup:
         return [str(self.tree.script), *case.argv]
 
     def close(self) -> int:
-        rc = self.daemon.stop()
-        for work in (self.running, self.none, self.report, self.policy):
+        rcs = [daemon.stop() for daemon in (self.daemon, self.first_daemon)]
+        rc = next((rc for rc in rcs if rc), 0)
+        for work in (self.running, self.none, self.report, self.policy, self.first):
             work.cleanup()
         return rc
 
@@ -176,11 +257,13 @@ def peak_rss_mb(argv: list[str], env: dict[str, str]) -> float:
     return int(found[-1]) / 1024 if found else float("nan")
 
 
-def first_line(argv: list[str], env: dict[str, str]) -> str:
-    """What the command says (its first line, stdout else stderr), to show it did its job."""
+def first_line(argv: list[str], env: dict[str, str], starting: str = "") -> str:
+    """What the command says (its first line, stdout else stderr; or its first line
+    ``starting`` so), to show it did its job."""
     out = subprocess.run(argv, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     text = (out.stdout.strip() or out.stderr.strip()).splitlines()
-    line = text[0] if text else ""
+    text = [line for line in text if line.startswith(starting)]
+    line = text[0] if text else f"(no line starting {starting!r})" if starting else ""
     return (line[:70] + "…") if len(line) > 71 else line
 
 
@@ -241,7 +324,12 @@ def main() -> int:
     )
     print(f"runs        {runs} per case and tree (+{args.warmup} warm-up), shuffled each round")
 
-    setups = {t.name: Setup(t, bundle, store, year / "labels") for t in trees}
+    first = first_model_days()
+    print(
+        f"first model a standalone install (`init`, the rule baseline in force) with {FIRST_DAYS} "
+        f"days labelled: {len(first[0]):,} archived windows, their label log and spans"
+    )
+    setups = {t.name: Setup(t, bundle, store, year / "labels", first) for t in trees}
     results: dict[tuple[str, str], list[Run]] = {}
     said: dict[tuple[str, str], str] = {}
     heavy: dict[tuple[str, str], tuple[int, list[str]]] = {}
@@ -249,17 +337,20 @@ def main() -> int:
     rcs: dict[str, int] = {}
     try:
         for setup in setups.values():
-            ready = setup.daemon.wait_ready()
-            print(
-                f"daemon      {setup.tree.name}: pid {setup.daemon.pid}, READY after {ready:.2f} s"
-            )
+            for daemon in (setup.daemon, setup.first_daemon):
+                ready = daemon.wait_ready()
+                print(f"daemon      {setup.tree.name}: pid {daemon.pid}, READY after {ready:.2f} s")
         time.sleep(1.0)  # the first status write
         jobs = [(t, case) for t in setups for case in CASES]
         for t, case in jobs:
             setup = setups[t]
             for _ in range(args.warmup):
                 run_once(setup.argv(case), setup.env(case.env_kind))
-            said[(t, case.name)] = first_line(setup.argv(case), setup.env(case.env_kind))
+            said[(t, case.name)] = first_line(
+                setup.argv(case),
+                setup.env(case.env_kind),
+                "first model:" if case.env_kind == "first" else "",
+            )
             heavy[(t, case.name)] = imports(setup, case)
             rss[(t, case.name)] = peak_rss_mb(setup.argv(case), setup.env(case.env_kind))
             if case.argv == ("reload",):
@@ -342,7 +433,10 @@ def main() -> int:
             line.append(f"{med:.0f}{note}")
         target = TARGETS[case.command]
         this = statistics.median(r.wall_ms for r in results[("this", case.name)])
-        line += [f"<= {target:.0f}", "yes" if this <= target else "NO"]
+        if target is None:
+            line += ["–", "–"]
+        else:
+            line += [f"<= {target:.0f}", "yes" if this <= target else "NO"]
         summary.append(line)
     print()
     print(

@@ -21,6 +21,7 @@ __all__ = [
     "BASELINE_MODEL_TYPE",
     "BASELINE_REJECT_THRESHOLD",
     "BASELINE_SCHEMA_VERSION",
+    "EVIDENCE_COLUMNS",
     "BaselineModel",
     "BaselineThresholds",
     "baseline_from_metadata",
@@ -118,6 +119,10 @@ def idle_evidence(
         return None
     idle_run = _reading(window.get("max_idle_run_seconds"))
     return active < thresholds.idle_active or (idle_run or 0.0) > thresholds.idle_run
+
+
+# the columns idle_evidence and contradicts read of a window
+EVIDENCE_COLUMNS: Final = ("app_category", "active_seconds_any", "max_idle_run_seconds")
 
 
 def contradicts(window: Mapping[str, Any], label: str) -> bool:

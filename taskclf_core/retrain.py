@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 
-from taskclf_core.baseline import contradicts, has_input_data
+from taskclf_core.baseline import EVIDENCE_COLUMNS, contradicts, has_input_data
 from taskclf_core.bundle import Model, bundle_from_text
 from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
 from taskclf_core.errors import TrainingError, WindowError
@@ -43,11 +43,13 @@ if TYPE_CHECKING:
     from taskclf_core.vetting import CalibrationOutcome
 
 __all__ = [
+    "ASSESSED_COLUMNS",
     "CADENCE_DAYS",
     "CHALLENGER_TEMPERATURE_BOUNDS",
     "LOOKBACK_DAYS",
     "STAND_IN_BLOCKS",
     "SURE_EVALUATION_WINDOWS",
+    "Assessment",
     "ClassScores",
     "DataCheck",
     "DataRequirements",
@@ -64,6 +66,7 @@ __all__ = [
     "Split",
     "ThresholdTuning",
     "UserScore",
+    "assess",
     "binomial_tail",
     "calibrate_challenger",
     "challenger_gates",
@@ -350,7 +353,11 @@ def _away_windows(minutes: float, have: int, at_edges: int) -> str:
     """Why BreakIdle spans that cover plenty of time hold few windows, and what makes more."""
     return (
         f"; your BreakIdle spans cover {round(minutes)} minutes but hold {plural(have, 'window')}"
-        + (f" that show a break and {_edge_windows(at_edges)}" if at_edges else "")
+        + (
+            f" that show{'s' if have == 1 else ''} a break and {_edge_windows(at_edges)}"
+            if at_edges
+            else ""
+        )
         + ": a window is a minute in which the window in front changes, which seldom happens "
         "while you are away: lock the screen when you step away (each lock is a window)"
     )
@@ -360,7 +367,7 @@ def _edge_windows(n: int) -> str:
     """Windows of a label's spans left out at a switch, where the machine contradicts it."""
     return (
         f"{plural(n, 'more window')} at their edges that the machine saw on the other side of a "
-        "switch (left out: the `labels:` line)"
+        "switch (left out as not cleanly labelled: `retrain` says why in its `labels:` line)"
     )
 
 
@@ -509,6 +516,63 @@ def split_gaps(
         for name in requirements.required
         if name not in truth
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The lookback's labelled windows against what a challenger needs: what `retrain` checks
+    before training anything, and what `status` and `doctor` say a first model still needs."""
+
+    data: LabelledData
+    check: DataCheck
+    split: Split | None  # None while the check says there is not enough
+    gaps: tuple[str, ...] = ()  # what the split lacks (split_gaps)
+
+    @property
+    def enough(self) -> bool:
+        return self.check.enough and self.split is not None and not self.gaps
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return (*self.check.missing, *self.gaps)
+
+
+# the columns assess reads of a window: its identity, its schema, the machine's evidence
+ASSESSED_COLUMNS: Final = (
+    "user_id",
+    "bucket_start_ts",
+    "bucket_end_ts",
+    "schema_version",
+    *EVIDENCE_COLUMNS,
+)
+
+
+def assess(
+    spans: Sequence[LabelSpan],
+    windows: Sequence[Mapping[str, Any]],
+    *,
+    since: datetime,
+    now: datetime,
+    schema_version: str | None = None,
+    requirements: DataRequirements = DataRequirements(),
+) -> Assessment:
+    """Project ``spans`` onto ``windows`` (:func:`labelled_data`, windows of the lookback from
+    ``since``), check the counts (:func:`check_data`) and, when there are enough, split them
+    (:func:`split_by_time`, :func:`split_gaps`). Of a window it reads only
+    :data:`ASSESSED_COLUMNS`."""
+    data = labelled_data(spans, windows, schema_version=schema_version, since=since)
+    check = check_data(
+        data.labels,
+        data.starts,
+        data.user_ids,
+        requirements,
+        span_minutes(spans, since, now),
+        data.left_out_per_class,
+    )
+    if not check.enough:
+        return Assessment(data, check, None)
+    split = split_by_time(data.user_ids, data.starts)
+    return Assessment(data, check, split, split_gaps(split, data.labels, requirements))
 
 
 def stand_in_blocks(
@@ -1569,15 +1633,15 @@ def run_retrain(
         return RetrainOutcome(RetrainReport("not_due", due, (), champ, None, tuple(lines)))
 
     since = now - timedelta(days=config.lookback_days)
-    data = labelled_data(spans, windows, schema_version=version, since=since)
-    check = check_data(
-        data.labels,
-        data.starts,
-        data.user_ids,
-        config.requirements,
-        span_minutes(spans, since, now),
-        data.left_out_per_class,
+    assessed = assess(
+        spans,
+        windows,
+        since=since,
+        now=now,
+        schema_version=version,
+        requirements=config.requirements,
     )
+    data, check = assessed.data, assessed.check
     skipped = [f"{data.other_schema} of another schema"] if data.other_schema else []
     if data.duplicates:
         skipped.append(plural(data.duplicates, "duplicate"))
@@ -1599,9 +1663,9 @@ def run_retrain(
         report = RetrainReport("not_enough_data", due, (), champ, None, tuple(lines), check)
         return RetrainOutcome(report, data=data)
 
-    if not check.enough:
+    split = assessed.split
+    if split is None:
         return not_enough(check.missing)
-    split = split_by_time(data.user_ids, data.starts)
     sizes = {"train": len(split.train), "val": len(split.val), "test": len(split.test)}
     lines.append(
         f"split per user by time 70/15/15: {sizes['train']} train, {sizes['val']} validation, "
@@ -1609,9 +1673,8 @@ def run_retrain(
         + ("test" if sizes["test"] else "validation")
         + f" windows ({len(split.evaluation)})"
     )
-    gaps = split_gaps(split, data.labels, config.requirements)
-    if gaps:
-        return not_enough(gaps)
+    if assessed.gaps:
+        return not_enough(assessed.gaps)
     eval_truth = [data.labels[i] for i in split.evaluation]
 
     def runs(at: IntArray) -> int:

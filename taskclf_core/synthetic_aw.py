@@ -18,9 +18,16 @@ from typing import Any, Final
 
 import numpy as np
 
+from taskclf_core.activity import (
+    DAY_US,
+    RowSpec,
+    build_day,
+    parse_input_events,
+    parse_window_events,
+)
 from taskclf_core.spans import LabelSpan
 
-__all__ = ["LOOKS", "AWDays", "AWPerson", "Look", "aw_days", "merge_spans"]
+__all__ = ["LOOKS", "AWDays", "AWPerson", "Look", "aw_days", "collector_rows", "merge_spans"]
 
 _SAMPLE_SECONDS: Final = 5
 
@@ -304,6 +311,35 @@ def aw_days(
     return AWDays(
         tuple(windows), tuple(inputs), _labelled(segments, person, user_id), tuple(segments)
     )
+
+
+def collector_rows(
+    days: AWDays,
+    *,
+    start: datetime,
+    n_days: int,
+    user_id: str,
+    salt: str,
+    version: str = "v3",
+    with_input: bool = True,
+) -> list[dict[str, Any]]:
+    """The rows the collector builds from ``days`` (from the UTC midnight ``start``, as
+    :func:`aw_days` made them): taskclf's feature windows of ``user_id``, titles hashed with
+    ``salt``; without ``with_input``, as from an ActivityWatch without aw-watcher-input."""
+    window_events = parse_window_events(
+        list(days.window_events), bucket_id="w", salt=salt, sketches=True
+    ).events
+    input_events = (
+        parse_input_events(list(days.input_events), bucket_id="i").events if with_input else []
+    )
+    first = int(start.timestamp()) * 1_000_000
+    return [
+        row
+        for d in range(n_days)
+        for row in build_day(
+            first + d * DAY_US, window_events, input_events, spec=RowSpec(user_id, version)
+        )
+    ]
 
 
 def _labelled(

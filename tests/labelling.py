@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,9 @@ from taskclf_core.calibration import (
 from taskclf_core.labels import CORE_LABELS
 from taskclf_core.spans import LabelSpan
 from taskclf_core.synthetic import labeller_spans
+from taskclf_core.synthetic_aw import AWDays, AWPerson, aw_days, collector_rows
 
-__all__ = ["calibrator_of", "reproduction_error", "reproduction_tolerance", "spans_from"]
+__all__ = ["aw_rows", "calibrator_of", "reproduction_error", "reproduction_tolerance", "spans_from"]
 
 
 def calibrator_of(record: dict[str, Any], store: CalibratorStore | None) -> Calibrator:
@@ -65,3 +67,17 @@ def reproduction_tolerance(store: CalibratorStore | None) -> float:
 def spans_from(windows: list[dict[str, Any]], label_key: str = "label") -> list[LabelSpan]:
     """One span per run of contiguous windows of one user and one label (a careful labeller)."""
     return labeller_spans(windows, label_key)
+
+
+def aw_rows(
+    person: AWPerson, *, start: datetime, n_days: int, seed: int, with_input: bool = True
+) -> tuple[list[dict[str, Any]], AWDays]:
+    """``n_days`` days of ``person`` from ``start`` as the collector builds them from
+    ActivityWatch (v3 rows of user ``u-typed``), and the days (their spans, the truth);
+    without ``with_input``, from an ActivityWatch without aw-watcher-input."""
+    days = aw_days(person, start=start, days=n_days, seed=seed)
+    rows = collector_rows(
+        days, start=start, n_days=n_days, user_id="u-typed", salt="5a17" * 16,
+        with_input=with_input,
+    )  # fmt: skip
+    return rows, days

@@ -68,6 +68,16 @@ def test_appended_windows_read_back_once_each_private(tmp_path: Path) -> None:
     assert archive.days() == sorted({w["bucket_start_ts"][:10] for w in ws})
 
 
+def test_a_read_of_some_columns_keeps_only_those_of_each_window(tmp_path: Path) -> None:
+    archive = FeatureArchive(tmp_path / "archive")
+    ws = windows()
+    archive.append(lines(ws + ws[:5]))
+    some = ("user_id", "bucket_start_ts", "app_category", "no_such_column")
+    read = archive.read(columns=some)
+    assert read.duplicates == 5
+    assert list(read.windows) == [{k: w[k] for k in some[:3]} for w in archive.read().windows]
+
+
 def test_a_torn_last_line_is_no_window(tmp_path: Path) -> None:
     archive = FeatureArchive(tmp_path / "archive")
     ws = windows(days=1)

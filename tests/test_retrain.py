@@ -16,16 +16,9 @@ import pytest
 from helpers import CONTRACT_GATES
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from labelling import spans_from
+from labelling import aw_rows, spans_from
 
 import taskclf_core.retrain as retrain_module
-from taskclf_core.activity import (
-    DAY_US,
-    RowSpec,
-    build_day,
-    parse_input_events,
-    parse_window_events,
-)
 from taskclf_core.baseline import baseline_model, contradicts, has_input_data
 from taskclf_core.bundle import ModelBundle, bundle_from_text, load_bundle, save_bundle
 from taskclf_core.calibration import TemperatureCalibrator
@@ -33,6 +26,7 @@ from taskclf_core.errors import TrainingError
 from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
 from taskclf_core.pipeline import Policy, Snapshot, label_windows
 from taskclf_core.retrain import (
+    ASSESSED_COLUMNS,
     CHALLENGER_TEMPERATURE_BOUNDS,
     FINE_REJECT_SWEEP,
     SURE_EVALUATION_WINDOWS,
@@ -44,6 +38,7 @@ from taskclf_core.retrain import (
     RetrainOutcome,
     Split,
     UserScore,
+    assess,
     binomial_tail,
     calibrate_challenger,
     challenger_gates,
@@ -67,7 +62,7 @@ from taskclf_core.retrain import (
 from taskclf_core.schema import UNKNOWN_TOKEN, parse_ts, parse_window
 from taskclf_core.spans import LabelSpan, project, span_minutes
 from taskclf_core.synthetic import UserProfile, generate_population, generate_windows
-from taskclf_core.synthetic_aw import AWDays, AWPerson, aw_days
+from taskclf_core.synthetic_aw import AWDays, AWPerson
 from taskclf_core.timerange import format_ts
 from taskclf_core.training import CHALLENGER_PARAMS, train_bundle, train_challenger
 
@@ -790,13 +785,14 @@ def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_
     assert missing == (
         plain + "; your BreakIdle spans cover 125 minutes but hold 4 windows that show a break "
         "and 14 more windows at their edges that the machine saw on the other side of a switch "
-        "(left out: the `labels:` line): a window is a minute in which the window in front "
-        "changes, which seldom happens while you are away: lock the screen when you step away "
-        "(each lock is a window))",
+        "(left out as not cleanly labelled: `retrain` says why in its `labels:` line): a window "
+        "is a minute in which the window in front changes, which seldom happens while you are "
+        "away: lock the screen when you step away (each lock is a window))",
     )
     assert check_data(labels, starts, ["u"] * len(labels), left_out=edges).missing == (
         plain + "; its spans hold 14 more windows at their edges that the machine saw on the "
-        "other side of a switch (left out: the `labels:` line))",
+        "other side of a switch (left out as not cleanly labelled: `retrain` says why in its "
+        "`labels:` line))",
     )
 
 
@@ -1109,26 +1105,13 @@ def _aw_person(
 ) -> tuple[list[dict[str, Any]], AWDays]:
     """``n_days`` days of a person as the collector builds them from ActivityWatch (v3 rows);
     without ``with_input``, from an ActivityWatch without aw-watcher-input."""
-    start = NOW.replace(hour=0) - timedelta(days=n_days + 1)
-    person = person or AWPerson(label_rounding=rounding)
-    days = aw_days(person, start=start, days=n_days, seed=seed)
-    buckets = days.export("host")["buckets"]
-    window_events = parse_window_events(
-        buckets["aw-watcher-window_host"]["events"], bucket_id="w", salt="5a17" * 16,
-        sketches=True,
-    ).events  # fmt: skip
-    input_events = parse_input_events(
-        buckets["aw-watcher-input_host"]["events"] if with_input else [], bucket_id="i"
-    ).events
-    first = int(start.timestamp()) * 1_000_000
-    rows = [
-        row
-        for d in range(n_days)
-        for row in build_day(
-            first + d * DAY_US, window_events, input_events, spec=RowSpec("u-typed", "v3")
-        )
-    ]
-    return rows, days
+    return aw_rows(
+        person or AWPerson(label_rounding=rounding),
+        start=NOW.replace(hour=0) - timedelta(days=n_days + 1),
+        n_days=n_days,
+        seed=seed,
+        with_input=with_input,
+    )
 
 
 def _first_model(
@@ -1311,6 +1294,21 @@ def test_spans_typed_to_the_minute_leave_out_the_switch_minutes_the_machine_saw_
             if y == "BreakIdle"
         )
     assert after < before / 2  # 19 -> 8 on seeds 0-1
+
+
+def test_assess_reads_only_its_columns_of_a_window() -> None:
+    """status and doctor read only ASSESSED_COLUMNS of the archive: same counts, same split."""
+    rows, days = _aw_person(seed=4, person=AWPerson(mid_minute=True, lock_wakes=False))
+    since = NOW - timedelta(days=30)
+    whole = assess(days.spans, rows, since=since, now=NOW, schema_version="v3")
+    slim: list[dict[str, Any]] = [{k: w[k] for k in ASSESSED_COLUMNS if k in w} for w in rows]
+    part = assess(days.spans, slim, since=since, now=NOW, schema_version="v3")
+    assert whole.data.left_out > 0
+    assert part.check == whole.check
+    assert part.data.labels == whole.data.labels
+    assert part.data.left_out_per_class == whole.data.left_out_per_class
+    assert (part.split is None) is (whole.split is None)
+    assert part.missing == whole.missing
 
 
 def test_a_quiet_task_is_not_contradicted_only_the_lock_screen_or_a_busy_break_is() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from helpers import CONTRACT_GATES
-from labelling import spans_from
+from labelling import aw_rows, spans_from
 
 from daemon.archive import FeatureArchive
 from daemon.artifacts import load_deployment
@@ -34,6 +34,7 @@ from taskclf_core.bundle import ModelBundle
 from taskclf_core.retrain import SURE_EVALUATION_WINDOWS, check_data
 from taskclf_core.spans import spans_to_jsonl
 from taskclf_core.synthetic import generate_population, generate_windows
+from taskclf_core.synthetic_aw import AWPerson
 
 # three careful labellers, five days ending yesterday: a first model passes every gate here
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -53,8 +54,8 @@ def standalone(capsys: pytest.CaptureFixture[str]) -> Path:
     return default_data_dir()
 
 
-def labelled(data: Path, windows: list[dict[str, Any]]) -> None:
-    """What the daemon archived of ``windows`` and the spans their person typed."""
+def archived(data: Path, windows: list[dict[str, Any]]) -> None:
+    """What the daemon archived of ``windows`` (their features, no label)."""
     FeatureArchive(data / "archive").append(
         [
             (
@@ -64,7 +65,15 @@ def labelled(data: Path, windows: list[dict[str, Any]]) -> None:
             for w in windows
         ]
     )
-    spans_file(data).write_text(spans_to_jsonl(spans_from(windows)))
+
+
+def labelled(
+    data: Path, windows: list[dict[str, Any]], typed: list[dict[str, Any]] | None = None
+) -> None:
+    """What the daemon archived of ``windows`` and the spans their person typed (over
+    ``typed``, else ``windows``)."""
+    archived(data, windows)
+    spans_file(data).write_text(spans_to_jsonl(spans_from(typed or windows)))
 
 
 def models(data: Path) -> list[str]:
@@ -104,7 +113,7 @@ def test_doctor_says_what_a_first_model_still_needs(
     isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = standalone(capsys)
-    logged(data, people[:120])
+    labelled(data, people[:120])
     check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
     assert check.state == "warn"
     assert "first model: 120 labelled windows over 1 days in the last 30" in check.detail
@@ -114,28 +123,15 @@ def test_doctor_says_what_a_first_model_still_needs(
     assert "taskclf-daemon retrain" in check.fix
 
 
-def logged(
-    data: Path, windows: list[dict[str, Any]], typed: list[dict[str, Any]] | None = None
-) -> None:
-    """The spans their person typed (over ``typed``, else ``windows``), and what the daemon
-    logged of ``windows`` (status and doctor count spans over the label log)."""
-    spans_file(data).write_text(spans_to_jsonl(spans_from(typed or windows)))
-    labels = data / "labels"
-    for w in windows:
-        with open(labels / f"{w['bucket_start_ts'][:10]}.jsonl", "a") as fh:
-            record = {k: w[k] for k in ("user_id", "bucket_start_ts", "bucket_end_ts")}
-            fh.write(json.dumps(record | {"label": "Mixed/Unknown"}) + "\n")
-
-
 def test_doctor_tells_breaks_labelled_but_seen_as_few_windows(
     isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Breaks with the app left in front make no windows: the spans cover the break, the
-    label log holds 3 of its minutes. doctor says so, and what makes windows of a break."""
+    archive holds 3 of its minutes. doctor says so, and what makes windows of a break."""
     data = standalone(capsys)
     breaks = [w for w in people if w["label"] == "BreakIdle"]
     assert len(breaks) >= 30
-    logged(data, [w for w in people if w["label"] != "BreakIdle"] + breaks[:3], typed=people)
+    labelled(data, [w for w in people if w["label"] != "BreakIdle"] + breaks[:3], typed=people)
     check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
     assert check.state == "warn"
     assert (
@@ -155,7 +151,7 @@ def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
     # one person's five days: enough to train, judged on their latest 15 %: 119 windows
     one = [w for w in people if w["user_id"] == people[0]["user_id"]]
     assert len(one) - int(len(one) * 0.85) < SURE_EVALUATION_WINDOWS
-    logged(data, one)
+    labelled(data, one)
     judged = len(one) - int(len(one) * 0.85)
     more = math.ceil((SURE_EVALUATION_WINDOWS - judged) / 0.15 / 10) * 10  # 410 here
     caution = (
@@ -170,7 +166,7 @@ def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
     )
     settings = load_settings(default_config_file())
     progress = first_model_progress(
-        data, settings.labels_path, lookback_days=30, now=datetime.now(UTC)
+        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC)
     )
     assert progress.lines()[1:] == [
         "  enough to train one: run `taskclf-daemon retrain`",
@@ -178,19 +174,52 @@ def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
     ]
 
     # three people's: 350 windows judge it, and nothing more is said
-    logged(data, [w for w in people if w["user_id"] != people[0]["user_id"]])
+    labelled(data, [w for w in people if w["user_id"] != people[0]["user_id"]])
     spans_file(data).write_text(spans_to_jsonl(spans_from(people)))
     check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
     assert check.detail.endswith("run `taskclf-daemon retrain` for a first model")
     # what `status` says (with the daemon running and the baseline in force) and its JSON
     progress = first_model_progress(
-        data, settings.labels_path, lookback_days=30, now=datetime.now(UTC)
+        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC)
     )
     assert progress.lines()[1:] == ["  enough to train one: run `taskclf-daemon retrain`"]
     doc = {"first_model": progress.to_json()}
     assert doc["first_model"]["evaluation_windows"] == sum(
         n - int(n * 0.85) for n in Counter(w["user_id"] for w in people).values()
     )
+
+
+def test_status_and_doctor_count_what_retrain_counts_windows_left_out_at_switches_too(
+    isolated_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Switches inside a minute, typed to the nearest, and a locked break one window: the
+    windows the machine saw on the other side of a switch are left out by `retrain`. status
+    and doctor counted them (11 BreakIdle windows, "enough to train one") and `retrain` then
+    said 5 and not enough: an outside check saw that for 3 of its 15 people. They count the
+    same windows now, and say the same thing is missing."""
+    data = standalone(capsys)
+    person = AWPerson(mid_minute=True, lock_wakes=False)
+    rows, days = aw_rows(person, start=TODAY - timedelta(days=5), n_days=4, seed=4)
+    archived(data, rows)
+    spans_file(data).write_text(spans_to_jsonl(days.spans))
+    settings = load_settings(default_config_file())
+    progress = first_model_progress(
+        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC)
+    )
+    code, out, _ = retrain(capsys, "--json", "--dry-run")
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["decision"] == "not_enough_data"
+    assert doc["dataset"] == {}
+    assert doc["data"]["per_class"]["BreakIdle"] == 5
+    left_out = "5 windows that show a break and 6 more windows at their edges"
+    assert left_out in doc["data"]["missing"][0]
+    assert not progress.enough
+    assert progress.check.per_class == doc["data"]["per_class"]
+    assert list(progress.missing) == doc["data"]["missing"]
+    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
+    assert check.state == "warn"
+    assert left_out in check.detail
 
 
 @pytest.mark.parametrize(

@@ -187,7 +187,7 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
     try:
         progress = first_model_progress(
             settings.data_dir,
-            settings.labels_path,
+            settings.archive_path,
             lookback_days=settings.retrain_lookback_days,
             now=datetime.now(UTC),
         )

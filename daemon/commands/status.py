@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 def _first_model(args: argparse.Namespace, doc: dict[str, Any]) -> Progress | None:
     """With the rule baseline in force (no model yet): what a first model still needs.
 
-    Only then: it reads the spans and the label log (and numpy), which `status` otherwise
+    Only then: it reads the spans and the feature archive (and numpy), which `status` otherwise
     never pays for.
     """
     lineage = (doc.get("model") or {}).get("lineage") or {}
@@ -90,7 +90,7 @@ def _first_model(args: argparse.Namespace, doc: dict[str, Any]) -> Progress | No
     try:
         return first_model_progress(
             settings.data_dir,
-            settings.labels_path,
+            settings.archive_path,
             lookback_days=settings.retrain_lookback_days,
             now=datetime.now(UTC),
         )

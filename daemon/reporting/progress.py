@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from daemon.paths import spans_file
-from taskclf_core.retrain import (
-    SURE_EVALUATION_WINDOWS,
-    DataCheck,
-    DataRequirements,
-    check_data,
-    split_by_time,
-    split_gaps,
-)
+from taskclf_core.retrain import ASSESSED_COLUMNS, SURE_EVALUATION_WINDOWS, DataCheck, assess
 
 __all__ = ["Progress", "first_model_progress"]
 
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """The labelled windows so far (spans over what the daemon logged in the lookback) and
+    """The labelled windows so far (spans over what the daemon archived in the lookback) and
     what a first model still needs (CONTRACT 16: `status` and `doctor` say it)."""
 
     check: DataCheck
@@ -43,9 +36,8 @@ class Progress:
     def caution(self) -> str | None:
         """Enough to train, but few windows to judge a first model on: what that means.
 
-        The count is of the windows the label log holds; `retrain` may judge on a few more
-        (days older than the install rebuilt from ActivityWatch) or fewer (windows left out
-        near a typed switch), hence "about".
+        The count is of the windows the archive holds; `retrain` may judge on a few more
+        (labelled days older than the archive, rebuilt from ActivityWatch), hence "about".
         """
         n = self.evaluation_windows
         if not self.enough or n is None or n >= SURE_EVALUATION_WINDOWS:
@@ -100,47 +92,26 @@ class Progress:
 
 
 def first_model_progress(
-    data_dir: Path, labels_path: Path, *, lookback_days: int, now: datetime
+    data_dir: Path, archive_path: Path, *, lookback_days: int, now: datetime
 ) -> Progress:
-    """Spans projected onto the windows the label log holds on the lookback's days (strict
-    containment): the counts retrain's data check will find in the archive of those windows.
-    """
-    from daemon.runtime.labellog import LabelLog
+    """What `retrain` would find now: the spans projected onto the archived windows of the
+    lookback's labelled days, checked and split as it does (:func:`assess`), so the counts
+    and what is missing are its own (windows left out at a typed switch included)."""
+    from daemon.archive import FeatureArchive
     from daemon.spanfile import load_spans
-    from taskclf_core.record import parse_logged_window
-    from taskclf_core.spans import project, span_days, span_minutes
+    from taskclf_core.spans import span_days
 
     spans = load_spans(spans_file(data_dir))
-    start = now - timedelta(days=lookback_days)
-    since = start.date()
-    wanted = {d.isoformat() for d in span_days(spans) if d >= since}
-    log = LabelLog(labels_path)
-    idents: list[tuple[str, datetime, datetime]] = []
-    seen: set[tuple[str, str]] = set()
-    for line in log.iter_records([d for d in log.day_files() if d in wanted]):
-        try:
-            w = parse_logged_window(line)
-        except ValueError:
-            continue
-        if w.key in seen:
-            continue
-        seen.add(w.key)
-        idents.append(
-            (
-                w.user_id,
-                datetime.fromtimestamp(w.entry.start, tz=UTC),
-                datetime.fromtimestamp(w.entry.end, tz=UTC),
-            )
-        )
-    projected = project(spans, idents)
-    kept = [(w, y) for w, y in zip(idents, projected, strict=True) if y is not None]
-    labels = [str(y) for _, y in kept]
-    starts = [w[1] for w, _ in kept]
-    users = [w[0] for w, _ in kept]
-    requirements = DataRequirements()
-    check = check_data(labels, starts, users, requirements, span_minutes(spans, start, now))
-    if not check.enough:
-        return Progress(check, len(spans), lookback_days)
-    split = split_by_time(users, starts)
-    gaps = split_gaps(split, labels, requirements)
-    return Progress(check, len(spans), lookback_days, gaps, len(split.evaluation))
+    since = now - timedelta(days=lookback_days)
+    days = sorted(d.isoformat() for d in span_days(spans) if d >= since.date())
+    archive = FeatureArchive(archive_path)
+    windows = archive.read(days, ASSESSED_COLUMNS).windows if days else ()
+    assessed = assess(spans, windows, since=since, now=now)
+    split = assessed.split
+    return Progress(
+        assessed.check,
+        len(spans),
+        lookback_days,
+        assessed.gaps,
+        None if split is None else len(split.evaluation),
+    )
