@@ -189,7 +189,6 @@ def retrain(
     from daemon.fsutil import utc_now
     from daemon.inforce import decisions_of, policy_in_force, sources_of
     from daemon.spanfile import load_spans
-    from taskclf_core.bundle import bundle_from_text
     from taskclf_core.retrain import calibrate_challenger, retrain_due, run_retrain
 
     now = now or datetime.now(UTC)
@@ -222,16 +221,10 @@ def retrain(
     )
     report = outcome.report
     run = RetrainRun(report, dry_run, tuple(notes), archive=counts)
-    trained = outcome.challenger
-    if report.decision != "deployed" or trained is None or report.challenger is None:
+    trained, bundle = outcome.challenger, outcome.model
+    if report.decision != "deployed" or trained is None or bundle is None:
         return run
-    challenger_id = report.challenger.bundle_id
-    bundle = bundle_from_text(
-        challenger_id,
-        model_text=trained.model_text,
-        metadata=trained.metadata,
-        encoders=trained.encoders,
-    )
+    challenger_id = bundle.bundle_id
     calibrated = calibrate_challenger(
         outcome,
         bundle,

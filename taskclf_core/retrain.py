@@ -14,12 +14,13 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 
 from taskclf_core.baseline import EVIDENCE_COLUMNS, contradicts, has_input_data
-from taskclf_core.bundle import Model, bundle_from_text
+from taskclf_core.bundle import Model, ModelBundle, bundle_from_text
 from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
 from taskclf_core.errors import TrainingError, WindowError
 from taskclf_core.fitting import fit_temperature_calibrator
@@ -1287,6 +1288,8 @@ class RetrainOutcome:
     # deployed with
     calibrator: Calibrator | None = None
     reject_threshold: float | None = None
+    # the challenger loaded (its metadata with the lineage), as it was scored
+    model: ModelBundle | None = None
 
     @property
     def calibration_rows(self) -> IntArray:
@@ -1874,4 +1877,5 @@ def run_retrain(
         metrics=ch_ev.to_json()
         | {"eval_mode": config.eval_mode, "gates": [g.to_json() for g in gates]},
     )
-    return RetrainOutcome(report, trained, data, split, ch_cal, threshold)
+    model = replace(challenger, metadata=MappingProxyType(dict(trained.metadata)))
+    return RetrainOutcome(report, trained, data, split, ch_cal, threshold, model)
