@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -18,7 +19,13 @@ from taskclf_core.bundle import load_bundle, save_bundle
 from taskclf_core.calibration import CalibratorStore, save_calibrator_store
 from taskclf_core.errors import PolicyError, PublishError
 from taskclf_core.jsonl import split_lines
-from taskclf_core.policy import InferencePolicy, parse_policy, policy_to_dict, policy_to_json
+from taskclf_core.policy import (
+    InferencePolicy,
+    parse_policy,
+    policy_to_dict,
+    policy_to_json,
+    resolve_policy_path,
+)
 from taskclf_core.training import TrainedBundle
 
 __all__ = [
@@ -27,6 +34,7 @@ __all__ = [
     "install_bundle",
     "install_copy",
     "policy_history_path",
+    "prune_retrained",
     "rollback_policy",
     "write_store",
 ]
@@ -354,6 +362,74 @@ def rollback_policy(
         kept = "".join(json.dumps(e) + "\n" for e in entries[:index])
         atomic_write_bytes(history, kept.encode())
     return candidate, replaced
+
+
+# the directories `retrain` installs its models in: retrain-<UTC time>[.n] (free_name)
+_RETRAINED = re.compile(r"retrain-\d{8}-\d{6}(\.\d+)?")
+
+
+def _retrained_name(policy_path: Path, models: Path, policy: Mapping[str, Any]) -> str | None:
+    """The ``models/retrain-*`` directory a policy names, or None (another model)."""
+    value = policy.get("model_dir")
+    if not isinstance(value, str):
+        return None
+    path = resolve_policy_path(policy_path, value)
+    if os.path.normpath(path.parent) != os.path.normpath(models):
+        return None
+    return path.name if _RETRAINED.fullmatch(path.name) else None
+
+
+def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> list[str]:
+    """Delete the models `retrain` installed in ``models`` (``retrain-<UTC time>``) but the
+    newest ``keep`` that the policy in force and its history name, newest first; returns the
+    names deleted (oldest first).
+
+    So weekly retrains do not fill the disk (a model is ~2 MB). The history is cut before
+    the newest entry that names a model deleted, so `rollback` never reaches a missing one;
+    it reaches every kept model. Only models a policy names go: one no policy names (rolled
+    back from, or installed by a `retrain` that has not deployed it yet) stays. Other
+    directories (the baseline, bundles `init --model` or `deploy` installed) are never
+    touched. The history is rewritten (atomically) before any model goes; a crash between
+    the two leaves models no policy names.
+    """
+    if keep < 1:
+        raise ValueError(f"keep: expected at least 1, got {keep}")
+    history = policy_history_path(policy_path)
+    with _policy_lock(policy_path):
+        try:
+            in_force: Any = json.loads(policy_path.read_bytes())
+        except FileNotFoundError:
+            return []  # no policy: nothing says which models are in use
+        except (OSError, ValueError) as exc:
+            raise PolicyError(f"{policy_path}: cannot read the policy in force ({exc})") from None
+        entries = _read_history(history)
+        named: list[str] = []
+        for policy in [in_force, *(e["policy"] for e in reversed(entries))]:
+            name = (
+                _retrained_name(policy_path, models, policy) if isinstance(policy, dict) else None
+            )
+            if name is not None and name not in named:
+                named.append(name)
+        kept = set(named[:keep])
+        cut = max(
+            (
+                i + 1
+                for i, e in enumerate(entries)
+                if (name := _retrained_name(policy_path, models, e["policy"])) is not None
+                and name not in kept
+            ),
+            default=0,
+        )
+        if cut:
+            atomic_write_bytes(
+                history, "".join(json.dumps(e) + "\n" for e in entries[cut:]).encode()
+            )
+        gone = sorted(name for name in named[keep:] if (models / name).is_dir())
+        for name in gone:
+            shutil.rmtree(models / name)
+        if gone:
+            fsync_dir(models)
+    return gone
 
 
 def _append_line(path: Path, line: str) -> None:

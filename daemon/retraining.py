@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.paths import models_dir, spans_file, stores_dir
+from taskclf_core.errors import PolicyError
+from taskclf_core.words import plural
 
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
@@ -26,7 +28,11 @@ if TYPE_CHECKING:
     from taskclf_core.spans import LabelSpan
     from taskclf_core.vetting import CalibrationReport
 
-__all__ = ["Rebuilder", "Rebuilt", "RetrainRun", "retrain", "retrain_config"]
+__all__ = ["RETRAINED_KEPT", "Rebuilder", "Rebuilt", "RetrainRun", "retrain", "retrain_config"]
+
+# retrained models kept on disk (the one in force and those `rollback` can go back to); older
+# ones go when a retrain deploys (~2 MB each, a deploy a week)
+RETRAINED_KEPT = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +273,7 @@ def retrain(
     lines = (
         describe(deployment, replaced, "deployed", settings=settings),
         "`taskclf-daemon rollback` puts the model before back",
+        *_prune(policy_path, settings),
     )
     return RetrainRun(
         report,
@@ -285,6 +292,23 @@ def _replace_deployed(run: RetrainRun, lines: tuple[str, ...]) -> RetrainRun:
     from dataclasses import replace
 
     return replace(run, deployed_lines=lines)
+
+
+def _prune(policy_path: Path, settings: Settings) -> list[str]:
+    """Older retrained models beyond :data:`RETRAINED_KEPT` go (:func:`prune_retrained`);
+    what went, as lines. A failure leaves them and says so: the deploy stands."""
+    from daemon.publish import prune_retrained
+
+    try:
+        gone = prune_retrained(policy_path, models_dir(settings.data_dir), keep=RETRAINED_KEPT)
+    except (OSError, PolicyError) as exc:
+        return [f"older retrained models not removed: {exc}"]
+    if not gone:
+        return []
+    return [
+        f"removed {plural(len(gone), 'older retrained model')} ({', '.join(gone)}): the newest "
+        f"{RETRAINED_KEPT} are kept, and `rollback` reaches each of them"
+    ]
 
 
 def _install(settings: Settings, trained: Any, challenger_id: str) -> Path:

@@ -20,6 +20,8 @@ from helpers import MakeStore
 
 from daemon.cli import main
 from daemon.publish import deploy_policy, policy_history_path
+from taskclf_core.errors import PolicyError
+from taskclf_core.labels import CORE_LABELS
 from taskclf_core.policy import parse_policy
 
 
@@ -396,3 +398,57 @@ def test_a_deploy_that_landed_meanwhile_is_not_overwritten(home: Path) -> None:
             expected=started_from,
         )
     assert policy_file.read_bytes() == theirs
+
+
+def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_each(
+    tmp_path: Path,
+) -> None:
+    """Weekly retrains each leave a ~2 MB model: older ones go, and the history with them, so
+    `rollback` walks back through every model kept and never into a missing one."""
+    from daemon.publish import prune_retrained, rollback_policy
+
+    models = tmp_path / "taskclf" / "models"
+    policy_path = models / "inference_policy.json"
+    names = [f"retrain-20260101-00000{i}" for i in range(1, 8)]
+    for name in ["bundle_test", "retrain-notes", "retrain-20260101-000009", *names]:
+        (models / name).mkdir(parents=True)
+        (models / name / "model.txt").write_text("a model")
+
+    def policy(model: str) -> Any:
+        return parse_policy(
+            json.dumps(
+                {
+                    "policy_version": "v1",
+                    "model_dir": f"models/{model}",
+                    "model_schema_hash": "7f29b4b8795e",
+                    "model_label_set": list(CORE_LABELS),
+                    "calibrator_store_dir": None,
+                    "calibration_method": None,
+                    "reject_threshold": 0.55,
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "source": "retrain",
+                }
+            ).encode(),
+            source=model,
+        )
+
+    # the bundle init installed, then seven retrains
+    for model in ["bundle_test", *names]:
+        deploy_policy(policy_path, policy(model), replaced_at="2026-01-01T00:00:00Z")
+    with pytest.raises(ValueError, match="keep: expected at least 1, got 0"):
+        prune_retrained(policy_path, models, keep=0)
+
+    assert prune_retrained(policy_path, models, keep=3) == names[:4]
+    left = sorted(p.name for p in models.iterdir() if p.is_dir())
+    # named by nothing: a retrain not deployed yet (or rolled back from) is not touched
+    assert left == sorted(["bundle_test", "retrain-20260101-000009", "retrain-notes", *names[4:]])
+    assert prune_retrained(policy_path, models, keep=3) == []
+    # rollback reaches each kept model, then nothing: not the deleted ones, nor the bundle
+    # before them (still installed: `deploy --model` puts it back)
+    assert rollback_policy(policy_path)[0].model_dir == f"models/{names[5]}"
+    assert rollback_policy(policy_path)[0].model_dir == f"models/{names[4]}"
+    with pytest.raises(PolicyError, match="nothing to roll back to"):
+        rollback_policy(policy_path)
+
+    # no policy yet: nothing to go by, nothing deleted
+    assert prune_retrained(tmp_path / "elsewhere" / "models" / "p.json", models, keep=1) == []

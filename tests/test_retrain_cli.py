@@ -323,6 +323,42 @@ def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
     assert isinstance(load_deployment(policy).bundle, BaselineModel)
 
 
+@pytest.mark.slow
+def test_a_retrain_that_deploys_removes_retrained_models_beyond_the_newest_kept(
+    isolated_home: Path,
+    people: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import daemon.retraining
+
+    monkeypatch.setattr(daemon.retraining, "RETRAINED_KEPT", 1)
+    data = standalone(capsys)
+    labelled(data, people)
+    code, out, _ = retrain(capsys, "--json")
+    assert code == 0
+    first = json.loads(out)["challenger"]["bundle_id"]
+    code, out, _ = retrain(capsys, "--force")
+    assert code == 0
+    assert "decision: deployed" in out, out
+    (second,) = (m for m in models(data) if m.startswith("retrain-") and m != first)
+    assert models(data) == [
+        "baseline",
+        "inference_policy.history.jsonl",
+        "inference_policy.json",
+        second,
+    ]
+    assert (
+        f"removed 1 older retrained model ({first}): the newest 1 are kept, and `rollback` "
+        "reaches each of them"
+    ) in out
+    in_force = load_deployment(data / "models" / "inference_policy.json").bundle
+    assert isinstance(in_force, ModelBundle)
+    assert in_force.bundle_id == second
+    assert main(["rollback"]) == 2  # the history went with the first model
+    assert "nothing to roll back to" in capsys.readouterr().err
+
+
 def test_configuration_problems_exit_2(
     isolated_home: Path, capsys: pytest.CaptureFixture[str], bundle_dir: Path
 ) -> None:
