@@ -23,6 +23,7 @@ import contextlib
 import gzip
 import os
 import re
+import zlib
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -192,7 +193,7 @@ class FeatureArchive:
                     data = path.read_bytes()
             except FileNotFoundError:
                 continue
-            except (OSError, EOFError) as exc:  # a damaged .gz: say which, lose no other day
+            except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz: say which
                 raise OSError(f"{path}: cannot read ({exc})") from exc
             yield from (line for _, line in split_lines(data).lines)
 

@@ -338,6 +338,7 @@ class InForce:
             ),
             "model": {
                 "bundle_id": bundle.bundle_id,
+                "schema_version": bundle.schema.version,
                 "schema_hash": bundle.schema_hash,
                 "path": str(self.binding.model_path),
                 "created_at": bundle.metadata.get("created_at"),

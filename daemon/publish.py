@@ -368,29 +368,41 @@ def rollback_policy(
 _RETRAINED = re.compile(r"retrain-\d{8}-\d{6}(\.\d+)?")
 
 
-def _retrained_name(policy_path: Path, models: Path, policy: Mapping[str, Any]) -> str | None:
-    """The ``models/retrain-*`` directory a policy names, or None (another model)."""
-    value = policy.get("model_dir")
+def _is_retrained(directory: Path) -> bool:
+    """A model `retrain` trained and installed: its name, and the lineage its metadata.json
+    carries (a bundle installed from elsewhere under such a name has none)."""
+    if not _RETRAINED.fullmatch(directory.name) or directory.is_symlink():
+        return False
+    try:
+        metadata = json.loads((directory / "metadata.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(metadata, dict) and isinstance(metadata.get("retrain"), dict)
+
+
+def _retrained_name(policy_path: Path, models: Path, policy: object) -> str | None:
+    """The ``models/retrain-*`` directory a policy names (by its real path), or None."""
+    value = policy.get("model_dir") if isinstance(policy, dict) else None
     if not isinstance(value, str):
         return None
     path = resolve_policy_path(policy_path, value)
-    if os.path.normpath(path.parent) != os.path.normpath(models):
+    if os.path.realpath(path.parent) != os.path.realpath(models):
         return None
     return path.name if _RETRAINED.fullmatch(path.name) else None
 
 
-def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> list[str]:
-    """Delete the models `retrain` installed in ``models`` (``retrain-<UTC time>``) but the
-    newest ``keep`` that the policy in force and its history name, newest first; returns the
-    names deleted (oldest first).
+def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> tuple[list[str], list[str]]:
+    """Delete the models `retrain` installed in ``models`` (``retrain-<UTC time>``, with its
+    lineage) but the newest ``keep`` that the policy in force and its history name, newest
+    first; returns the names deleted and a line per one that could not be (oldest first).
 
     So weekly retrains do not fill the disk (a model is ~2 MB). The history is cut before
     the newest entry that names a model deleted, so `rollback` never reaches a missing one;
-    it reaches every kept model. Only models a policy names go: one no policy names (rolled
-    back from, or installed by a `retrain` that has not deployed it yet) stays. Other
-    directories (the baseline, bundles `init --model` or `deploy` installed) are never
-    touched. The history is rewritten (atomically) before any model goes; a crash between
-    the two leaves models no policy names.
+    it reaches every kept model. A retrained model no policy names goes too when it is older
+    than the oldest kept (left by a failed or interrupted prune); a newer one (rolled back
+    from, or installed by a `retrain` that has not deployed it yet) stays. Other directories
+    (the baseline, bundles `init --model` or `deploy` installed) are never touched. The
+    history is rewritten (atomically) before any model goes.
     """
     if keep < 1:
         raise ValueError(f"keep: expected at least 1, got {keep}")
@@ -399,15 +411,13 @@ def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> list[str]:
         try:
             in_force: Any = json.loads(policy_path.read_bytes())
         except FileNotFoundError:
-            return []  # no policy: nothing says which models are in use
+            return [], []  # no policy: nothing says which models are in use
         except (OSError, ValueError) as exc:
             raise PolicyError(f"{policy_path}: cannot read the policy in force ({exc})") from None
         entries = _read_history(history)
         named: list[str] = []
         for policy in [in_force, *(e["policy"] for e in reversed(entries))]:
-            name = (
-                _retrained_name(policy_path, models, policy) if isinstance(policy, dict) else None
-            )
+            name = _retrained_name(policy_path, models, policy)
             if name is not None and name not in named:
                 named.append(name)
         kept = set(named[:keep])
@@ -424,12 +434,26 @@ def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> list[str]:
             atomic_write_bytes(
                 history, "".join(json.dumps(e) + "\n" for e in entries[cut:]).encode()
             )
-        gone = sorted(name for name in named[keep:] if (models / name).is_dir())
-        for name in gone:
-            shutil.rmtree(models / name)
+        oldest = min(kept, default="")
+        stale = set(named[keep:]) | {
+            entry.name
+            for entry in os.scandir(models)
+            if entry.name not in named and entry.name < oldest
+        }
+        gone: list[str] = []
+        failed: list[str] = []
+        for name in sorted(stale):
+            if not _is_retrained(models / name):
+                continue
+            try:
+                shutil.rmtree(models / name)
+            except OSError as exc:
+                failed.append(f"{name}: {exc}")
+            else:
+                gone.append(name)
         if gone:
             fsync_dir(models)
-    return gone
+    return gone, failed
 
 
 def _append_line(path: Path, line: str) -> None:

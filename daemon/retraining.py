@@ -300,15 +300,19 @@ def _prune(policy_path: Path, settings: Settings) -> list[str]:
     from daemon.publish import prune_retrained
 
     try:
-        gone = prune_retrained(policy_path, models_dir(settings.data_dir), keep=RETRAINED_KEPT)
+        gone, failed = prune_retrained(
+            policy_path, models_dir(settings.data_dir), keep=RETRAINED_KEPT
+        )
     except (OSError, PolicyError) as exc:
         return [f"older retrained models not removed: {exc}"]
-    if not gone:
-        return []
-    return [
-        f"removed {plural(len(gone), 'older retrained model')} ({', '.join(gone)}): the newest "
-        f"{RETRAINED_KEPT} are kept, and `rollback` reaches each of them"
-    ]
+    lines = [f"older retrained model not removed: {why}" for why in failed]
+    if gone:
+        lines.insert(
+            0,
+            f"removed {plural(len(gone), 'older retrained model')} ({', '.join(gone)}): the "
+            f"newest {RETRAINED_KEPT} are kept, and `rollback` reaches each of them",
+        )
+    return lines
 
 
 def _install(settings: Settings, trained: Any, challenger_id: str) -> Path:

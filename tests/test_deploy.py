@@ -400,6 +400,32 @@ def test_a_deploy_that_landed_meanwhile_is_not_overwritten(home: Path) -> None:
     assert policy_file.read_bytes() == theirs
 
 
+def _policy_naming(model_dir: str) -> Any:
+    return parse_policy(
+        json.dumps(
+            {
+                "policy_version": "v1",
+                "model_dir": model_dir,
+                "model_schema_hash": "7f29b4b8795e",
+                "model_label_set": list(CORE_LABELS),
+                "calibrator_store_dir": None,
+                "calibration_method": None,
+                "reject_threshold": 0.55,
+                "created_at": "2026-01-01T00:00:00Z",
+                "source": "retrain",
+            }
+        ).encode(),
+        source=model_dir,
+    )
+
+
+def _installed(models: Path, name: str, *, retrained: bool = True) -> None:
+    """A model directory; a retrained one carries retrain's lineage in its metadata."""
+    (models / name).mkdir(parents=True)
+    lineage = {"retrain": {"champion": "baseline"}} if retrained else {}
+    (models / name / "metadata.json").write_text(json.dumps({"schema_version": "v3"} | lineage))
+
+
 def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_each(
     tmp_path: Path,
 ) -> None:
@@ -410,45 +436,67 @@ def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_each(
     models = tmp_path / "taskclf" / "models"
     policy_path = models / "inference_policy.json"
     names = [f"retrain-20260101-00000{i}" for i in range(1, 8)]
-    for name in ["bundle_test", "retrain-notes", "retrain-20260101-000009", *names]:
-        (models / name).mkdir(parents=True)
-        (models / name / "model.txt").write_text("a model")
-
-    def policy(model: str) -> Any:
-        return parse_policy(
-            json.dumps(
-                {
-                    "policy_version": "v1",
-                    "model_dir": f"models/{model}",
-                    "model_schema_hash": "7f29b4b8795e",
-                    "model_label_set": list(CORE_LABELS),
-                    "calibrator_store_dir": None,
-                    "calibration_method": None,
-                    "reject_threshold": 0.55,
-                    "created_at": "2026-01-01T00:00:00Z",
-                    "source": "retrain",
-                }
-            ).encode(),
-            source=model,
+    for name in ["retrain-notes", "retrain-20260101-000000", "retrain-20260101-000009", *names]:
+        _installed(models, name)
+    # installed from elsewhere under a retrain-like name: no lineage, never deleted
+    _installed(models, "retrain-20251231-000000", retrained=False)
+    _installed(models, "bundle_test", retrained=False)
+    # the bundle init installed, one from elsewhere, then seven retrains
+    for model in ["bundle_test", "retrain-20251231-000000", *names]:
+        deploy_policy(
+            policy_path, _policy_naming(f"models/{model}"), replaced_at="2026-01-01T00:00:00Z"
         )
-
-    # the bundle init installed, then seven retrains
-    for model in ["bundle_test", *names]:
-        deploy_policy(policy_path, policy(model), replaced_at="2026-01-01T00:00:00Z")
     with pytest.raises(ValueError, match="keep: expected at least 1, got 0"):
         prune_retrained(policy_path, models, keep=0)
 
-    assert prune_retrained(policy_path, models, keep=3) == names[:4]
+    # named by nothing and older than every kept one (a prune interrupted): 000000 goes too
+    assert prune_retrained(policy_path, models, keep=3) == (
+        ["retrain-20260101-000000", *names[:4]],
+        [],
+    )
     left = sorted(p.name for p in models.iterdir() if p.is_dir())
-    # named by nothing: a retrain not deployed yet (or rolled back from) is not touched
-    assert left == sorted(["bundle_test", "retrain-20260101-000009", "retrain-notes", *names[4:]])
-    assert prune_retrained(policy_path, models, keep=3) == []
-    # rollback reaches each kept model, then nothing: not the deleted ones, nor the bundle
-    # before them (still installed: `deploy --model` puts it back)
+    # named by nothing and newer: a retrain not deployed yet (or rolled back from) stays
+    assert left == sorted(
+        [
+            "bundle_test",
+            "retrain-20251231-000000",
+            "retrain-20260101-000009",
+            "retrain-notes",
+            *names[4:],
+        ]
+    )
+    assert prune_retrained(policy_path, models, keep=3) == ([], [])
+    # rollback reaches each kept model, then nothing: not the deleted ones, nor the bundles
+    # before them (still installed: `deploy --model` puts one back)
     assert rollback_policy(policy_path)[0].model_dir == f"models/{names[5]}"
     assert rollback_policy(policy_path)[0].model_dir == f"models/{names[4]}"
     with pytest.raises(PolicyError, match="nothing to roll back to"):
         rollback_policy(policy_path)
 
     # no policy yet: nothing to go by, nothing deleted
-    assert prune_retrained(tmp_path / "elsewhere" / "models" / "p.json", models, keep=1) == []
+    assert prune_retrained(tmp_path / "elsewhere" / "models" / "p.json", models, keep=1) == (
+        [],
+        [],
+    )
+
+
+def test_prune_finds_the_models_a_policy_names_by_real_path_through_a_symlink(
+    tmp_path: Path,
+) -> None:
+    """A policy outside the data dir names models by their real path; the data dir is
+    reached through a symlink (macOS: /var is /private/var). Pruning still finds them."""
+    from daemon.publish import prune_retrained
+
+    real = tmp_path / "real" / "models"
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    models = tmp_path / "link" / "models"
+    names = [f"retrain-20260101-00000{i}" for i in range(1, 4)]
+    for name in names:
+        _installed(real, name)
+    policy_path = tmp_path / "config" / "policies" / "inference_policy.json"
+    for name in names:
+        deploy_policy(
+            policy_path, _policy_naming(str(real / name)), replaced_at="2026-01-01T00:00:00Z"
+        )
+    assert prune_retrained(policy_path, models, keep=1) == (names[:2], [])
+    assert sorted(p.name for p in real.iterdir()) == names[2:]

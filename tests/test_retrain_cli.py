@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -204,8 +205,13 @@ def test_status_and_doctor_count_what_retrain_counts_windows_left_out_at_switche
     spans_file(data).write_text(spans_to_jsonl(days.spans))
     settings = load_settings(default_config_file())
     progress = first_model_progress(
-        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC)
+        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC), schema_version="v3"
     )
+    # windows of another schema than the model in force's are not counted, as by retrain
+    other = first_model_progress(
+        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC), schema_version="v2"
+    )
+    assert other.check.windows == 0
     code, out, _ = retrain(capsys, "--json", "--dry-run")
     doc = json.loads(out)
     assert code == 0
@@ -220,6 +226,24 @@ def test_status_and_doctor_count_what_retrain_counts_windows_left_out_at_switche
     check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
     assert check.state == "warn"
     assert left_out in check.detail
+
+
+def test_a_damaged_archive_day_is_a_warning_of_doctor_naming_the_file(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A packed day whose deflate stream is damaged (zlib.error, not an OSError) crashed
+    `status` and `doctor` once they read the archive."""
+    data = standalone(capsys)
+    labelled(data, people)
+    day = people[0]["bucket_start_ts"][:10]
+    archive = FeatureArchive(data / "archive")
+    archive.plain(day).unlink()
+    packed = bytearray(gzip.compress(b'{"user_id": "u"}\n' * 500))
+    packed[20:30] = bytes(b ^ 0xFF for b in packed[20:30])
+    archive.packed(day).write_bytes(bytes(packed))
+    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
+    assert check.state == "warn"
+    assert check.detail.startswith(f"cannot count your labelled windows: {archive.packed(day)}: ")
 
 
 @pytest.mark.parametrize(

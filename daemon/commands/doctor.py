@@ -190,6 +190,7 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
             settings.archive_path,
             lookback_days=settings.retrain_lookback_days,
             now=datetime.now(UTC),
+            schema_version=model.schema.version,
         )
     except (TaskclfError, OSError) as exc:
         yield Check("labels", "warn", f"cannot count your labelled windows: {exc}")

@@ -78,7 +78,8 @@ def _first_model(args: argparse.Namespace, doc: dict[str, Any]) -> Progress | No
     Only then: it reads the spans and the feature archive (and numpy), which `status` otherwise
     never pays for.
     """
-    lineage = (doc.get("model") or {}).get("lineage") or {}
+    model = doc.get("model") or {}
+    lineage = model.get("lineage") or {}
     if lineage.get("kind") != "rule_baseline":
         return None
     from datetime import UTC, datetime
@@ -93,6 +94,7 @@ def _first_model(args: argparse.Namespace, doc: dict[str, Any]) -> Progress | No
             settings.archive_path,
             lookback_days=settings.retrain_lookback_days,
             now=datetime.now(UTC),
+            schema_version=model.get("schema_version"),
         )
     except (TaskclfError, OSError) as exc:
         print(f"taskclf-daemon: warning: cannot say what a first model needs ({exc})")

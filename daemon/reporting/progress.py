@@ -92,11 +92,18 @@ class Progress:
 
 
 def first_model_progress(
-    data_dir: Path, archive_path: Path, *, lookback_days: int, now: datetime
+    data_dir: Path,
+    archive_path: Path,
+    *,
+    lookback_days: int,
+    now: datetime,
+    schema_version: str | None = None,
 ) -> Progress:
     """What `retrain` would find now: the spans projected onto the archived windows of the
-    lookback's labelled days, checked and split as it does (:func:`assess`), so the counts
-    and what is missing are its own (windows left out at a typed switch included)."""
+    lookback's labelled days (of ``schema_version``, the model in force's, when given),
+    checked and split as it does (:func:`assess`), so the counts and what is missing are its
+    own (windows left out at a typed switch included). Labelled days older than the archive
+    are not counted: `retrain` rebuilds those from ActivityWatch."""
     from daemon.archive import FeatureArchive
     from daemon.spanfile import load_spans
     from taskclf_core.spans import span_days
@@ -106,7 +113,7 @@ def first_model_progress(
     days = sorted(d.isoformat() for d in span_days(spans) if d >= since.date())
     archive = FeatureArchive(archive_path)
     windows = archive.read(days, ASSESSED_COLUMNS).windows if days else ()
-    assessed = assess(spans, windows, since=since, now=now)
+    assessed = assess(spans, windows, since=since, now=now, schema_version=schema_version)
     split = assessed.split
     return Progress(
         assessed.check,
