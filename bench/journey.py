@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import hashlib
 import json
 import math
 import random
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import time
 import traceback
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -134,8 +136,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 class Journey:
     """One person's run through the real commands, in a HOME of its own."""
 
-    def __init__(self, spec: Spec, aw: AWServer, days: list[str]) -> None:
+    def __init__(self, spec: Spec, aw: AWServer, days: list[str], salt: int | None = None) -> None:
         self.spec = spec
+        self.salt = salt
         self.aw = aw
         self.days = days
         self.dir = WORK / "runs" / spec.name
@@ -258,6 +261,8 @@ class Journey:
             )
         )
         r["events"] = self.people.counts
+        if self.salt is not None:
+            self.fix_identity(self.salt)
         self.sh("init")
         self.configure()
         self.start_daemon()
@@ -306,6 +311,22 @@ class Journey:
             self.second_retrain_dry()
         self.stop_daemon()
         return r
+
+    def fix_identity(self, seed: int) -> None:
+        """The title salt and user id `init` keeps (it makes random ones only when missing),
+        drawn from ``seed`` and the run's name: the same hashed titles, so the same model,
+        on every invocation (paired comparisons of two checkouts)."""
+        processed = self.data / "data" / "processed"
+        processed.mkdir(mode=0o700, parents=True, exist_ok=True)
+        digest = hashlib.sha256(f"{seed}:{self.spec.name}".encode()).digest()
+        identity = {
+            ".title_secret": digest.hex(),
+            ".user_id": str(uuid.UUID(bytes=digest[:16], version=4)),
+        }
+        for name, value in identity.items():
+            path = processed / name
+            path.write_text(value + "\n")
+            path.chmod(0o600)
 
     def configure(self) -> None:
         cfg = Path(self.env["XDG_CONFIG_HOME"]) / "taskclf" / "daemon.toml"
@@ -497,9 +518,9 @@ def accuracy(pairs: list[tuple[str, str | None]]) -> dict[str, Any] | None:
     }
 
 
-def run_one(spec: Spec, aw: AWServer, days: list[str]) -> dict[str, Any]:
+def run_one(spec: Spec, aw: AWServer, days: list[str], salt: int | None) -> dict[str, Any]:
     t0 = time.monotonic()
-    journey = Journey(spec, aw, days)
+    journey = Journey(spec, aw, days, salt)
     try:
         result = journey.go()
     except Exception:  # any crash of one run is reported, and the others still run
@@ -571,6 +592,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--only", nargs="+", metavar="NAME", choices=[s.name for s in RUNS])
     ap.add_argument("--quick", action="store_true", help=f"4 runs: {', '.join(QUICK)}")
+    ap.add_argument(
+        "--salt",
+        type=int,
+        metavar="SEED",
+        help="title salt and user id from SEED and the run's name, not `init`'s random ones: "
+        "the same models on every invocation, to compare two checkouts run for run",
+    )
     args = ap.parse_args()
     specs = [s for s in RUNS if not args.quick or s.name in QUICK]
     specs = [s for s in specs if not args.only or s.name in args.only]
@@ -588,6 +616,8 @@ def main() -> int:
     print(f"aw-server   {exe}")
     print(f"days        {', '.join(days)} (UTC; 1-7 labelled, 8 held out)")
     print(f"runs        {len(specs)}, work dirs in {WORK}", flush=True)
+    identity = "random (`init`)" if args.salt is None else f"from --salt {args.salt}"
+    print(f"salt, user  {identity}", flush=True)
     WORK.mkdir(parents=True, exist_ok=True)
     out = WORK / "results.json"
     results: list[dict[str, Any]] = []
@@ -595,7 +625,7 @@ def main() -> int:
     shutil.rmtree(awhome, ignore_errors=True)
     with aw_server(exe, awhome, storage="peewee") as aw:
         for spec in specs:
-            r = run_one(spec, aw, days)
+            r = run_one(spec, aw, days, args.salt)
             results.append(r)
             out.write_text(json.dumps(results, indent=1, default=str))
             live, base = _acc(r.get("day8_live")), _acc(r.get("day8_baseline"))
