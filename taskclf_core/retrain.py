@@ -350,8 +350,9 @@ class DataCheck:
         return sum(1 for n in self.per_class.values() if n > 0)
 
 
-def _away_windows(minutes: float, have: int, at_edges: int) -> str:
-    """Why BreakIdle spans that cover plenty of time hold few windows, and what makes more."""
+def _away_windows(minutes: float, have: int, at_edges: int, locked: int) -> str:
+    """Why BreakIdle spans that cover plenty of time hold few windows, and what makes more:
+    locking the screen, or, for one who locks, typing a break's start as the clock showed."""
     return (
         f"; your BreakIdle spans cover {round(minutes)} minutes but hold {plural(have, 'window')}"
         + (
@@ -360,7 +361,21 @@ def _away_windows(minutes: float, have: int, at_edges: int) -> str:
             else ""
         )
         + ": a window is a minute in which the window in front changes, which seldom happens "
-        "while you are away: lock the screen when you step away (each lock is a window)"
+        "while you are away"
+        + (
+            _locked_windows(locked)
+            if locked
+            else ": lock the screen when you step away (each lock is a window)"
+        )
+    )
+
+
+def _locked_windows(n: int) -> str:
+    """Lock-screen windows left out of task spans at a switch: breaks typed a minute late."""
+    return (
+        f"; {plural(n, 'window')} on the lock screen fell in a task's span at a switch (left "
+        "out): a break starts in the minute the screen locked in, so type the minute the clock "
+        "showed (10:32 for a lock at 10:32:40), not the next"
     )
 
 
@@ -404,6 +419,8 @@ def check_data(
         if have < r.min_class_windows:
             minutes = (labelled_minutes or {}).get(name, 0.0)
             at_edges = (left_out or {}).get(name, 0)
+            # a task's windows are left out only on the lock screen (baseline.contradicts)
+            locked = sum(n for k, n in (left_out or {}).items() if k != name)
             # labelled time enough for twice the windows needed, yet few windows in it
             scarce = name == "BreakIdle" and minutes >= 2 * r.min_class_windows
             missing.append(
@@ -411,11 +428,10 @@ def check_data(
                 f"{have}, need "
                 f"{r.min_class_windows}: taskclf's gates check its precision and recall"
                 + (
-                    _away_windows(minutes, have, at_edges)
+                    _away_windows(minutes, have, at_edges, locked if name == "BreakIdle" else 0)
                     if scarce
-                    else f"; its spans hold {_edge_windows(at_edges)}"
-                    if at_edges
-                    else ""
+                    else (f"; its spans hold {_edge_windows(at_edges)}" if at_edges else "")
+                    + (_locked_windows(locked) if name == "BreakIdle" and locked else "")
                 )
                 + ")"
             )
