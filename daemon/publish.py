@@ -415,19 +415,15 @@ def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> tuple[list
         except (OSError, ValueError) as exc:
             raise PolicyError(f"{policy_path}: cannot read the policy in force ({exc})") from None
         entries = _read_history(history)
+        # the retrained model each history entry names (None: another), oldest first
+        by_entry = [_retrained_name(policy_path, models, e["policy"]) for e in entries]
         named: list[str] = []
-        for policy in [in_force, *(e["policy"] for e in reversed(entries))]:
-            name = _retrained_name(policy_path, models, policy)
+        for name in [_retrained_name(policy_path, models, in_force), *reversed(by_entry)]:
             if name is not None and name not in named:
                 named.append(name)
         kept = set(named[:keep])
         cut = max(
-            (
-                i + 1
-                for i, e in enumerate(entries)
-                if (name := _retrained_name(policy_path, models, e["policy"])) is not None
-                and name not in kept
-            ),
+            (i + 1 for i, name in enumerate(by_entry) if name is not None and name not in kept),
             default=0,
         )
         if cut:

@@ -419,8 +419,13 @@ def check_data(
         if have < r.min_class_windows:
             minutes = (labelled_minutes or {}).get(name, 0.0)
             at_edges = (left_out or {}).get(name, 0)
-            # a task's windows are left out only on the lock screen (baseline.contradicts)
-            locked = sum(n for k, n in (left_out or {}).items() if k != name)
+            # a task's windows are left out only on the lock screen (baseline.contradicts):
+            # each a break's lock minute typed into the task before it
+            locked = (
+                sum(n for k, n in (left_out or {}).items() if k != name)
+                if name == "BreakIdle"
+                else 0
+            )
             # labelled time enough for twice the windows needed, yet few windows in it
             scarce = name == "BreakIdle" and minutes >= 2 * r.min_class_windows
             missing.append(
@@ -428,10 +433,10 @@ def check_data(
                 f"{have}, need "
                 f"{r.min_class_windows}: taskclf's gates check its precision and recall"
                 + (
-                    _away_windows(minutes, have, at_edges, locked if name == "BreakIdle" else 0)
+                    _away_windows(minutes, have, at_edges, locked)
                     if scarce
                     else (f"; its spans hold {_edge_windows(at_edges)}" if at_edges else "")
-                    + (_locked_windows(locked) if name == "BreakIdle" and locked else "")
+                    + (_locked_windows(locked) if locked else "")
                 )
                 + ")"
             )
@@ -544,14 +549,6 @@ class Assessment:
     check: DataCheck
     split: Split | None  # None while the check says there is not enough
     gaps: tuple[str, ...] = ()  # what the split lacks (split_gaps)
-
-    @property
-    def enough(self) -> bool:
-        return self.check.enough and self.split is not None and not self.gaps
-
-    @property
-    def missing(self) -> tuple[str, ...]:
-        return (*self.check.missing, *self.gaps)
 
 
 # the columns assess reads of a window: its identity, its schema, the machine's evidence

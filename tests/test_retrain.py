@@ -1323,7 +1323,7 @@ def test_assess_reads_only_its_columns_of_a_window() -> None:
     assert part.data.labels == whole.data.labels
     assert part.data.left_out_per_class == whole.data.left_out_per_class
     assert (part.split is None) is (whole.split is None)
-    assert part.missing == whole.missing
+    assert part.gaps == whole.gaps
 
 
 def test_a_quiet_task_is_not_contradicted_only_the_lock_screen_or_a_busy_break_is() -> None:
