@@ -34,6 +34,7 @@ import argparse
 import csv
 import gzip
 import hashlib
+import importlib.util
 import json
 import math
 import random
@@ -55,9 +56,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import _common as c
+import journey_people
 from aw_server import AWServer, aw_server, find_aw_server
 from daemon_harness import isolated_env
-from journey_people import People, iso, parse, people_days
+from journey_people import People, iso, parse
 
 BIN = Path(sys.executable).parent / "taskclf-daemon"
 WORK = c.CACHE / "journey"
@@ -99,6 +101,23 @@ RUNS = [
     Spec("dev-noisy-s0-floor", "dev", 0, "noisy", "floor"),
 ]
 QUICK = ("writer-s1", "manager-s1", "dev-s0-floor", "dev-random-s0-floor")
+POPULATION: Any = journey_people  # --people swaps in another module with people_days and RUNS
+
+
+def load_population(path: Path) -> Any:
+    """A population module from a file: ``people_days(name, seed, host, dates) -> People``
+    (``People``-shaped: export, truth, person.rounding, person.labelled, counts) and ``RUNS``, a
+    list of ``(name, person, seed, mode, rounding)``."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--people {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    for name in ("people_days", "RUNS"):
+        if not hasattr(module, name):
+            raise SystemExit(f"--people {path}: defines no {name}")
+    return module
 
 
 def journey_days(today: date, n: int = 8) -> list[str]:
@@ -246,7 +265,7 @@ class Journey:
     def go(self) -> dict[str, Any]:
         r = self.res
         spec = self.spec
-        self.people = people_days(spec.person, spec.seed, spec.name, self.days)
+        self.people = POPULATION.people_days(spec.person, spec.seed, spec.name, self.days)
         self.aw.load_export(self.people.export)
         (self.dir / "truth.json").write_text(
             json.dumps(
@@ -589,8 +608,9 @@ def report(results: list[dict[str, Any]]) -> None:
 
 
 def main() -> int:
+    global WORK, POPULATION
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--only", nargs="+", metavar="NAME", choices=[s.name for s in RUNS])
+    ap.add_argument("--only", nargs="+", metavar="NAME")
     ap.add_argument("--quick", action="store_true", help=f"4 runs: {', '.join(QUICK)}")
     ap.add_argument(
         "--salt",
@@ -599,8 +619,30 @@ def main() -> int:
         help="title salt and user id from SEED and the run's name, not `init`'s random ones: "
         "the same models on every invocation, to compare two checkouts run for run",
     )
+    ap.add_argument(
+        "--people",
+        type=Path,
+        metavar="FILE",
+        help="another population: a module with people_days() and RUNS "
+        "(name, person, seed, mode, rounding), in place of bench/journey_people.py",
+    )
+    ap.add_argument(
+        "--work",
+        type=Path,
+        metavar="DIR",
+        help=f"work dirs and results.json here, not {WORK} (two journeys at once)",
+    )
     args = ap.parse_args()
-    specs = [s for s in RUNS if not args.quick or s.name in QUICK]
+    if args.work is not None:
+        WORK = args.work.resolve()
+    runs = RUNS
+    if args.people is not None:
+        POPULATION = load_population(args.people)
+        runs = [Spec(*run) for run in POPULATION.RUNS]
+    unknown = set(args.only or ()) - {s.name for s in runs}
+    if unknown:
+        raise SystemExit(f"--only: no run named {', '.join(sorted(unknown))}")
+    specs = [s for s in runs if not args.quick or s.name in QUICK]
     specs = [s for s in specs if not args.only or s.name in args.only]
     if not specs:
         raise SystemExit("no run selected")
