@@ -112,7 +112,7 @@ def idle_evidence(
     (taskclf reads a missing ``active_seconds_any`` as -1), which is no evidence: without
     aw-watcher-input every window would be "away".
     """
-    if window.get("app_category") == _LOCKSCREEN:
+    if on_lock_screen(window):
         return True
     active = _reading(window.get("active_seconds_any"))
     if active is None or active < 0.0:
@@ -132,6 +132,11 @@ def contradicts(window: Mapping[str, Any], label: str) -> bool:
     to or a page read is quiet work, and its one window often sits at its start."""
     if label == "BreakIdle":
         return idle_evidence(window) is False
+    return on_lock_screen(window)
+
+
+def on_lock_screen(window: Mapping[str, Any]) -> bool:
+    """Whether the window in front was the lock screen (taskclf's ``lockscreen`` category)."""
     return window.get("app_category") == _LOCKSCREEN
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 
-from taskclf_core.baseline import EVIDENCE_COLUMNS, contradicts, has_input_data
+from taskclf_core.baseline import EVIDENCE_COLUMNS, contradicts, has_input_data, on_lock_screen
 from taskclf_core.bundle import Model, ModelBundle, bundle_from_text
 from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
 from taskclf_core.errors import TrainingError, WindowError
@@ -350,7 +350,9 @@ class DataCheck:
         return sum(1 for n in self.per_class.values() if n > 0)
 
 
-def _away_windows(minutes: float, have: int, at_edges: int, locked: int) -> str:
+def _away_windows(
+    minutes: float, have: int, at_edges: int, locked: int, lock_screens: int | None = None
+) -> str:
     """Why BreakIdle spans that cover plenty of time hold few windows, and what makes more:
     locking the screen, or, for one who locks, typing a break's start as the clock showed."""
     return (
@@ -366,8 +368,28 @@ def _away_windows(minutes: float, have: int, at_edges: int, locked: int) -> str:
             _locked_windows(locked)
             if locked
             else ": lock the screen when you step away (each lock is a window)"
+            if lock_screens != 0
+            else ": ActivityWatch has not once shown the lock screen in front in these days: "
+            "lock the screen when you step away (each lock is a window); if you already do, "
+            "aw-watcher-window cannot see your lock screen (as with some Linux screen lockers) "
+            "and your breaks will seldom make a window"
         )
     )
+
+
+def _pace(have: int, need: int, days: int, lookback_days: int | None = None) -> str:
+    """How many more labelled days, at the pace so far, bring a label to ``need`` windows;
+    or that the lookback never holds that many at this pace (its oldest days drop out)."""
+    if have <= 0 or days <= 0 or have >= need:
+        return ""
+    pace = f"; at your pace so far ({have} in {plural(days, 'labelled day')})"
+    if lookback_days is not None and need * days > have * lookback_days:
+        return (
+            f"{pace} the {lookback_days} days `retrain` looks back never hold {need}: it takes "
+            "more of them a day"
+        )
+    more = math.ceil((need - have) * days / have)
+    return f"{pace} that is about {plural(more, 'more day')} of labels"
 
 
 def _locked_windows(n: int) -> str:
@@ -394,11 +416,17 @@ def check_data(
     requirements: DataRequirements = DataRequirements(),
     labelled_minutes: Mapping[str, float] | None = None,
     left_out: Mapping[str, int] | None = None,
+    lock_screens: int | None = None,
+    lookback_days: int | None = None,
 ) -> DataCheck:
     """Count labelled windows, UTC days and windows per label; say what a model still needs.
     ``labelled_minutes``: the minutes each label's spans cover (the lookback's), to tell labelled
     breaks that ActivityWatch saw as few windows from breaks not labelled; ``left_out``: each
-    label's windows left out at a switch (:attr:`LabelledData.left_out_per_class`)."""
+    label's windows left out at a switch (:attr:`LabelledData.left_out_per_class`);
+    ``lock_screens``: the windows on the lock screen among all those of the lookback, labelled
+    or not (None: not counted), to tell one who never locks, or whose lock screen
+    ActivityWatch cannot see, from one who locks; ``lookback_days``: the days retrain looks
+    back, which a pace must fit in."""
     r = requirements
     per_class = Counter(labels)
     windows = len(labels)
@@ -433,11 +461,12 @@ def check_data(
                 f"{have}, need "
                 f"{r.min_class_windows}: taskclf's gates check its precision and recall"
                 + (
-                    _away_windows(minutes, have, at_edges, locked)
+                    _away_windows(minutes, have, at_edges, locked, lock_screens)
                     if scarce
                     else (f"; its spans hold {_edge_windows(at_edges)}" if at_edges else "")
                     + (_locked_windows(locked) if locked else "")
                 )
+                + _pace(have, r.min_class_windows, days, lookback_days)
                 + ")"
             )
     counted = [c for c in CORE_LABELS if per_class.get(c, 0) >= r.min_class_windows]
@@ -582,6 +611,8 @@ def assess(
         requirements,
         span_minutes(spans, since, now),
         data.left_out_per_class,
+        sum(on_lock_screen(w) for w in windows),
+        round((now - since).total_seconds() / 86400),
     )
     if not check.enough:
         return Assessment(data, check, None)
@@ -1364,15 +1395,35 @@ def _most_first(counts: Counter[str]) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+# a label with fewer training windows than this is worth labelling more of when the
+# challenger takes its windows for another class; with more, the labels are what to check
+_FEW_TRAINING_WINDOWS: Final = 50
+
+
+def _minutes(times: Sequence[datetime], users: Sequence[str] | None = None) -> str:
+    """Up to five evaluation windows' minutes (with their users when more than one), for the
+    person to check."""
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    whose = users is not None and len(set(users)) > 1
+    return ", ".join(
+        (f"user {users[i]} " if whose and users is not None else "")
+        + times[i].astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        for i in order[:5]
+    ) + (", …" if len(times) > 5 else "")
+
+
 def _precision_misses(
     truth: Sequence[str],
     predicted: Sequence[str],
+    starts: Sequence[datetime],
+    trained: Mapping[str, int],
     ev: Evaluation,
     gates: Sequence[Gate],
     t: GateThresholds,
 ) -> list[str]:
-    """For each class a failed precision gate is about, what its wrong windows really were:
-    what to label more of (or to check), in the person's terms."""
+    """For each class a failed precision gate is about, what its wrong windows really were and
+    when: what to label more of (a label with few training windows, ``trained``) or to check,
+    in the person's terms."""
     failed = {g.name for g in gates if not g.passed}
     classes = []
     if "breakidle_precision" in failed:
@@ -1398,14 +1449,21 @@ def _precision_misses(
                 + f": label more {c} time, then retrain"
             )
             continue
-        wrong = Counter(y for y, p in zip(truth, predicted, strict=True) if p == c and y != c)
-        most = _most_first(wrong)
+        wrong = [
+            (y, at) for y, p, at in zip(truth, predicted, starts, strict=True) if p == c and y != c
+        ]
+        most = _most_first(Counter(y for y, _ in wrong))
+        few = [y for y, _ in most if trained.get(y, 0) < _FEW_TRAINING_WINDOWS]
+        fix = (
+            f"label more {', '.join(few)} time (or check those labels)"
+            if few
+            else "check those minutes' labels"
+        )
         out.append(
             f"why {c}: the challenger said {c} for {plural(said, 'evaluation window')}, "
-            f"{said - sum(wrong.values())} of them labelled {c}; the others were "
+            f"{said - len(wrong)} of them labelled {c}; the others were "
             + ", ".join(f"{y} {n}" for y, n in most)
-            + f": label more {', '.join(y for y, _ in most)} time (or check those labels), "
-            "then retrain"
+            + f" ({_minutes([at for _, at in wrong])}): {fix}, then retrain"
         )
     return out
 
@@ -1415,28 +1473,42 @@ def _recall_miss(
     predicted: Sequence[str],
     starts: Sequence[datetime],
     users: Sequence[str],
+    windows: Sequence[Mapping[str, Any]],
 ) -> str:
     """Why BreakIdle recall failed: which labelled break windows the challenger took for what,
-    and when (the person can check those minutes)."""
-    breaks = [
-        (p, t, u)
-        for y, p, t, u in zip(truth, predicted, starts, users, strict=True)
-        if y == "BreakIdle"
+    and when (the person can check those minutes). A missed window on the lock screen is the
+    minute the screen locked in, which holds the work of the seconds before the lock: locking
+    is not what is missing there, more labelled breaks are."""
+    missed = [
+        i
+        for i, (y, p) in enumerate(zip(truth, predicted, strict=True))
+        if y == "BreakIdle" and p != "BreakIdle"
     ]
-    missed = sorted(((p, t, u) for p, t, u in breaks if p != "BreakIdle"), key=lambda m: m[1])
-    taken = Counter(p for p, _, _ in missed)
-    whose = len({u for _, _, u in missed}) > 1
-    when = ", ".join(
-        (f"user {u} " if whose else "") + t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        for _, t, u in missed[:5]
-    ) + (", …" if len(missed) > 5 else "")
+    breaks = sum(y == "BreakIdle" for y in truth)
+    taken = Counter(predicted[i] for i in missed)
+    locked = sum(on_lock_screen(windows[i]) for i in missed)
+    when = _minutes([starts[i] for i in missed], [users[i] for i in missed])
+    share = f"each is {100 / breaks:.0f} points of recall"
+    if locked == len(missed):
+        why = (
+            f": {'each was' if locked > 1 else 'that was'} the minute the screen locked in, "
+            "which also holds the work of the seconds before the lock. A break makes few "
+            f"windows, so here {share}: label more days with breaks (the model learns such "
+            "minutes from them), then retrain"
+        )
+    else:
+        why = (
+            (f" ({locked} on the lock screen, the minute it locked in)" if locked else "")
+            + ": check that you were away then. A break makes few windows (the minute the "
+            f"screen locks), so here {share}: lock the screen when you step away, label more "
+            "breaks, then retrain"
+        )
     return (
-        f"why BreakIdle recall: {plural(len(breaks), 'evaluation window')} labelled BreakIdle, "
+        f"why BreakIdle recall: {plural(breaks, 'evaluation window')} labelled BreakIdle, "
         f"{len(missed)} of them taken for "
         + ", ".join(f"{p} {n}" for p, n in _most_first(taken))
-        + f" ({when}): check that you were away then. A break makes few windows (the minute "
-        f"the screen locks), so here each is {100 / len(breaks):.0f} points of recall: lock the "
-        "screen when you step away, label more breaks, then retrain"
+        + f" ({when})"
+        + why
     )
 
 
@@ -1809,11 +1881,19 @@ def run_retrain(
     lacking = [not has_input_data(w) for w in data.windows]
     no_input = _no_input(lacking, split.evaluation.tolist()) if failed else None
     advice = [no_input] if no_input else []
-    advice += _precision_misses(eval_truth, ch_pred, ch_ev, gates, config.gates)
+    eval_starts = [data.starts[i] for i in split.evaluation]
+    train_counts = Counter(data.labels[i] for i in split.train)
+    advice += _precision_misses(
+        eval_truth, ch_pred, eval_starts, train_counts, ch_ev, gates, config.gates
+    )
     if "breakidle_recall" in failed and "BreakIdle" in eval_truth:
         advice.append(
             _recall_miss(
-                eval_truth, ch_pred, [data.starts[i] for i in split.evaluation], eval_users
+                eval_truth,
+                ch_pred,
+                eval_starts,
+                eval_users,
+                eval_windows,
             )
         )
     if tuning is not None and "reject_rate_bounds" in failed:

@@ -741,7 +741,8 @@ def test_what_a_first_model_still_needs() -> None:
         "label 50 more windows (have 150, need 200)",
         "label windows on 1 more day (have 2, need 3)",
         "label 6 more windows of BreakIdle (have 4, need 10: taskclf's gates check its "
-        "precision and recall)",
+        "precision and recall; at your pace so far (4 in 2 labelled days) that is about 3 more "
+        "days of labels)",
     )
     # enough of each, but only two labels count
     labels = ["Build"] * 190 + ["BreakIdle"] * 12 + ["Write"] * 7 + ["Meet"] * 2
@@ -770,12 +771,14 @@ def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_
         "label 6 more windows of BreakIdle (have 4, need 10: taskclf's gates check its "
         "precision and recall"
     )
-    assert said({}) == plain + ")"
-    assert said({"BreakIdle": 19.5, "Build": 900}) == plain + ")"  # few minutes labelled
+    # 4 break windows over 3 labelled days: 6 more come in 4.5 days
+    pace = "; at your pace so far (4 in 3 labelled days) that is about 5 more days of labels)"
+    assert said({}) == plain + pace
+    assert said({"BreakIdle": 19.5, "Build": 900}) == plain + pace  # few minutes labelled
+    lock = ": lock the screen when you step away (each lock is a window)"
     assert said({"BreakIdle": 94.6}) == plain + (
         "; your BreakIdle spans cover 95 minutes but hold 4 windows: a window is a minute in "
-        "which the window in front changes, which seldom happens while you are away: lock the "
-        "screen when you step away (each lock is a window))"
+        "which the window in front changes, which seldom happens while you are away" + lock + pace
     )
     # windows of the spans left out at a switch are counted apart, not taken for none
     edges = {"BreakIdle": 14, "Build": 3}
@@ -786,7 +789,7 @@ def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_
     locked = (
         "; 3 windows on the lock screen fell in a task's span at a switch (left out): a break "
         "starts in the minute the screen locked in, so type the minute the clock showed (10:32 "
-        "for a lock at 10:32:40), not the next)"
+        "for a lock at 10:32:40), not the next" + pace
     )
     assert missing == (
         plain + "; your BreakIdle spans cover 125 minutes but hold 4 windows that show a break "
@@ -808,7 +811,48 @@ def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_
         labelled_minutes={"BreakIdle": 125},
         left_out={"BreakIdle": 14},
     ).missing
-    assert unlocked[0].endswith(": lock the screen when you step away (each lock is a window))")
+    assert unlocked[0].endswith(lock + pace)
+    # no lock screen in any window of the lookback: one who never locks, or whose lock screen
+    # aw-watcher-window cannot see (some Linux screen lockers); one lock seen: one who can
+    never = check_data(
+        labels,
+        starts,
+        ["u"] * len(labels),
+        labelled_minutes={"BreakIdle": 125},
+        lock_screens=0,
+    ).missing
+    assert never[0].endswith(
+        "while you are away: ActivityWatch has not once shown the lock screen in front in these "
+        "days: lock the screen when you step away (each lock is a window); if you already do, "
+        "aw-watcher-window cannot see your lock screen (as with some Linux screen lockers) and "
+        "your breaks will seldom make a window" + pace
+    )
+    seen = check_data(
+        labels,
+        starts,
+        ["u"] * len(labels),
+        labelled_minutes={"BreakIdle": 125},
+        lock_screens=1,
+    ).missing
+    assert seen[0].endswith(lock + pace)
+    # at 4 in 3 days, 10 take 7.5 days: a 7-day lookback never holds them
+    assert (
+        check_data(labels, starts, ["u"] * len(labels), lookback_days=7)
+        .missing[0]
+        .endswith(
+            "; at your pace so far (4 in 3 labelled days) the 7 days `retrain` looks back never "
+            "hold 10: it takes more of them a day)"
+        )
+    )
+    assert (
+        check_data(labels, starts, ["u"] * len(labels), lookback_days=8).missing[0].endswith(pace)
+    )
+    # no break window yet: no pace to speak of
+    none = check_data(labels[:240], starts[:240], ["u"] * 240).missing
+    assert none == (
+        "label 10 more windows of BreakIdle (have 0, need 10: taskclf's gates check its "
+        "precision and recall)",
+    )
 
 
 def test_span_minutes_counts_each_label_within_the_range() -> None:
@@ -1391,25 +1435,45 @@ def test_a_precision_refusal_says_what_the_wrong_windows_really_were() -> None:
         "breakidle_precision",
         "no_class_below_50_precision",
     }
-    assert _precision_misses(truth, pred, ev, gates, GateThresholds()) == [
+    at = [datetime(2026, 3, 2, 9, tzinfo=UTC) + timedelta(minutes=m) for m in range(24)]
+    trained = {"Write": 40, "ReadResearch": 12, "Build": 300, "BreakIdle": 30, "Meet": 20}
+
+    def misses(trained: dict[str, int]) -> list[str]:
+        return _precision_misses(truth, pred, at, trained, ev, gates, GateThresholds())
+
+    assert misses(trained) == [
         "why BreakIdle: the challenger said BreakIdle for 11 evaluation windows, 9 of them "
-        "labelled BreakIdle; the others were Meet 2: label more Meet time (or check those "
-        "labels), then retrain",
+        "labelled BreakIdle; the others were Meet 2 (2026-03-02 09:20 UTC, 2026-03-02 09:21 "
+        "UTC): label more Meet time (or check those labels), then retrain",
         "why Build: the challenger said Build for 10 evaluation windows, 1 of them labelled "
-        "Build; the others were Write 6, ReadResearch 3: label more Write, ReadResearch time "
-        "(or check those labels), then retrain",
+        "Build; the others were Write 6, ReadResearch 3 (2026-03-02 09:00 UTC, 2026-03-02 "
+        "09:01 UTC, 2026-03-02 09:02 UTC, 2026-03-02 09:03 UTC, 2026-03-02 09:04 UTC, …): "
+        "label more Write, ReadResearch time (or check those labels), then retrain",
     ]
+    # a label with plenty of training windows is not what more labels fix: its labels are
+    # what to check (Meet with 319 windows, taken for a break twice)
+    plenty = misses(trained | {"Meet": 319, "Write": 400})
+    assert plenty[0].endswith(
+        "the others were Meet 2 (2026-03-02 09:20 UTC, 2026-03-02 09:21 UTC): check those "
+        "minutes' labels, then retrain"
+    )
+    assert "label more ReadResearch time (or check those labels)" in plenty[1]
     # BreakIdle never said at all (its precision is 0, as taskclf counts it)
     never = ["Meet"] * 10 + ["Write"] * 10 + ["Meet"] * 4
     truth2 = ["BreakIdle"] * 10 + ["Write"] * 10 + ["Meet"] * 4
     ev2 = evaluate_labels(truth2, never)
-    assert _precision_misses(truth2, never, ev2, challenger_gates(ev2), GateThresholds())[0] == (
+    assert _precision_misses(
+        truth2, never, at, trained, ev2, challenger_gates(ev2), GateThresholds()
+    )[0] == (
         "why BreakIdle: the challenger never said BreakIdle; its 10 labelled windows were taken "
         "for Meet 10: label more BreakIdle time, then retrain"
     )
     # nothing failed: nothing to say
     good = evaluate_labels(truth, truth)
-    assert _precision_misses(truth, truth, good, challenger_gates(good), GateThresholds()) == []
+    assert (
+        _precision_misses(truth, truth, at, trained, good, challenger_gates(good), GateThresholds())
+        == []
+    )
 
 
 # --- a model sure of nearly everything ---------------------------------------------------
@@ -1564,14 +1628,27 @@ def test_a_breakidle_recall_refusal_says_which_break_minutes_were_missed_and_whe
         "locks), so here each is 25 points of recall: lock the screen when you step away, "
         "label more breaks, then retrain"
     )
-    assert _recall_miss(truth, pred, at, ["u"] * 6) == (
+    desk: list[dict[str, Any]] = [{"app_category": "editor"}] * 6
+    assert _recall_miss(truth, pred, at, ["u"] * 6, desk) == (
         "why BreakIdle recall: 4 evaluation windows labelled BreakIdle, 3 of them taken for "
         f"{REJECT_LABEL} 2, Debug 1 (2026-03-02 09:02 UTC, 2026-03-02 09:03 UTC, "
         f"2026-03-02 09:05 UTC): " + tail
     )
     # several people's windows: whose each one is
-    line = _recall_miss(truth, pred, at, ["a", "b", "a", "b", "a", "a"])
+    line = _recall_miss(truth, pred, at, ["a", "b", "a", "b", "a", "a"], desk)
     assert "(user a 2026-03-02 09:02 UTC, user b 2026-03-02 09:03 UTC, user a 2026-03-02 " in line
+    # missed on the lock screen: the person locks; the lock minute holds the work before it
+    locked = [{"app_category": "lockscreen"}] * 6
+    assert _recall_miss(truth, pred, at, ["u"] * 6, locked).endswith(
+        "2026-03-02 09:05 UTC): each was the minute the screen locked in, which also holds the "
+        "work of the seconds before the lock. A break makes few windows, so here each is 25 points "
+        "of recall: label more days with breaks (the model learns such minutes from them), then "
+        "retrain"
+    )
+    some = [{"app_category": "lockscreen"}] * 3 + desk[3:]
+    assert _recall_miss(truth, pred, at, ["u"] * 6, some).endswith(
+        "2026-03-02 09:05 UTC) (1 on the lock screen, the minute it locked in): " + tail
+    )
 
 
 def test_run_retrain_counts_windows_left_out_at_a_labels_edges_and_lists_missed_breaks() -> None:

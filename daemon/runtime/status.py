@@ -476,8 +476,9 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         f"loaded {_fmt(store.get('loaded_at'))}",
         f"  per-user cal.  {plural(len(users), 'user')}{': ' + ', '.join(users) if users else ''}",
         *_threshold_lines(doc),
-        f"  windows        {windows.get('labelled', 0)} labelled, {windows.get('refused', 0)} "
-        f"refused, {plural(windows.get('duplicates', 0), 'duplicate')}",
+        # "by the model": the person's own labels are counted under "first model"
+        f"  windows        {windows.get('labelled', 0)} labelled by the model, "
+        f"{windows.get('refused', 0)} refused, {plural(windows.get('duplicates', 0), 'duplicate')}",
         f"  backlog        {spool.get('new', 0)} waiting, {spool.get('cur', 0)} in progress, "
         f"{plural(spool.get('rejected', 0), 'rejected file')}",
         f"  last window    {_fmt(last.get('user_id'))} {_fmt(last.get('bucket_start_ts'))} -> "
