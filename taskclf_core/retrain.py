@@ -1442,9 +1442,10 @@ def _precision_misses(
         said = sum(p == c for p in predicted)
         if not said:
             taken = Counter(p for y, p in zip(truth, predicted, strict=True) if y == c)
+            n = sum(taken.values())
             out.append(
                 f"why {c}: the challenger never said {c}; its "
-                f"{plural(sum(taken.values()), 'labelled window')} were taken for "
+                f"{plural(n, 'labelled window')} {'was' if n == 1 else 'were'} taken for "
                 + ", ".join(f"{p} {n}" for p, n in _most_first(taken))
                 + f": label more {c} time, then retrain"
             )

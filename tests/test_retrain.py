@@ -1468,6 +1468,15 @@ def test_a_precision_refusal_says_what_the_wrong_windows_really_were() -> None:
         "why BreakIdle: the challenger never said BreakIdle; its 10 labelled windows were taken "
         "for Meet 10: label more BreakIdle time, then retrain"
     )
+    one = ["Debug"] + ["Write"] * 10 + ["Meet"] * 4
+    truth3 = ["BreakIdle"] + ["Write"] * 10 + ["Meet"] * 4
+    ev3 = evaluate_labels(truth3, one)
+    assert _precision_misses(
+        truth3, one, at, trained, ev3, challenger_gates(ev3), GateThresholds()
+    )[0] == (
+        "why BreakIdle: the challenger never said BreakIdle; its 1 labelled window was taken "
+        "for Debug 1: label more BreakIdle time, then retrain"
+    )
     # nothing failed: nothing to say
     good = evaluate_labels(truth, truth)
     assert (
