@@ -247,6 +247,9 @@ class LabelledData:
     # contradicts (baseline.contradicts: labelled BreakIdle yet active, or a task on the lock
     # screen): not counted above
     left_out_per_class: Mapping[str, int] = field(default_factory=dict)
+    # windows on the lock screen, labelled or not, on the days (UTC) a user has labelled
+    # windows: 0 says that user never locks, or ActivityWatch cannot see their lock screen
+    lock_screens: int = 0
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -313,6 +316,12 @@ def labelled_data(
                 labels[i] = None
                 left_out[label] += 1
     rows = [i for i, label in enumerate(labels) if label is not None]
+    days = {(idents[i][0], idents[i][1].astimezone(UTC).date()) for i in rows}
+    lock_screens = sum(
+        1
+        for w, (user_id, start, _) in zip(kept, idents, strict=True)
+        if (user_id, start.astimezone(UTC).date()) in days and on_lock_screen(w)
+    )
     return LabelledData(
         windows=tuple(kept[i] for i in rows),
         labels=tuple(str(labels[i]) for i in rows),
@@ -323,6 +332,7 @@ def labelled_data(
         duplicates=duplicates,
         typed=typed,
         left_out_per_class=dict(left_out),
+        lock_screens=lock_screens,
     )
 
 
@@ -369,7 +379,8 @@ def _away_windows(
             if locked
             else ": lock the screen when you step away (each lock is a window)"
             if lock_screens != 0
-            else ": ActivityWatch has not once shown the lock screen in front in these days: "
+            else ": ActivityWatch has not once shown the lock screen in front on the days you "
+            "labelled: "
             "lock the screen when you step away (each lock is a window); if you already do, "
             "aw-watcher-window cannot see your lock screen (as with some Linux screen lockers) "
             "and your breaks will seldom make a window"
@@ -385,8 +396,8 @@ def _pace(have: int, need: int, days: int, lookback_days: int | None = None) -> 
     pace = f"; at your pace so far ({have} in {plural(days, 'labelled day')})"
     if lookback_days is not None and need * days > have * lookback_days:
         return (
-            f"{pace} the {lookback_days} days `retrain` looks back never hold {need}: it takes "
-            "more of them a day"
+            f"{pace} the {plural(lookback_days, 'day')} `retrain` looks back never hold "
+            f"{need}: it takes more of them a day"
         )
     more = math.ceil((need - have) * days / have)
     return f"{pace} that is about {plural(more, 'more day')} of labels"
@@ -423,10 +434,10 @@ def check_data(
     ``labelled_minutes``: the minutes each label's spans cover (the lookback's), to tell labelled
     breaks that ActivityWatch saw as few windows from breaks not labelled; ``left_out``: each
     label's windows left out at a switch (:attr:`LabelledData.left_out_per_class`);
-    ``lock_screens``: the windows on the lock screen among all those of the lookback, labelled
-    or not (None: not counted), to tell one who never locks, or whose lock screen
-    ActivityWatch cannot see, from one who locks; ``lookback_days``: the days retrain looks
-    back, which a pace must fit in."""
+    ``lock_screens``: the windows on the lock screen, labelled or not, on the days labelled
+    (:attr:`LabelledData.lock_screens`; None: not counted), to tell one who never locks, or
+    whose lock screen ActivityWatch cannot see, from one who locks; ``lookback_days``: the
+    days retrain looks back, which a pace must fit in."""
     r = requirements
     per_class = Counter(labels)
     windows = len(labels)
@@ -611,7 +622,7 @@ def assess(
         requirements,
         span_minutes(spans, since, now),
         data.left_out_per_class,
-        sum(on_lock_screen(w) for w in windows),
+        data.lock_screens,
         round((now - since).total_seconds() / 86400),
     )
     if not check.enough:
@@ -1400,13 +1411,12 @@ def _most_first(counts: Counter[str]) -> list[tuple[str, int]]:
 _FEW_TRAINING_WINDOWS: Final = 50
 
 
-def _minutes(times: Sequence[datetime], users: Sequence[str] | None = None) -> str:
-    """Up to five evaluation windows' minutes (with their users when more than one), for the
-    person to check."""
+def _minutes(times: Sequence[datetime], tags: Sequence[str] | None = None) -> str:
+    """Up to five evaluation windows' minutes, earliest first, each after its tag (whose it
+    is, what it was labelled) when given, for the person to check."""
     order = sorted(range(len(times)), key=lambda i: times[i])
-    whose = users is not None and len(set(users)) > 1
     return ", ".join(
-        (f"user {users[i]} " if whose and users is not None else "")
+        (f"{tags[i]} " if tags is not None and tags[i] else "")
         + times[i].astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         for i in order[:5]
     ) + (", …" if len(times) > 5 else "")
@@ -1416,6 +1426,7 @@ def _precision_misses(
     truth: Sequence[str],
     predicted: Sequence[str],
     starts: Sequence[datetime],
+    users: Sequence[str],
     trained: Mapping[str, int],
     ev: Evaluation,
     gates: Sequence[Gate],
@@ -1451,20 +1462,24 @@ def _precision_misses(
             )
             continue
         wrong = [
-            (y, at) for y, p, at in zip(truth, predicted, starts, strict=True) if p == c and y != c
+            (y, at, u)
+            for y, p, at, u in zip(truth, predicted, starts, users, strict=True)
+            if p == c and y != c
         ]
-        most = _most_first(Counter(y for y, _ in wrong))
+        most = _most_first(Counter(y for y, _, _ in wrong))
         few = [y for y, _ in most if trained.get(y, 0) < _FEW_TRAINING_WINDOWS]
-        fix = (
-            f"label more {', '.join(few)} time (or check those labels)"
-            if few
-            else "check those minutes' labels"
+        plenty = [y for y, _ in most if y not in few]
+        fix = "; ".join(
+            ([f"label more {', '.join(few)} time"] if few else [])
+            + ([f"check the labels of the {', '.join(plenty)} minutes"] if plenty else [])
         )
+        whose = len({u for _, _, u in wrong}) > 1
+        tags = [y + (f" of user {u}" if whose else "") for y, _, u in wrong]
         out.append(
             f"why {c}: the challenger said {c} for {plural(said, 'evaluation window')}, "
             f"{said - len(wrong)} of them labelled {c}; the others were "
             + ", ".join(f"{y} {n}" for y, n in most)
-            + f" ({_minutes([at for _, at in wrong])}): {fix}, then retrain"
+            + f" ({_minutes([at for _, at, _ in wrong], tags)}): {fix}, then retrain"
         )
     return out
 
@@ -1488,9 +1503,12 @@ def _recall_miss(
     breaks = sum(y == "BreakIdle" for y in truth)
     taken = Counter(predicted[i] for i in missed)
     locked = sum(on_lock_screen(windows[i]) for i in missed)
-    when = _minutes([starts[i] for i in missed], [users[i] for i in missed])
+    whose = len({users[i] for i in missed}) > 1
+    when = _minutes(
+        [starts[i] for i in missed], [f"user {users[i]}" if whose else "" for i in missed]
+    )
     share = f"each is {100 / breaks:.0f} points of recall"
-    if locked == len(missed):
+    if missed and locked == len(missed):
         why = (
             f": {'each was' if locked > 1 else 'that was'} the minute the screen locked in, "
             "which also holds the work of the seconds before the lock. A break makes few "
@@ -1499,7 +1517,7 @@ def _recall_miss(
         )
     else:
         why = (
-            (f" ({locked} on the lock screen, the minute it locked in)" if locked else "")
+            (f" ({locked} on the lock screen: the minute it locked in)" if locked else "")
             + ": check that you were away then. A break makes few windows (the minute the "
             f"screen locks), so here {share}: lock the screen when you step away, label more "
             "breaks, then retrain"
@@ -1885,7 +1903,7 @@ def run_retrain(
     eval_starts = [data.starts[i] for i in split.evaluation]
     train_counts = Counter(data.labels[i] for i in split.train)
     advice += _precision_misses(
-        eval_truth, ch_pred, eval_starts, train_counts, ch_ev, gates, config.gates
+        eval_truth, ch_pred, eval_starts, eval_users, train_counts, ch_ev, gates, config.gates
     )
     if "breakidle_recall" in failed and "BreakIdle" in eval_truth:
         advice.append(

@@ -40,6 +40,9 @@ def test_a_file_missing_most_features_is_named_once_and_shown_in_status(
     shown = d.cli("status")
     assert "missing feat." in shown.stdout
     assert "of model features over the last hour" in shown.stdout
+    # the model's labels, told apart from the person's own ("first model: N labelled windows")
+    n = len(whole + broken)
+    assert f"  windows        {n} labelled by the model, 0 refused, 0 duplicates" in shown.stdout
     d.stop()
 
 

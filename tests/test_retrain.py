@@ -726,6 +726,75 @@ def test_labelled_data_is_strict_containment_of_the_champions_schema() -> None:
         labelled_data(spans, [window("u", 0), {"user_id": "u", "bucket_start_ts": 5}])
 
 
+NEVER_LOCKED = (
+    "while you are away: ActivityWatch has not once shown the lock screen in front on the days "
+    "you labelled: lock the screen when you step away (each lock is a window); if you already "
+    "do, aw-watcher-window cannot see your lock screen (as with some Linux screen lockers) and "
+    "your breaks will seldom make a window"
+)
+
+
+def test_a_pace_says_how_many_more_days_or_that_the_lookback_never_holds_them() -> None:
+    from taskclf_core.retrain import _pace
+
+    assert _pace(4, 10, 3) == (
+        "; at your pace so far (4 in 3 labelled days) that is about 5 more days of labels"
+    )
+    # 5 in 3 days make 10 in 6: just fits a 6-day lookback, not a 5-day one
+    assert _pace(5, 10, 3, 6) == (
+        "; at your pace so far (5 in 3 labelled days) that is about 3 more days of labels"
+    )
+    assert _pace(5, 10, 3, 5) == (
+        "; at your pace so far (5 in 3 labelled days) the 5 days `retrain` looks back never "
+        "hold 10: it takes more of them a day"
+    )
+    assert _pace(5, 10, 1, 1).endswith("the 1 day `retrain` looks back never hold 10: it takes "
+                                       "more of them a day")  # fmt: skip
+    assert _pace(9, 10, 1) == (
+        "; at your pace so far (9 in 1 labelled day) that is about 1 more day of labels"
+    )
+    assert _pace(0, 10, 3) == _pace(10, 10, 3) == _pace(3, 10, 0) == ""
+
+
+def test_assess_counts_lock_screens_on_the_days_labelled_and_the_lookback_for_the_pace() -> None:
+    """``assess`` hands check_data the lock-screen windows of the labelled days (not those of
+    days nobody labelled, nor another user's) and the lookback it was given."""
+    work = [
+        LabelSpan(
+            NOW + timedelta(days=d), NOW + timedelta(days=d, minutes=80), "Build", user_id="u"
+        )
+        for d in range(3)
+    ]
+    rest = [
+        LabelSpan(
+            NOW + timedelta(minutes=80), NOW + timedelta(minutes=110), "BreakIdle", user_id="u"
+        )
+    ]
+    windows = [
+        window("u", d * 1440 + m, app_category="editor") for d in range(3) for m in range(80)
+    ]
+    windows.append(window("u", 80, app_category="editor"))  # a 30-minute break: one window
+    later = [window("u", 5 * 1440, app_category="lockscreen")]  # a day nobody labelled
+    other = [window("w", 10, app_category="lockscreen")]  # another user's lock
+    since = NOW - timedelta(days=1)
+    now = NOW + timedelta(days=9)  # a 10-day lookback: 1 in 3 days never makes 10 in it
+    a = assess(work + rest, windows + later + other, since=since, now=now, schema_version="v2")
+    assert a.data.lock_screens == 0
+    (short,) = [m for m in a.check.missing if "of BreakIdle" in m]
+    assert NEVER_LOCKED in short
+    assert short.endswith(
+        "; at your pace so far (1 in 3 labelled days) the 10 days `retrain` looks back never "
+        "hold 10: it takes more of them a day)"
+    )
+    # a lock on a labelled day: this person can lock, and is told to
+    locked = [window("u", 1440 + 100, app_category="lockscreen")]
+    b = assess(work + rest, windows + locked, since=since, now=now, schema_version="v2")
+    assert b.data.lock_screens == 1
+    (short,) = [m for m in b.check.missing if "of BreakIdle" in m]
+    assert NEVER_LOCKED not in short
+    assert ": lock the screen when you step away (each lock is a window);" in short
+
+
 def test_what_a_first_model_still_needs() -> None:
     r = DataRequirements()
 
@@ -821,12 +890,7 @@ def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_
         labelled_minutes={"BreakIdle": 125},
         lock_screens=0,
     ).missing
-    assert never[0].endswith(
-        "while you are away: ActivityWatch has not once shown the lock screen in front in these "
-        "days: lock the screen when you step away (each lock is a window); if you already do, "
-        "aw-watcher-window cannot see your lock screen (as with some Linux screen lockers) and "
-        "your breaks will seldom make a window" + pace
-    )
+    assert never[0].endswith(NEVER_LOCKED + pace)
     seen = check_data(
         labels,
         starts,
@@ -1436,34 +1500,43 @@ def test_a_precision_refusal_says_what_the_wrong_windows_really_were() -> None:
         "no_class_below_50_precision",
     }
     at = [datetime(2026, 3, 2, 9, tzinfo=UTC) + timedelta(minutes=m) for m in range(24)]
+    users = ["u"] * 24
     trained = {"Write": 40, "ReadResearch": 12, "Build": 300, "BreakIdle": 30, "Meet": 20}
 
-    def misses(trained: dict[str, int]) -> list[str]:
-        return _precision_misses(truth, pred, at, trained, ev, gates, GateThresholds())
+    def misses(trained: dict[str, int], users: list[str] = users) -> list[str]:
+        return _precision_misses(truth, pred, at, users, trained, ev, gates, GateThresholds())
 
     assert misses(trained) == [
         "why BreakIdle: the challenger said BreakIdle for 11 evaluation windows, 9 of them "
-        "labelled BreakIdle; the others were Meet 2 (2026-03-02 09:20 UTC, 2026-03-02 09:21 "
-        "UTC): label more Meet time (or check those labels), then retrain",
+        "labelled BreakIdle; the others were Meet 2 (Meet 2026-03-02 09:20 UTC, Meet 2026-03-02 "
+        "09:21 UTC): label more Meet time, then retrain",
         "why Build: the challenger said Build for 10 evaluation windows, 1 of them labelled "
-        "Build; the others were Write 6, ReadResearch 3 (2026-03-02 09:00 UTC, 2026-03-02 "
-        "09:01 UTC, 2026-03-02 09:02 UTC, 2026-03-02 09:03 UTC, 2026-03-02 09:04 UTC, …): "
-        "label more Write, ReadResearch time (or check those labels), then retrain",
+        "Build; the others were Write 6, ReadResearch 3 (Write 2026-03-02 09:00 UTC, Write "
+        "2026-03-02 09:01 UTC, Write 2026-03-02 09:02 UTC, Write 2026-03-02 09:03 UTC, Write "
+        "2026-03-02 09:04 UTC, …): label more Write, ReadResearch time, then retrain",
     ]
-    # a label with plenty of training windows is not what more labels fix: its labels are
-    # what to check (Meet with 319 windows, taken for a break twice)
-    plenty = misses(trained | {"Meet": 319, "Write": 400})
+    # a label with plenty of training windows (50 or more) is not what more labels fix: its
+    # labels are what to check (Meet with 319 windows, taken for a break twice)
+    plenty = misses(trained | {"Meet": 319, "Write": 50})
     assert plenty[0].endswith(
-        "the others were Meet 2 (2026-03-02 09:20 UTC, 2026-03-02 09:21 UTC): check those "
-        "minutes' labels, then retrain"
+        "the others were Meet 2 (Meet 2026-03-02 09:20 UTC, Meet 2026-03-02 09:21 UTC): check "
+        "the labels of the Meet minutes, then retrain"
     )
-    assert "label more ReadResearch time (or check those labels)" in plenty[1]
+    assert plenty[1].endswith(
+        ": label more ReadResearch time; check the labels of the Write minutes, then retrain"
+    )
+    assert misses(trained | {"Write": 49})[1].endswith(
+        ": label more Write, ReadResearch time, then retrain"
+    )
+    # several people's windows: whose each minute is
+    two = misses(trained, ["a", "b"] * 12)
+    assert "(Meet of user a 2026-03-02 09:20 UTC, Meet of user b 2026-03-02 09:21 UTC)" in two[0]
     # BreakIdle never said at all (its precision is 0, as taskclf counts it)
     never = ["Meet"] * 10 + ["Write"] * 10 + ["Meet"] * 4
     truth2 = ["BreakIdle"] * 10 + ["Write"] * 10 + ["Meet"] * 4
     ev2 = evaluate_labels(truth2, never)
     assert _precision_misses(
-        truth2, never, at, trained, ev2, challenger_gates(ev2), GateThresholds()
+        truth2, never, at, users, trained, ev2, challenger_gates(ev2), GateThresholds()
     )[0] == (
         "why BreakIdle: the challenger never said BreakIdle; its 10 labelled windows were taken "
         "for Meet 10: label more BreakIdle time, then retrain"
@@ -1472,7 +1545,7 @@ def test_a_precision_refusal_says_what_the_wrong_windows_really_were() -> None:
     truth3 = ["BreakIdle"] + ["Write"] * 10 + ["Meet"] * 4
     ev3 = evaluate_labels(truth3, one)
     assert _precision_misses(
-        truth3, one, at, trained, ev3, challenger_gates(ev3), GateThresholds()
+        truth3, one, at, users, trained, ev3, challenger_gates(ev3), GateThresholds()
     )[0] == (
         "why BreakIdle: the challenger never said BreakIdle; its 1 labelled window was taken "
         "for Debug 1: label more BreakIdle time, then retrain"
@@ -1480,7 +1553,9 @@ def test_a_precision_refusal_says_what_the_wrong_windows_really_were() -> None:
     # nothing failed: nothing to say
     good = evaluate_labels(truth, truth)
     assert (
-        _precision_misses(truth, truth, at, trained, good, challenger_gates(good), GateThresholds())
+        _precision_misses(
+            truth, truth, at, users, trained, good, challenger_gates(good), GateThresholds()
+        )
         == []
     )
 
@@ -1656,7 +1731,17 @@ def test_a_breakidle_recall_refusal_says_which_break_minutes_were_missed_and_whe
     )
     some = [{"app_category": "lockscreen"}] * 3 + desk[3:]
     assert _recall_miss(truth, pred, at, ["u"] * 6, some).endswith(
-        "2026-03-02 09:05 UTC) (1 on the lock screen, the minute it locked in): " + tail
+        "2026-03-02 09:05 UTC) (1 on the lock screen: the minute it locked in): " + tail
+    )
+    # one missed, on the lock screen
+    assert _recall_miss(
+        ["BreakIdle", "BreakIdle"], ["BreakIdle", "Debug"], at[:2], ["u"] * 2, locked[:2]
+    ) == (
+        "why BreakIdle recall: 2 evaluation windows labelled BreakIdle, 1 of them taken for "
+        "Debug 1 (2026-03-02 09:01 UTC): that was the minute the screen locked in, which also "
+        "holds the work of the seconds before the lock. A break makes few windows, so here each "
+        "is 50 points of recall: label more days with breaks (the model learns such minutes "
+        "from them), then retrain"
     )
 
 

@@ -142,7 +142,11 @@ def test_doctor_tells_breaks_labelled_but_seen_as_few_windows(
     assert "minutes but hold 3 windows: a window is a minute in which the window in front " in (
         check.detail
     )
-    assert "lock the screen when you step away (each lock is a window" in check.detail
+    assert (
+        "while you are away: ActivityWatch has not once shown the lock screen in front on the "
+        "days you labelled: lock the screen when you step away (each lock is a window); if you "
+        "already do, aw-watcher-window cannot see your lock screen"
+    ) in check.detail
 
 
 def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
