@@ -881,24 +881,19 @@ def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_
         left_out={"BreakIdle": 14},
     ).missing
     assert unlocked[0].endswith(lock + pace)
-    # no lock screen in any window of the lookback: one who never locks, or whose lock screen
+
+    # no lock screen on the days labelled: one who never locks, or whose lock screen
     # aw-watcher-window cannot see (some Linux screen lockers); one lock seen: one who can
-    never = check_data(
-        labels,
-        starts,
-        ["u"] * len(labels),
-        labelled_minutes={"BreakIdle": 125},
-        lock_screens=0,
-    ).missing
-    assert never[0].endswith(NEVER_LOCKED + pace)
-    seen = check_data(
-        labels,
-        starts,
-        ["u"] * len(labels),
-        labelled_minutes={"BreakIdle": 125},
-        lock_screens=1,
-    ).missing
-    assert seen[0].endswith(lock + pace)
+    def with_locks(n: int) -> str:
+        users = ["u"] * len(labels)
+        minutes = {"BreakIdle": 125.0}
+        missing = check_data(
+            labels, starts, users, labelled_minutes=minutes, lock_screens=n
+        ).missing
+        return missing[0]
+
+    assert with_locks(0).endswith(NEVER_LOCKED + pace)
+    assert with_locks(1).endswith(lock + pace)
     # at 4 in 3 days, 10 take 7.5 days: a 7-day lookback never holds them
     assert (
         check_data(labels, starts, ["u"] * len(labels), lookback_days=7)
