@@ -380,10 +380,9 @@ def _away_windows(
             else ": lock the screen when you step away (each lock is a window)"
             if lock_screens != 0
             else ": ActivityWatch has not once shown the lock screen in front on the days you "
-            "labelled: "
-            "lock the screen when you step away (each lock is a window); if you already do, "
-            "aw-watcher-window cannot see your lock screen (as with some Linux screen lockers) "
-            "and your breaks will seldom make a window"
+            "labelled: lock the screen when you step away (each lock is a window); if you "
+            "already do, aw-watcher-window cannot see your lock screen (as with some Linux "
+            "screen lockers) and your breaks will seldom make a window"
         )
     )
 
@@ -1411,14 +1410,21 @@ def _most_first(counts: Counter[str]) -> list[tuple[str, int]]:
 _FEW_TRAINING_WINDOWS: Final = 50
 
 
-def _minutes(times: Sequence[datetime], tags: Sequence[str] | None = None) -> str:
-    """Up to five evaluation windows' minutes, earliest first, each after its tag (whose it
-    is, what it was labelled) when given, for the person to check."""
+def _minutes(
+    times: Sequence[datetime], users: Sequence[str], labels: Sequence[str] | None = None
+) -> str:
+    """Up to five evaluation windows' minutes, earliest first, for the person to check: each
+    after the label it had (``labels``, when given) and whose it is (when several users')."""
+    whose = len(set(users)) > 1
+
+    def tag(i: int) -> str:
+        label = [labels[i]] if labels is not None else []
+        parts = label + ([f"user {users[i]}"] if whose else [])
+        return " of ".join(parts) + " " if parts else ""
+
     order = sorted(range(len(times)), key=lambda i: times[i])
     return ", ".join(
-        (f"{tags[i]} " if tags is not None and tags[i] else "")
-        + times[i].astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        for i in order[:5]
+        tag(i) + times[i].astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") for i in order[:5]
     ) + (", …" if len(times) > 5 else "")
 
 
@@ -1473,13 +1479,12 @@ def _precision_misses(
             ([f"label more {', '.join(few)} time"] if few else [])
             + ([f"check the labels of the {', '.join(plenty)} minutes"] if plenty else [])
         )
-        whose = len({u for _, _, u in wrong}) > 1
-        tags = [y + (f" of user {u}" if whose else "") for y, _, u in wrong]
+        when = _minutes([at for _, at, _ in wrong], [u for *_, u in wrong], [y for y, *_ in wrong])
         out.append(
             f"why {c}: the challenger said {c} for {plural(said, 'evaluation window')}, "
             f"{said - len(wrong)} of them labelled {c}; the others were "
             + ", ".join(f"{y} {n}" for y, n in most)
-            + f" ({_minutes([at for _, at, _ in wrong], tags)}): {fix}, then retrain"
+            + f" ({when}): {fix}, then retrain"
         )
     return out
 
@@ -1503,10 +1508,7 @@ def _recall_miss(
     breaks = sum(y == "BreakIdle" for y in truth)
     taken = Counter(predicted[i] for i in missed)
     locked = sum(on_lock_screen(windows[i]) for i in missed)
-    whose = len({users[i] for i in missed}) > 1
-    when = _minutes(
-        [starts[i] for i in missed], [f"user {users[i]}" if whose else "" for i in missed]
-    )
+    when = _minutes([starts[i] for i in missed], [users[i] for i in missed])
     share = f"each is {100 / breaks:.0f} points of recall"
     if missed and locked == len(missed):
         why = (

@@ -1526,22 +1526,20 @@ def test_a_precision_refusal_says_what_the_wrong_windows_really_were() -> None:
     # several people's windows: whose each minute is
     two = misses(trained, ["a", "b"] * 12)
     assert "(Meet of user a 2026-03-02 09:20 UTC, Meet of user b 2026-03-02 09:21 UTC)" in two[0]
+
     # BreakIdle never said at all (its precision is 0, as taskclf counts it)
-    never = ["Meet"] * 10 + ["Write"] * 10 + ["Meet"] * 4
-    truth2 = ["BreakIdle"] * 10 + ["Write"] * 10 + ["Meet"] * 4
-    ev2 = evaluate_labels(truth2, never)
-    assert _precision_misses(
-        truth2, never, at, users, trained, ev2, challenger_gates(ev2), GateThresholds()
-    )[0] == (
+    def never_said(breaks: int, taken_for: str) -> str:
+        truth = ["BreakIdle"] * breaks + ["Write"] * 10 + ["Meet"] * 4
+        pred = [taken_for] * breaks + ["Write"] * 10 + ["Meet"] * 4
+        ev = evaluate_labels(truth, pred)
+        gates = challenger_gates(ev)
+        return _precision_misses(truth, pred, at, users, trained, ev, gates, GateThresholds())[0]
+
+    assert never_said(10, "Meet") == (
         "why BreakIdle: the challenger never said BreakIdle; its 10 labelled windows were taken "
         "for Meet 10: label more BreakIdle time, then retrain"
     )
-    one = ["Debug"] + ["Write"] * 10 + ["Meet"] * 4
-    truth3 = ["BreakIdle"] + ["Write"] * 10 + ["Meet"] * 4
-    ev3 = evaluate_labels(truth3, one)
-    assert _precision_misses(
-        truth3, one, at, users, trained, ev3, challenger_gates(ev3), GateThresholds()
-    )[0] == (
+    assert never_said(1, "Debug") == (
         "why BreakIdle: the challenger never said BreakIdle; its 1 labelled window was taken "
         "for Debug 1: label more BreakIdle time, then retrain"
     )
