@@ -22,6 +22,8 @@ yesterday (UTC), inside retrain's 30-day lookback; children run with ``TZ=UTC``.
     .venv/bin/python bench/journey.py                # 18 runs, ~10-15 min
     .venv/bin/python bench/journey.py --quick        # 4 runs, ~2-3 min
     .venv/bin/python bench/journey.py --only dev-s0 writer-s1-floor
+    .venv/bin/python bench/journey.py --days 14      # two weeks labelled ("day 8" is day 15)
+    .venv/bin/python bench/journey.py --setting retrain_min_breakidle_recall=0  # a key, every run
 
 Work dirs (each cleaned before its run) and ``results.json`` are in ``bench/.cache/journey/``.
 Exit 1 when something crashed: a command failing, the daemon exiting non-zero or not labelling
@@ -102,6 +104,7 @@ RUNS = [
 ]
 QUICK = ("writer-s1", "manager-s1", "dev-s0-floor", "dev-random-s0-floor")
 POPULATION: Any = journey_people  # --people swaps in another module with people_days and RUNS
+SETTINGS: dict[str, str] = {}  # --setting KEY=VALUE: TASKCLF_KEY for every command of every run
 
 
 def load_population(path: Path) -> Any:
@@ -165,6 +168,7 @@ class Journey:
         self.dir.mkdir(parents=True)
         self.env = isolated_env(self.dir / "home")
         self.env["TZ"] = "UTC"
+        self.env.update(SETTINGS)
         self.data = Path(self.env["XDG_DATA_HOME"]) / "taskclf"
         self.daemon: subprocess.Popen[bytes] | None = None
         self.stopped = False
@@ -632,7 +636,27 @@ def main() -> int:
         metavar="DIR",
         help=f"work dirs and results.json here, not {WORK} (two journeys at once)",
     )
+    ap.add_argument(
+        "--days",
+        type=int,
+        default=7,
+        metavar="N",
+        help="weekdays the person labels before the retrain (default 7), the next one held out",
+    )
+    ap.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a configuration key for every command of every run, as TASKCLF_KEY (e.g. "
+        "retrain_min_breakidle_recall=0); repeatable",
+    )
     args = ap.parse_args()
+    for item in args.setting:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise SystemExit(f"--setting: expected KEY=VALUE, got {item!r}")
+        SETTINGS[f"TASKCLF_{key.upper()}"] = value
     if args.work is not None:
         WORK = args.work.resolve()
     runs = RUNS
@@ -653,11 +677,15 @@ def main() -> int:
     exe, why = find_aw_server()
     if exe is None:
         raise SystemExit(f"journey.py needs a real aw-server: {why}")
-    days = journey_days(datetime.now(UTC).date())
+    if args.days < 1:
+        raise SystemExit("--days: expected 1 or more")
+    days = journey_days(datetime.now(UTC).date(), args.days + 1)
     c.print_header("journey.py: a person's first model from ActivityWatch, end to end")
     print(f"aw-server   {exe}")
-    print(f"days        {', '.join(days)} (UTC; 1-7 labelled, 8 held out)")
+    print(f"days        {', '.join(days)} (UTC; 1-{args.days} labelled, the last held out)")
     print(f"runs        {len(specs)}, work dirs in {WORK}", flush=True)
+    if SETTINGS:
+        print(f"settings    {', '.join(f'{k}={v}' for k, v in SETTINGS.items())}", flush=True)
     identity = "random (`init`)" if args.salt is None else f"from --salt {args.salt}"
     print(f"salt, user  {identity}", flush=True)
     WORK.mkdir(parents=True, exist_ok=True)

@@ -107,24 +107,26 @@ class RetrainRun:
 
 def retrain_config(settings: Settings) -> RetrainConfig:
     """The core's settings from the configuration (the gate thresholds are keys)."""
-    from taskclf_core.retrain import GateThresholds, RetrainConfig
+    from taskclf_core.retrain import DataRequirements, GateThresholds, RetrainConfig
 
+    gates = GateThresholds(
+        breakidle_precision=settings.retrain_min_breakidle_precision,
+        min_class_precision=settings.retrain_min_class_precision,
+        macro_f1=settings.retrain_min_macro_f1,
+        weighted_f1=settings.retrain_min_weighted_f1,
+        breakidle_recall=settings.retrain_min_breakidle_recall,
+        reject_rate_min=settings.retrain_min_reject_rate,
+        reject_rate_max=settings.retrain_max_reject_rate,
+        regression_tolerance=settings.retrain_regression_tolerance,
+        user_regression_tolerance=settings.retrain_user_regression_tolerance,
+    )
     return RetrainConfig(
         cadence_days=settings.retrain_cadence_days,
         lookback_days=settings.retrain_lookback_days,
         user_id_feature=settings.retrain_user_id_feature,
         threshold_tuning=settings.retrain_reject_tuning,
-        gates=GateThresholds(
-            breakidle_precision=settings.retrain_min_breakidle_precision,
-            min_class_precision=settings.retrain_min_class_precision,
-            macro_f1=settings.retrain_min_macro_f1,
-            weighted_f1=settings.retrain_min_weighted_f1,
-            breakidle_recall=settings.retrain_min_breakidle_recall,
-            reject_rate_min=settings.retrain_min_reject_rate,
-            reject_rate_max=settings.retrain_max_reject_rate,
-            regression_tolerance=settings.retrain_regression_tolerance,
-            user_regression_tolerance=settings.retrain_user_regression_tolerance,
-        ),
+        gates=gates,
+        requirements=DataRequirements.for_gates(gates),
     )
 
 

@@ -141,6 +141,11 @@ class GateThresholds:
     user_min_windows: int = 20
     user_regression_alpha: float = 0.05
 
+    @property
+    def checks_breakidle(self) -> bool:
+        """Whether a BreakIdle gate is on (a threshold of 0 passes any model: off)."""
+        return self.breakidle_precision > 0 or self.breakidle_recall > 0
+
 
 @dataclass(frozen=True, slots=True)
 class DataRequirements:
@@ -159,6 +164,11 @@ class DataRequirements:
     min_labels: int = 3
     min_class_windows: int = 10
     required: tuple[str, ...] = ("BreakIdle",)
+
+    @classmethod
+    def for_gates(cls, gates: GateThresholds) -> DataRequirements:
+        """taskclf's numbers, BreakIdle required only while a BreakIdle gate is on."""
+        return cls(required=("BreakIdle",) if gates.checks_breakidle else ())
 
 
 # Gates measured on fewer evaluation windows than this refuse a model more often: a reject
@@ -402,6 +412,15 @@ def _pace(have: int, need: int, days: int, lookback_days: int | None = None) -> 
     return f"{pace} that is about {plural(more, 'more day')} of labels"
 
 
+# for one whose breaks make no window: taskclf's BreakIdle gates can never pass, so say how
+# to have a model without them (DataRequirements.for_gates then asks for no BreakIdle)
+_GATES_OFF: Final = (
+    "; if your breaks will not make windows, you can have a model whose breaks are not checked:"
+    " set retrain_min_breakidle_precision = 0 and retrain_min_breakidle_recall = 0 in "
+    "daemon.toml (taskclf's two BreakIdle gates off, every other gate kept)"
+)
+
+
 def _locked_windows(n: int) -> str:
     """Lock-screen windows left out of task spans at a switch: breaks typed a minute late."""
     return (
@@ -466,6 +485,20 @@ def check_data(
             )
             # labelled time enough for twice the windows needed, yet few windows in it
             scarce = name == "BreakIdle" and minutes >= 2 * r.min_class_windows
+            # breaks that make (almost) no window: none on the lock screen, or too few for
+            # the lookback ever to hold enough
+            windowless = (
+                scarce
+                and not locked
+                and (
+                    lock_screens == 0
+                    or have == 0
+                    or (
+                        lookback_days is not None
+                        and r.min_class_windows * days > have * lookback_days
+                    )
+                )
+            )
             missing.append(
                 f"label {plural(r.min_class_windows - have, 'more window')} of {name} (have "
                 f"{have}, need "
@@ -477,6 +510,7 @@ def check_data(
                     + (_locked_windows(locked) if locked else "")
                 )
                 + _pace(have, r.min_class_windows, days, lookback_days)
+                + (_GATES_OFF if windowless else "")
                 + ")"
             )
     counted = [c for c in CORE_LABELS if per_class.get(c, 0) >= r.min_class_windows]
@@ -1088,7 +1122,8 @@ class Gate:
 def _at_least(name: str, value: float, threshold: float, what: str) -> Gate:
     passed = value >= threshold
     sign = ">=" if passed else "<"
-    return Gate(name, value, threshold, passed, f"{what} {value:.4f} {sign} {threshold}")
+    off = " (off: threshold 0)" if threshold <= 0 else ""
+    return Gate(name, value, threshold, passed, f"{what} {value:.4f} {sign} {threshold}{off}")
 
 
 def challenger_gates(ev: Evaluation, t: GateThresholds = GateThresholds()) -> tuple[Gate, ...]:

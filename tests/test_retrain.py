@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from labelling import aw_rows, spans_from
 
 import taskclf_core.retrain as retrain_module
-from taskclf_core.baseline import baseline_model, contradicts, has_input_data
+from taskclf_core.baseline import baseline_model, contradicts, has_input_data, on_lock_screen
 from taskclf_core.bundle import ModelBundle, bundle_from_text, load_bundle, save_bundle
 from taskclf_core.calibration import TemperatureCalibrator
 from taskclf_core.errors import TrainingError
@@ -732,6 +732,11 @@ NEVER_LOCKED = (
     "do, aw-watcher-window cannot see your lock screen (as with some Linux screen lockers) and "
     "your breaks will seldom make a window"
 )
+GATES_OFF = (
+    "; if your breaks will not make windows, you can have a model whose breaks are not checked: "
+    "set retrain_min_breakidle_precision = 0 and retrain_min_breakidle_recall = 0 in daemon.toml "
+    "(taskclf's two BreakIdle gates off, every other gate kept)"
+)
 
 
 def test_a_pace_says_how_many_more_days_or_that_the_lookback_never_holds_them() -> None:
@@ -782,17 +787,24 @@ def test_assess_counts_lock_screens_on_the_days_labelled_and_the_lookback_for_th
     assert a.data.lock_screens == 0
     (short,) = [m for m in a.check.missing if "of BreakIdle" in m]
     assert NEVER_LOCKED in short
-    assert short.endswith(
+    never = (
         "; at your pace so far (1 in 3 labelled days) the 10 days `retrain` looks back never "
-        "hold 10: it takes more of them a day)"
+        "hold 10: it takes more of them a day" + GATES_OFF + ")"
     )
-    # a lock on a labelled day: this person can lock, and is told to
+    assert short.endswith(never)
+    # a lock on a labelled day: this person can lock, and is told to; at this pace the
+    # lookback still never holds 10, so the way out is offered too
     locked = [window("u", 1440 + 100, app_category="lockscreen")]
     b = assess(work + rest, windows + locked, since=since, now=now, schema_version="v2")
     assert b.data.lock_screens == 1
     (short,) = [m for m in b.check.missing if "of BreakIdle" in m]
     assert NEVER_LOCKED not in short
     assert ": lock the screen when you step away (each lock is a window);" in short
+    assert short.endswith(never)
+    # a 30-day lookback holds 10 at that pace: no way out offered to one who locks
+    c = assess(work + rest, windows + locked, since=since, now=since + timedelta(days=30))
+    (short,) = [m for m in c.check.missing if "of BreakIdle" in m]
+    assert GATES_OFF not in short
 
 
 def test_what_a_first_model_still_needs() -> None:
@@ -892,8 +904,14 @@ def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_
         ).missing
         return missing[0]
 
-    assert with_locks(0).endswith(NEVER_LOCKED + pace)
+    assert with_locks(0).endswith(NEVER_LOCKED + pace[:-1] + GATES_OFF + ")")
     assert with_locks(1).endswith(lock + pace)
+    # no break window at all in 125 labelled minutes: the way out, whoever it is
+    assert (
+        check_data(labels[:240], starts[:240], ["u"] * 240, labelled_minutes={"BreakIdle": 125.0})
+        .missing[0]
+        .endswith(lock + GATES_OFF + ")")
+    )
     # at 4 in 3 days, 10 take 7.5 days: a 7-day lookback never holds them
     assert (
         check_data(labels, starts, ["u"] * len(labels), lookback_days=7)
@@ -1755,3 +1773,41 @@ def test_run_retrain_counts_windows_left_out_at_a_labels_edges_and_lists_missed_
     why = [line for line in report.advice if line.startswith("why BreakIdle recall: ")]
     assert len(why) == 1
     assert " UTC" in why[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_one_whose_breaks_make_no_window_is_told_how_to_have_a_model_and_gets_one(
+    seed: int,
+) -> None:
+    """Breaks with the screen left on (or a lock aw-watcher-window cannot see) make no window,
+    so taskclf's BreakIdle gates can never pass: the data check says how to turn them off,
+    and with both off a first model needs no BreakIdle window and ships on every other gate."""
+    rows, days = _aw_person(seed, n_days=7)
+    unlocked = [w for w in rows if not on_lock_screen(w)]
+    assert len(unlocked) < len(rows)
+    refused = _first_model(unlocked, days.spans).report
+    assert refused.decision == "not_enough_data"
+    said = "\n".join(refused.lines)
+    assert NEVER_LOCKED in said
+    assert (
+        "; if your breaks will not make windows, you can have a model whose breaks are not "
+        "checked: set retrain_min_breakidle_precision = 0 and retrain_min_breakidle_recall = 0 "
+        "in daemon.toml (taskclf's two BreakIdle gates off, every other gate kept))"
+    ) in said
+
+    off = GateThresholds(breakidle_precision=0.0, breakidle_recall=0.0)
+    assert not off.checks_breakidle
+    assert GateThresholds(breakidle_recall=0.0).checks_breakidle
+    config = RetrainConfig(num_threads=1, gates=off, requirements=DataRequirements.for_gates(off))
+    report = _first_model(unlocked, days.spans, config=config).report
+    assert report.decision == "deployed", "\n".join(report.lines)
+    gates = {g.name: g for g in report.gates}
+    assert gates["breakidle_recall"].passed
+    assert gates["breakidle_recall"].detail.endswith(">= 0.0 (off: threshold 0)")
+    assert all(g.passed for g in report.gates)
+    assert report.challenger is not None
+    assert report.champion is not None
+    challenger, champion = report.challenger.evaluation, report.champion.evaluation
+    assert challenger is not None
+    assert champion is not None
+    assert challenger.accuracy > champion.accuracy + 0.3

@@ -147,6 +147,41 @@ def test_doctor_tells_breaks_labelled_but_seen_as_few_windows(
         "days you labelled: lock the screen when you step away (each lock is a window); if you "
         "already do, aw-watcher-window cannot see your lock screen"
     ) in check.detail
+    assert (
+        "you can have a model whose breaks are not checked: set "
+        "retrain_min_breakidle_precision = 0 and retrain_min_breakidle_recall = 0 in daemon.toml"
+    ) in check.detail
+
+
+def test_with_the_breakidle_gates_off_a_first_model_needs_no_breakidle_windows(
+    isolated_home: Path,
+    people: list[dict[str, Any]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both BreakIdle thresholds at 0 (the way out doctor offers one whose breaks make no
+    window): doctor, status's count and retrain ask for no BreakIdle window, and retrain
+    trains and gates without them, the two gates shown off. One gate at 0 still needs them."""
+    data = standalone(capsys)
+    labelled(data, [w for w in people if w["label"] != "BreakIdle"], typed=people)
+    monkeypatch.setenv("TASKCLF_RETRAIN_MIN_BREAKIDLE_RECALL", "0")
+    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
+    assert "windows of BreakIdle (have 0, need 10" in check.detail
+    monkeypatch.setenv("TASKCLF_RETRAIN_MIN_BREAKIDLE_PRECISION", "0")
+    check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
+    assert check.state == "ok", check.detail
+    assert "BreakIdle" not in check.detail
+    code, out, _ = retrain(capsys, "--json", "--dry-run")
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["data"]["missing"] == []
+    assert doc["data"]["per_class"]["BreakIdle"] == 0
+    assert doc["decision"] in ("deployed", "refused")
+    gates = {g["name"]: g for g in doc["gates"]}
+    assert gates["breakidle_precision"]["threshold"] == 0.0
+    assert gates["breakidle_recall"]["passed"] is True
+    code, out, _ = retrain(capsys, "--dry-run")
+    assert "PASS breakidle_recall: BreakIdle recall 0.0000 >= 0.0 (off: threshold 0)" in out
 
 
 def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(

@@ -176,6 +176,7 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
 
     from daemon.inforce import bind, sources_of
     from daemon.reporting.progress import first_model_progress
+    from daemon.retraining import retrain_config
     from taskclf_core.bundle import load_model
 
     try:
@@ -191,6 +192,7 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
             lookback_days=settings.retrain_lookback_days,
             now=datetime.now(UTC),
             schema_version=model.schema.version,
+            requirements=retrain_config(settings).requirements,
         )
     except (TaskclfError, OSError) as exc:
         yield Check("labels", "warn", f"cannot count your labelled windows: {exc}")

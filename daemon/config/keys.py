@@ -361,8 +361,10 @@ KEYS: Final[dict[str, Key]] = {
             "retrain_min_breakidle_precision",
             "float",
             0.95,
-            "a challenger's BreakIdle precision must be at least this (taskclf's gate)",
-            ("retrain",),
+            "a challenger's BreakIdle precision must be at least this (taskclf's gate); 0 turns "
+            "it off, and with both off a first model needs no BreakIdle windows (for one whose "
+            "breaks make none: docs/learning.md)",
+            ("retrain", "status"),
             ge=0.0,
             le=1.0,
         ),
@@ -397,8 +399,10 @@ KEYS: Final[dict[str, Key]] = {
             "retrain_min_breakidle_recall",
             "float",
             0.90,
-            "a challenger's BreakIdle recall must be at least this (taskclf's gate)",
-            ("retrain",),
+            "a challenger's BreakIdle recall must be at least this (taskclf's gate); 0 turns "
+            "it off, and with both off a first model needs no BreakIdle windows (for one whose "
+            "breaks make none: docs/learning.md)",
+            ("retrain", "status"),
             ge=0.0,
             le=1.0,
         ),

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from daemon.paths import spans_file
-from taskclf_core.retrain import ASSESSED_COLUMNS, SURE_EVALUATION_WINDOWS, DataCheck, assess
+from taskclf_core.retrain import (
+    ASSESSED_COLUMNS,
+    SURE_EVALUATION_WINDOWS,
+    DataCheck,
+    DataRequirements,
+    assess,
+)
 
 __all__ = ["Progress", "first_model_progress"]
 
@@ -98,12 +104,14 @@ def first_model_progress(
     lookback_days: int,
     now: datetime,
     schema_version: str | None = None,
+    requirements: DataRequirements | None = None,
 ) -> Progress:
     """What `retrain` would find now: the spans projected onto the archived windows of the
     lookback's labelled days (of ``schema_version``, the model in force's, when given),
     checked and split as it does (:func:`assess`), so the counts and what is missing are its
-    own (windows left out at a typed switch included). Labelled days older than the archive
-    are not counted: `retrain` rebuilds those from ActivityWatch."""
+    own (windows left out at a typed switch included; ``requirements``: its own, from the
+    gates configured, taskclf's by default). Labelled days older than the archive are not
+    counted: `retrain` rebuilds those from ActivityWatch."""
     from daemon.archive import FeatureArchive
     from daemon.spanfile import load_spans
     from taskclf_core.spans import span_days
@@ -113,7 +121,14 @@ def first_model_progress(
     days = sorted(d.isoformat() for d in span_days(spans) if d >= since.date())
     archive = FeatureArchive(archive_path)
     windows = archive.read(days, ASSESSED_COLUMNS).windows if days else ()
-    assessed = assess(spans, windows, since=since, now=now, schema_version=schema_version)
+    assessed = assess(
+        spans,
+        windows,
+        since=since,
+        now=now,
+        schema_version=schema_version,
+        requirements=requirements or DataRequirements(),
+    )
     split = assessed.split
     return Progress(
         assessed.check,
