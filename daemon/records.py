@@ -97,8 +97,10 @@ def _short(user: Mapping[str, Any]) -> str:
     return str(decision)
 
 
-def describe_retrain(doc: Mapping[str, Any]) -> str:
-    """One line for `status`: when retrain last decided and what (or why it failed)."""
+def describe_retrain(doc: Mapping[str, Any], *, needs_below: bool = False) -> str:
+    """One line for `status`: when retrain last decided and what (or why it failed).
+    ``needs_below``: `status` shows what a first model needs now under it, so a
+    not_enough_data run points there instead of saying its (older) count again."""
     head = f"retrain {doc.get('decision', '?')} at {doc.get('at', '?')}"
     if doc.get("error"):
         return f"{head}: {doc['error']}"
@@ -113,7 +115,9 @@ def describe_retrain(doc: Mapping[str, Any]) -> str:
         if failed:
             head += f"; failed {', '.join(map(str, failed))}"
     missing = (doc.get("data") or {}).get("missing") or []
-    if doc.get("decision") == "not_enough_data" and missing:
+    if doc.get("decision") == "not_enough_data" and needs_below:
+        head += ": not enough labelled data (what a first model needs now: below)"
+    elif doc.get("decision") == "not_enough_data" and missing:
         head += f": {missing[0]}" + (f" (+{len(missing) - 1} more)" if len(missing) > 1 else "")
     if doc.get("decision") == "not_due":
         head += _due_reason(doc.get("due"))

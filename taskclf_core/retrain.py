@@ -346,23 +346,49 @@ def labelled_data(
     )
 
 
+# a note on a need, after its joiner ("; " or ": ") in the need's one-line form
+Note = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """One thing a model still needs, said whole in ``head`` ("label 4 more windows of
+    BreakIdle (have 6, need 10: ...)"), and notes on it: why there are so few, what makes
+    more, the pace. ``line`` is the one-line form (retrain's output, the JSON): the notes inside
+    the head's closing parenthesis, each after its joiner; ``status`` shows a note a line."""
+
+    head: str
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def line(self) -> str:
+        if not self.notes:
+            return self.head
+        return self.head[:-1] + "".join(j + n for j, n in self.notes) + ")"
+
+
 @dataclass(frozen=True, slots=True)
 class DataCheck:
     """Counts of the labelled data against :class:`DataRequirements`, and what is missing.
 
-    ``missing`` holds one line per unmet requirement, each saying what to label
-    ("label 12 more windows of BreakIdle ..."); empty when there is enough.
+    ``needs`` holds one :class:`Need` per unmet requirement, each saying what to label
+    ("label 12 more windows of BreakIdle ..."); empty when there is enough. ``missing``: their
+    one-line forms.
     """
 
     windows: int
     days: int
     users: int
     per_class: Mapping[str, int]
-    missing: tuple[str, ...]
+    needs: tuple[Need, ...]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(n.line for n in self.needs)
 
     @property
     def enough(self) -> bool:
-        return not self.missing
+        return not self.needs
 
     @property
     def labels(self) -> int:
@@ -372,11 +398,11 @@ class DataCheck:
 
 def _away_windows(
     minutes: float, have: int, at_edges: int, locked: int, lock_screens: int | None = None
-) -> str:
+) -> tuple[Note, Note]:
     """Why BreakIdle spans that cover plenty of time hold few windows, and what makes more:
     locking the screen, or, for one who locks, typing a break's start as the clock showed."""
-    return (
-        f"; your BreakIdle spans cover {round(minutes)} minutes but hold {plural(have, 'window')}"
+    few = (
+        f"your BreakIdle spans cover {round(minutes)} minutes but hold {plural(have, 'window')}"
         + (
             f" that show{'s' if have == 1 else ''} a break and {_edge_windows(at_edges)}"
             if at_edges
@@ -384,17 +410,21 @@ def _away_windows(
         )
         + ": a window is a minute in which the window in front changes, which seldom happens "
         "while you are away"
-        + (
-            _locked_windows(locked)
-            if locked
-            else ": lock the screen when you step away (each lock is a window)"
-            if lock_screens != 0
-            else ": ActivityWatch has not once shown the lock screen in front on the days you "
+    )
+    more: Note = (
+        ("; ", _locked_windows(locked))
+        if locked
+        else (": ", "lock the screen when you step away (each lock is a window)")
+        if lock_screens != 0
+        else (
+            ": ",
+            "ActivityWatch has not once shown the lock screen in front on the days you "
             "labelled: lock the screen when you step away (each lock is a window); if you "
             "already do, aw-watcher-window cannot see your lock screen (as with some Linux "
-            "screen lockers) and your breaks will seldom make a window"
+            "screen lockers) and your breaks will seldom make a window",
         )
     )
+    return ("; ", few), more
 
 
 def _pace(have: int, need: int, days: int, lookback_days: int | None = None) -> str:
@@ -402,7 +432,7 @@ def _pace(have: int, need: int, days: int, lookback_days: int | None = None) -> 
     or that the lookback never holds that many at this pace (its oldest days drop out)."""
     if have <= 0 or days <= 0 or have >= need:
         return ""
-    pace = f"; at your pace so far ({have} in {plural(days, 'labelled day')})"
+    pace = f"at your pace so far ({have} in {plural(days, 'labelled day')})"
     if lookback_days is not None and need * days > have * lookback_days:
         return (
             f"{pace} the {plural(lookback_days, 'day')} `retrain` looks back never hold "
@@ -415,7 +445,7 @@ def _pace(have: int, need: int, days: int, lookback_days: int | None = None) -> 
 # for one whose breaks make no window: taskclf's BreakIdle gates can never pass, so say how
 # to have a model without them (DataRequirements.for_gates then asks for no BreakIdle)
 _GATES_OFF: Final = (
-    "; if your breaks will not make windows, you can have a model whose breaks are not checked:"
+    "if your breaks will not make windows, you can have a model whose breaks are not checked:"
     " set retrain_min_breakidle_precision = 0 and retrain_min_breakidle_recall = 0 in "
     "daemon.toml (taskclf's two BreakIdle gates off, every other gate kept)"
 )
@@ -424,7 +454,7 @@ _GATES_OFF: Final = (
 def _locked_windows(n: int) -> str:
     """Lock-screen windows left out of task spans at a switch: breaks typed a minute late."""
     return (
-        f"; {plural(n, 'window')} on the lock screen fell in a task's span at a switch (left "
+        f"{plural(n, 'window')} on the lock screen fell in a task's span at a switch (left "
         "out): a break starts in the minute the screen locked in, so type the minute the clock "
         "showed (10:32 for a lock at 10:32:40), not the next"
     )
@@ -460,16 +490,18 @@ def check_data(
     per_class = Counter(labels)
     windows = len(labels)
     days = len({s.astimezone(UTC).date() for s in starts})
-    missing: list[str] = []
+    missing: list[Need] = []
     if windows < r.min_windows:
         missing.append(
-            f"label {plural(r.min_windows - windows, 'more window')} (have {windows}, need "
-            f"{r.min_windows})"
+            Need(
+                f"label {plural(r.min_windows - windows, 'more window')} (have {windows}, "
+                f"need {r.min_windows})"
+            )
         )
     if days < r.min_days:
         more = r.min_days - days
         missing.append(
-            f"label windows on {plural(more, 'more day')} (have {days}, need {r.min_days})"
+            Need(f"label windows on {plural(more, 'more day')} (have {days}, need {r.min_days})")
         )
     for name in r.required:
         have = per_class.get(name, 0)
@@ -499,19 +531,26 @@ def check_data(
                     )
                 )
             )
+            notes: list[Note] = []
+            if scarce:
+                notes += _away_windows(minutes, have, at_edges, locked, lock_screens)
+            else:
+                if at_edges:
+                    notes.append(("; ", f"its spans hold {_edge_windows(at_edges)}"))
+                if locked:
+                    notes.append(("; ", _locked_windows(locked)))
+            pace = _pace(have, r.min_class_windows, days, lookback_days)
+            if pace:
+                notes.append(("; ", pace))
+            if windowless:
+                notes.append(("; ", _GATES_OFF))
             missing.append(
-                f"label {plural(r.min_class_windows - have, 'more window')} of {name} (have "
-                f"{have}, need "
-                f"{r.min_class_windows}: taskclf's gates check its precision and recall"
-                + (
-                    _away_windows(minutes, have, at_edges, locked, lock_screens)
-                    if scarce
-                    else (f"; its spans hold {_edge_windows(at_edges)}" if at_edges else "")
-                    + (_locked_windows(locked) if locked else "")
+                Need(
+                    f"label {plural(r.min_class_windows - have, 'more window')} of {name} "
+                    f"(have {have}, need {r.min_class_windows}: taskclf's gates check its "
+                    "precision and recall)",
+                    tuple(notes),
                 )
-                + _pace(have, r.min_class_windows, days, lookback_days)
-                + (_GATES_OFF if windowless else "")
-                + ")"
             )
     counted = [c for c in CORE_LABELS if per_class.get(c, 0) >= r.min_class_windows]
     if len(counted) < r.min_labels:
@@ -527,17 +566,19 @@ def check_data(
                 f"{c} ({r.min_class_windows - per_class.get(c, 0)} more)" for c in near[:need]
             )
             missing.append(
-                f"label {need} more task{'s' if need > 1 else ''} with {r.min_class_windows} "
-                f"windows each (have {len(counted)} of {r.min_labels}"
-                + (f": {', '.join(counted)}" if counted else "")
-                + f"), e.g. {hints}"
+                Need(
+                    f"label {need} more task{'s' if need > 1 else ''} with "
+                    f"{r.min_class_windows} windows each (have {len(counted)} of "
+                    f"{r.min_labels}" + (f": {', '.join(counted)}" if counted else "") + "), "
+                    f"e.g. {hints}"
+                )
             )
     return DataCheck(
         windows=windows,
         days=days,
         users=len(set(user_ids)),
         per_class={c: per_class.get(c, 0) for c in CORE_LABELS},
-        missing=tuple(missing),
+        needs=tuple(missing),
     )
 
 
@@ -1801,15 +1842,17 @@ def run_retrain(
     if data.left_out or any(s.coarse for s in data.typed):
         lines.append(_typed_line(data))
 
-    def not_enough(why: Sequence[str]) -> RetrainOutcome:
-        lines.extend(f"not enough data: {w}" for w in why)
+    def not_enough(why: Sequence[Need]) -> RetrainOutcome:
+        for need in why:
+            lines.append(f"not enough data: {need.head}")
+            lines.extend(f"  {note}" for _, note in need.notes)
         lines.append("decision: not_enough_data (nothing trained)")
         report = RetrainReport("not_enough_data", due, (), champ, None, tuple(lines), check)
         return RetrainOutcome(report, data=data)
 
     split = assessed.split
     if split is None:
-        return not_enough(check.missing)
+        return not_enough(check.needs)
     sizes = {"train": len(split.train), "val": len(split.val), "test": len(split.test)}
     lines.append(
         f"split per user by time 70/15/15: {sizes['train']} train, {sizes['val']} validation, "
@@ -1818,7 +1861,7 @@ def run_retrain(
         + f" windows ({len(split.evaluation)})"
     )
     if assessed.gaps:
-        return not_enough(assessed.gaps)
+        return not_enough([Need(gap) for gap in assessed.gaps])
     eval_truth = [data.labels[i] for i in split.evaluation]
 
     def runs(at: IntArray) -> int:

@@ -743,20 +743,20 @@ def test_a_pace_says_how_many_more_days_or_that_the_lookback_never_holds_them() 
     from taskclf_core.retrain import _pace
 
     assert _pace(4, 10, 3) == (
-        "; at your pace so far (4 in 3 labelled days) that is about 5 more days of labels"
+        "at your pace so far (4 in 3 labelled days) that is about 5 more days of labels"
     )
     # 5 in 3 days make 10 in 6: just fits a 6-day lookback, not a 5-day one
     assert _pace(5, 10, 3, 6) == (
-        "; at your pace so far (5 in 3 labelled days) that is about 3 more days of labels"
+        "at your pace so far (5 in 3 labelled days) that is about 3 more days of labels"
     )
     assert _pace(5, 10, 3, 5) == (
-        "; at your pace so far (5 in 3 labelled days) the 5 days `retrain` looks back never "
+        "at your pace so far (5 in 3 labelled days) the 5 days `retrain` looks back never "
         "hold 10: it takes more of them a day"
     )
     assert _pace(5, 10, 1, 1).endswith("the 1 day `retrain` looks back never hold 10: it takes "
                                        "more of them a day")  # fmt: skip
     assert _pace(9, 10, 1) == (
-        "; at your pace so far (9 in 1 labelled day) that is about 1 more day of labels"
+        "at your pace so far (9 in 1 labelled day) that is about 1 more day of labels"
     )
     assert _pace(0, 10, 3) == _pace(10, 10, 3) == _pace(3, 10, 0) == ""
 
@@ -1763,10 +1763,12 @@ def test_run_retrain_counts_windows_left_out_at_a_labels_edges_and_lists_missed_
     rows, days = _aw_person(seed=0, person=person)  # 4 days: one window a locked break
     report = _first_model(rows, days.spans).report
     assert report.decision == "not_enough_data"
-    short = next(line for line in report.lines if "more windows of BreakIdle" in line)
+    assert report.data is not None
+    (short,) = [m for m in report.data.missing if "more windows of BreakIdle" in m]
     assert "more windows at their edges that the machine saw on the other side of a switch" in (
         short
     )
+    assert any(line.startswith("  your BreakIdle spans cover ") for line in report.lines)
     rows, days = _aw_person(seed=5, person=person, n_days=10)
     report = _first_model(rows, days.spans).report
     assert [g.name for g in report.gates if not g.passed] == ["breakidle_recall"]
@@ -1787,13 +1789,17 @@ def test_one_whose_breaks_make_no_window_is_told_how_to_have_a_model_and_gets_on
     assert len(unlocked) < len(rows)
     refused = _first_model(unlocked, days.spans).report
     assert refused.decision == "not_enough_data"
-    said = "\n".join(refused.lines)
-    assert NEVER_LOCKED in said
-    assert (
-        "; if your breaks will not make windows, you can have a model whose breaks are not "
-        "checked: set retrain_min_breakidle_precision = 0 and retrain_min_breakidle_recall = 0 "
-        "in daemon.toml (taskclf's two BreakIdle gates off, every other gate kept))"
-    ) in said
+    # the need, then each of its notes on a line of its own
+    at = refused.lines.index(
+        "not enough data: label 10 more windows of BreakIdle (have 0, need 10: taskclf's gates "
+        "check its precision and recall)"
+    )
+    assert refused.lines[at + 1].startswith("  your BreakIdle spans cover ")
+    assert refused.lines[at + 2] == "  " + NEVER_LOCKED.split(": ", 1)[1]
+    assert refused.lines[at + 3] == "  " + GATES_OFF.removeprefix("; ")
+    assert refused.data is not None
+    (one,) = [m for m in refused.to_json()["data"]["missing"] if "of BreakIdle" in m]
+    assert one.endswith(NEVER_LOCKED + GATES_OFF + ")")
 
     off = GateThresholds(breakidle_precision=0.0, breakidle_recall=0.0)
     assert not off.checks_breakidle

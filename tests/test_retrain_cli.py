@@ -108,6 +108,11 @@ def test_not_enough_data_says_what_to_label_and_exits_0(
     assert last is not None
     assert last["decision"] == "not_enough_data"
     assert describe_retrain(last).endswith(": label 80 more windows (have 120, need 200) (+1 more)")
+    # under it, status shows what a first model needs now: the line points there
+    assert describe_retrain(last, needs_below=True) == (
+        f"retrain not_enough_data at {last['at']}: not enough labelled data (what a first model "
+        "needs now: below)"
+    )
 
 
 def test_doctor_says_what_a_first_model_still_needs(
@@ -151,6 +156,27 @@ def test_doctor_tells_breaks_labelled_but_seen_as_few_windows(
         "you can have a model whose breaks are not checked: set "
         "retrain_min_breakidle_precision = 0 and retrain_min_breakidle_recall = 0 in daemon.toml"
     ) in check.detail
+    # status shows the need, then each note on a line of its own; the JSON keeps one line
+    progress = first_model_progress(
+        data,
+        load_settings(default_config_file()).archive_path,
+        lookback_days=30,
+        now=datetime.now(UTC),
+    )
+    lines = progress.lines()
+    at = lines.index(
+        "  still needed: label 7 more windows of BreakIdle (have 3, need 10: taskclf's gates "
+        "check its precision and recall)"
+    )
+    notes = lines[at + 1 : at + 5]
+    assert notes[0].startswith("    your BreakIdle spans cover ")
+    assert notes[1].startswith("    ActivityWatch has not once shown the lock screen")
+    assert notes[2].startswith("    at your pace so far (3 in ")
+    assert notes[3].startswith("    if your breaks will not make windows, you can have a model")
+    (one,) = [m for m in progress.to_json()["missing"] if "of BreakIdle" in m]
+    assert one in check.detail
+    assert one.endswith("every other gate kept))")
+    assert ": ActivityWatch has not once shown" in one
 
 
 def test_with_the_breakidle_gates_off_a_first_model_needs_no_breakidle_windows(

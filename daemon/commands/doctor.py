@@ -197,14 +197,14 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
     except (TaskclfError, OSError) as exc:
         yield Check("labels", "warn", f"cannot count your labelled windows: {exc}")
         return
-    head, *rest = progress.lines()
+    head = progress.lines()[0]
     if progress.enough:
         caution = f"; {progress.caution}" if progress.caution else ""
         yield Check(
             "labels", "ok", f"{head}; run `taskclf-daemon retrain` for a first model{caution}"
         )
         return
-    needed = "; ".join(line.strip().removeprefix("still needed: ") for line in rest[:-1])
+    needed = "; ".join(progress.missing)
     yield Check(
         "labels",
         "warn",

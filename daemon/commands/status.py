@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if personalize is not None:
         lines.append(describe_last(personalize))
     if retrain is not None:
-        lines.append(describe_retrain(retrain))
+        lines.append(describe_retrain(retrain, needs_below=progress is not None))
         lines += retrain_advice(retrain)
         lines += retrain_checked(retrain)
     if progress is not None:

@@ -78,7 +78,15 @@ class Progress:
             ]
         return [
             head,
-            *(f"  still needed: {m}" for m in self.missing),
+            *(
+                line
+                for need in self.check.needs
+                for line in (
+                    f"  still needed: {need.head}",
+                    *(f"    {note}" for _, note in need.notes),
+                )
+            ),
+            *(f"  still needed: {gap}" for gap in self.split_gaps),
             "  label with `taskclf-daemon label add --from HH:MM --to HH:MM LABEL` (or `label "
             "import FILE`), then run `taskclf-daemon retrain`",
         ]
