@@ -419,21 +419,31 @@ def _away_windows(
         else (
             ": ",
             "ActivityWatch has not once shown the lock screen in front on the days you "
-            "labelled: lock the screen when you step away (each lock is a window); if you "
-            "already do, aw-watcher-window cannot see your lock screen (as with some Linux "
-            "screen lockers) and your breaks will seldom make a window",
+            "labelled: if you lock the screen when you step away, aw-watcher-window cannot see "
+            "your lock screen (as with some Linux screen lockers, i3lock among them) and your "
+            "breaks will seldom make a window; if you do not, lock it (each lock is a window)",
         )
     )
     return ("; ", few), more
 
 
-def _pace(have: int, need: int, days: int, lookback_days: int | None = None) -> str:
+def _pace(
+    have: int,
+    need: int,
+    days: int,
+    lookback_days: int | None = None,
+    span_days: int | None = None,
+) -> str:
     """How many more labelled days, at the pace so far, bring a label to ``need`` windows;
-    or that the lookback never holds that many at this pace (its oldest days drop out)."""
+    or that the lookback never holds that many at this pace (its oldest days drop out).
+    ``span_days``: the calendar days from the first labelled day to the last (``days`` when
+    not given): the lookback is counted in calendar days, and one who labels weekdays only
+    has fewer labelled days in it than its length."""
     if have <= 0 or days <= 0 or have >= need:
         return ""
     pace = f"at your pace so far ({have} in {plural(days, 'labelled day')})"
-    if lookback_days is not None and need * days > have * lookback_days:
+    span = max(days, span_days or days)
+    if lookback_days is not None and need * span > have * lookback_days:
         return (
             f"{pace} the {plural(lookback_days, 'day')} `retrain` looks back never hold "
             f"{need}: it takes more of them a day"
@@ -489,7 +499,9 @@ def check_data(
     r = requirements
     per_class = Counter(labels)
     windows = len(labels)
-    days = len({s.astimezone(UTC).date() for s in starts})
+    dates = {s.astimezone(UTC).date() for s in starts}
+    days = len(dates)
+    span = (max(dates) - min(dates)).days + 1 if dates else 0
     missing: list[Need] = []
     if windows < r.min_windows:
         missing.append(
@@ -527,7 +539,7 @@ def check_data(
                     or have == 0
                     or (
                         lookback_days is not None
-                        and r.min_class_windows * days > have * lookback_days
+                        and r.min_class_windows * span > have * lookback_days
                     )
                 )
             )
@@ -539,7 +551,7 @@ def check_data(
                     notes.append(("; ", f"its spans hold {_edge_windows(at_edges)}"))
                 if locked:
                     notes.append(("; ", _locked_windows(locked)))
-            pace = _pace(have, r.min_class_windows, days, lookback_days)
+            pace = _pace(have, r.min_class_windows, days, lookback_days, span)
             if pace:
                 notes.append(("; ", pace))
             if windowless:
@@ -1536,6 +1548,13 @@ def _precision_misses(
         if not said:
             taken = Counter(p for y, p in zip(truth, predicted, strict=True) if y == c)
             n = sum(taken.values())
+            if not n:
+                out.append(
+                    f"why {c}: no evaluation window is labelled {c} and the challenger said it "
+                    f"for none (taskclf counts that precision as 0): label some {c} time of "
+                    "your last days, then retrain"
+                )
+                continue
             out.append(
                 f"why {c}: the challenger never said {c}; its "
                 f"{plural(n, 'labelled window')} {'was' if n == 1 else 'were'} taken for "
@@ -1549,11 +1568,22 @@ def _precision_misses(
             if p == c and y != c
         ]
         most = _most_first(Counter(y for y, _, _ in wrong))
-        few = [y for y, _ in most if trained.get(y, 0) < _FEW_TRAINING_WINDOWS]
-        plenty = [y for y, _ in most if y not in few]
+        # advice about the labels that make up a quarter of the wrong windows or more (the
+        # first always): a stray one or two is no lead
+        major = [y for i, (y, n) in enumerate(most) if i == 0 or 4 * n >= len(wrong)]
+        few = [y for y in major if trained.get(y, 0) < _FEW_TRAINING_WINDOWS]
+        plenty = [y for y in major if y not in few]
         fix = "; ".join(
             ([f"label more {', '.join(few)} time"] if few else [])
-            + ([f"check the labels of the {', '.join(plenty)} minutes"] if plenty else [])
+            + (
+                [
+                    f"check the labels of the {', '.join(plenty)} minutes (if they are right, "
+                    f"those minutes look like {c} in what ActivityWatch saw: the same apps and "
+                    "titles)"
+                ]
+                if plenty
+                else []
+            )
         )
         when = _minutes([at for _, at, _ in wrong], [u for *_, u in wrong], [y for y, *_ in wrong])
         out.append(

@@ -29,6 +29,8 @@ def test_a_file_missing_most_features_is_named_once_and_shown_in_status(
     d.drop("a-whole.jsonl", "".join(json.dumps(w) + "\n" for w in whole))
     d.drop("b-broken.jsonl", "".join(json.dumps(w) + "\n" for w in broken))
     d.wait_labelled(whole + broken)
+    # the warning may reach the log a moment after the labels are on disk
+    d.wait_for(lambda: d.log_events("window_features_missing"), 10, "the missing warning")
     warnings = d.log_events("window_features_missing")
     assert [w["file"] for w in warnings] == ["b-broken.jsonl"], "one warning, for that file"
     assert warnings[0]["windows"] == 10

@@ -728,9 +728,9 @@ def test_labelled_data_is_strict_containment_of_the_champions_schema() -> None:
 
 NEVER_LOCKED = (
     "while you are away: ActivityWatch has not once shown the lock screen in front on the days "
-    "you labelled: lock the screen when you step away (each lock is a window); if you already "
-    "do, aw-watcher-window cannot see your lock screen (as with some Linux screen lockers) and "
-    "your breaks will seldom make a window"
+    "you labelled: if you lock the screen when you step away, aw-watcher-window cannot see your "
+    "lock screen (as with some Linux screen lockers, i3lock among them) and your breaks will "
+    "seldom make a window; if you do not, lock it (each lock is a window)"
 )
 GATES_OFF = (
     "; if your breaks will not make windows, you can have a model whose breaks are not checked: "
@@ -759,6 +759,16 @@ def test_a_pace_says_how_many_more_days_or_that_the_lookback_never_holds_them() 
         "at your pace so far (9 in 1 labelled day) that is about 1 more day of labels"
     )
     assert _pace(0, 10, 3) == _pace(10, 10, 3) == _pace(3, 10, 0) == ""
+    # 5 in 14 labelled weekdays that span 18 calendar days: a 30-day lookback holds about 8
+    # (counted in labelled days, 14 more would seem to fit: 28 weekdays, yet 38 calendar days)
+    assert _pace(5, 10, 14, 30) == (
+        "at your pace so far (5 in 14 labelled days) that is about 14 more days of labels"
+    )
+    assert _pace(5, 10, 14, 30, span_days=18) == (
+        "at your pace so far (5 in 14 labelled days) the 30 days `retrain` looks back never "
+        "hold 10: it takes more of them a day"
+    )
+    assert _pace(5, 10, 14, 30, span_days=15) == _pace(5, 10, 14, 30)  # 150 windows-days: fits
 
 
 def test_assess_counts_lock_screens_on_the_days_labelled_and_the_lookback_for_the_pace() -> None:
@@ -923,6 +933,13 @@ def test_breaks_labelled_but_seen_as_few_windows_are_told_apart_from_breaks_not_
     )
     assert (
         check_data(labels, starts, ["u"] * len(labels), lookback_days=8).missing[0].endswith(pace)
+    )
+    # the same 3 labelled days a week apart span 15 calendar days: 4 in 15 never make 10 in 30
+    apart = [NOW + timedelta(days=7 * (i % 3)) for i in range(len(labels))]
+    assert (
+        check_data(labels, apart, ["u"] * len(labels), lookback_days=30)
+        .missing[0]
+        .endswith("the 30 days `retrain` looks back never hold 10: it takes more of them a day)")
     )
     # no break window yet: no pace to speak of
     none = check_data(labels[:240], starts[:240], ["u"] * 240).missing
@@ -1533,10 +1550,39 @@ def test_a_precision_refusal_says_what_the_wrong_windows_really_were() -> None:
     plenty = misses(trained | {"Meet": 319, "Write": 50})
     assert plenty[0].endswith(
         "the others were Meet 2 (Meet 2026-03-02 09:20 UTC, Meet 2026-03-02 09:21 UTC): check "
-        "the labels of the Meet minutes, then retrain"
+        "the labels of the Meet minutes (if they are right, those minutes look like BreakIdle in "
+        "what ActivityWatch saw: the same apps and titles), then retrain"
     )
     assert plenty[1].endswith(
-        ": label more ReadResearch time; check the labels of the Write minutes, then retrain"
+        ": label more ReadResearch time; check the labels of the Write minutes (if they are "
+        "right, those minutes look like Build in what ActivityWatch saw: the same apps and "
+        "titles), then retrain"
+    )
+    # a stray wrong window or two of another label is no lead: Build said for Debug 8 times,
+    # for Meet once; the advice is about Debug alone
+    stray_truth = ["Debug"] * 8 + ["Meet"] + ["Build"] * 2
+    stray_pred = ["Build"] * 11
+    stray_ev = evaluate_labels(stray_truth, stray_pred)
+    none, stray = _precision_misses(
+        stray_truth,
+        stray_pred,
+        at[:11],
+        users[:11],
+        {"Debug": 300, "Meet": 20, "Build": 400},
+        stray_ev,
+        challenger_gates(stray_ev),
+        GateThresholds(),
+    )
+    # no BreakIdle among these windows, none said: taskclf's precision 0, and why
+    assert none == (
+        "why BreakIdle: no evaluation window is labelled BreakIdle and the challenger said it "
+        "for none (taskclf counts that precision as 0): label some BreakIdle time of your last "
+        "days, then retrain"
+    )
+    assert "the others were Debug 8, Meet 1 (" in stray
+    assert stray.endswith(
+        "check the labels of the Debug minutes (if they are right, those minutes look like "
+        "Build in what ActivityWatch saw: the same apps and titles), then retrain"
     )
     assert misses(trained | {"Write": 49})[1].endswith(
         ": label more Write, ReadResearch time, then retrain"

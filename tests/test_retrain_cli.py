@@ -149,8 +149,8 @@ def test_doctor_tells_breaks_labelled_but_seen_as_few_windows(
     )
     assert (
         "while you are away: ActivityWatch has not once shown the lock screen in front on the "
-        "days you labelled: lock the screen when you step away (each lock is a window); if you "
-        "already do, aw-watcher-window cannot see your lock screen"
+        "days you labelled: if you lock the screen when you step away, aw-watcher-window cannot "
+        "see your lock screen"
     ) in check.detail
     assert (
         "you can have a model whose breaks are not checked: set "
