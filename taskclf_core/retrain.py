@@ -366,6 +366,10 @@ class Need:
             return self.head
         return self.head[:-1] + "".join(j + n for j, n in self.notes) + ")"
 
+    def lines(self, lead: str, indent: str) -> list[str]:
+        """The head after ``lead``, then each note on a line of its own after ``indent``."""
+        return [lead + self.head, *(indent + note for _, note in self.notes)]
+
 
 @dataclass(frozen=True, slots=True)
 class DataCheck:
@@ -427,6 +431,12 @@ def _away_windows(
     return ("; ", few), more
 
 
+def _never_fits(have: int, need: int, span_days: int, lookback_days: int) -> bool:
+    """Whether at ``have`` windows in ``span_days`` calendar days the lookback never holds
+    ``need`` (its oldest days drop out first)."""
+    return need * span_days > have * lookback_days
+
+
 def _pace(
     have: int,
     need: int,
@@ -443,7 +453,7 @@ def _pace(
         return ""
     pace = f"at your pace so far ({have} in {plural(days, 'labelled day')})"
     span = max(days, span_days or days)
-    if lookback_days is not None and need * span > have * lookback_days:
+    if lookback_days is not None and _never_fits(have, need, span, lookback_days):
         return (
             f"{pace} the {plural(lookback_days, 'day')} `retrain` looks back never hold "
             f"{need}: it takes more of them a day"
@@ -539,7 +549,7 @@ def check_data(
                     or have == 0
                     or (
                         lookback_days is not None
-                        and r.min_class_windows * span > have * lookback_days
+                        and _never_fits(have, r.min_class_windows, span, lookback_days)
                     )
                 )
             )
@@ -1874,8 +1884,7 @@ def run_retrain(
 
     def not_enough(why: Sequence[Need]) -> RetrainOutcome:
         for need in why:
-            lines.append(f"not enough data: {need.head}")
-            lines.extend(f"  {note}" for _, note in need.notes)
+            lines.extend(need.lines("not enough data: ", "  "))
         lines.append("decision: not_enough_data (nothing trained)")
         report = RetrainReport("not_enough_data", due, (), champ, None, tuple(lines), check)
         return RetrainOutcome(report, data=data)

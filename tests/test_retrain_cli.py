@@ -157,12 +157,7 @@ def test_doctor_tells_breaks_labelled_but_seen_as_few_windows(
         "retrain_min_breakidle_precision = 0 and retrain_min_breakidle_recall = 0 in daemon.toml"
     ) in check.detail
     # status shows the need, then each note on a line of its own; the JSON keeps one line
-    progress = first_model_progress(
-        data,
-        load_settings(default_config_file()).archive_path,
-        lookback_days=30,
-        now=datetime.now(UTC),
-    )
+    progress = first_model_progress(load_settings(default_config_file()), now=datetime.now(UTC))
     lines = progress.lines()
     at = lines.index(
         "  still needed: label 7 more windows of BreakIdle (have 3, need 10: taskclf's gates "
@@ -231,9 +226,7 @@ def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
         check.detail
     )
     settings = load_settings(default_config_file())
-    progress = first_model_progress(
-        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC)
-    )
+    progress = first_model_progress(settings, now=datetime.now(UTC))
     assert progress.lines()[1:] == [
         "  enough to train one: run `taskclf-daemon retrain`",
         f"  {caution}",
@@ -245,9 +238,7 @@ def test_doctor_says_when_a_first_model_would_be_judged_on_few_windows(
     check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
     assert check.detail.endswith("run `taskclf-daemon retrain` for a first model")
     # what `status` says (with the daemon running and the baseline in force) and its JSON
-    progress = first_model_progress(
-        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC)
-    )
+    progress = first_model_progress(settings, now=datetime.now(UTC))
     assert progress.lines()[1:] == ["  enough to train one: run `taskclf-daemon retrain`"]
     doc = {"first_model": progress.to_json()}
     assert doc["first_model"]["evaluation_windows"] == sum(
@@ -269,13 +260,9 @@ def test_status_and_doctor_count_what_retrain_counts_windows_left_out_at_switche
     archived(data, rows)
     spans_file(data).write_text(spans_to_jsonl(days.spans))
     settings = load_settings(default_config_file())
-    progress = first_model_progress(
-        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC), schema_version="v3"
-    )
+    progress = first_model_progress(settings, now=datetime.now(UTC), schema_version="v3")
     # windows of another schema than the model in force's are not counted, as by retrain
-    other = first_model_progress(
-        data, settings.archive_path, lookback_days=30, now=datetime.now(UTC), schema_version="v2"
-    )
+    other = first_model_progress(settings, now=datetime.now(UTC), schema_version="v2")
     assert other.check.windows == 0
     code, out, _ = retrain(capsys, "--json", "--dry-run")
     doc = json.loads(out)

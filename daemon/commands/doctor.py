@@ -176,7 +176,6 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
 
     from daemon.inforce import bind, sources_of
     from daemon.reporting.progress import first_model_progress
-    from daemon.retraining import retrain_config
     from taskclf_core.bundle import load_model
 
     try:
@@ -187,12 +186,7 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
         return
     try:
         progress = first_model_progress(
-            settings.data_dir,
-            settings.archive_path,
-            lookback_days=settings.retrain_lookback_days,
-            now=datetime.now(UTC),
-            schema_version=model.schema.version,
-            requirements=retrain_config(settings).requirements,
+            settings, now=datetime.now(UTC), schema_version=model.schema.version
         )
     except (TaskclfError, OSError) as exc:
         yield Check("labels", "warn", f"cannot count your labelled windows: {exc}")

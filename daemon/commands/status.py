@@ -86,17 +86,11 @@ def _first_model(args: argparse.Namespace, doc: dict[str, Any]) -> Progress | No
 
     from daemon.config.settings import load_settings_tolerant
     from daemon.reporting.progress import first_model_progress
-    from daemon.retraining import retrain_config
 
     settings, _ = load_settings_tolerant(args.config, setting_overrides(args))
     try:
         return first_model_progress(
-            settings.data_dir,
-            settings.archive_path,
-            lookback_days=settings.retrain_lookback_days,
-            now=datetime.now(UTC),
-            schema_version=model.get("schema_version"),
-            requirements=retrain_config(settings).requirements,
+            settings, now=datetime.now(UTC), schema_version=model.get("schema_version")
         )
     except (TaskclfError, OSError) as exc:
         print(f"taskclf-daemon: warning: cannot say what a first model needs ({exc})")

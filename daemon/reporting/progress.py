@@ -5,17 +5,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from daemon.paths import spans_file
-from taskclf_core.retrain import (
-    ASSESSED_COLUMNS,
-    SURE_EVALUATION_WINDOWS,
-    DataCheck,
-    DataRequirements,
-    assess,
-)
+from taskclf_core.retrain import ASSESSED_COLUMNS, SURE_EVALUATION_WINDOWS, DataCheck, assess
+
+if TYPE_CHECKING:
+    from daemon.config.settings import Settings
 
 __all__ = ["Progress", "first_model_progress"]
 
@@ -78,14 +74,7 @@ class Progress:
             ]
         return [
             head,
-            *(
-                line
-                for need in self.check.needs
-                for line in (
-                    f"  still needed: {need.head}",
-                    *(f"    {note}" for _, note in need.notes),
-                )
-            ),
+            *(line for need in self.check.needs for line in need.lines("  still needed: ", "    ")),
             *(f"  still needed: {gap}" for gap in self.split_gaps),
             "  label with `taskclf-daemon label add --from HH:MM --to HH:MM LABEL` (or `label "
             "import FILE`), then run `taskclf-daemon retrain`",
@@ -106,28 +95,24 @@ class Progress:
 
 
 def first_model_progress(
-    data_dir: Path,
-    archive_path: Path,
-    *,
-    lookback_days: int,
-    now: datetime,
-    schema_version: str | None = None,
-    requirements: DataRequirements | None = None,
+    settings: Settings, *, now: datetime, schema_version: str | None = None
 ) -> Progress:
     """What `retrain` would find now: the spans projected onto the archived windows of the
     lookback's labelled days (of ``schema_version``, the model in force's, when given),
-    checked and split as it does (:func:`assess`), so the counts and what is missing are its
-    own (windows left out at a typed switch included; ``requirements``: its own, from the
-    gates configured, taskclf's by default). Labelled days older than the archive are not
-    counted: `retrain` rebuilds those from ActivityWatch."""
+    checked and split as it does (:func:`assess`, with the requirements of the gates
+    configured: :func:`daemon.retraining.retrain_config`), so the counts and what is missing
+    are its own (windows left out at a typed switch included). Labelled days older than the
+    archive are not counted: `retrain` rebuilds those from ActivityWatch."""
     from daemon.archive import FeatureArchive
+    from daemon.retraining import retrain_config
     from daemon.spanfile import load_spans
     from taskclf_core.spans import span_days
 
-    spans = load_spans(spans_file(data_dir))
+    lookback_days = settings.retrain_lookback_days
+    spans = load_spans(spans_file(settings.data_dir))
     since = now - timedelta(days=lookback_days)
     days = sorted(d.isoformat() for d in span_days(spans) if d >= since.date())
-    archive = FeatureArchive(archive_path)
+    archive = FeatureArchive(settings.archive_path)
     windows = archive.read(days, ASSESSED_COLUMNS).windows if days else ()
     assessed = assess(
         spans,
@@ -135,7 +120,7 @@ def first_model_progress(
         since=since,
         now=now,
         schema_version=schema_version,
-        requirements=requirements or DataRequirements(),
+        requirements=retrain_config(settings).requirements,
     )
     split = assessed.split
     return Progress(
