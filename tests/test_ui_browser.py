@@ -265,6 +265,7 @@ def asks_file(setup: Setup) -> list[dict[str, Any]]:
 
 
 def test_answer_one_suggestion_and_skip_another(setup: Setup, ui: UiProcess, browser: Any) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     open_day(browser, ui)
@@ -290,9 +291,17 @@ def test_answer_one_suggestion_and_skip_another(setup: Setup, ui: UiProcess, bro
         f"return !document.querySelector('#asks li[data-id=\"{first_id}\"]')",
     )
 
-    second = browser.find_element(By.CSS_SELECTOR, "#asks li")
-    second_id = second.get_attribute("data-id")
-    second.find_element(By.XPATH, ".//button[text()='Skip']").click()
+    second_id = browser.find_element(By.CSS_SELECTOR, "#asks li").get_attribute("data-id")
+    # the list may be drawn again after the answer (the day's labels reload): a button found
+    # just before that is gone, so find it again, a real click each time
+    for attempt in range(5):
+        try:
+            second = browser.find_element(By.CSS_SELECTOR, f'#asks li[data-id="{second_id}"]')
+            second.find_element(By.XPATH, ".//button[text()='Skip']").click()
+            break
+        except StaleElementReferenceException:
+            if attempt == 4:
+                raise
     wait_page(
         browser,
         "the skip",
