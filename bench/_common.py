@@ -28,6 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # the tree whose daemon/ and taskclf_core/ this interpreter imports: this checkout, or another
 # one (a baseline) when the script runs under that checkout's venv (see ab.py)
 CODE_ROOT = Path(daemon.__file__).resolve().parents[1]
+if CODE_ROOT != ROOT:
+    # ``python -m daemon`` (tests/daemon_harness.run_cli, the daemons started here) puts the
+    # working directory first on sys.path: started from this checkout, a baseline's venv would
+    # run this checkout's code. Python's PYTHONSAFEPATH leaves it off, so it runs its own.
+    os.environ["PYTHONSAFEPATH"] = "1"
 # the tests' HOME/XDG isolation, one copy for both: bench ships with the sources (sdist), never
 # in the wheel, and already runs the tests' aw_server; a second copy here had drifted
 sys.path.insert(0, str(ROOT / "tests"))
