@@ -562,8 +562,14 @@ def _acc(score: dict[str, Any] | None, key: str = "acc") -> float | str:
     return "–" if value is None else round(100 * float(value), 1)
 
 
-def _gates(failed: list[tuple[str, float, Any]] | None) -> str:
-    return ", ".join(f"{name} {value:.3g}" for name, value, _ in failed or []) or "–"
+def _gates(failed: list[tuple[str, float | None, Any]] | None) -> str:
+    """Failed gates and their values (a gate with nothing to measure has none)."""
+    return (
+        ", ".join(
+            name if value is None else f"{name} {value:.3g}" for name, value, _ in failed or []
+        )
+        or "–"
+    )
 
 
 def report(results: list[dict[str, Any]]) -> None:
