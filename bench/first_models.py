@@ -15,6 +15,8 @@ each first model that passed on days 1-4 as the shell does (the global temperatu
 gated with, the per-user guard's store, its reject threshold), retrains on days 1-8 against
 it, and labels day 9 with both, as deployed. ``--daily`` retrains each person at the end of
 each day from the 3rd to the 8th, as the retrain timer tries: who has a first model by when.
+``--before`` runs each side twice, with the challenger's LightGBM parameters now and before
+2026-12-07 (no ``extra_trees``, no ``feature_fraction``), on the same rows.
 ``bench/learning.py --standalone N`` runs the same people through the real commands.
 """
 
@@ -26,6 +28,7 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +37,7 @@ from typing import Any, Final
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
+from journey_params import BEFORE
 from learning import STANDALONE_PEOPLE
 
 from taskclf_core.baseline import baseline_model
@@ -54,6 +58,7 @@ from taskclf_core.retrain import (
 )
 from taskclf_core.spans import LabelSpan
 from taskclf_core.synthetic_aw import AWPerson, aw_days, collector_rows
+from taskclf_core.training import CHALLENGER_PARAMS
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 SALT = "5a17" * 16
@@ -408,7 +413,16 @@ def main() -> None:
         help="a locked break is one lock-screen event, so one window (without it, the lock "
         "screen wakes every few minutes, a window each time)",
     )
+    ap.add_argument(
+        "--before",
+        action="store_true",
+        help="each side twice: the challenger's LightGBM parameters now and before "
+        "2026-12-07 (no extra_trees, no feature_fraction), on the same rows (the default "
+        "mode and --days)",
+    )
     args = ap.parse_args()
+    if args.before and (args.second or args.daily):
+        ap.error("--before: only in the default mode or with --days")
     how = Recorded(
         with_input=not args.no_input, mid_minute=args.mid_minute, lock_once=args.lock_once
     )
@@ -437,6 +451,10 @@ def main() -> None:
             "first models: the reject threshold tuned on one afternoon or on four" + source
         )
         sides = {"validation only": (4, 0), f"+ {STAND_IN_BLOCKS} stand-ins": (4, STAND_IN_BLOCKS)}
+    params: dict[str, Mapping[str, Any]] = dict.fromkeys(sides, CHALLENGER_PARAMS)
+    if args.before:
+        sides = {f"{side}, {when}": at for side, at in sides.items() for when in ("before", "now")}
+        params = {side: BEFORE if side.endswith("before") else CHALLENGER_PARAMS for side in sides}
     deployed: dict[tuple[str, str], int] = Counter()
     failed: dict[tuple[str, str], Counter[str]] = {}
     rates: dict[tuple[str, str], list[float]] = {}
@@ -460,7 +478,9 @@ def main() -> None:
                     now=NOW,
                     champion_created_at=None,
                     challenger_id="first",
-                    config=RetrainConfig(num_threads=1, stand_in_blocks=blocks),
+                    config=RetrainConfig(
+                        num_threads=1, stand_in_blocks=blocks, challenger_params=params[side]
+                    ),
                     force=True,
                 )
                 seconds[side] += time.perf_counter() - t0

@@ -36,7 +36,12 @@ from taskclf_core.spans import (
     span_minutes,
     typed_steps,
 )
-from taskclf_core.training import TrainedBundle, challenger_columns, train_challenger
+from taskclf_core.training import (
+    CHALLENGER_PARAMS,
+    TrainedBundle,
+    challenger_columns,
+    train_challenger,
+)
 from taskclf_core.types import FloatArray, IntArray
 from taskclf_core.words import plural
 
@@ -1424,6 +1429,9 @@ class RetrainConfig:
     threshold_tuning: Literal["taskclf", "final"] = "final"
     # "final" also tunes on this many stand-in blocks of the train windows (stand_in_blocks)
     stand_in_blocks: int = STAND_IN_BLOCKS
+    # LightGBM parameters on top of taskclf's for the challenger and its stand-ins (the
+    # benches compare others on the same rows)
+    challenger_params: Mapping[str, Any] = field(default_factory=lambda: CHALLENGER_PARAMS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1786,6 +1794,7 @@ def _train_as_challenger(
         rounds=config.rounds,
         seed=config.seed,
         num_threads=config.num_threads,
+        extra_params=config.challenger_params,
     )
 
 
