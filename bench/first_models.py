@@ -451,10 +451,15 @@ def main() -> None:
             "first models: the reject threshold tuned on one afternoon or on four" + source
         )
         sides = {"validation only": (4, 0), f"+ {STAND_IN_BLOCKS} stand-ins": (4, STAND_IN_BLOCKS)}
-    params: dict[str, Mapping[str, Any]] = dict.fromkeys(sides, CHALLENGER_PARAMS)
+    # RetrainConfig's challenger_params only with --before: ab.py runs this script under older
+    # checkouts' venvs, whose RetrainConfig has none
+    params: dict[str, dict[str, Mapping[str, Any]]] = {side: {} for side in sides}
     if args.before:
         sides = {f"{side}, {when}": at for side, at in sides.items() for when in ("before", "now")}
-        params = {side: BEFORE if side.endswith("before") else CHALLENGER_PARAMS for side in sides}
+        params = {
+            side: {"challenger_params": BEFORE if side.endswith("before") else CHALLENGER_PARAMS}
+            for side in sides
+        }
     deployed: dict[tuple[str, str], int] = Counter()
     failed: dict[tuple[str, str], Counter[str]] = {}
     rates: dict[tuple[str, str], list[float]] = {}
@@ -478,9 +483,7 @@ def main() -> None:
                     now=NOW,
                     champion_created_at=None,
                     challenger_id="first",
-                    config=RetrainConfig(
-                        num_threads=1, stand_in_blocks=blocks, challenger_params=params[side]
-                    ),
+                    config=RetrainConfig(num_threads=1, stand_in_blocks=blocks, **params[side]),
                     force=True,
                 )
                 seconds[side] += time.perf_counter() - t0

@@ -182,6 +182,7 @@ class Journey:
             "mode": spec.mode,
             "rounding": spec.rounding,
             "days": days,
+            "settings": dict(SETTINGS),  # --setting, as TASKCLF_KEY
             "problems": self.problems,
         }
 

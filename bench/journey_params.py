@@ -30,7 +30,7 @@ import statistics
 import sys
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +96,20 @@ def main() -> int:
     print(f"gates       {'BreakIdle gates off' if args.breakidle_gates_off else 'taskclf'}")
     for name, params in sides.items():
         print(f"side {name:7s}{json.dumps(dict(params), sort_keys=True)}")
-    print(flush=True)
     deployed: Counter[tuple[str, bool]] = Counter()
     failed: dict[str, Counter[str]] = {name: Counter() for name in sides}
     accuracy: dict[str, list[float]] = {name: [] for name in sides}
     macro_f1: dict[str, list[float]] = {name: [] for name in sides}
+    settings = sorted({f"{k}={v}" for r in results for k, v in (r.get("settings") or {}).items()})
+    print(f"journey's settings: {', '.join(settings) or 'none recorded'}\n", flush=True)
     for r in results:
-        windows, spans = journey_rows(args.work / "runs" / r["name"], r["days"][-1])
-        line = f"{r['name']:24s} journey {MARK.get(r['decision'], r['decision']):2s}"
+        held = r["days"][-1]
+        windows, spans = journey_rows(args.work / "runs" / r["name"], held)
+        # the retrain as the journey ran it: the morning of the held-out day (its lookback
+        # holds every labelled day whenever this runs)
+        now = datetime.fromisoformat(held).replace(tzinfo=UTC) + timedelta(hours=6)
+        journey = r.get("decision")
+        line = f"{r['name']:24s} journey {MARK.get(journey, str(journey)):2s}"
         for name, params in sides.items():
             marks = ""
             for seed in range(args.seeds):
@@ -117,7 +123,7 @@ def main() -> int:
                     baseline_model("v3"),
                     windows,
                     spans,
-                    now=datetime.now(UTC),
+                    now=now,
                     champion_created_at=None,
                     challenger_id="first",
                     config=config,

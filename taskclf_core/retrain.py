@@ -1431,7 +1431,9 @@ class RetrainConfig:
     stand_in_blocks: int = STAND_IN_BLOCKS
     # LightGBM parameters on top of taskclf's for the challenger and its stand-ins (the
     # benches compare others on the same rows)
-    challenger_params: Mapping[str, Any] = field(default_factory=lambda: CHALLENGER_PARAMS)
+    challenger_params: Mapping[str, Any] = field(
+        default_factory=lambda: CHALLENGER_PARAMS, hash=False
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1050,7 +1050,7 @@ def test_a_person_among_a_crowd_gets_splits_of_their_own_on_user_id() -> None:
         with_defaults.append(_write_recall(train, writes, {}))
         with_ours.append(_write_recall(train, writes, CHALLENGER_PARAMS))
     # LightGBM's categorical defaults (100 rows a side, L2 10) keep the writer in the crowd:
-    # measured 0.37 of their Write told apart on average, 0.87 with ours
+    # measured 0.37 of their Write told apart on average, 0.90 with ours
     assert np.mean(with_ours) > 0.7
     assert np.mean(with_ours) - np.mean(with_defaults) > 0.25
     assert all(o >= d for o, d in zip(with_ours, with_defaults, strict=True))
