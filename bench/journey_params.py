@@ -90,6 +90,7 @@ def main() -> int:
         if args.breakidle_gates_off
         else GateThresholds()
     )
+    requirements = DataRequirements.for_gates(gates)
     results = json.loads((args.work / "results.json").read_text())
     c.print_header("journey_params: journeys' first models decided again, side by side")
     print(f"journey     {args.work} ({len(results)} runs)")
@@ -109,15 +110,13 @@ def main() -> int:
         # holds every labelled day whenever this runs)
         now = datetime.fromisoformat(held).replace(tzinfo=UTC) + timedelta(hours=6)
         journey = r.get("decision")
+        truthful = r["mode"] == "truth"
         line = f"{r['name']:24s} journey {MARK.get(journey, str(journey)):2s}"
         for name, params in sides.items():
             marks = ""
             for seed in range(args.seeds):
                 config = RetrainConfig(
-                    seed=seed,
-                    gates=gates,
-                    requirements=DataRequirements.for_gates(gates),
-                    challenger_params=params,
+                    seed=seed, gates=gates, requirements=requirements, challenger_params=params
                 )
                 report = run_retrain(
                     baseline_model("v3"),
@@ -130,8 +129,7 @@ def main() -> int:
                     force=True,
                 ).report
                 marks += MARK.get(report.decision, report.decision)
-                good = r["mode"] == "truth"
-                deployed[name, good] += report.decision == "deployed"
+                deployed[name, truthful] += report.decision == "deployed"
                 failed[name].update(g.name for g in report.gates if not g.passed)
                 ev = report.challenger.evaluation if report.challenger else None
                 if ev is not None:

@@ -373,7 +373,7 @@ def challenger_columns(
 # Extremely randomised trees (extra_trees: one random threshold per feature at each split)
 # on half the features per tree (feature_fraction) fit a few hundred windows of look-alike
 # tasks less tightly: more first models pass taskclf's gates, and held-out accuracy rises
-# (bench/RESULTS.md, "extra_trees").
+# (bench/RESULTS.md, "the challenger's extremely randomised trees").
 CHALLENGER_PARAMS: Final[Mapping[str, Any]] = MappingProxyType(
     {
         "min_data_per_group": 20,

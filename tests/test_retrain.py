@@ -476,12 +476,17 @@ def test_each_stand_in_model_trains_on_all_it_may_but_its_block(
     people: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The challenger trains on the train windows; each stand-in model on the train and
-    validation windows without its block; none ever on an evaluation window."""
+    validation windows without its block; none ever on an evaluation window. Every one with
+    the config's LightGBM parameters: CHALLENGER_PARAMS by default (extra_trees on half the
+    features, the categorical splits loosened), else ``RetrainConfig.challenger_params``
+    (the benches compare two on the same rows)."""
     calls: list[list[tuple[str, str]]] = []
+    params: list[Mapping[str, Any]] = []
     real = train_challenger
 
     def spy(windows: Sequence[Mapping[str, Any]], **kw: Any) -> Any:
         calls.append([(w["user_id"], w["bucket_start_ts"]) for w in windows])
+        params.append(kw["extra_params"])
         return real(windows, **kw)
 
     monkeypatch.setattr(retrain_module, "train_challenger", spy)
@@ -504,6 +509,19 @@ def test_each_stand_in_model_trains_on_all_it_may_but_its_block(
         assert sorted(call) == keys(rest)
         assert len(call) == len(split.train) + len(split.val) - len(block)
         assert not set(call) & evaluation
+    assert out.challenger is not None
+    trained = out.challenger.metadata["params"]
+    assert trained["extra_trees"] is True
+    assert trained["feature_fraction"] == 0.5
+    assert trained["min_data_per_group"] == 20
+    assert params == [CHALLENGER_PARAMS] * (1 + STAND_IN_BLOCKS)
+    params.clear()
+    plain = _first_model(archive_of(people), spans_from(people), version="v2",
+                         config=replace(config, challenger_params={"cat_smooth": 5.0}))  # fmt: skip
+    assert plain.challenger is not None
+    assert "extra_trees" not in plain.challenger.metadata["params"]
+    assert plain.challenger.metadata["params"]["cat_smooth"] == 5.0
+    assert params == [{"cat_smooth": 5.0}] * (1 + STAND_IN_BLOCKS)
     # "taskclf" tuning is taskclf's: on the validation windows alone, no stand-in trained
     calls.clear()
     taskclf = replace(config, threshold_tuning="taskclf")
@@ -1695,38 +1713,6 @@ def test_stand_in_afternoons_land_the_reject_rate_where_one_afternoon_misses_it(
     assert four.report.challenger is not None
     assert four.report.challenger.evaluation is not None
     assert 0.05 <= four.report.challenger.evaluation.reject_rate <= 0.30
-
-
-def test_the_challenger_and_its_stand_ins_train_with_the_configs_lightgbm_params(
-    people: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """CHALLENGER_PARAMS by default (extra_trees on half the features, the categorical
-    splits loosened); ``RetrainConfig.challenger_params`` replaces them for every model a
-    retrain trains (the benches compare two on the same rows)."""
-    real = train_challenger
-    seen: list[Mapping[str, Any]] = []
-
-    def spy(windows: Sequence[Mapping[str, Any]], **kw: Any) -> Any:
-        seen.append(kw["extra_params"])
-        return real(windows, **kw)
-
-    monkeypatch.setattr(retrain_module, "train_challenger", spy)
-    config = RetrainConfig(rounds=5, num_threads=1)
-    out = _first_model(archive_of(people), spans_from(people), version="v2", config=config)
-    assert out.challenger is not None
-    params = out.challenger.metadata["params"]
-    assert params["extra_trees"] is True
-    assert params["feature_fraction"] == 0.5
-    assert params["min_data_per_group"] == 20
-    assert len(seen) == 1 + STAND_IN_BLOCKS
-    assert all(p == CHALLENGER_PARAMS for p in seen)
-    seen.clear()
-    plain = _first_model(archive_of(people), spans_from(people), version="v2",
-                         config=replace(config, challenger_params={"cat_smooth": 5.0}))  # fmt: skip
-    assert plain.challenger is not None
-    assert "extra_trees" not in plain.challenger.metadata["params"]
-    assert plain.challenger.metadata["params"]["cat_smooth"] == 5.0
-    assert seen == [{"cat_smooth": 5.0}] * (1 + STAND_IN_BLOCKS)
 
 
 def test_a_refusal_on_few_evaluation_windows_says_to_label_more_days(
