@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from daemon.fsutil import atomic_write_bytes, free_name, fsync_dir
 from taskclf_core.bundle import load_bundle, save_bundle
@@ -29,6 +29,7 @@ from taskclf_core.policy import (
 from taskclf_core.training import TrainedBundle
 
 __all__ = [
+    "Pruned",
     "deploy_policy",
     "install_baseline",
     "install_bundle",
@@ -391,10 +392,20 @@ def _retrained_name(policy_path: Path, models: Path, policy: object) -> str | No
     return path.name if _RETRAINED.fullmatch(path.name) else None
 
 
-def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> tuple[list[str], list[str]]:
+class Pruned(NamedTuple):
+    """What :func:`prune_retrained` deleted (names, oldest first) and what it could not."""
+
+    models: list[str]
+    stores: list[str]
+    failed: list[str]  # "<name>: <why>"
+
+
+def prune_retrained(
+    policy_path: Path, models: Path, *, keep: int, stores: Path | None = None
+) -> Pruned:
     """Delete the models `retrain` installed in ``models`` (``retrain-<UTC time>``, with its
     lineage) but the newest ``keep`` that the policy in force and its history name, newest
-    first; returns the names deleted and a line per one that could not be (oldest first).
+    first, and the calibrator stores in ``stores`` fitted for the models deleted.
 
     So weekly retrains do not fill the disk (a model is ~2 MB). The history is cut before
     the newest entry that names a model deleted, so `rollback` never reaches a missing one;
@@ -403,6 +414,11 @@ def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> tuple[list
     from, or installed by a `retrain` that has not deployed it yet) stays. Other directories
     (the baseline, bundles `init --model` or `deploy` installed) are never touched. The
     history is rewritten (atomically) before any model goes.
+
+    A store goes when its ``store.json`` names a retrained model that is no longer installed
+    and older than the oldest kept (no bundle can load it: a store is checked against its
+    model's id) and neither the policy nor its history names it. Stores installed for other
+    models (`init --store`, `deploy --store`) and anything unreadable stay.
     """
     if keep < 1:
         raise ValueError(f"keep: expected at least 1, got {keep}")
@@ -411,7 +427,7 @@ def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> tuple[list
         try:
             in_force: Any = json.loads(policy_path.read_bytes())
         except FileNotFoundError:
-            return [], []  # no policy: nothing says which models are in use
+            return Pruned([], [], [])  # no policy: nothing says which models are in use
         except (OSError, ValueError) as exc:
             raise PolicyError(f"{policy_path}: cannot read the policy in force ({exc})") from None
         entries = _read_history(history)
@@ -449,7 +465,60 @@ def prune_retrained(policy_path: Path, models: Path, *, keep: int) -> tuple[list
                 gone.append(name)
         if gone:
             fsync_dir(models)
-    return gone, failed
+        policies = [in_force, *(e["policy"] for e in entries[cut:])]
+        stores_gone = (
+            []
+            if stores is None
+            else _prune_stores(policy_path, policies, stores, models, oldest, failed)
+        )
+    return Pruned(gone, stores_gone, failed)
+
+
+def _prune_stores(
+    policy_path: Path,
+    policies: list[Any],
+    stores: Path,
+    models: Path,
+    oldest: str,
+    failed: list[str],
+) -> list[str]:
+    """Delete the stores in ``stores`` that :func:`prune_retrained` says go (its docstring);
+    returns their names, and appends a line per one that could not be to ``failed``."""
+    named = {
+        os.path.realpath(resolve_policy_path(policy_path, value))
+        for policy in policies
+        if isinstance(policy, dict) and isinstance(value := policy.get("calibrator_store_dir"), str)
+    }
+    try:
+        entries = sorted(os.scandir(stores), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return []
+    gone: list[str] = []
+    for entry in entries:
+        if not entry.is_dir(follow_symlinks=False) or os.path.realpath(entry.path) in named:
+            continue
+        try:
+            fitted_for = json.loads(Path(entry.path, "store.json").read_bytes()).get(
+                "model_bundle_id"
+            )
+        except (OSError, ValueError, AttributeError):
+            continue
+        if (
+            not isinstance(fitted_for, str)
+            or not _RETRAINED.fullmatch(fitted_for)
+            or fitted_for >= oldest
+            or os.path.lexists(models / fitted_for)
+        ):
+            continue
+        try:
+            shutil.rmtree(entry.path)
+        except OSError as exc:
+            failed.append(f"{entry.name}: {exc}")
+        else:
+            gone.append(entry.name)
+    if gone:
+        fsync_dir(stores)
+    return gone
 
 
 def _append_line(path: Path, line: str) -> None:

@@ -297,22 +297,33 @@ def _replace_deployed(run: RetrainRun, lines: tuple[str, ...]) -> RetrainRun:
 
 
 def _prune(policy_path: Path, settings: Settings) -> list[str]:
-    """Older retrained models beyond :data:`RETRAINED_KEPT` go (:func:`prune_retrained`);
-    what went, as lines. A failure leaves them and says so: the deploy stands."""
+    """Older retrained models beyond :data:`RETRAINED_KEPT` go, with the stores fitted for
+    them (:func:`prune_retrained`); what went, as lines. A failure leaves them and says so:
+    the deploy stands."""
     from daemon.publish import prune_retrained
 
     try:
-        gone, failed = prune_retrained(
-            policy_path, models_dir(settings.data_dir), keep=RETRAINED_KEPT
+        pruned = prune_retrained(
+            policy_path,
+            models_dir(settings.data_dir),
+            keep=RETRAINED_KEPT,
+            stores=stores_dir(settings.data_dir),
         )
     except (OSError, PolicyError) as exc:
         return [f"older retrained models not removed: {exc}"]
-    lines = [f"older retrained model not removed: {why}" for why in failed]
-    if gone:
+    lines = [f"older retrained model or store not removed: {why}" for why in pruned.failed]
+    if pruned.stores:
         lines.insert(
             0,
-            f"removed {plural(len(gone), 'older retrained model')} ({', '.join(gone)}): the "
-            f"newest {RETRAINED_KEPT} are kept, and `rollback` reaches each of them",
+            f"removed {plural(len(pruned.stores), 'calibrator store')} of models no longer kept "
+            f"({', '.join(pruned.stores)})",
+        )
+    if pruned.models:
+        lines.insert(
+            0,
+            f"removed {plural(len(pruned.models), 'older retrained model')} "
+            f"({', '.join(pruned.models)}): the newest {RETRAINED_KEPT} are kept, and "
+            "`rollback` reaches each of them",
         )
     return lines
 

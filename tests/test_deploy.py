@@ -453,6 +453,7 @@ def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_each(
     assert prune_retrained(policy_path, models, keep=3) == (
         ["retrain-20260101-000000", *names[:4]],
         [],
+        [],
     )
     left = sorted(p.name for p in models.iterdir() if p.is_dir())
     # named by nothing and newer: a retrain not deployed yet (or rolled back from) stays
@@ -465,7 +466,7 @@ def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_each(
             *names[4:],
         ]
     )
-    assert prune_retrained(policy_path, models, keep=3) == ([], [])
+    assert prune_retrained(policy_path, models, keep=3) == ([], [], [])
     # rollback reaches each kept model, then nothing: not the deleted ones, nor the bundles
     # before them (still installed: `deploy --model` puts one back)
     assert rollback_policy(policy_path)[0].model_dir == f"models/{names[5]}"
@@ -475,6 +476,63 @@ def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_each(
 
     # no policy yet: nothing to go by, nothing deleted
     assert prune_retrained(tmp_path / "elsewhere" / "models" / "p.json", models, keep=1) == (
+        [],
+        [],
+        [],
+    )
+
+
+def _store_for(stores: Path, name: str, bundle_id: str | None) -> None:
+    (stores / name).mkdir(parents=True)
+    meta = {"method": "temperature"} | ({} if bundle_id is None else {"model_bundle_id": bundle_id})
+    (stores / name / "store.json").write_text(json.dumps(meta))
+
+
+def test_prune_removes_the_stores_fitted_for_the_models_it_removed(tmp_path: Path) -> None:
+    """Each retrain writes a store for its model; a store is checked against its model's id,
+    so once the model is gone no bundle can load it. Nothing else in stores/ is touched."""
+    from daemon.publish import prune_retrained
+
+    models = tmp_path / "models"
+    stores = tmp_path / "stores"
+    policy_path = models / "inference_policy.json"
+    names = [f"retrain-20260101-00000{i}" for i in range(1, 5)]
+    for name in names:
+        _installed(models, name)
+        _store_for(stores, f"store-{name[-1]}", name)
+        deploy_policy(
+            policy_path,
+            dataclasses.replace(
+                _policy_naming(f"models/{name}"), calibrator_store_dir=f"../stores/store-{name[-1]}"
+            ),
+            replaced_at="2026-01-01T00:00:00Z",
+        )
+    _store_for(stores, "init", "bundle_test")  # `init --store` for a bundle from elsewhere
+    _store_for(stores, "no-bundle", None)
+    _store_for(stores, "gone-long-ago", "retrain-20251201-000000")  # an older version's
+    _store_for(stores, "not-installed-yet", "retrain-20260101-000009")  # written first
+    (stores / "broken").mkdir()
+    (stores / "broken" / "store.json").write_text("{")
+    (stores / "link").symlink_to(stores / "store-1")
+
+    assert prune_retrained(policy_path, models, keep=2, stores=stores) == (
+        names[:2],
+        ["gone-long-ago", "store-1", "store-2"],
+        [],
+    )
+    assert sorted(p.name for p in stores.iterdir()) == [
+        "broken",
+        "init",
+        "link",
+        "no-bundle",
+        "not-installed-yet",
+        "store-3",
+        "store-4",
+    ]
+    assert prune_retrained(policy_path, models, keep=2, stores=stores) == ([], [], [])
+    # without stores/ (no retrain wrote one yet) the models are pruned all the same
+    assert prune_retrained(policy_path, models, keep=1, stores=tmp_path / "none") == (
+        names[2:3],
         [],
         [],
     )
@@ -498,5 +556,5 @@ def test_prune_finds_the_models_a_policy_names_by_real_path_through_a_symlink(
         deploy_policy(
             policy_path, _policy_naming(str(real / name)), replaced_at="2026-01-01T00:00:00Z"
         )
-    assert prune_retrained(policy_path, models, keep=1) == (names[:2], [])
+    assert prune_retrained(policy_path, models, keep=1) == (names[:2], [], [])
     assert sorted(p.name for p in real.iterdir()) == names[2:]

@@ -414,9 +414,14 @@ def test_a_retrain_that_deploys_removes_retrained_models_beyond_the_newest_kept(
     code, out, _ = retrain(capsys, "--json")
     assert code == 0
     first = json.loads(out)["challenger"]["bundle_id"]
+    (first_store,) = sorted(p.name for p in (data / "stores").iterdir())
     code, out, _ = retrain(capsys, "--force")
     assert code == 0
     assert "decision: deployed" in out, out
+    # the store fitted for the first model went with it; the second's is the one in force
+    (second_store,) = sorted(p.name for p in (data / "stores").iterdir())
+    assert second_store != first_store
+    assert f"removed 1 calibrator store of models no longer kept ({first_store})" in out
     (second,) = (m for m in models(data) if m.startswith("retrain-") and m != first)
     assert models(data) == [
         "baseline",
