@@ -404,16 +404,16 @@ def prune_retrained(
     policy_path: Path, models: Path, *, keep: int, stores: Path | None = None
 ) -> Pruned:
     """Delete the models `retrain` installed in ``models`` (``retrain-<UTC time>``, with its
-    lineage) but the newest ``keep`` that the policy in force and its history name, newest
-    first, and the calibrator stores in ``stores`` fitted for the models deleted.
+    lineage) but the newest ``keep`` and the one in force, and the calibrator stores in
+    ``stores`` fitted for the models deleted; returns what went and a line per one that
+    could not (oldest first).
 
-    So weekly retrains do not fill the disk (a model is ~2 MB). The history is cut before
-    the newest entry that names a model deleted, so `rollback` never reaches a missing one;
-    it reaches every kept model. A retrained model no policy names goes too when it is older
-    than the oldest kept (left by a failed or interrupted prune); a newer one (rolled back
-    from, or installed by a `retrain` that has not deployed it yet) stays. Other directories
-    (the baseline, bundles `init --model` or `deploy` installed) are never touched. The
-    history is rewritten (atomically) before any model goes.
+    So weekly retrains do not fill the disk (a model is ~2 MB). Every retrained model counts,
+    whether a policy names it or not: one rolled back from, or installed by a `retrain` that
+    has not deployed it yet, stays while it is among the newest. The history is cut before
+    the newest entry that names a model deleted, so `rollback` never reaches a missing one.
+    Other directories (the baseline, bundles `init --model` or `deploy` installed) are never
+    touched. The history is rewritten (atomically) before any model goes.
 
     A store goes when its ``store.json`` names a retrained model that is no longer installed
     and older than the oldest kept (no bundle can load it: a store is checked against its
@@ -430,33 +430,28 @@ def prune_retrained(
             return Pruned([], [], [])  # no policy: nothing says which models are in use
         except (OSError, ValueError) as exc:
             raise PolicyError(f"{policy_path}: cannot read the policy in force ({exc})") from None
+        retrained = sorted(
+            (entry.name for entry in os.scandir(models) if _is_retrained(Path(entry.path))),
+            reverse=True,
+        )
+        kept = set(retrained[:keep]) | {_retrained_name(policy_path, models, in_force)}
+        stale = sorted(set(retrained) - kept)
         entries = _read_history(history)
-        # the retrained model each history entry names (None: another), oldest first
-        by_entry = [_retrained_name(policy_path, models, e["policy"]) for e in entries]
-        named: list[str] = []
-        for name in [_retrained_name(policy_path, models, in_force), *reversed(by_entry)]:
-            if name is not None and name not in named:
-                named.append(name)
-        kept = set(named[:keep])
         cut = max(
-            (i + 1 for i, name in enumerate(by_entry) if name is not None and name not in kept),
+            (
+                i + 1
+                for i, entry in enumerate(entries)
+                if _retrained_name(policy_path, models, entry["policy"]) in stale
+            ),
             default=0,
         )
         if cut:
             atomic_write_bytes(
                 history, "".join(json.dumps(e) + "\n" for e in entries[cut:]).encode()
             )
-        oldest = min(kept, default="")
-        stale = set(named[keep:]) | {
-            entry.name
-            for entry in os.scandir(models)
-            if entry.name not in named and entry.name < oldest
-        }
         gone: list[str] = []
         failed: list[str] = []
-        for name in sorted(stale):
-            if not _is_retrained(models / name):
-                continue
+        for name in stale:
             try:
                 shutil.rmtree(models / name)
             except OSError as exc:
@@ -466,6 +461,7 @@ def prune_retrained(
         if gone:
             fsync_dir(models)
         policies = [in_force, *(e["policy"] for e in entries[cut:])]
+        oldest = min((name for name in kept if name is not None), default="")
         stores_gone = (
             []
             if stores is None

@@ -99,6 +99,7 @@ class RetrainRun:
                 "reject_threshold": self.reject_threshold,
                 "per_user_calibrators": list(self.store.user_ids) if self.store else [],
                 "calibration": cal.to_json() if cal is not None else None,
+                "lines": list(self.deployed_lines),
             }
             if self.report.decision == "deployed"
             else None,
@@ -322,8 +323,8 @@ def _prune(policy_path: Path, settings: Settings) -> list[str]:
         lines.insert(
             0,
             f"removed {plural(len(pruned.models), 'older retrained model')} "
-            f"({', '.join(pruned.models)}): the newest {RETRAINED_KEPT} are kept, and "
-            "`rollback` reaches each of them",
+            f"({', '.join(pruned.models)}): retrain keeps the newest {RETRAINED_KEPT} it "
+            "trained",
         )
     return lines
 

@@ -426,17 +426,17 @@ def _installed(models: Path, name: str, *, retrained: bool = True) -> None:
     (models / name / "metadata.json").write_text(json.dumps({"schema_version": "v3"} | lineage))
 
 
-def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_each(
+def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_those_named(
     tmp_path: Path,
 ) -> None:
     """Weekly retrains each leave a ~2 MB model: older ones go, and the history with them, so
-    `rollback` walks back through every model kept and never into a missing one."""
+    `rollback` walks back through the models kept and never into a missing one."""
     from daemon.publish import prune_retrained, rollback_policy
 
     models = tmp_path / "taskclf" / "models"
     policy_path = models / "inference_policy.json"
     names = [f"retrain-20260101-00000{i}" for i in range(1, 8)]
-    for name in ["retrain-notes", "retrain-20260101-000000", "retrain-20260101-000009", *names]:
+    for name in ["retrain-notes", "retrain-20260101-000000", *names]:
         _installed(models, name)
     # installed from elsewhere under a retrain-like name: no lineage, never deleted
     _installed(models, "retrain-20251231-000000", retrained=False)
@@ -450,27 +450,18 @@ def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_each(
         prune_retrained(policy_path, models, keep=0)
 
     # named by nothing and older than every kept one (a prune interrupted): 000000 goes too
-    assert prune_retrained(policy_path, models, keep=3) == (
-        ["retrain-20260101-000000", *names[:4]],
+    assert prune_retrained(policy_path, models, keep=4) == (
+        ["retrain-20260101-000000", *names[:3]],
         [],
         [],
     )
     left = sorted(p.name for p in models.iterdir() if p.is_dir())
-    # named by nothing and newer: a retrain not deployed yet (or rolled back from) stays
-    assert left == sorted(
-        [
-            "bundle_test",
-            "retrain-20251231-000000",
-            "retrain-20260101-000009",
-            "retrain-notes",
-            *names[4:],
-        ]
-    )
-    assert prune_retrained(policy_path, models, keep=3) == ([], [], [])
+    assert left == sorted(["bundle_test", "retrain-20251231-000000", "retrain-notes", *names[3:]])
+    assert prune_retrained(policy_path, models, keep=4) == ([], [], [])
     # rollback reaches each kept model, then nothing: not the deleted ones, nor the bundles
     # before them (still installed: `deploy --model` puts one back)
-    assert rollback_policy(policy_path)[0].model_dir == f"models/{names[5]}"
-    assert rollback_policy(policy_path)[0].model_dir == f"models/{names[4]}"
+    for back in reversed(names[3:6]):
+        assert rollback_policy(policy_path)[0].model_dir == f"models/{back}"
     with pytest.raises(PolicyError, match="nothing to roll back to"):
         rollback_policy(policy_path)
 
@@ -480,6 +471,37 @@ def test_prune_keeps_the_newest_retrained_models_and_rollback_reaches_each(
         [],
         [],
     )
+
+
+def test_prune_keeps_a_model_rolled_back_from_while_it_is_among_the_newest(
+    tmp_path: Path,
+) -> None:
+    """Rolled back from, a model no policy names: the next retrain's prune keeps it (it is
+    one of the newest), and the model in force stays whatever its age."""
+    from daemon.publish import prune_retrained, rollback_policy
+
+    models = tmp_path / "models"
+    policy_path = models / "inference_policy.json"
+    names = [f"retrain-20260101-00000{i}" for i in range(1, 5)]
+    for name in names[:2]:
+        _installed(models, name)
+        deploy_policy(policy_path, _policy_naming(f"models/{name}"), replaced_at="t")
+    assert rollback_policy(policy_path)[0].model_dir == f"models/{names[0]}"
+    _installed(models, names[2])  # the next retrain
+    deploy_policy(policy_path, _policy_naming(f"models/{names[2]}"), replaced_at="t")
+    assert prune_retrained(policy_path, models, keep=3) == ([], [], [])
+    assert sorted(p.name for p in models.iterdir() if p.is_dir()) == names[:3]
+    # one more: the oldest goes (the history entry naming it with it); the rolled back from
+    # stays among the newest 3
+    _installed(models, names[3])
+    deploy_policy(policy_path, _policy_naming(f"models/{names[3]}"), replaced_at="t")
+    assert prune_retrained(policy_path, models, keep=3) == ([names[0]], [], [])
+    assert rollback_policy(policy_path)[0].model_dir == f"models/{names[2]}"
+    with pytest.raises(PolicyError, match="nothing to roll back to"):
+        rollback_policy(policy_path)
+    # the model in force is never deleted, however many newer ones there are
+    assert prune_retrained(policy_path, models, keep=1) == ([names[1]], [], [])
+    assert sorted(p.name for p in models.iterdir() if p.is_dir()) == names[2:]
 
 
 def _store_for(stores: Path, name: str, bundle_id: str | None) -> None:
