@@ -67,8 +67,16 @@ class RetrainRun:
 
     @property
     def lines(self) -> tuple[str, ...]:
-        """Everything `retrain` prints, in order."""
-        return (*self.notes, *self.report.lines, *self._calibration_lines(), *self.deployed_lines)
+        """Everything `retrain` prints, in order; a dry run says so first, as the decision it
+        prints is what a real run would do."""
+        dry = ("dry run: every step as `retrain` would take it, and nothing written",)
+        return (
+            *(dry if self.dry_run else ()),
+            *self.notes,
+            *self.report.lines,
+            *self._calibration_lines(),
+            *self.deployed_lines,
+        )
 
     def _calibration_lines(self) -> list[str]:
         cal, store = self.calibration, self.store

@@ -332,6 +332,7 @@ def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
     # a dry run decides and explains, and writes nothing
     code, out, _ = retrain(capsys, "--dry-run")
     assert code == 0
+    assert out.startswith("dry run: every step as `retrain` would take it, and nothing written\n")
     assert "decision: deployed (all 8 gates passed)" in out
     assert "dry run: nothing written;" in out
     assert policy.read_bytes() == before

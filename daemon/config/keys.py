@@ -453,14 +453,17 @@ KEYS: Final[dict[str, Key]] = {
             "aw_url",
             "str",
             "http://127.0.0.1:5600",
-            "the ActivityWatch server the collector reads (a loopback host only)",
+            "the ActivityWatch server the collector reads (a loopback host only); `retrain` "
+            "reads it too, to rebuild labelled days older than the archive, and `doctor` "
+            "checks it",
             ("collect",),
         ),
         Key(
             "aw_hostname",
             "str",
             None,
-            "the collector reads the window and input buckets of this host",
+            "the collector reads the window and input buckets of this host (and `retrain` "
+            "and `doctor`, as aw_url)",
             ("collect",),
             factory=_hostname,
             default_text="this machine's hostname",
@@ -471,7 +474,7 @@ KEYS: Final[dict[str, Key]] = {
             None,
             "ActivityWatch's API key (the api_key of aw-server-rust's [auth] or aw-server's "
             "[server.auth]), sent as Authorization: Bearer with every request of the "
-            "collector; unset: none",
+            "collector (and `retrain` and `doctor`, as aw_url); unset: none",
             ("collect",),
             example="your-activitywatch-api-key",
             note="a secret: keep this file private (chmod 600), or set TASKCLF_AW_API_KEY",
