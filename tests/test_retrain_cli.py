@@ -115,6 +115,28 @@ def test_not_enough_data_says_what_to_label_and_exits_0(
     )
 
 
+def test_status_says_what_a_first_model_still_needs_with_the_daemon_stopped(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not running is the answer (exit 3), and what a first model needs is still told: the
+    configuration says the baseline is in force."""
+    data = standalone(capsys)
+    labelled(data, people[:120])
+    assert main(["status"]) == 3
+    out = capsys.readouterr().out
+    assert out.startswith("taskclf-daemon: not running\n")
+    assert "start it       `taskclf-daemon run` (in a terminal)" in out
+    assert "first model: 120 labelled windows over 1 days in the last 30" in out
+    assert "label 80 more windows (have 120, need 200)" in out
+    assert main(["status", "--json"]) == 3
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["first_model"]["windows"] == 120
+    # a model of one's own in force: nothing about a first model
+    (data / "models" / "baseline" / "metadata.json").write_text('{"model_type": "lightgbm"}')
+    assert main(["status", "--json"]) == 3
+    assert json.loads(capsys.readouterr().out)["first_model"] is None
+
+
 def test_doctor_says_what_a_first_model_still_needs(
     isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
 ) -> None:

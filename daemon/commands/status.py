@@ -13,6 +13,7 @@ from daemon.lock import lock_holder
 from taskclf_core.errors import TaskclfError
 
 if TYPE_CHECKING:
+    from daemon.config.settings import Settings
     from daemon.reporting.progress import Progress
 
 __all__ = ["add_arguments", "run"]
@@ -73,25 +74,45 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _first_model(args: argparse.Namespace, doc: dict[str, Any]) -> Progress | None:
-    """With the rule baseline in force (no model yet): what a first model still needs.
+    """With the rule baseline in force (no model yet): what a first model still needs, also
+    while the daemon is stopped (the configuration then says what is in force).
 
     Only then: it reads the spans and the feature archive (and numpy), which `status` otherwise
     never pays for.
     """
-    model = doc.get("model") or {}
-    lineage = model.get("lineage") or {}
-    if lineage.get("kind") != "rule_baseline":
+    from daemon.config.settings import load_settings_tolerant
+
+    settings, _ = load_settings_tolerant(args.config, setting_overrides(args))
+    if doc["running"]:
+        model = doc.get("model") or {}
+        baseline = (model.get("lineage") or {}).get("kind") == "rule_baseline"
+        schema_version = model.get("schema_version")
+    else:
+        baseline, schema_version = _baseline_configured(settings)
+    if not baseline:
         return None
     from datetime import UTC, datetime
 
-    from daemon.config.settings import load_settings_tolerant
     from daemon.reporting.progress import first_model_progress
 
-    settings, _ = load_settings_tolerant(args.config, setting_overrides(args))
     try:
-        return first_model_progress(
-            settings, now=datetime.now(UTC), schema_version=model.get("schema_version")
-        )
+        return first_model_progress(settings, now=datetime.now(UTC), schema_version=schema_version)
     except (TaskclfError, OSError) as exc:
         print(f"taskclf-daemon: warning: cannot say what a first model needs ({exc})")
         return None
+
+
+def _baseline_configured(settings: Settings) -> tuple[bool, str | None]:
+    """Whether the model the configuration puts in force is the rule baseline, and its schema
+    version, from its metadata.json alone (no model is loaded); (False, None) when unsure."""
+    from daemon.inforce import bind, sources_of
+
+    try:
+        path = bind(sources_of(settings)).model_path
+        metadata = json.loads((path / "metadata.json").read_bytes())
+    except (TaskclfError, OSError, ValueError):
+        return False, None  # `doctor` says what is wrong with the configuration
+    if not isinstance(metadata, dict) or metadata.get("model_type") != "rule_baseline":
+        return False, None
+    version = metadata.get("schema_version")
+    return True, version if isinstance(version, str) else None

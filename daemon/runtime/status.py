@@ -454,6 +454,10 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
                 f"(pid {held.get('pid')}, on another spool)"
             )
         lines += [f"  problem        {p}" for p in doc.get("problems", [])]
+        lines.append(
+            "  start it       `taskclf-daemon run` (in a terminal) or `taskclf-daemon service "
+            "install` (at each login)"
+        )
         return "\n".join(lines)
     state = "healthy" if code == HEALTHY else "DEGRADED"
     model = doc.get("model") or {}
