@@ -307,6 +307,23 @@ def test_the_collector_status_says_where_keyboard_and_mouse_data_comes_from(
     assert all(x.startswith(str(line)) for x in said), said
 
 
+@pytest.mark.parametrize(
+    ("ahead", "said"),
+    [(-3, "-3 s"), (0.5, "+0.5 s"), (600, "+10 min"), (9000, "+2.5 h"), (221708, "+2.6 days")],
+)
+def test_the_collector_status_says_how_far_the_system_clock_is_in_units_one_reads(
+    ahead: float, said: str
+) -> None:
+    from daemon.collector.status import format_collector_status
+
+    doc = {"state": "running", "running": True}
+    clock = {"aw_now": "2026-12-04T16:57:00Z", "system_ahead_s": ahead}
+    lines = format_collector_status({**doc, "clock": clock}).splitlines()
+    assert f"  activitywatch:   data up to 2026-12-04T16:57:00Z (system clock {said} from it)" in (
+        lines
+    )
+
+
 def test_status_shows_the_collector_and_the_last_personalize_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -252,6 +252,9 @@ def test_a_back_fill_runs_beside_the_live_collector(loaded: AWServer, tmp_path: 
         # (it follows the clock, 600 s behind), but never back to the back-fill's range
         before, now = json.loads(held), json.loads(cursor.read_text())
         assert now["user_id"] == before["user_id"] == case.user_id
+        # its last line says where it ended and where the (live collector's) cursor is
+        assert finished["until"] == f"{case.date}T23:00:00Z"
+        assert finished["cursor"] >= before["next_bucket_start_ts"]
         assert now["next_bucket_start_ts"] >= before["next_bucket_start_ts"]
         assert now["next_bucket_start_ts"] > f"{case.date}T23:00:00Z"
         after = json.loads((data / "collector" / "status.json").read_text())

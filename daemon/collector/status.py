@@ -116,6 +116,18 @@ def _labels(doc: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _offset(seconds: float) -> str:
+    """A signed clock offset a person reads at a glance: seconds, minutes, hours or days."""
+    size = abs(seconds)
+    if size < 120:
+        return f"{seconds:+g} s"
+    if size < 7200:
+        return f"{seconds / 60:+.0f} min"
+    if size < 172800:
+        return f"{seconds / 3600:+.1f} h"
+    return f"{seconds / 86400:+.1f} days"
+
+
 def _trouble(doc: Mapping[str, Any]) -> list[str]:
     """What ActivityWatch's data and the clocks did to the last polls (the file may come from
     another version: every key is optional)."""
@@ -124,7 +136,7 @@ def _trouble(doc: Mapping[str, Any]) -> list[str]:
     clock = clock if isinstance(clock, dict) else {}
     if clock.get("aw_now"):
         ahead = clock.get("system_ahead_s")
-        note = f" (system clock {ahead:+g} s from it)" if isinstance(ahead, int | float) else ""
+        note = f" (system clock {_offset(ahead)} from it)" if isinstance(ahead, int | float) else ""
         lines.append(f"  activitywatch:   data up to {clock['aw_now']}{note}")
     steps = clock.get("steps")
     last = clock.get("last_step")

@@ -272,9 +272,15 @@ def _collect(
                 collector.record_error(str(exc))
                 print(f"taskclf-daemon: {exc}", file=sys.stderr)
                 return FAILED
-            # a back-fill beside the live collector moved no cursor: say where it ended
-            where = {"cursor" if owner else "until": format_us(collector.position)}
-            _log.info("collector_finished", windows=written, **where)
+            # where this run ended, and the cursor (the live collector's beside one; unmoved
+            # by a back-fill that did not reach it): what the next run starts from
+            cursor = read_cursor(cursor_path)
+            _log.info(
+                "collector_finished",
+                windows=written,
+                until=format_us(collector.position),
+                cursor=format_us(cursor.next_us) if cursor is not None else None,
+            )
             if collector.labels_error is not None:
                 print(
                     f"taskclf-daemon: the windows were written, the labels not: "
