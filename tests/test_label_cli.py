@@ -234,6 +234,17 @@ def test_import_export_round_trip(label: Cli, tmp_path: Path, data_dir: Path) ->
     ]  # fmt: skip
 
 
+def test_add_counts_the_spans_without_a_user_as_the_users_too(label: Cli, tmp_path: Path) -> None:
+    """An import without --user leaves spans that apply to every user: they are u1's too."""
+    src = tmp_path / "taskclf_labels.csv"
+    src.write_text(BERLIN_EXPORT)
+    assert label("import", str(src))[0] == 0
+    code, out, _ = label("add", "--from", "2026-01-07 09:00", "--to", "2026-01-07 09:10",
+                         "Write", "--user", "u1")  # fmt: skip
+    assert code == 0
+    assert "u1 now has 4 spans, 130 minutes labelled" in out  # 2 of u1's, 1 of anyone's, this
+
+
 def test_import_is_all_or_nothing(label: Cli, tmp_path: Path, data_dir: Path) -> None:
     label("add", "--from", "2026-11-30 09:00", "--to", "2026-11-30 10:00", "Build", "--user", "u1")
     before = (data_dir / "label_spans.jsonl").read_bytes()

@@ -125,7 +125,7 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         f"{verb} {span.id}: {span.label} for {user} ({source}), "
         f"{clock.show(start)} – {clock.show(end)} ({plural(round(_minutes(span)), 'minute')})"
     )
-    mine = [s for s in merged if s.user_id == user]
+    mine = [s for s in merged if s.applies_to(user)]  # spans without a user are anyone's
     print(
         f"{user} now has {plural(len(mine), 'span')}, "
         f"{plural(round(sum(_minutes(s) for s in mine)), 'minute')} labelled"
