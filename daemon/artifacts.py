@@ -39,6 +39,7 @@ __all__ = [
     "load_deployment",
     "load_in_force",
     "load_store",
+    "refuse_store_for",
     "sources_fingerprint",
     "store_fingerprint",
 ]
@@ -212,7 +213,7 @@ def _policy_bundle(path: Path, policy: InferencePolicy) -> tuple[Path, Model]:
         raise PolicyError(f"{path}: model_dir {policy.model_dir!r}: {exc}") from None
 
 
-def _no_store_for(bundle: Model, where: str) -> None:
+def refuse_store_for(bundle: Model, where: str) -> None:
     """A model that makes its own reject decision (the rule baseline) takes no store."""
     if bundle.fixed_reject_threshold is not None:
         raise PolicyError(
@@ -245,7 +246,7 @@ def load_deployment(path: Path, policy: InferencePolicy | None = None) -> Deploy
     store_path: Path | None = None
     store: CalibratorStore | None = None
     if policy.calibrator_store_dir is not None:
-        _no_store_for(bundle, f"{path}: calibrator_store_dir {policy.calibrator_store_dir!r}")
+        refuse_store_for(bundle, f"{path}: calibrator_store_dir {policy.calibrator_store_dir!r}")
         store_path = resolve_policy_path(path, policy.calibrator_store_dir)
         try:
             store, _ = load_store(store_path, bundle)
@@ -410,7 +411,7 @@ def _load(sources: Sources, now: str, previous: InForce | None) -> InForce:
     store: CalibratorStore | None = None
     store_print: Fingerprint | None = None
     if binding.store_path is not None:
-        _no_store_for(
+        refuse_store_for(
             bundle,
             f"{where}: calibrator_store_dir" if where is not None else "calibrator_store",
         )

@@ -243,7 +243,13 @@ def deploy_and_report(
     )
     verb = "deployed" if changed else "unchanged, already in force:"
     print("\n".join([*notes, describe(deployment, replaced, verb, settings=settings)]))
-    if replaced is not None and replaced.calibrator_store_dir and deployment.store is None:
+    rules = deployment.bundle.fixed_reject_threshold is not None  # takes no store anyway
+    if (
+        replaced is not None
+        and replaced.calibrator_store_dir
+        and deployment.store is None
+        and not rules
+    ):
         print(
             f"note: no --store, so calibration is off now (the policy before used "
             f"{replaced.calibrator_store_dir}); `taskclf-daemon rollback` restores it"

@@ -79,19 +79,23 @@ def install_artifacts(home: Path, model: Path, store: Path | None) -> Installed:
     ``home`` is the policy's home: the data dir, unless ``policy_file`` names a policy
     elsewhere (taskclf's own). A bundle goes to ``models/<its directory name>`` (its id, which
     stores record), a store to ``stores/<store id>``; both are checked exactly as the daemon
-    checks them, together, before anything is copied. Nothing is copied twice: a bundle or
+    checks them, together, before anything is copied. The rule baseline's directory goes the
+    same way (``models/baseline``), and a store with it is refused: its answers are rules, not
+    probabilities (:func:`~daemon.artifacts.refuse_store_for`). Nothing is copied twice: a bundle or
     store already inside ``home`` is used where it is, and a copy with the same files is
     used as it is. A different bundle with the same name is refused (stores name their bundle
     by it; a second name would be a second id). So deleting the folder a bundle was
     downloaded to never breaks the daemon.
     """
-    from daemon.artifacts import load_store
-    from taskclf_core.bundle import load_bundle
+    from daemon.artifacts import load_store, refuse_store_for
+    from taskclf_core.bundle import load_model
 
     for flag, path in (("--model", model), ("--store", store)):
         if path is not None and not path.is_dir():
             raise ConfigError(f"{flag}: {path} does not exist or is not a directory")
-    bundle = load_bundle(model)  # the bundle's own errors name its files
+    bundle = load_model(model)  # a bundle or the rule baseline; their errors name their files
+    if store is not None:
+        refuse_store_for(bundle, f"--store {store}")
     loaded = load_store(store, bundle)[0] if store is not None else None  # says why it won't fit
     notes: list[str] = []
     model_dest = models_dir(home) / bundle.bundle_id
@@ -99,7 +103,7 @@ def install_artifacts(home: Path, model: Path, store: Path | None) -> Installed:
         model_dest = model
     else:
         ensure_private_dir(model_dest.parent)
-        notes.append(_place(model.resolve(), model_dest, "model", bundle.bundle_id, load_bundle))
+        notes.append(_place(model.resolve(), model_dest, "model", bundle.bundle_id, load_model))
     store_dest: Path | None = None
     if store is not None and loaded is not None:
         store_dest = stores_dir(home) / loaded.store_id
@@ -107,7 +111,7 @@ def install_artifacts(home: Path, model: Path, store: Path | None) -> Installed:
             store_dest = store
         else:
             ensure_private_dir(store_dest.parent)
-            installed = load_bundle(model_dest)
+            installed = load_model(model_dest)
             notes.append(
                 _place(
                     store.resolve(),

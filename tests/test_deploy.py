@@ -580,3 +580,58 @@ def test_prune_finds_the_models_a_policy_names_by_real_path_through_a_symlink(
         )
     assert prune_retrained(policy_path, models, keep=1) == (names[:2], [], [])
     assert sorted(p.name for p in real.iterdir()) == names[2:]
+
+
+def test_deploy_puts_the_rule_baseline_back_when_rollback_cannot(
+    isolated_home: Path, bundle_dir: Path, make_store: MakeStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The docs say that once `rollback` has gone back through the kept models, `deploy
+    --model` puts the baseline back; it refused the baseline's directory (`…/baseline/model.txt:
+    missing`, exit 2), so an empty history left no way back to it."""
+    from daemon.artifacts import load_deployment
+    from daemon.paths import default_data_dir
+    from taskclf_core.baseline import BaselineModel
+    from taskclf_core.calibration import load_calibrator_store
+
+    assert main(["init"]) == 0  # standalone: the rule baseline in force
+    data = default_data_dir()
+    baseline = data / "models" / "baseline"
+    policy_path = data / "models" / "inference_policy.json"
+    history = policy_history_path(policy_path)
+    store = make_store("s", 1.2)
+    store_id = load_calibrator_store(store).store_id
+    assert main(["deploy", "--model", str(bundle_dir), "--store", str(store)]) == 0
+    history.write_text("")  # as retrain's prune leaves it once the models kept are used up
+    capsys.readouterr()
+    assert main(["rollback"]) == 2
+    assert "nothing to roll back to" in capsys.readouterr().err
+    # a store beside the baseline is refused as the daemon refuses it, before anything is written
+    before = policy_path.read_bytes()
+    installed_store = data / "stores" / store_id
+    assert main(["deploy", "--model", str(baseline), "--store", str(installed_store)]) == 2
+    err = capsys.readouterr().err
+    assert f"--store {installed_store}: 'baseline' is the rule baseline" in err
+    assert "takes no calibrator store" in err
+    assert policy_path.read_bytes() == before
+    assert history.read_text() == ""
+    # the baseline's directory, as the docs spell it
+    assert main(["deploy", "--model", str(baseline)]) == 0
+    out = capsys.readouterr().out
+    assert f"deployed {policy_path}" in out
+    assert "  model      baseline (schema " in out
+    assert "  store      none (rule answers: nothing to calibrate)" in out
+    assert (
+        f"  replaced   model bundle_test, store {store_id}, threshold 0.55 (kept in {history})"
+    ) in out
+    assert "installed at" not in out  # used where it is: nothing copied
+    assert "calibration is off now" not in out  # the baseline takes no store at all
+    deployment = load_deployment(policy_path)
+    assert isinstance(deployment.bundle, BaselineModel)
+    assert (deployment.policy.model_dir, deployment.policy.calibrator_store_dir) == (
+        "models/baseline",
+        None,
+    )
+    assert len(history.read_text().splitlines()) == 1
+    # and it is a step like any other: rollback undoes it
+    assert main(["rollback"]) == 0
+    assert load_deployment(policy_path).bundle.bundle_id == "bundle_test"

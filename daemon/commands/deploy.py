@@ -12,7 +12,9 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_model_flag(parser, "model bundle", required=True)
+    add_model_flag(
+        parser, "model bundle (or the rule baseline's directory, models/baseline)", required=True
+    )
     parser.add_argument("--store", type=Path, default=None, metavar="DIR", help="CalibratorStore")
     parser.add_argument(
         "--no-store", action="store_true", help="no calibration (the model's probabilities)"
