@@ -148,8 +148,13 @@ def describe(
     verb: str,
     *,
     settings: Settings | None = None,
+    history: Sequence[str] | None = None,
 ) -> str:
-    """What is now in force, for people (and, given ``settings``, what the daemon will do)."""
+    """What is now in force, for people (and, given ``settings``, what the daemon will do).
+
+    ``replaced`` (the policy this replaced) is said to be kept in the history, as `deploy`
+    keeps it; ``history`` instead: the lines saying what became of it (`rollback`).
+    """
     policy, bundle, store = deployment.policy, deployment.bundle, deployment.store
     per_user = policy.per_user_reject_thresholds or {}
     rules = bundle.fixed_reject_threshold is not None
@@ -181,10 +186,14 @@ def describe(
             if old_store
             else "none"
         )
-        lines.append(
+        line = (
             f"  replaced   model {Path(replaced.model_dir).name}, store {store_named}, threshold "
-            f"{replaced.reject_threshold} (kept in {policy_history_path(deployment.policy_path)})"
+            f"{replaced.reject_threshold}"
         )
+        if history is None:
+            line += f" (kept in {policy_history_path(deployment.policy_path)})"
+        lines.append(line)
+    lines.extend(history or ())
     if settings is not None:
         lines.append(_daemon_line(settings))
     return "\n".join(lines)
@@ -305,17 +314,75 @@ def deploy_baseline(data_dir: Path) -> str:
     return f"{note}\n{describe(deployment, replaced, 'policy in force:')}"
 
 
-def rollback_and_report(settings: Settings) -> Deployment:
-    """Restore the previous policy (checked as the daemon would load it); print what is in force."""
+def rollback_and_report(settings: Settings, *, config: Path | None = None) -> Deployment:
+    """Restore the previous policy (checked as the daemon would load it); print what is in
+    force, what became of the policy rolled back from, and whether a next rollback has
+    anything to go back to. ``config``: the ``--config`` file these settings came from, named
+    in the `deploy` command printed."""
     policy_path = policy_path_of(settings)
     loaded: list[Deployment] = []
 
     def check(policy: InferencePolicy) -> None:
         loaded.append(load_deployment(policy_path, policy))
 
-    _, replaced = rollback_policy(policy_path, check=check)
-    print(describe(loaded[-1], replaced, "rolled back to", settings=settings))
+    rolled = rollback_policy(policy_path, check=check)
+    history = [
+        *_rolled_back_from(loaded[-1], rolled.replaced, config),
+        _steps_left(policy_path, rolled.left),
+    ]
+    print(
+        describe(loaded[-1], rolled.replaced, "rolled back to", settings=settings, history=history)
+    )
     return loaded[-1]
+
+
+def _rolled_back_from(
+    now: Deployment, replaced: InferencePolicy | None, config: Path | None
+) -> list[str]:
+    """What became of the policy a rollback replaced: not in the history (a rollback drops it
+    and its later entries), but its model and store stay installed, and `deploy` puts them
+    back; the command that does, when they are still there."""
+    if replaced is None:
+        return []
+    import shlex
+
+    model = resolve_policy_path(now.policy_path, replaced.model_dir)
+    store = (
+        resolve_policy_path(now.policy_path, replaced.calibrator_store_dir)
+        if replaced.calibrator_store_dir
+        else None
+    )
+    gone = [str(p) for p in (model, store) if p is not None and not p.is_dir()]
+    if gone:
+        return [
+            "             not kept in the history (a rollback drops it), and no longer installed: "
+            + ", ".join(gone)
+        ]
+    command = ["taskclf-daemon", "deploy", *(["--config", str(config)] if config else [])]
+    command += ["--model", str(model)]
+    if store is not None:
+        command += ["--store", str(store)]
+    if replaced.reject_threshold != now.policy.reject_threshold:
+        command += ["--reject-threshold", str(replaced.reject_threshold)]
+    return [
+        "             not kept in the history (a rollback drops it); still installed: "
+        f"`{shlex.join(command)}` deploys it again"
+    ]
+
+
+def _steps_left(policy_path: Path, left: int) -> str:
+    """Whether a next `rollback` has anything to go back to."""
+    history = policy_history_path(policy_path)
+    if left:
+        return (
+            f"  history    {plural(left, 'earlier policy', 'earlier policies')} left in {history}: "
+            "`taskclf-daemon rollback` goes back again"
+        )
+    return (
+        f"  history    nothing earlier left in {history}: this was the last step back "
+        "(`taskclf-daemon deploy --model DIR` puts an installed model, or the rule "
+        "baseline's directory, in force)"
+    )
 
 
 def publish_store(

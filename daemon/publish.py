@@ -30,6 +30,7 @@ from taskclf_core.training import TrainedBundle
 
 __all__ = [
     "Pruned",
+    "RolledBack",
     "deploy_policy",
     "install_baseline",
     "install_bundle",
@@ -325,13 +326,24 @@ def deploy_policy(
     return True, old
 
 
+class RolledBack(NamedTuple):
+    """What :func:`rollback_policy` did: the policy restored, the one it replaced (None if
+    that file was broken; it is not written to the history), and how many history entries
+    left differ from the one restored (0: a next rollback has nothing to go back to)."""
+
+    restored: InferencePolicy
+    replaced: InferencePolicy | None
+    left: int
+
+
 def rollback_policy(
     policy_path: Path, *, check: Callable[[InferencePolicy], object] | None = None
-) -> tuple[InferencePolicy, InferencePolicy | None]:
+) -> RolledBack:
     """Restore the newest history entry that differs from the policy in force.
 
     ``check`` validates the entry first (its model and store must still load); the
-    restored entry and the ones after it leave the history. Returns (restored, replaced).
+    restored entry and the ones after it leave the history, and the policy replaced is not
+    added to it (a rollback is not a step a next rollback undoes).
     """
     history = policy_history_path(policy_path)
     with _policy_lock(policy_path):
@@ -362,7 +374,18 @@ def rollback_policy(
         atomic_write_bytes(policy_path, policy_to_json(candidate))
         kept = "".join(json.dumps(e) + "\n" for e in entries[:index])
         atomic_write_bytes(history, kept.encode())
-    return candidate, replaced
+    # counted as the next rollback would look: by the policy each entry parses to
+    restored = policy_to_json(candidate)
+    left = sum(_entry_json(e) != restored for e in entries[:index])
+    return RolledBack(candidate, replaced, left)
+
+
+def _entry_json(entry: Mapping[str, Any]) -> bytes | None:
+    """A history entry's policy as the policy file would hold it; None if it does not parse."""
+    try:
+        return policy_to_json(parse_policy(json.dumps(entry["policy"]).encode(), source="history"))
+    except PolicyError:
+        return None
 
 
 # the directories `retrain` installs its models in: retrain-<UTC time>[.n] (free_name)

@@ -635,3 +635,70 @@ def test_deploy_puts_the_rule_baseline_back_when_rollback_cannot(
     # and it is a step like any other: rollback undoes it
     assert main(["rollback"]) == 0
     assert load_deployment(policy_path).bundle.bundle_id == "bundle_test"
+
+
+def test_rollback_says_what_became_of_the_policy_it_replaced(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rollback` said the policy it replaced was `(kept in …history.jsonl)`, but a rollback
+    drops the restored entry and those after it and writes nothing there: the history was
+    empty and a second rollback had nothing to go back to. It says what is true: not kept,
+    still installed (and the `deploy` that puts it back), and whether anything earlier is left."""
+    import shlex
+
+    from taskclf_core.calibration import load_calibrator_store
+
+    policy_path = home / "models" / "inference_policy.json"
+    history = policy_history_path(policy_path)
+    stores = home / "stores"
+    b_id = load_calibrator_store(stores / "b").store_id
+    assert _deploy(home, "--reject-threshold", "0.5") == 0
+    assert _deploy(home, "--store", str(stores / "a"), "--reject-threshold", "0.55") == 0
+    assert _deploy(home, "--store", str(stores / "b"), "--reject-threshold", "0.7") == 0
+    # deploy keeps the policy it replaced in the history, and says so
+    assert f"threshold 0.55 (kept in {history})" in capsys.readouterr().out
+    assert len(history.read_text().splitlines()) == 2
+    rolled_back_from = _policy(home)
+    assert main(["rollback", "--config", _config(home)]) == 0
+    out = capsys.readouterr().out
+    assert f"(kept in {history})" not in out
+    assert f"  replaced   model bundle_test, store {b_id}, threshold 0.7\n" in out
+    model = home / "models" / "bundle_test"
+    command = (
+        f"taskclf-daemon deploy --config {_config(home)} --model {model} --store {stores / 'b'} "
+        "--reject-threshold 0.7"
+    )
+    assert (
+        "             not kept in the history (a rollback drops it); still installed: "
+        f"`{command}` deploys it again\n"
+    ) in out
+    assert (
+        f"  history    1 earlier policy left in {history}: `taskclf-daemon rollback` goes back"
+        in out
+    )
+    assert len(history.read_text().splitlines()) == 1
+    # the last step back says so; the next rollback has nothing to go back to
+    assert main(["rollback", "--config", _config(home)]) == 0
+    out = capsys.readouterr().out
+    assert f"  history    nothing earlier left in {history}: this was the last step back" in out
+    assert history.read_text() == ""
+    assert main(["rollback", "--config", _config(home)]) == 2
+    assert "nothing to roll back to" in capsys.readouterr().err
+    # the command printed puts the policy rolled back from back in force
+    assert main(shlex.split(command)[1:]) == 0
+    ignored = ("created_at", "source")
+    assert {k: v for k, v in _policy(home).items() if k not in ignored} == {
+        k: v for k, v in rolled_back_from.items() if k not in ignored
+    }
+    # a model no longer installed is not offered back
+    assert main(["rollback", "--config", _config(home)]) == 0
+    capsys.readouterr()
+    assert _deploy(home, "--store", str(stores / "b")) == 0
+    shutil.rmtree(stores / "b")
+    assert main(["rollback", "--config", _config(home)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"not kept in the history (a rollback drops it), and no longer installed: {stores / 'b'}"
+        in out
+    )
+    assert "deploys it again" not in out

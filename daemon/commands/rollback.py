@@ -15,5 +15,5 @@ def run(args: argparse.Namespace) -> int:
     from daemon.config.settings import load_settings
     from daemon.deploy import rollback_and_report
 
-    rollback_and_report(load_settings(args.config, {}))
+    rollback_and_report(load_settings(args.config, {}), config=args.config)
     return 0
