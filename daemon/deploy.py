@@ -290,9 +290,9 @@ def install_and_deploy(
     return installed.notes, deployment, replaced, changed
 
 
-def deploy_baseline(data_dir: Path) -> str:
+def deploy_baseline(data_dir: Path) -> tuple[str, Deployment]:
     """Put taskclf's rule baseline in force until a model is trained (a standalone `init`);
-    what was done, for people.
+    what was done, for people, and what is in force now (the baseline, or the model kept).
 
     Deployed as any model is: the policy names it, `retrain` replaces it, `rollback` brings
     it back. A policy already in force (a model, or the baseline from an earlier `init`) is
@@ -302,7 +302,7 @@ def deploy_baseline(data_dir: Path) -> str:
     policy_path = default_policy_file(data_dir)
     if policy_path.exists():
         deployment = load_deployment(policy_path)
-        return f"{note}\n{describe(deployment, None, 'policy already in force, kept:')}"
+        return f"{note}\n{describe(deployment, None, 'policy already in force, kept:')}", deployment
     deployment, replaced, _ = deploy(
         policy_path,
         model=dest,
@@ -311,7 +311,7 @@ def deploy_baseline(data_dir: Path) -> str:
         user_thresholds=None,
         source="init",
     )
-    return f"{note}\n{describe(deployment, replaced, 'policy in force:')}"
+    return f"{note}\n{describe(deployment, replaced, 'policy in force:')}", deployment
 
 
 def rollback_and_report(settings: Settings, *, config: Path | None = None) -> Deployment:

@@ -25,6 +25,8 @@ __all__ = [
     "ensure_identity",
     "install_artifacts",
     "install_baseline",
+    "kept_model_next_steps",
+    "next_steps_with_model",
     "next_steps_without_model",
     "nothing_configured",
     "standalone_next_steps",
@@ -152,6 +154,12 @@ def ensure_identity(data_dir: Path) -> list[str]:
     return notes
 
 
+def _baseline_dir(data_dir: Path) -> Path:
+    from taskclf_core.baseline import BASELINE_ID
+
+    return models_dir(data_dir) / BASELINE_ID
+
+
 def install_baseline(data_dir: Path) -> tuple[Path, str]:
     """taskclf's rule baseline as ``models/baseline`` under ``data_dir`` (a standalone
     `init`): a directory whose ``metadata.json`` names the rules (docs/learning.md), made if
@@ -161,7 +169,7 @@ def install_baseline(data_dir: Path) -> tuple[Path, str]:
     from taskclf_core.baseline import BASELINE_ID, BaselineModel, baseline_metadata
     from taskclf_core.bundle import load_model
 
-    dest = models_dir(data_dir) / BASELINE_ID
+    dest = _baseline_dir(data_dir)
     ensure_private_dir(dest.parent)
     if not os.path.lexists(dest):
         write_baseline(baseline_metadata(), dest)
@@ -194,6 +202,29 @@ def standalone_next_steps() -> str:
             "  (a taskclf bundle of your own instead? taskclf-daemon init --force --model DIR "
             "[--store DIR])",
         ]
+    )
+
+
+def next_steps_with_model() -> str:
+    """What to do next once a model of one's own is in force (`init`)."""
+    return "\n".join(
+        [
+            "next:",
+            "  taskclf-daemon doctor              check the setup, one line per check",
+            "  taskclf-daemon service install     run the daemon at login (or: taskclf-daemon run)",
+        ]
+    )
+
+
+def kept_model_next_steps(bundle_id: str, data_dir: Path) -> str:
+    """What a standalone `init` says instead of :func:`standalone_next_steps` when the policy
+    it kept names a model: that model labels, not the rule baseline (where that is, and how
+    to put it in force)."""
+    baseline = _baseline_dir(data_dir)
+    return (
+        f"model {bundle_id} labels your windows: the policy in force names it, and init kept "
+        f"it (the rule baseline is installed at {baseline}; `taskclf-daemon deploy --model "
+        f"{baseline}` puts it in force instead)\n" + next_steps_with_model()
     )
 
 

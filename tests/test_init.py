@@ -83,6 +83,7 @@ def test_init_without_a_model_is_a_standalone_install(
     assert (salt.read_bytes(), user.read_bytes(), settings.policy_file.read_bytes()) == before
     assert f"title salt: kept the one at {salt}" in out
     assert "policy already in force, kept:" in out
+    assert "no model yet: taskclf's rule baseline labels your windows" in out  # it still does
 
 
 def test_a_standalone_init_keeps_taskclfs_identity_and_a_model_in_force(
@@ -96,11 +97,31 @@ def test_a_standalone_init_keeps_taskclfs_identity_and_a_model_in_force(
     bundle, store = sample
     assert main(["init", "--model", str(bundle), "--store", str(store)]) == 0
     policy = (data / "models" / "inference_policy.json").read_bytes()
+    capsys.readouterr()
     assert main(["init", "--force"]) == 0  # no --model: must not put the baseline in force
     assert (data / "models" / "inference_policy.json").read_bytes() == policy
     assert (processed / ".title_secret").read_text() == "taskclf's own salt\n"
     assert (processed / ".user_id").read_text() == "u-taskclf\n"
-    assert "model      bundle_v1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "policy already in force, kept:" in out
+    assert "model      bundle_v1" in out
+    # it said "no model yet: taskclf's rule baseline labels your windows" under a model in force
+    assert "no model yet" not in out
+    assert "rule baseline labels" not in out
+    baseline = data / "models" / "baseline"
+    assert (
+        "model bundle_v1 labels your windows: the policy in force names it, and init kept it "
+        f"(the rule baseline is installed at {baseline}; `taskclf-daemon deploy --model "
+        f"{baseline}` puts it in force instead)"
+    ) in out
+    assert "taskclf-daemon doctor" in out
+    # and that command does: the baseline labels, and init says so
+    assert main(["deploy", "--model", str(baseline)]) == 0
+    assert main(["init", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert "model      baseline" in out
+    assert "no model yet: taskclf's rule baseline labels your windows" in out
+    assert "bundle_v1 labels" not in out
 
 
 def test_the_file_lists_every_key_with_its_meaning_and_default() -> None:

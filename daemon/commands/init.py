@@ -13,7 +13,12 @@ from daemon.config.keys import parse_path
 from daemon.config.layers import config_file_path, read_layers, warn
 from daemon.config.render import render_config
 from daemon.fsutil import atomic_write_text
-from daemon.install import ensure_identity, standalone_next_steps
+from daemon.install import (
+    ensure_identity,
+    kept_model_next_steps,
+    next_steps_with_model,
+    standalone_next_steps,
+)
 from daemon.paths import (
     default_data_dir,
     default_policy_file,
@@ -85,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     ensure_private_dir(data_dir)
     values: dict[str, str] = {"data_dir": str(data_dir)}
     identity: list[str] = []
+    next_steps = next_steps_with_model()
     policy_path = default_policy_file(data_dir)
     if args.model is not None:
         from daemon.deploy import describe, install_and_deploy
@@ -102,9 +108,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         # standalone: taskclf's salt and user id if missing, the rule baseline until a model
         from daemon.deploy import deploy_baseline
+        from taskclf_core.baseline import BaselineModel
 
         identity = ensure_identity(data_dir)
-        installed = deploy_baseline(data_dir)
+        installed, in_force = deploy_baseline(data_dir)
+        # "no model yet" only when the baseline labels: a policy already in force is kept
+        next_steps = (
+            standalone_next_steps()
+            if isinstance(in_force.bundle, BaselineModel)
+            else kept_model_next_steps(in_force.bundle.bundle_id, data_dir)
+        )
     values["policy_file"] = str(policy_path)
     spool = Spool(spool_dir(data_dir, None))
     spool.ensure()
@@ -124,12 +137,5 @@ def run(args: argparse.Namespace) -> int:
     print(installed)
     print(f"spool (collectors write feature windows here): {spool.root}")
     print(f"label log: {labels_dir(data_dir)}")
-    if args.model is not None:
-        print(
-            "next:\n"
-            "  taskclf-daemon doctor              check the setup, one line per check\n"
-            "  taskclf-daemon service install     run the daemon at login (or: taskclf-daemon run)"
-        )
-    else:
-        print(standalone_next_steps())
+    print(next_steps)
     return 0
