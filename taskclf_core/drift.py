@@ -17,6 +17,13 @@ the size of the log, and the state is rebuilt by observing the log's recent reco
 - **model age**: from the bundle's ``created_at``; past taskclf's 7-day retrain cadence a
   retrain is *due* (a figure, not an alert).
 
+Every figure compares like with like: only the windows of the **labeller** now in force — the
+``model_bundle_id``, ``store_id`` and ``reject_threshold`` of the user's newest window — in
+both periods. Windows another model, calibrator store or threshold labelled say nothing about
+the data drifting (a first model replacing the rule baseline rejects far less, by design), so
+after a change the figures start over from the new labeller's own windows and its reference
+builds up over the next 8 days (no alert until it holds enough windows).
+
 Windows are bucketed by their own ``bucket_start_ts`` hour, not by when they were seen, so
 a rebuild from the log gives the same state. An alert ends only when its figure falls back
 past 80 % of the threshold, so a figure hovering at the threshold does not flap.
@@ -38,6 +45,7 @@ __all__ = [
     "AlertChange",
     "DriftThresholds",
     "DriftTracker",
+    "LabellerChange",
     "prediction_entropy",
 ]
 
@@ -47,7 +55,7 @@ REFERENCE_HOURS: Final = 7 * 24
 _KEPT_HOURS: Final = CURRENT_HOURS + REFERENCE_HOURS
 _EPS: Final = 1e-8
 _RELEASE: Final = 0.8  # an active alert ends below 80 % of its threshold
-_MAX_MODELS: Final = 8
+_MAX_LABELLERS: Final = 8  # per user; the oldest is forgotten (a change a day is already a lot)
 
 Severity = Literal["warning", "critical"]
 
@@ -88,6 +96,19 @@ class AlertChange:
     details: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class LabellerChange:
+    """A user's windows are now labelled by another model, store or threshold: the figures
+    start over from its own windows. ``labeller`` is the status' ``labeller`` object."""
+
+    user_id: str
+    labeller: Mapping[str, Any]
+
+
+# who labelled a window: (model_bundle_id, store_id, reject_threshold) as its record says
+Labeller = tuple[str | None, str | None, float | None]
+
+
 @dataclass(slots=True)
 class _Hour:
     windows: int = 0
@@ -98,6 +119,8 @@ class _Hour:
     entropy_n: int = 0
     missing_sum: float = 0.0
     missing_n: int = 0
+    first: float = math.inf  # the earliest and latest window start counted here
+    last: float = -math.inf
 
     def add(self, other: _Hour) -> None:
         self.windows += other.windows
@@ -108,14 +131,37 @@ class _Hour:
         self.entropy_sum += other.entropy_sum
         self.entropy_n += other.entropy_n
         self.missing_sum += other.missing_sum
-        self.missing_n += other.missing_n
+        self.missing_n += other.missing_n  # first/last: per hour only, totals need none
 
 
 @dataclass(slots=True)
 class _User:
-    hours: dict[int, _Hour] = field(default_factory=dict)
-    # bundle id -> (first window start, last window start), the newest few only
-    models: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # labeller -> hour -> counters: each labeller's windows apart, the newest few only
+    runs: dict[Labeller, dict[int, _Hour]] = field(default_factory=dict)
+
+
+def _labeller(record: Any) -> Labeller:
+    model, store = _get(record, "model_bundle_id"), _get(record, "store_id")
+    threshold = _get(record, "reject_threshold")
+    return (
+        model if isinstance(model, str) else None,
+        store if isinstance(store, str) else None,
+        (
+            round(float(threshold), 6)
+            if isinstance(threshold, int | float) and not isinstance(threshold, bool)
+            else None
+        ),
+    )
+
+
+def _labeller_dict(labeller: Labeller) -> dict[str, Any]:
+    return dict(zip(("model_bundle_id", "store_id", "reject_threshold"), labeller, strict=True))
+
+
+def _changed(before: Labeller, after: Labeller) -> list[str]:
+    """What differs between two labellers, in words: "model", "store", "reject_threshold"."""
+    names = ("model", "store", "reject_threshold")
+    return [name for name, a, b in zip(names, before, after, strict=True) if a != b]
 
 
 def prediction_entropy(probs: Iterable[float]) -> float:
@@ -203,8 +249,10 @@ class DriftTracker:
     ``observe`` every record the daemon logs (and, at start, the log's last 8 days);
     ``status(now)`` gives the ``drift`` object per user for ``status --json``;
     ``transitions(now)`` returns the alerts that started or ended since its previous call
-    (call it after each batch or heartbeat and log each change once). Right after a rebuild
-    from the log its first answer lists every alert already active.
+    (call it after each batch or heartbeat and log each change once), ``labeller_changes(now)``
+    each user whose windows another model, store or threshold now labels. Right after a
+    rebuild from the log their first answers list every alert already active and every
+    change still within the 8 days.
     """
 
     def __init__(self, thresholds: DriftThresholds | None = None) -> None:
@@ -212,6 +260,9 @@ class DriftTracker:
         self._users: dict[str, _User] = {}
         # (user, trigger) -> (severity, started at): the alerts transitions() reported
         self._active: dict[tuple[str, str], tuple[Severity, float]] = {}
+        # the labeller each active alert was raised on, and each user's last reported one
+        self._labelled_by: dict[tuple[str, str], Labeller] = {}
+        self._labellers: dict[str, Labeller] = {}
 
     # --- counting ------------------------------------------------------------------
 
@@ -240,10 +291,21 @@ class DriftTracker:
         user = self._users.get(user_id)
         if user is None:
             user = self._users[user_id] = _User()
-        bucket = user.hours.get(hour)
+        labeller = _labeller(record)
+        hours = user.runs.get(labeller)
+        if hours is None:
+            hours = user.runs[labeller] = {}
+        bucket = hours.get(hour)
         if bucket is None:
-            bucket = user.hours[hour] = _Hour()
+            bucket = hours[hour] = _Hour()
             self._prune(user, now_hour)
+            if len(user.runs) > _MAX_LABELLERS:
+                others = [k for k in user.runs if k != labeller]
+                del user.runs[min(others, key=lambda k: (_last(user.runs[k]), repr(k)))]
+        if start < bucket.first:
+            bucket.first = start
+        if start > bucket.last:
+            bucket.last = start
         label = _get(record, "label")
         rejected = _get(record, "is_rejected")
         if not isinstance(rejected, bool):
@@ -267,13 +329,6 @@ class DriftTracker:
         if missing_share is not None and math.isfinite(missing_share):
             bucket.missing_sum += min(max(missing_share, 0.0), 1.0)
             bucket.missing_n += 1
-        model = _get(record, "model_bundle_id")
-        if isinstance(model, str):
-            first, last = user.models.get(model, (start, start))
-            user.models[model] = (min(first, start), max(last, start))
-            if len(user.models) > _MAX_MODELS:
-                oldest = min(user.models, key=lambda m: user.models[m][1])
-                del user.models[oldest]
         return True
 
     def observe_many(
@@ -284,12 +339,15 @@ class DriftTracker:
 
     def _prune(self, user: _User, now_hour: int) -> None:
         cutoff = now_hour - _KEPT_HOURS
-        for hour in [h for h in user.hours if h <= cutoff]:
-            del user.hours[hour]
+        for labeller, hours in list(user.runs.items()):
+            for hour in [h for h in hours if h <= cutoff]:
+                del hours[hour]
+            if not hours:
+                del user.runs[labeller]
 
     def bucket_count(self) -> int:
         """Hourly buckets held, all users together (the memory bound's unit)."""
-        return sum(len(u.hours) for u in self._users.values())
+        return sum(len(h) for u in self._users.values() for h in u.runs.values())
 
     @property
     def users(self) -> tuple[str, ...]:
@@ -297,25 +355,19 @@ class DriftTracker:
 
     # --- figures and alerts --------------------------------------------------------
 
-    def _totals(self, user: _User, now_hour: int) -> tuple[_Hour, _Hour]:
-        current, reference = _Hour(), _Hour()
-        for hour, counts in user.hours.items():
-            age = now_hour - hour
-            if age < 0:
-                continue
-            if age < CURRENT_HOURS:
-                current.add(counts)
-            elif age < _KEPT_HOURS:
-                reference.add(counts)
-        return current, reference
-
     def _evaluate(
-        self, user_id: str, user: _User, now_hour: int
+        self, user_id: str, runs: Mapping[Labeller, Mapping[int, _Hour]], now_hour: int
     ) -> tuple[dict[str, Any], list[tuple[str, Severity, dict[str, Any]]]]:
+        """The figures and alerts of ``runs`` (:func:`_in_view`) for ``user_id``."""
         t = self.thresholds
-        current, reference = self._totals(user, now_hour)
+        labeller = _newest(runs)
+        current, reference = _totals(runs.get(labeller, {}), now_hour)
         cur, ref = _summary(current), _summary(reference)
-        figures: dict[str, Any] = {"current": cur, "reference": ref}
+        figures: dict[str, Any] = {
+            "labeller": _labeller_status(runs, labeller),
+            "current": cur,
+            "reference": ref,
+        }
         enough = (
             current.windows >= t.min_current_windows
             and reference.windows >= t.min_reference_windows
@@ -420,12 +472,20 @@ class DriftTracker:
         return figures, alerts
 
     def _model(
-        self, user: _User, now: float, created_at: Mapping[str, datetime | str] | None
+        self,
+        runs: Mapping[Labeller, Mapping[int, _Hour]],
+        now: float,
+        created_at: Mapping[str, datetime | str] | None,
     ) -> dict[str, Any] | None:
-        if not user.models:
+        bundle_id = _newest(runs)[0]
+        if bundle_id is None:
             return None
-        bundle_id = max(user.models, key=lambda m: user.models[m][1])
-        first, _ = user.models[bundle_id]
+        first = min(
+            h.first
+            for (model, _, _), hours in runs.items()
+            if model == bundle_id
+            for h in hours.values()
+        )
         made = (created_at or {}).get(bundle_id)
         made_epoch = _start_epoch(made) if isinstance(made, str) else None
         if isinstance(made, datetime):
@@ -457,12 +517,13 @@ class DriftTracker:
         out: dict[str, dict[str, Any]] = {}
         for user_id in sorted(self._users):
             user = self._users[user_id]
-            figures, alerts = self._evaluate(user_id, user, now_hour)
+            runs = _in_view(user, now_hour)
+            figures, alerts = self._evaluate(user_id, runs, now_hour)
             doc: dict[str, Any] = {
                 "as_of": _iso(epoch),
                 "window_hours": {"current": CURRENT_HOURS, "reference": REFERENCE_HOURS},
                 **figures,
-                "model": self._model(user, epoch, model_created_at),
+                "model": self._model(runs, epoch, model_created_at),
                 "thresholds": self.thresholds.to_dict(),
                 "alerts": [
                     {
@@ -482,28 +543,124 @@ class DriftTracker:
         return out
 
     def transitions(self, now: datetime | float) -> list[AlertChange]:
-        """Alerts that started or ended since the previous call (each reported once)."""
+        """Alerts that started or ended since the previous call (each reported once). An
+        alert that ends because another model, store or threshold now labels the user's
+        windows says so in its details (``reason``: ``labeller_changed``, ``changed``)."""
         epoch = _epoch(now)
         now_hour = int(epoch // HOUR)
         changes: list[AlertChange] = []
         seen: set[tuple[str, str]] = set()
+        labellers: dict[str, Labeller] = {}
         for user_id in sorted(self._users):
             user = self._users[user_id]
             self._prune(user, now_hour)
-            if not user.hours:
+            if not user.runs:
                 del self._users[user_id]  # gone quiet for 8 days: forget them
                 continue
-            _, alerts = self._evaluate(user_id, user, now_hour)
+            runs = _in_view(user, now_hour)
+            labellers[user_id] = _newest(runs)
+            _, alerts = self._evaluate(user_id, runs, now_hour)
             for trigger, severity, details in alerts:
                 key = (user_id, trigger)
                 seen.add(key)
                 if key not in self._active:
                     self._active[key] = (severity, epoch)
+                    self._labelled_by[key] = labellers[user_id]
                     changes.append(AlertChange(user_id, trigger, severity, "started", details))
         for key in sorted(set(self._active) - seen):
             severity, _ = self._active.pop(key)
-            changes.append(AlertChange(key[0], key[1], severity, "ended", {}))
+            was, by = self._labelled_by.pop(key, None), labellers.get(key[0])
+            why: dict[str, Any] = {}
+            if was is not None and by is not None and was != by:
+                why = {"reason": "labeller_changed", "changed": ",".join(_changed(was, by))}
+            changes.append(AlertChange(key[0], key[1], severity, "ended", why))
+        return changes
+
+    def labeller_changes(self, now: datetime | float) -> list[LabellerChange]:
+        """Users whose windows another model, store or threshold labels since the previous
+        call, each change once: the figures start over from the new labeller's windows.
+        Right after a rebuild, every user with a change still within the 8 days."""
+        now_hour = int(_epoch(now) // HOUR)
+        changes: list[LabellerChange] = []
+        for user_id in sorted(self._users):
+            runs = _in_view(self._users[user_id], now_hour)
+            labeller = _newest(runs)
+            doc = _labeller_status(runs, labeller)
+            told = self._labellers.get(user_id)
+            if told != labeller and (told is not None or doc["since"] is not None):
+                changes.append(LabellerChange(user_id, doc))
+            self._labellers[user_id] = labeller
+        for user_id in set(self._labellers) - set(self._users):
+            del self._labellers[user_id]
         return changes
 
 
-# --- for people --------------------------------------------------------------------
+# --- one user's windows, by labeller -----------------------------------------------
+
+
+def _last(hours: Mapping[int, _Hour]) -> float:
+    return max((h.last for h in hours.values()), default=-math.inf)
+
+
+def _in_view(user: _User, now_hour: int) -> dict[Labeller, dict[int, _Hour]]:
+    """Each labeller's hours the figures look at (the last 8 days, none ahead of now)."""
+    runs: dict[Labeller, dict[int, _Hour]] = {}
+    for labeller, hours in user.runs.items():
+        kept = {h: c for h, c in hours.items() if 0 <= now_hour - h < _KEPT_HOURS}
+        if kept:
+            runs[labeller] = kept
+    return runs
+
+
+def _newest(runs: Mapping[Labeller, Mapping[int, _Hour]]) -> Labeller:
+    """The labeller of the newest window: the one in force (none: all unknown)."""
+    if not runs:
+        return (None, None, None)
+    return max(runs, key=lambda k: (_last(runs[k]), repr(k)))
+
+
+def _totals(hours: Mapping[int, _Hour], now_hour: int) -> tuple[_Hour, _Hour]:
+    current, reference = _Hour(), _Hour()
+    for hour, counts in hours.items():
+        age = now_hour - hour
+        if 0 <= age < CURRENT_HOURS:
+            current.add(counts)
+        elif CURRENT_HOURS <= age < _KEPT_HOURS:
+            reference.add(counts)
+    return current, reference
+
+
+def _labeller_status(
+    runs: Mapping[Labeller, Mapping[int, _Hour]], labeller: Labeller
+) -> dict[str, Any]:
+    """Who labelled the windows compared, and whether another labeller's windows were left out:
+    ``since`` is when it took over from ``previous`` (None: it labelled all 8 days),
+    ``changed`` what differs (``model``, ``store``, ``reject_threshold``), ``other_windows``
+    the windows left out, and ``reference_full_at`` when the last of them leaves the 8 days."""
+    doc = _labeller_dict(labeller)
+    others = {k: hours for k, hours in runs.items() if k != labeller}
+    if not others:
+        return {
+            **doc,
+            "since": None,
+            "previous": None,
+            "changed": [],
+            "other_windows": 0,
+            "reference_full_at": None,
+        }
+    previous = _newest(others)
+    other_last = max(_last(hours) for hours in others.values())
+    own = runs.get(labeller, {}).values()
+    # its first window after the other labellers' last (hour by hour: within an hour both
+    # may have labelled, e.g. a rollback)
+    since = min((h.first for h in own if h.first > other_last), default=None)
+    if since is None:
+        since = min((h.last for h in own if h.last > other_last), default=other_last)
+    return {
+        **doc,
+        "since": _iso(since),
+        "previous": _labeller_dict(previous),
+        "changed": _changed(previous, labeller),
+        "other_windows": sum(h.windows for hours in others.values() for h in hours.values()),
+        "reference_full_at": _iso((int(other_last // HOUR) + _KEPT_HOURS) * HOUR),
+    }

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from daemon_harness import Daemons
+from daemon_harness import DaemonProcess, Daemons
 from helpers import Window, window_stream
 
 from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
@@ -48,7 +48,7 @@ def test_a_file_missing_most_features_is_named_once_and_shown_in_status(
     d.stop()
 
 
-def _record(user: str, start: datetime, label: str, rejected: bool) -> dict[str, Any]:
+def _record(user: str, start: datetime, label: str, rejected: bool, **who: Any) -> dict[str, Any]:
     probs = {c: (0.3 if c == label else 0.1) for c in CORE_LABELS}
     total = sum(probs.values())
     probs = {c: round(p / total, 6) for c, p in probs.items()}
@@ -70,7 +70,19 @@ def _record(user: str, start: datetime, label: str, rejected: bool) -> dict[str,
         "store_id": None,
         "source": "seed.jsonl",
         "processed_at": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **who,
     }
+
+
+def _seed_log(d: DaemonProcess, records: list[dict[str, Any]]) -> None:
+    days: dict[str, list[str]] = defaultdict(list)
+    for r in records:
+        days[r["bucket_start_ts"][:10]].append(json.dumps(r))
+    d.labels_dir.mkdir(parents=True, mode=0o700)
+    for day, lines in days.items():
+        path = d.labels_dir / f"{day}.jsonl"
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
 
 
 def test_drift_is_rebuilt_from_the_log_alerted_once_and_shown_in_status(
@@ -89,14 +101,7 @@ def test_drift_is_rebuilt_from_the_log_alerted_once_and_shown_in_status(
             # u-ada's last day: half her windows rejected (a stale model, a changed job)
             rejected = user == "u-ada" and recent and (minutes_ago // 20) % 2 == 0
             records.append(_record(user, at, label, rejected))
-    days: dict[str, list[str]] = defaultdict(list)
-    for r in records:
-        days[r["bucket_start_ts"][:10]].append(json.dumps(r))
-    d.labels_dir.mkdir(parents=True, mode=0o700)
-    for day, lines in days.items():
-        path = d.labels_dir / f"{day}.jsonl"
-        path.write_text("\n".join(lines) + "\n")
-        path.chmod(0o600)
+    _seed_log(d, records)
     d.start()
     status = d.wait_status(lambda s: s.get("drift", {}).get("u-ada"), 10, "drift in status")
     ada, ben = status["drift"]["u-ada"], status["drift"]["u-ben"]
@@ -114,3 +119,58 @@ def test_drift_is_rebuilt_from_the_log_alerted_once_and_shown_in_status(
     assert "ALERT" in shown.stdout
     d.stop()
     assert len(d.log_events("drift_alert_started")) == 1, "logged once, not every heartbeat"
+
+
+def test_a_new_model_is_not_alerted_against_the_week_its_predecessor_labelled(
+    daemons: Daemons,
+) -> None:
+    """taskclf's rule baseline labelled the week (most windows Mixed/Unknown), the first
+    retrained model the last day: no drift alert logged or shown; the change is logged once
+    and `status` says drift compares the new model's own windows from then on."""
+    d = daemons.new()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    records = []
+    for minutes_ago in range(60 * 24 * 7, 0, -20):
+        at = now - timedelta(minutes=minutes_ago)
+        if minutes_ago >= 60 * 23:
+            records.append(
+                _record(
+                    "u-cy",
+                    at,
+                    "ReadResearch",
+                    (minutes_ago // 20) % 8 != 0,
+                    model_bundle_id="baseline",
+                )
+            )
+        else:
+            records.append(
+                _record(
+                    "u-cy",
+                    at,
+                    "Build",
+                    False,
+                    model_bundle_id="retrained_1",
+                    store_id="0a1b2c3d4e5f",
+                    reject_threshold=0.89,
+                )
+            )
+    _seed_log(d, records)
+    d.start()
+    status = d.wait_status(lambda s: s.get("drift", {}).get("u-cy"), 10, "drift in status")
+    cy = status["drift"]["u-cy"]
+    assert cy["alerts"] == []
+    assert cy["labeller"]["model_bundle_id"] == "retrained_1"
+    assert cy["labeller"]["previous"]["model_bundle_id"] == "baseline"
+    restarted = d.wait_for(
+        lambda: d.log_events("drift_reference_restarted"), 10, "the change logged"
+    )
+    assert [
+        (e["user_id"], e["model_bundle_id"], e["previous_model_bundle_id"]) for e in restarted
+    ] == [("u-cy", "retrained_1", "baseline")]
+    shown = d.cli("status")
+    assert "ALERT" not in shown.stdout
+    assert "model changed " in shown.stdout
+    assert "drift compares its own windows from then on" in shown.stdout
+    d.stop()
+    assert d.log_events("drift_alert_started") == []
+    assert len(d.log_events("drift_reference_restarted")) == 1, "logged once, not every heartbeat"

@@ -12,7 +12,12 @@ import pytest
 
 from daemon.reporting.drift import format_drift
 from taskclf_core.daily import label_from_record
-from taskclf_core.drift import DriftThresholds, DriftTracker, prediction_entropy
+from taskclf_core.drift import (
+    DriftThresholds,
+    DriftTracker,
+    LabellerChange,
+    prediction_entropy,
+)
 from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
 from taskclf_core.record import LabelRecord
 
@@ -43,7 +48,10 @@ def window(
         "confidence": peak,
         "is_rejected": rejected,
         "label": REJECT_LABEL if rejected else label,
+        # who labelled it, as every record says: drift compares one labeller's windows
+        "reject_threshold": 0.55,
         "model_bundle_id": model,
+        "store_id": None,
     }
 
 
@@ -338,3 +346,138 @@ def test_a_long_user_id_is_not_run_into_the_verdict() -> None:
     assert short.startswith("  drift alice    ALERT: ")  # the column as before
     for user in ("u-0-plain", "a-much-longer-user-id"):
         assert f"drift {user} ALERT: " in format_drift({user: only})[0]
+
+
+def relabelled(records: list[dict[str, Any]], **who: Any) -> list[dict[str, Any]]:
+    """The same windows as another labeller (model, store or threshold) labelled them."""
+    return [{**r, **who} for r in records]
+
+
+def first_model_day() -> list[dict[str, Any]]:
+    """The bug's case: a week labelled by taskclf's rule baseline (most windows Mixed/Unknown,
+    flat probabilities), then the first retrained model's 24 hours (few rejects, sure)."""
+    begin = NOW.replace(minute=0) - timedelta(hours=8 * 24 - 1)
+    week = stream(begin, 7 * 24, seed=1, reject_rate=0.87, peak=0.2, mix={"Build": 1.0})
+    day = stream(begin + timedelta(days=7), 24, seed=2, reject_rate=0.07)
+    return relabelled(week, model_bundle_id="baseline", reject_threshold=0.55) + relabelled(
+        day, model_bundle_id="retrained_1", store_id="0a1b2c3d4e5f", reject_threshold=0.89
+    )
+
+
+def test_a_new_model_is_not_compared_with_the_one_before() -> None:
+    """Reference week from model A, the last 24 h from model B: no alert (the baseline's
+    rejects and flat probabilities say nothing about B), and the figures say why."""
+    tracker = DriftTracker()
+    tracker.observe_many(first_model_day(), NOW)
+    status = tracker.status(NOW)["alice"]
+    assert status["alerts"] == []
+    assert not status["enough_data"]
+    assert status["current"]["windows"] == 24 * 20
+    assert status["reference"]["windows"] == 0  # the baseline's week is left out
+    assert status["reject_rate_increase"] is None
+    who = status["labeller"]
+    assert (who["model_bundle_id"], who["store_id"], who["reject_threshold"]) == (
+        "retrained_1",
+        "0a1b2c3d4e5f",
+        0.89,
+    )
+    assert who["since"] == (NOW.replace(minute=0) - timedelta(hours=23)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    assert who["previous"]["model_bundle_id"] == "baseline"
+    assert who["changed"] == ["model", "store", "reject_threshold"]
+    assert who["other_windows"] == 7 * 24 * 20
+    assert who["reference_full_at"] == "2026-03-17T12:00:00Z"  # its 8 days: no old window
+    (line,) = format_drift({"alice": status})
+    assert "ALERT" not in line
+    assert (
+        "model changed 2026-03-09 13:00 UTC: drift compares its own windows from then on; "
+        "reference builds up over 7 days (not enough for an alert yet: 480 windows in 24 h, "
+        "0 in the 7 days before)" in line
+    )
+    # the daemon logs the change once, and no alert
+    assert tracker.transitions(NOW) == []
+    (change,) = tracker.labeller_changes(NOW)
+    assert isinstance(change, LabellerChange)
+    assert (change.user_id, change.labeller) == ("alice", who)
+    assert tracker.labeller_changes(NOW) == []
+
+
+def test_a_new_model_is_compared_with_its_own_windows_once_it_has_enough() -> None:
+    """Two days on, the new model's first day is its reference: a stable stream is ok (the
+    baseline week still in the 8 days stays out), a shift of its own windows alerts."""
+    begin = NOW.replace(minute=0) - timedelta(hours=8 * 24 - 1)
+    week = relabelled(
+        stream(begin, 6 * 24, seed=1, reject_rate=0.87, peak=0.2), model_bundle_id="baseline"
+    )
+    own = stream(begin + timedelta(days=6), 24, seed=2)
+    for recent, expected in (
+        (stream(begin + timedelta(days=7), 24, seed=3), []),
+        (stream(begin + timedelta(days=7), 24, seed=3, reject_rate=0.3), ["reject_rate_increase"]),
+    ):
+        tracker = DriftTracker()
+        tracker.observe_many(week + own + recent, NOW)
+        status = tracker.status(NOW)["alice"]
+        assert status["enough_data"]
+        assert status["reference"]["windows"] == 24 * 20
+        assert [a["trigger"] for a in status["alerts"]] == expected
+        assert status["labeller"]["changed"] == ["model"]
+        line = format_drift({"alice": status})[0]
+        assert ("ALERT" in line) == bool(expected)
+        assert "; model changed 2026-03-08 13:00 UTC: drift compares its own windows" in line
+        assert "reference builds up over 6 days" in line
+
+
+def test_an_alert_on_the_old_model_ends_when_the_model_changes() -> None:
+    tracker = DriftTracker()
+    records = eight_days(reject_rate=0.3)
+    tracker.observe_many(records, NOW)
+    assert tracker.labeller_changes(NOW) == []  # one model all along
+    (started,) = tracker.transitions(NOW)
+    assert started.state == "started"
+    # an hour on, a new model labels: its few windows are not compared with m1's week
+    later = NOW + timedelta(hours=1)
+    fresh = stream(NOW.replace(minute=0) + timedelta(hours=1), 1, seed=5)
+    tracker.observe_many(relabelled(fresh, model_bundle_id="m2"), later)
+    (change,) = tracker.labeller_changes(later)
+    assert change.labeller["previous"]["model_bundle_id"] == "m1"
+    (ended,) = tracker.transitions(later)
+    assert (ended.trigger, ended.state) == ("reject_rate_increase", "ended")
+    assert ended.details == {"reason": "labeller_changed", "changed": "model"}
+    assert tracker.status(later)["alice"]["model"]["bundle_id"] == "m2"
+    # a rollback to m1 compares m1's windows again: its own week, its own bad day
+    back = NOW + timedelta(hours=2)
+    tracker.observe_many(stream(NOW.replace(minute=0) + timedelta(hours=2), 1, seed=6), back)
+    status = tracker.status(back)["alice"]
+    assert status["labeller"]["model_bundle_id"] == "m1"
+    assert status["labeller"]["since"] == "2026-03-10T14:00:00Z"
+    assert status["reference"]["windows"] > 6 * 24 * 20
+
+
+def test_a_threshold_change_alone_restarts_the_reference_too() -> None:
+    """A higher reject threshold rejects more by design: not the data drifting."""
+    begin = NOW.replace(minute=0) - timedelta(hours=8 * 24 - 1)
+    week = stream(begin, 7 * 24, seed=1)
+    day = relabelled(
+        stream(begin + timedelta(days=7), 24, seed=2, reject_rate=0.4), reject_threshold=0.7
+    )
+    tracker = DriftTracker()
+    tracker.observe_many(week + day, NOW)
+    status = tracker.status(NOW)["alice"]
+    assert status["alerts"] == []
+    assert status["labeller"]["changed"] == ["reject_threshold"]
+    assert (
+        "reject threshold changed 0.55 → 0.7 2026-03-09 13:00 UTC"
+        in format_drift({"alice": status})[0]
+    )
+
+
+def test_the_html_page_says_the_model_changed() -> None:
+    from daemon.reporting.html import _health
+
+    tracker = DriftTracker()
+    tracker.observe_many(first_model_day(), NOW)
+    page = _health(tracker.status(NOW)["alice"])
+    assert "class='health ok'" in page
+    assert "reference building up" in page
+    assert "model changed 2026-03-09 13:00 UTC: drift compares its own windows" in page

@@ -694,3 +694,49 @@ def test_a_cache_entry_of_the_old_format_is_not_used(data_dir: Path) -> None:
     again = DaySummaries(labels, BERLIN, cache_dir=cache).load(day)
     assert (again.cached_days, again.built_days) == (0, 1)
     assert again.reports == built.reports
+
+
+def test_a_first_model_is_not_alerted_against_the_baselines_week(data_dir: Path) -> None:
+    """The rule baseline labelled the week (most windows Mixed/Unknown), the first retrained
+    model the last 24 h: `report` shows no ALERT (the shares moved 100 %: the labeller, not the
+    data), and says the model changed and when."""
+    from daemon.commands import report as command
+    from daemon.config.settings import load_settings
+
+    now = datetime(2026, 6, 17, 12, 10, tzinfo=UTC)
+    baseline = [
+        rec(
+            now - timedelta(days=8) + i * 10 * MINUTE,
+            "Mixed/Unknown",
+            core_label="Debug",
+            model_bundle_id="baseline",
+        )
+        for i in range(7 * 24 * 6)
+    ]
+    first = [
+        rec(
+            now - timedelta(hours=23) + i * 10 * MINUTE,
+            "Build",
+            model_bundle_id="retrained_1",
+            store_id="0a1b2c3d4e5f",
+            reject_threshold=0.89,
+        )
+        for i in range(23 * 6)
+    ]
+    write_log(data_dir / "labels", baseline + first)
+    settings = load_settings(None, {"data_dir": str(data_dir)})
+    out = io.StringIO()
+    assert command.show(_args("--json"), settings, out=out, now=now) == 0
+    drift = json.loads(out.getvalue())["drift"]["alice"]
+    assert drift["alerts"] == []
+    assert drift["reference"]["windows"] == 0
+    assert drift["labeller"]["since"] == "2026-06-16T13:10:00Z"
+    assert drift["labeller"]["previous"]["model_bundle_id"] == "baseline"
+    assert drift["model"]["bundle_id"] == "retrained_1"
+    text = io.StringIO()
+    assert command.show(_args(), settings, out=text, now=now) == 0
+    assert "ALERT" not in text.getvalue()
+    assert (
+        "model changed 2026-06-16 13:10 UTC: drift compares its own windows from then on; "
+        "reference builds up over 7 days (not enough for an alert yet: 138 windows in 24 h"
+    ) in text.getvalue()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from taskclf_core.words import plural
 
-__all__ = ["alert_text", "format_drift"]
+__all__ = ["alert_text", "format_drift", "labeller_note"]
 
 
 def _pct(value: float | None) -> str:
@@ -34,6 +36,38 @@ def alert_text(alert: Mapping[str, Any]) -> str:
     return f"{str(alert.get('severity', '')).upper()} {what}"
 
 
+def _when(iso: str) -> str:
+    return iso.replace("T", " ").removesuffix("Z")[:16] + " UTC"
+
+
+def labeller_note(doc: Mapping[str, Any]) -> str | None:
+    """Why the figures leave some windows out: the model, store or threshold changed within
+    the 8 days, and drift compares the new one's own windows only (None: no change)."""
+    who = doc.get("labeller") or {}
+    since = who.get("since")
+    if not isinstance(since, str):
+        return None
+    changed = who.get("changed") or []
+    if "model" in changed:
+        what = "model changed"
+    elif "store" in changed:
+        what = "calibrator store changed"
+    elif "reject_threshold" in changed:
+        before = (who.get("previous") or {}).get("reject_threshold")
+        what = f"reject threshold changed {before} → {who.get('reject_threshold')}"
+    else:
+        what = "labeller changed"
+    note = f"{what} {_when(since)}: drift compares its own windows from then on"
+    full, as_of = who.get("reference_full_at"), doc.get("as_of")
+    if isinstance(full, str) and isinstance(as_of, str):
+        try:
+            left = (datetime.fromisoformat(full) - datetime.fromisoformat(as_of)).total_seconds()
+        except ValueError:
+            return note
+        note += f"; reference builds up over {plural(max(1, math.ceil(left / 86400)), 'day')}"
+    return note
+
+
 def format_drift(drift: Mapping[str, Mapping[str, Any]], *, label_width: int = 15) -> list[str]:
     """Human lines for ``status``/``report``: one summary line per user, one per alert."""
     lines: list[str] = []
@@ -42,10 +76,16 @@ def format_drift(drift: Mapping[str, Mapping[str, Any]], *, label_width: int = 1
         head = f"  {'drift ' + user_id:<{label_width - 1}} "
         cur = doc.get("current") or {}
         ref = doc.get("reference") or {}
+        note = labeller_note(doc)
         if not doc.get("enough_data"):
+            counts = (
+                f"{plural(cur.get('windows', 0), 'window')} in 24 h, "
+                f"{ref.get('windows', 0)} in the 7 days before"
+            )
             state = (
-                f"not enough data yet ({plural(cur.get('windows', 0), 'window')} in 24 h, "
-                f"{ref.get('windows', 0)} in the 7 days before)"
+                f"not enough data yet ({counts})"
+                if note is None
+                else f"{note} (not enough for an alert yet: {counts})"
             )
         else:
             ratio = doc.get("entropy_ratio")
@@ -56,6 +96,8 @@ def format_drift(drift: Mapping[str, Mapping[str, Any]], *, label_width: int = 1
                 f"entropy ×{'-' if ratio is None else f'{ratio:.2f}'}, "
                 f"class shift {_pct(doc.get('max_class_shift'))}"
             )
+            if note is not None:
+                state += f"; {note}"
         model = doc.get("model") or {}
         if model.get("age_days") is not None:
             due = ", retrain due" if model.get("retrain_due") else ""

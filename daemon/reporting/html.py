@@ -14,7 +14,7 @@ from datetime import date
 from html import escape
 from typing import Any, Final
 
-from daemon.reporting.drift import alert_text
+from daemon.reporting.drift import alert_text, labeller_note
 from daemon.reporting.palette import colour_for
 from daemon.reporting.view import RangeTotals, ReportView, UserView, fmt_minutes, local_hm
 from taskclf_core.daily import DayReport, Segment, day_bounds
@@ -359,6 +359,9 @@ def _health(doc: Mapping[str, Any]) -> str:
         for name, a, b in rows
     )
     facts = []
+    note = labeller_note(doc)
+    if note is not None:
+        facts.append(("compared", note))
     shift = doc.get("max_class_shift")
     if shift is not None:
         moved = ", ".join(doc.get("shifted_classes") or []) or "none past 15 pts"
@@ -382,6 +385,8 @@ def _health(doc: Mapping[str, Any]) -> str:
         else "ok"
         if doc.get("enough_data")
         else "not enough data yet"
+        if note is None
+        else "reference building up"
     )
     items = "".join(
         f"<li class='{_e(a.get('severity', ''))}'>{_e(alert_text(a))}</li>" for a in alerts

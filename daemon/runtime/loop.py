@@ -151,8 +151,23 @@ class Loop:
                 self.dirty = True  # a pass refused or resumed: status shows it
 
     def _log_drift_changes(self) -> None:
-        """Each drift alert is logged once when it starts and once when it ends."""
-        for change in self.drift.transitions(time.time()):
+        """A change of model, store or threshold is logged once (drift starts over from the
+        new one's windows); each drift alert once when it starts and once when it ends."""
+        now = time.time()
+        for restart in self.drift.labeller_changes(now):
+            who = restart.labeller
+            log.info(
+                "drift_reference_restarted",
+                user_id=restart.user_id,
+                changed=",".join(who.get("changed") or []),
+                since=who.get("since"),
+                model_bundle_id=who.get("model_bundle_id"),
+                previous_model_bundle_id=(who.get("previous") or {}).get("model_bundle_id"),
+                store_id=who.get("store_id"),
+                reject_threshold=who.get("reject_threshold"),
+                reference_full_at=who.get("reference_full_at"),
+            )
+        for change in self.drift.transitions(now):
             log.warning(
                 f"drift_alert_{change.state}",
                 user_id=change.user_id,
