@@ -7,6 +7,7 @@ an uncertain 20-minute call is one window and a bigger question than three uncer
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,10 @@ class UncertainRun:
     """Consecutive uncertain windows of one user: worth one question ("what were you doing?").
 
     ``start``..``end`` covers the windows and the time they stand for (a span to label them
-    by strict containment); ``seconds`` is that time without its away parts."""
+    by strict containment); ``seconds`` is that time without its away parts (under a minute
+    for a window whose events lasted seconds, nothing for one away throughout);
+    ``reject_thresholds`` the distinct thresholds its windows were decided with, as their
+    records say (the policy's or a user's own; empty when no record says)."""
 
     user_id: str
     start: datetime
@@ -39,6 +43,7 @@ class UncertainRun:
     mean_confidence: float
     guess: str  # the model's most frequent core label in the run
     seconds: float = -1.0  # -1: from start to end
+    reject_thresholds: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         if self.seconds < 0:
@@ -59,6 +64,7 @@ class _Window:
     confidence: float
     core_label: str
     time: TimeSpan
+    reject_threshold: float | None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -67,6 +73,12 @@ _MAX_SPAN_US = MAX_SPAN // timedelta(microseconds=1)
 
 def _at(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
+
+
+def _threshold(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _read(lines: Iterable[bytes | str], below: float, since: datetime) -> list[_Window]:
@@ -87,7 +99,12 @@ def _read(lines: Iterable[bytes | str], below: float, since: datetime) -> list[_
         if not isinstance(user_id, str) or start < since:
             continue
         uncertain = rejected or confidence < below
-        out.append(_Window(user_id, start, end, uncertain, rejected, confidence, core_label, time))
+        threshold = _threshold(data.get("reject_threshold"))
+        out.append(
+            _Window(
+                user_id, start, end, uncertain, rejected, confidence, core_label, time, threshold
+            )
+        )
     return out
 
 
@@ -130,6 +147,9 @@ def uncertain_runs(
                     mean_confidence=sum(w.confidence for w in current) / len(current),
                     guess=guess,
                     seconds=us / 1e6,
+                    reject_thresholds=tuple(
+                        sorted({t for w in current if (t := w.reject_threshold) is not None})
+                    ),
                 )
             )
             current.clear()

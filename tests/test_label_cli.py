@@ -273,8 +273,8 @@ def test_import_is_all_or_nothing(label: Cli, tmp_path: Path, data_dir: Path) ->
 
 
 def record(user: str, start: datetime, confidence: float, *, rejected: bool = False,
-           core: str = "Build") -> dict[str, Any]:  # fmt: skip
-    return {
+           core: str = "Build", threshold: float | None = None) -> dict[str, Any]:  # fmt: skip
+    out: dict[str, Any] = {
         "user_id": user,
         "bucket_start_ts": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "bucket_end_ts": (start + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -282,6 +282,9 @@ def record(user: str, start: datetime, confidence: float, *, rejected: bool = Fa
         "confidence": confidence,
         "is_rejected": rejected,
     }
+    if threshold is not None:
+        out["reject_threshold"] = threshold
+    return out
 
 
 def write_records(data_dir: Path, rows: list[dict[str, Any]]) -> None:
@@ -448,3 +451,89 @@ def test_suggest_ranks_runs_by_the_time_they_stand_for(label: Cli, data_dir: Pat
     assert "20 min in 1 window, 1 rejected" in lines[0]
     assert "8 min in 8 windows" in lines[1]
     assert f"– {format_local(end, local_timezone())}  20 min" in lines[0]
+
+
+def test_suggest_names_the_reject_threshold_the_windows_were_decided_with(
+    label: Cli, data_dir: Path
+) -> None:
+    """A retrained model's policy threshold is 0.89: windows at 0.65 and 0.73 are rejected.
+    The header said "(< 0.55)" (the --below default); it names the records' threshold."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    t0 = now - timedelta(hours=5)
+    rows = [
+        record("u1", t0 + timedelta(minutes=i), c, rejected=True, threshold=0.89)
+        for i, c in enumerate([0.65, 0.73, 0.7])
+    ]
+    write_records(data_dir, rows)
+    code, out, _ = label("suggest", "--days", "2")
+    assert code == 0
+    header = out.splitlines()[0]
+    assert header == (
+        "the longest runs of windows without a label that were rejected (confidence < 0.89, "
+        "the reject threshold they were labelled with), last 2 days; label one with the "
+        "command under it:"
+    )
+    assert "0.55" not in out
+    assert "3 min in 3 windows, 3 rejected, mean confidence 0.69" in out
+
+    # two thresholds among the runs listed (a user's own, a deploy in between): both said
+    rows = [
+        record("u2", t0 + timedelta(minutes=30 + i), 0.4, rejected=True, threshold=0.55)
+        for i in range(2)
+    ]
+    with open(data_dir / "labels" / f"{rows[0]['bucket_start_ts'][:10]}.jsonl", "a") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    code, out, _ = label("suggest", "--days", "2")
+    assert code == 0
+    assert (
+        "that were rejected (confidence below the reject threshold each was labelled with: "
+        "0.55 to 0.89, shown per run), last 2 days;" in out
+    )
+    lines = [line for line in out.splitlines() if line.startswith("  u")]
+    assert "3 rejected (< 0.89)" in lines[0]
+    assert "2 rejected (< 0.55)" in lines[1]
+
+    # a threshold below --below: low-confidence windows that were not rejected are listed too
+    code, out, _ = label("suggest", "--days", "2", "--below", "0.6", "--user", "u2")
+    assert code == 0
+    assert (
+        "that were rejected (confidence < 0.55, the reject threshold they were labelled with) "
+        "or have low confidence (< 0.6), last 2 days;" in out
+    )
+
+
+def test_suggest_never_shows_a_run_as_0_min(label: Cli, data_dir: Path) -> None:
+    """A window stands for its events' time: a 12-second one was "0 min in 1 window"."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    t0 = now - timedelta(hours=5)
+    blip = record("u1", t0, 0.3, rejected=True, threshold=0.55)
+    blip["span_start_ts"] = (t0 + timedelta(seconds=40)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    blip["span_end_ts"] = (t0 + timedelta(seconds=52)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    gone = record("u2", t0, 0.3, rejected=True, threshold=0.55)
+    gone["span_start_ts"] = gone["bucket_start_ts"]
+    gone["span_end_ts"] = (t0 + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    gone["span_away"] = [[gone["span_start_ts"], gone["span_end_ts"]]]
+    write_records(data_dir, [blip, gone])
+    code, out, _ = label("suggest", "--days", "2")
+    assert code == 0
+    assert "0 min" not in out
+    lines = [line for line in out.splitlines() if line.startswith("  u")]
+    assert "under a minute (12 s) in 1 window, 1 rejected" in lines[0]
+    assert "no active time (away throughout) in 1 window" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0.0, "no active time (away throughout)"),
+        (0.2, "under a second"),
+        (12.4, "under a minute (12 s)"),
+        (30.0, "under a minute (30 s)"),  # round(0.5) is 0: "0 min" before
+        (31.0, "1 min"),
+        (3900.0, "1 h 05 min"),
+    ],
+)
+def test_suggest_run_time_words(seconds: float, shown: str) -> None:
+    from daemon.commands.label import _run_time
+
+    assert _run_time(seconds) == shown

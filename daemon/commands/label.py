@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from taskclf_core.words import plural
 if TYPE_CHECKING:
     from daemon.config.settings import Settings
     from taskclf_core.spans import LabelSpan
+    from taskclf_core.suggest import UncertainRun
 
 __all__ = ["add_arguments", "check_ended", "run"]
 
@@ -287,8 +289,48 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
+def _thresholds(values: Sequence[float]) -> str:
+    """``0.89``, or ``0.55 to 0.89`` when windows were decided with different thresholds."""
+    return f"{values[0]:g}" if len(values) == 1 else f"{values[0]:g} to {values[-1]:g}"
+
+
+def _run_time(seconds: float) -> str:
+    """The time a run stands for, never "0 min": a window whose events lasted seconds stands
+    for those seconds (not a minute), one away throughout for no active time."""
     from daemon.reporting.view import fmt_minutes
+
+    if round(seconds / 60) >= 1:  # as fmt_minutes rounds (30 s rounds to 0)
+        return fmt_minutes(seconds / 60)
+    if seconds >= 0.5:
+        return f"under a minute ({seconds:.0f} s)"
+    return "under a second" if seconds > 0 else "no active time (away throughout)"
+
+
+def _suggest_header(runs: Sequence[UncertainRun], below: float, days: str) -> str:
+    """What the runs listed are: rejected by the reject threshold their records were decided
+    with (the policy's or a user's own, not a configured default), or below ``below``."""
+    used = sorted({t for r in runs for t in r.reject_thresholds})
+    if not used:
+        rejected = "rejected"
+    elif len(used) == 1:
+        rejected = (
+            f"rejected (confidence < {used[0]:g}, the reject threshold they were labelled with)"
+        )
+    else:
+        rejected = (
+            f"rejected (confidence below the reject threshold each was labelled with: "
+            f"{_thresholds(used)}, shown per run)"
+        )
+    # every window under ``below`` is also rejected when no threshold is lower: not an extra kind
+    known = used and all(r.reject_thresholds for r in runs)
+    low = "" if known and used[0] >= below else f" or have low confidence (< {below:g})"
+    return (
+        f"the longest runs of windows without a label that were {rejected}{low}, last {days}; "
+        "label one with the command under it:"
+    )
+
+
+def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     from daemon.runtime.labellog import LabelLog
     from taskclf_core.suggest import uncertain_runs
     from taskclf_core.timerange import EARLIEST
@@ -315,23 +357,23 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
         gap_seconds=settings.idle_gap_seconds,
         users=None if args.user is None else [args.user],
     )[: args.limit]
+    period = f"{args.days:g} {'day' if args.days == 1 else 'days'}"
     if not runs:
         print(
-            f"nothing to ask about: no rejected or low-confidence (< {args.below}) windows "
-            f"without a label in the last {args.days:g} {'day' if args.days == 1 else 'days'}"
+            "nothing to ask about: no windows without a label that were rejected or have low "
+            f"confidence (< {args.below:g}) in the last {period}"
         )
         return 0
-    print(
-        f"the longest runs of rejected or low-confidence (< {args.below}) windows without a "
-        f"label, last {args.days:g} {'day' if args.days == 1 else 'days'}; label one with the "
-        "command under it:"
-    )
+    print(_suggest_header(runs, args.below, period))
+    per_run = len({t for r in runs for t in r.reject_thresholds}) > 1
     for r in runs:
+        rejected = f"{r.rejected} rejected"
+        if per_run and r.reject_thresholds:
+            rejected += f" (< {_thresholds(r.reject_thresholds)})"
         print(
             f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  "
-            f"{fmt_minutes(r.minutes)} in {plural(r.windows, 'window')}, "
-            f"{r.rejected} rejected, mean confidence {r.mean_confidence:.2f}, model guessed "
-            f"{r.guess}"
+            f"{_run_time(r.seconds)} in {plural(r.windows, 'window')}, "
+            f"{rejected}, mean confidence {r.mean_confidence:.2f}, model guessed {r.guess}"
         )
         print(
             f"    taskclf-daemon label add --from '{clock.show(r.start)}' "
