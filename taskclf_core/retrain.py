@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -710,18 +710,23 @@ def assess(
     now: datetime,
     schema_version: str | None = None,
     requirements: DataRequirements = DataRequirements(),
+    days: Collection[date] | None = None,
 ) -> Assessment:
     """Project ``spans`` onto ``windows`` (:func:`labelled_data`, windows of the lookback from
     ``since``), check the counts (:func:`check_data`) and, when there are enough, split them
     (:func:`split_by_time`, :func:`split_gaps`). Of a window it reads only
-    :data:`ASSESSED_COLUMNS`."""
+    :data:`ASSESSED_COLUMNS`.
+
+    ``days``: the UTC days ``windows`` stand for (`status`'s: the archived ones); the spans'
+    minutes on other days are not weighed against the windows, so nothing is concluded of
+    breaks on days whose windows were not read. None: every day (`retrain`'s)."""
     data = labelled_data(spans, windows, schema_version=schema_version, since=since)
     check = check_data(
         data.labels,
         data.starts,
         data.user_ids,
         requirements,
-        span_minutes(spans, since, now),
+        span_minutes(spans, since, now, days=days),
         data.left_out_per_class,
         data.lock_screens,
         round((now - since).total_seconds() / 86400),

@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
@@ -454,15 +454,38 @@ def span_days(spans: Iterable[LabelSpan]) -> set[date]:
     return days
 
 
-def span_minutes(spans: Iterable[LabelSpan], since: datetime, until: datetime) -> dict[str, float]:
+def span_minutes(
+    spans: Iterable[LabelSpan],
+    since: datetime,
+    until: datetime,
+    *,
+    days: Collection[date] | None = None,
+) -> dict[str, float]:
     """Minutes each label's spans cover within ``[since, until)`` (each span counted whole:
-    overlapping spans count twice)."""
+    overlapping spans count twice); with ``days``, only their minutes on those UTC days."""
     out: dict[str, float] = {}
     for s in spans:
-        seconds = (min(s.end_ts, until) - max(s.start_ts, since)).total_seconds()
+        start, end = max(s.start_ts, since), min(s.end_ts, until)
+        if end <= start:
+            continue
+        seconds = (end - start).total_seconds() if days is None else _seconds_on(start, end, days)
         if seconds > 0:
             out[s.label] = out.get(s.label, 0.0) + seconds / 60
     return out
+
+
+def _seconds_on(start: datetime, end: datetime, days: Collection[date]) -> float:
+    """The seconds of ``[start, end)`` on the UTC ``days``."""
+    seconds = 0.0
+    day, last = start.date(), (end - timedelta(microseconds=1)).date()
+    while day <= last:
+        if day in days:
+            midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            seconds += (
+                min(end, midnight + timedelta(days=1)) - max(start, midnight)
+            ).total_seconds()
+        day += timedelta(days=1)
+    return seconds
 
 
 # --- how precisely spans were typed ------------------------------------------------------

@@ -121,6 +121,12 @@ def test_a_person_with_only_activitywatch_gets_a_first_model_of_their_own(
         assert imported.returncode == 0, imported.stderr
         status = daemon.cli("status")
         assert "enough to train one: run `taskclf-daemon retrain`" in status.stdout, status.stdout
+        # day 0, labelled but never collected, is counted apart, and `retrain` brings it in
+        assert "  not in the archive yet: " in status.stdout, status.stdout
+        assert " on 1 day (" in status.stdout
+        assert "    run `taskclf-daemon retrain`: it rebuilds them from ActivityWatch" in (
+            status.stdout
+        )
         # one person's few days: judged on few windows, and told what a refusal would mean
         assert "`retrain` will test it on the latest 15 % of your labelled windows (about " in (
             status.stdout

@@ -986,6 +986,59 @@ def test_span_minutes_counts_each_label_within_the_range() -> None:
     }
 
 
+def test_span_minutes_on_given_days_counts_only_their_part_of_a_span() -> None:
+    """`status` weighs the spans' minutes against archived windows: only the archived days'."""
+    midnight = datetime(2026, 1, 21, tzinfo=UTC)
+    spans = [
+        LabelSpan(midnight - timedelta(minutes=40), midnight + timedelta(minutes=15), "BreakIdle"),
+        LabelSpan(midnight + timedelta(hours=9), midnight + timedelta(hours=10), "Build"),
+    ]
+    since, until = midnight - timedelta(days=2), midnight + timedelta(days=2)
+    before, after = midnight.date() - timedelta(days=1), midnight.date()
+    assert span_minutes(spans, since, until, days={before}) == {"BreakIdle": 40.0}
+    assert span_minutes(spans, since, until, days={after}) == {"BreakIdle": 15.0, "Build": 60.0}
+    assert span_minutes(spans, since, until, days={before, after}) == span_minutes(
+        spans, since, until
+    )
+    assert span_minutes(spans, since, until, days=set()) == {}
+    # the range still cuts: from 23:50 on
+    cut = midnight - timedelta(minutes=10)
+    assert span_minutes(spans, cut, until, days={before}) == {"BreakIdle": 10.0}
+
+
+def test_assess_weighs_no_break_minutes_of_days_whose_windows_were_not_read() -> None:
+    """Breaks labelled on days the archive lacks hold no window there because none was read:
+    with ``days`` (the archived ones) nothing is concluded of them; without (`retrain`'s
+    reading, its windows all there are) the same spans say the breaks make no window."""
+    rows, days = _aw_person(3, n_days=3)
+    since, now = NOW - timedelta(days=30), NOW
+    # nothing archived: every labelled day's breaks were taken for breaks that make no window
+    told = assess(days.spans, [], since=since, now=now)
+    (need,) = [n for n in told.check.missing if "of BreakIdle" in n]
+    assert "hold 0 windows" in need
+    assert "ActivityWatch has not once shown the lock screen" in need
+    assert "retrain_min_breakidle_precision = 0" in need
+    none = assess(days.spans, [], since=since, now=now, days=set())
+    (need,) = [n for n in none.check.missing if "of BreakIdle" in n]
+    assert need == (
+        "label 10 more windows of BreakIdle (have 0, need 10: taskclf's gates check its "
+        "precision and recall)"
+    )
+    # one day archived, its breaks without a window: that day's minutes alone say so
+    first = min(parse_ts(r["bucket_start_ts"], "ts").date() for r in rows)
+    archived = [
+        r
+        for r in rows
+        if parse_ts(r["bucket_start_ts"], "ts").date() == first and not on_lock_screen(r)
+    ]
+    minutes = span_minutes(days.spans, since, now, days={first})["BreakIdle"]
+    assert 20 <= minutes < span_minutes(days.spans, since, now)["BreakIdle"]
+    one = assess(days.spans, archived, since=since, now=now, days={first})
+    (need,) = [n for n in one.check.missing if "of BreakIdle" in n]
+    assert f"your BreakIdle spans cover {round(minutes)} minutes but hold 0 windows" in need
+    assert "retrain_min_breakidle_precision = 0" in need
+
+
 # --- the challenger: user_id as a categorical column on any schema ------------------------
 
 

@@ -7,7 +7,7 @@ import json
 import math
 import os
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from labelling import aw_rows, spans_from
 from daemon.archive import FeatureArchive
 from daemon.artifacts import load_deployment
 from daemon.cli import main
-from daemon.commands.doctor import diagnose
+from daemon.commands.doctor import Check, diagnose
 from daemon.config.settings import load_settings
 from daemon.paths import default_config_file, default_data_dir, spans_file
 from daemon.publish import policy_history_path
@@ -33,7 +33,7 @@ from daemon.reporting.progress import Progress, first_model_progress
 from taskclf_core.baseline import BaselineModel
 from taskclf_core.bundle import ModelBundle
 from taskclf_core.retrain import SURE_EVALUATION_WINDOWS, check_data
-from taskclf_core.spans import spans_to_jsonl
+from taskclf_core.spans import span_minutes, spans_to_jsonl
 from taskclf_core.synthetic import generate_population, generate_windows
 from taskclf_core.synthetic_aw import AWPerson
 
@@ -144,7 +144,9 @@ def test_doctor_says_what_a_first_model_still_needs(
     labelled(data, people[:120])
     check = next(c for c in diagnose(default_config_file()) if c.name == "labels")
     assert check.state == "warn"
-    assert "first model: 120 labelled windows over 1 days in the last 30" in check.detail
+    assert "first model: 120 labelled windows in the archive over 1 days in the last 30" in (
+        check.detail
+    )
     assert "label 80 more windows (have 120, need 200)" in check.detail
     assert "label windows on 2 more days (have 1, need 3)" in check.detail
     assert "taskclf-daemon label add --from HH:MM --to HH:MM LABEL" in check.fix
@@ -194,6 +196,103 @@ def test_doctor_tells_breaks_labelled_but_seen_as_few_windows(
     assert one in check.detail
     assert one.endswith("every other gate kept))")
     assert ": ActivityWatch has not once shown" in one
+
+
+def labels_check() -> Check:
+    return next(c for c in diagnose(default_config_file()) if c.name == "labels")
+
+
+def test_labelled_days_not_in_the_archive_are_counted_apart_and_judged_on_nothing(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Past days labelled (`label import`) before the collector archived them: doctor and
+    status said their BreakIdle spans held 0 windows, that ActivityWatch had not once shown the
+    lock screen, and to turn the BreakIdle gates off, while `retrain` rebuilt the days from
+    ActivityWatch and would have deployed. They count those days apart now, conclude nothing
+    from them, and say how to bring them in."""
+    data = standalone(capsys)
+    spans = spans_from(people)
+    spans_file(data).write_text(spans_to_jsonl(spans))  # the archive holds nothing
+    days = sorted({w["bucket_start_ts"][:10] for w in people})
+    assert len(days) == 5
+    minutes = round(sum((s.end_ts - s.start_ts).total_seconds() / 60 for s in spans))
+    check = labels_check()
+    assert check.state == "warn"
+    assert check.detail.startswith(
+        "first model: 0 labelled windows in the archive over 0 days in the last 30 (none yet); "
+        f"{len(spans)} label spans; not in the archive yet: {minutes} labelled minutes on 5 days "
+        f"(from {days[0]} to {days[-1]}, UTC), left out of the counts here, so what is still "
+        "needed may be in them: run `taskclf-daemon retrain`: it rebuilds them from "
+        "ActivityWatch when it can reach it, and counts them; or back-fill the archive with "
+        f"`taskclf-daemon collect --once --from {days[0]}T00:00Z --to {TODAY.date()}T00:00Z`"
+    ), check.detail
+    for concluded in ("BreakIdle spans cover", "has not once shown", "breakidle_precision = 0"):
+        assert concluded not in check.detail
+    assert "(`taskclf-daemon retrain` or `collect --once`, above)" in check.fix
+    # status: a line for those days, a line each way in; the JSON counts them apart
+    progress = first_model_progress(load_settings(default_config_file()), now=datetime.now(UTC))
+    lines = progress.lines()
+    assert lines[1].startswith(f"  not in the archive yet: {minutes} labelled minutes on 5 days")
+    assert lines[2].startswith("    run `taskclf-daemon retrain`: it rebuilds them")
+    assert lines[3].startswith("    or back-fill the archive with `taskclf-daemon collect --once")
+    assert not any("BreakIdle spans cover" in line or "gates off" in line for line in lines)
+    doc = progress.to_json()
+    assert doc["windows"] == 0
+    assert doc["unarchived"] == {"days": days, "minutes": minutes, "rebuilt_by_retrain": 5}
+
+    # the days archived: counted, and no line about days not in the archive
+    archived(data, people)
+    check = labels_check()
+    assert check.state == "ok", check.detail
+    assert "not in the archive yet" not in check.detail
+    progress = first_model_progress(load_settings(default_config_file()), now=datetime.now(UTC))
+    assert progress.to_json()["unarchived"] == {"days": [], "minutes": 0, "rebuilt_by_retrain": 0}
+
+
+def test_breaks_with_no_window_on_archived_days_still_say_so_beside_days_not_archived(
+    isolated_home: Path, people: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Days 2 and 4 of 5 archived, their breaks without a window: the advice to turn the
+    BreakIdle gates off stands, on those days' break minutes alone. Day 1 comes before the
+    archive's first day (`retrain` rebuilds it); days 3 and 5 only a back-fill brings in, one
+    `collect` each (an archived day between)."""
+    data = standalone(capsys)
+    spans = spans_from(people)
+    spans_file(data).write_text(spans_to_jsonl(spans))
+    days = sorted({w["bucket_start_ts"][:10] for w in people})
+    held = {days[1], days[3]}
+    archived(
+        data,
+        [w for w in people if w["bucket_start_ts"][:10] in held and w["label"] != "BreakIdle"],
+    )
+    kept = {date.fromisoformat(d) for d in held}
+    since = TODAY - timedelta(days=30)
+    breaks = round(span_minutes(spans, since, TODAY, days=kept)["BreakIdle"])
+    assert breaks < round(span_minutes(spans, since, TODAY)["BreakIdle"])
+    check = labels_check()
+    assert check.state == "warn"
+    assert "not in the archive yet: " in check.detail
+    assert (
+        "run `taskclf-daemon retrain`: it rebuilds the 1 before the archive's first day, not "
+        "the 2 after it, from ActivityWatch when it can reach it"
+    ) in check.detail
+
+    def backfill(first: str) -> str:
+        end = date.fromisoformat(first) + timedelta(days=1)
+        return f"`taskclf-daemon collect --once --from {first}T00:00Z --to {end}T00:00Z`"
+
+    assert (
+        f"or back-fill the archive with {backfill(days[0])} and {backfill(days[2])} and "
+        f"{backfill(days[4])}: once the daemon has labelled what it collects"
+    ) in check.detail
+    assert f"your BreakIdle spans cover {breaks} minutes but hold 0 windows" in check.detail
+    assert "ActivityWatch has not once shown the lock screen" in check.detail
+    assert "retrain_min_breakidle_precision = 0 and retrain_min_breakidle_recall = 0" in (
+        check.detail
+    )
+    progress = first_model_progress(load_settings(default_config_file()), now=datetime.now(UTC))
+    assert progress.to_json()["unarchived"]["days"] == [days[0], days[2], days[4]]
+    assert progress.to_json()["unarchived"]["rebuilt_by_retrain"] == 1
 
 
 def test_with_the_breakidle_gates_off_a_first_model_needs_no_breakidle_windows(

@@ -191,7 +191,11 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
     except (TaskclfError, OSError) as exc:
         yield Check("labels", "warn", f"cannot count your labelled windows: {exc}")
         return
-    head = progress.lines()[0]
+    head = progress.head
+    gone = progress.not_archived()
+    if gone is not None:
+        # said before what is missing: the counts leave those days out
+        head += f"; {gone[0]}: " + "; ".join(gone[1])
     if progress.enough:
         caution = f"; {progress.caution}" if progress.caution else ""
         yield Check(
@@ -203,7 +207,13 @@ def _first_model_checks(settings: Settings) -> Iterator[Check]:
         "labels",
         "warn",
         f"{head}; a first model needs: {needed}",
-        "label your time: `taskclf-daemon label add --from HH:MM --to HH:MM LABEL` (breaks "
+        (
+            "first bring the labelled days the archive lacks into it (`taskclf-daemon "
+            "retrain` or `collect --once`, above); then, for what is still needed, "
+            if gone is not None
+            else ""
+        )
+        + "label your time: `taskclf-daemon label add --from HH:MM --to HH:MM LABEL` (breaks "
         "too: BreakIdle), then `taskclf-daemon retrain`",
     )
 
