@@ -126,7 +126,7 @@ def test_status_says_what_a_first_model_still_needs_with_the_daemon_stopped(
     out = capsys.readouterr().out
     assert out.startswith("taskclf-daemon: not running\n")
     assert "start it       `taskclf-daemon run` (in a terminal)" in out
-    assert "first model: 120 labelled windows over 1 days in the last 30" in out
+    assert "first model: 120 labelled windows in the archive over 1 days in the last 30" in out
     assert "label 80 more windows (have 120, need 200)" in out
     assert main(["status", "--json"]) == 3
     doc = json.loads(capsys.readouterr().out)
