@@ -265,6 +265,9 @@ class LabelledData:
     # windows on the lock screen, labelled or not, on the days (UTC) a user has labelled
     # windows: 0 says that user never locks, or ActivityWatch cannot see their lock screen
     lock_screens: int = 0
+    # the UTC days any window considered starts on: a labelled day without one was not read
+    # (no archive, ActivityWatch not reached), so nothing is concluded of its spans
+    window_days: frozenset[date] = frozenset()
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -338,6 +341,7 @@ def labelled_data(
         if (user_id, start.astimezone(UTC).date()) in days and on_lock_screen(w)
     )
     return LabelledData(
+        window_days=frozenset(start.astimezone(UTC).date() for _, start, _ in idents),
         windows=tuple(kept[i] for i in rows),
         labels=tuple(str(labels[i]) for i in rows),
         user_ids=tuple(idents[i][0] for i in rows),
@@ -719,14 +723,15 @@ def assess(
 
     ``days``: the UTC days ``windows`` stand for (`status`'s: the archived ones); the spans'
     minutes on other days are not weighed against the windows, so nothing is concluded of
-    breaks on days whose windows were not read. None: every day (`retrain`'s)."""
+    breaks on days whose windows were not read. None: the days any window starts on
+    (`retrain`'s: a labelled day it could not rebuild from ActivityWatch has none)."""
     data = labelled_data(spans, windows, schema_version=schema_version, since=since)
     check = check_data(
         data.labels,
         data.starts,
         data.user_ids,
         requirements,
-        span_minutes(spans, since, now, days=days),
+        span_minutes(spans, since, now, days=data.window_days if days is None else days),
         data.left_out_per_class,
         data.lock_screens,
         round((now - since).total_seconds() / 86400),

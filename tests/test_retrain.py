@@ -1007,24 +1007,20 @@ def test_span_minutes_on_given_days_counts_only_their_part_of_a_span() -> None:
 
 
 def test_assess_weighs_no_break_minutes_of_days_whose_windows_were_not_read() -> None:
-    """Breaks labelled on days the archive lacks hold no window there because none was read:
-    with ``days`` (the archived ones) nothing is concluded of them; without (`retrain`'s
-    reading, its windows all there are) the same spans say the breaks make no window."""
+    """Breaks labelled on days no window was read of (not archived; for `retrain`, not
+    rebuilt from ActivityWatch either) hold no window there because none was read: nothing
+    is concluded of them, whether ``days`` names the days read (`status`: the archived ones)
+    or they are the days the windows start on (`retrain`)."""
     rows, days = _aw_person(3, n_days=3)
     since, now = NOW - timedelta(days=30), NOW
-    # nothing archived: every labelled day's breaks were taken for breaks that make no window
-    told = assess(days.spans, [], since=since, now=now)
-    (need,) = [n for n in told.check.missing if "of BreakIdle" in n]
-    assert "hold 0 windows" in need
-    assert "ActivityWatch has not once shown the lock screen" in need
-    assert "retrain_min_breakidle_precision = 0" in need
-    none = assess(days.spans, [], since=since, now=now, days=set())
-    (need,) = [n for n in none.check.missing if "of BreakIdle" in n]
-    assert need == (
+    plain = (
         "label 10 more windows of BreakIdle (have 0, need 10: taskclf's gates check its "
         "precision and recall)"
     )
-    # one day archived, its breaks without a window: that day's minutes alone say so
+    for read in (None, set()):
+        none = assess(days.spans, [], since=since, now=now, days=read)
+        assert [n for n in none.check.missing if "of BreakIdle" in n] == [plain]
+    # one day read, its breaks without a window: that day's minutes alone say so
     first = min(parse_ts(r["bucket_start_ts"], "ts").date() for r in rows)
     archived = [
         r
@@ -1033,10 +1029,12 @@ def test_assess_weighs_no_break_minutes_of_days_whose_windows_were_not_read() ->
     ]
     minutes = span_minutes(days.spans, since, now, days={first})["BreakIdle"]
     assert 20 <= minutes < span_minutes(days.spans, since, now)["BreakIdle"]
-    one = assess(days.spans, archived, since=since, now=now, days={first})
-    (need,) = [n for n in one.check.missing if "of BreakIdle" in n]
-    assert f"your BreakIdle spans cover {round(minutes)} minutes but hold 0 windows" in need
-    assert "retrain_min_breakidle_precision = 0" in need
+    for read in ({first}, None):
+        one = assess(days.spans, archived, since=since, now=now, days=read)
+        (need,) = [n for n in one.check.missing if "of BreakIdle" in n]
+        assert f"your BreakIdle spans cover {round(minutes)} minutes but hold 0 windows" in need
+        assert "ActivityWatch has not once shown the lock screen" in need
+        assert "retrain_min_breakidle_precision = 0" in need
 
 
 # --- the challenger: user_id as a categorical column on any schema ------------------------
