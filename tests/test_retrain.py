@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -1017,7 +1017,8 @@ def test_assess_weighs_no_break_minutes_of_days_whose_windows_were_not_read() ->
         "label 10 more windows of BreakIdle (have 0, need 10: taskclf's gates check its "
         "precision and recall)"
     )
-    for read in (None, set()):
+    nothing_read: list[set[date] | None] = [None, set()]
+    for read in nothing_read:
         none = assess(days.spans, [], since=since, now=now, days=read)
         assert [n for n in none.check.missing if "of BreakIdle" in n] == [plain]
     # one day read, its breaks without a window: that day's minutes alone say so
