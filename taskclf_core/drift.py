@@ -635,8 +635,10 @@ def _labeller_status(
 ) -> dict[str, Any]:
     """Who labelled the windows compared, and whether another labeller's windows were left out:
     ``since`` is when it took over from ``previous`` (None: it labelled all 8 days),
-    ``changed`` what differs (``model``, ``store``, ``reject_threshold``), ``other_windows``
-    the windows left out, and ``reference_full_at`` when the last of them leaves the 8 days."""
+    ``changed`` what differs (``model``, ``store``, ``reject_threshold``), ``back`` whether it
+    had labelled before ``previous`` too (a rollback, a deploy back: those windows count),
+    ``other_windows`` the windows left out, and ``reference_full_at`` when the last of them
+    leaves the 8 days."""
     doc = _labeller_dict(labeller)
     others = {k: hours for k, hours in runs.items() if k != labeller}
     if not others:
@@ -645,6 +647,7 @@ def _labeller_status(
             "since": None,
             "previous": None,
             "changed": [],
+            "back": False,
             "other_windows": 0,
             "reference_full_at": None,
         }
@@ -661,6 +664,7 @@ def _labeller_status(
         "since": _iso(since),
         "previous": _labeller_dict(previous),
         "changed": _changed(previous, labeller),
+        "back": any(h.first < other_last for h in own),
         "other_windows": sum(h.windows for hours in others.values() for h in hours.values()),
         "reference_full_at": _iso((int(other_last // HOUR) + _KEPT_HOURS) * HOUR),
     }

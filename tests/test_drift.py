@@ -391,7 +391,8 @@ def test_a_new_model_is_not_compared_with_the_one_before() -> None:
     (line,) = format_drift({"alice": status})
     assert "ALERT" not in line
     assert (
-        "model changed 2026-03-09 13:00 UTC: drift compares its own windows from then on; "
+        "model changed to retrained_1 2026-03-09 13:00 UTC: drift compares its own windows from "
+        "then on; "
         "reference builds up over 7 days (not enough for an alert yet: 480 windows in 24 h, "
         "0 in the 7 days before)" in line
     )
@@ -424,7 +425,7 @@ def test_a_new_model_is_compared_with_its_own_windows_once_it_has_enough() -> No
         assert status["labeller"]["changed"] == ["model"]
         line = format_drift({"alice": status})[0]
         assert ("ALERT" in line) == bool(expected)
-        assert "; model changed 2026-03-08 13:00 UTC: drift compares its own windows" in line
+        assert "; model changed to m1 2026-03-08 13:00 UTC: drift compares its own windows" in line
         assert "reference builds up over 6 days" in line
 
 
@@ -452,6 +453,12 @@ def test_an_alert_on_the_old_model_ends_when_the_model_changes() -> None:
     assert status["labeller"]["model_bundle_id"] == "m1"
     assert status["labeller"]["since"] == "2026-03-10T14:00:00Z"
     assert status["reference"]["windows"] > 6 * 24 * 20
+    # and says so: m1's windows from before m2 count, not only those from the change on
+    assert status["labeller"]["back"] is True
+    assert (
+        "model changed back to m1 2026-03-10 14:00 UTC: drift compares its own windows, "
+        "from before too" in format_drift({"alice": status})[0]
+    )
 
 
 def test_a_threshold_change_alone_restarts_the_reference_too() -> None:
@@ -480,4 +487,4 @@ def test_the_html_page_says_the_model_changed() -> None:
     page = _health(tracker.status(NOW)["alice"])
     assert "class='health ok'" in page
     assert "reference building up" in page
-    assert "model changed 2026-03-09 13:00 UTC: drift compares its own windows" in page
+    assert "model changed to retrained_1 2026-03-09 13:00 UTC: drift compares its own" in page

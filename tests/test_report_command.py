@@ -737,6 +737,7 @@ def test_a_first_model_is_not_alerted_against_the_baselines_week(data_dir: Path)
     assert command.show(_args(), settings, out=text, now=now) == 0
     assert "ALERT" not in text.getvalue()
     assert (
-        "model changed 2026-06-16 13:10 UTC: drift compares its own windows from then on; "
-        "reference builds up over 7 days (not enough for an alert yet: 138 windows in 24 h"
+        "model changed to retrained_1 2026-06-16 13:10 UTC: drift compares its own windows "
+        "from then on; reference builds up over 7 days (not enough for an alert yet: 138 "
+        "windows in 24 h"
     ) in text.getvalue()

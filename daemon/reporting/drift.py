@@ -48,16 +48,19 @@ def labeller_note(doc: Mapping[str, Any]) -> str | None:
     if not isinstance(since, str):
         return None
     changed = who.get("changed") or []
+    back = " back" if who.get("back") else ""
     if "model" in changed:
-        what = "model changed"
+        what = f"model changed{back} to {who.get('model_bundle_id')}"
     elif "store" in changed:
-        what = "calibrator store changed"
+        what = f"calibrator store changed{back} to {who.get('store_id')}"
     elif "reject_threshold" in changed:
         before = (who.get("previous") or {}).get("reject_threshold")
-        what = f"reject threshold changed {before} → {who.get('reject_threshold')}"
+        what = f"reject threshold changed{back} {before} → {who.get('reject_threshold')}"
     else:
-        what = "labeller changed"
-    note = f"{what} {_when(since)}: drift compares its own windows from then on"
+        what = f"labeller changed{back}"
+    # back: its windows from before the one in between count too
+    compared = "its own windows, from before too" if back else "its own windows from then on"
+    note = f"{what} {_when(since)}: drift compares {compared}"
     full, as_of = who.get("reference_full_at"), doc.get("as_of")
     if isinstance(full, str) and isinstance(as_of, str):
         try:
