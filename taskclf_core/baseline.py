@@ -12,6 +12,7 @@ from typing import Any, Final
 import numpy as np
 
 from taskclf_core.errors import BundleError
+from taskclf_core.ids import BASELINE_ID
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES
 from taskclf_core.schema import UNKNOWN_TOKEN, ColumnKind, FeatureSchema, registry
 from taskclf_core.types import FloatArray, IntArray
@@ -33,7 +34,6 @@ __all__ = [
     "is_baseline_metadata",
 ]
 
-BASELINE_ID: Final = "baseline"
 # metadata.json's "model_type" of a baseline directory: the rules in force instead of a model
 BASELINE_MODEL_TYPE: Final = "rule_baseline"
 # taskclf's LATEST_FEATURE_SCHEMA_VERSION: what a standalone install collects

@@ -1,11 +1,15 @@
-"""Identifiers that become file names (user ids): one rule, importable without numpy."""
+"""Identifiers that become file names (user ids), and the rule baseline's: importable without
+numpy."""
 
 from __future__ import annotations
 
 import re
 from typing import Final
 
-__all__ = ["is_safe_user_id"]
+__all__ = ["BASELINE_ID", "is_safe_user_id"]
+
+# the rule baseline's bundle id: its directory name and every record's model_bundle_id
+BASELINE_ID: Final = "baseline"
 
 _SAFE_USER_ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+=-]{0,127}")
 

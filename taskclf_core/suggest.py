@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from taskclf_core.errors import WindowError
+from taskclf_core.ids import BASELINE_ID
 from taskclf_core.spans import LabelSpan, project
 from taskclf_core.timerange import parse_ts
 from taskclf_core.timespan import MAX_SPAN, TimeSpan, parse_time_span, to_us
@@ -41,7 +42,8 @@ class UncertainRun:
     windows: int
     rejected: int
     mean_confidence: float
-    guess: str  # the model's most frequent core label in the run
+    guess: str | None  # the model's most frequent core label in the run (None: the rule
+    # baseline's windows, where no rule fired: its core label is a tie, not a guess)
     seconds: float = -1.0  # -1: from start to end
     reject_thresholds: tuple[float, ...] = ()
 
@@ -62,9 +64,9 @@ class _Window:
     uncertain: bool
     rejected: bool
     confidence: float
-    core_label: str
+    core_label: str | None  # None: the rule baseline's, no rule fired (no guess)
     time: TimeSpan
-    reject_threshold: float | None
+    reject_threshold: float | None  # None too for the baseline's: it rejects by its rules
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -100,10 +102,14 @@ def _read(lines: Iterable[bytes | str], below: float, since: datetime) -> list[_
             continue
         uncertain = rejected or confidence < below
         threshold = _threshold(data.get("reject_threshold"))
+        guess: str | None = core_label
+        if data.get("model_bundle_id") == BASELINE_ID:
+            # 1/8 everywhere when no rule fired: the argmax is the tie rule's, and the record's
+            # threshold (1.0) says the rules decided, not a threshold
+            threshold = None
+            guess = None if rejected else core_label
         out.append(
-            _Window(
-                user_id, start, end, uncertain, rejected, confidence, core_label, time, threshold
-            )
+            _Window(user_id, start, end, uncertain, rejected, confidence, guess, time, threshold)
         )
     return out
 
@@ -133,7 +139,8 @@ def uncertain_runs(
 
     def close() -> None:
         if current:
-            guess = Counter(w.core_label for w in current).most_common(1)[0][0]
+            guesses = Counter(w.core_label for w in current if w.core_label is not None)
+            guess = guesses.most_common(1)[0][0] if guesses else None
             # each window's time ends where the next window's starts (spans never overlap)
             us = sum(w.time.cut(n.time.start_us).active_us for w, n in pairwise(current))
             us += current[-1].time.active_us

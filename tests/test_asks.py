@@ -58,6 +58,26 @@ def test_uncertain_runs_are_asked_lowest_confidence_first() -> None:
     assert (queue.pending, queue.served_today, queue.remaining) == (2, 0, 20)
 
 
+def test_the_rule_baselines_windows_where_no_rule_fired_are_asked_without_a_guess() -> None:
+    """Its probabilities are 1/8 each: the core label is the tie rule's (BreakIdle), not a
+    guess to offer as "Yes, BreakIdle"; its threshold (1.0) is not a threshold anyone set."""
+    from taskclf_core.suggest import uncertain_runs
+
+    def baseline(minute: int) -> str:
+        doc = json.loads(record(minute, 0.125, "BreakIdle"))
+        return json.dumps(doc | {"model_bundle_id": "baseline", "reject_threshold": 1.0})
+
+    (ask,) = asks_of([baseline(m) for m in range(5)])
+    assert (ask.windows, ask.guess) == (5, None)
+    (run,) = uncertain_runs([baseline(m) for m in range(5)], since=T0)
+    assert (run.guess, run.reject_thresholds) == (None, ())
+    # a model's own rejects keep their guess and threshold
+    own = [json.dumps(json.loads(record(m, 0.4, "Debug")) | {"reject_threshold": 0.55})
+           for m in range(10, 13)]  # fmt: skip
+    (mine,) = uncertain_runs(own, since=T0)
+    assert (mine.guess, mine.reject_thresholds) == ("Debug", (0.55,))
+
+
 def test_a_span_over_the_time_leaves_nothing_to_ask() -> None:
     lines = [record(m, 0.4) for m in range(10)]
     span = LabelSpan(T0, T0 + timedelta(minutes=10), "Write", "manual", "u1")

@@ -326,6 +326,25 @@ def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) ->
     assert "5 windows" in lines[0]
 
 
+def test_suggest_offers_no_guess_where_the_rule_baseline_fired_no_rule(
+    label: Cli, data_dir: Path
+) -> None:
+    """1/8 everywhere: BreakIdle is the tie rule's argmax, not the model's guess, and the
+    baseline's 1.0 in the records is not a reject threshold."""
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    rows = [
+        record("u1", t0 + timedelta(minutes=i), 0.125, rejected=True, core="BreakIdle",
+               threshold=1.0) | {"model_bundle_id": "baseline"}
+        for i in range(6)
+    ]  # fmt: skip
+    write_records(data_dir, rows)
+    code, out, _ = label("suggest", "--days", "1")
+    assert code == 0
+    (line,) = [x for x in out.splitlines() if x.startswith("  u1")]
+    assert line.endswith("6 rejected, mean confidence 0.12, the rule baseline: no rule fired")
+    assert "< 1" not in out
+
+
 def test_suggest_reads_the_data_dir_given_as_report_does(tmp_path: Path) -> None:
     """`label suggest --data-dir DIR` (report takes it): refused before, with the top-level
     usage. The actions take the flags of the keys label reads, after the action."""

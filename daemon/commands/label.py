@@ -373,7 +373,8 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"  {r.user_id}  {clock.show(r.start)} – {clock.show(r.end)}  "
             f"{_run_time(r.seconds)} in {plural(r.windows, 'window')}, "
-            f"{rejected}, mean confidence {r.mean_confidence:.2f}, model guessed {r.guess}"
+            f"{rejected}, mean confidence {r.mean_confidence:.2f}, "
+            + (f"model guessed {r.guess}" if r.guess else "the rule baseline: no rule fired")
         )
         print(
             f"    taskclf-daemon label add --from '{clock.show(r.start)}' "
