@@ -236,6 +236,7 @@ def test_labelled_days_not_in_the_archive_are_counted_apart_and_judged_on_nothin
     assert lines[2].startswith("    run `taskclf-daemon retrain`: it rebuilds them")
     assert lines[3].startswith("    or back-fill the archive with `taskclf-daemon collect --once")
     assert not any("BreakIdle spans cover" in line or "gates off" in line for line in lines)
+    assert lines[-1].startswith("  once those days are in (above), label what is still needed")
     doc = progress.to_json()
     assert doc["windows"] == 0
     assert doc["unarchived"] == {"days": days, "minutes": minutes, "rebuilt_by_retrain": 5}

@@ -122,8 +122,15 @@ class Progress:
             *head,
             *(line for need in self.check.needs for line in need.lines("  still needed: ", "    ")),
             *(f"  still needed: {gap}" for gap in self.split_gaps),
-            "  label with `taskclf-daemon label add --from HH:MM --to HH:MM LABEL` (or `label "
-            "import FILE`), then run `taskclf-daemon retrain`",
+            (
+                "  label with `taskclf-daemon label add --from HH:MM --to HH:MM LABEL` (or `label "
+                "import FILE`), then run `taskclf-daemon retrain`"
+                if gone is None
+                # what is still needed may be in the days not archived: those first
+                else "  once those days are in (above), label what is still needed with "
+                "`taskclf-daemon label add --from HH:MM --to HH:MM LABEL` (or `label import "
+                "FILE`), then run `taskclf-daemon retrain`"
+            ),
         ]
 
     def to_json(self) -> dict[str, Any]:
