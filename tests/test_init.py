@@ -76,10 +76,19 @@ def test_init_without_a_model_is_a_standalone_install(
     for step in ("service install --collector", "with aw-watcher-input running", "label add",
                  "taskclf-daemon retrain", "init --force --model DIR [--store DIR]"):  # fmt: skip
         assert step in out, step
-    # again (--force): nothing already there is overwritten
+    # again (--force): nothing already there is overwritten; the settings one had added to
+    # the config are named, as init writes only its own
     before = (salt.read_bytes(), user.read_bytes(), settings.policy_file.read_bytes())
+    config = default_config_file()
+    config.write_text(
+        config.read_text() + 'aw_url = "http://127.0.0.1:5666"\nretrain_min_breakidle_recall = 0\n'
+    )
     assert main(["init", "--force"]) == 0
     out = capsys.readouterr().out
+    assert (
+        "not carried over from it: aw_url, retrain_min_breakidle_recall; copy the lines you "
+        f"still want from {config}.bak"
+    ) in out
     assert (salt.read_bytes(), user.read_bytes(), settings.policy_file.read_bytes()) == before
     assert f"title salt: kept the one at {salt}" in out
     assert "policy already in force, kept:" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import daemon
@@ -130,6 +131,12 @@ def run(args: argparse.Namespace) -> int:
         shutil.copyfile(config, backup)
         os.chmod(backup, 0o600)
         print(f"kept the old config as {backup}")
+        dropped = _dropped_keys(backup, values)
+        if dropped:
+            print(
+                f"not carried over from it: {', '.join(dropped)}; copy the lines you still "
+                f"want from {backup} (then check with `taskclf-daemon doctor`)"
+            )
     atomic_write_text(config, text)
     print(f"wrote {config}")
     for line in identity:
@@ -139,3 +146,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"label log: {labels_dir(data_dir)}")
     print(next_steps)
     return 0
+
+
+def _dropped_keys(old: Path, written: Mapping[str, str]) -> list[str]:
+    """The settings the replaced file set that the new one does not (init writes only its
+    own): an ``aw_url`` for a non-default port, say, which `collect` and `retrain` then lose.
+    An old file that does not parse names none (doctor said what was wrong with it)."""
+    import tomllib
+
+    try:
+        keys = tomllib.loads(old.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    return sorted(k for k in keys if k not in written)
