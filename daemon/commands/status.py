@@ -13,7 +13,6 @@ from daemon.lock import lock_holder
 from taskclf_core.errors import TaskclfError
 
 if TYPE_CHECKING:
-    from daemon.config.settings import Settings
     from daemon.reporting.progress import Progress
 
 __all__ = ["add_arguments", "run"]
@@ -80,21 +79,20 @@ def _first_model(args: argparse.Namespace, doc: dict[str, Any]) -> Progress | No
     Only then: it reads the spans and the feature archive (and numpy), which `status` otherwise
     never pays for.
     """
-    from daemon.config.settings import load_settings_tolerant
-
-    settings, _ = load_settings_tolerant(args.config, setting_overrides(args))
     if doc["running"]:
         model = doc.get("model") or {}
         baseline = (model.get("lineage") or {}).get("kind") == "rule_baseline"
         schema_version = model.get("schema_version")
     else:
-        baseline, schema_version = _baseline_configured(settings)
+        baseline, schema_version = _baseline_configured(args)
     if not baseline:
         return None
     from datetime import UTC, datetime
 
+    from daemon.config.settings import load_settings_tolerant
     from daemon.reporting.progress import first_model_progress
 
+    settings, _ = load_settings_tolerant(args.config, setting_overrides(args))
     try:
         return first_model_progress(settings, now=datetime.now(UTC), schema_version=schema_version)
     except (TaskclfError, OSError) as exc:
@@ -102,13 +100,18 @@ def _first_model(args: argparse.Namespace, doc: dict[str, Any]) -> Progress | No
         return None
 
 
-def _baseline_configured(settings: Settings) -> tuple[bool, str | None]:
+def _baseline_configured(args: argparse.Namespace) -> tuple[bool, str | None]:
     """Whether the model the configuration puts in force is the rule baseline, and its schema
-    version, from its metadata.json alone (no model is loaded); (False, None) when unsure."""
-    from daemon.inforce import bind, sources_of
+    version, from its metadata.json alone: the light reader of the configuration (no pydantic,
+    no model loaded, as `status` always is); (False, None) when unsure."""
+    from daemon.config.subsets import report_settings
+    from daemon.inforce import model_in_force
 
+    light = report_settings(args.config, setting_overrides(args))
+    if light is None:
+        return False, None  # the full loader would have to judge it: `doctor` does
     try:
-        path = bind(sources_of(settings)).model_path
+        path = model_in_force(light.policy_file, light.model_path)
         metadata = json.loads((path / "metadata.json").read_bytes())
     except (TaskclfError, OSError, ValueError):
         return False, None  # `doctor` says what is wrong with the configuration
