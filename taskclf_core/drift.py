@@ -18,11 +18,13 @@ the size of the log, and the state is rebuilt by observing the log's recent reco
   retrain is *due* (a figure, not an alert).
 
 Every figure compares like with like: only the windows of the **labeller** now in force — the
-``model_bundle_id``, ``store_id`` and ``reject_threshold`` of the user's newest window — in
-both periods. Windows another model, calibrator store or threshold labelled say nothing about
-the data drifting (a first model replacing the rule baseline rejects far less, by design), so
-after a change the figures start over from the new labeller's own windows and its reference
-builds up over the next 8 days (no alert until it holds enough windows).
+``model_bundle_id`` and ``reject_threshold`` of the user's newest window — in both periods.
+Windows another model or threshold labelled say nothing about the data drifting (a first model
+replacing the rule baseline rejects far less, by design), so after a change the figures start
+over from the new labeller's own windows and its reference builds up over the next 8 days (no
+alert until it holds enough windows). A new calibrator store is not a change here: the daily
+`personalize` timer writes one whenever new labels move a fit (the store is everyone's), and
+restarting on each would leave drift without a reference for good.
 
 Windows are bucketed by their own ``bucket_start_ts`` hour, not by when they were seen, so
 a rebuild from the log gives the same state. An alert ends only when its figure falls back
@@ -98,15 +100,15 @@ class AlertChange:
 
 @dataclass(frozen=True, slots=True)
 class LabellerChange:
-    """A user's windows are now labelled by another model, store or threshold: the figures
+    """A user's windows are now labelled by another model or threshold: the figures
     start over from its own windows. ``labeller`` is the status' ``labeller`` object."""
 
     user_id: str
     labeller: Mapping[str, Any]
 
 
-# who labelled a window: (model_bundle_id, store_id, reject_threshold) as its record says
-Labeller = tuple[str | None, str | None, float | None]
+# who labelled a window: (model_bundle_id, reject_threshold) as its record says
+Labeller = tuple[str | None, float | None]
 
 
 @dataclass(slots=True)
@@ -141,11 +143,9 @@ class _User:
 
 
 def _labeller(record: Any) -> Labeller:
-    model, store = _get(record, "model_bundle_id"), _get(record, "store_id")
-    threshold = _get(record, "reject_threshold")
+    model, threshold = _get(record, "model_bundle_id"), _get(record, "reject_threshold")
     return (
         model if isinstance(model, str) else None,
-        store if isinstance(store, str) else None,
         (
             round(float(threshold), 6)
             if isinstance(threshold, int | float) and not isinstance(threshold, bool)
@@ -155,12 +155,12 @@ def _labeller(record: Any) -> Labeller:
 
 
 def _labeller_dict(labeller: Labeller) -> dict[str, Any]:
-    return dict(zip(("model_bundle_id", "store_id", "reject_threshold"), labeller, strict=True))
+    return dict(zip(("model_bundle_id", "reject_threshold"), labeller, strict=True))
 
 
 def _changed(before: Labeller, after: Labeller) -> list[str]:
-    """What differs between two labellers, in words: "model", "store", "reject_threshold"."""
-    names = ("model", "store", "reject_threshold")
+    """What differs between two labellers, in words: "model", "reject_threshold"."""
+    names = ("model", "reject_threshold")
     return [name for name, a, b in zip(names, before, after, strict=True) if a != b]
 
 
@@ -250,7 +250,7 @@ class DriftTracker:
     ``status(now)`` gives the ``drift`` object per user for ``status --json``;
     ``transitions(now)`` returns the alerts that started or ended since its previous call
     (call it after each batch or heartbeat and log each change once), ``labeller_changes(now)``
-    each user whose windows another model, store or threshold now labels. Right after a
+    each user whose windows another model or threshold now labels. Right after a
     rebuild from the log their first answers list every alert already active and every
     change still within the 8 days.
     """
@@ -482,7 +482,7 @@ class DriftTracker:
             return None
         first = min(
             h.first
-            for (model, _, _), hours in runs.items()
+            for (model, _), hours in runs.items()
             if model == bundle_id
             for h in hours.values()
         )
@@ -544,7 +544,7 @@ class DriftTracker:
 
     def transitions(self, now: datetime | float) -> list[AlertChange]:
         """Alerts that started or ended since the previous call (each reported once). An
-        alert that ends because another model, store or threshold now labels the user's
+        alert that ends because another model or threshold now labels the user's
         windows says so in its details (``reason``: ``labeller_changed``, ``changed``)."""
         epoch = _epoch(now)
         now_hour = int(epoch // HOUR)
@@ -577,7 +577,7 @@ class DriftTracker:
         return changes
 
     def labeller_changes(self, now: datetime | float) -> list[LabellerChange]:
-        """Users whose windows another model, store or threshold labels since the previous
+        """Users whose windows another model or threshold labels since the previous
         call, each change once: the figures start over from the new labeller's windows.
         Right after a rebuild, every user with a change still within the 8 days."""
         now_hour = int(_epoch(now) // HOUR)
@@ -615,7 +615,7 @@ def _in_view(user: _User, now_hour: int) -> dict[Labeller, dict[int, _Hour]]:
 def _newest(runs: Mapping[Labeller, Mapping[int, _Hour]]) -> Labeller:
     """The labeller of the newest window: the one in force (none: all unknown)."""
     if not runs:
-        return (None, None, None)
+        return (None, None)
     return max(runs, key=lambda k: (_last(runs[k]), repr(k)))
 
 
@@ -635,7 +635,7 @@ def _labeller_status(
 ) -> dict[str, Any]:
     """Who labelled the windows compared, and whether another labeller's windows were left out:
     ``since`` is when it took over from ``previous`` (None: it labelled all 8 days),
-    ``changed`` what differs (``model``, ``store``, ``reject_threshold``), ``back`` whether it
+    ``changed`` what differs (``model``, ``reject_threshold``), ``back`` whether it
     had labelled before ``previous`` too (a rollback, a deploy back: those windows count),
     ``other_windows`` the windows left out, and ``reference_full_at`` when the last of them
     leaves the 8 days."""

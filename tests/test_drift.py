@@ -376,16 +376,12 @@ def test_a_new_model_is_not_compared_with_the_one_before() -> None:
     assert status["reference"]["windows"] == 0  # the baseline's week is left out
     assert status["reject_rate_increase"] is None
     who = status["labeller"]
-    assert (who["model_bundle_id"], who["store_id"], who["reject_threshold"]) == (
-        "retrained_1",
-        "0a1b2c3d4e5f",
-        0.89,
-    )
+    assert (who["model_bundle_id"], who["reject_threshold"]) == ("retrained_1", 0.89)
     assert who["since"] == (NOW.replace(minute=0) - timedelta(hours=23)).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
     )
     assert who["previous"]["model_bundle_id"] == "baseline"
-    assert who["changed"] == ["model", "store", "reject_threshold"]
+    assert who["changed"] == ["model", "reject_threshold"]
     assert who["other_windows"] == 7 * 24 * 20
     assert who["reference_full_at"] == "2026-03-17T12:00:00Z"  # its 8 days: no old window
     (line,) = format_drift({"alice": status})
@@ -455,10 +451,31 @@ def test_an_alert_on_the_old_model_ends_when_the_model_changes() -> None:
     assert status["reference"]["windows"] > 6 * 24 * 20
     # and says so: m1's windows from before m2 count, not only those from the change on
     assert status["labeller"]["back"] is True
+    line = format_drift({"alice": status})[0]
     assert (
         "model changed back to m1 2026-03-10 14:00 UTC: drift compares its own windows, "
-        "from before too" in format_drift({"alice": status})[0]
+        "from before too" in line
     )
+    assert "builds up" not in line  # its own week is its reference already
+
+
+def test_a_new_calibrator_store_every_day_keeps_the_reference() -> None:
+    """The daily personalize timer writes a store whenever new labels move a fit: were each
+    store a new labeller, drift would never have a reference, and never alert."""
+    begin = NOW.replace(minute=0) - timedelta(hours=8 * 24 - 1)
+    days = [
+        relabelled(
+            stream(begin + timedelta(days=d), 24, seed=d, reject_rate=0.6 if d == 7 else 0.05),
+            store_id=f"store-{d}",
+        )
+        for d in range(8)
+    ]
+    tracker = DriftTracker()
+    tracker.observe_many([r for day in days for r in day], NOW)
+    status = tracker.status(NOW)["alice"]
+    assert status["enough_data"]
+    assert status["labeller"]["since"] is None  # one labeller all along
+    assert [a["trigger"] for a in status["alerts"]] == ["reject_rate_increase"]
 
 
 def test_a_threshold_change_alone_restarts_the_reference_too() -> None:

@@ -41,8 +41,8 @@ def _when(iso: str) -> str:
 
 
 def labeller_note(doc: Mapping[str, Any]) -> str | None:
-    """Why the figures leave some windows out: the model, store or threshold changed within
-    the 8 days, and drift compares the new one's own windows only (None: no change)."""
+    """Why the figures leave some windows out: the model or threshold changed within the 8
+    days, and drift compares the new one's own windows only (None: no change)."""
     who = doc.get("labeller") or {}
     since = who.get("since")
     if not isinstance(since, str):
@@ -51,8 +51,6 @@ def labeller_note(doc: Mapping[str, Any]) -> str | None:
     back = " back" if who.get("back") else ""
     if "model" in changed:
         what = f"model changed{back} to {who.get('model_bundle_id')}"
-    elif "store" in changed:
-        what = f"calibrator store changed{back} to {who.get('store_id')}"
     elif "reject_threshold" in changed:
         before = (who.get("previous") or {}).get("reject_threshold")
         what = f"reject threshold changed{back} {before} → {who.get('reject_threshold')}"
@@ -62,7 +60,8 @@ def labeller_note(doc: Mapping[str, Any]) -> str | None:
     compared = "its own windows, from before too" if back else "its own windows from then on"
     note = f"{what} {_when(since)}: drift compares {compared}"
     full, as_of = who.get("reference_full_at"), doc.get("as_of")
-    if isinstance(full, str) and isinstance(as_of, str):
+    # back: its own windows from before are its reference already, nothing to build up
+    if isinstance(full, str) and isinstance(as_of, str) and not back:
         try:
             left = (datetime.fromisoformat(full) - datetime.fromisoformat(as_of)).total_seconds()
         except ValueError:

@@ -151,7 +151,7 @@ class Loop:
                 self.dirty = True  # a pass refused or resumed: status shows it
 
     def _log_drift_changes(self) -> None:
-        """A change of model, store or threshold is logged once (drift starts over from the
+        """A change of model or threshold is logged once (drift starts over from the
         new one's windows); each drift alert once when it starts and once when it ends."""
         now = time.time()
         for restart in self.drift.labeller_changes(now):
@@ -163,7 +163,6 @@ class Loop:
                 since=who.get("since"),
                 model_bundle_id=who.get("model_bundle_id"),
                 previous_model_bundle_id=(who.get("previous") or {}).get("model_bundle_id"),
-                store_id=who.get("store_id"),
                 reject_threshold=who.get("reject_threshold"),
                 reference_full_at=who.get("reference_full_at"),
             )
