@@ -409,8 +409,9 @@ def _retrained_name(policy_path: Path, models: Path, policy: object) -> str | No
     value = policy.get("model_dir") if isinstance(policy, dict) else None
     if not isinstance(value, str):
         return None
-    path = resolve_policy_path(policy_path, value)
-    if os.path.realpath(path.parent) != os.path.realpath(models):
+    # the real path: a policy naming a symlink to a retrained model protects that model
+    path = Path(os.path.realpath(resolve_policy_path(policy_path, value)))
+    if str(path.parent) != os.path.realpath(models):
         return None
     return path.name if _RETRAINED.fullmatch(path.name) else None
 
@@ -460,11 +461,14 @@ def prune_retrained(
         kept = set(retrained[:keep]) | {_retrained_name(policy_path, models, in_force)}
         stale = sorted(set(retrained) - kept)
         entries = _read_history(history)
+        # an entry naming a model going now, or one already gone (deleted by hand, an older
+        # version's prune): `rollback` must never reach it
+        named = [_retrained_name(policy_path, models, e["policy"]) for e in entries]
         cut = max(
             (
                 i + 1
-                for i, entry in enumerate(entries)
-                if _retrained_name(policy_path, models, entry["policy"]) in stale
+                for i, name in enumerate(named)
+                if name is not None and (name in stale or not os.path.lexists(models / name))
             ),
             default=0,
         )

@@ -504,6 +504,39 @@ def test_prune_keeps_a_model_rolled_back_from_while_it_is_among_the_newest(
     assert sorted(p.name for p in models.iterdir() if p.is_dir()) == names[2:]
 
 
+def test_prune_keeps_a_model_the_policy_names_through_a_symlink_and_cuts_missing_ones(
+    tmp_path: Path,
+) -> None:
+    """A hand-edited policy naming a symlink to the oldest retrained model keeps that model;
+    a history entry naming a retrained model already gone is cut, so `rollback` never
+    stops at it."""
+    from daemon.publish import prune_retrained, rollback_policy
+
+    models = tmp_path / "models"
+    policy_path = models / "inference_policy.json"
+    names = [f"retrain-20260101-00000{i}" for i in range(1, 5)]
+    for name in names:
+        _installed(models, name)
+    deploy_policy(policy_path, _policy_naming("models/retrain-20251231-000000"), replaced_at="t")
+    for name in names[1:]:
+        deploy_policy(policy_path, _policy_naming(f"models/{name}"), replaced_at="t")
+    (models / "current").symlink_to(models / names[0])
+    deploy_policy(policy_path, _policy_naming("models/current"), replaced_at="t")
+    # keep 1: the newest, and the oldest through the symlink in force; the two between go
+    assert prune_retrained(policy_path, models, keep=1) == (names[1:3], [], [])
+    assert (models / names[0] / "metadata.json").exists()
+    # the entry naming the never-installed retrain-20251231-000000 went with the cut
+    assert rollback_policy(policy_path)[0].model_dir == f"models/{names[3]}"
+    with pytest.raises(PolicyError, match="nothing to roll back to"):
+        rollback_policy(policy_path)
+    # nothing to delete, yet an entry naming a retrained model already gone is cut
+    deploy_policy(policy_path, _policy_naming("models/retrain-20251230-000000"), replaced_at="t")
+    deploy_policy(policy_path, _policy_naming(f"models/{names[3]}"), replaced_at="t")
+    assert prune_retrained(policy_path, models, keep=5) == ([], [], [])
+    with pytest.raises(PolicyError, match="nothing to roll back to"):
+        rollback_policy(policy_path)
+
+
 def _store_for(stores: Path, name: str, bundle_id: str | None) -> None:
     (stores / name).mkdir(parents=True)
     meta = {"method": "temperature"} | ({} if bundle_id is None else {"model_bundle_id": bundle_id})
