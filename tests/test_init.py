@@ -95,6 +95,20 @@ def test_init_without_a_model_is_a_standalone_install(
     assert "no model yet: taskclf's rule baseline labels your windows" in out  # it still does
 
 
+def test_init_force_names_a_data_dir_it_no_longer_points_at(
+    isolated_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The labels and models under the old data_dir stay, but the new config reads another:
+    said, so nobody takes them for lost."""
+    custom = tmp_path / "custom"
+    config = default_config_file()
+    config.parent.mkdir(parents=True)
+    config.write_text(f'data_dir = "{custom}"\n')
+    assert main(["init", "--force"]) == 0
+    out = capsys.readouterr().out
+    assert f"not carried over from it: data_dir (was '{custom}'); copy the lines" in out
+
+
 def test_a_standalone_init_keeps_taskclfs_identity_and_a_model_in_force(
     isolated_home: Path, sample: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

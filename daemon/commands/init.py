@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         shutil.copyfile(config, backup)
         os.chmod(backup, 0o600)
         print(f"kept the old config as {backup}")
-        dropped = _dropped_keys(backup, values)
+        dropped = _not_carried(backup, values)
         if dropped:
             print(
                 f"not carried over from it: {', '.join(dropped)}; copy the lines you still "
@@ -148,14 +148,28 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dropped_keys(old: Path, written: Mapping[str, str]) -> list[str]:
-    """The settings the replaced file set that the new one does not (init writes only its
-    own): an ``aw_url`` for a non-default port, say, which `collect` and `retrain` then lose.
-    An old file that does not parse names none (doctor said what was wrong with it)."""
+def _not_carried(old: Path, written: Mapping[str, str]) -> list[str]:
+    """The settings of the replaced file the new one does not keep: those init does not write
+    (an ``aw_url`` for another port, say, which `collect` and `retrain` then lose), and those
+    it writes another value of (a ``data_dir`` elsewhere: the labels and models there stay,
+    but this config no longer reads them). An old file that does not parse names none (doctor
+    said what was wrong with it)."""
     import tomllib
 
     try:
         keys = tomllib.loads(old.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return []
-    return sorted(k for k in keys if k not in written)
+    return [
+        key if key not in written else f"{key} (was {value!r})"
+        for key, value in sorted(keys.items())
+        if key not in written or not _same_path(value, written[key])
+    ]
+
+
+def _same_path(old: object, new: str) -> bool:
+    """Whether the old file's path value names ``new`` (init writes only paths)."""
+    try:
+        return isinstance(old, str) and parse_path(old).absolute() == Path(new)
+    except ValueError:
+        return False
