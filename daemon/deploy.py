@@ -364,6 +364,12 @@ def _rolled_back_from(
         command += ["--store", str(store)]
     if replaced.reject_threshold != now.policy.reject_threshold:
         command += ["--reject-threshold", str(replaced.reject_threshold)]
+    # deploy carries the per-user thresholds in force over: name the replaced policy's own
+    theirs = replaced.per_user_reject_thresholds or {}
+    if theirs != (now.policy.per_user_reject_thresholds or {}):
+        command += [f"--user-threshold={u}={x}" for u, x in sorted(theirs.items())] or [
+            "--no-user-thresholds"
+        ]
     return [
         "             not kept in the history (a rollback drops it); still installed: "
         f"`{shlex.join(command)}` deploys it again"

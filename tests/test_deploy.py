@@ -670,6 +670,47 @@ def test_deploy_puts_the_rule_baseline_back_when_rollback_cannot(
     assert load_deployment(policy_path).bundle.bundle_id == "bundle_test"
 
 
+def test_the_deploy_a_rollback_prints_restores_the_per_user_thresholds_too(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`deploy` carries the per-user thresholds in force over, so the command that puts the
+    policy rolled back from back names its own: each, or none (--no-user-thresholds)."""
+    import shlex
+
+    stores = home / "stores"
+    ignored = ("created_at", "source")
+
+    def policy() -> dict[str, Any]:
+        return {k: v for k, v in _policy(home).items() if k not in ignored}
+
+    def rollback_then_its_command() -> str:
+        assert main(["rollback", "--config", _config(home)]) == 0
+        (line,) = [x for x in capsys.readouterr().out.splitlines() if "deploys it again" in x]
+        command = line.split("`")[1]
+        assert main(shlex.split(command)[1:]) == 0
+        capsys.readouterr()
+        return command
+
+    assert _deploy(home, "--store", str(stores / "a"), "--user-threshold", "u-ada=0.7") == 0
+    with_theirs = policy()
+    assert _deploy(home, "--store", str(stores / "b"), "--no-user-thresholds") == 0
+    without = policy()
+    assert without["per_user_reject_thresholds"] is None
+    capsys.readouterr()
+    # rolled back from one without per-user thresholds to one with: its command clears them
+    assert rollback_then_its_command().endswith("--no-user-thresholds")
+    assert policy() == without
+    # and the other way: its command names u-ada's
+    assert _deploy(home, "--store", str(stores / "a"), "--user-threshold", "u-ada=0.7") == 0
+    capsys.readouterr()
+    assert rollback_then_its_command().endswith("--user-threshold=u-ada=0.7")
+    assert policy() == with_theirs
+    model = str(home / "models" / "bundle_test")
+    both = ["--user-threshold", "u=0.5", "--no-user-thresholds"]
+    assert main(["deploy", "--config", _config(home), "--model", model, *both]) == 2
+    assert "--user-threshold and --no-user-thresholds: give one" in capsys.readouterr().err
+
+
 def test_rollback_says_what_became_of_the_policy_it_replaced(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="USER=X",
         help="a per-user reject threshold (repeat; default: those in force)",
     )
+    parser.add_argument(
+        "--no-user-thresholds",
+        action="store_true",
+        help="no per-user reject thresholds (not those in force)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
     for flag, path in (("--model", args.model), ("--store", args.store)):
         if path is not None and not path.is_dir():
             raise ConfigError(f"{flag}: {path} does not exist or is not a directory")
+    if args.no_user_thresholds and args.user_threshold:
+        raise ConfigError("--user-threshold and --no-user-thresholds: give one")
     user_thresholds = parse_user_thresholds(args.user_threshold) if args.user_threshold else None
+    if args.no_user_thresholds:
+        user_thresholds = {}
     if args.reject_threshold is not None and not 0.0 <= args.reject_threshold <= 1.0:
         raise PolicyError(f"--reject-threshold: expected X in [0, 1], got {args.reject_threshold}")
     deploy_and_report(
