@@ -714,24 +714,23 @@ def assess(
     now: datetime,
     schema_version: str | None = None,
     requirements: DataRequirements = DataRequirements(),
-    days: Collection[date] | None = None,
 ) -> Assessment:
     """Project ``spans`` onto ``windows`` (:func:`labelled_data`, windows of the lookback from
     ``since``), check the counts (:func:`check_data`) and, when there are enough, split them
     (:func:`split_by_time`, :func:`split_gaps`). Of a window it reads only
     :data:`ASSESSED_COLUMNS`.
 
-    ``days``: the UTC days ``windows`` stand for (`status`'s: the archived ones); the spans'
-    minutes on other days are not weighed against the windows, so nothing is concluded of
-    breaks on days whose windows were not read. None: the days any window starts on
-    (`retrain`'s: a labelled day it could not rebuild from ActivityWatch has none)."""
+    The spans' minutes are weighed against the windows only on the days a window starts on
+    (:attr:`LabelledData.window_days`): of a labelled day whose windows were not read (not
+    archived for `status`, not rebuilt from ActivityWatch for `retrain`) nothing is concluded,
+    and `status` and `retrain` conclude alike."""
     data = labelled_data(spans, windows, schema_version=schema_version, since=since)
     check = check_data(
         data.labels,
         data.starts,
         data.user_ids,
         requirements,
-        span_minutes(spans, since, now, days=data.window_days if days is None else days),
+        span_minutes(spans, since, now, days=data.window_days),
         data.left_out_per_class,
         data.lock_screens,
         round((now - since).total_seconds() / 86400),

@@ -188,7 +188,6 @@ def first_model_progress(
         now=now,
         schema_version=schema_version,
         requirements=retrain_config(settings).requirements,
-        days=set(days),
     )
     split = assessed.split
     return Progress(
