@@ -375,7 +375,9 @@ class DriftTracker:
         figures["enough_data"] = enough
 
         def active(trigger: str) -> bool:
-            return (user_id, trigger) in self._active
+            # an alert raised on another labeller's windows lends this one no hysteresis
+            key = (user_id, trigger)
+            return key in self._active and self._labelled_by.get(key, labeller) == labeller
 
         def limit(trigger: str, threshold: float) -> float:
             return threshold * _RELEASE if active(trigger) else threshold
@@ -560,19 +562,36 @@ class DriftTracker:
             runs = _in_view(user, now_hour)
             labellers[user_id] = _newest(runs)
             _, alerts = self._evaluate(user_id, runs, now_hour)
+            by = labellers[user_id]
             for trigger, severity, details in alerts:
                 key = (user_id, trigger)
                 seen.add(key)
+                raised_on = self._labelled_by.get(key, by)
+                if key in self._active and raised_on != by:
+                    # raised again on the new labeller's own windows: the old alert ends, a
+                    # new one starts
+                    ended, _ = self._active.pop(key)
+                    del self._labelled_by[key]
+                    changed = ",".join(_changed(raised_on, by))
+                    changes.append(
+                        AlertChange(
+                            user_id,
+                            trigger,
+                            ended,
+                            "ended",
+                            {"reason": "labeller_changed", "changed": changed},
+                        )
+                    )
                 if key not in self._active:
                     self._active[key] = (severity, epoch)
                     self._labelled_by[key] = labellers[user_id]
                     changes.append(AlertChange(user_id, trigger, severity, "started", details))
         for key in sorted(set(self._active) - seen):
             severity, _ = self._active.pop(key)
-            was, by = self._labelled_by.pop(key, None), labellers.get(key[0])
+            was, now_by = self._labelled_by.pop(key, None), labellers.get(key[0])
             why: dict[str, Any] = {}
-            if was is not None and by is not None and was != by:
-                why = {"reason": "labeller_changed", "changed": ",".join(_changed(was, by))}
+            if was is not None and now_by is not None and was != now_by:
+                why = {"reason": "labeller_changed", "changed": ",".join(_changed(was, now_by))}
             changes.append(AlertChange(key[0], key[1], severity, "ended", why))
         return changes
 

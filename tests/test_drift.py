@@ -478,6 +478,37 @@ def test_a_new_calibrator_store_every_day_keeps_the_reference() -> None:
     assert [a["trigger"] for a in status["alerts"]] == ["reject_rate_increase"]
 
 
+def test_an_alert_on_one_labeller_lends_the_next_no_hysteresis() -> None:
+    """An alert ends below 80 % of its threshold, but only for the labeller it was raised on:
+    back to another whose own figure is between the two, the old alert ends (the labeller
+    changed) and none starts."""
+    begin = NOW.replace(minute=0) - timedelta(hours=8 * 24 - 1)
+    b_before = relabelled(stream(begin, 3 * 24, seed=1), model_bundle_id="b")  # 5 % rejects
+    a_days = relabelled(
+        stream(begin + timedelta(days=3), 3 * 24, seed=2)
+        + stream(begin + timedelta(days=6), 24, seed=3, reject_rate=0.6),
+        model_bundle_id="a",
+    )
+    tracker = DriftTracker()
+    now = begin + timedelta(days=7)
+    tracker.observe_many(b_before + a_days, now)
+    (started,) = tracker.transitions(now)
+    assert (started.trigger, started.state) == ("reject_rate_increase", "started")
+    # b again for the last 2 hours, rejecting 14 %: +0.09 over its own week, under the
+    # threshold (0.10) and over the release line (0.08)
+    later = now + timedelta(hours=2)
+    back = relabelled(stream(now, 2, seed=4, reject_rate=0.14), model_bundle_id="b")
+    tracker.observe_many(back, later)
+    status = tracker.status(later)["alice"]
+    assert status["labeller"]["model_bundle_id"] == "b"
+    assert status["enough_data"]
+    assert 0.08 <= status["reject_rate_increase"] < 0.10, status["reject_rate_increase"]
+    assert status["alerts"] == []
+    (ended,) = tracker.transitions(later)
+    assert (ended.trigger, ended.state) == ("reject_rate_increase", "ended")
+    assert ended.details == {"reason": "labeller_changed", "changed": "model"}
+
+
 def test_a_threshold_change_alone_restarts_the_reference_too() -> None:
     """A higher reject threshold rejects more by design: not the data drifting."""
     begin = NOW.replace(minute=0) - timedelta(hours=8 * 24 - 1)
