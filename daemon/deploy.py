@@ -138,7 +138,18 @@ def deploy(
         return load_deployment(policy_path, current), None, False
     # exactly what the daemon will load: never write a policy it would refuse
     deployment = load_deployment(policy_path, policy)
-    changed, replaced = deploy_policy(policy_path, policy, replaced_at=utc_now(), expected=expected)
+
+    def still_there() -> None:
+        for flag, path in (("--model", model), ("--store", store)):
+            if path is not None and not path.is_dir():
+                raise PolicyError(
+                    f"{flag} {path}: removed while this ran (a retrain deletes older retrained "
+                    "models and their stores); nothing was written"
+                )
+
+    changed, replaced = deploy_policy(
+        policy_path, policy, replaced_at=utc_now(), expected=expected, still=still_there
+    )
     return deployment, replaced, changed
 
 

@@ -287,11 +287,14 @@ def deploy_policy(
     *,
     replaced_at: str,
     expected: InferencePolicy | None = None,
+    still: Callable[[], object] | None = None,
 ) -> tuple[bool, InferencePolicy | None]:
     """Make ``policy`` the one in force; return (changed, the policy it replaced or None).
 
     ``expected``: the policy the caller started from; if another is in force now (a
     `deploy` landed while `personalize` computed), nothing is written (PolicyError).
+    ``still``: checked under the lock, before anything is written (that what the policy
+    names was not removed meanwhile: a retrain's prune holds the same lock); it raises.
 
     The old policy is appended (fsynced) to the history before the new file replaces it
     atomically, so a crash at any point leaves the old policy or the new one in force and
@@ -300,6 +303,8 @@ def deploy_policy(
     """
     content = policy_to_json(policy)
     with _policy_lock(policy_path):
+        if still is not None:
+            still()
         try:
             old_content: bytes | None = policy_path.read_bytes()
         except FileNotFoundError:

@@ -670,6 +670,29 @@ def test_deploy_puts_the_rule_baseline_back_when_rollback_cannot(
     assert load_deployment(policy_path).bundle.bundle_id == "bundle_test"
 
 
+def test_a_store_removed_while_deploy_checked_it_is_not_put_in_force(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`deploy` checks what it names, then writes under the policy lock; a retrain's prune
+    (under the same lock) may have removed it in between: checked again, nothing written."""
+    import daemon.deploy
+
+    assert _deploy(home, "--store", str(home / "stores" / "a")) == 0
+    before = (home / "models" / "inference_policy.json").read_bytes()
+    checked = daemon.deploy.load_deployment  # type: ignore[attr-defined]  # its import
+
+    def then_pruned(*args: Any, **kwargs: Any) -> Any:
+        loaded = checked(*args, **kwargs)
+        shutil.rmtree(home / "stores" / "b")  # as a prune would, between check and write
+        return loaded
+
+    monkeypatch.setattr(daemon.deploy, "load_deployment", then_pruned)
+    capsys.readouterr()
+    assert _deploy(home, "--store", str(home / "stores" / "b")) == 2
+    assert "removed while this ran" in capsys.readouterr().err
+    assert (home / "models" / "inference_policy.json").read_bytes() == before
+
+
 def test_the_deploy_a_rollback_prints_restores_the_per_user_thresholds_too(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
