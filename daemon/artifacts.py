@@ -24,6 +24,7 @@ from taskclf_core.calibration import (
     read_store_files,
 )
 from taskclf_core.errors import CalibrationError, PolicyError, TaskclfError
+from taskclf_core.ids import is_baseline_metadata
 from taskclf_core.policy import InferencePolicy, check_policy_matches, resolve_policy_path
 
 __all__ = [
@@ -279,7 +280,7 @@ def lineage(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Where the model in force came from (`status`): the rule baseline; a model `retrain`
     trained (when, from which champion, on what data, which gates, at what threshold); or a
     bundle made elsewhere (when, from which dates, by what)."""
-    if metadata.get("model_type") == "rule_baseline":
+    if is_baseline_metadata(metadata):
         return {"kind": "rule_baseline", "trained_at": None}
     trained = metadata.get("retrain")
     if isinstance(trained, Mapping):

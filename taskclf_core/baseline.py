@@ -12,7 +12,7 @@ from typing import Any, Final
 import numpy as np
 
 from taskclf_core.errors import BundleError
-from taskclf_core.ids import BASELINE_ID
+from taskclf_core.ids import BASELINE_ID, BASELINE_MODEL_TYPE, is_baseline_metadata
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, N_CLASSES
 from taskclf_core.schema import UNKNOWN_TOKEN, ColumnKind, FeatureSchema, registry
 from taskclf_core.types import FloatArray, IntArray
@@ -34,8 +34,6 @@ __all__ = [
     "is_baseline_metadata",
 ]
 
-# metadata.json's "model_type" of a baseline directory: the rules in force instead of a model
-BASELINE_MODEL_TYPE: Final = "rule_baseline"
 # taskclf's LATEST_FEATURE_SCHEMA_VERSION: what a standalone install collects
 BASELINE_SCHEMA_VERSION: Final = "v3"
 # the baseline accepts a rule's answer (probability 1) and rejects everything else
@@ -262,11 +260,6 @@ def baseline_metadata(
         "data_provenance": "taskclf's infer/baseline.py rules, core/defaults.py thresholds; "
         "not trained",
     }
-
-
-def is_baseline_metadata(metadata: Mapping[str, Any]) -> bool:
-    """Whether a bundle directory's ``metadata.json`` describes the rule baseline."""
-    return metadata.get("model_type") == BASELINE_MODEL_TYPE
 
 
 def baseline_from_metadata(

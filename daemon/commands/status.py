@@ -106,6 +106,7 @@ def _baseline_configured(args: argparse.Namespace) -> tuple[bool, str | None]:
     no model loaded, as `status` always is); (False, None) when unsure."""
     from daemon.config.subsets import report_settings
     from daemon.inforce import model_in_force
+    from taskclf_core.ids import is_baseline_metadata
 
     light = report_settings(args.config, setting_overrides(args))
     if light is None:
@@ -115,7 +116,7 @@ def _baseline_configured(args: argparse.Namespace) -> tuple[bool, str | None]:
         metadata = json.loads((path / "metadata.json").read_bytes())
     except (TaskclfError, OSError, ValueError):
         return False, None  # `doctor` says what is wrong with the configuration
-    if not isinstance(metadata, dict) or metadata.get("model_type") != "rule_baseline":
+    if not isinstance(metadata, dict) or not is_baseline_metadata(metadata):
         return False, None
     version = metadata.get("schema_version")
     return True, version if isinstance(version, str) else None
