@@ -566,34 +566,27 @@ class DriftTracker:
             for trigger, severity, details in alerts:
                 key = (user_id, trigger)
                 seen.add(key)
-                raised_on = self._labelled_by.get(key, by)
-                if key in self._active and raised_on != by:
+                if key in self._active and self._labelled_by.get(key, by) != by:
                     # raised again on the new labeller's own windows: the old alert ends, a
                     # new one starts
-                    ended, _ = self._active.pop(key)
-                    del self._labelled_by[key]
-                    changed = ",".join(_changed(raised_on, by))
-                    changes.append(
-                        AlertChange(
-                            user_id,
-                            trigger,
-                            ended,
-                            "ended",
-                            {"reason": "labeller_changed", "changed": changed},
-                        )
-                    )
+                    changes.append(self._end(key, by))
                 if key not in self._active:
                     self._active[key] = (severity, epoch)
-                    self._labelled_by[key] = labellers[user_id]
+                    self._labelled_by[key] = by
                     changes.append(AlertChange(user_id, trigger, severity, "started", details))
         for key in sorted(set(self._active) - seen):
-            severity, _ = self._active.pop(key)
-            was, now_by = self._labelled_by.pop(key, None), labellers.get(key[0])
-            why: dict[str, Any] = {}
-            if was is not None and now_by is not None and was != now_by:
-                why = {"reason": "labeller_changed", "changed": ",".join(_changed(was, now_by))}
-            changes.append(AlertChange(key[0], key[1], severity, "ended", why))
+            changes.append(self._end(key, labellers.get(key[0])))
         return changes
+
+    def _end(self, key: tuple[str, str], by: Labeller | None) -> AlertChange:
+        """End an active alert; ``by`` labels the user's windows now (None: gone quiet): if
+        not the labeller it was raised on, its details say so."""
+        severity, _ = self._active.pop(key)
+        was = self._labelled_by.pop(key, None)
+        why: dict[str, Any] = {}
+        if was is not None and by is not None and was != by:
+            why = {"reason": "labeller_changed", "changed": ",".join(_changed(was, by))}
+        return AlertChange(key[0], key[1], severity, "ended", why)
 
     def labeller_changes(self, now: datetime | float) -> list[LabellerChange]:
         """Users whose windows another model or threshold labels since the previous
