@@ -86,6 +86,7 @@ __all__ = [
     "predicted_labels",
     "regression_gate",
     "retrain_due",
+    "run_ids",
     "run_retrain",
     "split_by_time",
     "split_gaps",
@@ -950,6 +951,8 @@ class ThresholdTuning:
     gate_draws: int | None = None  # ... and the gate's slice's, when told apart from these
     windows: int = 0  # how many windows it was tuned on
     stand_ins: int = 0  # how many of the "final" tuning's stand-in blocks among them
+    margin: float = 0.0  # the standard errors it aimed inside the bounds by
+    capped_at: float | None = None  # the champion's reject rate, when it lowered the aim
 
     @property
     def chosen(self) -> tuple[float, float, float] | None:
@@ -964,6 +967,8 @@ class ThresholdTuning:
             "gate_effective_n": self.gate_draws,
             "windows": self.windows,
             "stand_in_blocks": self.stand_ins,
+            "margin": self.margin,
+            "champion_reject_rate": self.capped_at,
             "sweep": [
                 {"threshold": t, "accuracy_on_accepted": a, "reject_rate": r}
                 for t, a, r in self.sweep
@@ -984,6 +989,7 @@ def tune_reject_threshold(
     effective_n: int | None = None,
     gate_n: int | None = None,
     stand_ins: int = 0,
+    lower_at_most: float | None = None,
 ) -> ThresholdTuning:
     """taskclf's ``tune_reject_threshold`` on (calibrated) validation probabilities.
 
@@ -1001,8 +1007,10 @@ def tune_reject_threshold(
     ``effective_n`` independent draws (the windows by default; the caller passes the number
     of runs of work when minutes come in runs, which move together: docs/learning.md), and
     the gate's slice's over ``gate_n`` (as many as these by default: two slices of one size).
-    When no threshold's rate lies in the narrowed bounds, the one nearest them within the
-    gate's bounds is taken (the better final accuracy on a tie), else ``fallback``.
+    ``lower_at_most`` caps the narrowed lower bound (never below ``reject_rate_min``): over a
+    model, its own reject rate. When no threshold's rate lies in the narrowed bounds, the one
+    nearest them within the gate's bounds is taken (the better final accuracy on a tie), else
+    ``fallback``.
     ``stand_ins`` says how many of :func:`stand_in_blocks` are among the windows (recorded).
     """
     p = np.asarray(probs, dtype=np.float64)
@@ -1029,10 +1037,25 @@ def tune_reject_threshold(
         share = 1 / draws + 1 / gate_draws
         lo = min(lo + margin * math.sqrt(lo * (1 - lo) * share), mid)
         hi = max(hi - margin * math.sqrt(hi * (1 - hi) * share), mid)
+    capped = False
+    if lower_at_most is not None:
+        narrowed, lo = lo, max(reject_rate_min, min(lo, lower_at_most))
+        capped = lo < narrowed  # recorded only when it lowered the aim
     told = gate_draws if gate_n is not None else None
 
     def tuning(threshold: float, tuned: bool) -> ThresholdTuning:
-        return ThresholdTuning(threshold, tuned, rows, (lo, hi), draws, told, n, stand_ins)
+        return ThresholdTuning(
+            threshold,
+            tuned,
+            rows,
+            (lo, hi),
+            draws,
+            told,
+            n,
+            stand_ins,
+            max(margin, 0.0),
+            lower_at_most if capped else None,
+        )
 
     inside = [row for row in sweep if lo <= row[2] <= hi]
     if inside:
@@ -1060,13 +1083,17 @@ def confident_sweep(probs: FloatArray) -> tuple[float, ...]:
     return (*FINE_REJECT_SWEEP, *above)
 
 
-def label_runs(user_ids: Sequence[str], starts: Sequence[datetime], labels: Sequence[str]) -> int:
-    """How many runs of work the windows come in: a run is one user's minutes under one
-    label, none more than two minutes after the one before (a skipped minute does not end
-    it). Minutes of a run are alike, so a rate measured on them varies like a rate over
-    runs, not over minutes. Input order does not matter (ties in time sort by label)."""
+def run_ids(
+    user_ids: Sequence[str], starts: Sequence[datetime], labels: Sequence[str]
+) -> list[int]:
+    """Which run of work each window is in (numbered 0, 1, ... in time order per user): a run
+    is one user's minutes under one label, none more than two minutes after the one before (a
+    skipped minute does not end it). Minutes of a run are alike, so a rate measured on them
+    varies like a rate over runs, not over minutes. Input order does not matter (ties in time
+    sort by label)."""
     order = sorted(range(len(user_ids)), key=lambda i: (user_ids[i], starts[i], labels[i]))
-    runs = 0
+    ids = [0] * len(user_ids)
+    run = -1
     prev: int | None = None
     for i in order:
         if (
@@ -1075,9 +1102,15 @@ def label_runs(user_ids: Sequence[str], starts: Sequence[datetime], labels: Sequ
             or labels[i] != labels[prev]
             or starts[i] - starts[prev] > timedelta(minutes=2)
         ):
-            runs += 1
+            run += 1
+        ids[i] = run
         prev = i
-    return runs
+    return ids
+
+
+def label_runs(user_ids: Sequence[str], starts: Sequence[datetime], labels: Sequence[str]) -> int:
+    """How many runs of work the windows come in (:func:`run_ids`)."""
+    return len(set(run_ids(user_ids, starts, labels)))
 
 
 # --- per user ----------------------------------------------------------------------------
@@ -1087,7 +1120,10 @@ def label_runs(user_ids: Sequence[str], starts: Sequence[datetime], labels: Sequ
 class UserScore:
     """One user's evaluation windows: accuracy of the final label (a rejected window is
     wrong) under the champion and under the challenger, and the discordant windows: ``lost``
-    (the champion right, the challenger not) and ``gained`` (the other way round)."""
+    (the champion right, the challenger not) and ``gained`` (the other way round).
+    ``lost_runs`` and ``gained_runs`` count the runs of work (:func:`run_ids`) in which the
+    challenger lost more windows than it gained, and the other way round; ``None`` when the
+    runs are not known (each window is then its own run)."""
 
     user_id: str
     windows: int
@@ -1095,6 +1131,8 @@ class UserScore:
     challenger_accuracy: float
     lost: int = 0
     gained: int = 0
+    lost_runs: int | None = None
+    gained_runs: int | None = None
 
     @property
     def delta(self) -> float:
@@ -1102,10 +1140,22 @@ class UserScore:
 
     @property
     def p_value(self) -> float:
-        """One-sided exact binomial (McNemar's) test of the discordant windows: the chance
-        of ``lost`` or more of ``lost + gained`` going the champion's way were both models
-        equally good. 1.0 with no discordant window."""
-        return binomial_tail(self.lost, self.lost + self.gained)
+        """One-sided exact sign test (McNemar's) of the discordant runs of work: the chance of
+        ``lost_runs`` or more of them going the champion's way were both models equally good.
+        Over runs, not windows: the minutes of a run are alike, so one run the challenger
+        takes for another task loses all its minutes at once, and counting them as
+        independent would call a single run's loss significant. 1.0 with none discordant."""
+        if self.lost_runs is None or self.gained_runs is None:
+            return binomial_tail(self.lost, self.lost + self.gained)
+        return binomial_tail(self.lost_runs, self.lost_runs + self.gained_runs)
+
+    @property
+    def discordant(self) -> str:
+        """``N lost and M gained``, and the runs of work they fall in when known."""
+        words = f"{self.lost} lost and {self.gained} gained"
+        if self.lost_runs is None or self.gained_runs is None:
+            return words
+        return f"{words} (in {self.lost_runs} and {self.gained_runs} runs of work)"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -1115,6 +1165,8 @@ class UserScore:
             "challenger_accuracy": round(self.challenger_accuracy, 4),
             "lost": self.lost,
             "gained": self.gained,
+            "lost_runs": self.lost_runs,
+            "gained_runs": self.gained_runs,
             "p_value": round(self.p_value, 4),
         }
 
@@ -1132,12 +1184,16 @@ def user_scores(
     champion: Sequence[str],
     challenger: Sequence[str],
     user_ids: Sequence[str],
+    runs: Sequence[int] | None = None,
 ) -> tuple[UserScore, ...]:
-    """Per user (sorted), both models' final-label accuracy on that user's windows."""
+    """Per user (sorted), both models' final-label accuracy on that user's windows; ``runs``
+    gives each window's run of work (:func:`run_ids`), which the significance counts over."""
     rows: dict[str, list[int]] = {}
     for i, u in enumerate(user_ids):
         rows.setdefault(u, []).append(i)
-    return tuple(_score(u, mine, truth, champion, challenger) for u, mine in sorted(rows.items()))
+    return tuple(
+        _score(u, mine, truth, champion, challenger, runs) for u, mine in sorted(rows.items())
+    )
 
 
 def _score(
@@ -1146,9 +1202,17 @@ def _score(
     truth: Sequence[str],
     champion: Sequence[str],
     challenger: Sequence[str],
+    runs: Sequence[int] | None,
 ) -> UserScore:
     cp = [truth[i] == champion[i] for i in rows]
     ch = [truth[i] == challenger[i] for i in rows]
+    lost_runs = gained_runs = None
+    if runs is not None:
+        net: Counter[int] = Counter()  # per run: windows gained - windows lost
+        for i, a, b in zip(rows, cp, ch, strict=True):
+            net[runs[i]] += int(b) - int(a)
+        lost_runs = sum(1 for v in net.values() if v < 0)
+        gained_runs = sum(1 for v in net.values() if v > 0)
     return UserScore(
         user_id,
         len(rows),
@@ -1156,14 +1220,19 @@ def _score(
         sum(ch) / len(rows),
         sum(a and not b for a, b in zip(cp, ch, strict=True)),
         sum(b and not a for a, b in zip(cp, ch, strict=True)),
+        lost_runs,
+        gained_runs,
     )
 
 
 def pooled_score(
-    truth: Sequence[str], champion: Sequence[str], challenger: Sequence[str]
+    truth: Sequence[str],
+    champion: Sequence[str],
+    challenger: Sequence[str],
+    runs: Sequence[int] | None = None,
 ) -> UserScore:
     """Everyone's evaluation windows together, as one :class:`UserScore` named ``everyone``."""
-    return _score(EVERYONE, range(len(truth)), truth, champion, challenger)
+    return _score(EVERYONE, range(len(truth)), truth, champion, challenger, runs)
 
 
 EVERYONE: Final = "everyone"
@@ -1289,9 +1358,10 @@ def user_regression_gate(
     at least ``user_min_windows`` evaluation windows, and ``everyone`` (all the windows
     together, where a loss of a point is measurable) are compared on final accuracy (a
     rejected window is wrong: what the person sees); the gate fails when one loses more than
-    ``user_regression_tolerance`` *and* the loss is significant on the paired windows
-    (:attr:`UserScore.p_value` below ``user_regression_alpha``). One window of 20 is 5 points:
-    a drop that small is noise, and refusing on it would refuse good challengers at random.
+    ``user_regression_tolerance`` *and* the loss is significant on the paired runs of work
+    (:attr:`UserScore.p_value` below ``user_regression_alpha``). One window of 20 is 5 points,
+    and one run of 8 minutes taken for another task is 8 windows lost at once: a drop that
+    small is noise, and refusing on it would refuse good challengers at random.
     Value: the largest significant drop (else the largest drop). ``None`` when there is no
     tolerance (turned off).
     """
@@ -1336,7 +1406,7 @@ def user_regression_gate(
         + (" found significant" if bad else "")
         + f" of {plural(len(counted), 'user')} and everyone together: {who} "
         f"{worst.champion_accuracy:.4f} -> {worst.challenger_accuracy:.4f} on "
-        f"{plural(worst.windows, 'window')}, {worst.lost} lost and {worst.gained} gained "
+        f"{plural(worst.windows, 'window')}, {worst.discordant} "
         f"({drop:+.4f} {sign} {tolerance}; {verdict})"
         + (f"; {len(bad)} significant" if len(bad) > 1 else ""),
     )
@@ -1438,6 +1508,15 @@ class RetrainConfig:
     threshold_tuning: Literal["taskclf", "final"] = "final"
     # "final" also tunes on this many stand-in blocks of the train windows (stand_in_blocks)
     stand_in_blocks: int = STAND_IN_BLOCKS
+    # how many standard errors "final" aims inside the gate's reject-rate bounds
+    reject_margin: float = 2.0
+    # over a model, "final" aims no higher than the champion's own reject rate on the
+    # validation windows (never below the gate's floor): a challenger refused for its reject
+    # rate leaves that model labelling, while each point it rejects more than the champion
+    # costs everyone final accuracy, which the per-user gate counts (docs/learning.md, step 7)
+    aim_at_champion_rejects: bool = True
+    # the per-user gate's sign test counts runs of work (False: each window, as before)
+    user_runs: bool = True
     # LightGBM parameters on top of taskclf's for the challenger and its stand-ins (the
     # benches compare others on the same rows)
     challenger_params: Mapping[str, Any] = field(
@@ -1768,6 +1847,14 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, *, final: bool
         if lo <= chosen[2] <= hi
         else "; no threshold reached it: the nearest in the gate's bounds"
     )
+    lowered = (
+        ""
+        if tuning.capped_at is None
+        else f"; its lower end no higher than the champion's reject rate on the validation "
+        f"windows, {tuning.capped_at:.3f}, nor below the gate's floor: a challenger refused "
+        "for its reject rate leaves the champion labelling, while each point it rejects more "
+        "costs everyone final accuracy"
+    )
     runs = plural(tuning.draws or 0, "run")
     on, between = (
         (
@@ -1783,8 +1870,9 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, *, final: bool
     )
     return (
         f"tuned on {on}: the best final accuracy (a rejected window counts as wrong) aiming at "
-        f"{aim} (the gate's {bounds} narrowed by 2 standard errors of the difference between "
-        f"{between}{capped}){missed}: {got}"
+        f"{aim} (the gate's {bounds} narrowed by {tuning.margin:g} standard errors of the "
+        "difference between "
+        f"{between}{capped}{lowered}){missed}: {got}"
     )
 
 
@@ -1963,6 +2051,12 @@ def run_retrain(
             probs, tune_y, bounds=CHALLENGER_TEMPERATURE_BOUNDS
         )
         calibrated = ch_cal.calibrate(probs)
+        lower_at_most = None
+        if final and config.aim_at_champion_rejects and champion.fixed_reject_threshold is None:
+            # the model in force's reject rate on the validation windows, as the daemon runs it
+            val_windows = [data.windows[i] for i in split.val]
+            said = labels_as_deployed(champion, val_windows, store=champion_store, policy=policy)
+            lower_at_most = sum(label == REJECT_LABEL for label in said) / max(len(said), 1)
         tuning = tune_reject_threshold(
             calibrated,
             tune_y,
@@ -1971,11 +2065,12 @@ def run_retrain(
             fallback=config.reject_threshold,
             thresholds=confident_sweep(calibrated) if final else REJECT_SWEEP,
             objective="final" if final else "accepted",
-            margin=2.0 if final else 0.0,
+            margin=config.reject_margin if final else 0.0,
             effective_n=runs(tuned_on),
             # the evaluation slice, the gate's, holds about as many runs as the validation one
             gate_n=runs(split.val) if final else None,
             stand_ins=len(tune_rows) - 1,
+            lower_at_most=lower_at_most,
         )
         threshold = tuning.threshold
         tuned = _tuning_words(tuning, config.gates, final=final)
@@ -2025,9 +2120,14 @@ def run_retrain(
         + f" ({plural(len(features), 'feature')}), trained on "
         f"{plural(sizes['train'], 'window')}; {scored}"
     )
-    per_user = user_scores(eval_truth, cp_pred, ch_pred, eval_users)
+    eval_runs = (
+        run_ids(eval_users, [data.starts[i] for i in split.evaluation], eval_truth)
+        if config.user_runs
+        else None
+    )
+    per_user = user_scores(eval_truth, cp_pred, ch_pred, eval_users, eval_runs)
     user_gate = user_regression_gate(
-        per_user, config.gates, pooled_score(eval_truth, cp_pred, ch_pred)
+        per_user, config.gates, pooled_score(eval_truth, cp_pred, ch_pred, eval_runs)
     )
     gates = (
         *challenger_gates(ch_ev, config.gates),
@@ -2072,7 +2172,7 @@ def run_retrain(
     lines += [
         f"user {u.user_id}: accuracy {u.champion_accuracy:.4f} -> {u.challenger_accuracy:.4f} "
         f"({u.delta * 100:+.1f} points) on {plural(u.windows, 'evaluation window')} "
-        f"({u.lost} lost, {u.gained} gained)"
+        f"({u.discordant})"
         for u in per_user
     ]
     decision: Decision = "refused" if failed else "deployed"

@@ -53,6 +53,7 @@ from taskclf_core.retrain import (
     predicted_labels,
     regression_gate,
     retrain_due,
+    run_ids,
     run_retrain,
     split_by_time,
     stand_in_blocks,
@@ -209,8 +210,59 @@ def test_every_users_accuracy_under_both_models() -> None:
         "challenger_accuracy": 0.95,
         "lost": 2,
         "gained": 0,
+        "lost_runs": None,
+        "gained_runs": None,
         "p_value": 0.25,
     }
+
+
+def test_a_users_loss_is_judged_over_runs_of_work_not_minutes() -> None:
+    # 8 minutes of one run taken for another task: 8 windows lost, but one run; p over
+    # windows would be 1/256, over runs 1/2 (one run is noise)
+    truth = ["Build"] * 8 + ["Write"] * 12 + ["Meet"] * 20
+    runs = [0] * 8 + [1] * 12 + [2] * 20
+    users = ["u"] * 40
+    champion = list(truth)
+    one_run = ["Write"] * 8 + truth[8:]
+    [score] = user_scores(truth, champion, one_run, users, runs)
+    assert (score.lost, score.gained, score.lost_runs, score.gained_runs) == (8, 0, 1, 0)
+    assert score.p_value == 0.5
+    assert score.discordant == "8 lost and 0 gained (in 1 and 0 runs of work)"
+    assert user_regression_gate([score]).passed  # type: ignore[union-attr]
+    # without the runs, each window is its own: the old test, which this one would fail
+    [windows] = user_scores(truth, champion, one_run, users)
+    assert (windows.lost_runs, windows.p_value, windows.discordant) == (
+        None,
+        1 / 256,
+        "8 lost and 0 gained",
+    )
+    assert not user_regression_gate([windows]).passed  # type: ignore[union-attr]
+    # a run counts by its net: 3 lost and 1 gained inside one run is one run lost; a run as
+    # many gained as lost counts neither way
+    mixed = list(champion)
+    mixed[0:3] = ["Write"] * 3
+    champion_b = list(champion)
+    champion_b[3] = "Write"  # the champion wrong where the challenger is right
+    champion_b[8:10] = ["Build", "Build"]  # and in run 1, two the challenger gets right...
+    mixed[10:12] = ["Build", "Build"]  # ...while it loses two others there
+    [net] = user_scores(truth, champion_b, mixed, users, runs)
+    assert (net.lost, net.gained, net.lost_runs, net.gained_runs) == (5, 3, 1, 0)
+
+
+def test_six_runs_lost_and_none_gained_is_a_significant_loss() -> None:
+    # the same 24 windows lost, in 6 runs of 4: p = 1/64 over runs
+    truth = ["Build"] * 60
+    runs = [i // 4 for i in range(60)]
+    champion = list(truth)
+    challenger = [REJECT_LABEL if i < 24 else "Build" for i in range(60)]
+    [score] = user_scores(truth, champion, challenger, ["u"] * 60, runs)
+    assert (score.lost_runs, score.gained_runs, score.p_value) == (6, 0, 1 / 64)
+    gate = user_regression_gate(
+        [score], GateThresholds(), pooled_score(truth, champion, challenger, runs)
+    )
+    assert gate is not None
+    assert not gate.passed
+    assert "24 lost and 0 gained (in 6 and 0 runs of work)" in gate.detail
 
 
 def test_the_exact_binomial_tail() -> None:
@@ -358,6 +410,26 @@ def test_when_no_threshold_clears_the_margin_the_nearest_within_the_bounds_is_ta
     sure = np.tile(np.eye(8)[0], (100, 1))
     none = tune_reject_threshold(sure, y, thresholds=sweep, objective="final", margin=2.0)
     assert (none.threshold, none.tuned) == (0.55, False)
+
+
+def test_a_champions_reject_rate_lowers_the_aim_never_below_the_floor() -> None:
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(8) * 0.3, size=400)
+    y = rng.integers(0, 8, size=400)
+    narrowed = tune_reject_threshold(probs, y, objective="final", margin=2.0)
+    assert narrowed.bounds[0] > 0.08
+    at = tune_reject_threshold(probs, y, objective="final", margin=2.0, lower_at_most=0.07)
+    assert (at.bounds, at.capped_at) == ((0.07, narrowed.bounds[1]), 0.07)
+    floor = tune_reject_threshold(probs, y, objective="final", margin=2.0, lower_at_most=0.01)
+    assert (floor.bounds[0], floor.capped_at) == (0.05, 0.01)
+    # a champion that rejects more than the narrowed lower end changes nothing, nor does one
+    # below the floor when there is no margin to come down from
+    above = tune_reject_threshold(probs, y, objective="final", margin=2.0, lower_at_most=0.2)
+    assert (above.bounds, above.capped_at) == (narrowed.bounds, None)
+    plain = tune_reject_threshold(probs, y, objective="final", lower_at_most=0.01)
+    assert (plain.bounds, plain.capped_at, plain.margin) == ((0.05, 0.3), None, 0.0)
+    assert at.to_json()["champion_reject_rate"] == 0.07
+    assert at.to_json()["margin"] == 2.0
 
 
 def test_few_runs_of_work_move_the_margin_to_the_middle_of_the_bounds() -> None:
@@ -554,6 +626,9 @@ def test_label_runs_count_a_users_minutes_under_one_label_without_a_gap() -> Non
     }
     assert len(counts) == 1
     assert label_runs([], [], []) == 0
+    # each window's run, numbered in time order per user
+    assert run_ids(users, starts, labels) == [0, 0, 1, 1, 2, 2, 3]
+    assert run_ids(*shuffled) == [3, 1, 0, 2, 1, 2, 0]
 
 
 @settings(max_examples=60, deadline=None)
@@ -1224,6 +1299,9 @@ def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
         f"over about as many runs as the validation windows' {runs(split.val)}"
     ) in report.lines[3]
     assert report.tuning.draws == doc["reject_threshold"]["effective_n"] == runs(tuned_on)
+    assert report.tuning.margin == doc["reject_threshold"]["margin"] == 2.0
+    # over the rule baseline, no champion's reject rate lowers the aim
+    assert report.tuning.capped_at is None
     assert report.tuning.gate_draws == doc["reject_threshold"]["gate_effective_n"]
     assert report.tuning.gate_draws == runs(split.val)
     assert out.calibrator is not None
@@ -1264,17 +1342,45 @@ def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
     assert load_bundle(path).metadata["retrain"]["decision"] == "deployed"
 
 
+def _model_in_force(
+    people: list[dict[str, Any]], name: str, *, rounds: int, holdout: float
+) -> ModelBundle:
+    """A model trained on ``people`` (a ``holdout`` share of their windows left out), made
+    on 2026-01-01: a champion to retrain over."""
+    made = train_bundle(
+        people, rounds=rounds, seed=1, holdout=holdout, created_at="2026-01-01", num_threads=1
+    )
+    return bundle_from_text(
+        name, model_text=made.model_text, metadata=made.metadata, encoders=made.encoders
+    )
+
+
+def _retrain_over(
+    champion: ModelBundle,
+    people: list[dict[str, Any]],
+    config: RetrainConfig,
+    challenger_id: str,
+    policy: Policy | None = None,
+) -> RetrainOutcome:
+    """A forced retrain over ``champion`` (made 2026-01-01) on all of ``people``'s windows."""
+    return run_retrain(
+        champion,
+        archive_of(people),
+        spans_from(people),
+        now=NOW,
+        champion_created_at="2026-01-01T00:00:00Z",
+        challenger_id=challenger_id,
+        config=config,
+        champion_policy=policy,
+    )
+
+
 def test_a_worse_challenger_is_refused_by_the_champion_comparison(
     people: list[dict[str, Any]],
 ) -> None:
     # a champion that has seen every window (the evaluation ones too), a one-round challenger:
     # every other gate is opened, so the champion comparison alone decides
-    strong = train_bundle(
-        people, rounds=60, seed=1, holdout=0.0, created_at="2026-01-01", num_threads=1
-    )
-    champion = bundle_from_text(
-        "strong", model_text=strong.model_text, metadata=strong.metadata, encoders=strong.encoders
-    )
+    champion = _model_in_force(people, "strong", rounds=60, holdout=0.0)
     opened = GateThresholds(
         breakidle_precision=0,
         min_class_precision=0,
@@ -1287,15 +1393,7 @@ def test_a_worse_challenger_is_refused_by_the_champion_comparison(
     weak = RetrainConfig(
         rounds=1, num_threads=1, eval_mode="raw", reject_threshold=0.0, gates=opened
     )
-    out = run_retrain(
-        champion,
-        archive_of(people),
-        spans_from(people),
-        now=NOW,
-        champion_created_at="2026-01-01T00:00:00Z",
-        challenger_id="weak",
-        config=weak,
-    )
+    out = _retrain_over(champion, people, weak, "weak")
     report = out.report
     assert report.decision == "refused", "\n".join(report.lines)
     *taskclfs, gate, users = report.gates
@@ -1310,6 +1408,46 @@ def test_a_worse_challenger_is_refused_by_the_champion_comparison(
     assert "scored raw (taskclf's retrain) with the reject at 0.0" in report.lines[3]
     assert out.challenger is not None  # trained, kept for inspection, not deployed
     assert out.challenger.metadata["retrain"]["decision"] == "refused"
+
+
+def test_over_a_model_the_aim_is_no_higher_than_the_champions_own_reject_rate(
+    people: list[dict[str, Any]],
+) -> None:
+    # a model in force that rejects less than the narrowed bounds' lower end: a challenger
+    # refused for its reject rate leaves it labelling, so the aim comes down to its rate (not
+    # below taskclf's floor), instead of rejecting more than it by 2 standard errors
+    champion = _model_in_force(people, "champ", rounds=20, holdout=0.3)
+    config = RetrainConfig(rounds=40, num_threads=1)
+
+    def retrained(config: RetrainConfig, policy: Policy) -> RetrainOutcome:
+        return _retrain_over(champion, people, config, "next", policy)
+
+    # the champion at threshold 0 rejects nothing: the aim comes down to the floor
+    out = retrained(config, Policy(reject_threshold=0.0))
+    tuning = out.report.tuning
+    assert tuning is not None
+    assert tuning.margin == 2.0
+    assert tuning.capped_at == 0.0
+    assert tuning.bounds[0] == 0.05
+    assert out.report.to_json()["reject_threshold"]["champion_reject_rate"] == 0.0
+    assert (
+        "; its lower end no higher than the champion's reject rate on the validation windows, "
+        "0.000, nor below the gate's floor: a challenger refused for its reject rate leaves "
+        "the champion labelling, while each point it rejects more costs everyone final "
+        "accuracy)"
+    ) in out.report.lines[3]
+    # as before, when asked: the bounds narrowed by the margin alone, the aim higher
+    alone = retrained(replace(config, aim_at_champion_rejects=False), Policy(reject_threshold=0.0))
+    assert alone.report.tuning is not None
+    assert alone.report.tuning.capped_at is None
+    assert alone.report.tuning.bounds[0] > 0.05
+    assert alone.report.tuning.threshold >= tuning.threshold
+    # a champion that rejects more than the narrowed lower end leaves the margin as it is
+    wary = retrained(config, Policy(reject_threshold=0.99))
+    assert wary.report.tuning is not None
+    assert wary.report.tuning.capped_at is None
+    assert wary.report.tuning.bounds == alone.report.tuning.bounds
+    assert "its lower end no higher" not in wary.report.lines[3]
 
 
 # --- spans typed to 5 minutes or to the minute ------------------------------------------

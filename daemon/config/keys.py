@@ -350,8 +350,10 @@ KEYS: Final[dict[str, Key]] = {
             "final (with three stand-in afternoons of the train windows, each scored by a "
             "model trained without it; over thresholds 0.10-0.99 by 0.01 and the "
             "confidences above 0.99, the best final accuracy, a rejected "
-            "window counting as wrong, with the reject rate inside the gate's bounds by two "
-            "standard errors counted over the runs of work, else the nearest inside them) or "
+            "window counting as wrong, with the reject rate inside the gate's bounds: for a "
+            "first model (over the rule baseline) by two standard errors counted over the "
+            "runs of work, else the nearest inside them; over a model, the bounds as they "
+            "are) or "
             "taskclf (taskclf's tune_reject_threshold over 0.10-0.95 by 0.05: the best "
             "accuracy on accepted windows, which picks the most rejects the bounds allow)",
             ("retrain",),
@@ -441,8 +443,8 @@ KEYS: Final[dict[str, Key]] = {
             0.01,
             "a challenger that costs any user (with 20+ evaluation windows), or everyone's "
             "windows together, more than this final accuracy is refused when the loss is "
-            "significant on the paired windows (exact binomial test of the discordant "
-            "windows, p < 0.05); 1.0 turns the gate off",
+            "significant (exact sign test of the runs of work the two models disagree "
+            "on, p < 0.05); 1.0 turns the gate off",
             ("retrain",),
             ge=0.0,
             le=1.0,
