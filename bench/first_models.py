@@ -28,7 +28,7 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,15 +161,30 @@ def final_accuracy(
     return sum(a == b for a, b in zip(labels, held.labels, strict=True)) / max(len(held), 1)
 
 
-def second_retrains(seeds: range, *, how: Recorded = AS_RECORDED) -> None:
+# --second's sides: the second retrain as it is, and aiming at the margin alone as before
+SECOND_SIDES: Final = {
+    "now": RetrainConfig(num_threads=1),
+    "margin only": RetrainConfig(num_threads=1, aim_at_champion_rejects=False),
+    "windows test": RetrainConfig(num_threads=1, user_runs=False),
+    "before": RetrainConfig(num_threads=1, aim_at_champion_rejects=False, user_runs=False),
+}
+
+
+def second_retrains(
+    seeds: range, *, how: Recorded = AS_RECORDED, sides: Sequence[str] = ("now",)
+) -> None:
     """The retrain after the first model: does a model of 4 days give way to one of 8, and is
-    what ships better on the 9th day, which neither saw?"""
-    config = RetrainConfig(num_threads=1)
+    what ships better on the 9th day, which neither saw? With more than one of ``sides``
+    (:data:`SECOND_SIDES`), each second retrain runs once per side on the same first model
+    and rows."""
+    config = SECOND_SIDES["now"]
+    margins = list(sides)
     tried = first_ok = 0
-    failed: Counter[str] = Counter()
+    failed: dict[str, Counter[str]] = {m: Counter() for m in margins}
     # per second retrain: deployed?, final accuracy on the 9th day of the first and second
-    outcomes: list[tuple[bool, float, float]] = []
-    evals: list[tuple[float, float]] = []  # final accuracy on the second's evaluation windows
+    outcomes: dict[str, list[tuple[bool, float, float]]] = {m: [] for m in margins}
+    # final accuracy and reject rate on the second's evaluation windows, first and second
+    evals: dict[str, list[tuple[float, float, float, float]]] = {m: [] for m in margins}
     for seed in seeds:
         for kind, person in STANDALONE_PEOPLE:
             rows, spans = person_rows(seed, person, 9, how=how)
@@ -182,24 +197,33 @@ def second_retrains(seeds: range, *, how: Recorded = AS_RECORDED) -> None:
                 continue
             first_ok += 1
             champion, store, policy = _as_deployed(first, "first", fifth.isoformat())
-            second = retrain_at(rows, spans, ninth, config, (champion, store, policy, fifth))
-            report = second.report
-            failed.update(g.name for g in report.gates if not g.passed)
-            cp = report.champion.evaluation
-            ch = report.challenger.evaluation if report.challenger else None
-            if cp is None or ch is None:
-                continue
-            evals.append((cp.accuracy, ch.accuracy))
-            # the 9th day, as each would label it
-            right = [
-                final_accuracy(m, st, po, held)
-                for m, st, po in (
-                    (champion, store, policy),
-                    _as_deployed(second, "second", ninth.isoformat()),
+            decisions = []
+            for m in margins:
+                second = retrain_at(
+                    rows,
+                    spans,
+                    ninth,
+                    SECOND_SIDES[m],
+                    (champion, store, policy, fifth),
                 )
-            ]
-            outcomes.append((report.decision == "deployed", right[0], right[1]))
-            print(f"seed {seed} {kind}: second {report.decision}", flush=True)
+                report = second.report
+                failed[m].update(g.name for g in report.gates if not g.passed)
+                cp = report.champion.evaluation
+                ch = report.challenger.evaluation if report.challenger else None
+                if cp is None or ch is None:
+                    continue
+                evals[m].append((cp.accuracy, ch.accuracy, cp.reject_rate, ch.reject_rate))
+                # the 9th day, as each would label it
+                right = [
+                    final_accuracy(mo, st, po, held)
+                    for mo, st, po in (
+                        (champion, store, policy),
+                        _as_deployed(second, "second", ninth.isoformat()),
+                    )
+                ]
+                outcomes[m].append((report.decision == "deployed", right[0], right[1]))
+                decisions.append(f"{m}: {report.decision}")
+            print(f"seed {seed} {kind}: second {', '.join(decisions)}", flush=True)
 
     def line(rows: list[tuple[bool, float, float]]) -> str:
         if not rows:
@@ -213,20 +237,28 @@ def second_retrains(seeds: range, *, how: Recorded = AS_RECORDED) -> None:
             f"changes {-max(drops) * 100:+.1f} to {-min(drops) * 100:+.1f} points"
         )
 
-    shipped = [o for o in outcomes if o[0]]
-    kept = [o for o in outcomes if not o[0]]
     print(f"\n{tried} people: {first_ok} first models deployed on days 1-4 (of 9)")
-    print(f"second retrains on days 1-8 against them: {len(shipped)}/{first_ok} deployed")
-    print("gates failed: " + (", ".join(f"{g} {n}" for g, n in sorted(failed.items())) or "-"))
-    if evals:
-        a, b = (statistics.mean(col) for col in zip(*evals, strict=True))
+    for m in margins:
+        shipped = [o for o in outcomes[m] if o[0]]
+        kept = [o for o in outcomes[m] if not o[0]]
+        both = outcomes[m]
         print(
-            f"final accuracy on the second's evaluation windows (mean): first {a:.3f} -> "
-            f"second {b:.3f}"
+            f"\n{m}: second retrains on days 1-8 against them: {len(shipped)}/{first_ok} deployed"
         )
-    print("final accuracy on day 9 (neither model saw it), first model -> second:")
-    print(f"  deployed: {line(shipped)}")
-    print(f"  refused (had it shipped): {line(kept)}")
+        print(
+            "gates failed: " + (", ".join(f"{g} {n}" for g, n in sorted(failed[m].items())) or "-")
+        )
+        if evals[m]:
+            a, b, ra, rb = (statistics.mean(col) for col in zip(*evals[m], strict=True))
+            print(
+                f"final accuracy on the second's evaluation windows (mean): first {a:.3f} -> "
+                f"second {b:.3f}; reject rate {ra:.3f} -> {rb:.3f}"
+            )
+        print("final accuracy on day 9 (neither model saw it), first model -> second:")
+        print(f"  deployed: {line(shipped)}")
+        print(f"  refused (had it shipped): {line(kept)}")
+        what = [(True, a, b if ok else a) for ok, a, b in both]
+        print(f"  what is in force after it, everyone: {line(what)}")
 
 
 def daily_tries(
@@ -387,6 +419,15 @@ def main() -> None:
         help="a retrain at the end of each day from the 3rd to --last-day: who has a first "
         "model by when, tried each day (the retrain timer) or once",
     )
+    ap.add_argument(
+        "--sides",
+        nargs="+",
+        default=["now"],
+        choices=list(SECOND_SIDES),
+        help="with --second: the second retrain once per side, on the same first models: "
+        "now; margin only (the aim not lowered to the champion's reject rate); windows test "
+        "(the per-user gate's sign test over windows, not runs); before (neither)",
+    )
     ap.add_argument("--last-day", type=int, default=8, help="with --daily (default 8)")
     ap.add_argument(
         "--labelled",
@@ -440,7 +481,7 @@ def main() -> None:
         c.print_header(
             "the retrain after a first model: 4 labelled days, then 8, scored on the 9th" + source
         )
-        second_retrains(seeds, how=how)
+        second_retrains(seeds, how=how, sides=args.sides)
         return
     # each side: its label -> (labelled days, stand-in blocks)
     if args.days:

@@ -42,7 +42,7 @@ from daemon.paths import title_salt_file, user_id_file
 from taskclf_core.baseline import baseline_model
 from taskclf_core.labels import CORE_LABELS, LABEL_INDEX, REJECT_LABEL
 from taskclf_core.metrics import accepted_accuracy, ece, nll
-from taskclf_core.retrain import evaluate_labels, predicted_labels
+from taskclf_core.retrain import binomial_tail, evaluate_labels, predicted_labels
 from taskclf_core.spans import LabelSpan, spans_to_csv
 from taskclf_core.synthetic import (
     UserProfile,
@@ -544,6 +544,50 @@ def deltas(results: Sequence[SeedResult], method: str) -> tuple[int, int, int, f
     return worse_acc, worse_final, total, worst_acc, worst_final
 
 
+def worst_users(results: Sequence[SeedResult], method: str, n: int = 5) -> str:
+    """The ``n`` largest final-accuracy cuts ``method`` made where it shipped, each as
+    ``seed/user global-T -> method``."""
+    cuts = []
+    for seed, r in enumerate(results):
+        if not r.shipped.get(method, True):
+            continue
+        for u, (_, final) in r.scores[method].per_user.items():
+            base = r.scores["global T"].per_user[u][1]
+            cuts.append((base - final, f"{seed}/{u} {base:.3f} -> {final:.3f}"))
+    worst = [what for cut, what in sorted(cuts, reverse=True)[:n] if cut > 0.01]
+    return ", ".join(worst) or "-"
+
+
+def losses_table(results: Sequence[SeedResult]) -> str:
+    """Each user a shipped retrain lost more than a point of final accuracy on its evaluation
+    windows: the sign test over windows and over runs of work (the gate's), and what the
+    held-out days then showed (final accuracy, global T -> the retrain)."""
+    rows = []
+    for seed, r in enumerate(results):
+        for method in ("retrain + user_id", "retrain - user_id"):
+            doc = r.retrain.get(method)
+            if not doc or not r.shipped.get(method, False):
+                continue
+            for u in doc["per_user"]:
+                if u["challenger_accuracy"] - u["champion_accuracy"] >= -0.01:
+                    continue
+                lost, gained = u["lost"], u["gained"]
+                base = r.scores["global T"].per_user[u["user_id"]][1]
+                after = r.scores[method].per_user[u["user_id"]][1]
+                rows.append([
+                    seed, method, u["user_id"], u["windows"],
+                    f"{u['champion_accuracy']:.3f} -> {u['challenger_accuracy']:.3f}",
+                    f"{lost}/{gained}", f"{u.get('lost_runs')}/{u.get('gained_runs')}",
+                    f"{binomial_tail(lost, lost + gained):.4f}", f"{u['p_value']:.4f}",
+                    f"{base:.3f} -> {after:.3f} ({(after - base) * 100:+.1f})",
+                ])  # fmt: skip
+    return c.table(
+        ["seed", "retrain", "user", "eval windows", "eval final acc", "lost/gained",
+         "runs lost/gained", "p windows", "p runs", "held-out final acc"],
+        rows,
+    )  # fmt: skip
+
+
 def guard_table(results: Sequence[SeedResult]) -> str:
     entries = [g for r in results for g in r.guard]
     kept = [g for g in entries if g[1] in ("kept", "previous")]
@@ -667,6 +711,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {method}: accuracy {acc} of {total} (worst {worst_acc * 100:+.1f} points), "
             f"final accuracy {final} of {total} (worst {worst_final * 100:+.1f} points)"
         )
+        print(f"    largest final-accuracy cuts (seed/user): {worst_users(results, method)}")
     print()
     for method in ("retrain + user_id", "retrain - user_id"):
         for who, pick in (("everyone", "scores"), (f"the {PEOPLE} people with habits", "yours")):
@@ -678,6 +723,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"accuracy, {final_gain * 100:+.1f} of final accuracy")  # fmt: skip
     print("\nretrain decisions:")
     print(retrain_table(results))
+    print("\nwhere a retrain shipped, each user it cost more than a point on their evaluation "
+          "windows, and their held-out days:")  # fmt: skip
+    print(losses_table(results))
     print("\nthe guard's decisions (personalize) against the held-out days (kept: within 1 point "
           "and 0.01 NLL of global):")  # fmt: skip
     print(guard_table(results))
