@@ -952,7 +952,8 @@ class ThresholdTuning:
     windows: int = 0  # how many windows it was tuned on
     stand_ins: int = 0  # how many of the "final" tuning's stand-in blocks among them
     margin: float = 0.0  # the standard errors it aimed inside the bounds by
-    capped_at: float | None = None  # the champion's reject rate, when it lowered the aim
+    champion_rate: float | None = None  # over a model: its reject rate on the validation windows
+    lowered: bool = False  # whether that rate brought the aim's lower end down
 
     @property
     def chosen(self) -> tuple[float, float, float] | None:
@@ -968,7 +969,10 @@ class ThresholdTuning:
             "windows": self.windows,
             "stand_in_blocks": self.stand_ins,
             "margin": self.margin,
-            "champion_reject_rate": self.capped_at,
+            "champion_reject_rate": (
+                round(self.champion_rate, 4) if self.champion_rate is not None else None
+            ),
+            "aim_lowered": self.lowered,
             "sweep": [
                 {"threshold": t, "accuracy_on_accepted": a, "reject_rate": r}
                 for t, a, r in self.sweep
@@ -1008,7 +1012,8 @@ def tune_reject_threshold(
     of runs of work when minutes come in runs, which move together: docs/learning.md), and
     the gate's slice's over ``gate_n`` (as many as these by default: two slices of one size).
     ``lower_at_most`` caps the narrowed lower bound (never below ``reject_rate_min``): over a
-    model, its own reject rate. When no threshold's rate lies in the narrowed bounds, the one
+    model, its own reject rate (recorded, with whether it lowered the bound). When no
+    threshold's rate lies in the narrowed bounds, the one
     nearest them within the gate's bounds is taken (the better final accuracy on a tie), else
     ``fallback``.
     ``stand_ins`` says how many of :func:`stand_in_blocks` are among the windows (recorded).
@@ -1037,10 +1042,10 @@ def tune_reject_threshold(
         share = 1 / draws + 1 / gate_draws
         lo = min(lo + margin * math.sqrt(lo * (1 - lo) * share), mid)
         hi = max(hi - margin * math.sqrt(hi * (1 - hi) * share), mid)
-    capped = False
+    lowered = False
     if lower_at_most is not None:
         narrowed, lo = lo, max(reject_rate_min, min(lo, lower_at_most))
-        capped = lo < narrowed  # recorded only when it lowered the aim
+        lowered = lo < narrowed
     told = gate_draws if gate_n is not None else None
 
     def tuning(threshold: float, tuned: bool) -> ThresholdTuning:
@@ -1053,8 +1058,9 @@ def tune_reject_threshold(
             told,
             n,
             stand_ins,
-            max(margin, 0.0),
-            lower_at_most if capped else None,
+            margin if margin > 0 and draws > 0 and gate_draws > 0 else 0.0,
+            lower_at_most,
+            lowered,
         )
 
     inside = [row for row in sweep if lo <= row[2] <= hi]
@@ -1086,11 +1092,12 @@ def confident_sweep(probs: FloatArray) -> tuple[float, ...]:
 def run_ids(
     user_ids: Sequence[str], starts: Sequence[datetime], labels: Sequence[str]
 ) -> list[int]:
-    """Which run of work each window is in (numbered 0, 1, ... in time order per user): a run
-    is one user's minutes under one label, none more than two minutes after the one before (a
-    skipped minute does not end it). Minutes of a run are alike, so a rate measured on them
-    varies like a rate over runs, not over minutes. Input order does not matter (ties in time
-    sort by label)."""
+    """Which run of work each window is in: a run is one user's minutes under one label, none
+    more than two minutes after the one before (a skipped minute does not end it). Minutes of
+    a run are alike, so a rate measured on them varies like a rate over runs, not over
+    minutes. Runs are numbered 0, 1, ... by user, then time, and no two users share a number
+    (everyone's windows pooled keep their runs apart). Input order does not matter (ties in
+    time sort by label)."""
     order = sorted(range(len(user_ids)), key=lambda i: (user_ids[i], starts[i], labels[i]))
     ids = [0] * len(user_ids)
     run = -1
@@ -1122,8 +1129,9 @@ class UserScore:
     wrong) under the champion and under the challenger, and the discordant windows: ``lost``
     (the champion right, the challenger not) and ``gained`` (the other way round).
     ``lost_runs`` and ``gained_runs`` count the runs of work (:func:`run_ids`) in which the
-    challenger lost more windows than it gained, and the other way round; ``None`` when the
-    runs are not known (each window is then its own run)."""
+    challenger lost more windows than it gained, and the other way round (a run even either
+    way counts neither); ``None`` when the runs are not known (each window is then its own
+    run)."""
 
     user_id: str
     windows: int
@@ -1151,11 +1159,11 @@ class UserScore:
 
     @property
     def discordant(self) -> str:
-        """``N lost and M gained``, and the runs of work they fall in when known."""
+        """``N lost and M gained``, and by runs of work (net within each) when known."""
         words = f"{self.lost} lost and {self.gained} gained"
         if self.lost_runs is None or self.gained_runs is None:
             return words
-        return f"{words} (in {self.lost_runs} and {self.gained_runs} runs of work)"
+        return f"{words}; by runs of work, {self.lost_runs} lost and {self.gained_runs} gained"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -1523,6 +1531,12 @@ class RetrainConfig:
         default_factory=lambda: CHALLENGER_PARAMS, hash=False
     )
 
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.reject_margin) and self.reject_margin >= 0):
+            raise ValueError(
+                f"reject_margin: expected a finite number >= 0, got {self.reject_margin}"
+            )
+
 
 @dataclass(frozen=True, slots=True)
 class RetrainOutcome:
@@ -1757,8 +1771,14 @@ def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
         if tuning.stand_ins
         else "the validation windows"
     )
+    lowered = (
+        f" (aimed near the champion's own {tuning.champion_rate:.4f}, not above it: the "
+        "champion labels on meanwhile)"
+        if tuning.lowered and tuning.champion_rate is not None
+        else ""
+    )
     return (
-        f"why reject rate: at {tuning.threshold} {tuned_on} rejected {on_val} and "
+        f"why reject rate: at {tuning.threshold} {tuned_on} rejected {on_val}{lowered} and "
         f"the evaluation windows {ev.reject_rate:.4f}; those {plural(ev.n, 'window')} come in "
         f"{plural(runs, 'run')} of work, and a rate over so few moves a run at a time: label "
         "more days (the evaluation windows are each user's latest 15 %), then retrain"
@@ -1847,14 +1867,22 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, *, final: bool
         if lo <= chosen[2] <= hi
         else "; no threshold reached it: the nearest in the gate's bounds"
     )
-    lowered = (
-        ""
-        if tuning.capped_at is None
-        else f"; its lower end no higher than the champion's reject rate on the validation "
-        f"windows, {tuning.capped_at:.3f}, nor below the gate's floor: a challenger refused "
-        "for its reject rate leaves the champion labelling, while each point it rejects more "
-        "costs everyone final accuracy"
-    )
+    champ = tuning.champion_rate
+    if champ is None:
+        lowered = ""
+    elif tuning.lowered:
+        lowered = (
+            f"; its lower end brought down to the champion's reject rate on the validation "
+            f"windows, {champ:.3f}"
+            if lo > gates.reject_rate_min
+            else f"; its lower end brought down to the gate's floor, the champion rejecting "
+            f"{champ:.3f} of the validation windows"
+        ) + (
+            ": a challenger refused for its reject rate leaves the champion labelling, while "
+            "each point it rejects more costs everyone final accuracy"
+        )
+    else:
+        lowered = f"; the champion rejects {champ:.3f} of the validation windows"
     runs = plural(tuning.draws or 0, "run")
     on, between = (
         (
@@ -1868,11 +1896,15 @@ def _tuning_words(tuning: ThresholdTuning, gates: GateThresholds, *, final: bool
             f"two slices' rates over the {runs} of work in the validation windows",
         )
     )
+    why = (
+        f"the gate's {bounds} narrowed by {tuning.margin:g} standard errors of the difference "
+        f"between {between}{capped}{lowered}"
+        if tuning.margin
+        else f"the gate's {bounds}{lowered}"
+    )
     return (
         f"tuned on {on}: the best final accuracy (a rejected window counts as wrong) aiming at "
-        f"{aim} (the gate's {bounds} narrowed by {tuning.margin:g} standard errors of the "
-        "difference between "
-        f"{between}{capped}{lowered}){missed}: {got}"
+        f"{aim} ({why}){missed}: {got}"
     )
 
 
@@ -2056,7 +2088,8 @@ def run_retrain(
             # the model in force's reject rate on the validation windows, as the daemon runs it
             val_windows = [data.windows[i] for i in split.val]
             said = labels_as_deployed(champion, val_windows, store=champion_store, policy=policy)
-            lower_at_most = sum(label == REJECT_LABEL for label in said) / max(len(said), 1)
+            if said:
+                lower_at_most = sum(label == REJECT_LABEL for label in said) / len(said)
         tuning = tune_reject_threshold(
             calibrated,
             tune_y,

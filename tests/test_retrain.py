@@ -227,7 +227,7 @@ def test_a_users_loss_is_judged_over_runs_of_work_not_minutes() -> None:
     [score] = user_scores(truth, champion, one_run, users, runs)
     assert (score.lost, score.gained, score.lost_runs, score.gained_runs) == (8, 0, 1, 0)
     assert score.p_value == 0.5
-    assert score.discordant == "8 lost and 0 gained (in 1 and 0 runs of work)"
+    assert score.discordant == "8 lost and 0 gained; by runs of work, 1 lost and 0 gained"
     assert user_regression_gate([score]).passed  # type: ignore[union-attr]
     # without the runs, each window is its own: the old test, which this one would fail
     [windows] = user_scores(truth, champion, one_run, users)
@@ -249,6 +249,32 @@ def test_a_users_loss_is_judged_over_runs_of_work_not_minutes() -> None:
     assert (net.lost, net.gained, net.lost_runs, net.gained_runs) == (5, 3, 1, 0)
 
 
+def test_run_ids_keep_two_users_apart_when_everyones_windows_are_pooled() -> None:
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    starts = [t0 + timedelta(minutes=m) for m in (0, 1, 2)] * 2
+    users = ["a"] * 3 + ["b"] * 3
+    runs = run_ids(users, starts, ["Build"] * 6)
+    assert runs == [0, 0, 0, 1, 1, 1]
+    # both users' one run lost: two runs lost pooled, not one
+    truth = ["Build"] * 6
+    everyone = pooled_score(truth, truth, [REJECT_LABEL] * 6, runs)
+    assert (everyone.lost_runs, everyone.gained_runs) == (2, 0)
+
+
+def test_the_margin_is_validated_and_a_zero_margin_says_no_narrowing() -> None:
+    with pytest.raises(ValueError, match="reject_margin: expected a finite number >= 0"):
+        RetrainConfig(reject_margin=-1.0)
+    with pytest.raises(ValueError, match="reject_margin"):
+        RetrainConfig(reject_margin=float("nan"))
+    rng = np.random.default_rng(5)
+    probs = rng.dirichlet(np.ones(8) * 0.3, size=300)
+    y = rng.integers(0, 8, size=300)
+    tuning = tune_reject_threshold(probs, y, objective="final", margin=0.0)
+    words = retrain_module._tuning_words(tuning, GateThresholds(), final=True)
+    assert "aiming at a reject rate in [0.050, 0.300] (the gate's [0.05, 0.3])" in words
+    assert "narrowed" not in words
+
+
 def test_six_runs_lost_and_none_gained_is_a_significant_loss() -> None:
     # the same 24 windows lost, in 6 runs of 4: p = 1/64 over runs
     truth = ["Build"] * 60
@@ -262,7 +288,10 @@ def test_six_runs_lost_and_none_gained_is_a_significant_loss() -> None:
     )
     assert gate is not None
     assert not gate.passed
-    assert "24 lost and 0 gained (in 6 and 0 runs of work)" in gate.detail
+    assert (
+        "24 lost and 0 gained; by runs of work, 6 lost and 0 gained (+0.4000 > 0.01; a "
+        "significant loss: p 0.0156 < 0.05)"
+    ) in gate.detail
 
 
 def test_the_exact_binomial_tail() -> None:
@@ -419,16 +448,26 @@ def test_a_champions_reject_rate_lowers_the_aim_never_below_the_floor() -> None:
     narrowed = tune_reject_threshold(probs, y, objective="final", margin=2.0)
     assert narrowed.bounds[0] > 0.08
     at = tune_reject_threshold(probs, y, objective="final", margin=2.0, lower_at_most=0.07)
-    assert (at.bounds, at.capped_at) == ((0.07, narrowed.bounds[1]), 0.07)
+    assert (at.bounds, at.champion_rate, at.lowered) == ((0.07, narrowed.bounds[1]), 0.07, True)
     floor = tune_reject_threshold(probs, y, objective="final", margin=2.0, lower_at_most=0.01)
-    assert (floor.bounds[0], floor.capped_at) == (0.05, 0.01)
+    assert (floor.bounds[0], floor.champion_rate, floor.lowered) == (0.05, 0.01, True)
     # a champion that rejects more than the narrowed lower end changes nothing, nor does one
     # below the floor when there is no margin to come down from
     above = tune_reject_threshold(probs, y, objective="final", margin=2.0, lower_at_most=0.2)
-    assert (above.bounds, above.capped_at) == (narrowed.bounds, None)
+    assert (above.bounds, above.champion_rate, above.lowered) == (narrowed.bounds, 0.2, False)
     plain = tune_reject_threshold(probs, y, objective="final", lower_at_most=0.01)
-    assert (plain.bounds, plain.capped_at, plain.margin) == ((0.05, 0.3), None, 0.0)
+    assert (plain.bounds, plain.lowered, plain.margin) == ((0.05, 0.3), False, 0.0)
+    # no runs to count a margin over: none applied, none recorded
+    none = tune_reject_threshold(probs, y, objective="final", margin=2.0, effective_n=0)
+    assert (none.bounds, none.margin) == ((0.05, 0.3), 0.0)
+    # bounds already narrowed to the middle (few runs): the lower end comes down, the upper
+    # stays at the middle
+    few = tune_reject_threshold(
+        probs, y, objective="final", margin=2.0, effective_n=8, lower_at_most=0.1
+    )
+    assert (few.bounds, few.lowered) == ((0.1, 0.175), True)
     assert at.to_json()["champion_reject_rate"] == 0.07
+    assert at.to_json()["aim_lowered"] is True
     assert at.to_json()["margin"] == 2.0
 
 
@@ -1301,7 +1340,8 @@ def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
     assert report.tuning.draws == doc["reject_threshold"]["effective_n"] == runs(tuned_on)
     assert report.tuning.margin == doc["reject_threshold"]["margin"] == 2.0
     # over the rule baseline, no champion's reject rate lowers the aim
-    assert report.tuning.capped_at is None
+    assert (report.tuning.champion_rate, report.tuning.lowered) == (None, False)
+    assert doc["reject_threshold"]["champion_reject_rate"] is None
     assert report.tuning.gate_draws == doc["reject_threshold"]["gate_effective_n"]
     assert report.tuning.gate_draws == runs(split.val)
     assert out.calibrator is not None
@@ -1427,27 +1467,36 @@ def test_over_a_model_the_aim_is_no_higher_than_the_champions_own_reject_rate(
     tuning = out.report.tuning
     assert tuning is not None
     assert tuning.margin == 2.0
-    assert tuning.capped_at == 0.0
+    assert (tuning.champion_rate, tuning.lowered) == (0.0, True)
     assert tuning.bounds[0] == 0.05
-    assert out.report.to_json()["reject_threshold"]["champion_reject_rate"] == 0.0
+    doc = out.report.to_json()["reject_threshold"]
+    assert (doc["champion_reject_rate"], doc["aim_lowered"]) == (0.0, True)
     assert (
-        "; its lower end no higher than the champion's reject rate on the validation windows, "
-        "0.000, nor below the gate's floor: a challenger refused for its reject rate leaves "
-        "the champion labelling, while each point it rejects more costs everyone final "
-        "accuracy)"
+        "; its lower end brought down to the gate's floor, the champion rejecting 0.000 of the "
+        "validation windows: a challenger refused for its reject rate leaves the champion "
+        "labelling, while each point it rejects more costs everyone final accuracy)"
     ) in out.report.lines[3]
     # as before, when asked: the bounds narrowed by the margin alone, the aim higher
     alone = retrained(replace(config, aim_at_champion_rejects=False), Policy(reject_threshold=0.0))
     assert alone.report.tuning is not None
-    assert alone.report.tuning.capped_at is None
+    assert alone.report.tuning.champion_rate is None
     assert alone.report.tuning.bounds[0] > 0.05
     assert alone.report.tuning.threshold >= tuning.threshold
     # a champion that rejects more than the narrowed lower end leaves the margin as it is
     wary = retrained(config, Policy(reject_threshold=0.99))
     assert wary.report.tuning is not None
-    assert wary.report.tuning.capped_at is None
+    assert wary.report.tuning.lowered is False
+    assert wary.report.tuning.champion_rate is not None
+    assert wary.report.tuning.champion_rate > wary.report.tuning.bounds[0]
     assert wary.report.tuning.bounds == alone.report.tuning.bounds
-    assert "its lower end no higher" not in wary.report.lines[3]
+    assert (
+        f"; the champion rejects {wary.report.tuning.champion_rate:.3f} of the validation windows)"
+    ) in wary.report.lines[3]
+    assert "brought down" not in wary.report.lines[3]
+    # the per-user gate as before, when asked: each window its own run
+    windows = retrained(replace(config, user_runs=False), Policy(reject_threshold=0.0))
+    assert all(u.lost_runs is None for u in windows.report.per_user)
+    assert all(u.lost_runs is not None for u in out.report.per_user)
 
 
 # --- spans typed to 5 minutes or to the minute ------------------------------------------

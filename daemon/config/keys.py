@@ -350,10 +350,10 @@ KEYS: Final[dict[str, Key]] = {
             "final (with three stand-in afternoons of the train windows, each scored by a "
             "model trained without it; over thresholds 0.10-0.99 by 0.01 and the "
             "confidences above 0.99, the best final accuracy, a rejected "
-            "window counting as wrong, with the reject rate inside the gate's bounds: for a "
-            "first model (over the rule baseline) by two standard errors counted over the "
-            "runs of work, else the nearest inside them; over a model, the bounds as they "
-            "are) or "
+            "window counting as wrong, with the reject rate inside the gate's bounds by two "
+            "standard errors counted over the runs of work, the lower end over a model no "
+            "higher than that model's own reject rate on the validation windows (never below "
+            "the floor), else the nearest inside them) or "
             "taskclf (taskclf's tune_reject_threshold over 0.10-0.95 by 0.05: the best "
             "accuracy on accepted windows, which picks the most rejects the bounds allow)",
             ("retrain",),
