@@ -326,6 +326,48 @@ def test_suggest_lists_the_longest_uncertain_runs(label: Cli, data_dir: Path) ->
     assert "5 windows" in lines[0]
 
 
+def test_suggest_json_lists_the_same_runs_with_the_command_as_arguments(
+    label: Cli, data_dir: Path
+) -> None:
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    t0 = now - timedelta(hours=3)
+    rows = [record("u1", t0 + timedelta(minutes=i), 0.4, rejected=True, core="Write",
+                   threshold=0.6) for i in range(4)]  # fmt: skip
+    rows += [record("u2", t0 + timedelta(minutes=i), 0.3, rejected=True) for i in range(2)]
+    write_records(data_dir, rows)
+    code, out, _ = label("suggest", "--days", "1", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["below"] == 0.55
+    assert doc["since"].endswith("Z")
+    first, second = doc["runs"]
+    assert {k: first[k] for k in ("user_id", "windows", "rejected", "guess")} == {
+        "user_id": "u1",
+        "windows": 4,
+        "rejected": 4,
+        "guess": "Write",
+    }
+    assert first["start"] == t0.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert first["end"] == (t0 + timedelta(minutes=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert (first["seconds"], first["mean_confidence"], first["reject_thresholds"]) == (
+        240.0,
+        0.4,
+        [0.6],
+    )
+    assert second["user_id"] == "u2"
+    # the command labels the run as the text's does, and works as given
+    cmd = first["command"]
+    assert cmd[:4] == ["taskclf-daemon", "label", "add", "--from"]
+    assert cmd[-3:] == ["--user", "u1", "LABEL"]
+    assert label(*cmd[2:-1], "Write")[0] == 0
+    code, out, _ = label("suggest", "--days", "1", "--json")
+    assert [r["user_id"] for r in json.loads(out)["runs"]] == ["u2"]
+    # nothing to ask about is an empty list, not a sentence
+    label("add", *second["command"][3:-1], "Debug")
+    code, out, _ = label("suggest", "--days", "1", "--json")
+    assert (code, json.loads(out)["runs"]) == (0, [])
+
+
 def test_suggest_offers_no_guess_where_the_rule_baseline_fired_no_rule(
     label: Cli, data_dir: Path
 ) -> None:

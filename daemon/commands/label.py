@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from daemon.config.flags import add_config_flag, add_setting_flags, setting_overrides
 from daemon.localtz import LocalClock
@@ -330,6 +331,45 @@ def _suggest_header(runs: Sequence[UncertainRun], below: float, days: str) -> st
     )
 
 
+def _suggest_json(
+    runs: Sequence[UncertainRun], since: datetime, below: float, clock: LocalClock
+) -> dict[str, Any]:
+    """``label suggest --json``: the runs as listed, times in UTC (ISO-8601), each with the
+    ``label add`` command that labels it (local times, as the text prints them)."""
+    from taskclf_core.timerange import format_ts
+
+    return {
+        "since": format_ts(since),
+        "below": below,
+        "runs": [
+            {
+                "user_id": r.user_id,
+                "start": format_ts(r.start),
+                "end": format_ts(r.end),
+                "seconds": round(r.seconds, 3),
+                "windows": r.windows,
+                "rejected": r.rejected,
+                "mean_confidence": round(r.mean_confidence, 4),
+                "guess": r.guess,
+                "reject_thresholds": list(r.reject_thresholds),
+                "command": [
+                    "taskclf-daemon",
+                    "label",
+                    "add",
+                    "--from",
+                    clock.show(r.start),
+                    "--to",
+                    clock.show(r.end),
+                    "--user",
+                    r.user_id,
+                    "LABEL",
+                ],
+            }
+            for r in runs
+        ],
+    }
+
+
 def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     from daemon.runtime.labellog import LabelLog
     from taskclf_core.suggest import uncertain_runs
@@ -358,6 +398,9 @@ def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
         users=None if args.user is None else [args.user],
     )[: args.limit]
     period = f"{args.days:g} {'day' if args.days == 1 else 'days'}"
+    if args.json:
+        print(json.dumps(_suggest_json(runs, since, args.below, clock), indent=2))
+        return 0
     if not runs:
         print(
             "nothing to ask about: no windows without a label that were rejected or have low "
@@ -477,5 +520,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPars
         "--below", type=float, default=0.55, help="low confidence means below this (0.55)"
     )
     sug.add_argument("--limit", type=int, default=10, help="at most this many runs (10)")
+    sug.add_argument(
+        "--json", action="store_true", help="the runs as JSON (times in UTC), for scripts"
+    )
     made.append(sug)
     return made
