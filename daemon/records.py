@@ -97,10 +97,14 @@ def _short(user: Mapping[str, Any]) -> str:
     return str(decision)
 
 
-def describe_retrain(doc: Mapping[str, Any], *, needs_below: bool = False) -> str:
+def describe_retrain(
+    doc: Mapping[str, Any], *, needs_below: bool = False, in_force: str | None = None
+) -> str:
     """One line for `status`: when retrain last decided and what (or why it failed).
     ``needs_below``: `status` shows what a first model needs now under it, so a
-    not_enough_data run points there instead of saying its (older) count again."""
+    not_enough_data run points there instead of saying its (older) count again.
+    ``in_force``: the model the daemon runs, when known: a model deployed then and no longer
+    in force (a rollback or deploy since) is said to be."""
     head = f"retrain {doc.get('decision', '?')} at {doc.get('at', '?')}"
     if doc.get("error"):
         return f"{head}: {doc['error']}"
@@ -114,6 +118,8 @@ def describe_retrain(doc: Mapping[str, Any], *, needs_below: bool = False) -> st
         )
         if failed:
             head += f"; failed {', '.join(map(str, failed))}"
+        elif in_force is not None and in_force != challenger.get("bundle_id"):
+            head += f"; no longer in force ({in_force} is: a rollback or deploy since)"
     missing = (doc.get("data") or {}).get("missing") or []
     if doc.get("decision") == "not_enough_data" and needs_below:
         head += ": not enough labelled data (what a first model needs now: below)"

@@ -1410,12 +1410,15 @@ def user_regression_gate(
         drop,
         tolerance,
         passed,
-        "largest final-accuracy drop"
-        + (" found significant" if bad else "")
+        (
+            "largest final-accuracy drop" + (" found significant" if bad else "")
+            if drop > 0
+            else "no final-accuracy drop, the smallest gain"
+        )
         + f" of {plural(len(counted), 'user')} and everyone together: {who} "
         f"{worst.champion_accuracy:.4f} -> {worst.challenger_accuracy:.4f} on "
         f"{plural(worst.windows, 'window')}, {worst.discordant} "
-        f"({drop:+.4f} {sign} {tolerance}; {verdict})"
+        + (f"({drop:+.4f} {sign} {tolerance}; {verdict})" if drop > 0 else f"(+{-drop:.4f})")
         + (f"; {len(bad)} significant" if len(bad) > 1 else ""),
     )
 

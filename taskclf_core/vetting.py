@@ -11,7 +11,12 @@ from typing import Any, Literal
 import numpy as np
 
 from taskclf_core.bundle import ModelBundle
-from taskclf_core.calibration import Calibrator, CalibratorStore, calibrate_rows
+from taskclf_core.calibration import (
+    Calibrator,
+    CalibratorStore,
+    TemperatureCalibrator,
+    calibrate_rows,
+)
 from taskclf_core.errors import TrainingError
 from taskclf_core.fitting import (
     EligibilityReport,
@@ -676,7 +681,14 @@ def vet_probs(
         windows=len(user_ids),
         fit_windows=len(fit),
         held_out_windows=len(held),
-        global_temperature=fitted.global_fit.temperature if fitted.global_fit else None,
+        global_temperature=(
+            fitted.global_fit.temperature
+            if fitted.global_fit
+            # carried over (a retrain's, the one it was gated with): its temperature
+            else fitted.store.global_calibrator.temperature
+            if isinstance(fitted.store.global_calibrator, TemperatureCalibrator)
+            else None
+        ),
         before=calibration_metrics(probs[held], y[held], n_bins=ECE_BINS),
         after=calibration_metrics(after, y[held], n_bins=ECE_BINS),
         users=tuple(users),

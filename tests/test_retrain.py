@@ -341,7 +341,13 @@ def test_the_user_gate_lets_a_noise_sized_loss_pass() -> None:
     assert gate.value == 0.1
     assert "p 0.1445 >= 0.05: within noise" in gate.detail
     # a gain passes, and a significant loss within the tolerance too
-    assert user_regression_gate([one_user(0, 6)]).passed  # type: ignore[union-attr]
+    gain = user_regression_gate([one_user(0, 6)])
+    assert gain is not None
+    assert gain.passed
+    assert gain.detail == (
+        "no final-accuracy drop, the smallest gain of 1 user and everyone together: u "
+        "0.8000 -> 0.9500 on 40 windows, 0 lost and 6 gained (+0.1500)"
+    )
     loose = GateThresholds(user_regression_tolerance=0.2)
     assert user_regression_gate([one_user(6, 0)], loose).passed  # type: ignore[union-attr]
 

@@ -32,6 +32,7 @@ from daemon.records import (
 from daemon.reporting.progress import Progress, first_model_progress
 from taskclf_core.baseline import BaselineModel
 from taskclf_core.bundle import ModelBundle
+from taskclf_core.calibration import TemperatureCalibrator
 from taskclf_core.retrain import SURE_EVALUATION_WINDOWS, check_data
 from taskclf_core.spans import span_minutes, spans_to_jsonl
 from taskclf_core.synthetic import generate_population, generate_windows
@@ -496,6 +497,11 @@ def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
     assert deployment.store is not None
     assert deployment.store.store_id == deployed["store_id"]
     assert deployment.store.model_bundle_id == deployment.bundle.bundle_id
+    # the store's global temperature, the one the challenger was gated with, is reported
+    # (it is carried over, not fitted again: this was null)
+    temperature = deployed["calibration"]["store"]["global_temperature"]
+    assert isinstance(deployment.store.global_calibrator, TemperatureCalibrator)
+    assert temperature == pytest.approx(deployment.store.global_calibrator.temperature, abs=1e-4)
     lineage = deployment.bundle.metadata["retrain"]
     assert (lineage["champion"], lineage["decision"]) == ("baseline", "deployed")
     assert lineage["dataset"]["rows"] == len(people)
@@ -516,6 +522,12 @@ def test_a_first_model_ships_live_and_rollback_brings_the_baseline_back(
     assert last["deployed"]["store_id"] == deployed["store_id"]
     assert "next retrain is due in 7.0 days" in last["checked"]["reason"]
     assert describe_retrain(last).startswith("retrain deployed at ")
+    # in force still: nothing more said; after a rollback (or a deploy), the line says so
+    shipped = doc["challenger"]["bundle_id"]
+    assert "no longer in force" not in describe_retrain(last, in_force=shipped)
+    assert describe_retrain(last, in_force="baseline").endswith(
+        "; no longer in force (baseline is: a rollback or deploy since)"
+    )
     (checked,) = retrain_checked(last)
     assert checked.startswith(f"  checked again at {last['checked']['at']}: not due: model ")
 

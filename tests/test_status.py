@@ -208,3 +208,17 @@ def test_every_problem_is_listed_in_one_order() -> None:
         "M;",
         "fatal",
     ]
+
+
+def test_a_retrained_models_lineage_counts_users_and_days_in_words() -> None:
+    lineage = {
+        "kind": "retrain",
+        "trained_at": "2026-12-07T09:50:10Z",
+        "champion": "baseline",
+        "dataset": {"rows": 1661, "users": 1, "days": 11, "date_from": "a", "date_to": "b"},
+        "gates": [],
+        "reject_threshold": 0.88,
+    }
+    code, doc = evaluate(_doc(model={"bundle_id": "m", "lineage": lineage}), 42)
+    line = _line(format_status(doc, code), "lineage")
+    assert "on 1661 labelled windows (1 user, 11 days, a to b)" in line

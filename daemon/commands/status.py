@@ -63,7 +63,15 @@ def run(args: argparse.Namespace) -> int:
     if personalize is not None:
         lines.append(describe_last(personalize))
     if retrain is not None:
-        lines.append(describe_retrain(retrain, needs_below=progress is not None))
+        model = doc.get("model") if doc["running"] else None
+        in_force = model.get("bundle_id") if isinstance(model, dict) else None
+        lines.append(
+            describe_retrain(
+                retrain,
+                needs_below=progress is not None,
+                in_force=in_force if isinstance(in_force, str) else None,
+            )
+        )
         lines += retrain_advice(retrain)
         lines += retrain_checked(retrain)
     if progress is not None:

@@ -381,6 +381,13 @@ def _missing_lines(doc: Mapping[str, Any]) -> list[str]:
     return [f"  missing feat.  {share:.1%} of model features over the last hour{warn}"]
 
 
+def _count(n: object, noun: str) -> str:
+    """``1 user``, ``3 users``; ``? users`` when the record has no number."""
+    return (
+        plural(n, noun) if isinstance(n, int) and not isinstance(n, bool) else f"{_fmt(n)} {noun}s"
+    )
+
+
 def _lineage_lines(doc: Mapping[str, Any]) -> list[str]:
     """Where the model in force came from: rules, `retrain` (data, gates) or elsewhere."""
     model = doc.get("model")
@@ -400,7 +407,7 @@ def _lineage_lines(doc: Mapping[str, Any]) -> list[str]:
         return [
             f"  lineage        retrained {_fmt(lineage.get('trained_at'))} to replace "
             f"{_fmt(lineage.get('champion'))}, on {_fmt(data.get('rows'))} labelled windows "
-            f"({_fmt(data.get('users'))} users, {_fmt(data.get('days'))} days, "
+            f"({_count(data.get('users'), 'user')}, {_count(data.get('days'), 'day')}, "
             f"{_fmt(data.get('date_from'))} to {_fmt(data.get('date_to'))})",
             f"  gates          {len(passed)} of {len(gates)} passed: "
             + ", ".join(
