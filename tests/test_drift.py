@@ -272,6 +272,23 @@ def test_human_lines_name_the_alert() -> None:
     assert "CRITICAL reject rate" in lines[1]
 
 
+def test_drift_lines_say_when_the_model_in_force_has_labelled_nothing_yet() -> None:
+    """Right after a deploy or rollback, the newest windows are the model before's: the
+    figures are its, and the line says so instead of giving its age as the model's."""
+    tracker = DriftTracker()
+    tracker.observe_many(eight_days(reject_rate=0.3), NOW)
+    status = tracker.status(NOW, model_created_at={"m1": NOW - timedelta(days=2)})
+    (same, _alert) = format_drift(status, in_force="m1")
+    assert "model 2 d old" in same
+    assert "in force now" not in same
+    (other, _alert) = format_drift(status, in_force="m2")
+    assert other.endswith(
+        "; these are m1's windows: m2, in force now, has labelled none of this user's yet"
+    )
+    assert "d old" not in other
+    assert format_drift(status) == format_drift(status, in_force=None)
+
+
 def test_status_shows_drift_lines_without_degrading() -> None:
     from daemon.exits import HEALTHY
     from daemon.runtime.status import evaluate, format_status

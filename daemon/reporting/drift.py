@@ -70,8 +70,15 @@ def labeller_note(doc: Mapping[str, Any]) -> str | None:
     return note
 
 
-def format_drift(drift: Mapping[str, Mapping[str, Any]], *, label_width: int = 15) -> list[str]:
-    """Human lines for ``status``/``report``: one summary line per user, one per alert."""
+def format_drift(
+    drift: Mapping[str, Mapping[str, Any]],
+    *,
+    label_width: int = 15,
+    in_force: str | None = None,
+) -> list[str]:
+    """Human lines for ``status``/``report``: one summary line per user, one per alert.
+    ``in_force``: the model the daemon runs, when known; a user whose newest window another
+    model labelled (a deploy or rollback since, nothing labelled yet) is said to be."""
     lines: list[str] = []
     for user_id, doc in drift.items():
         # at least one space after a long user id ("drift u-0-plainALERT" ran together)
@@ -101,7 +108,13 @@ def format_drift(drift: Mapping[str, Mapping[str, Any]], *, label_width: int = 1
             if note is not None:
                 state += f"; {note}"
         model = doc.get("model") or {}
-        if model.get("age_days") is not None:
+        labeller = model.get("bundle_id")
+        if in_force is not None and isinstance(labeller, str) and labeller != in_force:
+            state += (
+                f"; these are {labeller}'s windows: {in_force}, in force now, has labelled "
+                "none of this user's yet"
+            )
+        elif model.get("age_days") is not None:
             due = ", retrain due" if model.get("retrain_due") else ""
             state += f"; model {model['age_days']:.0f} d old{due}"
         lines.append(head + state)

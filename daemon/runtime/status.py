@@ -507,5 +507,6 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         # warnings about the model, not about the daemon: they do not make it degraded
         from daemon.reporting.drift import format_drift
 
-        lines += format_drift(drift)
+        in_force = model.get("bundle_id")
+        lines += format_drift(drift, in_force=in_force if isinstance(in_force, str) else None)
     return "\n".join(lines)
