@@ -161,7 +161,8 @@ def final_accuracy(
     return sum(a == b for a, b in zip(labels, held.labels, strict=True)) / max(len(held), 1)
 
 
-# --second's sides: the second retrain as it is, and aiming at the margin alone as before
+# --second's sides: the second retrain as it is; with the reject aim not lowered to the
+# champion's rate; with the per-user gate's sign test over windows; with neither (before)
 SECOND_SIDES: Final = {
     "now": RetrainConfig(num_threads=1),
     "margin only": RetrainConfig(num_threads=1, aim_at_champion_rejects=False),
@@ -178,13 +179,12 @@ def second_retrains(
     (:data:`SECOND_SIDES`), each second retrain runs once per side on the same first model
     and rows."""
     config = SECOND_SIDES["now"]
-    margins = list(sides)
     tried = first_ok = 0
-    failed: dict[str, Counter[str]] = {m: Counter() for m in margins}
+    failed: dict[str, Counter[str]] = {side: Counter() for side in sides}
     # per second retrain: deployed?, final accuracy on the 9th day of the first and second
-    outcomes: dict[str, list[tuple[bool, float, float]]] = {m: [] for m in margins}
+    outcomes: dict[str, list[tuple[bool, float, float]]] = {side: [] for side in sides}
     # final accuracy and reject rate on the second's evaluation windows, first and second
-    evals: dict[str, list[tuple[float, float, float, float]]] = {m: [] for m in margins}
+    evals: dict[str, list[tuple[float, float, float, float]]] = {side: [] for side in sides}
     for seed in seeds:
         for kind, person in STANDALONE_PEOPLE:
             rows, spans = person_rows(seed, person, 9, how=how)
@@ -198,21 +198,21 @@ def second_retrains(
             first_ok += 1
             champion, store, policy = _as_deployed(first, "first", fifth.isoformat())
             decisions = []
-            for m in margins:
+            for side in sides:
                 second = retrain_at(
                     rows,
                     spans,
                     ninth,
-                    SECOND_SIDES[m],
+                    SECOND_SIDES[side],
                     (champion, store, policy, fifth),
                 )
                 report = second.report
-                failed[m].update(g.name for g in report.gates if not g.passed)
+                failed[side].update(g.name for g in report.gates if not g.passed)
                 cp = report.champion.evaluation
                 ch = report.challenger.evaluation if report.challenger else None
                 if cp is None or ch is None:
                     continue
-                evals[m].append((cp.accuracy, ch.accuracy, cp.reject_rate, ch.reject_rate))
+                evals[side].append((cp.accuracy, ch.accuracy, cp.reject_rate, ch.reject_rate))
                 # the 9th day, as each would label it
                 right = [
                     final_accuracy(mo, st, po, held)
@@ -221,8 +221,8 @@ def second_retrains(
                         _as_deployed(second, "second", ninth.isoformat()),
                     )
                 ]
-                outcomes[m].append((report.decision == "deployed", right[0], right[1]))
-                decisions.append(f"{m}: {report.decision}")
+                outcomes[side].append((report.decision == "deployed", right[0], right[1]))
+                decisions.append(f"{side}: {report.decision}")
             print(f"seed {seed} {kind}: second {', '.join(decisions)}", flush=True)
 
     def line(rows: list[tuple[bool, float, float]]) -> str:
@@ -238,18 +238,19 @@ def second_retrains(
         )
 
     print(f"\n{tried} people: {first_ok} first models deployed on days 1-4 (of 9)")
-    for m in margins:
-        shipped = [o for o in outcomes[m] if o[0]]
-        kept = [o for o in outcomes[m] if not o[0]]
-        both = outcomes[m]
+    for side in sides:
+        shipped = [o for o in outcomes[side] if o[0]]
+        kept = [o for o in outcomes[side] if not o[0]]
         print(
-            f"\n{m}: second retrains on days 1-8 against them: {len(shipped)}/{first_ok} deployed"
+            f"\n{side}: second retrains on days 1-8 against them: "
+            f"{len(shipped)}/{first_ok} deployed"
         )
         print(
-            "gates failed: " + (", ".join(f"{g} {n}" for g, n in sorted(failed[m].items())) or "-")
+            "gates failed: "
+            + (", ".join(f"{g} {n}" for g, n in sorted(failed[side].items())) or "-")
         )
-        if evals[m]:
-            a, b, ra, rb = (statistics.mean(col) for col in zip(*evals[m], strict=True))
+        if evals[side]:
+            a, b, ra, rb = (statistics.mean(col) for col in zip(*evals[side], strict=True))
             print(
                 f"final accuracy on the second's evaluation windows (mean): first {a:.3f} -> "
                 f"second {b:.3f}; reject rate {ra:.3f} -> {rb:.3f}"
@@ -257,7 +258,7 @@ def second_retrains(
         print("final accuracy on day 9 (neither model saw it), first model -> second:")
         print(f"  deployed: {line(shipped)}")
         print(f"  refused (had it shipped): {line(kept)}")
-        what = [(True, a, b if ok else a) for ok, a, b in both]
+        what = [(True, a, b if ok else a) for ok, a, b in outcomes[side]]
         print(f"  what is in force after it, everyone: {line(what)}")
 
 

@@ -1036,12 +1036,13 @@ def tune_reject_threshold(
     lo, hi = reject_rate_min, reject_rate_max
     draws = effective_n if effective_n is not None else n
     gate_draws = gate_n if gate_n is not None else draws
-    if margin > 0 and draws > 0 and gate_draws > 0:
+    applied = margin if margin > 0 and draws > 0 and gate_draws > 0 else 0.0
+    if applied:
         mid = (lo + hi) / 2
         # the evaluation slice's rate differs from this one's by the errors of both
         share = 1 / draws + 1 / gate_draws
-        lo = min(lo + margin * math.sqrt(lo * (1 - lo) * share), mid)
-        hi = max(hi - margin * math.sqrt(hi * (1 - hi) * share), mid)
+        lo = min(lo + applied * math.sqrt(lo * (1 - lo) * share), mid)
+        hi = max(hi - applied * math.sqrt(hi * (1 - hi) * share), mid)
     lowered = False
     if lower_at_most is not None:
         narrowed, lo = lo, max(reject_rate_min, min(lo, lower_at_most))
@@ -1058,7 +1059,7 @@ def tune_reject_threshold(
             told,
             n,
             stand_ins,
-            margin if margin > 0 and draws > 0 and gate_draws > 0 else 0.0,
+            applied,
             lower_at_most,
             lowered,
         )
@@ -2046,13 +2047,17 @@ def run_retrain(
         return not_enough([Need(gap) for gap in assessed.gaps])
     eval_truth = [data.labels[i] for i in split.evaluation]
 
-    def runs(at: IntArray) -> int:
-        """How many runs of work these rows come in (label_runs)."""
-        return label_runs(
+    def runs_of(at: IntArray) -> list[int]:
+        """The run of work each of these rows is in (run_ids)."""
+        return run_ids(
             [data.user_ids[i] for i in at.tolist()],
             [data.starts[i] for i in at.tolist()],
             [data.labels[i] for i in at.tolist()],
         )
+
+    def runs(at: IntArray) -> int:
+        """How many runs of work these rows come in."""
+        return len(set(runs_of(at)))
 
     rows = data.with_labels()
     features, _ = challenger_columns(version, user_id_feature=config.user_id_feature)
@@ -2156,11 +2161,7 @@ def run_retrain(
         + f" ({plural(len(features), 'feature')}), trained on "
         f"{plural(sizes['train'], 'window')}; {scored}"
     )
-    eval_runs = (
-        run_ids(eval_users, [data.starts[i] for i in split.evaluation], eval_truth)
-        if config.user_runs
-        else None
-    )
+    eval_runs = runs_of(split.evaluation) if config.user_runs else None
     per_user = user_scores(eval_truth, cp_pred, ch_pred, eval_users, eval_runs)
     user_gate = user_regression_gate(
         per_user, config.gates, pooled_score(eval_truth, cp_pred, ch_pred, eval_runs)

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from daemon.runtime.status import evaluate, format_status, read_status
+    from daemon.runtime.status import evaluate, format_status, model_in_force, read_status
 
     where, problems = locate(args.config, setting_overrides(args))
     warn(problems)
@@ -63,13 +63,9 @@ def run(args: argparse.Namespace) -> int:
     if personalize is not None:
         lines.append(describe_last(personalize))
     if retrain is not None:
-        model = doc.get("model") if doc["running"] else None
-        in_force = model.get("bundle_id") if isinstance(model, dict) else None
         lines.append(
             describe_retrain(
-                retrain,
-                needs_below=progress is not None,
-                in_force=in_force if isinstance(in_force, str) else None,
+                retrain, needs_below=progress is not None, in_force=model_in_force(doc)
             )
         )
         lines += retrain_advice(retrain)

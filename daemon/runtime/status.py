@@ -381,6 +381,13 @@ def _missing_lines(doc: Mapping[str, Any]) -> list[str]:
     return [f"  missing feat.  {share:.1%} of model features over the last hour{warn}"]
 
 
+def model_in_force(doc: Mapping[str, Any]) -> str | None:
+    """The bundle id of the model a running daemon reports (judged by :func:`evaluate`)."""
+    model = doc.get("model") if doc.get("running") else None
+    bundle_id = model.get("bundle_id") if isinstance(model, Mapping) else None
+    return bundle_id if isinstance(bundle_id, str) else None
+
+
 def _count(n: object, noun: str) -> str:
     """``1 user``, ``3 users``; ``? users`` when the record has no number."""
     return (
@@ -507,6 +514,5 @@ def format_status(doc: Mapping[str, Any], code: int) -> str:
         # warnings about the model, not about the daemon: they do not make it degraded
         from daemon.reporting.drift import format_drift
 
-        in_force = model.get("bundle_id")
-        lines += format_drift(drift, in_force=in_force if isinstance(in_force, str) else None)
+        lines += format_drift(drift, in_force=model_in_force(doc))
     return "\n".join(lines)
