@@ -16,7 +16,8 @@ gated with, the per-user guard's store, its reject threshold), retrains on days 
 it, and labels day 9 with both, as deployed. ``--daily`` retrains each person at the end of
 each day from the 3rd to the 8th, as the retrain timer tries: who has a first model by when.
 ``--before`` runs each side twice, with the challenger's LightGBM parameters now and before
-2026-12-07 (no ``extra_trees``, no ``feature_fraction``), on the same rows.
+2026-12-07 (no ``extra_trees``, no ``feature_fraction``), on the same rows; ``--per-tree``
+likewise against half the features for each tree (``feature_fraction`` 0.5), not at each split.
 ``bench/learning.py --standalone N`` runs the same people through the real commands.
 """
 
@@ -37,7 +38,7 @@ from typing import Any, Final
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c
-from journey_params import BEFORE
+from journey_params import BEFORE, PER_TREE
 from learning import STANDALONE_PEOPLE
 
 from taskclf_core.baseline import baseline_model
@@ -462,9 +463,17 @@ def main() -> None:
         "2026-12-07 (no extra_trees, no feature_fraction), on the same rows (the default "
         "mode and --days)",
     )
+    ap.add_argument(
+        "--per-tree",
+        action="store_true",
+        help="as --before, against half the features for each tree (feature_fraction 0.5), "
+        "not at each split",
+    )
     args = ap.parse_args()
-    if args.before and (args.second or args.daily):
-        ap.error("--before: only in the default mode or with --days")
+    if (args.before or args.per_tree) and (args.second or args.daily):
+        ap.error("--before, --per-tree: only in the default mode or with --days")
+    if args.before and args.per_tree:
+        ap.error("--before or --per-tree, not both")
     how = Recorded(
         with_input=not args.no_input, mid_minute=args.mid_minute, lock_once=args.lock_once
     )
@@ -493,13 +502,14 @@ def main() -> None:
             "first models: the reject threshold tuned on one afternoon or on four" + source
         )
         sides = {"validation only": (4, 0), f"+ {STAND_IN_BLOCKS} stand-ins": (4, STAND_IN_BLOCKS)}
-    # RetrainConfig's challenger_params only with --before: ab.py runs this script under older
-    # checkouts' venvs, whose RetrainConfig has none
+    # RetrainConfig's challenger_params only with --before or --per-tree: ab.py runs this
+    # script under older checkouts' venvs, whose RetrainConfig has none
     params: dict[str, dict[str, Mapping[str, Any]]] = {side: {} for side in sides}
-    if args.before:
-        sides = {f"{side}, {when}": at for side, at in sides.items() for when in ("before", "now")}
+    if args.before or args.per_tree:
+        other, name = (BEFORE, "before") if args.before else (PER_TREE, "per tree")
+        sides = {f"{side}, {when}": at for side, at in sides.items() for when in (name, "now")}
         params = {
-            side: {"challenger_params": BEFORE if side.endswith("before") else CHALLENGER_PARAMS}
+            side: {"challenger_params": other if side.endswith(name) else CHALLENGER_PARAMS}
             for side in sides
         }
     deployed: dict[tuple[str, str], int] = Counter()

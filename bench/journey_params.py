@@ -45,9 +45,9 @@ from taskclf_core.retrain import DataRequirements, GateThresholds, RetrainConfig
 from taskclf_core.training import CHALLENGER_PARAMS
 
 # CHALLENGER_PARAMS before extra_trees and feature_fraction (2026-12-07)
-BEFORE = {
-    k: v for k, v in CHALLENGER_PARAMS.items() if k not in {"extra_trees", "feature_fraction"}
-}
+BEFORE = {"min_data_per_group": 20, "cat_l2": 1.0, "cat_smooth": 30.0}
+# and with them: half the features for each tree, until half at each split (2026-12-07)
+PER_TREE = BEFORE | {"extra_trees": True, "feature_fraction": 0.5}
 MARK = {"deployed": "D", "refused": "r", "not_enough_data": "-"}
 
 

@@ -629,7 +629,8 @@ def test_each_stand_in_model_trains_on_all_it_may_but_its_block(
     assert out.challenger is not None
     trained = out.challenger.metadata["params"]
     assert trained["extra_trees"] is True
-    assert trained["feature_fraction"] == 0.5
+    assert trained["feature_fraction_bynode"] == 0.5
+    assert "feature_fraction" not in trained
     assert trained["min_data_per_group"] == 20
     assert params == [CHALLENGER_PARAMS] * (1 + STAND_IN_BLOCKS)
     params.clear()
@@ -1928,10 +1929,10 @@ def test_a_person_whose_tasks_never_look_alike_gets_a_first_model(seed: int) -> 
 @pytest.mark.parametrize(
     ("seed", "person", "on_one"),
     [
-        # tuned on one afternoon, the evaluation afternoon rejected 37 % or 31.5 % (the
+        # tuned on one afternoon, the evaluation afternoon rejected 34 % or 35.2 % (the
         # ceiling is 30 %)
-        (7, AWPerson(tasks=("Build", "Communicate", "Meet")), 0.372),
-        (8, AWPerson(), 0.315),
+        (7, AWPerson(tasks=("Build", "Communicate", "Meet")), 0.340),
+        (8, AWPerson(), 0.352),
     ],
 )
 def test_stand_in_afternoons_land_the_reject_rate_where_one_afternoon_misses_it(
@@ -1992,7 +1993,7 @@ def test_a_reject_rate_refusal_says_how_few_runs_it_was_measured_on(
     people: list[dict[str, Any]],
 ) -> None:
     config = RetrainConfig(
-        rounds=40, num_threads=1, gates=GateThresholds(reject_rate_min=0.5, reject_rate_max=0.6)
+        rounds=40, num_threads=1, gates=GateThresholds(reject_rate_min=0.4, reject_rate_max=0.45)
     )
     out = _first_model(archive_of(people), spans_from(people), version="v2", config=config)
     report = out.report

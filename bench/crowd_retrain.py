@@ -1,0 +1,210 @@
+"""A crowd's retrain decided again in process, with other LightGBM parameters for the challenger.
+
+``bench/learning.py``'s population, seed for seed: a crowd of 8 trains the global model, 2 more
+of its days fit the global temperature, and 10 people with habits (a writer whose Write looks
+like others' ReadResearch, a debugger at the terminal, meetings in the chat app, a light touch,
+careless labels, few labels, plain) label ~260 windows of their first 4 days. Here the steps
+run in process on the core's own functions instead of the commands: the champion as `init`
+installs it (the crowd's model, its global temperature, the reject threshold 0.55), then
+``run_retrain`` at the end of the labelled days once per side (a set of the challenger's
+LightGBM parameters, ``RetrainConfig.challenger_params``) on the same rows, and each
+challenger as `retrain` deploys it (``calibrate_challenger``: the global temperature it was
+gated with, the per-user guard's store, its reject threshold). Each is scored on the 10
+people's 3 held-out days against the champion: accuracy (the argmax), final accuracy (a
+reject counts as wrong) and reject rate, whether it shipped or not (every challenger, as with
+``learning.py``'s per-user gate off) and as it ships (a refused one leaves the champion).
+
+    .venv/bin/python bench/crowd_retrain.py        # ~6 min: seeds 0-9, now and per tree
+    .venv/bin/python bench/crowd_retrain.py --seeds 5 --side 'ff1=+{"feature_fraction": 1.0}'
+
+Sides: ``now`` (``CHALLENGER_PARAMS``), ``per tree`` (half the features for each tree,
+``feature_fraction`` 0.5, as from 2026-12-07 until half the features at each split), any
+``--side NAME=JSON`` (``+JSON``: added to ``now``'s), and ``--no-user-id`` each side again
+without ``user_id``. ``learning.py`` runs the same population through the real commands: the
+same windows, split and champion, but its challengers come out of the archive in another
+order, so they differ in detail (seed 3: a temperature of 1.276 there, 1.283 here) and a
+per-user gate near its line can decide the other way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as c
+import learning
+from first_models import _as_deployed
+from journey_params import PER_TREE
+
+from taskclf_core.bundle import Model, bundle_from_text
+from taskclf_core.calibration import CalibratorStore
+from taskclf_core.labels import CORE_LABELS, REJECT_LABEL
+from taskclf_core.pipeline import Policy
+from taskclf_core.retrain import RetrainConfig, labels_as_deployed, model_probs, run_retrain
+from taskclf_core.training import CHALLENGER_PARAMS, train_bundle
+from taskclf_core.vetting import calibrate_windows, parse_labelled
+
+CREATED = "2026-12-01T00:00:00"
+
+
+@dataclass(frozen=True)
+class Scored:
+    accuracy: float
+    final: float
+    reject: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    scored: Scored
+    decision: str
+    failed: tuple[str, ...]
+
+
+def score(
+    model: Model, store: CalibratorStore | None, policy: Policy, held: Sequence[Mapping[str, Any]]
+) -> Scored:
+    truth = [w["label"] for w in held]
+    best = model_probs(model, held).argmax(axis=1)
+    labels = labels_as_deployed(model, held, store=store, policy=policy)
+    n = len(held)
+    return Scored(
+        accuracy=sum(CORE_LABELS[i] == t for i, t in zip(best, truth, strict=True)) / n,
+        final=sum(a == t for a, t in zip(labels, truth, strict=True)) / n,
+        reject=sum(a == REJECT_LABEL for a in labels) / n,
+    )
+
+
+def run_seed(
+    seed: int, sides: Mapping[str, RetrainConfig], rounds: int
+) -> tuple[Scored, dict[str, Outcome]]:
+    pop = learning.population(seed)
+    trained = train_bundle(pop.crowd_train, rounds=rounds, seed=seed, created_at=CREATED)
+    champion = bundle_from_text("crowd-model", model_text=trained.model_text,
+                                metadata=trained.metadata, encoders=trained.encoders)  # fmt: skip
+    calibrate = parse_labelled(
+        ((f"crowd-calibrate:{i}", w) for i, w in enumerate(pop.crowd_calibrate)), champion.schema
+    )
+    # `calibrate --min-windows 1000000000`: the global calibrator only
+    store = calibrate_windows(champion, calibrate, min_windows=10**9, created_at=CREATED).store
+    policy = Policy(reject_threshold=learning.THRESHOLD)
+    people = {p.user_id for p in pop.people}
+    held = [w for w in pop.held if w["user_id"] in people]
+    windows = [*pop.crowd_train, *pop.crowd_calibrate, *pop.labelled_days]
+    now = learning.TODAY - timedelta(days=learning.HELD_DAYS)
+    outcomes = {}
+    for side, config in sides.items():
+        out = run_retrain(champion, windows, pop.spans, now=now, champion_created_at=CREATED,
+                          challenger_id=side, config=config, force=True, champion_store=store,
+                          champion_policy=policy)  # fmt: skip
+        if out.challenger is None:
+            raise SystemExit(f"seed {seed} {side}: no challenger ({out.report.decision})")
+        outcomes[side] = Outcome(
+            score(*_as_deployed(out, "challenger", CREATED), held),
+            out.report.decision,
+            tuple(g.name for g in out.report.gates if not g.passed),
+        )
+    return score(champion, store, policy, held), outcomes
+
+
+def parse_side(text: str) -> tuple[str, dict[str, Any]]:
+    name, eq, spec = text.partition("=")
+    if not eq or not name:
+        raise SystemExit(f"--side: expected NAME=JSON or NAME=+JSON, got {text!r}")
+    extra = json.loads(spec.removeprefix("+"))
+    if not isinstance(extra, dict):
+        raise SystemExit(f"--side {name}: expected a JSON object of LightGBM parameters")
+    return name, {**CHALLENGER_PARAMS, **extra} if spec.startswith("+") else extra
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
+    ap.add_argument("--rounds", type=int, default=100, help="LightGBM rounds (taskclf: 100)")
+    ap.add_argument("--side", action="append", default=[], metavar="NAME=JSON")
+    ap.add_argument("--no-user-id", action="store_true", help="each side again without user_id")
+    args = ap.parse_args(argv)
+    params: dict[str, Mapping[str, Any]] = {"now": CHALLENGER_PARAMS, "per tree": PER_TREE}
+    params.update(parse_side(s) for s in args.side)
+    sides = {
+        name: RetrainConfig(num_threads=1, rounds=args.rounds, challenger_params=p)
+        for name, p in params.items()
+    }
+    if args.no_user_id:
+        sides |= {
+            f"{name} - user_id": RetrainConfig(
+                num_threads=1, rounds=args.rounds, challenger_params=p, user_id_feature=False
+            )
+            for name, p in params.items()
+        }
+    c.print_header("a crowd's retrain, in process: the challenger's LightGBM parameters")
+    print("sides: " + "; ".join(f"{n} {json.dumps(dict(p))}" for n, p in params.items()))
+    champions: list[Scored] = []
+    results: dict[str, list[Outcome]] = {side: [] for side in sides}
+    for seed in range(args.seeds):
+        champion, outcomes = run_seed(seed, sides, args.rounds)
+        champions.append(champion)
+        for side, out in outcomes.items():
+            results[side].append(out)
+        print(
+            f"seed {seed}: champion accuracy {champion.accuracy:.3f}; "
+            + ", ".join(
+                f"{side} {o.scored.accuracy:.3f} {o.decision}" for side, o in outcomes.items()
+            ),
+            flush=True,
+        )
+
+    def gain(outs: Sequence[Outcome], field: str, shipped_only: bool) -> float:
+        return 100 * statistics.mean(
+            getattr(o.scored, field) - getattr(ch, field)
+            if o.decision == "deployed" or not shipped_only
+            else 0.0
+            for o, ch in zip(outs, champions, strict=True)
+        )
+
+    print(f"\nthe 10 people with habits, 3 held-out days, {args.seeds} seeds (mean); points over "
+          f"the champion (the crowd's model, global temperature: accuracy "
+          f"{statistics.mean(ch.accuracy for ch in champions):.3f}, final "
+          f"{statistics.mean(ch.final for ch in champions):.3f}, reject "
+          f"{statistics.mean(ch.reject for ch in champions):.3f})")  # fmt: skip
+    rows = []
+    for side, outs in results.items():
+        rows.append([
+            side,
+            f"{gain(outs, 'accuracy', False):+.2f}",
+            f"{gain(outs, 'final', False):+.2f}",
+            f"{statistics.mean(o.scored.reject for o in outs):.3f}",
+            f"{sum(o.decision == 'deployed' for o in outs)}/{len(outs)}",
+            f"{gain(outs, 'accuracy', True):+.2f}",
+            f"{gain(outs, 'final', True):+.2f}",
+            ", ".join(sorted({g for o in outs for g in o.failed})) or "-",
+        ])  # fmt: skip
+    print(c.table(["side", "accuracy, every challenger", "final", "reject", "ships",
+                   "accuracy as shipped", "final", "gates failed"], rows))  # fmt: skip
+    base = next(iter(results))
+    for side, outs in results.items():
+        if side == base:
+            continue
+        diffs = [
+            100 * (o.scored.accuracy - b.scored.accuracy)
+            for o, b in zip(outs, results[base], strict=True)
+        ]
+        print(
+            f"{side} - {base}, accuracy seed by seed: "
+            + " ".join(f"{d:+.1f}" for d in diffs)
+            + f" (higher on {sum(d > 0 for d in diffs)} of {len(diffs)})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
