@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c
 import learning
 from first_models import _as_deployed
-from journey_params import PER_TREE
+from journey_params import PER_TREE, parse_side
 
 from taskclf_core.bundle import Model, bundle_from_text
 from taskclf_core.calibration import CalibratorStore
@@ -116,16 +116,6 @@ def run_seed(
     return score(champion, store, policy, held), outcomes
 
 
-def parse_side(text: str) -> tuple[str, dict[str, Any]]:
-    name, eq, spec = text.partition("=")
-    if not eq or not name:
-        raise SystemExit(f"--side: expected NAME=JSON or NAME=+JSON, got {text!r}")
-    extra = json.loads(spec.removeprefix("+"))
-    if not isinstance(extra, dict):
-        raise SystemExit(f"--side {name}: expected a JSON object of LightGBM parameters")
-    return name, {**CHALLENGER_PARAMS, **extra} if spec.startswith("+") else extra
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
@@ -133,8 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--side", action="append", default=[], metavar="NAME=JSON")
     ap.add_argument("--no-user-id", action="store_true", help="each side again without user_id")
     args = ap.parse_args(argv)
+    if args.seeds < 1:
+        ap.error("--seeds: at least 1")
     params: dict[str, Mapping[str, Any]] = {"now": CHALLENGER_PARAMS, "per tree": PER_TREE}
-    params.update(parse_side(s) for s in args.side)
+    params.update(parse_side(s, CHALLENGER_PARAMS) for s in args.side)
     sides = {
         name: RetrainConfig(num_threads=1, rounds=args.rounds, challenger_params=p)
         for name, p in params.items()

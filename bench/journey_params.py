@@ -51,14 +51,15 @@ PER_TREE = BEFORE | {"extra_trees": True, "feature_fraction": 0.5}
 MARK = {"deployed": "D", "refused": "r", "not_enough_data": "-"}
 
 
-def parse_side(text: str) -> tuple[str, dict[str, Any]]:
+def parse_side(text: str, base: Mapping[str, Any] = BEFORE) -> tuple[str, dict[str, Any]]:
+    """``--side NAME=JSON`` (those parameters) or ``NAME=+JSON`` (added to ``base``)."""
     name, eq, spec = text.partition("=")
     if not eq or not name:
         raise SystemExit(f"--side: expected NAME=JSON or NAME=+JSON, got {text!r}")
     extra = json.loads(spec.removeprefix("+"))
     if not isinstance(extra, dict):
         raise SystemExit(f"--side {name}: expected a JSON object of LightGBM parameters")
-    return name, (BEFORE | extra) if spec.startswith("+") else extra
+    return name, {**base, **extra} if spec.startswith("+") else extra
 
 
 def journey_rows(run: Path, held_day: str) -> tuple[list[dict[str, Any]], list[Any]]:
