@@ -376,7 +376,7 @@ def challenger_columns(
 # challenger's extremely randomised trees"). Half the features at each split
 # (feature_fraction_bynode), not for each tree (feature_fraction): ``user_id`` can split in
 # every tree, so a person's habit is learnt in every round instead of in half of them (the
-# crowd's people with habits +0.7 points of held-out accuracy, first models unchanged:
+# crowd's people with habits +0.6 points of held-out accuracy, first models about the same:
 # bench/RESULTS.md, "half the features at each split").
 CHALLENGER_PARAMS: Final[Mapping[str, Any]] = MappingProxyType(
     {
