@@ -2161,7 +2161,8 @@ def run_retrain(
         + f" ({plural(len(features), 'feature')}), trained on "
         f"{plural(sizes['train'], 'window')}; {scored}"
     )
-    eval_runs = runs_of(split.evaluation) if config.user_runs else None
+    eval_run_ids = runs_of(split.evaluation)
+    eval_runs = eval_run_ids if config.user_runs else None
     per_user = user_scores(eval_truth, cp_pred, ch_pred, eval_users, eval_runs)
     user_gate = user_regression_gate(
         per_user, config.gates, pooled_score(eval_truth, cp_pred, ch_pred, eval_runs)
@@ -2192,7 +2193,7 @@ def run_retrain(
             )
         )
     if tuning is not None and "reject_rate_bounds" in failed:
-        advice.append(_reject_miss(tuning, ch_ev, runs(split.evaluation)))
+        advice.append(_reject_miss(tuning, ch_ev, len(set(eval_run_ids))))
     elif failed and ch_ev.n < SURE_EVALUATION_WINDOWS:
         advice.append(_few_windows(ch_ev.n))
     lines += advice
