@@ -16,14 +16,18 @@ reject counts as wrong) and reject rate, whether it shipped or not (every challe
 
     .venv/bin/python bench/crowd_retrain.py        # ~6 min: seeds 0-9, now and per tree
     .venv/bin/python bench/crowd_retrain.py --seeds 5 --side 'ff1=+{"feature_fraction": 1.0}'
+    .venv/bin/python bench/crowd_retrain.py --lgbm-seeds 3   # ~9 min: one method's noise
 
 Sides: ``now`` (``CHALLENGER_PARAMS``), ``per tree`` (half the features for each tree,
 ``feature_fraction`` 0.5, as from 2026-12-07 until half the features at each split), any
 ``--side NAME=JSON`` (``+JSON``: added to ``now``'s), and ``--no-user-id`` each side again
-without ``user_id``. ``learning.py`` runs the same population through the real commands: the
-same windows, split and champion, but its challengers come out of the archive in another
-order, so they differ in detail (seed 3: a temperature of 1.276 there, 1.283 here) and a
-per-user gate near its line can decide the other way.
+without ``user_id``, ``--lgbm-seeds K`` each side again with the challenger's LightGBM seeds
+1..K-1 (how many people another seed of the same method leaves more than a point lower on
+the same rows: the noise a person-by-person "no one worse" count sits in).
+``learning.py`` runs the same population through the real commands: the same windows, split
+and champion, but its challengers come out of the archive in another order, so they differ
+in detail (seed 3: a temperature of 1.276 there, 1.283 here) and a per-user gate near its
+line can decide the other way.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ import argparse
 import json
 import statistics
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -61,6 +66,8 @@ class Scored:
     accuracy: float
     final: float
     reject: float
+    # each person's (accuracy, final accuracy) on their held-out days
+    people: Mapping[str, tuple[float, float]]
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,33 @@ def score(
     truth = [w["label"] for w in held]
     best = model_probs(model, held).argmax(axis=1)
     labels = labels_as_deployed(model, held, store=store, policy=policy)
+    right = [CORE_LABELS[i] == t for i, t in zip(best, truth, strict=True)]
+    final = [a == t for a, t in zip(labels, truth, strict=True)]
+    rows: dict[str, list[int]] = {}
+    for i, w in enumerate(held):
+        rows.setdefault(str(w["user_id"]), []).append(i)
     n = len(held)
     return Scored(
-        accuracy=sum(CORE_LABELS[i] == t for i, t in zip(best, truth, strict=True)) / n,
-        final=sum(a == t for a, t in zip(labels, truth, strict=True)) / n,
+        accuracy=sum(right) / n,
+        final=sum(final) / n,
         reject=sum(a == REJECT_LABEL for a in labels) / n,
+        people={
+            u: (sum(right[i] for i in at) / len(at), sum(final[i] for i in at) / len(at))
+            for u, at in sorted(rows.items())
+        },
+    )
+
+
+def lower(a: Scored, b: Scored) -> tuple[int, int, int, float, float]:
+    """People more than a point lower under ``b`` than under ``a``: in accuracy, in final
+    accuracy, out of how many; and the largest drops (points)."""
+    drops = [(b.people[u][0] - x[0], b.people[u][1] - x[1]) for u, x in a.people.items()]
+    return (
+        sum(d[0] < -0.01 for d in drops),
+        sum(d[1] < -0.01 for d in drops),
+        len(drops),
+        100 * min(d[0] for d in drops),
+        100 * min(d[1] for d in drops),
     )
 
 
@@ -122,9 +151,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=100, help="LightGBM rounds (taskclf: 100)")
     ap.add_argument("--side", action="append", default=[], metavar="NAME=JSON")
     ap.add_argument("--no-user-id", action="store_true", help="each side again without user_id")
+    ap.add_argument(
+        "--lgbm-seeds",
+        type=int,
+        default=1,
+        metavar="K",
+        help="each side also with the challenger's LightGBM seeds 1..K-1, on the same rows: how "
+        "far two challengers of one method differ person by person (default 1: none)",
+    )
     args = ap.parse_args(argv)
     if args.seeds < 1:
         ap.error("--seeds: at least 1")
+    if args.lgbm_seeds < 1:
+        ap.error("--lgbm-seeds: at least 1")
     params: dict[str, Mapping[str, Any]] = {"now": CHALLENGER_PARAMS, "per tree": PER_TREE}
     params.update(parse_side(s, CHALLENGER_PARAMS) for s in args.side)
     sides = {
@@ -138,6 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for name, p in params.items()
         }
+    # a side again with another LightGBM seed: its name -> (the side, the seed)
+    again: dict[str, tuple[str, int]] = {}
+    for name, config in list(sides.items()):
+        for k in range(1, args.lgbm_seeds):
+            again[f"{name}, LightGBM seed {k}"] = (name, k)
+            sides[f"{name}, LightGBM seed {k}"] = replace(config, seed=k)
     c.print_header("a crowd's retrain, in process: the challenger's LightGBM parameters")
     print("sides: " + "; ".join(f"{n} {json.dumps(dict(p))}" for n, p in params.items()))
     champions: list[Scored] = []
@@ -150,9 +195,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"seed {seed}: champion accuracy {champion.accuracy:.3f}; "
             + ", ".join(
-                f"{side} {o.scored.accuracy:.3f} {o.decision}" for side, o in outcomes.items()
+                f"{side} {o.scored.accuracy:.3f} {o.decision}"
+                + (f" ({', '.join(o.failed)})" if o.failed else "")
+                for side, o in outcomes.items()
             ),
             flush=True,
+        )
+
+    def failed_counts(outs: Sequence[Outcome]) -> Counter[str]:
+        """How many seeds each gate refused."""
+        return Counter(g for o in outs for g in o.failed)
+
+    def people_lower(outs: Sequence[Outcome], shipped_only: bool) -> str:
+        """People more than a point lower than under the champion (where the side ships)."""
+        counts = [
+            lower(ch, o.scored)
+            for o, ch in zip(outs, champions, strict=True)
+            if o.decision == "deployed" or not shipped_only
+        ]
+        if not counts:
+            return "- (none ships)"
+        return (
+            f"{sum(x[0] for x in counts)} / {sum(x[1] for x in counts)} of "
+            f"{sum(x[2] for x in counts)}"
         )
 
     def gain(outs: Sequence[Outcome], field: str, shipped_only: bool) -> float:
@@ -174,17 +239,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             side,
             f"{gain(outs, 'accuracy', False):+.2f}",
             f"{gain(outs, 'final', False):+.2f}",
+            people_lower(outs, False),
             f"{statistics.mean(o.scored.reject for o in outs):.3f}",
             f"{sum(o.decision == 'deployed' for o in outs)}/{len(outs)}",
             f"{gain(outs, 'accuracy', True):+.2f}",
             f"{gain(outs, 'final', True):+.2f}",
-            ", ".join(sorted({g for o in outs for g in o.failed})) or "-",
+            people_lower(outs, True),
+            ", ".join(f"{g} {n}" for g, n in sorted(failed_counts(outs).items())) or "-",
         ])  # fmt: skip
-    print(c.table(["side", "accuracy, every challenger", "final", "reject", "ships",
-                   "accuracy as shipped", "final", "gates failed"], rows))  # fmt: skip
+    print(c.table(["side", "accuracy, every challenger", "final", "people >1 pt lower: acc / final",
+                   "reject", "ships", "accuracy as shipped", "final", "people >1 pt lower",
+                   "gates failed (seeds)"], rows))  # fmt: skip
+    for side, (first, k) in again.items():
+        counts = [
+            lower(a.scored, b.scored) for a, b in zip(results[first], results[side], strict=True)
+        ]
+        print(
+            f"{first}, LightGBM seed {k} against seed 0 (the same rows, every challenger): people "
+            f"more than a point lower: accuracy {sum(x[0] for x in counts)}, final accuracy "
+            f"{sum(x[1] for x in counts)} of {sum(x[2] for x in counts)} (worst "
+            f"{min(x[3] for x in counts):+.1f} / {min(x[4] for x in counts):+.1f} points)"
+        )
     base = next(iter(results))
     for side, outs in results.items():
-        if side == base:
+        if side == base or side in again:
             continue
         diffs = [
             100 * (o.scored.accuracy - b.scored.accuracy)
