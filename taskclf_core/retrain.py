@@ -294,8 +294,9 @@ def labelled_data(
 
     Windows of another ``schema_version`` than the one given (the champion's) and windows
     starting before ``since`` (the lookback) are left out and counted; a window seen twice
-    (same user and start) counts once, the first. A window without a readable identity
-    raises :class:`TrainingError` naming its index.
+    (same user and start) counts once, the first. The labelled windows come out in (user,
+    start) order. A window without a readable identity raises :class:`TrainingError` naming
+    its index.
     """
     kept: list[Mapping[str, Any]] = []
     idents: list[tuple[str, datetime, datetime]] = []
@@ -334,7 +335,13 @@ def labelled_data(
             if label is not None and near[i] and contradicts(kept[i], label):
                 labels[i] = None
                 left_out[label] += 1
-    rows = [i for i, label in enumerate(labels) if label is not None]
+    # in (user, start) order whatever order the archive gave them: the same labelled rows
+    # train the same challenger (LightGBM's sampling follows the row order), as
+    # :func:`dataset_hash` names them
+    rows = sorted(
+        (i for i, label in enumerate(labels) if label is not None),
+        key=lambda i: (idents[i][0], idents[i][1]),
+    )
     days = {(idents[i][0], idents[i][1].astimezone(UTC).date()) for i in rows}
     lock_screens = sum(
         1

@@ -45,6 +45,7 @@ from taskclf_core.retrain import (
     challenger_gates,
     check_data,
     confident_sweep,
+    dataset_hash,
     evaluate_labels,
     label_runs,
     labelled_data,
@@ -1287,6 +1288,34 @@ def test_not_enough_data_says_what_to_label(people: list[dict[str, Any]]) -> Non
     assert (
         out.report.to_json()["data"]["missing"][0] == "label 80 more windows (have 120, need 200)"
     )
+
+
+def test_the_archives_order_does_not_change_the_challenger(people: list[dict[str, Any]]) -> None:
+    # the daemon archives windows as they are labelled, everyone's minutes interleaved, and a
+    # compaction may write them back in another order: the same labelled rows train the same
+    # challenger, tuned to the same threshold (LightGBM's sampling follows the row order)
+    config = RetrainConfig(rounds=20, num_threads=1)
+    spans = spans_from(people)
+    as_labelled = sorted(archive_of(people), key=lambda w: (w["bucket_start_ts"], w["user_id"]))
+    champion = baseline_model("v2")
+    orders = (archive_of(people), as_labelled, as_labelled[::-1])
+    outs = []
+    for rows in orders:
+        outs.append(run_retrain(champion, rows, spans, now=NOW, champion_created_at=None,
+                                challenger_id="c", config=config))  # fmt: skip
+    assert as_labelled != archive_of(people)
+    first = outs[0]
+    assert first.challenger is not None
+    assert first.data is not None
+    for out in outs[1:]:
+        assert out.challenger is not None
+        assert out.data is not None
+        assert out.challenger.model_text == first.challenger.model_text
+        assert out.reject_threshold == first.reject_threshold
+        assert out.report.lines == first.report.lines
+        assert dataset_hash(out.data) == dataset_hash(first.data)
+        keys = list(zip(out.data.user_ids, out.data.starts, strict=True))
+        assert keys == sorted(keys)
 
 
 def test_a_first_model_against_the_baseline_deploys_with_its_lineage(
