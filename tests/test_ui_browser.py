@@ -264,15 +264,33 @@ def asks_file(setup: Setup) -> list[dict[str, Any]]:
     return list(doc["asked"])
 
 
-def test_answer_one_suggestion_and_skip_another(setup: Setup, ui: UiProcess, browser: Any) -> None:
+def click_in_ask(driver: Any, ask_id: str, button: str) -> None:
+    """A real click on a suggestion's button. The list may be drawn again at any moment (the
+    day's labels reload after an answer), and a button found just before that is gone: find
+    it again, a few times."""
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
+    for attempt in range(5):
+        try:
+            item = driver.find_element(By.CSS_SELECTOR, f'#asks li[data-id="{ask_id}"]')
+            item.find_element(By.XPATH, f".//button[text()='{button}']").click()
+            return
+        except StaleElementReferenceException:
+            if attempt == 4:
+                raise
+
+
+def first_ask(driver: Any) -> str:
+    """The first suggestion's id, read in one script (no element to go stale)."""
+    return str(driver.execute_script("return document.querySelector('#asks li').dataset.id"))
+
+
+def test_answer_one_suggestion_and_skip_another(setup: Setup, ui: UiProcess, browser: Any) -> None:
     open_day(browser, ui)
     wait_page(browser, "the suggestions", "return document.querySelectorAll('#asks li').length")
-    first = browser.find_element(By.CSS_SELECTOR, "#asks li")
-    first_id = first.get_attribute("data-id")
-    first.find_element(By.XPATH, ".//button[text()='Select']").click()
+    first_id = first_ask(browser)
+    click_in_ask(browser, first_id, "Select")
     wait_page(
         browser,
         "the suggestion selected",
@@ -290,18 +308,8 @@ def test_answer_one_suggestion_and_skip_another(setup: Setup, ui: UiProcess, bro
         "the answered suggestion gone",
         f"return !document.querySelector('#asks li[data-id=\"{first_id}\"]')",
     )
-
-    second_id = browser.find_element(By.CSS_SELECTOR, "#asks li").get_attribute("data-id")
-    # the list may be drawn again after the answer (the day's labels reload): a button found
-    # just before that is gone, so find it again, a real click each time
-    for attempt in range(5):
-        try:
-            second = browser.find_element(By.CSS_SELECTOR, f'#asks li[data-id="{second_id}"]')
-            second.find_element(By.XPATH, ".//button[text()='Skip']").click()
-            break
-        except StaleElementReferenceException:
-            if attempt == 4:
-                raise
+    second_id = first_ask(browser)
+    click_in_ask(browser, second_id, "Skip")
     wait_page(
         browser,
         "the skip",
