@@ -94,6 +94,7 @@ __all__ = [
     "tune_reject_threshold",
     "user_regression_gate",
     "user_scores",
+    "worst_loss",
 ]
 
 # taskclf's core/defaults.py: DEFAULT_RETRAIN_CADENCE_DAYS, DEFAULT_DATA_LOOKBACK_DAYS
@@ -1395,18 +1396,15 @@ def user_regression_gate(
             f"no user has {t.user_min_windows} evaluation windows: nothing to compare per user",
         )
 
-    def failing(s: UserScore) -> bool:
-        return round(-s.delta, 4) > tolerance and s.p_value < t.user_regression_alpha
-
-    bad = [s for s in judged if failing(s)]
-    worst = max(bad or judged, key=lambda s: (round(-s.delta, 4), s.user_id))
+    bad = [s for s in judged if _significant_loss(s, t)]
+    worst = max(bad or judged, key=_by_drop)
     drop = round(-worst.delta, 4)
     passed = not bad
     who = "everyone's windows" if worst.user_id == EVERYONE else worst.user_id
     sign = ">" if drop > tolerance else "<="
     verdict = (
         f"a significant loss: p {worst.p_value:.4f} < {t.user_regression_alpha}"
-        if failing(worst)
+        if _significant_loss(worst, t)
         else (
             f"p {worst.p_value:.4f} >= {t.user_regression_alpha}: within noise"
             if drop > tolerance
@@ -1429,6 +1427,31 @@ def user_regression_gate(
         + (f"({drop:+.4f} {sign} {tolerance}; {verdict})" if drop > 0 else f"(+{-drop:.4f})")
         + (f"; {len(bad)} significant" if len(bad) > 1 else ""),
     )
+
+
+def _significant_loss(s: UserScore, t: GateThresholds) -> bool:
+    """Whether ``s`` fails the per-user gate: a drop beyond its tolerance, and significant."""
+    tolerance = t.user_regression_tolerance
+    return (
+        tolerance is not None
+        and round(-s.delta, 4) > tolerance
+        and s.p_value < t.user_regression_alpha
+    )
+
+
+def _by_drop(s: UserScore) -> tuple[float, str]:
+    return (round(-s.delta, 4), s.user_id)
+
+
+def worst_loss(
+    scores: Sequence[UserScore], t: GateThresholds, everyone: UserScore | None = None
+) -> UserScore | None:
+    """The largest significant loss the per-user gate refused on (``None``: it did not)."""
+    judged = [s for s in scores if s.windows >= t.user_min_windows]
+    if everyone is not None and everyone.windows:
+        judged.append(everyone)
+    bad = [s for s in judged if _significant_loss(s, t)]
+    return max(bad, key=_by_drop) if bad else None
 
 
 # --- the decision ------------------------------------------------------------------------
@@ -1793,6 +1816,59 @@ def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
         f"the evaluation windows {ev.reject_rate:.4f}; those {plural(ev.n, 'window')} come in "
         f"{plural(runs, 'run')} of work, and a rate over so few moves a run at a time: label "
         "more days (the evaluation windows are each user's latest 15 %), then retrain"
+    )
+
+
+def _user_loss(
+    worst: UserScore,
+    truth: Sequence[str],
+    champion: Sequence[str],
+    challenger: Sequence[str],
+    users: Sequence[str],
+    gates: GateThresholds,
+) -> str:
+    """Why the per-user gate refused: what the challenger did with the evaluation windows of
+    ``worst`` (a user, or everyone's) that the champion got right (rejected them, or took them
+    for another task), and what to label."""
+    rows = [i for i, u in enumerate(users) if worst.user_id in (EVERYONE, u)]
+    lost = [i for i in rows if champion[i] == truth[i] != challenger[i]]
+    rejected = sum(challenger[i] == REJECT_LABEL for i in lost)
+    swaps = Counter(f"{truth[i]} as {challenger[i]}" for i in lost if challenger[i] != REJECT_LABEL)
+    whose = "everyone's" if worst.user_id == EVERYONE else f"{worst.user_id}'s"
+
+    def rate(labels: Sequence[str]) -> float:
+        return sum(labels[i] == REJECT_LABEL for i in rows) / len(rows)
+
+    def pct(x: float) -> str:
+        return f"{100 * x:.1f} %".replace(".0 %", " %")
+
+    parts = []
+    if rejected:
+        parts.append(
+            f"{rejected} it rejected (it rejects {pct(rate(challenger))} of them, the champion "
+            f"{pct(rate(champion))})"
+        )
+    if swaps:
+        top = ", ".join(f"{swap} {n}" for swap, n in _most_first(swaps)[:3])
+        parts.append(f"{sum(swaps.values())} it took for another task ({top})")
+    if rejected * 2 >= len(lost):
+        todo = "mostly rejects: a challenger sure of more of them needs more labelled days"
+        if rate(champion) < gates.reject_rate_min:
+            todo += (
+                f" (taskclf's reject gate asks it to reject at least "
+                f"{pct(gates.reject_rate_min)} of the evaluation windows)"
+            )
+        todo += ": label more days, then retrain"
+    else:
+        task = _most_first(Counter(truth[i] for i in lost if challenger[i] != REJECT_LABEL))
+        todo = (
+            f"mostly other tasks: label more of {whose} {task[0][0]} (a person's own labels "
+            "teach the challenger their habits), then retrain"
+        )
+    return (
+        f"why no_user_regression: of {whose} {plural(len(rows), 'evaluation window')}, the "
+        f"champion got {len(lost)} right that the challenger did not: {' and '.join(parts)}; "
+        f"{todo}"
     )
 
 
@@ -2171,9 +2247,8 @@ def run_retrain(
     eval_run_ids = runs_of(split.evaluation)
     eval_runs = eval_run_ids if config.user_runs else None
     per_user = user_scores(eval_truth, cp_pred, ch_pred, eval_users, eval_runs)
-    user_gate = user_regression_gate(
-        per_user, config.gates, pooled_score(eval_truth, cp_pred, ch_pred, eval_runs)
-    )
+    everyone = pooled_score(eval_truth, cp_pred, ch_pred, eval_runs)
+    user_gate = user_regression_gate(per_user, config.gates, everyone)
     gates = (
         *challenger_gates(ch_ev, config.gates),
         regression_gate(cp_ev, ch_ev, config.gates),
@@ -2203,6 +2278,9 @@ def run_retrain(
         advice.append(_reject_miss(tuning, ch_ev, len(set(eval_run_ids))))
     elif failed and ch_ev.n < SURE_EVALUATION_WINDOWS:
         advice.append(_few_windows(ch_ev.n))
+    loss = worst_loss(per_user, config.gates, everyone)
+    if loss is not None:
+        advice.append(_user_loss(loss, eval_truth, cp_pred, ch_pred, eval_users, config.gates))
     lines += advice
     lines.append(
         f"champion {champion.bundle_id}: macro-F1 {cp_ev.macro_f1:.4f}, weighted-F1 "

@@ -61,6 +61,7 @@ from taskclf_core.retrain import (
     tune_reject_threshold,
     user_regression_gate,
     user_scores,
+    worst_loss,
 )
 from taskclf_core.schema import UNKNOWN_TOKEN, parse_ts, parse_window
 from taskclf_core.spans import LabelSpan, project, span_minutes
@@ -1482,8 +1483,58 @@ def test_a_worse_challenger_is_refused_by_the_champion_comparison(
         "decision: refused (failed: macro_f1_no_regression, no_user_regression)"
     )
     assert "scored raw (taskclf's retrain) with the reject at 0.0" in report.lines[3]
+    # why, in one line: nothing rejected at 0.0, so the windows lost went to other tasks
+    (why,) = [a for a in report.advice if a.startswith("why no_user_regression: ")]
+    assert why in report.lines
+    assert "the champion got " in why
+    assert " it took for another task (" in why
+    assert "it rejected" not in why
+    assert "; mostly other tasks: label more of " in why
+    assert why.endswith("(a person's own labels teach the challenger their habits), then retrain")
     assert out.challenger is not None  # trained, kept for inspection, not deployed
     assert out.challenger.metadata["retrain"]["decision"] == "refused"
+
+
+def test_a_per_user_refusal_says_whether_the_windows_lost_were_rejected_or_mislabelled() -> None:
+    truth = ["Build"] * 6 + ["Write"] * 4
+    champion = truth[:]
+    # the challenger rejects three Build windows the champion got right and takes one Write
+    # for ReadResearch
+    challenger = [REJECT_LABEL] * 3 + ["Build"] * 3 + ["ReadResearch"] + ["Write"] * 3
+    users = ["u"] * 10
+    gates = GateThresholds()
+    why = retrain_module._user_loss(
+        pooled_score(truth, champion, challenger), truth, champion, challenger, users, gates
+    )
+    assert why == (
+        "why no_user_regression: of everyone's 10 evaluation windows, the champion got 4 right "
+        "that the challenger did not: 3 it rejected (it rejects 30 % of them, the champion 0 %) "
+        "and 1 it took for another task (Write as ReadResearch 1); mostly rejects: a challenger "
+        "sure of more of them needs more labelled days (taskclf's reject gate asks it to reject "
+        "at least 5 % of the evaluation windows): label more days, then retrain"
+    )
+    # one user's, mostly mislabelled: what to label, and no word of the floor
+    challenger = ["ReadResearch"] * 3 + ["Build"] * 3 + [REJECT_LABEL] + ["Write"] * 3
+    (score,) = user_scores(truth, champion, challenger, users)
+    why = retrain_module._user_loss(score, truth, champion, challenger, users, gates)
+    assert why.startswith("why no_user_regression: of u's 10 evaluation windows, the champion ")
+    assert "1 it rejected (it rejects 10 % of them, the champion 0 %)" in why
+    assert "3 it took for another task (Build as ReadResearch 3)" in why
+    assert "mostly other tasks: label more of u's Build" in why
+    assert "taskclf's reject gate" not in why
+
+
+def test_the_worst_significant_loss_is_the_one_the_gate_refused_on() -> None:
+    gates = GateThresholds()
+    small = one_user(lost=1, gained=0, user="a")  # not significant
+    big = one_user(lost=8, gained=0, user="b")
+    assert worst_loss([small], gates) is None
+    assert worst_loss([small, big], gates) == big
+    assert worst_loss([small, big], replace(gates, user_regression_tolerance=None)) is None
+    # too few windows to be judged alone, but everyone's together is
+    few = one_user(lost=8, gained=0, windows=10, user="c")
+    assert worst_loss([few], gates) is None
+    assert worst_loss([few], gates, everyone=replace(few, user_id="everyone")) is not None
 
 
 def test_over_a_model_the_aim_is_no_higher_than_the_champions_own_reject_rate(
