@@ -1825,16 +1825,20 @@ def _user_loss(
     champion: Sequence[str],
     challenger: Sequence[str],
     users: Sequence[str],
-    gates: GateThresholds,
+    *,
+    pooled: bool,
+    floor: float | None,
 ) -> str:
     """Why the per-user gate refused: what the challenger did with the evaluation windows of
-    ``worst`` (a user, or everyone's) that the champion got right (rejected them, or took them
-    for another task), and what to label."""
-    rows = [i for i, u in enumerate(users) if worst.user_id in (EVERYONE, u)]
+    ``worst`` (one user's, or everyone's when ``pooled``) that the champion got right
+    (rejected them, or took them for another task), and what to label. ``floor``: taskclf's
+    reject-rate floor when the challenger's threshold was aimed at it (it rejects at least
+    that much because the gate asks it to), else ``None``."""
+    rows = [i for i, u in enumerate(users) if pooled or u == worst.user_id]
     lost = [i for i in rows if champion[i] == truth[i] != challenger[i]]
     rejected = sum(challenger[i] == REJECT_LABEL for i in lost)
     swaps = Counter(f"{truth[i]} as {challenger[i]}" for i in lost if challenger[i] != REJECT_LABEL)
-    whose = "everyone's" if worst.user_id == EVERYONE else f"{worst.user_id}'s"
+    whose = "everyone's" if pooled else f"{worst.user_id}'s"
 
     def rate(labels: Sequence[str]) -> float:
         return sum(labels[i] == REJECT_LABEL for i in rows) / len(rows)
@@ -1851,19 +1855,20 @@ def _user_loss(
     if swaps:
         top = ", ".join(f"{swap} {n}" for swap, n in _most_first(swaps)[:3])
         parts.append(f"{sum(swaps.values())} it took for another task ({top})")
-    if rejected * 2 >= len(lost):
+    if rejected * 2 > len(lost):
         todo = "mostly rejects: a challenger sure of more of them needs more labelled days"
-        if rate(champion) < gates.reject_rate_min:
+        if pooled and floor is not None and rate(champion) < floor:
             todo += (
-                f" (taskclf's reject gate asks it to reject at least "
-                f"{pct(gates.reject_rate_min)} of the evaluation windows)"
+                f" (its threshold was aimed at taskclf's reject gate's floor, "
+                f"{pct(floor)} of the evaluation windows, more than the champion rejects)"
             )
         todo += ": label more days, then retrain"
     else:
         task = _most_first(Counter(truth[i] for i in lost if challenger[i] != REJECT_LABEL))
         todo = (
-            f"mostly other tasks: label more of {whose} {task[0][0]} (a person's own labels "
-            "teach the challenger their habits), then retrain"
+            ("mostly other tasks" if rejected * 2 < len(lost) else "as many other tasks")
+            + f": label more of {whose} {task[0][0]} (a person's own labels teach the "
+            "challenger their habits), then retrain"
         )
     return (
         f"why no_user_regression: of {whose} {plural(len(rows), 'evaluation window')}, the "
@@ -2280,7 +2285,25 @@ def run_retrain(
         advice.append(_few_windows(ch_ev.n))
     loss = worst_loss(per_user, config.gates, everyone)
     if loss is not None:
-        advice.append(_user_loss(loss, eval_truth, cp_pred, ch_pred, eval_users, config.gates))
+        # "final" tuning takes the fewest rejects its bounds allow: at the floor, when the
+        # bounds' lower end came down to it
+        floor = config.gates.reject_rate_min
+        at_floor = (
+            tuning is not None
+            and tuning.tuned
+            and config.threshold_tuning == "final"
+            and tuning.bounds[0] <= floor
+        )
+        why = _user_loss(
+            loss,
+            eval_truth,
+            cp_pred,
+            ch_pred,
+            eval_users,
+            pooled=loss is everyone,
+            floor=floor if at_floor else None,
+        )
+        advice.append(why)
     lines += advice
     lines.append(
         f"champion {champion.bundle_id}: macro-F1 {cp_ev.macro_f1:.4f}, weighted-F1 "

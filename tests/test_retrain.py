@@ -1502,26 +1502,47 @@ def test_a_per_user_refusal_says_whether_the_windows_lost_were_rejected_or_misla
     # for ReadResearch
     challenger = [REJECT_LABEL] * 3 + ["Build"] * 3 + ["ReadResearch"] + ["Write"] * 3
     users = ["u"] * 10
-    gates = GateThresholds()
+    everyone = pooled_score(truth, champion, challenger)
     why = retrain_module._user_loss(
-        pooled_score(truth, champion, challenger), truth, champion, challenger, users, gates
+        everyone, truth, champion, challenger, users, pooled=True, floor=0.05
     )
     assert why == (
         "why no_user_regression: of everyone's 10 evaluation windows, the champion got 4 right "
         "that the challenger did not: 3 it rejected (it rejects 30 % of them, the champion 0 %) "
         "and 1 it took for another task (Write as ReadResearch 1); mostly rejects: a challenger "
-        "sure of more of them needs more labelled days (taskclf's reject gate asks it to reject "
-        "at least 5 % of the evaluation windows): label more days, then retrain"
+        "sure of more of them needs more labelled days (its threshold was aimed at taskclf's "
+        "reject gate's floor, 5 % of the evaluation windows, more than the champion rejects): "
+        "label more days, then retrain"
     )
-    # one user's, mostly mislabelled: what to label, and no word of the floor
+    # the floor is named only where the threshold was aimed at it and the champion is under it
+    assert "floor" not in retrain_module._user_loss(
+        everyone, truth, champion, challenger, users, pooled=True, floor=None
+    )
+    sure = [REJECT_LABEL, *champion[1:]]  # a champion that rejects 10 %
+    assert "floor" not in retrain_module._user_loss(
+        pooled_score(truth, sure, challenger), truth, sure, challenger, users, pooled=True,
+        floor=0.05,
+    )  # fmt: skip
+    # one user's windows among two users', mostly mislabelled: what to label, no word of the
+    # floor
+    truth += ["Debug"] * 10
+    champion = truth[:]
     challenger = ["ReadResearch"] * 3 + ["Build"] * 3 + [REJECT_LABEL] + ["Write"] * 3
-    (score,) = user_scores(truth, champion, challenger, users)
-    why = retrain_module._user_loss(score, truth, champion, challenger, users, gates)
+    challenger += [REJECT_LABEL] * 10  # v's are all rejected: not u's line
+    users += ["v"] * 10
+    u, _ = user_scores(truth, champion, challenger, users)
+    why = retrain_module._user_loss(u, truth, champion, challenger, users, pooled=False, floor=0.05)
     assert why.startswith("why no_user_regression: of u's 10 evaluation windows, the champion ")
+    assert "got 4 right that the challenger did not" in why
     assert "1 it rejected (it rejects 10 % of them, the champion 0 %)" in why
     assert "3 it took for another task (Build as ReadResearch 3)" in why
-    assert "mostly other tasks: label more of u's Build" in why
-    assert "taskclf's reject gate" not in why
+    assert "; mostly other tasks: label more of u's Build" in why
+    assert "floor" not in why
+    # as many rejected as mislabelled: said so, and what to label
+    challenger = [REJECT_LABEL, "ReadResearch", *truth[2:]]
+    u, _ = user_scores(truth, champion, challenger, users)
+    why = retrain_module._user_loss(u, truth, champion, challenger, users, pooled=False, floor=None)
+    assert "; as many other tasks: label more of u's Build" in why
 
 
 def test_the_worst_significant_loss_is_the_one_the_gate_refused_on() -> None:
