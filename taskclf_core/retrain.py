@@ -1385,8 +1385,7 @@ def user_regression_gate(
     tolerance = t.user_regression_tolerance
     if tolerance is None:
         return None
-    counted = [s for s in scores if s.windows >= t.user_min_windows]
-    judged = counted + ([everyone] if everyone is not None and everyone.windows else [])
+    counted, judged = _judged(scores, t, everyone)
     if not judged:
         return Gate(
             "no_user_regression",
@@ -1443,13 +1442,20 @@ def _by_drop(s: UserScore) -> tuple[float, str]:
     return (round(-s.delta, 4), s.user_id)
 
 
+def _judged(
+    scores: Sequence[UserScore], t: GateThresholds, everyone: UserScore | None
+) -> tuple[list[UserScore], list[UserScore]]:
+    """The users with enough evaluation windows to be judged alone, and with them everyone's
+    windows together: what the per-user gate judges."""
+    counted = [s for s in scores if s.windows >= t.user_min_windows]
+    return counted, counted + ([everyone] if everyone is not None and everyone.windows else [])
+
+
 def worst_loss(
     scores: Sequence[UserScore], t: GateThresholds, everyone: UserScore | None = None
 ) -> UserScore | None:
     """The largest significant loss the per-user gate refused on (``None``: it did not)."""
-    judged = [s for s in scores if s.windows >= t.user_min_windows]
-    if everyone is not None and everyone.windows:
-        judged.append(everyone)
+    _, judged = _judged(scores, t, everyone)
     bad = [s for s in judged if _significant_loss(s, t)]
     return max(bad, key=_by_drop) if bad else None
 
