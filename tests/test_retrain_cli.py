@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from daemon_harness import isolated_env, run_cli
 from helpers import CONTRACT_GATES
 from labelling import aw_rows, spans_from
 
@@ -20,7 +21,7 @@ from daemon.artifacts import load_deployment
 from daemon.cli import main
 from daemon.commands.doctor import Check, diagnose
 from daemon.config.settings import load_settings
-from daemon.paths import default_config_file, default_data_dir, spans_file
+from daemon.paths import APP_NAME, default_config_file, default_data_dir, spans_file
 from daemon.publish import policy_history_path
 from daemon.records import (
     describe_retrain,
@@ -439,6 +440,35 @@ def test_the_caution_is_said_below_sure_evaluation_windows_only(
     short = Progress(check_data(labels[:50], starts[:50], users[:50]), 1, 30, (), judged)
     assert short.caution is None
     assert not any("will test it" in line for line in short.lines())
+
+
+@pytest.mark.slow
+def test_the_archives_order_changes_nothing_retrain_decides(
+    tmp_path: Path, people: list[dict[str, Any]]
+) -> None:
+    # the daemon archives windows as it labels them, everyone's minutes interleaved; another
+    # install (a compaction, days rebuilt from ActivityWatch) may hold the same windows in
+    # another order. Two installs, the same labelled windows, a real `retrain` in each
+    orders = {
+        "as-labelled": sorted(people, key=lambda w: (w["bucket_start_ts"], w["user_id"])),
+        "by-person": sorted(people, key=lambda w: (w["user_id"], w["bucket_start_ts"])),
+    }
+    docs = []
+    for name, windows in orders.items():
+        env = isolated_env(tmp_path / name)
+        assert run_cli("init", env=env).returncode == 0
+        data = Path(env["XDG_DATA_HOME"]) / APP_NAME
+        assert data.is_dir()
+        labelled(data, windows)
+        run = run_cli("retrain", "--dry-run", "--json", "--no-activitywatch", env=env, timeout=300)
+        assert run.returncode == 0, run.stderr
+        docs.append(json.loads(run.stdout))
+    first, second = docs
+    assert first["decision"] == "deployed", "\n".join(first["explanation"])
+    for key in ("decision", "gates", "champion", "reject_threshold"):
+        assert first[key] == second[key], key
+    for key in ("macro_f1", "weighted_f1"):
+        assert first["challenger"][key] == second["challenger"][key], key
 
 
 @pytest.mark.slow
