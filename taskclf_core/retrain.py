@@ -1801,8 +1801,12 @@ def _recall_miss(
     )
 
 
-def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
-    """Why the reject rate missed the gate's bounds: the afternoon it is measured on."""
+def _reject_miss(
+    tuning: ThresholdTuning, ev: Evaluation, runs: int, champion_rate: float, floor: float
+) -> str:
+    """Why the reject rate missed the gate's bounds: the afternoon it is measured on, and,
+    below the floor where the champion is below it too, that floor (a challenger as sure of
+    those windows as the champion must reject more than it to pass)."""
     chosen = tuning.chosen
     on_val = f"{chosen[2]:.4f}" if chosen is not None else "none in bounds"
     tuned_on = (
@@ -1817,9 +1821,16 @@ def _reject_miss(tuning: ThresholdTuning, ev: Evaluation, runs: int) -> str:
         if tuning.lowered and tuning.champion_rate is not None
         else ""
     )
+    under = (
+        f", where the champion rejects {champion_rate:.4f}, under the gate's floor of {floor:g} "
+        "too (`retrain_min_reject_rate`; taskclf's 0.05)"
+        if ev.reject_rate < floor and champion_rate < floor
+        else ""
+    )
     return (
         f"why reject rate: at {tuning.threshold} {tuned_on} rejected {on_val}{lowered} and "
-        f"the evaluation windows {ev.reject_rate:.4f}; those {plural(ev.n, 'window')} come in "
+        f"the evaluation windows {ev.reject_rate:.4f}{under}; those {plural(ev.n, 'window')} "
+        "come in "
         f"{plural(runs, 'run')} of work, and a rate over so few moves a run at a time: label "
         "more days (the evaluation windows are each user's latest 15 %), then retrain"
     )
@@ -2286,7 +2297,15 @@ def run_retrain(
             )
         )
     if tuning is not None and "reject_rate_bounds" in failed:
-        advice.append(_reject_miss(tuning, ch_ev, len(set(eval_run_ids))))
+        advice.append(
+            _reject_miss(
+                tuning,
+                ch_ev,
+                len(set(eval_run_ids)),
+                cp_ev.reject_rate,
+                config.gates.reject_rate_min,
+            )
+        )
     elif failed and ch_ev.n < SURE_EVALUATION_WINDOWS:
         advice.append(_few_windows(ch_ev.n))
     loss = worst_loss(per_user, config.gates, everyone)

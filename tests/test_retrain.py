@@ -38,6 +38,7 @@ from taskclf_core.retrain import (
     RetrainConfig,
     RetrainOutcome,
     Split,
+    ThresholdTuning,
     UserScore,
     assess,
     binomial_tail,
@@ -2088,6 +2089,56 @@ def test_a_refusal_on_few_evaluation_windows_says_to_label_more_days(
     passed = _first_model(archive_of(one), spans_from(one), version="v2", config=lower).report
     assert passed.decision == "deployed", "\n".join(passed.lines)
     assert passed.advice == ()
+
+
+def test_a_reject_floor_the_champion_is_under_too_is_named() -> None:
+    """Below the floor, where the champion rejects less than the floor on the same windows, the
+    line says so (a challenger as sure as the champion must reject more than it to pass);
+    not where the champion is above the floor, nor for a rate above the ceiling."""
+    truth = ["Build"] * 100
+    tuning = ThresholdTuning(
+        threshold=0.56, tuned=True, sweep=((0.56, 0.9, 0.0508),), champion_rate=0.0483,
+        lowered=True, stand_ins=3,
+    )  # fmt: skip
+
+    def line(challenger_rejects: int, champion_rejects: int, floor: float = 0.05) -> str:
+        ev = evaluate_labels(
+            truth, [REJECT_LABEL] * challenger_rejects + truth[challenger_rejects:]
+        )
+        champion = evaluate_labels(
+            truth, [REJECT_LABEL] * champion_rejects + truth[champion_rejects:]
+        )
+        return retrain_module._reject_miss(tuning, ev, 12, champion.reject_rate, floor)
+
+    assert (
+        "and the evaluation windows 0.0300, where the champion rejects 0.0400, under the gate's "
+        "floor of 0.05 too (`retrain_min_reject_rate`; taskclf's 0.05); those 100 windows come "
+        "in 12 runs of work"
+    ) in line(3, 4)
+    assert "under the gate's floor of 0.1 too" in line(3, 4, floor=0.1)
+    assert "where the champion" not in line(3, 6)  # the champion above the floor
+    assert "where the champion" not in line(40, 4)  # above the ceiling: not the floor's doing
+    assert line(3, 6).startswith("why reject rate: at 0.56 the windows it was tuned on (3 ")
+
+
+def test_a_reject_floor_refusal_over_a_model_names_the_champions_rate(
+    people: list[dict[str, Any]],
+) -> None:
+    # a champion that rejects nothing, a floor no challenger can reach (0.99): refused for its
+    # reject rate, and the why line says the champion is under that floor too
+    champion = _model_in_force(people, "champ", rounds=20, holdout=0.3)
+    gates = GateThresholds(reject_rate_min=0.99, reject_rate_max=0.995)
+    config = RetrainConfig(rounds=40, num_threads=1, gates=gates)
+    out = _retrain_over(champion, people, config, "next", Policy(reject_threshold=0.0))
+    report = out.report
+    # (rejecting ~97 % fails F1 gates too; the reject rate's is the one asked about here)
+    assert "reject_rate_bounds" in [g.name for g in report.gates if not g.passed]
+    why = [line for line in report.lines if line.startswith("why reject rate: ")]
+    assert len(why) == 1
+    assert (
+        ", where the champion rejects 0.0000, under the gate's floor of 0.99 too "
+        "(`retrain_min_reject_rate`; taskclf's 0.05); those "
+    ) in why[0]
 
 
 def test_a_reject_rate_refusal_says_how_few_runs_it_was_measured_on(
