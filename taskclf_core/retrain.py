@@ -1802,11 +1802,12 @@ def _recall_miss(
 
 
 def _reject_miss(
-    tuning: ThresholdTuning, ev: Evaluation, runs: int, champion_rate: float, floor: float
+    tuning: ThresholdTuning, ev: Evaluation, runs: int, champion_rate: float | None, floor: float
 ) -> str:
     """Why the reject rate missed the gate's bounds: the afternoon it is measured on, and,
-    below the floor where the champion is below it too, that floor (a challenger as sure of
-    those windows as the champion must reject more than it to pass)."""
+    below the floor where the model in force (``champion_rate``: its rate on the same windows;
+    None over the rule baseline) is below it too, that floor: a challenger as sure of those
+    windows as the champion must reject more than it to pass."""
     chosen = tuning.chosen
     on_val = f"{chosen[2]:.4f}" if chosen is not None else "none in bounds"
     tuned_on = (
@@ -1824,7 +1825,7 @@ def _reject_miss(
     under = (
         f", where the champion rejects {champion_rate:.4f}, under the gate's floor of {floor:g} "
         "too (`retrain_min_reject_rate`; taskclf's 0.05)"
-        if ev.reject_rate < floor and champion_rate < floor
+        if champion_rate is not None and ev.reject_rate < floor and champion_rate < floor
         else ""
     )
     return (
@@ -2302,7 +2303,7 @@ def run_retrain(
                 tuning,
                 ch_ev,
                 len(set(eval_run_ids)),
-                cp_ev.reject_rate,
+                cp_ev.reject_rate if champion.fixed_reject_threshold is None else None,
                 config.gates.reject_rate_min,
             )
         )

@@ -2117,6 +2117,10 @@ def test_a_reject_floor_the_champion_is_under_too_is_named() -> None:
     ) in line(3, 4)
     assert "under the gate's floor of 0.1 too" in line(3, 4, floor=0.1)
     assert "where the champion" not in line(3, 6)  # the champion above the floor
+    assert "where the champion" not in line(3, 5)  # ... and at it
+    ev = evaluate_labels(truth, [REJECT_LABEL] * 3 + truth[3:])
+    # over the rule baseline (no rate given): its rejects are its rules', nothing to match
+    assert "where the champion" not in retrain_module._reject_miss(tuning, ev, 12, None, 0.05)
     assert "where the champion" not in line(40, 4)  # above the ceiling: not the floor's doing
     assert line(3, 6).startswith("why reject rate: at 0.56 the windows it was tuned on (3 ")
 
