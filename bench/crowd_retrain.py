@@ -191,8 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         metavar="F",
         help="a side: now (as --side now= sets it) with the reject-rate gate's floor at F "
-        "instead of taskclf's 0.05 "
-        "(`retrain_min_reject_rate`; repeat it)",
+        "instead of taskclf's 0.05 (`retrain_min_reject_rate`; repeat it)",
     )
     ap.add_argument(
         "--lgbm-seeds",
@@ -279,8 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     def people_lower(outs: Sequence[Outcome], shipped_only: bool) -> str:
         """People more than a point lower than under the champion (where the side ships)."""
         counts = [
-            lower(ch, o.scored, people(k))
-            for o, ch, k in zip(outs, champions, kinds, strict=True)
+            lower(ch, o.scored, people(seed_kinds))
+            for o, ch, seed_kinds in zip(outs, champions, kinds, strict=True)
             if o.decision == "deployed" or not shipped_only
         ]
         if not counts:
@@ -322,8 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "gates failed (seeds)"], rows))  # fmt: skip
     for side, (first, k) in again.items():
         counts = [
-            lower(a.scored, b.scored, people(k))
-            for a, b, k in zip(results[first], results[side], kinds, strict=True)
+            lower(a.scored, b.scored, people(seed_kinds))
+            for a, b, seed_kinds in zip(results[first], results[side], kinds, strict=True)
         ]
         print(
             f"{first}, LightGBM seed {k} against seed 0 (the same rows, every challenger): people "

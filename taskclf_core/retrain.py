@@ -1831,9 +1831,8 @@ def _reject_miss(
     return (
         f"why reject rate: at {tuning.threshold} {tuned_on} rejected {on_val}{lowered} and "
         f"the evaluation windows {ev.reject_rate:.4f}{under}; those {plural(ev.n, 'window')} "
-        "come in "
-        f"{plural(runs, 'run')} of work, and a rate over so few moves a run at a time: label "
-        "more days (the evaluation windows are each user's latest 15 %), then retrain"
+        f"come in {plural(runs, 'run')} of work, and a rate over so few moves a run at a time: "
+        "label more days (the evaluation windows are each user's latest 15 %), then retrain"
     )
 
 
